@@ -1,0 +1,32 @@
+//! Compiles the `.proto` files with protox (pure Rust, so no system `protoc` is needed) and
+//! exports the file descriptor set for gRPC reflection.
+
+use std::path::PathBuf;
+
+use prost::Message;
+
+const PROTOS: &[&str] = &[
+    "trm/v1/envelope.proto",
+    "trm/v1/messages.proto",
+    "trm/v1/directory.proto",
+    "trm/v1/handover_log.proto",
+    "trm/v1/broker.proto",
+    "trm/v1/node_admin.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    for proto in PROTOS {
+        println!("cargo:rerun-if-changed={proto}");
+    }
+    let descriptors = protox::compile(PROTOS, ["."])?;
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("trm_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}
