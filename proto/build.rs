@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "trm/v1/handover_log.proto",
     "trm/v1/broker.proto",
     "trm/v1/node_admin.proto",
+    "trm/v1/node_store.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,1 +1,20 @@
-//! placeholder
+//! `trm`, the command line for caseworkers, liaison officers and coordinators: it talks to the
+//! organisation's node over its Unix socket, and runs the demo federation.
+//!
+//! # Layout
+//! - [`commands`]: each command against the node, with exit codes.
+//! - [`client`]: the Unix-socket connection to the node.
+//! - [`referral_file`]: the referral file format, its checks and the template.
+//! - [`render`] and [`json`]: output for people and for scripts.
+//! - [`devfed`]: configuration files for a development federation.
+//! - [`local`]: a federation of brokers and nodes in one process, for the demo and tests.
+//! - [`demo`]: `trm demo`.
+
+pub mod client;
+pub mod commands;
+pub mod demo;
+pub mod devfed;
+pub mod json;
+pub mod local;
+pub mod referral_file;
+pub mod render;

@@ -1,1 +1,159 @@
-fn main() {}
+//! `trm`: parses arguments, sets up logging, runs one command and maps its outcome to an exit
+//! code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use trm_cli::commands::{self, CommandError, Output, exit};
+
+/// trm: the transnational referral mechanism, from the command line.
+#[derive(Parser)]
+#[command(name = "trm", version, about)]
+struct Args {
+    /// The node's admin socket.
+    #[arg(long, global = true, env = "TRM_SOCKET", default_value = "/run/trm/node.sock")]
+    socket: PathBuf,
+    /// Print JSON for scripts instead of text for people.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a filled-in example of a message file.
+    Template {
+        /// The message kind.
+        #[arg(value_parser = ["referral"])]
+        kind: String,
+    },
+    /// Seal and send a message from a filled-in file (TOML, or JSON if it ends in .json).
+    Send {
+        /// The message kind.
+        #[arg(value_parser = ["referral"])]
+        kind: String,
+        /// The filled-in file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Messages received, newest first.
+    Inbox {
+        /// How many to show.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One message, decrypted and verified.
+    Show {
+        /// The message id.
+        id: String,
+    },
+    /// The evidence for a sent message: submitted, accepted, delivered or rejected.
+    Status {
+        /// The message id.
+        id: String,
+    },
+    /// The handover log (metadata only); `trm log verify` checks its hash chain.
+    Log {
+        #[command(subcommand)]
+        action: Option<LogAction>,
+        /// First entry to show.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// How many entries to show.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Run a whole referral end to end on this machine, with no set-up.
+    Demo {
+        /// Keep the federation, data and logs in this folder instead of a temporary one.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// Generate a development federation with configuration files for every broker and node.
+    DevFederation {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+        /// A federation description (TOML); the built-in four-country one by default.
+        #[arg(long)]
+        spec: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LogAction {
+    /// Re-verify the whole hash chain; exits 1 and names the entry if it is broken.
+    Verify,
+}
+
+async fn run(args: Args) -> Result<(), CommandError> {
+    let out = Output { json: args.json };
+    let socket = &args.socket;
+    match args.command {
+        Command::Template { .. } => {
+            print!("{}", trm_cli::referral_file::TEMPLATE);
+            Ok(())
+        }
+        Command::Send { file, .. } => commands::send_referral(socket, &file, out).await,
+        Command::Inbox { limit } => commands::inbox(socket, limit, out).await,
+        Command::Show { id } => commands::show(socket, &id, out).await,
+        Command::Status { id } => commands::status(socket, &id, out).await,
+        Command::Log { action: Some(LogAction::Verify), .. } => commands::verify_log(socket, out).await,
+        Command::Log { action: None, from, limit } => commands::log(socket, from, limit, out).await,
+        Command::Demo { keep } => demo(keep).await,
+        Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref()),
+    }
+}
+
+async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
+    let failed = |e: anyhow::Error| CommandError::new(exit::CHECK_FAILED, format!("demo failed: {e:#}"));
+    match keep {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).map_err(|e| failed(e.into()))?;
+            trm_cli::demo::run(&dir).await.map_err(failed)
+        }
+        None => {
+            let dir = tempfile::tempdir().map_err(|e| failed(e.into()))?;
+            trm_cli::demo::run(dir.path()).await.map_err(failed)
+        }
+    }
+}
+
+fn dev_federation(dir: &std::path::Path, spec: Option<&std::path::Path>) -> Result<(), CommandError> {
+    let data = |e: String| CommandError::new(exit::DATA, e);
+    let spec = match spec {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| data(format!("{}: {e}", path.display())))?;
+            trm_certs_dev::FederationSpec::from_toml(&text).map_err(|e| data(e.to_string()))?
+        }
+        None => trm_certs_dev::FederationSpec::default_dev(),
+    };
+    let federation = trm_certs_dev::generate(&spec, dir).map_err(|e| data(e.to_string()))?;
+    let written = trm_cli::devfed::write_configs(&federation, &dir.join("run"))
+        .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))?;
+    println!("federation {} written to {}", federation.federation, dir.display());
+    for path in written {
+        println!("  {}", path.display());
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trm: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -1,1 +1,35 @@
-//! placeholder
+//! The trm node: one per organisation. It holds the organisation's keys, seals what it sends
+//! and opens what it receives, keeps the append-only handover log, and runs as a daemon that
+//! keeps its broker connection and serves the `trm` command line on a Unix socket.
+//!
+//! # Layout
+//! - [`config`]: the TOML configuration, validated before anything is opened.
+//! - [`keys`]: the signing key and age identity.
+//! - [`seal`] and [`open`]: the envelope format, both directions.
+//! - [`audit`]: the yes/no audit flags derived from content.
+//! - [`handover_log`]: the hash-chained, append-only log.
+//! - [`store`]: messages, outbox and evidence in sled, each change with its log entry.
+//! - [`node`]: send, receive and record receipts, independent of transport.
+//! - [`connect`], [`outbox`], [`inbound`], [`backoff`]: the broker connection.
+//! - [`admin`]: the local admin service for `trm`.
+//! - [`daemon`]: everything together until shutdown.
+//! - [`error`]: refusals and their gRPC statuses.
+
+pub mod admin;
+pub mod audit;
+pub mod backoff;
+pub mod config;
+pub mod connect;
+pub mod daemon;
+pub mod error;
+pub mod handover_log;
+pub mod inbound;
+pub mod keys;
+pub mod node;
+pub mod open;
+pub mod outbox;
+pub mod seal;
+pub mod store;
+
+pub use config::{NodeConfig, NodeConfigFile};
+pub use daemon::{run, serve};

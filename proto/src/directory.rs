@@ -42,6 +42,17 @@ pub enum DirectoryError {
     /// An entry names a malformed address.
     #[error("directory entry: {0}")]
     Address(#[from] AddrError),
+    /// The directory file could not be read.
+    #[error("cannot read directory {path}: {message}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The pinned authority key is not an Ed25519 public key in hex.
+    #[error("federation authority key: expected 64 hex digits of an Ed25519 public key")]
+    AuthorityKey,
     /// An entry is inconsistent.
     #[error("directory entry {entry}: {problem}")]
     Entry {
@@ -137,6 +148,42 @@ pub fn sign(directory: &pb::Directory, authority: &SigningKey) -> pb::SignedDire
         signature: signing::sign(authority, Purpose::Directory, &bytes),
         directory: bytes,
     }
+}
+
+/// Parses the federation authority's public key from 64 hex digits.
+pub fn parse_authority_key(text: &str) -> Result<VerifyingKey, DirectoryError> {
+    let bytes = hex::decode(text.trim()).map_err(|_| DirectoryError::AuthorityKey)?;
+    signing::verifying_key(&bytes).map_err(|_| DirectoryError::AuthorityKey)
+}
+
+/// Reads a signed directory file (`directory.pb`) and verifies it at the current time.
+pub fn load(
+    path: &std::path::Path,
+    authority: &VerifyingKey,
+    federation: &str,
+) -> Result<Directory, DirectoryError> {
+    let read_error = |message: String| DirectoryError::Read {
+        path: path.to_owned(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
+    let signed = pb::SignedDirectory::decode(bytes.as_slice()).map_err(|e| read_error(e.to_string()))?;
+    Directory::verify(signed, authority, federation, crate::time::now_ms())
+}
+
+/// The SHA-256 of the first certificate in a PEM file, as the directory records it.
+pub fn pem_leaf_fingerprint(pem: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .ok()?;
+    Some(certificate_fingerprint(&der))
 }
 
 impl Directory {

@@ -1,0 +1,196 @@
+//! Broker configuration: a TOML file plus environment overrides, fully validated (files read,
+//! keys parsed, the directory verified, this broker found in it) before any port is bound or
+//! any database opened.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use trm_proto::addr::BrokerName;
+use trm_proto::directory::{self, Directory};
+use trm_proto::signing;
+
+/// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few
+/// scanned documents attached.
+pub const DEFAULT_MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML does not describe a broker configuration.
+    #[error("invalid configuration {path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// A value is invalid.
+    #[error("configuration field `{field}`: {problem}")]
+    Field {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The federation directory was refused.
+    #[error("federation directory: {0}")]
+    Directory(#[from] directory::DirectoryError),
+}
+
+/// The configuration file as written.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfigFile {
+    /// This broker's name in the directory (`at`, `rs`, ...).
+    pub name: String,
+    /// Address to listen on, e.g. `127.0.0.1:7401`.
+    pub listen: String,
+    /// Folder for the broker's database.
+    pub data_dir: PathBuf,
+    /// PEM certificate chain this broker presents.
+    pub tls_cert: PathBuf,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: PathBuf,
+    /// PEM certificate of the federation CA, which client certificates must chain to.
+    pub ca_cert: PathBuf,
+    /// This broker's Ed25519 receipt-signing key (`ed25519:` hex).
+    pub signing_key: PathBuf,
+    /// The signed federation directory (`directory.pb`).
+    pub directory: PathBuf,
+    /// The federation authority's public key, 64 hex digits: pinned, never taken from a peer.
+    pub authority_key: String,
+    /// The federation's name.
+    pub federation: String,
+    /// Largest accepted envelope, bytes.
+    #[serde(default = "default_max_envelope_bytes")]
+    pub max_envelope_bytes: usize,
+}
+
+fn default_max_envelope_bytes() -> usize {
+    DEFAULT_MAX_ENVELOPE_BYTES
+}
+
+/// A validated configuration with every file loaded.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// This broker's name.
+    pub name: BrokerName,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Folder for the database.
+    pub data_dir: PathBuf,
+    /// The TLS certificate chain, PEM.
+    pub tls_cert_pem: String,
+    /// The TLS private key, PEM.
+    pub tls_key_pem: String,
+    /// The federation CA, PEM.
+    pub ca_pem: String,
+    /// The receipt-signing key.
+    pub signing_key: SigningKey,
+    /// The verified directory.
+    pub directory: Directory,
+    /// The pinned authority key.
+    pub authority_key: VerifyingKey,
+    /// Largest accepted envelope.
+    pub max_envelope_bytes: usize,
+}
+
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Reads a signing key file.
+pub fn load_signing_key(path: &Path, field: &'static str) -> Result<SigningKey, ConfigError> {
+    signing::decode_secret(&read_text(path)?).ok_or(ConfigError::Field {
+        field,
+        problem: format!("{} is not an `ed25519:` key file", path.display()),
+    })
+}
+
+impl BrokerConfigFile {
+    /// Parses TOML text; `path` names the file in errors.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads the file at `path` and applies `TRM_BROKER_LISTEN` and `TRM_BROKER_DATA_DIR`
+    /// from the environment when set.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let mut file = Self::from_toml(&read_text(path)?, path)?;
+        if let Ok(listen) = std::env::var("TRM_BROKER_LISTEN") {
+            file.listen = listen;
+        }
+        if let Ok(dir) = std::env::var("TRM_BROKER_DATA_DIR") {
+            file.data_dir = dir.into();
+        }
+        Ok(file)
+    }
+
+    /// Loads every referenced file and checks that it all fits together.
+    pub fn validate(self) -> Result<BrokerConfig, ConfigError> {
+        let name: BrokerName = self.name.parse().map_err(|e| ConfigError::Field {
+            field: "name",
+            problem: format!("{e}"),
+        })?;
+        let listen: SocketAddr = self.listen.parse().map_err(|e| ConfigError::Field {
+            field: "listen",
+            problem: format!("{:?}: {e}", self.listen),
+        })?;
+        if self.max_envelope_bytes < 1024 {
+            return Err(ConfigError::Field {
+                field: "max_envelope_bytes",
+                problem: "must be at least 1024".into(),
+            });
+        }
+        let authority_key = directory::parse_authority_key(&self.authority_key)?;
+        let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
+        let tls_cert_pem = read_text(&self.tls_cert)?;
+        let tls_key_pem = read_text(&self.tls_key)?;
+        let ca_pem = read_text(&self.ca_cert)?;
+        let signing_key = load_signing_key(&self.signing_key, "signing_key")?;
+        let entry = directory.broker(&name).ok_or_else(|| ConfigError::Field {
+            field: "name",
+            problem: format!("broker {name} is not in directory version {}", directory.version()),
+        })?;
+        if directory::pem_leaf_fingerprint(&tls_cert_pem) != Some(entry.certificate_sha256) {
+            return Err(ConfigError::Field {
+                field: "tls_cert",
+                problem: format!("certificate is not the one the directory lists for broker {name}"),
+            });
+        }
+        if entry.signing_key != signing_key.verifying_key() {
+            return Err(ConfigError::Field {
+                field: "signing_key",
+                problem: format!("key is not the one the directory lists for broker {name}"),
+            });
+        }
+        Ok(BrokerConfig {
+            name,
+            listen,
+            data_dir: self.data_dir,
+            tls_cert_pem,
+            tls_key_pem,
+            ca_pem,
+            signing_key,
+            directory,
+            authority_key,
+            max_envelope_bytes: self.max_envelope_bytes,
+        })
+    }
+}

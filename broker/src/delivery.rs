@@ -1,0 +1,155 @@
+//! The delivery stream: everything queued for a node, sent in order, each item deleted only
+//! when the node acknowledges it. For an envelope the acknowledgement carries the node's signed
+//! DELIVERED or REJECTED receipt, which is checked and queued for the sender in the same
+//! transaction that deletes the item.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tonic::{Status, Streaming};
+use tracing::{debug, info, warn};
+use trm_proto::addr::NodeAddr;
+use trm_proto::envelope::Header;
+use trm_proto::{pb, receipt, time};
+
+use crate::error::BrokerError;
+use crate::state::BrokerState;
+
+/// Items sent and not yet acknowledged, per stream.
+pub const WINDOW: usize = 64;
+
+/// Runs one node's delivery session until the node hangs up or the broker shuts down.
+pub async fn session(
+    state: Arc<BrokerState>,
+    node: NodeAddr,
+    mut acks: Streaming<pb::DeliveryAck>,
+    out: mpsc::Sender<Result<pb::Delivery, Status>>,
+) {
+    info!(node = %node, "delivery stream opened");
+    let waker = state.waker(&node);
+    let mut in_flight = BTreeSet::new();
+    let mut last_sent = 0u64;
+    loop {
+        // Register for wake-ups before scanning, so an item queued during the scan is not missed.
+        let notified = waker.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if in_flight.len() < WINDOW {
+            match state.store.pending(&node, last_sent, WINDOW - in_flight.len()) {
+                Ok(items) => {
+                    for item in items {
+                        last_sent = item.sequence;
+                        in_flight.insert(item.sequence);
+                        if out.send(Ok(item.delivery)).await.is_err() {
+                            info!(node = %node, "delivery stream closed by node");
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    warn!(node = %node, cause = %e, "cannot read delivery queue");
+                    let _ = out.send(Err(BrokerError::from(e).into())).await;
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            () = &mut notified => {}
+            ack = acks.message() => match ack {
+                Ok(Some(ack)) => {
+                    let sequence = ack.sequence;
+                    if !in_flight.remove(&sequence) {
+                        debug!(node = %node, sequence, "acknowledgement for an item not in flight");
+                        continue;
+                    }
+                    if let Err(e) = acknowledge(&state, &node, ack).await {
+                        warn!(node = %node, sequence, cause = %e, "refused acknowledgement");
+                        let _ = out.send(Err(e.into())).await;
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    info!(node = %node, "delivery stream ended by node");
+                    return;
+                }
+                Err(status) => {
+                    info!(node = %node, cause = %status, "delivery stream broken");
+                    return;
+                }
+            },
+            () = out.closed() => {
+                info!(node = %node, "delivery stream closed");
+                return;
+            }
+        }
+    }
+}
+
+async fn acknowledge(
+    state: &BrokerState,
+    node: &NodeAddr,
+    ack: pb::DeliveryAck,
+) -> Result<(), BrokerError> {
+    let sequence = ack.sequence;
+    let bad = |problem: String| BrokerError::BadAck { sequence, problem };
+    let Some(item) = state.store.item(node, sequence)? else {
+        return Ok(());
+    };
+    let envelope = match item.item {
+        Some(pb::delivery::Item::Envelope(envelope)) => envelope,
+        // A receipt needs no answer; deleting it need not be flushed (a redelivery is harmless).
+        _ => {
+            state.store.complete(node, sequence, None)?;
+            return Ok(());
+        }
+    };
+    let signed = ack
+        .receipt
+        .ok_or_else(|| bad("an envelope must be acknowledged with a signed receipt".into()))?;
+    let header = Header::decode(&envelope.header)?;
+    let signer = state
+        .directory
+        .node(node)
+        .ok_or(BrokerError::UnknownCertificate {
+            version: state.directory.version(),
+        })?;
+    let verified = receipt::verify(&signed, &signer.signing_key)?;
+    let r = &verified.receipt;
+    let digest = trm_proto::envelope::digest(&envelope.header);
+    let kind = verified.kind();
+    if kind != pb::ReceiptKind::Delivered && kind != pb::ReceiptKind::Rejected {
+        return Err(bad(format!("receipt kind {kind:?} is not DELIVERED or REJECTED")));
+    }
+    if r.message_id != header.message_id.as_str()
+        || r.from != header.from.as_str()
+        || r.to != node.as_str()
+        || r.signer != node.as_str()
+        || r.envelope_digest != digest
+    {
+        return Err(bad("receipt does not describe the delivered envelope".into()));
+    }
+    let event = if kind == pb::ReceiptKind::Delivered {
+        "delivered"
+    } else {
+        "rejected"
+    };
+    let record = pb::RelayRecord {
+        at_ms: time::now_ms(),
+        event: event.into(),
+        message_id: r.message_id.clone(),
+        from: r.from.clone(),
+        to: r.to.clone(),
+        kind: header.kind.into(),
+        envelope_digest: digest.to_vec(),
+    };
+    let routed = state
+        .store
+        .complete(node, sequence, Some((&header.from, &signed, &record)))?;
+    state.store.durable().await?;
+    if routed.is_some() {
+        info!(id = %header.message_id, to = %node, event, "receipt queued for sender");
+        state.wake(&header.from);
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! The `trm.v1.Broker` gRPC service: thin glue from RPCs to [`crate::submit`] and
+//! [`crate::delivery`].
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status, Streaming};
+use trm_proto::pb;
+
+use crate::state::BrokerState;
+use crate::{auth, delivery, submit};
+
+/// The broker service.
+#[derive(Clone)]
+pub struct BrokerService {
+    state: Arc<BrokerState>,
+}
+
+impl BrokerService {
+    /// A service over shared state.
+    pub fn new(state: Arc<BrokerState>) -> Self {
+        Self { state }
+    }
+}
+
+type DeliveryStream = Pin<Box<dyn Stream<Item = Result<pb::Delivery, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::broker_server::Broker for BrokerService {
+    async fn submit(
+        &self,
+        request: Request<pb::Envelope>,
+    ) -> Result<Response<pb::SignedReceipt>, Status> {
+        Ok(Response::new(submit::submit(&self.state, request).await?))
+    }
+
+    type DeliverStream = DeliveryStream;
+
+    async fn deliver(
+        &self,
+        request: Request<Streaming<pb::DeliveryAck>>,
+    ) -> Result<Response<Self::DeliverStream>, Status> {
+        let node = auth::node(&request, &self.state.directory)?;
+        let (tx, rx) = mpsc::channel(delivery::WINDOW);
+        tokio::spawn(delivery::session(
+            self.state.clone(),
+            node,
+            request.into_inner(),
+            tx,
+        ));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn fetch_directory(
+        &self,
+        request: Request<pb::FetchDirectoryRequest>,
+    ) -> Result<Response<pb::SignedDirectory>, Status> {
+        auth::peer(&request, &self.state.directory)?;
+        Ok(Response::new(self.state.directory.signed().clone()))
+    }
+}

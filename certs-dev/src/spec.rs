@@ -1,0 +1,117 @@
+//! The description of a development federation: its name, brokers and nodes, read from TOML.
+//!
+//! A spec is plain data as written by a person; [`FederationSpec::validate`] checks every
+//! field before anything is generated, and errors name the entry and the field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::CertsError;
+use crate::validate;
+
+/// The built-in development federation as TOML text, so it can be printed and edited: brokers
+/// `at`, `rs`, `mk` and `al` on 127.0.0.1 ports 7401-7404 and eleven organisations from
+/// Austria, Serbia, North Macedonia and Albania.
+pub const DEFAULT_SPEC: &str = include_str!("default_spec.toml");
+
+/// A development federation: what [`generate`](crate::generate) makes certificates, keys and
+/// a signed directory for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationSpec {
+    /// The federation's name, written into the directory so that a directory of one federation
+    /// is never accepted by another.
+    pub federation: String,
+    /// How long the certificates and the directory stay valid, in days from now.
+    pub validity_days: u32,
+    /// The brokers, one per operator.
+    #[serde(default)]
+    pub brokers: Vec<BrokerSpec>,
+    /// The organisations' nodes.
+    #[serde(default)]
+    pub nodes: Vec<NodeSpec>,
+}
+
+/// One broker of a [`FederationSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSpec {
+    /// Its name, the part after `@` in node addresses (`at`); must parse as a
+    /// [`BrokerName`](trm_proto::addr::BrokerName).
+    pub name: String,
+    /// Its country (ISO 3166-1 alpha-2, `XK` for Kosovo) or an uppercase regional code.
+    pub country: String,
+    /// Where nodes and peer brokers reach it, `https://host:port`, as listed in the directory.
+    pub endpoint: String,
+}
+
+/// One organisation's node in a [`FederationSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// Its address, `name@broker`; must parse as a [`NodeAddr`](trm_proto::addr::NodeAddr)
+    /// whose broker is in the spec.
+    pub address: String,
+    /// The organisation's display name.
+    pub organisation: String,
+    /// One of `ngo`, `social_services`, `police`, `prosecutor`, `coordinator`,
+    /// `international`.
+    pub organisation_type: String,
+    /// Its country, ISO 3166-1 alpha-2 (`XK` for Kosovo).
+    pub country: String,
+    /// Services offered, free lowercase labels such as `shelter` or `legal_aid`.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Languages its staff work in, ISO 639-1 codes such as `sr`.
+    pub languages: Vec<String>,
+}
+
+impl FederationSpec {
+    /// The built-in development federation, parsed from [`DEFAULT_SPEC`].
+    pub fn default_dev() -> Self {
+        // Invariant: DEFAULT_SPEC is a constant that a unit test parses and validates.
+        toml::from_str(DEFAULT_SPEC).expect("the built-in DEFAULT_SPEC is valid TOML")
+    }
+
+    /// Parses a spec from TOML text and validates it.
+    pub fn from_toml(text: &str) -> Result<Self, CertsError> {
+        let spec: Self = toml::from_str(text)?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Checks every field: names and addresses parse, every node's broker exists, nothing
+    /// appears twice, codes look like codes. The error names the entry and the field.
+    pub fn validate(&self) -> Result<(), CertsError> {
+        validate::check(self).map(|_| ())
+    }
+
+    /// The spec as TOML text, as written to `federation.toml`.
+    pub fn to_toml(&self) -> Result<String, CertsError> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_spec_parses_validates_and_round_trips() {
+        let spec = FederationSpec::from_toml(DEFAULT_SPEC).expect("default spec is valid");
+        assert_eq!(spec, FederationSpec::default_dev());
+        assert_eq!(spec.federation, "trm-dev");
+        let brokers: Vec<&str> = spec.brokers.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(brokers, ["at", "rs", "mk", "al"]);
+        assert_eq!(spec.nodes.len(), 11);
+        let text = spec.to_toml().expect("serialises");
+        assert_eq!(FederationSpec::from_toml(&text).expect("round trip"), spec);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let text = DEFAULT_SPEC.replace("validity_days = 365", "validity_days = 365\nvalid = 1");
+        let err = FederationSpec::from_toml(&text).expect_err("unknown field");
+        assert!(matches!(err, CertsError::Toml(_)), "{err}");
+        assert!(err.to_string().contains("valid"), "{err}");
+    }
+}

@@ -1,0 +1,270 @@
+//! The rules a [`FederationSpec`] must follow, and the parsed form that generation works from.
+//!
+//! Checking a spec produces a [`Checked`] view with the names, addresses and organisation
+//! types already parsed, so generation never parses text again.
+
+use std::collections::{HashMap, HashSet};
+
+use trm_proto::addr::{BrokerName, NodeAddr};
+use trm_proto::pb::OrganisationType;
+
+use crate::CertsError;
+use crate::spec::{BrokerSpec, FederationSpec, NodeSpec};
+
+/// The longest validity accepted, about ten years: certificates for development only.
+const MAX_VALIDITY_DAYS: u32 = 3650;
+
+/// A spec whose every field has been checked.
+pub(crate) struct Checked<'a> {
+    /// The brokers in spec order.
+    pub(crate) brokers: Vec<CheckedBroker<'a>>,
+    /// The nodes in spec order.
+    pub(crate) nodes: Vec<CheckedNode<'a>>,
+}
+
+/// A checked broker entry.
+pub(crate) struct CheckedBroker<'a> {
+    /// Its parsed name.
+    pub(crate) name: BrokerName,
+    /// The entry as written.
+    pub(crate) spec: &'a BrokerSpec,
+}
+
+/// A checked node entry.
+pub(crate) struct CheckedNode<'a> {
+    /// Its parsed address; its broker is one of the spec's brokers.
+    pub(crate) address: NodeAddr,
+    /// Its parsed organisation type.
+    pub(crate) organisation_type: OrganisationType,
+    /// The entry as written.
+    pub(crate) spec: &'a NodeSpec,
+}
+
+fn invalid(entry: &str, field: &'static str, problem: impl Into<String>) -> CertsError {
+    CertsError::Invalid {
+        entry: entry.to_owned(),
+        field,
+        problem: problem.into(),
+    }
+}
+
+/// Checks every rule and returns the parsed view of the spec.
+pub(crate) fn check(spec: &FederationSpec) -> Result<Checked<'_>, CertsError> {
+    let federation_ok = (1..=64).contains(&spec.federation.len())
+        && spec
+            .federation
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !federation_ok {
+        return Err(invalid(
+            "spec",
+            "federation",
+            format!(
+                "{:?} must be 1-64 letters, digits, '-', '_' or '.'",
+                spec.federation
+            ),
+        ));
+    }
+    if !(1..=MAX_VALIDITY_DAYS).contains(&spec.validity_days) {
+        return Err(invalid(
+            "spec",
+            "validity_days",
+            format!(
+                "{} must be between 1 and {MAX_VALIDITY_DAYS}",
+                spec.validity_days
+            ),
+        ));
+    }
+    if spec.brokers.is_empty() {
+        return Err(invalid("spec", "brokers", "must list at least one broker"));
+    }
+
+    let mut brokers = Vec::with_capacity(spec.brokers.len());
+    let mut endpoints: HashMap<&str, &str> = HashMap::new();
+    for broker in &spec.brokers {
+        let checked = check_broker(broker)?;
+        let entry = format!("broker {:?}", broker.name);
+        if brokers
+            .iter()
+            .any(|b: &CheckedBroker<'_>| b.name == checked.name)
+        {
+            return Err(invalid(&entry, "name", "appears twice"));
+        }
+        if let Some(other) = endpoints.insert(&broker.endpoint, &broker.name) {
+            return Err(invalid(
+                &entry,
+                "endpoint",
+                format!("{:?} is already used by broker {other:?}", broker.endpoint),
+            ));
+        }
+        brokers.push(checked);
+    }
+
+    let mut nodes: Vec<CheckedNode<'_>> = Vec::with_capacity(spec.nodes.len());
+    for node in &spec.nodes {
+        let checked = check_node(node)?;
+        let entry = format!("node {:?}", node.address);
+        let home = checked.address.broker();
+        if !brokers.iter().any(|b| b.name == home) {
+            return Err(invalid(
+                &entry,
+                "home broker",
+                format!("{:?} is not in the spec", home.as_str()),
+            ));
+        }
+        if nodes.iter().any(|n| n.address == checked.address) {
+            return Err(invalid(&entry, "address", "appears twice"));
+        }
+        nodes.push(checked);
+    }
+    Ok(Checked { brokers, nodes })
+}
+
+fn check_broker(broker: &BrokerSpec) -> Result<CheckedBroker<'_>, CertsError> {
+    let entry = format!("broker {:?}", broker.name);
+    let name: BrokerName = broker.name.parse().map_err(|_| {
+        invalid(
+            &entry,
+            "name",
+            "must be 1-32 lowercase letters, digits and '-', not starting or ending with '-'",
+        )
+    })?;
+    let region_ok = (2..=16).contains(&broker.country.len())
+        && broker.country.bytes().all(|b| b.is_ascii_uppercase());
+    if !region_ok {
+        return Err(invalid(
+            &entry,
+            "country",
+            format!(
+                "{:?} must be an ISO 3166-1 alpha-2 code (XK for Kosovo) or an uppercase regional code",
+                broker.country
+            ),
+        ));
+    }
+    if !is_https_endpoint(&broker.endpoint) {
+        return Err(invalid(
+            &entry,
+            "endpoint",
+            format!("{:?} must be https://host:port", broker.endpoint),
+        ));
+    }
+    Ok(CheckedBroker { name, spec: broker })
+}
+
+fn check_node(node: &NodeSpec) -> Result<CheckedNode<'_>, CertsError> {
+    let entry = format!("node {:?}", node.address);
+    let address: NodeAddr = node.address.parse().map_err(|_| {
+        invalid(
+            &entry,
+            "address",
+            "must be name@broker in lowercase letters, digits and '-'",
+        )
+    })?;
+    let organisation = node.organisation.trim();
+    if organisation.is_empty() || organisation.chars().any(char::is_control) {
+        return Err(invalid(
+            &entry,
+            "organisation",
+            "must be a non-empty display name without control characters",
+        ));
+    }
+    let organisation_type = organisation_type(&node.organisation_type).ok_or_else(|| {
+        invalid(
+            &entry,
+            "organisation_type",
+            format!(
+                "{:?} is not one of ngo, social_services, police, prosecutor, coordinator, international",
+                node.organisation_type
+            ),
+        )
+    })?;
+    if node.country.len() != 2 || !node.country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(invalid(
+            &entry,
+            "country",
+            format!(
+                "{:?} must be an ISO 3166-1 alpha-2 code such as \"RS\" (XK for Kosovo)",
+                node.country
+            ),
+        ));
+    }
+    check_labels(&entry, "services", &node.services, |s| {
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    })?;
+    if node.languages.is_empty() {
+        return Err(invalid(
+            &entry,
+            "languages",
+            "must list at least one language",
+        ));
+    }
+    check_labels(&entry, "languages", &node.languages, |s| {
+        s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase())
+    })?;
+    Ok(CheckedNode {
+        address,
+        organisation_type,
+        spec: node,
+    })
+}
+
+/// Checks each label of a list with `ok` and refuses repeats.
+fn check_labels(
+    entry: &str,
+    field: &'static str,
+    labels: &[String],
+    ok: impl Fn(&str) -> bool,
+) -> Result<(), CertsError> {
+    let mut seen = HashSet::new();
+    for label in labels {
+        if !ok(label) {
+            let expected = if field == "languages" {
+                "an ISO 639-1 code such as \"sr\""
+            } else {
+                "lowercase letters, digits and '_', such as \"legal_aid\""
+            };
+            return Err(invalid(
+                entry,
+                field,
+                format!("entry {label:?} must be {expected}"),
+            ));
+        }
+        if !seen.insert(label.as_str()) {
+            return Err(invalid(
+                entry,
+                field,
+                format!("entry {label:?} appears twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `https://host:port` with a non-empty host and a numeric port.
+fn is_https_endpoint(endpoint: &str) -> bool {
+    let Some(authority) = endpoint.strip_prefix("https://") else {
+        return false;
+    };
+    let Some((host, port)) = authority.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty() && !host.contains(['/', '@', ' ']) && port.parse::<u16>().is_ok_and(|p| p != 0)
+}
+
+/// Parses an organisation type as written in a spec.
+pub(crate) fn organisation_type(text: &str) -> Option<OrganisationType> {
+    Some(match text {
+        "ngo" => OrganisationType::Ngo,
+        "social_services" => OrganisationType::SocialServices,
+        "police" => OrganisationType::Police,
+        "prosecutor" => OrganisationType::Prosecutor,
+        "coordinator" => OrganisationType::Coordinator,
+        "international" => OrganisationType::International,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+//! The commands that talk to the node, each printing for people or, with `--json`, for
+//! scripts. Errors carry the exit code they should produce.
+
+use std::path::Path;
+
+use tonic::Code;
+use trm_proto::pb;
+
+use crate::client;
+use crate::json;
+use crate::referral_file::ReferralFile;
+use crate::render;
+
+/// Exit codes (sysexits.h where one fits).
+pub mod exit {
+    /// A check found a problem (log verification failed, the demo did not complete).
+    pub const CHECK_FAILED: u8 = 1;
+    /// Bad command-line usage.
+    pub const USAGE: u8 = 64;
+    /// A filled-in file is invalid.
+    pub const DATA: u8 = 65;
+    /// A file or message was not found.
+    pub const NOT_FOUND: u8 = 66;
+    /// The node is not reachable.
+    pub const UNAVAILABLE: u8 = 69;
+    /// The node refused or failed the request.
+    pub const REFUSED: u8 = 70;
+}
+
+/// A command failed; `code` is the process exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    /// What to print.
+    pub message: String,
+    /// The exit code.
+    pub code: u8,
+}
+
+impl CommandError {
+    /// An error with an exit code.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+impl From<client::ConnectError> for CommandError {
+    fn from(e: client::ConnectError) -> Self {
+        Self::new(exit::UNAVAILABLE, e.to_string())
+    }
+}
+
+impl From<tonic::Status> for CommandError {
+    fn from(status: tonic::Status) -> Self {
+        let code = match status.code() {
+            Code::NotFound => exit::NOT_FOUND,
+            Code::InvalidArgument => exit::DATA,
+            Code::Unavailable => exit::UNAVAILABLE,
+            _ => exit::REFUSED,
+        };
+        Self::new(code, status.message().to_owned())
+    }
+}
+
+/// Output for people or for scripts.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// Print JSON.
+    pub json: bool,
+}
+
+impl Output {
+    fn print(&self, human: String, json: impl FnOnce() -> serde_json::Value) {
+        if self.json {
+            println!("{}", json());
+        } else {
+            print!("{human}");
+        }
+    }
+}
+
+/// `trm send referral --file F`.
+pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<(), CommandError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CommandError::new(exit::NOT_FOUND, format!("cannot read {}: {e}", file.display())))?;
+    let is_json = file.extension().is_some_and(|e| e == "json");
+    let parsed = ReferralFile::parse(&text, is_json)
+        .and_then(|f| f.to_pb().map(|r| (f, r)))
+        .map_err(|e| CommandError::new(exit::DATA, format!("{}: {e}", file.display())))?;
+    let (file, referral) = parsed;
+    let request = pb::SendRequest {
+        to: file.to.clone(),
+        case_ref: file.case_ref.clone(),
+        priority: file.priority().into(),
+        body: Some(pb::Body {
+            content: Some(pb::body::Content::Referral(referral)),
+            ..Default::default()
+        }),
+    };
+    let response = client::connect(socket).await?.send(request).await?.into_inner();
+    out.print(
+        format!(
+            "referral {} to {} sealed, logged as entry {} and queued for the broker\n  digest {}\n  follow it with: trm status {}\n",
+            response.message_id,
+            file.to,
+            response.log_index,
+            hex::encode(&response.envelope_digest),
+            response.message_id
+        ),
+        || {
+            serde_json::json!({
+                "message_id": response.message_id,
+                "to": file.to,
+                "log_index": response.log_index,
+                "envelope_digest": hex::encode(&response.envelope_digest),
+            })
+        },
+    );
+    Ok(())
+}
+
+/// `trm inbox`.
+pub async fn inbox(socket: &Path, limit: u32, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .inbox(pb::InboxRequest { limit })
+        .await?
+        .into_inner();
+    out.print(render::inbox(&response.messages), || {
+        serde_json::Value::Array(response.messages.iter().map(json::summary).collect())
+    });
+    Ok(())
+}
+
+/// `trm show ID`.
+pub async fn show(socket: &Path, id: &str, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .show(pb::ShowRequest { message_id: id.to_owned() })
+        .await?
+        .into_inner();
+    out.print(render::message(&response), || json::message(&response));
+    Ok(())
+}
+
+/// `trm status ID`.
+pub async fn status(socket: &Path, id: &str, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .status(pb::StatusRequest { message_id: id.to_owned() })
+        .await?
+        .into_inner();
+    out.print(render::status(&response), || json::status(&response));
+    Ok(())
+}
+
+/// `trm log`.
+pub async fn log(socket: &Path, from: u64, limit: u32, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .log(pb::LogRequest { from_index: from, limit })
+        .await?
+        .into_inner();
+    out.print(render::log(&response.entries), || json::log(&response.entries));
+    Ok(())
+}
+
+/// `trm log verify`: exits with [`exit::CHECK_FAILED`] when the chain is broken.
+pub async fn verify_log(socket: &Path, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .verify_log(pb::VerifyLogRequest {})
+        .await?
+        .into_inner();
+    out.print(render::verify(&response), || json::verify(&response));
+    if response.ok {
+        Ok(())
+    } else {
+        Err(CommandError::new(
+            exit::CHECK_FAILED,
+            format!("handover log entry {} is corrupt: {}", response.bad_index, response.problem),
+        ))
+    }
+}

@@ -1,0 +1,99 @@
+//! Configuration files for a generated development federation: one `broker.toml` per broker
+//! and one `node.toml` per node, pointing at the certificates and keys `trm-certs-dev` wrote.
+//! `trm dev-federation` writes them; the demo and the integration tests build the same
+//! configurations in memory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use trm_broker::BrokerConfigFile;
+use trm_certs_dev::{BrokerMaterial, Federation, NodeMaterial, files};
+use trm_node::NodeConfigFile;
+
+/// The authority's public key as configuration files pin it.
+pub fn authority_key_hex(federation: &Federation) -> String {
+    hex::encode(federation.authority.verifying_key().to_bytes())
+}
+
+/// The configuration of `broker`, listening on `listen`, keeping its data in `data_dir`.
+pub fn broker_config(
+    federation: &Federation,
+    broker: &BrokerMaterial,
+    listen: SocketAddr,
+    data_dir: PathBuf,
+) -> BrokerConfigFile {
+    BrokerConfigFile {
+        name: broker.name.to_string(),
+        listen: listen.to_string(),
+        data_dir,
+        tls_cert: broker.dir.join(files::TLS_CERT),
+        tls_key: broker.dir.join(files::TLS_KEY),
+        ca_cert: federation.dir.join(files::CA_CERT),
+        signing_key: broker.dir.join(files::SIGNING_KEY),
+        directory: federation.dir.join(files::DIRECTORY),
+        authority_key: authority_key_hex(federation),
+        federation: federation.federation.clone(),
+        max_envelope_bytes: trm_broker::config::DEFAULT_MAX_ENVELOPE_BYTES,
+    }
+}
+
+/// The configuration of `node`, reaching its broker at `broker_endpoint`.
+pub fn node_config(
+    federation: &Federation,
+    node: &NodeMaterial,
+    broker_endpoint: String,
+    data_dir: PathBuf,
+    admin_socket: PathBuf,
+) -> NodeConfigFile {
+    NodeConfigFile {
+        address: node.address.to_string(),
+        data_dir,
+        admin_socket,
+        broker_endpoint,
+        tls_cert: node.dir.join(files::TLS_CERT),
+        tls_key: node.dir.join(files::TLS_KEY),
+        ca_cert: federation.dir.join(files::CA_CERT),
+        signing_key: node.dir.join(files::SIGNING_KEY),
+        age_key: node.dir.join(files::AGE_KEY),
+        directory: federation.dir.join(files::DIRECTORY),
+        authority_key: authority_key_hex(federation),
+        federation: federation.federation.clone(),
+        message_ttl_secs: trm_node::config::DEFAULT_MESSAGE_TTL_SECS,
+        max_envelope_bytes: trm_broker::config::DEFAULT_MAX_ENVELOPE_BYTES,
+    }
+}
+
+/// Where a broker listens, from its directory endpoint `https://host:port`.
+pub fn listen_address(endpoint: &str) -> Option<SocketAddr> {
+    endpoint.strip_prefix("https://")?.trim_end_matches('/').parse().ok()
+}
+
+/// Writes `broker.toml` and `node.toml` files for every broker and node, with data and
+/// sockets under `run_dir`. Returns the files written.
+pub fn write_configs(federation: &Federation, run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for broker in &federation.brokers {
+        let listen = listen_address(&broker.endpoint)
+            .ok_or_else(|| anyhow::anyhow!("broker {} endpoint {} is not https://ip:port", broker.name, broker.endpoint))?;
+        let config = broker_config(federation, broker, listen, run_dir.join("brokers").join(broker.name.as_str()));
+        let path = broker.dir.join("broker.toml");
+        std::fs::write(&path, toml::to_string_pretty(&config)?)?;
+        written.push(path);
+    }
+    for node in &federation.nodes {
+        let broker = federation
+            .broker(node.address.broker().as_str())
+            .ok_or_else(|| anyhow::anyhow!("node {} has no broker", node.address))?;
+        let config = node_config(
+            federation,
+            node,
+            broker.endpoint.clone(),
+            run_dir.join("nodes").join(node.address.as_str()),
+            run_dir.join(format!("{}.sock", node.address)),
+        );
+        let path = node.dir.join("node.toml");
+        std::fs::write(&path, toml::to_string_pretty(&config)?)?;
+        written.push(path);
+    }
+    Ok(written)
+}

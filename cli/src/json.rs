@@ -1,0 +1,121 @@
+//! `--json` output: stable field names for scripts, hex for digests, RFC 3339 for times.
+
+use serde_json::{Value, json};
+use trm_proto::pb;
+use trm_proto::time::format_ms;
+
+use crate::render::kind;
+
+/// A message summary.
+pub fn summary(m: &pb::MessageSummary) -> Value {
+    json!({
+        "message_id": m.message_id,
+        "from": m.from,
+        "to": m.to,
+        "kind": kind(m.kind),
+        "case_ref": m.case_ref,
+        "created_at": format_ms(m.created_at_ms),
+        "received_at": (m.received_at_ms != 0).then(|| format_ms(m.received_at_ms)),
+        "envelope_digest": hex::encode(&m.envelope_digest),
+    })
+}
+
+/// The evidence chain.
+pub fn status(r: &pb::StatusResponse) -> Value {
+    json!({
+        "message": r.summary.as_ref().map(summary),
+        "queued": r.queued,
+        "evidence": r.evidence.iter().map(|e| json!({
+            "step": e.step,
+            "at": format_ms(e.at_ms),
+            "attested_by": e.attested_by,
+            "detail": e.detail,
+            "signed_receipt": e.receipt.as_ref().map(|s| json!({
+                "receipt": hex::encode(&s.receipt),
+                "signature": hex::encode(&s.signature),
+            })),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Log entries.
+pub fn log(entries: &[pb::LogEntryView]) -> Value {
+    Value::Array(
+        entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "index": e.index,
+                    "at": format_ms(e.at_ms),
+                    "event": e.event,
+                    "kind": kind(e.kind),
+                    "message_id": e.message_id,
+                    "counterparty": e.counterparty,
+                    "case_ref": e.case_ref,
+                    "envelope_digest": hex::encode(&e.envelope_digest),
+                    "entry_hash": hex::encode(&e.entry_hash),
+                    "prev_hash": hex::encode(&e.prev_hash),
+                    "actor": e.actor,
+                    "flags": e.flags,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The verification result.
+pub fn verify(r: &pb::VerifyLogResponse) -> Value {
+    if r.ok {
+        json!({"ok": true, "entries": r.entries, "head": hex::encode(&r.head_hash)})
+    } else {
+        json!({"ok": false, "bad_index": r.bad_index, "problem": r.problem})
+    }
+}
+
+/// A decrypted message: metadata plus the referral's fields by name.
+pub fn message(r: &pb::ShowResponse) -> Value {
+    let content = match r.body.as_ref().and_then(|b| b.content.as_ref()) {
+        Some(pb::body::Content::Referral(referral)) => json!({ "referral": referral_json(referral) }),
+        None => Value::Null,
+    };
+    json!({
+        "message": r.summary.as_ref().map(summary),
+        "direction": r.direction,
+        "content": content,
+    })
+}
+
+fn referral_json(r: &pb::Referral) -> Value {
+    let person = r.person.clone().unwrap_or_default();
+    let consent = r.consent.clone().unwrap_or_default();
+    json!({
+        "victim_status": pb::VictimStatus::try_from(r.victim_status).map(|v| v.as_str_name()).unwrap_or("unknown"),
+        "status_designated_by": r.status_designated_by,
+        "exploitation_types": r.exploitation_types.iter().map(|e| pb::ExploitationType::try_from(*e).map(|v| v.as_str_name()).unwrap_or("unknown")).collect::<Vec<_>>(),
+        "person": {
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "age_years": person.age_years,
+            "nationality": person.nationality,
+            "languages": person.languages,
+            "interpreter_needed": person.interpreter_needed,
+        },
+        "child": r.child,
+        "unaccompanied": r.unaccompanied,
+        "needs": r.needs.iter().map(|n| pb::Need::try_from(*n).map(|v| v.as_str_name()).unwrap_or("unknown")).collect::<Vec<_>>(),
+        "risk_assessment": r.risk_assessment.as_ref().map(|a| json!({
+            "level": pb::RiskLevel::try_from(a.level).map(|v| v.as_str_name()).unwrap_or("unknown"),
+            "assessed_by": a.assessed_by,
+            "summary": a.summary,
+        })),
+        "consent": {
+            "given": consent.given,
+            "scope": consent.scope,
+            "obtained_by_role": consent.obtained_by_role,
+            "override_legal_basis": consent.override_legal_basis,
+        },
+        "handling_code": pb::HandlingCode::try_from(r.handling_code).map(|v| v.as_str_name()).unwrap_or("unknown"),
+        "cooperates_with_authorities": r.cooperates_with_authorities,
+        "notes": r.notes,
+    })
+}

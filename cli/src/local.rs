@@ -1,0 +1,221 @@
+//! A federation run inside one process on loopback: real brokers with mutual TLS, real node
+//! daemons with sled stores and admin sockets, each started and stopped independently. The
+//! demo, the integration tests and the benchmarks use it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use trm_certs_dev::{BrokerSpec, Federation, FederationSpec, NodeSpec};
+use trm_proto::pb::node_admin_client::NodeAdminClient;
+
+use crate::{client, devfed};
+
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.context("task panicked")?
+    }
+}
+
+/// A federation of in-process brokers and nodes under one folder.
+pub struct LocalFederation {
+    /// The generated certificates, keys and directory.
+    pub federation: Federation,
+    root: PathBuf,
+    broker_addrs: HashMap<String, SocketAddr>,
+    brokers: HashMap<String, Running>,
+    nodes: HashMap<String, Running>,
+}
+
+/// A broker and node for a spec: `(name, country)` brokers and `(address, organisation,
+/// type, country)` nodes.
+pub fn spec(
+    federation: &str,
+    brokers: &[(&str, &str, SocketAddr)],
+    nodes: &[(&str, &str, &str, &str)],
+) -> FederationSpec {
+    FederationSpec {
+        federation: federation.to_owned(),
+        validity_days: 30,
+        brokers: brokers
+            .iter()
+            .map(|(name, country, addr)| BrokerSpec {
+                name: (*name).to_owned(),
+                country: (*country).to_owned(),
+                endpoint: format!("https://{addr}"),
+            })
+            .collect(),
+        nodes: nodes
+            .iter()
+            .map(|(address, organisation, kind, country)| NodeSpec {
+                address: (*address).to_owned(),
+                organisation: (*organisation).to_owned(),
+                organisation_type: (*kind).to_owned(),
+                country: (*country).to_owned(),
+                services: vec!["shelter".into(), "legal_aid".into()],
+                languages: vec!["en".into()],
+            })
+            .collect(),
+    }
+}
+
+impl LocalFederation {
+    /// Reserves a loopback port for each broker, then generates the federation under `root`
+    /// with those ports in the directory. `nodes` are `(address, organisation, type, country)`.
+    pub async fn create(
+        root: &Path,
+        name: &str,
+        brokers: &[(&str, &str)],
+        nodes: &[(&str, &str, &str, &str)],
+    ) -> anyhow::Result<Self> {
+        let mut broker_addrs = HashMap::new();
+        let mut reserved = Vec::new();
+        for (broker, country) in brokers {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let addr = listener.local_addr()?;
+            broker_addrs.insert((*broker).to_owned(), addr);
+            reserved.push((*broker, *country, addr));
+        }
+        let spec = spec(name, &reserved, nodes);
+        let federation = trm_certs_dev::generate(&spec, &root.join("federation"))?;
+        Ok(Self {
+            federation,
+            root: root.to_owned(),
+            broker_addrs,
+            brokers: HashMap::new(),
+            nodes: HashMap::new(),
+        })
+    }
+
+    /// Where broker `name` keeps its database.
+    pub fn broker_data_dir(&self, name: &str) -> PathBuf {
+        self.root.join("data").join("brokers").join(name)
+    }
+
+    /// Where node `address` keeps its database.
+    pub fn node_data_dir(&self, address: &str) -> PathBuf {
+        self.root.join("data").join("nodes").join(address)
+    }
+
+    /// Node `address`'s admin socket.
+    pub fn node_socket(&self, address: &str) -> PathBuf {
+        self.root.join(format!("{address}.sock"))
+    }
+
+    /// Broker `name`'s loopback address.
+    pub fn broker_addr(&self, name: &str) -> anyhow::Result<SocketAddr> {
+        self.broker_addrs
+            .get(name)
+            .copied()
+            .ok_or_else(|| anyhow!("no broker {name}"))
+    }
+
+    /// The validated configuration of broker `name`.
+    pub fn broker_config(&self, name: &str) -> anyhow::Result<trm_broker::BrokerConfig> {
+        let material = self
+            .federation
+            .broker(name)
+            .ok_or_else(|| anyhow!("no broker {name}"))?;
+        Ok(devfed::broker_config(
+            &self.federation,
+            material,
+            self.broker_addr(name)?,
+            self.broker_data_dir(name),
+        )
+        .validate()?)
+    }
+
+    /// The configuration file of node `address`.
+    pub fn node_config(&self, address: &str) -> anyhow::Result<trm_node::NodeConfigFile> {
+        let material = self
+            .federation
+            .node(address)
+            .ok_or_else(|| anyhow!("no node {address}"))?;
+        let broker = material.address.broker();
+        Ok(devfed::node_config(
+            &self.federation,
+            material,
+            format!("https://{}", self.broker_addr(broker.as_str())?),
+            self.node_data_dir(address),
+            self.node_socket(address),
+        ))
+    }
+
+    /// Starts broker `name` on its reserved port.
+    pub async fn start_broker(&mut self, name: &str) -> anyhow::Result<()> {
+        let config = self.broker_config(name)?;
+        let listener = TcpListener::bind(config.listen).await?;
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            trm_broker::run(listener, config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(anyhow::Error::from)
+        });
+        self.brokers.insert(name.to_owned(), Running { stop, task });
+        Ok(())
+    }
+
+    /// Stops broker `name` gracefully.
+    pub async fn stop_broker(&mut self, name: &str) -> anyhow::Result<()> {
+        match self.brokers.remove(name) {
+            Some(running) => running.stop().await,
+            None => Err(anyhow!("broker {name} is not running")),
+        }
+    }
+
+    /// Starts node `address`; its admin socket accepts connections when this returns.
+    pub async fn start_node(&mut self, address: &str) -> anyhow::Result<()> {
+        let config = self.node_config(address)?.validate()?;
+        let store = trm_node::store::NodeStore::open(&config.data_dir)?;
+        let listener = trm_node::daemon::bind_admin_socket(&config.admin_socket)?;
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            trm_node::serve(config, store, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(anyhow::Error::from)
+        });
+        self.nodes.insert(address.to_owned(), Running { stop, task });
+        Ok(())
+    }
+
+    /// Stops node `address` gracefully.
+    pub async fn stop_node(&mut self, address: &str) -> anyhow::Result<()> {
+        match self.nodes.remove(address) {
+            Some(running) => running.stop().await,
+            None => Err(anyhow!("node {address} is not running")),
+        }
+    }
+
+    /// An admin client for node `address`.
+    pub async fn client(&self, address: &str) -> anyhow::Result<NodeAdminClient<Channel>> {
+        Ok(client::connect(&self.node_socket(address)).await?)
+    }
+
+    /// Stops everything.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let nodes: Vec<String> = self.nodes.keys().cloned().collect();
+        for node in nodes {
+            self.stop_node(&node).await?;
+        }
+        let brokers: Vec<String> = self.brokers.keys().cloned().collect();
+        for broker in brokers {
+            self.stop_broker(&broker).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! The `trm.v1.NodeAdmin` service that `trm` uses over the node's Unix socket. The peer's OS
+//! user, taken from the socket's credentials, is recorded as the actor of what it causes.
+
+use std::sync::Arc;
+
+use tonic::transport::server::UdsConnectInfo;
+use tonic::{Request, Response, Status};
+use trm_proto::pb;
+
+use crate::error::NodeError;
+use crate::handover_log::LogError;
+use crate::node::Node;
+use crate::open;
+use crate::seal::Draft;
+use crate::store::{message_key, OUTGOING};
+
+/// The admin service.
+#[derive(Clone)]
+pub struct AdminService {
+    node: Arc<Node>,
+}
+
+impl AdminService {
+    /// A service over a node.
+    pub fn new(node: Arc<Node>) -> Self {
+        Self { node }
+    }
+}
+
+/// The local user behind a request: their login name, or `uid:N` when it has none.
+fn actor<T>(request: &Request<T>) -> String {
+    let uid = request
+        .extensions()
+        .get::<UdsConnectInfo>()
+        .and_then(|info| info.peer_cred)
+        .map(|cred| cred.uid());
+    match uid {
+        Some(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map_or_else(|| format!("uid:{uid}"), |user| user.name),
+        None => "unknown".into(),
+    }
+}
+
+fn invalid(field: &str, problem: impl std::fmt::Display) -> NodeError {
+    NodeError::InvalidRequest(format!("{field}: {problem}"))
+}
+
+fn event_name(event: i32) -> String {
+    pb::LogEvent::try_from(event)
+        .map(|e| {
+            e.as_str_name()
+                .trim_start_matches("LOG_EVENT_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|_| format!("unknown({event})"))
+}
+
+fn flag_names(flags: Option<&pb::AuditFlags>) -> Vec<String> {
+    let Some(flags) = flags else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    if flags.consent_given {
+        names.push("consent".to_owned());
+    }
+    if flags.consent_overridden {
+        names.push("consent_overridden".to_owned());
+    }
+    if flags.child {
+        names.push("child".to_owned());
+    }
+    if flags.risk_assessment_present {
+        names.push("risk_assessment".to_owned());
+    }
+    if let Ok(code) = pb::HandlingCode::try_from(flags.handling_code) {
+        if code != pb::HandlingCode::Unspecified {
+            names.push(code.as_str_name().trim_start_matches("HANDLING_CODE_").to_owned());
+        }
+    }
+    names
+}
+
+#[tonic::async_trait]
+impl pb::node_admin_server::NodeAdmin for AdminService {
+    async fn send(
+        &self,
+        request: Request<pb::SendRequest>,
+    ) -> Result<Response<pb::SendResponse>, Status> {
+        let actor = actor(&request);
+        let request = request.into_inner();
+        let draft = Draft {
+            to: request.to.parse().map_err(|e| invalid("to", e))?,
+            case_ref: request.case_ref.parse().map_err(|e| invalid("case_ref", e))?,
+            priority: pb::Priority::try_from(request.priority).unwrap_or(pb::Priority::Routine),
+            content: request
+                .body
+                .and_then(|b| b.content)
+                .ok_or_else(|| invalid("body", "no message content"))?,
+        };
+        let outcome = self.node.send(draft, &actor).await?;
+        Ok(Response::new(pb::SendResponse {
+            message_id: outcome.message_id.to_string(),
+            envelope_digest: outcome.digest.to_vec(),
+            log_index: outcome.log_index,
+        }))
+    }
+
+    async fn inbox(
+        &self,
+        request: Request<pb::InboxRequest>,
+    ) -> Result<Response<pb::InboxResponse>, Status> {
+        let limit = match request.get_ref().limit {
+            0 => 100,
+            n => n as usize,
+        };
+        let messages = self.node.store.inbox(limit).map_err(NodeError::from)?;
+        Ok(Response::new(pb::InboxResponse { messages }))
+    }
+
+    async fn show(
+        &self,
+        request: Request<pb::ShowRequest>,
+    ) -> Result<Response<pb::ShowResponse>, Status> {
+        let stored = self
+            .node
+            .store
+            .find(&request.get_ref().message_id)
+            .map_err(NodeError::from)?;
+        let envelope = stored.envelope.unwrap_or_default();
+        let opened = open::open(
+            &self.node.keys,
+            &self.node.directory,
+            envelope,
+            self.node.max_envelope_bytes,
+        )
+        .map_err(|e| Status::data_loss(format!("stored message does not open: {e}")))?;
+        Ok(Response::new(pb::ShowResponse {
+            summary: stored.summary,
+            body: Some(opened.body),
+            direction: stored.direction,
+        }))
+    }
+
+    async fn status(
+        &self,
+        request: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusResponse>, Status> {
+        let stored = self
+            .node
+            .store
+            .find(&request.get_ref().message_id)
+            .map_err(NodeError::from)?;
+        let summary = stored.summary.unwrap_or_default();
+        let queued = stored.direction == OUTGOING
+            && self
+                .node
+                .store
+                .is_queued(&message_key(&summary.from, &summary.message_id))
+                .map_err(NodeError::from)?;
+        Ok(Response::new(pb::StatusResponse {
+            summary: Some(summary),
+            evidence: stored.evidence,
+            queued,
+        }))
+    }
+
+    async fn log(
+        &self,
+        request: Request<pb::LogRequest>,
+    ) -> Result<Response<pb::LogResponse>, Status> {
+        let request = request.into_inner();
+        let limit = match request.limit {
+            0 => 1000,
+            n => n as usize,
+        };
+        let entries = self
+            .node
+            .store
+            .log_entries(request.from_index, limit)
+            .map_err(NodeError::from)?
+            .into_iter()
+            .map(|stored| {
+                let e = stored.entry;
+                pb::LogEntryView {
+                    index: e.index,
+                    entry_hash: stored.hash.to_vec(),
+                    prev_hash: e.prev_hash,
+                    at_ms: e.at_ms,
+                    event: event_name(e.event),
+                    message_id: e.message_id,
+                    counterparty: e.counterparty,
+                    kind: e.kind,
+                    case_ref: e.case_ref,
+                    envelope_digest: e.envelope_digest,
+                    actor: e.actor,
+                    flags: flag_names(e.flags.as_ref()),
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::LogResponse { entries }))
+    }
+
+    async fn verify_log(
+        &self,
+        _request: Request<pb::VerifyLogRequest>,
+    ) -> Result<Response<pb::VerifyLogResponse>, Status> {
+        let response = match self.node.store.verify_log() {
+            Ok(summary) => pb::VerifyLogResponse {
+                ok: true,
+                entries: summary.entries,
+                head_hash: summary.head.to_vec(),
+                ..Default::default()
+            },
+            Err(LogError::Broken { index, problem }) => pb::VerifyLogResponse {
+                ok: false,
+                bad_index: index,
+                problem,
+                ..Default::default()
+            },
+            Err(e) => return Err(Status::unavailable(e.to_string())),
+        };
+        Ok(Response::new(response))
+    }
+}

@@ -1,0 +1,211 @@
+//! Node configuration: a TOML file plus environment overrides, validated completely (keys
+//! loaded, directory verified, this node found in it with matching keys) before the database
+//! is opened or the socket bound.
+
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use trm_proto::addr::NodeAddr;
+use trm_proto::directory::{self, Directory, DirectoryError};
+
+use crate::keys::{KeyError, NodeKeys};
+
+/// How long a sealed message stays deliverable by default: 30 days, longer than any outage a
+/// partner organisation is expected to have.
+pub const DEFAULT_MESSAGE_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML does not describe a node configuration.
+    #[error("invalid configuration {path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// The directory or the authority key was refused.
+    #[error("federation directory: {0}")]
+    Directory(#[from] DirectoryError),
+    /// A key file was refused.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A value is invalid.
+    #[error("configuration field `{field}`: {problem}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The configuration file as written.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfigFile {
+    /// This node's address, `name@broker`.
+    pub address: String,
+    /// Folder for the node's database.
+    pub data_dir: PathBuf,
+    /// The Unix socket `trm` connects to.
+    pub admin_socket: PathBuf,
+    /// The home broker's endpoint, `https://host:port`.
+    pub broker_endpoint: String,
+    /// PEM client certificate.
+    pub tls_cert: PathBuf,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: PathBuf,
+    /// PEM certificate of the federation CA.
+    pub ca_cert: PathBuf,
+    /// Ed25519 signing key (`ed25519:` hex).
+    pub signing_key: PathBuf,
+    /// age identity (`AGE-SECRET-KEY-1...`).
+    pub age_key: PathBuf,
+    /// The signed federation directory.
+    pub directory: PathBuf,
+    /// The federation authority's public key, hex.
+    pub authority_key: String,
+    /// The federation's name.
+    pub federation: String,
+    /// How long sent messages stay deliverable, seconds.
+    #[serde(default = "default_ttl")]
+    pub message_ttl_secs: u64,
+    /// Largest envelope this node sends or accepts, bytes.
+    #[serde(default = "default_max")]
+    pub max_envelope_bytes: usize,
+}
+
+fn default_ttl() -> u64 {
+    DEFAULT_MESSAGE_TTL_SECS
+}
+
+fn default_max() -> usize {
+    4 * 1024 * 1024
+}
+
+/// A validated node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The node's keys.
+    pub keys: NodeKeys,
+    /// Folder for the database.
+    pub data_dir: PathBuf,
+    /// The admin socket path.
+    pub admin_socket: PathBuf,
+    /// The home broker's endpoint.
+    pub broker_endpoint: String,
+    /// Client certificate, PEM.
+    pub tls_cert_pem: String,
+    /// Client key, PEM.
+    pub tls_key_pem: String,
+    /// Federation CA, PEM.
+    pub ca_pem: String,
+    /// The verified directory.
+    pub directory: Directory,
+    /// The pinned authority key.
+    pub authority_key: VerifyingKey,
+    /// Message time to live, milliseconds.
+    pub message_ttl_ms: u64,
+    /// Largest envelope.
+    pub max_envelope_bytes: usize,
+}
+
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+impl NodeConfigFile {
+    /// Parses TOML text; `path` names the file in errors.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads the file and applies `TRM_NODE_BROKER` (the broker endpoint) and
+    /// `TRM_NODE_SOCKET` from the environment when set.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let mut file = Self::from_toml(&read_text(path)?, path)?;
+        if let Ok(endpoint) = std::env::var("TRM_NODE_BROKER") {
+            file.broker_endpoint = endpoint;
+        }
+        if let Ok(socket) = std::env::var("TRM_NODE_SOCKET") {
+            file.admin_socket = socket.into();
+        }
+        Ok(file)
+    }
+
+    /// Loads every referenced file and checks it all fits together.
+    pub fn validate(self) -> Result<NodeConfig, ConfigError> {
+        let address: NodeAddr = self.address.parse().map_err(|e| ConfigError::Field {
+            field: "address",
+            problem: format!("{e}"),
+        })?;
+        if !self.broker_endpoint.starts_with("https://") {
+            return Err(ConfigError::Field {
+                field: "broker_endpoint",
+                problem: format!("{:?} must be an https:// URL", self.broker_endpoint),
+            });
+        }
+        let authority_key = directory::parse_authority_key(&self.authority_key)?;
+        let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
+        let keys = NodeKeys::load(address.clone(), &self.signing_key, &self.age_key)?;
+        let tls_cert_pem = read_text(&self.tls_cert)?;
+        let entry = directory.node(&address).ok_or_else(|| ConfigError::Field {
+            field: "address",
+            problem: format!("{address} is not in directory version {}", directory.version()),
+        })?;
+        if entry.signing_key != keys.signing.verifying_key() {
+            return Err(ConfigError::Field {
+                field: "signing_key",
+                problem: format!("key is not the one the directory lists for {address}"),
+            });
+        }
+        if entry.age_recipient != keys.age_recipient() {
+            return Err(ConfigError::Field {
+                field: "age_key",
+                problem: format!("identity is not the one the directory lists for {address}"),
+            });
+        }
+        if directory::pem_leaf_fingerprint(&tls_cert_pem) != Some(entry.certificate_sha256) {
+            return Err(ConfigError::Field {
+                field: "tls_cert",
+                problem: format!("certificate is not the one the directory lists for {address}"),
+            });
+        }
+        if directory.broker(&address.broker()).is_none() {
+            return Err(ConfigError::Field {
+                field: "address",
+                problem: format!("home broker {} is not in the directory", address.broker()),
+            });
+        }
+        Ok(NodeConfig {
+            keys,
+            data_dir: self.data_dir,
+            admin_socket: self.admin_socket,
+            broker_endpoint: self.broker_endpoint,
+            tls_key_pem: read_text(&self.tls_key)?,
+            ca_pem: read_text(&self.ca_cert)?,
+            tls_cert_pem,
+            directory,
+            authority_key,
+            message_ttl_ms: self.message_ttl_secs.saturating_mul(1000),
+            max_envelope_bytes: self.max_envelope_bytes,
+        })
+    }
+}

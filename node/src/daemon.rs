@@ -1,0 +1,110 @@
+//! The node daemon: opens the store (verifying the handover log), keeps the broker connection
+//! (outbox and delivery tasks) and serves `trm` on a Unix socket until shutdown.
+
+use std::future::Future;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::net::UnixListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::transport::Server;
+use tracing::{info, warn};
+use trm_proto::pb;
+
+use crate::admin::AdminService;
+use crate::config::NodeConfig;
+use crate::connect;
+use crate::node::Node;
+use crate::store::{NodeStore, StoreError};
+use crate::{inbound, outbox};
+
+/// Why the daemon stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The admin socket could not be bound.
+    #[error("cannot bind admin socket {path}: {source}")]
+    Socket {
+        /// The socket path.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The broker channel or the admin server failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Binds the admin socket, readable and writable by the node's own user only: file
+/// permissions are the access control.
+pub fn bind_admin_socket(path: &Path) -> Result<UnixListener, DaemonError> {
+    let socket_error = |source| DaemonError::Socket {
+        path: path.to_owned(),
+        source,
+    };
+    if path.exists() {
+        // A socket left behind by a previous run; a live daemon would still hold the database lock.
+        std::fs::remove_file(path).map_err(socket_error)?;
+    }
+    let listener = UnixListener::bind(path).map_err(socket_error)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(socket_error)?;
+    Ok(listener)
+}
+
+/// Opens the store and runs the node until `shutdown` completes.
+pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    let store = NodeStore::open(&config.data_dir)?;
+    let listener = bind_admin_socket(&config.admin_socket)?;
+    serve(config, store, listener, shutdown).await
+}
+
+/// Runs the node on an opened store and a bound admin socket until `shutdown` completes.
+pub async fn serve(
+    config: NodeConfig,
+    store: NodeStore,
+    listener: UnixListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let node = Arc::new(Node::new(&config, store));
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    if node.log_broken.is_none() {
+        let channel = connect::broker_channel(&config)?;
+        tasks.push(tokio::spawn(outbox::run(node.clone(), channel.clone(), stopped.clone())));
+        tasks.push(tokio::spawn(inbound::run(node.clone(), channel, stopped)));
+    } else {
+        warn!("handover log is broken: not connecting to the broker; `trm log verify` shows where");
+    }
+    info!(node = %config.keys.address, socket = %config.admin_socket.display(), "node running");
+    let result = Server::builder()
+        .add_service(pb::node_admin_server::NodeAdminServer::new(AdminService::new(node)))
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+        .await;
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    let _ = std::fs::remove_file(&config.admin_socket);
+    info!(node = %config.keys.address, "node stopped");
+    Ok(result?)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

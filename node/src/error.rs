@@ -1,0 +1,39 @@
+//! Everything the node refuses to do for its local users, and the one place where those
+//! refusals become gRPC statuses for `trm`.
+
+use tonic::{Code, Status};
+
+use crate::seal::SealError;
+use crate::store::StoreError;
+
+/// Why the node refused a request from its local user.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The request itself is invalid; the text names the field.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Sealing failed.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// Storage failed, or what was asked for does not exist.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The handover log failed verification when the node started; nothing is exchanged
+    /// until an operator has looked at it.
+    #[error("the handover log failed verification at startup ({0}); sending and receiving are suspended")]
+    LogBroken(String),
+}
+
+impl From<NodeError> for Status {
+    fn from(e: NodeError) -> Self {
+        let code = match &e {
+            NodeError::InvalidRequest(_) => Code::InvalidArgument,
+            NodeError::Seal(SealError::UnknownRecipient(_)) => Code::NotFound,
+            NodeError::Seal(_) => Code::InvalidArgument,
+            NodeError::Store(StoreError::NotFound(_)) => Code::NotFound,
+            NodeError::Store(_) => Code::Unavailable,
+            NodeError::LogBroken(_) => Code::FailedPrecondition,
+        };
+        Status::new(code, e.to_string())
+    }
+}

@@ -1,0 +1,99 @@
+//! The delivery task: keeps a delivery stream open to the home broker, handles each item
+//! (envelopes are opened, stored and answered with a signed receipt; receipts are checked and
+//! recorded) and acknowledges it only once the result is on disk.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+use tracing::{error, info, warn};
+use trm_proto::pb;
+use trm_proto::pb::broker_client::BrokerClient;
+
+use crate::backoff::Backoff;
+use crate::error::NodeError;
+use crate::node::Node;
+
+/// Runs until `shutdown` turns true.
+pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receiver<bool>) {
+    let mut client = BrokerClient::new(channel)
+        .max_decoding_message_size(node.max_envelope_bytes + 64 * 1024);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    while !*shutdown.borrow() {
+        let (acks, ack_stream) = mpsc::channel(64);
+        match client.deliver(ReceiverStream::new(ack_stream)).await {
+            Ok(response) => {
+                info!(node = %node.keys.address, "delivery stream connected");
+                backoff.reset();
+                // The broker is reachable again: let the outbox try at once.
+                node.outbox_wake.notify_one();
+                let mut deliveries = response.into_inner();
+                loop {
+                    tokio::select! {
+                        item = deliveries.message() => match item {
+                            Ok(Some(delivery)) => match handle(&node, delivery).await {
+                                Ok(ack) => {
+                                    if acks.send(ack).await.is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(e) => {
+                                    error!(cause = %e, "cannot handle delivery; reconnecting");
+                                    break;
+                                }
+                            },
+                            Ok(None) => {
+                                info!("delivery stream ended by broker");
+                                break;
+                            }
+                            Err(status) => {
+                                warn!(cause = %status, "delivery stream broken");
+                                break;
+                            }
+                        },
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            }
+            Err(status) => {
+                warn!(cause = %status, "cannot open delivery stream");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Handles one delivered item and returns its acknowledgement, once its effects are on disk.
+async fn handle(node: &Node, delivery: pb::Delivery) -> Result<pb::DeliveryAck, NodeError> {
+    let sequence = delivery.sequence;
+    match delivery.item {
+        Some(pb::delivery::Item::Envelope(envelope)) => Ok(pb::DeliveryAck {
+            sequence,
+            receipt: Some(node.receive(envelope).await?),
+        }),
+        Some(pb::delivery::Item::Receipt(receipt)) => {
+            match node.accept_receipt(&receipt, None).await {
+                Ok(_) => {}
+                // A receipt that does not verify is dropped: keeping it would block the queue.
+                Err(NodeError::InvalidRequest(problem)) => warn!(%problem, "dropped receipt"),
+                Err(NodeError::Store(crate::store::StoreError::NotFound(id))) => {
+                    warn!(%id, "dropped receipt for an unknown message");
+                }
+                Err(e) => return Err(e),
+            }
+            Ok(pb::DeliveryAck {
+                sequence,
+                receipt: None,
+            })
+        }
+        None => Ok(pb::DeliveryAck {
+            sequence,
+            receipt: None,
+        }),
+    }
+}

@@ -1,0 +1,221 @@
+//! The node's core operations, independent of transport: send (seal, store, queue), receive
+//! (open, store, log, receipt) and record receipts for what it sent. The daemon's tasks and the
+//! admin service call these.
+
+use std::sync::Arc;
+
+use prost::Message;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+use trm_proto::addr::MessageId;
+use trm_proto::directory::Directory;
+use trm_proto::{envelope, pb, receipt, time};
+
+use crate::audit;
+use crate::config::NodeConfig;
+use crate::error::NodeError;
+use crate::keys::NodeKeys;
+use crate::open::{self, OpenError};
+use crate::seal::{self, Draft};
+use crate::store::{EntryFacts, NodeStore};
+
+/// What `send` returns once the message is on disk.
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    /// The new message's id.
+    pub message_id: MessageId,
+    /// SHA-256 of its header bytes.
+    pub digest: envelope::EnvelopeDigest,
+    /// Its SENT entry in the handover log.
+    pub log_index: u64,
+}
+
+/// One organisation's node.
+pub struct Node {
+    /// Identity and private keys.
+    pub keys: NodeKeys,
+    /// The verified directory.
+    pub directory: Arc<Directory>,
+    /// Durable state.
+    pub store: NodeStore,
+    /// Largest envelope sent or accepted.
+    pub max_envelope_bytes: usize,
+    /// How long sent messages stay deliverable.
+    pub message_ttl_ms: u64,
+    /// Wakes the outbox task when something is queued or the broker is back.
+    pub outbox_wake: Notify,
+    /// Set when the handover log failed verification at startup.
+    pub log_broken: Option<String>,
+}
+
+impl Node {
+    /// Assembles a node from its configuration and opened store, verifying the handover log.
+    pub fn new(config: &NodeConfig, store: NodeStore) -> Self {
+        let log_broken = match store.verify_log() {
+            Ok(summary) => {
+                info!(entries = summary.entries, head = %hex::encode(summary.head), "handover log verified");
+                None
+            }
+            Err(e) => {
+                warn!(cause = %e, "handover log failed verification; exchange suspended");
+                Some(e.to_string())
+            }
+        };
+        Self {
+            keys: config.keys.clone(),
+            directory: Arc::new(config.directory.clone()),
+            store,
+            max_envelope_bytes: config.max_envelope_bytes,
+            message_ttl_ms: config.message_ttl_ms,
+            outbox_wake: Notify::new(),
+            log_broken,
+        }
+    }
+
+    fn check_log(&self) -> Result<(), NodeError> {
+        match &self.log_broken {
+            Some(problem) => Err(NodeError::LogBroken(problem.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Seals a message, stores it with its SENT log entry and queues it; returns once on disk.
+    pub async fn send(&self, draft: Draft, actor: &str) -> Result<SendOutcome, NodeError> {
+        self.check_log()?;
+        let now = time::now_ms();
+        let sealed = seal::seal(&self.keys, &self.directory, draft, now, self.message_ttl_ms)?;
+        let size = sealed.envelope.encoded_len();
+        if size > self.max_envelope_bytes {
+            return Err(NodeError::InvalidRequest(format!(
+                "sealed message is {size} bytes, the limit is {}; send large attachments separately",
+                self.max_envelope_bytes
+            )));
+        }
+        let facts = EntryFacts {
+            header: &sealed.header,
+            digest: &sealed.digest,
+            case_ref: &sealed.body.case_ref,
+            flags: audit::flags(&sealed.body),
+        };
+        let log_index = self.store.record_sent(&sealed.envelope, &facts, now, actor)?;
+        self.store.durable().await?;
+        self.outbox_wake.notify_one();
+        info!(id = %sealed.header.message_id, to = %sealed.header.to, log_index, "message queued");
+        Ok(SendOutcome {
+            message_id: sealed.header.message_id,
+            digest: sealed.digest,
+            log_index,
+        })
+    }
+
+    /// Handles an envelope the broker delivered: on success it is stored and logged and a
+    /// DELIVERED receipt returned; otherwise the refusal is logged and a REJECTED receipt
+    /// returned. Either way the receipt is only returned once on disk.
+    pub async fn receive(&self, envelope: pb::Envelope) -> Result<pb::SignedReceipt, NodeError> {
+        self.check_log()?;
+        let now = time::now_ms();
+        let raw_header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).unwrap_or_default();
+        let digest = envelope::digest(&envelope.header);
+        let receipt_for = |kind: pb::ReceiptKind, log_index: u64, reason: String| {
+            receipt::sign(
+                &pb::Receipt {
+                    kind: kind.into(),
+                    message_id: raw_header.message_id.clone(),
+                    from: raw_header.from.clone(),
+                    to: self.keys.address.to_string(),
+                    envelope_digest: digest.to_vec(),
+                    signer: self.keys.address.to_string(),
+                    at_ms: now,
+                    log_index,
+                    reason,
+                },
+                &self.keys.signing,
+            )
+        };
+        // A node's own sent copies also open with its keys; only messages to it are deliveries.
+        let opened = open::open(&self.keys, &self.directory, envelope.clone(), self.max_envelope_bytes)
+            .and_then(|opened| {
+                if opened.header.to == self.keys.address {
+                    Ok(opened)
+                } else {
+                    Err(OpenError::Misaddressed {
+                        to: opened.header.to,
+                        me: self.keys.address.clone(),
+                    })
+                }
+            });
+        let opened = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                warn!(id = %raw_header.message_id, from = %raw_header.from, cause = %e, "refused delivered envelope");
+                let reason = e.to_string();
+                let index = self.store.record_refused(&raw_header, &digest, now, &reason)?;
+                self.store.durable().await?;
+                return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason));
+            }
+        };
+        let facts = EntryFacts {
+            header: &opened.header,
+            digest: &opened.digest,
+            case_ref: &opened.body.case_ref,
+            flags: audit::flags(&opened.body),
+        };
+        let received = self.store.record_received(&envelope, &facts, now, |index| {
+            receipt_for(pb::ReceiptKind::Delivered, index, String::new())
+        })?;
+        self.store.durable().await?;
+        info!(
+            id = %opened.header.message_id,
+            from = %opened.header.from,
+            log_index = received.log_index,
+            duplicate = received.duplicate,
+            "message received"
+        );
+        Ok(received.receipt)
+    }
+
+    /// Records a receipt (ACCEPTED, RELAYED, DELIVERED or REJECTED) about a message this node
+    /// sent, after checking its signature with the signer's directory key and that it
+    /// describes that message. `outbox_sequence` is set when it answers an outbox submission.
+    pub async fn accept_receipt(
+        &self,
+        signed: &pb::SignedReceipt,
+        outbox_sequence: Option<u64>,
+    ) -> Result<bool, NodeError> {
+        let claimed = receipt::peek(signed).map_err(|e| NodeError::InvalidRequest(e.to_string()))?;
+        let invalid = |problem: String| NodeError::InvalidRequest(format!("receipt for {}: {problem}", claimed.message_id));
+        let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
+        let signer_key = match kind {
+            pb::ReceiptKind::Accepted | pb::ReceiptKind::Relayed => claimed
+                .signer
+                .parse()
+                .ok()
+                .and_then(|name| self.directory.broker(&name))
+                .map(|b| b.signing_key),
+            pb::ReceiptKind::Delivered | pb::ReceiptKind::Rejected => claimed
+                .signer
+                .parse()
+                .ok()
+                .filter(|signer: &trm_proto::addr::NodeAddr| signer.as_str() == claimed.to)
+                .and_then(|signer| self.directory.node(&signer))
+                .map(|n| n.signing_key),
+            pb::ReceiptKind::Unspecified => None,
+        }
+        .ok_or_else(|| invalid(format!("signer {:?} cannot attest {kind:?}", claimed.signer)))?;
+        let verified = receipt::verify(signed, &signer_key).map_err(|e| invalid(e.to_string()))?;
+        if verified.receipt.from != self.keys.address.as_str() {
+            return Err(invalid("receipt is about a message this node did not send".into()));
+        }
+        let stored = self.store.find(&verified.receipt.message_id)?;
+        let summary = stored.summary.unwrap_or_default();
+        if summary.envelope_digest != verified.receipt.envelope_digest || summary.to != verified.receipt.to {
+            return Err(invalid("receipt does not match the envelope this node sent".into()));
+        }
+        let recorded = self.store.record_receipt(&verified, outbox_sequence)?;
+        self.store.durable().await?;
+        if recorded {
+            info!(id = %verified.receipt.message_id, kind = ?kind, signer = %verified.receipt.signer, "evidence recorded");
+        }
+        Ok(recorded)
+    }
+}

@@ -1,0 +1,147 @@
+//! Opening: check the envelope is for this node, verify the sender's outer signature with the
+//! directory's key, decrypt, verify the inner signature, and check that the signed body is
+//! bound to this envelope (same sender, addressee, id, kind and time). Each failure has its own
+//! error, and nothing is stored by this module.
+
+use std::io::Read;
+
+use prost::Message;
+use trm_proto::addr::NodeAddr;
+use trm_proto::directory::Directory;
+use trm_proto::envelope::{EnvelopeDigest, EnvelopeError, Header, UnverifiedEnvelope};
+use trm_proto::pb;
+use trm_proto::signing::{self, Purpose, SignatureError};
+
+use crate::keys::NodeKeys;
+use crate::seal::kind_of;
+
+/// Why a delivered envelope was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// The outer envelope is malformed or its signature or ciphertext hash is wrong.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The envelope is addressed to someone else.
+    #[error("envelope is addressed to {to}, not to this node ({me})")]
+    Misaddressed {
+        /// The header's addressee.
+        to: NodeAddr,
+        /// This node.
+        me: NodeAddr,
+    },
+    /// The sender is not in the directory.
+    #[error("sender {0} is not in the federation directory")]
+    UnknownSender(NodeAddr),
+    /// The ciphertext does not decrypt with this node's identity.
+    #[error("ciphertext does not decrypt: {0}")]
+    Decrypt(String),
+    /// The plaintext is not a signed body.
+    #[error("decrypted content is not a signed body: {0}")]
+    MalformedBody(String),
+    /// The inner signature does not verify with the sender's key.
+    #[error("body signature by {from} does not verify: {cause}")]
+    BadBodySignature {
+        /// The sender.
+        from: NodeAddr,
+        /// What was wrong.
+        cause: SignatureError,
+    },
+    /// The signed body was made for a different envelope (surreptitious forwarding).
+    #[error("signed body's {field} is {body:?} but the envelope header says {header:?}")]
+    BindingMismatch {
+        /// Which field differs.
+        field: &'static str,
+        /// The header's value.
+        header: String,
+        /// The body's value.
+        body: String,
+    },
+    /// The body carries no content, or content of a different kind.
+    #[error("body content does not match message kind {0:?}")]
+    ContentMismatch(pb::MessageKind),
+}
+
+/// A message whose envelope and body verified and are bound to each other.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The authenticated header.
+    pub header: Header,
+    /// SHA-256 of the header bytes.
+    pub digest: EnvelopeDigest,
+    /// The verified content.
+    pub body: pb::Body,
+}
+
+/// Opens an envelope this node received (`to` is this node) or sent (`from` is this node:
+/// sent copies are encrypted to the sender too).
+pub fn open(
+    keys: &NodeKeys,
+    directory: &Directory,
+    envelope: pb::Envelope,
+    max_bytes: usize,
+) -> Result<Opened, OpenError> {
+    let envelope = UnverifiedEnvelope::parse(envelope, max_bytes)?;
+    let header = envelope.header().clone();
+    if header.to != keys.address && header.from != keys.address {
+        return Err(OpenError::Misaddressed {
+            to: header.to,
+            me: keys.address.clone(),
+        });
+    }
+    let sender = directory
+        .node(&header.from)
+        .ok_or_else(|| OpenError::UnknownSender(header.from.clone()))?;
+    let sender_key = sender.signing_key;
+    let envelope = envelope.verify(&sender_key)?;
+    let plaintext = decrypt(&envelope.raw().ciphertext, &keys.age)?;
+    let signed = pb::SignedBody::decode(plaintext.as_slice())
+        .map_err(|e| OpenError::MalformedBody(e.to_string()))?;
+    signing::verify(&sender_key, Purpose::Body, &signed.body, &signed.signature).map_err(
+        |cause| OpenError::BadBodySignature {
+            from: header.from.clone(),
+            cause,
+        },
+    )?;
+    let body = pb::Body::decode(signed.body.as_slice())
+        .map_err(|e| OpenError::MalformedBody(e.to_string()))?;
+    check_binding(&header, &body)?;
+    Ok(Opened {
+        digest: *envelope.digest(),
+        header,
+        body,
+    })
+}
+
+fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
+    let pairs: [(&'static str, String, String); 5] = [
+        ("from", header.from.to_string(), body.from.clone()),
+        ("to", header.to.to_string(), body.to.clone()),
+        ("message_id", header.message_id.to_string(), body.message_id.clone()),
+        ("created_at_ms", header.created_at_ms.to_string(), body.created_at_ms.to_string()),
+        ("kind", (header.kind as i32).to_string(), body.kind.to_string()),
+    ];
+    for (field, header, body) in pairs {
+        if header != body {
+            return Err(OpenError::BindingMismatch {
+                field,
+                header,
+                body,
+            });
+        }
+    }
+    match &body.content {
+        Some(content) if kind_of(content) == header.kind => Ok(()),
+        _ => Err(OpenError::ContentMismatch(header.kind)),
+    }
+}
+
+fn decrypt(ciphertext: &[u8], identity: &age::x25519::Identity) -> Result<Vec<u8>, OpenError> {
+    let err = |e: &dyn std::fmt::Display| OpenError::Decrypt(e.to_string());
+    let decryptor = age::Decryptor::new(ciphertext).map_err(|e| err(&e))?;
+    let mut reader = decryptor
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(|e| err(&e))?;
+    let mut plaintext = Vec::with_capacity(ciphertext.len());
+    reader.read_to_end(&mut plaintext).map_err(|e| err(&e))?;
+    Ok(plaintext)
+}

@@ -1,0 +1,100 @@
+//! The outbox task: submits queued messages to the home broker, oldest first, and records the
+//! broker's signed ACCEPTED receipt. While the broker is unreachable it retries with backoff;
+//! a refusal (forged, oversized, unknown recipient, ...) ends the attempt and is logged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tonic::Code;
+use tonic::transport::Channel;
+use tracing::{debug, error, warn};
+use trm_proto::pb;
+use trm_proto::pb::broker_client::BrokerClient;
+
+use crate::backoff::Backoff;
+use crate::node::Node;
+
+/// Whether a failed submit may succeed later unchanged.
+pub fn is_transient(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Cancelled
+            | Code::Aborted
+            | Code::Internal
+    )
+}
+
+/// Runs until `shutdown` turns true.
+pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receiver<bool>) {
+    let mut client = BrokerClient::new(channel).max_decoding_message_size(1024 * 1024);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    while !*shutdown.borrow() {
+        let next = match node.store.next_outgoing() {
+            Ok(next) => next,
+            Err(e) => {
+                error!(cause = %e, "cannot read outbox");
+                None
+            }
+        };
+        let Some(item) = next else {
+            tokio::select! {
+                () = node.outbox_wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        };
+        let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
+        match client.submit(item.envelope.clone()).await {
+            Ok(response) => {
+                backoff.reset();
+                if let Err(e) = node.accept_receipt(response.get_ref(), Some(item.sequence)).await {
+                    // A broker answering with a bad receipt is misbehaving: keep the message and retry.
+                    error!(message = %id, cause = %e, "broker receipt refused");
+                    pause(&node, &mut backoff, &mut shutdown).await;
+                }
+            }
+            Err(status) if is_transient(status.code()) => {
+                debug!(message = %id, cause = %status, "broker unreachable, will retry");
+                pause(&node, &mut backoff, &mut shutdown).await;
+            }
+            Err(status) => {
+                warn!(message = %id, cause = %status, "broker refused message");
+                let evidence = pb::Evidence {
+                    step: "submit_failed".into(),
+                    at_ms: trm_proto::time::now_ms(),
+                    attested_by: node.keys.address.broker().to_string(),
+                    detail: format!("{:?}: {}", status.code(), status.message()),
+                    receipt: None,
+                };
+                let recorded = node.store.record_outcome(
+                    Some(item.sequence),
+                    &item.key,
+                    evidence,
+                    pb::LogEvent::SubmitFailed,
+                    None,
+                    status.message(),
+                );
+                if let Err(e) = recorded {
+                    error!(message = %id, cause = %e, "cannot record refusal");
+                    pause(&node, &mut backoff, &mut shutdown).await;
+                } else if let Err(e) = node.store.durable().await {
+                    error!(cause = %e, "cannot flush");
+                }
+            }
+        }
+    }
+}
+
+/// Waits before the next attempt; cut short when the delivery stream reconnects (the broker
+/// is back) or a new message is queued.
+async fn pause(node: &Node, backoff: &mut Backoff, shutdown: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        () = tokio::time::sleep(backoff.next_delay()) => {}
+        () = node.outbox_wake.notified() => {}
+        _ = shutdown.changed() => {}
+    }
+}

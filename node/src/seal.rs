@@ -1,0 +1,135 @@
+//! Sealing: sign the body, encrypt it to the addressee and to this node itself, then sign the
+//! header that commits to the ciphertext. See DESIGN.md, "The sealed envelope".
+
+use std::io::Write;
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+use trm_proto::addr::{CaseRef, MessageId, NodeAddr};
+use trm_proto::directory::Directory;
+use trm_proto::envelope::{self, EnvelopeDigest, Header};
+use trm_proto::pb;
+use trm_proto::signing::{self, Purpose};
+
+use crate::keys::NodeKeys;
+
+/// Why a message could not be sealed.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The addressee is not in the federation directory.
+    #[error("recipient {0} is not in the federation directory")]
+    UnknownRecipient(NodeAddr),
+    /// The directory's age recipient for the addressee does not parse.
+    #[error("the directory's encryption key for {0} is invalid")]
+    BadRecipientKey(NodeAddr),
+    /// The body has no content, or content of another kind than declared.
+    #[error("message content does not match its kind {0:?}")]
+    ContentMismatch(pb::MessageKind),
+    /// age encryption failed.
+    #[error("encryption failed: {0}")]
+    Encrypt(String),
+}
+
+/// A sealed message, ready to submit, with what the sender keeps about it.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    /// The envelope as it travels.
+    pub envelope: pb::Envelope,
+    /// Its header.
+    pub header: Header,
+    /// SHA-256 of the header bytes.
+    pub digest: EnvelopeDigest,
+    /// The body that was sealed.
+    pub body: pb::Body,
+}
+
+/// What to seal.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The addressee.
+    pub to: NodeAddr,
+    /// The case it belongs to.
+    pub case_ref: CaseRef,
+    /// How urgent.
+    pub priority: pb::Priority,
+    /// The content.
+    pub content: pb::body::Content,
+}
+
+/// The message kind that a content variant is.
+pub fn kind_of(content: &pb::body::Content) -> pb::MessageKind {
+    match content {
+        pb::body::Content::Referral(_) => pb::MessageKind::Referral,
+    }
+}
+
+/// Seals `draft` from `keys` at `now_ms`; it stays deliverable for `ttl_ms`.
+pub fn seal(
+    keys: &NodeKeys,
+    directory: &Directory,
+    draft: Draft,
+    now_ms: u64,
+    ttl_ms: u64,
+) -> Result<Sealed, SealError> {
+    let recipient = directory
+        .node(&draft.to)
+        .ok_or_else(|| SealError::UnknownRecipient(draft.to.clone()))?;
+    let recipient_key: age::x25519::Recipient = recipient
+        .age_recipient
+        .parse()
+        .map_err(|_| SealError::BadRecipientKey(draft.to.clone()))?;
+    let kind = kind_of(&draft.content);
+    let message_id = MessageId::random();
+    let body = pb::Body {
+        from: keys.address.to_string(),
+        to: draft.to.to_string(),
+        message_id: message_id.to_string(),
+        created_at_ms: now_ms,
+        case_ref: draft.case_ref.to_string(),
+        kind: kind.into(),
+        content: Some(draft.content),
+    };
+    let body_bytes = body.encode_to_vec();
+    let signed_body = pb::SignedBody {
+        signature: signing::sign(&keys.signing, Purpose::Body, &body_bytes),
+        body: body_bytes,
+    }
+    .encode_to_vec();
+    let ciphertext = encrypt(&signed_body, &[recipient_key, keys.age.to_public()])?;
+    let header = Header {
+        message_id,
+        from: keys.address.clone(),
+        to: draft.to,
+        created_at_ms: now_ms,
+        expires_at_ms: now_ms.saturating_add(ttl_ms),
+        priority: draft.priority,
+        kind,
+        ciphertext_sha256: Sha256::digest(&ciphertext).into(),
+    };
+    let header_bytes = header.to_pb().encode_to_vec();
+    let envelope = pb::Envelope {
+        signature: signing::sign(&keys.signing, Purpose::Envelope, &header_bytes),
+        header: header_bytes,
+        ciphertext,
+    };
+    Ok(Sealed {
+        digest: envelope::digest(&envelope.header),
+        envelope,
+        header,
+        body,
+    })
+}
+
+fn encrypt(plaintext: &[u8], recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, SealError> {
+    let err = |e: &dyn std::fmt::Display| SealError::Encrypt(e.to_string());
+    let encryptor = age::Encryptor::with_recipients(
+        recipients.iter().map(|r| r as &dyn age::Recipient),
+    )
+    .map_err(|e| err(&e))?;
+    let mut ciphertext = Vec::with_capacity(plaintext.len() + 512);
+    let mut writer = encryptor.wrap_output(&mut ciphertext).map_err(|e| err(&e))?;
+    writer.write_all(plaintext).map_err(|e| err(&e))?;
+    // Without finish() the last chunk is never written and the ciphertext is silently truncated.
+    writer.finish().map_err(|e| err(&e))?;
+    Ok(ciphertext)
+}

@@ -1,0 +1,441 @@
+//! The node's durable state in sled: sealed messages (content only as ciphertext encrypted to
+//! this node), the outbox, per-message evidence, and the handover log. Every operation that
+//! changes state is one sled transaction that also appends its handover-log entry, so a
+//! message and its log entry are stored together or not at all. sled types do not leave this
+//! module and [`crate::handover_log`].
+//!
+//! Writes are not yet durable when these functions return: callers wait on
+//! [`NodeStore::durable`] before acknowledging anything.
+
+use std::path::Path;
+
+use prost::Message;
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use trm_proto::envelope::{EnvelopeDigest, Header};
+use trm_proto::pb;
+use trm_proto::receipt::VerifiedReceipt;
+use trm_storage::{GroupCommit, StorageError};
+
+use crate::handover_log::{self, ChainSummary, LogError, StoredEntry};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled failed.
+    #[error("node store: {0}")]
+    Engine(#[from] sled::Error),
+    /// Flushing failed.
+    #[error("node store: {0}")]
+    Durability(#[from] StorageError),
+    /// The handover log failed to read or verify.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A stored record did not decode.
+    #[error("node store: corrupt record in {tree}: {message}")]
+    Corrupt {
+        /// Which tree.
+        tree: &'static str,
+        /// The decode error.
+        message: String,
+    },
+    /// No message has that id.
+    #[error("no message with id {0}")]
+    NotFound(String),
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Engine(e),
+        }
+    }
+}
+
+fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        tree,
+        message: e.to_string(),
+    }
+}
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+/// A stored message's key: sender, NUL, message id (ids are unique per sender).
+pub fn message_key(from: &str, message_id: &str) -> Vec<u8> {
+    let mut key = from.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(message_id.as_bytes());
+    key
+}
+
+/// Incoming or outgoing, as stored.
+pub const INCOMING: &str = "incoming";
+/// Outgoing, as stored.
+pub const OUTGOING: &str = "outgoing";
+
+/// The outcome of storing a received message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The DELIVERED receipt to acknowledge with.
+    pub receipt: pb::SignedReceipt,
+    /// The handover-log entry.
+    pub log_index: u64,
+    /// The message had been stored before (a redelivery).
+    pub duplicate: bool,
+}
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Outbox position.
+    pub sequence: u64,
+    /// The stored message's key.
+    pub key: Vec<u8>,
+    /// The sealed envelope.
+    pub envelope: pb::Envelope,
+}
+
+/// The node's database.
+#[derive(Clone)]
+pub struct NodeStore {
+    db: sled::Db,
+    messages: sled::Tree,
+    outbox: sled::Tree,
+    log: sled::Tree,
+    commit: GroupCommit,
+}
+
+/// The metadata a log entry needs about a message.
+#[derive(Debug, Clone)]
+pub struct EntryFacts<'a> {
+    /// The message's header.
+    pub header: &'a Header,
+    /// Its digest.
+    pub digest: &'a EnvelopeDigest,
+    /// Its case reference.
+    pub case_ref: &'a str,
+    /// Its audit flags.
+    pub flags: pb::AuditFlags,
+}
+
+fn entry(event: pb::LogEvent, counterparty: &str, facts: &EntryFacts<'_>, at_ms: u64, actor: &str) -> pb::LogEntry {
+    pb::LogEntry {
+        at_ms,
+        event: event.into(),
+        message_id: facts.header.message_id.to_string(),
+        counterparty: counterparty.to_owned(),
+        kind: facts.header.kind.into(),
+        case_ref: facts.case_ref.to_owned(),
+        envelope_digest: facts.digest.to_vec(),
+        flags: Some(facts.flags),
+        actor: actor.to_owned(),
+        ..Default::default()
+    }
+}
+
+fn summary(header: &Header, digest: &EnvelopeDigest, case_ref: &str, received_at_ms: u64) -> pb::MessageSummary {
+    pb::MessageSummary {
+        message_id: header.message_id.to_string(),
+        from: header.from.to_string(),
+        to: header.to.to_string(),
+        kind: header.kind.into(),
+        case_ref: case_ref.to_owned(),
+        created_at_ms: header.created_at_ms,
+        received_at_ms,
+        envelope_digest: digest.to_vec(),
+    }
+}
+
+impl NodeStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = trm_storage::open_db(dir)?;
+        Ok(Self {
+            messages: db.open_tree("messages")?,
+            outbox: db.open_tree("outbox")?,
+            log: db.open_tree(handover_log::TREE)?,
+            commit: GroupCommit::start(db.clone()),
+            db,
+        })
+    }
+
+    /// Waits until every write made before this call is on disk.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        Ok(self.commit.durable().await?)
+    }
+
+    /// Stores a sealed outgoing message, queues it and logs SENT. Returns the log index.
+    pub fn record_sent(
+        &self,
+        envelope: &pb::Envelope,
+        facts: &EntryFacts<'_>,
+        now_ms: u64,
+        actor: &str,
+    ) -> Result<u64, StoreError> {
+        let header = facts.header;
+        let key = message_key(header.from.as_str(), header.message_id.as_str());
+        let sequence = self.db.generate_id()?;
+        let mut stored = pb::StoredMessage {
+            summary: Some(summary(header, facts.digest, facts.case_ref, 0)),
+            direction: OUTGOING.into(),
+            envelope: Some(envelope.clone()),
+            ..Default::default()
+        };
+        stored.evidence.push(pb::Evidence {
+            step: "submitted".into(),
+            at_ms: now_ms,
+            attested_by: header.from.to_string(),
+            detail: "sealed and queued for the broker".into(),
+            receipt: None,
+        });
+        let log_entry = entry(pb::LogEvent::Sent, header.to.as_str(), facts, now_ms, actor);
+        let index = (&self.messages, &self.outbox, &self.log).transaction(|(messages, outbox, log)| {
+            let appended = handover_log::append(log, log_entry.clone())?;
+            let mut stored = stored.clone();
+            stored.log_index = appended.index;
+            messages.insert(key.as_slice(), stored.encode_to_vec())?;
+            outbox.insert(&sequence.to_be_bytes(), key.as_slice())?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(appended.index)
+        })?;
+        Ok(index)
+    }
+
+    /// The oldest message waiting for the broker.
+    pub fn next_outgoing(&self) -> Result<Option<Outgoing>, StoreError> {
+        let Some(entry) = self.outbox.first()? else {
+            return Ok(None);
+        };
+        let (sequence, key) = entry;
+        let sequence = u64::from_be_bytes(
+            sequence
+                .as_ref()
+                .try_into()
+                .map_err(|_| corrupt("outbox", "key is not 8 bytes"))?,
+        );
+        let stored = self.stored(&key)?;
+        let envelope = stored
+            .envelope
+            .ok_or_else(|| corrupt("messages", "outgoing message without envelope"))?;
+        Ok(Some(Outgoing {
+            sequence,
+            key: key.to_vec(),
+            envelope,
+        }))
+    }
+
+    /// Waiting in the outbox.
+    pub fn is_queued(&self, key: &[u8]) -> Result<bool, StoreError> {
+        for entry in self.outbox.iter() {
+            if entry?.1.as_ref() == key {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn stored(&self, key: &[u8]) -> Result<pb::StoredMessage, StoreError> {
+        let bytes = self
+            .messages
+            .get(key)?
+            .ok_or_else(|| StoreError::NotFound(String::from_utf8_lossy(key).replace('\0', "/")))?;
+        pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| corrupt("messages", e))
+    }
+
+    /// Removes an outbox item and adds an evidence step and its log entry to the message.
+    pub fn record_outcome(
+        &self,
+        outbox_sequence: Option<u64>,
+        key: &[u8],
+        evidence: pb::Evidence,
+        event: pb::LogEvent,
+        receipt_digest: Option<[u8; 32]>,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let recorded = (&self.messages, &self.outbox, &self.log).transaction(|(messages, outbox, log)| {
+            let bytes = messages
+                .get(key)?
+                .ok_or_else(|| abort(StoreError::NotFound(String::from_utf8_lossy(key).into())))?;
+            let mut stored = pb::StoredMessage::decode(bytes.as_ref())
+                .map_err(|e| abort(corrupt("messages", e)))?;
+            if stored.evidence.iter().any(|e| e.step == evidence.step && e.attested_by == evidence.attested_by) {
+                // The same attestation again (a redelivered receipt): already recorded.
+                if let Some(sequence) = outbox_sequence {
+                    outbox.remove(&sequence.to_be_bytes())?;
+                }
+                return Ok(false);
+            }
+            let summary = stored.summary.clone().unwrap_or_default();
+            let mut log_entry = pb::LogEntry {
+                at_ms: evidence.at_ms,
+                event: event.into(),
+                message_id: summary.message_id.clone(),
+                counterparty: summary.to.clone(),
+                kind: summary.kind,
+                case_ref: summary.case_ref.clone(),
+                envelope_digest: summary.envelope_digest.clone(),
+                receipt_digest: receipt_digest.map(|d| d.to_vec()).unwrap_or_default(),
+                actor: "node".into(),
+                reason: reason.to_owned(),
+                ..Default::default()
+            };
+            log_entry.flags = None;
+            handover_log::append(log, log_entry)?;
+            stored.evidence.push(evidence.clone());
+            messages.insert(key, stored.encode_to_vec())?;
+            if let Some(sequence) = outbox_sequence {
+                outbox.remove(&sequence.to_be_bytes())?;
+            }
+            Ok(true)
+        })?;
+        Ok(recorded)
+    }
+
+    /// Records a receipt about a message this node sent.
+    pub fn record_receipt(&self, receipt: &VerifiedReceipt, outbox_sequence: Option<u64>) -> Result<bool, StoreError> {
+        let r = &receipt.receipt;
+        let key = message_key(&r.from, &r.message_id);
+        let (step, event) = match receipt.kind() {
+            pb::ReceiptKind::Accepted => ("accepted", pb::LogEvent::Accepted),
+            pb::ReceiptKind::Relayed => ("relayed", pb::LogEvent::Relayed),
+            pb::ReceiptKind::Delivered => ("delivered", pb::LogEvent::Delivered),
+            pb::ReceiptKind::Rejected => ("rejected", pb::LogEvent::Rejected),
+            pb::ReceiptKind::Unspecified => ("unknown", pb::LogEvent::Unspecified),
+        };
+        let detail = match receipt.kind() {
+            pb::ReceiptKind::Accepted => format!("stored by broker {}", r.signer),
+            pb::ReceiptKind::Relayed => format!("relayed by broker {}", r.signer),
+            pb::ReceiptKind::Delivered => format!("verified, decrypted and logged by {} as entry {}", r.signer, r.log_index),
+            pb::ReceiptKind::Rejected => format!("refused by {}: {}", r.signer, r.reason),
+            pb::ReceiptKind::Unspecified => String::new(),
+        };
+        self.record_outcome(
+            outbox_sequence,
+            &key,
+            pb::Evidence {
+                step: step.into(),
+                at_ms: r.at_ms,
+                attested_by: r.signer.clone(),
+                detail,
+                receipt: Some(receipt.signed.clone()),
+            },
+            event,
+            Some(receipt.digest()),
+            &r.reason,
+        )
+    }
+
+    /// Stores a verified incoming message and logs RECEIVED; `sign` makes the DELIVERED
+    /// receipt for the log index. A redelivered message is not stored twice: its original
+    /// receipt is returned.
+    pub fn record_received(
+        &self,
+        envelope: &pb::Envelope,
+        facts: &EntryFacts<'_>,
+        now_ms: u64,
+        sign: impl Fn(u64) -> pb::SignedReceipt,
+    ) -> Result<Received, StoreError> {
+        let header = facts.header;
+        let key = message_key(header.from.as_str(), header.message_id.as_str());
+        let log_entry = entry(pb::LogEvent::Received, header.from.as_str(), facts, now_ms, "node");
+        let received = (&self.messages, &self.log).transaction(|(messages, log)| {
+            if let Some(bytes) = messages.get(&key)? {
+                let stored = pb::StoredMessage::decode(bytes.as_ref())
+                    .map_err(|e| abort(corrupt("messages", e)))?;
+                if let Some(receipt) = stored.delivery_receipt {
+                    return Ok(Received {
+                        receipt,
+                        log_index: stored.log_index,
+                        duplicate: true,
+                    });
+                }
+            }
+            let appended = handover_log::append(log, log_entry.clone())?;
+            let receipt = sign(appended.index);
+            let stored = pb::StoredMessage {
+                summary: Some(summary(header, facts.digest, facts.case_ref, now_ms)),
+                direction: INCOMING.into(),
+                envelope: Some(envelope.clone()),
+                log_index: appended.index,
+                delivery_receipt: Some(receipt.clone()),
+                evidence: Vec::new(),
+            };
+            messages.insert(key.as_slice(), stored.encode_to_vec())?;
+            Ok(Received {
+                receipt,
+                log_index: appended.index,
+                duplicate: false,
+            })
+        })?;
+        Ok(received)
+    }
+
+    /// Logs that a delivered envelope was refused. Nothing of its content is stored.
+    pub fn record_refused(
+        &self,
+        header: &pb::EnvelopeHeader,
+        digest: &EnvelopeDigest,
+        now_ms: u64,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let log_entry = pb::LogEntry {
+            at_ms: now_ms,
+            event: pb::LogEvent::Refused.into(),
+            message_id: header.message_id.clone(),
+            counterparty: header.from.clone(),
+            kind: header.kind,
+            envelope_digest: digest.to_vec(),
+            actor: "node".into(),
+            reason: reason.to_owned(),
+            ..Default::default()
+        };
+        let index = self.log.transaction(|log| {
+            Ok::<_, ConflictableTransactionError<StoreError>>(
+                handover_log::append(log, log_entry.clone())?.index,
+            )
+        })?;
+        Ok(index)
+    }
+
+    /// Finds a message by id (sent or received).
+    pub fn find(&self, message_id: &str) -> Result<pb::StoredMessage, StoreError> {
+        for entry in self.messages.iter() {
+            let (key, value) = entry?;
+            if key.ends_with(message_id.as_bytes()) && key.get(key.len() - message_id.len() - 1) == Some(&0) {
+                return pb::StoredMessage::decode(value.as_ref()).map_err(|e| corrupt("messages", e));
+            }
+        }
+        Err(StoreError::NotFound(message_id.to_owned()))
+    }
+
+    /// Received messages, newest first.
+    pub fn inbox(&self, limit: usize) -> Result<Vec<pb::MessageSummary>, StoreError> {
+        let mut all = Vec::new();
+        for value in self.messages.iter().values() {
+            let stored = pb::StoredMessage::decode(value?.as_ref()).map_err(|e| corrupt("messages", e))?;
+            if stored.direction == INCOMING {
+                all.extend(stored.summary);
+            }
+        }
+        all.sort_by(|a, b| b.received_at_ms.cmp(&a.received_at_ms));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    /// Handover-log entries from `from`.
+    pub fn log_entries(&self, from: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
+        Ok(handover_log::read(&self.log, from, limit)?)
+    }
+
+    /// Verifies the whole handover log.
+    pub fn verify_log(&self) -> Result<ChainSummary, LogError> {
+        handover_log::verify(&self.log)
+    }
+
+    /// Messages waiting for the broker.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+}

@@ -1,0 +1,113 @@
+//! Opening a sled database with trm's configuration.
+
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::StorageError;
+
+/// How long [`open_db`] keeps retrying while the database's lock file is held.
+///
+/// Dropping the last `sled::Db` does not release its `flock` synchronously: sled's I/O threads
+/// let go of the file a moment later (spacejam/sled#1234, #1289), so reopening a database in the
+/// same process right after closing it can fail spuriously. A second process that really holds
+/// the database still fails after this delay.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// How long to sleep between two attempts while waiting for the lock.
+const LOCK_RETRY: Duration = Duration::from_millis(10);
+
+/// Opens (creating if needed) the sled database in the directory `path`.
+///
+/// This blocks on disk I/O and recovery, so async callers run it before the runtime starts or in
+/// `spawn_blocking`. Writes become durable only through [`crate::GroupCommit`].
+pub fn open_db(path: &Path) -> Result<sled::Db, StorageError> {
+    // sled's defaults are deliberate here:
+    // - `Mode::LowSpace` (the default) rather than `HighThroughput`: trm's write throughput is
+    //   bounded by fsync in the group commit, not by sled's write path, and HighThroughput trades
+    //   it for faster disk growth, which other sled users (databend, zebra) hit in production.
+    // - the background flush every 500 ms stays on: it bounds how much unacknowledged data a
+    //   crash can lose, while acknowledged writes are flushed explicitly by `GroupCommit`.
+    // - the page cache keeps its default bound (1 GiB, a maximum, not an allocation).
+    let config = sled::Config::new().path(path).mode(sled::Mode::LowSpace);
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(error) if is_lock_contention(&error) => {
+                if Instant::now() >= deadline {
+                    return Err(StorageError::Locked {
+                        path: path.to_path_buf(),
+                        source: error,
+                    });
+                }
+                thread::sleep(LOCK_RETRY);
+            }
+            Err(error) => {
+                return Err(StorageError::Open {
+                    path: path.to_path_buf(),
+                    source: error,
+                });
+            }
+        }
+    }
+}
+
+/// Whether sled failed to open because another handle holds the database's lock file.
+///
+/// sled 0.34 reports this as an `io::ErrorKind::Other` whose message is all that identifies it.
+fn is_lock_contention(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tests return `Result` so that `?` names the failing step.
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn opens_creates_and_reopens() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("nested").join("db");
+        {
+            let db = open_db(&path)?;
+            db.insert(b"k", b"v")?;
+            db.flush()?;
+        }
+        // Reopening right away works even though sled releases its lock lazily.
+        let db = open_db(&path)?;
+        assert_eq!(db.get(b"k")?.as_deref(), Some(&b"v"[..]));
+        Ok(())
+    }
+
+    #[test]
+    fn a_held_database_is_reported_as_locked_with_its_path() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("db");
+        let _held = open_db(&path)?;
+        let err = match open_db(&path) {
+            Ok(_) => panic!("a second open of a held database succeeded"),
+            Err(err) => err,
+        };
+        assert!(matches!(err, StorageError::Locked { .. }), "{err:?}");
+        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn an_unusable_path_is_reported_with_its_path() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        // A regular file where the database directory should be.
+        let path = dir.path().join("file");
+        std::fs::write(&path, b"not a database")?;
+        let err = match open_db(&path) {
+            Ok(_) => panic!("opened a database inside a regular file"),
+            Err(err) => err,
+        };
+        assert!(matches!(err, StorageError::Open { .. }), "{err:?}");
+        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        Ok(())
+    }
+}
