@@ -2,6 +2,7 @@
 //! envelopes they submit, and delivers them to their addressees, without ever seeing content.
 //!
 //! # Layout
+//! - [`cli`]: the `trm-broker` program.
 //! - [`config`]: the TOML configuration, validated before anything is bound or opened.
 //! - [`server`]: TLS, health, reflection and graceful shutdown around the service.
 //! - [`service`]: the `trm.v1.Broker` gRPC service.
@@ -13,6 +14,7 @@
 //! - [`error`]: refusals and their gRPC statuses.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod error;

@@ -1,50 +1,5 @@
-//! `trm-broker`: runs one broker from a configuration file.
+//! `trm-broker`: runs one broker from a configuration file; see [`trm_broker::cli`].
 
-use std::path::PathBuf;
-use std::process::ExitCode;
-
-use clap::Parser;
-
-/// Runs a trm broker.
-#[derive(Parser)]
-#[command(name = "trm-broker", version)]
-struct Args {
-    /// The broker's TOML configuration.
-    #[arg(long, env = "TRM_BROKER_CONFIG")]
-    config: PathBuf,
-}
-
-/// Exit code for a configuration that does not validate (as linkerd does).
-const EXIT_CONFIG: u8 = 64;
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let args = Args::parse();
-    let config = match trm_broker::BrokerConfigFile::load(&args.config).and_then(|f| f.validate()) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("trm-broker: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(config.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("trm-broker: cannot listen on {}: {e}", config.listen);
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    match trm_broker::run(listener, config, trm_broker::server::shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("trm-broker: {e}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    trm_broker::cli::main()
 }

@@ -57,6 +57,7 @@ pub fn log(entries: &[pb::LogEntryView]) -> Value {
                     "prev_hash": hex::encode(&e.prev_hash),
                     "actor": e.actor,
                     "flags": e.flags,
+                    "reason": e.reason,
                 })
             })
             .collect(),

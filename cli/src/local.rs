@@ -155,6 +155,15 @@ impl LocalFederation {
     /// Starts broker `name` on its reserved port.
     pub async fn start_broker(&mut self, name: &str) -> anyhow::Result<()> {
         let config = self.broker_config(name)?;
+        self.start_broker_with(name, config).await
+    }
+
+    /// Starts broker `name` with a configuration the caller adjusted.
+    pub async fn start_broker_with(
+        &mut self,
+        name: &str,
+        config: trm_broker::BrokerConfig,
+    ) -> anyhow::Result<()> {
         let listener = TcpListener::bind(config.listen).await?;
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(async move {
@@ -207,7 +216,7 @@ impl LocalFederation {
     }
 
     /// Stops everything.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
         let nodes: Vec<String> = self.nodes.keys().cloned().collect();
         for node in nodes {
             self.stop_node(&node).await?;

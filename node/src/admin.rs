@@ -196,6 +196,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                     envelope_digest: e.envelope_digest,
                     actor: e.actor,
                     flags: flag_names(e.flags.as_ref()),
+                    reason: e.reason,
                 }
             })
             .collect();

@@ -3,6 +3,7 @@
 //! keeps its broker connection and serves the `trm` command line on a Unix socket.
 //!
 //! # Layout
+//! - [`cli`]: the `trm-node` program.
 //! - [`config`]: the TOML configuration, validated before anything is opened.
 //! - [`keys`]: the signing key and age identity.
 //! - [`seal`] and [`open`]: the envelope format, both directions.
@@ -18,6 +19,7 @@
 pub mod admin;
 pub mod audit;
 pub mod backoff;
+pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod daemon;

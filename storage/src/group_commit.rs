@@ -290,7 +290,7 @@ where
                 // Shutting down with nothing pending.
                 return;
             }
-            state.flushed + 1
+            state.requested
         };
         let started = Instant::now();
         let result = flush();
@@ -418,7 +418,10 @@ mod tests {
         let db = crate::open_db(&path)?;
         assert_eq!(db.len(), 100);
         for i in 0u32..100 {
-            assert_eq!(db.get(i.to_be_bytes())?.as_deref(), Some(&i.to_le_bytes()[..]));
+            assert_eq!(
+                db.get(i.to_be_bytes())?.as_deref(),
+                Some(&i.to_le_bytes()[..])
+            );
         }
         Ok(())
     }
@@ -435,11 +438,15 @@ mod tests {
         assert!(shared.upgrade().is_some());
         drop(clone);
         // The thread held the other strong reference; after the drop joined it, none is left.
-        assert!(shared.upgrade().is_none(), "flusher thread outlived its handles");
+        assert!(
+            shared.upgrade().is_none(),
+            "flusher thread outlived its handles"
+        );
         Ok(())
     }
 
-    /// A flush that the test releases by hand, reporting when each flush starts.
+    /// A flush that the test releases by hand (or a timeout does), reporting when each flush
+    /// starts and returning `results` in turn, then `Ok`.
     fn gated_flush(
         results: Vec<sled::Result<()>>,
     ) -> (
@@ -452,7 +459,9 @@ mod tests {
         let mut results = results.into_iter();
         let flush = move || {
             let _ = started_tx.send(());
-            let _ = release_rx.recv();
+            // Bounded, so that a failing test cannot leave the flusher (and the drop that joins
+            // it) waiting forever for a release that never comes.
+            let _ = release_rx.recv_timeout(Duration::from_secs(10));
             results.next().unwrap_or(Ok(()))
         };
         (flush, started_rx, release_tx)
@@ -474,7 +483,8 @@ mod tests {
             let group_commit = group_commit.clone();
             move || {
                 let result = group_commit.durable_blocking().map_err(|e| e.to_string());
-                let _ = second_done_tx.send(());
+                // How many flushes had completed when it returned.
+                let _ = second_done_tx.send(group_commit.flushes());
                 result
             }
         });
@@ -486,14 +496,41 @@ mod tests {
         first.join().map_err(|_| "first waiter panicked")??;
         // Flush 1 is done, but it began before the second ticket: the second must still wait.
         started.recv_timeout(Duration::from_secs(10))?;
-        assert!(
-            second_done.try_recv().is_err(),
-            "a waiter returned on a flush that began before its ticket"
-        );
+        if let Ok(flushes) = second_done.recv_timeout(Duration::from_millis(200)) {
+            panic!("a waiter returned after {flushes} flush(es), before the flush that covers it");
+        }
         release.send(())?;
         second.join().map_err(|_| "second waiter panicked")??;
+        assert_eq!(second_done.recv_timeout(Duration::from_secs(10))?, 2);
         assert_eq!(group_commit.flushes(), 2);
         Ok(())
+    }
+
+    #[test]
+    fn durable_leaves_the_runtime_thread_free_while_it_waits() -> TestResult {
+        let (flush, started, release) = gated_flush(vec![]);
+        let group_commit = GroupCommit::with_flush(flush)?;
+        // One runtime thread: if `durable` blocked it, nothing else could run.
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        runtime.block_on(async {
+            let waiting = tokio::spawn({
+                let group_commit = group_commit.clone();
+                async move { group_commit.durable().await }
+            });
+            while group_commit.owner.shared.lock().requested < 1 {
+                tokio::task::yield_now().await;
+            }
+            started.recv_timeout(Duration::from_secs(10))?;
+            let other = tokio::spawn(async { 42 });
+            assert_eq!(other.await?, 42);
+            assert!(
+                !waiting.is_finished(),
+                "durable() returned before its flush"
+            );
+            release.send(())?;
+            waiting.await??;
+            Ok(())
+        })
     }
 
     #[test]
@@ -550,10 +587,16 @@ mod tests {
     fn a_panicking_flusher_fails_its_waiters_instead_of_hanging_them() -> TestResult {
         let group_commit = GroupCommit::with_flush(|| panic!("sled panicked"))?;
         let result = group_commit.durable_blocking();
-        assert!(matches!(result, Err(StorageError::FlusherStopped)), "{result:?}");
+        assert!(
+            matches!(result, Err(StorageError::FlusherStopped)),
+            "{result:?}"
+        );
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         let result = runtime.block_on(group_commit.durable());
-        assert!(matches!(result, Err(StorageError::FlusherStopped)), "{result:?}");
+        assert!(
+            matches!(result, Err(StorageError::FlusherStopped)),
+            "{result:?}"
+        );
         Ok(())
     }
 }

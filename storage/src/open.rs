@@ -92,7 +92,10 @@ mod tests {
             Err(err) => err,
         };
         assert!(matches!(err, StorageError::Locked { .. }), "{err:?}");
-        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
         Ok(())
     }
 
@@ -107,7 +110,10 @@ mod tests {
             Err(err) => err,
         };
         assert!(matches!(err, StorageError::Open { .. }), "{err:?}");
-        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
         Ok(())
     }
 }

@@ -1,1 +1,12 @@
-//! placeholder
+//! Helpers shared by trm's integration tests, fault tools and benchmarks: a two-organisation
+//! federation on loopback, a raw mutual-TLS client for crafting adversarial requests, and
+//! hand-built envelopes that the real node would never seal.
+//!
+//! # Layout
+//! - [`fixtures`]: the federation and the referral used by the tests.
+//! - [`raw`]: a broker client with any certificate, and a codec that sends arbitrary bytes.
+//! - [`craft`]: envelopes built by hand, for forgeries and binding attacks.
+
+pub mod craft;
+pub mod fixtures;
+pub mod raw;

@@ -1,0 +1,113 @@
+//! Envelopes built by hand: what a forger, a tamperer or a surreptitious forwarder would send.
+//! The real node never seals these; the tests check that brokers and nodes refuse them.
+
+use std::io::Write;
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+use trm_certs_dev::Federation;
+use trm_node::keys::NodeKeys;
+use trm_node::seal::{self, Draft};
+use trm_proto::addr::NodeAddr;
+use trm_proto::directory::Directory;
+use trm_proto::envelope::Header;
+use trm_proto::pb;
+use trm_proto::signing::{self, Purpose};
+
+/// The keys of node `address` from the generated federation.
+pub fn keys(federation: &Federation, address: &str) -> anyhow::Result<NodeKeys> {
+    let material = federation
+        .node(address)
+        .ok_or_else(|| anyhow::anyhow!("no node {address}"))?;
+    Ok(NodeKeys {
+        address: material.address.clone(),
+        signing: material.signing_key.clone(),
+        age: material
+            .age_identity
+            .parse()
+            .map_err(|e: &str| anyhow::anyhow!("age identity: {e}"))?,
+    })
+}
+
+/// The federation's verified directory.
+pub fn directory(federation: &Federation) -> anyhow::Result<Directory> {
+    Ok(Directory::verify(
+        federation.signed_directory.clone(),
+        &federation.authority.verifying_key(),
+        &federation.federation,
+        trm_proto::time::now_ms(),
+    )?)
+}
+
+/// A correctly sealed envelope of `request` from `keys`.
+pub fn sealed(keys: &NodeKeys, directory: &Directory, request: &pb::SendRequest) -> anyhow::Result<pb::Envelope> {
+    let content = request
+        .body
+        .clone()
+        .and_then(|b| b.content)
+        .ok_or_else(|| anyhow::anyhow!("no content"))?;
+    let draft = Draft {
+        to: request.to.parse()?,
+        case_ref: request.case_ref.parse()?,
+        priority: pb::Priority::Routine,
+        content,
+    };
+    Ok(seal::seal(keys, directory, draft, trm_proto::time::now_ms(), 3_600_000)?.envelope)
+}
+
+/// An envelope whose signed body names `body_to` while its header is addressed to
+/// `header_to`: a recipient re-wrapping a body it was sent, or a sender lying about the
+/// addressee. Everything is validly signed by `keys`.
+pub fn misbound(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    body_to: &NodeAddr,
+    content: pb::body::Content,
+) -> anyhow::Result<pb::Envelope> {
+    let now = trm_proto::time::now_ms();
+    let message_id = trm_proto::addr::MessageId::random();
+    let body = pb::Body {
+        from: keys.address.to_string(),
+        to: body_to.to_string(),
+        message_id: message_id.to_string(),
+        created_at_ms: now,
+        case_ref: "AT-LEFOE-2026-0042".into(),
+        kind: pb::MessageKind::Referral.into(),
+        content: Some(content),
+    }
+    .encode_to_vec();
+    let signed_body = pb::SignedBody {
+        signature: signing::sign(&keys.signing, Purpose::Body, &body),
+        body,
+    }
+    .encode_to_vec();
+    let recipient: age::x25519::Recipient = directory
+        .node(header_to)
+        .ok_or_else(|| anyhow::anyhow!("no node {header_to}"))?
+        .age_recipient
+        .parse()
+        .map_err(|e: &str| anyhow::anyhow!("{e}"))?;
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))?;
+    let mut ciphertext = Vec::new();
+    let mut writer = encryptor.wrap_output(&mut ciphertext)?;
+    writer.write_all(&signed_body)?;
+    writer.finish()?;
+    let header = Header {
+        message_id,
+        from: keys.address.clone(),
+        to: header_to.clone(),
+        created_at_ms: now,
+        expires_at_ms: now + 3_600_000,
+        priority: pb::Priority::Routine,
+        kind: pb::MessageKind::Referral,
+        ciphertext_sha256: Sha256::digest(&ciphertext).into(),
+    }
+    .to_pb()
+    .encode_to_vec();
+    Ok(pb::Envelope {
+        signature: signing::sign(&keys.signing, Purpose::Envelope, &header),
+        header,
+        ciphertext,
+    })
+}

@@ -1,0 +1,95 @@
+//! The federation and referral the integration tests use: a regional broker `marri` with
+//! LEFÖ-IBF (Vienna), Astra (Belgrade) and Open Gate/La Strada (Skopje).
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use tonic::transport::Channel;
+use trm_cli::local::LocalFederation;
+use trm_proto::pb;
+use trm_proto::pb::node_admin_client::NodeAdminClient;
+
+/// The regional broker.
+pub const BROKER: &str = "marri";
+/// The referring NGO in Austria.
+pub const LEFOE: &str = "lefoe-ibf@marri";
+/// The receiving NGO in Serbia.
+pub const ASTRA: &str = "astra@marri";
+/// A third organisation, in North Macedonia.
+pub const OPEN_GATE: &str = "open-gate@marri";
+/// Placed in every test referral's notes and searched for in stores.
+pub const CANARY: &str = "CANARY-b51e0d-plaintext-marker";
+
+/// Generates the test federation under `root` (nothing is started).
+pub async fn federation(root: &Path) -> anyhow::Result<LocalFederation> {
+    LocalFederation::create(
+        root,
+        "trm-test",
+        &[(BROKER, "MARRI")],
+        &[
+            (LEFOE, "LEFÖ-IBF", "ngo", "AT"),
+            (ASTRA, "Astra", "ngo", "RS"),
+            (OPEN_GATE, "Open Gate/La Strada", "ngo", "MK"),
+        ],
+    )
+    .await
+}
+
+/// The demo referral addressed to `to`, carrying [`CANARY`] in its notes.
+pub fn referral(to: &str) -> anyhow::Result<pb::SendRequest> {
+    let mut request = trm_cli::demo::demo_referral()?;
+    request.to = to.to_owned();
+    if let Some(pb::body::Content::Referral(r)) = request.body.as_mut().and_then(|b| b.content.as_mut()) {
+        r.notes = format!("{CANARY} {}", r.notes);
+    }
+    Ok(request)
+}
+
+/// The evidence steps recorded for a sent message, in order.
+pub async fn steps(client: &mut NodeAdminClient<Channel>, id: &str) -> anyhow::Result<Vec<String>> {
+    let status = client
+        .status(pb::StatusRequest { message_id: id.to_owned() })
+        .await?
+        .into_inner();
+    Ok(status.evidence.into_iter().map(|e| e.step).collect())
+}
+
+/// Waits until the sender's evidence for `id` includes `step`.
+pub async fn wait_for_step(
+    client: &NodeAdminClient<Channel>,
+    id: &str,
+    step: &str,
+    limit: Duration,
+) -> anyhow::Result<()> {
+    trm_cli::demo::wait_for(limit, step, || {
+        let mut client = client.clone();
+        let id = id.to_owned();
+        let step = step.to_owned();
+        async move { Ok(steps(&mut client, &id).await?.contains(&step)) }
+    })
+    .await
+    .with_context(|| format!("message {id}"))
+}
+
+/// The ids in `client`'s inbox.
+pub async fn inbox_ids(client: &mut NodeAdminClient<Channel>) -> anyhow::Result<Vec<String>> {
+    Ok(client
+        .inbox(pb::InboxRequest { limit: 1000 })
+        .await?
+        .into_inner()
+        .messages
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect())
+}
+
+/// A spec with the same addresses as the test federation, for generating a second, unrelated
+/// federation (another CA, other keys).
+pub fn federation_spec_for_other_ca() -> trm_certs_dev::FederationSpec {
+    trm_cli::local::spec(
+        "trm-other",
+        &[(BROKER, "MARRI", std::net::SocketAddr::from(([127, 0, 0, 1], 9)))],
+        &[(LEFOE, "LEFÖ-IBF", "ngo", "AT")],
+    )
+}

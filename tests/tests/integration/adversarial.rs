@@ -1,0 +1,153 @@
+//! Forged, tampered, re-bound and replayed envelopes: each refused with its own error, and
+//! nothing of them stored or shown to the recipient.
+
+use std::time::Duration;
+
+use tonic::Code;
+use tonic::transport::Channel;
+use trm_proto::pb;
+use trm_proto::pb::broker_client::BrokerClient;
+use trm_proto::signing::{self, Purpose};
+use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
+use trm_tests::{craft, raw};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn lefoe_raw_client(fed: &trm_cli::local::LocalFederation) -> anyhow::Result<BrokerClient<Channel>> {
+    let lefoe = fed.federation.node(LEFOE).expect("lefoe");
+    Ok(raw::broker(
+        raw::channel(fed.broker_addr(BROKER)?, BROKER, &fed.federation.ca_pem, Some((&lefoe.cert_pem, &lefoe.key_pem))).await?,
+    ))
+}
+
+#[tokio::test]
+async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and_never_stored() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    let directory = craft::directory(&fed.federation)?;
+    let keys = craft::keys(&fed.federation, LEFOE)?;
+    let mut client = lefoe_raw_client(&fed).await?;
+
+    // The header signed by someone else's key (Astra's), claiming to be from LEFÖ-IBF.
+    let mut forged = craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?;
+    let astra = craft::keys(&fed.federation, ASTRA)?;
+    forged.signature = signing::sign(&astra.signing, Purpose::Envelope, &forged.header);
+    let refused = client.submit(forged).await.expect_err("forged");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    assert_eq!(
+        refused.message(),
+        format!("envelope signature by {LEFOE} does not verify: signature does not verify")
+    );
+
+    // A signature made for another purpose over the same bytes.
+    let mut wrong_purpose = craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?;
+    wrong_purpose.signature = signing::sign(&keys.signing, Purpose::Body, &wrong_purpose.header);
+    let refused = client.submit(wrong_purpose).await.expect_err("wrong purpose");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+
+    // One flipped bit of ciphertext under a genuine header signature.
+    let mut tampered = craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?;
+    let middle = tampered.ciphertext.len() / 2;
+    tampered.ciphertext[middle] ^= 0x01;
+    let refused = client.submit(tampered).await.expect_err("tampered");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        refused.message(),
+        "ciphertext does not match the hash in the signed header (tampered in transit?)"
+    );
+
+    // Nothing was stored: after a genuine referral is delivered, it is all Astra ever got.
+    fed.start_node(LEFOE).await?;
+    fed.start_node(ASTRA).await?;
+    let mut sender = fed.client(LEFOE).await?;
+    let sent = sender.send(fixtures::referral(ASTRA)?).await?.into_inner();
+    fixtures::wait_for_step(&sender, &sent.message_id, "delivered", WAIT).await?;
+    let mut recipient = fed.client(ASTRA).await?;
+    assert_eq!(fixtures::inbox_ids(&mut recipient).await?, [sent.message_id]);
+    let log = recipient.log(pb::LogRequest { from_index: 0, limit: 100 }).await?.into_inner();
+    assert_eq!(log.entries.len(), 1, "only the genuine referral is in Astra's log");
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_signed_rejection() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(ASTRA).await?;
+    let directory = craft::directory(&fed.federation)?;
+    let keys = craft::keys(&fed.federation, LEFOE)?;
+    let content = fixtures::referral(ASTRA)?
+        .body
+        .and_then(|b| b.content)
+        .expect("content");
+    // A body LEFÖ-IBF signed for Open Gate, delivered to Astra in an envelope addressed to Astra.
+    let envelope = craft::misbound(&keys, &directory, &ASTRA.parse()?, &OPEN_GATE.parse()?, content)?;
+    let mut client = lefoe_raw_client(&fed).await?;
+    let accepted = client.submit(envelope).await?.into_inner();
+    let accepted = trm_proto::receipt::peek(&accepted)?;
+
+    let mut astra = fed.client(ASTRA).await?;
+    trm_cli::demo::wait_for(WAIT, "Astra's refusal", || {
+        let mut astra = astra.clone();
+        async move {
+            let log = astra.log(pb::LogRequest { from_index: 0, limit: 10 }).await?.into_inner();
+            Ok(log.entries.iter().any(|e| e.event == "refused"))
+        }
+    })
+    .await?;
+    let log = astra.log(pb::LogRequest { from_index: 0, limit: 10 }).await?.into_inner();
+    let refusal = &log.entries[0];
+    assert_eq!(refusal.message_id, accepted.message_id);
+    assert_eq!(refusal.counterparty, LEFOE);
+    assert_eq!(
+        refusal.reason,
+        format!("signed body's to is {OPEN_GATE:?} but the envelope header says {ASTRA:?}")
+    );
+    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty(), "refused content is not kept");
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    let directory = craft::directory(&fed.federation)?;
+    let keys = craft::keys(&fed.federation, LEFOE)?;
+    let envelope = craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?;
+    let mut client = lefoe_raw_client(&fed).await?;
+    let first = client.submit(envelope.clone()).await?.into_inner();
+    let second = client.submit(envelope.clone()).await?.into_inner();
+    assert_eq!(first, second, "the duplicate gets the original signed receipt, byte for byte");
+
+    // Reusing the id for different content is refused.
+    let mut reused = envelope.clone();
+    let mut header = trm_proto::envelope::Header::decode(&reused.header)?;
+    header.created_at_ms += 1;
+    reused.header = prost::Message::encode_to_vec(&header.to_pb());
+    reused.signature = signing::sign(&keys.signing, Purpose::Envelope, &reused.header);
+    let refused = client.submit(reused).await.expect_err("id reuse");
+    assert_eq!(refused.code(), Code::AlreadyExists);
+
+    fed.start_node(ASTRA).await?;
+    let mut astra = fed.client(ASTRA).await?;
+    let id = trm_proto::receipt::peek(&first)?.message_id;
+    trm_cli::demo::wait_for(WAIT, "delivery", || {
+        let mut astra = astra.clone();
+        async move { Ok(!fixtures::inbox_ids(&mut astra).await?.is_empty()) }
+    })
+    .await?;
+    // A third submission after delivery is still recognised, and nothing is delivered again.
+    let third = client.submit(envelope).await?.into_inner();
+    assert_eq!(third, first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fixtures::inbox_ids(&mut astra).await?, [id]);
+    let log = astra.log(pb::LogRequest { from_index: 0, limit: 10 }).await?.into_inner();
+    assert_eq!(log.entries.len(), 1);
+    fed.shutdown().await?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! trm's integration tests: real brokers and nodes with mutual TLS over loopback (port 0),
+//! real sled stores on disk, and a real broker process killed with SIGKILL.
+
+mod adversarial;
+mod delivery;
+mod durability;
+mod handover_log;
+mod transport;
