@@ -23,7 +23,8 @@ pub const EXIT_CONFIG: u8 = 64;
 pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .init();
     let args = Args::parse();

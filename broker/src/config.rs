@@ -166,12 +166,17 @@ impl BrokerConfigFile {
         let signing_key = load_signing_key(&self.signing_key, "signing_key")?;
         let entry = directory.broker(&name).ok_or_else(|| ConfigError::Field {
             field: "name",
-            problem: format!("broker {name} is not in directory version {}", directory.version()),
+            problem: format!(
+                "broker {name} is not in directory version {}",
+                directory.version()
+            ),
         })?;
         if directory::pem_leaf_fingerprint(&tls_cert_pem) != Some(entry.certificate_sha256) {
             return Err(ConfigError::Field {
                 field: "tls_cert",
-                problem: format!("certificate is not the one the directory lists for broker {name}"),
+                problem: format!(
+                    "certificate is not the one the directory lists for broker {name}"
+                ),
             });
         }
         if entry.signing_key != signing_key.verifying_key() {

@@ -36,7 +36,10 @@ pub async fn session(
         tokio::pin!(notified);
         notified.as_mut().enable();
         if in_flight.len() < WINDOW {
-            match state.store.pending(&node, last_sent, WINDOW - in_flight.len()) {
+            match state
+                .store
+                .pending(&node, last_sent, WINDOW - in_flight.len())
+            {
                 Ok(items) => {
                     for item in items {
                         last_sent = item.sequence;
@@ -119,7 +122,9 @@ async fn acknowledge(
     let digest = trm_proto::envelope::digest(&envelope.header);
     let kind = verified.kind();
     if kind != pb::ReceiptKind::Delivered && kind != pb::ReceiptKind::Rejected {
-        return Err(bad(format!("receipt kind {kind:?} is not DELIVERED or REJECTED")));
+        return Err(bad(format!(
+            "receipt kind {kind:?} is not DELIVERED or REJECTED"
+        )));
     }
     if r.message_id != header.message_id.as_str()
         || r.from != header.from.as_str()
@@ -127,7 +132,9 @@ async fn acknowledge(
         || r.signer != node.as_str()
         || r.envelope_digest != digest
     {
-        return Err(bad("receipt does not describe the delivered envelope".into()));
+        return Err(bad(
+            "receipt does not describe the delivered envelope".into()
+        ));
     }
     let event = if kind == pb::ReceiptKind::Delivered {
         "delivered"

@@ -37,7 +37,9 @@ pub enum BrokerError {
     #[error("recipient {0} is not in the federation directory")]
     UnknownRecipient(NodeAddr),
     /// The addressee lives on another broker and this broker cannot relay there.
-    #[error("recipient {to} is homed on broker {broker}; this broker only delivers to its own nodes")]
+    #[error(
+        "recipient {to} is homed on broker {broker}; this broker only delivers to its own nodes"
+    )]
     Unroutable {
         /// The addressee.
         to: NodeAddr,

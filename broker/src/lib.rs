@@ -25,5 +25,5 @@ pub mod store;
 pub mod submit;
 
 pub use config::{BrokerConfig, BrokerConfigFile, ConfigError};
-pub use server::{run, serve, ServeError};
+pub use server::{ServeError, run, serve};
 pub use store::BrokerStore;

@@ -51,7 +51,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(&config.tls_cert_pem, &config.tls_key_pem))
+        .identity(Identity::from_pem(
+            &config.tls_cert_pem,
+            &config.tls_key_pem,
+        ))
         .client_ca_root(Certificate::from_pem(&config.ca_pem));
     let state = Arc::new(BrokerState::new(
         config.name.clone(),

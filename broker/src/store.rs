@@ -151,9 +151,8 @@ impl BrokerStore {
                     if existing.len() < 32 || existing[..32] != envelope.digest()[..] {
                         return Ok(Accepted::Conflict);
                     }
-                    let original = pb::SignedReceipt::decode(&existing[32..]).map_err(|e| {
-                        ConflictableTransactionError::Abort(corrupt("dedup", e))
-                    })?;
+                    let original = pb::SignedReceipt::decode(&existing[32..])
+                        .map_err(|e| ConflictableTransactionError::Abort(corrupt("dedup", e)))?;
                     return Ok(Accepted::Duplicate(original));
                 }
                 dedup.insert(key.as_slice(), dedup_value.as_slice())?;
@@ -203,7 +202,11 @@ impl BrokerStore {
     }
 
     /// The queued item `sequence` for `recipient`, if still queued.
-    pub fn item(&self, recipient: &NodeAddr, sequence: u64) -> Result<Option<pb::Delivery>, StoreError> {
+    pub fn item(
+        &self,
+        recipient: &NodeAddr,
+        sequence: u64,
+    ) -> Result<Option<pb::Delivery>, StoreError> {
         self.queue
             .get(queue_key(recipient, sequence))?
             .map(|v| pb::Delivery::decode(v.as_ref()).map_err(|e| corrupt("queue", e)))
@@ -239,7 +242,7 @@ impl BrokerStore {
             relay_log.insert(&log_key, record.as_slice())?;
             Ok(Some(receipt_sequence))
         });
-        Ok(done.map_err(|e: TransactionError<StoreError>| StoreError::from(e))?)
+        done.map_err(|e: TransactionError<StoreError>| StoreError::from(e))
     }
 
     /// The relay log, oldest first.

@@ -31,6 +31,13 @@ pub async fn connect(socket: &Path) -> Result<NodeAdminClient<Channel>, ConnectE
             async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
         }))
         .await
-        .map_err(|e| error(format!("{e}: {}", std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default())))?;
+        .map_err(|e| {
+            error(format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ))
+        })?;
     Ok(NodeAdminClient::new(channel))
 }

@@ -84,8 +84,12 @@ impl Output {
 
 /// `trm send referral --file F`.
 pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<(), CommandError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| CommandError::new(exit::NOT_FOUND, format!("cannot read {}: {e}", file.display())))?;
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CommandError::new(
+            exit::NOT_FOUND,
+            format!("cannot read {}: {e}", file.display()),
+        )
+    })?;
     let is_json = file.extension().is_some_and(|e| e == "json");
     let parsed = ReferralFile::parse(&text, is_json)
         .and_then(|f| f.to_pb().map(|r| (f, r)))
@@ -100,7 +104,11 @@ pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<()
             ..Default::default()
         }),
     };
-    let response = client::connect(socket).await?.send(request).await?.into_inner();
+    let response = client::connect(socket)
+        .await?
+        .send(request)
+        .await?
+        .into_inner();
     out.print(
         format!(
             "referral {} to {} sealed, logged as entry {} and queued for the broker\n  digest {}\n  follow it with: trm status {}\n",
@@ -139,7 +147,9 @@ pub async fn inbox(socket: &Path, limit: u32, out: Output) -> Result<(), Command
 pub async fn show(socket: &Path, id: &str, out: Output) -> Result<(), CommandError> {
     let response = client::connect(socket)
         .await?
-        .show(pb::ShowRequest { message_id: id.to_owned() })
+        .show(pb::ShowRequest {
+            message_id: id.to_owned(),
+        })
         .await?
         .into_inner();
     out.print(render::message(&response), || json::message(&response));
@@ -150,7 +160,9 @@ pub async fn show(socket: &Path, id: &str, out: Output) -> Result<(), CommandErr
 pub async fn status(socket: &Path, id: &str, out: Output) -> Result<(), CommandError> {
     let response = client::connect(socket)
         .await?
-        .status(pb::StatusRequest { message_id: id.to_owned() })
+        .status(pb::StatusRequest {
+            message_id: id.to_owned(),
+        })
         .await?
         .into_inner();
     out.print(render::status(&response), || json::status(&response));
@@ -161,10 +173,15 @@ pub async fn status(socket: &Path, id: &str, out: Output) -> Result<(), CommandE
 pub async fn log(socket: &Path, from: u64, limit: u32, out: Output) -> Result<(), CommandError> {
     let response = client::connect(socket)
         .await?
-        .log(pb::LogRequest { from_index: from, limit })
+        .log(pb::LogRequest {
+            from_index: from,
+            limit,
+        })
         .await?
         .into_inner();
-    out.print(render::log(&response.entries), || json::log(&response.entries));
+    out.print(render::log(&response.entries), || {
+        json::log(&response.entries)
+    });
     Ok(())
 }
 
@@ -181,7 +198,10 @@ pub async fn verify_log(socket: &Path, out: Output) -> Result<(), CommandError> 
     } else {
         Err(CommandError::new(
             exit::CHECK_FAILED,
-            format!("handover log entry {} is corrupt: {}", response.bad_index, response.problem),
+            format!(
+                "handover log entry {} is corrupt: {}",
+                response.bad_index, response.problem
+            ),
         ))
     }
 }

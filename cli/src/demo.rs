@@ -53,9 +53,10 @@ pub fn tree_contains(dir: &Path, needle: &[u8]) -> anyhow::Result<bool> {
 
 /// The demo referral: the template, addressed within the demo federation, with a canary.
 pub fn demo_referral() -> anyhow::Result<pb::SendRequest> {
-    let text = TEMPLATE
-        .replace("astra@rs", RECIPIENT)
-        .replace("will be called to testify", &format!("{CANARY}; will be called to testify"));
+    let text = TEMPLATE.replace("astra@rs", RECIPIENT).replace(
+        "will be called to testify",
+        &format!("{CANARY}; will be called to testify"),
+    );
     let file = ReferralFile::parse(&text, false)?;
     let referral = file.to_pb()?;
     Ok(pb::SendRequest {
@@ -75,7 +76,10 @@ fn step(n: u32, text: &str) {
 
 /// Runs the demo in `root` (a temporary folder unless the user keeps one).
 pub async fn run(root: &Path) -> anyhow::Result<()> {
-    step(1, "A development federation: CA, keys, certificates, signed directory");
+    step(
+        1,
+        "A development federation: CA, keys, certificates, signed directory",
+    );
     let mut fed = LocalFederation::create(
         root,
         "trm-demo",
@@ -95,7 +99,10 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     fed.start_node(SENDER).await?;
     fed.start_node(RECIPIENT).await?;
 
-    step(2, "LEFÖ-IBF refers case AT-LEFOE-2026-0042 to Astra (signed, end-to-end encrypted)");
+    step(
+        2,
+        "LEFÖ-IBF refers case AT-LEFOE-2026-0042 to Astra (signed, end-to-end encrypted)",
+    );
     let request = demo_referral()?;
     let mut lefoe = fed.client(SENDER).await?;
     let mut astra = fed.client(RECIPIENT).await?;
@@ -103,56 +110,100 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     let id = sent.message_id.clone();
     println!("   message {id}, handover-log entry {}", sent.log_index);
 
-    let delivered = |status: &pb::StatusResponse| status.evidence.iter().any(|e| e.step == "delivered");
+    let delivered =
+        |status: &pb::StatusResponse| status.evidence.iter().any(|e| e.step == "delivered");
     wait_for(Duration::from_secs(30), "the delivery receipt", || {
         let mut lefoe = lefoe.clone();
         let id = id.clone();
         async move {
-            let status = lefoe.status(pb::StatusRequest { message_id: id }).await?.into_inner();
+            let status = lefoe
+                .status(pb::StatusRequest { message_id: id })
+                .await?
+                .into_inner();
             Ok(delivered(&status))
         }
     })
     .await?;
-    let status = lefoe.status(pb::StatusRequest { message_id: id.clone() }).await?.into_inner();
+    let status = lefoe
+        .status(pb::StatusRequest {
+            message_id: id.clone(),
+        })
+        .await?
+        .into_inner();
 
-    step(3, "The broker's signed receipt: stored durably before it answered");
+    step(
+        3,
+        "The broker's signed receipt: stored durably before it answered",
+    );
     let accepted = status
         .evidence
         .iter()
         .find(|e| e.step == "accepted")
         .context("no broker receipt")?;
-    println!("   {} by broker {}: {}", accepted.step, accepted.attested_by, accepted.detail);
+    println!(
+        "   {} by broker {}: {}",
+        accepted.step, accepted.attested_by, accepted.detail
+    );
 
     step(4, "Astra's inbox and its decrypted, verified view");
-    let inbox = astra.inbox(pb::InboxRequest { limit: 10 }).await?.into_inner();
+    let inbox = astra
+        .inbox(pb::InboxRequest { limit: 10 })
+        .await?
+        .into_inner();
     print!("{}", render::inbox(&inbox.messages));
-    ensure!(inbox.messages.iter().any(|m| m.message_id == id), "referral not in Astra's inbox");
-    let shown = astra.show(pb::ShowRequest { message_id: id.clone() }).await?.into_inner();
+    ensure!(
+        inbox.messages.iter().any(|m| m.message_id == id),
+        "referral not in Astra's inbox"
+    );
+    let shown = astra
+        .show(pb::ShowRequest {
+            message_id: id.clone(),
+        })
+        .await?
+        .into_inner();
     print!("{}", render::message(&shown));
     let notes = match shown.body.as_ref().and_then(|b| b.content.as_ref()) {
         Some(pb::body::Content::Referral(r)) => r.notes.clone(),
         None => String::new(),
     };
-    ensure!(notes.contains(CANARY), "decrypted referral lost its content");
+    ensure!(
+        notes.contains(CANARY),
+        "decrypted referral lost its content"
+    );
 
-    step(5, "The delivery receipt, signed by Astra, in LEFÖ-IBF's evidence");
+    step(
+        5,
+        "The delivery receipt, signed by Astra, in LEFÖ-IBF's evidence",
+    );
     print!("{}", render::status(&status));
 
     step(6, "Both handover logs verify (hash chain, metadata only)");
     for (who, client) in [(SENDER, &mut lefoe), (RECIPIENT, &mut astra)] {
-        let entries = client.log(pb::LogRequest { from_index: 0, limit: 100 }).await?.into_inner();
+        let entries = client
+            .log(pb::LogRequest {
+                from_index: 0,
+                limit: 100,
+            })
+            .await?
+            .into_inner();
         println!("   {who}:");
         for line in render::log(&entries.entries).lines() {
             println!("   {line}");
         }
-        let verified = client.verify_log(pb::VerifyLogRequest {}).await?.into_inner();
+        let verified = client
+            .verify_log(pb::VerifyLogRequest {})
+            .await?
+            .into_inner();
         print!("   {}", render::verify(&verified));
         ensure!(verified.ok, "{who}'s handover log does not verify");
     }
 
     fed.shutdown().await?;
 
-    step(7, "No plaintext at rest: the canary in the notes is searched for in every store");
+    step(
+        7,
+        "No plaintext at rest: the canary in the notes is searched for in every store",
+    );
     let broker_dir = fed_dir(root, "brokers/marri");
     ensure!(
         !tree_contains(&broker_dir, CANARY.as_bytes())?,
@@ -161,10 +212,15 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     println!("   broker data ({}): no plaintext", broker_dir.display());
     for node in [SENDER, RECIPIENT] {
         let dir = fed_dir(root, &format!("nodes/{node}"));
-        ensure!(!tree_contains(&dir, CANARY.as_bytes())?, "{node}'s data contains plaintext");
+        ensure!(
+            !tree_contains(&dir, CANARY.as_bytes())?,
+            "{node}'s data contains plaintext"
+        );
         println!("   {node} data: no plaintext (content is stored sealed)");
     }
-    println!("\nDemo complete: referral delivered, receipts verified, logs intact, no plaintext at rest.");
+    println!(
+        "\nDemo complete: referral delivered, receipts verified, logs intact, no plaintext at rest."
+    );
     Ok(())
 }
 

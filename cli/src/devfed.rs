@@ -65,7 +65,11 @@ pub fn node_config(
 
 /// Where a broker listens, from its directory endpoint `https://host:port`.
 pub fn listen_address(endpoint: &str) -> Option<SocketAddr> {
-    endpoint.strip_prefix("https://")?.trim_end_matches('/').parse().ok()
+    endpoint
+        .strip_prefix("https://")?
+        .trim_end_matches('/')
+        .parse()
+        .ok()
 }
 
 /// Writes `broker.toml` and `node.toml` files for every broker and node, with data and
@@ -73,9 +77,19 @@ pub fn listen_address(endpoint: &str) -> Option<SocketAddr> {
 pub fn write_configs(federation: &Federation, run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for broker in &federation.brokers {
-        let listen = listen_address(&broker.endpoint)
-            .ok_or_else(|| anyhow::anyhow!("broker {} endpoint {} is not https://ip:port", broker.name, broker.endpoint))?;
-        let config = broker_config(federation, broker, listen, run_dir.join("brokers").join(broker.name.as_str()));
+        let listen = listen_address(&broker.endpoint).ok_or_else(|| {
+            anyhow::anyhow!(
+                "broker {} endpoint {} is not https://ip:port",
+                broker.name,
+                broker.endpoint
+            )
+        })?;
+        let config = broker_config(
+            federation,
+            broker,
+            listen,
+            run_dir.join("brokers").join(broker.name.as_str()),
+        );
         let path = broker.dir.join("broker.toml");
         std::fs::write(&path, toml::to_string_pretty(&config)?)?;
         written.push(path);

@@ -76,7 +76,9 @@ pub fn verify(r: &pb::VerifyLogResponse) -> Value {
 /// A decrypted message: metadata plus the referral's fields by name.
 pub fn message(r: &pb::ShowResponse) -> Value {
     let content = match r.body.as_ref().and_then(|b| b.content.as_ref()) {
-        Some(pb::body::Content::Referral(referral)) => json!({ "referral": referral_json(referral) }),
+        Some(pb::body::Content::Referral(referral)) => {
+            json!({ "referral": referral_json(referral) })
+        }
         None => Value::Null,
     };
     json!({

@@ -198,7 +198,8 @@ impl LocalFederation {
             .await
             .map_err(anyhow::Error::from)
         });
-        self.nodes.insert(address.to_owned(), Running { stop, task });
+        self.nodes
+            .insert(address.to_owned(), Running { stop, task });
         Ok(())
     }
 

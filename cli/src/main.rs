@@ -12,7 +12,12 @@ use trm_cli::commands::{self, CommandError, Output, exit};
 #[command(name = "trm", version, about)]
 struct Args {
     /// The node's admin socket.
-    #[arg(long, global = true, env = "TRM_SOCKET", default_value = "/run/trm/node.sock")]
+    #[arg(
+        long,
+        global = true,
+        env = "TRM_SOCKET",
+        default_value = "/run/trm/node.sock"
+    )]
     socket: PathBuf,
     /// Print JSON for scripts instead of text for people.
     #[arg(long, global = true)]
@@ -100,15 +105,23 @@ async fn run(args: Args) -> Result<(), CommandError> {
         Command::Inbox { limit } => commands::inbox(socket, limit, out).await,
         Command::Show { id } => commands::show(socket, &id, out).await,
         Command::Status { id } => commands::status(socket, &id, out).await,
-        Command::Log { action: Some(LogAction::Verify), .. } => commands::verify_log(socket, out).await,
-        Command::Log { action: None, from, limit } => commands::log(socket, from, limit, out).await,
+        Command::Log {
+            action: Some(LogAction::Verify),
+            ..
+        } => commands::verify_log(socket, out).await,
+        Command::Log {
+            action: None,
+            from,
+            limit,
+        } => commands::log(socket, from, limit, out).await,
         Command::Demo { keep } => demo(keep).await,
         Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref()),
     }
 }
 
 async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
-    let failed = |e: anyhow::Error| CommandError::new(exit::CHECK_FAILED, format!("demo failed: {e:#}"));
+    let failed =
+        |e: anyhow::Error| CommandError::new(exit::CHECK_FAILED, format!("demo failed: {e:#}"));
     match keep {
         Some(dir) => {
             std::fs::create_dir_all(&dir).map_err(|e| failed(e.into()))?;
@@ -121,11 +134,15 @@ async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
     }
 }
 
-fn dev_federation(dir: &std::path::Path, spec: Option<&std::path::Path>) -> Result<(), CommandError> {
+fn dev_federation(
+    dir: &std::path::Path,
+    spec: Option<&std::path::Path>,
+) -> Result<(), CommandError> {
     let data = |e: String| CommandError::new(exit::DATA, e);
     let spec = match spec {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| data(format!("{}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| data(format!("{}: {e}", path.display())))?;
             trm_certs_dev::FederationSpec::from_toml(&text).map_err(|e| data(e.to_string()))?
         }
         None => trm_certs_dev::FederationSpec::default_dev(),
@@ -133,7 +150,11 @@ fn dev_federation(dir: &std::path::Path, spec: Option<&std::path::Path>) -> Resu
     let federation = trm_certs_dev::generate(&spec, dir).map_err(|e| data(e.to_string()))?;
     let written = trm_cli::devfed::write_configs(&federation, &dir.join("run"))
         .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))?;
-    println!("federation {} written to {}", federation.federation, dir.display());
+    println!(
+        "federation {} written to {}",
+        federation.federation,
+        dir.display()
+    );
     for path in written {
         println!("  {}", path.display());
     }
@@ -145,7 +166,8 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .init();
     let args = Args::parse();

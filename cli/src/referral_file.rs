@@ -232,7 +232,11 @@ fn date(field: &str, text: &str) -> Result<u64, FieldError> {
 }
 
 fn optional_date(field: &str, text: &str) -> Result<u64, FieldError> {
-    if text.is_empty() { Ok(0) } else { date(field, text) }
+    if text.is_empty() {
+        Ok(0)
+    } else {
+        date(field, text)
+    }
 }
 
 fn country(field: &str, code: &str) -> Result<String, FieldError> {
@@ -284,18 +288,30 @@ impl ReferralFile {
         let r = &self.referral;
         required("referral.status_designated_by", &r.status_designated_by)?;
         if r.exploitation_types.is_empty() {
-            return Err(field_error("referral.exploitation_types", "name at least one (use \"other\" if unclear)"));
+            return Err(field_error(
+                "referral.exploitation_types",
+                "name at least one (use \"other\" if unclear)",
+            ));
         }
         let p = &r.person;
         if p.age_years.is_none() && p.date_of_birth.is_empty() {
-            return Err(field_error("referral.person", "give age_years or date_of_birth"));
+            return Err(field_error(
+                "referral.person",
+                "give age_years or date_of_birth",
+            ));
         }
         if let Some(age) = p.age_years {
             if age > 120 {
-                return Err(field_error("referral.person.age_years", format!("{age} is not a plausible age")));
+                return Err(field_error(
+                    "referral.person.age_years",
+                    format!("{age} is not a plausible age"),
+                ));
             }
             if age < 18 && !r.child {
-                return Err(field_error("referral.child", format!("must be true: the person is {age}")));
+                return Err(field_error(
+                    "referral.child",
+                    format!("must be true: the person is {age}"),
+                ));
             }
         }
         if !p.date_of_birth.is_empty() {
@@ -304,7 +320,10 @@ impl ReferralFile {
         let consent = &r.consent;
         if consent.given {
             required("referral.consent.scope", &consent.scope)?;
-            required("referral.consent.obtained_by_role", &consent.obtained_by_role)?;
+            required(
+                "referral.consent.obtained_by_role",
+                &consent.obtained_by_role,
+            )?;
             date("referral.consent.obtained_at", &consent.obtained_at)?;
         }
         let risk_assessment = r
@@ -333,8 +352,15 @@ impl ReferralFile {
             }
             .into(),
             status_designated_by: r.status_designated_by.clone(),
-            status_designated_at_ms: date("referral.status_designated_at", &r.status_designated_at)?,
-            exploitation_types: r.exploitation_types.iter().map(|e| exploitation(*e).into()).collect(),
+            status_designated_at_ms: date(
+                "referral.status_designated_at",
+                &r.status_designated_at,
+            )?,
+            exploitation_types: r
+                .exploitation_types
+                .iter()
+                .map(|e| exploitation(*e).into())
+                .collect(),
             person: Some(pb::PersonData {
                 given_name: p.given_name.clone(),
                 family_name: p.family_name.clone(),
@@ -369,7 +395,10 @@ impl ReferralFile {
                 given: consent.given,
                 scope: consent.scope.clone(),
                 obtained_by_role: consent.obtained_by_role.clone(),
-                obtained_at_ms: optional_date("referral.consent.obtained_at", &consent.obtained_at)?,
+                obtained_at_ms: optional_date(
+                    "referral.consent.obtained_at",
+                    &consent.obtained_at,
+                )?,
                 language: consent.language.clone(),
                 interpreter_used: consent.interpreter_used,
                 guardian_consent: consent.guardian_consent,
@@ -482,7 +511,10 @@ mod tests {
         let file = ReferralFile::parse(TEMPLATE, false).expect("template parses");
         let referral = file.to_pb().expect("template is valid");
         assert_eq!(referral.victim_status, pb::VictimStatus::Identified as i32);
-        assert_eq!(referral.person.as_ref().map(|p| p.nationality.as_str()), Some("RS"));
+        assert_eq!(
+            referral.person.as_ref().map(|p| p.nationality.as_str()),
+            Some("RS")
+        );
         assert!(referral.consent.as_ref().is_some_and(|c| c.given));
         assert_eq!(file.priority(), pb::Priority::Urgent);
     }
@@ -490,11 +522,23 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            ("nationality = \"RS\"", "nationality = \"Serbia\"", "referral.person.nationality"),
+            (
+                "nationality = \"RS\"",
+                "nationality = \"Serbia\"",
+                "referral.person.nationality",
+            ),
             ("age_years = 24", "age_years = 15", "referral.child"),
-            ("assessed_at = \"2026-11-05\"", "assessed_at = \"05.11.2026\"", "referral.risk_assessment.assessed_at"),
+            (
+                "assessed_at = \"2026-11-05\"",
+                "assessed_at = \"05.11.2026\"",
+                "referral.risk_assessment.assessed_at",
+            ),
             ("to = \"astra@rs\"", "to = \"Astra\"", "to"),
-            ("obtained_by_role = \"LEFÖ-IBF caseworker\"", "obtained_by_role = \"\"", "referral.consent.obtained_by_role"),
+            (
+                "obtained_by_role = \"LEFÖ-IBF caseworker\"",
+                "obtained_by_role = \"\"",
+                "referral.consent.obtained_by_role",
+            ),
         ];
         for (from, to, field) in cases {
             let text = TEMPLATE.replace(from, to);

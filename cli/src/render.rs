@@ -31,7 +31,10 @@ pub fn inbox(messages: &[pb::MessageSummary]) -> String {
     if messages.is_empty() {
         return "Inbox is empty.\n".into();
     }
-    let mut out = format!("{:<32}  {:<20}  {:<22}  {:<20}  {}\n", "ID", "RECEIVED", "FROM", "CASE", "KIND");
+    let mut out = format!(
+        "{:<32}  {:<20}  {:<22}  {:<20}  {}\n",
+        "ID", "RECEIVED", "FROM", "CASE", "KIND"
+    );
     for m in messages {
         let _ = writeln!(
             out,
@@ -54,21 +57,39 @@ fn enum_name(name: Option<&str>, prefix: &str) -> String {
 }
 
 fn date(ms: u64) -> String {
-    if ms == 0 { "-".into() } else { format_ms(ms)[..10].to_owned() }
+    if ms == 0 {
+        "-".into()
+    } else {
+        format_ms(ms)[..10].to_owned()
+    }
 }
 
 /// A decrypted message, readable.
 pub fn message(response: &pb::ShowResponse) -> String {
     let mut out = String::new();
     let s = response.summary.clone().unwrap_or_default();
-    let _ = writeln!(out, "{} {} ({})", kind(s.kind), s.message_id, response.direction);
-    let _ = writeln!(out, "  from      {}\n  to        {}\n  case      {}", s.from, s.to, s.case_ref);
+    let _ = writeln!(
+        out,
+        "{} {} ({})",
+        kind(s.kind),
+        s.message_id,
+        response.direction
+    );
+    let _ = writeln!(
+        out,
+        "  from      {}\n  to        {}\n  case      {}",
+        s.from, s.to, s.case_ref
+    );
     let _ = writeln!(out, "  sealed    {}", format_ms(s.created_at_ms));
     let _ = writeln!(out, "  digest    {}", hex::encode(&s.envelope_digest));
-    let Some(pb::body::Content::Referral(r)) = response.body.as_ref().and_then(|b| b.content.as_ref()) else {
+    let Some(pb::body::Content::Referral(r)) =
+        response.body.as_ref().and_then(|b| b.content.as_ref())
+    else {
         return out;
     };
-    let status = pb::VictimStatus::try_from(r.victim_status).ok().map(|v| v.as_str_name());
+    let status = pb::VictimStatus::try_from(r.victim_status)
+        .ok()
+        .map(|v| v.as_str_name());
     let _ = writeln!(
         out,
         "\nVictim status: {} (designated by {}, {})",
@@ -79,43 +100,85 @@ pub fn message(response: &pb::ShowResponse) -> String {
     let exploitation: Vec<String> = r
         .exploitation_types
         .iter()
-        .map(|e| enum_name(pb::ExploitationType::try_from(*e).ok().map(|v| v.as_str_name()), "EXPLOITATION_TYPE_"))
+        .map(|e| {
+            enum_name(
+                pb::ExploitationType::try_from(*e)
+                    .ok()
+                    .map(|v| v.as_str_name()),
+                "EXPLOITATION_TYPE_",
+            )
+        })
         .collect();
     let _ = writeln!(out, "Exploitation: {}", exploitation.join(", "));
     if let Some(p) = &r.person {
         let name = format!("{} {}", p.given_name, p.family_name);
-        let sex = enum_name(pb::Sex::try_from(p.sex).ok().map(|v| v.as_str_name()), "SEX_");
+        let sex = enum_name(
+            pb::Sex::try_from(p.sex).ok().map(|v| v.as_str_name()),
+            "SEX_",
+        );
         let _ = writeln!(
             out,
             "Person: {}{} years, {sex}, nationality {}, languages {}{}",
-            if name.trim().is_empty() { String::new() } else { format!("{}, ", name.trim()) },
+            if name.trim().is_empty() {
+                String::new()
+            } else {
+                format!("{}, ", name.trim())
+            },
             p.age_years,
             p.nationality,
             p.languages.join("/"),
-            if p.interpreter_needed { ", interpreter needed" } else { "" }
+            if p.interpreter_needed {
+                ", interpreter needed"
+            } else {
+                ""
+            }
         );
     }
     let _ = writeln!(
         out,
         "Child: {}{}",
         if r.child { "yes" } else { "no" },
-        if r.unaccompanied { ", unaccompanied" } else { "" }
+        if r.unaccompanied {
+            ", unaccompanied"
+        } else {
+            ""
+        }
     );
     if let Some(g) = &r.guardian {
-        let _ = writeln!(out, "Guardian: {} ({}), appointed by {}", g.role, g.contact_via, g.appointed_by);
+        let _ = writeln!(
+            out,
+            "Guardian: {} ({}), appointed by {}",
+            g.role, g.contact_via, g.appointed_by
+        );
     }
     let needs: Vec<String> = r
         .needs
         .iter()
-        .map(|n| enum_name(pb::Need::try_from(*n).ok().map(|v| v.as_str_name()), "NEED_"))
+        .map(|n| {
+            enum_name(
+                pb::Need::try_from(*n).ok().map(|v| v.as_str_name()),
+                "NEED_",
+            )
+        })
         .collect();
     let _ = writeln!(out, "Needs: {}", needs.join(", "));
     if !r.services_given.is_empty() {
         let _ = writeln!(out, "Services given: {}", r.services_given.join("; "));
     }
     if let Some(a) = &r.risk_assessment {
-        let level = enum_name(pb::RiskLevel::try_from(a.level).ok().map(|v| v.as_str_name()), "RISK_LEVEL_");
-        let _ = writeln!(out, "Risk: {level}, by {} on {}: {}", a.assessed_by, date(a.assessed_at_ms), a.summary);
+        let level = enum_name(
+            pb::RiskLevel::try_from(a.level)
+                .ok()
+                .map(|v| v.as_str_name()),
+            "RISK_LEVEL_",
+        );
+        let _ = writeln!(
+            out,
+            "Risk: {level}, by {} on {}: {}",
+            a.assessed_by,
+            date(a.assessed_at_ms),
+            a.summary
+        );
     }
     if let Some(c) = &r.consent {
         if c.given {
@@ -125,19 +188,36 @@ pub fn message(response: &pb::ShowResponse) -> String {
                 date(c.obtained_at_ms),
                 c.obtained_by_role,
                 c.language,
-                if c.interpreter_used { " with interpreter" } else { "" },
+                if c.interpreter_used {
+                    " with interpreter"
+                } else {
+                    ""
+                },
                 c.scope
             );
         } else {
-            let _ = writeln!(out, "Consent: NOT given; override legal basis: {}", c.override_legal_basis);
+            let _ = writeln!(
+                out,
+                "Consent: NOT given; override legal basis: {}",
+                c.override_legal_basis
+            );
         }
     }
-    let code = enum_name(pb::HandlingCode::try_from(r.handling_code).ok().map(|v| v.as_str_name()), "HANDLING_CODE_");
+    let code = enum_name(
+        pb::HandlingCode::try_from(r.handling_code)
+            .ok()
+            .map(|v| v.as_str_name()),
+        "HANDLING_CODE_",
+    );
     let _ = writeln!(out, "Handling code: {code} {}", r.handling_restrictions);
     let _ = writeln!(
         out,
         "Cooperates with authorities: {} (never a condition of assistance)",
-        if r.cooperates_with_authorities { "yes" } else { "no" }
+        if r.cooperates_with_authorities {
+            "yes"
+        } else {
+            "no"
+        }
     );
     if !r.notes.is_empty() {
         let _ = writeln!(out, "Notes: {}", r.notes);
@@ -148,10 +228,27 @@ pub fn message(response: &pb::ShowResponse) -> String {
 /// The evidence chain of a sent message.
 pub fn status(response: &pb::StatusResponse) -> String {
     let s = response.summary.clone().unwrap_or_default();
-    let mut out = format!("{} {} to {} (case {})\n", kind(s.kind), s.message_id, s.to, s.case_ref);
+    let mut out = format!(
+        "{} {} to {} (case {})\n",
+        kind(s.kind),
+        s.message_id,
+        s.to,
+        s.case_ref
+    );
     for e in &response.evidence {
-        let signed = if e.receipt.is_some() { " [signed receipt]" } else { "" };
-        let _ = writeln!(out, "  {:<20}  {:<14}  {:<22}  {}{signed}", format_ms(e.at_ms), e.step, e.attested_by, e.detail);
+        let signed = if e.receipt.is_some() {
+            " [signed receipt]"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {:<20}  {:<14}  {:<22}  {}{signed}",
+            format_ms(e.at_ms),
+            e.step,
+            e.attested_by,
+            e.detail
+        );
     }
     if response.queued {
         out.push_str("  (waiting in the outbox for the broker)\n");

@@ -12,7 +12,7 @@ use crate::handover_log::LogError;
 use crate::node::Node;
 use crate::open;
 use crate::seal::Draft;
-use crate::store::{message_key, OUTGOING};
+use crate::store::{OUTGOING, message_key};
 
 /// The admin service.
 #[derive(Clone)]
@@ -74,10 +74,14 @@ fn flag_names(flags: Option<&pb::AuditFlags>) -> Vec<String> {
     if flags.risk_assessment_present {
         names.push("risk_assessment".to_owned());
     }
-    if let Ok(code) = pb::HandlingCode::try_from(flags.handling_code) {
-        if code != pb::HandlingCode::Unspecified {
-            names.push(code.as_str_name().trim_start_matches("HANDLING_CODE_").to_owned());
-        }
+    if let Ok(code) = pb::HandlingCode::try_from(flags.handling_code)
+        && code != pb::HandlingCode::Unspecified
+    {
+        names.push(
+            code.as_str_name()
+                .trim_start_matches("HANDLING_CODE_")
+                .to_owned(),
+        );
     }
     names
 }
@@ -92,7 +96,10 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let request = request.into_inner();
         let draft = Draft {
             to: request.to.parse().map_err(|e| invalid("to", e))?,
-            case_ref: request.case_ref.parse().map_err(|e| invalid("case_ref", e))?,
+            case_ref: request
+                .case_ref
+                .parse()
+                .map_err(|e| invalid("case_ref", e))?,
             priority: pb::Priority::try_from(request.priority).unwrap_or(pb::Priority::Routine),
             content: request
                 .body

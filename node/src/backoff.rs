@@ -25,7 +25,9 @@ impl Backoff {
     pub fn next_delay(&mut self) -> Duration {
         let ceiling = self.ceiling();
         self.attempt = self.attempt.saturating_add(1);
-        let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ceiling_ms = u64::try_from(ceiling.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
         // At least half the ceiling, so retries still slow down under jitter.
         Duration::from_millis(ceiling_ms / 2 + rand::random::<u64>() % (ceiling_ms / 2 + 1))
     }

@@ -168,7 +168,10 @@ impl NodeConfigFile {
         let tls_cert_pem = read_text(&self.tls_cert)?;
         let entry = directory.node(&address).ok_or_else(|| ConfigError::Field {
             field: "address",
-            problem: format!("{address} is not in directory version {}", directory.version()),
+            problem: format!(
+                "{address} is not in directory version {}",
+                directory.version()
+            ),
         })?;
         if entry.signing_key != keys.signing.verifying_key() {
             return Err(ConfigError::Field {

@@ -16,7 +16,10 @@ pub fn broker_server_name(broker: &trm_proto::addr::BrokerName) -> String {
 pub fn broker_channel(config: &NodeConfig) -> Result<Channel, tonic::transport::Error> {
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&config.ca_pem))
-        .identity(Identity::from_pem(&config.tls_cert_pem, &config.tls_key_pem))
+        .identity(Identity::from_pem(
+            &config.tls_cert_pem,
+            &config.tls_key_pem,
+        ))
         .domain_name(broker_server_name(&config.keys.address.broker()));
     Ok(Endpoint::from_shared(config.broker_endpoint.clone())?
         .tls_config(tls)?

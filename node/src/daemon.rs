@@ -56,7 +56,10 @@ pub fn bind_admin_socket(path: &Path) -> Result<UnixListener, DaemonError> {
 }
 
 /// Opens the store and runs the node until `shutdown` completes.
-pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+pub async fn run(
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
     let store = NodeStore::open(&config.data_dir)?;
     let listener = bind_admin_socket(&config.admin_socket)?;
     serve(config, store, listener, shutdown).await
@@ -74,14 +77,20 @@ pub async fn serve(
     let mut tasks = Vec::new();
     if node.log_broken.is_none() {
         let channel = connect::broker_channel(&config)?;
-        tasks.push(tokio::spawn(outbox::run(node.clone(), channel.clone(), stopped.clone())));
+        tasks.push(tokio::spawn(outbox::run(
+            node.clone(),
+            channel.clone(),
+            stopped.clone(),
+        )));
         tasks.push(tokio::spawn(inbound::run(node.clone(), channel, stopped)));
     } else {
         warn!("handover log is broken: not connecting to the broker; `trm log verify` shows where");
     }
     info!(node = %config.keys.address, socket = %config.admin_socket.display(), "node running");
     let result = Server::builder()
-        .add_service(pb::node_admin_server::NodeAdminServer::new(AdminService::new(node)))
+        .add_service(pb::node_admin_server::NodeAdminServer::new(
+            AdminService::new(node),
+        ))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await;
     let _ = stop.send(true);

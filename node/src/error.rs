@@ -20,7 +20,9 @@ pub enum NodeError {
     Store(#[from] StoreError),
     /// The handover log failed verification when the node started; nothing is exchanged
     /// until an operator has looked at it.
-    #[error("the handover log failed verification at startup ({0}); sending and receiving are suspended")]
+    #[error(
+        "the handover log failed verification at startup ({0}); sending and receiving are suspended"
+    )]
     LogBroken(String),
 }
 

@@ -18,8 +18,8 @@ use crate::node::Node;
 
 /// Runs until `shutdown` turns true.
 pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receiver<bool>) {
-    let mut client = BrokerClient::new(channel)
-        .max_decoding_message_size(node.max_envelope_bytes + 64 * 1024);
+    let mut client =
+        BrokerClient::new(channel).max_decoding_message_size(node.max_envelope_bytes + 64 * 1024);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     while !*shutdown.borrow() {
         let (acks, ack_stream) = mpsc::channel(64);

@@ -97,7 +97,9 @@ impl Node {
             case_ref: &sealed.body.case_ref,
             flags: audit::flags(&sealed.body),
         };
-        let log_index = self.store.record_sent(&sealed.envelope, &facts, now, actor)?;
+        let log_index = self
+            .store
+            .record_sent(&sealed.envelope, &facts, now, actor)?;
         self.store.durable().await?;
         self.outbox_wake.notify_one();
         info!(id = %sealed.header.message_id, to = %sealed.header.to, log_index, "message queued");
@@ -133,23 +135,30 @@ impl Node {
             )
         };
         // A node's own sent copies also open with its keys; only messages to it are deliveries.
-        let opened = open::open(&self.keys, &self.directory, envelope.clone(), self.max_envelope_bytes)
-            .and_then(|opened| {
-                if opened.header.to == self.keys.address {
-                    Ok(opened)
-                } else {
-                    Err(OpenError::Misaddressed {
-                        to: opened.header.to,
-                        me: self.keys.address.clone(),
-                    })
-                }
-            });
+        let opened = open::open(
+            &self.keys,
+            &self.directory,
+            envelope.clone(),
+            self.max_envelope_bytes,
+        )
+        .and_then(|opened| {
+            if opened.header.to == self.keys.address {
+                Ok(opened)
+            } else {
+                Err(OpenError::Misaddressed {
+                    to: opened.header.to,
+                    me: self.keys.address.clone(),
+                })
+            }
+        });
         let opened = match opened {
             Ok(opened) => opened,
             Err(e) => {
                 warn!(id = %raw_header.message_id, from = %raw_header.from, cause = %e, "refused delivered envelope");
                 let reason = e.to_string();
-                let index = self.store.record_refused(&raw_header, &digest, now, &reason)?;
+                let index = self
+                    .store
+                    .record_refused(&raw_header, &digest, now, &reason)?;
                 self.store.durable().await?;
                 return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason));
             }
@@ -160,9 +169,11 @@ impl Node {
             case_ref: &opened.body.case_ref,
             flags: audit::flags(&opened.body),
         };
-        let received = self.store.record_received(&envelope, &facts, now, |index| {
-            receipt_for(pb::ReceiptKind::Delivered, index, String::new())
-        })?;
+        let received = self
+            .store
+            .record_received(&envelope, &facts, now, |index| {
+                receipt_for(pb::ReceiptKind::Delivered, index, String::new())
+            })?;
         self.store.durable().await?;
         info!(
             id = %opened.header.message_id,
@@ -182,8 +193,11 @@ impl Node {
         signed: &pb::SignedReceipt,
         outbox_sequence: Option<u64>,
     ) -> Result<bool, NodeError> {
-        let claimed = receipt::peek(signed).map_err(|e| NodeError::InvalidRequest(e.to_string()))?;
-        let invalid = |problem: String| NodeError::InvalidRequest(format!("receipt for {}: {problem}", claimed.message_id));
+        let claimed =
+            receipt::peek(signed).map_err(|e| NodeError::InvalidRequest(e.to_string()))?;
+        let invalid = |problem: String| {
+            NodeError::InvalidRequest(format!("receipt for {}: {problem}", claimed.message_id))
+        };
         let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
         let signer_key = match kind {
             pb::ReceiptKind::Accepted | pb::ReceiptKind::Relayed => claimed
@@ -201,15 +215,26 @@ impl Node {
                 .map(|n| n.signing_key),
             pb::ReceiptKind::Unspecified => None,
         }
-        .ok_or_else(|| invalid(format!("signer {:?} cannot attest {kind:?}", claimed.signer)))?;
+        .ok_or_else(|| {
+            invalid(format!(
+                "signer {:?} cannot attest {kind:?}",
+                claimed.signer
+            ))
+        })?;
         let verified = receipt::verify(signed, &signer_key).map_err(|e| invalid(e.to_string()))?;
         if verified.receipt.from != self.keys.address.as_str() {
-            return Err(invalid("receipt is about a message this node did not send".into()));
+            return Err(invalid(
+                "receipt is about a message this node did not send".into(),
+            ));
         }
         let stored = self.store.find(&verified.receipt.message_id)?;
         let summary = stored.summary.unwrap_or_default();
-        if summary.envelope_digest != verified.receipt.envelope_digest || summary.to != verified.receipt.to {
-            return Err(invalid("receipt does not match the envelope this node sent".into()));
+        if summary.envelope_digest != verified.receipt.envelope_digest
+            || summary.to != verified.receipt.to
+        {
+            return Err(invalid(
+                "receipt does not match the envelope this node sent".into(),
+            ));
         }
         let recorded = self.store.record_receipt(&verified, outbox_sequence)?;
         self.store.durable().await?;

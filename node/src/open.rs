@@ -116,9 +116,21 @@ fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
     let pairs: [(&'static str, String, String); 5] = [
         ("from", header.from.to_string(), body.from.clone()),
         ("to", header.to.to_string(), body.to.clone()),
-        ("message_id", header.message_id.to_string(), body.message_id.clone()),
-        ("created_at_ms", header.created_at_ms.to_string(), body.created_at_ms.to_string()),
-        ("kind", (header.kind as i32).to_string(), body.kind.to_string()),
+        (
+            "message_id",
+            header.message_id.to_string(),
+            body.message_id.clone(),
+        ),
+        (
+            "created_at_ms",
+            header.created_at_ms.to_string(),
+            body.created_at_ms.to_string(),
+        ),
+        (
+            "kind",
+            (header.kind as i32).to_string(),
+            body.kind.to_string(),
+        ),
     ];
     for (field, header, body) in pairs {
         if header != body {

@@ -51,7 +51,10 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
         match client.submit(item.envelope.clone()).await {
             Ok(response) => {
                 backoff.reset();
-                if let Err(e) = node.accept_receipt(response.get_ref(), Some(item.sequence)).await {
+                if let Err(e) = node
+                    .accept_receipt(response.get_ref(), Some(item.sequence))
+                    .await
+                {
                     // A broker answering with a bad receipt is misbehaving: keep the message and retry.
                     error!(message = %id, cause = %e, "broker receipt refused");
                     pause(&node, &mut backoff, &mut shutdown).await;

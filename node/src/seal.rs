@@ -122,12 +122,13 @@ pub fn seal(
 
 fn encrypt(plaintext: &[u8], recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, SealError> {
     let err = |e: &dyn std::fmt::Display| SealError::Encrypt(e.to_string());
-    let encryptor = age::Encryptor::with_recipients(
-        recipients.iter().map(|r| r as &dyn age::Recipient),
-    )
-    .map_err(|e| err(&e))?;
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|e| err(&e))?;
     let mut ciphertext = Vec::with_capacity(plaintext.len() + 512);
-    let mut writer = encryptor.wrap_output(&mut ciphertext).map_err(|e| err(&e))?;
+    let mut writer = encryptor
+        .wrap_output(&mut ciphertext)
+        .map_err(|e| err(&e))?;
     writer.write_all(plaintext).map_err(|e| err(&e))?;
     // Without finish() the last chunk is never written and the ciphertext is silently truncated.
     writer.finish().map_err(|e| err(&e))?;

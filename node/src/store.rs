@@ -121,7 +121,13 @@ pub struct EntryFacts<'a> {
     pub flags: pb::AuditFlags,
 }
 
-fn entry(event: pb::LogEvent, counterparty: &str, facts: &EntryFacts<'_>, at_ms: u64, actor: &str) -> pb::LogEntry {
+fn entry(
+    event: pb::LogEvent,
+    counterparty: &str,
+    facts: &EntryFacts<'_>,
+    at_ms: u64,
+    actor: &str,
+) -> pb::LogEntry {
     pb::LogEntry {
         at_ms,
         event: event.into(),
@@ -136,7 +142,12 @@ fn entry(event: pb::LogEvent, counterparty: &str, facts: &EntryFacts<'_>, at_ms:
     }
 }
 
-fn summary(header: &Header, digest: &EnvelopeDigest, case_ref: &str, received_at_ms: u64) -> pb::MessageSummary {
+fn summary(
+    header: &Header,
+    digest: &EnvelopeDigest,
+    case_ref: &str,
+    received_at_ms: u64,
+) -> pb::MessageSummary {
     pb::MessageSummary {
         message_id: header.message_id.to_string(),
         from: header.from.to_string(),
@@ -192,14 +203,15 @@ impl NodeStore {
             receipt: None,
         });
         let log_entry = entry(pb::LogEvent::Sent, header.to.as_str(), facts, now_ms, actor);
-        let index = (&self.messages, &self.outbox, &self.log).transaction(|(messages, outbox, log)| {
-            let appended = handover_log::append(log, log_entry.clone())?;
-            let mut stored = stored.clone();
-            stored.log_index = appended.index;
-            messages.insert(key.as_slice(), stored.encode_to_vec())?;
-            outbox.insert(&sequence.to_be_bytes(), key.as_slice())?;
-            Ok::<_, ConflictableTransactionError<StoreError>>(appended.index)
-        })?;
+        let index =
+            (&self.messages, &self.outbox, &self.log).transaction(|(messages, outbox, log)| {
+                let appended = handover_log::append(log, log_entry.clone())?;
+                let mut stored = stored.clone();
+                stored.log_index = appended.index;
+                messages.insert(key.as_slice(), stored.encode_to_vec())?;
+                outbox.insert(&sequence.to_be_bytes(), key.as_slice())?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(appended.index)
+            })?;
         Ok(index)
     }
 
@@ -254,47 +266,56 @@ impl NodeStore {
         receipt_digest: Option<[u8; 32]>,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        let recorded = (&self.messages, &self.outbox, &self.log).transaction(|(messages, outbox, log)| {
-            let bytes = messages
-                .get(key)?
-                .ok_or_else(|| abort(StoreError::NotFound(String::from_utf8_lossy(key).into())))?;
-            let mut stored = pb::StoredMessage::decode(bytes.as_ref())
-                .map_err(|e| abort(corrupt("messages", e)))?;
-            if stored.evidence.iter().any(|e| e.step == evidence.step && e.attested_by == evidence.attested_by) {
-                // The same attestation again (a redelivered receipt): already recorded.
+        let recorded =
+            (&self.messages, &self.outbox, &self.log).transaction(|(messages, outbox, log)| {
+                let bytes = messages.get(key)?.ok_or_else(|| {
+                    abort(StoreError::NotFound(String::from_utf8_lossy(key).into()))
+                })?;
+                let mut stored = pb::StoredMessage::decode(bytes.as_ref())
+                    .map_err(|e| abort(corrupt("messages", e)))?;
+                if stored
+                    .evidence
+                    .iter()
+                    .any(|e| e.step == evidence.step && e.attested_by == evidence.attested_by)
+                {
+                    // The same attestation again (a redelivered receipt): already recorded.
+                    if let Some(sequence) = outbox_sequence {
+                        outbox.remove(&sequence.to_be_bytes())?;
+                    }
+                    return Ok(false);
+                }
+                let summary = stored.summary.clone().unwrap_or_default();
+                let mut log_entry = pb::LogEntry {
+                    at_ms: evidence.at_ms,
+                    event: event.into(),
+                    message_id: summary.message_id.clone(),
+                    counterparty: summary.to.clone(),
+                    kind: summary.kind,
+                    case_ref: summary.case_ref.clone(),
+                    envelope_digest: summary.envelope_digest.clone(),
+                    receipt_digest: receipt_digest.map(|d| d.to_vec()).unwrap_or_default(),
+                    actor: "node".into(),
+                    reason: reason.to_owned(),
+                    ..Default::default()
+                };
+                log_entry.flags = None;
+                handover_log::append(log, log_entry)?;
+                stored.evidence.push(evidence.clone());
+                messages.insert(key, stored.encode_to_vec())?;
                 if let Some(sequence) = outbox_sequence {
                     outbox.remove(&sequence.to_be_bytes())?;
                 }
-                return Ok(false);
-            }
-            let summary = stored.summary.clone().unwrap_or_default();
-            let mut log_entry = pb::LogEntry {
-                at_ms: evidence.at_ms,
-                event: event.into(),
-                message_id: summary.message_id.clone(),
-                counterparty: summary.to.clone(),
-                kind: summary.kind,
-                case_ref: summary.case_ref.clone(),
-                envelope_digest: summary.envelope_digest.clone(),
-                receipt_digest: receipt_digest.map(|d| d.to_vec()).unwrap_or_default(),
-                actor: "node".into(),
-                reason: reason.to_owned(),
-                ..Default::default()
-            };
-            log_entry.flags = None;
-            handover_log::append(log, log_entry)?;
-            stored.evidence.push(evidence.clone());
-            messages.insert(key, stored.encode_to_vec())?;
-            if let Some(sequence) = outbox_sequence {
-                outbox.remove(&sequence.to_be_bytes())?;
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            })?;
         Ok(recorded)
     }
 
     /// Records a receipt about a message this node sent.
-    pub fn record_receipt(&self, receipt: &VerifiedReceipt, outbox_sequence: Option<u64>) -> Result<bool, StoreError> {
+    pub fn record_receipt(
+        &self,
+        receipt: &VerifiedReceipt,
+        outbox_sequence: Option<u64>,
+    ) -> Result<bool, StoreError> {
         let r = &receipt.receipt;
         let key = message_key(&r.from, &r.message_id);
         let (step, event) = match receipt.kind() {
@@ -307,7 +328,10 @@ impl NodeStore {
         let detail = match receipt.kind() {
             pb::ReceiptKind::Accepted => format!("stored by broker {}", r.signer),
             pb::ReceiptKind::Relayed => format!("relayed by broker {}", r.signer),
-            pb::ReceiptKind::Delivered => format!("verified, decrypted and logged by {} as entry {}", r.signer, r.log_index),
+            pb::ReceiptKind::Delivered => format!(
+                "verified, decrypted and logged by {} as entry {}",
+                r.signer, r.log_index
+            ),
             pb::ReceiptKind::Rejected => format!("refused by {}: {}", r.signer, r.reason),
             pb::ReceiptKind::Unspecified => String::new(),
         };
@@ -339,7 +363,13 @@ impl NodeStore {
     ) -> Result<Received, StoreError> {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
-        let log_entry = entry(pb::LogEvent::Received, header.from.as_str(), facts, now_ms, "node");
+        let log_entry = entry(
+            pb::LogEvent::Received,
+            header.from.as_str(),
+            facts,
+            now_ms,
+            "node",
+        );
         let received = (&self.messages, &self.log).transaction(|(messages, log)| {
             if let Some(bytes) = messages.get(&key)? {
                 let stored = pb::StoredMessage::decode(bytes.as_ref())
@@ -403,8 +433,11 @@ impl NodeStore {
     pub fn find(&self, message_id: &str) -> Result<pb::StoredMessage, StoreError> {
         for entry in self.messages.iter() {
             let (key, value) = entry?;
-            if key.ends_with(message_id.as_bytes()) && key.get(key.len() - message_id.len() - 1) == Some(&0) {
-                return pb::StoredMessage::decode(value.as_ref()).map_err(|e| corrupt("messages", e));
+            if key.ends_with(message_id.as_bytes())
+                && key.get(key.len() - message_id.len() - 1) == Some(&0)
+            {
+                return pb::StoredMessage::decode(value.as_ref())
+                    .map_err(|e| corrupt("messages", e));
             }
         }
         Err(StoreError::NotFound(message_id.to_owned()))
@@ -414,12 +447,13 @@ impl NodeStore {
     pub fn inbox(&self, limit: usize) -> Result<Vec<pb::MessageSummary>, StoreError> {
         let mut all = Vec::new();
         for value in self.messages.iter().values() {
-            let stored = pb::StoredMessage::decode(value?.as_ref()).map_err(|e| corrupt("messages", e))?;
+            let stored =
+                pb::StoredMessage::decode(value?.as_ref()).map_err(|e| corrupt("messages", e))?;
             if stored.direction == INCOMING {
                 all.extend(stored.summary);
             }
         }
-        all.sort_by(|a, b| b.received_at_ms.cmp(&a.received_at_ms));
+        all.sort_by_key(|m| std::cmp::Reverse(m.received_at_ms));
         all.truncate(limit);
         Ok(all)
     }

@@ -182,7 +182,9 @@ mod tests {
 
     #[test]
     fn malformed_node_addresses_are_refused() {
-        for bad in ["", "astra", "@rs", "astra@", "Astra@rs", "a@b@c", "a b@rs", "-x@rs", "x@rs-"] {
+        for bad in [
+            "", "astra", "@rs", "astra@", "Astra@rs", "a@b@c", "a b@rs", "-x@rs", "x@rs-",
+        ] {
             assert_eq!(
                 bad.parse::<NodeAddr>(),
                 Err(AddrError::NodeAddr(bad.to_owned())),
@@ -196,7 +198,11 @@ mod tests {
         let id = MessageId::random();
         assert_eq!(id.as_str().parse::<MessageId>(), Ok(id.clone()));
         assert_ne!(MessageId::random(), id);
-        assert!("ABCDEF00000000000000000000000000".parse::<MessageId>().is_err());
+        assert!(
+            "ABCDEF00000000000000000000000000"
+                .parse::<MessageId>()
+                .is_err()
+        );
         assert!("abc".parse::<MessageId>().is_err());
     }
 

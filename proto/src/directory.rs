@@ -167,7 +167,8 @@ pub fn load(
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| read_error(e.to_string()))?;
-    let signed = pb::SignedDirectory::decode(bytes.as_slice()).map_err(|e| read_error(e.to_string()))?;
+    let signed =
+        pb::SignedDirectory::decode(bytes.as_slice()).map_err(|e| read_error(e.to_string()))?;
     Directory::verify(signed, authority, federation, crate::time::now_ms())
 }
 
@@ -195,8 +196,13 @@ impl Directory {
         federation: &str,
         now_ms: u64,
     ) -> Result<Self, DirectoryError> {
-        signing::verify(authority, Purpose::Directory, &signed.directory, &signed.signature)
-            .map_err(DirectoryError::BadSignature)?;
+        signing::verify(
+            authority,
+            Purpose::Directory,
+            &signed.directory,
+            &signed.signature,
+        )
+        .map_err(DirectoryError::BadSignature)?;
         let directory = pb::Directory::decode(signed.directory.as_slice())
             .map_err(|e| DirectoryError::Malformed(e.to_string()))?;
         if directory.federation != federation {
@@ -358,7 +364,10 @@ mod tests {
             directory.node(&addr).map(|n| n.signing_key),
             Some(node_key.verifying_key())
         );
-        assert_eq!(directory.by_certificate.get(&[2; 32]), Some(&Peer::Node(addr)));
+        assert_eq!(
+            directory.by_certificate.get(&[2; 32]),
+            Some(&Peer::Node(addr))
+        );
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub fn sign(receipt: &pb::Receipt, key: &SigningKey) -> pb::SignedReceipt {
 
 /// Decodes a receipt without checking its signature, to learn who claims to have signed it.
 pub fn peek(signed: &pb::SignedReceipt) -> Result<pb::Receipt, ReceiptError> {
-    pb::Receipt::decode(signed.receipt.as_slice()).map_err(|e| ReceiptError::Malformed(e.to_string()))
+    pb::Receipt::decode(signed.receipt.as_slice())
+        .map_err(|e| ReceiptError::Malformed(e.to_string()))
 }
 
 /// A receipt whose signature verified.
@@ -66,12 +67,16 @@ pub fn verify(
     signer_key: &VerifyingKey,
 ) -> Result<VerifiedReceipt, ReceiptError> {
     let receipt = peek(signed)?;
-    signing::verify(signer_key, Purpose::Receipt, &signed.receipt, &signed.signature).map_err(
-        |cause| ReceiptError::BadSignature {
-            signer: receipt.signer.clone(),
-            cause,
-        },
-    )?;
+    signing::verify(
+        signer_key,
+        Purpose::Receipt,
+        &signed.receipt,
+        &signed.signature,
+    )
+    .map_err(|cause| ReceiptError::BadSignature {
+        signer: receipt.signer.clone(),
+        cause,
+    })?;
     Ok(VerifiedReceipt {
         receipt,
         signed: signed.clone(),

@@ -102,7 +102,12 @@ mod tests {
         let key = generate_key();
         let signature = sign(&key, Purpose::Envelope, b"header");
         assert_eq!(
-            verify(&key.verifying_key(), Purpose::Envelope, b"header", &signature),
+            verify(
+                &key.verifying_key(),
+                Purpose::Envelope,
+                b"header",
+                &signature
+            ),
             Ok(())
         );
         assert_eq!(
@@ -110,11 +115,21 @@ mod tests {
             Err(SignatureError::Mismatch)
         );
         assert_eq!(
-            verify(&key.verifying_key(), Purpose::Envelope, b"headex", &signature),
+            verify(
+                &key.verifying_key(),
+                Purpose::Envelope,
+                b"headex",
+                &signature
+            ),
             Err(SignatureError::Mismatch)
         );
         assert_eq!(
-            verify(&key.verifying_key(), Purpose::Envelope, b"header", &signature[1..]),
+            verify(
+                &key.verifying_key(),
+                Purpose::Envelope,
+                b"header",
+                &signature[1..]
+            ),
             Err(SignatureError::Length(63))
         );
     }

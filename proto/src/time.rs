@@ -12,9 +12,7 @@ pub fn now_ms() -> u64 {
 /// A timestamp as RFC 3339 in UTC, to the second.
 pub fn format_ms(ms: u64) -> String {
     let time = UNIX_EPOCH + Duration::from_millis(ms);
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (year, month, day) = civil_from_days(days);
@@ -59,7 +57,20 @@ pub fn parse_ms(text: &str) -> Option<u64> {
 /// Days since 1970-01-01 of a valid date (Howard Hinnant's algorithm), `None` if invalid.
 fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
     let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     let max_day = *month_days.get(usize::try_from(month).ok()?.checked_sub(1)?)?;
     if day == 0 || day > max_day {
         return None;
@@ -95,8 +106,18 @@ mod tests {
     fn parses_dates_and_instants_and_refuses_impossible_ones() {
         assert_eq!(parse_ms("2026-11-22"), Some(1_795_305_600_000));
         assert_eq!(parse_ms("2000-02-29T00:00:00Z"), Some(951_782_400_000));
-        assert_eq!(parse_ms("2026-11-22T01:02:03Z"), Some(1_795_305_600_000 + 3_723_000));
-        for bad in ["2026-02-29", "2026-13-01", "2026-11-31", "22.11.2026", "2026-11-22T25:00:00Z", ""] {
+        assert_eq!(
+            parse_ms("2026-11-22T01:02:03Z"),
+            Some(1_795_305_600_000 + 3_723_000)
+        );
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-11-31",
+            "22.11.2026",
+            "2026-11-22T25:00:00Z",
+            "",
+        ] {
             assert_eq!(parse_ms(bad), None, "{bad}");
         }
         for ms in [0, 951_782_400_000, 1_795_305_600_000] {

@@ -40,7 +40,11 @@ pub fn directory(federation: &Federation) -> anyhow::Result<Directory> {
 }
 
 /// A correctly sealed envelope of `request` from `keys`.
-pub fn sealed(keys: &NodeKeys, directory: &Directory, request: &pb::SendRequest) -> anyhow::Result<pb::Envelope> {
+pub fn sealed(
+    keys: &NodeKeys,
+    directory: &Directory,
+    request: &pb::SendRequest,
+) -> anyhow::Result<pb::Envelope> {
     let content = request
         .body
         .clone()
@@ -88,7 +92,8 @@ pub fn misbound(
         .age_recipient
         .parse()
         .map_err(|e: &str| anyhow::anyhow!("{e}"))?;
-    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))?;
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))?;
     let mut ciphertext = Vec::new();
     let mut writer = encryptor.wrap_output(&mut ciphertext)?;
     writer.write_all(&signed_body)?;

@@ -40,7 +40,9 @@ pub async fn federation(root: &Path) -> anyhow::Result<LocalFederation> {
 pub fn referral(to: &str) -> anyhow::Result<pb::SendRequest> {
     let mut request = trm_cli::demo::demo_referral()?;
     request.to = to.to_owned();
-    if let Some(pb::body::Content::Referral(r)) = request.body.as_mut().and_then(|b| b.content.as_mut()) {
+    if let Some(pb::body::Content::Referral(r)) =
+        request.body.as_mut().and_then(|b| b.content.as_mut())
+    {
         r.notes = format!("{CANARY} {}", r.notes);
     }
     Ok(request)
@@ -49,7 +51,9 @@ pub fn referral(to: &str) -> anyhow::Result<pb::SendRequest> {
 /// The evidence steps recorded for a sent message, in order.
 pub async fn steps(client: &mut NodeAdminClient<Channel>, id: &str) -> anyhow::Result<Vec<String>> {
     let status = client
-        .status(pb::StatusRequest { message_id: id.to_owned() })
+        .status(pb::StatusRequest {
+            message_id: id.to_owned(),
+        })
         .await?
         .into_inner();
     Ok(status.evidence.into_iter().map(|e| e.step).collect())
@@ -89,7 +93,11 @@ pub async fn inbox_ids(client: &mut NodeAdminClient<Channel>) -> anyhow::Result<
 pub fn federation_spec_for_other_ca() -> trm_certs_dev::FederationSpec {
     trm_cli::local::spec(
         "trm-other",
-        &[(BROKER, "MARRI", std::net::SocketAddr::from(([127, 0, 0, 1], 9)))],
+        &[(
+            BROKER,
+            "MARRI",
+            std::net::SocketAddr::from(([127, 0, 0, 1], 9)),
+        )],
         &[(LEFOE, "LEFÖ-IBF", "ngo", "AT")],
     )
 }

@@ -29,7 +29,11 @@ fn summary(mut samples: Vec<Duration>) -> (Duration, Duration) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(500);
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(500);
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     let directory = craft::directory(&fed.federation)?;
@@ -59,13 +63,25 @@ async fn main() -> anyhow::Result<()> {
     let (open_median, open_p90) = summary(open_times);
     let (sign_median, _) = summary(sign_times);
     println!("envelope size                  {size} bytes");
-    println!("seal   median {seal_median:>10.1?}  p90 {seal_p90:>10.1?}  ({:.1}x one Ed25519 signature)", seal_median.as_secs_f64() / sign_median.as_secs_f64());
-    println!("open   median {open_median:>10.1?}  p90 {open_p90:>10.1?}  ({:.1}x one Ed25519 signature)", open_median.as_secs_f64() / sign_median.as_secs_f64());
+    println!(
+        "seal   median {seal_median:>10.1?}  p90 {seal_p90:>10.1?}  ({:.1}x one Ed25519 signature)",
+        seal_median.as_secs_f64() / sign_median.as_secs_f64()
+    );
+    println!(
+        "open   median {open_median:>10.1?}  p90 {open_p90:>10.1?}  ({:.1}x one Ed25519 signature)",
+        open_median.as_secs_f64() / sign_median.as_secs_f64()
+    );
     println!("baseline: one Ed25519 signature, median {sign_median:.1?}");
 
     fed.start_broker(BROKER).await?;
     let lefoe = fed.federation.node(LEFOE).context("lefoe")?;
-    let channel = raw::channel(fed.broker_addr(BROKER)?, BROKER, &fed.federation.ca_pem, Some((&lefoe.cert_pem, &lefoe.key_pem))).await?;
+    let channel = raw::channel(
+        fed.broker_addr(BROKER)?,
+        BROKER,
+        &fed.federation.ca_pem,
+        Some((&lefoe.cert_pem, &lefoe.key_pem)),
+    )
+    .await?;
     let envelopes: Vec<_> = (0..n)
         .map(|_| craft::sealed(&sender, &directory, &request))
         .collect::<Result<_, _>>()?;
@@ -85,7 +101,9 @@ async fn main() -> anyhow::Result<()> {
         result??;
     }
     let accepted_rate = n as f64 / start.elapsed().as_secs_f64();
-    println!("broker accepted       {accepted_rate:>8.0} envelopes/s  (64 concurrent submitters, each flushed before its receipt)");
+    println!(
+        "broker accepted       {accepted_rate:>8.0} envelopes/s  (64 concurrent submitters, each flushed before its receipt)"
+    );
 
     // Drain what the raw submissions queued for Astra, then measure end to end from a quiet start.
     fed.start_node(ASTRA).await?;
@@ -114,10 +132,14 @@ async fn main() -> anyhow::Result<()> {
         result??;
     }
     let sent = (n / 8) * 8;
-    trm_cli::demo::wait_for(Duration::from_secs(600), "every referral to be delivered", || {
-        let mut astra = astra.clone();
-        async move { Ok(fixtures::inbox_ids(&mut astra).await?.len() >= n + sent) }
-    })
+    trm_cli::demo::wait_for(
+        Duration::from_secs(600),
+        "every referral to be delivered",
+        || {
+            let mut astra = astra.clone();
+            async move { Ok(fixtures::inbox_ids(&mut astra).await?.len() >= n + sent) }
+        },
+    )
     .await?;
     let delivered_rate = sent as f64 / start.elapsed().as_secs_f64();
     println!(

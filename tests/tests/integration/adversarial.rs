@@ -13,15 +13,24 @@ use trm_tests::{craft, raw};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn lefoe_raw_client(fed: &trm_cli::local::LocalFederation) -> anyhow::Result<BrokerClient<Channel>> {
+async fn lefoe_raw_client(
+    fed: &trm_cli::local::LocalFederation,
+) -> anyhow::Result<BrokerClient<Channel>> {
     let lefoe = fed.federation.node(LEFOE).expect("lefoe");
     Ok(raw::broker(
-        raw::channel(fed.broker_addr(BROKER)?, BROKER, &fed.federation.ca_pem, Some((&lefoe.cert_pem, &lefoe.key_pem))).await?,
+        raw::channel(
+            fed.broker_addr(BROKER)?,
+            BROKER,
+            &fed.federation.ca_pem,
+            Some((&lefoe.cert_pem, &lefoe.key_pem)),
+        )
+        .await?,
     ))
 }
 
 #[tokio::test]
-async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and_never_stored() -> anyhow::Result<()> {
+async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and_never_stored()
+-> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     fed.start_broker(BROKER).await?;
@@ -43,7 +52,10 @@ async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and
     // A signature made for another purpose over the same bytes.
     let mut wrong_purpose = craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?;
     wrong_purpose.signature = signing::sign(&keys.signing, Purpose::Body, &wrong_purpose.header);
-    let refused = client.submit(wrong_purpose).await.expect_err("wrong purpose");
+    let refused = client
+        .submit(wrong_purpose)
+        .await
+        .expect_err("wrong purpose");
     assert_eq!(refused.code(), Code::Unauthenticated);
 
     // One flipped bit of ciphertext under a genuine header signature.
@@ -64,15 +76,29 @@ async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and
     let sent = sender.send(fixtures::referral(ASTRA)?).await?.into_inner();
     fixtures::wait_for_step(&sender, &sent.message_id, "delivered", WAIT).await?;
     let mut recipient = fed.client(ASTRA).await?;
-    assert_eq!(fixtures::inbox_ids(&mut recipient).await?, [sent.message_id]);
-    let log = recipient.log(pb::LogRequest { from_index: 0, limit: 100 }).await?.into_inner();
-    assert_eq!(log.entries.len(), 1, "only the genuine referral is in Astra's log");
+    assert_eq!(
+        fixtures::inbox_ids(&mut recipient).await?,
+        [sent.message_id]
+    );
+    let log = recipient
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 100,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        log.entries.len(),
+        1,
+        "only the genuine referral is in Astra's log"
+    );
     fed.shutdown().await?;
     Ok(())
 }
 
 #[tokio::test]
-async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_signed_rejection() -> anyhow::Result<()> {
+async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_signed_rejection()
+-> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     fed.start_broker(BROKER).await?;
@@ -84,7 +110,13 @@ async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_sig
         .and_then(|b| b.content)
         .expect("content");
     // A body LEFÖ-IBF signed for Open Gate, delivered to Astra in an envelope addressed to Astra.
-    let envelope = craft::misbound(&keys, &directory, &ASTRA.parse()?, &OPEN_GATE.parse()?, content)?;
+    let envelope = craft::misbound(
+        &keys,
+        &directory,
+        &ASTRA.parse()?,
+        &OPEN_GATE.parse()?,
+        content,
+    )?;
     let mut client = lefoe_raw_client(&fed).await?;
     let accepted = client.submit(envelope).await?.into_inner();
     let accepted = trm_proto::receipt::peek(&accepted)?;
@@ -93,12 +125,24 @@ async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_sig
     trm_cli::demo::wait_for(WAIT, "Astra's refusal", || {
         let mut astra = astra.clone();
         async move {
-            let log = astra.log(pb::LogRequest { from_index: 0, limit: 10 }).await?.into_inner();
+            let log = astra
+                .log(pb::LogRequest {
+                    from_index: 0,
+                    limit: 10,
+                })
+                .await?
+                .into_inner();
             Ok(log.entries.iter().any(|e| e.event == "refused"))
         }
     })
     .await?;
-    let log = astra.log(pb::LogRequest { from_index: 0, limit: 10 }).await?.into_inner();
+    let log = astra
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 10,
+        })
+        .await?
+        .into_inner();
     let refusal = &log.entries[0];
     assert_eq!(refusal.message_id, accepted.message_id);
     assert_eq!(refusal.counterparty, LEFOE);
@@ -106,13 +150,17 @@ async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_sig
         refusal.reason,
         format!("signed body's to is {OPEN_GATE:?} but the envelope header says {ASTRA:?}")
     );
-    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty(), "refused content is not kept");
+    assert!(
+        fixtures::inbox_ids(&mut astra).await?.is_empty(),
+        "refused content is not kept"
+    );
     fed.shutdown().await?;
     Ok(())
 }
 
 #[tokio::test]
-async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt() -> anyhow::Result<()> {
+async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt()
+-> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     fed.start_broker(BROKER).await?;
@@ -122,7 +170,10 @@ async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt
     let mut client = lefoe_raw_client(&fed).await?;
     let first = client.submit(envelope.clone()).await?.into_inner();
     let second = client.submit(envelope.clone()).await?.into_inner();
-    assert_eq!(first, second, "the duplicate gets the original signed receipt, byte for byte");
+    assert_eq!(
+        first, second,
+        "the duplicate gets the original signed receipt, byte for byte"
+    );
 
     // Reusing the id for different content is refused.
     let mut reused = envelope.clone();
@@ -146,7 +197,13 @@ async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt
     assert_eq!(third, first);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fixtures::inbox_ids(&mut astra).await?, [id]);
-    let log = astra.log(pb::LogRequest { from_index: 0, limit: 10 }).await?.into_inner();
+    let log = astra
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 10,
+        })
+        .await?
+        .into_inner();
     assert_eq!(log.entries.len(), 1);
     fed.shutdown().await?;
     Ok(())

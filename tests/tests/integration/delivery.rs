@@ -10,7 +10,8 @@ use trm_tests::fixtures::{self, ASTRA, BROKER, CANARY, LEFOE};
 const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
-async fn a_referral_is_delivered_decrypted_and_the_sender_holds_signed_receipts() -> anyhow::Result<()> {
+async fn a_referral_is_delivered_decrypted_and_the_sender_holds_signed_receipts()
+-> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     fed.start_broker(BROKER).await?;
@@ -23,7 +24,9 @@ async fn a_referral_is_delivered_decrypted_and_the_sender_holds_signed_receipts(
     fixtures::wait_for_step(&lefoe, &sent.message_id, "delivered", WAIT).await?;
 
     let shown = astra
-        .show(pb::ShowRequest { message_id: sent.message_id.clone() })
+        .show(pb::ShowRequest {
+            message_id: sent.message_id.clone(),
+        })
         .await?
         .into_inner();
     assert_eq!(shown.direction, "incoming");
@@ -31,10 +34,15 @@ async fn a_referral_is_delivered_decrypted_and_the_sender_holds_signed_receipts(
         panic!("no referral content");
     };
     assert!(referral.notes.contains(CANARY));
-    assert_eq!(referral.person.map(|p| p.nationality), Some("RS".to_owned()));
+    assert_eq!(
+        referral.person.map(|p| p.nationality),
+        Some("RS".to_owned())
+    );
 
     let status = lefoe
-        .status(pb::StatusRequest { message_id: sent.message_id.clone() })
+        .status(pb::StatusRequest {
+            message_id: sent.message_id.clone(),
+        })
         .await?
         .into_inner();
     let steps: Vec<&str> = status.evidence.iter().map(|e| e.step.as_str()).collect();
@@ -44,16 +52,28 @@ async fn a_referral_is_delivered_decrypted_and_the_sender_holds_signed_receipts(
     // Both receipts verify with their signers' directory keys and describe this envelope.
     let directory = trm_tests::craft::directory(&fed.federation)?;
     let accepted = status.evidence[1].receipt.as_ref().expect("broker receipt");
-    let broker_key = directory.broker(&BROKER.parse()?).expect("broker").signing_key;
+    let broker_key = directory
+        .broker(&BROKER.parse()?)
+        .expect("broker")
+        .signing_key;
     let accepted = receipt::verify(accepted, &broker_key)?;
     assert_eq!(accepted.receipt.envelope_digest, sent.envelope_digest);
-    let delivered = status.evidence[2].receipt.as_ref().expect("delivery receipt");
+    let delivered = status.evidence[2]
+        .receipt
+        .as_ref()
+        .expect("delivery receipt");
     let astra_key = directory.node(&ASTRA.parse()?).expect("astra").signing_key;
     let delivered = receipt::verify(delivered, &astra_key)?;
     assert_eq!(delivered.kind(), pb::ReceiptKind::Delivered);
     assert_eq!(delivered.receipt.envelope_digest, sent.envelope_digest);
     // The receipt names the entry in Astra's log that recorded the message.
-    let astra_log = astra.log(pb::LogRequest { from_index: 0, limit: 10 }).await?.into_inner();
+    let astra_log = astra
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 10,
+        })
+        .await?
+        .into_inner();
     let entry = &astra_log.entries[delivered.receipt.log_index as usize];
     assert_eq!(entry.event, "received");
     assert_eq!(entry.message_id, sent.message_id);
@@ -86,7 +106,11 @@ async fn broker_and_node_stores_never_hold_the_plaintext() -> anyhow::Result<()>
         fed.node_data_dir(ASTRA),
     ] {
         assert!(store.exists(), "{} was never written", store.display());
-        assert!(!tree_contains(&store, CANARY.as_bytes())?, "plaintext in {}", store.display());
+        assert!(
+            !tree_contains(&store, CANARY.as_bytes())?,
+            "plaintext in {}",
+            store.display()
+        );
     }
     Ok(())
 }
@@ -98,7 +122,11 @@ async fn an_offline_recipient_gets_the_referral_when_it_connects() -> anyhow::Re
     fed.start_broker(BROKER).await?;
     fed.start_node(LEFOE).await?;
     let lefoe = fed.client(LEFOE).await?;
-    let sent = lefoe.clone().send(fixtures::referral(ASTRA)?).await?.into_inner();
+    let sent = lefoe
+        .clone()
+        .send(fixtures::referral(ASTRA)?)
+        .await?
+        .into_inner();
     fixtures::wait_for_step(&lefoe, &sent.message_id, "accepted", WAIT).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
@@ -124,15 +152,24 @@ async fn the_outbox_delivers_once_the_senders_broker_is_up() -> anyhow::Result<(
     let lefoe = fed.client(LEFOE).await?;
 
     // The broker is down: sending still succeeds, the message waits in the outbox.
-    let sent = lefoe.clone().send(fixtures::referral(ASTRA)?).await?.into_inner();
+    let sent = lefoe
+        .clone()
+        .send(fixtures::referral(ASTRA)?)
+        .await?
+        .into_inner();
     let status = lefoe
         .clone()
-        .status(pb::StatusRequest { message_id: sent.message_id.clone() })
+        .status(pb::StatusRequest {
+            message_id: sent.message_id.clone(),
+        })
         .await?
         .into_inner();
     assert!(status.queued);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(fixtures::steps(&mut lefoe.clone(), &sent.message_id).await?, ["submitted"]);
+    assert_eq!(
+        fixtures::steps(&mut lefoe.clone(), &sent.message_id).await?,
+        ["submitted"]
+    );
 
     fed.start_broker(BROKER).await?;
     fixtures::wait_for_step(&lefoe, &sent.message_id, "delivered", WAIT).await?;

@@ -8,28 +8,56 @@ use tokio::task::JoinSet;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE};
 use trm_tests::{craft, raw};
 
+/// A broker process, killed when dropped so a failing test leaves nothing running.
+struct BrokerProcess(Child);
+
+impl BrokerProcess {
+    /// SIGKILL: no graceful shutdown, no flush on drop.
+    fn kill(&mut self) -> anyhow::Result<()> {
+        self.0.kill()?;
+        self.0.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
 /// Starts the real broker program on `config` and waits until it accepts connections.
-async fn spawn_broker(config: &std::path::Path, addr: SocketAddr) -> anyhow::Result<Child> {
-    let child = Command::new(env!("CARGO_BIN_EXE_broker-process"))
-        .arg("--config")
-        .arg(config)
-        .env("TRM_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
-    trm_cli::demo::wait_for(Duration::from_secs(20), "the broker process to listen", || async move {
-        Ok(tokio::net::TcpStream::connect(addr).await.is_ok())
-    })
+async fn spawn_broker(config: &std::path::Path, addr: SocketAddr) -> anyhow::Result<BrokerProcess> {
+    let child = BrokerProcess(
+        Command::new(env!("CARGO_BIN_EXE_broker-process"))
+            .arg("--config")
+            .arg(config)
+            .env("TRM_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    trm_cli::demo::wait_for(
+        Duration::from_secs(20),
+        "the broker process to listen",
+        || async move { Ok(tokio::net::TcpStream::connect(addr).await.is_ok()) },
+    )
     .await?;
     Ok(child)
 }
 
 #[tokio::test]
-async fn envelopes_acknowledged_before_a_sigkill_are_delivered_after_restart() -> anyhow::Result<()> {
+async fn envelopes_acknowledged_before_a_sigkill_are_delivered_after_restart() -> anyhow::Result<()>
+{
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     let addr = fed.broker_addr(BROKER)?;
     let material = fed.federation.broker(BROKER).expect("broker").clone();
-    let config = trm_cli::devfed::broker_config(&fed.federation, &material, addr, fed.broker_data_dir(BROKER));
+    let config = trm_cli::devfed::broker_config(
+        &fed.federation,
+        &material,
+        addr,
+        fed.broker_data_dir(BROKER),
+    );
     let config_path = dir.path().join("broker.toml");
     std::fs::write(&config_path, toml::to_string(&config)?)?;
 
@@ -37,7 +65,13 @@ async fn envelopes_acknowledged_before_a_sigkill_are_delivered_after_restart() -
     let directory = craft::directory(&fed.federation)?;
     let keys = craft::keys(&fed.federation, LEFOE)?;
     let lefoe = fed.federation.node(LEFOE).expect("lefoe");
-    let channel = raw::channel(addr, BROKER, &fed.federation.ca_pem, Some((&lefoe.cert_pem, &lefoe.key_pem))).await?;
+    let channel = raw::channel(
+        addr,
+        BROKER,
+        &fed.federation.ca_pem,
+        Some((&lefoe.cert_pem, &lefoe.key_pem)),
+    )
+    .await?;
 
     // Many submissions at once, so group commit batches them; every one is acknowledged.
     let mut submissions = JoinSet::new();
@@ -51,18 +85,20 @@ async fn envelopes_acknowledged_before_a_sigkill_are_delivered_after_restart() -
         let receipt = result??.into_inner();
         acknowledged.push(trm_proto::receipt::peek(&receipt)?.message_id);
     }
-    // SIGKILL: no graceful shutdown, no flush on drop.
     broker.kill()?;
-    broker.wait()?;
 
     let mut broker = spawn_broker(&config_path, addr).await?;
     fed.start_node(ASTRA).await?;
     let mut astra = fed.client(ASTRA).await?;
-    trm_cli::demo::wait_for(Duration::from_secs(60), "every acknowledged envelope", || {
-        let mut astra = astra.clone();
-        let expected = acknowledged.len();
-        async move { Ok(fixtures::inbox_ids(&mut astra).await?.len() >= expected) }
-    })
+    trm_cli::demo::wait_for(
+        Duration::from_secs(60),
+        "every acknowledged envelope",
+        || {
+            let mut astra = astra.clone();
+            let expected = acknowledged.len();
+            async move { Ok(fixtures::inbox_ids(&mut astra).await?.len() >= expected) }
+        },
+    )
     .await?;
     let mut delivered = fixtures::inbox_ids(&mut astra).await?;
     delivered.sort();
@@ -70,6 +106,5 @@ async fn envelopes_acknowledged_before_a_sigkill_are_delivered_after_restart() -
     assert_eq!(delivered, acknowledged);
     fed.shutdown().await?;
     broker.kill()?;
-    broker.wait()?;
     Ok(())
 }

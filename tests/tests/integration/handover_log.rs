@@ -7,7 +7,8 @@ use trm_proto::pb;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE};
 
 #[tokio::test]
-async fn one_changed_byte_in_a_log_entry_on_disk_is_named_by_trm_log_verify() -> anyhow::Result<()> {
+async fn one_changed_byte_in_a_log_entry_on_disk_is_named_by_trm_log_verify() -> anyhow::Result<()>
+{
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     fed.start_broker(BROKER).await?;
@@ -15,14 +16,36 @@ async fn one_changed_byte_in_a_log_entry_on_disk_is_named_by_trm_log_verify() ->
     fed.start_node(ASTRA).await?;
     let lefoe = fed.client(LEFOE).await?;
     for _ in 0..2 {
-        let sent = lefoe.clone().send(fixtures::referral(ASTRA)?).await?.into_inner();
-        fixtures::wait_for_step(&lefoe, &sent.message_id, "delivered", Duration::from_secs(30)).await?;
+        let sent = lefoe
+            .clone()
+            .send(fixtures::referral(ASTRA)?)
+            .await?
+            .into_inner();
+        fixtures::wait_for_step(
+            &lefoe,
+            &sent.message_id,
+            "delivered",
+            Duration::from_secs(30),
+        )
+        .await?;
     }
     let socket = fed.node_socket(LEFOE);
     let out = Output { json: false };
     commands::verify_log(&socket, out).await?;
-    let entries = lefoe.clone().log(pb::LogRequest { from_index: 0, limit: 100 }).await?.into_inner().entries;
-    assert_eq!(entries.len(), 6, "sent, accepted, delivered for each referral");
+    let entries = lefoe
+        .clone()
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 100,
+        })
+        .await?
+        .into_inner()
+        .entries;
+    assert_eq!(
+        entries.len(),
+        6,
+        "sent, accepted, delivered for each referral"
+    );
     fed.stop_node(LEFOE).await?;
 
     // Someone with access to the disk changes one byte of entry 3 (the second SENT entry).
@@ -38,9 +61,15 @@ async fn one_changed_byte_in_a_log_entry_on_disk_is_named_by_trm_log_verify() ->
     }
 
     fed.start_node(LEFOE).await?;
-    let error = commands::verify_log(&socket, out).await.expect_err("tampering detected");
+    let error = commands::verify_log(&socket, out)
+        .await
+        .expect_err("tampering detected");
     assert_eq!(error.code, exit::CHECK_FAILED);
-    assert!(error.message.starts_with("handover log entry 3 is corrupt"), "{}", error.message);
+    assert!(
+        error.message.starts_with("handover log entry 3 is corrupt"),
+        "{}",
+        error.message
+    );
 
     // A node with a broken log refuses to exchange anything until someone has looked.
     let refused = fed

@@ -18,7 +18,11 @@ async fn clients_without_a_directory_listed_certificate_are_refused() -> anyhow:
 
     // No client certificate: the TLS handshake fails, which shows on the first call.
     let anonymous = raw::broker(raw::channel(addr, BROKER, &ca, None).await?);
-    let refused = anonymous.clone().fetch_directory(request).await.expect_err("anonymous");
+    let refused = anonymous
+        .clone()
+        .fetch_directory(request)
+        .await
+        .expect_err("anonymous");
     assert!(
         matches!(refused.code(), Code::Unavailable | Code::Unknown),
         "{refused:?}"
@@ -26,24 +30,44 @@ async fn clients_without_a_directory_listed_certificate_are_refused() -> anyhow:
 
     // A certificate from another CA: refused in the handshake too.
     let other_dir = tempfile::tempdir()?;
-    let other = trm_certs_dev::generate(&fixtures::federation_spec_for_other_ca(), other_dir.path())?;
+    let other =
+        trm_certs_dev::generate(&fixtures::federation_spec_for_other_ca(), other_dir.path())?;
     let stranger = other.node(LEFOE).expect("node in other federation");
     let foreign = raw::broker(
-        raw::channel(addr, BROKER, &ca, Some((&stranger.cert_pem, &stranger.key_pem))).await?,
+        raw::channel(
+            addr,
+            BROKER,
+            &ca,
+            Some((&stranger.cert_pem, &stranger.key_pem)),
+        )
+        .await?,
     );
-    let refused = foreign.clone().fetch_directory(request).await.expect_err("foreign CA");
-    assert!(matches!(refused.code(), Code::Unavailable | Code::Unknown), "{refused:?}");
+    let refused = foreign
+        .clone()
+        .fetch_directory(request)
+        .await
+        .expect_err("foreign CA");
+    assert!(
+        matches!(refused.code(), Code::Unavailable | Code::Unknown),
+        "{refused:?}"
+    );
 
     // Signed by the right CA but not the certificate the directory lists: refused by the broker.
     let (cert, key) = trm_certs_dev::issue_node_certificate(&fed.federation.dir, &LEFOE.parse()?)?;
     let impostor = raw::broker(raw::channel(addr, BROKER, &ca, Some((&cert, &key))).await?);
-    let refused = impostor.clone().fetch_directory(request).await.expect_err("unlisted");
+    let refused = impostor
+        .clone()
+        .fetch_directory(request)
+        .await
+        .expect_err("unlisted");
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     assert!(refused.message().contains("not registered"), "{refused:?}");
 
     // The listed certificate works.
     let lefoe = fed.federation.node(LEFOE).expect("lefoe");
-    let listed = raw::broker(raw::channel(addr, BROKER, &ca, Some((&lefoe.cert_pem, &lefoe.key_pem))).await?);
+    let listed = raw::broker(
+        raw::channel(addr, BROKER, &ca, Some((&lefoe.cert_pem, &lefoe.key_pem))).await?,
+    );
     let directory = listed.clone().fetch_directory(request).await?.into_inner();
     assert_eq!(directory, fed.federation.signed_directory);
     fed.shutdown().await?;
@@ -61,7 +85,13 @@ async fn a_node_cannot_submit_in_another_nodes_name() -> anyhow::Result<()> {
     let envelope = craft::sealed(&astra_keys, &directory, &fixtures::referral(LEFOE)?)?;
     let lefoe = fed.federation.node(LEFOE).expect("lefoe");
     let mut client = raw::broker(
-        raw::channel(fed.broker_addr(BROKER)?, BROKER, &fed.federation.ca_pem, Some((&lefoe.cert_pem, &lefoe.key_pem))).await?,
+        raw::channel(
+            fed.broker_addr(BROKER)?,
+            BROKER,
+            &fed.federation.ca_pem,
+            Some((&lefoe.cert_pem, &lefoe.key_pem)),
+        )
+        .await?,
     );
     let refused = client.submit(envelope).await.expect_err("impersonation");
     assert_eq!(refused.code(), Code::PermissionDenied);
@@ -74,7 +104,8 @@ async fn a_node_cannot_submit_in_another_nodes_name() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn malformed_and_oversized_submissions_get_clear_errors_and_the_broker_carries_on() -> anyhow::Result<()> {
+async fn malformed_and_oversized_submissions_get_clear_errors_and_the_broker_carries_on()
+-> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     let mut config = fed.broker_config(BROKER)?;
@@ -83,27 +114,43 @@ async fn malformed_and_oversized_submissions_get_clear_errors_and_the_broker_car
     fed.start_node(LEFOE).await?;
     fed.start_node(ASTRA).await?;
     let lefoe = fed.federation.node(LEFOE).expect("lefoe");
-    let channel = raw::channel(fed.broker_addr(BROKER)?, BROKER, &fed.federation.ca_pem, Some((&lefoe.cert_pem, &lefoe.key_pem))).await?;
+    let channel = raw::channel(
+        fed.broker_addr(BROKER)?,
+        BROKER,
+        &fed.federation.ca_pem,
+        Some((&lefoe.cert_pem, &lefoe.key_pem)),
+    )
+    .await?;
 
     // Bytes that are not protobuf at all.
-    let refused = raw::submit_bytes(channel.clone(), vec![0xff; 64]).await.expect_err("garbage");
+    let refused = raw::submit_bytes(channel.clone(), vec![0xff; 64])
+        .await
+        .expect_err("garbage");
     assert_eq!(refused.code(), Code::Internal, "{refused:?}");
     assert!(refused.message().contains("decode"), "{refused:?}");
 
     // Valid protobuf whose header bytes are not a header.
     let mut client = raw::broker(channel.clone());
     let refused = client
-        .submit(pb::Envelope { header: vec![0xff, 0x01], ciphertext: vec![1], signature: vec![2] })
+        .submit(pb::Envelope {
+            header: vec![0xff, 0x01],
+            ciphertext: vec![1],
+            signature: vec![2],
+        })
         .await
         .expect_err("bad header");
     assert_eq!(refused.code(), Code::InvalidArgument);
-    assert!(refused.message().starts_with("malformed envelope header"), "{refused:?}");
+    assert!(
+        refused.message().starts_with("malformed envelope header"),
+        "{refused:?}"
+    );
 
     // Just over the configured limit: the broker's own precise error.
     let directory = craft::directory(&fed.federation)?;
     let keys = craft::keys(&fed.federation, LEFOE)?;
     let mut big = fixtures::referral(ASTRA)?;
-    if let Some(pb::body::Content::Referral(r)) = big.body.as_mut().and_then(|b| b.content.as_mut()) {
+    if let Some(pb::body::Content::Referral(r)) = big.body.as_mut().and_then(|b| b.content.as_mut())
+    {
         r.attachments.push(pb::Attachment {
             file_name: "scan.pdf".into(),
             media_type: "application/pdf".into(),
@@ -113,16 +160,27 @@ async fn malformed_and_oversized_submissions_get_clear_errors_and_the_broker_car
     let envelope = craft::sealed(&keys, &directory, &big)?;
     let refused = client.submit(envelope).await.expect_err("oversized");
     assert_eq!(refused.code(), Code::ResourceExhausted);
-    assert!(refused.message().contains("the limit is 65536"), "{refused:?}");
+    assert!(
+        refused.message().contains("the limit is 65536"),
+        "{refused:?}"
+    );
 
     // Far over the limit: refused by the transport before it is even decoded.
-    let refused = raw::submit_bytes(channel, vec![0; 1024 * 1024]).await.expect_err("huge");
+    let refused = raw::submit_bytes(channel, vec![0; 1024 * 1024])
+        .await
+        .expect_err("huge");
     assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
 
     // None of that disturbed the broker: a real referral still goes through.
     let mut sender = fed.client(LEFOE).await?;
     let sent = sender.send(fixtures::referral(ASTRA)?).await?.into_inner();
-    fixtures::wait_for_step(&sender, &sent.message_id, "delivered", Duration::from_secs(30)).await?;
+    fixtures::wait_for_step(
+        &sender,
+        &sent.message_id,
+        "delivered",
+        Duration::from_secs(30),
+    )
+    .await?;
     fed.shutdown().await?;
     Ok(())
 }
