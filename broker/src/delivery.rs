@@ -117,7 +117,7 @@ async fn acknowledge(
         .ok_or(BrokerError::UnknownCertificate {
             version: state.directory.version(),
         })?;
-    let verified = receipt::verify(&signed, &signer.signing_key)?;
+    let verified = receipt::verify(&signed, &signer.signing_keys_at(time::now_ms()))?;
     let r = &verified.receipt;
     let digest = trm_proto::envelope::digest(&envelope.header);
     let kind = verified.kind();

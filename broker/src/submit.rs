@@ -53,7 +53,7 @@ async fn accept(
         .ok_or(BrokerError::UnknownCertificate {
             version: state.directory.version(),
         })?;
-    let envelope = envelope.verify(&sender.signing_key)?;
+    let envelope = envelope.verify(&sender.signing_keys_at(time::now_ms()))?;
     let header = envelope.header();
     let now = time::now_ms();
     if header.expires_at_ms <= now {

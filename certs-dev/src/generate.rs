@@ -41,6 +41,20 @@ pub fn generate(spec: &FederationSpec, out: &Path) -> Result<Federation, CertsEr
         expires_at_ms: now_ms + u64::from(spec.validity_days) * DAY_MS,
         brokers: Vec::with_capacity(checked.brokers.len()),
         nodes: Vec::with_capacity(checked.nodes.len()),
+        agreements: checked
+            .agreements
+            .iter()
+            .map(|a| pb::SharingAgreement {
+                reference: a.spec.reference.clone(),
+                party_a: a.spec.parties[0].clone(),
+                party_b: a.spec.parties[1].clone(),
+                kinds: a.kinds.iter().map(|k| i32::from(*k)).collect(),
+                valid_from_ms: now_ms.saturating_sub(DAY_MS),
+                valid_until_ms: now_ms
+                    + u64::from(a.spec.valid_days.unwrap_or(spec.validity_days)) * DAY_MS,
+                terminated_at_ms: 0,
+            })
+            .collect(),
     };
     let mut brokers = Vec::with_capacity(checked.brokers.len());
     for broker in &checked.brokers {
@@ -122,6 +136,8 @@ fn node_material(
         age_recipient: age_recipient.clone(),
         services: node.spec.services.clone(),
         languages: node.spec.languages.clone(),
+        accepts_child_referrals: node.spec.accepts_child_referrals,
+        ..Default::default()
     };
     let material = NodeMaterial {
         dir: out.join(files::NODES).join(node.address.as_str()),

@@ -37,10 +37,11 @@ mod generate;
 mod material;
 mod pki;
 pub mod spec;
-mod validate;
+pub mod validate;
 
 pub use error::CertsError;
 pub use generate::generate;
 pub use material::{BrokerMaterial, Federation, NodeMaterial};
 pub use pki::{ISSUED_NODE_VALIDITY_DAYS, issue_node_certificate};
-pub use spec::{BrokerSpec, DEFAULT_SPEC, FederationSpec, NodeSpec};
+pub use spec::{AgreementSpec, BrokerSpec, DEFAULT_SPEC, FederationSpec, NodeSpec};
+pub use validate::{ALL_KINDS, message_kind};

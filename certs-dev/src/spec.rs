@@ -29,6 +29,26 @@ pub struct FederationSpec {
     /// The organisations' nodes.
     #[serde(default)]
     pub nodes: Vec<NodeSpec>,
+    /// Bilateral sharing agreements between nodes.
+    #[serde(default)]
+    pub agreements: Vec<AgreementSpec>,
+}
+
+/// A bilateral sharing agreement (MoU) of a [`FederationSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementSpec {
+    /// The agreement's reference, e.g. `MoU LEFOE-ASTRA 2026/03`.
+    pub reference: String,
+    /// The two parties' node addresses.
+    pub parties: [String; 2],
+    /// The message kinds covered (`referral`, `referral_response`, `case_update`,
+    /// `info_request`, `info_response`, `return_request`, `return_confirmation`, `follow_up`,
+    /// `consent_withdrawal`), or `["all"]`.
+    pub kinds: Vec<String>,
+    /// Days it stays valid from now; the federation's `validity_days` when absent.
+    #[serde(default)]
+    pub valid_days: Option<u32>,
 }
 
 /// One broker of a [`FederationSpec`].
@@ -63,6 +83,9 @@ pub struct NodeSpec {
     pub services: Vec<String>,
     /// Languages its staff work in, ISO 639-1 codes such as `sr`.
     pub languages: Vec<String>,
+    /// Accepts referrals of children.
+    #[serde(default)]
+    pub accepts_child_referrals: bool,
 }
 
 impl FederationSpec {

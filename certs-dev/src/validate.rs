@@ -20,7 +20,50 @@ pub(crate) struct Checked<'a> {
     pub(crate) brokers: Vec<CheckedBroker<'a>>,
     /// The nodes in spec order.
     pub(crate) nodes: Vec<CheckedNode<'a>>,
+    /// The agreements in spec order.
+    pub(crate) agreements: Vec<CheckedAgreement<'a>>,
 }
+
+/// A checked agreement entry.
+pub(crate) struct CheckedAgreement<'a> {
+    /// The message kinds covered.
+    pub(crate) kinds: Vec<trm_proto::pb::MessageKind>,
+    /// The entry as written; both parties are nodes of the spec.
+    pub(crate) spec: &'a crate::spec::AgreementSpec,
+}
+
+/// Parses a message kind name as agreements list them.
+pub fn message_kind(name: &str) -> Option<trm_proto::pb::MessageKind> {
+    use trm_proto::pb::MessageKind;
+    Some(match name {
+        "referral" => MessageKind::Referral,
+        "referral_response" => MessageKind::ReferralResponse,
+        "case_update" => MessageKind::CaseUpdate,
+        "info_request" => MessageKind::InfoRequest,
+        "info_response" => MessageKind::InfoResponse,
+        "return_request" => MessageKind::ReturnRequest,
+        "return_confirmation" => MessageKind::ReturnConfirmation,
+        "follow_up" => MessageKind::FollowUp,
+        "consent_withdrawal" => MessageKind::ConsentWithdrawal,
+        _ => return None,
+    })
+}
+
+/// Every message kind, for agreements that cover `all`.
+pub const ALL_KINDS: [trm_proto::pb::MessageKind; 9] = {
+    use trm_proto::pb::MessageKind::*;
+    [
+        Referral,
+        ReferralResponse,
+        CaseUpdate,
+        InfoRequest,
+        InfoResponse,
+        ReturnRequest,
+        ReturnConfirmation,
+        FollowUp,
+        ConsentWithdrawal,
+    ]
+};
 
 /// A checked broker entry.
 pub(crate) struct CheckedBroker<'a> {
@@ -117,7 +160,59 @@ pub(crate) fn check(spec: &FederationSpec) -> Result<Checked<'_>, CertsError> {
         }
         nodes.push(checked);
     }
-    Ok(Checked { brokers, nodes })
+
+    let mut agreements = Vec::with_capacity(spec.agreements.len());
+    for agreement in &spec.agreements {
+        let entry = format!("agreement {:?}", agreement.reference);
+        if agreement.reference.trim().is_empty() {
+            return Err(invalid(&entry, "reference", "must not be empty"));
+        }
+        for party in &agreement.parties {
+            if !nodes.iter().any(|n| n.address.as_str() == party) {
+                return Err(invalid(
+                    &entry,
+                    "parties",
+                    format!("{party:?} is not a node of the spec"),
+                ));
+            }
+        }
+        if agreement.parties[0] == agreement.parties[1] {
+            return Err(invalid(
+                &entry,
+                "parties",
+                "an organisation cannot agree with itself",
+            ));
+        }
+        let kinds = if agreement.kinds == ["all"] {
+            ALL_KINDS.to_vec()
+        } else {
+            agreement
+                .kinds
+                .iter()
+                .map(|k| {
+                    message_kind(k).ok_or_else(|| {
+                        invalid(&entry, "kinds", format!("{k:?} is not a message kind"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        if kinds.is_empty() {
+            return Err(invalid(
+                &entry,
+                "kinds",
+                "must name at least one kind, or \"all\"",
+            ));
+        }
+        agreements.push(CheckedAgreement {
+            kinds,
+            spec: agreement,
+        });
+    }
+    Ok(Checked {
+        brokers,
+        nodes,
+        agreements,
+    })
 }
 
 fn check_broker(broker: &BrokerSpec) -> Result<CheckedBroker<'_>, CertsError> {

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use trm_certs_dev::{BrokerSpec, Federation, FederationSpec, NodeSpec};
+use trm_certs_dev::{AgreementSpec, BrokerSpec, Federation, FederationSpec, NodeSpec};
 use trm_proto::pb::node_admin_client::NodeAdminClient;
 
 use crate::{client, devfed};
@@ -38,8 +38,9 @@ pub struct LocalFederation {
     nodes: HashMap<String, Running>,
 }
 
-/// A broker and node for a spec: `(name, country)` brokers and `(address, organisation,
-/// type, country)` nodes.
+/// A federation spec: `(name, country, address)` brokers and `(address, organisation, type,
+/// country)` nodes, with a sharing agreement for every kind between every two nodes (remove
+/// some to test refusals).
 pub fn spec(
     federation: &str,
     brokers: &[(&str, &str, SocketAddr)],
@@ -65,6 +66,19 @@ pub fn spec(
                 country: (*country).to_owned(),
                 services: vec!["shelter".into(), "legal_aid".into()],
                 languages: vec!["en".into()],
+                accepts_child_referrals: true,
+            })
+            .collect(),
+        agreements: nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (a, ..))| {
+                nodes[i + 1..].iter().map(move |(b, ..)| AgreementSpec {
+                    reference: format!("MoU {a} {b}"),
+                    parties: [(*a).to_owned(), (*b).to_owned()],
+                    kinds: vec!["all".into()],
+                    valid_days: None,
+                })
             })
             .collect(),
     }
@@ -79,6 +93,17 @@ impl LocalFederation {
         brokers: &[(&str, &str)],
         nodes: &[(&str, &str, &str, &str)],
     ) -> anyhow::Result<Self> {
+        Self::create_with(root, name, brokers, nodes, |_| {}).await
+    }
+
+    /// As [`LocalFederation::create`], letting `adjust` change the spec before generation.
+    pub async fn create_with(
+        root: &Path,
+        name: &str,
+        brokers: &[(&str, &str)],
+        nodes: &[(&str, &str, &str, &str)],
+        adjust: impl FnOnce(&mut FederationSpec),
+    ) -> anyhow::Result<Self> {
         let mut broker_addrs = HashMap::new();
         let mut reserved = Vec::new();
         for (broker, country) in brokers {
@@ -87,7 +112,8 @@ impl LocalFederation {
             broker_addrs.insert((*broker).to_owned(), addr);
             reserved.push((*broker, *country, addr));
         }
-        let spec = spec(name, &reserved, nodes);
+        let mut spec = spec(name, &reserved, nodes);
+        adjust(&mut spec);
         let federation = trm_certs_dev::generate(&spec, &root.join("federation"))?;
         Ok(Self {
             federation,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -33,17 +34,29 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
                 loop {
                     tokio::select! {
                         item = deliveries.message() => match item {
-                            Ok(Some(delivery)) => match handle(&node, delivery).await {
-                                Ok(ack) => {
-                                    if acks.send(ack).await.is_err() {
+                            Ok(Some(first)) => {
+                                // Everything already arrived is handled as one batch with one flush.
+                                let mut batch = vec![first];
+                                while batch.len() < BATCH {
+                                    match deliveries.message().now_or_never() {
+                                        Some(Ok(Some(delivery))) => batch.push(delivery),
+                                        _ => break,
+                                    }
+                                }
+                                match handle_batch(&node, batch).await {
+                                    Ok(batch_acks) => {
+                                        for ack in batch_acks {
+                                            if acks.send(ack).await.is_err() {
+                                                break;
+                                            }
+                                        }
+                                    }
+                                    Err(e) => {
+                                        error!(cause = %e, "cannot handle delivery; reconnecting");
                                         break;
                                     }
                                 }
-                                Err(e) => {
-                                    error!(cause = %e, "cannot handle delivery; reconnecting");
-                                    break;
-                                }
-                            },
+                            }
                             Ok(None) => {
                                 info!("delivery stream ended by broker");
                                 break;
@@ -68,16 +81,33 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
     }
 }
 
-/// Handles one delivered item and returns its acknowledgement, once its effects are on disk.
-async fn handle(node: &Node, delivery: pb::Delivery) -> Result<pb::DeliveryAck, NodeError> {
+/// Deliveries handled together before one flush.
+const BATCH: usize = 64;
+
+/// Handles delivered items and returns their acknowledgements once all their effects are on
+/// disk (one flush for the batch).
+async fn handle_batch(
+    node: &Node,
+    batch: Vec<pb::Delivery>,
+) -> Result<Vec<pb::DeliveryAck>, NodeError> {
+    let acks = batch
+        .into_iter()
+        .map(|delivery| handle(node, delivery))
+        .collect::<Result<Vec<_>, _>>()?;
+    node.store.durable().await?;
+    Ok(acks)
+}
+
+/// Handles one delivered item; its effects are not yet flushed.
+fn handle(node: &Node, delivery: pb::Delivery) -> Result<pb::DeliveryAck, NodeError> {
     let sequence = delivery.sequence;
     match delivery.item {
         Some(pb::delivery::Item::Envelope(envelope)) => Ok(pb::DeliveryAck {
             sequence,
-            receipt: Some(node.receive(envelope).await?),
+            receipt: Some(node.receive_unflushed(envelope)?),
         }),
         Some(pb::delivery::Item::Receipt(receipt)) => {
-            match node.accept_receipt(&receipt, None).await {
+            match node.accept_receipt_unflushed(&receipt, None) {
                 Ok(_) => {}
                 // A receipt that does not verify is dropped: keeping it would block the queue.
                 Err(NodeError::InvalidRequest(problem)) => warn!(%problem, "dropped receipt"),

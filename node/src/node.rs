@@ -114,6 +114,18 @@ impl Node {
     /// DELIVERED receipt returned; otherwise the refusal is logged and a REJECTED receipt
     /// returned. Either way the receipt is only returned once on disk.
     pub async fn receive(&self, envelope: pb::Envelope) -> Result<pb::SignedReceipt, NodeError> {
+        let receipt = self.receive_unflushed(envelope)?;
+        self.store.durable().await?;
+        Ok(receipt)
+    }
+
+    /// [`Node::receive`] without the flush: the caller must wait for
+    /// [`NodeStore::durable`] before handing the receipt to anyone. Lets a batch of
+    /// deliveries share one flush.
+    pub fn receive_unflushed(
+        &self,
+        envelope: pb::Envelope,
+    ) -> Result<pb::SignedReceipt, NodeError> {
         self.check_log()?;
         let now = time::now_ms();
         let raw_header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).unwrap_or_default();
@@ -159,7 +171,6 @@ impl Node {
                 let index = self
                     .store
                     .record_refused(&raw_header, &digest, now, &reason)?;
-                self.store.durable().await?;
                 return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason));
             }
         };
@@ -174,7 +185,6 @@ impl Node {
             .record_received(&envelope, &facts, now, |index| {
                 receipt_for(pb::ReceiptKind::Delivered, index, String::new())
             })?;
-        self.store.durable().await?;
         info!(
             id = %opened.header.message_id,
             from = %opened.header.from,
@@ -193,6 +203,17 @@ impl Node {
         signed: &pb::SignedReceipt,
         outbox_sequence: Option<u64>,
     ) -> Result<bool, NodeError> {
+        let recorded = self.accept_receipt_unflushed(signed, outbox_sequence)?;
+        self.store.durable().await?;
+        Ok(recorded)
+    }
+
+    /// [`Node::accept_receipt`] without the flush; the caller flushes before acknowledging.
+    pub fn accept_receipt_unflushed(
+        &self,
+        signed: &pb::SignedReceipt,
+        outbox_sequence: Option<u64>,
+    ) -> Result<bool, NodeError> {
         let claimed =
             receipt::peek(signed).map_err(|e| NodeError::InvalidRequest(e.to_string()))?;
         let invalid = |problem: String| {
@@ -205,14 +226,14 @@ impl Node {
                 .parse()
                 .ok()
                 .and_then(|name| self.directory.broker(&name))
-                .map(|b| b.signing_key),
+                .map(|b| vec![b.signing_key]),
             pb::ReceiptKind::Delivered | pb::ReceiptKind::Rejected => claimed
                 .signer
                 .parse()
                 .ok()
                 .filter(|signer: &trm_proto::addr::NodeAddr| signer.as_str() == claimed.to)
                 .and_then(|signer| self.directory.node(&signer))
-                .map(|n| n.signing_key),
+                .map(|n| n.signing_keys_at(time::now_ms())),
             pb::ReceiptKind::Unspecified => None,
         }
         .ok_or_else(|| {
@@ -237,7 +258,6 @@ impl Node {
             ));
         }
         let recorded = self.store.record_receipt(&verified, outbox_sequence)?;
-        self.store.durable().await?;
         if recorded {
             info!(id = %verified.receipt.message_id, kind = ?kind, signer = %verified.receipt.signer, "evidence recorded");
         }

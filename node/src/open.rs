@@ -91,12 +91,12 @@ pub fn open(
     let sender = directory
         .node(&header.from)
         .ok_or_else(|| OpenError::UnknownSender(header.from.clone()))?;
-    let sender_key = sender.signing_key;
-    let envelope = envelope.verify(&sender_key)?;
+    let sender_keys = sender.signing_keys_at(trm_proto::time::now_ms());
+    let envelope = envelope.verify(&sender_keys)?;
     let plaintext = decrypt(&envelope.raw().ciphertext, &keys.age)?;
     let signed = pb::SignedBody::decode(plaintext.as_slice())
         .map_err(|e| OpenError::MalformedBody(e.to_string()))?;
-    signing::verify(&sender_key, Purpose::Body, &signed.body, &signed.signature).map_err(
+    signing::verify_any(&sender_keys, Purpose::Body, &signed.body, &signed.signature).map_err(
         |cause| OpenError::BadBodySignature {
             from: header.from.clone(),
             cause,

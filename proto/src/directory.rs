@@ -5,6 +5,7 @@
 //! to obtain a [`Directory`].
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use prost::Message;
@@ -53,6 +54,17 @@ pub enum DirectoryError {
     /// The pinned authority key is not an Ed25519 public key in hex.
     #[error("federation authority key: expected 64 hex digits of an Ed25519 public key")]
     AuthorityKey,
+    /// A directory older than the one in use was offered.
+    #[error("directory version {offered} is older than version {current} in use")]
+    Stale {
+        /// The version offered.
+        offered: u64,
+        /// The version in use.
+        current: u64,
+    },
+    /// A different directory with the version in use was offered.
+    #[error("a different directory with version {0} (the version in use) was offered")]
+    VersionConflict(u64),
     /// An entry is inconsistent.
     #[error("directory entry {entry}: {problem}")]
     Entry {
@@ -108,6 +120,122 @@ pub struct NodeInfo {
     pub services: Vec<String>,
     /// Working languages.
     pub languages: Vec<String>,
+    /// The key before the last rotation and until when it is still accepted.
+    pub previous_signing_key: Option<(VerifyingKey, u64)>,
+    /// Accepts referrals of children.
+    pub accepts_child_referrals: bool,
+}
+
+impl NodeInfo {
+    /// The keys whose signatures are accepted from this node at `now_ms`: the current key,
+    /// and the previous one during a rotation's overlap.
+    pub fn signing_keys_at(&self, now_ms: u64) -> Vec<VerifyingKey> {
+        let mut keys = vec![self.signing_key];
+        if let Some((previous, until)) = self.previous_signing_key
+            && now_ms < until
+        {
+            keys.push(previous);
+        }
+        keys
+    }
+}
+
+/// A sharing agreement as the directory lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementInfo {
+    /// The agreement's reference.
+    pub reference: String,
+    /// One party.
+    pub party_a: NodeAddr,
+    /// The other party.
+    pub party_b: NodeAddr,
+    /// The message kinds it covers.
+    pub kinds: Vec<pb::MessageKind>,
+    /// Valid from, Unix milliseconds.
+    pub valid_from_ms: u64,
+    /// Valid until, Unix milliseconds.
+    pub valid_until_ms: u64,
+    /// When it was terminated, if it was.
+    pub terminated_at_ms: Option<u64>,
+}
+
+/// Why two organisations may not exchange a message kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgreementError {
+    /// No agreement names both organisations.
+    #[error("no sharing agreement between {from} and {to}")]
+    None {
+        /// The sender.
+        from: NodeAddr,
+        /// The addressee.
+        to: NodeAddr,
+    },
+    /// The agreements between them do not cover this kind.
+    #[error(
+        "sharing agreement {reference} between {from} and {to} does not cover {kind:?} messages"
+    )]
+    KindNotCovered {
+        /// The agreement consulted.
+        reference: String,
+        /// The sender.
+        from: NodeAddr,
+        /// The addressee.
+        to: NodeAddr,
+        /// The kind refused.
+        kind: pb::MessageKind,
+    },
+    /// The agreement is not in force at this time.
+    #[error("sharing agreement {reference} is not in force: {why}")]
+    NotInForce {
+        /// The agreement.
+        reference: String,
+        /// Not yet valid, expired or terminated, with the date.
+        why: String,
+    },
+}
+
+impl AgreementInfo {
+    fn check(
+        &self,
+        kind: pb::MessageKind,
+        now_ms: u64,
+        from: &NodeAddr,
+        to: &NodeAddr,
+    ) -> Result<(), AgreementError> {
+        let not_in_force = |why: String| AgreementError::NotInForce {
+            reference: self.reference.clone(),
+            why,
+        };
+        if let Some(at) = self.terminated_at_ms
+            && at <= now_ms
+        {
+            return Err(not_in_force(format!(
+                "terminated {}",
+                crate::time::format_ms(at)
+            )));
+        }
+        if now_ms < self.valid_from_ms {
+            return Err(not_in_force(format!(
+                "valid from {}",
+                crate::time::format_ms(self.valid_from_ms)
+            )));
+        }
+        if now_ms >= self.valid_until_ms {
+            return Err(not_in_force(format!(
+                "expired {}",
+                crate::time::format_ms(self.valid_until_ms)
+            )));
+        }
+        if !self.kinds.contains(&kind) {
+            return Err(AgreementError::KindNotCovered {
+                reference: self.reference.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                kind,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A verified federation directory.
@@ -120,6 +248,7 @@ pub struct Directory {
     brokers: HashMap<BrokerName, BrokerInfo>,
     nodes: HashMap<NodeAddr, NodeInfo>,
     by_certificate: HashMap<[u8; 32], Peer>,
+    agreements: Vec<AgreementInfo>,
 }
 
 fn fingerprint(entry: &str, bytes: &[u8]) -> Result<[u8; 32], DirectoryError> {
@@ -261,6 +390,15 @@ impl Directory {
                 age_recipient: entry.age_recipient.clone(),
                 services: entry.services.clone(),
                 languages: entry.languages.clone(),
+                previous_signing_key: if entry.previous_signing_key.is_empty() {
+                    None
+                } else {
+                    Some((
+                        public_key(&entry.address, &entry.previous_signing_key)?,
+                        entry.previous_signing_key_expires_at_ms,
+                    ))
+                },
+                accepts_child_referrals: entry.accepts_child_referrals,
                 address: address.clone(),
             };
             if by_certificate
@@ -273,7 +411,35 @@ impl Directory {
                 return Err(duplicate(&entry.address, "node"));
             }
         }
+        let mut agreements = Vec::new();
+        for entry in &directory.agreements {
+            let party = |text: &str| -> Result<NodeAddr, DirectoryError> {
+                let address: NodeAddr = text.parse()?;
+                if nodes.contains_key(&address) {
+                    Ok(address)
+                } else {
+                    Err(DirectoryError::Entry {
+                        entry: entry.reference.clone(),
+                        problem: format!("agreement party {address} is not in the directory"),
+                    })
+                }
+            };
+            agreements.push(AgreementInfo {
+                reference: entry.reference.clone(),
+                party_a: party(&entry.party_a)?,
+                party_b: party(&entry.party_b)?,
+                kinds: entry
+                    .kinds
+                    .iter()
+                    .filter_map(|k| pb::MessageKind::try_from(*k).ok())
+                    .collect(),
+                valid_from_ms: entry.valid_from_ms,
+                valid_until_ms: entry.valid_until_ms,
+                terminated_at_ms: (entry.terminated_at_ms != 0).then_some(entry.terminated_at_ms),
+            });
+        }
         Ok(Self {
+            agreements,
             federation: directory.federation,
             version: directory.version,
             expires_at_ms: directory.expires_at_ms,
@@ -319,9 +485,86 @@ impl Directory {
         self.nodes.values()
     }
 
+    /// The sharing agreements.
+    pub fn agreements(&self) -> &[AgreementInfo] {
+        &self.agreements
+    }
+
+    /// The agreement under which `from` may send `to` a `kind` message at `now_ms`; the
+    /// error says why not. Agreements are bilateral and cover both directions.
+    pub fn agreement(
+        &self,
+        from: &NodeAddr,
+        to: &NodeAddr,
+        kind: pb::MessageKind,
+        now_ms: u64,
+    ) -> Result<&AgreementInfo, AgreementError> {
+        let mut refusal = AgreementError::None {
+            from: from.clone(),
+            to: to.clone(),
+        };
+        for agreement in &self.agreements {
+            let between = (&agreement.party_a == from && &agreement.party_b == to)
+                || (&agreement.party_a == to && &agreement.party_b == from);
+            if !between {
+                continue;
+            }
+            match agreement.check(kind, now_ms, from, to) {
+                Ok(()) => return Ok(agreement),
+                Err(e) => refusal = e,
+            }
+        }
+        Err(refusal)
+    }
+
     /// Who presented the TLS certificate with this DER, if anyone in the directory.
     pub fn peer_by_certificate(&self, der: &[u8]) -> Option<&Peer> {
         self.by_certificate.get(&certificate_fingerprint(der))
+    }
+}
+
+/// The directory in use, shared by a broker's or node's tasks, replaced only by a verified
+/// newer version.
+#[derive(Debug)]
+pub struct DirectoryHandle {
+    current: RwLock<Arc<Directory>>,
+}
+
+impl DirectoryHandle {
+    /// Starts with `directory`.
+    pub fn new(directory: Directory) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(directory)),
+        }
+    }
+
+    /// The directory in use now.
+    pub fn current(&self) -> Arc<Directory> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Adopts `candidate` if it is newer; `Ok(false)` if it is the one in use. An older
+    /// version, or different content under the version in use, is refused.
+    pub fn offer(&self, candidate: Directory) -> Result<bool, DirectoryError> {
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match candidate.version.cmp(&current.version) {
+            std::cmp::Ordering::Less => Err(DirectoryError::Stale {
+                offered: candidate.version,
+                current: current.version,
+            }),
+            std::cmp::Ordering::Equal if candidate.signed == current.signed => Ok(false),
+            std::cmp::Ordering::Equal => Err(DirectoryError::VersionConflict(current.version)),
+            std::cmp::Ordering::Greater => {
+                *current = Arc::new(candidate);
+                Ok(true)
+            }
+        }
     }
 }
 
@@ -348,6 +591,7 @@ mod tests {
                 signing_key: node_key.verifying_key().to_bytes().to_vec(),
                 ..Default::default()
             }],
+            agreements: Vec::new(),
         }
     }
 

@@ -150,10 +150,11 @@ impl UnverifiedEnvelope {
         &self.header
     }
 
-    /// Checks the signature with the sender's key and the ciphertext against its hash.
-    pub fn verify(self, sender_key: &VerifyingKey) -> Result<VerifiedEnvelope, EnvelopeError> {
-        signing::verify(
-            sender_key,
+    /// Checks the signature with one of the sender's keys (the current one, or the previous
+    /// one during a rotation) and the ciphertext against its hash.
+    pub fn verify(self, sender_keys: &[VerifyingKey]) -> Result<VerifiedEnvelope, EnvelopeError> {
+        signing::verify_any(
+            sender_keys,
             Purpose::Envelope,
             &self.raw.header,
             &self.raw.signature,

@@ -61,14 +61,14 @@ impl VerifiedReceipt {
     }
 }
 
-/// Verifies a receipt with the key of the signer it names.
+/// Verifies a receipt with the key (or, during a rotation, keys) of the signer it names.
 pub fn verify(
     signed: &pb::SignedReceipt,
-    signer_key: &VerifyingKey,
+    signer_keys: &[VerifyingKey],
 ) -> Result<VerifiedReceipt, ReceiptError> {
     let receipt = peek(signed)?;
-    signing::verify(
-        signer_key,
+    signing::verify_any(
+        signer_keys,
         Purpose::Receipt,
         &signed.receipt,
         &signed.signature,
@@ -98,14 +98,14 @@ mod tests {
             ..Default::default()
         };
         let signed = sign(&receipt, &key);
-        let verified = verify(&signed, &key.verifying_key()).expect("verifies");
+        let verified = verify(&signed, &[key.verifying_key()]).expect("verifies");
         assert_eq!(verified.kind(), pb::ReceiptKind::Delivered);
         assert!(matches!(
-            verify(&signed, &other.verifying_key()),
+            verify(&signed, &[other.verifying_key()]),
             Err(ReceiptError::BadSignature { .. })
         ));
         let mut tampered = signed.clone();
         tampered.receipt[0] ^= 1;
-        assert!(verify(&tampered, &key.verifying_key()).is_err());
+        assert!(verify(&tampered, &[key.verifying_key()]).is_err());
     }
 }

@@ -70,6 +70,23 @@ pub fn verify(
         .map_err(|_| SignatureError::Mismatch)
 }
 
+/// Verifies a signature made by any one of `keys` (a signer's current and previous key).
+pub fn verify_any(
+    keys: &[VerifyingKey],
+    purpose: Purpose,
+    bytes: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureError> {
+    let mut outcome = Err(SignatureError::Mismatch);
+    for key in keys {
+        outcome = verify(key, purpose, bytes, signature);
+        if outcome.is_ok() {
+            break;
+        }
+    }
+    outcome
+}
+
 /// Parses a 32-byte public key.
 pub fn verifying_key(bytes: &[u8]) -> Result<VerifyingKey, SignatureError> {
     let bytes: [u8; 32] = bytes.try_into().map_err(|_| SignatureError::Key)?;

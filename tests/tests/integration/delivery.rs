@@ -56,14 +56,14 @@ async fn a_referral_is_delivered_decrypted_and_the_sender_holds_signed_receipts(
         .broker(&BROKER.parse()?)
         .expect("broker")
         .signing_key;
-    let accepted = receipt::verify(accepted, &broker_key)?;
+    let accepted = receipt::verify(accepted, &[broker_key])?;
     assert_eq!(accepted.receipt.envelope_digest, sent.envelope_digest);
     let delivered = status.evidence[2]
         .receipt
         .as_ref()
         .expect("delivery receipt");
     let astra_key = directory.node(&ASTRA.parse()?).expect("astra").signing_key;
-    let delivered = receipt::verify(delivered, &astra_key)?;
+    let delivered = receipt::verify(delivered, &[astra_key])?;
     assert_eq!(delivered.kind(), pb::ReceiptKind::Delivered);
     assert_eq!(delivered.receipt.envelope_digest, sent.envelope_digest);
     // The receipt names the entry in Astra's log that recorded the message.
