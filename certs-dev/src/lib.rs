@@ -20,6 +20,8 @@
 //! - `material`: [`Federation`], [`BrokerMaterial`] and [`NodeMaterial`], what `generate`
 //!   returns.
 //! - [`files`]: the names of the files below, and writing private keys with mode 0600.
+//! - [`authority`]: the federation authority's operations: enrol, revoke, rotate, agreements.
+//! - [`enrollment`]: a new node's keys and its enrollment request.
 //! - `error`: [`CertsError`].
 //!
 //! The folder written by [`generate`]:
@@ -31,6 +33,8 @@
 //! ```
 //! Files marked `*` are private keys, created with mode 0600.
 
+pub mod authority;
+pub mod enrollment;
 mod error;
 pub mod files;
 mod generate;
@@ -42,6 +46,8 @@ pub mod validate;
 pub use error::CertsError;
 pub use generate::generate;
 pub use material::{BrokerMaterial, Federation, NodeMaterial};
-pub use pki::{ISSUED_NODE_VALIDITY_DAYS, issue_node_certificate};
+pub use pki::{
+    ISSUED_NODE_VALIDITY_DAYS, issue_node_certificate, node_certificate_request, sign_node_request,
+};
 pub use spec::{AgreementSpec, BrokerSpec, DEFAULT_SPEC, FederationSpec, NodeSpec};
 pub use validate::{ALL_KINDS, message_kind};

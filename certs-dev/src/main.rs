@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use trm_certs_dev::authority::Authority;
 use trm_certs_dev::{CertsError, DEFAULT_SPEC, Federation, FederationSpec, generate};
 
 /// Exit code for bad configuration (EX_USAGE).
@@ -41,6 +42,69 @@ enum Command {
     },
     /// Prints the built-in spec, to edit and pass back with `--spec`.
     DefaultSpec,
+    /// The federation authority's operations; each publishes a new signed directory version.
+    Authority {
+        /// The federation folder (with `authority.key`, `ca.key` and `directory.pb`).
+        #[arg(long)]
+        federation: PathBuf,
+        /// How long the new directory version stays valid, days.
+        #[arg(long, default_value_t = 30)]
+        validity_days: u32,
+        #[command(subcommand)]
+        action: AuthorityAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthorityAction {
+    /// Adds a node from its enrollment request (made by `trm keys generate`) and issues its
+    /// TLS certificate into `nodes/<address>/tls.pem`.
+    Enroll {
+        /// The request file.
+        #[arg(long)]
+        request: PathBuf,
+        /// Certificate validity, days.
+        #[arg(long, default_value_t = 365)]
+        certificate_days: u32,
+    },
+    /// Removes a node, or a broker and its nodes, from the directory.
+    Revoke {
+        /// A node address or a broker name.
+        name: String,
+    },
+    /// Replaces a node's signing key; the old one stays valid for the overlap.
+    Rotate {
+        /// The node.
+        #[arg(long)]
+        address: String,
+        /// The new public key, 64 hex digits (printed by `trm keys rotate`).
+        #[arg(long)]
+        signing_key: String,
+        /// Days the old key stays accepted.
+        #[arg(long, default_value_t = 7)]
+        overlap_days: u32,
+    },
+    /// Adds a bilateral sharing agreement.
+    Agree {
+        /// The agreement's reference.
+        #[arg(long)]
+        reference: String,
+        /// The two parties' addresses.
+        #[arg(long, num_args = 2)]
+        parties: Vec<String>,
+        /// Message kinds covered, or `all`.
+        #[arg(long, num_args = 1.., default_value = "all")]
+        kinds: Vec<String>,
+        /// Days it stays valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+    },
+    /// Terminates an agreement now.
+    Terminate {
+        /// The agreement's reference.
+        #[arg(long)]
+        reference: String,
+    },
 }
 
 /// An error that is the caller's configuration, not a failure of the tool.
@@ -79,6 +143,72 @@ fn run(args: Args) -> anyhow::Result<()> {
             check_out(&out, force)?;
             let federation = generate(&spec, &out)?;
             print(&summary(&federation))
+        }
+        Command::Authority {
+            federation,
+            validity_days,
+            action,
+        } => {
+            let mut authority = Authority::open(&federation)?;
+            let what = match action {
+                AuthorityAction::Enroll {
+                    request,
+                    certificate_days,
+                } => {
+                    let request = trm_certs_dev::enrollment::read_request(&request)?;
+                    authority.enroll(&request, certificate_days)?;
+                    format!("enrolled {}", request.address)
+                }
+                AuthorityAction::Revoke { name } => {
+                    authority.revoke(&name)?;
+                    format!("revoked {name}")
+                }
+                AuthorityAction::Rotate {
+                    address,
+                    signing_key,
+                    overlap_days,
+                } => {
+                    authority.rotate_key(
+                        &address,
+                        &signing_key,
+                        u64::from(overlap_days) * 86_400_000,
+                    )?;
+                    format!("rotated the signing key of {address} ({overlap_days} days overlap)")
+                }
+                AuthorityAction::Agree {
+                    reference,
+                    parties,
+                    kinds,
+                    valid_days,
+                } => {
+                    let kinds = if kinds == ["all"] {
+                        trm_certs_dev::ALL_KINDS.to_vec()
+                    } else {
+                        kinds
+                            .iter()
+                            .map(|k| {
+                                trm_certs_dev::message_kind(k).ok_or_else(|| {
+                                    ConfigError(format!("{k:?} is not a message kind"))
+                                })
+                            })
+                            .collect::<Result<Vec<_>, _>>()?
+                    };
+                    let [a, b] = parties.as_slice() else {
+                        return Err(ConfigError("--parties takes two addresses".into()).into());
+                    };
+                    authority.agree(&reference, [a, b], &kinds, valid_days)?;
+                    format!("agreement {reference} between {a} and {b}")
+                }
+                AuthorityAction::Terminate { reference } => {
+                    authority.terminate(&reference)?;
+                    format!("terminated agreement {reference}")
+                }
+            };
+            authority.publish(validity_days)?;
+            print(&format!(
+                "{what}; published directory version {}\n",
+                authority.directory().version
+            ))
         }
     }
 }

@@ -163,6 +163,48 @@ pub fn issue_node_certificate(
 }
 
 /// Reads the CA certificate and key written by [`generate`](crate::generate).
+/// A certificate request for a node's TLS key: its private key (PEM, stays on the node) and
+/// the request (PEM, goes to the authority).
+pub fn node_certificate_request(address: &NodeAddr) -> Result<(String, String), CertsError> {
+    let what = format!("request of node {address}");
+    let key = KeyPair::generate().map_err(certificate_error(format!("key of {what}")))?;
+    let mut params =
+        CertificateParams::new(Vec::<String>::new()).map_err(certificate_error(what.clone()))?;
+    params.distinguished_name = common_name(address.as_str());
+    let request = params
+        .serialize_request(&key)
+        .map_err(certificate_error(what.clone()))?;
+    let pem = request.pem().map_err(certificate_error(what))?;
+    Ok((key.serialize_pem(), pem))
+}
+
+/// Issues `address` a node certificate for the public key in `request_pem`, from the CA in
+/// `ca_dir`. Only the request's key is taken from it: names, usages and validity are the
+/// authority's. Returns the certificate PEM and its DER.
+pub fn sign_node_request(
+    ca_dir: &Path,
+    address: &NodeAddr,
+    request_pem: &str,
+    validity_days: u32,
+) -> Result<(String, Vec<u8>), CertsError> {
+    let ca = load_ca(ca_dir)?;
+    let what = format!("node {address}");
+    let request = rcgen::CertificateSigningRequestParams::from_pem(request_pem)
+        .map_err(certificate_error(format!("certificate request of {what}")))?;
+    let dns = format!("{}.{}.node.trm", address.name(), address.broker());
+    let mut params =
+        CertificateParams::new(vec![dns]).map_err(certificate_error(format!("names of {what}")))?;
+    params.distinguished_name = common_name(address.as_str());
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.use_authority_key_identifier_extension = true;
+    Validity::days_from(SystemTime::now(), validity_days).apply(&mut params);
+    let cert = params
+        .signed_by(&request.public_key, &ca)
+        .map_err(certificate_error(format!("certificate of {what}")))?;
+    Ok((cert.pem(), cert.der().to_vec()))
+}
+
 fn load_ca(ca_dir: &Path) -> Result<Issuer<'static, KeyPair>, CertsError> {
     let key_path = ca_dir.join(files::CA_KEY);
     let key = KeyPair::from_pem(&files::read(&key_path)?).map_err(|e| CertsError::Ca {

@@ -60,6 +60,7 @@ pub fn node_config(
         federation: federation.federation.clone(),
         message_ttl_secs: trm_node::config::DEFAULT_MESSAGE_TTL_SECS,
         max_envelope_bytes: trm_broker::config::DEFAULT_MAX_ENVELOPE_BYTES,
+        directory_refresh_secs: 300,
     }
 }
 

@@ -122,3 +122,29 @@ fn referral_json(r: &pb::Referral) -> Value {
         "notes": r.notes,
     })
 }
+
+/// Directory search results.
+pub fn directory(r: &pb::DirectorySearchResponse) -> Value {
+    json!({
+        "version": r.version,
+        "expires_at": format_ms(r.expires_at_ms),
+        "refreshed": r.refreshed,
+        "refresh_problem": (!r.refresh_problem.is_empty()).then_some(&r.refresh_problem),
+        "nodes": r.nodes.iter().map(|n| json!({
+            "address": n.address,
+            "organisation": n.organisation,
+            "organisation_type": pb::OrganisationType::try_from(n.organisation_type).map(|t| t.as_str_name()).unwrap_or("unknown"),
+            "country": n.country,
+            "services": n.services,
+            "languages": n.languages,
+            "accepts_child_referrals": n.accepts_child_referrals,
+        })).collect::<Vec<_>>(),
+        "agreements": r.agreements.iter().map(|a| json!({
+            "reference": a.reference,
+            "parties": [a.party_a, a.party_b],
+            "kinds": a.kinds.iter().map(|k| kind(*k)).collect::<Vec<_>>(),
+            "valid_until": format_ms(a.valid_until_ms),
+            "terminated_at": (a.terminated_at_ms != 0).then(|| format_ms(a.terminated_at_ms)),
+        })).collect::<Vec<_>>(),
+    })
+}

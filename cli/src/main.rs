@@ -70,6 +70,16 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Your organisation's keys: make them for enrollment, or rotate the signing key.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// The federation directory: partner organisations and your sharing agreements.
+    Directory {
+        #[command(subcommand)]
+        action: DirectoryAction,
+    },
     /// Run a whole referral end to end on this machine, with no set-up.
     Demo {
         /// Keep the federation, data and logs in this folder instead of a temporary one.
@@ -84,6 +94,64 @@ enum Command {
         /// A federation description (TOML); the built-in four-country one by default.
         #[arg(long)]
         spec: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Make a node's keys locally (private keys never leave this machine) and an enrollment
+    /// request (enrollment.toml) to send to the federation authority.
+    Generate {
+        /// The address asked for, `name@broker`.
+        #[arg(long)]
+        address: String,
+        /// The organisation's name.
+        #[arg(long)]
+        organisation: String,
+        /// ngo, social_services, police, prosecutor, coordinator or international.
+        #[arg(long, default_value = "ngo")]
+        organisation_type: String,
+        /// ISO 3166-1 alpha-2 (`XK` for Kosovo).
+        #[arg(long)]
+        country: String,
+        /// The folder for the keys.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make a new signing key (signing.next.key) and print its public key for the authority's
+    /// `rotate`; once the new directory is published, make it signing.key and restart the node.
+    Rotate {
+        /// The node's key folder.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DirectoryAction {
+    /// Find partner organisations; filters combine.
+    Search {
+        /// Country, ISO 3166-1 alpha-2.
+        #[arg(long, default_value = "")]
+        country: String,
+        /// A service offered (shelter, legal_aid, ...).
+        #[arg(long, default_value = "")]
+        service: String,
+        /// A working language (ISO 639-1).
+        #[arg(long, default_value = "")]
+        language: String,
+        /// Only organisations that accept referrals of children.
+        #[arg(long)]
+        children: bool,
+        /// ngo, social_services, police, prosecutor, coordinator, international.
+        #[arg(long = "type", default_value = "")]
+        organisation_type: String,
+        /// Text in the organisation's name or address.
+        #[arg(default_value = "")]
+        text: String,
+        /// Ask the broker for a newer directory first.
+        #[arg(long)]
+        refresh: bool,
     },
 }
 
@@ -115,6 +183,42 @@ async fn run(args: Args) -> Result<(), CommandError> {
             limit,
         } => commands::log(socket, from, limit, out).await,
         Command::Demo { keep } => demo(keep).await,
+        Command::Keys {
+            action:
+                KeysAction::Generate {
+                    address,
+                    organisation,
+                    organisation_type,
+                    country,
+                    out: dir,
+                },
+        } => commands::keys_generate(&address, &organisation, &organisation_type, &country, &dir),
+        Command::Keys {
+            action: KeysAction::Rotate { dir },
+        } => commands::keys_rotate(&dir),
+        Command::Directory {
+            action:
+                DirectoryAction::Search {
+                    country,
+                    service,
+                    language,
+                    children,
+                    organisation_type,
+                    text,
+                    refresh,
+                },
+        } => {
+            let query = trm_proto::pb::DirectorySearchRequest {
+                refresh,
+                country,
+                service,
+                language,
+                children,
+                organisation_type,
+                text,
+            };
+            commands::directory_search(socket, query, out).await
+        }
         Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref()),
     }
 }

@@ -294,3 +294,66 @@ pub fn verify(response: &pb::VerifyLogResponse) -> String {
         )
     }
 }
+
+/// Directory search results.
+pub fn directory(response: &pb::DirectorySearchResponse) -> String {
+    let mut out = String::new();
+    if !response.refresh_problem.is_empty() {
+        let _ = writeln!(out, "refresh refused: {}", response.refresh_problem);
+    }
+    let _ = writeln!(
+        out,
+        "directory version {} (valid until {}){}",
+        response.version,
+        format_ms(response.expires_at_ms),
+        if response.refreshed {
+            ", just refreshed"
+        } else {
+            ""
+        }
+    );
+    for n in &response.nodes {
+        let kind = pb::OrganisationType::try_from(n.organisation_type)
+            .map(|t| {
+                t.as_str_name()
+                    .trim_start_matches("ORGANISATION_TYPE_")
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:<22} {:<40} {:<15} {}  services: {}  languages: {}{}",
+            n.address,
+            n.organisation,
+            kind,
+            n.country,
+            n.services.join(","),
+            n.languages.join(","),
+            if n.accepts_child_referrals {
+                "  children"
+            } else {
+                ""
+            }
+        );
+    }
+    if !response.agreements.is_empty() {
+        out.push_str("your sharing agreements:\n");
+        for a in &response.agreements {
+            let state = if a.terminated_at_ms != 0 {
+                format!("terminated {}", format_ms(a.terminated_at_ms))
+            } else {
+                format!("valid until {}", format_ms(a.valid_until_ms))
+            };
+            let kinds: Vec<&str> = a.kinds.iter().map(|k| kind(*k)).collect();
+            let _ = writeln!(
+                out,
+                "  {:<28} {} <-> {}  {}  ({state})",
+                a.reference,
+                a.party_a,
+                a.party_b,
+                kinds.join(", ")
+            );
+        }
+    }
+    out
+}

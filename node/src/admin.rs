@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tonic::transport::Channel;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Response, Status};
 use trm_proto::pb;
@@ -18,13 +19,35 @@ use crate::store::{OUTGOING, message_key};
 #[derive(Clone)]
 pub struct AdminService {
     node: Arc<Node>,
+    broker: Channel,
 }
 
 impl AdminService {
-    /// A service over a node.
-    pub fn new(node: Arc<Node>) -> Self {
-        Self { node }
+    /// A service over a node, reaching its broker through `broker` for directory refreshes.
+    pub fn new(node: Arc<Node>, broker: Channel) -> Self {
+        Self { node, broker }
     }
+}
+
+fn organisation_type_name(value: i32) -> String {
+    pb::OrganisationType::try_from(value)
+        .map(|t| t.as_str_name().trim_start_matches("ORGANISATION_TYPE_").to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Whether a directory entry matches a search.
+fn matches(entry: &pb::NodeEntry, query: &pb::DirectorySearchRequest) -> bool {
+    let has = |list: &[String], wanted: &str| wanted.is_empty() || list.iter().any(|v| v.eq_ignore_ascii_case(wanted));
+    let text = query.text.to_lowercase();
+    (query.country.is_empty() || entry.country.eq_ignore_ascii_case(&query.country))
+        && has(&entry.services, &query.service)
+        && has(&entry.languages, &query.language)
+        && (!query.children || entry.accepts_child_referrals)
+        && (query.organisation_type.is_empty()
+            || organisation_type_name(entry.organisation_type) == query.organisation_type)
+        && (text.is_empty()
+            || entry.organisation.to_lowercase().contains(&text)
+            || entry.address.contains(&text))
 }
 
 /// The local user behind a request: their login name, or `uid:N` when it has none.
@@ -138,7 +161,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let envelope = stored.envelope.unwrap_or_default();
         let opened = open::open(
             &self.node.keys,
-            &self.node.directory,
+            &self.node.directory.current(),
             envelope,
             self.node.max_envelope_bytes,
         )
@@ -208,6 +231,39 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             })
             .collect();
         Ok(Response::new(pb::LogResponse { entries }))
+    }
+
+    async fn search_directory(
+        &self,
+        request: Request<pb::DirectorySearchRequest>,
+    ) -> Result<Response<pb::DirectorySearchResponse>, Status> {
+        let query = request.into_inner();
+        let mut response = pb::DirectorySearchResponse::default();
+        if query.refresh {
+            match crate::refresh::refresh_once(&self.node, self.broker.clone()).await {
+                Ok(adopted) => response.refreshed = adopted,
+                Err(e) => response.refresh_problem = e.to_string(),
+            }
+        }
+        let directory = self.node.directory.current();
+        let me = self.node.keys.address.as_str();
+        response.version = directory.version();
+        response.expires_at_ms = directory.expires_at_ms();
+        response.nodes = directory
+            .entries()
+            .nodes
+            .iter()
+            .filter(|entry| matches(entry, &query))
+            .cloned()
+            .collect();
+        response.agreements = directory
+            .entries()
+            .agreements
+            .iter()
+            .filter(|a| a.party_a == me || a.party_b == me)
+            .cloned()
+            .collect();
+        Ok(Response::new(response))
     }
 
     async fn verify_log(

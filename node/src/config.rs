@@ -84,6 +84,13 @@ pub struct NodeConfigFile {
     /// Largest envelope this node sends or accepts, bytes.
     #[serde(default = "default_max")]
     pub max_envelope_bytes: usize,
+    /// How often to ask the broker for a newer directory, seconds.
+    #[serde(default = "default_refresh")]
+    pub directory_refresh_secs: u64,
+}
+
+fn default_refresh() -> u64 {
+    300
 }
 
 fn default_ttl() -> u64 {
@@ -119,6 +126,8 @@ pub struct NodeConfig {
     pub message_ttl_ms: u64,
     /// Largest envelope.
     pub max_envelope_bytes: usize,
+    /// How often to ask the broker for a newer directory.
+    pub directory_refresh: std::time::Duration,
 }
 
 fn read_text(path: &Path) -> Result<String, ConfigError> {
@@ -209,6 +218,7 @@ impl NodeConfigFile {
             authority_key,
             message_ttl_ms: self.message_ttl_secs.saturating_mul(1000),
             max_envelope_bytes: self.max_envelope_bytes,
+            directory_refresh: std::time::Duration::from_secs(self.directory_refresh_secs.max(1)),
         })
     }
 }

@@ -73,23 +73,31 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let node = Arc::new(Node::new(&config, store));
+    crate::refresh::load_adopted(&node);
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
+    let broker_channel = connect::broker_channel(&config)?;
     if node.log_broken.is_none() {
-        let channel = connect::broker_channel(&config)?;
+        let channel = broker_channel.clone();
         tasks.push(tokio::spawn(outbox::run(
             node.clone(),
             channel.clone(),
             stopped.clone(),
         )));
-        tasks.push(tokio::spawn(inbound::run(node.clone(), channel, stopped)));
+        tasks.push(tokio::spawn(crate::refresh::run(
+            node.clone(),
+            channel.clone(),
+            config.directory_refresh,
+            stopped.clone(),
+        )));
+        tasks.push(tokio::spawn(inbound::run(node.clone(), channel.clone(), stopped)));
     } else {
         warn!("handover log is broken: not connecting to the broker; `trm log verify` shows where");
     }
     info!(node = %config.keys.address, socket = %config.admin_socket.display(), "node running");
     let result = Server::builder()
         .add_service(pb::node_admin_server::NodeAdminServer::new(
-            AdminService::new(node),
+            AdminService::new(node, broker_channel),
         ))
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await;

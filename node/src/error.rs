@@ -15,6 +15,9 @@ pub enum NodeError {
     /// Sealing failed.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// No sharing agreement allows this exchange.
+    #[error(transparent)]
+    NoAgreement(#[from] trm_proto::directory::AgreementError),
     /// Storage failed, or what was asked for does not exist.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -35,6 +38,7 @@ impl From<NodeError> for Status {
             NodeError::Store(StoreError::NotFound(_)) => Code::NotFound,
             NodeError::Store(_) => Code::Unavailable,
             NodeError::LogBroken(_) => Code::FailedPrecondition,
+            NodeError::NoAgreement(_) => Code::PermissionDenied,
         };
         Status::new(code, e.to_string())
     }

@@ -9,9 +9,11 @@
 //! - [`seal`] and [`open`]: the envelope format, both directions.
 //! - [`audit`]: the yes/no audit flags derived from content.
 //! - [`handover_log`]: the hash-chained, append-only log.
+//! - [`merkle`]: RFC 6962 Merkle trees over the log, with inclusion and consistency proofs.
 //! - [`store`]: messages, outbox and evidence in sled, each change with its log entry.
 //! - [`node`]: send, receive and record receipts, independent of transport.
 //! - [`connect`], [`outbox`], [`inbound`], [`backoff`]: the broker connection.
+//! - [`refresh`]: keeping the federation directory current.
 //! - [`admin`]: the local admin service for `trm`.
 //! - [`daemon`]: everything together until shutdown.
 //! - [`error`]: refusals and their gRPC statuses.
@@ -25,11 +27,13 @@ pub mod connect;
 pub mod daemon;
 pub mod error;
 pub mod handover_log;
+pub mod merkle;
 pub mod inbound;
 pub mod keys;
 pub mod node;
 pub mod open;
 pub mod outbox;
+pub mod refresh;
 pub mod seal;
 pub mod store;
 

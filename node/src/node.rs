@@ -2,13 +2,11 @@
 //! (open, store, log, receipt) and record receipts for what it sent. The daemon's tasks and the
 //! admin service call these.
 
-use std::sync::Arc;
-
 use prost::Message;
 use tokio::sync::Notify;
 use tracing::{info, warn};
 use trm_proto::addr::MessageId;
-use trm_proto::directory::Directory;
+use trm_proto::directory::{AgreementError, DirectoryHandle};
 use trm_proto::{envelope, pb, receipt, time};
 
 use crate::audit;
@@ -34,8 +32,8 @@ pub struct SendOutcome {
 pub struct Node {
     /// Identity and private keys.
     pub keys: NodeKeys,
-    /// The verified directory.
-    pub directory: Arc<Directory>,
+    /// The verified directory in use; the refresh task replaces it with newer versions.
+    pub directory: DirectoryHandle,
     /// Durable state.
     pub store: NodeStore,
     /// Largest envelope sent or accepted.
@@ -46,6 +44,12 @@ pub struct Node {
     pub outbox_wake: Notify,
     /// Set when the handover log failed verification at startup.
     pub log_broken: Option<String>,
+    /// The pinned federation authority key, which every directory must be signed with.
+    pub authority_key: ed25519_dalek::VerifyingKey,
+    /// The federation's name.
+    pub federation: String,
+    /// The data folder (the adopted directory is kept there).
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Node {
@@ -63,12 +67,15 @@ impl Node {
         };
         Self {
             keys: config.keys.clone(),
-            directory: Arc::new(config.directory.clone()),
+            directory: DirectoryHandle::new(config.directory.clone()),
             store,
             max_envelope_bytes: config.max_envelope_bytes,
             message_ttl_ms: config.message_ttl_ms,
             outbox_wake: Notify::new(),
             log_broken,
+            authority_key: config.authority_key,
+            federation: config.directory.federation().to_owned(),
+            data_dir: config.data_dir.clone(),
         }
     }
 
@@ -83,7 +90,18 @@ impl Node {
     pub async fn send(&self, draft: Draft, actor: &str) -> Result<SendOutcome, NodeError> {
         self.check_log()?;
         let now = time::now_ms();
-        let sealed = seal::seal(&self.keys, &self.directory, draft, now, self.message_ttl_ms)?;
+        let directory = self.directory.current();
+        let kind = seal::kind_of(&draft.content);
+        directory
+            .agreement(&self.keys.address, &draft.to, kind, now)
+            .map_err(|e| match e {
+                // An unknown addressee is the clearer error.
+                AgreementError::None { .. } if directory.node(&draft.to).is_none() => {
+                    NodeError::Seal(seal::SealError::UnknownRecipient(draft.to.clone()))
+                }
+                e => NodeError::NoAgreement(e),
+            })?;
+        let sealed = seal::seal(&self.keys, &directory, draft, now, self.message_ttl_ms)?;
         let size = sealed.envelope.encoded_len();
         if size > self.max_envelope_bytes {
             return Err(NodeError::InvalidRequest(format!(
@@ -149,7 +167,7 @@ impl Node {
         // A node's own sent copies also open with its keys; only messages to it are deliveries.
         let opened = open::open(
             &self.keys,
-            &self.directory,
+            &self.directory.current(),
             envelope.clone(),
             self.max_envelope_bytes,
         )
@@ -220,19 +238,20 @@ impl Node {
             NodeError::InvalidRequest(format!("receipt for {}: {problem}", claimed.message_id))
         };
         let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
+        let directory = self.directory.current();
         let signer_key = match kind {
             pb::ReceiptKind::Accepted | pb::ReceiptKind::Relayed => claimed
                 .signer
                 .parse()
                 .ok()
-                .and_then(|name| self.directory.broker(&name))
+                .and_then(|name| directory.broker(&name))
                 .map(|b| vec![b.signing_key]),
             pb::ReceiptKind::Delivered | pb::ReceiptKind::Rejected => claimed
                 .signer
                 .parse()
                 .ok()
                 .filter(|signer: &trm_proto::addr::NodeAddr| signer.as_str() == claimed.to)
-                .and_then(|signer| self.directory.node(&signer))
+                .and_then(|signer| directory.node(&signer))
                 .map(|n| n.signing_keys_at(time::now_ms())),
             pb::ReceiptKind::Unspecified => None,
         }

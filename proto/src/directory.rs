@@ -242,6 +242,7 @@ impl AgreementInfo {
 #[derive(Debug, Clone)]
 pub struct Directory {
     signed: pb::SignedDirectory,
+    decoded: pb::Directory,
     federation: String,
     version: u64,
     expires_at_ms: u64,
@@ -440,6 +441,7 @@ impl Directory {
         }
         Ok(Self {
             agreements,
+            decoded: directory.clone(),
             federation: directory.federation,
             version: directory.version,
             expires_at_ms: directory.expires_at_ms,
@@ -463,6 +465,11 @@ impl Directory {
     /// When it expires, Unix milliseconds.
     pub fn expires_at_ms(&self) -> u64 {
         self.expires_at_ms
+    }
+
+    /// The directory as signed, field by field.
+    pub fn entries(&self) -> &pb::Directory {
+        &self.decoded
     }
 
     /// The signed form, to serve to others.
