@@ -3,7 +3,7 @@
 //! during the handshake) but not sufficient: the exact certificate must be listed.
 
 use tonic::Request;
-use trm_proto::addr::NodeAddr;
+use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::directory::{Directory, Peer};
 
 use crate::error::BrokerError;
@@ -27,5 +27,13 @@ pub fn node<T>(request: &Request<T>, directory: &Directory) -> Result<NodeAddr, 
     match peer(request, directory)? {
         Peer::Node(address) => Ok(address),
         Peer::Broker(name) => Err(BrokerError::NotANode(name)),
+    }
+}
+
+/// The broker name of the TLS peer, refusing nodes and strangers.
+pub fn broker<T>(request: &Request<T>, directory: &Directory) -> Result<BrokerName, BrokerError> {
+    match peer(request, directory)? {
+        Peer::Broker(name) => Ok(name),
+        Peer::Node(address) => Err(BrokerError::NotABroker(address)),
     }
 }

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,19 @@ use trm_proto::signing;
 /// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few
 /// scanned documents attached.
 pub const DEFAULT_MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The largest envelope limit a broker may configure: 16 MiB, so that any single envelope fits
+/// in a relay batch ([`crate::relay::BATCH_BYTES`]).
+pub const MAX_MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The default first retry ceiling towards an unreachable peer broker, milliseconds.
+pub const DEFAULT_RELAY_BACKOFF_INITIAL_MS: u64 = 500;
+
+/// The default largest retry ceiling towards an unreachable peer broker: five minutes.
+pub const DEFAULT_RELAY_BACKOFF_MAX_MS: u64 = 300_000;
+
+/// The default interval between two directory refreshes: five minutes.
+pub const DEFAULT_DIRECTORY_REFRESH_SECS: u64 = 300;
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -74,10 +88,32 @@ pub struct BrokerConfigFile {
     /// Largest accepted envelope, bytes.
     #[serde(default = "default_max_envelope_bytes")]
     pub max_envelope_bytes: usize,
+    /// First retry ceiling towards an unreachable peer broker, milliseconds; it doubles after
+    /// each failure and returns to this value when the peer answers or contacts us.
+    #[serde(default = "default_relay_backoff_initial_ms")]
+    pub relay_backoff_initial_ms: u64,
+    /// Largest retry ceiling towards an unreachable peer broker, milliseconds.
+    #[serde(default = "default_relay_backoff_max_ms")]
+    pub relay_backoff_max_ms: u64,
+    /// Seconds between two directory refreshes (the file, then every peer broker).
+    #[serde(default = "default_directory_refresh_secs")]
+    pub directory_refresh_secs: u64,
 }
 
 fn default_max_envelope_bytes() -> usize {
     DEFAULT_MAX_ENVELOPE_BYTES
+}
+
+fn default_relay_backoff_initial_ms() -> u64 {
+    DEFAULT_RELAY_BACKOFF_INITIAL_MS
+}
+
+fn default_relay_backoff_max_ms() -> u64 {
+    DEFAULT_RELAY_BACKOFF_MAX_MS
+}
+
+fn default_directory_refresh_secs() -> u64 {
+    DEFAULT_DIRECTORY_REFRESH_SECS
 }
 
 /// A validated configuration with every file loaded.
@@ -97,12 +133,22 @@ pub struct BrokerConfig {
     pub ca_pem: String,
     /// The receipt-signing key.
     pub signing_key: SigningKey,
-    /// The verified directory.
+    /// The verified directory, as read at start-up.
     pub directory: Directory,
+    /// The directory file, re-read at every refresh.
+    pub directory_file: PathBuf,
     /// The pinned authority key.
     pub authority_key: VerifyingKey,
+    /// The federation's name, which every directory must carry.
+    pub federation: String,
     /// Largest accepted envelope.
     pub max_envelope_bytes: usize,
+    /// First retry ceiling towards an unreachable peer broker.
+    pub relay_backoff_initial: Duration,
+    /// Largest retry ceiling towards an unreachable peer broker.
+    pub relay_backoff_max: Duration,
+    /// Interval between two directory refreshes.
+    pub directory_refresh: Duration,
 }
 
 fn read_text(path: &Path) -> Result<String, ConfigError> {
@@ -152,10 +198,31 @@ impl BrokerConfigFile {
             field: "listen",
             problem: format!("{:?}: {e}", self.listen),
         })?;
-        if self.max_envelope_bytes < 1024 {
+        if !(1024..=MAX_MAX_ENVELOPE_BYTES).contains(&self.max_envelope_bytes) {
             return Err(ConfigError::Field {
                 field: "max_envelope_bytes",
-                problem: "must be at least 1024".into(),
+                problem: format!("must be between 1024 and {MAX_MAX_ENVELOPE_BYTES}"),
+            });
+        }
+        if self.relay_backoff_initial_ms == 0 {
+            return Err(ConfigError::Field {
+                field: "relay_backoff_initial_ms",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if self.relay_backoff_max_ms < self.relay_backoff_initial_ms {
+            return Err(ConfigError::Field {
+                field: "relay_backoff_max_ms",
+                problem: format!(
+                    "must be at least relay_backoff_initial_ms ({})",
+                    self.relay_backoff_initial_ms
+                ),
+            });
+        }
+        if self.directory_refresh_secs == 0 {
+            return Err(ConfigError::Field {
+                field: "directory_refresh_secs",
+                problem: "must be at least 1".into(),
             });
         }
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
@@ -194,8 +261,13 @@ impl BrokerConfigFile {
             ca_pem,
             signing_key,
             directory,
+            directory_file: self.directory,
             authority_key,
+            federation: self.federation,
             max_envelope_bytes: self.max_envelope_bytes,
+            relay_backoff_initial: Duration::from_millis(self.relay_backoff_initial_ms),
+            relay_backoff_max: Duration::from_millis(self.relay_backoff_max_ms),
+            directory_refresh: Duration::from_secs(self.directory_refresh_secs),
         })
     }
 }

@@ -1,7 +1,8 @@
 //! The delivery stream: everything queued for a node, sent in order, each item deleted only
 //! when the node acknowledges it. For an envelope the acknowledgement carries the node's signed
-//! DELIVERED or REJECTED receipt, which is checked and queued for the sender in the same
-//! transaction that deletes the item.
+//! DELIVERED or REJECTED receipt, which is checked and, in the same transaction that deletes
+//! the item, queued for the sender, or put in the outbox for the sender's home broker when the
+//! sender is homed elsewhere. The stream ends when the broker shuts down.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -14,7 +15,8 @@ use trm_proto::envelope::Header;
 use trm_proto::{pb, receipt, time};
 
 use crate::error::BrokerError;
-use crate::state::BrokerState;
+use crate::state::{BrokerState, stopped};
+use crate::store::Destination;
 
 /// Items sent and not yet acknowledged, per stream.
 pub const WINDOW: usize = 64;
@@ -28,6 +30,8 @@ pub async fn session(
 ) {
     info!(node = %node, "delivery stream opened");
     let waker = state.waker(&node);
+    // Ending the stream at shutdown lets the server's graceful shutdown finish.
+    let mut shutdown = state.shutdown_signal();
     let mut in_flight = BTreeSet::new();
     let mut last_sent = 0u64;
     loop {
@@ -85,6 +89,10 @@ pub async fn session(
                 info!(node = %node, "delivery stream closed");
                 return;
             }
+            () = stopped(&mut shutdown) => {
+                info!(node = %node, "delivery stream ended: broker shutting down");
+                return;
+            }
         }
     }
 }
@@ -111,11 +119,11 @@ async fn acknowledge(
         .receipt
         .ok_or_else(|| bad("an envelope must be acknowledged with a signed receipt".into()))?;
     let header = Header::decode(&envelope.header)?;
-    let signer = state
-        .directory
+    let directory = state.directory.current();
+    let signer = directory
         .node(node)
         .ok_or(BrokerError::UnknownCertificate {
-            version: state.directory.version(),
+            version: directory.version(),
         })?;
     let verified = receipt::verify(&signed, &signer.signing_keys_at(time::now_ms()))?;
     let r = &verified.receipt;
@@ -141,6 +149,13 @@ async fn acknowledge(
     } else {
         "rejected"
     };
+    // A sender homed on another broker gets the receipt through the outbox for that broker.
+    let home = header.from.broker();
+    let destination = if home == state.name {
+        Destination::Local(&header.from)
+    } else {
+        Destination::Peer(&home)
+    };
     let record = pb::RelayRecord {
         at_ms: time::now_ms(),
         event: event.into(),
@@ -149,14 +164,21 @@ async fn acknowledge(
         to: r.to.clone(),
         kind: header.kind.into(),
         envelope_digest: digest.to_vec(),
+        peer: match destination {
+            Destination::Local(_) => String::new(),
+            Destination::Peer(broker) => broker.to_string(),
+        },
     };
     let routed = state
         .store
-        .complete(node, sequence, Some((&header.from, &signed, &record)))?;
+        .complete(node, sequence, Some((destination, &signed, &record)))?;
     state.store.durable().await?;
     if routed.is_some() {
         info!(id = %header.message_id, to = %node, event, "receipt queued for sender");
-        state.wake(&header.from);
+        match destination {
+            Destination::Local(sender) => state.wake(sender),
+            Destination::Peer(broker) => state.wake_relay(broker),
+        }
     }
     Ok(())
 }

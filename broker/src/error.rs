@@ -2,6 +2,7 @@
 
 use tonic::{Code, Status};
 use trm_proto::addr::{BrokerName, NodeAddr};
+use trm_proto::directory::AgreementError;
 use trm_proto::envelope::EnvelopeError;
 use trm_proto::receipt::ReceiptError;
 
@@ -22,6 +23,12 @@ pub enum BrokerError {
     /// A broker certificate was used where a node's is required.
     #[error("broker {0} may not act as a node")]
     NotANode(BrokerName),
+    /// A node certificate was used where a peer broker's is required.
+    #[error("node {0} may not act as a broker")]
+    NotABroker(NodeAddr),
+    /// This broker's own certificate was presented to it.
+    #[error("broker {0} is this broker; it does not relay to itself")]
+    NotAPeer(BrokerName),
     /// The envelope failed parsing or verification.
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
@@ -33,19 +40,46 @@ pub enum BrokerError {
         /// Who the envelope says sent it.
         from: NodeAddr,
     },
+    /// A peer broker relayed an envelope from a node homed elsewhere.
+    #[error("broker {peer} may not relay envelopes from {from}, whose home broker is {home}")]
+    NotTheSendersBroker {
+        /// The relaying broker.
+        peer: BrokerName,
+        /// The envelope's sender.
+        from: NodeAddr,
+        /// The sender's home broker.
+        home: BrokerName,
+    },
+    /// The sender of a relayed envelope is not in the directory.
+    #[error("sender {0} is not in the federation directory")]
+    UnknownSender(NodeAddr),
+    /// The signer of a relayed receipt is not in the directory.
+    #[error("receipt signer {0} is not in the federation directory")]
+    UnknownSigner(NodeAddr),
+    /// The addressee's home broker is not in the directory.
+    #[error("recipient {to} is homed on broker {broker}, which is not in the federation directory")]
+    UnknownBroker {
+        /// The addressee.
+        to: NodeAddr,
+        /// The broker its address names.
+        broker: BrokerName,
+    },
     /// The addressee is not in the directory.
     #[error("recipient {0} is not in the federation directory")]
     UnknownRecipient(NodeAddr),
-    /// The addressee lives on another broker and this broker cannot relay there.
-    #[error(
-        "recipient {to} is homed on broker {broker}; this broker only delivers to its own nodes"
-    )]
-    Unroutable {
+    /// A peer broker relayed an envelope for a node that is not homed on this broker.
+    #[error("recipient {to} is homed on broker {home}, not on this broker {here}")]
+    Misrouted {
         /// The addressee.
         to: NodeAddr,
         /// Its home broker.
-        broker: BrokerName,
+        home: BrokerName,
+        /// This broker.
+        here: BrokerName,
     },
+    /// No sharing agreement lets the two organisations exchange this kind of message.
+    #[error(transparent)]
+    Agreement(#[from] AgreementError),
     /// The envelope's delivery window is over.
     #[error("envelope {message_id} expired at {expired_at}")]
     Expired {
@@ -68,30 +102,93 @@ pub enum BrokerError {
     /// A receipt failed verification.
     #[error(transparent)]
     Receipt(#[from] ReceiptError),
+    /// A relayed item holds neither an envelope nor a receipt.
+    #[error("relay item holds neither an envelope nor a receipt")]
+    EmptyRelayItem,
+    /// A receipt relayed by a peer broker cannot be routed.
+    #[error("relayed receipt for message {message_id}: {problem}")]
+    BadRelayedReceipt {
+        /// The message it claims to be about.
+        message_id: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A peer broker uses a newer directory than this broker, which may allow what this
+    /// broker's would refuse: the batch is refused whole, to be retried after a refresh.
+    #[error(
+        "this broker uses directory version {ours}, older than version {theirs} of broker \
+         {peer}; refreshing, retry later"
+    )]
+    DirectoryBehind {
+        /// The relaying broker.
+        peer: BrokerName,
+        /// The version in use here.
+        ours: u64,
+        /// The relaying broker's version.
+        theirs: u64,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-impl From<BrokerError> for Status {
-    fn from(e: BrokerError) -> Self {
-        let code = match &e {
+impl BrokerError {
+    /// The gRPC status code of this refusal: the one mapping, also used for the per-item
+    /// refusals in a relay answer.
+    pub fn code(&self) -> Code {
+        match self {
             BrokerError::NoClientCertificate => Code::Unauthenticated,
             BrokerError::UnknownCertificate { .. }
             | BrokerError::NotANode(_)
-            | BrokerError::SenderMismatch { .. } => Code::PermissionDenied,
+            | BrokerError::NotABroker(_)
+            | BrokerError::NotAPeer(_)
+            | BrokerError::SenderMismatch { .. }
+            | BrokerError::NotTheSendersBroker { .. }
+            | BrokerError::UnknownSender(_)
+            | BrokerError::UnknownSigner(_)
+            | BrokerError::Agreement(_) => Code::PermissionDenied,
             BrokerError::Envelope(EnvelopeError::TooLarge { .. }) => Code::ResourceExhausted,
             BrokerError::Envelope(EnvelopeError::BadSignature { .. }) => Code::Unauthenticated,
-            BrokerError::Envelope(_) | BrokerError::BadAck { .. } | BrokerError::Receipt(_) => {
-                Code::InvalidArgument
-            }
-            BrokerError::UnknownRecipient(_) => Code::NotFound,
-            BrokerError::Unroutable { .. } | BrokerError::Expired { .. } => {
-                Code::FailedPrecondition
-            }
+            BrokerError::Envelope(_)
+            | BrokerError::BadAck { .. }
+            | BrokerError::Receipt(_)
+            | BrokerError::EmptyRelayItem
+            | BrokerError::BadRelayedReceipt { .. } => Code::InvalidArgument,
+            BrokerError::UnknownRecipient(_) | BrokerError::UnknownBroker { .. } => Code::NotFound,
+            BrokerError::Misrouted { .. } | BrokerError::Expired { .. } => Code::FailedPrecondition,
             BrokerError::MessageIdReused(_) => Code::AlreadyExists,
-            BrokerError::Store(_) => Code::Unavailable,
-        };
-        Status::new(code, e.to_string())
+            BrokerError::Store(_) | BrokerError::DirectoryBehind { .. } => Code::Unavailable,
+        }
+    }
+
+    /// Whether this refusal may go away without the item changing: a storage failure, or a
+    /// directory this broker has not caught up with yet. Such a refusal fails a whole relay
+    /// batch (to be retried) instead of refusing one item for good.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            BrokerError::Store(_) | BrokerError::DirectoryBehind { .. }
+        )
+    }
+
+    /// Whether a newer directory could lift this refusal (an unknown node, a new key, a new
+    /// agreement).
+    pub fn depends_on_directory(&self) -> bool {
+        matches!(
+            self,
+            BrokerError::UnknownSender(_)
+                | BrokerError::UnknownSigner(_)
+                | BrokerError::UnknownRecipient(_)
+                | BrokerError::UnknownBroker { .. }
+                | BrokerError::Agreement(_)
+                | BrokerError::Envelope(EnvelopeError::BadSignature { .. })
+                | BrokerError::Receipt(ReceiptError::BadSignature { .. })
+        )
+    }
+}
+
+impl From<BrokerError> for Status {
+    fn from(e: BrokerError) -> Self {
+        Status::new(e.code(), e.to_string())
     }
 }

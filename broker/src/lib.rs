@@ -1,23 +1,36 @@
-//! The trm broker: authenticates nodes with mutual TLS, verifies and durably stores the
-//! envelopes they submit, and delivers them to their addressees, without ever seeing content.
+//! The trm broker: authenticates nodes and peer brokers with mutual TLS, verifies and durably
+//! stores the envelopes nodes submit, relays those for other brokers' nodes to their home
+//! broker, and delivers envelopes to its own nodes, without ever seeing content.
 //!
 //! # Layout
 //! - [`cli`]: the `trm-broker` program.
 //! - [`config`]: the TOML configuration, validated before anything is bound or opened.
-//! - [`server`]: TLS, health, reflection and graceful shutdown around the service.
-//! - [`service`]: the `trm.v1.Broker` gRPC service.
-//! - [`submit`]: accepting an envelope: authenticate, verify, store, flush, receipt.
+//! - [`server`]: TLS, health, reflection, background tasks and graceful shutdown.
+//! - [`service`]: the `trm.v1.Broker` and `trm.v1.BrokerPeer` gRPC services.
+//! - [`submit`]: accepting an envelope from a node: authenticate, verify, store, flush, receipt.
+//! - [`admit`]: the checks on an envelope shared by submit and relay, and broker receipts.
 //! - [`delivery`]: the acknowledged delivery stream to a node.
+//! - [`relay`]: the outbound relay task per peer broker, with backoff.
+//! - [`peer`]: the inbound Relay handler for peer brokers.
+//! - [`refresh`]: the directory refresh task.
+//! - [`connect`]: channels to peer brokers.
+//! - [`link`]: per-peer signals, channel and relay status.
 //! - [`auth`]: TLS peer to directory identity.
-//! - [`state`]: what the handlers share.
-//! - [`store`]: the sled-backed queues, duplicate table and relay log.
+//! - [`state`]: what the handlers and tasks share.
+//! - [`store`]: the sled-backed queues, outboxes, duplicate table and relay log.
 //! - [`error`]: refusals and their gRPC statuses.
 
+pub mod admit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod delivery;
 pub mod error;
+pub mod link;
+pub mod peer;
+pub mod refresh;
+pub mod relay;
 pub mod server;
 pub mod service;
 pub mod state;
@@ -25,5 +38,6 @@ pub mod store;
 pub mod submit;
 
 pub use config::{BrokerConfig, BrokerConfigFile, ConfigError};
-pub use server::{ServeError, run, serve};
+pub use server::{ServeError, run, serve, serve_state};
+pub use state::BrokerState;
 pub use store::BrokerStore;

@@ -1,5 +1,6 @@
-//! Serving: TLS with required client certificates, the broker service, gRPC health and
-//! reflection, and graceful shutdown. The caller binds the listener (tests bind port 0).
+//! Serving: TLS with required client certificates, the broker and broker-peer services, gRPC
+//! health and reflection, the relay and directory refresh tasks, and graceful shutdown. The
+//! caller binds the listener (tests bind port 0).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,9 +12,10 @@ use tracing::info;
 use trm_proto::pb;
 
 use crate::config::BrokerConfig;
-use crate::service::BrokerService;
+use crate::service::{BrokerPeerService, BrokerService};
 use crate::state::BrokerState;
 use crate::store::{BrokerStore, StoreError};
+use crate::{refresh, relay};
 
 /// Why the broker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -50,25 +52,37 @@ pub async fn serve(
     store: BrokerStore,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    let state = Arc::new(BrokerState::new(&config, store));
+    serve_state(listener, &config, state, shutdown).await
+}
+
+/// Serves with state the caller assembled (and may keep, to read relay status or trigger a
+/// directory refresh) until `shutdown` completes. Starts a relay task for every other broker
+/// in the directory and the directory refresh task; when this returns they have all ended,
+/// so the store is released once the caller drops its own handles.
+pub async fn serve_state(
+    listener: TcpListener,
+    config: &BrokerConfig,
+    state: Arc<BrokerState>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
     let tls = ServerTlsConfig::new()
         .identity(Identity::from_pem(
             &config.tls_cert_pem,
             &config.tls_key_pem,
         ))
         .client_ca_root(Certificate::from_pem(&config.ca_pem));
-    let state = Arc::new(BrokerState::new(
-        config.name.clone(),
-        config.signing_key.clone(),
-        config.directory.clone(),
-        store,
-        config.max_envelope_bytes,
-    ));
-    let broker = pb::broker_server::BrokerServer::new(BrokerService::new(state))
+    let broker = pb::broker_server::BrokerServer::new(BrokerService::new(state.clone()))
         .max_decoding_message_size(config.max_envelope_bytes + FRAME_SLACK);
+    let peer = pb::broker_peer_server::BrokerPeerServer::new(BrokerPeerService::new(state.clone()))
+        .max_decoding_message_size(relay::BATCH_BYTES + FRAME_SLACK);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<pb::broker_server::BrokerServer<BrokerService>>()
+        .await;
+    health_reporter
+        .set_serving::<pb::broker_peer_server::BrokerPeerServer<BrokerPeerService>>()
         .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -79,20 +93,36 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    let directory = state.directory.current();
     info!(
         broker = %config.name,
         addr = ?listener.local_addr().ok(),
-        directory_version = config.directory.version(),
+        directory_version = directory.version(),
+        peers = ?relay::peers(&directory, &state.name),
         "broker serving"
     );
-    Server::builder()
+    relay::ensure_tasks(&state, &directory);
+    state.spawn(refresh::run(state.clone()));
+    let stopping = {
+        let state = state.clone();
+        async move {
+            shutdown.await;
+            // Delivery streams and background tasks end now, so that the server's graceful
+            // shutdown does not wait for long-lived streams.
+            state.begin_shutdown();
+        }
+    };
+    let served = Server::builder()
         .tls_config(tls)?
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(broker)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .add_service(peer)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
+        .await;
+    state.stop().await;
+    served?;
     info!(broker = %config.name, "broker stopped");
     Ok(())
 }

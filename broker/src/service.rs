@@ -1,5 +1,6 @@
-//! The `trm.v1.Broker` gRPC service: thin glue from RPCs to [`crate::submit`] and
-//! [`crate::delivery`].
+//! The gRPC services, thin glue from RPCs to the handlers: `trm.v1.Broker` (for nodes) to
+//! [`crate::submit`] and [`crate::delivery`], `trm.v1.BrokerPeer` (for peer brokers) to
+//! [`crate::peer`].
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 use trm_proto::pb;
 
 use crate::state::BrokerState;
-use crate::{auth, delivery, submit};
+use crate::{auth, delivery, peer, submit};
 
 /// The broker service.
 #[derive(Clone)]
@@ -43,7 +44,7 @@ impl pb::broker_server::Broker for BrokerService {
         &self,
         request: Request<Streaming<pb::DeliveryAck>>,
     ) -> Result<Response<Self::DeliverStream>, Status> {
-        let node = auth::node(&request, &self.state.directory)?;
+        let node = auth::node(&request, &self.state.directory.current())?;
         let (tx, rx) = mpsc::channel(delivery::WINDOW);
         tokio::spawn(delivery::session(
             self.state.clone(),
@@ -58,7 +59,31 @@ impl pb::broker_server::Broker for BrokerService {
         &self,
         request: Request<pb::FetchDirectoryRequest>,
     ) -> Result<Response<pb::SignedDirectory>, Status> {
-        auth::peer(&request, &self.state.directory)?;
-        Ok(Response::new(self.state.directory.signed().clone()))
+        let directory = self.state.directory.current();
+        auth::peer(&request, &directory)?;
+        Ok(Response::new(directory.signed().clone()))
+    }
+}
+
+/// The service peer brokers call.
+#[derive(Clone)]
+pub struct BrokerPeerService {
+    state: Arc<BrokerState>,
+}
+
+impl BrokerPeerService {
+    /// A service over shared state.
+    pub fn new(state: Arc<BrokerState>) -> Self {
+        Self { state }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::broker_peer_server::BrokerPeer for BrokerPeerService {
+    async fn relay(
+        &self,
+        request: Request<pb::RelayBatch>,
+    ) -> Result<Response<pb::RelayResult>, Status> {
+        Ok(Response::new(peer::relay(&self.state, request).await?))
     }
 }

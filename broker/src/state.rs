@@ -1,47 +1,94 @@
-//! What every request handler shares: identity, keys, the directory, the store, and the
-//! wake-up signals of connected nodes' delivery streams.
+//! What every request handler and background task shares: identity, keys, the directory in
+//! use, the store, the wake-up signals of connected nodes' delivery streams, the links to peer
+//! brokers, and the shutdown signal with the background tasks it stops.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use ed25519_dalek::SigningKey;
-use tokio::sync::Notify;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
 use trm_proto::addr::{BrokerName, NodeAddr};
-use trm_proto::directory::Directory;
+use trm_proto::directory::DirectoryHandle;
 
+use crate::config::BrokerConfig;
+use crate::connect::ClientTls;
+use crate::link::{PeerLink, RelayStatus};
 use crate::store::BrokerStore;
+
+/// How this broker takes part in the federation: relaying to peers and refreshing the
+/// directory.
+#[derive(Debug, Clone)]
+pub struct FederationSettings {
+    /// The federation's name, which every directory must carry.
+    pub name: String,
+    /// The pinned authority key that every directory must be signed with.
+    pub authority_key: VerifyingKey,
+    /// The directory file, re-read at every refresh.
+    pub directory_file: PathBuf,
+    /// Interval between two directory refreshes.
+    pub directory_refresh: Duration,
+    /// First retry ceiling towards an unreachable peer.
+    pub backoff_initial: Duration,
+    /// Largest retry ceiling towards an unreachable peer.
+    pub backoff_max: Duration,
+    /// What this broker presents and trusts when it calls a peer.
+    pub tls: ClientTls,
+}
 
 /// The broker's shared state.
 pub struct BrokerState {
     /// This broker's name.
     pub name: BrokerName,
-    /// Signs ACCEPTED receipts.
+    /// Signs ACCEPTED and RELAYED receipts (and refusals of relays, for the sender).
     pub signing_key: SigningKey,
-    /// The verified federation directory.
-    pub directory: Arc<Directory>,
-    /// Durable queues.
+    /// The verified federation directory in use; call `current()` per request, so that a
+    /// refresh (a revocation, a new key) takes effect at once.
+    pub directory: DirectoryHandle,
+    /// Durable queues, outboxes, duplicate table and relay log.
     pub store: BrokerStore,
     /// Largest accepted envelope.
     pub max_envelope_bytes: usize,
+    /// Relaying and refreshing.
+    pub federation: FederationSettings,
+    /// Wakes the directory refresh task at once (tests, operators).
+    pub refresh_now: Notify,
+    /// Turns true when the broker shuts down.
+    shutdown: watch::Sender<bool>,
+    /// The delivery streams' wake-up signals, per node.
     wakers: Mutex<HashMap<NodeAddr, Arc<Notify>>>,
+    /// The links to peer brokers.
+    links: Mutex<HashMap<BrokerName, Arc<PeerLink>>>,
+    /// Relay and refresh tasks, joined at shutdown.
+    tasks: Mutex<JoinSet<()>>,
 }
 
 impl BrokerState {
-    /// Assembles the state.
-    pub fn new(
-        name: BrokerName,
-        signing_key: SigningKey,
-        directory: Directory,
-        store: BrokerStore,
-        max_envelope_bytes: usize,
-    ) -> Self {
+    /// Assembles the state from a validated configuration and an opened store.
+    pub fn new(config: &BrokerConfig, store: BrokerStore) -> Self {
         Self {
-            name,
-            signing_key,
-            directory: Arc::new(directory),
+            name: config.name.clone(),
+            signing_key: config.signing_key.clone(),
+            directory: DirectoryHandle::new(config.directory.clone()),
             store,
-            max_envelope_bytes,
+            max_envelope_bytes: config.max_envelope_bytes,
+            federation: FederationSettings {
+                name: config.federation.clone(),
+                authority_key: config.authority_key,
+                directory_file: config.directory_file.clone(),
+                directory_refresh: config.directory_refresh,
+                backoff_initial: config.relay_backoff_initial,
+                backoff_max: config.relay_backoff_max,
+                tls: ClientTls::from_config(config),
+            },
+            refresh_now: Notify::new(),
+            shutdown: watch::Sender::new(false),
             wakers: Mutex::new(HashMap::new()),
+            links: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(JoinSet::new()),
         }
     }
 
@@ -56,4 +103,75 @@ impl BrokerState {
     pub fn wake(&self, node: &NodeAddr) {
         self.waker(node).notify_one();
     }
+
+    /// The link to peer broker `peer`.
+    pub fn link(&self, peer: &BrokerName) -> Arc<PeerLink> {
+        let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        links.entry(peer.clone()).or_default().clone()
+    }
+
+    /// Tells the relay task for `peer` that something new is in its outbox.
+    pub fn wake_relay(&self, peer: &BrokerName) {
+        self.link(peer).wake();
+    }
+
+    /// The relay status towards `peer`, if this broker relays to it.
+    pub fn relay_status(&self, peer: &BrokerName) -> Option<RelayStatus> {
+        let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        links.get(peer).map(|link| link.status())
+    }
+
+    /// A receiver that turns true when the broker shuts down.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Whether the broker is shutting down.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Runs `task` in the background until it ends; [`BrokerState::stop`] waits for it.
+    /// Tasks must end when the shutdown signal turns true.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        if self.is_shutting_down() {
+            return;
+        }
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.spawn(task);
+    }
+
+    /// Signals shutdown: delivery streams and background tasks end.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Signals shutdown and waits for every background task to end, so that none of them
+    /// still holds the store when this returns.
+    pub async fn stop(&self) {
+        self.begin_shutdown();
+        loop {
+            let mut tasks = {
+                let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+                std::mem::take(&mut *tasks)
+            };
+            if tasks.is_empty() {
+                return;
+            }
+            while let Some(joined) = tasks.join_next().await {
+                if let Err(e) = joined
+                    && e.is_panic()
+                {
+                    tracing::error!(cause = %e, "background task panicked");
+                }
+            }
+        }
+    }
+}
+
+/// Completes when `signal` (from [`BrokerState::shutdown_signal`]) turns true, or at once if
+/// it already has.
+pub async fn stopped(signal: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is dropped here, so callers' futures stay `Send`.
+    let _ = signal.wait_for(|stopping| *stopping).await;
 }

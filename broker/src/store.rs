@@ -1,6 +1,7 @@
-//! The broker's durable state in sled: per-recipient delivery queues, the duplicate table and
-//! the metadata-only relay log. sled types do not leave this module; swapping the engine means
-//! rewriting this file only.
+//! The broker's durable state in sled: per-recipient delivery queues, per-destination outboxes
+//! for peer brokers ([`outbox`]), the duplicate table and the metadata-only relay log. sled
+//! types do not leave this module; swapping the engine means rewriting this file and its
+//! submodule only.
 //!
 //! Writes here are not yet durable: callers wait on [`BrokerStore::durable`] (group commit)
 //! before acknowledging anything to anyone.
@@ -9,10 +10,14 @@ use std::path::Path;
 
 use prost::Message;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
-use trm_proto::addr::NodeAddr;
+use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::envelope::VerifiedEnvelope;
 use trm_proto::pb;
 use trm_storage::{GroupCommit, StorageError};
+
+pub mod outbox;
+
+pub use outbox::Outgoing;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +47,15 @@ impl From<TransactionError<StoreError>> for StoreError {
     }
 }
 
+/// Where a stored item goes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// The delivery queue of a node homed on this broker.
+    Local(&'a NodeAddr),
+    /// The outbox for a peer broker, which relays it on.
+    Peer(&'a BrokerName),
+}
+
 /// What happened to a submitted envelope.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Accepted {
@@ -68,6 +82,7 @@ pub struct BrokerStore {
     db: sled::Db,
     dedup: sled::Tree,
     queue: sled::Tree,
+    outbox: sled::Tree,
     relay_log: sled::Tree,
     commit: GroupCommit,
 }
@@ -105,6 +120,7 @@ impl BrokerStore {
         Ok(Self {
             dedup: db.open_tree("dedup")?,
             queue: db.open_tree("queue")?,
+            outbox: db.open_tree("outbox")?,
             relay_log: db.open_tree("relay_log")?,
             commit: GroupCommit::start(db.clone()),
             db,
@@ -126,27 +142,39 @@ impl BrokerStore {
         Ok(self.db.generate_id()? + 1)
     }
 
-    /// Stores a verified envelope for its recipient unless its (sender, id) was seen before.
+    /// Stores a verified envelope for `destination` (its recipient's queue, or the outbox for
+    /// the recipient's home broker) unless its (sender, id) was seen before. `receipt` is what
+    /// this broker answers, now and for every duplicate.
     pub fn accept(
         &self,
         envelope: &VerifiedEnvelope,
         receipt: &pb::SignedReceipt,
         record: &pb::RelayRecord,
+        destination: Destination<'_>,
     ) -> Result<Accepted, StoreError> {
         let header = envelope.header();
         let key = dedup_key(&header.from, header.message_id.as_str());
         let sequence = self.next_sequence()?;
         let mut dedup_value = envelope.digest().to_vec();
         dedup_value.extend_from_slice(&receipt.encode_to_vec());
-        let item = pb::Delivery {
-            sequence,
-            item: Some(pb::delivery::Item::Envelope(envelope.raw().clone())),
-        }
-        .encode_to_vec();
+        let (item_key, item) = match destination {
+            Destination::Local(recipient) => (
+                queue_key(recipient, sequence),
+                pb::Delivery {
+                    sequence,
+                    item: Some(pb::delivery::Item::Envelope(envelope.raw().clone())),
+                }
+                .encode_to_vec(),
+            ),
+            Destination::Peer(broker) => (
+                outbox::key(broker, sequence),
+                outbox::envelope_item(envelope.raw()),
+            ),
+        };
         let log_key = self.next_sequence()?.to_be_bytes();
         let record = record.encode_to_vec();
-        let outcome = (&self.dedup, &self.queue, &self.relay_log).transaction(
-            |(dedup, queue, relay_log)| {
+        let outcome = (&self.dedup, &self.queue, &self.outbox, &self.relay_log).transaction(
+            |(dedup, queue, outbox, relay_log)| {
                 if let Some(existing) = dedup.get(&key)? {
                     if existing.len() < 32 || existing[..32] != envelope.digest()[..] {
                         return Ok(Accepted::Conflict);
@@ -156,7 +184,10 @@ impl BrokerStore {
                     return Ok(Accepted::Duplicate(original));
                 }
                 dedup.insert(key.as_slice(), dedup_value.as_slice())?;
-                queue.insert(queue_key(&header.to, sequence), item.as_slice())?;
+                match destination {
+                    Destination::Local(_) => queue.insert(item_key.as_slice(), item.as_slice())?,
+                    Destination::Peer(_) => outbox.insert(item_key.as_slice(), item.as_slice())?,
+                };
                 relay_log.insert(&log_key, record.as_slice())?;
                 Ok(Accepted::New(receipt.clone()))
             },
@@ -164,19 +195,29 @@ impl BrokerStore {
         Ok(outcome)
     }
 
-    /// Queues a receipt for the node that sent the envelope it attests.
-    pub fn enqueue_receipt(
+    /// Queues a receipt that a peer broker relayed for the local node that sent the envelope
+    /// it attests, and records that in the relay log, in one transaction.
+    pub fn route_receipt(
         &self,
-        recipient: &NodeAddr,
+        sender: &NodeAddr,
         receipt: &pb::SignedReceipt,
+        record: &pb::RelayRecord,
     ) -> Result<u64, StoreError> {
         let sequence = self.next_sequence()?;
         let item = pb::Delivery {
             sequence,
             item: Some(pb::delivery::Item::Receipt(receipt.clone())),
-        };
-        self.queue
-            .insert(queue_key(recipient, sequence), item.encode_to_vec())?;
+        }
+        .encode_to_vec();
+        let log_key = self.next_sequence()?.to_be_bytes();
+        let record = record.encode_to_vec();
+        (&self.queue, &self.relay_log)
+            .transaction(|(queue, relay_log)| {
+                queue.insert(queue_key(sender, sequence), item.as_slice())?;
+                relay_log.insert(&log_key, record.as_slice())?;
+                Ok(())
+            })
+            .map_err(|e: TransactionError<StoreError>| StoreError::from(e))?;
         Ok(sequence)
     }
 
@@ -213,35 +254,54 @@ impl BrokerStore {
             .transpose()
     }
 
-    /// Removes an acknowledged item and, for an envelope, atomically queues the recipient's
-    /// receipt for the sender and records the outcome. Returns the receipt's new sequence.
+    /// Removes an acknowledged item and, for an envelope, atomically routes the recipient's
+    /// receipt towards the sender (its queue here, or the outbox for its home broker) and
+    /// records the outcome. Returns the receipt's new sequence.
     pub fn complete(
         &self,
         recipient: &NodeAddr,
         sequence: u64,
-        route: Option<(&NodeAddr, &pb::SignedReceipt, &pb::RelayRecord)>,
+        route: Option<(Destination<'_>, &pb::SignedReceipt, &pb::RelayRecord)>,
     ) -> Result<Option<u64>, StoreError> {
-        let Some((sender, receipt, record)) = route else {
+        let Some((destination, receipt, record)) = route else {
             self.queue.remove(queue_key(recipient, sequence))?;
             return Ok(None);
         };
         let receipt_sequence = self.next_sequence()?;
         let log_key = self.next_sequence()?.to_be_bytes();
-        let item = pb::Delivery {
-            sequence: receipt_sequence,
-            item: Some(pb::delivery::Item::Receipt(receipt.clone())),
-        }
-        .encode_to_vec();
+        let (receipt_key, item) = match destination {
+            Destination::Local(sender) => (
+                queue_key(sender, receipt_sequence),
+                pb::Delivery {
+                    sequence: receipt_sequence,
+                    item: Some(pb::delivery::Item::Receipt(receipt.clone())),
+                }
+                .encode_to_vec(),
+            ),
+            Destination::Peer(broker) => (
+                outbox::key(broker, receipt_sequence),
+                outbox::receipt_item(receipt),
+            ),
+        };
         let record = record.encode_to_vec();
-        let done = (&self.queue, &self.relay_log).transaction(|(queue, relay_log)| {
-            if queue.remove(queue_key(recipient, sequence))?.is_none() {
-                // Acknowledged twice (a reconnecting node): the first completion counts.
-                return Ok(None);
-            }
-            queue.insert(queue_key(sender, receipt_sequence), item.as_slice())?;
-            relay_log.insert(&log_key, record.as_slice())?;
-            Ok(Some(receipt_sequence))
-        });
+        let done = (&self.queue, &self.outbox, &self.relay_log).transaction(
+            |(queue, outbox, relay_log)| {
+                if queue.remove(queue_key(recipient, sequence))?.is_none() {
+                    // Acknowledged twice (a reconnecting node): the first completion counts.
+                    return Ok(None);
+                }
+                match destination {
+                    Destination::Local(_) => {
+                        queue.insert(receipt_key.as_slice(), item.as_slice())?
+                    }
+                    Destination::Peer(_) => {
+                        outbox.insert(receipt_key.as_slice(), item.as_slice())?
+                    }
+                };
+                relay_log.insert(&log_key, record.as_slice())?;
+                Ok(Some(receipt_sequence))
+            },
+        );
         done.map_err(|e: TransactionError<StoreError>| StoreError::from(e))
     }
 

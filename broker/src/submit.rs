@@ -1,23 +1,27 @@
-//! Submit: authenticate the sender, verify the envelope, store it durably, answer with a
-//! signed ACCEPTED receipt (the same receipt again for a duplicate).
+//! Submit: authenticate the sender, verify the envelope and the sharing agreement, store it
+//! durably (in the recipient's queue, or in the outbox for the recipient's home broker), and
+//! answer with a signed ACCEPTED receipt (the same receipt again for a duplicate).
 
 use tonic::Request;
 use tracing::{info, warn};
+use trm_proto::addr::NodeAddr;
+use trm_proto::directory::Directory;
 use trm_proto::envelope::UnverifiedEnvelope;
-use trm_proto::{pb, receipt, time};
+use trm_proto::{pb, time};
 
-use crate::auth;
 use crate::error::BrokerError;
 use crate::state::BrokerState;
-use crate::store::Accepted;
+use crate::store::{Accepted, Destination};
+use crate::{admit, auth};
 
 /// Handles one submitted envelope.
 pub async fn submit(
     state: &BrokerState,
     request: Request<pb::Envelope>,
 ) -> Result<pb::SignedReceipt, BrokerError> {
-    let peer = auth::node(&request, &state.directory)?;
-    let result = accept(state, &peer, request.into_inner()).await;
+    let directory = state.directory.current();
+    let peer = auth::node(&request, &directory)?;
+    let result = accept(state, &directory, &peer, request.into_inner()).await;
     if let Err(e) = &result {
         warn!(peer = %peer, cause = %e, "refused envelope");
     }
@@ -26,7 +30,8 @@ pub async fn submit(
 
 async fn accept(
     state: &BrokerState,
-    peer: &trm_proto::addr::NodeAddr,
+    directory: &Directory,
+    peer: &NodeAddr,
     raw: pb::Envelope,
 ) -> Result<pb::SignedReceipt, BrokerError> {
     let envelope = UnverifiedEnvelope::parse(raw, state.max_envelope_bytes)?;
@@ -37,60 +42,37 @@ async fn accept(
             from: header.from.clone(),
         });
     }
-    let to = header.to.clone();
-    if state.directory.node(&to).is_none() {
-        return Err(BrokerError::UnknownRecipient(to));
-    }
-    if to.broker() != state.name {
-        return Err(BrokerError::Unroutable {
-            broker: to.broker(),
-            to,
-        });
-    }
-    let sender = state
-        .directory
-        .node(peer)
-        .ok_or(BrokerError::UnknownCertificate {
-            version: state.directory.version(),
-        })?;
-    let envelope = envelope.verify(&sender.signing_keys_at(time::now_ms()))?;
-    let header = envelope.header();
     let now = time::now_ms();
-    if header.expires_at_ms <= now {
-        return Err(BrokerError::Expired {
-            message_id: header.message_id.to_string(),
-            expired_at: time::format_ms(header.expires_at_ms),
-        });
-    }
-    let receipt = receipt::sign(
-        &pb::Receipt {
-            kind: pb::ReceiptKind::Accepted.into(),
-            message_id: header.message_id.to_string(),
-            from: header.from.to_string(),
-            to: header.to.to_string(),
-            envelope_digest: envelope.digest().to_vec(),
-            signer: state.name.to_string(),
-            at_ms: now,
-            ..Default::default()
-        },
-        &state.signing_key,
+    let envelope = admit::verify(directory, envelope, now)?;
+    let header = envelope.header();
+    let digest = envelope.digest();
+    let home = header.to.broker();
+    let receipt = admit::broker_receipt(
+        state,
+        pb::ReceiptKind::Accepted,
+        header,
+        digest,
+        String::new(),
+        now,
     );
-    let record = pb::RelayRecord {
-        at_ms: now,
-        event: "accepted".into(),
-        message_id: header.message_id.to_string(),
-        from: header.from.to_string(),
-        to: header.to.to_string(),
-        kind: header.kind.into(),
-        envelope_digest: envelope.digest().to_vec(),
+    let record = admit::record("accepted", header, digest, None, now);
+    let destination = if home == state.name {
+        Destination::Local(&header.to)
+    } else {
+        Destination::Peer(&home)
     };
-    let outcome = state.store.accept(&envelope, &receipt, &record)?;
+    let outcome = state
+        .store
+        .accept(&envelope, &receipt, &record, destination)?;
     // Also for a duplicate: the original may have come in a moment ago and not be flushed yet.
     state.store.durable().await?;
     match outcome {
         Accepted::New(receipt) => {
             info!(id = %header.message_id, from = %header.from, to = %header.to, "accepted envelope");
-            state.wake(&header.to);
+            match destination {
+                Destination::Local(to) => state.wake(to),
+                Destination::Peer(broker) => state.wake_relay(broker),
+            }
             Ok(receipt)
         }
         Accepted::Duplicate(original) => {

@@ -214,6 +214,21 @@ impl Authority {
         Ok(())
     }
 
+    /// Ends a rotation's overlap now, so the previous key is refused from the next version on
+    /// (for example when the old key may have been compromised).
+    pub fn end_overlap(&mut self, address: &str) -> Result<(), CertsError> {
+        let node = self.node_mut(address)?;
+        if node.previous_signing_key.is_empty() {
+            return Err(invalid(
+                &format!("node {address:?}"),
+                "previous_signing_key",
+                "there is no rotation in progress",
+            ));
+        }
+        node.previous_signing_key_expires_at_ms = time::now_ms();
+        Ok(())
+    }
+
     /// Adds a bilateral sharing agreement.
     pub fn agree(
         &mut self,

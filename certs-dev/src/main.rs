@@ -84,6 +84,12 @@ enum AuthorityAction {
         #[arg(long, default_value_t = 7)]
         overlap_days: u32,
     },
+    /// Ends a rotation's overlap now: the previous key is refused from this version on.
+    EndOverlap {
+        /// The node.
+        #[arg(long)]
+        address: String,
+    },
     /// Adds a bilateral sharing agreement.
     Agree {
         /// The agreement's reference.
@@ -174,6 +180,10 @@ fn run(args: Args) -> anyhow::Result<()> {
                         u64::from(overlap_days) * 86_400_000,
                     )?;
                     format!("rotated the signing key of {address} ({overlap_days} days overlap)")
+                }
+                AuthorityAction::EndOverlap { address } => {
+                    authority.end_overlap(&address)?;
+                    format!("ended the key overlap of {address}")
                 }
                 AuthorityAction::Agree {
                     reference,

@@ -34,6 +34,9 @@ pub fn broker_config(
         authority_key: authority_key_hex(federation),
         federation: federation.federation.clone(),
         max_envelope_bytes: trm_broker::config::DEFAULT_MAX_ENVELOPE_BYTES,
+        relay_backoff_initial_ms: trm_broker::config::DEFAULT_RELAY_BACKOFF_INITIAL_MS,
+        relay_backoff_max_ms: trm_broker::config::DEFAULT_RELAY_BACKOFF_MAX_MS,
+        directory_refresh_secs: trm_broker::config::DEFAULT_DIRECTORY_REFRESH_SECS,
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use tokio::net::TcpListener;
@@ -35,8 +36,17 @@ pub struct LocalFederation {
     root: PathBuf,
     broker_addrs: HashMap<String, SocketAddr>,
     brokers: HashMap<String, Running>,
+    broker_states: HashMap<String, Arc<trm_broker::BrokerState>>,
     nodes: HashMap<String, Running>,
 }
+
+/// Relay backoff and directory refresh of in-process brokers: small, so that tests of outages
+/// and refreshes run in seconds.
+pub const TEST_RELAY_BACKOFF_INITIAL_MS: u64 = 50;
+/// See [`TEST_RELAY_BACKOFF_INITIAL_MS`].
+pub const TEST_RELAY_BACKOFF_MAX_MS: u64 = 1_000;
+/// See [`TEST_RELAY_BACKOFF_INITIAL_MS`].
+pub const TEST_DIRECTORY_REFRESH_SECS: u64 = 1;
 
 /// A federation spec: `(name, country, address)` brokers and `(address, organisation, type,
 /// country)` nodes, with a sharing agreement for every kind between every two nodes (remove
@@ -120,6 +130,7 @@ impl LocalFederation {
             root: root.to_owned(),
             broker_addrs,
             brokers: HashMap::new(),
+            broker_states: HashMap::new(),
             nodes: HashMap::new(),
         })
     }
@@ -147,19 +158,23 @@ impl LocalFederation {
             .ok_or_else(|| anyhow!("no broker {name}"))
     }
 
-    /// The validated configuration of broker `name`.
+    /// The validated configuration of broker `name`, with the short relay backoff and
+    /// directory refresh intervals of [`TEST_RELAY_BACKOFF_INITIAL_MS`] and its siblings.
     pub fn broker_config(&self, name: &str) -> anyhow::Result<trm_broker::BrokerConfig> {
         let material = self
             .federation
             .broker(name)
             .ok_or_else(|| anyhow!("no broker {name}"))?;
-        Ok(devfed::broker_config(
+        let mut file = devfed::broker_config(
             &self.federation,
             material,
             self.broker_addr(name)?,
             self.broker_data_dir(name),
-        )
-        .validate()?)
+        );
+        file.relay_backoff_initial_ms = TEST_RELAY_BACKOFF_INITIAL_MS;
+        file.relay_backoff_max_ms = TEST_RELAY_BACKOFF_MAX_MS;
+        file.directory_refresh_secs = TEST_DIRECTORY_REFRESH_SECS;
+        Ok(file.validate()?)
     }
 
     /// The configuration file of node `address`.
@@ -191,20 +206,36 @@ impl LocalFederation {
         config: trm_broker::BrokerConfig,
     ) -> anyhow::Result<()> {
         let listener = TcpListener::bind(config.listen).await?;
+        let store = trm_broker::BrokerStore::open(&config.data_dir)?;
+        let state = Arc::new(trm_broker::BrokerState::new(&config, store));
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            trm_broker::run(listener, config, async {
-                let _ = stopped.await;
-            })
-            .await
-            .map_err(anyhow::Error::from)
+        let task = tokio::spawn({
+            let state = state.clone();
+            async move {
+                trm_broker::serve_state(listener, &config, state, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .map_err(anyhow::Error::from)
+            }
         });
         self.brokers.insert(name.to_owned(), Running { stop, task });
+        self.broker_states.insert(name.to_owned(), state);
         Ok(())
+    }
+
+    /// The shared state of running broker `name`: its store, directory and relay status.
+    /// Drop it before restarting the broker, which needs the store released.
+    pub fn broker_state(&self, name: &str) -> anyhow::Result<Arc<trm_broker::BrokerState>> {
+        self.broker_states
+            .get(name)
+            .cloned()
+            .ok_or_else(|| anyhow!("broker {name} is not running"))
     }
 
     /// Stops broker `name` gracefully.
     pub async fn stop_broker(&mut self, name: &str) -> anyhow::Result<()> {
+        self.broker_states.remove(name);
         match self.brokers.remove(name) {
             Some(running) => running.stop().await,
             None => Err(anyhow!("broker {name} is not running")),

@@ -31,13 +31,19 @@ impl AdminService {
 
 fn organisation_type_name(value: i32) -> String {
     pb::OrganisationType::try_from(value)
-        .map(|t| t.as_str_name().trim_start_matches("ORGANISATION_TYPE_").to_ascii_lowercase())
+        .map(|t| {
+            t.as_str_name()
+                .trim_start_matches("ORGANISATION_TYPE_")
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
 /// Whether a directory entry matches a search.
 fn matches(entry: &pb::NodeEntry, query: &pb::DirectorySearchRequest) -> bool {
-    let has = |list: &[String], wanted: &str| wanted.is_empty() || list.iter().any(|v| v.eq_ignore_ascii_case(wanted));
+    let has = |list: &[String], wanted: &str| {
+        wanted.is_empty() || list.iter().any(|v| v.eq_ignore_ascii_case(wanted))
+    };
     let text = query.text.to_lowercase();
     (query.country.is_empty() || entry.country.eq_ignore_ascii_case(&query.country))
         && has(&entry.services, &query.service)

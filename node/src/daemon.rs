@@ -34,6 +34,9 @@ pub enum DaemonError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The directory in use could not be kept in the data folder.
+    #[error(transparent)]
+    Directory(#[from] crate::refresh::RefreshError),
     /// The broker channel or the admin server failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -73,7 +76,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let node = Arc::new(Node::new(&config, store));
-    crate::refresh::load_adopted(&node);
+    crate::refresh::load_adopted(&node)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     let broker_channel = connect::broker_channel(&config)?;
@@ -90,7 +93,11 @@ pub async fn serve(
             config.directory_refresh,
             stopped.clone(),
         )));
-        tasks.push(tokio::spawn(inbound::run(node.clone(), channel.clone(), stopped)));
+        tasks.push(tokio::spawn(inbound::run(
+            node.clone(),
+            channel.clone(),
+            stopped,
+        )));
     } else {
         warn!("handover log is broken: not connecting to the broker; `trm log verify` shows where");
     }

@@ -12,8 +12,8 @@ use tonic::transport::Channel;
 use tracing::{error, info, warn};
 use trm_proto::pb;
 use trm_proto::pb::broker_client::BrokerClient;
+use trm_storage::Backoff;
 
-use crate::backoff::Backoff;
 use crate::error::NodeError;
 use crate::node::Node;
 

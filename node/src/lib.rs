@@ -10,9 +10,11 @@
 //! - [`audit`]: the yes/no audit flags derived from content.
 //! - [`handover_log`]: the hash-chained, append-only log.
 //! - [`merkle`]: RFC 6962 Merkle trees over the log, with inclusion and consistency proofs.
+//! - [`checkpoint`]: signed checkpoints of that tree (C2SP signed notes) and witness cosignatures.
 //! - [`store`]: messages, outbox and evidence in sled, each change with its log entry.
 //! - [`node`]: send, receive and record receipts, independent of transport.
-//! - [`connect`], [`outbox`], [`inbound`], [`backoff`]: the broker connection.
+//! - [`connect`], [`outbox`], [`inbound`]: the broker connection (retry delays come from
+//!   [`trm_storage::Backoff`]).
 //! - [`refresh`]: keeping the federation directory current.
 //! - [`admin`]: the local admin service for `trm`.
 //! - [`daemon`]: everything together until shutdown.
@@ -20,16 +22,16 @@
 
 pub mod admin;
 pub mod audit;
-pub mod backoff;
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod daemon;
 pub mod error;
 pub mod handover_log;
-pub mod merkle;
 pub mod inbound;
 pub mod keys;
+pub mod merkle;
 pub mod node;
 pub mod open;
 pub mod outbox;

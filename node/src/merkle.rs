@@ -483,7 +483,6 @@ fn median(times: &mut [Duration]) -> Duration {
     times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,13 +619,34 @@ mod tests {
             ("leaf", flipped_leaf, index, size, p.clone(), root),
             ("root", leaf, index, size, p.clone(), flipped_root),
             ("empty root", leaf, index, size, p.clone(), EMPTY_ROOT),
-            ("index - 1", leaf, index.wrapping_sub(1), size, p.clone(), root),
+            (
+                "index - 1",
+                leaf,
+                index.wrapping_sub(1),
+                size,
+                p.clone(),
+                root,
+            ),
             ("index + 1", leaf, index + 1, size, p.clone(), root),
             ("index ^ 2", leaf, index ^ 2, size, p.clone(), root),
             ("size * 2", leaf, index, size * 2, p.clone(), root),
             ("size / 2", leaf, index, size / 2, p.clone(), root),
-            ("trailing root", leaf, index, size, [&p[..], &[root]].concat(), root),
-            ("preceding root", leaf, index, size, [&[root], &p[..]].concat(), root),
+            (
+                "trailing root",
+                leaf,
+                index,
+                size,
+                [&p[..], &[root]].concat(),
+                root,
+            ),
+            (
+                "preceding root",
+                leaf,
+                index,
+                size,
+                [&[root], &p[..]].concat(),
+                root,
+            ),
         ];
         for i in 0..p.len() {
             let mut changed = p.clone();
@@ -680,12 +700,54 @@ mod tests {
             ("root2", size1, size2, root1, wrong2, p.clone()),
             ("swapped roots", size1, size2, root2, root1, p.clone()),
             ("empty proof", size1, size2, root1, root2, Vec::new()),
-            ("trailing root1", size1, size2, root1, root2, [&p[..], &[root1]].concat()),
-            ("trailing root2", size1, size2, root1, root2, [&p[..], &[root2]].concat()),
-            ("preceding root1", size1, size2, root1, root2, [&[root1], &p[..]].concat()),
-            ("preceding root2", size1, size2, root1, root2, [&[root2], &p[..]].concat()),
-            ("preceding proof[0]", size1, size2, root1, root2, [&p[..1], &p[..]].concat()),
-            ("truncated", size1, size2, root1, root2, p[..p.len() - 1].to_vec()),
+            (
+                "trailing root1",
+                size1,
+                size2,
+                root1,
+                root2,
+                [&p[..], &[root1]].concat(),
+            ),
+            (
+                "trailing root2",
+                size1,
+                size2,
+                root1,
+                root2,
+                [&p[..], &[root2]].concat(),
+            ),
+            (
+                "preceding root1",
+                size1,
+                size2,
+                root1,
+                root2,
+                [&[root1], &p[..]].concat(),
+            ),
+            (
+                "preceding root2",
+                size1,
+                size2,
+                root1,
+                root2,
+                [&[root2], &p[..]].concat(),
+            ),
+            (
+                "preceding proof[0]",
+                size1,
+                size2,
+                root1,
+                root2,
+                [&p[..1], &p[..]].concat(),
+            ),
+            (
+                "truncated",
+                size1,
+                size2,
+                root1,
+                root2,
+                p[..p.len() - 1].to_vec(),
+            ),
         ];
         for i in 0..p.len() {
             let mut changed = p.clone();
@@ -762,7 +824,10 @@ mod tests {
     #[test]
     fn trivial_consistency() {
         let (a, b) = (h(ROOTS[0]), h(ROOTS[1]));
-        assert_eq!(verify_consistency(0, 0, &EMPTY_ROOT, &EMPTY_ROOT, &[]), Ok(()));
+        assert_eq!(
+            verify_consistency(0, 0, &EMPTY_ROOT, &EMPTY_ROOT, &[]),
+            Ok(())
+        );
         assert_eq!(verify_consistency(0, 5, &EMPTY_ROOT, &b, &[]), Ok(()));
         assert_eq!(verify_consistency(1, 1, &a, &a, &[]), Ok(()));
         assert_eq!(
@@ -919,10 +984,12 @@ mod tests {
             roots.push(root);
 
             let edge = |i: u64| i == 0 || i + 1 >= size;
-            let probed = |i: u64| size <= EXHAUSTIVE || edge(i) || i % 89 == 0;
+            let probed = |i: u64| size <= EXHAUSTIVE || edge(i) || i.is_multiple_of(89);
             let altered = |i: u64| size <= EXHAUSTIVE || edge(i);
             for index in (0..size).filter(|&i| probed(i)) {
-                let proof = tree.inclusion_proof(index, size).expect("index is in the tree");
+                let proof = tree
+                    .inclusion_proof(index, size)
+                    .expect("index is in the tree");
                 let leaf = leaf_hash(&synthetic_leaf(index));
                 if altered(index) {
                     assert_inclusion_holds(leaf, index, size, &proof, root);
@@ -931,7 +998,9 @@ mod tests {
                 }
             }
             for first in (0..=size).filter(|&m| probed(m)) {
-                let proof = tree.consistency_proof(first, size).expect("sizes are in order");
+                let proof = tree
+                    .consistency_proof(first, size)
+                    .expect("sizes are in order");
                 let old = roots[first as usize];
                 if altered(first) {
                     assert_consistency_holds(first, size, old, root, &proof);
@@ -942,7 +1011,11 @@ mod tests {
         }
         let rebuilt = MerkleTree::from_leaves((0..MAX).map(synthetic_leaf));
         for size in 0..=MAX {
-            assert_eq!(rebuilt.root_at(size), Ok(roots[size as usize]), "size {size}");
+            assert_eq!(
+                rebuilt.root_at(size),
+                Ok(roots[size as usize]),
+                "size {size}"
+            );
         }
     }
 

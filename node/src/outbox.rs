@@ -11,8 +11,8 @@ use tonic::transport::Channel;
 use tracing::{debug, error, warn};
 use trm_proto::pb;
 use trm_proto::pb::broker_client::BrokerClient;
+use trm_storage::Backoff;
 
-use crate::backoff::Backoff;
 use crate::node::Node;
 
 /// Whether a failed submit may succeed later unchanged.

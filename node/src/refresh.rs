@@ -63,19 +63,31 @@ fn persist(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// The directory adopted before a restart, if there is a valid one.
-pub fn load_adopted(node: &Node) {
+/// At start-up: adopts the directory kept from before a restart if it is newer than the
+/// configured file, then keeps whichever is in use, so that rolling the configured file back
+/// never rolls the node back.
+pub fn load_adopted(node: &Node) -> Result<(), RefreshError> {
     let path = node.data_dir.join(ADOPTED_DIRECTORY);
-    let Ok(bytes) = std::fs::read(&path) else {
-        return;
+    let kept = match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
     };
-    match pb::SignedDirectory::decode(bytes.as_slice()) {
-        Ok(signed) => match offer(node, signed) {
-            Ok(_) => {}
-            Err(e) => debug!(cause = %e, "stored directory not used"),
-        },
-        Err(e) => warn!(path = %path.display(), cause = %e, "stored directory is unreadable"),
+    if let Some(bytes) = &kept {
+        match pb::SignedDirectory::decode(bytes.as_slice()) {
+            Ok(signed) => {
+                if let Err(e) = offer(node, signed) {
+                    debug!(cause = %e, "kept directory not used");
+                }
+            }
+            Err(e) => warn!(path = %path.display(), cause = %e, "kept directory is unreadable"),
+        }
     }
+    let current = node.directory.current().signed().encode_to_vec();
+    if kept.as_deref() != Some(current.as_slice()) {
+        persist(&node.data_dir, &current)?;
+    }
+    Ok(())
 }
 
 /// Asks the broker once.
@@ -89,7 +101,12 @@ pub async fn refresh_once(node: &Node, channel: Channel) -> Result<bool, Refresh
 }
 
 /// Refreshes every `every` until `shutdown` turns true.
-pub async fn run(node: Arc<Node>, channel: Channel, every: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    node: Arc<Node>,
+    channel: Channel,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(every) => {}

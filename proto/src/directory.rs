@@ -622,6 +622,138 @@ mod tests {
     }
 
     #[test]
+    fn the_handle_adopts_only_newer_versions() {
+        let authority = signing::generate_key();
+        let node_key = signing::generate_key();
+        let key = authority.verifying_key();
+        let v3 = Directory::verify(
+            sign(&sample(&authority, &node_key), &authority),
+            &key,
+            "test",
+            999,
+        )
+        .expect("valid");
+        let handle = DirectoryHandle::new(v3.clone());
+        assert_eq!(handle.offer(v3).expect("same"), false);
+
+        let mut newer = sample(&authority, &node_key);
+        newer.version = 4;
+        let v4 = Directory::verify(sign(&newer, &authority), &key, "test", 999).expect("valid");
+        assert_eq!(handle.offer(v4).expect("newer"), true);
+        assert_eq!(handle.current().version(), 4);
+
+        let v3_again = Directory::verify(
+            sign(&sample(&authority, &node_key), &authority),
+            &key,
+            "test",
+            999,
+        )
+        .expect("valid");
+        let refused = handle.offer(v3_again).expect_err("older");
+        assert_eq!(
+            refused,
+            DirectoryError::Stale {
+                offered: 3,
+                current: 4
+            }
+        );
+        assert_eq!(
+            refused.to_string(),
+            "directory version 3 is older than version 4 in use"
+        );
+
+        newer.nodes.clear();
+        let rival = Directory::verify(sign(&newer, &authority), &key, "test", 999).expect("valid");
+        assert_eq!(
+            handle.offer(rival).expect_err("conflict"),
+            DirectoryError::VersionConflict(4)
+        );
+        assert_eq!(handle.current().nodes().count(), 1);
+    }
+
+    #[test]
+    fn rotated_keys_overlap_then_only_the_new_key_counts() {
+        let authority = signing::generate_key();
+        let old = signing::generate_key();
+        let new = signing::generate_key();
+        let mut rotated = sample(&authority, &new);
+        rotated.nodes[0].previous_signing_key = old.verifying_key().to_bytes().to_vec();
+        rotated.nodes[0].previous_signing_key_expires_at_ms = 500;
+        let directory = Directory::verify(
+            sign(&rotated, &authority),
+            &authority.verifying_key(),
+            "test",
+            1,
+        )
+        .expect("valid");
+        let node = directory
+            .node(&"lefoe-ibf@at".parse().expect("valid"))
+            .expect("listed");
+        assert_eq!(
+            node.signing_keys_at(499),
+            [new.verifying_key(), old.verifying_key()]
+        );
+        assert_eq!(node.signing_keys_at(500), [new.verifying_key()]);
+    }
+
+    #[test]
+    fn agreements_cover_listed_kinds_in_both_directions_while_in_force() {
+        let authority = signing::generate_key();
+        let node_key = signing::generate_key();
+        let mut with_agreement = sample(&authority, &node_key);
+        with_agreement.nodes.push(pb::NodeEntry {
+            address: "astra@at".into(),
+            certificate_sha256: vec![3; 32],
+            signing_key: node_key.verifying_key().to_bytes().to_vec(),
+            ..Default::default()
+        });
+        with_agreement.agreements.push(pb::SharingAgreement {
+            reference: "MoU 1".into(),
+            party_a: "lefoe-ibf@at".into(),
+            party_b: "astra@at".into(),
+            kinds: vec![pb::MessageKind::Referral.into()],
+            valid_from_ms: 10,
+            valid_until_ms: 900,
+            terminated_at_ms: 0,
+        });
+        let directory = Directory::verify(
+            sign(&with_agreement, &authority),
+            &authority.verifying_key(),
+            "test",
+            1,
+        )
+        .expect("valid");
+        let lefoe: NodeAddr = "lefoe-ibf@at".parse().expect("valid");
+        let astra: NodeAddr = "astra@at".parse().expect("valid");
+        assert!(
+            directory
+                .agreement(&lefoe, &astra, pb::MessageKind::Referral, 100)
+                .is_ok()
+        );
+        assert!(
+            directory
+                .agreement(&astra, &lefoe, pb::MessageKind::Referral, 100)
+                .is_ok()
+        );
+        assert!(matches!(
+            directory.agreement(&lefoe, &astra, pb::MessageKind::InfoRequest, 100),
+            Err(AgreementError::KindNotCovered { .. })
+        ));
+        assert!(matches!(
+            directory.agreement(&lefoe, &astra, pb::MessageKind::Referral, 5),
+            Err(AgreementError::NotInForce { .. })
+        ));
+        assert!(matches!(
+            directory.agreement(&lefoe, &astra, pb::MessageKind::Referral, 900),
+            Err(AgreementError::NotInForce { .. })
+        ));
+        assert!(matches!(
+            directory.agreement(&lefoe, &lefoe, pb::MessageKind::Referral, 100),
+            Err(AgreementError::None { .. })
+        ));
+    }
+
+    #[test]
     fn forged_expired_foreign_and_inconsistent_directories_are_refused() {
         let authority = signing::generate_key();
         let node_key = signing::generate_key();

@@ -1,4 +1,4 @@
-//! Durable storage helpers shared by the broker and the node.
+//! What the broker and the node share at run time: group commit over sled, and retry backoff.
 //!
 //! Both keep their state in sled, and both follow one rule: nothing is acknowledged before it
 //! is on disk. sled 0.34.7's `flush_async` deadlocks when about eight or more callers flush at
@@ -6,17 +6,23 @@
 //! therefore runs one flusher thread per database that batches every caller waiting for
 //! durability into as few flushes as possible ([`GroupCommit`]).
 //!
+//! Both also retry peers that are unreachable (a node its broker, a broker its peer brokers)
+//! with the same capped, jittered exponential [`Backoff`].
+//!
 //! # Layout
 //! - [`open`]: [`open_db`], opening a sled database with trm's configuration.
 //! - [`group_commit`]: [`GroupCommit`], the flusher thread and the tickets writers wait on.
+//! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
 //! - [`error`]: the error type, [`StorageError`].
 
 #![forbid(unsafe_code)]
 
+pub mod backoff;
 pub mod error;
 pub mod group_commit;
 pub mod open;
 
+pub use backoff::Backoff;
 pub use error::StorageError;
 pub use group_commit::GroupCommit;
 pub use open::open_db;

@@ -116,3 +116,20 @@ pub fn misbound(
         ciphertext,
     })
 }
+
+/// `envelope` with its header's addressee replaced by `to` (any text, even an address no
+/// directory lists) and the header signed again by `keys`: genuinely signed, misaddressed.
+pub fn readdressed(
+    keys: &NodeKeys,
+    envelope: &pb::Envelope,
+    to: &str,
+) -> anyhow::Result<pb::Envelope> {
+    let mut header = pb::EnvelopeHeader::decode(envelope.header.as_slice())?;
+    header.to = to.to_owned();
+    let header = header.encode_to_vec();
+    Ok(pb::Envelope {
+        signature: signing::sign(&keys.signing, Purpose::Envelope, &header),
+        header,
+        ciphertext: envelope.ciphertext.clone(),
+    })
+}

@@ -23,7 +23,15 @@ pub const CANARY: &str = "CANARY-b51e0d-plaintext-marker";
 
 /// Generates the test federation under `root` (nothing is started).
 pub async fn federation(root: &Path) -> anyhow::Result<LocalFederation> {
-    LocalFederation::create(
+    federation_with(root, |_| {}).await
+}
+
+/// The test federation with `adjust` applied to its spec first.
+pub async fn federation_with(
+    root: &Path,
+    adjust: impl FnOnce(&mut trm_certs_dev::FederationSpec),
+) -> anyhow::Result<LocalFederation> {
+    LocalFederation::create_with(
         root,
         "trm-test",
         &[(BROKER, "MARRI")],
@@ -32,6 +40,7 @@ pub async fn federation(root: &Path) -> anyhow::Result<LocalFederation> {
             (ASTRA, "Astra", "ngo", "RS"),
             (OPEN_GATE, "Open Gate/La Strada", "ngo", "MK"),
         ],
+        adjust,
     )
     .await
 }

@@ -1,5 +1,6 @@
 //! Talking to a broker the way an attacker or a broken client would: with any certificate (or
-//! none), and with arbitrary bytes where a protobuf message belongs.
+//! none), with arbitrary bytes where a protobuf message belongs, or as a peer broker relaying
+//! whatever it likes.
 
 use std::net::SocketAddr;
 
@@ -8,6 +9,7 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Status, codegen::http};
 use trm_proto::pb::broker_client::BrokerClient;
+use trm_proto::pb::broker_peer_client::BrokerPeerClient;
 
 /// A channel to the broker at `addr` (whose certificate names `broker`), trusting `ca_pem`,
 /// presenting `identity` (certificate and key PEM) if given.
@@ -31,6 +33,12 @@ pub async fn channel(
 /// A broker client over `channel`, accepting large answers.
 pub fn broker(channel: Channel) -> BrokerClient<Channel> {
     BrokerClient::new(channel).max_encoding_message_size(64 * 1024 * 1024)
+}
+
+/// A broker-peer client over `channel`: the `Relay` calls a peer broker (or an impostor)
+/// makes, accepting large batches.
+pub fn peer(channel: Channel) -> BrokerPeerClient<Channel> {
+    BrokerPeerClient::new(channel).max_encoding_message_size(64 * 1024 * 1024)
 }
 
 /// Sends `bytes` as the request message of `Broker/Submit`, exactly as given.

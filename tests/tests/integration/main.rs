@@ -3,6 +3,8 @@
 
 mod adversarial;
 mod delivery;
+mod directory;
 mod durability;
+mod federation;
 mod handover_log;
 mod transport;

@@ -1,0 +1,91 @@
+//! The checks every broker makes on an envelope, whether a node submitted it or a peer broker
+//! relayed it, and the receipts and relay-log records that follow: all from the header alone,
+//! since a broker never opens the ciphertext.
+
+use trm_proto::directory::Directory;
+use trm_proto::envelope::{UnverifiedEnvelope, VerifiedEnvelope};
+use trm_proto::{pb, receipt, time};
+
+use crate::error::BrokerError;
+use crate::state::BrokerState;
+
+/// Checks that the addressee and its home broker are in `directory`, that the sender's
+/// signature verifies with its directory keys at `now_ms` (the previous key too during a
+/// rotation), that a sharing agreement between sender and addressee covers the message's
+/// kind, and that the envelope has not expired.
+pub fn verify(
+    directory: &Directory,
+    envelope: UnverifiedEnvelope,
+    now_ms: u64,
+) -> Result<VerifiedEnvelope, BrokerError> {
+    let header = envelope.header();
+    let to = &header.to;
+    if directory.broker(&to.broker()).is_none() {
+        return Err(BrokerError::UnknownBroker {
+            broker: to.broker(),
+            to: to.clone(),
+        });
+    }
+    if directory.node(to).is_none() {
+        return Err(BrokerError::UnknownRecipient(to.clone()));
+    }
+    let sender = directory
+        .node(&header.from)
+        .ok_or_else(|| BrokerError::UnknownSender(header.from.clone()))?;
+    let envelope = envelope.verify(&sender.signing_keys_at(now_ms))?;
+    let header = envelope.header();
+    directory.agreement(&header.from, &header.to, header.kind, now_ms)?;
+    if header.expires_at_ms <= now_ms {
+        return Err(BrokerError::Expired {
+            message_id: header.message_id.to_string(),
+            expired_at: time::format_ms(header.expires_at_ms),
+        });
+    }
+    Ok(envelope)
+}
+
+/// This broker's signed receipt of `kind` about the envelope with `header` and `digest`:
+/// ACCEPTED, RELAYED, or REJECTED (with `reason`) for a relay a peer refused for good.
+pub fn broker_receipt(
+    state: &BrokerState,
+    kind: pb::ReceiptKind,
+    header: &trm_proto::envelope::Header,
+    digest: &[u8; 32],
+    reason: String,
+    now_ms: u64,
+) -> pb::SignedReceipt {
+    receipt::sign(
+        &pb::Receipt {
+            kind: kind.into(),
+            message_id: header.message_id.to_string(),
+            from: header.from.to_string(),
+            to: header.to.to_string(),
+            envelope_digest: digest.to_vec(),
+            signer: state.name.to_string(),
+            at_ms: now_ms,
+            reason,
+            ..Default::default()
+        },
+        &state.signing_key,
+    )
+}
+
+/// A relay-log record of `event` for an envelope; `peer` names the other broker, if any.
+pub fn record(
+    event: &str,
+    header: &trm_proto::envelope::Header,
+    digest: &[u8; 32],
+    peer: Option<&trm_proto::addr::BrokerName>,
+    now_ms: u64,
+) -> pb::RelayRecord {
+    pb::RelayRecord {
+        at_ms: now_ms,
+        event: event.into(),
+        message_id: header.message_id.to_string(),
+        from: header.from.to_string(),
+        to: header.to.to_string(),
+        kind: header.kind.into(),
+        envelope_digest: digest.to_vec(),
+        peer: peer.map(ToString::to_string).unwrap_or_default(),
+    }
+}

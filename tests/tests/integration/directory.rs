@@ -1,0 +1,308 @@
+//! The signed directory in use: agreements and unknown addressees at send time, revocation,
+//! stale directories and key rotation, each taking effect through a published new version.
+
+use std::time::Duration;
+
+use tonic::Code;
+use trm_certs_dev::authority::Authority;
+use trm_proto::pb;
+use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
+use trm_tests::{craft, raw};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn a_message_without_a_sharing_agreement_or_to_an_unknown_address_is_refused_at_send()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation_with(dir.path(), |spec| {
+        spec.agreements
+            .retain(|a| !a.parties.contains(&OPEN_GATE.to_owned()));
+    })
+    .await?;
+    fed.start_node(LEFOE).await?;
+    let mut lefoe = fed.client(LEFOE).await?;
+
+    let refused = lefoe
+        .send(fixtures::referral(OPEN_GATE)?)
+        .await
+        .expect_err("no agreement");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert_eq!(
+        refused.message(),
+        format!("no sharing agreement between {LEFOE} and {OPEN_GATE}")
+    );
+
+    for unknown in ["nobody@marri", "astra@xx"] {
+        let refused = lefoe
+            .send(fixtures::referral(unknown)?)
+            .await
+            .expect_err("unknown");
+        assert_eq!(refused.code(), Code::NotFound, "{unknown}");
+        assert_eq!(
+            refused.message(),
+            format!("recipient {unknown} is not in the federation directory")
+        );
+    }
+    // Nothing was logged or queued for any of them.
+    let log = lefoe
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 10,
+        })
+        .await?
+        .into_inner();
+    assert!(log.entries.is_empty());
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_revoked_node_is_refused_by_its_broker_and_by_recipients_after_refresh()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    let directory = craft::directory(&fed.federation)?;
+    let open_gate_keys = craft::keys(&fed.federation, OPEN_GATE)?;
+    let material = fed.federation.node(OPEN_GATE).expect("open gate").clone();
+    let mut open_gate = raw::broker(
+        raw::channel(
+            fed.broker_addr(BROKER)?,
+            BROKER,
+            &fed.federation.ca_pem,
+            Some((&material.cert_pem, &material.key_pem)),
+        )
+        .await?,
+    );
+    // Accepted while Open Gate is still in the directory; Astra is offline.
+    let before = craft::sealed(&open_gate_keys, &directory, &fixtures::referral(ASTRA)?)?;
+    open_gate.submit(before).await?;
+
+    let mut authority = Authority::open(&fed.federation.dir)?;
+    authority.revoke(OPEN_GATE)?;
+    authority.publish(30)?;
+
+    // The broker picks the new version up on its next refresh and refuses Open Gate's certificate.
+    trm_cli::demo::wait_for(WAIT, "the broker to refuse the revoked node", || {
+        let mut open_gate = open_gate.clone();
+        async move {
+            let outcome = open_gate
+                .fetch_directory(pb::FetchDirectoryRequest { known_version: 0 })
+                .await;
+            Ok(matches!(outcome, Err(status) if status.code() == Code::PermissionDenied))
+        }
+    })
+    .await?;
+    let after = craft::sealed(&open_gate_keys, &directory, &fixtures::referral(ASTRA)?)?;
+    let refused = open_gate.submit(after).await.expect_err("revoked");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(
+        refused
+            .message()
+            .contains("not registered in federation directory version 2"),
+        "{refused:?}"
+    );
+
+    // Astra starts with the new directory: the envelope accepted before is refused on delivery.
+    fed.start_node(ASTRA).await?;
+    let mut astra = fed.client(ASTRA).await?;
+    trm_cli::demo::wait_for(WAIT, "Astra's refusal", || {
+        let mut astra = astra.clone();
+        async move {
+            let log = astra
+                .log(pb::LogRequest {
+                    from_index: 0,
+                    limit: 10,
+                })
+                .await?
+                .into_inner();
+            Ok(log.entries.iter().any(|e| e.event == "refused"))
+        }
+    })
+    .await?;
+    let log = astra
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 10,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        log.entries[0].reason,
+        format!("sender {OPEN_GATE} is not in the federation directory")
+    );
+    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
+    let search = astra
+        .search_directory(pb::DirectorySearchRequest::default())
+        .await?
+        .into_inner();
+    assert_eq!(search.refresh_problem, "");
+    assert_eq!(search.version, 2);
+    assert!(search.nodes.iter().all(|n| n.address != OPEN_GATE));
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_node_refuses_a_directory_older_than_the_one_it_adopted() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    let old = std::fs::read(fed.federation.dir.join("directory.pb"))?;
+    let mut authority = Authority::open(&fed.federation.dir)?;
+    authority.agree(
+        "MoU extra",
+        [LEFOE, ASTRA],
+        &[pb::MessageKind::Referral],
+        30,
+    )?;
+    authority.publish(30)?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(ASTRA).await?;
+    let mut astra = fed.client(ASTRA).await?;
+    let search = astra
+        .search_directory(pb::DirectorySearchRequest {
+            refresh: true,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(search.version, 2);
+
+    // The broker is rolled back to version 1 (an operator mistake, or a malicious broker).
+    fed.stop_broker(BROKER).await?;
+    std::fs::write(fed.federation.dir.join("directory.pb"), &old)?;
+    fed.start_broker(BROKER).await?;
+    let search = astra
+        .search_directory(pb::DirectorySearchRequest {
+            refresh: true,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(search.version, 2, "the node keeps the newer version");
+    assert!(!search.refreshed);
+    assert_eq!(
+        search.refresh_problem,
+        "directory version 1 is older than version 2 in use"
+    );
+
+    // A restart does not fall back either: the adopted version is kept on disk.
+    fed.stop_node(ASTRA).await?;
+    let adopted = fed.node_data_dir(ASTRA).join(trm_node::refresh::ADOPTED_DIRECTORY);
+    assert!(adopted.exists(), "the adopted directory is kept on disk");
+    fed.start_node(ASTRA).await?;
+    let search = fed
+        .client(ASTRA)
+        .await?
+        .search_directory(pb::DirectorySearchRequest::default())
+        .await?
+        .into_inner();
+    assert_eq!(search.version, 2);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn after_a_key_rotation_old_signatures_verify_during_the_overlap_and_not_after()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    let directory = craft::directory(&fed.federation)?;
+    let old_keys = craft::keys(&fed.federation, LEFOE)?;
+    let mut new_keys = old_keys.clone();
+    new_keys.signing = trm_proto::signing::generate_key();
+    let material = fed.federation.node(LEFOE).expect("lefoe").clone();
+    let mut client = raw::broker(
+        raw::channel(
+            fed.broker_addr(BROKER)?,
+            BROKER,
+            &fed.federation.ca_pem,
+            Some((&material.cert_pem, &material.key_pem)),
+        )
+        .await?,
+    );
+    let signed_before = craft::sealed(&old_keys, &directory, &fixtures::referral(ASTRA)?)?;
+
+    let mut authority = Authority::open(&fed.federation.dir)?;
+    authority.rotate_key(
+        LEFOE,
+        &hex::encode(new_keys.signing.verifying_key().to_bytes()),
+        86_400_000,
+    )?;
+    authority.publish(30)?;
+    let version_2 = wait_for_version(&fed, 2).await?;
+    assert!(version_2);
+
+    // During the overlap: the message signed before the rotation is accepted and delivered,
+    // and so is one signed with the new key.
+    client.submit(signed_before.clone()).await?;
+    client
+        .submit(craft::sealed(
+            &new_keys,
+            &directory,
+            &fixtures::referral(ASTRA)?,
+        )?)
+        .await?;
+    fed.start_node(ASTRA).await?;
+    let astra = fed.client(ASTRA).await?;
+    trm_cli::demo::wait_for(WAIT, "both deliveries", || {
+        let mut astra = astra.clone();
+        async move { Ok(fixtures::inbox_ids(&mut astra).await?.len() == 2) }
+    })
+    .await?;
+
+    // The overlap ends: the old key is refused, the new one still works.
+    authority.end_overlap(LEFOE)?;
+    authority.publish(30)?;
+    wait_for_version(&fed, 3).await?;
+    let refused = client
+        .submit(craft::sealed(
+            &old_keys,
+            &directory,
+            &fixtures::referral(ASTRA)?,
+        )?)
+        .await
+        .expect_err("old key after the overlap");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    client
+        .submit(craft::sealed(
+            &new_keys,
+            &directory,
+            &fixtures::referral(ASTRA)?,
+        )?)
+        .await?;
+    fed.shutdown().await?;
+    Ok(())
+}
+
+/// Waits until the broker serves directory `version`.
+async fn wait_for_version(
+    fed: &trm_cli::local::LocalFederation,
+    version: u64,
+) -> anyhow::Result<bool> {
+    let material = fed.federation.node(ASTRA).expect("astra").clone();
+    let client = raw::broker(
+        raw::channel(
+            fed.broker_addr(BROKER)?,
+            BROKER,
+            &fed.federation.ca_pem,
+            Some((&material.cert_pem, &material.key_pem)),
+        )
+        .await?,
+    );
+    trm_cli::demo::wait_for(WAIT, "the broker's refresh", || {
+        let mut client = client.clone();
+        async move {
+            let signed = client
+                .fetch_directory(pb::FetchDirectoryRequest { known_version: 0 })
+                .await?
+                .into_inner();
+            let decoded: pb::Directory = prost::Message::decode(signed.directory.as_slice())?;
+            Ok(decoded.version >= version)
+        }
+    })
+    .await?;
+    Ok(true)
+}
