@@ -110,3 +110,59 @@ pub fn federation_spec_for_other_ca() -> trm_certs_dev::FederationSpec {
         &[(LEFOE, "LEFÖ-IBF", "ngo", "AT")],
     )
 }
+
+/// A raw broker client speaking as node `address` (its listed certificate) to its home broker.
+pub async fn raw_client_as(
+    fed: &LocalFederation,
+    address: &str,
+) -> anyhow::Result<trm_proto::pb::broker_client::BrokerClient<Channel>> {
+    let material = fed
+        .federation
+        .node(address)
+        .with_context(|| format!("no node {address}"))?;
+    let broker = material.address.broker();
+    let channel = crate::raw::channel(
+        fed.broker_addr(broker.as_str())?,
+        broker.as_str(),
+        &fed.federation.ca_pem,
+        Some((&material.cert_pem, &material.key_pem)),
+    )
+    .await?;
+    Ok(crate::raw::broker(channel))
+}
+
+/// The first entries of a node's handover log.
+pub async fn log_entries(client: &mut NodeAdminClient<Channel>) -> anyhow::Result<Vec<pb::LogEntryView>> {
+    Ok(client
+        .log(pb::LogRequest { from_index: 0, limit: 1000 })
+        .await?
+        .into_inner()
+        .entries)
+}
+
+/// Waits until a node's handover log has an entry with `event`.
+pub async fn wait_for_log_event(
+    client: &NodeAdminClient<Channel>,
+    event: &str,
+    limit: Duration,
+) -> anyhow::Result<()> {
+    trm_cli::demo::wait_for(limit, event, || {
+        let mut client = client.clone();
+        let event = event.to_owned();
+        async move { Ok(log_entries(&mut client).await?.iter().any(|e| e.event == event)) }
+    })
+    .await
+}
+
+/// Waits until a node's inbox holds at least `count` messages.
+pub async fn wait_for_inbox(
+    client: &NodeAdminClient<Channel>,
+    count: usize,
+    limit: Duration,
+) -> anyhow::Result<()> {
+    trm_cli::demo::wait_for(limit, "the inbox to fill", || {
+        let mut client = client.clone();
+        async move { Ok(inbox_ids(&mut client).await?.len() >= count) }
+    })
+    .await
+}

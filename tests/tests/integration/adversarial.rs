@@ -4,29 +4,11 @@
 use std::time::Duration;
 
 use tonic::Code;
-use tonic::transport::Channel;
-use trm_proto::pb;
-use trm_proto::pb::broker_client::BrokerClient;
 use trm_proto::signing::{self, Purpose};
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
-use trm_tests::{craft, raw};
+use trm_tests::craft;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn lefoe_raw_client(
-    fed: &trm_cli::local::LocalFederation,
-) -> anyhow::Result<BrokerClient<Channel>> {
-    let lefoe = fed.federation.node(LEFOE).expect("lefoe");
-    Ok(raw::broker(
-        raw::channel(
-            fed.broker_addr(BROKER)?,
-            BROKER,
-            &fed.federation.ca_pem,
-            Some((&lefoe.cert_pem, &lefoe.key_pem)),
-        )
-        .await?,
-    ))
-}
 
 #[tokio::test]
 async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and_never_stored()
@@ -36,7 +18,7 @@ async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and
     fed.start_broker(BROKER).await?;
     let directory = craft::directory(&fed.federation)?;
     let keys = craft::keys(&fed.federation, LEFOE)?;
-    let mut client = lefoe_raw_client(&fed).await?;
+    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
 
     // The header signed by someone else's key (Astra's), claiming to be from LEFÖ-IBF.
     let mut forged = craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?;
@@ -80,15 +62,9 @@ async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and
         fixtures::inbox_ids(&mut recipient).await?,
         [sent.message_id]
     );
-    let log = recipient
-        .log(pb::LogRequest {
-            from_index: 0,
-            limit: 100,
-        })
-        .await?
-        .into_inner();
+    let entries = fixtures::log_entries(&mut recipient).await?;
     assert_eq!(
-        log.entries.len(),
+        entries.len(),
         1,
         "only the genuine referral is in Astra's log"
     );
@@ -117,33 +93,14 @@ async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_sig
         &OPEN_GATE.parse()?,
         content,
     )?;
-    let mut client = lefoe_raw_client(&fed).await?;
+    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
     let accepted = client.submit(envelope).await?.into_inner();
     let accepted = trm_proto::receipt::peek(&accepted)?;
 
     let mut astra = fed.client(ASTRA).await?;
-    trm_cli::demo::wait_for(WAIT, "Astra's refusal", || {
-        let mut astra = astra.clone();
-        async move {
-            let log = astra
-                .log(pb::LogRequest {
-                    from_index: 0,
-                    limit: 10,
-                })
-                .await?
-                .into_inner();
-            Ok(log.entries.iter().any(|e| e.event == "refused"))
-        }
-    })
-    .await?;
-    let log = astra
-        .log(pb::LogRequest {
-            from_index: 0,
-            limit: 10,
-        })
-        .await?
-        .into_inner();
-    let refusal = &log.entries[0];
+    fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
+    let entries = fixtures::log_entries(&mut astra).await?;
+    let refusal = &entries[0];
     assert_eq!(refusal.message_id, accepted.message_id);
     assert_eq!(refusal.counterparty, LEFOE);
     assert_eq!(
@@ -167,7 +124,7 @@ async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt
     let directory = craft::directory(&fed.federation)?;
     let keys = craft::keys(&fed.federation, LEFOE)?;
     let envelope = craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?;
-    let mut client = lefoe_raw_client(&fed).await?;
+    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
     let first = client.submit(envelope.clone()).await?.into_inner();
     let second = client.submit(envelope.clone()).await?.into_inner();
     assert_eq!(
@@ -187,24 +144,14 @@ async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt
     fed.start_node(ASTRA).await?;
     let mut astra = fed.client(ASTRA).await?;
     let id = trm_proto::receipt::peek(&first)?.message_id;
-    trm_cli::demo::wait_for(WAIT, "delivery", || {
-        let mut astra = astra.clone();
-        async move { Ok(!fixtures::inbox_ids(&mut astra).await?.is_empty()) }
-    })
-    .await?;
+    fixtures::wait_for_inbox(&astra, 1, WAIT).await?;
     // A third submission after delivery is still recognised, and nothing is delivered again.
     let third = client.submit(envelope).await?.into_inner();
     assert_eq!(third, first);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fixtures::inbox_ids(&mut astra).await?, [id]);
-    let log = astra
-        .log(pb::LogRequest {
-            from_index: 0,
-            limit: 10,
-        })
-        .await?
-        .into_inner();
-    assert_eq!(log.entries.len(), 1);
+    let entries = fixtures::log_entries(&mut astra).await?;
+    assert_eq!(entries.len(), 1);
     fed.shutdown().await?;
     Ok(())
 }

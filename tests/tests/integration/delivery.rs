@@ -67,14 +67,8 @@ async fn a_referral_is_delivered_decrypted_and_the_sender_holds_signed_receipts(
     assert_eq!(delivered.kind(), pb::ReceiptKind::Delivered);
     assert_eq!(delivered.receipt.envelope_digest, sent.envelope_digest);
     // The receipt names the entry in Astra's log that recorded the message.
-    let astra_log = astra
-        .log(pb::LogRequest {
-            from_index: 0,
-            limit: 10,
-        })
-        .await?
-        .into_inner();
-    let entry = &astra_log.entries[delivered.receipt.log_index as usize];
+    let astra_entries = fixtures::log_entries(&mut astra).await?;
+    let entry = &astra_entries[delivered.receipt.log_index as usize];
     assert_eq!(entry.event, "received");
     assert_eq!(entry.message_id, sent.message_id);
 

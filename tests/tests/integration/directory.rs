@@ -7,7 +7,7 @@ use tonic::Code;
 use trm_certs_dev::authority::Authority;
 use trm_proto::pb;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
-use trm_tests::{craft, raw};
+use trm_tests::craft;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -45,14 +45,8 @@ async fn a_message_without_a_sharing_agreement_or_to_an_unknown_address_is_refus
         );
     }
     // Nothing was logged or queued for any of them.
-    let log = lefoe
-        .log(pb::LogRequest {
-            from_index: 0,
-            limit: 10,
-        })
-        .await?
-        .into_inner();
-    assert!(log.entries.is_empty());
+    let entries = fixtures::log_entries(&mut lefoe).await?;
+    assert!(entries.is_empty());
     fed.shutdown().await?;
     Ok(())
 }
@@ -65,16 +59,7 @@ async fn a_revoked_node_is_refused_by_its_broker_and_by_recipients_after_refresh
     fed.start_broker(BROKER).await?;
     let directory = craft::directory(&fed.federation)?;
     let open_gate_keys = craft::keys(&fed.federation, OPEN_GATE)?;
-    let material = fed.federation.node(OPEN_GATE).expect("open gate").clone();
-    let mut open_gate = raw::broker(
-        raw::channel(
-            fed.broker_addr(BROKER)?,
-            BROKER,
-            &fed.federation.ca_pem,
-            Some((&material.cert_pem, &material.key_pem)),
-        )
-        .await?,
-    );
+    let mut open_gate = fixtures::raw_client_as(&fed, OPEN_GATE).await?;
     // Accepted while Open Gate is still in the directory; Astra is offline.
     let before = craft::sealed(&open_gate_keys, &directory, &fixtures::referral(ASTRA)?)?;
     open_gate.submit(before).await?;
@@ -107,29 +92,10 @@ async fn a_revoked_node_is_refused_by_its_broker_and_by_recipients_after_refresh
     // Astra starts with the new directory: the envelope accepted before is refused on delivery.
     fed.start_node(ASTRA).await?;
     let mut astra = fed.client(ASTRA).await?;
-    trm_cli::demo::wait_for(WAIT, "Astra's refusal", || {
-        let mut astra = astra.clone();
-        async move {
-            let log = astra
-                .log(pb::LogRequest {
-                    from_index: 0,
-                    limit: 10,
-                })
-                .await?
-                .into_inner();
-            Ok(log.entries.iter().any(|e| e.event == "refused"))
-        }
-    })
-    .await?;
-    let log = astra
-        .log(pb::LogRequest {
-            from_index: 0,
-            limit: 10,
-        })
-        .await?
-        .into_inner();
+    fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
+    let entries = fixtures::log_entries(&mut astra).await?;
     assert_eq!(
-        log.entries[0].reason,
+        entries[0].reason,
         format!("sender {OPEN_GATE} is not in the federation directory")
     );
     assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
@@ -189,7 +155,9 @@ async fn a_node_refuses_a_directory_older_than_the_one_it_adopted() -> anyhow::R
 
     // A restart does not fall back either: the adopted version is kept on disk.
     fed.stop_node(ASTRA).await?;
-    let adopted = fed.node_data_dir(ASTRA).join(trm_node::refresh::ADOPTED_DIRECTORY);
+    let adopted = fed
+        .node_data_dir(ASTRA)
+        .join(trm_node::refresh::ADOPTED_DIRECTORY);
     assert!(adopted.exists(), "the adopted directory is kept on disk");
     fed.start_node(ASTRA).await?;
     let search = fed
@@ -213,16 +181,7 @@ async fn after_a_key_rotation_old_signatures_verify_during_the_overlap_and_not_a
     let old_keys = craft::keys(&fed.federation, LEFOE)?;
     let mut new_keys = old_keys.clone();
     new_keys.signing = trm_proto::signing::generate_key();
-    let material = fed.federation.node(LEFOE).expect("lefoe").clone();
-    let mut client = raw::broker(
-        raw::channel(
-            fed.broker_addr(BROKER)?,
-            BROKER,
-            &fed.federation.ca_pem,
-            Some((&material.cert_pem, &material.key_pem)),
-        )
-        .await?,
-    );
+    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
     let signed_before = craft::sealed(&old_keys, &directory, &fixtures::referral(ASTRA)?)?;
 
     let mut authority = Authority::open(&fed.federation.dir)?;
@@ -247,11 +206,7 @@ async fn after_a_key_rotation_old_signatures_verify_during_the_overlap_and_not_a
         .await?;
     fed.start_node(ASTRA).await?;
     let astra = fed.client(ASTRA).await?;
-    trm_cli::demo::wait_for(WAIT, "both deliveries", || {
-        let mut astra = astra.clone();
-        async move { Ok(fixtures::inbox_ids(&mut astra).await?.len() == 2) }
-    })
-    .await?;
+    fixtures::wait_for_inbox(&astra, 2, WAIT).await?;
 
     // The overlap ends: the old key is refused, the new one still works.
     authority.end_overlap(LEFOE)?;
@@ -282,16 +237,7 @@ async fn wait_for_version(
     fed: &trm_cli::local::LocalFederation,
     version: u64,
 ) -> anyhow::Result<bool> {
-    let material = fed.federation.node(ASTRA).expect("astra").clone();
-    let client = raw::broker(
-        raw::channel(
-            fed.broker_addr(BROKER)?,
-            BROKER,
-            &fed.federation.ca_pem,
-            Some((&material.cert_pem, &material.key_pem)),
-        )
-        .await?,
-    );
+    let client = fixtures::raw_client_as(&fed, ASTRA).await?;
     trm_cli::demo::wait_for(WAIT, "the broker's refresh", || {
         let mut client = client.clone();
         async move {

@@ -611,3 +611,170 @@ async fn a_revocation_reaches_a_broker_through_its_peer_and_takes_effect_at_once
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_envelope_the_peer_refuses_for_good_leaves_the_outbox_and_the_sender_is_told()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation(dir.path()).await?;
+    // mk keeps version 1, where Open Gate and LEFÖ-IBF have an agreement, and does not refresh;
+    // at reads version 2, where the authority has terminated it.
+    let mk_copy = dir.path().join("mk-directory.pb");
+    std::fs::copy(fed.federation.dir.join("directory.pb"), &mk_copy)?;
+    let mut mk_config = fed.broker_config(MK)?;
+    mk_config.directory_file = mk_copy;
+    mk_config.directory_refresh = Duration::from_secs(3600);
+    let mut authority = trm_certs_dev::authority::Authority::open(&fed.federation.dir)?;
+    let reference = format!("MoU {OPEN_GATE} {LEFOE}");
+    authority.terminate(&reference)?;
+    authority.publish(30)?;
+    fed.start_broker(AT).await?;
+    fed.start_broker_with(MK, mk_config).await?;
+    let mk = fed.broker_state(MK)?;
+    let at = fed.broker_state(AT)?;
+    assert_eq!(mk.directory.current().version(), 1);
+    assert_eq!(at.directory.current().version(), 2);
+
+    // mk accepts both (its directory allows them); at will refuse the first for good.
+    let open_gate = fed
+        .federation
+        .node(OPEN_GATE)
+        .ok_or_else(|| anyhow::anyhow!("no {OPEN_GATE}"))?;
+    let refused_envelope = sealed(&fed, OPEN_GATE, LEFOE)?;
+    let accepted = raw::broker(
+        raw::channel(
+            fed.broker_addr(MK)?,
+            MK,
+            &fed.federation.ca_pem,
+            Some((&open_gate.cert_pem, &open_gate.key_pem)),
+        )
+        .await?,
+    )
+    .submit(refused_envelope)
+    .await?
+    .into_inner();
+    let refused_id = receipt::peek(&accepted)?.message_id;
+    let moia = fed
+        .federation
+        .node(MOIA)
+        .ok_or_else(|| anyhow::anyhow!("no {MOIA}"))?;
+    raw::broker(
+        raw::channel(
+            fed.broker_addr(MK)?,
+            MK,
+            &fed.federation.ca_pem,
+            Some((&moia.cert_pem, &moia.key_pem)),
+        )
+        .await?,
+    )
+    .submit(sealed(&fed, MOIA, LEFOE)?)
+    .await?;
+
+    let at_name = AT.parse()?;
+    let lefoe_addr = LEFOE.parse()?;
+    trm_cli::demo::wait_for(WAIT, "mk's outbox for at to drain", || {
+        let drained = mk.store.outbox_len(&at_name) == 0;
+        let delivered = at.store.queue_len(&lefoe_addr) == 1;
+        async move { Ok(drained && delivered) }
+    })
+    .await?;
+    assert_eq!(
+        relay_events(&fed, MK, &refused_id)?,
+        ["accepted", "relay_refused"]
+    );
+    assert!(relay_events(&fed, AT, &refused_id)?.is_empty());
+
+    // Open Gate's queue at mk holds a REJECTED receipt signed by mk, with at's reason.
+    let queued = mk.store.pending(&OPEN_GATE.parse()?, 0, 10)?;
+    let [item] = queued.as_slice() else {
+        panic!("one receipt expected: {queued:?}");
+    };
+    let Some(pb::delivery::Item::Receipt(rejected)) = &item.delivery.item else {
+        panic!("not a receipt: {item:?}");
+    };
+    let mk_key = craft::directory(&fed.federation)?
+        .broker(&MK.parse()?)
+        .ok_or_else(|| anyhow::anyhow!("no broker mk"))?
+        .signing_key;
+    let rejected = receipt::verify(rejected, &[mk_key])?;
+    assert_eq!(rejected.kind(), pb::ReceiptKind::Rejected);
+    assert_eq!(rejected.receipt.signer, MK);
+    assert_eq!(rejected.receipt.message_id, refused_id);
+    assert!(
+        rejected.receipt.reason.starts_with(&format!(
+            "broker at refused to relay it: sharing agreement {reference} is not in force: terminated"
+        )),
+        "{}",
+        rejected.receipt.reason
+    );
+    drop((mk, at));
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_broker_behind_on_the_directory_refreshes_instead_of_refusing() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation_with(dir.path(), |spec| {
+        spec.agreements.retain(|a| {
+            !(a.parties.contains(&OPEN_GATE.into()) && a.parties.contains(&LEFOE.into()))
+        });
+    })
+    .await?;
+    // at starts with version 1 (no agreement between Open Gate and LEFÖ-IBF) from a copy nobody
+    // updates, and no timed refresh; mk starts with version 2, which adds the agreement.
+    let at_copy = dir.path().join("at-directory.pb");
+    std::fs::copy(fed.federation.dir.join("directory.pb"), &at_copy)?;
+    let mut at_config = fed.broker_config(AT)?;
+    at_config.directory_file = at_copy;
+    at_config.directory_refresh = Duration::from_secs(3600);
+    let mut authority = trm_certs_dev::authority::Authority::open(&fed.federation.dir)?;
+    authority.agree(
+        "MoU Open Gate LEFOE 2026",
+        [OPEN_GATE, LEFOE],
+        &[pb::MessageKind::Referral],
+        30,
+    )?;
+    authority.publish(30)?;
+    fed.start_broker_with(AT, at_config).await?;
+    fed.start_broker(MK).await?;
+    let (mk, at) = (fed.broker_state(MK)?, fed.broker_state(AT)?);
+    assert_eq!(at.directory.current().version(), 1);
+    assert_eq!(mk.directory.current().version(), 2);
+
+    let node = fed
+        .federation
+        .node(OPEN_GATE)
+        .ok_or_else(|| anyhow::anyhow!("no {OPEN_GATE}"))?;
+    let accepted = raw::broker(
+        raw::channel(
+            fed.broker_addr(MK)?,
+            MK,
+            &fed.federation.ca_pem,
+            Some((&node.cert_pem, &node.key_pem)),
+        )
+        .await?,
+    )
+    .submit(sealed(&fed, OPEN_GATE, LEFOE)?)
+    .await?
+    .into_inner();
+    let id = receipt::peek(&accepted)?.message_id;
+
+    // at defers the batch, learns version 2 from mk, and takes the envelope on mk's retry.
+    let lefoe_addr = LEFOE.parse()?;
+    trm_cli::demo::wait_for(WAIT, "at to take the envelope", || {
+        let queued = at.store.queue_len(&lefoe_addr);
+        async move { Ok(queued == 1) }
+    })
+    .await?;
+    assert_eq!(at.directory.current().version(), 2);
+    assert_eq!(relay_events(&fed, AT, &id)?, ["received_from_peer"]);
+    trm_cli::demo::wait_for(WAIT, "mk to record the relay", || {
+        let events = relay_events(&fed, MK, &id);
+        async move { Ok(events? == ["accepted", "relayed"]) }
+    })
+    .await?;
+    drop((mk, at));
+    fed.shutdown().await?;
+    Ok(())
+}

@@ -83,16 +83,7 @@ async fn a_node_cannot_submit_in_another_nodes_name() -> anyhow::Result<()> {
     // Astra's genuinely signed envelope, submitted over LEFÖ-IBF's TLS identity.
     let astra_keys = craft::keys(&fed.federation, ASTRA)?;
     let envelope = craft::sealed(&astra_keys, &directory, &fixtures::referral(LEFOE)?)?;
-    let lefoe = fed.federation.node(LEFOE).expect("lefoe");
-    let mut client = raw::broker(
-        raw::channel(
-            fed.broker_addr(BROKER)?,
-            BROKER,
-            &fed.federation.ca_pem,
-            Some((&lefoe.cert_pem, &lefoe.key_pem)),
-        )
-        .await?,
-    );
+    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
     let refused = client.submit(envelope).await.expect_err("impersonation");
     assert_eq!(refused.code(), Code::PermissionDenied);
     assert_eq!(
