@@ -1,7 +1,8 @@
-//! `trm demo`: a whole referral, end to end, on this machine, with no set-up. A regional
-//! broker and two organisations' nodes run on loopback with mutual TLS; LEFÖ-IBF (Vienna)
-//! refers a Serbian woman identified in Austria to Astra (Belgrade), and the demo shows each
-//! piece of evidence. It succeeds only if every step checks out.
+//! `trm demo`: a whole referral, end to end, on this machine, with no set-up. Two countries'
+//! brokers (Austria's and Serbia's) and two organisations' nodes run on loopback with mutual
+//! TLS; LEFÖ-IBF (Vienna) refers a Serbian woman identified in Austria to Astra (Belgrade),
+//! the envelope crossing both brokers, and the demo shows each piece of evidence. It succeeds
+//! only if every step checks out.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,8 +14,8 @@ use crate::local::LocalFederation;
 use crate::referral_file::{ReferralFile, TEMPLATE};
 use crate::render;
 
-const SENDER: &str = "lefoe-ibf@marri";
-const RECIPIENT: &str = "astra@marri";
+const SENDER: &str = "lefoe-ibf@at";
+const RECIPIENT: &str = "astra@rs";
 /// A unique string placed in the referral's notes, searched for in every store afterwards.
 const CANARY: &str = "CANARY-7f3a9c-do-not-leak";
 
@@ -83,7 +84,7 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     let mut fed = LocalFederation::create(
         root,
         "trm-demo",
-        &[("marri", "MARRI")],
+        &[("at", "AT"), ("rs", "RS")],
         &[
             (SENDER, "LEFÖ-IBF", "ngo", "AT"),
             (RECIPIENT, "Astra", "ngo", "RS"),
@@ -92,10 +93,12 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     .await?;
     println!("   written to {}", fed.federation.dir.display());
     println!(
-        "   regional broker `marri` on {}, nodes {SENDER} (Vienna) and {RECIPIENT} (Belgrade)",
-        fed.broker_addr("marri")?
+        "   brokers `at` on {} and `rs` on {}; nodes {SENDER} (Vienna) and {RECIPIENT} (Belgrade)",
+        fed.broker_addr("at")?,
+        fed.broker_addr("rs")?
     );
-    fed.start_broker("marri").await?;
+    fed.start_broker("at").await?;
+    fed.start_broker("rs").await?;
     fed.start_node(SENDER).await?;
     fed.start_node(RECIPIENT).await?;
 
@@ -131,19 +134,15 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
         .await?
         .into_inner();
 
-    step(
-        3,
-        "The broker's signed receipt: stored durably before it answered",
-    );
-    let accepted = status
-        .evidence
-        .iter()
-        .find(|e| e.step == "accepted")
-        .context("no broker receipt")?;
-    println!(
-        "   {} by broker {}: {}",
-        accepted.step, accepted.attested_by, accepted.detail
-    );
+    step(3, "The brokers' signed receipts: each stored the envelope before it answered");
+    for wanted in ["accepted", "relayed"] {
+        let receipt = status
+            .evidence
+            .iter()
+            .find(|e| e.step == wanted)
+            .with_context(|| format!("no {wanted} receipt"))?;
+        println!("   {} by broker {}: {}", receipt.step, receipt.attested_by, receipt.detail);
+    }
 
     step(4, "Astra's inbox and its decrypted, verified view");
     let inbox = astra
@@ -204,12 +203,14 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
         7,
         "No plaintext at rest: the canary in the notes is searched for in every store",
     );
-    let broker_dir = fed_dir(root, "brokers/marri");
-    ensure!(
-        !tree_contains(&broker_dir, CANARY.as_bytes())?,
-        "the broker's data contains plaintext"
-    );
-    println!("   broker data ({}): no plaintext", broker_dir.display());
+    for broker in ["at", "rs"] {
+        let broker_dir = fed_dir(root, &format!("brokers/{broker}"));
+        ensure!(
+            !tree_contains(&broker_dir, CANARY.as_bytes())?,
+            "broker {broker}'s data contains plaintext"
+        );
+        println!("   broker {broker} data ({}): no plaintext", broker_dir.display());
+    }
     for node in [SENDER, RECIPIENT] {
         let dir = fed_dir(root, &format!("nodes/{node}"));
         ensure!(

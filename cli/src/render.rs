@@ -208,7 +208,8 @@ pub fn message(response: &pb::ShowResponse) -> String {
             .ok()
             .map(|v| v.as_str_name()),
         "HANDLING_CODE_",
-    );
+    )
+    .to_ascii_uppercase();
     let _ = writeln!(out, "Handling code: {code} {}", r.handling_restrictions);
     let _ = writeln!(
         out,
