@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "trm/v1/broker.proto",
     "trm/v1/node_admin.proto",
     "trm/v1/node_store.proto",
+    "trm/v1/audit.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

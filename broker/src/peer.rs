@@ -40,6 +40,17 @@ pub async fn relay(
     state: &BrokerState,
     request: Request<pb::RelayBatch>,
 ) -> Result<pb::RelayResult, BrokerError> {
+    let result = handle(state, request).await;
+    if let Err(e) = &result {
+        warn!(cause = %e, "refused relay batch");
+    }
+    result
+}
+
+async fn handle(
+    state: &BrokerState,
+    request: Request<pb::RelayBatch>,
+) -> Result<pb::RelayResult, BrokerError> {
     let directory = state.directory.current();
     let peer = auth::broker(&request, &directory)?;
     if peer == state.name {
@@ -61,13 +72,11 @@ pub async fn relay(
             .any(|c| matches!(c, Err(e) if e.depends_on_directory()))
     {
         state.refresh_now.notify_one();
-        let e = BrokerError::DirectoryBehind {
+        return Err(BrokerError::DirectoryBehind {
             peer,
             ours: directory.version(),
             theirs: batch.directory_version,
-        };
-        warn!(cause = %e, "relay deferred");
-        return Err(e);
+        });
     }
     let mut outcomes = Vec::with_capacity(checked.len());
     let mut recipients = Vec::new();

@@ -73,7 +73,8 @@ pub struct Output {
 }
 
 impl Output {
-    fn print(&self, human: String, json: impl FnOnce() -> serde_json::Value) {
+    /// Prints `human` for people, or the JSON `json` makes for scripts.
+    pub(crate) fn print(&self, human: String, json: impl FnOnce() -> serde_json::Value) {
         if self.json {
             println!("{}", json());
         } else {

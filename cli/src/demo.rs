@@ -134,14 +134,20 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
         .await?
         .into_inner();
 
-    step(3, "The brokers' signed receipts: each stored the envelope before it answered");
+    step(
+        3,
+        "The brokers' signed receipts: each stored the envelope before it answered",
+    );
     for wanted in ["accepted", "relayed"] {
         let receipt = status
             .evidence
             .iter()
             .find(|e| e.step == wanted)
             .with_context(|| format!("no {wanted} receipt"))?;
-        println!("   {} by broker {}: {}", receipt.step, receipt.attested_by, receipt.detail);
+        println!(
+            "   {} by broker {}: {}",
+            receipt.step, receipt.attested_by, receipt.detail
+        );
     }
 
     step(4, "Astra's inbox and its decrypted, verified view");
@@ -163,7 +169,7 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     print!("{}", render::message(&shown));
     let notes = match shown.body.as_ref().and_then(|b| b.content.as_ref()) {
         Some(pb::body::Content::Referral(r)) => r.notes.clone(),
-        None => String::new(),
+        _ => String::new(),
     };
     ensure!(
         notes.contains(CANARY),
@@ -209,7 +215,10 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
             !tree_contains(&broker_dir, CANARY.as_bytes())?,
             "broker {broker}'s data contains plaintext"
         );
-        println!("   broker {broker} data ({}): no plaintext", broker_dir.display());
+        println!(
+            "   broker {broker} data ({}): no plaintext",
+            broker_dir.display()
+        );
     }
     for node in [SENDER, RECIPIENT] {
         let dir = fed_dir(root, &format!("nodes/{node}"));

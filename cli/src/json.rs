@@ -79,7 +79,7 @@ pub fn message(r: &pb::ShowResponse) -> Value {
         Some(pb::body::Content::Referral(referral)) => {
             json!({ "referral": referral_json(referral) })
         }
-        None => Value::Null,
+        _ => Value::Null,
     };
     json!({
         "message": r.summary.as_ref().map(summary),

@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`commands`]: each command against the node, with exit codes.
+//! - [`audit`]: `trm log checkpoint` and `trm log export`.
+//! - [`audit_verify`]: `trm audit verify`, offline checks of exported log bundles.
 //! - [`client`]: the Unix-socket connection to the node.
 //! - [`referral_file`]: the referral file format, its checks and the template.
 //! - [`render`] and [`json`]: output for people and for scripts.
@@ -10,6 +12,8 @@
 //! - [`local`]: a federation of brokers and nodes in one process, for the demo and tests.
 //! - [`demo`]: `trm demo`.
 
+pub mod audit;
+pub mod audit_verify;
 pub mod client;
 pub mod commands;
 pub mod demo;

@@ -244,7 +244,17 @@ impl LocalFederation {
 
     /// Starts node `address`; its admin socket accepts connections when this returns.
     pub async fn start_node(&mut self, address: &str) -> anyhow::Result<()> {
-        let config = self.node_config(address)?.validate()?;
+        let config = self.node_config(address)?;
+        self.start_node_with(address, config).await
+    }
+
+    /// Starts node `address` with a configuration the caller adjusted.
+    pub async fn start_node_with(
+        &mut self,
+        address: &str,
+        config: trm_node::NodeConfigFile,
+    ) -> anyhow::Result<()> {
+        let config = config.validate()?;
         let store = trm_node::store::NodeStore::open(&config.data_dir)?;
         let listener = trm_node::daemon::bind_admin_socket(&config.admin_socket)?;
         let (stop, stopped) = oneshot::channel();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use trm_cli::audit;
 use trm_cli::commands::{self, CommandError, Output, exit};
 
 /// trm: the transnational referral mechanism, from the command line.
@@ -69,6 +70,11 @@ enum Command {
         /// How many entries to show.
         #[arg(long, default_value_t = 100)]
         limit: u32,
+    },
+    /// Offline audit of exported handover logs (metadata only).
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
     },
     /// Your organisation's keys: make them for enrollment, or rotate the signing key.
     Keys {
@@ -159,6 +165,40 @@ enum DirectoryAction {
 enum LogAction {
     /// Re-verify the whole hash chain; exits 1 and names the entry if it is broken.
     Verify,
+    /// Sign a checkpoint of the log's Merkle tree at its current size (if it grew) and print it.
+    Checkpoint,
+    /// Write the log as a metadata-only bundle for `trm audit verify`: every entry's exact
+    /// bytes and the checkpoints the node signed; never names, never content.
+    Export {
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Do not sign a checkpoint at the current size first (for a log that fails
+        /// verification, which the node will not sign).
+        #[arg(long)]
+        no_checkpoint: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Verify handover-log bundles offline, each on its own (hash chain, Merkle tree, signed
+    /// checkpoints) and against each other (forks, handovers missing or rewritten on one
+    /// side); exits 1 on any finding.
+    Verify {
+        /// The federation's signed directory (`directory.pb`), for the nodes' keys.
+        #[arg(long)]
+        directory: PathBuf,
+        /// The federation authority's public key, 64 hex digits (`authority.pub`).
+        #[arg(long)]
+        authority_key: String,
+        /// The federation's name.
+        #[arg(long)]
+        federation: String,
+        /// The bundles written by `trm log export`.
+        #[arg(required = true)]
+        bundles: Vec<PathBuf>,
+    },
 }
 
 async fn run(args: Args) -> Result<(), CommandError> {
@@ -177,6 +217,27 @@ async fn run(args: Args) -> Result<(), CommandError> {
             action: Some(LogAction::Verify),
             ..
         } => commands::verify_log(socket, out).await,
+        Command::Log {
+            action: Some(LogAction::Checkpoint),
+            ..
+        } => audit::checkpoint(socket, out).await,
+        Command::Log {
+            action:
+                Some(LogAction::Export {
+                    out: file,
+                    no_checkpoint,
+                }),
+            ..
+        } => audit::export(socket, &file, !no_checkpoint, out).await,
+        Command::Audit {
+            action:
+                AuditAction::Verify {
+                    directory,
+                    authority_key,
+                    federation,
+                    bundles,
+                },
+        } => audit::verify(&directory, &authority_key, &federation, &bundles, out),
         Command::Log {
             action: None,
             from,

@@ -3,12 +3,15 @@
 
 use std::sync::Arc;
 
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Response, Status};
 use trm_proto::pb;
 
 use crate::error::NodeError;
+use crate::export::BundlePieces;
 use crate::handover_log::LogError;
 use crate::node::Node;
 use crate::open;
@@ -292,5 +295,52 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             Err(e) => return Err(Status::unavailable(e.to_string())),
         };
         Ok(Response::new(response))
+    }
+
+    async fn checkpoint(
+        &self,
+        _request: Request<pb::CheckpointRequest>,
+    ) -> Result<Response<pb::CheckpointResponse>, Status> {
+        let signed = self.node.checkpoint().await?;
+        Ok(Response::new(pb::CheckpointResponse {
+            note: signed.note,
+            size: signed.checkpoint.size,
+            root: signed.checkpoint.root.to_vec(),
+            signed_now: signed.signed_now,
+        }))
+    }
+
+    type ExportLogStream = ReceiverStream<Result<pb::ExportLogChunk, Status>>;
+
+    async fn export_log(
+        &self,
+        request: Request<pb::ExportLogRequest>,
+    ) -> Result<Response<Self::ExportLogStream>, Status> {
+        if request.get_ref().checkpoint {
+            self.node.checkpoint().await?;
+        }
+        let mut pieces = BundlePieces::new(
+            &self.node.store,
+            &self.node.federation,
+            &self.node.keys.address,
+            trm_proto::time::now_ms(),
+        )
+        .map_err(NodeError::from)?;
+        let (tx, rx) = mpsc::channel(4);
+        // Reading the log is blocking sled work: keep it off the runtime's threads.
+        tokio::task::spawn_blocking(move || {
+            loop {
+                let item = match pieces.next_piece() {
+                    Ok(Some(data)) => Ok(pb::ExportLogChunk { data }),
+                    Ok(None) => break,
+                    Err(e) => Err(Status::from(NodeError::from(e))),
+                };
+                let failed = item.is_err();
+                if tx.blocking_send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 }

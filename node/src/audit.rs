@@ -2,20 +2,58 @@
 //! Derived from the content once, when it is sealed or opened; never the content itself.
 
 use trm_proto::pb;
+use trm_proto::pb::body::Content;
+
+fn consent_flags(consent: Option<&pb::ConsentRecord>) -> (bool, bool) {
+    (
+        consent.is_some_and(|c| c.given),
+        consent.is_some_and(|c| !c.override_legal_basis.is_empty()),
+    )
+}
 
 /// The audit flags of a body.
 pub fn flags(body: &pb::Body) -> pb::AuditFlags {
-    match &body.content {
-        Some(pb::body::Content::Referral(referral)) => {
-            let consent = referral.consent.as_ref();
+    let Some(content) = &body.content else {
+        return pb::AuditFlags::default();
+    };
+    match content {
+        Content::Referral(referral) => {
+            let (consent_given, consent_overridden) = consent_flags(referral.consent.as_ref());
             pb::AuditFlags {
-                consent_given: consent.is_some_and(|c| c.given),
-                consent_overridden: consent.is_some_and(|c| !c.override_legal_basis.is_empty()),
+                consent_given,
+                consent_overridden,
                 child: referral.child,
                 risk_assessment_present: referral.risk_assessment.is_some(),
                 handling_code: referral.handling_code,
             }
         }
-        None => pb::AuditFlags::default(),
+        Content::ReturnRequest(request) => {
+            let (consent_given, consent_overridden) = consent_flags(request.consent.as_ref());
+            pb::AuditFlags {
+                consent_given,
+                consent_overridden,
+                child: request.child,
+                risk_assessment_present: request.pre_return_risk_assessment.is_some(),
+                handling_code: pb::HandlingCode::Unspecified.into(),
+            }
+        }
+        Content::InfoRequest(request) => pb::AuditFlags {
+            handling_code: request.handling_code,
+            ..Default::default()
+        },
+        Content::InfoResponse(response) => {
+            let (consent_given, consent_overridden) = consent_flags(response.consent.as_ref());
+            pb::AuditFlags {
+                consent_given,
+                consent_overridden,
+                handling_code: response.handling_code,
+                ..Default::default()
+            }
+        }
+        Content::ReferralResponse(_)
+        | Content::CaseUpdate(_)
+        | Content::ReturnConfirmation(_)
+        | Content::FollowUp(_)
+        | Content::ConsentWithdrawal(_) => pb::AuditFlags::default(),
     }
 }

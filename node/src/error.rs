@@ -3,6 +3,7 @@
 
 use tonic::{Code, Status};
 
+use crate::checkpointer::CheckpointerError;
 use crate::seal::SealError;
 use crate::store::StoreError;
 
@@ -15,6 +16,9 @@ pub enum NodeError {
     /// Sealing failed.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// The content breaks a rule that protects the victim.
+    #[error(transparent)]
+    Rule(#[from] crate::rules::RuleError),
     /// No sharing agreement allows this exchange.
     #[error(transparent)]
     NoAgreement(#[from] trm_proto::directory::AgreementError),
@@ -27,6 +31,9 @@ pub enum NodeError {
         "the handover log failed verification at startup ({0}); sending and receiving are suspended"
     )]
     LogBroken(String),
+    /// A checkpoint of the handover log could not be signed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointerError),
 }
 
 impl From<NodeError> for Status {
@@ -39,6 +46,9 @@ impl From<NodeError> for Status {
             NodeError::Store(_) => Code::Unavailable,
             NodeError::LogBroken(_) => Code::FailedPrecondition,
             NodeError::NoAgreement(_) => Code::PermissionDenied,
+            NodeError::Checkpoint(CheckpointerError::Store(_)) => Code::Unavailable,
+            NodeError::Checkpoint(_) => Code::FailedPrecondition,
+            NodeError::Rule(_) => Code::InvalidArgument,
         };
         Status::new(code, e.to_string())
     }

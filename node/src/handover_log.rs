@@ -170,6 +170,113 @@ pub fn read(tree: &sled::Tree, from: u64, limit: usize) -> Result<Vec<StoredEntr
     Ok(entries)
 }
 
+/// Reads the stored bytes of up to `limit` entries starting at index `from`, without decoding
+/// them: what the Merkle tree and an export need. The entries must be contiguous.
+pub fn read_bytes(tree: &sled::Tree, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, LogError> {
+    let mut entries = Vec::new();
+    let stored = tree
+        .range(entry_key(from)..=entry_key(u64::MAX))
+        .take(limit);
+    for (expected, item) in (from..).zip(stored) {
+        let (key, bytes) = item?;
+        let index = stored_index(&key, expected)?;
+        if index != expected {
+            return Err(missing(expected, index));
+        }
+        entries.push(bytes.to_vec());
+    }
+    Ok(entries)
+}
+
+/// How many entries the head record says the log holds (0 for an empty log), without walking
+/// the chain.
+pub fn entry_count(tree: &sled::Tree) -> Result<u64, LogError> {
+    match tree.get(HEAD_KEY)? {
+        None => Ok(0),
+        Some(bytes) => Head::decode(&bytes)
+            .map(|head| head.entries)
+            .ok_or_else(|| {
+                broken(
+                    0,
+                    format!(
+                        "the head record is malformed ({} bytes, expected {})",
+                        bytes.len(),
+                        Head::LEN
+                    ),
+                )
+            }),
+    }
+}
+
+/// Checks a log given as its entries' stored bytes in order from entry 0, such as an exported
+/// bundle, as [`verify`] checks the stored log, except that there is no head record: an
+/// exported log's end is vouched for by its signed checkpoint instead.
+///
+/// `visit` sees each entry, decoded, once it is known to chain onto the ones before it. On
+/// failure, names the entry that was changed, is missing or is out of place, with the same
+/// reasoning as [`verify`]; when the last entry's record of its predecessor does not match,
+/// nothing after it tells which of the two changed, and the predecessor is named.
+pub fn verify_entries<B: AsRef<[u8]>>(
+    entries: &[B],
+    mut visit: impl FnMut(&pb::LogEntry),
+) -> Result<ChainSummary, LogError> {
+    let mut last = ZERO_HASH;
+    for (position, bytes) in entries.iter().enumerate() {
+        let index = position as u64;
+        let bytes = bytes.as_ref();
+        let entry = pb::LogEntry::decode(bytes)
+            .map_err(|e| broken(index, format!("entry {index} cannot be decoded: {e}")))?;
+        if entry.index > index {
+            return Err(missing(index, entry.index));
+        }
+        if entry.index < index {
+            return Err(broken(
+                index,
+                format!(
+                    "entry {index} is out of place: it says it is entry {}",
+                    entry.index
+                ),
+            ));
+        }
+        let hash = entry_hash(bytes);
+        if entry.prev_hash != last {
+            let Some(previous) = index.checked_sub(1) else {
+                return Err(broken(
+                    0,
+                    "entry 0 must record 32 zero bytes as the previous hash",
+                ));
+            };
+            return Err(match entries.get(position + 1) {
+                Some(next) if recorded_previous(next.as_ref(), index) == Some(hash) => broken(
+                    previous,
+                    format!("entry {previous} does not match the hash recorded by entry {index}"),
+                ),
+                Some(_) => broken(
+                    index,
+                    format!(
+                        "entry {index} records a previous hash that does not match entry \
+                         {previous}, and its own hash does not match entry {}",
+                        index + 1
+                    ),
+                ),
+                None => broken(
+                    previous,
+                    format!(
+                        "entry {previous} does not match the hash recorded by entry {index}, \
+                         the last entry (or entry {index}'s record of it was changed)"
+                    ),
+                ),
+            });
+        }
+        visit(&entry);
+        last = hash;
+    }
+    Ok(ChainSummary {
+        entries: entries.len() as u64,
+        head: last,
+    })
+}
+
 /// Walks every entry in order and checks the whole chain against the head record.
 ///
 /// On failure, names the entry that was changed, is missing or is extra. With a single change,
@@ -296,6 +403,16 @@ fn recorded_by_entry(key: &[u8], bytes: &[u8], predecessor: u64) -> Option<Entry
         return None;
     }
     let entry = pb::LogEntry::decode(bytes).ok()?;
+    entry.prev_hash.as_slice().try_into().ok()
+}
+
+/// The `prev_hash` that the entry `bytes` records, if it decodes and says it is entry
+/// `predecessor + 1` (an exported log has no keys, so the entry's own index stands in).
+fn recorded_previous(bytes: &[u8], predecessor: u64) -> Option<EntryHash> {
+    let entry = pb::LogEntry::decode(bytes).ok()?;
+    if Some(entry.index) != predecessor.checked_add(1) {
+        return None;
+    }
     entry.prev_hash.as_slice().try_into().ok()
 }
 

@@ -7,10 +7,13 @@
 //! - [`config`]: the TOML configuration, validated before anything is opened.
 //! - [`keys`]: the signing key and age identity.
 //! - [`seal`] and [`open`]: the envelope format, both directions.
+//! - [`rules`]: consent, children and returns: what must hold before anything is sealed.
 //! - [`audit`]: the yes/no audit flags derived from content.
 //! - [`handover_log`]: the hash-chained, append-only log.
 //! - [`merkle`]: RFC 6962 Merkle trees over the log, with inclusion and consistency proofs.
 //! - [`checkpoint`]: signed checkpoints of that tree (C2SP signed notes) and witness cosignatures.
+//! - [`checkpointer`]: the node's tree over its log and the checkpoints it signs and stores.
+//! - [`export`]: the log as a metadata-only bundle for offline audit.
 //! - [`store`]: messages, outbox and evidence in sled, each change with its log entry.
 //! - [`node`]: send, receive and record receipts, independent of transport.
 //! - [`connect`], [`outbox`], [`inbound`]: the broker connection (retry delays come from
@@ -23,11 +26,13 @@
 pub mod admin;
 pub mod audit;
 pub mod checkpoint;
+pub mod checkpointer;
 pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod daemon;
 pub mod error;
+pub mod export;
 pub mod handover_log;
 pub mod inbound;
 pub mod keys;
@@ -36,6 +41,7 @@ pub mod node;
 pub mod open;
 pub mod outbox;
 pub mod refresh;
+pub mod rules;
 pub mod seal;
 pub mod store;
 

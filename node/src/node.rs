@@ -10,6 +10,8 @@ use trm_proto::directory::{AgreementError, DirectoryHandle};
 use trm_proto::{envelope, pb, receipt, time};
 
 use crate::audit;
+use crate::checkpoint;
+use crate::checkpointer::{Checkpointer, SignedCheckpoint};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::keys::NodeKeys;
@@ -50,12 +52,15 @@ pub struct Node {
     pub federation: String,
     /// The data folder (the adopted directory is kept there).
     pub data_dir: std::path::PathBuf,
+    /// The Merkle tree over the handover log and its signed checkpoints; `None` when it could
+    /// not be built (then `log_broken` says why).
+    pub checkpointer: Option<Checkpointer>,
 }
 
 impl Node {
     /// Assembles a node from its configuration and opened store, verifying the handover log.
     pub fn new(config: &NodeConfig, store: NodeStore) -> Self {
-        let log_broken = match store.verify_log() {
+        let mut log_broken = match store.verify_log() {
             Ok(summary) => {
                 info!(entries = summary.entries, head = %hex::encode(summary.head), "handover log verified");
                 None
@@ -63,6 +68,24 @@ impl Node {
             Err(e) => {
                 warn!(cause = %e, "handover log failed verification; exchange suspended");
                 Some(e.to_string())
+            }
+        };
+        let federation = config.directory.federation().to_owned();
+        let checkpointer = checkpoint::node_origin(&federation, &config.keys.address)
+            .map_err(crate::checkpointer::CheckpointerError::from)
+            .and_then(|origin| Checkpointer::open(&store, &origin, config.keys.signing.clone()));
+        let checkpointer = match checkpointer {
+            Ok(checkpointer) => {
+                if let Some(e) = checkpointer.diverged() {
+                    warn!(cause = %e, "handover log does not extend its signed checkpoints; exchange suspended");
+                    log_broken.get_or_insert(e.to_string());
+                }
+                Some(checkpointer)
+            }
+            Err(e) => {
+                warn!(cause = %e, "handover log tree not built; exchange suspended");
+                log_broken.get_or_insert(e.to_string());
+                None
             }
         };
         Self {
@@ -74,9 +97,21 @@ impl Node {
             outbox_wake: Notify::new(),
             log_broken,
             authority_key: config.authority_key,
-            federation: config.directory.federation().to_owned(),
+            federation,
             data_dir: config.data_dir.clone(),
+            checkpointer,
         }
+    }
+
+    /// Signs a checkpoint of the handover log at its current size if it grew since the last
+    /// one (stored and on disk before this returns); answers the latest checkpoint. Refused
+    /// while the log is broken: a checkpoint would vouch for entries that failed verification.
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, NodeError> {
+        self.check_log()?;
+        let checkpointer = self.checkpointer.as_ref().ok_or_else(|| {
+            NodeError::LogBroken("the handover log's Merkle tree is not available".into())
+        })?;
+        Ok(checkpointer.checkpoint(&self.store).await?)
     }
 
     fn check_log(&self) -> Result<(), NodeError> {
@@ -90,6 +125,7 @@ impl Node {
     pub async fn send(&self, draft: Draft, actor: &str) -> Result<SendOutcome, NodeError> {
         self.check_log()?;
         let now = time::now_ms();
+        crate::rules::check(&draft.content)?;
         let directory = self.directory.current();
         let kind = seal::kind_of(&draft.content);
         directory
@@ -239,6 +275,15 @@ impl Node {
         };
         let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
         let directory = self.directory.current();
+        let addressee_keys = || {
+            claimed
+                .signer
+                .parse()
+                .ok()
+                .filter(|signer: &trm_proto::addr::NodeAddr| signer.as_str() == claimed.to)
+                .and_then(|signer| directory.node(&signer))
+                .map(|n| n.signing_keys_at(time::now_ms()))
+        };
         let signer_key = match kind {
             pb::ReceiptKind::Accepted | pb::ReceiptKind::Relayed => claimed
                 .signer
@@ -246,13 +291,20 @@ impl Node {
                 .ok()
                 .and_then(|name| directory.broker(&name))
                 .map(|b| vec![b.signing_key]),
-            pb::ReceiptKind::Delivered | pb::ReceiptKind::Rejected => claimed
-                .signer
-                .parse()
-                .ok()
-                .filter(|signer: &trm_proto::addr::NodeAddr| signer.as_str() == claimed.to)
-                .and_then(|signer| directory.node(&signer))
-                .map(|n| n.signing_keys_at(time::now_ms())),
+            pb::ReceiptKind::Delivered => addressee_keys(),
+            // Refused by the addressee, or by a broker on the way (a peer broker's refusal is
+            // reported by the sender's own broker, which signs it).
+            pb::ReceiptKind::Rejected => addressee_keys().or_else(|| {
+                claimed
+                    .signer
+                    .parse()
+                    .ok()
+                    .filter(|broker: &trm_proto::addr::BrokerName| {
+                        *broker == self.keys.address.broker()
+                    })
+                    .and_then(|broker| directory.broker(&broker))
+                    .map(|b| vec![b.signing_key])
+            }),
             pb::ReceiptKind::Unspecified => None,
         }
         .ok_or_else(|| {

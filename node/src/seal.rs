@@ -58,8 +58,17 @@ pub struct Draft {
 
 /// The message kind that a content variant is.
 pub fn kind_of(content: &pb::body::Content) -> pb::MessageKind {
+    use pb::body::Content;
     match content {
-        pb::body::Content::Referral(_) => pb::MessageKind::Referral,
+        Content::Referral(_) => pb::MessageKind::Referral,
+        Content::ReferralResponse(_) => pb::MessageKind::ReferralResponse,
+        Content::CaseUpdate(_) => pb::MessageKind::CaseUpdate,
+        Content::InfoRequest(_) => pb::MessageKind::InfoRequest,
+        Content::InfoResponse(_) => pb::MessageKind::InfoResponse,
+        Content::ReturnRequest(_) => pb::MessageKind::ReturnRequest,
+        Content::ReturnConfirmation(_) => pb::MessageKind::ReturnConfirmation,
+        Content::FollowUp(_) => pb::MessageKind::FollowUp,
+        Content::ConsentWithdrawal(_) => pb::MessageKind::ConsentWithdrawal,
     }
 }
 

@@ -59,6 +59,16 @@ fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
+/// A stored checkpoint record: its size from the key, its note from the value.
+fn decode_checkpoint((key, value): (sled::IVec, sled::IVec)) -> Result<(u64, String), StoreError> {
+    let size = <[u8; 8]>::try_from(key.as_ref())
+        .map(u64::from_be_bytes)
+        .map_err(|_| corrupt(CHECKPOINTS_TREE, "key is not 8 bytes"))?;
+    let note = String::from_utf8(value.to_vec())
+        .map_err(|_| corrupt(CHECKPOINTS_TREE, "note is not UTF-8"))?;
+    Ok((size, note))
+}
+
 fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
 }
@@ -105,8 +115,13 @@ pub struct NodeStore {
     messages: sled::Tree,
     outbox: sled::Tree,
     log: sled::Tree,
+    checkpoints: sled::Tree,
     commit: GroupCommit,
 }
+
+/// The sled tree of the handover log's signed checkpoints: key the tree size (`u64`
+/// big-endian, so the last key is the latest checkpoint), value the signed note in UTF-8.
+pub const CHECKPOINTS_TREE: &str = "checkpoints";
 
 /// The metadata a log entry needs about a message.
 #[derive(Debug, Clone)]
@@ -168,6 +183,7 @@ impl NodeStore {
             messages: db.open_tree("messages")?,
             outbox: db.open_tree("outbox")?,
             log: db.open_tree(handover_log::TREE)?,
+            checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
             commit: GroupCommit::start(db.clone()),
             db,
         })
@@ -466,6 +482,48 @@ impl NodeStore {
     /// Verifies the whole handover log.
     pub fn verify_log(&self) -> Result<ChainSummary, LogError> {
         handover_log::verify(&self.log)
+    }
+
+    /// The stored bytes of up to `limit` handover-log entries from `from`.
+    pub fn log_entry_bytes(&self, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(handover_log::read_bytes(&self.log, from, limit)?)
+    }
+
+    /// How many entries the handover log holds, by its head record.
+    pub fn log_len(&self) -> Result<u64, StoreError> {
+        Ok(handover_log::entry_count(&self.log)?)
+    }
+
+    /// Stores a signed checkpoint note of tree size `size` (not yet durable: wait on
+    /// [`NodeStore::durable`] before handing it to anyone). A checkpoint already stored at that
+    /// size is never replaced.
+    pub fn record_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
+        let stored = self.checkpoints.compare_and_swap(
+            size.to_be_bytes(),
+            None as Option<&[u8]>,
+            Some(note.as_bytes()),
+        )?;
+        match stored {
+            Ok(()) => Ok(()),
+            Err(existing) if existing.current.as_deref() == Some(note.as_bytes()) => Ok(()),
+            Err(_) => Err(corrupt(
+                CHECKPOINTS_TREE,
+                format!("a different checkpoint is already stored at size {size}"),
+            )),
+        }
+    }
+
+    /// Every stored checkpoint, by increasing tree size: `(size, signed note)`.
+    pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        self.checkpoints
+            .iter()
+            .map(|item| decode_checkpoint(item?))
+            .collect()
+    }
+
+    /// The latest stored checkpoint, if any: `(size, signed note)`.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.checkpoints.last()?.map(decode_checkpoint).transpose()
     }
 
     /// Messages waiting for the broker.

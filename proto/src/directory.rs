@@ -487,6 +487,11 @@ impl Directory {
         self.brokers.get(name)
     }
 
+    /// All brokers, in no particular order.
+    pub fn brokers(&self) -> impl Iterator<Item = &BrokerInfo> {
+        self.brokers.values()
+    }
+
     /// All nodes, in no particular order.
     pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
         self.nodes.values()
@@ -634,12 +639,12 @@ mod tests {
         )
         .expect("valid");
         let handle = DirectoryHandle::new(v3.clone());
-        assert_eq!(handle.offer(v3).expect("same"), false);
+        assert!(!handle.offer(v3).expect("same"));
 
         let mut newer = sample(&authority, &node_key);
         newer.version = 4;
         let v4 = Directory::verify(sign(&newer, &authority), &key, "test", 999).expect("valid");
-        assert_eq!(handle.offer(v4).expect("newer"), true);
+        assert!(handle.offer(v4).expect("newer"));
         assert_eq!(handle.current().version(), 4);
 
         let v3_again = Directory::verify(

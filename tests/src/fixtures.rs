@@ -132,9 +132,14 @@ pub async fn raw_client_as(
 }
 
 /// The first entries of a node's handover log.
-pub async fn log_entries(client: &mut NodeAdminClient<Channel>) -> anyhow::Result<Vec<pb::LogEntryView>> {
+pub async fn log_entries(
+    client: &mut NodeAdminClient<Channel>,
+) -> anyhow::Result<Vec<pb::LogEntryView>> {
     Ok(client
-        .log(pb::LogRequest { from_index: 0, limit: 1000 })
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 1000,
+        })
         .await?
         .into_inner()
         .entries)
@@ -149,7 +154,12 @@ pub async fn wait_for_log_event(
     trm_cli::demo::wait_for(limit, event, || {
         let mut client = client.clone();
         let event = event.to_owned();
-        async move { Ok(log_entries(&mut client).await?.iter().any(|e| e.event == event)) }
+        async move {
+            Ok(log_entries(&mut client)
+                .await?
+                .iter()
+                .any(|e| e.event == event))
+        }
     })
     .await
 }

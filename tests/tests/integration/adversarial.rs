@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tonic::Code;
 use trm_proto::signing::{self, Purpose};
-use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
 use trm_tests::craft;
+use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 use tonic::Code;
 use trm_certs_dev::authority::Authority;
 use trm_proto::pb;
-use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
 use trm_tests::craft;
+use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -237,7 +237,7 @@ async fn wait_for_version(
     fed: &trm_cli::local::LocalFederation,
     version: u64,
 ) -> anyhow::Result<bool> {
-    let client = fixtures::raw_client_as(&fed, ASTRA).await?;
+    let client = fixtures::raw_client_as(fed, ASTRA).await?;
     trm_cli::demo::wait_for(WAIT, "the broker's refresh", || {
         let mut client = client.clone();
         async move {

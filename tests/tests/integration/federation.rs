@@ -707,6 +707,22 @@ async fn an_envelope_the_peer_refuses_for_good_leaves_the_outbox_and_the_sender_
         "{}",
         rejected.receipt.reason
     );
+
+    // The same refusal for a message Open Gate's node sent itself (its node, like mk, still
+    // has version 1): the node records mk's signed REJECTED receipt as evidence.
+    let mut node_config = fed.node_config(OPEN_GATE)?;
+    node_config.directory = dir.path().join("mk-directory.pb");
+    node_config.directory_refresh_secs = 3600;
+    fed.start_node_with(OPEN_GATE, node_config).await?;
+    let node = fed.client(OPEN_GATE).await?;
+    let sent = node
+        .clone()
+        .send(fixtures::referral(LEFOE)?)
+        .await?
+        .into_inner();
+    fixtures::wait_for_step(&node, &sent.message_id, "rejected", WAIT).await?;
+    let steps = fixtures::steps(&mut node.clone(), &sent.message_id).await?;
+    assert_eq!(steps, ["submitted", "accepted", "rejected"]);
     drop((mk, at));
     fed.shutdown().await?;
     Ok(())

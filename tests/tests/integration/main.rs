@@ -2,6 +2,7 @@
 //! real sled stores on disk, and a real broker process killed with SIGKILL.
 
 mod adversarial;
+mod audit;
 mod delivery;
 mod directory;
 mod durability;

@@ -1,0 +1,171 @@
+//! `trm log checkpoint` and `trm log export`: a signed checkpoint of the node's handover log,
+//! and the log exported as a metadata-only bundle for `trm audit verify`.
+
+use std::io::Write;
+use std::path::Path;
+
+use prost::Message;
+use trm_proto::pb;
+
+use crate::client;
+use crate::commands::{CommandError, Output, exit};
+
+/// The largest piece of an export the client accepts. The node sends pieces of about 1 MiB;
+/// this leaves room for a log entry with an unusually long refusal reason.
+const MAX_PIECE_BYTES: usize = 64 << 20;
+
+/// `trm log checkpoint`: signs a checkpoint at the log's current size if it grew, and prints
+/// the latest signed checkpoint note.
+pub async fn checkpoint(socket: &Path, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .checkpoint(pb::CheckpointRequest {})
+        .await?
+        .into_inner();
+    out.print(
+        format!(
+            "{} checkpoint at size {}, root {}:\n\n{}",
+            if response.signed_now {
+                "signed a new"
+            } else {
+                "the log has not grown since the last"
+            },
+            response.size,
+            hex::encode(&response.root),
+            response.note
+        ),
+        || {
+            serde_json::json!({
+                "size": response.size,
+                "root": hex::encode(&response.root),
+                "signed_now": response.signed_now,
+                "note": response.note,
+            })
+        },
+    );
+    Ok(())
+}
+
+/// What an export wrote.
+#[derive(Debug, Default)]
+struct Exported {
+    /// The node, from the bundle's header.
+    node: String,
+    /// The federation, from the header.
+    federation: String,
+    /// How many checkpoints the bundle carries.
+    checkpoints: usize,
+    /// How many entries.
+    entries: u64,
+    /// How many bytes were written.
+    bytes: u64,
+}
+
+/// `trm log export --out FILE`: writes the node's handover log as a bundle (metadata only: the
+/// entries' exact bytes and the signed checkpoints). With `checkpoint`, the node signs a
+/// checkpoint at the current size first. The file appears complete or not at all.
+pub async fn export(
+    socket: &Path,
+    file: &Path,
+    checkpoint: bool,
+    out: Output,
+) -> Result<(), CommandError> {
+    let mut stream = client::connect(socket)
+        .await?
+        .max_decoding_message_size(MAX_PIECE_BYTES)
+        .export_log(pb::ExportLogRequest { checkpoint })
+        .await?
+        .into_inner();
+    let cannot_write =
+        |e: std::io::Error| CommandError::new(exit::REFUSED, format!("{}: {e}", file.display()));
+    let folder = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut partial = tempfile::NamedTempFile::new_in(folder).map_err(cannot_write)?;
+    let mut exported = Exported::default();
+    while let Some(chunk) = stream.message().await? {
+        let piece = pb::LogBundle::decode(chunk.data.as_slice()).map_err(|e| {
+            CommandError::new(
+                exit::REFUSED,
+                format!("the node sent a malformed piece: {e}"),
+            )
+        })?;
+        if !piece.node.is_empty() {
+            exported.node = piece.node;
+            exported.federation = piece.federation;
+        }
+        exported.checkpoints += piece.checkpoints.len();
+        exported.entries += piece.entries.len() as u64;
+        exported.bytes += chunk.data.len() as u64;
+        partial.write_all(&chunk.data).map_err(cannot_write)?;
+    }
+    partial.as_file().sync_all().map_err(cannot_write)?;
+    partial.persist(file).map_err(|e| cannot_write(e.error))?;
+    out.print(
+        format!(
+            "exported {} entries and {} signed checkpoints of {}'s handover log to {} ({} bytes, metadata only)\n",
+            exported.entries,
+            exported.checkpoints,
+            exported.node,
+            file.display(),
+            exported.bytes
+        ),
+        || {
+            serde_json::json!({
+                "node": exported.node,
+                "federation": exported.federation,
+                "entries": exported.entries,
+                "checkpoints": exported.checkpoints,
+                "bytes": exported.bytes,
+                "file": file.display().to_string(),
+            })
+        },
+    );
+    Ok(())
+}
+
+/// `trm audit verify --directory D --authority-key K --federation F BUNDLE...`: verifies the
+/// bundles offline and prints what it found; exits with [`exit::CHECK_FAILED`] on any finding.
+pub fn verify(
+    directory: &Path,
+    authority_key: &str,
+    federation: &str,
+    bundles: &[std::path::PathBuf],
+    out: Output,
+) -> Result<(), CommandError> {
+    let trust = crate::audit_verify::Trust::from_directory_file(
+        directory,
+        authority_key,
+        federation,
+        trm_proto::time::now_ms(),
+    )
+    .map_err(|e| match e {
+        crate::audit_verify::TrustError::Read { .. } => {
+            CommandError::new(exit::NOT_FOUND, e.to_string())
+        }
+        crate::audit_verify::TrustError::Directory { .. } => {
+            CommandError::new(exit::DATA, e.to_string())
+        }
+    })?;
+    let mut loaded = Vec::with_capacity(bundles.len());
+    for path in bundles {
+        let bytes = std::fs::read(path).map_err(|e| {
+            CommandError::new(
+                exit::NOT_FOUND,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        loaded.push((path.display().to_string(), bytes));
+    }
+    let report = crate::audit_verify::verify(loaded, &trust);
+    out.print(report.human(), || report.json());
+    if report.ok {
+        Ok(())
+    } else {
+        Err(CommandError::new(
+            exit::CHECK_FAILED,
+            format!("{} findings", report.findings.len()),
+        ))
+    }
+}

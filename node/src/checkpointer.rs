@@ -1,0 +1,372 @@
+//! The node's checkpointer: the Merkle tree over its handover log, and the signed checkpoints
+//! it makes of that tree.
+//!
+//! The tree's leaves are the log entries' exact stored bytes ([`crate::merkle`]). It is rebuilt
+//! from the log when the node starts, and extended from the log's head record before each
+//! checkpoint, so the code that appends entries (one sled transaction with the message it
+//! records) needs no change. Checkpoints are signed through [`CheckpointSigner`], which signs
+//! only with a consistency proof from the last checkpoint it signed, and each is stored in the
+//! `checkpoints` tree and flushed before anyone sees it; after a restart the signer resumes
+//! from the last stored checkpoint.
+//!
+//! At start-up every stored checkpoint is checked against the rebuilt tree. If the log no longer
+//! extends one of them (entries lost, or changed and re-chained behind the node's back), the
+//! checkpointer refuses to sign anything: signing would vouch for a second history.
+//!
+//! **Architecture Invariant:** a checkpoint covers only entries that were on disk before it was
+//! signed, and its note is on disk before it is returned.
+
+use ed25519_dalek::SigningKey;
+use tokio::sync::Mutex;
+use tracing::info;
+
+use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointSigner};
+use crate::merkle::{MerkleError, MerkleTree};
+use crate::store::{NodeStore, StoreError};
+
+/// How many entries one catch-up read takes from the log.
+const CATCH_UP_BATCH: usize = 4096;
+
+/// Why a checkpoint could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointerError {
+    /// The log or the checkpoints could not be read or stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The signer refused, or the origin is not a valid key name.
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    /// A proof could not be produced from the tree.
+    #[error("checkpoint: {0}")]
+    Merkle(#[from] MerkleError),
+    /// The log no longer extends a checkpoint this node signed: nothing more is signed.
+    #[error("the handover log no longer matches the checkpoint signed at size {size}: {problem}")]
+    Diverged {
+        /// The size of the first stored checkpoint the log does not extend.
+        size: u64,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A stored checkpoint cannot be read back.
+    #[error("the checkpoint stored at size {size} is unreadable: {problem}")]
+    Unreadable {
+        /// Its key.
+        size: u64,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// A checkpoint the node has signed and stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    /// Origin, size and root.
+    pub checkpoint: Checkpoint,
+    /// The signed note, as stored.
+    pub note: String,
+    /// Whether this call signed it (false: the log had not grown since).
+    pub signed_now: bool,
+}
+
+/// The tree and the signer, behind one lock so that checkpoints are signed one at a time.
+struct State {
+    /// The Merkle tree over the log entries read so far.
+    tree: MerkleTree,
+    /// Signs only checkpoints consistent with the last one it signed.
+    signer: CheckpointSigner,
+}
+
+/// Keeps the Merkle tree over the handover log and signs its checkpoints.
+pub struct Checkpointer {
+    /// `trm/<federation>/<node address>`: the checkpoints' origin and key name.
+    origin: String,
+    /// Set at start-up when the log does not extend a stored checkpoint.
+    diverged: Option<(u64, String)>,
+    /// The tree and the signer.
+    state: Mutex<State>,
+}
+
+impl Checkpointer {
+    /// Rebuilds the tree from the stored log, checks it against every stored checkpoint, and
+    /// restores the signer from the last one.
+    pub fn open(
+        store: &NodeStore,
+        origin: &str,
+        key: SigningKey,
+    ) -> Result<Self, CheckpointerError> {
+        let mut tree = MerkleTree::new();
+        catch_up(store, &mut tree)?;
+        let mut diverged = None;
+        let mut last = None;
+        for (size, note) in store.checkpoints()? {
+            let checkpoint = parse_stored(size, &note)?;
+            if diverged.is_none()
+                && let Err(problem) = check_extends(&tree, &checkpoint)
+            {
+                diverged = Some((size, problem));
+            }
+            last = Some(checkpoint);
+        }
+        let signer = CheckpointSigner::new(origin, key, last)?;
+        info!(
+            origin,
+            entries = tree.size(),
+            last_checkpoint = signer.last_signed().size,
+            "handover log tree rebuilt"
+        );
+        Ok(Self {
+            origin: origin.to_owned(),
+            diverged,
+            state: Mutex::new(State { tree, signer }),
+        })
+    }
+
+    /// The checkpoints' origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Why nothing can be signed, when the log does not extend a stored checkpoint.
+    pub fn diverged(&self) -> Option<CheckpointerError> {
+        self.diverged
+            .as_ref()
+            .map(|(size, problem)| CheckpointerError::Diverged {
+                size: *size,
+                problem: problem.clone(),
+            })
+    }
+
+    /// Signs a checkpoint at the log's current size if the log grew since the last one, stores
+    /// it and waits until it is on disk; answers the latest checkpoint either way.
+    pub async fn checkpoint(
+        &self,
+        store: &NodeStore,
+    ) -> Result<SignedCheckpoint, CheckpointerError> {
+        if let Some(error) = self.diverged() {
+            return Err(error);
+        }
+        let mut state = self.state.lock().await;
+        catch_up(store, &mut state.tree)?;
+        let size = state.tree.size();
+        if let Some((stored, note)) = store.latest_checkpoint()?
+            && stored == size
+        {
+            return Ok(SignedCheckpoint {
+                checkpoint: parse_stored(stored, &note)?,
+                note,
+                signed_now: false,
+            });
+        }
+        // Every entry read above was written before this flush began: once it returns, the
+        // checkpoint covers nothing a crash could lose, which would look like a truncation.
+        store.durable().await?;
+        let next = Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root: state.tree.root(),
+        };
+        let from = state.signer.last_signed().size;
+        let proof = state.tree.consistency_proof(from, size)?;
+        let note = state.signer.sign(&next, &proof)?;
+        store.record_checkpoint(size, &note)?;
+        store.durable().await?;
+        Ok(SignedCheckpoint {
+            checkpoint: next,
+            note,
+            signed_now: true,
+        })
+    }
+}
+
+/// Extends `tree` with the log entries it does not hold yet, up to the head record.
+fn catch_up(store: &NodeStore, tree: &mut MerkleTree) -> Result<(), CheckpointerError> {
+    let len = store.log_len()?;
+    while tree.size() < len {
+        let want = usize::try_from(len - tree.size()).unwrap_or(usize::MAX);
+        let batch = store.log_entry_bytes(tree.size(), want.min(CATCH_UP_BATCH))?;
+        if batch.is_empty() {
+            return Err(CheckpointerError::Diverged {
+                size: len,
+                problem: format!(
+                    "the head record counts {len} entries but the log ends at {}",
+                    tree.size()
+                ),
+            });
+        }
+        for entry in &batch {
+            tree.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// Whether the tree extends `checkpoint`: it holds at least as many entries, with the same root
+/// at the checkpoint's size.
+fn check_extends(tree: &MerkleTree, checkpoint: &Checkpoint) -> Result<(), String> {
+    let size = checkpoint.size;
+    match tree.root_at(size) {
+        Err(_) => Err(format!(
+            "the log holds {} entries, fewer than the {size} it covered",
+            tree.size()
+        )),
+        Ok(root) if root != checkpoint.root => Err(format!(
+            "the first {size} entries no longer hash to its root: some were changed"
+        )),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The checkpoint in a stored note, which must be of the size it is stored under.
+fn parse_stored(size: u64, note: &str) -> Result<Checkpoint, CheckpointerError> {
+    let unreadable = |problem: String| CheckpointerError::Unreadable { size, problem };
+    let checkpoint = note_text(note)
+        .ok_or_else(|| unreadable("not a signed note".into()))
+        .and_then(|text| Checkpoint::parse(&text).map_err(|e| unreadable(e.to_string())))?;
+    if checkpoint.size != size {
+        return Err(unreadable(format!("it is of size {}", checkpoint.size)));
+    }
+    Ok(checkpoint)
+}
+
+/// The text of a signed checkpoint note, up to the empty line before its signatures. A
+/// checkpoint's text has no empty line, so the first one ends it.
+pub fn note_text(note: &str) -> Option<String> {
+    note.split_once("\n\n").map(|(text, _)| format!("{text}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::path::Path;
+
+    use sled::transaction::ConflictableTransactionError;
+    use trm_proto::pb;
+
+    use super::*;
+    use crate::checkpoint::{self, NoteVerifier, SignatureKind};
+    use crate::handover_log;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    const ORIGIN: &str = "trm/test/alpha@marri";
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7; 32])
+    }
+
+    /// Appends `n` REFUSED entries the way the node does, one transaction each.
+    fn append(store: &NodeStore, n: u64) -> TestResult {
+        for i in 0..n {
+            let header = pb::EnvelopeHeader {
+                message_id: format!("{i:032x}"),
+                from: "astra@marri".into(),
+                ..Default::default()
+            };
+            store.record_refused(&header, &[i as u8; 32], 1_700_000_000_000 + i, "test")?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the log in `dir` (no store open) with `n` other, well-chained entries.
+    fn rewrite_log(dir: &Path, n: u64) -> TestResult {
+        let db = trm_storage::open_db(dir)?;
+        db.drop_tree(handover_log::TREE)?;
+        let log = db.open_tree(handover_log::TREE)?;
+        for i in 0..n {
+            let entry = pb::LogEntry {
+                message_id: format!("{:032x}", i + 100),
+                ..Default::default()
+            };
+            log.transaction(|tx| {
+                Ok::<_, ConflictableTransactionError<Infallible>>(handover_log::append(
+                    tx,
+                    entry.clone(),
+                )?)
+            })?;
+        }
+        db.flush()?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn signs_stores_and_resumes_after_a_restart() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let empty = {
+            let store = NodeStore::open(dir.path())?;
+            let checkpointer = Checkpointer::open(&store, ORIGIN, key())?;
+            checkpointer.checkpoint(&store).await?
+        };
+        assert!(empty.signed_now);
+        assert_eq!(empty.checkpoint.size, 0);
+
+        let store = NodeStore::open(dir.path())?;
+        append(&store, 5)?;
+        let checkpointer = Checkpointer::open(&store, ORIGIN, key())?;
+        let five = checkpointer.checkpoint(&store).await?;
+        assert!(five.signed_now);
+        assert_eq!(five.checkpoint.size, 5);
+        let again = checkpointer.checkpoint(&store).await?;
+        assert!(!again.signed_now);
+        assert_eq!(again.note, five.note);
+        append(&store, 2)?;
+        let seven = checkpointer.checkpoint(&store).await?;
+        assert_eq!(seven.checkpoint.size, 7);
+
+        let verifier = NoteVerifier::new(ORIGIN, SignatureKind::Ed25519, key().verifying_key())?;
+        let opened = checkpoint::open(&seven.note, &[verifier])?;
+        assert_eq!(opened.checkpoint(), &seven.checkpoint);
+        let stored: Vec<u64> = store.checkpoints()?.iter().map(|(s, _)| *s).collect();
+        assert_eq!(stored, [0, 5, 7]);
+        assert_eq!(store.latest_checkpoint()?, Some((7, seven.note.clone())));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_log_changed_behind_its_back_is_never_checkpointed_again() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        {
+            let store = NodeStore::open(dir.path())?;
+            append(&store, 4)?;
+            Checkpointer::open(&store, ORIGIN, key())?
+                .checkpoint(&store)
+                .await?;
+        }
+        // Another history, longer and properly chained, so only the checkpoint tells.
+        rewrite_log(dir.path(), 6)?;
+        let store = NodeStore::open(dir.path())?;
+        assert_eq!(store.verify_log()?.entries, 6);
+        let checkpointer = Checkpointer::open(&store, ORIGIN, key())?;
+        assert!(matches!(
+            checkpointer.diverged(),
+            Some(CheckpointerError::Diverged { size: 4, .. })
+        ));
+        let refused = checkpointer.checkpoint(&store).await;
+        assert!(
+            matches!(refused, Err(CheckpointerError::Diverged { size: 4, .. })),
+            "{refused:?}"
+        );
+        assert_eq!(store.checkpoints()?.len(), 1);
+        drop(store);
+
+        // A shorter log (entries lost) is caught too.
+        rewrite_log(dir.path(), 2)?;
+        let store = NodeStore::open(dir.path())?;
+        let checkpointer = Checkpointer::open(&store, ORIGIN, key())?;
+        match checkpointer.diverged() {
+            Some(CheckpointerError::Diverged { size: 4, problem }) => {
+                assert!(problem.contains("fewer"), "{problem}")
+            }
+            other => panic!("{other:?}"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_text_of_a_note_ends_before_its_signatures() {
+        assert_eq!(
+            note_text("o\n1\nAAAA\n\n— o sig\n").as_deref(),
+            Some("o\n1\nAAAA\n")
+        );
+        assert_eq!(note_text("no signatures\n"), None);
+    }
+}

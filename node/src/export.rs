@@ -1,0 +1,148 @@
+//! The handover log exported for offline audit: a `trm.v1.LogBundle` (`audit.proto`) with every
+//! checkpoint the node signed and its entries' exact stored bytes, produced in pieces so that a
+//! log of millions of entries is never encoded in one buffer (concatenated pieces decode as one
+//! bundle).
+//!
+//! A bundle is metadata only by construction. A `LogEntry` holds its index and the previous
+//! entry's hash, a time, an event, a message id (random), the counterparty's organisation
+//! address, the message kind, the pseudonymous case reference, the envelope and receipt
+//! digests, yes/no audit flags and a handling code, the local account that caused it (`node`
+//! for the daemon), and for refusals the reason the node or its partner gave. No entry holds a
+//! name or any message content: those exist only inside sealed envelopes, which the log never
+//! stores. The entries must be exported byte for byte, since the chain and the tree hash those
+//! bytes; nothing is re-encoded or filtered.
+
+use prost::Message;
+use trm_proto::addr::NodeAddr;
+use trm_proto::pb;
+
+use crate::handover_log::LogError;
+use crate::store::{NodeStore, StoreError};
+
+/// The bundle format this node writes.
+pub const BUNDLE_FORMAT: u32 = 1;
+
+/// A piece holds entries until it reaches about this many bytes.
+const PIECE_BYTES: usize = 1 << 20;
+
+/// How many entries one read takes from the log.
+const READ_BATCH: usize = 1024;
+
+/// The pieces of one bundle, in order: first the header (node, federation, time, checkpoints),
+/// then the entries, about [`PIECE_BYTES`] at a time.
+pub struct BundlePieces {
+    /// Where the entries are read from.
+    store: NodeStore,
+    /// The header piece, until it is taken.
+    header: Option<pb::LogBundle>,
+    /// The next entry to export.
+    next: u64,
+    /// How many entries the bundle holds.
+    end: u64,
+}
+
+impl BundlePieces {
+    /// Starts an export of the log as it is now, with every stored checkpoint.
+    pub fn new(
+        store: &NodeStore,
+        federation: &str,
+        node: &NodeAddr,
+        now_ms: u64,
+    ) -> Result<Self, StoreError> {
+        // Checkpoints first, then the length: the log only grows, so it then holds every entry
+        // the checkpoints cover.
+        let checkpoints = store
+            .checkpoints()?
+            .into_iter()
+            .map(|(_, note)| note)
+            .collect();
+        let end = store.log_len()?;
+        Ok(Self {
+            store: store.clone(),
+            header: Some(pb::LogBundle {
+                format: BUNDLE_FORMAT,
+                federation: federation.to_owned(),
+                node: node.to_string(),
+                exported_at_ms: now_ms,
+                checkpoints,
+                entries: Vec::new(),
+            }),
+            next: 0,
+            end,
+        })
+    }
+
+    /// How many entries the bundle holds.
+    pub fn entries(&self) -> u64 {
+        self.end
+    }
+
+    /// The next encoded piece, or `None` after the last.
+    pub fn next_piece(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(header) = self.header.take() {
+            return Ok(Some(header.encode_to_vec()));
+        }
+        if self.next >= self.end {
+            return Ok(None);
+        }
+        let mut piece = pb::LogBundle::default();
+        let mut bytes = 0;
+        while self.next < self.end && bytes < PIECE_BYTES {
+            let want = usize::try_from(self.end - self.next).unwrap_or(usize::MAX);
+            let batch = self
+                .store
+                .log_entry_bytes(self.next, want.min(READ_BATCH))?;
+            if batch.is_empty() {
+                return Err(StoreError::Log(LogError::Broken {
+                    index: self.next,
+                    problem: format!("entry {} is missing", self.next),
+                }));
+            }
+            self.next += batch.len() as u64;
+            bytes += batch.iter().map(Vec::len).sum::<usize>();
+            piece.entries.extend(batch);
+        }
+        Ok(Some(piece.encode_to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concatenated_pieces_decode_as_the_whole_bundle() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        // Enough entries for several pieces.
+        let reason = "x".repeat(600);
+        for i in 0..3000u64 {
+            let header = pb::EnvelopeHeader {
+                message_id: format!("{i:032x}"),
+                from: "astra@marri".into(),
+                ..Default::default()
+            };
+            store.record_refused(&header, &[1; 32], i, &reason)?;
+        }
+        store.record_checkpoint(0, "a note\n")?;
+        let node: NodeAddr = "lefoe@marri".parse()?;
+        let mut pieces = BundlePieces::new(&store, "fed", &node, 42)?;
+        assert_eq!(pieces.entries(), 3000);
+        let mut encoded = Vec::new();
+        let mut count = 0;
+        while let Some(piece) = pieces.next_piece()? {
+            assert!(piece.len() < 4 << 20);
+            encoded.extend(piece);
+            count += 1;
+        }
+        assert!(count > 2, "{count} pieces");
+        let bundle = pb::LogBundle::decode(encoded.as_slice())?;
+        assert_eq!(bundle.format, BUNDLE_FORMAT);
+        assert_eq!(bundle.node, "lefoe@marri");
+        assert_eq!(bundle.federation, "fed");
+        assert_eq!(bundle.exported_at_ms, 42);
+        assert_eq!(bundle.checkpoints, ["a note\n"]);
+        assert_eq!(bundle.entries, store.log_entry_bytes(0, 5000)?);
+        Ok(())
+    }
+}
