@@ -159,3 +159,6 @@ pub fn verify(bundles: Vec<(String, Vec<u8>)>, trust: &Trust) -> Report {
     findings.dedup();
     Report::new(trust, &opened, &scans, findings, cross)
 }
+
+#[cfg(test)]
+mod tests;

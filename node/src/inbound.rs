@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tracing::{error, info, warn};
+use trm_proto::envelope::Header;
 use trm_proto::pb;
 use trm_proto::pb::broker_client::BrokerClient;
 use trm_storage::Backoff;
@@ -19,8 +20,8 @@ use crate::node::Node;
 
 /// Runs until `shutdown` turns true.
 pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receiver<bool>) {
-    let mut client =
-        BrokerClient::new(channel).max_decoding_message_size(node.max_envelope_bytes + 64 * 1024);
+    let mut client = BrokerClient::new(channel.clone())
+        .max_decoding_message_size(node.max_envelope_bytes + 64 * 1024);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     while !*shutdown.borrow() {
         let (acks, ack_stream) = mpsc::channel(64);
@@ -43,7 +44,7 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
                                         _ => break,
                                     }
                                 }
-                                match handle_batch(&node, batch).await {
+                                match handle_batch(&node, &channel, batch).await {
                                     Ok(batch_acks) => {
                                         for ack in batch_acks {
                                             if acks.send(ack).await.is_err() {
@@ -88,14 +89,33 @@ const BATCH: usize = 64;
 /// disk (one flush for the batch).
 async fn handle_batch(
     node: &Node,
+    channel: &Channel,
     batch: Vec<pb::Delivery>,
 ) -> Result<Vec<pb::DeliveryAck>, NodeError> {
+    refresh_if_a_sender_is_unknown(node, channel, &batch).await;
     let acks = batch
         .into_iter()
         .map(|delivery| handle(node, delivery))
         .collect::<Result<Vec<_>, _>>()?;
     node.store.durable().await?;
     Ok(acks)
+}
+
+/// A sender the directory in use does not list may have been enrolled since the last refresh:
+/// ask the broker for a newer directory once before refusing anything as from a stranger.
+async fn refresh_if_a_sender_is_unknown(node: &Node, channel: &Channel, batch: &[pb::Delivery]) {
+    let directory = node.directory.current();
+    let stranger = batch.iter().any(|delivery| match &delivery.item {
+        Some(pb::delivery::Item::Envelope(envelope)) => Header::decode(&envelope.header)
+            .is_ok_and(|header| directory.node(&header.from).is_none()),
+        _ => false,
+    });
+    if stranger {
+        match crate::refresh::refresh_once(node, channel.clone()).await {
+            Ok(adopted) => info!(adopted, "refreshed the directory for an unknown sender"),
+            Err(e) => warn!(cause = %e, "directory refresh for an unknown sender failed"),
+        }
+    }
 }
 
 /// Handles one delivered item; its effects are not yet flushed.

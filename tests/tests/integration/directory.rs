@@ -252,3 +252,113 @@ async fn wait_for_version(
     .await?;
     Ok(true)
 }
+
+#[tokio::test]
+async fn an_organisation_enrolled_from_its_own_keys_exchanges_after_the_next_refresh()
+-> anyhow::Result<()> {
+    const ATINA: &str = "atina@marri";
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(ASTRA).await?;
+
+    // Atina makes its keys on its own machine; only the request travels.
+    let keys = dir.path().join("atina-keys");
+    let request = trm_certs_dev::enrollment::generate_node_keys(
+        &ATINA.parse()?,
+        "Atina",
+        "ngo",
+        "RS",
+        &keys,
+    )?;
+    let mut authority = Authority::open(&fed.federation.dir)?;
+    authority.enroll(&request, 30)?;
+    authority.agree(
+        "MoU ATINA-ASTRA",
+        [ATINA, ASTRA],
+        &trm_certs_dev::ALL_KINDS,
+        30,
+    )?;
+    authority.publish(30)?;
+    wait_for_version(&fed, 2).await?;
+
+    let mut config = fed.node_config(ASTRA)?;
+    config.address = ATINA.into();
+    config.data_dir = fed.node_data_dir(ATINA);
+    config.admin_socket = fed.node_socket(ATINA);
+    config.tls_cert = fed.federation.dir.join("nodes").join(ATINA).join("tls.pem");
+    config.tls_key = keys.join("tls.key");
+    config.signing_key = keys.join("signing.key");
+    config.age_key = keys.join("age.key");
+    fed.start_node_with(ATINA, config).await?;
+    let atina = fed.client(ATINA).await?;
+    let sent = atina
+        .clone()
+        .send(fixtures::referral(ASTRA)?)
+        .await?
+        .into_inner();
+    fixtures::wait_for_step(&atina, &sent.message_id, "delivered", WAIT).await?;
+
+    // Astra finds the newcomer in the directory.
+    let found = fed
+        .client(ASTRA)
+        .await?
+        .search_directory(pb::DirectorySearchRequest {
+            refresh: true,
+            text: "atina".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let addresses: Vec<&str> = found.nodes.iter().map(|n| n.address.as_str()).collect();
+    assert_eq!(addresses, [ATINA]);
+    assert!(
+        found
+            .agreements
+            .iter()
+            .any(|a| a.reference == "MoU ATINA-ASTRA")
+    );
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_directory_search_finds_partners_by_country_text_and_service() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_node(LEFOE).await?;
+    let mut lefoe = fed.client(LEFOE).await?;
+    let mut search = async |query: pb::DirectorySearchRequest| -> anyhow::Result<Vec<String>> {
+        let found = lefoe.search_directory(query).await?.into_inner();
+        let mut addresses: Vec<String> = found.nodes.into_iter().map(|n| n.address).collect();
+        addresses.sort();
+        Ok(addresses)
+    };
+    let by_country = search(pb::DirectorySearchRequest {
+        country: "RS".into(),
+        ..Default::default()
+    })
+    .await?;
+    assert_eq!(by_country, [ASTRA]);
+    let by_text = search(pb::DirectorySearchRequest {
+        text: "strada".into(),
+        ..Default::default()
+    })
+    .await?;
+    assert_eq!(by_text, [OPEN_GATE]);
+    let by_service = search(pb::DirectorySearchRequest {
+        service: "shelter".into(),
+        country: "MK".into(),
+        ..Default::default()
+    })
+    .await?;
+    assert_eq!(by_service, [OPEN_GATE]);
+    let nobody = search(pb::DirectorySearchRequest {
+        service: "organ_removal_surgery".into(),
+        ..Default::default()
+    })
+    .await?;
+    assert!(nobody.is_empty());
+    fed.shutdown().await?;
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! `trm audit verify` on synthetic bundles: what it refuses, what it accepts, and how it names
+//! what it finds. The integration tests run it on real nodes' exports.
+
+use std::collections::HashMap;
+
+use ed25519_dalek::SigningKey;
+use prost::Message;
+use trm_node::checkpoint::{self, Checkpoint};
+use trm_node::handover_log;
+use trm_node::merkle::MerkleTree;
+use trm_proto::pb;
+
+use super::*;
+
+const FEDERATION: &str = "fed";
+const ALPHA: &str = "alpha@hub";
+const BETA: &str = "beta@hub";
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn trust(keys: &[(&str, Vec<SigningKey>)]) -> Trust {
+    Trust::new(
+        FEDERATION,
+        keys.iter()
+            .map(|(node, keys)| {
+                (
+                    (*node).to_owned(),
+                    keys.iter().map(SigningKey::verifying_key).collect(),
+                )
+            })
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
+/// `entries` chained as a node stores them.
+fn chain(entries: Vec<pb::LogEntry>) -> Vec<Vec<u8>> {
+    let mut previous = [0u8; 32];
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut entry)| {
+            entry.index = index as u64;
+            entry.prev_hash = previous.to_vec();
+            let bytes = entry.encode_to_vec();
+            previous = handover_log::entry_hash(&bytes);
+            bytes
+        })
+        .collect()
+}
+
+fn plain(n: u64) -> Vec<pb::LogEntry> {
+    (0..n)
+        .map(|i| pb::LogEntry {
+            at_ms: 1_000 + i,
+            event: pb::LogEvent::Accepted.into(),
+            message_id: format!("{i:032x}"),
+            counterparty: "gamma@hub".into(),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// A checkpoint note over the first `size` of `entries`, signed by `key` for `node`.
+fn note(node: &str, entries: &[Vec<u8>], size: usize, key: &SigningKey) -> String {
+    let tree = MerkleTree::from_leaves(&entries[..size]);
+    let origin =
+        checkpoint::node_origin(FEDERATION, &node.parse().expect("address")).expect("origin");
+    checkpoint::sign(
+        &Checkpoint {
+            origin: origin.clone(),
+            size: tree.size(),
+            root: tree.root(),
+        },
+        &origin,
+        key,
+    )
+    .expect("signed")
+}
+
+fn bundle(node: &str, entries: Vec<Vec<u8>>, checkpoints: Vec<String>) -> Vec<u8> {
+    pb::LogBundle {
+        format: bundle::FORMAT,
+        federation: FEDERATION.into(),
+        node: node.into(),
+        exported_at_ms: 10_000,
+        checkpoints,
+        entries,
+    }
+    .encode_to_vec()
+}
+
+fn run(trust: &Trust, bundles: Vec<Vec<u8>>) -> Report {
+    verify(
+        bundles
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| (format!("b{i}"), b))
+            .collect(),
+        trust,
+    )
+}
+
+fn found(report: &Report) -> Vec<(FindingKind, &str, Option<u64>)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.node.as_str(), f.entry))
+        .collect()
+}
+
+#[test]
+fn a_signed_intact_bundle_verifies_alone_and_twice() {
+    let entries = chain(plain(10));
+    let notes = vec![
+        note(ALPHA, &entries, 4, &key(1)),
+        note(ALPHA, &entries, 10, &key(1)),
+    ];
+    let b = bundle(ALPHA, entries, notes);
+    let trust = trust(&[(ALPHA, vec![key(1)])]);
+    let report = run(&trust, vec![b.clone()]);
+    assert!(report.ok, "{}", report.human());
+    assert_eq!(report.bundles[0].latest_checkpoint, Some(10));
+    assert!(run(&trust, vec![b.clone(), b]).ok);
+}
+
+#[test]
+fn bundles_that_cannot_be_attributed_or_trusted_are_findings() {
+    let entries = chain(plain(3));
+    let signed = note(ALPHA, &entries, 3, &key(1));
+    let trust = trust(&[(ALPHA, vec![key(1)])]);
+
+    let garbage = run(&trust, vec![b"\xff\xff not a bundle".to_vec()]);
+    assert_eq!(found(&garbage), [(FindingKind::Unreadable, "", None)]);
+
+    let mut other =
+        pb::LogBundle::decode(bundle(ALPHA, entries.clone(), vec![]).as_slice()).expect("bundle");
+    other.federation = "elsewhere".into();
+    let report = run(&trust, vec![other.encode_to_vec()]);
+    assert_eq!(found(&report), [(FindingKind::Unreadable, ALPHA, None)]);
+
+    let stranger = note(ALPHA, &entries, 3, &key(9));
+    let report = run(&trust, vec![bundle(ALPHA, entries.clone(), vec![stranger])]);
+    assert_eq!(
+        found(&report),
+        [
+            (FindingKind::BadCheckpoint, ALPHA, None),
+            (FindingKind::Unsigned, ALPHA, None)
+        ]
+    );
+
+    // Beta's checkpoint in Alpha's bundle is not Alpha's.
+    let trust_both = self::trust(&[(ALPHA, vec![key(1)]), (BETA, vec![key(2)])]);
+    let borrowed = note(BETA, &entries, 3, &key(2));
+    let report = run(
+        &trust_both,
+        vec![bundle(ALPHA, entries.clone(), vec![borrowed])],
+    );
+    assert!(found(&report).contains(&(FindingKind::BadCheckpoint, ALPHA, None)));
+
+    let report = run(
+        &trust,
+        vec![bundle(BETA, entries.clone(), vec![signed.clone()])],
+    );
+    assert_eq!(found(&report), [(FindingKind::UnknownNode, BETA, None)]);
+
+    assert!(run(&trust, vec![bundle(ALPHA, entries, vec![signed])]).ok);
+}
+
+#[test]
+fn the_previous_key_is_accepted_while_the_directory_lists_it() {
+    let entries = chain(plain(3));
+    let old = note(ALPHA, &entries, 3, &key(1));
+    let rotating = trust(&[(ALPHA, vec![key(2), key(1)])]);
+    assert!(
+        run(
+            &rotating,
+            vec![bundle(ALPHA, entries.clone(), vec![old.clone()])]
+        )
+        .ok
+    );
+    let rotated = trust(&[(ALPHA, vec![key(2)])]);
+    assert!(!run(&rotated, vec![bundle(ALPHA, entries, vec![old])]).ok);
+}
+
+#[test]
+fn a_rewrite_is_bounded_by_the_checkpoints_the_entries_still_reproduce() {
+    let original = chain(plain(10));
+    let notes = vec![
+        note(ALPHA, &original, 5, &key(1)),
+        note(ALPHA, &original, 8, &key(1)),
+        note(ALPHA, &original, 9, &key(1)),
+    ];
+    // Entry 8 is changed and the chain remade after it, so only the checkpoints tell.
+    let mut changed = plain(10);
+    changed[8].at_ms += 1;
+    let report = run(
+        &trust(&[(ALPHA, vec![key(1)])]),
+        vec![bundle(ALPHA, chain(changed), notes.clone())],
+    );
+    assert_eq!(
+        found(&report),
+        [(FindingKind::RewrittenEntries, ALPHA, Some(8))],
+        "{}",
+        report.human()
+    );
+    assert_eq!(
+        report.findings[0].message_id.as_deref(),
+        Some(&*format!("{:032x}", 8))
+    );
+    // Entry 6: between the checkpoints of 5 and 8, and no more is known.
+    let mut changed = plain(10);
+    changed[6].at_ms += 1;
+    let report = run(
+        &trust(&[(ALPHA, vec![key(1)])]),
+        vec![bundle(ALPHA, chain(changed), notes)],
+    );
+    let kinds: Vec<_> = found(&report);
+    assert!(
+        kinds.contains(&(FindingKind::RewrittenEntries, ALPHA, None)),
+        "{kinds:?}"
+    );
+    assert!(
+        report.findings[0].detail.contains("between 5 and 7"),
+        "{}",
+        report.human()
+    );
+}
+
+#[test]
+fn a_received_message_missing_from_the_senders_log_is_named() {
+    let sent = pb::LogEntry {
+        at_ms: 2_000,
+        event: pb::LogEvent::Sent.into(),
+        message_id: "m1".into(),
+        counterparty: BETA.into(),
+        envelope_digest: vec![7; 32],
+        ..Default::default()
+    };
+    let received = |id: &str| pb::LogEntry {
+        at_ms: 3_000,
+        event: pb::LogEvent::Received.into(),
+        message_id: id.into(),
+        counterparty: ALPHA.into(),
+        envelope_digest: vec![7; 32],
+        ..Default::default()
+    };
+    let alpha = chain(vec![sent]);
+    let beta = chain(vec![received("m1"), received("m2")]);
+    let trust = trust(&[(ALPHA, vec![key(1)]), (BETA, vec![key(2)])]);
+    let report = run(
+        &trust,
+        vec![
+            bundle(ALPHA, alpha.clone(), vec![note(ALPHA, &alpha, 1, &key(1))]),
+            bundle(BETA, beta.clone(), vec![note(BETA, &beta, 2, &key(2))]),
+        ],
+    );
+    assert_eq!(report.cross_check.matched, 1);
+    assert_eq!(
+        found(&report),
+        [(FindingKind::MissingCounterpart, ALPHA, None)]
+    );
+    let finding = &report.findings[0];
+    assert_eq!(finding.message_id.as_deref(), Some("m2"));
+    assert_eq!(
+        finding.counterpart,
+        Some(Counterpart {
+            node: BETA.into(),
+            entry: 1
+        })
+    );
+    let json = report.json();
+    assert_eq!(json["findings"][0]["kind"], "missing_counterpart");
+    assert_eq!(json["ok"], false);
+}
