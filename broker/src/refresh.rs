@@ -38,8 +38,18 @@ pub async fn run(state: Arc<BrokerState>) {
     }
 }
 
-/// One refresh: the file, then every peer broker. Returns the version in use afterwards.
-pub async fn refresh(state: &Arc<BrokerState>) -> u64 {
+/// What one refresh did.
+#[derive(Debug, Default)]
+pub struct RefreshReport {
+    /// The version in use afterwards.
+    pub version: u64,
+    /// Candidates refused, with where they came from.
+    pub refused: Vec<(String, DirectoryError)>,
+}
+
+/// One refresh: the file, then every peer broker.
+pub async fn refresh(state: &Arc<BrokerState>) -> RefreshReport {
+    let mut report = RefreshReport::default();
     let settings = &state.federation;
     let (path, key, federation) = (
         settings.directory_file.clone(),
@@ -48,8 +58,8 @@ pub async fn refresh(state: &Arc<BrokerState>) -> u64 {
     );
     let source = format!("file {}", settings.directory_file.display());
     match tokio::task::spawn_blocking(move || directory::load(&path, &key, &federation)).await {
-        Ok(Ok(candidate)) => offer(state, candidate, &source),
-        Ok(Err(e)) => refused(&e, &source),
+        Ok(Ok(candidate)) => offer(state, candidate, source, &mut report),
+        Ok(Err(e)) => refused(e, source, &mut report),
         Err(e) => warn!(source, cause = %e, "directory file read did not finish"),
     }
     let current = state.directory.current();
@@ -82,8 +92,8 @@ pub async fn refresh(state: &Arc<BrokerState>) -> u64 {
                 &settings.name,
                 trm_proto::time::now_ms(),
             ) {
-                Ok(candidate) => offer(state, candidate, &source),
-                Err(e) => refused(&e, &source),
+                Ok(candidate) => offer(state, candidate, source, &mut report),
+                Err(e) => refused(e, source, &mut report),
             },
             Ok(Err(status)) => {
                 info!(source, cause = %status, "cannot fetch directory from peer");
@@ -91,11 +101,17 @@ pub async fn refresh(state: &Arc<BrokerState>) -> u64 {
             Err(_) => info!(source, "fetching the directory from peer timed out"),
         }
     }
-    state.directory.current().version()
+    report.version = state.directory.current().version();
+    report
 }
 
 /// Offers a verified candidate to the handle and reports what happened.
-fn offer(state: &Arc<BrokerState>, candidate: Directory, source: &str) {
+fn offer(
+    state: &Arc<BrokerState>,
+    candidate: Directory,
+    source: String,
+    report: &mut RefreshReport,
+) {
     let version = candidate.version();
     match state.directory.offer(candidate) {
         Ok(true) => {
@@ -104,10 +120,11 @@ fn offer(state: &Arc<BrokerState>, candidate: Directory, source: &str) {
             relay::ensure_tasks(state, &state.directory.current());
         }
         Ok(false) => debug!(version, source, "federation directory unchanged"),
-        Err(e) => refused(&e, source),
+        Err(e) => refused(e, source, report),
     }
 }
 
-fn refused(e: &DirectoryError, source: &str) {
+fn refused(e: DirectoryError, source: String, report: &mut RefreshReport) {
     warn!(source, reason = %e, "refused federation directory");
+    report.refused.push((source, e));
 }

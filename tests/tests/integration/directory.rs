@@ -362,3 +362,75 @@ async fn the_directory_search_finds_partners_by_country_text_and_service() -> an
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_broker_refuses_expired_forged_and_older_directories_with_clear_errors()
+-> anyhow::Result<()> {
+    use prost::Message;
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    let state = fed.broker_state(BROKER)?;
+    let path = fed.federation.dir.join("directory.pb");
+    let authority = fed.federation.authority.clone();
+    let mut next: pb::Directory =
+        pb::Directory::decode(fed.federation.signed_directory.directory.as_slice())?;
+    let now = trm_proto::time::now_ms();
+    let write = |directory: &pb::Directory, key: &ed25519_dalek::SigningKey| {
+        std::fs::write(
+            &path,
+            trm_proto::directory::sign(directory, key).encode_to_vec(),
+        )
+    };
+    let refusal = |report: trm_broker::refresh::RefreshReport| {
+        report
+            .refused
+            .into_iter()
+            .map(|(_, e)| e.to_string())
+            .collect::<Vec<_>>()
+    };
+
+    next.version = 3;
+    next.expires_at_ms = now + 86_400_000;
+    write(&next, &authority)?;
+    assert_eq!(trm_broker::refresh::refresh(&state).await.version, 3);
+
+    let mut expired = next.clone();
+    expired.version = 4;
+    expired.expires_at_ms = now - 1;
+    write(&expired, &authority)?;
+    let report = trm_broker::refresh::refresh(&state).await;
+    assert_eq!(report.version, 3);
+    let refused = refusal(report);
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0].starts_with("directory version 4 expired at "),
+        "{refused:?}"
+    );
+
+    let mut forged = next.clone();
+    forged.version = 5;
+    write(&forged, &trm_proto::signing::generate_key())?;
+    let report = trm_broker::refresh::refresh(&state).await;
+    assert_eq!(report.version, 3);
+    assert_eq!(
+        refusal(report),
+        [
+            "directory signature does not verify with the pinned federation authority key: signature does not verify"
+        ]
+    );
+
+    let mut older = next.clone();
+    older.version = 2;
+    write(&older, &authority)?;
+    let report = trm_broker::refresh::refresh(&state).await;
+    assert_eq!(report.version, 3);
+    assert_eq!(
+        refusal(report),
+        ["directory version 2 is older than version 3 in use"]
+    );
+
+    drop(state);
+    fed.shutdown().await?;
+    Ok(())
+}

@@ -9,3 +9,4 @@ mod durability;
 mod federation;
 mod handover_log;
 mod transport;
+mod scratch_cli;
