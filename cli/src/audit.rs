@@ -74,7 +74,17 @@ pub async fn export(
         .await?
         .max_decoding_message_size(MAX_PIECE_BYTES)
         .export_log(pb::ExportLogRequest { checkpoint })
-        .await?
+        .await
+        .map_err(|status| {
+            let refused_to_sign = checkpoint && status.code() == tonic::Code::FailedPrecondition;
+            let mut error = CommandError::from(status);
+            if refused_to_sign {
+                error.message.push_str(
+                    "; `trm log export --no-checkpoint` exports the log as it is, for an auditor",
+                );
+            }
+            error
+        })?
         .into_inner();
     let cannot_write =
         |e: std::io::Error| CommandError::new(exit::REFUSED, format!("{}: {e}", file.display()));
@@ -104,7 +114,7 @@ pub async fn export(
     partial.persist(file).map_err(|e| cannot_write(e.error))?;
     out.print(
         format!(
-            "exported {} entries and {} signed checkpoints of {}'s handover log to {} ({} bytes, metadata only)\n",
+            "exported {} entries and {} signed checkpoint(s) of {}'s handover log to {} ({} bytes, metadata only)\n",
             exported.entries,
             exported.checkpoints,
             exported.node,

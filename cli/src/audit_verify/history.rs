@@ -1,13 +1,14 @@
 //! Each node's entries against every checkpoint it signed, after the hash chain's own verdict:
-//! entries removed (a checkpoint covers
-//! more than the bundle holds), entries rewritten (the entries do not hash to the root the node
-//! signed over them), and forks (the node signed two checkpoints that are not consistent: it
-//! showed different histories to different people).
+//! entries removed (a checkpoint covers more than the bundle holds), entries rewritten (the
+//! entries do not hash to the root the node signed over them), and forks (the node signed two
+//! checkpoints that are not consistent: it showed different histories to different people).
 //!
 //! A fork is proved by two checkpoints the node signed, its notes being the evidence: either the
 //! same size with different roots, or a checkpoint that a bundle's entries reproduce (so the
 //! node vouched for that history) while those entries do not reproduce a smaller checkpoint
-//! the node also signed.
+//! the node also signed. Two bundles of one node that are each whole by their own account but
+//! hold different entries beyond what any checkpoint covers are reported as a fork too, without
+//! signed evidence.
 
 use std::collections::HashSet;
 
@@ -232,6 +233,50 @@ fn forks(bundles: &[(&Opened, &Scan)]) -> Vec<Finding> {
                     ),
                 );
             }
+        }
+    }
+    if findings.is_empty() {
+        findings.extend(unsigned_divergence(bundles));
+    }
+    findings
+}
+
+/// Whether a bundle is whole by its own account: an intact chain, and every checkpoint it
+/// carries reproduced by its entries.
+fn self_consistent(bundle: &Opened, scan: &Scan) -> bool {
+    scan.chain.is_none() && bundle.checkpoints.iter().all(|c| reproduces(scan, c))
+}
+
+/// Two self-consistent bundles of one node whose entries differ where both have them, in a part
+/// no checkpoint proves: still two histories, shown by the same node, though not signed.
+fn unsigned_divergence(bundles: &[(&Opened, &Scan)]) -> Vec<Finding> {
+    let whole: Vec<&Opened> = bundles
+        .iter()
+        .filter(|(bundle, scan)| self_consistent(bundle, scan))
+        .map(|(bundle, _)| *bundle)
+        .collect();
+    let mut findings = Vec::new();
+    for (i, first) in whole.iter().enumerate() {
+        for second in &whole[i + 1..] {
+            let both = first.entries.len().min(second.entries.len()) as u64;
+            let Some(entry) = first_difference(first, second, both) else {
+                continue;
+            };
+            let message_id = bundle::message_id(second, entry);
+            findings.push(
+                Finding::new(
+                    FindingKind::Fork,
+                    &second.node,
+                    &second.name,
+                    format!(
+                        "{} and {} hold different entries from entry {entry} on, beyond what the \
+                         node's checkpoints cover (so its signatures do not prove it)",
+                        first.name, second.name
+                    ),
+                )
+                .at(entry)
+                .message(message_id.as_deref()),
+            );
         }
     }
     findings

@@ -274,3 +274,38 @@ fn a_received_message_missing_from_the_senders_log_is_named() {
     assert_eq!(json["findings"][0]["kind"], "missing_counterpart");
     assert_eq!(json["ok"], false);
 }
+
+#[test]
+fn bundles_of_one_node_that_differ_beyond_their_checkpoints_are_a_fork() {
+    let first = chain(plain(6));
+    let mut other = plain(6);
+    other[4].at_ms += 1;
+    let second = chain(other);
+    let signed = note(ALPHA, &first, 3, &key(1));
+    assert_eq!(signed, note(ALPHA, &second, 3, &key(1)));
+    let trust = trust(&[(ALPHA, vec![key(1)])]);
+    let report = run(
+        &trust,
+        vec![
+            bundle(ALPHA, first.clone(), vec![signed.clone()]),
+            bundle(ALPHA, second, vec![signed.clone()]),
+        ],
+    );
+    assert_eq!(
+        found(&report),
+        [(FindingKind::Fork, ALPHA, Some(4))],
+        "{}",
+        report.human()
+    );
+    assert!(report.findings[0].evidence.is_empty());
+    // A shorter export of the same history is no fork.
+    let shorter = first[..5].to_vec();
+    let report = run(
+        &trust,
+        vec![
+            bundle(ALPHA, first, vec![signed.clone()]),
+            bundle(ALPHA, shorter, vec![signed]),
+        ],
+    );
+    assert!(report.ok, "{}", report.human());
+}

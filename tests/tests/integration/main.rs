@@ -9,4 +9,3 @@ mod durability;
 mod federation;
 mod handover_log;
 mod transport;
-mod scratch_cli;
