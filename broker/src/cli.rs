@@ -16,46 +16,19 @@ struct Args {
     config: PathBuf,
 }
 
-/// Exit code for a configuration that does not validate (as linkerd does).
-pub const EXIT_CONFIG: u8 = 64;
-
 /// Parses arguments, validates the configuration, binds and serves until Ctrl-C or SIGTERM.
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let args = Args::parse();
-    let config = match crate::BrokerConfigFile::load(&args.config).and_then(|f| f.validate()) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("trm-broker: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("trm-broker: cannot start runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
-        let listener = match tokio::net::TcpListener::bind(config.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("trm-broker: cannot listen on {}: {e}", config.listen);
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        };
-        match crate::run(listener, config, crate::server::shutdown_signal()).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("trm-broker: {e}");
-                ExitCode::FAILURE
-            }
-        }
-    })
+    trm_storage::daemon::main(
+        "trm-broker",
+        || crate::BrokerConfigFile::load(&args.config).and_then(|f| f.validate()),
+        |config| async move {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+            crate::run(listener, config, trm_storage::daemon::shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        },
+    )
 }

@@ -1,4 +1,5 @@
-//! What the broker and the node share at run time: group commit over sled, and retry backoff.
+//! What the broker and the node share at run time: group commit over sled, retry backoff, and
+//! the shape of a daemon program.
 //!
 //! Both keep their state in sled, and both follow one rule: nothing is acknowledged before it
 //! is on disk. sled 0.34.7's `flush_async` deadlocks when about eight or more callers flush at
@@ -13,11 +14,13 @@
 //! - [`open`]: [`open_db`], opening a sled database with trm's configuration.
 //! - [`group_commit`]: [`GroupCommit`], the flusher thread and the tickets writers wait on.
 //! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
+//! - [`daemon`]: logging, configuration, runtime, shutdown and exit codes of a daemon.
 //! - [`error`]: the error type, [`StorageError`].
 
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod daemon;
 pub mod error;
 pub mod group_commit;
 pub mod open;
