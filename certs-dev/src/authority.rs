@@ -420,7 +420,18 @@ mod tests {
         );
         assert_eq!(astra.signing_key, new_key.verifying_key());
         assert!(directory.node(&"myla@mk".parse().expect("valid")).is_none());
-        assert_eq!(directory.agreements().len(), 1);
+        assert!(
+            directory
+                .agreements()
+                .iter()
+                .any(|a| a.reference == "MoU 1")
+        );
+        assert!(
+            directory
+                .agreements()
+                .iter()
+                .all(|a| a.party_a.as_str() != "myla@mk" && a.party_b.as_str() != "myla@mk")
+        );
 
         let mut authority = Authority::open(&fed).expect("opens");
         authority.terminate("MoU 1").expect("terminates");
@@ -435,7 +446,10 @@ mod tests {
                 .all(|n| n.address.broker().as_str() != "rs")
         );
         assert!(
-            directory.agreements().is_empty(),
+            directory
+                .agreements()
+                .iter()
+                .all(|a| a.party_a.broker().as_str() != "rs" && a.party_b.broker().as_str() != "rs"),
             "agreements of revoked nodes go with them"
         );
         assert!(matches!(
