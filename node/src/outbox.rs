@@ -51,9 +51,11 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
         match client.submit(item.envelope.clone()).await {
             Ok(response) => {
                 backoff.reset();
-                if let Err(e) = node
-                    .accept_receipt(response.get_ref(), Some(item.sequence))
-                    .await
+                // Recording the broker's receipt acknowledges nothing to anyone, so it need not
+                // wait for a flush: after a crash the message is still in the outbox, and
+                // resubmitting it returns the identical receipt.
+                if let Err(e) =
+                    node.accept_receipt_unflushed(response.get_ref(), Some(item.sequence))
                 {
                     // A broker answering with a bad receipt is misbehaving: keep the message and retry.
                     error!(message = %id, cause = %e, "broker receipt refused");
