@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod audit;
+mod config;
 mod delivery;
 mod directory;
 mod durability;
