@@ -97,3 +97,48 @@ async fn a_running_broker_reports_serving_on_grpc_health() -> anyhow::Result<()>
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_running_broker_lists_its_services_through_grpc_reflection() -> anyhow::Result<()> {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    let material = fed.federation.node(LEFOE).expect("lefoe");
+    let channel = trm_tests::raw::channel(
+        fed.broker_addr(BROKER)?,
+        BROKER,
+        &fed.federation.ca_pem,
+        Some((&material.cert_pem, &material.key_pem)),
+    )
+    .await?;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await?
+        .into_inner();
+    let response = responses.message().await?.expect("one answer");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("not a service list: {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in [
+        "trm.v1.Broker",
+        "trm.v1.BrokerPeer",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    fed.shutdown().await?;
+    Ok(())
+}
