@@ -6,6 +6,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
 use trm_proto::pb::node_admin_client::NodeAdminClient;
+use trm_proto::pb::node_cases_client::NodeCasesClient;
 
 /// The node could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,16 @@ pub struct ConnectError {
 
 /// An admin client connected to the node listening on `socket`.
 pub async fn connect(socket: &Path) -> Result<NodeAdminClient<Channel>, ConnectError> {
+    Ok(NodeAdminClient::new(channel(socket).await?))
+}
+
+/// A cases client connected to the node listening on `socket`.
+pub async fn connect_cases(socket: &Path) -> Result<NodeCasesClient<Channel>, ConnectError> {
+    Ok(NodeCasesClient::new(channel(socket).await?))
+}
+
+/// A channel to the node listening on `socket`.
+async fn channel(socket: &Path) -> Result<Channel, ConnectError> {
     let path = socket.to_owned();
     let error = |message: String| ConnectError {
         path: socket.to_owned(),
@@ -39,5 +50,5 @@ pub async fn connect(socket: &Path) -> Result<NodeAdminClient<Channel>, ConnectE
                     .unwrap_or_default()
             ))
         })?;
-    Ok(NodeAdminClient::new(channel))
+    Ok(channel)
 }

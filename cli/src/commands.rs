@@ -83,6 +83,60 @@ impl Output {
     }
 }
 
+/// `trm send KIND --file F` for every kind but the referral.
+pub async fn send_message(
+    socket: &Path,
+    kind: &str,
+    file: &Path,
+    out: Output,
+) -> Result<(), CommandError> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CommandError::new(
+            exit::NOT_FOUND,
+            format!("cannot read {}: {e}", file.display()),
+        )
+    })?;
+    let is_json = file.extension().is_some_and(|e| e == "json");
+    let parsed = crate::message_file::parse(kind, &text, is_json)
+        .map_err(|e| CommandError::new(exit::DATA, format!("{}: {e}", file.display())))?;
+    let request = pb::SendRequest {
+        to: parsed.to.clone(),
+        case_ref: parsed.case_ref.clone(),
+        priority: parsed.priority.into(),
+        body: Some(pb::Body {
+            content: Some(parsed.content),
+            ..Default::default()
+        }),
+    };
+    let response = client::connect(socket)
+        .await?
+        .send(request)
+        .await?
+        .into_inner();
+    out.print(
+        format!(
+            "{} {} to {} in case {} sealed, logged as entry {} and queued for the broker\n  follow it with: trm status {}\n",
+            kind.replace('_', " "),
+            response.message_id,
+            parsed.to,
+            parsed.case_ref,
+            response.log_index,
+            response.message_id
+        ),
+        || {
+            serde_json::json!({
+                "message_id": response.message_id,
+                "kind": kind,
+                "to": parsed.to,
+                "case_ref": parsed.case_ref,
+                "log_index": response.log_index,
+                "envelope_digest": hex::encode(&response.envelope_digest),
+            })
+        },
+    );
+    Ok(())
+}
+
 /// `trm send referral --file F`.
 pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<(), CommandError> {
     let text = std::fs::read_to_string(file).map_err(|e| {

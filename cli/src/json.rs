@@ -88,7 +88,7 @@ pub fn message(r: &pb::ShowResponse) -> Value {
     })
 }
 
-fn referral_json(r: &pb::Referral) -> Value {
+pub(crate) fn referral_json(r: &pb::Referral) -> Value {
     let person = r.person.clone().unwrap_or_default();
     let consent = r.consent.clone().unwrap_or_default();
     json!({

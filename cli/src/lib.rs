@@ -5,20 +5,28 @@
 //! - [`commands`]: each command against the node, with exit codes.
 //! - [`audit`]: `trm log checkpoint` and `trm log export`.
 //! - [`audit_verify`]: `trm audit verify`, offline checks of exported log bundles.
+//! - [`audit_report`]: `trm audit report`, the coordinator's report over log bundles.
+//! - [`case_commands`] and [`case_view`]: `trm cases`, `trm case` and `trm respond`, and
+//!   their output.
 //! - [`client`]: the Unix-socket connection to the node.
 //! - [`referral_file`]: the referral file format, its checks and the template.
+//! - [`message_file`]: the file formats and templates of every other kind.
 //! - [`render`] and [`json`]: output for people and for scripts.
 //! - [`devfed`]: configuration files for a development federation.
 //! - [`local`]: a federation of brokers and nodes in one process, for the demo and tests.
 //! - [`demo`]: `trm demo`.
 
 pub mod audit;
+pub mod audit_report;
 pub mod audit_verify;
+pub mod case_commands;
+pub mod case_view;
 pub mod client;
 pub mod commands;
 pub mod demo;
 pub mod devfed;
 pub mod json;
 pub mod local;
+pub mod message_file;
 pub mod referral_file;
 pub mod render;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use trm_cli::audit;
+use trm_cli::case_commands::{self, Answer};
 use trm_cli::commands::{self, CommandError, Output, exit};
 
 /// trm: the transnational referral mechanism, from the command line.
@@ -32,13 +33,13 @@ enum Command {
     /// Print a filled-in example of a message file.
     Template {
         /// The message kind.
-        #[arg(value_parser = ["referral"])]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(trm_cli::message_file::KINDS))]
         kind: String,
     },
     /// Seal and send a message from a filled-in file (TOML, or JSON if it ends in .json).
     Send {
         /// The message kind.
-        #[arg(value_parser = ["referral"])]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(trm_cli::message_file::KINDS))]
         kind: String,
         /// The filled-in file.
         #[arg(long)]
@@ -100,6 +101,39 @@ enum Command {
         /// A federation description (TOML); the built-in four-country one by default.
         #[arg(long)]
         spec: Option<PathBuf>,
+    },
+    /// Your cases, most recently active first, with where each referral, information request
+    /// and return stands.
+    Cases,
+    /// One case: where things stand and the whole thread, each message decrypted.
+    Case {
+        /// The case reference.
+        case_ref: String,
+        /// The other organisation, when several use the same case reference.
+        #[arg(long = "with", default_value = "")]
+        counterparty: String,
+    },
+    /// Answer a referral you received: accept it, decline it, or ask for what is missing.
+    #[command(group(clap::ArgGroup::new("decision").required(true).args(["accept", "decline", "needs_info"])))]
+    Respond {
+        /// The referral's message id.
+        #[arg(long)]
+        message: String,
+        /// Accept the referral (with --unit).
+        #[arg(long, requires = "unit")]
+        accept: bool,
+        /// The unit now responsible (a role or team, not a person).
+        #[arg(long)]
+        unit: Option<String>,
+        /// Decline the referral (with --reason).
+        #[arg(long, requires = "reason")]
+        decline: bool,
+        /// Why it is declined.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Ask for what is missing before deciding.
+        #[arg(long, value_name = "WHAT IS MISSING")]
+        needs_info: Option<String>,
     },
 }
 
@@ -199,17 +233,48 @@ enum AuditAction {
         #[arg(required = true)]
         bundles: Vec<PathBuf>,
     },
+    /// The coordinator's report over handover-log bundles, from their metadata only:
+    /// handovers per country pair, kind and month, timings, unanswered requests, consent,
+    /// returns, children, initiators and the network. The bundles are verified first; a report
+    /// over bundles with findings is still written, marked so.
+    Report {
+        /// The federation's signed directory (`directory.pb`), for countries and types.
+        #[arg(long)]
+        directory: PathBuf,
+        /// The federation authority's public key, 64 hex digits (`authority.pub`).
+        #[arg(long)]
+        authority_key: String,
+        /// The federation's name.
+        #[arg(long)]
+        federation: String,
+        /// json (one document), csv (one file, tables told apart by the `table` column) or
+        /// html (one self-contained page).
+        #[arg(long, value_parser = ["json", "csv", "html"], default_value = "html")]
+        format: String,
+        /// The file to write; standard output if absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The bundles written by `trm log export`.
+        #[arg(required = true)]
+        bundles: Vec<PathBuf>,
+    },
 }
 
 async fn run(args: Args) -> Result<(), CommandError> {
     let out = Output { json: args.json };
     let socket = &args.socket;
     match args.command {
-        Command::Template { .. } => {
-            print!("{}", trm_cli::referral_file::TEMPLATE);
+        Command::Template { kind } => {
+            print!(
+                "{}",
+                trm_cli::message_file::template(&kind).unwrap_or_default()
+            );
             Ok(())
         }
-        Command::Send { file, .. } => commands::send_referral(socket, &file, out).await,
+        Command::Send { kind, file } if kind == "referral" => {
+            commands::send_referral(socket, &file, out).await
+        }
+        Command::Send { kind, file } => commands::send_message(socket, &kind, &file, out).await,
         Command::Inbox { limit } => commands::inbox(socket, limit, out).await,
         Command::Show { id } => commands::show(socket, &id, out).await,
         Command::Status { id } => commands::status(socket, &id, out).await,
@@ -238,6 +303,25 @@ async fn run(args: Args) -> Result<(), CommandError> {
                     bundles,
                 },
         } => audit::verify(&directory, &authority_key, &federation, &bundles, out),
+        Command::Audit {
+            action:
+                AuditAction::Report {
+                    directory,
+                    authority_key,
+                    federation,
+                    format,
+                    out: file,
+                    bundles,
+                },
+        } => trm_cli::audit_report::command::run(&trm_cli::audit_report::command::Request {
+            directory,
+            authority_key,
+            federation,
+            bundles,
+            format,
+            out: file,
+        })
+        .map(|_| ()),
         Command::Log {
             action: None,
             from,
@@ -281,6 +365,30 @@ async fn run(args: Args) -> Result<(), CommandError> {
             commands::directory_search(socket, query, out).await
         }
         Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref()),
+        Command::Cases => case_commands::cases(socket, out).await,
+        Command::Case {
+            case_ref,
+            counterparty,
+        } => case_commands::case(socket, &case_ref, &counterparty, out).await,
+        Command::Respond {
+            message,
+            unit,
+            decline,
+            reason,
+            needs_info,
+            ..
+        } => {
+            let answer = match (needs_info, decline) {
+                (Some(missing), _) => Answer::NeedsInformation { missing },
+                (None, true) => Answer::Decline {
+                    reason: reason.unwrap_or_default(),
+                },
+                (None, false) => Answer::Accept {
+                    unit: unit.unwrap_or_default(),
+                },
+            };
+            case_commands::respond(socket, &message, &answer, out).await
+        }
     }
 }
 

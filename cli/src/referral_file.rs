@@ -219,19 +219,19 @@ pub struct FieldError {
     pub problem: String,
 }
 
-fn field_error(field: &str, problem: impl Into<String>) -> FieldError {
+pub(crate) fn field_error(field: &str, problem: impl Into<String>) -> FieldError {
     FieldError {
         field: field.to_owned(),
         problem: problem.into(),
     }
 }
 
-fn date(field: &str, text: &str) -> Result<u64, FieldError> {
+pub(crate) fn date(field: &str, text: &str) -> Result<u64, FieldError> {
     trm_proto::time::parse_ms(text)
         .ok_or_else(|| field_error(field, format!("{text:?} is not a date (YYYY-MM-DD)")))
 }
 
-fn optional_date(field: &str, text: &str) -> Result<u64, FieldError> {
+pub(crate) fn optional_date(field: &str, text: &str) -> Result<u64, FieldError> {
     if text.is_empty() {
         Ok(0)
     } else {
@@ -239,7 +239,7 @@ fn optional_date(field: &str, text: &str) -> Result<u64, FieldError> {
     }
 }
 
-fn country(field: &str, code: &str) -> Result<String, FieldError> {
+pub(crate) fn country(field: &str, code: &str) -> Result<String, FieldError> {
     if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(code.to_owned())
     } else {
@@ -250,7 +250,7 @@ fn country(field: &str, code: &str) -> Result<String, FieldError> {
     }
 }
 
-fn required(field: &str, text: &str) -> Result<(), FieldError> {
+pub(crate) fn required(field: &str, text: &str) -> Result<(), FieldError> {
     if text.trim().is_empty() {
         Err(field_error(field, "must not be empty"))
     } else {

@@ -49,14 +49,14 @@ pub fn inbox(messages: &[pb::MessageSummary]) -> String {
     out
 }
 
-fn enum_name(name: Option<&str>, prefix: &str) -> String {
+pub(crate) fn enum_name(name: Option<&str>, prefix: &str) -> String {
     name.map_or_else(
         || "unspecified".into(),
         |n| n.trim_start_matches(prefix).to_ascii_lowercase(),
     )
 }
 
-fn date(ms: u64) -> String {
+pub(crate) fn date(ms: u64) -> String {
     if ms == 0 {
         "-".into()
     } else {
@@ -87,12 +87,20 @@ pub fn message(response: &pb::ShowResponse) -> String {
     else {
         return out;
     };
+    out.push('\n');
+    out.push_str(&referral(r));
+    out
+}
+
+/// A referral's content, readable.
+pub fn referral(r: &pb::Referral) -> String {
+    let mut out = String::new();
     let status = pb::VictimStatus::try_from(r.victim_status)
         .ok()
         .map(|v| v.as_str_name());
     let _ = writeln!(
         out,
-        "\nVictim status: {} (designated by {}, {})",
+        "Victim status: {} (designated by {}, {})",
         enum_name(status, "VICTIM_STATUS_"),
         r.status_designated_by,
         date(r.status_designated_at_ms)

@@ -103,6 +103,9 @@ pub async fn serve(
     }
     info!(node = %config.keys.address, socket = %config.admin_socket.display(), "node running");
     let result = Server::builder()
+        .add_service(pb::node_cases_server::NodeCasesServer::new(
+            crate::case_admin::CasesService::new(node.clone()),
+        ))
         .add_service(pb::node_admin_server::NodeAdminServer::new(
             AdminService::new(node, broker_channel),
         ))

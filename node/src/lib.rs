@@ -9,6 +9,7 @@
 //! - [`seal`] and [`open`]: the envelope format, both directions.
 //! - [`rules`]: consent, children and returns: what must hold before anything is sealed.
 //! - [`audit`]: the yes/no audit flags derived from content.
+//! - [`cases`]: the case lifecycle: which message may follow which.
 //! - [`handover_log`]: the hash-chained, append-only log.
 //! - [`merkle`]: RFC 6962 Merkle trees over the log, with inclusion and consistency proofs.
 //! - [`checkpoint`]: signed checkpoints of that tree (C2SP signed notes) and witness cosignatures.
@@ -20,11 +21,14 @@
 //!   [`trm_storage::Backoff`]).
 //! - [`refresh`]: keeping the federation directory current.
 //! - [`admin`]: the local admin service for `trm`.
+//! - [`case_admin`]: the local cases service for `trm cases` and `trm case`.
 //! - [`daemon`]: everything together until shutdown.
 //! - [`error`]: refusals and their gRPC statuses.
 
 pub mod admin;
 pub mod audit;
+pub mod case_admin;
+pub mod cases;
 pub mod checkpoint;
 pub mod checkpointer;
 pub mod cli;

@@ -17,7 +17,7 @@ use crate::error::NodeError;
 use crate::keys::NodeKeys;
 use crate::open::{self, OpenError};
 use crate::seal::{self, Draft};
-use crate::store::{EntryFacts, NodeStore};
+use crate::store::{EntryFacts, NodeStore, StoreError};
 
 /// What `send` returns once the message is on disk.
 #[derive(Debug, Clone)]
@@ -137,6 +137,16 @@ impl Node {
                 }
                 e => NodeError::NoAgreement(e),
             })?;
+        // The case must allow this message before anything is sealed; the store checks again
+        // in the transaction that records it.
+        self.store.check_case(&crate::cases::Step {
+            counterparty: draft.to.as_str(),
+            case_ref: draft.case_ref.as_str(),
+            message_id: "(this message)",
+            direction: crate::store::OUTGOING,
+            at_ms: now,
+            content: &draft.content,
+        })?;
         let sealed = seal::seal(&self.keys, &directory, draft, now, self.message_ttl_ms)?;
         let size = sealed.envelope.encoded_len();
         if size > self.max_envelope_bytes {
@@ -150,6 +160,7 @@ impl Node {
             digest: &sealed.digest,
             case_ref: &sealed.body.case_ref,
             flags: audit::flags(&sealed.body),
+            content: sealed.body.content.as_ref(),
         };
         let log_index = self
             .store
@@ -233,12 +244,25 @@ impl Node {
             digest: &opened.digest,
             case_ref: &opened.body.case_ref,
             flags: audit::flags(&opened.body),
+            content: opened.body.content.as_ref(),
         };
-        let received = self
-            .store
-            .record_received(&envelope, &facts, now, |index| {
-                receipt_for(pb::ReceiptKind::Delivered, index, String::new())
-            })?;
+        let received = self.store.record_received(&envelope, &facts, now, |index| {
+            receipt_for(pb::ReceiptKind::Delivered, index, String::new())
+        });
+        let received = match received {
+            Ok(received) => received,
+            // A well-behaved sender's node refuses an illegal case step before sealing, so
+            // this is a misbehaving sender: refuse it like any other bad delivery.
+            Err(StoreError::Case(e)) => {
+                warn!(id = %raw_header.message_id, from = %raw_header.from, cause = %e, "refused delivered envelope");
+                let reason = e.to_string();
+                let index = self
+                    .store
+                    .record_refused(&raw_header, &digest, now, &reason)?;
+                return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason));
+            }
+            Err(e) => return Err(e.into()),
+        };
         info!(
             id = %opened.header.message_id,
             from = %opened.header.from,

@@ -2,7 +2,8 @@
 //! this node), the outbox, per-message evidence, and the handover log. Every operation that
 //! changes state is one sled transaction that also appends its handover-log entry, so a
 //! message and its log entry are stored together or not at all. sled types do not leave this
-//! module and [`crate::handover_log`].
+//! module and [`crate::handover_log`]. Cases (see [`crate::cases`]) change in the same
+//! transaction as the message that changes them.
 //!
 //! Writes are not yet durable when these functions return: callers wait on
 //! [`NodeStore::durable`] before acknowledging anything.
@@ -16,6 +17,7 @@ use trm_proto::pb;
 use trm_proto::receipt::VerifiedReceipt;
 use trm_storage::{GroupCommit, StorageError};
 
+use crate::cases::{self, CaseError, Step};
 use crate::handover_log::{self, ChainSummary, LogError, StoredEntry};
 
 /// A storage failure.
@@ -41,6 +43,22 @@ pub enum StoreError {
     /// No message has that id.
     #[error("no message with id {0}")]
     NotFound(String),
+    /// The message may not follow what its case already holds.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// No case has that reference.
+    #[error("no case {0}")]
+    NoCase(String),
+    /// Several counterparties share the case reference; the caller must say which.
+    #[error(
+        "case reference {case_ref} is used with several organisations ({counterparties}); say which"
+    )]
+    AmbiguousCase {
+        /// The case reference.
+        case_ref: String,
+        /// The organisations, comma-separated.
+        counterparties: String,
+    },
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -71,6 +89,16 @@ fn decode_checkpoint((key, value): (sled::IVec, sled::IVec)) -> Result<(u64, Str
 
 fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
+}
+
+/// Where a step stands in the evidence chain submitted → accepted → relayed → outcome.
+fn evidence_rank(step: &str) -> u8 {
+    match step {
+        "submitted" => 0,
+        "accepted" => 1,
+        "relayed" => 2,
+        _ => 3,
+    }
 }
 
 /// A stored message's key: sender, NUL, message id (ids are unique per sender).
@@ -116,8 +144,13 @@ pub struct NodeStore {
     outbox: sled::Tree,
     log: sled::Tree,
     checkpoints: sled::Tree,
+    cases: sled::Tree,
     commit: GroupCommit,
 }
+
+/// The sled tree of cases: key counterparty, NUL, case reference (see [`cases::case_key`]),
+/// value a `StoredCase`.
+pub const CASES_TREE: &str = "cases";
 
 /// The sled tree of the handover log's signed checkpoints: key the tree size (`u64`
 /// big-endian, so the last key is the latest checkpoint), value the signed note in UTF-8.
@@ -134,6 +167,56 @@ pub struct EntryFacts<'a> {
     pub case_ref: &'a str,
     /// Its audit flags.
     pub flags: pb::AuditFlags,
+    /// Its content, which moves its case on.
+    pub content: Option<&'a pb::body::Content>,
+}
+
+impl EntryFacts<'_> {
+    /// The case step this message is, as seen from `direction` with `counterparty`.
+    fn step<'s>(
+        &'s self,
+        counterparty: &'s str,
+        direction: &'s str,
+        at_ms: u64,
+    ) -> Option<Step<'s>> {
+        Some(Step {
+            counterparty,
+            case_ref: self.case_ref,
+            message_id: self.header.message_id.as_str(),
+            direction,
+            at_ms,
+            content: self.content?,
+        })
+    }
+}
+
+/// Reads a case from a transactional tree, or a new one.
+fn read_case(
+    tree: &sled::transaction::TransactionalTree,
+    key: &[u8],
+    step: &Step<'_>,
+) -> Result<pb::StoredCase, ConflictableTransactionError<StoreError>> {
+    match tree.get(key)? {
+        Some(bytes) => {
+            pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))
+        }
+        None => Ok(cases::new_case(step.counterparty, step.case_ref)),
+    }
+}
+
+/// Applies `step` to its case inside a transaction, refusing an illegal step.
+fn apply_case(
+    tree: &sled::transaction::TransactionalTree,
+    step: Option<Step<'_>>,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    let Some(step) = step else {
+        return Ok(());
+    };
+    let key = cases::case_key(step.counterparty, step.case_ref);
+    let mut case = read_case(tree, &key, &step)?;
+    cases::apply(&mut case, &step).map_err(|e| abort(e.into()))?;
+    tree.insert(key, case.encode_to_vec())?;
+    Ok(())
 }
 
 fn entry(
@@ -155,6 +238,26 @@ fn entry(
         actor: actor.to_owned(),
         ..Default::default()
     }
+}
+
+/// Moves a sent referral to `delivered` or `rejected` on the addressee's receipt.
+fn record_receipt_in_case(
+    tree: &sled::transaction::TransactionalTree,
+    summary: &pb::MessageSummary,
+    event: pb::LogEvent,
+    at_ms: u64,
+) -> Result<(), ConflictableTransactionError<StoreError>> {
+    let key = cases::case_key(&summary.to, &summary.case_ref);
+    let Some(bytes) = tree.get(&key)? else {
+        return Ok(());
+    };
+    let mut case =
+        pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))?;
+    let delivered = event == pb::LogEvent::Delivered;
+    if cases::receipt(&mut case, &summary.message_id, delivered, at_ms) {
+        tree.insert(key, case.encode_to_vec())?;
+    }
+    Ok(())
 }
 
 fn summary(
@@ -184,6 +287,7 @@ impl NodeStore {
             outbox: db.open_tree("outbox")?,
             log: db.open_tree(handover_log::TREE)?,
             checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
+            cases: db.open_tree(CASES_TREE)?,
             commit: GroupCommit::start(db.clone()),
             db,
         })
@@ -219,15 +323,18 @@ impl NodeStore {
             receipt: None,
         });
         let log_entry = entry(pb::LogEvent::Sent, header.to.as_str(), facts, now_ms, actor);
-        let index =
-            (&self.messages, &self.outbox, &self.log).transaction(|(messages, outbox, log)| {
+        let step = facts.step(header.to.as_str(), OUTGOING, now_ms);
+        let index = (&self.messages, &self.outbox, &self.log, &self.cases).transaction(
+            |(messages, outbox, log, cases)| {
+                apply_case(cases, step)?;
                 let appended = handover_log::append(log, log_entry.clone())?;
                 let mut stored = stored.clone();
                 stored.log_index = appended.index;
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;
                 outbox.insert(&sequence.to_be_bytes(), key.as_slice())?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(appended.index)
-            })?;
+            },
+        )?;
         Ok(index)
     }
 
@@ -264,6 +371,11 @@ impl NodeStore {
         Ok(false)
     }
 
+    /// The stored message under `key` (see [`message_key`]).
+    pub fn stored_message(&self, key: &[u8]) -> Result<pb::StoredMessage, StoreError> {
+        self.stored(key)
+    }
+
     fn stored(&self, key: &[u8]) -> Result<pb::StoredMessage, StoreError> {
         let bytes = self
             .messages
@@ -282,8 +394,8 @@ impl NodeStore {
         receipt_digest: Option<[u8; 32]>,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        let recorded =
-            (&self.messages, &self.outbox, &self.log).transaction(|(messages, outbox, log)| {
+        let recorded = (&self.messages, &self.outbox, &self.log, &self.cases).transaction(
+            |(messages, outbox, log, cases)| {
                 let bytes = messages.get(key)?.ok_or_else(|| {
                     abort(StoreError::NotFound(String::from_utf8_lossy(key).into()))
                 })?;
@@ -316,13 +428,23 @@ impl NodeStore {
                 };
                 log_entry.flags = None;
                 handover_log::append(log, log_entry)?;
+                if matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected)
+                    && stored.direction == OUTGOING
+                {
+                    record_receipt_in_case(cases, &summary, event, evidence.at_ms)?;
+                }
                 stored.evidence.push(evidence.clone());
+                // Receipts arrive on two paths (the submit answer and the delivery stream), so a
+                // refusal relayed back quickly can overtake the broker's own receipt: keep the
+                // evidence in the order of the chain, not of arrival.
+                stored.evidence.sort_by_key(|e| evidence_rank(&e.step));
                 messages.insert(key, stored.encode_to_vec())?;
                 if let Some(sequence) = outbox_sequence {
                     outbox.remove(&sequence.to_be_bytes())?;
                 }
                 Ok(true)
-            })?;
+            },
+        )?;
         Ok(recorded)
     }
 
@@ -386,35 +508,38 @@ impl NodeStore {
             now_ms,
             "node",
         );
-        let received = (&self.messages, &self.log).transaction(|(messages, log)| {
-            if let Some(bytes) = messages.get(&key)? {
-                let stored = pb::StoredMessage::decode(bytes.as_ref())
-                    .map_err(|e| abort(corrupt("messages", e)))?;
-                if let Some(receipt) = stored.delivery_receipt {
-                    return Ok(Received {
-                        receipt,
-                        log_index: stored.log_index,
-                        duplicate: true,
-                    });
+        let step = facts.step(header.from.as_str(), INCOMING, now_ms);
+        let received =
+            (&self.messages, &self.log, &self.cases).transaction(|(messages, log, cases)| {
+                if let Some(bytes) = messages.get(&key)? {
+                    let stored = pb::StoredMessage::decode(bytes.as_ref())
+                        .map_err(|e| abort(corrupt("messages", e)))?;
+                    if let Some(receipt) = stored.delivery_receipt {
+                        return Ok(Received {
+                            receipt,
+                            log_index: stored.log_index,
+                            duplicate: true,
+                        });
+                    }
                 }
-            }
-            let appended = handover_log::append(log, log_entry.clone())?;
-            let receipt = sign(appended.index);
-            let stored = pb::StoredMessage {
-                summary: Some(summary(header, facts.digest, facts.case_ref, now_ms)),
-                direction: INCOMING.into(),
-                envelope: Some(envelope.clone()),
-                log_index: appended.index,
-                delivery_receipt: Some(receipt.clone()),
-                evidence: Vec::new(),
-            };
-            messages.insert(key.as_slice(), stored.encode_to_vec())?;
-            Ok(Received {
-                receipt,
-                log_index: appended.index,
-                duplicate: false,
-            })
-        })?;
+                apply_case(cases, step)?;
+                let appended = handover_log::append(log, log_entry.clone())?;
+                let receipt = sign(appended.index);
+                let stored = pb::StoredMessage {
+                    summary: Some(summary(header, facts.digest, facts.case_ref, now_ms)),
+                    direction: INCOMING.into(),
+                    envelope: Some(envelope.clone()),
+                    log_index: appended.index,
+                    delivery_receipt: Some(receipt.clone()),
+                    evidence: Vec::new(),
+                };
+                messages.insert(key.as_slice(), stored.encode_to_vec())?;
+                Ok(Received {
+                    receipt,
+                    log_index: appended.index,
+                    duplicate: false,
+                })
+            })?;
         Ok(received)
     }
 
@@ -524,6 +649,62 @@ impl NodeStore {
     /// The latest stored checkpoint, if any: `(size, signed note)`.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         self.checkpoints.last()?.map(decode_checkpoint).transpose()
+    }
+
+    /// Checks, without changing anything, that a message this node is about to seal may
+    /// follow what its case holds.
+    pub fn check_case(&self, step: &Step<'_>) -> Result<(), StoreError> {
+        let key = cases::case_key(step.counterparty, step.case_ref);
+        let mut case = match self.cases.get(&key)? {
+            Some(bytes) => {
+                pb::StoredCase::decode(bytes.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?
+            }
+            None => cases::new_case(step.counterparty, step.case_ref),
+        };
+        Ok(cases::apply(&mut case, step)?)
+    }
+
+    /// Every case, most recently active first.
+    pub fn cases(&self) -> Result<Vec<pb::StoredCase>, StoreError> {
+        let mut all = self
+            .cases
+            .iter()
+            .values()
+            .map(|value| {
+                pb::StoredCase::decode(value?.as_ref()).map_err(|e| corrupt(CASES_TREE, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by_key(|c| {
+            std::cmp::Reverse(c.summary.as_ref().map_or(0, |s| s.last_activity_ms))
+        });
+        Ok(all)
+    }
+
+    /// The case with reference `case_ref`, with `counterparty` if given; without it the
+    /// reference must be used with only one organisation.
+    pub fn case(&self, case_ref: &str, counterparty: &str) -> Result<pb::StoredCase, StoreError> {
+        let mut found: Vec<pb::StoredCase> = self
+            .cases()?
+            .into_iter()
+            .filter(|c| {
+                c.summary.as_ref().is_some_and(|s| {
+                    s.case_ref == case_ref
+                        && (counterparty.is_empty() || s.counterparty == counterparty)
+                })
+            })
+            .collect();
+        match found.len() {
+            0 => Err(StoreError::NoCase(case_ref.to_owned())),
+            1 => Ok(found.remove(0)),
+            _ => Err(StoreError::AmbiguousCase {
+                case_ref: case_ref.to_owned(),
+                counterparties: found
+                    .iter()
+                    .filter_map(|c| c.summary.as_ref().map(|s| s.counterparty.clone()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
     }
 
     /// Messages waiting for the broker.

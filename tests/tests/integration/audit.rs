@@ -22,7 +22,7 @@ const QUIET: Output = Output { json: false };
 
 /// A federation where LEFÖ-IBF sent Astra two referrals and Astra sent one back, all delivered.
 /// Answers the three message ids in order.
-async fn exchanged(root: &Path) -> anyhow::Result<(LocalFederation, Vec<String>)> {
+pub(super) async fn exchanged(root: &Path) -> anyhow::Result<(LocalFederation, Vec<String>)> {
     let mut fed = fixtures::federation(root).await?;
     fed.start_broker(BROKER).await?;
     fed.start_node(LEFOE).await?;
@@ -42,7 +42,7 @@ async fn exchanged(root: &Path) -> anyhow::Result<(LocalFederation, Vec<String>)
 }
 
 /// Exports `node`'s log with `trm log export` (signing a checkpoint first) to `dir/<name>`.
-async fn export(
+pub(super) async fn export(
     fed: &LocalFederation,
     node: &str,
     dir: &Path,
@@ -62,11 +62,11 @@ fn trust(fed: &LocalFederation) -> anyhow::Result<Trust> {
     )?)
 }
 
-fn directory_file(fed: &LocalFederation) -> PathBuf {
+pub(super) fn directory_file(fed: &LocalFederation) -> PathBuf {
     fed.federation.dir.join("directory.pb")
 }
 
-fn authority_key(fed: &LocalFederation) -> String {
+pub(super) fn authority_key(fed: &LocalFederation) -> String {
     hex::encode(fed.federation.authority.verifying_key().as_bytes())
 }
 

@@ -3,6 +3,8 @@
 
 mod adversarial;
 mod audit;
+mod audit_report;
+mod cases;
 mod config;
 mod delivery;
 mod directory;

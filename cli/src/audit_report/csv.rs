@@ -1,0 +1,185 @@
+//! The report as one CSV file: every table in one sheet, told apart by the first column
+//! (`table`), with one fixed set of columns of which each table fills those it has. One file,
+//! because a spreadsheet opens it as it is and a script filters on `table`.
+
+use std::fmt::Write as _;
+
+use super::Report;
+use super::figures::Listed;
+
+/// The columns, in order.
+pub const COLUMNS: [&str; 16] = [
+    "table",
+    "month",
+    "from_country",
+    "to_country",
+    "kind",
+    "label",
+    "count",
+    "median_ms",
+    "p90_ms",
+    "message_id",
+    "case_ref",
+    "from",
+    "to",
+    "at",
+    "age_days",
+    "note",
+];
+
+/// One row: the column names it fills and their values.
+type Row<'a> = Vec<(&'static str, String)>;
+
+/// A value as a CSV field: quoted when it holds a separator, a quote or a line break, and
+/// prefixed with `'` when a spreadsheet would read it as a formula (a case reference is typed
+/// by people, and a report travels to people who open it in a spreadsheet).
+fn field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+fn line(out: &mut String, row: &Row<'_>) {
+    let cells: Vec<String> = COLUMNS
+        .iter()
+        .map(|c| {
+            row.iter()
+                .find(|(name, _)| name == c)
+                .map(|(_, v)| field(v))
+                .unwrap_or_default()
+        })
+        .collect();
+    let _ = writeln!(out, "{}", cells.join(","));
+}
+
+fn listed_row(table: &'static str, l: &Listed) -> Row<'static> {
+    vec![
+        ("table", table.to_owned()),
+        ("kind", l.kind.clone()),
+        ("message_id", l.message_id.clone()),
+        ("case_ref", l.case_ref.clone()),
+        ("from", l.from.clone()),
+        ("to", l.to.clone()),
+        ("at", l.at.clone()),
+        ("age_days", l.age_days.to_string()),
+        ("note", l.note.clone()),
+    ]
+}
+
+fn labelled(table: &'static str, label: &str, count: u64) -> Row<'static> {
+    vec![
+        ("table", table.to_owned()),
+        ("label", label.to_owned()),
+        ("count", count.to_string()),
+    ]
+}
+
+/// The report as CSV: tables `verification`, `handovers`, `per_month`, `per_country_pair`,
+/// `timing`, `unanswered_referral`, `unanswered_info_request`, `disclosure_without_consent`,
+/// `return_without_risk_assessment`, `return_without_follow_up`, `children`, `initiator`,
+/// `network_edge` and `not_yet_available`.
+pub fn render(report: &Report) -> String {
+    let mut out = COLUMNS.join(",");
+    out.push('\n');
+    let f = &report.figures;
+    let v = &report.verification;
+    line(
+        &mut out,
+        &vec![
+            ("table", "verification".to_owned()),
+            ("label", if v.ok { "ok" } else { "FINDINGS" }.to_owned()),
+            ("count", v.findings.to_string()),
+            (
+                "note",
+                format!("federation {}, as of {}", report.federation, report.as_of),
+            ),
+        ],
+    );
+    for h in &f.handovers {
+        line(
+            &mut out,
+            &vec![
+                ("table", "handovers".to_owned()),
+                ("month", h.month.clone()),
+                ("from_country", h.from_country.clone()),
+                ("to_country", h.to_country.clone()),
+                ("kind", h.kind.clone()),
+                ("count", h.count.to_string()),
+            ],
+        );
+    }
+    for c in &f.per_month {
+        line(&mut out, &labelled("per_month", &c.label, c.count));
+    }
+    for c in &f.per_country_pair {
+        line(&mut out, &labelled("per_country_pair", &c.label, c.count));
+    }
+    for t in &f.timings {
+        let ms = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+        line(
+            &mut out,
+            &vec![
+                ("table", "timing".to_owned()),
+                ("label", t.measure.clone()),
+                ("count", t.count.to_string()),
+                ("median_ms", ms(t.median_ms)),
+                ("p90_ms", ms(t.p90_ms)),
+            ],
+        );
+    }
+    let lists: [(&'static str, &Vec<Listed>); 5] = [
+        ("unanswered_referral", &f.unanswered_referrals),
+        ("unanswered_info_request", &f.unanswered_info_requests),
+        ("disclosure_without_consent", &f.disclosures_without_consent),
+        (
+            "return_without_risk_assessment",
+            &f.returns_without_risk_assessment,
+        ),
+        ("return_without_follow_up", &f.returns_without_follow_up),
+    ];
+    for (table, list) in lists {
+        for l in list {
+            line(&mut out, &listed_row(table, l));
+        }
+    }
+    line(&mut out, &labelled("children", "cases", f.children.cases));
+    line(
+        &mut out,
+        &labelled(
+            "children",
+            "with_social_services",
+            f.children.with_social_services,
+        ),
+    );
+    for c in &f.initiators {
+        line(&mut out, &labelled("initiator", &c.label, c.count));
+    }
+    for e in &f.network_edges {
+        line(
+            &mut out,
+            &vec![
+                ("table", "network_edge".to_owned()),
+                ("from", e.from.clone()),
+                ("to", e.to.clone()),
+                ("count", e.count.to_string()),
+            ],
+        );
+    }
+    for note in &report.not_yet_available {
+        line(
+            &mut out,
+            &vec![
+                ("table", "not_yet_available".to_owned()),
+                ("note", note.clone()),
+            ],
+        );
+    }
+    out
+}

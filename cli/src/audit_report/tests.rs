@@ -1,0 +1,383 @@
+//! The report's figures over a synthetic federation of four countries (AT, RS, MK, AL) whose
+//! answers are written out by hand below, not computed with the report's code; and the three
+//! formats over the same scenario, through real bundles (chained, checkpointed entries).
+
+mod scenario;
+
+use ed25519_dalek::SigningKey;
+use prost::Message;
+use trm_node::checkpoint::{self, Checkpoint};
+use trm_node::handover_log;
+use trm_node::merkle::MerkleTree;
+use trm_proto::pb::{self, MessageKind as K};
+
+use super::figures::{Count, Edge, HandoverCount};
+use super::*;
+use scenario::*;
+
+fn count(label: &str, count: u64) -> Count {
+    Count {
+        label: label.to_owned(),
+        count,
+    }
+}
+
+fn ids(list: &[figures::Listed]) -> Vec<(&str, &str, &str, &str, u64, &str)> {
+    list.iter()
+        .map(|l| {
+            (
+                l.message_id.as_str(),
+                l.case_ref.as_str(),
+                l.from.as_str(),
+                l.to.as_str(),
+                l.age_days,
+                l.note.as_str(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn handovers_are_counted_once_per_month_country_pair_and_kind() {
+    let mut logs = World::scenario().logs();
+    // The same log twice (two exports) counts each envelope once.
+    logs.push(logs[0].clone());
+    let f = figures::compute(&logs, &orgs(), JUNE_1);
+    assert_eq!(f.handovers_total, 18);
+    assert_eq!(
+        f.per_month,
+        [
+            count("2026-03", 8),
+            count("2026-04", 7),
+            count("2026-05", 3)
+        ]
+    );
+    let mut pairs = f.per_country_pair.clone();
+    pairs.sort_by(|a, b| a.label.cmp(&b.label));
+    assert_eq!(
+        pairs,
+        [
+            count("AL→MK", 1),
+            count("AL→RS", 1),
+            count("AT→MK", 1),
+            count("AT→RS", 5),
+            count("MK→AL", 2),
+            count("MK→AT", 2),
+            count("RS→AT", 4),
+            count("RS→RS", 2),
+        ]
+    );
+    let row = |month: &str, from: &str, to: &str, kind: &str, count| HandoverCount {
+        month: month.into(),
+        from_country: from.into(),
+        to_country: to.into(),
+        kind: kind.into(),
+        count,
+    };
+    let expected = [
+        row("2026-03", "AL", "MK", "referral_response", 1),
+        row("2026-03", "AT", "RS", "case_update", 2),
+        row("2026-03", "AT", "RS", "referral", 1),
+        row("2026-03", "AT", "RS", "return_request", 1),
+        row("2026-03", "MK", "AL", "referral", 1),
+        row("2026-03", "MK", "AL", "return_request", 1),
+        row("2026-03", "RS", "AT", "referral_response", 1),
+        row("2026-04", "AT", "MK", "referral", 1),
+        row("2026-04", "AT", "RS", "info_request", 1),
+        row("2026-04", "MK", "AT", "info_request", 1),
+        row("2026-04", "MK", "AT", "referral_response", 1),
+        row("2026-04", "RS", "AT", "follow_up", 1),
+        row("2026-04", "RS", "AT", "info_response", 1),
+        row("2026-04", "RS", "AT", "referral", 1),
+        row("2026-05", "AL", "RS", "referral", 1),
+        row("2026-05", "RS", "RS", "referral", 1),
+        row("2026-05", "RS", "RS", "referral_response", 1),
+    ];
+    assert_eq!(f.handovers, expected);
+}
+
+#[test]
+fn timings_are_medians_and_90th_percentiles_by_nearest_rank() {
+    let f = figures::compute(&World::scenario().logs(), &orgs(), JUNE_1);
+    // Delivered referrals from a sender's log: 0.5, 2, 4, 6 and 8 hours (m14's sender is absent).
+    let delivery = &f.timings[0];
+    assert_eq!(delivery.measure, "referral_to_delivery");
+    assert_eq!(
+        (delivery.count, delivery.median_ms, delivery.p90_ms),
+        (5, Some(4 * HOUR), Some(8 * HOUR))
+    );
+    // Answered referrals: 5, 10, 48 and 96 hours.
+    let response = &f.timings[1];
+    assert_eq!(response.measure, "referral_to_response");
+    assert_eq!(
+        (response.count, response.median_ms, response.p90_ms),
+        (4, Some(10 * HOUR), Some(96 * HOUR))
+    );
+    assert_eq!(figures::percentile(&[], 50), None);
+    assert_eq!(figures::percentile(&[7], 90), Some(7));
+}
+
+#[test]
+fn unanswered_requests_consent_returns_children_and_initiators_are_listed() {
+    let f = figures::compute(&World::scenario().logs(), &orgs(), JUNE_1);
+    // April 1 → June 1 is 61 days; May 3 01:00 → June 1 is 28 days and 23 hours.
+    assert_eq!(
+        ids(&f.unanswered_referrals),
+        [
+            ("m08", "C3", CSR, LEFOE, 61, ""),
+            ("m14", "C5", MIA, ASTRA, 28, "")
+        ]
+    );
+    assert_eq!(
+        ids(&f.unanswered_info_requests),
+        [("m13", "C4", OPEN_GATE, BMI, 47, "")]
+    );
+    assert_eq!(
+        ids(&f.disclosures_without_consent),
+        [
+            ("m08", "C3", CSR, LEFOE, 61, "consent_overridden"),
+            ("m10", "C3", CSR, LEFOE, 59, "no_consent")
+        ]
+    );
+    assert_eq!(
+        ids(&f.returns_without_risk_assessment),
+        [("m07", "C2", OPEN_GATE, TJETER, 73, "")]
+    );
+    assert_eq!(
+        ids(&f.returns_without_follow_up),
+        [("m07", "C2", OPEN_GATE, TJETER, 73, "")]
+    );
+    assert_eq!((f.children.cases, f.children.with_social_services), (3, 2));
+    assert_eq!(
+        f.initiators,
+        [
+            count("ngo", 4),
+            count("police", 1),
+            count("social_services", 1)
+        ]
+    );
+    let edge = |from: &str, to: &str, count| Edge {
+        from: from.into(),
+        to: to.into(),
+        count,
+    };
+    let mut edges = f.network_edges.clone();
+    edges.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+    assert_eq!(
+        edges,
+        [
+            edge(ASTRA, CSR, 1),
+            edge(ASTRA, LEFOE, 2),
+            edge(BMI, OPEN_GATE, 1),
+            edge(CSR, ASTRA, 1),
+            edge(CSR, LEFOE, 2),
+            edge(LEFOE, ASTRA, 4),
+            edge(LEFOE, CSR, 1),
+            edge(MIA, ASTRA, 1),
+            edge(OPEN_GATE, BMI, 2),
+            edge(OPEN_GATE, TJETER, 2),
+            edge(TJETER, OPEN_GATE, 1),
+        ]
+    );
+    assert_eq!(f.network_nodes.len(), 7);
+}
+
+fn key(node: &str) -> SigningKey {
+    SigningKey::from_bytes(&[node.len() as u8 + node.as_bytes()[0]; 32])
+}
+
+/// `node`'s entries as a signed, checkpointed bundle, as `trm log export` writes it.
+fn bundle(node: &str, entries: &[pb::LogEntry]) -> Vec<u8> {
+    let mut previous = [0u8; 32];
+    let stored: Vec<Vec<u8>> = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let mut entry = entry.clone();
+            entry.index = index as u64;
+            entry.prev_hash = previous.to_vec();
+            let bytes = entry.encode_to_vec();
+            previous = handover_log::entry_hash(&bytes);
+            bytes
+        })
+        .collect();
+    let tree = MerkleTree::from_leaves(&stored);
+    let origin =
+        checkpoint::node_origin(FEDERATION, &node.parse().expect("address")).expect("origin");
+    let note = checkpoint::sign(
+        &Checkpoint {
+            origin: origin.clone(),
+            size: tree.size(),
+            root: tree.root(),
+        },
+        &origin,
+        &key(node),
+    )
+    .expect("signed");
+    pb::LogBundle {
+        format: crate::audit_verify::bundle::FORMAT,
+        federation: FEDERATION.into(),
+        node: node.into(),
+        exported_at_ms: JUNE_1,
+        checkpoints: vec![note],
+        entries: stored,
+    }
+    .encode_to_vec()
+}
+
+fn trust() -> crate::audit_verify::Trust {
+    crate::audit_verify::Trust::new(
+        FEDERATION,
+        PRESENT
+            .iter()
+            .map(|n| ((*n).to_owned(), vec![key(n).verifying_key()]))
+            .collect(),
+    )
+}
+
+#[test]
+fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
+    let logs = World::scenario().logs();
+    let mut bundles: Vec<(String, Vec<u8>)> = logs
+        .iter()
+        .map(|l| (format!("{}.bundle", l.node), bundle(&l.node, &l.entries)))
+        .collect();
+    let decoded = command::node_logs(&bundles, FEDERATION);
+    assert_eq!(decoded.len(), 6);
+    let report = Report::new(
+        FEDERATION,
+        &decoded,
+        &orgs(),
+        command::verification(bundles.clone(), &trust()),
+    );
+    assert!(report.verification.ok);
+    assert_eq!(report.as_of, "2026-06-01T00:00:00Z");
+    assert_eq!(report.figures.handovers_total, 18);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&command::render(&report, "json").expect("json")).expect("parses");
+    assert_eq!(json["figures"]["handovers_total"], 18);
+    assert_eq!(json["figures"]["children"]["with_social_services"], 2);
+    assert_eq!(json["verification"]["ok"], true);
+    assert!(
+        json["not_yet_available"][0]
+            .as_str()
+            .is_some_and(|s| s.starts_with("late answers"))
+    );
+
+    let csv = command::render(&report, "csv").expect("csv");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("table,month,"));
+    assert!(rows.contains(&"per_month,,,,,2026-03,8,,,,,,,,,"));
+    assert!(rows.contains(&"unanswered_info_request,,,,info_request,,,,,m13,C4,open-gate@mk,bmi@at,2026-04-15T00:00:00Z,47,"));
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.starts_with("not_yet_available,"))
+            .count(),
+        3
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.split(',').count() >= super::csv::COLUMNS.len())
+    );
+
+    let html = command::render(&report, "html").expect("html");
+    std::fs::write(
+        std::env::temp_dir().join("trm-audit-report-scenario.html"),
+        &html,
+    )
+    .expect("written");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("no findings"));
+    assert!(html.contains("Not yet available: late answers"));
+    assert!(html.contains("<svg"));
+    for outside in ["<script", "http://", "https://", "src=", "@import"] {
+        assert!(!html.contains(outside), "the page refers to {outside}");
+    }
+
+    // A rewritten entry: still a report, marked at the top.
+    let (_, astra) = &mut bundles[2];
+    let mut b = pb::LogBundle::decode(astra.as_slice()).expect("bundle");
+    let mut e = pb::LogEntry::decode(b.entries[0].as_slice()).expect("entry");
+    e.at_ms += 1;
+    b.entries[0] = e.encode_to_vec();
+    *astra = b.encode_to_vec();
+    let marked = Report::new(
+        FEDERATION,
+        &command::node_logs(&bundles, FEDERATION),
+        &orgs(),
+        command::verification(bundles, &trust()),
+    );
+    assert!(!marked.verification.ok);
+    assert!(marked.verification.findings > 0);
+    assert!(
+        command::render(&marked, "html")
+            .expect("html")
+            .contains("WARNING: verification found")
+    );
+}
+
+#[test]
+fn html_escapes_text_from_bundles() {
+    let mut w = World::default();
+    w.send(
+        "<script>alert(1)</script>",
+        LEFOE,
+        "x\"&'<@at",
+        K::Referral,
+        "<em>",
+        march(1),
+        NONE,
+        None,
+    );
+    let logs = vec![NodeLog {
+        node: LEFOE.into(),
+        exported_at_ms: JUNE_1,
+        entries: w.logs[LEFOE].clone(),
+    }];
+    let report = Report::new(
+        FEDERATION,
+        &logs,
+        &orgs(),
+        Verification {
+            ok: true,
+            findings: 0,
+            by_kind: Default::default(),
+        },
+    );
+    let html = html::render(&report);
+    assert!(!html.contains("<script"));
+    assert!(!html.contains("<em>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("x&quot;&amp;&#39;&lt;@at"));
+}
+
+#[test]
+fn csv_quotes_fields_and_defuses_formulas() {
+    let mut w = World::default();
+    w.send(
+        "m1",
+        LEFOE,
+        ASTRA,
+        K::Referral,
+        "=HYPERLINK(\"x\"),1",
+        march(1),
+        NONE,
+        None,
+    );
+    let logs = vec![NodeLog {
+        node: LEFOE.into(),
+        exported_at_ms: JUNE_1,
+        entries: w.logs[LEFOE].clone(),
+    }];
+    let verification = Verification {
+        ok: true,
+        findings: 0,
+        by_kind: Default::default(),
+    };
+    let csv = csv::render(&Report::new(FEDERATION, &logs, &orgs(), verification));
+    assert!(
+        csv.contains(",m1,\"'=HYPERLINK(\"\"x\"\"),1\",lefoe@at,astra@rs,"),
+        "{csv}"
+    );
+}

@@ -1,0 +1,173 @@
+//! `trm cases`, `trm case REF` and `trm respond`: following cases and answering referrals.
+
+use std::path::Path;
+
+use serde_json::json;
+use trm_proto::pb;
+
+use crate::case_view;
+use crate::client;
+use crate::commands::{CommandError, Output, exit};
+
+/// What `trm respond` answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Accepted; the unit now responsible (a role or team).
+    Accept {
+        /// The responsible unit.
+        unit: String,
+    },
+    /// Declined, and why.
+    Decline {
+        /// The reason.
+        reason: String,
+    },
+    /// More information is needed first.
+    NeedsInformation {
+        /// What is missing.
+        missing: String,
+    },
+}
+
+impl Answer {
+    /// The referral response for the referral `referral_message_id`.
+    pub fn to_pb(&self, referral_message_id: &str) -> pb::ReferralResponse {
+        use pb::referral_response::Decision;
+        let mut response = pb::ReferralResponse {
+            referral_message_id: referral_message_id.to_owned(),
+            ..Default::default()
+        };
+        match self {
+            Answer::Accept { unit } => {
+                response.decision = Decision::Accepted.into();
+                response.responsible_unit.clone_from(unit);
+            }
+            Answer::Decline { reason } => {
+                response.decision = Decision::Declined.into();
+                response.reason.clone_from(reason);
+            }
+            Answer::NeedsInformation { missing } => {
+                response.decision = Decision::NeedsInformation.into();
+                response.missing_information = vec![missing.clone()];
+            }
+        }
+        response
+    }
+
+    fn word(&self) -> &'static str {
+        match self {
+            Answer::Accept { .. } => "acceptance",
+            Answer::Decline { .. } => "decline",
+            Answer::NeedsInformation { .. } => "request for more information",
+        }
+    }
+}
+
+/// `trm cases`.
+pub async fn cases(socket: &Path, out: Output) -> Result<(), CommandError> {
+    let response = client::connect_cases(socket)
+        .await?
+        .cases(pb::CasesRequest {})
+        .await?
+        .into_inner();
+    out.print(case_view::cases(&response.cases), || {
+        json!(
+            response
+                .cases
+                .iter()
+                .map(case_view::summary_json)
+                .collect::<Vec<_>>()
+        )
+    });
+    Ok(())
+}
+
+/// `trm case REF`: the whole thread with content.
+pub async fn case(
+    socket: &Path,
+    case_ref: &str,
+    counterparty: &str,
+    out: Output,
+) -> Result<(), CommandError> {
+    let response = client::connect_cases(socket)
+        .await?
+        .case(pb::CaseRequest {
+            case_ref: case_ref.to_owned(),
+            counterparty: counterparty.to_owned(),
+            content: true,
+        })
+        .await?
+        .into_inner();
+    out.print(case_view::case(&response), || {
+        case_view::case_json(&response)
+    });
+    Ok(())
+}
+
+/// `trm respond --message ID ...`: answers a received referral, in its case, to its sender.
+pub async fn respond(
+    socket: &Path,
+    referral_id: &str,
+    answer: &Answer,
+    out: Output,
+) -> Result<(), CommandError> {
+    let mut admin = client::connect(socket).await?;
+    let shown = admin
+        .show(pb::ShowRequest {
+            message_id: referral_id.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let summary = shown.summary.unwrap_or_default();
+    if summary.kind != i32::from(pb::MessageKind::Referral) {
+        return Err(CommandError::new(
+            exit::DATA,
+            format!(
+                "message {referral_id} is a {}, not a referral",
+                crate::render::kind(summary.kind)
+            ),
+        ));
+    }
+    if shown.direction != "incoming" {
+        return Err(CommandError::new(
+            exit::DATA,
+            format!(
+                "referral {referral_id} was sent by this organisation; only its addressee can answer it"
+            ),
+        ));
+    }
+    let request = pb::SendRequest {
+        to: summary.from.clone(),
+        case_ref: summary.case_ref.clone(),
+        priority: pb::Priority::Routine.into(),
+        body: Some(pb::Body {
+            content: Some(pb::body::Content::ReferralResponse(
+                answer.to_pb(referral_id),
+            )),
+            ..Default::default()
+        }),
+    };
+    let sent = admin.send(request).await?.into_inner();
+    out.print(
+        format!(
+            "{} of referral {referral_id} sent to {} in case {} as {}, logged as entry {}\n  follow it with: trm status {}\n",
+            answer.word(),
+            summary.from,
+            summary.case_ref,
+            sent.message_id,
+            sent.log_index,
+            sent.message_id
+        ),
+        || {
+            json!({
+                "message_id": sent.message_id,
+                "referral_message_id": referral_id,
+                "to": summary.from,
+                "case_ref": summary.case_ref,
+                "log_index": sent.log_index,
+                "envelope_digest": hex::encode(&sent.envelope_digest),
+            })
+        },
+    );
+    Ok(())
+}

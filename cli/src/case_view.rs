@@ -1,0 +1,252 @@
+//! Cases for people and for scripts: `trm cases` as a table of open items, `trm case REF` as
+//! the whole thread with each message's content, and the same as `--json`.
+
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+use trm_proto::pb;
+use trm_proto::time::format_ms;
+
+use crate::render::{date, enum_name, kind};
+
+/// An item's kind as people say it.
+fn item_kind(kind: &str) -> String {
+    kind.replace('_', " ")
+}
+
+/// An item as one phrase: "referral 0192ab… (outgoing): accepted".
+fn item(i: &pb::CaseItem) -> String {
+    format!(
+        "{} {} ({}): {}",
+        item_kind(&i.kind),
+        i.message_id,
+        i.direction,
+        i.state.replace('_', " ")
+    )
+}
+
+/// The list of cases as a table with each case's items below it.
+pub fn cases(list: &[pb::CaseSummary]) -> String {
+    if list.is_empty() {
+        return "No cases yet.\n".into();
+    }
+    let mut out = format!(
+        "{:<20}  {:<22}  {:<20}  {}\n",
+        "CASE", "WITH", "LAST ACTIVITY", "MESSAGES"
+    );
+    for c in list {
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<22}  {:<20}  {}",
+            c.case_ref,
+            c.counterparty,
+            format_ms(c.last_activity_ms),
+            c.messages
+        );
+        for i in &c.items {
+            let _ = writeln!(out, "    {}", item(i));
+        }
+    }
+    out
+}
+
+/// One case: its items, then its thread oldest first, with content when it was fetched.
+pub fn case(response: &pb::CaseResponse) -> String {
+    let s = response.summary.clone().unwrap_or_default();
+    let mut out = format!(
+        "Case {} with {} ({} messages, last activity {})\n",
+        s.case_ref,
+        s.counterparty,
+        s.messages,
+        format_ms(s.last_activity_ms)
+    );
+    if !s.items.is_empty() {
+        out.push_str("\nWhere things stand:\n");
+        for i in &s.items {
+            let _ = writeln!(out, "  {}", item(i));
+        }
+    }
+    out.push_str("\nThread:\n");
+    for entry in &response.thread {
+        let m = entry.message.clone().unwrap_or_default();
+        let arrow = if m.direction == "outgoing" {
+            "sent to"
+        } else {
+            "received from"
+        };
+        let _ = writeln!(
+            out,
+            "\n{}  {} {} {}\n  id {}",
+            format_ms(m.at_ms),
+            kind(m.kind),
+            arrow,
+            s.counterparty,
+            m.message_id
+        );
+        for change in &m.changes {
+            let _ = writeln!(out, "  -> {change}");
+        }
+        if let Some(content) = entry.body.as_ref().and_then(|b| b.content.as_ref()) {
+            for line in content_text(content).lines() {
+                let _ = writeln!(out, "  | {line}");
+            }
+        }
+    }
+    out
+}
+
+fn decision(value: i32) -> String {
+    enum_name(
+        pb::referral_response::Decision::try_from(value)
+            .ok()
+            .map(|v| v.as_str_name()),
+        "DECISION_",
+    )
+}
+
+/// A message's content, readable, for every kind.
+fn content_text(content: &pb::body::Content) -> String {
+    use pb::body::Content;
+    let mut out = String::new();
+    match content {
+        Content::Referral(r) => out.push_str(&crate::render::referral(r)),
+        Content::ReferralResponse(r) => {
+            let _ = writeln!(out, "Decision: {}", decision(r.decision));
+            if !r.responsible_unit.is_empty() {
+                let _ = writeln!(out, "Responsible unit: {}", r.responsible_unit);
+            }
+            if !r.reason.is_empty() {
+                let _ = writeln!(out, "Reason: {}", r.reason);
+            }
+            if !r.missing_information.is_empty() {
+                let _ = writeln!(out, "Missing: {}", r.missing_information.join("; "));
+            }
+            if !r.notes.is_empty() {
+                let _ = writeln!(out, "Notes: {}", r.notes);
+            }
+        }
+        Content::CaseUpdate(u) => {
+            let _ = writeln!(out, "Status: {}", u.status);
+            if !u.services_delivered.is_empty() {
+                let _ = writeln!(out, "Services: {}", u.services_delivered.join("; "));
+            }
+            if u.court_date_ms != 0 {
+                let _ = writeln!(out, "Court date: {}", date(u.court_date_ms));
+            }
+            if !u.notes.is_empty() {
+                let _ = writeln!(out, "Notes: {}", u.notes);
+            }
+        }
+        Content::InfoRequest(r) => {
+            let _ = writeln!(
+                out,
+                "From {} ({}), legal basis {}\nDeadline: {}\nQuestions: {}",
+                r.requesting_authority,
+                r.own_reference,
+                r.legal_basis,
+                date(r.deadline_ms),
+                r.questions
+            );
+        }
+        Content::InfoResponse(r) => {
+            if r.information.is_empty() {
+                let _ = writeln!(out, "Refused: {}", r.refusal_text);
+            } else {
+                let _ = writeln!(out, "Information: {}", r.information);
+            }
+        }
+        Content::ReturnRequest(r) => {
+            let _ = writeln!(
+                out,
+                "Travel: {} by {} via {}; escort {}",
+                date(r.travel_date_ms),
+                r.means,
+                r.route,
+                r.escort
+            );
+            if let Some(w) = &r.reception_wanted {
+                let _ = writeln!(out, "Reception wanted: {} at {}", w.met_by, w.meeting_point);
+            }
+        }
+        Content::ReturnConfirmation(c) => {
+            if let Some(r) = &c.reception {
+                let _ = writeln!(out, "Reception: {} at {}", r.met_by, r.meeting_point);
+            }
+            if !c.notes.is_empty() {
+                let _ = writeln!(out, "Notes: {}", c.notes);
+            }
+        }
+        Content::FollowUp(f) => {
+            let _ = writeln!(
+                out,
+                "{} months after return: {}",
+                f.months_after_return, f.reintegration_status
+            );
+        }
+        Content::ConsentWithdrawal(w) => {
+            let _ = writeln!(
+                out,
+                "Consent withdrawn {} (recorded by {})",
+                date(w.withdrawn_at_ms),
+                w.recorded_by_role
+            );
+        }
+    }
+    out
+}
+
+fn item_json(i: &pb::CaseItem) -> Value {
+    json!({
+        "kind": i.kind,
+        "message_id": i.message_id,
+        "direction": i.direction,
+        "state": i.state,
+        "updated_at": format_ms(i.updated_at_ms),
+    })
+}
+
+/// A case summary.
+pub fn summary_json(c: &pb::CaseSummary) -> Value {
+    json!({
+        "case_ref": c.case_ref,
+        "counterparty": c.counterparty,
+        "messages": c.messages,
+        "last_activity": format_ms(c.last_activity_ms),
+        "items": c.items.iter().map(item_json).collect::<Vec<_>>(),
+    })
+}
+
+fn content_json(content: &pb::body::Content) -> Value {
+    use pb::body::Content;
+    match content {
+        Content::Referral(r) => json!({ "referral": crate::json::referral_json(r) }),
+        Content::ReferralResponse(r) => json!({ "referral_response": {
+            "referral_message_id": r.referral_message_id,
+            "decision": decision(r.decision),
+            "responsible_unit": r.responsible_unit,
+            "reason": r.reason,
+            "missing_information": r.missing_information,
+            "notes": r.notes,
+        }}),
+        // The other kinds as readable text until each has its own file format.
+        other => json!({ "text": content_text(other) }),
+    }
+}
+
+/// One case with its thread.
+pub fn case_json(r: &pb::CaseResponse) -> Value {
+    json!({
+        "case": r.summary.as_ref().map(summary_json),
+        "thread": r.thread.iter().map(|e| {
+            let m = e.message.clone().unwrap_or_default();
+            json!({
+                "message_id": m.message_id,
+                "direction": m.direction,
+                "kind": kind(m.kind),
+                "at": format_ms(m.at_ms),
+                "changes": m.changes,
+                "content": e.body.as_ref().and_then(|b| b.content.as_ref()).map(content_json),
+            })
+        }).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,245 @@
+//! The message files for every kind but the referral (which has [`crate::referral_file`]):
+//! the addressee, the case, the priority and one table named after the kind, in TOML or
+//! JSON. Every error names the field, as `return_request.travel_date: ...`.
+//!
+//! - [`response`]: the `referral_response` file.
+//! - [`update`]: the `case_update` file.
+//! - [`info`]: the `info_request` and `info_response` files.
+//! - [`returns`]: the `return_request`, `return_confirmation` and `follow_up` files.
+//! - [`withdrawal`]: the `consent_withdrawal` file.
+//! - [`parts`]: consent, risk assessment, guardian, reception and handling code.
+
+pub mod info;
+pub mod parts;
+pub mod response;
+pub mod returns;
+pub mod update;
+pub mod withdrawal;
+
+use serde::Deserialize;
+use trm_proto::pb;
+
+use crate::referral_file::{FieldError, Priority, field_error};
+
+/// Every kind `trm template` and `trm send` know, the referral first.
+pub const KINDS: &[&str] = &[
+    "referral",
+    "referral_response",
+    "case_update",
+    "info_request",
+    "info_response",
+    "return_request",
+    "return_confirmation",
+    "follow_up",
+    "consent_withdrawal",
+];
+
+/// The filled-in example for `kind`.
+pub fn template(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "referral" => crate::referral_file::TEMPLATE,
+        "referral_response" => response::TEMPLATE,
+        "case_update" => update::TEMPLATE,
+        "info_request" => info::REQUEST_TEMPLATE,
+        "info_response" => info::RESPONSE_TEMPLATE,
+        "return_request" => returns::REQUEST_TEMPLATE,
+        "return_confirmation" => returns::CONFIRMATION_TEMPLATE,
+        "follow_up" => returns::FOLLOW_UP_TEMPLATE,
+        "consent_withdrawal" => withdrawal::TEMPLATE,
+        _ => return None,
+    })
+}
+
+/// A message file as written: one of the kind tables is filled in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageFile {
+    to: String,
+    case_ref: String,
+    #[serde(default)]
+    priority: Priority,
+    referral_response: Option<response::ReferralResponse>,
+    case_update: Option<update::CaseUpdate>,
+    info_request: Option<info::InfoRequest>,
+    info_response: Option<info::InfoResponse>,
+    return_request: Option<returns::ReturnRequest>,
+    return_confirmation: Option<returns::ReturnConfirmation>,
+    follow_up: Option<returns::FollowUp>,
+    consent_withdrawal: Option<withdrawal::ConsentWithdrawal>,
+}
+
+/// A checked message file, ready to send.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The addressee.
+    pub to: String,
+    /// The case reference.
+    pub case_ref: String,
+    /// How urgent.
+    pub priority: pb::Priority,
+    /// The content.
+    pub content: pb::body::Content,
+}
+
+impl MessageFile {
+    /// How many kind tables are filled in.
+    fn tables(&self) -> usize {
+        [
+            self.referral_response.is_some(),
+            self.case_update.is_some(),
+            self.info_request.is_some(),
+            self.info_response.is_some(),
+            self.return_request.is_some(),
+            self.return_confirmation.is_some(),
+            self.follow_up.is_some(),
+            self.consent_withdrawal.is_some(),
+        ]
+        .into_iter()
+        .filter(|present| *present)
+        .count()
+    }
+
+    fn content(&self, kind: &str) -> Result<Option<pb::body::Content>, FieldError> {
+        use pb::body::Content;
+        Ok(match kind {
+            "referral_response" => self
+                .referral_response
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::ReferralResponse))
+                .transpose()?,
+            "case_update" => self
+                .case_update
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::CaseUpdate))
+                .transpose()?,
+            "info_request" => self
+                .info_request
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::InfoRequest))
+                .transpose()?,
+            "info_response" => self
+                .info_response
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::InfoResponse))
+                .transpose()?,
+            "return_request" => self
+                .return_request
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::ReturnRequest))
+                .transpose()?,
+            "return_confirmation" => self
+                .return_confirmation
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::ReturnConfirmation))
+                .transpose()?,
+            "follow_up" => self
+                .follow_up
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::FollowUp))
+                .transpose()?,
+            "consent_withdrawal" => self
+                .consent_withdrawal
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::ConsentWithdrawal))
+                .transpose()?,
+            other => return Err(field_error("kind", format!("{other:?} is not a kind"))),
+        })
+    }
+}
+
+/// Parses and checks a file of `kind` (not `referral`); JSON when `json` is set.
+pub fn parse(kind: &str, text: &str, json: bool) -> Result<Parsed, FieldError> {
+    let file: MessageFile = if json {
+        serde_json::from_str(text).map_err(|e| field_error("file", e.to_string()))?
+    } else {
+        toml::from_str(text).map_err(|e| field_error("file", e.to_string()))?
+    };
+    file.to
+        .parse::<trm_proto::addr::NodeAddr>()
+        .map_err(|e| field_error("to", e.to_string()))?;
+    file.case_ref
+        .parse::<trm_proto::addr::CaseRef>()
+        .map_err(|e| field_error("case_ref", e.to_string()))?;
+    let content = file
+        .content(kind)?
+        .ok_or_else(|| field_error(kind, format!("the [{kind}] table is missing")))?;
+    if file.tables() > 1 {
+        return Err(field_error(
+            "file",
+            format!("fill in only the [{kind}] table"),
+        ));
+    }
+    Ok(Parsed {
+        to: file.to,
+        case_ref: file.case_ref,
+        priority: parts::priority(file.priority),
+        content,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_into_its_kind() {
+        for kind in &KINDS[1..] {
+            let text = template(kind).expect("every kind has a template");
+            let parsed = parse(kind, text, false).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            let name = format!("{:?}", trm_node::seal::kind_of(&parsed.content));
+            assert_eq!(
+                name.to_ascii_lowercase(),
+                kind.replace('_', ""),
+                "{kind} template"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                "return_request",
+                "travel_date = \"2026-12-10\"",
+                "travel_date = \"10.12.2026\"",
+                "return_request.travel_date",
+            ),
+            (
+                "info_response",
+                "accuracy = 2",
+                "accuracy = 7",
+                "info_response.accuracy",
+            ),
+            (
+                "follow_up",
+                "months_after_return = 3",
+                "months_after_return = 0",
+                "follow_up.months_after_return",
+            ),
+            (
+                "referral_response",
+                "responsible_unit = \"Astra reintegration team\"",
+                "responsible_unit = \"\"",
+                "referral_response.responsible_unit",
+            ),
+            (
+                "return_confirmation",
+                "to = \"lefoe-ibf@at\"",
+                "to = \"LEFÖ\"",
+                "to",
+            ),
+        ];
+        for (kind, from, to, field) in cases {
+            let text = template(kind).expect("template").replace(from, to);
+            let error = parse(kind, &text, false).expect_err(to);
+            assert_eq!(error.field, field, "{to}: {error}");
+        }
+        let missing = parse(
+            "case_update",
+            template("follow_up").expect("template"),
+            false,
+        )
+        .expect_err("wrong table");
+        assert_eq!(missing.field, "case_update");
+    }
+}

@@ -1,0 +1,93 @@
+//! The `trm.v1.NodeCases` service that `trm cases` and `trm case` use over the node's Unix
+//! socket: the cases this node takes part in, their item states and their threads, with each
+//! message's content decrypted only when asked for.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use trm_proto::pb;
+
+use crate::error::NodeError;
+use crate::node::Node;
+use crate::open;
+use crate::store::message_key;
+
+/// The cases service.
+#[derive(Clone)]
+pub struct CasesService {
+    node: Arc<Node>,
+}
+
+impl CasesService {
+    /// A service over a node.
+    pub fn new(node: Arc<Node>) -> Self {
+        Self { node }
+    }
+
+    /// The decrypted body of a message in the case, found by the side that sent it.
+    fn body(&self, counterparty: &str, message: &pb::CaseMessage) -> Result<pb::Body, Status> {
+        let from = if message.direction == crate::store::OUTGOING {
+            self.node.keys.address.as_str()
+        } else {
+            counterparty
+        };
+        let stored = self
+            .node
+            .store
+            .stored_message(&message_key(from, &message.message_id))
+            .map_err(NodeError::from)?;
+        let opened = open::open(
+            &self.node.keys,
+            &self.node.directory.current(),
+            stored.envelope.unwrap_or_default(),
+            self.node.max_envelope_bytes,
+        )
+        .map_err(|e| Status::data_loss(format!("stored message does not open: {e}")))?;
+        Ok(opened.body)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::node_cases_server::NodeCases for CasesService {
+    async fn cases(
+        &self,
+        _request: Request<pb::CasesRequest>,
+    ) -> Result<Response<pb::CasesResponse>, Status> {
+        let cases = self.node.store.cases().map_err(NodeError::from)?;
+        Ok(Response::new(pb::CasesResponse {
+            cases: cases.into_iter().filter_map(|c| c.summary).collect(),
+        }))
+    }
+
+    async fn case(
+        &self,
+        request: Request<pb::CaseRequest>,
+    ) -> Result<Response<pb::CaseResponse>, Status> {
+        let request = request.into_inner();
+        let case = self
+            .node
+            .store
+            .case(&request.case_ref, &request.counterparty)
+            .map_err(NodeError::from)?;
+        let summary = case.summary.unwrap_or_default();
+        let thread = case
+            .thread
+            .into_iter()
+            .map(|message| {
+                let body = if request.content {
+                    Some(self.body(&summary.counterparty, &message)?)
+                } else {
+                    None
+                };
+                Ok(pb::CaseThreadEntry {
+                    message: Some(message),
+                    body,
+                })
+            })
+            .collect::<Result<Vec<_>, Status>>()?;
+        Ok(Response::new(pb::CaseResponse {
+            summary: Some(summary),
+            thread,
+        }))
+    }
+}

@@ -1,0 +1,525 @@
+//! Cases and their lifecycle: which message may follow which, as a pure state machine over a
+//! [`pb::StoredCase`]. [`crate::store`] applies it inside the same sled transaction that
+//! stores the message and appends its handover-log entry, for sent and received messages
+//! alike; [`crate::node`] also checks it before sealing, so an illegal step is refused with
+//! nothing sealed, sent or stored.
+//!
+//! A case is keyed by the counterparty's address and the case reference together: a case
+//! reference is chosen by the referring organisation, so two partners may happen to use the
+//! same one, and each exchange with each partner is its own thread.
+//!
+//! Items and their states:
+//! - referral: `sent` (or `delivered` when received) → `delivered` on the addressee's
+//!   DELIVERED receipt (`rejected` on a REJECTED one) → `accepted` | `declined` |
+//!   `needs_information` by a referral response from the addressee (a referral that needs
+//!   information may be answered again) → `closed` by a case update with status `closed`.
+//! - information request: `open` → `answered` | `refused` by an information response from
+//!   the addressee. Overdue requests are not tracked here: deadlines are a later slice.
+//! - return: `requested` → `confirmed` by a return confirmation from the addressee →
+//!   `travelled` by a case update with status `travelled` (follow-ups are now due) →
+//!   `followed_up` by each follow-up from the addressee → `closed` by a case update with
+//!   status `closed`.
+
+use trm_proto::pb;
+
+use crate::store::{INCOMING, OUTGOING};
+
+/// Item kind: a referral.
+pub const REFERRAL: &str = "referral";
+/// Item kind: an information request.
+pub const INFO_REQUEST: &str = "information_request";
+/// Item kind: a return.
+pub const RETURN: &str = "return";
+
+/// The `CaseUpdate.status` that records that the person travelled (follow-ups are due).
+pub const STATUS_TRAVELLED: &str = "travelled";
+/// The `CaseUpdate.status` that closes the case's referrals and returns.
+pub const STATUS_CLOSED: &str = "closed";
+
+/// Why a message may not follow what the case already holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaseError {
+    /// The message refers to an item that is not in this case.
+    #[error("case {case_ref} with {counterparty} has no {kind} {message_id}")]
+    NoSuchItem {
+        /// The case reference.
+        case_ref: String,
+        /// The other organisation.
+        counterparty: String,
+        /// The item kind looked for.
+        kind: &'static str,
+        /// The message id referred to.
+        message_id: String,
+    },
+    /// The message answers an item from the side that opened it.
+    #[error("{kind} {message_id} was sent by {opener}; only its addressee can answer it")]
+    WrongSide {
+        /// The item kind.
+        kind: &'static str,
+        /// The item's message id.
+        message_id: String,
+        /// Who opened it: this node or the counterparty.
+        opener: String,
+    },
+    /// The item is in a state that does not allow this step.
+    #[error("{kind} {message_id} is {state}; it cannot be {wanted}")]
+    IllegalTransition {
+        /// The item kind.
+        kind: &'static str,
+        /// The item's message id.
+        message_id: String,
+        /// Its current state.
+        state: String,
+        /// What the message would make it.
+        wanted: String,
+    },
+    /// A required reference is empty.
+    #[error("{0} is required")]
+    MissingReference(&'static str),
+    /// A case update with a lifecycle status has nothing to apply to.
+    #[error("case {case_ref} has no {kind} that can become {status}")]
+    NothingToUpdate {
+        /// The case reference.
+        case_ref: String,
+        /// The item kind looked for.
+        kind: &'static str,
+        /// The status asked for.
+        status: String,
+    },
+}
+
+/// One message, as the case machine sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    /// The other organisation.
+    pub counterparty: &'a str,
+    /// The case reference.
+    pub case_ref: &'a str,
+    /// The message's id.
+    pub message_id: &'a str,
+    /// `incoming` or `outgoing`.
+    pub direction: &'a str,
+    /// When it was sent or received.
+    pub at_ms: u64,
+    /// Its content.
+    pub content: &'a pb::body::Content,
+}
+
+/// The key of a case in the store: counterparty, NUL, case reference.
+pub fn case_key(counterparty: &str, case_ref: &str) -> Vec<u8> {
+    let mut key = counterparty.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(case_ref.as_bytes());
+    key
+}
+
+/// An empty case, before its first message.
+pub fn new_case(counterparty: &str, case_ref: &str) -> pb::StoredCase {
+    pb::StoredCase {
+        summary: Some(pb::CaseSummary {
+            case_ref: case_ref.to_owned(),
+            counterparty: counterparty.to_owned(),
+            ..Default::default()
+        }),
+        thread: Vec::new(),
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+fn opener(direction: &str) -> String {
+    if direction == OUTGOING {
+        "this node".into()
+    } else {
+        "the counterparty".into()
+    }
+}
+
+/// Applies a message to its case: adds it to the thread and changes item states, or refuses
+/// it with the case unchanged.
+pub fn apply(case: &mut pb::StoredCase, step: &Step<'_>) -> Result<(), CaseError> {
+    let mut summary = case.summary.clone().unwrap_or_default();
+    let changes = transition(&mut summary, step)?;
+    summary.last_activity_ms = summary.last_activity_ms.max(step.at_ms);
+    summary.messages = summary.messages.saturating_add(1);
+    case.summary = Some(summary);
+    case.thread.push(pb::CaseMessage {
+        message_id: step.message_id.to_owned(),
+        direction: step.direction.to_owned(),
+        kind: crate::seal::kind_of(step.content).into(),
+        at_ms: step.at_ms,
+        changes,
+    });
+    Ok(())
+}
+
+/// Records the addressee's receipt for a message this node sent: a referral becomes
+/// `delivered` or `rejected`. Returns whether anything changed.
+pub fn receipt(case: &mut pb::StoredCase, message_id: &str, delivered: bool, at_ms: u64) -> bool {
+    let Some(summary) = case.summary.as_mut() else {
+        return false;
+    };
+    let Some(item) = summary
+        .items
+        .iter_mut()
+        .find(|i| i.kind == REFERRAL && i.message_id == message_id && i.state == "sent")
+    else {
+        return false;
+    };
+    let state = if delivered { "delivered" } else { "rejected" };
+    item.state = state.into();
+    item.updated_at_ms = at_ms;
+    summary.last_activity_ms = summary.last_activity_ms.max(at_ms);
+    if let Some(entry) = case.thread.iter_mut().find(|m| m.message_id == message_id) {
+        entry.changes.push(format!("referral {state}"));
+    }
+    true
+}
+
+fn open_item(summary: &mut pb::CaseSummary, kind: &str, step: &Step<'_>, state: &str) -> String {
+    summary.items.push(pb::CaseItem {
+        kind: kind.to_owned(),
+        message_id: step.message_id.to_owned(),
+        direction: step.direction.to_owned(),
+        state: state.to_owned(),
+        updated_at_ms: step.at_ms,
+    });
+    format!(
+        "{} {} {state}",
+        kind.replace('_', " "),
+        short(step.message_id)
+    )
+}
+
+/// Finds the item an answer refers to, checking that it was opened by the other side and
+/// that its state is one of `from`; moves it to `to`.
+fn answer(
+    summary: &mut pb::CaseSummary,
+    step: &Step<'_>,
+    kind: &'static str,
+    referred: &str,
+    from: &[&str],
+    to: &str,
+) -> Result<String, CaseError> {
+    let case_ref = summary.case_ref.clone();
+    let counterparty = summary.counterparty.clone();
+    let item = summary
+        .items
+        .iter_mut()
+        .find(|i| i.kind == kind && i.message_id == referred)
+        .ok_or_else(|| CaseError::NoSuchItem {
+            case_ref,
+            counterparty,
+            kind,
+            message_id: referred.to_owned(),
+        })?;
+    if item.direction == step.direction {
+        return Err(CaseError::WrongSide {
+            kind,
+            message_id: referred.to_owned(),
+            opener: opener(&item.direction),
+        });
+    }
+    if !from.contains(&item.state.as_str()) {
+        return Err(CaseError::IllegalTransition {
+            kind,
+            message_id: referred.to_owned(),
+            state: item.state.replace('_', " "),
+            wanted: to.replace('_', " "),
+        });
+    }
+    item.state = to.to_owned();
+    item.updated_at_ms = step.at_ms;
+    Ok(format!(
+        "{} {} {to}",
+        kind.replace('_', " "),
+        short(referred)
+    ))
+}
+
+fn required<'a>(value: &'a str, field: &'static str) -> Result<&'a str, CaseError> {
+    if value.is_empty() {
+        Err(CaseError::MissingReference(field))
+    } else {
+        Ok(value)
+    }
+}
+
+fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<String>, CaseError> {
+    use pb::body::Content;
+    let change = match step.content {
+        Content::Referral(_) => {
+            let state = if step.direction == INCOMING {
+                "delivered"
+            } else {
+                "sent"
+            };
+            open_item(summary, REFERRAL, step, state)
+        }
+        Content::ReferralResponse(response) => {
+            let referred = required(
+                &response.referral_message_id,
+                "referral_response.referral_message_id",
+            )?;
+            use pb::referral_response::Decision;
+            let to = match Decision::try_from(response.decision) {
+                Ok(Decision::Accepted) => "accepted",
+                Ok(Decision::Declined) => "declined",
+                Ok(Decision::NeedsInformation) => "needs_information",
+                _ => return Err(CaseError::MissingReference("referral_response.decision")),
+            };
+            answer(
+                summary,
+                step,
+                REFERRAL,
+                referred,
+                &["sent", "delivered", "needs_information"],
+                to,
+            )?
+        }
+        Content::InfoRequest(_) => open_item(summary, INFO_REQUEST, step, "open"),
+        Content::InfoResponse(response) => {
+            let referred = required(
+                &response.request_message_id,
+                "info_response.request_message_id",
+            )?;
+            let refused = response.refusal_reason != 0 || response.information.is_empty();
+            let to = if refused { "refused" } else { "answered" };
+            answer(summary, step, INFO_REQUEST, referred, &["open"], to)?
+        }
+        Content::ReturnRequest(_) => open_item(summary, RETURN, step, "requested"),
+        Content::ReturnConfirmation(confirmation) => {
+            let referred = required(
+                &confirmation.return_request_message_id,
+                "return_confirmation.return_request_message_id",
+            )?;
+            answer(summary, step, RETURN, referred, &["requested"], "confirmed")?
+        }
+        Content::FollowUp(follow_up) => {
+            let referred = required(
+                &follow_up.return_request_message_id,
+                "follow_up.return_request_message_id",
+            )?;
+            answer(
+                summary,
+                step,
+                RETURN,
+                referred,
+                &["confirmed", "travelled", "followed_up"],
+                "followed_up",
+            )?
+        }
+        Content::CaseUpdate(update) => return case_update(summary, step, &update.status),
+        Content::ConsentWithdrawal(_) => return Ok(Vec::new()),
+    };
+    Ok(vec![change])
+}
+
+/// A case update's lifecycle status: `travelled` moves confirmed returns on, `closed` closes
+/// every referral and return not closed yet; any other status changes no state.
+fn case_update(
+    summary: &mut pb::CaseSummary,
+    step: &Step<'_>,
+    status: &str,
+) -> Result<Vec<String>, CaseError> {
+    let status = status.trim().to_ascii_lowercase();
+    let (kinds, from): (&[&str], &[&str]) = match status.as_str() {
+        STATUS_TRAVELLED => (&[RETURN], &["confirmed"]),
+        STATUS_CLOSED => (
+            &[REFERRAL, RETURN],
+            &[
+                "sent",
+                "delivered",
+                "rejected",
+                "accepted",
+                "declined",
+                "needs_information",
+                "requested",
+                "confirmed",
+                "travelled",
+                "followed_up",
+            ],
+        ),
+        _ => return Ok(Vec::new()),
+    };
+    let mut changes = Vec::new();
+    for item in summary
+        .items
+        .iter_mut()
+        .filter(|i| kinds.contains(&i.kind.as_str()) && from.contains(&i.state.as_str()))
+    {
+        item.state.clone_from(&status);
+        item.updated_at_ms = step.at_ms;
+        changes.push(format!(
+            "{} {} {status}",
+            item.kind.replace('_', " "),
+            short(&item.message_id)
+        ));
+    }
+    if changes.is_empty() {
+        return Err(CaseError::NothingToUpdate {
+            case_ref: summary.case_ref.clone(),
+            kind: if status == STATUS_TRAVELLED {
+                "confirmed return"
+            } else {
+                "open referral or return"
+            },
+            status,
+        });
+    }
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pb::body::Content;
+
+    fn step<'a>(id: &'a str, direction: &'a str, content: &'a Content) -> Step<'a> {
+        Step {
+            counterparty: "atina@rs",
+            case_ref: "C-1",
+            message_id: id,
+            direction,
+            at_ms: 1,
+            content,
+        }
+    }
+
+    fn response(id: &str, decision: pb::referral_response::Decision) -> Content {
+        Content::ReferralResponse(pb::ReferralResponse {
+            referral_message_id: id.into(),
+            decision: decision.into(),
+            ..Default::default()
+        })
+    }
+
+    fn state(case: &pb::StoredCase, id: &str) -> String {
+        let summary = case.summary.clone().unwrap_or_default();
+        summary
+            .items
+            .iter()
+            .find(|i| i.message_id == id)
+            .map(|i| i.state.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn referral_is_accepted_once() -> Result<(), CaseError> {
+        use pb::referral_response::Decision;
+        let mut case = new_case("atina@rs", "C-1");
+        let referral = Content::Referral(pb::Referral::default());
+        apply(&mut case, &step("r1", OUTGOING, &referral))?;
+        assert!(receipt(&mut case, "r1", true, 2));
+        assert_eq!(state(&case, "r1"), "delivered");
+        let accept = response("r1", Decision::Accepted);
+        apply(&mut case, &step("a1", INCOMING, &accept))?;
+        assert_eq!(state(&case, "r1"), "accepted");
+        let again = apply(&mut case, &step("a2", INCOMING, &accept)).err();
+        assert!(matches!(again, Some(CaseError::IllegalTransition { .. })));
+        assert_eq!(case.thread.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_referral_that_needs_information_is_answered_again_then_closed() -> Result<(), CaseError> {
+        use pb::referral_response::Decision;
+        let mut case = new_case("atina@rs", "C-1");
+        let referral = Content::Referral(pb::Referral::default());
+        apply(&mut case, &step("r1", INCOMING, &referral))?;
+        let needs = response("r1", Decision::NeedsInformation);
+        apply(&mut case, &step("n1", OUTGOING, &needs))?;
+        assert_eq!(state(&case, "r1"), "needs_information");
+        let decline = response("r1", Decision::Declined);
+        apply(&mut case, &step("d1", OUTGOING, &decline))?;
+        assert_eq!(state(&case, "r1"), "declined");
+        let closed = Content::CaseUpdate(pb::CaseUpdate {
+            status: "Closed".into(),
+            ..Default::default()
+        });
+        apply(&mut case, &step("u1", INCOMING, &closed))?;
+        assert_eq!(state(&case, "r1"), "closed");
+        let late = response("r1", Decision::Accepted);
+        let e = apply(&mut case, &step("a1", OUTGOING, &late)).err();
+        assert_eq!(
+            e.map(|e| e.to_string()),
+            Some("referral r1 is closed; it cannot be accepted".to_owned())
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn own_referral_cannot_be_answered_by_its_sender() -> Result<(), CaseError> {
+        use pb::referral_response::Decision;
+        let mut case = new_case("atina@rs", "C-1");
+        let referral = Content::Referral(pb::Referral::default());
+        apply(&mut case, &step("r1", OUTGOING, &referral))?;
+        let accept = response("r1", Decision::Accepted);
+        let e = apply(&mut case, &step("a1", OUTGOING, &accept)).err();
+        assert!(matches!(e, Some(CaseError::WrongSide { .. })), "{e:?}");
+        let unknown = response("r9", Decision::Declined);
+        let e = apply(&mut case, &step("a2", INCOMING, &unknown)).err();
+        assert!(matches!(e, Some(CaseError::NoSuchItem { .. })), "{e:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn return_lifecycle() -> Result<(), CaseError> {
+        let mut case = new_case("atina@rs", "C-1");
+        let follow_up = Content::FollowUp(pb::FollowUp {
+            return_request_message_id: "q1".into(),
+            ..Default::default()
+        });
+        let confirm = Content::ReturnConfirmation(pb::ReturnConfirmation {
+            return_request_message_id: "q1".into(),
+            ..Default::default()
+        });
+        let e = apply(&mut case, &step("c1", INCOMING, &confirm)).err();
+        assert!(matches!(e, Some(CaseError::NoSuchItem { .. })), "{e:?}");
+        let request = Content::ReturnRequest(pb::ReturnRequest::default());
+        apply(&mut case, &step("q1", OUTGOING, &request))?;
+        let e = apply(&mut case, &step("f0", INCOMING, &follow_up)).err();
+        assert!(
+            matches!(e, Some(CaseError::IllegalTransition { .. })),
+            "{e:?}"
+        );
+        apply(&mut case, &step("c1", INCOMING, &confirm))?;
+        let travelled = Content::CaseUpdate(pb::CaseUpdate {
+            status: "travelled".into(),
+            ..Default::default()
+        });
+        apply(&mut case, &step("u1", OUTGOING, &travelled))?;
+        assert_eq!(state(&case, "q1"), "travelled");
+        apply(&mut case, &step("f1", INCOMING, &follow_up))?;
+        assert_eq!(state(&case, "q1"), "followed_up");
+        let closed = Content::CaseUpdate(pb::CaseUpdate {
+            status: "closed".into(),
+            ..Default::default()
+        });
+        apply(&mut case, &step("u2", OUTGOING, &closed))?;
+        assert_eq!(state(&case, "q1"), "closed");
+        let e = apply(&mut case, &step("u3", OUTGOING, &closed)).err();
+        assert!(
+            matches!(e, Some(CaseError::NothingToUpdate { .. })),
+            "{e:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn info_request_answered_or_refused() -> Result<(), CaseError> {
+        let mut case = new_case("atina@rs", "C-1");
+        let request = Content::InfoRequest(pb::InfoRequest::default());
+        apply(&mut case, &step("i1", INCOMING, &request))?;
+        let refusal = Content::InfoResponse(pb::InfoResponse {
+            request_message_id: "i1".into(),
+            refusal_reason: pb::InfoRefusalReason::NoConsent.into(),
+            ..Default::default()
+        });
+        apply(&mut case, &step("o1", OUTGOING, &refusal))?;
+        assert_eq!(state(&case, "i1"), "refused");
+        Ok(())
+    }
+}
