@@ -33,20 +33,33 @@ pub async fn session(
     // Ending the stream at shutdown lets the server's graceful shutdown finish.
     let mut shutdown = state.shutdown_signal();
     let mut in_flight = BTreeSet::new();
-    let mut last_sent = 0u64;
     loop {
+        // A node revoked while its stream is open gets nothing more.
+        if state.directory.current().node(&node).is_none() {
+            info!(node = %node, "node no longer in the directory; ending its delivery stream");
+            let _ = out
+                .send(Err(Status::permission_denied(format!(
+                    "{node} is not in the federation directory"
+                ))))
+                .await;
+            return;
+        }
         // Register for wake-ups before scanning, so an item queued during the scan is not missed.
         let notified = waker.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         if in_flight.len() < WINDOW {
-            match state
-                .store
-                .pending(&node, last_sent, WINDOW - in_flight.len())
-            {
+            // Scan from the start of the queue each time, skipping what is in flight: sequence
+            // numbers are taken before their transactions commit, so an item can appear behind
+            // one already sent, and a high-water mark would skip it until the next connection.
+            match state.store.pending(&node, 0, WINDOW + in_flight.len()) {
                 Ok(items) => {
-                    for item in items {
-                        last_sent = item.sequence;
+                    let fresh: Vec<_> = items
+                        .into_iter()
+                        .filter(|item| !in_flight.contains(&item.sequence))
+                        .take(WINDOW - in_flight.len())
+                        .collect();
+                    for item in fresh {
                         in_flight.insert(item.sequence);
                         if out.send(Ok(item.delivery)).await.is_err() {
                             info!(node = %node, "delivery stream closed by node");

@@ -15,7 +15,6 @@ pub mod answer;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prost::Message;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 use trm_proto::addr::BrokerName;
@@ -80,18 +79,12 @@ pub enum RelayError {
 
 /// The other brokers `directory` lists, in name order.
 pub fn peers(directory: &Directory, this: &BrokerName) -> Vec<BrokerName> {
-    // `Directory` has no broker iterator; its signed bytes verified when it was built, so
-    // decoding them again cannot fail in practice, and an empty list is the safe answer if it
-    // somehow did.
-    let mut names: Vec<BrokerName> = pb::Directory::decode(directory.signed().directory.as_slice())
-        .map(|d| d.brokers)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|b| b.name.parse().ok())
-        .filter(|name| name != this && directory.broker(name).is_some())
+    let mut names: Vec<BrokerName> = directory
+        .brokers()
+        .map(|b| b.name.clone())
+        .filter(|name| name != this)
         .collect();
     names.sort();
-    names.dedup();
     names
 }
 

@@ -165,16 +165,14 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let stored = self
             .node
             .store
-            .find(&request.get_ref().message_id)
+            .find(
+                self.node.keys.address.as_str(),
+                &request.get_ref().message_id,
+            )
             .map_err(NodeError::from)?;
         let envelope = stored.envelope.unwrap_or_default();
-        let opened = open::open(
-            &self.node.keys,
-            &self.node.directory.current(),
-            envelope,
-            self.node.max_envelope_bytes,
-        )
-        .map_err(|e| Status::data_loss(format!("stored message does not open: {e}")))?;
+        let opened = open::open_stored(&self.node.keys, &envelope)
+            .map_err(|e| Status::data_loss(format!("stored message does not open: {e}")))?;
         Ok(Response::new(pb::ShowResponse {
             summary: stored.summary,
             body: Some(opened.body),
@@ -189,7 +187,10 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let stored = self
             .node
             .store
-            .find(&request.get_ref().message_id)
+            .find(
+                self.node.keys.address.as_str(),
+                &request.get_ref().message_id,
+            )
             .map_err(NodeError::from)?;
         let summary = stored.summary.unwrap_or_default();
         let queued = stored.direction == OUTGOING

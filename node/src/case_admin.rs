@@ -36,13 +36,8 @@ impl CasesService {
             .store
             .stored_message(&message_key(from, &message.message_id))
             .map_err(NodeError::from)?;
-        let opened = open::open(
-            &self.node.keys,
-            &self.node.directory.current(),
-            stored.envelope.unwrap_or_default(),
-            self.node.max_envelope_bytes,
-        )
-        .map_err(|e| Status::data_loss(format!("stored message does not open: {e}")))?;
+        let opened = open::open_stored(&self.node.keys, &stored.envelope.unwrap_or_default())
+            .map_err(|e| Status::data_loss(format!("stored message does not open: {e}")))?;
         Ok(opened.body)
     }
 }

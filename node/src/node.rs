@@ -55,6 +55,8 @@ pub struct Node {
     /// The Merkle tree over the handover log and its signed checkpoints; `None` when it could
     /// not be built (then `log_broken` says why).
     pub checkpointer: Option<Checkpointer>,
+    /// Serialises adopting a directory and writing it to the data folder.
+    pub directory_persist: std::sync::Mutex<()>,
 }
 
 impl Node {
@@ -100,6 +102,7 @@ impl Node {
             federation,
             data_dir: config.data_dir.clone(),
             checkpointer,
+            directory_persist: std::sync::Mutex::new(()),
         }
     }
 
@@ -343,7 +346,11 @@ impl Node {
                 "receipt is about a message this node did not send".into(),
             ));
         }
-        let stored = self.store.find(&verified.receipt.message_id)?;
+        // A receipt is about a message this node sent: look it up under its own address only.
+        let stored = self.store.stored_message(&crate::store::message_key(
+            self.keys.address.as_str(),
+            &verified.receipt.message_id,
+        ))?;
         let summary = stored.summary.unwrap_or_default();
         if summary.envelope_digest != verified.receipt.envelope_digest
             || summary.to != verified.receipt.to

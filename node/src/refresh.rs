@@ -43,11 +43,19 @@ pub fn offer(node: &Node, signed: pb::SignedDirectory) -> Result<bool, RefreshEr
         trm_proto::time::now_ms(),
     )?;
     let version = candidate.version();
-    let bytes = candidate.signed().encode_to_vec();
+    // Adoption and persistence happen under one lock, and what is written is the directory in
+    // use, so concurrent refreshes can neither interleave their writes nor leave an older file.
+    let _persisting = node
+        .directory_persist
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !node.directory.offer(candidate)? {
         return Ok(false);
     }
-    persist(&node.data_dir, &bytes)?;
+    persist(
+        &node.data_dir,
+        &node.directory.current().signed().encode_to_vec(),
+    )?;
     info!(version, "adopted a newer federation directory");
     Ok(true)
 }

@@ -571,11 +571,17 @@ impl NodeStore {
     }
 
     /// Finds a message by id (sent or received).
-    pub fn find(&self, message_id: &str) -> Result<pb::StoredMessage, StoreError> {
+    /// Ids are unique per sender only, so a message this node (`own`) sent wins over one a
+    /// partner sent with the same id.
+    pub fn find(&self, own: &str, message_id: &str) -> Result<pb::StoredMessage, StoreError> {
+        if let Some(value) = self.messages.get(message_key(own, message_id))? {
+            return pb::StoredMessage::decode(value.as_ref()).map_err(|e| corrupt("messages", e));
+        }
         for entry in self.messages.iter() {
             let (key, value) = entry?;
+            let separator = key.len().checked_sub(message_id.len() + 1);
             if key.ends_with(message_id.as_bytes())
-                && key.get(key.len() - message_id.len() - 1) == Some(&0)
+                && separator.and_then(|at| key.get(at)) == Some(&0)
             {
                 return pb::StoredMessage::decode(value.as_ref())
                     .map_err(|e| corrupt("messages", e));

@@ -94,12 +94,12 @@ fn own_checkpoints(bundle: &Opened, scan: &Scan) -> Vec<Finding> {
             // The chain's break names the entry exactly; otherwise only a range is known.
             let changed = chain_break
                 .filter(|index| *index < checkpoint.size)
-                .or((checkpoint.size - intact == 1).then_some(intact));
+                .or((checkpoint.size.saturating_sub(intact) == 1).then_some(intact));
             let range = match changed {
                 Some(entry) => format!("entry {entry} was changed"),
                 None => format!(
                     "an entry between {intact} and {} was changed (the cross-check may name it)",
-                    checkpoint.size - 1
+                    checkpoint.size.saturating_sub(1)
                 ),
             };
             let finding = Finding::new(
