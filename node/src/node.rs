@@ -312,12 +312,26 @@ impl Node {
                 .map(|n| n.signing_keys_at(time::now_ms()))
         };
         let signer_key = match kind {
-            pb::ReceiptKind::Accepted | pb::ReceiptKind::Relayed => claimed
-                .signer
-                .parse()
-                .ok()
-                .and_then(|name| directory.broker(&name))
-                .map(|b| vec![b.signing_key]),
+            // Each broker attests only its own step: ACCEPTED by this node's home broker,
+            // RELAYED by the addressee's.
+            pb::ReceiptKind::Accepted | pb::ReceiptKind::Relayed => {
+                let expected = if kind == pb::ReceiptKind::Accepted {
+                    Some(self.keys.address.broker())
+                } else {
+                    claimed
+                        .to
+                        .parse::<trm_proto::addr::NodeAddr>()
+                        .ok()
+                        .map(|to| to.broker())
+                };
+                claimed
+                    .signer
+                    .parse::<trm_proto::addr::BrokerName>()
+                    .ok()
+                    .filter(|name| Some(name) == expected.as_ref())
+                    .and_then(|name| directory.broker(&name))
+                    .map(|b| vec![b.signing_key])
+            }
             pb::ReceiptKind::Delivered => addressee_keys(),
             // Refused by the addressee, or by a broker on the way (a peer broker's refusal is
             // reported by the sender's own broker, which signs it).
