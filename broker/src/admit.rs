@@ -12,12 +12,20 @@ use crate::state::BrokerState;
 /// Checks that the addressee and its home broker are in `directory`, that the sender's
 /// signature verifies with its directory keys at `now_ms` (the previous key too during a
 /// rotation), that a sharing agreement between sender and addressee covers the message's
-/// kind, and that the envelope has not expired.
+/// kind, that the envelope has not expired, and that the directory itself is still in force.
 pub fn verify(
     directory: &Directory,
     envelope: UnverifiedEnvelope,
     now_ms: u64,
 ) -> Result<VerifiedEnvelope, BrokerError> {
+    // An expired directory may list revoked nodes: carry nothing under it until a newer one
+    // is adopted (the refresh task keeps asking).
+    if directory.expires_at_ms() <= now_ms {
+        return Err(BrokerError::DirectoryExpired {
+            version: directory.version(),
+            expired_at: time::format_ms(directory.expires_at_ms()),
+        });
+    }
     let header = envelope.header();
     let to = &header.to;
     if directory.broker(&to.broker()).is_none() {

@@ -80,6 +80,16 @@ pub enum BrokerError {
     /// No sharing agreement lets the two organisations exchange this kind of message.
     #[error(transparent)]
     Agreement(#[from] AgreementError),
+    /// The directory in use has expired and no newer one has been adopted yet.
+    #[error(
+        "federation directory version {version} expired at {expired_at}; waiting for a newer one"
+    )]
+    DirectoryExpired {
+        /// The version in use.
+        version: u64,
+        /// When it expired, RFC 3339.
+        expired_at: String,
+    },
     /// The envelope's delivery window is over.
     #[error("envelope {message_id} expired at {expired_at}")]
     Expired {
@@ -156,6 +166,7 @@ impl BrokerError {
             | BrokerError::BadRelayedReceipt { .. } => Code::InvalidArgument,
             BrokerError::UnknownRecipient(_) | BrokerError::UnknownBroker { .. } => Code::NotFound,
             BrokerError::Misrouted { .. } | BrokerError::Expired { .. } => Code::FailedPrecondition,
+            BrokerError::DirectoryExpired { .. } => Code::Unavailable,
             BrokerError::MessageIdReused(_) => Code::AlreadyExists,
             BrokerError::Store(_) | BrokerError::DirectoryBehind { .. } => Code::Unavailable,
         }

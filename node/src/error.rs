@@ -16,6 +16,16 @@ pub enum NodeError {
     /// Sealing failed.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// The directory in use has expired and no newer one has been adopted yet.
+    #[error(
+        "federation directory version {version} expired at {expired_at}; ask the broker for a newer one (trm directory search --refresh)"
+    )]
+    DirectoryExpired {
+        /// The version in use.
+        version: u64,
+        /// When it expired, RFC 3339.
+        expired_at: String,
+    },
     /// The content breaks a rule that protects the victim.
     #[error(transparent)]
     Rule(#[from] crate::rules::RuleError),
@@ -51,6 +61,7 @@ impl From<NodeError> for Status {
             NodeError::Checkpoint(CheckpointerError::Store(_)) => Code::Unavailable,
             NodeError::Checkpoint(_) => Code::FailedPrecondition,
             NodeError::Rule(_) => Code::InvalidArgument,
+            NodeError::DirectoryExpired { .. } => Code::FailedPrecondition,
         };
         Status::new(code, e.to_string())
     }

@@ -130,6 +130,12 @@ impl Node {
         let now = time::now_ms();
         crate::rules::check(&draft.content)?;
         let directory = self.directory.current();
+        if directory.expires_at_ms() <= now {
+            return Err(NodeError::DirectoryExpired {
+                version: directory.version(),
+                expired_at: time::format_ms(directory.expires_at_ms()),
+            });
+        }
         let kind = seal::kind_of(&draft.content);
         directory
             .agreement(&self.keys.address, &draft.to, kind, now)

@@ -434,3 +434,38 @@ async fn a_broker_refuses_expired_forged_and_older_directories_with_clear_errors
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn once_the_directory_in_use_expires_nothing_is_sent_under_it() -> anyhow::Result<()> {
+    use prost::Message;
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    let mut short_lived: pb::Directory =
+        pb::Directory::decode(fed.federation.signed_directory.directory.as_slice())?;
+    let expires_at = trm_proto::time::now_ms() + 3_000;
+    short_lived.version = 2;
+    short_lived.expires_at_ms = expires_at;
+    std::fs::write(
+        fed.federation.dir.join("directory.pb"),
+        trm_proto::directory::sign(&short_lived, &fed.federation.authority).encode_to_vec(),
+    )?;
+    fed.start_node(LEFOE).await?;
+    let mut lefoe = fed.client(LEFOE).await?;
+    // Waiting for the wall clock to pass the expiry is what is tested, not a synchronisation.
+    let remaining = expires_at.saturating_sub(trm_proto::time::now_ms()) + 50;
+    tokio::time::sleep(Duration::from_millis(remaining)).await;
+    let refused = lefoe
+        .send(fixtures::referral(ASTRA)?)
+        .await
+        .expect_err("expired directory");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused
+            .message()
+            .starts_with("federation directory version 2 expired at "),
+        "{refused:?}"
+    );
+    assert!(fixtures::log_entries(&mut lefoe).await?.is_empty());
+    fed.shutdown().await?;
+    Ok(())
+}
