@@ -18,7 +18,7 @@ pub const DEFAULT_MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The largest envelope limit a broker may configure: 16 MiB, so that any single envelope fits
 /// in a relay batch ([`crate::relay::BATCH_BYTES`]).
-pub const MAX_MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_MAX_ENVELOPE_BYTES: usize = trm_proto::MAX_ENVELOPE_BYTES;
 
 /// The default first retry ceiling towards an unreachable peer broker, milliseconds.
 pub const DEFAULT_RELAY_BACKOFF_INITIAL_MS: u64 = 500;

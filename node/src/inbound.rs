@@ -21,7 +21,7 @@ use crate::node::Node;
 /// Runs until `shutdown` turns true.
 pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receiver<bool>) {
     let mut client = BrokerClient::new(channel.clone())
-        .max_decoding_message_size(node.max_envelope_bytes + 64 * 1024);
+        .max_decoding_message_size(trm_proto::MAX_ENVELOPE_BYTES + 64 * 1024);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     while !*shutdown.borrow() {
         let (acks, ack_stream) = mpsc::channel(64);

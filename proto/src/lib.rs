@@ -28,5 +28,10 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("trm_descriptor");
 }
 
+/// The largest envelope any broker may be configured to carry: 16 MiB. Nodes decode
+/// deliveries up to this size and refuse ones above their own limit with a signed REJECTED
+/// receipt, so a broker with a larger limit than a node can never wedge that node's queue.
+pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
+
 /// The envelope format version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;

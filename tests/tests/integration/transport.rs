@@ -175,3 +175,52 @@ async fn malformed_and_oversized_submissions_get_clear_errors_and_the_broker_car
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_envelope_above_the_recipients_limit_is_refused_without_wedging_its_queue()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    // Astra accepts less than its broker carries.
+    let mut astra_config = fed.node_config(ASTRA)?;
+    astra_config.max_envelope_bytes = 64 * 1024;
+    fed.start_node_with(ASTRA, astra_config).await?;
+    let directory = craft::directory(&fed.federation)?;
+    let keys = craft::keys(&fed.federation, LEFOE)?;
+    let mut big = fixtures::referral(ASTRA)?;
+    if let Some(pb::body::Content::Referral(r)) = big.body.as_mut().and_then(|b| b.content.as_mut())
+    {
+        r.attachments.push(pb::Attachment {
+            file_name: "scan.pdf".into(),
+            media_type: "application/pdf".into(),
+            content: vec![7; 200 * 1024],
+        });
+    }
+    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
+    client
+        .submit(craft::sealed(&keys, &directory, &big)?)
+        .await?;
+    let small = craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?;
+    let small_id = trm_proto::envelope::Header::decode(&small.header)?
+        .message_id
+        .to_string();
+    client.submit(small).await?;
+
+    // The large one is refused with a signed reason; the one behind it still arrives.
+    let astra = fed.client(ASTRA).await?;
+    fixtures::wait_for_inbox(&astra, 1, Duration::from_secs(30)).await?;
+    assert_eq!(fixtures::inbox_ids(&mut astra.clone()).await?, [small_id]);
+    let entries = fixtures::log_entries(&mut astra.clone()).await?;
+    let refusal = entries
+        .iter()
+        .find(|e| e.event == "refused")
+        .expect("a refusal");
+    assert!(
+        refusal.reason.contains("the limit is 65536"),
+        "{}",
+        refusal.reason
+    );
+    fed.shutdown().await?;
+    Ok(())
+}
