@@ -116,19 +116,23 @@ pub async fn raw_client_as(
     fed: &LocalFederation,
     address: &str,
 ) -> anyhow::Result<trm_proto::pb::broker_client::BrokerClient<Channel>> {
+    Ok(crate::raw::broker(channel_as(fed, address).await?))
+}
+
+/// A mutual-TLS channel to node `address`'s home broker, with that node's listed certificate.
+pub async fn channel_as(fed: &LocalFederation, address: &str) -> anyhow::Result<Channel> {
     let material = fed
         .federation
         .node(address)
         .with_context(|| format!("no node {address}"))?;
     let broker = material.address.broker();
-    let channel = crate::raw::channel(
+    crate::raw::channel(
         fed.broker_addr(broker.as_str())?,
         broker.as_str(),
         &fed.federation.ca_pem,
         Some((&material.cert_pem, &material.key_pem)),
     )
-    .await?;
-    Ok(crate::raw::broker(channel))
+    .await
 }
 
 /// The first entries of a node's handover log.

@@ -74,14 +74,7 @@ async fn a_running_broker_reports_serving_on_grpc_health() -> anyhow::Result<()>
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     fed.start_broker(BROKER).await?;
-    let material = fed.federation.node(LEFOE).expect("lefoe");
-    let channel = trm_tests::raw::channel(
-        fed.broker_addr(BROKER)?,
-        BROKER,
-        &fed.federation.ca_pem,
-        Some((&material.cert_pem, &material.key_pem)),
-    )
-    .await?;
+    let channel = fixtures::channel_as(&fed, LEFOE).await?;
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     let status = health
         .check(tonic_health::pb::HealthCheckRequest {
@@ -108,14 +101,7 @@ async fn a_running_broker_lists_its_services_through_grpc_reflection() -> anyhow
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     fed.start_broker(BROKER).await?;
-    let material = fed.federation.node(LEFOE).expect("lefoe");
-    let channel = trm_tests::raw::channel(
-        fed.broker_addr(BROKER)?,
-        BROKER,
-        &fed.federation.ca_pem,
-        Some((&material.cert_pem, &material.key_pem)),
-    )
-    .await?;
+    let channel = fixtures::channel_as(&fed, LEFOE).await?;
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
