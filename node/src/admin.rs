@@ -14,7 +14,6 @@ use crate::error::NodeError;
 use crate::export::BundlePieces;
 use crate::handover_log::LogError;
 use crate::node::Node;
-use crate::open;
 use crate::seal::Draft;
 use crate::store::{OUTGOING, message_key};
 
@@ -158,6 +157,18 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         Ok(Response::new(pb::InboxResponse { messages }))
     }
 
+    async fn overdue(
+        &self,
+        request: Request<pb::OverdueRequest>,
+    ) -> Result<Response<pb::OverdueResponse>, Status> {
+        let at_ms = match request.get_ref().at_ms {
+            0 => trm_proto::time::now_ms(),
+            at => at,
+        };
+        let items = crate::maintenance::overdue(&self.node, at_ms)?;
+        Ok(Response::new(pb::OverdueResponse { items }))
+    }
+
     async fn show(
         &self,
         request: Request<pb::ShowRequest>,
@@ -170,13 +181,26 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                 &request.get_ref().message_id,
             )
             .map_err(NodeError::from)?;
-        let envelope = stored.envelope.unwrap_or_default();
-        let opened = open::open_stored(&self.node.keys, &envelope)
-            .map_err(|e| Status::data_loss(format!("stored message does not open: {e}")))?;
+        let body = self.node.read_stored(&stored)?;
+        let erased = if stored.erased_at_ms != 0 || body.is_none() {
+            format!(
+                "content erased {} ({})",
+                trm_proto::time::format_ms(stored.erased_at_ms),
+                stored.erased_reason
+            )
+        } else {
+            String::new()
+        };
+        let handling_notice = body
+            .as_ref()
+            .map(|b| crate::handling::notice(b, &stored.direction))
+            .unwrap_or_default();
         Ok(Response::new(pb::ShowResponse {
             summary: stored.summary,
-            body: Some(opened.body),
+            body,
             direction: stored.direction,
+            erased,
+            handling_notice,
         }))
     }
 

@@ -9,7 +9,6 @@ use trm_proto::pb;
 
 use crate::error::NodeError;
 use crate::node::Node;
-use crate::open;
 use crate::store::message_key;
 
 /// The cases service.
@@ -25,7 +24,11 @@ impl CasesService {
     }
 
     /// The decrypted body of a message in the case, found by the side that sent it.
-    fn body(&self, counterparty: &str, message: &pb::CaseMessage) -> Result<pb::Body, Status> {
+    fn body(
+        &self,
+        counterparty: &str,
+        message: &pb::CaseMessage,
+    ) -> Result<Option<pb::Body>, Status> {
         let from = if message.direction == crate::store::OUTGOING {
             self.node.keys.address.as_str()
         } else {
@@ -36,9 +39,7 @@ impl CasesService {
             .store
             .stored_message(&message_key(from, &message.message_id))
             .map_err(NodeError::from)?;
-        let opened = open::open_stored(&self.node.keys, &stored.envelope.unwrap_or_default())
-            .map_err(|e| Status::data_loss(format!("stored message does not open: {e}")))?;
-        Ok(opened.body)
+        Ok(self.node.read_stored(&stored)?)
     }
 }
 
@@ -70,7 +71,7 @@ impl pb::node_cases_server::NodeCases for CasesService {
             .into_iter()
             .map(|message| {
                 let body = if request.content {
-                    Some(self.body(&summary.counterparty, &message)?)
+                    self.body(&summary.counterparty, &message)?
                 } else {
                     None
                 };

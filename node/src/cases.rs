@@ -14,11 +14,15 @@
 //!   `needs_information` by a referral response from the addressee (a referral that needs
 //!   information may be answered again) → `closed` by a case update with status `closed`.
 //! - information request: `open` → `answered` | `refused` by an information response from
-//!   the addressee. Overdue requests are not tracked here: deadlines are a later slice.
+//!   the addressee.
 //! - return: `requested` → `confirmed` by a return confirmation from the addressee →
 //!   `travelled` by a case update with status `travelled` (follow-ups are now due) →
 //!   `followed_up` by each follow-up from the addressee → `closed` by a case update with
 //!   status `closed`.
+//!
+//! Items keep what their due times are computed from (see [`crate::deadlines`]). A consent
+//! withdrawal, sent or received, ends the case: nothing more may be exchanged in it (a new
+//! consent starts a new case), and the addressee erases the content it holds for it.
 
 use trm_proto::pb;
 
@@ -76,6 +80,16 @@ pub enum CaseError {
     /// A required reference is empty.
     #[error("{0} is required")]
     MissingReference(&'static str),
+    /// Consent was withdrawn in the case, or its content erased: nothing more is exchanged in it.
+    #[error("case {case_ref} with {counterparty} is closed to further messages: {why}")]
+    Ended {
+        /// The case reference.
+        case_ref: String,
+        /// The other organisation.
+        counterparty: String,
+        /// Consent withdrawn, or content erased, and when.
+        why: String,
+    },
     /// A case update with a lifecycle status has nothing to apply to.
     #[error("case {case_ref} has no {kind} that can become {status}")]
     NothingToUpdate {
@@ -101,6 +115,8 @@ pub struct Step<'a> {
     pub direction: &'a str,
     /// When it was sent or received.
     pub at_ms: u64,
+    /// The message's priority.
+    pub priority: pb::Priority,
     /// Its content.
     pub content: &'a pb::body::Content,
 }
@@ -141,6 +157,13 @@ fn opener(direction: &str) -> String {
 /// it with the case unchanged.
 pub fn apply(case: &mut pb::StoredCase, step: &Step<'_>) -> Result<(), CaseError> {
     let mut summary = case.summary.clone().unwrap_or_default();
+    if let Some(why) = ended(&summary) {
+        return Err(CaseError::Ended {
+            case_ref: summary.case_ref,
+            counterparty: summary.counterparty,
+            why,
+        });
+    }
     let changes = transition(&mut summary, step)?;
     summary.last_activity_ms = summary.last_activity_ms.max(step.at_ms);
     summary.messages = summary.messages.saturating_add(1);
@@ -155,12 +178,49 @@ pub fn apply(case: &mut pb::StoredCase, step: &Step<'_>) -> Result<(), CaseError
     Ok(())
 }
 
+/// Why nothing more may be exchanged in the case, if so.
+pub fn ended(summary: &pb::CaseSummary) -> Option<String> {
+    if summary.erased_at_ms != 0 {
+        Some(format!(
+            "its content was erased on {} ({})",
+            trm_proto::time::format_ms(summary.erased_at_ms),
+            summary.erased_reason
+        ))
+    } else if summary.consent_withdrawn_at_ms != 0 {
+        Some(format!(
+            "consent was withdrawn on {}; a new consent starts a new case",
+            trm_proto::time::format_ms(summary.consent_withdrawn_at_ms)
+        ))
+    } else {
+        None
+    }
+}
+
 /// Records the addressee's receipt for a message this node sent: a referral becomes
-/// `delivered` or `rejected`. Returns whether anything changed.
-pub fn receipt(case: &mut pb::StoredCase, message_id: &str, delivered: bool, at_ms: u64) -> bool {
+/// `delivered` or `rejected`; a delivered consent withdrawal notes how many messages the
+/// addressee erased. Returns whether anything changed.
+pub fn receipt(
+    case: &mut pb::StoredCase,
+    message_id: &str,
+    delivered: bool,
+    erased_messages: u32,
+    at_ms: u64,
+) -> bool {
     let Some(summary) = case.summary.as_mut() else {
         return false;
     };
+    let withdrawal = case.thread.iter_mut().find(|m| {
+        m.message_id == message_id
+            && m.direction == OUTGOING
+            && m.kind == i32::from(pb::MessageKind::ConsentWithdrawal)
+    });
+    if let (Some(entry), true) = (withdrawal, delivered) {
+        entry.changes.push(format!(
+            "erasure acknowledged by the addressee: content of {erased_messages} messages erased"
+        ));
+        summary.last_activity_ms = summary.last_activity_ms.max(at_ms);
+        return true;
+    }
     let Some(item) = summary
         .items
         .iter_mut()
@@ -178,13 +238,23 @@ pub fn receipt(case: &mut pb::StoredCase, message_id: &str, delivered: bool, at_
     true
 }
 
-fn open_item(summary: &mut pb::CaseSummary, kind: &str, step: &Step<'_>, state: &str) -> String {
+fn open_item(
+    summary: &mut pb::CaseSummary,
+    kind: &str,
+    step: &Step<'_>,
+    state: &str,
+    stated_deadline_ms: u64,
+) -> String {
     summary.items.push(pb::CaseItem {
         kind: kind.to_owned(),
         message_id: step.message_id.to_owned(),
         direction: step.direction.to_owned(),
         state: state.to_owned(),
         updated_at_ms: step.at_ms,
+        opened_at_ms: step.at_ms,
+        priority: step.priority.into(),
+        stated_deadline_ms,
+        ..Default::default()
     });
     format!(
         "{} {} {state}",
@@ -256,7 +326,7 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
             } else {
                 "sent"
             };
-            open_item(summary, REFERRAL, step, state)
+            open_item(summary, REFERRAL, step, state, 0)
         }
         Content::ReferralResponse(response) => {
             let referred = required(
@@ -279,7 +349,9 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
                 to,
             )?
         }
-        Content::InfoRequest(_) => open_item(summary, INFO_REQUEST, step, "open"),
+        Content::InfoRequest(request) => {
+            open_item(summary, INFO_REQUEST, step, "open", request.deadline_ms)
+        }
         Content::InfoResponse(response) => {
             let referred = required(
                 &response.request_message_id,
@@ -289,7 +361,9 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
             let to = if refused { "refused" } else { "answered" };
             answer(summary, step, INFO_REQUEST, referred, &["open"], to)?
         }
-        Content::ReturnRequest(_) => open_item(summary, RETURN, step, "requested"),
+        Content::ReturnRequest(request) => {
+            open_item(summary, RETURN, step, "requested", request.travel_date_ms)
+        }
         Content::ReturnConfirmation(confirmation) => {
             let referred = required(
                 &confirmation.return_request_message_id,
@@ -302,17 +376,35 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
                 &follow_up.return_request_message_id,
                 "follow_up.return_request_message_id",
             )?;
-            answer(
+            let change = answer(
                 summary,
                 step,
                 RETURN,
                 referred,
                 &["confirmed", "travelled", "followed_up"],
                 "followed_up",
-            )?
+            )?;
+            if let Some(item) = summary
+                .items
+                .iter_mut()
+                .find(|i| i.kind == RETURN && i.message_id == referred)
+            {
+                item.follow_ups = item.follow_ups.saturating_add(1);
+            }
+            change
         }
         Content::CaseUpdate(update) => return case_update(summary, step, &update.status),
-        Content::ConsentWithdrawal(_) => return Ok(Vec::new()),
+        Content::ConsentWithdrawal(_) => {
+            if summary.messages == 0 {
+                return Err(CaseError::NothingToUpdate {
+                    case_ref: summary.case_ref.clone(),
+                    kind: "exchanged message",
+                    status: "consent withdrawn".into(),
+                });
+            }
+            summary.consent_withdrawn_at_ms = step.at_ms;
+            "consent withdrawn: nothing more is exchanged in this case".to_owned()
+        }
     };
     Ok(vec![change])
 }
@@ -352,6 +444,9 @@ fn case_update(
     {
         item.state.clone_from(&status);
         item.updated_at_ms = step.at_ms;
+        if status == STATUS_TRAVELLED {
+            item.travelled_at_ms = step.at_ms;
+        }
         changes.push(format!(
             "{} {} {status}",
             item.kind.replace('_', " "),
@@ -384,6 +479,7 @@ mod tests {
             message_id: id,
             direction,
             at_ms: 1,
+            priority: pb::Priority::Routine,
             content,
         }
     }
@@ -412,7 +508,7 @@ mod tests {
         let mut case = new_case("atina@rs", "C-1");
         let referral = Content::Referral(pb::Referral::default());
         apply(&mut case, &step("r1", OUTGOING, &referral))?;
-        assert!(receipt(&mut case, "r1", true, 2));
+        assert!(receipt(&mut case, "r1", true, 0, 2));
         assert_eq!(state(&case, "r1"), "delivered");
         let accept = response("r1", Decision::Accepted);
         apply(&mut case, &step("a1", INCOMING, &accept))?;
@@ -520,6 +616,40 @@ mod tests {
         });
         apply(&mut case, &step("o1", OUTGOING, &refusal))?;
         assert_eq!(state(&case, "i1"), "refused");
+        Ok(())
+    }
+
+    #[test]
+    fn a_consent_withdrawal_ends_the_case_in_both_directions() -> Result<(), CaseError> {
+        let mut case = new_case("atina@rs", "C-1");
+        let withdrawal = Content::ConsentWithdrawal(pb::ConsentWithdrawal::default());
+        assert!(
+            matches!(
+                apply(&mut case, &step("w0", OUTGOING, &withdrawal)),
+                Err(CaseError::NothingToUpdate { .. })
+            ),
+            "nothing to withdraw in an empty case"
+        );
+        let referral = Content::Referral(pb::Referral::default());
+        apply(&mut case, &step("r1", OUTGOING, &referral))?;
+        apply(&mut case, &step("w1", OUTGOING, &withdrawal))?;
+        for direction in [OUTGOING, INCOMING] {
+            let answer = response("r1", pb::referral_response::Decision::Accepted);
+            assert!(matches!(
+                apply(&mut case, &step("x", direction, &answer)),
+                Err(CaseError::Ended { .. })
+            ));
+        }
+        assert!(receipt(&mut case, "w1", true, 3, 2));
+        let changes = &case
+            .thread
+            .last()
+            .map(|m| m.changes.clone())
+            .unwrap_or_default();
+        assert!(
+            changes.iter().any(|c| c.contains("3 messages erased")),
+            "{changes:?}"
+        );
         Ok(())
     }
 }

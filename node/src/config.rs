@@ -9,11 +9,15 @@ use serde::{Deserialize, Serialize};
 use trm_proto::addr::NodeAddr;
 use trm_proto::directory::{self, Directory, DirectoryError};
 
+use crate::deadlines::Deadlines;
 use crate::keys::{KeyError, NodeKeys};
 
 /// How long a sealed message stays deliverable by default: 30 days, longer than any outage a
 /// partner organisation is expected to have.
 pub const DEFAULT_MESSAGE_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// How long a case's content is kept after its last message by default: five years.
+pub const DEFAULT_RETENTION_DAYS: u64 = 5 * 365;
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +91,23 @@ pub struct NodeConfigFile {
     /// How often to ask the broker for a newer directory, seconds.
     #[serde(default = "default_refresh")]
     pub directory_refresh_secs: u64,
+    /// Due times of open items (see `deadlines.rs`).
+    #[serde(default)]
+    pub deadlines: Deadlines,
+    /// Days a case's content is kept after its last message before it is erased; 0 keeps it.
+    #[serde(default = "default_retention")]
+    pub retention_days: u64,
+    /// Seconds between sweeps for overdue items and expired content.
+    #[serde(default = "default_maintenance")]
+    pub maintenance_interval_secs: u64,
+}
+
+fn default_retention() -> u64 {
+    DEFAULT_RETENTION_DAYS
+}
+
+fn default_maintenance() -> u64 {
+    60
 }
 
 fn default_refresh() -> u64 {
@@ -128,6 +149,12 @@ pub struct NodeConfig {
     pub max_envelope_bytes: usize,
     /// How often to ask the broker for a newer directory.
     pub directory_refresh: std::time::Duration,
+    /// Due times of open items.
+    pub deadlines: Deadlines,
+    /// How long a case's content is kept after its last message, in ms; 0 keeps it.
+    pub retention_ms: u64,
+    /// Time between maintenance sweeps.
+    pub maintenance_interval: std::time::Duration,
 }
 
 fn read_text(path: &Path) -> Result<String, ConfigError> {
@@ -219,6 +246,11 @@ impl NodeConfigFile {
             message_ttl_ms: self.message_ttl_secs.saturating_mul(1000),
             max_envelope_bytes: self.max_envelope_bytes,
             directory_refresh: std::time::Duration::from_secs(self.directory_refresh_secs.max(1)),
+            deadlines: self.deadlines,
+            retention_ms: self.retention_days.saturating_mul(24 * 3600 * 1000),
+            maintenance_interval: std::time::Duration::from_secs(
+                self.maintenance_interval_secs.max(1),
+            ),
         })
     }
 }

@@ -93,6 +93,11 @@ pub async fn serve(
             config.directory_refresh,
             stopped.clone(),
         )));
+        tasks.push(tokio::spawn(crate::maintenance::run(
+            node.clone(),
+            config.maintenance_interval,
+            stopped.clone(),
+        )));
         tasks.push(tokio::spawn(inbound::run(
             node.clone(),
             channel.clone(),

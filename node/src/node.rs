@@ -57,6 +57,10 @@ pub struct Node {
     pub checkpointer: Option<Checkpointer>,
     /// Serialises adopting a directory and writing it to the data folder.
     pub directory_persist: std::sync::Mutex<()>,
+    /// Due times of open items.
+    pub deadlines: crate::deadlines::Deadlines,
+    /// How long a case's content is kept after its last message, in ms; 0 keeps it.
+    pub retention_ms: u64,
 }
 
 impl Node {
@@ -103,6 +107,8 @@ impl Node {
             data_dir: config.data_dir.clone(),
             checkpointer,
             directory_persist: std::sync::Mutex::new(()),
+            deadlines: config.deadlines.clone(),
+            retention_ms: config.retention_ms,
         }
     }
 
@@ -154,8 +160,10 @@ impl Node {
             message_id: "(this message)",
             direction: crate::store::OUTGOING,
             at_ms: now,
+            priority: draft.priority,
             content: &draft.content,
         })?;
+        crate::handling::check_onward(self, &draft.to, &draft.content)?;
         let sealed = seal::seal(&self.keys, &directory, draft, now, self.message_ttl_ms)?;
         let size = sealed.envelope.encoded_len();
         if size > self.max_envelope_bytes {
@@ -171,9 +179,9 @@ impl Node {
             flags: audit::flags(&sealed.body),
             content: sealed.body.content.as_ref(),
         };
-        let log_index = self
-            .store
-            .record_sent(&sealed.envelope, &facts, now, actor)?;
+        let log_index =
+            self.store
+                .record_sent(&sealed.envelope, &facts, &sealed.signed_body, now, actor)?;
         self.store.durable().await?;
         self.outbox_wake.notify_one();
         info!(id = %sealed.header.message_id, to = %sealed.header.to, log_index, "message queued");
@@ -182,6 +190,19 @@ impl Node {
             digest: sealed.digest,
             log_index,
         })
+    }
+
+    /// The verified body of a message this node stored, or `None` when its content was erased.
+    pub fn read_stored(&self, stored: &pb::StoredMessage) -> Result<Option<pb::Body>, NodeError> {
+        let signed_body = match self.store.content(stored) {
+            Ok(signed_body) => signed_body,
+            Err(crate::vault::VaultError::Erased) => return Ok(None),
+            Err(e) => return Err(StoreError::from(e).into()),
+        };
+        let envelope = stored.envelope.clone().unwrap_or_default();
+        let opened = open::open_stored(&envelope, signed_body)
+            .map_err(|e| NodeError::InvalidRequest(format!("stored message does not open: {e}")))?;
+        Ok(Some(opened.body))
     }
 
     /// Handles an envelope the broker delivered: on success it is stored and logged and a
@@ -204,7 +225,7 @@ impl Node {
         let now = time::now_ms();
         let raw_header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).unwrap_or_default();
         let digest = envelope::digest(&envelope.header);
-        let receipt_for = |kind: pb::ReceiptKind, log_index: u64, reason: String| {
+        let receipt_for = |kind: pb::ReceiptKind, log_index: u64, reason: String, erased: u32| {
             receipt::sign(
                 &pb::Receipt {
                     kind: kind.into(),
@@ -216,6 +237,7 @@ impl Node {
                     at_ms: now,
                     log_index,
                     reason,
+                    erased_messages: erased,
                 },
                 &self.keys.signing,
             )
@@ -245,7 +267,7 @@ impl Node {
                 let index = self
                     .store
                     .record_refused(&raw_header, &digest, now, &reason)?;
-                return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason));
+                return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason, 0));
             }
         };
         let facts = EntryFacts {
@@ -255,9 +277,13 @@ impl Node {
             flags: audit::flags(&opened.body),
             content: opened.body.content.as_ref(),
         };
-        let received = self.store.record_received(&envelope, &facts, now, |index| {
-            receipt_for(pb::ReceiptKind::Delivered, index, String::new())
-        });
+        let received = self.store.record_received(
+            &envelope,
+            &facts,
+            &opened.signed_body,
+            now,
+            |index, erased| receipt_for(pb::ReceiptKind::Delivered, index, String::new(), erased),
+        );
         let received = match received {
             Ok(received) => received,
             // A well-behaved sender's node refuses an illegal case step before sealing, so
@@ -268,7 +294,7 @@ impl Node {
                 let index = self
                     .store
                     .record_refused(&raw_header, &digest, now, &reason)?;
-                return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason));
+                return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason, 0));
             }
             Err(e) => return Err(e.into()),
         };

@@ -70,6 +70,8 @@ pub struct Opened {
     pub digest: EnvelopeDigest,
     /// The verified content.
     pub body: pb::Body,
+    /// The decrypted, encoded signed body, kept at rest (see [`crate::store`]).
+    pub signed_body: Vec<u8>,
 }
 
 /// Opens an envelope this node received (`to` is this node) or sent (`from` is this node:
@@ -109,17 +111,18 @@ pub fn open(
         digest: *envelope.digest(),
         header,
         body,
+        signed_body: plaintext,
     })
 }
 
-/// Opens a message this node stored itself (sent, or received and verified then). Its
-/// signatures were checked when it was stored; checking them again against today's directory
-/// would make a message unreadable once its sender is revoked or a key rotation's overlap
-/// ends. The stored bytes are still decrypted and the body's binding to the header checked.
-pub fn open_stored(keys: &NodeKeys, envelope: &pb::Envelope) -> Result<Opened, OpenError> {
+/// Opens a message this node stored itself (sent, or received and verified then) from its
+/// envelope header and its decrypted signed body (see [`crate::store::NodeStore::content`]).
+/// Its signatures were checked when it was stored; checking them again against today's
+/// directory would make a message unreadable once its sender is revoked or a key rotation's
+/// overlap ends. The body's binding to the header is checked again.
+pub fn open_stored(envelope: &pb::Envelope, signed_body: Vec<u8>) -> Result<Opened, OpenError> {
     let header = Header::decode(&envelope.header)?;
-    let plaintext = decrypt(&envelope.ciphertext, &keys.age)?;
-    let signed = pb::SignedBody::decode(plaintext.as_slice())
+    let signed = pb::SignedBody::decode(signed_body.as_slice())
         .map_err(|e| OpenError::MalformedBody(e.to_string()))?;
     let body = pb::Body::decode(signed.body.as_slice())
         .map_err(|e| OpenError::MalformedBody(e.to_string()))?;
@@ -128,6 +131,7 @@ pub fn open_stored(keys: &NodeKeys, envelope: &pb::Envelope) -> Result<Opened, O
         digest: trm_proto::envelope::digest(&envelope.header),
         header,
         body,
+        signed_body,
     })
 }
 

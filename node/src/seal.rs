@@ -41,6 +41,8 @@ pub struct Sealed {
     pub digest: EnvelopeDigest,
     /// The body that was sealed.
     pub body: pb::Body,
+    /// The encoded, signed body (what the ciphertext holds), kept at rest by the sender.
+    pub signed_body: Vec<u8>,
 }
 
 /// What to seal.
@@ -126,6 +128,7 @@ pub fn seal(
         envelope,
         header,
         body,
+        signed_body,
     })
 }
 

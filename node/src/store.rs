@@ -1,14 +1,20 @@
-//! The node's durable state in sled: sealed messages (content only as ciphertext encrypted to
-//! this node), the outbox, per-message evidence, and the handover log. Every operation that
+//! The node's durable state in sled: messages (their content only as ciphertext encrypted to
+//! their case's key in the [`Vault`]), the outbox, per-message evidence, and the handover log. Every operation that
 //! changes state is one sled transaction that also appends its handover-log entry, so a
 //! message and its log entry are stored together or not at all. sled types do not leave this
 //! module and [`crate::handover_log`]. Cases (see [`crate::cases`]) change in the same
 //! transaction as the message that changes them.
 //!
+//! A stored message keeps its envelope's header and signature as evidence but not the
+//! envelope's ciphertext (which this node's long-term key could always decrypt): the verified
+//! signed body is kept encrypted to the case key instead, so erasing a case is destroying its
+//! key. Only the outbox holds a whole envelope, until the broker has accepted it.
+//!
 //! Writes are not yet durable when these functions return: callers wait on
 //! [`NodeStore::durable`] before acknowledging anything.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use prost::Message;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -19,6 +25,7 @@ use trm_storage::{GroupCommit, StorageError};
 
 use crate::cases::{self, CaseError, Step};
 use crate::handover_log::{self, ChainSummary, LogError, StoredEntry};
+use crate::vault::{Vault, VaultError};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +47,9 @@ pub enum StoreError {
         /// The decode error.
         message: String,
     },
+    /// A case key could not be made, read or destroyed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     /// No message has that id.
     #[error("no message with id {0}")]
     NotFound(String),
@@ -146,6 +156,7 @@ pub struct NodeStore {
     checkpoints: sled::Tree,
     cases: sled::Tree,
     commit: GroupCommit,
+    vault: Arc<Vault>,
 }
 
 /// The sled tree of cases: key counterparty, NUL, case reference (see [`cases::case_key`]),
@@ -185,6 +196,7 @@ impl EntryFacts<'_> {
             message_id: self.header.message_id.as_str(),
             direction,
             at_ms,
+            priority: self.header.priority,
             content: self.content?,
         })
     }
@@ -245,6 +257,7 @@ fn record_receipt_in_case(
     tree: &sled::transaction::TransactionalTree,
     summary: &pb::MessageSummary,
     event: pb::LogEvent,
+    erased_messages: u32,
     at_ms: u64,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
     let key = cases::case_key(&summary.to, &summary.case_ref);
@@ -254,18 +267,20 @@ fn record_receipt_in_case(
     let mut case =
         pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))?;
     let delivered = event == pb::LogEvent::Delivered;
-    if cases::receipt(&mut case, &summary.message_id, delivered, at_ms) {
+    if cases::receipt(
+        &mut case,
+        &summary.message_id,
+        delivered,
+        erased_messages,
+        at_ms,
+    ) {
         tree.insert(key, case.encode_to_vec())?;
     }
     Ok(())
 }
 
-fn summary(
-    header: &Header,
-    digest: &EnvelopeDigest,
-    case_ref: &str,
-    received_at_ms: u64,
-) -> pb::MessageSummary {
+fn summary(facts: &EntryFacts<'_>, received_at_ms: u64) -> pb::MessageSummary {
+    let (header, digest, case_ref) = (facts.header, facts.digest, facts.case_ref);
     pb::MessageSummary {
         message_id: header.message_id.to_string(),
         from: header.from.to_string(),
@@ -275,7 +290,116 @@ fn summary(
         created_at_ms: header.created_at_ms,
         received_at_ms,
         envelope_digest: digest.to_vec(),
+        handling_code: facts.flags.handling_code,
     }
+}
+
+/// The envelope as kept with a stored message: header and signature, no ciphertext.
+fn without_ciphertext(envelope: &pb::Envelope) -> pb::Envelope {
+    pb::Envelope {
+        header: envelope.header.clone(),
+        ciphertext: Vec::new(),
+        signature: envelope.signature.clone(),
+    }
+}
+
+/// The store key of the case a stored message belongs to.
+fn case_key_of(stored: &pb::StoredMessage) -> Vec<u8> {
+    let summary = stored.summary.clone().unwrap_or_default();
+    let counterparty = if stored.direction == OUTGOING {
+        summary.to
+    } else {
+        summary.from
+    };
+    cases::case_key(&counterparty, &summary.case_ref)
+}
+
+/// Why a case's content is erased, for its log entry and its messages.
+#[derive(Debug, Clone)]
+pub struct Erasure<'a> {
+    /// The case's store key.
+    pub case_key: &'a [u8],
+    /// This node's address (the sender of its outgoing messages).
+    pub own: &'a str,
+    /// When.
+    pub at_ms: u64,
+    /// Why, in words.
+    pub reason: &'a str,
+    /// The message that caused it (a consent withdrawal), if any.
+    pub message_id: &'a str,
+    /// Who caused it.
+    pub actor: &'a str,
+}
+
+/// Inside a transaction: marks the case erased, clears the content of each of its messages and
+/// logs ERASED. Returns how many messages had content, or `None` if the case was already erased.
+fn erase_in_transaction(
+    messages: &sled::transaction::TransactionalTree,
+    log: &sled::transaction::TransactionalTree,
+    cases_tree: &sled::transaction::TransactionalTree,
+    erasure: &Erasure<'_>,
+) -> Result<Option<u32>, ConflictableTransactionError<StoreError>> {
+    let Some(bytes) = cases_tree.get(erasure.case_key)? else {
+        return Ok(None);
+    };
+    let mut case =
+        pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))?;
+    let mut summary = case.summary.clone().unwrap_or_default();
+    if summary.erased_at_ms != 0 {
+        return Ok(None);
+    }
+    let mut erased = 0u32;
+    for message in &case.thread {
+        let from = if message.direction == OUTGOING {
+            erasure.own
+        } else {
+            summary.counterparty.as_str()
+        };
+        let key = message_key(from, &message.message_id);
+        let Some(bytes) = messages.get(&key)? else {
+            continue;
+        };
+        let mut stored =
+            pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| abort(corrupt("messages", e)))?;
+        if !stored.content.is_empty() {
+            erased = erased.saturating_add(1);
+        }
+        stored.content = Vec::new();
+        stored.erased_at_ms = erasure.at_ms;
+        stored.erased_reason = erasure.reason.to_owned();
+        messages.insert(key, stored.encode_to_vec())?;
+    }
+    summary.erased_at_ms = erasure.at_ms;
+    summary.erased_reason = erasure.reason.to_owned();
+    handover_log::append(
+        log,
+        pb::LogEntry {
+            at_ms: erasure.at_ms,
+            event: pb::LogEvent::Erased.into(),
+            message_id: erasure.message_id.to_owned(),
+            counterparty: summary.counterparty.clone(),
+            case_ref: summary.case_ref.clone(),
+            actor: erasure.actor.to_owned(),
+            reason: format!("{} ({erased} messages)", erasure.reason),
+            ..Default::default()
+        },
+    )?;
+    case.summary = Some(summary);
+    cases_tree.insert(erasure.case_key, case.encode_to_vec())?;
+    Ok(Some(erased))
+}
+
+/// An open item found past its due time, to record once in the log.
+#[derive(Debug, Clone)]
+pub struct OverdueMark {
+    /// The case's store key.
+    pub case_key: Vec<u8>,
+    /// The item's opening message id.
+    pub message_id: String,
+    /// The due time that passed.
+    pub due_at_ms: u64,
+    /// What is due, in words.
+    pub reason: String,
 }
 
 impl NodeStore {
@@ -289,6 +413,7 @@ impl NodeStore {
             checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
             cases: db.open_tree(CASES_TREE)?,
             commit: GroupCommit::start(db.clone()),
+            vault: Arc::new(Vault::open(dir)?),
             db,
         })
     }
@@ -298,21 +423,33 @@ impl NodeStore {
         Ok(self.commit.durable().await?)
     }
 
-    /// Stores a sealed outgoing message, queues it and logs SENT. Returns the log index.
+    /// Stores a sealed outgoing message (its verified `signed_body` encrypted to the case key),
+    /// queues its envelope and logs SENT. Returns the log index.
     pub fn record_sent(
         &self,
         envelope: &pb::Envelope,
         facts: &EntryFacts<'_>,
+        signed_body: &[u8],
         now_ms: u64,
         actor: &str,
     ) -> Result<u64, StoreError> {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
         let sequence = self.db.generate_id()?;
-        let mut stored = pb::StoredMessage {
-            summary: Some(summary(header, facts.digest, facts.case_ref, 0)),
-            direction: OUTGOING.into(),
+        let content = self.vault.seal(
+            &cases::case_key(header.to.as_str(), facts.case_ref),
+            signed_body,
+        )?;
+        let queued = pb::OutboxItem {
+            message_key: key.clone(),
             envelope: Some(envelope.clone()),
+        }
+        .encode_to_vec();
+        let mut stored = pb::StoredMessage {
+            summary: Some(summary(facts, 0)),
+            direction: OUTGOING.into(),
+            envelope: Some(without_ciphertext(envelope)),
+            content,
             ..Default::default()
         };
         stored.evidence.push(pb::Evidence {
@@ -331,7 +468,7 @@ impl NodeStore {
                 let mut stored = stored.clone();
                 stored.log_index = appended.index;
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;
-                outbox.insert(&sequence.to_be_bytes(), key.as_slice())?;
+                outbox.insert(&sequence.to_be_bytes(), queued.as_slice())?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(appended.index)
             },
         )?;
@@ -343,32 +480,116 @@ impl NodeStore {
         let Some(entry) = self.outbox.first()? else {
             return Ok(None);
         };
-        let (sequence, key) = entry;
+        let (sequence, item) = entry;
         let sequence = u64::from_be_bytes(
             sequence
                 .as_ref()
                 .try_into()
                 .map_err(|_| corrupt("outbox", "key is not 8 bytes"))?,
         );
-        let stored = self.stored(&key)?;
-        let envelope = stored
+        let item = pb::OutboxItem::decode(item.as_ref()).map_err(|e| corrupt("outbox", e))?;
+        let envelope = item
             .envelope
-            .ok_or_else(|| corrupt("messages", "outgoing message without envelope"))?;
+            .ok_or_else(|| corrupt("outbox", "item without envelope"))?;
         Ok(Some(Outgoing {
             sequence,
-            key: key.to_vec(),
+            key: item.message_key,
             envelope,
         }))
     }
 
     /// Waiting in the outbox.
     pub fn is_queued(&self, key: &[u8]) -> Result<bool, StoreError> {
-        for entry in self.outbox.iter() {
-            if entry?.1.as_ref() == key {
+        for entry in self.outbox.iter().values() {
+            let item = pb::OutboxItem::decode(entry?.as_ref()).map_err(|e| corrupt("outbox", e))?;
+            if item.message_key == key {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// The decrypted signed body of a stored message; [`VaultError::Erased`] once erased.
+    pub fn content(&self, stored: &pb::StoredMessage) -> Result<Vec<u8>, VaultError> {
+        if stored.content.is_empty() {
+            return Err(VaultError::Erased);
+        }
+        self.vault.unseal(&case_key_of(stored), &stored.content)
+    }
+
+    /// Whether a case still has its content key.
+    pub fn has_case_key(&self, case_key: &[u8]) -> bool {
+        self.vault.has_key(case_key)
+    }
+
+    /// Destroys a case's content key (see [`Vault::erase`]); call after the erasure is
+    /// recorded. Idempotent.
+    pub fn destroy_case_key(&self, case_key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self.vault.erase(case_key)?)
+    }
+
+    /// Erases the content of a case: recorded (messages cleared, case marked, ERASED logged) in
+    /// one transaction, then the case key destroyed. Returns how many messages had content, or
+    /// `None` when it was erased already. Not yet durable: wait on [`NodeStore::durable`].
+    pub fn erase_case(&self, erasure: &Erasure<'_>) -> Result<Option<u32>, StoreError> {
+        let erased = (&self.messages, &self.log, &self.cases).transaction(
+            |(messages, log, cases_tree)| erase_in_transaction(messages, log, cases_tree, erasure),
+        )?;
+        self.vault.erase(erasure.case_key)?;
+        Ok(erased)
+    }
+
+    /// Records open items as overdue: each item's `overdue_logged_for_ms` set to its due time
+    /// and one OVERDUE entry logged, all in one transaction. Items whose due time was logged
+    /// already are skipped. Returns how many were logged.
+    pub fn mark_overdue(&self, marks: &[OverdueMark], now_ms: u64) -> Result<usize, StoreError> {
+        let logged = (&self.log, &self.cases).transaction(|(log, cases_tree)| {
+            let mut logged = 0;
+            for mark in marks {
+                let Some(bytes) = cases_tree.get(&mark.case_key)? else {
+                    continue;
+                };
+                let mut case = pb::StoredCase::decode(bytes.as_ref())
+                    .map_err(|e| abort(corrupt(CASES_TREE, e)))?;
+                let mut summary = case.summary.clone().unwrap_or_default();
+                let Some(item) = summary
+                    .items
+                    .iter_mut()
+                    .find(|i| i.message_id == mark.message_id)
+                else {
+                    continue;
+                };
+                if item.overdue_logged_for_ms == mark.due_at_ms {
+                    continue;
+                }
+                item.overdue_logged_for_ms = mark.due_at_ms;
+                let kind = match item.kind.as_str() {
+                    cases::REFERRAL => pb::MessageKind::Referral,
+                    cases::INFO_REQUEST => pb::MessageKind::InfoRequest,
+                    _ => pb::MessageKind::ReturnRequest,
+                };
+                handover_log::append(
+                    log,
+                    pb::LogEntry {
+                        at_ms: now_ms,
+                        event: pb::LogEvent::Overdue.into(),
+                        message_id: mark.message_id.clone(),
+                        counterparty: summary.counterparty.clone(),
+                        kind: kind.into(),
+                        case_ref: summary.case_ref.clone(),
+                        actor: "node".into(),
+                        reason: mark.reason.clone(),
+                        due_at_ms: mark.due_at_ms,
+                        ..Default::default()
+                    },
+                )?;
+                case.summary = Some(summary);
+                cases_tree.insert(mark.case_key.as_slice(), case.encode_to_vec())?;
+                logged += 1;
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(logged)
+        })?;
+        Ok(logged)
     }
 
     /// The stored message under `key` (see [`message_key`]).
@@ -431,7 +652,18 @@ impl NodeStore {
                 if matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected)
                     && stored.direction == OUTGOING
                 {
-                    record_receipt_in_case(cases, &summary, event, evidence.at_ms)?;
+                    let erased_messages = evidence
+                        .receipt
+                        .as_ref()
+                        .and_then(|r| pb::Receipt::decode(r.receipt.as_slice()).ok())
+                        .map_or(0, |r| r.erased_messages);
+                    record_receipt_in_case(
+                        cases,
+                        &summary,
+                        event,
+                        erased_messages,
+                        evidence.at_ms,
+                    )?;
                 }
                 stored.evidence.push(evidence.clone());
                 // Receipts arrive on two paths (the submit answer and the delivery stream), so a
@@ -466,6 +698,10 @@ impl NodeStore {
         let detail = match receipt.kind() {
             pb::ReceiptKind::Accepted => format!("stored by broker {}", r.signer),
             pb::ReceiptKind::Relayed => format!("relayed by broker {}", r.signer),
+            pb::ReceiptKind::Delivered if r.erased_messages > 0 => format!(
+                "verified and logged by {} as entry {}; the content of {} messages of the case erased there",
+                r.signer, r.log_index, r.erased_messages
+            ),
             pb::ReceiptKind::Delivered => format!(
                 "verified, decrypted and logged by {} as entry {}",
                 r.signer, r.log_index
@@ -489,18 +725,48 @@ impl NodeStore {
         )
     }
 
-    /// Stores a verified incoming message and logs RECEIVED; `sign` makes the DELIVERED
-    /// receipt for the log index. A redelivered message is not stored twice: its original
-    /// receipt is returned.
+    /// Stores a verified incoming message (its `signed_body` encrypted to the case key) and
+    /// logs RECEIVED; `sign` makes the DELIVERED receipt for the log index and the number of
+    /// messages erased. A consent withdrawal erases the case's content in the same transaction
+    /// (logged ERASED) and its key is destroyed before this returns, so the receipt
+    /// acknowledges an erasure already done. A redelivered message is not stored twice: its
+    /// original receipt is returned.
     pub fn record_received(
         &self,
         envelope: &pb::Envelope,
         facts: &EntryFacts<'_>,
+        signed_body: &[u8],
         now_ms: u64,
-        sign: impl Fn(u64) -> pb::SignedReceipt,
+        sign: impl Fn(u64, u32) -> pb::SignedReceipt,
     ) -> Result<Received, StoreError> {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
+        let case_key = cases::case_key(header.from.as_str(), facts.case_ref);
+        let withdrawal = matches!(facts.content, Some(pb::body::Content::ConsentWithdrawal(_)));
+        let erasure = Erasure {
+            case_key: &case_key,
+            own: header.to.as_str(),
+            at_ms: now_ms,
+            reason: "consent withdrawn",
+            message_id: header.message_id.as_str(),
+            actor: "node",
+        };
+        if let Some(bytes) = self.messages.get(&key)? {
+            let stored =
+                pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| corrupt("messages", e))?;
+            if let Some(receipt) = stored.delivery_receipt {
+                return Ok(Received {
+                    receipt,
+                    log_index: stored.log_index,
+                    duplicate: true,
+                });
+            }
+        }
+        let content = if withdrawal {
+            Vec::new()
+        } else {
+            self.vault.seal(&case_key, signed_body)?
+        };
         let log_entry = entry(
             pb::LogEvent::Received,
             header.from.as_str(),
@@ -524,14 +790,26 @@ impl NodeStore {
                 }
                 apply_case(cases, step)?;
                 let appended = handover_log::append(log, log_entry.clone())?;
-                let receipt = sign(appended.index);
+                let erased = if withdrawal {
+                    erase_in_transaction(messages, log, cases, &erasure)?.unwrap_or(0)
+                } else {
+                    0
+                };
+                let receipt = sign(appended.index, erased);
                 let stored = pb::StoredMessage {
-                    summary: Some(summary(header, facts.digest, facts.case_ref, now_ms)),
+                    summary: Some(summary(facts, now_ms)),
                     direction: INCOMING.into(),
-                    envelope: Some(envelope.clone()),
+                    envelope: Some(without_ciphertext(envelope)),
                     log_index: appended.index,
                     delivery_receipt: Some(receipt.clone()),
-                    evidence: Vec::new(),
+                    content: content.clone(),
+                    erased_at_ms: if withdrawal { now_ms } else { 0 },
+                    erased_reason: if withdrawal {
+                        erasure.reason.to_owned()
+                    } else {
+                        String::new()
+                    },
+                    ..Default::default()
                 };
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;
                 Ok(Received {
@@ -540,6 +818,9 @@ impl NodeStore {
                     duplicate: false,
                 })
             })?;
+        if withdrawal {
+            self.vault.erase(&case_key)?;
+        }
         Ok(received)
     }
 
@@ -603,6 +884,27 @@ impl NodeStore {
         all.sort_by_key(|m| std::cmp::Reverse(m.received_at_ms));
         all.truncate(limit);
         Ok(all)
+    }
+
+    /// Received messages whose content came under handling code `code`.
+    pub fn incoming_under(
+        &self,
+        code: pb::HandlingCode,
+    ) -> Result<Vec<pb::StoredMessage>, StoreError> {
+        let mut found = Vec::new();
+        for value in self.messages.iter().values() {
+            let stored =
+                pb::StoredMessage::decode(value?.as_ref()).map_err(|e| corrupt("messages", e))?;
+            if stored.direction == INCOMING
+                && stored
+                    .summary
+                    .as_ref()
+                    .is_some_and(|s| s.handling_code == i32::from(code))
+            {
+                found.push(stored);
+            }
+        }
+        Ok(found)
     }
 
     /// Handover-log entries from `from`.

@@ -1,0 +1,146 @@
+//! The node's periodic upkeep, run by the daemon every `maintenance_interval_secs` against the
+//! system clock and callable with any time (tests and `trm inbox --overdue --at` use that):
+//!
+//! - each open item whose due time ([`crate::deadlines`]) has passed is logged once as OVERDUE
+//!   (again when its next due time passes, e.g. the next follow-up);
+//! - a case with no message for the retention period has its content erased, as a consent
+//!   withdrawal does: the case key is destroyed, the handover log keeps its entries and gains an
+//!   ERASED one;
+//! - an erasure interrupted by a crash after it was recorded but before the key was destroyed
+//!   is finished.
+//!
+//! Cases where consent was withdrawn or content erased owe nothing any more.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{info, warn};
+use trm_proto::{pb, time};
+
+use crate::cases;
+use crate::error::NodeError;
+use crate::node::Node;
+use crate::store::{Erasure, OverdueMark};
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Overdue items newly logged.
+    pub overdue_logged: usize,
+    /// Cases whose content was erased for retention.
+    pub erased_for_retention: usize,
+    /// Case keys destroyed to finish an interrupted erasure.
+    pub erasures_finished: usize,
+}
+
+/// Open items past their due time at `at_ms`, most overdue first.
+pub fn overdue(node: &Node, at_ms: u64) -> Result<Vec<pb::OverdueItem>, NodeError> {
+    let mut items = Vec::new();
+    for case in node.store.cases()? {
+        let summary = case.summary.unwrap_or_default();
+        if cases::ended(&summary).is_some() {
+            continue;
+        }
+        for item in &summary.items {
+            let Some(due) = node.deadlines.due(item) else {
+                continue;
+            };
+            if due.at_ms >= at_ms {
+                continue;
+            }
+            items.push(pb::OverdueItem {
+                case_ref: summary.case_ref.clone(),
+                counterparty: summary.counterparty.clone(),
+                item: Some(item.clone()),
+                due_at_ms: due.at_ms,
+                due: due.what,
+                awaiting: if due.counterparty_owes {
+                    summary.counterparty.clone()
+                } else {
+                    "this node".into()
+                },
+            });
+        }
+    }
+    items.sort_by_key(|i| i.due_at_ms);
+    Ok(items)
+}
+
+/// One sweep at `now_ms`; everything it recorded is on disk when it returns.
+pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
+    let mut report = SweepReport::default();
+    let marks: Vec<OverdueMark> = overdue(node, now_ms)?
+        .into_iter()
+        .filter_map(|o| {
+            let item = o.item?;
+            (item.overdue_logged_for_ms != o.due_at_ms).then(|| OverdueMark {
+                case_key: cases::case_key(&o.counterparty, &o.case_ref),
+                message_id: item.message_id,
+                due_at_ms: o.due_at_ms,
+                reason: format!(
+                    "{} due {} from {}",
+                    o.due,
+                    time::format_ms(o.due_at_ms),
+                    if o.awaiting == "this node" {
+                        node.keys.address.to_string()
+                    } else {
+                        o.awaiting
+                    }
+                ),
+            })
+        })
+        .collect();
+    if !marks.is_empty() {
+        report.overdue_logged = node.store.mark_overdue(&marks, now_ms)?;
+    }
+    let own = node.keys.address.to_string();
+    for case in node.store.cases()? {
+        let summary = case.summary.unwrap_or_default();
+        let key = cases::case_key(&summary.counterparty, &summary.case_ref);
+        if summary.erased_at_ms != 0 {
+            if node.store.destroy_case_key(&key)? {
+                report.erasures_finished += 1;
+            }
+            continue;
+        }
+        let expired = node.retention_ms > 0
+            && summary.last_activity_ms.saturating_add(node.retention_ms) <= now_ms;
+        if expired {
+            let reason = format!(
+                "retention: no message for {} days",
+                node.retention_ms / (24 * 3600 * 1000)
+            );
+            let erasure = Erasure {
+                case_key: &key,
+                own: &own,
+                at_ms: now_ms,
+                reason: &reason,
+                message_id: "",
+                actor: "node",
+            };
+            if node.store.erase_case(&erasure)?.is_some() {
+                report.erased_for_retention += 1;
+            }
+        }
+    }
+    node.store.durable().await?;
+    Ok(report)
+}
+
+/// Sweeps every `interval` until `stop` turns true.
+pub async fn run(node: Arc<Node>, interval: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        match sweep(&node, time::now_ms()).await {
+            Ok(report) if report != SweepReport::default() => {
+                info!(?report, "maintenance sweep");
+            }
+            Ok(_) => {}
+            Err(e) => warn!(cause = %e, "maintenance sweep failed; trying again next interval"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
