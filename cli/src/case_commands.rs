@@ -104,6 +104,98 @@ pub async fn case(
     Ok(())
 }
 
+/// `trm inbox --overdue [--at TIME]`.
+pub async fn overdue(socket: &Path, at: Option<&str>, out: Output) -> Result<(), CommandError> {
+    let at_ms = match at {
+        None => 0,
+        Some(text) => trm_proto::time::parse_ms(text).ok_or_else(|| {
+            CommandError::new(
+                exit::USAGE,
+                format!("--at {text:?} is not a time (RFC 3339, e.g. 2026-11-27T17:00:00Z, or 2026-11-27)"),
+            )
+        })?,
+    };
+    let response = client::connect(socket)
+        .await?
+        .overdue(pb::OverdueRequest { at_ms })
+        .await?
+        .into_inner();
+    out.print(case_view::overdue(&response.items), || {
+        json!(
+            response
+                .items
+                .iter()
+                .map(case_view::overdue_json)
+                .collect::<Vec<_>>()
+        )
+    });
+    Ok(())
+}
+
+/// `trm withdraw-consent --case REF ...`: tells the case's partner, who erases what it holds.
+pub async fn withdraw_consent(
+    socket: &Path,
+    case_ref: &str,
+    counterparty: &str,
+    recorded_by: &str,
+    notes: &str,
+    out: Output,
+) -> Result<(), CommandError> {
+    if recorded_by.trim().is_empty() {
+        return Err(CommandError::new(
+            exit::USAGE,
+            "--recorded-by: the role that recorded the withdrawal is required",
+        ));
+    }
+    let case = client::connect_cases(socket)
+        .await?
+        .case(pb::CaseRequest {
+            case_ref: case_ref.to_owned(),
+            counterparty: counterparty.to_owned(),
+            content: false,
+        })
+        .await?
+        .into_inner()
+        .summary
+        .unwrap_or_default();
+    let request = pb::SendRequest {
+        to: case.counterparty.clone(),
+        case_ref: case.case_ref.clone(),
+        priority: pb::Priority::Urgent.into(),
+        body: Some(pb::Body {
+            content: Some(pb::body::Content::ConsentWithdrawal(
+                pb::ConsentWithdrawal {
+                    withdrawn_at_ms: trm_proto::time::now_ms(),
+                    recorded_by_role: recorded_by.to_owned(),
+                    notes: notes.to_owned(),
+                },
+            )),
+            ..Default::default()
+        }),
+    };
+    let sent = client::connect(socket)
+        .await?
+        .send(request)
+        .await?
+        .into_inner();
+    out.print(
+        format!(
+            "consent withdrawal for case {} sent to {} as {}, logged as entry {}\n  {} erases what it holds of the case and acknowledges with its receipt: trm status {}\n",
+            case.case_ref, case.counterparty, sent.message_id, sent.log_index, case.counterparty, sent.message_id
+        ),
+        || {
+            json!({
+                "message_id": sent.message_id,
+                "to": case.counterparty,
+                "case_ref": case.case_ref,
+                "log_index": sent.log_index,
+                "envelope_digest": hex::encode(&sent.envelope_digest),
+            })
+        },
+    );
+    Ok(())
+}
+
 /// `trm respond --message ID ...`: answers a received referral, in its case, to its sender.
 pub async fn respond(
     socket: &Path,

@@ -14,15 +14,83 @@ fn item_kind(kind: &str) -> String {
     kind.replace('_', " ")
 }
 
-/// An item as one phrase: "referral 0192ab… (outgoing): accepted".
+/// An item as one phrase: "referral 0192ab… (outgoing): delivered; answer to the referral
+/// due 2026-11-29T10:00:00Z (OVERDUE)".
 fn item(i: &pb::CaseItem) -> String {
-    format!(
+    let mut text = format!(
         "{} {} ({}): {}",
         item_kind(&i.kind),
         i.message_id,
         i.direction,
         i.state.replace('_', " ")
-    )
+    );
+    if i.due_at_ms != 0 {
+        let _ = write!(text, "; {} due {}", i.due, format_ms(i.due_at_ms));
+        if i.due_at_ms < trm_proto::time::now_ms() {
+            text.push_str(" (OVERDUE)");
+        }
+    }
+    text
+}
+
+/// The lines that say a case has ended: consent withdrawn, content erased.
+fn ended_lines(s: &pb::CaseSummary) -> String {
+    let mut out = String::new();
+    if s.consent_withdrawn_at_ms != 0 {
+        let _ = writeln!(
+            out,
+            "Consent withdrawn {}: nothing more is exchanged in this case.",
+            format_ms(s.consent_withdrawn_at_ms)
+        );
+    }
+    if s.erased_at_ms != 0 {
+        let _ = writeln!(
+            out,
+            "Content erased {} ({}); the handover log keeps the exchanges.",
+            format_ms(s.erased_at_ms),
+            s.erased_reason
+        );
+    }
+    out
+}
+
+/// Overdue items as a table, most overdue first.
+pub fn overdue(items: &[pb::OverdueItem]) -> String {
+    if items.is_empty() {
+        return "Nothing is overdue.\n".into();
+    }
+    let mut out = format!(
+        "{:<20}  {:<22}  {:<20}  {}\n",
+        "DUE", "WAITING ON", "CASE", "WHAT"
+    );
+    for o in items {
+        let i = o.item.clone().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<22}  {:<20}  {} for {} {} ({} with {})",
+            format_ms(o.due_at_ms),
+            o.awaiting,
+            o.case_ref,
+            o.due,
+            item_kind(&i.kind),
+            i.message_id,
+            i.state.replace('_', " "),
+            o.counterparty
+        );
+    }
+    out
+}
+
+/// An overdue item.
+pub fn overdue_json(o: &pb::OverdueItem) -> Value {
+    json!({
+        "case_ref": o.case_ref,
+        "counterparty": o.counterparty,
+        "due_at": format_ms(o.due_at_ms),
+        "due": o.due,
+        "awaiting": o.awaiting,
+        "item": o.item.as_ref().map(item_json),
+    })
 }
 
 /// The list of cases as a table with each case's items below it.
@@ -43,6 +111,9 @@ pub fn cases(list: &[pb::CaseSummary]) -> String {
             format_ms(c.last_activity_ms),
             c.messages
         );
+        for line in ended_lines(c).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
         for i in &c.items {
             let _ = writeln!(out, "    {}", item(i));
         }
@@ -60,6 +131,7 @@ pub fn case(response: &pb::CaseResponse) -> String {
         s.messages,
         format_ms(s.last_activity_ms)
     );
+    out.push_str(&ended_lines(&s));
     if !s.items.is_empty() {
         out.push_str("\nWhere things stand:\n");
         for i in &s.items {
@@ -86,10 +158,18 @@ pub fn case(response: &pb::CaseResponse) -> String {
         for change in &m.changes {
             let _ = writeln!(out, "  -> {change}");
         }
-        if let Some(content) = entry.body.as_ref().and_then(|b| b.content.as_ref()) {
-            for line in content_text(content).lines() {
-                let _ = writeln!(out, "  | {line}");
+        if let Some(body) = &entry.body {
+            let notice = trm_node::handling::notice(body, &m.direction);
+            if !notice.is_empty() {
+                let _ = writeln!(out, "  ! {notice}");
             }
+            if let Some(content) = &body.content {
+                for line in content_text(content).lines() {
+                    let _ = writeln!(out, "  | {line}");
+                }
+            }
+        } else if s.erased_at_ms != 0 {
+            let _ = writeln!(out, "  | (content erased)");
         }
     }
     out
@@ -105,7 +185,7 @@ fn decision(value: i32) -> String {
 }
 
 /// A message's content, readable, for every kind.
-fn content_text(content: &pb::body::Content) -> String {
+pub(crate) fn content_text(content: &pb::body::Content) -> String {
     use pb::body::Content;
     let mut out = String::new();
     match content {
@@ -202,6 +282,7 @@ fn item_json(i: &pb::CaseItem) -> Value {
         "direction": i.direction,
         "state": i.state,
         "updated_at": format_ms(i.updated_at_ms),
+        "due": (i.due_at_ms != 0).then(|| json!({ "what": i.due, "at": format_ms(i.due_at_ms) })),
     })
 }
 
@@ -212,11 +293,13 @@ pub fn summary_json(c: &pb::CaseSummary) -> Value {
         "counterparty": c.counterparty,
         "messages": c.messages,
         "last_activity": format_ms(c.last_activity_ms),
+        "consent_withdrawn_at": (c.consent_withdrawn_at_ms != 0).then(|| format_ms(c.consent_withdrawn_at_ms)),
+        "erased": (c.erased_at_ms != 0).then(|| json!({ "at": format_ms(c.erased_at_ms), "reason": c.erased_reason })),
         "items": c.items.iter().map(item_json).collect::<Vec<_>>(),
     })
 }
 
-fn content_json(content: &pb::body::Content) -> Value {
+pub(crate) fn content_json(content: &pb::body::Content) -> Value {
     use pb::body::Content;
     match content {
         Content::Referral(r) => json!({ "referral": crate::json::referral_json(r) }),
@@ -246,6 +329,7 @@ pub fn case_json(r: &pb::CaseResponse) -> Value {
                 "at": format_ms(m.at_ms),
                 "changes": m.changes,
                 "content": e.body.as_ref().and_then(|b| b.content.as_ref()).map(content_json),
+                "handling_notice": e.body.as_ref().map(|b| trm_node::handling::notice(b, &m.direction)).filter(|n| !n.is_empty()),
             })
         }).collect::<Vec<_>>(),
     })

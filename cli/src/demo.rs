@@ -1,8 +1,10 @@
-//! `trm demo`: a whole referral, end to end, on this machine, with no set-up. Two countries'
+//! `trm demo`: a whole case, end to end, on this machine, with no set-up. Two countries'
 //! brokers (Austria's and Serbia's) and two organisations' nodes run on loopback with mutual
 //! TLS; LEFÖ-IBF (Vienna) refers a Serbian woman identified in Austria to Astra (Belgrade),
-//! the envelope crossing both brokers, and the demo shows each piece of evidence. It succeeds
-//! only if every step checks out.
+//! the envelope crossing both brokers, and the demo shows each piece of evidence, then the
+//! case's life ([`crate::lifecycle`]: acceptance, return, follow-ups, court travel) and the
+//! person's withdrawal of consent, after which Astra holds nothing readable of the case. It
+//! succeeds only if every step checks out.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use trm_proto::pb;
 
+use crate::lifecycle::{self, Party};
 use crate::local::LocalFederation;
 use crate::referral_file::{ReferralFile, TEMPLATE};
 use crate::render;
@@ -182,7 +185,110 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     );
     print!("{}", render::status(&status));
 
-    step(6, "Both handover logs verify (hash chain, metadata only)");
+    step(
+        6,
+        "Deadlines: what LEFÖ-IBF's node would list as overdue in 3 days without an answer",
+    );
+    let in_three_days = trm_proto::time::now_ms() + 3 * 24 * 3600 * 1000;
+    let overdue = lefoe
+        .overdue(pb::OverdueRequest {
+            at_ms: in_three_days,
+        })
+        .await?
+        .into_inner();
+    print!("{}", crate::case_view::overdue(&overdue.items));
+    ensure!(
+        overdue
+            .items
+            .iter()
+            .any(|o| o.item.as_ref().is_some_and(|i| i.message_id == id)),
+        "the urgent referral is not listed as overdue after its 48 hours"
+    );
+
+    step(
+        7,
+        "The case's life: every message delivered and shown on the other side",
+    );
+    let case_ref = shown
+        .summary
+        .as_ref()
+        .map(|s| s.case_ref.clone())
+        .unwrap_or_default();
+    let mut lefoe_party = Party {
+        address: SENDER.into(),
+        admin: lefoe.clone(),
+        cases: crate::client::connect_cases(&fed.node_socket(SENDER)).await?,
+    };
+    let mut astra_party = Party {
+        address: RECIPIENT.into(),
+        admin: astra.clone(),
+        cases: crate::client::connect_cases(&fed.node_socket(RECIPIENT)).await?,
+    };
+    lifecycle::run(
+        &mut lefoe_party,
+        &mut astra_party,
+        &case_ref,
+        &id,
+        |who, what| {
+            println!("   {who} {what}");
+        },
+    )
+    .await?;
+    let case = astra_party
+        .cases
+        .case(pb::CaseRequest {
+            case_ref: case_ref.clone(),
+            counterparty: SENDER.into(),
+            content: false,
+        })
+        .await?
+        .into_inner();
+    println!("\n   Astra's view (trm case {case_ref}):");
+    for line in crate::case_view::case(&case).lines() {
+        println!("   {line}");
+    }
+
+    step(
+        8,
+        "She withdraws her consent: Astra erases what it holds and acknowledges",
+    );
+    let withdrawal = lifecycle::send(
+        &mut lefoe_party,
+        &astra_party,
+        &case_ref,
+        pb::Priority::Urgent,
+        pb::body::Content::ConsentWithdrawal(pb::ConsentWithdrawal {
+            withdrawn_at_ms: trm_proto::time::now_ms(),
+            recorded_by_role: "LEFÖ-IBF caseworker".into(),
+            notes: String::new(),
+        }),
+    )
+    .await?;
+    let status = lefoe
+        .status(pb::StatusRequest {
+            message_id: withdrawal,
+        })
+        .await?
+        .into_inner();
+    let acknowledgement = status
+        .evidence
+        .iter()
+        .find(|e| e.step == "delivered")
+        .context("no acknowledgement")?;
+    println!(
+        "   acknowledged by {}: {}",
+        acknowledgement.attested_by, acknowledgement.detail
+    );
+    let shown = astra
+        .show(pb::ShowRequest {
+            message_id: id.clone(),
+        })
+        .await?
+        .into_inner();
+    ensure!(shown.body.is_none(), "Astra can still read the referral");
+    println!("   Astra's copy of the referral: {}", shown.erased);
+
+    step(9, "Both handover logs verify (hash chain, metadata only)");
     for (who, client) in [(SENDER, &mut lefoe), (RECIPIENT, &mut astra)] {
         let entries = client
             .log(pb::LogRequest {
@@ -206,7 +312,7 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     fed.shutdown().await?;
 
     step(
-        7,
+        10,
         "No plaintext at rest: the canary in the notes is searched for in every store",
     );
     for broker in ["at", "rs"] {
@@ -226,10 +332,17 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
             !tree_contains(&dir, CANARY.as_bytes())?,
             "{node}'s data contains plaintext"
         );
-        println!("   {node} data: no plaintext (content is stored sealed)");
+        println!("   {node} data: no plaintext (content is kept encrypted to a per-case key)");
     }
+    let astra_keys = fed_dir(root, &format!("nodes/{RECIPIENT}")).join(trm_node::vault::FOLDER);
+    let left = std::fs::read_dir(&astra_keys)?.count();
+    ensure!(left == 0, "Astra still holds {left} case keys");
     println!(
-        "\nDemo complete: referral delivered, receipts verified, logs intact, no plaintext at rest."
+        "   {RECIPIENT}: the case's key is destroyed; its stored ciphertext can never be read again"
+    );
+    println!(
+        "\nDemo complete: a case from referral to follow-up and court travel, receipts verified, \
+         consent withdrawn and content erased, logs intact, no plaintext at rest."
     );
     Ok(())
 }

@@ -75,16 +75,17 @@ pub fn verify(r: &pb::VerifyLogResponse) -> Value {
 
 /// A decrypted message: metadata plus the referral's fields by name.
 pub fn message(r: &pb::ShowResponse) -> Value {
-    let content = match r.body.as_ref().and_then(|b| b.content.as_ref()) {
-        Some(pb::body::Content::Referral(referral)) => {
-            json!({ "referral": referral_json(referral) })
-        }
-        _ => Value::Null,
-    };
+    let content = r
+        .body
+        .as_ref()
+        .and_then(|b| b.content.as_ref())
+        .map_or(Value::Null, crate::case_view::content_json);
     json!({
         "message": r.summary.as_ref().map(summary),
         "direction": r.direction,
         "content": content,
+        "erased": (!r.erased.is_empty()).then_some(&r.erased),
+        "handling_notice": (!r.handling_notice.is_empty()).then_some(&r.handling_notice),
     })
 }
 

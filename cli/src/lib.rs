@@ -26,6 +26,7 @@ pub mod commands;
 pub mod demo;
 pub mod devfed;
 pub mod json;
+pub mod lifecycle;
 pub mod local;
 pub mod message_file;
 pub mod referral_file;

@@ -45,11 +45,19 @@ enum Command {
         #[arg(long)]
         file: PathBuf,
     },
-    /// Messages received, newest first.
+    /// Messages received, newest first; with --overdue, the open items past their due time.
     Inbox {
         /// How many to show.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Show open items past their due time instead: referrals not answered, information
+        /// requests not answered, returns not confirmed, follow-ups not received.
+        #[arg(long)]
+        overdue: bool,
+        /// With --overdue: judge by this time instead of now (RFC 3339, or a date), e.g. to see
+        /// what will be overdue by Friday.
+        #[arg(long, requires = "overdue")]
+        at: Option<String>,
     },
     /// One message, decrypted and verified.
     Show {
@@ -113,6 +121,40 @@ enum Command {
         #[arg(long = "with", default_value = "")]
         counterparty: String,
     },
+    /// Send a case-information request from a filled-in file (`trm template info_request`).
+    RequestInfo {
+        /// The filled-in file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Answer an information request from a filled-in file (`trm template info_response`):
+    /// the information with its evaluation codes, or a refusal with its reason.
+    Answer {
+        /// The filled-in file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Returns: request one, confirm the reception, report a follow-up after return.
+    Return {
+        #[command(subcommand)]
+        action: ReturnAction,
+    },
+    /// The person withdrew consent: tell the partner, who erases what it holds of the case and
+    /// acknowledges; nothing more is exchanged in the case.
+    WithdrawConsent {
+        /// The case reference.
+        #[arg(long = "case")]
+        case_ref: String,
+        /// The other organisation, when several use the same case reference.
+        #[arg(long = "with", default_value = "")]
+        counterparty: String,
+        /// The role that recorded the withdrawal (not a person's name).
+        #[arg(long)]
+        recorded_by: String,
+        /// Anything the partner needs to know.
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
     /// Answer a referral you received: accept it, decline it, or ask for what is missing.
     #[command(group(clap::ArgGroup::new("decision").required(true).args(["accept", "decline", "needs_info"])))]
     Respond {
@@ -134,6 +176,29 @@ enum Command {
         /// Ask for what is missing before deciding.
         #[arg(long, value_name = "WHAT IS MISSING")]
         needs_info: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReturnAction {
+    /// Ask the origin organisation to arrange a return (`trm template return_request`).
+    Request {
+        /// The filled-in file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Confirm the reception arrangements of a requested return (`trm template
+    /// return_confirmation`).
+    Confirm {
+        /// The filled-in file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Report on a returned person's reintegration (`trm template follow_up`).
+    FollowUp {
+        /// The filled-in file.
+        #[arg(long)]
+        file: PathBuf,
     },
 }
 
@@ -275,7 +340,40 @@ async fn run(args: Args) -> Result<(), CommandError> {
             commands::send_referral(socket, &file, out).await
         }
         Command::Send { kind, file } => commands::send_message(socket, &kind, &file, out).await,
-        Command::Inbox { limit } => commands::inbox(socket, limit, out).await,
+        Command::Inbox {
+            overdue: true, at, ..
+        } => case_commands::overdue(socket, at.as_deref(), out).await,
+        Command::Inbox { limit, .. } => commands::inbox(socket, limit, out).await,
+        Command::RequestInfo { file } => {
+            commands::send_message(socket, "info_request", &file, out).await
+        }
+        Command::Answer { file } => {
+            commands::send_message(socket, "info_response", &file, out).await
+        }
+        Command::Return { action } => {
+            let (kind, file) = match action {
+                ReturnAction::Request { file } => ("return_request", file),
+                ReturnAction::Confirm { file } => ("return_confirmation", file),
+                ReturnAction::FollowUp { file } => ("follow_up", file),
+            };
+            commands::send_message(socket, kind, &file, out).await
+        }
+        Command::WithdrawConsent {
+            case_ref,
+            counterparty,
+            recorded_by,
+            notes,
+        } => {
+            case_commands::withdraw_consent(
+                socket,
+                &case_ref,
+                &counterparty,
+                &recorded_by,
+                &notes,
+                out,
+            )
+            .await
+        }
         Command::Show { id } => commands::show(socket, &id, out).await,
         Command::Status { id } => commands::status(socket, &id, out).await,
         Command::Log {

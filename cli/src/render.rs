@@ -82,13 +82,23 @@ pub fn message(response: &pb::ShowResponse) -> String {
     );
     let _ = writeln!(out, "  sealed    {}", format_ms(s.created_at_ms));
     let _ = writeln!(out, "  digest    {}", hex::encode(&s.envelope_digest));
-    let Some(pb::body::Content::Referral(r)) =
-        response.body.as_ref().and_then(|b| b.content.as_ref())
-    else {
-        return out;
-    };
-    out.push('\n');
-    out.push_str(&referral(r));
+    if !response.handling_notice.is_empty() {
+        let _ = writeln!(out, "\n! {}", response.handling_notice);
+    }
+    if !response.erased.is_empty() {
+        let _ = writeln!(out, "\n{}", response.erased);
+    }
+    match response.body.as_ref().and_then(|b| b.content.as_ref()) {
+        Some(pb::body::Content::Referral(r)) => {
+            out.push('\n');
+            out.push_str(&referral(r));
+        }
+        Some(other) => {
+            out.push('\n');
+            out.push_str(&crate::case_view::content_text(other));
+        }
+        None => {}
+    }
     out
 }
 

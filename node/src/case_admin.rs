@@ -23,6 +23,20 @@ impl CasesService {
         Self { node }
     }
 
+    /// The summary with each item's due time filled in (none once the case has ended).
+    fn with_due_times(&self, mut summary: pb::CaseSummary) -> pb::CaseSummary {
+        if crate::cases::ended(&summary).is_some() {
+            return summary;
+        }
+        for item in &mut summary.items {
+            if let Some(due) = self.node.deadlines.due(item) {
+                item.due_at_ms = due.at_ms;
+                item.due = due.what;
+            }
+        }
+        summary
+    }
+
     /// The decrypted body of a message in the case, found by the side that sent it.
     fn body(
         &self,
@@ -51,7 +65,11 @@ impl pb::node_cases_server::NodeCases for CasesService {
     ) -> Result<Response<pb::CasesResponse>, Status> {
         let cases = self.node.store.cases().map_err(NodeError::from)?;
         Ok(Response::new(pb::CasesResponse {
-            cases: cases.into_iter().filter_map(|c| c.summary).collect(),
+            cases: cases
+                .into_iter()
+                .filter_map(|c| c.summary)
+                .map(|s| self.with_due_times(s))
+                .collect(),
         }))
     }
 
@@ -65,7 +83,7 @@ impl pb::node_cases_server::NodeCases for CasesService {
             .store
             .case(&request.case_ref, &request.counterparty)
             .map_err(NodeError::from)?;
-        let summary = case.summary.unwrap_or_default();
+        let summary = self.with_due_times(case.summary.unwrap_or_default());
         let thread = case
             .thread
             .into_iter()

@@ -377,6 +377,12 @@ fn erase_in_transaction(
             at_ms: erasure.at_ms,
             event: pb::LogEvent::Erased.into(),
             message_id: erasure.message_id.to_owned(),
+            // Erased on a consent withdrawal, or for retention (no message).
+            kind: if erasure.message_id.is_empty() {
+                pb::MessageKind::Unspecified.into()
+            } else {
+                pb::MessageKind::ConsentWithdrawal.into()
+            },
             counterparty: summary.counterparty.clone(),
             case_ref: summary.case_ref.clone(),
             actor: erasure.actor.to_owned(),

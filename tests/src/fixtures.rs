@@ -18,6 +18,8 @@ pub const LEFOE: &str = "lefoe-ibf@marri";
 pub const ASTRA: &str = "astra@marri";
 /// A third organisation, in North Macedonia.
 pub const OPEN_GATE: &str = "open-gate@marri";
+/// An Austrian police liaison officer's node (only in [`federation_with_police`]).
+pub const POLICE: &str = "police-at@marri";
 /// Placed in every test referral's notes and searched for in stores.
 pub const CANARY: &str = "CANARY-b51e0d-plaintext-marker";
 
@@ -43,6 +45,40 @@ pub async fn federation_with(
         adjust,
     )
     .await
+}
+
+/// The test federation with an Austrian police liaison node, [`POLICE`], as a fourth party.
+pub async fn federation_with_police(root: &Path) -> anyhow::Result<LocalFederation> {
+    LocalFederation::create_with(
+        root,
+        "trm-test",
+        &[(BROKER, "MARRI")],
+        &[
+            (LEFOE, "LEFÖ-IBF", "ngo", "AT"),
+            (ASTRA, "Astra", "ngo", "RS"),
+            (OPEN_GATE, "Open Gate/La Strada", "ngo", "MK"),
+            (
+                POLICE,
+                "Federal Criminal Police Office, liaison",
+                "police",
+                "AT",
+            ),
+        ],
+        |_| {},
+    )
+    .await
+}
+
+/// Node `address` of a running federation as a party to a case (its admin and cases clients).
+pub async fn party(
+    fed: &LocalFederation,
+    address: &str,
+) -> anyhow::Result<trm_cli::lifecycle::Party> {
+    Ok(trm_cli::lifecycle::Party {
+        address: address.to_owned(),
+        admin: fed.client(address).await?,
+        cases: trm_cli::client::connect_cases(&fed.node_socket(address)).await?,
+    })
 }
 
 /// The demo referral addressed to `to`, carrying [`CANARY`] in its notes.

@@ -11,4 +11,5 @@ mod directory;
 mod durability;
 mod federation;
 mod handover_log;
+mod protocol;
 mod transport;
