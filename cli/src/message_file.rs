@@ -152,7 +152,7 @@ pub fn parse(kind: &str, text: &str, json: bool) -> Result<Parsed, FieldError> {
     let file: MessageFile = if json {
         serde_json::from_str(text).map_err(|e| field_error("file", e.to_string()))?
     } else {
-        toml::from_str(text).map_err(|e| field_error("file", e.to_string()))?
+        toml::from_str(text).map_err(|e| crate::referral_file::toml_error(text, &e))?
     };
     file.to
         .parse::<trm_proto::addr::NodeAddr>()
@@ -227,6 +227,66 @@ mod tests {
                 "to = \"lefoe-ibf@at\"",
                 "to = \"LEFÖ\"",
                 "to",
+            ),
+            (
+                "info_request",
+                "purpose = \"criminal\"",
+                "purpose = \"civil\"",
+                "info_request.purpose",
+            ),
+            (
+                "info_request",
+                "categories = [\"perpetrator\"]",
+                "categories = [\"witness\"]",
+                "info_request.categories",
+            ),
+            (
+                "info_request",
+                "deadline = \"2026-12-15\"",
+                "deadline = \"next week\"",
+                "info_request.deadline",
+            ),
+            (
+                "info_request",
+                "handling_code = \"H1\"",
+                "handling_code = \"H9\"",
+                "info_request.handling_code",
+            ),
+            (
+                "info_response",
+                "source_reliability = \"B\"",
+                "source_reliability = \"E\"",
+                "info_response.source_reliability",
+            ),
+            (
+                "case_update",
+                "court_date = \"2027-03-15\"",
+                "court_date = \"15 March\"",
+                "case_update.court_date",
+            ),
+            (
+                "consent_withdrawal",
+                "withdrawn_at = \"2026-12-01\"",
+                "withdrawn_at = \"yesterday\"",
+                "consent_withdrawal.withdrawn_at",
+            ),
+            (
+                "return_request",
+                "level = \"medium\"",
+                "level = \"severe\"",
+                "return_request.pre_return_risk_assessment.level",
+            ),
+            (
+                "return_request",
+                "priority = \"urgent\"",
+                "priority = \"asap\"",
+                "priority",
+            ),
+            (
+                "return_request",
+                "case_ref = \"AT-LEFOE-2026-0042\"",
+                "case_ref = \"\"",
+                "case_ref",
             ),
         ];
         for (kind, from, to, field) in cases {

@@ -226,6 +226,37 @@ pub(crate) fn field_error(field: &str, problem: impl Into<String>) -> FieldError
     }
 }
 
+/// A TOML error as the field it is in (`table.key`, from the error's position in `text`) and
+/// what is wrong, so a mistyped code or a wrong type names its field like every other check.
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> FieldError {
+    let Some(at) = e.span().map(|span| span.start.min(text.len())) else {
+        return field_error("file", e.message());
+    };
+    let before = text.get(..at).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text
+        .get(line_start..)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_default();
+    let key = line
+        .split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"'))
+        .unwrap_or_default();
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && !l.contains('='))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim())
+        .unwrap_or_default();
+    let field = match (table, key) {
+        (_, "") => "file".to_owned(),
+        ("", key) => key.to_owned(),
+        (table, key) => format!("{table}.{key}"),
+    };
+    field_error(&field, e.message().trim())
+}
+
 pub(crate) fn date(field: &str, text: &str) -> Result<u64, FieldError> {
     trm_proto::time::parse_ms(text)
         .ok_or_else(|| field_error(field, format!("{text:?} is not a date (YYYY-MM-DD)")))
@@ -264,7 +295,7 @@ impl ReferralFile {
         if json {
             serde_json::from_str(text).map_err(|e| field_error("file", e.to_string()))
         } else {
-            toml::from_str(text).map_err(|e| field_error("file", e.to_string()))
+            toml::from_str(text).map_err(|e| toml_error(text, &e))
         }
     }
 
@@ -549,7 +580,7 @@ mod tests {
         }
         let unknown = TEMPLATE.replace("sex = \"female\"", "sex = \"femal\"");
         let error = ReferralFile::parse(&unknown, false).expect_err("bad variant");
-        assert!(error.problem.contains("femal"), "{error}");
-        assert!(error.problem.contains("line"), "{error}");
+        assert_eq!(error.field, "referral.person.sex", "{error}");
+        assert!(error.problem.contains("`femal`"), "{error}");
     }
 }

@@ -44,7 +44,7 @@ pub const STATUS_CLOSED: &str = "closed";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CaseError {
     /// The message refers to an item that is not in this case.
-    #[error("case {case_ref} with {counterparty} has no {kind} {message_id}")]
+    #[error("case {case_ref} with {counterparty} has no {} {message_id}", .kind.replace('_', " "))]
     NoSuchItem {
         /// The case reference.
         case_ref: String,
@@ -56,7 +56,7 @@ pub enum CaseError {
         message_id: String,
     },
     /// The message answers an item from the side that opened it.
-    #[error("{kind} {message_id} was sent by {opener}; only its addressee can answer it")]
+    #[error("{} {message_id} was sent by {opener}; only its addressee can answer it", .kind.replace('_', " "))]
     WrongSide {
         /// The item kind.
         kind: &'static str,
@@ -66,7 +66,7 @@ pub enum CaseError {
         opener: String,
     },
     /// The item is in a state that does not allow this step.
-    #[error("{kind} {message_id} is {state}; it cannot be {wanted}")]
+    #[error("{} {message_id} is {state}; it cannot be {wanted}", .kind.replace('_', " "))]
     IllegalTransition {
         /// The item kind.
         kind: &'static str,
@@ -650,6 +650,83 @@ mod tests {
             changes.iter().any(|c| c.contains("3 messages erased")),
             "{changes:?}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn every_illegal_step_is_refused_with_the_case_unchanged() -> Result<(), CaseError> {
+        let mut case = new_case("atina@rs", "C-1");
+        apply(
+            &mut case,
+            &step(
+                "q1",
+                OUTGOING,
+                &Content::ReturnRequest(pb::ReturnRequest::default()),
+            ),
+        )?;
+        apply(
+            &mut case,
+            &step(
+                "i1",
+                INCOMING,
+                &Content::InfoRequest(pb::InfoRequest::default()),
+            ),
+        )?;
+        let confirm = Content::ReturnConfirmation(pb::ReturnConfirmation {
+            return_request_message_id: "q1".into(),
+            ..Default::default()
+        });
+        apply(&mut case, &step("c1", INCOMING, &confirm))?;
+        let answer = Content::InfoResponse(pb::InfoResponse {
+            request_message_id: "i1".into(),
+            information: "known".into(),
+            ..Default::default()
+        });
+        apply(&mut case, &step("o1", OUTGOING, &answer))?;
+        let travelled_twice = Content::CaseUpdate(pb::CaseUpdate {
+            status: "travelled".into(),
+            ..Default::default()
+        });
+        apply(&mut case, &step("u1", OUTGOING, &travelled_twice))?;
+        let unanchored = Content::ReturnConfirmation(pb::ReturnConfirmation::default());
+        let illegal: [(&str, &str, &Content, &str); 5] = [
+            (
+                "c2",
+                INCOMING,
+                &confirm,
+                "return q1 is travelled; it cannot be confirmed",
+            ),
+            (
+                "o2",
+                OUTGOING,
+                &answer,
+                "information request i1 is answered; it cannot be answered",
+            ),
+            (
+                "u2",
+                OUTGOING,
+                &travelled_twice,
+                "case C-1 has no confirmed return that can become travelled",
+            ),
+            (
+                "c3",
+                INCOMING,
+                &unanchored,
+                "return_confirmation.return_request_message_id is required",
+            ),
+            (
+                "o3",
+                INCOMING,
+                &answer,
+                "information request i1 was sent by the counterparty; only its addressee can answer it",
+            ),
+        ];
+        for (id, direction, content, expected) in illegal {
+            let before = case.clone();
+            let e = apply(&mut case, &step(id, direction, content)).err();
+            assert_eq!(e.map(|e| e.to_string()).as_deref(), Some(expected), "{id}");
+            assert_eq!(case, before, "{id}: the case is unchanged");
+        }
         Ok(())
     }
 }
