@@ -152,6 +152,21 @@ impl Node {
                 }
                 e => NodeError::NoAgreement(e),
             })?;
+        if let pb::body::Content::Referral(referral) = &draft.content {
+            let accepts = directory
+                .node(&draft.to)
+                .is_some_and(|n| n.accepts_child_referrals);
+            if referral.child && !accepts {
+                return Err(crate::rules::RuleError {
+                    field: "referral.child".into(),
+                    problem: format!(
+                        "{} does not take referrals of children (federation directory); find a partner with `trm directory search --children`",
+                        draft.to
+                    ),
+                }
+                .into());
+            }
+        }
         // The case must allow this message before anything is sealed; the store checks again
         // in the transaction that records it.
         self.store.check_case(&crate::cases::Step {

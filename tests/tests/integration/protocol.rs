@@ -141,7 +141,13 @@ async fn the_serbian_womans_case_runs_its_whole_lifecycle_across_both_nodes() ->
 async fn an_unaccompanied_child_is_refused_without_a_guardian_and_accepted_with_one()
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut fed = fixtures::federation(dir.path()).await?;
+    // Open Gate does not take referrals of children, as its directory entry says.
+    let mut fed = fixtures::federation_with(dir.path(), |spec| {
+        for node in &mut spec.nodes {
+            node.accepts_child_referrals = node.address != OPEN_GATE;
+        }
+    })
+    .await?;
     fed.start_broker(BROKER).await?;
     fed.start_node(LEFOE).await?;
     fed.start_node(ASTRA).await?;
@@ -177,6 +183,18 @@ async fn an_unaccompanied_child_is_refused_without_a_guardian_and_accepted_with_
         role: "legal guardian for unaccompanied minors".into(),
         contact_via: "MA 11 duty line".into(),
     });
+    let elsewhere = lefoe
+        .admin
+        .send(with_referral(OPEN_GATE, child.clone())?)
+        .await
+        .expect_err("a partner that does not take children");
+    assert!(
+        elsewhere.message().starts_with("referral.child:")
+            && elsewhere.message().contains(OPEN_GATE),
+        "{}",
+        elsewhere.message()
+    );
+    assert_eq!(log_len(&mut lefoe).await?, before, "nothing logged");
     let id = send(&mut lefoe, with_referral(ASTRA, child)?).await?;
     lifecycle::wait_for_delivery(&lefoe, &id).await?;
     lifecycle::send(
