@@ -82,7 +82,7 @@ fn labelled(table: &'static str, label: &str, count: u64) -> Row<'static> {
 }
 
 /// The report as CSV: tables `verification`, `handovers`, `per_month`, `per_country_pair`,
-/// `timing`, `unanswered_referral`, `unanswered_info_request`, `disclosure_without_consent`,
+/// `timing`, `unanswered_referral`, `unanswered_info_request`, `late`, `disclosure_without_consent`,
 /// `return_without_risk_assessment`, `return_without_follow_up`, `children`, `initiator`,
 /// `network_edge` and `not_yet_available`.
 pub fn render(report: &Report) -> String {
@@ -134,9 +134,10 @@ pub fn render(report: &Report) -> String {
             ],
         );
     }
-    let lists: [(&'static str, &Vec<Listed>); 5] = [
+    let lists: [(&'static str, &Vec<Listed>); 6] = [
         ("unanswered_referral", &f.unanswered_referrals),
         ("unanswered_info_request", &f.unanswered_info_requests),
+        ("late", &f.late),
         ("disclosure_without_consent", &f.disclosures_without_consent),
         (
             "return_without_risk_assessment",

@@ -243,6 +243,29 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
             .map(|h| listed(h, as_of_ms, ""))
             .collect()
     };
+    let mut late_seen = BTreeSet::new();
+    let late = logs
+        .iter()
+        .flat_map(|log| {
+            log.entries
+                .iter()
+                .filter(|e| e.event == i32::from(LogEvent::Overdue))
+                .map(move |e| (log.node.as_str(), e))
+        })
+        .filter(|(_, e)| late_seen.insert((e.message_id.clone(), e.due_at_ms)))
+        .filter_map(|(node, e)| {
+            let opened = all.iter().find(|h| {
+                h.message_id == e.message_id
+                    && ((h.from == node && h.to == e.counterparty)
+                        || (h.to == node && h.from == e.counterparty))
+            })?;
+            Some(listed(
+                opened,
+                as_of_ms,
+                &format!("due {}, logged overdue by {node}", format_ms(e.due_at_ms)),
+            ))
+        })
+        .collect();
     let disclosures = all
         .iter()
         .filter(|h| {
@@ -308,6 +331,7 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
         ],
         unanswered_referrals: unanswered(MessageKind::Referral, MessageKind::ReferralResponse),
         unanswered_info_requests: unanswered(MessageKind::InfoRequest, MessageKind::InfoResponse),
+        late,
         disclosures_without_consent: disclosures,
         returns_without_risk_assessment: returns
             .iter()

@@ -181,6 +181,12 @@ pub fn render(report: &Report) -> String {
     );
     card(
         &mut out,
+        f.late.len(),
+        "items logged overdue",
+        !f.late.is_empty(),
+    );
+    card(
+        &mut out,
         f.disclosures_without_consent.len(),
         "disclosures without consent",
         !f.disclosures_without_consent.is_empty(),
@@ -227,6 +233,11 @@ pub fn render(report: &Report) -> String {
             out,
             "Information requests without a response",
             &f.unanswered_info_requests,
+        );
+        list(
+            out,
+            "Past their due time (logged overdue by a node)",
+            &f.late,
         );
     });
     section(&mut out, "Consent", |out| {

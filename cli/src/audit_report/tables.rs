@@ -109,6 +109,9 @@ pub struct Figures {
     pub unanswered_referrals: Vec<Listed>,
     /// INFO_REQUESTs with no INFO_RESPONSE back on the case.
     pub unanswered_info_requests: Vec<Listed>,
+    /// Items the nodes logged as overdue (OVERDUE entries): the message that opened each, with
+    /// its due time and which node logged it; each item and due time once.
+    pub late: Vec<Listed>,
     /// Disclosures without consent or with a consent override.
     pub disclosures_without_consent: Vec<Listed>,
     /// RETURN_REQUESTs without a pre-return risk assessment.

@@ -381,3 +381,41 @@ fn csv_quotes_fields_and_defuses_formulas() {
         "{csv}"
     );
 }
+
+#[test]
+fn items_logged_overdue_by_either_node_are_listed_once_as_late() {
+    let mut logs = World::scenario().logs();
+    let due = JUNE_1 - 10 * 86_400_000;
+    for log in &mut logs {
+        let counterparty = match log.node.as_str() {
+            OPEN_GATE => BMI,
+            BMI => OPEN_GATE,
+            _ => continue,
+        };
+        log.entries.push(pb::LogEntry {
+            at_ms: due + 60_000,
+            event: pb::LogEvent::Overdue.into(),
+            message_id: "m13".into(),
+            counterparty: counterparty.into(),
+            kind: K::InfoRequest.into(),
+            case_ref: "C4".into(),
+            actor: "node".into(),
+            due_at_ms: due,
+            ..Default::default()
+        });
+    }
+    let f = figures::compute(&logs, &orgs(), JUNE_1);
+    let late = ids(&f.late);
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(
+        (late[0].0, late[0].1),
+        ("m13", "C4"),
+        "the request, once, though both nodes logged it"
+    );
+    assert_eq!((late[0].2, late[0].3), (OPEN_GATE, BMI));
+    assert!(
+        late[0]
+            .5
+            .starts_with(&format!("due {}", trm_proto::time::format_ms(due)))
+    );
+}
