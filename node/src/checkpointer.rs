@@ -255,14 +255,16 @@ mod tests {
     }
 
     /// Appends `n` REFUSED entries the way the node does, one transaction each.
-    fn append(store: &NodeStore, n: u64) -> TestResult {
+    async fn append(store: &NodeStore, n: u64) -> TestResult {
         for i in 0..n {
             let header = pb::EnvelopeHeader {
                 message_id: format!("{i:032x}"),
                 from: "astra@marri".into(),
                 ..Default::default()
             };
-            store.record_refused(&header, &[i as u8; 32], 1_700_000_000_000 + i, "test")?;
+            store
+                .record_refused(&header, &[i as u8; 32], 1_700_000_000_000 + i, "test")
+                .await?;
         }
         Ok(())
     }
@@ -300,7 +302,7 @@ mod tests {
         assert_eq!(empty.checkpoint.size, 0);
 
         let store = NodeStore::open(dir.path())?;
-        append(&store, 5)?;
+        append(&store, 5).await?;
         let checkpointer = Checkpointer::open(&store, ORIGIN, key())?;
         let five = checkpointer.checkpoint(&store).await?;
         assert!(five.signed_now);
@@ -308,7 +310,7 @@ mod tests {
         let again = checkpointer.checkpoint(&store).await?;
         assert!(!again.signed_now);
         assert_eq!(again.note, five.note);
-        append(&store, 2)?;
+        append(&store, 2).await?;
         let seven = checkpointer.checkpoint(&store).await?;
         assert_eq!(seven.checkpoint.size, 7);
 
@@ -326,7 +328,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         {
             let store = NodeStore::open(dir.path())?;
-            append(&store, 4)?;
+            append(&store, 4).await?;
             Checkpointer::open(&store, ORIGIN, key())?
                 .checkpoint(&store)
                 .await?;

@@ -110,8 +110,9 @@ impl BundlePieces {
 mod tests {
     use super::*;
 
-    #[test]
-    fn concatenated_pieces_decode_as_the_whole_bundle() -> Result<(), Box<dyn std::error::Error>> {
+    #[tokio::test]
+    async fn concatenated_pieces_decode_as_the_whole_bundle()
+    -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let store = NodeStore::open(dir.path())?;
         // Enough entries for several pieces.
@@ -122,7 +123,7 @@ mod tests {
                 from: "astra@marri".into(),
                 ..Default::default()
             };
-            store.record_refused(&header, &[1; 32], i, &reason)?;
+            store.record_refused(&header, &[1; 32], i, &reason).await?;
         }
         store.record_checkpoint(0, "a note\n")?;
         let node: NodeAddr = "lefoe@marri".parse()?;

@@ -93,10 +93,13 @@ async fn handle_batch(
     batch: Vec<pb::Delivery>,
 ) -> Result<Vec<pb::DeliveryAck>, NodeError> {
     refresh_if_a_sender_is_unknown(node, channel, &batch).await;
-    let acks = batch
-        .into_iter()
-        .map(|delivery| handle(node, delivery))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Polled in order, each item is checked and handed to the store's writer in batch order,
+    // so the batch's changes share transactions and commit in the order they were delivered.
+    let acks =
+        futures_util::future::join_all(batch.into_iter().map(|delivery| handle(node, delivery)))
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
     node.store.durable().await?;
     Ok(acks)
 }
@@ -119,15 +122,15 @@ async fn refresh_if_a_sender_is_unknown(node: &Node, channel: &Channel, batch: &
 }
 
 /// Handles one delivered item; its effects are not yet flushed.
-fn handle(node: &Node, delivery: pb::Delivery) -> Result<pb::DeliveryAck, NodeError> {
+async fn handle(node: &Node, delivery: pb::Delivery) -> Result<pb::DeliveryAck, NodeError> {
     let sequence = delivery.sequence;
     match delivery.item {
         Some(pb::delivery::Item::Envelope(envelope)) => Ok(pb::DeliveryAck {
             sequence,
-            receipt: Some(node.receive_unflushed(envelope)?),
+            receipt: Some(node.receive_unflushed(envelope).await?),
         }),
         Some(pb::delivery::Item::Receipt(receipt)) => {
-            match node.accept_receipt_unflushed(&receipt, None) {
+            match node.accept_receipt_unflushed(&receipt, None).await {
                 Ok(_) => {}
                 // A receipt that does not verify is dropped: keeping it would block the queue.
                 Err(NodeError::InvalidRequest(problem)) => warn!(%problem, "dropped receipt"),

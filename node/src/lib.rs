@@ -32,6 +32,7 @@ pub mod cases;
 pub mod checkpoint;
 pub mod checkpointer;
 pub mod cli;
+pub mod combine;
 pub mod config;
 pub mod connect;
 pub mod daemon;

@@ -92,7 +92,7 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
         })
         .collect();
     if !marks.is_empty() {
-        report.overdue_logged = node.store.mark_overdue(&marks, now_ms)?;
+        report.overdue_logged = node.store.mark_overdue(marks, now_ms).await?;
     }
     let own = node.keys.address.to_string();
     for case in node.store.cases()? {
@@ -112,14 +112,14 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
                 node.retention_ms / (24 * 3600 * 1000)
             );
             let erasure = Erasure {
-                case_key: &key,
-                own: &own,
+                case_key: key,
+                own: own.clone(),
                 at_ms: now_ms,
-                reason: &reason,
-                message_id: "",
-                actor: "node",
+                reason,
+                message_id: String::new(),
+                actor: "node".into(),
             };
-            if node.store.erase_case(&erasure)?.is_some() {
+            if node.store.erase_case(erasure).await?.is_some() {
                 report.erased_for_retention += 1;
             }
         }

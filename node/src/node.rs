@@ -194,9 +194,10 @@ impl Node {
             flags: audit::flags(&sealed.body),
             content: sealed.body.content.as_ref(),
         };
-        let log_index =
-            self.store
-                .record_sent(&sealed.envelope, &facts, &sealed.signed_body, now, actor)?;
+        let log_index = self
+            .store
+            .record_sent(&sealed.envelope, &facts, &sealed.signed_body, now, actor)
+            .await?;
         self.store.durable().await?;
         self.outbox_wake.notify_one();
         info!(id = %sealed.header.message_id, to = %sealed.header.to, log_index, "message queued");
@@ -224,7 +225,7 @@ impl Node {
     /// DELIVERED receipt returned; otherwise the refusal is logged and a REJECTED receipt
     /// returned. Either way the receipt is only returned once on disk.
     pub async fn receive(&self, envelope: pb::Envelope) -> Result<pb::SignedReceipt, NodeError> {
-        let receipt = self.receive_unflushed(envelope)?;
+        let receipt = self.receive_unflushed(envelope).await?;
         self.store.durable().await?;
         Ok(receipt)
     }
@@ -232,7 +233,7 @@ impl Node {
     /// [`Node::receive`] without the flush: the caller must wait for
     /// [`NodeStore::durable`] before handing the receipt to anyone. Lets a batch of
     /// deliveries share one flush.
-    pub fn receive_unflushed(
+    pub async fn receive_unflushed(
         &self,
         envelope: pb::Envelope,
     ) -> Result<pb::SignedReceipt, NodeError> {
@@ -240,23 +241,26 @@ impl Node {
         let now = time::now_ms();
         let raw_header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).unwrap_or_default();
         let digest = envelope::digest(&envelope.header);
-        let receipt_for = |kind: pb::ReceiptKind, log_index: u64, reason: String, erased: u32| {
-            receipt::sign(
-                &pb::Receipt {
-                    kind: kind.into(),
-                    message_id: raw_header.message_id.clone(),
-                    from: raw_header.from.clone(),
-                    to: self.keys.address.to_string(),
-                    envelope_digest: digest.to_vec(),
-                    signer: self.keys.address.to_string(),
-                    at_ms: now,
-                    log_index,
-                    reason,
-                    erased_messages: erased,
-                },
-                &self.keys.signing,
-            )
+        let template = pb::Receipt {
+            message_id: raw_header.message_id.clone(),
+            from: raw_header.from.clone(),
+            to: self.keys.address.to_string(),
+            envelope_digest: digest.to_vec(),
+            signer: self.keys.address.to_string(),
+            at_ms: now,
+            ..Default::default()
         };
+        let signing = self.keys.signing.clone();
+        // Owned, so the store can sign inside its (combined) transaction.
+        let receipt_for =
+            move |kind: pb::ReceiptKind, log_index: u64, reason: String, erased: u32| {
+                let mut receipt = template.clone();
+                receipt.kind = kind.into();
+                receipt.log_index = log_index;
+                receipt.reason = reason;
+                receipt.erased_messages = erased;
+                receipt::sign(&receipt, &signing)
+            };
         // A node's own sent copies also open with its keys; only messages to it are deliveries.
         let opened = open::open(
             &self.keys,
@@ -281,7 +285,8 @@ impl Node {
                 let reason = e.to_string();
                 let index = self
                     .store
-                    .record_refused(&raw_header, &digest, now, &reason)?;
+                    .record_refused(&raw_header, &digest, now, &reason)
+                    .await?;
                 return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason, 0));
             }
         };
@@ -292,13 +297,15 @@ impl Node {
             flags: audit::flags(&opened.body),
             content: opened.body.content.as_ref(),
         };
-        let received = self.store.record_received(
-            &envelope,
-            &facts,
-            &opened.signed_body,
-            now,
-            |index, erased| receipt_for(pb::ReceiptKind::Delivered, index, String::new(), erased),
-        );
+        let received = self
+            .store
+            .record_received(&envelope, &facts, &opened.signed_body, now, {
+                let receipt_for = receipt_for.clone();
+                move |index, erased| {
+                    receipt_for(pb::ReceiptKind::Delivered, index, String::new(), erased)
+                }
+            })
+            .await;
         let received = match received {
             Ok(received) => received,
             // A well-behaved sender's node refuses an illegal case step before sealing, so
@@ -308,7 +315,8 @@ impl Node {
                 let reason = e.to_string();
                 let index = self
                     .store
-                    .record_refused(&raw_header, &digest, now, &reason)?;
+                    .record_refused(&raw_header, &digest, now, &reason)
+                    .await?;
                 return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason, 0));
             }
             Err(e) => return Err(e.into()),
@@ -331,13 +339,15 @@ impl Node {
         signed: &pb::SignedReceipt,
         outbox_sequence: Option<u64>,
     ) -> Result<bool, NodeError> {
-        let recorded = self.accept_receipt_unflushed(signed, outbox_sequence)?;
+        let recorded = self
+            .accept_receipt_unflushed(signed, outbox_sequence)
+            .await?;
         self.store.durable().await?;
         Ok(recorded)
     }
 
     /// [`Node::accept_receipt`] without the flush; the caller flushes before acknowledging.
-    pub fn accept_receipt_unflushed(
+    pub async fn accept_receipt_unflushed(
         &self,
         signed: &pb::SignedReceipt,
         outbox_sequence: Option<u64>,
@@ -420,7 +430,10 @@ impl Node {
                 "receipt does not match the envelope this node sent".into(),
             ));
         }
-        let recorded = self.store.record_receipt(&verified, outbox_sequence)?;
+        let recorded = self
+            .store
+            .record_receipt(&verified, outbox_sequence)
+            .await?;
         if recorded {
             info!(id = %verified.receipt.message_id, kind = ?kind, signer = %verified.receipt.signer, "evidence recorded");
         }

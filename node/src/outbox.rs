@@ -54,8 +54,9 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
                 // Recording the broker's receipt acknowledges nothing to anyone, so it need not
                 // wait for a flush: after a crash the message is still in the outbox, and
                 // resubmitting it returns the identical receipt.
-                if let Err(e) =
-                    node.accept_receipt_unflushed(response.get_ref(), Some(item.sequence))
+                if let Err(e) = node
+                    .accept_receipt_unflushed(response.get_ref(), Some(item.sequence))
+                    .await
                 {
                     // A broker answering with a bad receipt is misbehaving: keep the message and retry.
                     error!(message = %id, cause = %e, "broker receipt refused");
@@ -75,14 +76,17 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
                     detail: format!("{:?}: {}", status.code(), status.message()),
                     receipt: None,
                 };
-                let recorded = node.store.record_outcome(
-                    Some(item.sequence),
-                    &item.key,
-                    evidence,
-                    pb::LogEvent::SubmitFailed,
-                    None,
-                    status.message(),
-                );
+                let recorded = node
+                    .store
+                    .record_outcome(
+                        Some(item.sequence),
+                        &item.key,
+                        evidence,
+                        pb::LogEvent::SubmitFailed,
+                        None,
+                        status.message(),
+                    )
+                    .await;
                 if let Err(e) = recorded {
                     error!(message = %id, cause = %e, "cannot record refusal");
                     pause(&node, &mut backoff, &mut shutdown).await;

@@ -1,9 +1,10 @@
 //! The node's durable state in sled: messages (their content only as ciphertext encrypted to
-//! their case's key in the [`Vault`]), the outbox, per-message evidence, and the handover log. Every operation that
-//! changes state is one sled transaction that also appends its handover-log entry, so a
-//! message and its log entry are stored together or not at all. sled types do not leave this
-//! module and [`crate::handover_log`]. Cases (see [`crate::cases`]) change in the same
-//! transaction as the message that changes them.
+//! their case's key in the [`Vault`]), the outbox, per-message evidence, and the handover log.
+//! Every operation that changes state is one change that also appends its handover-log entry,
+//! so a message and its log entry are stored together or not at all; the [`Combiner`] runs
+//! the changes waiting at a time as one sled transaction. sled types do not leave this module,
+//! [`crate::combine`] and [`crate::handover_log`]. Cases (see [`crate::cases`]) change in the
+//! same change as the message that changes them.
 //!
 //! A stored message keeps its envelope's header and signature as evidence but not the
 //! envelope's ciphertext (which this node's long-term key could always decrypt): the verified
@@ -17,13 +18,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use prost::Message;
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 use trm_proto::envelope::{EnvelopeDigest, Header};
 use trm_proto::pb;
 use trm_proto::receipt::VerifiedReceipt;
 use trm_storage::{GroupCommit, StorageError};
 
 use crate::cases::{self, CaseError, Step};
+use crate::combine::{Combiner, StoreTrees};
 use crate::handover_log::{self, ChainSummary, LogError, StoredEntry};
 use crate::vault::{Vault, VaultError};
 
@@ -47,6 +49,9 @@ pub enum StoreError {
         /// The decode error.
         message: String,
     },
+    /// The writer thread could not be started.
+    #[error("node store: cannot start its writer thread: {0}")]
+    Writer(std::io::Error),
     /// A case key could not be made, read or destroyed.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -156,6 +161,7 @@ pub struct NodeStore {
     checkpoints: sled::Tree,
     cases: sled::Tree,
     commit: GroupCommit,
+    combiner: Arc<Combiner>,
     vault: Arc<Vault>,
 }
 
@@ -182,22 +188,43 @@ pub struct EntryFacts<'a> {
     pub content: Option<&'a pb::body::Content>,
 }
 
+/// A case step with its own copies, to hand to the [`Combiner`].
+#[derive(Debug, Clone)]
+struct OwnedStep {
+    counterparty: String,
+    case_ref: String,
+    message_id: String,
+    direction: &'static str,
+    at_ms: u64,
+    priority: pb::Priority,
+    content: pb::body::Content,
+}
+
+impl OwnedStep {
+    fn step(&self) -> Step<'_> {
+        Step {
+            counterparty: &self.counterparty,
+            case_ref: &self.case_ref,
+            message_id: &self.message_id,
+            direction: self.direction,
+            at_ms: self.at_ms,
+            priority: self.priority,
+            content: &self.content,
+        }
+    }
+}
+
 impl EntryFacts<'_> {
     /// The case step this message is, as seen from `direction` with `counterparty`.
-    fn step<'s>(
-        &'s self,
-        counterparty: &'s str,
-        direction: &'s str,
-        at_ms: u64,
-    ) -> Option<Step<'s>> {
-        Some(Step {
-            counterparty,
-            case_ref: self.case_ref,
-            message_id: self.header.message_id.as_str(),
+    fn step(&self, counterparty: &str, direction: &'static str, at_ms: u64) -> Option<OwnedStep> {
+        Some(OwnedStep {
+            counterparty: counterparty.to_owned(),
+            case_ref: self.case_ref.to_owned(),
+            message_id: self.header.message_id.to_string(),
             direction,
             at_ms,
             priority: self.header.priority,
-            content: self.content?,
+            content: self.content?.clone(),
         })
     }
 }
@@ -219,9 +246,9 @@ fn read_case(
 /// Applies `step` to its case inside a transaction, refusing an illegal step.
 fn apply_case(
     tree: &sled::transaction::TransactionalTree,
-    step: Option<Step<'_>>,
+    step: Option<&OwnedStep>,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
-    let Some(step) = step else {
+    let Some(step) = step.map(OwnedStep::step) else {
         return Ok(());
     };
     let key = cases::case_key(step.counterparty, step.case_ref);
@@ -316,19 +343,19 @@ fn case_key_of(stored: &pb::StoredMessage) -> Vec<u8> {
 
 /// Why a case's content is erased, for its log entry and its messages.
 #[derive(Debug, Clone)]
-pub struct Erasure<'a> {
+pub struct Erasure {
     /// The case's store key.
-    pub case_key: &'a [u8],
+    pub case_key: Vec<u8>,
     /// This node's address (the sender of its outgoing messages).
-    pub own: &'a str,
+    pub own: String,
     /// When.
     pub at_ms: u64,
     /// Why, in words.
-    pub reason: &'a str,
+    pub reason: String,
     /// The message that caused it (a consent withdrawal), if any.
-    pub message_id: &'a str,
+    pub message_id: String,
     /// Who caused it.
-    pub actor: &'a str,
+    pub actor: String,
 }
 
 /// Inside a transaction: marks the case erased, clears the content of each of its messages and
@@ -337,9 +364,9 @@ fn erase_in_transaction(
     messages: &sled::transaction::TransactionalTree,
     log: &sled::transaction::TransactionalTree,
     cases_tree: &sled::transaction::TransactionalTree,
-    erasure: &Erasure<'_>,
+    erasure: &Erasure,
 ) -> Result<Option<u32>, ConflictableTransactionError<StoreError>> {
-    let Some(bytes) = cases_tree.get(erasure.case_key)? else {
+    let Some(bytes) = cases_tree.get(&erasure.case_key)? else {
         return Ok(None);
     };
     let mut case =
@@ -351,7 +378,7 @@ fn erase_in_transaction(
     let mut erased = 0u32;
     for message in &case.thread {
         let from = if message.direction == OUTGOING {
-            erasure.own
+            erasure.own.as_str()
         } else {
             summary.counterparty.as_str()
         };
@@ -366,17 +393,17 @@ fn erase_in_transaction(
         }
         stored.content = Vec::new();
         stored.erased_at_ms = erasure.at_ms;
-        stored.erased_reason = erasure.reason.to_owned();
+        stored.erased_reason.clone_from(&erasure.reason);
         messages.insert(key, stored.encode_to_vec())?;
     }
     summary.erased_at_ms = erasure.at_ms;
-    summary.erased_reason = erasure.reason.to_owned();
+    summary.erased_reason.clone_from(&erasure.reason);
     handover_log::append(
         log,
         pb::LogEntry {
             at_ms: erasure.at_ms,
             event: pb::LogEvent::Erased.into(),
-            message_id: erasure.message_id.to_owned(),
+            message_id: erasure.message_id.clone(),
             // Erased on a consent withdrawal, or for retention (no message).
             kind: if erasure.message_id.is_empty() {
                 pb::MessageKind::Unspecified.into()
@@ -385,13 +412,13 @@ fn erase_in_transaction(
             },
             counterparty: summary.counterparty.clone(),
             case_ref: summary.case_ref.clone(),
-            actor: erasure.actor.to_owned(),
+            actor: erasure.actor.clone(),
             reason: format!("{} ({erased} messages)", erasure.reason),
             ..Default::default()
         },
     )?;
     case.summary = Some(summary);
-    cases_tree.insert(erasure.case_key, case.encode_to_vec())?;
+    cases_tree.insert(erasure.case_key.as_slice(), case.encode_to_vec())?;
     Ok(Some(erased))
 }
 
@@ -412,12 +439,23 @@ impl NodeStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = trm_storage::open_db(dir)?;
+        let (messages, outbox) = (db.open_tree("messages")?, db.open_tree("outbox")?);
+        let (log, cases) = (db.open_tree(handover_log::TREE)?, db.open_tree(CASES_TREE)?);
         Ok(Self {
-            messages: db.open_tree("messages")?,
-            outbox: db.open_tree("outbox")?,
-            log: db.open_tree(handover_log::TREE)?,
+            combiner: Arc::new(
+                Combiner::start(StoreTrees {
+                    messages: messages.clone(),
+                    outbox: outbox.clone(),
+                    log: log.clone(),
+                    cases: cases.clone(),
+                })
+                .map_err(StoreError::Writer)?,
+            ),
+            messages,
+            outbox,
+            log,
             checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
-            cases: db.open_tree(CASES_TREE)?,
+            cases,
             commit: GroupCommit::start(db.clone()),
             vault: Arc::new(Vault::open(dir)?),
             db,
@@ -431,7 +469,7 @@ impl NodeStore {
 
     /// Stores a sealed outgoing message (its verified `signed_body` encrypted to the case key),
     /// queues its envelope and logs SENT. Returns the log index.
-    pub fn record_sent(
+    pub async fn record_sent(
         &self,
         envelope: &pb::Envelope,
         facts: &EntryFacts<'_>,
@@ -467,18 +505,18 @@ impl NodeStore {
         });
         let log_entry = entry(pb::LogEvent::Sent, header.to.as_str(), facts, now_ms, actor);
         let step = facts.step(header.to.as_str(), OUTGOING, now_ms);
-        let index = (&self.messages, &self.outbox, &self.log, &self.cases).transaction(
-            |(messages, outbox, log, cases)| {
-                apply_case(cases, step)?;
-                let appended = handover_log::append(log, log_entry.clone())?;
+        self.combiner
+            .run(move |t| {
+                apply_case(t.cases, step.as_ref())?;
+                let appended = handover_log::append(t.log, log_entry.clone())?;
                 let mut stored = stored.clone();
                 stored.log_index = appended.index;
-                messages.insert(key.as_slice(), stored.encode_to_vec())?;
-                outbox.insert(&sequence.to_be_bytes(), queued.as_slice())?;
-                Ok::<_, ConflictableTransactionError<StoreError>>(appended.index)
-            },
-        )?;
-        Ok(index)
+                t.messages.insert(key.as_slice(), stored.encode_to_vec())?;
+                t.outbox
+                    .insert(&sequence.to_be_bytes(), queued.as_slice())?;
+                Ok(appended.index)
+            })
+            .await
     }
 
     /// The oldest message waiting for the broker.
@@ -537,65 +575,73 @@ impl NodeStore {
     /// Erases the content of a case: recorded (messages cleared, case marked, ERASED logged) in
     /// one transaction, then the case key destroyed. Returns how many messages had content, or
     /// `None` when it was erased already. Not yet durable: wait on [`NodeStore::durable`].
-    pub fn erase_case(&self, erasure: &Erasure<'_>) -> Result<Option<u32>, StoreError> {
-        let erased = (&self.messages, &self.log, &self.cases).transaction(
-            |(messages, log, cases_tree)| erase_in_transaction(messages, log, cases_tree, erasure),
-        )?;
-        self.vault.erase(erasure.case_key)?;
+    pub async fn erase_case(&self, erasure: Erasure) -> Result<Option<u32>, StoreError> {
+        let case_key = erasure.case_key.clone();
+        let erased = self
+            .combiner
+            .run(move |t| erase_in_transaction(t.messages, t.log, t.cases, &erasure))
+            .await?;
+        self.vault.erase(&case_key)?;
         Ok(erased)
     }
 
     /// Records open items as overdue: each item's `overdue_logged_for_ms` set to its due time
     /// and one OVERDUE entry logged, all in one transaction. Items whose due time was logged
     /// already are skipped. Returns how many were logged.
-    pub fn mark_overdue(&self, marks: &[OverdueMark], now_ms: u64) -> Result<usize, StoreError> {
-        let logged = (&self.log, &self.cases).transaction(|(log, cases_tree)| {
-            let mut logged = 0;
-            for mark in marks {
-                let Some(bytes) = cases_tree.get(&mark.case_key)? else {
-                    continue;
-                };
-                let mut case = pb::StoredCase::decode(bytes.as_ref())
-                    .map_err(|e| abort(corrupt(CASES_TREE, e)))?;
-                let mut summary = case.summary.clone().unwrap_or_default();
-                let Some(item) = summary
-                    .items
-                    .iter_mut()
-                    .find(|i| i.message_id == mark.message_id)
-                else {
-                    continue;
-                };
-                if item.overdue_logged_for_ms == mark.due_at_ms {
-                    continue;
+    pub async fn mark_overdue(
+        &self,
+        marks: Vec<OverdueMark>,
+        now_ms: u64,
+    ) -> Result<usize, StoreError> {
+        self.combiner
+            .run(move |t| {
+                let (log, cases_tree) = (t.log, t.cases);
+                let mut logged = 0;
+                for mark in &marks {
+                    let Some(bytes) = cases_tree.get(&mark.case_key)? else {
+                        continue;
+                    };
+                    let mut case = pb::StoredCase::decode(bytes.as_ref())
+                        .map_err(|e| abort(corrupt(CASES_TREE, e)))?;
+                    let mut summary = case.summary.clone().unwrap_or_default();
+                    let Some(item) = summary
+                        .items
+                        .iter_mut()
+                        .find(|i| i.message_id == mark.message_id)
+                    else {
+                        continue;
+                    };
+                    if item.overdue_logged_for_ms == mark.due_at_ms {
+                        continue;
+                    }
+                    item.overdue_logged_for_ms = mark.due_at_ms;
+                    let kind = match item.kind.as_str() {
+                        cases::REFERRAL => pb::MessageKind::Referral,
+                        cases::INFO_REQUEST => pb::MessageKind::InfoRequest,
+                        _ => pb::MessageKind::ReturnRequest,
+                    };
+                    handover_log::append(
+                        log,
+                        pb::LogEntry {
+                            at_ms: now_ms,
+                            event: pb::LogEvent::Overdue.into(),
+                            message_id: mark.message_id.clone(),
+                            counterparty: summary.counterparty.clone(),
+                            kind: kind.into(),
+                            case_ref: summary.case_ref.clone(),
+                            actor: "node".into(),
+                            reason: mark.reason.clone(),
+                            due_at_ms: mark.due_at_ms,
+                            ..Default::default()
+                        },
+                    )?;
+                    case.summary = Some(summary);
+                    cases_tree.insert(mark.case_key.as_slice(), case.encode_to_vec())?;
+                    logged += 1;
                 }
-                item.overdue_logged_for_ms = mark.due_at_ms;
-                let kind = match item.kind.as_str() {
-                    cases::REFERRAL => pb::MessageKind::Referral,
-                    cases::INFO_REQUEST => pb::MessageKind::InfoRequest,
-                    _ => pb::MessageKind::ReturnRequest,
-                };
-                handover_log::append(
-                    log,
-                    pb::LogEntry {
-                        at_ms: now_ms,
-                        event: pb::LogEvent::Overdue.into(),
-                        message_id: mark.message_id.clone(),
-                        counterparty: summary.counterparty.clone(),
-                        kind: kind.into(),
-                        case_ref: summary.case_ref.clone(),
-                        actor: "node".into(),
-                        reason: mark.reason.clone(),
-                        due_at_ms: mark.due_at_ms,
-                        ..Default::default()
-                    },
-                )?;
-                case.summary = Some(summary);
-                cases_tree.insert(mark.case_key.as_slice(), case.encode_to_vec())?;
-                logged += 1;
-            }
-            Ok::<_, ConflictableTransactionError<StoreError>>(logged)
-        })?;
-        Ok(logged)
+                Ok(logged)
+            })
+            .await
     }
 
     /// The stored message under `key` (see [`message_key`]).
@@ -612,7 +658,7 @@ impl NodeStore {
     }
 
     /// Removes an outbox item and adds an evidence step and its log entry to the message.
-    pub fn record_outcome(
+    pub async fn record_outcome(
         &self,
         outbox_sequence: Option<u64>,
         key: &[u8],
@@ -621,73 +667,78 @@ impl NodeStore {
         receipt_digest: Option<[u8; 32]>,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        let recorded = (&self.messages, &self.outbox, &self.log, &self.cases).transaction(
-            |(messages, outbox, log, cases)| {
-                let bytes = messages.get(key)?.ok_or_else(|| {
-                    abort(StoreError::NotFound(String::from_utf8_lossy(key).into()))
-                })?;
-                let mut stored = pb::StoredMessage::decode(bytes.as_ref())
-                    .map_err(|e| abort(corrupt("messages", e)))?;
-                if stored
-                    .evidence
-                    .iter()
-                    .any(|e| e.step == evidence.step && e.attested_by == evidence.attested_by)
-                {
-                    // The same attestation again (a redelivered receipt): already recorded.
-                    if let Some(sequence) = outbox_sequence {
-                        outbox.remove(&sequence.to_be_bytes())?;
+        let key = key.to_vec();
+        let reason = reason.to_owned();
+        let recorded =
+            self.combiner
+                .run(move |t| {
+                    {
+                        let (messages, outbox, log, cases) = (t.messages, t.outbox, t.log, t.cases);
+                        let key = key.as_slice();
+                        let bytes = messages.get(key)?.ok_or_else(|| {
+                            abort(StoreError::NotFound(String::from_utf8_lossy(key).into()))
+                        })?;
+                        let mut stored = pb::StoredMessage::decode(bytes.as_ref())
+                            .map_err(|e| abort(corrupt("messages", e)))?;
+                        if stored.evidence.iter().any(|e| {
+                            e.step == evidence.step && e.attested_by == evidence.attested_by
+                        }) {
+                            // The same attestation again (a redelivered receipt): already recorded.
+                            if let Some(sequence) = outbox_sequence {
+                                outbox.remove(&sequence.to_be_bytes())?;
+                            }
+                            return Ok(false);
+                        }
+                        let summary = stored.summary.clone().unwrap_or_default();
+                        let mut log_entry = pb::LogEntry {
+                            at_ms: evidence.at_ms,
+                            event: event.into(),
+                            message_id: summary.message_id.clone(),
+                            counterparty: summary.to.clone(),
+                            kind: summary.kind,
+                            case_ref: summary.case_ref.clone(),
+                            envelope_digest: summary.envelope_digest.clone(),
+                            receipt_digest: receipt_digest.map(|d| d.to_vec()).unwrap_or_default(),
+                            actor: "node".into(),
+                            reason: reason.clone(),
+                            ..Default::default()
+                        };
+                        log_entry.flags = None;
+                        handover_log::append(log, log_entry)?;
+                        if matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected)
+                            && stored.direction == OUTGOING
+                        {
+                            let erased_messages = evidence
+                                .receipt
+                                .as_ref()
+                                .and_then(|r| pb::Receipt::decode(r.receipt.as_slice()).ok())
+                                .map_or(0, |r| r.erased_messages);
+                            record_receipt_in_case(
+                                cases,
+                                &summary,
+                                event,
+                                erased_messages,
+                                evidence.at_ms,
+                            )?;
+                        }
+                        stored.evidence.push(evidence.clone());
+                        // Receipts arrive on two paths (the submit answer and the delivery stream), so a
+                        // refusal relayed back quickly can overtake the broker's own receipt: keep the
+                        // evidence in the order of the chain, not of arrival.
+                        stored.evidence.sort_by_key(|e| evidence_rank(&e.step));
+                        messages.insert(key, stored.encode_to_vec())?;
+                        if let Some(sequence) = outbox_sequence {
+                            outbox.remove(&sequence.to_be_bytes())?;
+                        }
+                        Ok(true)
                     }
-                    return Ok(false);
-                }
-                let summary = stored.summary.clone().unwrap_or_default();
-                let mut log_entry = pb::LogEntry {
-                    at_ms: evidence.at_ms,
-                    event: event.into(),
-                    message_id: summary.message_id.clone(),
-                    counterparty: summary.to.clone(),
-                    kind: summary.kind,
-                    case_ref: summary.case_ref.clone(),
-                    envelope_digest: summary.envelope_digest.clone(),
-                    receipt_digest: receipt_digest.map(|d| d.to_vec()).unwrap_or_default(),
-                    actor: "node".into(),
-                    reason: reason.to_owned(),
-                    ..Default::default()
-                };
-                log_entry.flags = None;
-                handover_log::append(log, log_entry)?;
-                if matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected)
-                    && stored.direction == OUTGOING
-                {
-                    let erased_messages = evidence
-                        .receipt
-                        .as_ref()
-                        .and_then(|r| pb::Receipt::decode(r.receipt.as_slice()).ok())
-                        .map_or(0, |r| r.erased_messages);
-                    record_receipt_in_case(
-                        cases,
-                        &summary,
-                        event,
-                        erased_messages,
-                        evidence.at_ms,
-                    )?;
-                }
-                stored.evidence.push(evidence.clone());
-                // Receipts arrive on two paths (the submit answer and the delivery stream), so a
-                // refusal relayed back quickly can overtake the broker's own receipt: keep the
-                // evidence in the order of the chain, not of arrival.
-                stored.evidence.sort_by_key(|e| evidence_rank(&e.step));
-                messages.insert(key, stored.encode_to_vec())?;
-                if let Some(sequence) = outbox_sequence {
-                    outbox.remove(&sequence.to_be_bytes())?;
-                }
-                Ok(true)
-            },
-        )?;
+                })
+                .await?;
         Ok(recorded)
     }
 
     /// Records a receipt about a message this node sent.
-    pub fn record_receipt(
+    pub async fn record_receipt(
         &self,
         receipt: &VerifiedReceipt,
         outbox_sequence: Option<u64>,
@@ -729,6 +780,7 @@ impl NodeStore {
             Some(receipt.digest()),
             &r.reason,
         )
+        .await
     }
 
     /// Stores a verified incoming message (its `signed_body` encrypted to the case key) and
@@ -737,25 +789,25 @@ impl NodeStore {
     /// (logged ERASED) and its key is destroyed before this returns, so the receipt
     /// acknowledges an erasure already done. A redelivered message is not stored twice: its
     /// original receipt is returned.
-    pub fn record_received(
+    pub async fn record_received(
         &self,
         envelope: &pb::Envelope,
         facts: &EntryFacts<'_>,
         signed_body: &[u8],
         now_ms: u64,
-        sign: impl Fn(u64, u32) -> pb::SignedReceipt,
+        sign: impl Fn(u64, u32) -> pb::SignedReceipt + Send + Sync + 'static,
     ) -> Result<Received, StoreError> {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
         let case_key = cases::case_key(header.from.as_str(), facts.case_ref);
         let withdrawal = matches!(facts.content, Some(pb::body::Content::ConsentWithdrawal(_)));
         let erasure = Erasure {
-            case_key: &case_key,
-            own: header.to.as_str(),
+            case_key: case_key.clone(),
+            own: header.to.to_string(),
             at_ms: now_ms,
-            reason: "consent withdrawn",
-            message_id: header.message_id.as_str(),
-            actor: "node",
+            reason: "consent withdrawn".into(),
+            message_id: header.message_id.to_string(),
+            actor: "node".into(),
         };
         if let Some(bytes) = self.messages.get(&key)? {
             let stored =
@@ -781,9 +833,13 @@ impl NodeStore {
             "node",
         );
         let step = facts.step(header.from.as_str(), INCOMING, now_ms);
-        let received =
-            (&self.messages, &self.log, &self.cases).transaction(|(messages, log, cases)| {
-                if let Some(bytes) = messages.get(&key)? {
+        let summary = summary(facts, now_ms);
+        let envelope = without_ciphertext(envelope);
+        let received = self
+            .combiner
+            .run(move |t| {
+                let (messages, log, cases) = (t.messages, t.log, t.cases);
+                if let Some(bytes) = messages.get(key.as_slice())? {
                     let stored = pb::StoredMessage::decode(bytes.as_ref())
                         .map_err(|e| abort(corrupt("messages", e)))?;
                     if let Some(receipt) = stored.delivery_receipt {
@@ -794,7 +850,7 @@ impl NodeStore {
                         });
                     }
                 }
-                apply_case(cases, step)?;
+                apply_case(cases, step.as_ref())?;
                 let appended = handover_log::append(log, log_entry.clone())?;
                 let erased = if withdrawal {
                     erase_in_transaction(messages, log, cases, &erasure)?.unwrap_or(0)
@@ -803,15 +859,15 @@ impl NodeStore {
                 };
                 let receipt = sign(appended.index, erased);
                 let stored = pb::StoredMessage {
-                    summary: Some(summary(facts, now_ms)),
+                    summary: Some(summary.clone()),
                     direction: INCOMING.into(),
-                    envelope: Some(without_ciphertext(envelope)),
+                    envelope: Some(envelope.clone()),
                     log_index: appended.index,
                     delivery_receipt: Some(receipt.clone()),
                     content: content.clone(),
                     erased_at_ms: if withdrawal { now_ms } else { 0 },
                     erased_reason: if withdrawal {
-                        erasure.reason.to_owned()
+                        erasure.reason.clone()
                     } else {
                         String::new()
                     },
@@ -823,7 +879,8 @@ impl NodeStore {
                     log_index: appended.index,
                     duplicate: false,
                 })
-            })?;
+            })
+            .await?;
         if withdrawal {
             self.vault.erase(&case_key)?;
         }
@@ -831,7 +888,7 @@ impl NodeStore {
     }
 
     /// Logs that a delivered envelope was refused. Nothing of its content is stored.
-    pub fn record_refused(
+    pub async fn record_refused(
         &self,
         header: &pb::EnvelopeHeader,
         digest: &EnvelopeDigest,
@@ -849,12 +906,9 @@ impl NodeStore {
             reason: reason.to_owned(),
             ..Default::default()
         };
-        let index = self.log.transaction(|log| {
-            Ok::<_, ConflictableTransactionError<StoreError>>(
-                handover_log::append(log, log_entry.clone())?.index,
-            )
-        })?;
-        Ok(index)
+        self.combiner
+            .run(move |t| Ok(handover_log::append(t.log, log_entry.clone())?.index))
+            .await
     }
 
     /// Finds a message by id (sent or received).
