@@ -2,6 +2,8 @@
 //! case, the unaccompanied child, consent and its override, H2 information kept from third
 //! organisations, consent withdrawal with erasure, and deadlines judged by a controllable clock.
 
+use std::time::Duration;
+
 use tonic::Code;
 use trm_cli::lifecycle::{self, Party};
 use trm_node::maintenance;
@@ -676,5 +678,106 @@ async fn a_withdrawal_is_refused_where_nothing_was_exchanged() -> anyhow::Result
         refused.message()
     );
     fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_third_organisation_cannot_erase_a_case_it_is_not_part_of() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    for node in [LEFOE, ASTRA, OPEN_GATE] {
+        fed.start_node(node).await?;
+    }
+    let mut lefoe = fixtures::party(&fed, LEFOE).await?;
+    let mut astra = fixtures::party(&fed, ASTRA).await?;
+    let mut open_gate = fixtures::party(&fed, OPEN_GATE).await?;
+    let referral = send(&mut lefoe, fixtures::referral(ASTRA)?).await?;
+    lifecycle::wait_for_delivery(&lefoe, &referral).await?;
+    // Open Gate's own node refuses: it has exchanged nothing in this case with Astra.
+    let withdrawal = pb::SendRequest {
+        to: ASTRA.into(),
+        case_ref: CASE.into(),
+        priority: pb::Priority::Urgent.into(),
+        body: Some(pb::Body {
+            content: Some(Content::ConsentWithdrawal(pb::ConsentWithdrawal::default())),
+            ..Default::default()
+        }),
+    };
+    let refused = open_gate
+        .admin
+        .send(withdrawal)
+        .await
+        .expect_err("no such case");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    // A misbehaving node that seals one anyway is refused by Astra with a signed receipt.
+    let directory = fed.node_config(OPEN_GATE)?.validate()?.directory;
+    let keys = fed.node_config(OPEN_GATE)?.validate()?.keys;
+    let sealed = trm_node::seal::seal(
+        &keys,
+        &directory,
+        trm_node::seal::Draft {
+            to: ASTRA.parse()?,
+            case_ref: CASE.parse()?,
+            priority: pb::Priority::Urgent,
+            content: Content::ConsentWithdrawal(pb::ConsentWithdrawal::default()),
+        },
+        trm_proto::time::now_ms(),
+        3_600_000,
+    )?;
+    let mut broker = fixtures::raw_client_as(&fed, OPEN_GATE).await?;
+    broker.submit(sealed.envelope).await?;
+    fixtures::wait_for_log_event(&astra.admin, "refused", Duration::from_secs(30)).await?;
+    // Astra still reads LEFÖ-IBF's referral; nothing was erased.
+    let shown = astra
+        .admin
+        .show(pb::ShowRequest {
+            message_id: referral,
+        })
+        .await?
+        .into_inner();
+    assert!(shown.body.is_some() && shown.erased.is_empty());
+    let entries = fixtures::log_entries(&mut astra.admin).await?;
+    assert!(!entries.iter().any(|e| e.event == "erased"));
+    assert!(log_verifies(&mut astra).await?);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_sweep()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(LEFOE).await?;
+    fed.start_node(ASTRA).await?;
+    let mut lefoe = fixtures::party(&fed, LEFOE).await?;
+    let referral = send(&mut lefoe, fixtures::referral(ASTRA)?).await?;
+    lifecycle::wait_for_delivery(&lefoe, &referral).await?;
+    fed.shutdown().await?;
+    let node = offline_node(&fed, ASTRA)?;
+    let case_key = trm_node::cases::case_key(LEFOE, CASE);
+    let key_file = trm_node::vault::Vault::open(&fed.node_data_dir(ASTRA))?.key_path(&case_key);
+    let key = std::fs::read(&key_file)?;
+    let erased = node
+        .store
+        .erase_case(trm_node::store::Erasure {
+            case_key: case_key.clone(),
+            own: ASTRA.into(),
+            at_ms: trm_proto::time::now_ms(),
+            reason: "consent withdrawn".into(),
+            message_id: String::new(),
+            actor: "node".into(),
+        })
+        .await?;
+    assert_eq!(erased, Some(1));
+    node.store.durable().await?;
+    // As if the node had stopped between recording the erasure and destroying the key.
+    std::fs::write(&key_file, &key)?;
+    let swept = maintenance::sweep(&node, trm_proto::time::now_ms()).await?;
+    assert_eq!(swept.erasures_finished, 1);
+    assert!(!key_file.exists());
+    assert_eq!(node.read_stored(&node.store.find(ASTRA, &referral)?)?, None);
     Ok(())
 }
