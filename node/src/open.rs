@@ -136,6 +136,12 @@ pub fn open_stored(envelope: &pb::Envelope, signed_body: Vec<u8>) -> Result<Open
 }
 
 fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
+    // Not echoed: a malformed reference may be a person's name.
+    if body.case_ref.parse::<trm_proto::addr::CaseRef>().is_err() {
+        return Err(OpenError::MalformedBody(
+            "case_ref is not a pseudonymous case reference (3 to 64 letters, digits, '-', '/', '.' or '_')".into(),
+        ));
+    }
     let pairs: [(&'static str, String, String); 5] = [
         ("from", header.from.to_string(), body.from.clone()),
         ("to", header.to.to_string(), body.to.clone()),

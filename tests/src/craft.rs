@@ -69,18 +69,47 @@ pub fn misbound(
     body_to: &NodeAddr,
     content: pb::body::Content,
 ) -> anyhow::Result<pb::Envelope> {
+    signed_body_envelope(keys, directory, header_to, |body| {
+        body.to = body_to.to_string();
+        body.content = Some(content);
+    })
+}
+
+/// A referral to `to` whose signed body carries `case_ref` as it is, valid or not (a name,
+/// say): everything else is correct and validly signed by `keys`.
+pub fn with_case_ref(
+    keys: &NodeKeys,
+    directory: &Directory,
+    to: &NodeAddr,
+    case_ref: &str,
+    content: pb::body::Content,
+) -> anyhow::Result<pb::Envelope> {
+    signed_body_envelope(keys, directory, to, |body| {
+        body.case_ref = case_ref.to_owned();
+        body.content = Some(content);
+    })
+}
+
+/// A referral envelope to `header_to` whose body, bound to the header, `adjust` then changes.
+fn signed_body_envelope(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    adjust: impl FnOnce(&mut pb::Body),
+) -> anyhow::Result<pb::Envelope> {
     let now = trm_proto::time::now_ms();
     let message_id = trm_proto::addr::MessageId::random();
-    let body = pb::Body {
+    let mut body = pb::Body {
         from: keys.address.to_string(),
-        to: body_to.to_string(),
+        to: header_to.to_string(),
         message_id: message_id.to_string(),
         created_at_ms: now,
         case_ref: "AT-LEFOE-2026-0042".into(),
         kind: pb::MessageKind::Referral.into(),
-        content: Some(content),
-    }
-    .encode_to_vec();
+        ..Default::default()
+    };
+    adjust(&mut body);
+    let body = body.encode_to_vec();
     let signed_body = pb::SignedBody {
         signature: signing::sign(&keys.signing, Purpose::Body, &body),
         body,

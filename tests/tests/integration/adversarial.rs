@@ -116,6 +116,49 @@ async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_sig
 }
 
 #[tokio::test]
+async fn a_name_in_place_of_a_case_reference_is_refused_and_not_echoed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(ASTRA).await?;
+    let directory = craft::directory(&fed.federation)?;
+    let keys = craft::keys(&fed.federation, LEFOE)?;
+    let content = fixtures::referral(ASTRA)?
+        .body
+        .and_then(|b| b.content)
+        .expect("content");
+    let envelope = craft::with_case_ref(
+        &keys,
+        &directory,
+        &ASTRA.parse()?,
+        "Jelena Markovic",
+        content,
+    )?;
+    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
+    client.submit(envelope).await?;
+    let mut astra = fed.client(ASTRA).await?;
+    fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
+    let entries = fixtures::log_entries(&mut astra).await?;
+    assert!(
+        entries[0]
+            .reason
+            .contains("case_ref is not a pseudonymous case reference")
+    );
+    assert!(
+        !entries
+            .iter()
+            .any(|e| e.reason.contains("Jelena") || e.case_ref.contains("Jelena"))
+    );
+    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
+    fed.shutdown().await?;
+    assert!(!trm_cli::demo::tree_contains(
+        &fed.node_data_dir(ASTRA),
+        b"Jelena"
+    )?);
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt()
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
