@@ -117,13 +117,16 @@ async fn main() -> anyhow::Result<()> {
     let client = fed.client(LEFOE).await?;
     let start = Instant::now();
     let mut senders = JoinSet::new();
-    for _ in 0..8 {
+    for sender in 0..8 {
         let mut client = client.clone();
         let request = request.clone();
         let count = n / 8;
         senders.spawn(async move {
-            for _ in 0..count {
-                client.send(request.clone()).await?;
+            // Each referral opens its own case, as referrals do.
+            for i in 0..count {
+                let mut request = request.clone();
+                request.case_ref = format!("AT-LEFOE-BENCH-{sender}-{i}");
+                client.send(request).await?;
             }
             Ok::<_, tonic::Status>(())
         });
