@@ -64,6 +64,7 @@ pub fn node_config(
         message_ttl_secs: trm_node::config::DEFAULT_MESSAGE_TTL_SECS,
         max_envelope_bytes: trm_broker::config::DEFAULT_MAX_ENVELOPE_BYTES,
         directory_refresh_secs: 300,
+        checkpoint_interval_secs: trm_node::config::DEFAULT_CHECKPOINT_INTERVAL_SECS,
     }
 }
 

@@ -87,6 +87,17 @@ pub struct NodeConfigFile {
     /// How often to ask the broker for a newer directory, seconds.
     #[serde(default = "default_refresh")]
     pub directory_refresh_secs: u64,
+    /// How often to sign a checkpoint of the handover log if it grew, seconds: receipts carry
+    /// the latest one for partners to witness.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval_secs: u64,
+}
+
+/// The default of `checkpoint_interval_secs`.
+pub const DEFAULT_CHECKPOINT_INTERVAL_SECS: u64 = 60;
+
+fn default_checkpoint_interval() -> u64 {
+    DEFAULT_CHECKPOINT_INTERVAL_SECS
 }
 
 fn default_refresh() -> u64 {
@@ -128,6 +139,8 @@ pub struct NodeConfig {
     pub max_envelope_bytes: usize,
     /// How often to ask the broker for a newer directory.
     pub directory_refresh: std::time::Duration,
+    /// How often to sign a checkpoint if the log grew.
+    pub checkpoint_interval: std::time::Duration,
 }
 
 fn read_text(path: &Path) -> Result<String, ConfigError> {
@@ -219,6 +232,9 @@ impl NodeConfigFile {
             message_ttl_ms: self.message_ttl_secs.saturating_mul(1000),
             max_envelope_bytes: self.max_envelope_bytes,
             directory_refresh: std::time::Duration::from_secs(self.directory_refresh_secs.max(1)),
+            checkpoint_interval: std::time::Duration::from_secs(
+                self.checkpoint_interval_secs.max(1),
+            ),
         })
     }
 }

@@ -156,7 +156,15 @@ impl Node {
             at_ms: now,
             content: &draft.content,
         })?;
-        let sealed = seal::seal(&self.keys, &directory, draft, now, self.message_ttl_ms)?;
+        let witnessed = crate::witness::witnessed_size(&self.store, &draft.to);
+        let sealed = seal::seal_witnessed(
+            &self.keys,
+            &directory,
+            draft,
+            now,
+            self.message_ttl_ms,
+            witnessed,
+        )?;
         let size = sealed.envelope.encoded_len();
         if size > self.max_envelope_bytes {
             return Err(NodeError::InvalidRequest(format!(
@@ -204,9 +212,11 @@ impl Node {
         let now = time::now_ms();
         let raw_header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).unwrap_or_default();
         let digest = envelope::digest(&envelope.header);
-        let receipt_for = |kind: pb::ReceiptKind, log_index: u64, reason: String| {
-            receipt::sign(
-                &pb::Receipt {
+        // Witnessing: the receipt carries the latest checkpoint, with a consistency proof from
+        // the size the sender last witnessed when the body says it (see `crate::witness`).
+        let receipt_for_witnessed =
+            |kind: pb::ReceiptKind, log_index: u64, reason: String, witnessed_size: u64| {
+                let mut receipt = pb::Receipt {
                     kind: kind.into(),
                     message_id: raw_header.message_id.clone(),
                     from: raw_header.from.clone(),
@@ -216,9 +226,14 @@ impl Node {
                     at_ms: now,
                     log_index,
                     reason,
-                },
-                &self.keys.signing,
-            )
+                    ..Default::default()
+                };
+                crate::witness::attachment(&self.store, self.checkpointer.as_ref(), witnessed_size)
+                    .apply(&mut receipt);
+                receipt::sign(&receipt, &self.keys.signing)
+            };
+        let receipt_for = |kind: pb::ReceiptKind, log_index: u64, reason: String| {
+            receipt_for_witnessed(kind, log_index, reason, 0)
         };
         // A node's own sent copies also open with its keys; only messages to it are deliveries.
         let opened = open::open(
@@ -256,7 +271,12 @@ impl Node {
             content: opened.body.content.as_ref(),
         };
         let received = self.store.record_received(&envelope, &facts, now, |index| {
-            receipt_for(pb::ReceiptKind::Delivered, index, String::new())
+            receipt_for_witnessed(
+                pb::ReceiptKind::Delivered,
+                index,
+                String::new(),
+                opened.body.witnessed_size,
+            )
         });
         let received = match received {
             Ok(received) => received,
@@ -382,6 +402,10 @@ impl Node {
         let recorded = self.store.record_receipt(&verified, outbox_sequence)?;
         if recorded {
             info!(id = %verified.receipt.message_id, kind = ?kind, signer = %verified.receipt.signer, "evidence recorded");
+        }
+        // Witnessing comes after the evidence is recorded and cannot fail it.
+        if verified.receipt.signer == verified.receipt.to {
+            crate::witness::witness_receipt(self, &verified);
         }
         Ok(recorded)
     }

@@ -79,6 +79,7 @@ pub fn misbound(
         case_ref: "AT-LEFOE-2026-0042".into(),
         kind: pb::MessageKind::Referral.into(),
         content: Some(content),
+        ..Default::default()
     }
     .encode_to_vec();
     let signed_body = pb::SignedBody {
