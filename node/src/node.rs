@@ -213,9 +213,16 @@ impl Node {
         let raw_header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).unwrap_or_default();
         let digest = envelope::digest(&envelope.header);
         // Witnessing: the receipt carries the latest checkpoint, with a consistency proof from
-        // the size the sender last witnessed when the body says it (see `crate::witness`).
+        // the size the sender last witnessed when the body says it (see `crate::witness`). It
+        // is read before any transaction: the DELIVERED receipt is signed inside one.
+        let witness = |witnessed_size: u64| {
+            crate::witness::attachment(&self.store, self.checkpointer.as_ref(), witnessed_size)
+        };
         let receipt_for_witnessed =
-            |kind: pb::ReceiptKind, log_index: u64, reason: String, witnessed_size: u64| {
+            |kind: pb::ReceiptKind,
+             log_index: u64,
+             reason: String,
+             attachment: crate::witness::Attachment| {
                 let mut receipt = pb::Receipt {
                     kind: kind.into(),
                     message_id: raw_header.message_id.clone(),
@@ -228,12 +235,11 @@ impl Node {
                     reason,
                     ..Default::default()
                 };
-                crate::witness::attachment(&self.store, self.checkpointer.as_ref(), witnessed_size)
-                    .apply(&mut receipt);
+                attachment.apply(&mut receipt);
                 receipt::sign(&receipt, &self.keys.signing)
             };
         let receipt_for = |kind: pb::ReceiptKind, log_index: u64, reason: String| {
-            receipt_for_witnessed(kind, log_index, reason, 0)
+            receipt_for_witnessed(kind, log_index, reason, witness(0))
         };
         // A node's own sent copies also open with its keys; only messages to it are deliveries.
         let opened = open::open(
@@ -270,12 +276,13 @@ impl Node {
             flags: audit::flags(&opened.body),
             content: opened.body.content.as_ref(),
         };
+        let attachment = witness(opened.body.witnessed_size);
         let received = self.store.record_received(&envelope, &facts, now, |index| {
             receipt_for_witnessed(
                 pb::ReceiptKind::Delivered,
                 index,
                 String::new(),
-                opened.body.witnessed_size,
+                attachment.clone(),
             )
         });
         let received = match received {

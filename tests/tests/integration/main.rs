@@ -12,3 +12,4 @@ mod durability;
 mod federation;
 mod handover_log;
 mod transport;
+mod witness;
