@@ -11,6 +11,12 @@
 //! a message the sender holds a signed DELIVERED receipt for is in the receiver's log, and a
 //! message the receiver logged is in the sender's log.
 //!
+//! Witnessing: each partner checkpoint a bundle's node cosigned must be signed by the partner and
+//! cosigned by the node, fit every other checkpoint of the partner (one root per size) and be
+//! reproduced by the partner's own bundle; fork evidence a node recorded is re-checked and
+//! reported. So a node that showed two partners two histories is named, with the size and, where
+//! the bundles allow, the entry where they part.
+//!
 //! Every finding names the node and, where there is one, the entry and the message id.
 //!
 //! # Layout
@@ -20,6 +26,7 @@
 //! - [`history`]: each node's entries against every checkpoint it signed: removed, rewritten,
 //!   forked.
 //! - [`cross`]: the bilateral cross-check between partners.
+//! - [`witnessed`]: partners' checkpoints the nodes cosigned, and the forks they recorded.
 //! - [`report`]: output for people and for scripts.
 //! - `progress`: a progress line on a terminal.
 
@@ -29,6 +36,7 @@ pub mod history;
 mod progress;
 pub mod report;
 pub mod trust;
+pub mod witnessed;
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -61,6 +69,9 @@ pub enum FindingKind {
     MissingCounterpart,
     /// Both sides logged a handover, with different envelope digests.
     DigestMismatch,
+    /// A witnessed checkpoint or fork evidence in a bundle is not validly signed by the partner
+    /// and cosigned by the bundle's node, or does not show what it claims.
+    BadWitnessRecord,
 }
 
 /// An entry of another node's log that a finding refers to.
@@ -145,12 +156,14 @@ pub fn verify(bundles: Vec<(String, Vec<u8>)>, trust: &Trust) -> Report {
                     .iter()
                     .filter(|other| other.node == b.node)
                     .flat_map(|other| other.checkpoints.iter().map(|c| c.checkpoint.size))
+                    .chain(witnessed::sizes(&opened, &b.node))
                     .collect();
                 bundle::scan(b, &sizes, &present, progress)
             })
             .collect::<Vec<_>>()
     });
     findings.extend(history::check(&opened, &scans));
+    findings.extend(witnessed::check(&opened, &scans));
     let (cross_findings, cross) = cross::check(&opened, &scans);
     findings.extend(cross_findings);
     findings.sort_by(|a, b| {

@@ -47,6 +47,9 @@ pub const TEST_RELAY_BACKOFF_INITIAL_MS: u64 = 50;
 pub const TEST_RELAY_BACKOFF_MAX_MS: u64 = 1_000;
 /// See [`TEST_RELAY_BACKOFF_INITIAL_MS`].
 pub const TEST_DIRECTORY_REFRESH_SECS: u64 = 1;
+/// Periodic checkpoints of in-process nodes: rare, so that tests decide when checkpoints are
+/// signed (`trm log checkpoint`) and count them exactly.
+pub const TEST_CHECKPOINT_INTERVAL_SECS: u64 = 3600;
 
 /// A federation spec: `(name, country, address)` brokers and `(address, organisation, type,
 /// country)` nodes, with a sharing agreement for every kind between every two nodes (remove
@@ -177,20 +180,23 @@ impl LocalFederation {
         Ok(file.validate()?)
     }
 
-    /// The configuration file of node `address`.
+    /// The configuration file of node `address`, with periodic checkpoints every
+    /// [`TEST_CHECKPOINT_INTERVAL_SECS`].
     pub fn node_config(&self, address: &str) -> anyhow::Result<trm_node::NodeConfigFile> {
         let material = self
             .federation
             .node(address)
             .ok_or_else(|| anyhow!("no node {address}"))?;
         let broker = material.address.broker();
-        Ok(devfed::node_config(
+        let mut file = devfed::node_config(
             &self.federation,
             material,
             format!("https://{}", self.broker_addr(broker.as_str())?),
             self.node_data_dir(address),
             self.node_socket(address),
-        ))
+        );
+        file.checkpoint_interval_secs = TEST_CHECKPOINT_INTERVAL_SECS;
+        Ok(file)
     }
 
     /// Starts broker `name` on its reserved port.

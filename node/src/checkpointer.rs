@@ -16,12 +16,14 @@
 //! **Architecture Invariant:** a checkpoint covers only entries that were on disk before it was
 //! signed, and its note is on disk before it is returned.
 
+use std::sync::{PoisonError, RwLock};
+
 use ed25519_dalek::SigningKey;
 use tokio::sync::Mutex;
 use tracing::info;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointSigner};
-use crate::merkle::{MerkleError, MerkleTree};
+use crate::merkle::{Hash, MerkleError, MerkleTree};
 use crate::store::{NodeStore, StoreError};
 
 /// How many entries one catch-up read takes from the log.
@@ -68,22 +70,19 @@ pub struct SignedCheckpoint {
     pub signed_now: bool,
 }
 
-/// The tree and the signer, behind one lock so that checkpoints are signed one at a time.
-struct State {
-    /// The Merkle tree over the log entries read so far.
-    tree: MerkleTree,
-    /// Signs only checkpoints consistent with the last one it signed.
-    signer: CheckpointSigner,
-}
-
 /// Keeps the Merkle tree over the handover log and signs its checkpoints.
 pub struct Checkpointer {
     /// `trm/<federation>/<node address>`: the checkpoints' origin and key name.
     origin: String,
     /// Set at start-up when the log does not extend a stored checkpoint.
     diverged: Option<(u64, String)>,
-    /// The tree and the signer.
-    state: Mutex<State>,
+    /// Signs only checkpoints consistent with the last one it signed; its lock makes
+    /// checkpoints one at a time, and only its holder extends the tree.
+    signer: Mutex<CheckpointSigner>,
+    /// The Merkle tree over the log entries read so far. Behind its own short-held lock so
+    /// that receipts can take consistency proofs from it without waiting for a checkpoint's
+    /// flush.
+    tree: RwLock<MerkleTree>,
 }
 
 impl Checkpointer {
@@ -94,14 +93,15 @@ impl Checkpointer {
         origin: &str,
         key: SigningKey,
     ) -> Result<Self, CheckpointerError> {
-        let mut tree = MerkleTree::new();
-        catch_up(store, &mut tree)?;
+        let tree = RwLock::new(MerkleTree::new());
+        catch_up(store, &tree)?;
+        let tree_guard = read(&tree);
         let mut diverged = None;
         let mut last = None;
         for (size, note) in store.checkpoints()? {
             let checkpoint = parse_stored(size, &note)?;
             if diverged.is_none()
-                && let Err(problem) = check_extends(&tree, &checkpoint)
+                && let Err(problem) = check_extends(&tree_guard, &checkpoint)
             {
                 diverged = Some((size, problem));
             }
@@ -110,14 +110,16 @@ impl Checkpointer {
         let signer = CheckpointSigner::new(origin, key, last)?;
         info!(
             origin,
-            entries = tree.size(),
+            entries = tree_guard.size(),
             last_checkpoint = signer.last_signed().size,
             "handover log tree rebuilt"
         );
+        drop(tree_guard);
         Ok(Self {
             origin: origin.to_owned(),
             diverged,
-            state: Mutex::new(State { tree, signer }),
+            signer: Mutex::new(signer),
+            tree,
         })
     }
 
@@ -145,9 +147,12 @@ impl Checkpointer {
         if let Some(error) = self.diverged() {
             return Err(error);
         }
-        let mut state = self.state.lock().await;
-        catch_up(store, &mut state.tree)?;
-        let size = state.tree.size();
+        let mut signer = self.signer.lock().await;
+        catch_up(store, &self.tree)?;
+        let (size, root) = {
+            let tree = read(&self.tree);
+            (tree.size(), tree.root())
+        };
         if let Some((stored, note)) = store.latest_checkpoint()?
             && stored == size
         {
@@ -163,11 +168,11 @@ impl Checkpointer {
         let next = Checkpoint {
             origin: self.origin.clone(),
             size,
-            root: state.tree.root(),
+            root,
         };
-        let from = state.signer.last_signed().size;
-        let proof = state.tree.consistency_proof(from, size)?;
-        let note = state.signer.sign(&next, &proof)?;
+        let from = signer.last_signed().size;
+        let proof = self.consistency_proof(from, size)?;
+        let note = signer.sign(&next, &proof)?;
         store.record_checkpoint(size, &note)?;
         store.durable().await?;
         Ok(SignedCheckpoint {
@@ -178,26 +183,44 @@ impl Checkpointer {
     }
 }
 
-/// Extends `tree` with the log entries it does not hold yet, up to the head record.
-fn catch_up(store: &NodeStore, tree: &mut MerkleTree) -> Result<(), CheckpointerError> {
+impl Checkpointer {
+    /// The consistency proof from the log's tree at `from` entries to the tree at `to` entries,
+    /// for a partner that witnessed a checkpoint of size `from` (see [`crate::witness`]). Every
+    /// size up to the latest checkpoint signed is in the tree.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, MerkleError> {
+        read(&self.tree).consistency_proof(from, to)
+    }
+}
+
+/// Reads the tree. Its lock is never held across anything that can panic, so a poisoned lock
+/// still guards a whole tree.
+fn read(tree: &RwLock<MerkleTree>) -> std::sync::RwLockReadGuard<'_, MerkleTree> {
+    tree.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Extends `tree` with the log entries it does not hold yet, up to the head record. Entries are
+/// read without the lock and appended under it one batch at a time, so proofs for receipts
+/// wait for no reading. Only the signer's holder (or `open`) calls this.
+fn catch_up(store: &NodeStore, tree: &RwLock<MerkleTree>) -> Result<(), CheckpointerError> {
     let len = store.log_len()?;
-    while tree.size() < len {
-        let want = usize::try_from(len - tree.size()).unwrap_or(usize::MAX);
-        let batch = store.log_entry_bytes(tree.size(), want.min(CATCH_UP_BATCH))?;
+    loop {
+        let held = read(tree).size();
+        if held >= len {
+            return Ok(());
+        }
+        let want = usize::try_from(len - held).unwrap_or(usize::MAX);
+        let batch = store.log_entry_bytes(held, want.min(CATCH_UP_BATCH))?;
         if batch.is_empty() {
             return Err(CheckpointerError::Diverged {
                 size: len,
-                problem: format!(
-                    "the head record counts {len} entries but the log ends at {}",
-                    tree.size()
-                ),
+                problem: format!("the head record counts {len} entries but the log ends at {held}"),
             });
         }
+        let mut tree = tree.write().unwrap_or_else(PoisonError::into_inner);
         for entry in &batch {
             tree.push(entry);
         }
     }
-    Ok(())
 }
 
 /// Whether the tree extends `checkpoint`: it holds at least as many entries, with the same root

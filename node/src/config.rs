@@ -100,6 +100,10 @@ pub struct NodeConfigFile {
     /// Seconds between sweeps for overdue items and expired content.
     #[serde(default = "default_maintenance")]
     pub maintenance_interval_secs: u64,
+    /// How often to sign a checkpoint of the handover log if it grew, seconds: receipts carry
+    /// the latest one for partners to witness.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval_secs: u64,
 }
 
 fn default_retention() -> u64 {
@@ -108,6 +112,13 @@ fn default_retention() -> u64 {
 
 fn default_maintenance() -> u64 {
     60
+}
+
+/// The default of `checkpoint_interval_secs`.
+pub const DEFAULT_CHECKPOINT_INTERVAL_SECS: u64 = 60;
+
+fn default_checkpoint_interval() -> u64 {
+    DEFAULT_CHECKPOINT_INTERVAL_SECS
 }
 
 fn default_refresh() -> u64 {
@@ -155,6 +166,8 @@ pub struct NodeConfig {
     pub retention_ms: u64,
     /// Time between maintenance sweeps.
     pub maintenance_interval: std::time::Duration,
+    /// How often to sign a checkpoint if the log grew.
+    pub checkpoint_interval: std::time::Duration,
 }
 
 fn read_text(path: &Path) -> Result<String, ConfigError> {
@@ -250,6 +263,9 @@ impl NodeConfigFile {
             retention_ms: self.retention_days.saturating_mul(24 * 3600 * 1000),
             maintenance_interval: std::time::Duration::from_secs(
                 self.maintenance_interval_secs.max(1),
+            ),
+            checkpoint_interval: std::time::Duration::from_secs(
+                self.checkpoint_interval_secs.max(1),
             ),
         })
     }

@@ -1,10 +1,12 @@
 //! The node daemon: opens the store (verifying the handover log), keeps the broker connection
-//! (outbox and delivery tasks) and serves `trm` on a Unix socket until shutdown.
+//! (outbox and delivery tasks), signs periodic checkpoints and serves `trm` on a Unix socket
+//! until shutdown.
 
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::UnixListener;
 use tokio::sync::watch;
@@ -58,6 +60,26 @@ pub fn bind_admin_socket(path: &Path) -> Result<UnixListener, DaemonError> {
     Ok(listener)
 }
 
+/// Signs a checkpoint every `interval` if the log grew, so that receipts carry a recent one for
+/// partners to witness (see [`crate::witness`]).
+async fn checkpoints(node: Arc<Node>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match node.checkpoint().await {
+            Ok(signed) if signed.signed_now => {
+                info!(size = signed.checkpoint.size, "periodic checkpoint signed");
+            }
+            Ok(_) => {}
+            Err(e) => warn!(cause = %e, "periodic checkpoint failed"),
+        }
+    }
+}
+
 /// Opens the store and runs the node until `shutdown` completes.
 pub async fn run(
     config: NodeConfig,
@@ -101,6 +123,11 @@ pub async fn serve(
         tasks.push(tokio::spawn(inbound::run(
             node.clone(),
             channel.clone(),
+            stopped.clone(),
+        )));
+        tasks.push(tokio::spawn(checkpoints(
+            node.clone(),
+            config.checkpoint_interval,
             stopped,
         )));
     } else {

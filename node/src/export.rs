@@ -1,7 +1,8 @@
 //! The handover log exported for offline audit: a `trm.v1.LogBundle` (`audit.proto`) with every
-//! checkpoint the node signed and its entries' exact stored bytes, produced in pieces so that a
-//! log of millions of entries is never encoded in one buffer (concatenated pieces decode as one
-//! bundle).
+//! checkpoint the node signed, what it witnessed of its partners' logs (cosigned checkpoints and
+//! fork evidence, see [`crate::witness`]) and its entries' exact stored bytes, produced in
+//! pieces so that a log of millions of entries is never encoded in one buffer (concatenated
+//! pieces decode as one bundle).
 //!
 //! A bundle is metadata only by construction. A `LogEntry` holds its index and the previous
 //! entry's hash, a time, an event, a message id (random), the counterparty's organisation
@@ -9,7 +10,9 @@
 //! digests, yes/no audit flags and a handling code, the local account that caused it (`node`
 //! for the daemon), and for refusals the reason the node or its partner gave. No entry holds a
 //! name or any message content: those exist only inside sealed envelopes, which the log never
-//! stores. The entries must be exported byte for byte, since the chain and the tree hash those
+//! stores. Witnessed checkpoints are partners' signed notes (origin, size, root) with this node's
+//! cosignature; fork evidence adds two such notes and the partner's signed receipt (metadata).
+//! The entries must be exported byte for byte, since the chain and the tree hash those
 //! bytes; nothing is re-encoded or filtered.
 
 use prost::Message;
@@ -18,6 +21,7 @@ use trm_proto::pb;
 
 use crate::handover_log::LogError;
 use crate::store::{NodeStore, StoreError};
+use crate::witness::{WitnessError, WitnessStore};
 
 /// The bundle format this node writes.
 pub const BUNDLE_FORMAT: u32 = 1;
@@ -28,13 +32,16 @@ const PIECE_BYTES: usize = 1 << 20;
 /// How many entries one read takes from the log.
 const READ_BATCH: usize = 1024;
 
-/// The pieces of one bundle, in order: first the header (node, federation, time, checkpoints),
-/// then the entries, about [`PIECE_BYTES`] at a time.
+/// The pieces of one bundle, in order: first the header (node, federation, time, checkpoints,
+/// fork evidence), then the witnessed checkpoints and the entries, about [`PIECE_BYTES`] at a
+/// time.
 pub struct BundlePieces {
     /// Where the entries are read from.
     store: NodeStore,
     /// The header piece, until it is taken.
     header: Option<pb::LogBundle>,
+    /// The witnessed checkpoints not yet put in a piece, last first.
+    witnessed: Vec<String>,
     /// The next entry to export.
     next: u64,
     /// How many entries the bundle holds.
@@ -49,6 +56,10 @@ impl BundlePieces {
         node: &NodeAddr,
         now_ms: u64,
     ) -> Result<Self, StoreError> {
+        let witness = WitnessStore::open(store.db()).map_err(witness_error)?;
+        let forks = witness.forks().map_err(witness_error)?;
+        let mut witnessed = witness.witnessed().map_err(witness_error)?;
+        witnessed.reverse();
         // Checkpoints first, then the length: the log only grows, so it then holds every entry
         // the checkpoints cover.
         let checkpoints = store
@@ -66,7 +77,10 @@ impl BundlePieces {
                 exported_at_ms: now_ms,
                 checkpoints,
                 entries: Vec::new(),
+                witnessed: Vec::new(),
+                forks,
             }),
+            witnessed,
             next: 0,
             end,
         })
@@ -81,6 +95,17 @@ impl BundlePieces {
     pub fn next_piece(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(header) = self.header.take() {
             return Ok(Some(header.encode_to_vec()));
+        }
+        if !self.witnessed.is_empty() {
+            let mut piece = pb::LogBundle::default();
+            let mut bytes = 0;
+            while bytes < PIECE_BYTES
+                && let Some(note) = self.witnessed.pop()
+            {
+                bytes += note.len();
+                piece.witnessed.push(note);
+            }
+            return Ok(Some(piece.encode_to_vec()));
         }
         if self.next >= self.end {
             return Ok(None);
@@ -103,6 +128,17 @@ impl BundlePieces {
             piece.entries.extend(batch);
         }
         Ok(Some(piece.encode_to_vec()))
+    }
+}
+
+/// A witness-store failure, as the store failure it is.
+fn witness_error(e: WitnessError) -> StoreError {
+    match e {
+        WitnessError::Store(e) => e,
+        WitnessError::Cosign(e) => StoreError::Corrupt {
+            tree: crate::witness::store::NOTES_TREE,
+            message: e.to_string(),
+        },
     }
 }
 

@@ -14,6 +14,8 @@
 //! - [`merkle`]: RFC 6962 Merkle trees over the log, with inclusion and consistency proofs.
 //! - [`checkpoint`]: signed checkpoints of that tree (C2SP signed notes) and witness cosignatures.
 //! - [`checkpointer`]: the node's tree over its log and the checkpoints it signs and stores.
+//! - [`witness`]: checking and cosigning partners' checkpoints from their receipts, and fork
+//!   evidence.
 //! - [`export`]: the log as a metadata-only bundle for offline audit.
 //! - [`store`]: messages, outbox and evidence in sled, each change with its log entry.
 //! - [`node`]: send, receive and record receipts, independent of transport.
@@ -53,6 +55,7 @@ pub mod rules;
 pub mod seal;
 pub mod store;
 pub mod vault;
+pub mod witness;
 
 pub use config::{NodeConfig, NodeConfigFile};
 pub use daemon::{run, serve};

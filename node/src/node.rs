@@ -179,7 +179,15 @@ impl Node {
             content: &draft.content,
         })?;
         crate::handling::check_onward(self, &draft.to, &draft.content)?;
-        let sealed = seal::seal(&self.keys, &directory, draft, now, self.message_ttl_ms)?;
+        let witnessed = crate::witness::witnessed_size(&self.store, &draft.to);
+        let sealed = seal::seal_witnessed(
+            &self.keys,
+            &directory,
+            draft,
+            now,
+            self.message_ttl_ms,
+            witnessed,
+        )?;
         let size = sealed.envelope.encoded_len();
         if size > self.max_envelope_bytes {
             return Err(NodeError::InvalidRequest(format!(
@@ -241,6 +249,12 @@ impl Node {
         let now = time::now_ms();
         let raw_header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).unwrap_or_default();
         let digest = envelope::digest(&envelope.header);
+        // Witnessing: the receipt carries the latest checkpoint, with a consistency proof from
+        // the size the sender last witnessed when the body says it (see `crate::witness`). It
+        // is read before any transaction: the DELIVERED receipt is signed inside one.
+        let witness = |witnessed_size: u64| {
+            crate::witness::attachment(&self.store, self.checkpointer.as_ref(), witnessed_size)
+        };
         let template = pb::Receipt {
             message_id: raw_header.message_id.clone(),
             from: raw_header.from.clone(),
@@ -252,15 +266,19 @@ impl Node {
         };
         let signing = self.keys.signing.clone();
         // Owned, so the store can sign inside its (combined) transaction.
-        let receipt_for =
-            move |kind: pb::ReceiptKind, log_index: u64, reason: String, erased: u32| {
-                let mut receipt = template.clone();
-                receipt.kind = kind.into();
-                receipt.log_index = log_index;
-                receipt.reason = reason;
-                receipt.erased_messages = erased;
-                receipt::sign(&receipt, &signing)
-            };
+        let receipt_for = move |kind: pb::ReceiptKind,
+                                log_index: u64,
+                                reason: String,
+                                erased: u32,
+                                attachment: &crate::witness::Attachment| {
+            let mut receipt = template.clone();
+            receipt.kind = kind.into();
+            receipt.log_index = log_index;
+            receipt.reason = reason;
+            receipt.erased_messages = erased;
+            attachment.clone().apply(&mut receipt);
+            receipt::sign(&receipt, &signing)
+        };
         // A node's own sent copies also open with its keys; only messages to it are deliveries.
         let opened = open::open(
             &self.keys,
@@ -287,7 +305,13 @@ impl Node {
                     .store
                     .record_refused(&raw_header, &digest, now, &reason)
                     .await?;
-                return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason, 0));
+                return Ok(receipt_for(
+                    pb::ReceiptKind::Rejected,
+                    index,
+                    reason,
+                    0,
+                    &witness(0),
+                ));
             }
         };
         let facts = EntryFacts {
@@ -297,12 +321,19 @@ impl Node {
             flags: audit::flags(&opened.body),
             content: opened.body.content.as_ref(),
         };
+        let attachment = witness(opened.body.witnessed_size);
         let received = self
             .store
             .record_received(&envelope, &facts, &opened.signed_body, now, {
                 let receipt_for = receipt_for.clone();
                 move |index, erased| {
-                    receipt_for(pb::ReceiptKind::Delivered, index, String::new(), erased)
+                    receipt_for(
+                        pb::ReceiptKind::Delivered,
+                        index,
+                        String::new(),
+                        erased,
+                        &attachment,
+                    )
                 }
             })
             .await;
@@ -317,7 +348,13 @@ impl Node {
                     .store
                     .record_refused(&raw_header, &digest, now, &reason)
                     .await?;
-                return Ok(receipt_for(pb::ReceiptKind::Rejected, index, reason, 0));
+                return Ok(receipt_for(
+                    pb::ReceiptKind::Rejected,
+                    index,
+                    reason,
+                    0,
+                    &witness(0),
+                ));
             }
             Err(e) => return Err(e.into()),
         };
@@ -436,6 +473,10 @@ impl Node {
             .await?;
         if recorded {
             info!(id = %verified.receipt.message_id, kind = ?kind, signer = %verified.receipt.signer, "evidence recorded");
+        }
+        // Witnessing comes after the evidence is recorded and cannot fail it.
+        if verified.receipt.signer == verified.receipt.to {
+            crate::witness::witness_receipt(self, &verified);
         }
         Ok(recorded)
     }

@@ -74,13 +74,28 @@ pub fn kind_of(content: &pb::body::Content) -> pb::MessageKind {
     }
 }
 
-/// Seals `draft` from `keys` at `now_ms`; it stays deliverable for `ttl_ms`.
+/// Seals `draft` from `keys` at `now_ms`; it stays deliverable for `ttl_ms`. The body says
+/// this node has witnessed no checkpoint of the addressee: see [`seal_witnessed`].
 pub fn seal(
     keys: &NodeKeys,
     directory: &Directory,
     draft: Draft,
     now_ms: u64,
     ttl_ms: u64,
+) -> Result<Sealed, SealError> {
+    seal_witnessed(keys, directory, draft, now_ms, ttl_ms, 0)
+}
+
+/// [`seal`], telling the addressee in the body that `witnessed_size` is the size of its latest
+/// checkpoint this node cosigned (0: none), so its receipt can prove consistency from there
+/// (see [`crate::witness`]).
+pub fn seal_witnessed(
+    keys: &NodeKeys,
+    directory: &Directory,
+    draft: Draft,
+    now_ms: u64,
+    ttl_ms: u64,
+    witnessed_size: u64,
 ) -> Result<Sealed, SealError> {
     let recipient = directory
         .node(&draft.to)
@@ -99,6 +114,7 @@ pub fn seal(
         case_ref: draft.case_ref.to_string(),
         kind: kind.into(),
         content: Some(draft.content),
+        witnessed_size,
     };
     let body_bytes = body.encode_to_vec();
     let signed_body = pb::SignedBody {

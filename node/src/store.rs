@@ -1079,4 +1079,9 @@ impl NodeStore {
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
     }
+
+    /// The database, for modules that keep their own trees in it ([`crate::witness`]).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
 }

@@ -221,6 +221,7 @@ fn bundle(node: &str, entries: &[pb::LogEntry]) -> Vec<u8> {
         exported_at_ms: JUNE_1,
         checkpoints: vec![note],
         entries: stored,
+        ..Default::default()
     }
     .encode_to_vec()
 }

@@ -32,6 +32,34 @@ pub struct SignedCheckpoint {
     pub note: String,
 }
 
+/// A partner's checkpoint that the bundle's node witnessed: signed by the partner and cosigned
+/// by the node, both with their directory keys.
+#[derive(Clone, Debug)]
+pub struct Witnessed {
+    /// The partner whose log it is.
+    pub partner: String,
+    /// Origin, size and root.
+    pub checkpoint: Checkpoint,
+    /// The cosigned note, as exported.
+    pub note: String,
+    /// When the node cosigned it, Unix seconds.
+    pub cosigned_at: u64,
+}
+
+/// Fork evidence the bundle's node recorded: two checkpoints, both signed by the partner, that
+/// the node found not to fit together.
+#[derive(Clone, Debug)]
+pub struct ReportedFork {
+    /// The partner.
+    pub partner: String,
+    /// The checkpoint witnessed before, and its note.
+    pub seen: SignedCheckpoint,
+    /// The checkpoint the partner's receipt carried, and its note.
+    pub presented: SignedCheckpoint,
+    /// What the node found.
+    pub problem: String,
+}
+
 /// A decoded bundle whose checkpoints have been opened.
 #[derive(Debug)]
 pub struct Opened {
@@ -47,6 +75,10 @@ pub struct Opened {
     pub checkpoints: Vec<SignedCheckpoint>,
     /// The entries' stored bytes, entry i at i.
     pub entries: Vec<Vec<u8>>,
+    /// The partners' checkpoints the node witnessed, validly signed and cosigned.
+    pub witnessed: Vec<Witnessed>,
+    /// The fork evidence the node recorded whose notes are validly signed by the partner.
+    pub forks: Vec<ReportedFork>,
 }
 
 /// A handover as one log recorded it: what the cross-check compares.
@@ -159,6 +191,10 @@ pub fn open(
             }
         }
     }
+    let (witnessed, forks) = match trust.keys(&node) {
+        Some(_) => super::witnessed::open(name, &node, &bundle, trust, &mut findings),
+        None => (Vec::new(), Vec::new()),
+    };
     Ok((
         Opened {
             name: name.to_owned(),
@@ -167,6 +203,8 @@ pub fn open(
             notes: bundle.checkpoints.len(),
             checkpoints,
             entries: bundle.entries,
+            witnessed,
+            forks,
         },
         findings,
     ))

@@ -87,6 +87,7 @@ fn bundle(node: &str, entries: Vec<Vec<u8>>, checkpoints: Vec<String>) -> Vec<u8
         exported_at_ms: 10_000,
         checkpoints,
         entries,
+        ..Default::default()
     }
     .encode_to_vec()
 }
@@ -308,4 +309,144 @@ fn bundles_of_one_node_that_differ_beyond_their_checkpoints_are_a_fork() {
         ],
     );
     assert!(report.ok, "{}", report.human());
+}
+
+/// `note` cosigned by `witness` with `key` at Unix second 1.
+fn cosigned(note: &str, witness: &str, key: &SigningKey) -> String {
+    let origin =
+        checkpoint::node_origin(FEDERATION, &witness.parse().expect("address")).expect("origin");
+    let partner = note
+        .split('\n')
+        .next()
+        .and_then(|origin| origin.rsplit('/').next())
+        .expect("origin");
+    let verifier = checkpoint::NoteVerifier::new(
+        &checkpoint::node_origin(FEDERATION, &partner.parse().expect("address")).expect("origin"),
+        checkpoint::SignatureKind::Ed25519,
+        key_of(partner).verifying_key(),
+    )
+    .expect("verifier");
+    let opened = checkpoint::open(note, &[verifier]).expect("signed by the partner");
+    checkpoint::cosign(&opened, &origin, key, 1).expect("cosigned")
+}
+
+/// The keys the witnessing test gives each node.
+fn key_of(node: &str) -> SigningKey {
+    key(if node == ALPHA { 1 } else { 2 })
+}
+
+/// `node`'s bundle with `witnessed` notes and `forks`.
+fn witness_bundle(node: &str, witnessed: Vec<String>, forks: Vec<pb::WitnessFork>) -> Vec<u8> {
+    let entries = chain(plain(3));
+    let own = note(node, &entries, 3, &key_of(node));
+    let mut bundle =
+        pb::LogBundle::decode(bundle(node, entries, vec![own]).as_slice()).expect("a bundle");
+    bundle.witnessed = witnessed;
+    bundle.forks = forks;
+    bundle.encode_to_vec()
+}
+
+#[test]
+fn witnessed_checkpoints_must_be_cosigned_and_fit_the_partner_s_own_log() {
+    let trust = trust(&[(ALPHA, vec![key(1)]), (BETA, vec![key(2)])]);
+    let alpha = chain(plain(6));
+    let alpha_bundle = bundle(ALPHA, alpha.clone(), vec![note(ALPHA, &alpha, 6, &key(1))]);
+    // Beta cosigned alpha's checkpoints of sizes 2 and 4: consistent with alpha's bundle.
+    let good: Vec<String> = [2, 4]
+        .iter()
+        .map(|size| cosigned(&note(ALPHA, &alpha, *size, &key(1)), BETA, &key(2)))
+        .collect();
+    let report = run(
+        &trust,
+        vec![
+            alpha_bundle.clone(),
+            witness_bundle(BETA, good.clone(), vec![]),
+        ],
+    );
+    assert!(report.ok, "{}", report.human());
+
+    // A cosignature by another key than beta's is not beta's.
+    let forged = cosigned(&note(ALPHA, &alpha, 4, &key(1)), BETA, &key(9));
+    let report = run(&trust, vec![witness_bundle(BETA, vec![forged], vec![])]);
+    assert_eq!(
+        found(&report),
+        [(FindingKind::BadWitnessRecord, BETA, None)],
+        "{}",
+        report.human()
+    );
+
+    // Alpha showed beta another entry 4: its bundle is named at that entry, after size 4
+    // which beta also cosigned.
+    let mut other = plain(6);
+    other[4].message_id = "f".repeat(32);
+    let other = chain(other);
+    let shown = cosigned(&note(ALPHA, &other, 5, &key(1)), BETA, &key(2));
+    let report = run(
+        &trust,
+        vec![
+            alpha_bundle.clone(),
+            witness_bundle(
+                BETA,
+                vec![good[0].clone(), good[1].clone(), shown.clone()],
+                vec![],
+            ),
+        ],
+    );
+    assert_eq!(
+        found(&report),
+        [(FindingKind::Fork, ALPHA, Some(4))],
+        "{}",
+        report.human()
+    );
+
+    // Fork evidence beta recorded is re-checked: a genuine one is a finding, one whose proof
+    // verifies is not evidence of anything.
+    let fork = |seen: &str, presented: &str, proof: Vec<Vec<u8>>| {
+        let receipt = pb::Receipt {
+            signer: ALPHA.into(),
+            checkpoint: presented.to_owned(),
+            consistency_from: 2,
+            consistency_proof: proof,
+            ..Default::default()
+        };
+        pb::WitnessFork {
+            node: ALPHA.into(),
+            seen: seen.to_owned(),
+            presented: presented.to_owned(),
+            problem: "the proof fails".into(),
+            detected_at_ms: 1,
+            receipt: Some(trm_proto::receipt::sign(&receipt, &key(1))),
+        }
+    };
+    let proof = |entries: &[Vec<u8>]| -> Vec<Vec<u8>> {
+        MerkleTree::from_leaves(entries)
+            .consistency_proof(2, 5)
+            .expect("sizes")
+            .into_iter()
+            .map(|h| h.to_vec())
+            .collect()
+    };
+    let mut third = plain(6);
+    third[1].message_id = "e".repeat(32);
+    let third = chain(third);
+    let genuine = fork(&good[0], &note(ALPHA, &third, 5, &key(1)), proof(&third));
+    let report = run(
+        &trust,
+        vec![witness_bundle(BETA, good.clone(), vec![genuine])],
+    );
+    assert_eq!(
+        found(&report),
+        [(FindingKind::Fork, ALPHA, None)],
+        "{}",
+        report.human()
+    );
+    assert_eq!(report.findings[0].evidence.len(), 2);
+    let bogus = fork(&good[0], &note(ALPHA, &alpha, 5, &key(1)), proof(&alpha));
+    let report = run(&trust, vec![witness_bundle(BETA, good, vec![bogus])]);
+    assert_eq!(
+        found(&report),
+        [(FindingKind::BadWitnessRecord, BETA, None)],
+        "{}",
+        report.human()
+    );
 }

@@ -123,6 +123,7 @@ fn verify_bundle(entries: u64) -> anyhow::Result<()> {
         exported_at_ms: 1_800_000_000_000,
         checkpoints: vec![note],
         entries: chained,
+        ..Default::default()
     }
     .encode_to_vec();
     drop(tree);

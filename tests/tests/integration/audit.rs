@@ -53,7 +53,7 @@ pub(super) async fn export(
     Ok(path)
 }
 
-fn trust(fed: &LocalFederation) -> anyhow::Result<Trust> {
+pub(super) fn trust(fed: &LocalFederation) -> anyhow::Result<Trust> {
     Ok(Trust::from_directory_file(
         &directory_file(fed),
         &authority_key(fed),
@@ -70,11 +70,11 @@ pub(super) fn authority_key(fed: &LocalFederation) -> String {
     hex::encode(fed.federation.authority.verifying_key().as_bytes())
 }
 
-fn read(path: &Path) -> anyhow::Result<pb::LogBundle> {
+pub(super) fn read(path: &Path) -> anyhow::Result<pb::LogBundle> {
     Ok(pb::LogBundle::decode(std::fs::read(path)?.as_slice())?)
 }
 
-fn verify(trust: &Trust, bundles: &[(&str, &pb::LogBundle)]) -> Report {
+pub(super) fn verify(trust: &Trust, bundles: &[(&str, &pb::LogBundle)]) -> Report {
     audit_verify::verify(
         bundles
             .iter()
@@ -103,7 +103,7 @@ fn position(
     anyhow::bail!("no {event:?} entry for {message_id}")
 }
 
-fn find<'a>(report: &'a Report, kind: FindingKind, node: &str) -> Option<&'a Finding> {
+pub(super) fn find<'a>(report: &'a Report, kind: FindingKind, node: &str) -> Option<&'a Finding> {
     report
         .findings
         .iter()

@@ -13,3 +13,4 @@ mod federation;
 mod handover_log;
 mod protocol;
 mod transport;
+mod witness;

@@ -1,0 +1,200 @@
+//! Witnessing: every node checks and cosigns the checkpoints its partners' receipts carry, so a
+//! partner that shows two histories (to two organisations, or to one over time) is caught with
+//! its own signatures as evidence.
+//!
+//! The exchange rides on what already travels. A sender puts in each sealed body the size of
+//! the addressee's latest checkpoint it cosigned ([`witnessed_size`], inside the ciphertext).
+//! The addressee's DELIVERED or REJECTED receipt carries its latest stored checkpoint and, when
+//! the body could be read, the consistency proof from that size ([`attachment`]); the receipt's
+//! signature covers both. The sender ([`witness_receipt`]) opens the checkpoint with the
+//! addressee's directory keys, judges it against what it cosigned before ([`judge`]), cosigns a
+//! proved extension (tlog-cosignature/v1, key name = its own log's origin, its signing key) and
+//! keeps it, or keeps fork evidence ([`store`]). Witnessing never refuses a receipt: the
+//! delivery evidence is recorded first, and a bad checkpoint is only logged.
+//!
+//! The same Ed25519 key signs the node's own checkpoints (type 0x01, over the note text, which
+//! starts with `trm/`) and its cosignatures (type 0x04, over a message that starts with
+//! `cosignature/v1`), so neither signature can stand for the other or for an envelope, body or
+//! receipt signature (`trm/<purpose>/v1` prefixes).
+//!
+//! # Layout
+//! - [`judge`]: the decision about one presented checkpoint (pure).
+//! - [`store`]: the witness's sled trees: cosigned notes, latest size per partner, forks.
+
+pub mod judge;
+pub mod store;
+
+use tracing::{info, warn};
+use trm_proto::addr::NodeAddr;
+use trm_proto::receipt::VerifiedReceipt;
+use trm_proto::{pb, time};
+
+pub use judge::{Seen, Verdict};
+pub use store::{Presented, WitnessError, WitnessStore};
+
+use crate::checkpoint::{self, NoteVerifier, SignatureKind};
+use crate::checkpointer::Checkpointer;
+use crate::node::Node;
+use crate::store::NodeStore;
+
+/// What an addressee's receipt carries for witnessing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attachment {
+    /// The latest stored checkpoint note (empty: none yet).
+    pub checkpoint: String,
+    /// The size the proof starts from (0: no proof).
+    pub consistency_from: u64,
+    /// The consistency proof from `consistency_from` to the checkpoint's size.
+    pub consistency_proof: Vec<Vec<u8>>,
+}
+
+impl Attachment {
+    /// Puts the attachment into a receipt about to be signed.
+    pub fn apply(self, receipt: &mut pb::Receipt) {
+        receipt.checkpoint = self.checkpoint;
+        receipt.consistency_from = self.consistency_from;
+        receipt.consistency_proof = self.consistency_proof;
+    }
+}
+
+/// The addressee's side: its latest stored checkpoint and, if `witnessed_size` (from the body)
+/// is not beyond it, the consistency proof from that size. Whatever fails is left out and
+/// logged: a receipt is never refused for its attachment.
+pub fn attachment(
+    store: &NodeStore,
+    checkpointer: Option<&Checkpointer>,
+    witnessed_size: u64,
+) -> Attachment {
+    let latest = match store.latest_checkpoint() {
+        Ok(Some(latest)) => latest,
+        Ok(None) => return Attachment::default(),
+        Err(e) => {
+            warn!(cause = %e, "cannot read the latest checkpoint for a receipt");
+            return Attachment::default();
+        }
+    };
+    let (size, note) = latest;
+    let mut attachment = Attachment {
+        checkpoint: note,
+        ..Attachment::default()
+    };
+    if witnessed_size == 0 || witnessed_size > size {
+        return attachment;
+    }
+    let Some(checkpointer) = checkpointer else {
+        return attachment;
+    };
+    match checkpointer.consistency_proof(witnessed_size, size) {
+        Ok(proof) => {
+            attachment.consistency_from = witnessed_size;
+            attachment.consistency_proof = proof.into_iter().map(|h| h.to_vec()).collect();
+        }
+        Err(e) => {
+            warn!(cause = %e, from = witnessed_size, to = size, "cannot prove a checkpoint consistent for a receipt");
+        }
+    }
+    attachment
+}
+
+/// The sender's side, before sealing: the size of `partner`'s latest checkpoint this node
+/// cosigned (0: none, or unreadable, which is logged).
+pub fn witnessed_size(store: &NodeStore, partner: &NodeAddr) -> u64 {
+    let latest = WitnessStore::open(store.db()).and_then(|w| w.latest(partner.as_str()));
+    match latest {
+        Ok(latest) => latest.map_or(0, |(_, checkpoint)| checkpoint.size),
+        Err(e) => {
+            warn!(partner = %partner, cause = %e, "cannot read the witnessed checkpoint");
+            0
+        }
+    }
+}
+
+/// Why a receipt's checkpoint was not witnessed.
+#[derive(Debug, thiserror::Error)]
+pub enum NotWitnessed {
+    /// The receipt's signer is not a node listed in the directory.
+    #[error("the signer {0} is not a listed node")]
+    UnknownPartner(String),
+    /// The note does not open with the partner's keys, or is of another log.
+    #[error("the checkpoint does not verify as {partner}'s: {problem}")]
+    BadCheckpoint {
+        /// The partner.
+        partner: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The witness store failed.
+    #[error(transparent)]
+    Store(#[from] WitnessError),
+}
+
+/// The sender's side, after recording a receipt the addressee signed: witnesses the checkpoint
+/// it carries. Never fails the receipt: problems are logged (and forks kept as evidence).
+pub fn witness_receipt(node: &Node, verified: &VerifiedReceipt) {
+    let receipt = &verified.receipt;
+    if receipt.checkpoint.is_empty() {
+        return;
+    }
+    match witness(node, verified) {
+        Ok(Verdict::Extends) => {
+            info!(partner = %receipt.signer, "cosigned the partner's checkpoint");
+        }
+        Ok(Verdict::Known) => {}
+        Ok(Verdict::Unproven(why)) => {
+            info!(partner = %receipt.signer, %why, "partner's checkpoint not cosigned");
+        }
+        Ok(Verdict::Fork { seen_size, problem }) => {
+            warn!(partner = %receipt.signer, seen_size, %problem, "partner showed two histories; fork evidence kept");
+        }
+        Err(e) => {
+            warn!(partner = %receipt.signer, id = %receipt.message_id, cause = %e, "checkpoint in receipt not witnessed");
+        }
+    }
+}
+
+/// [`witness_receipt`]'s work.
+fn witness(node: &Node, verified: &VerifiedReceipt) -> Result<Verdict, NotWitnessed> {
+    let receipt = &verified.receipt;
+    let now_ms = time::now_ms();
+    let unknown = || NotWitnessed::UnknownPartner(receipt.signer.clone());
+    let partner: NodeAddr = receipt.signer.parse().map_err(|_| unknown())?;
+    let bad = |problem: String| NotWitnessed::BadCheckpoint {
+        partner: partner.to_string(),
+        problem,
+    };
+    let directory = node.directory.current();
+    let keys = directory
+        .node(&partner)
+        .map(|n| n.signing_keys_at(now_ms))
+        .ok_or_else(unknown)?;
+    let origin =
+        checkpoint::node_origin(&node.federation, &partner).map_err(|e| bad(e.to_string()))?;
+    let verifiers: Vec<NoteVerifier> = keys
+        .into_iter()
+        .filter_map(|key| NoteVerifier::new(&origin, SignatureKind::Ed25519, key).ok())
+        .collect();
+    let opened =
+        checkpoint::open(&receipt.checkpoint, &verifiers).map_err(|e| bad(e.to_string()))?;
+    if opened.checkpoint().origin != origin || !opened.signed_by(&origin) {
+        return Err(bad(format!(
+            "it is a checkpoint of {:?}",
+            opened.checkpoint().origin
+        )));
+    }
+    let witness_name = checkpoint::node_origin(&node.federation, &node.keys.address)
+        .map_err(|e| bad(e.to_string()))?;
+    let witness = WitnessStore::open(node.store.db())?;
+    Ok(witness.witness(
+        &Presented {
+            partner: partner.as_str(),
+            checkpoint: &opened,
+            from: receipt.consistency_from,
+            proof: &receipt.consistency_proof,
+            receipt: &verified.signed,
+            now_ms,
+        },
+        |checkpoint| {
+            checkpoint::cosign(checkpoint, &witness_name, &node.keys.signing, now_ms / 1000)
+        },
+    )?)
+}
