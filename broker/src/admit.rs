@@ -42,7 +42,7 @@ pub fn verify(
         .ok_or_else(|| BrokerError::UnknownSender(header.from.clone()))?;
     let envelope = envelope.verify(&sender.signing_keys_at(now_ms))?;
     let header = envelope.header();
-    directory.agreement(&header.from, &header.to, header.kind, now_ms)?;
+    directory.may_send(&header.from, &header.to, header.kind, now_ms)?;
     if header.expires_at_ms <= now_ms {
         return Err(BrokerError::Expired {
             message_id: header.message_id.to_string(),

@@ -14,6 +14,97 @@ use crate::commands::{CommandError, Output, exit};
 /// this leaves room for a log entry with an unusually long refusal reason.
 const MAX_PIECE_BYTES: usize = 64 << 20;
 
+/// `trm audit collect`: a coordinator's node asks its country's organisations for checkpoints.
+pub async fn collect(socket: &Path, purpose: &str, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .collect_checkpoints(pb::CollectCheckpointsRequest {
+            purpose: purpose.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let mut text = String::new();
+    for asked in &response.asked {
+        if asked.problem.is_empty() {
+            text.push_str(&format!(
+                "asked {} (witness request {})\n",
+                asked.node, asked.message_id
+            ));
+        } else {
+            text.push_str(&format!(
+                "could not ask {}: {}\n",
+                asked.node, asked.problem
+            ));
+        }
+    }
+    text.push_str("their receipts carry their checkpoints; see them with: trm audit witnessed\n");
+    out.print(text, || {
+        serde_json::json!(
+            response
+                .asked
+                .iter()
+                .map(|a| serde_json::json!({
+                    "node": a.node,
+                    "message_id": a.message_id,
+                    "problem": a.problem,
+                }))
+                .collect::<Vec<_>>()
+        )
+    });
+    Ok(())
+}
+
+/// `trm audit witnessed`: the checkpoints this node cosigned, and fork evidence (exit 1).
+pub async fn witnessed(socket: &Path, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .witnessed(pb::WitnessedRequest {})
+        .await?
+        .into_inner();
+    let mut text = format!("{:<28}  {:>10}  {}\n", "NODE", "SIZE", "ROOT");
+    for w in &response.latest {
+        text.push_str(&format!(
+            "{:<28}  {:>10}  {}\n",
+            w.node,
+            w.size,
+            hex::encode(&w.root)
+        ));
+    }
+    for fork in &response.forks {
+        text.push_str(&format!(
+            "\nFORK: {} showed two histories ({}), found {}\n",
+            fork.node,
+            fork.problem,
+            trm_proto::time::format_ms(fork.detected_at_ms)
+        ));
+    }
+    out.print(text, || {
+        serde_json::json!({
+            "witnessed": response.latest.iter().map(|w| serde_json::json!({
+                "node": w.node,
+                "size": w.size,
+                "root": hex::encode(&w.root),
+                "note": w.note,
+            })).collect::<Vec<_>>(),
+            "forks": response.forks.iter().map(|f| serde_json::json!({
+                "node": f.node,
+                "problem": f.problem,
+                "seen": f.seen,
+                "presented": f.presented,
+                "detected_at": trm_proto::time::format_ms(f.detected_at_ms),
+            })).collect::<Vec<_>>(),
+        })
+    });
+    if response.forks.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError::new(
+            exit::CHECK_FAILED,
+            format!("{} fork(s) on record", response.forks.len()),
+        ))
+    }
+}
+
 /// `trm log checkpoint`: signs a checkpoint at the log's current size if it grew, and prints
 /// the latest signed checkpoint note.
 pub async fn checkpoint(socket: &Path, out: Output) -> Result<(), CommandError> {

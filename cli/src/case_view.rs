@@ -271,6 +271,13 @@ pub(crate) fn content_text(content: &pb::body::Content) -> String {
                 w.recorded_by_role
             );
         }
+        Content::WitnessRequest(w) => {
+            let _ = writeln!(
+                out,
+                "Checkpoint asked for by the coordinator: {}",
+                w.purpose
+            );
+        }
     }
     out
 }

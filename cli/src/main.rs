@@ -323,6 +323,16 @@ enum AuditAction {
         #[arg(required = true)]
         bundles: Vec<PathBuf>,
     },
+    /// For a national coordinator's node: ask every organisation of your country for its
+    /// handover log's latest checkpoint; their receipts carry it, and your node cosigns it.
+    Collect {
+        /// Why, for the record.
+        #[arg(long, default_value = "monitoring")]
+        purpose: String,
+    },
+    /// The partners' checkpoints your node has cosigned (the latest of each) and any fork
+    /// evidence it holds; exits 1 when it holds evidence of a fork.
+    Witnessed,
 }
 
 async fn run(args: Args) -> Result<(), CommandError> {
@@ -420,6 +430,12 @@ async fn run(args: Args) -> Result<(), CommandError> {
             out: file,
         })
         .map(|_| ()),
+        Command::Audit {
+            action: AuditAction::Collect { purpose },
+        } => audit::collect(socket, &purpose, out).await,
+        Command::Audit {
+            action: AuditAction::Witnessed,
+        } => audit::witnessed(socket, out).await,
         Command::Log {
             action: None,
             from,

@@ -18,6 +18,7 @@ pub fn kind(kind: i32) -> &'static str {
         pb::MessageKind::ReturnConfirmation => "return confirmation",
         pb::MessageKind::FollowUp => "post-return follow-up",
         pb::MessageKind::ConsentWithdrawal => "consent withdrawal",
+        pb::MessageKind::WitnessRequest => "witness request",
         pb::MessageKind::Unspecified => "unknown",
     }
 }

@@ -335,6 +335,23 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         }))
     }
 
+    async fn collect_checkpoints(
+        &self,
+        request: Request<pb::CollectCheckpointsRequest>,
+    ) -> Result<Response<pb::CollectCheckpointsResponse>, Status> {
+        let actor = actor(&request);
+        let asked =
+            crate::coordinator::collect(&self.node, &request.get_ref().purpose, &actor).await?;
+        Ok(Response::new(pb::CollectCheckpointsResponse { asked }))
+    }
+
+    async fn witnessed(
+        &self,
+        _request: Request<pb::WitnessedRequest>,
+    ) -> Result<Response<pb::WitnessedResponse>, Status> {
+        Ok(Response::new(crate::coordinator::witnessed(&self.node)?))
+    }
+
     type ExportLogStream = ReceiverStream<Result<pb::ExportLogChunk, Status>>;
 
     async fn export_log(

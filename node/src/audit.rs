@@ -54,6 +54,7 @@ pub fn flags(body: &pb::Body) -> pb::AuditFlags {
         | Content::CaseUpdate(_)
         | Content::ReturnConfirmation(_)
         | Content::FollowUp(_)
-        | Content::ConsentWithdrawal(_) => pb::AuditFlags::default(),
+        | Content::ConsentWithdrawal(_)
+        | Content::WitnessRequest(_) => pb::AuditFlags::default(),
     }
 }

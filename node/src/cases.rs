@@ -394,6 +394,8 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
             change
         }
         Content::CaseUpdate(update) => return case_update(summary, step, &update.status),
+        // Audit traffic, not part of any case (the store keeps it out of cases).
+        Content::WitnessRequest(_) => return Ok(Vec::new()),
         Content::ConsentWithdrawal(_) => {
             if summary.messages == 0 {
                 return Err(CaseError::NothingToUpdate {

@@ -41,6 +41,14 @@ pub enum NodeError {
         "the handover log failed verification at startup ({0}); sending and receiving are suspended"
     )]
     LogBroken(String),
+    /// Only a national coordinator's node collects checkpoints.
+    #[error(
+        "{0} is not a national coordinator in the directory; only coordinators collect checkpoints"
+    )]
+    NotCoordinator(trm_proto::addr::NodeAddr),
+    /// The record of witnessed checkpoints could not be read.
+    #[error(transparent)]
+    Witness(#[from] crate::witness::WitnessError),
     /// A checkpoint of the handover log could not be signed.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointerError),
@@ -62,6 +70,8 @@ impl From<NodeError> for Status {
             NodeError::Checkpoint(_) => Code::FailedPrecondition,
             NodeError::Rule(_) => Code::InvalidArgument,
             NodeError::DirectoryExpired { .. } => Code::FailedPrecondition,
+            NodeError::NotCoordinator(_) => Code::PermissionDenied,
+            NodeError::Witness(_) => Code::Unavailable,
         };
         Status::new(code, e.to_string())
     }

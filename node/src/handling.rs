@@ -83,6 +83,7 @@ fn texts(content: &Content) -> Vec<(&'static str, &str)> {
             out.push(("follow_up.reintegration_status", &f.reintegration_status));
         }
         Content::ConsentWithdrawal(w) => out.push(("consent_withdrawal.notes", &w.notes)),
+        Content::WitnessRequest(w) => out.push(("witness_request.purpose", &w.purpose)),
     }
     out
 }

@@ -37,6 +37,7 @@ pub mod cli;
 pub mod combine;
 pub mod config;
 pub mod connect;
+pub mod coordinator;
 pub mod daemon;
 pub mod deadlines;
 pub mod error;

@@ -144,7 +144,7 @@ impl Node {
         }
         let kind = seal::kind_of(&draft.content);
         directory
-            .agreement(&self.keys.address, &draft.to, kind, now)
+            .may_send(&self.keys.address, &draft.to, kind, now)
             .map_err(|e| match e {
                 // An unknown addressee is the clearer error.
                 AgreementError::None { .. } if directory.node(&draft.to).is_none() => {
@@ -321,6 +321,15 @@ impl Node {
             flags: audit::flags(&opened.body),
             content: opened.body.content.as_ref(),
         };
+        if matches!(
+            opened.body.content,
+            Some(pb::body::Content::WitnessRequest(_))
+        ) {
+            // A coordinator asks: answer with a checkpoint of everything on disk now.
+            if let Err(e) = self.checkpoint().await {
+                warn!(cause = %e, "cannot sign a checkpoint for a witness request");
+            }
+        }
         let attachment = witness(opened.body.witnessed_size);
         let received = self
             .store

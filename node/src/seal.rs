@@ -71,6 +71,7 @@ pub fn kind_of(content: &pb::body::Content) -> pb::MessageKind {
         Content::ReturnConfirmation(_) => pb::MessageKind::ReturnConfirmation,
         Content::FollowUp(_) => pb::MessageKind::FollowUp,
         Content::ConsentWithdrawal(_) => pb::MessageKind::ConsentWithdrawal,
+        Content::WitnessRequest(_) => pb::MessageKind::WitnessRequest,
     }
 }
 

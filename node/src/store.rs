@@ -217,6 +217,10 @@ impl OwnedStep {
 impl EntryFacts<'_> {
     /// The case step this message is, as seen from `direction` with `counterparty`.
     fn step(&self, counterparty: &str, direction: &'static str, at_ms: u64) -> Option<OwnedStep> {
+        if matches!(self.content, Some(pb::body::Content::WitnessRequest(_))) {
+            // Audit traffic belongs to no case.
+            return None;
+        }
         Some(OwnedStep {
             counterparty: counterparty.to_owned(),
             case_ref: self.case_ref.to_owned(),

@@ -184,6 +184,16 @@ pub enum AgreementError {
         /// The kind refused.
         kind: pb::MessageKind,
     },
+    /// A checkpoint request from someone who is not the addressee's national coordinator.
+    #[error(
+        "only a national coordinator may ask the organisations of its own country for checkpoints; {from} may not ask {to}"
+    )]
+    NotCoordinator {
+        /// The sender.
+        from: NodeAddr,
+        /// The addressee.
+        to: NodeAddr,
+    },
     /// The agreement is not in force at this time.
     #[error("sharing agreement {reference} is not in force: {why}")]
     NotInForce {
@@ -527,6 +537,37 @@ impl Directory {
             }
         }
         Err(refusal)
+    }
+
+    /// Whether `from` may send `to` a `kind` message at `now_ms`: under a sharing agreement, or,
+    /// for a checkpoint request, as the addressee's national coordinator (same country, type
+    /// coordinator), which needs no agreement.
+    pub fn may_send(
+        &self,
+        from: &NodeAddr,
+        to: &NodeAddr,
+        kind: pb::MessageKind,
+        now_ms: u64,
+    ) -> Result<(), AgreementError> {
+        if kind != pb::MessageKind::WitnessRequest {
+            return self.agreement(from, to, kind, now_ms).map(drop);
+        }
+        let coordinator = match (self.node(from), self.node(to)) {
+            (Some(sender), Some(addressee)) => {
+                sender.organisation_type == pb::OrganisationType::Coordinator
+                    && sender.country == addressee.country
+                    && from != to
+            }
+            _ => false,
+        };
+        if coordinator {
+            Ok(())
+        } else {
+            Err(AgreementError::NotCoordinator {
+                from: from.clone(),
+                to: to.clone(),
+            })
+        }
     }
 
     /// Who presented the TLS certificate with this DER, if anyone in the directory.

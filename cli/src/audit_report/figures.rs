@@ -52,7 +52,10 @@ pub fn handovers(logs: &[NodeLog]) -> Vec<Handover> {
     };
     for (event, from_sender_log) in [(LogEvent::Sent, true), (LogEvent::Received, false)] {
         for log in logs {
-            for e in log.entries.iter().filter(|e| e.event == i32::from(event)) {
+            // Witness requests are audit traffic, not handovers of cases.
+            for e in log.entries.iter().filter(|e| {
+                e.event == i32::from(event) && e.kind != i32::from(MessageKind::WitnessRequest)
+            }) {
                 if !from_sender_log && present.contains(e.counterparty.as_str()) {
                     continue;
                 }

@@ -216,6 +216,17 @@ impl WitnessStore {
         Ok(verdict)
     }
 
+    /// The partners this node has cosigned a checkpoint of.
+    pub fn partners(&self) -> Result<Vec<String>, WitnessError> {
+        self.latest
+            .iter()
+            .keys()
+            .map(|key| {
+                String::from_utf8(key?.to_vec()).map_err(|_| corrupt(LATEST_TREE, "not UTF-8"))
+            })
+            .collect()
+    }
+
     /// Every cosigned partner checkpoint, by partner and size.
     pub fn witnessed(&self) -> Result<Vec<String>, WitnessError> {
         self.notes

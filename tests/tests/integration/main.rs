@@ -6,6 +6,7 @@ mod audit;
 mod audit_report;
 mod cases;
 mod config;
+mod coordinator;
 mod delivery;
 mod directory;
 mod durability;
