@@ -31,11 +31,8 @@ pub use figures::Figures;
 pub use orgs::{Org, Orgs};
 
 /// What the log does not record yet, so the report cannot answer it; said in every format.
-pub const NOT_YET_AVAILABLE: [&str; 3] = [
-    "late answers: the log carries no deadlines yet, so only requests never answered are listed",
-    "accepted or declined: the log records that a referral was answered, not the decision, so the time to a response covers both",
-    "guardian recorded: the log's flags do not record a guardian yet, so children's cases show only whether social services were involved",
-];
+/// Empty now that the log records deadlines (OVERDUE entries), decisions and guardians.
+pub const NOT_YET_AVAILABLE: [&str; 0] = [];
 
 /// One node's handover log, decoded.
 #[derive(Clone, Debug)]

@@ -105,6 +105,19 @@ fn flag_names(flags: Option<&pb::AuditFlags>) -> Vec<String> {
     if flags.risk_assessment_present {
         names.push("risk_assessment".to_owned());
     }
+    if flags.guardian_recorded {
+        names.push("guardian".to_owned());
+    }
+    if let Ok(decision) = pb::referral_response::Decision::try_from(flags.decision)
+        && decision != pb::referral_response::Decision::Unspecified
+    {
+        names.push(
+            decision
+                .as_str_name()
+                .trim_start_matches("DECISION_")
+                .to_ascii_lowercase(),
+        );
+    }
     if let Ok(code) = pb::HandlingCode::try_from(flags.handling_code)
         && code != pb::HandlingCode::Unspecified
     {

@@ -11,6 +11,10 @@ fn consent_flags(consent: Option<&pb::ConsentRecord>) -> (bool, bool) {
     )
 }
 
+fn guardian_named(guardian: Option<&pb::Guardian>) -> bool {
+    guardian.is_some_and(|g| !g.appointed_by.trim().is_empty())
+}
+
 /// The audit flags of a body.
 pub fn flags(body: &pb::Body) -> pb::AuditFlags {
     let Some(content) = &body.content else {
@@ -25,6 +29,8 @@ pub fn flags(body: &pb::Body) -> pb::AuditFlags {
                 child: referral.child,
                 risk_assessment_present: referral.risk_assessment.is_some(),
                 handling_code: referral.handling_code,
+                guardian_recorded: guardian_named(referral.guardian.as_ref()),
+                ..Default::default()
             }
         }
         Content::ReturnRequest(request) => {
@@ -35,6 +41,8 @@ pub fn flags(body: &pb::Body) -> pb::AuditFlags {
                 child: request.child,
                 risk_assessment_present: request.pre_return_risk_assessment.is_some(),
                 handling_code: pb::HandlingCode::Unspecified.into(),
+                guardian_recorded: guardian_named(request.guardian.as_ref()),
+                ..Default::default()
             }
         }
         Content::InfoRequest(request) => pb::AuditFlags {
@@ -50,8 +58,11 @@ pub fn flags(body: &pb::Body) -> pb::AuditFlags {
                 ..Default::default()
             }
         }
-        Content::ReferralResponse(_)
-        | Content::CaseUpdate(_)
+        Content::ReferralResponse(response) => pb::AuditFlags {
+            decision: response.decision,
+            ..Default::default()
+        },
+        Content::CaseUpdate(_)
         | Content::ReturnConfirmation(_)
         | Content::FollowUp(_)
         | Content::ConsentWithdrawal(_)

@@ -159,6 +159,14 @@ pub fn render(report: &Report) -> String {
             f.children.with_social_services,
         ),
     );
+    line(
+        &mut out,
+        &labelled("children", "with_guardian", f.children.with_guardian),
+    );
+    line(
+        &mut out,
+        &labelled("children", "without_guardian", f.children.without_guardian),
+    );
     for c in &f.initiators {
         line(&mut out, &labelled("initiator", &c.label, c.count));
     }

@@ -232,6 +232,27 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
                 .map(|d| d.saturating_sub(h.at_ms))
         })
         .collect();
+    // The first answer to each referral, by its decision (flagged on the response's entry).
+    let decided = |decision: pb::referral_response::Decision| -> Vec<u64> {
+        referrals
+            .iter()
+            .filter_map(|h| {
+                let answer = all
+                    .iter()
+                    .filter(|r| {
+                        is(r, MessageKind::ReferralResponse)
+                            && r.from == h.to
+                            && r.to == h.from
+                            && r.case_ref == h.case_ref
+                            && r.at_ms >= h.at_ms
+                    })
+                    .min_by_key(|r| r.at_ms)?;
+                (answer.flags.decision == i32::from(decision)).then(|| answer.at_ms - h.at_ms)
+            })
+            .collect()
+    };
+    let to_acceptance = decided(pb::referral_response::Decision::Accepted);
+    let to_decline = decided(pb::referral_response::Decision::Declined);
     let to_response = referrals
         .iter()
         .filter_map(|h| {
@@ -308,6 +329,12 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
         .map(|h| h.case_ref.as_str())
         .collect();
     let with_social_services = child_cases.intersection(&social_cases).count() as u64;
+    let guardian_cases: BTreeSet<&str> = all
+        .iter()
+        .filter(|h| h.flags.child && h.flags.guardian_recorded)
+        .map(|h| h.case_ref.as_str())
+        .collect();
+    let with_guardian = child_cases.intersection(&guardian_cases).count() as u64;
     let addresses: BTreeSet<&str> = all
         .iter()
         .flat_map(|h| [h.from.as_str(), h.to.as_str()])
@@ -331,6 +358,8 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
         timings: vec![
             timing("referral_to_delivery", to_delivery),
             timing("referral_to_response", to_response),
+            timing("referral_to_acceptance", to_acceptance),
+            timing("referral_to_decline", to_decline),
         ],
         unanswered_referrals: unanswered(MessageKind::Referral, MessageKind::ReferralResponse),
         unanswered_info_requests: unanswered(MessageKind::InfoRequest, MessageKind::InfoResponse),
@@ -345,6 +374,8 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
         children: Children {
             cases: child_cases.len() as u64,
             with_social_services,
+            with_guardian,
+            without_guardian: child_cases.len() as u64 - with_guardian,
         },
         initiators: counts(initiators),
         network_nodes: addresses

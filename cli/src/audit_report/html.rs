@@ -74,6 +74,8 @@ fn timings(out: &mut String, rows: &[Timing]) {
         let what = match t.measure.as_str() {
             "referral_to_delivery" => "delivery (DELIVERED receipt at the sender)",
             "referral_to_response" => "first response (REFERRAL_RESPONSE back on the case)",
+            "referral_to_acceptance" => "acceptance (when the first response accepted)",
+            "referral_to_decline" => "decline (when the first response declined)",
             other => other,
         };
         let _ = write!(
@@ -262,8 +264,11 @@ pub fn render(report: &Report) -> String {
     section(&mut out, "Children", |out| {
         let _ = write!(
             out,
-            "<p>{} case(s) involve a child; {} of them had a handover to or from a social-services organisation.</p>",
-            f.children.cases, f.children.with_social_services
+            "<p>{} case(s) involve a child; {} of them had a handover to or from a social-services organisation; a guardian was named in {} and in none of the handovers of {}.</p>",
+            f.children.cases,
+            f.children.with_social_services,
+            f.children.with_guardian,
+            f.children.without_guardian
         );
     });
     section(
@@ -288,15 +293,17 @@ pub fn render(report: &Report) -> String {
         }
         out.push_str("</table>");
     });
-    section(&mut out, "Not yet available", |out| {
-        for note in &report.not_yet_available {
-            let _ = write!(
-                out,
-                "<p class=\"na\">Not yet available: {}</p>",
-                escape(note)
-            );
-        }
-    });
+    if !report.not_yet_available.is_empty() {
+        section(&mut out, "Not yet available", |out| {
+            for note in &report.not_yet_available {
+                let _ = write!(
+                    out,
+                    "<p class=\"na\">Not yet available: {}</p>",
+                    escape(note)
+                );
+            }
+        });
+    }
     out.push_str("</main></body></html>\n");
     out
 }

@@ -30,7 +30,8 @@ pub struct Count {
 /// A duration's distribution.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Timing {
-    /// `referral_to_delivery` or `referral_to_response`.
+    /// `referral_to_delivery`, `referral_to_response`, `referral_to_acceptance` or
+    /// `referral_to_decline`.
     pub measure: String,
     /// How many durations were measured.
     pub count: u64,
@@ -68,6 +69,10 @@ pub struct Children {
     pub cases: u64,
     /// Of those, cases with a handover to or from a social-services organisation.
     pub with_social_services: u64,
+    /// Of those, cases where a referral or return request named a guardian.
+    pub with_guardian: u64,
+    /// Of those, cases where none did.
+    pub without_guardian: u64,
 }
 
 /// An organisation in the network.

@@ -54,6 +54,8 @@ pub(super) struct Flags {
     overridden: bool,
     child: bool,
     risk: bool,
+    guardian: bool,
+    decision: pb::referral_response::Decision,
 }
 
 pub(super) const CONSENT: Flags = Flags {
@@ -61,13 +63,22 @@ pub(super) const CONSENT: Flags = Flags {
     overridden: false,
     child: false,
     risk: false,
+    guardian: false,
+    decision: pb::referral_response::Decision::Unspecified,
 };
 pub(super) const NONE: Flags = Flags {
     consent: false,
     overridden: false,
     child: false,
     risk: false,
+    guardian: false,
+    decision: pb::referral_response::Decision::Unspecified,
 };
+
+/// A referral response's flags with its decision.
+fn answered(decision: pb::referral_response::Decision) -> Flags {
+    Flags { decision, ..NONE }
+}
 
 /// Every node's entries, as their nodes would log them.
 #[derive(Default)]
@@ -103,6 +114,8 @@ impl World {
                 child: flags.child,
                 risk_assessment_present: flags.risk,
                 handling_code: 0,
+                guardian_recorded: flags.guardian,
+                decision: flags.decision.into(),
             }),
             actor: "caseworker".into(),
             ..Default::default()
@@ -144,7 +157,7 @@ impl World {
             K::ReferralResponse,
             "C1",
             march(2) + 10 * HOUR,
-            NONE,
+            answered(pb::referral_response::Decision::Accepted),
             Some(HOUR),
         );
         w.send(
@@ -199,7 +212,10 @@ impl World {
             K::Referral,
             "C2",
             march(5),
-            child,
+            Flags {
+                guardian: true,
+                ..child
+            },
             Some(4 * HOUR),
         );
         w.send(
@@ -209,7 +225,7 @@ impl World {
             K::ReferralResponse,
             "C2",
             march(7),
-            NONE,
+            answered(pb::referral_response::Decision::Declined),
             Some(HOUR),
         );
         w.send(
@@ -228,7 +244,7 @@ impl World {
             consent: false,
             overridden: true,
             child: true,
-            risk: false,
+            ..NONE
         };
         w.send(
             "m08",
@@ -279,7 +295,7 @@ impl World {
             K::ReferralResponse,
             "C4",
             april(14),
-            NONE,
+            answered(pb::referral_response::Decision::Accepted),
             Some(HOUR),
         );
         w.send(
@@ -321,7 +337,7 @@ impl World {
             K::ReferralResponse,
             "C6",
             may(4) + 5 * HOUR,
-            NONE,
+            answered(pb::referral_response::Decision::NeedsInformation),
             Some(HOUR),
         );
         w
