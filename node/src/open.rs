@@ -56,6 +56,14 @@ pub enum OpenError {
         /// The body's value.
         body: String,
     },
+    /// The content's codes come from code lists this node does not know.
+    #[error("content uses code lists {sent:?}; this node reads {known}")]
+    UnknownCodeLists {
+        /// The body's `code_lists`.
+        sent: String,
+        /// The versions this node knows.
+        known: String,
+    },
     /// The body carries no content, or content of a different kind.
     #[error("body content does not match message kind {0:?}")]
     ContentMismatch(pb::MessageKind),
@@ -171,9 +179,16 @@ fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
         }
     }
     match &body.content {
-        Some(content) if kind_of(content) == header.kind => Ok(()),
-        _ => Err(OpenError::ContentMismatch(header.kind)),
+        Some(content) if kind_of(content) == header.kind => {}
+        _ => return Err(OpenError::ContentMismatch(header.kind)),
     }
+    if !trm_proto::KNOWN_CODE_LISTS.contains(&body.code_lists.as_str()) {
+        return Err(OpenError::UnknownCodeLists {
+            sent: body.code_lists.clone(),
+            known: trm_proto::KNOWN_CODE_LISTS.join(", "),
+        });
+    }
+    Ok(())
 }
 
 fn decrypt(ciphertext: &[u8], identity: &age::x25519::Identity) -> Result<Vec<u8>, OpenError> {

@@ -116,6 +116,7 @@ pub fn seal_witnessed(
         kind: kind.into(),
         content: Some(draft.content),
         witnessed_size,
+        code_lists: trm_proto::CODE_LISTS_VERSION.to_owned(),
     };
     let body_bytes = body.encode_to_vec();
     let signed_body = pb::SignedBody {

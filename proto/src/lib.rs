@@ -35,3 +35,10 @@ pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The envelope format version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The version of the closed code lists in `messages.proto` that this build seals with
+/// (`Body.code_lists`). A change to any list's meaning is a new version.
+pub const CODE_LISTS_VERSION: &str = "trm-codes-2026.1";
+
+/// The code-list versions this build reads.
+pub const KNOWN_CODE_LISTS: &[&str] = &[CODE_LISTS_VERSION];

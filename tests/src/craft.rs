@@ -90,6 +90,20 @@ pub fn with_case_ref(
     })
 }
 
+/// A referral to `to` whose body says its codes come from `code_lists`.
+pub fn with_code_lists(
+    keys: &NodeKeys,
+    directory: &Directory,
+    to: &NodeAddr,
+    code_lists: &str,
+    content: pb::body::Content,
+) -> anyhow::Result<pb::Envelope> {
+    signed_body_envelope(keys, directory, to, |body| {
+        body.code_lists = code_lists.to_owned();
+        body.content = Some(content);
+    })
+}
+
 /// A referral envelope to `header_to` whose body, bound to the header, `adjust` then changes.
 fn signed_body_envelope(
     keys: &NodeKeys,
@@ -106,6 +120,7 @@ fn signed_body_envelope(
         created_at_ms: now,
         case_ref: "AT-LEFOE-2026-0042".into(),
         kind: pb::MessageKind::Referral.into(),
+        code_lists: trm_proto::CODE_LISTS_VERSION.into(),
         ..Default::default()
     };
     adjust(&mut body);

@@ -159,6 +159,42 @@ async fn a_name_in_place_of_a_case_reference_is_refused_and_not_echoed() -> anyh
 }
 
 #[tokio::test]
+async fn content_from_code_lists_the_recipient_does_not_know_is_refused() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(ASTRA).await?;
+    let content = fixtures::referral(ASTRA)?
+        .body
+        .and_then(|b| b.content)
+        .expect("content");
+    let envelope = craft::with_code_lists(
+        &craft::keys(&fed.federation, LEFOE)?,
+        &craft::directory(&fed.federation)?,
+        &ASTRA.parse()?,
+        "trm-codes-2099.1",
+        content,
+    )?;
+    fixtures::raw_client_as(&fed, LEFOE)
+        .await?
+        .submit(envelope)
+        .await?;
+    let mut astra = fed.client(ASTRA).await?;
+    fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
+    let entries = fixtures::log_entries(&mut astra).await?;
+    assert_eq!(
+        entries[0].reason,
+        format!(
+            "content uses code lists \"trm-codes-2099.1\"; this node reads {}",
+            trm_proto::CODE_LISTS_VERSION
+        )
+    );
+    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_resubmitted_envelope_is_delivered_once_and_gets_the_identical_receipt()
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
