@@ -279,6 +279,21 @@ impl Node {
             attachment.clone().apply(&mut receipt);
             receipt::sign(&receipt, &signing)
         };
+        // A refused delivery is logged (nothing of its content kept) and answered REJECTED.
+        let refuse = async |reason: String| -> Result<pb::SignedReceipt, NodeError> {
+            warn!(id = %raw_header.message_id, from = %raw_header.from, cause = %reason, "refused delivered envelope");
+            let index = self
+                .store
+                .record_refused(&raw_header, &digest, now, &reason)
+                .await?;
+            Ok(receipt_for(
+                pb::ReceiptKind::Rejected,
+                index,
+                reason,
+                0,
+                &witness(0),
+            ))
+        };
         // A node's own sent copies also open with its keys; only messages to it are deliveries.
         let opened = open::open(
             &self.keys,
@@ -298,21 +313,7 @@ impl Node {
         });
         let opened = match opened {
             Ok(opened) => opened,
-            Err(e) => {
-                warn!(id = %raw_header.message_id, from = %raw_header.from, cause = %e, "refused delivered envelope");
-                let reason = e.to_string();
-                let index = self
-                    .store
-                    .record_refused(&raw_header, &digest, now, &reason)
-                    .await?;
-                return Ok(receipt_for(
-                    pb::ReceiptKind::Rejected,
-                    index,
-                    reason,
-                    0,
-                    &witness(0),
-                ));
-            }
+            Err(e) => return refuse(e.to_string()).await,
         };
         let facts = EntryFacts {
             header: &opened.header,
@@ -350,21 +351,7 @@ impl Node {
             Ok(received) => received,
             // A well-behaved sender's node refuses an illegal case step before sealing, so
             // this is a misbehaving sender: refuse it like any other bad delivery.
-            Err(StoreError::Case(e)) => {
-                warn!(id = %raw_header.message_id, from = %raw_header.from, cause = %e, "refused delivered envelope");
-                let reason = e.to_string();
-                let index = self
-                    .store
-                    .record_refused(&raw_header, &digest, now, &reason)
-                    .await?;
-                return Ok(receipt_for(
-                    pb::ReceiptKind::Rejected,
-                    index,
-                    reason,
-                    0,
-                    &witness(0),
-                ));
-            }
+            Err(StoreError::Case(e)) => return refuse(e.to_string()).await,
             Err(e) => return Err(e.into()),
         };
         info!(

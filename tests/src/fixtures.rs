@@ -28,45 +28,50 @@ pub async fn federation(root: &Path) -> anyhow::Result<LocalFederation> {
     federation_with(root, |_| {}).await
 }
 
+/// The test federation's organisations: `(address, organisation, type, country)`.
+pub const NODES: [(&str, &str, &str, &str); 3] = [
+    (LEFOE, "LEFÖ-IBF", "ngo", "AT"),
+    (ASTRA, "Astra", "ngo", "RS"),
+    (OPEN_GATE, "Open Gate/La Strada", "ngo", "MK"),
+];
+
 /// The test federation with `adjust` applied to its spec first.
 pub async fn federation_with(
     root: &Path,
     adjust: impl FnOnce(&mut trm_certs_dev::FederationSpec),
 ) -> anyhow::Result<LocalFederation> {
-    LocalFederation::create_with(
-        root,
-        "trm-test",
-        &[(BROKER, "MARRI")],
-        &[
-            (LEFOE, "LEFÖ-IBF", "ngo", "AT"),
-            (ASTRA, "Astra", "ngo", "RS"),
-            (OPEN_GATE, "Open Gate/La Strada", "ngo", "MK"),
-        ],
-        adjust,
-    )
-    .await
+    federation_with_more(root, &[], adjust).await
+}
+
+/// The test federation with `more` organisations besides [`NODES`], and `adjust` applied to
+/// its spec first.
+pub async fn federation_with_more(
+    root: &Path,
+    more: &[(&str, &str, &str, &str)],
+    adjust: impl FnOnce(&mut trm_certs_dev::FederationSpec),
+) -> anyhow::Result<LocalFederation> {
+    let nodes: Vec<_> = NODES.iter().chain(more).copied().collect();
+    LocalFederation::create_with(root, "trm-test", &[(BROKER, "MARRI")], &nodes, adjust).await
 }
 
 /// The test federation with an Austrian police liaison node, [`POLICE`], as a fourth party.
 pub async fn federation_with_police(root: &Path) -> anyhow::Result<LocalFederation> {
-    LocalFederation::create_with(
-        root,
-        "trm-test",
-        &[(BROKER, "MARRI")],
-        &[
-            (LEFOE, "LEFÖ-IBF", "ngo", "AT"),
-            (ASTRA, "Astra", "ngo", "RS"),
-            (OPEN_GATE, "Open Gate/La Strada", "ngo", "MK"),
-            (
-                POLICE,
-                "Federal Criminal Police Office, liaison",
-                "police",
-                "AT",
-            ),
-        ],
-        |_| {},
-    )
-    .await
+    let police = (
+        POLICE,
+        "Federal Criminal Police Office, liaison",
+        "police",
+        "AT",
+    );
+    federation_with_more(root, &[police], |_| {}).await
+}
+
+/// Starts the broker and `nodes`.
+pub async fn start(fed: &mut LocalFederation, nodes: &[&str]) -> anyhow::Result<()> {
+    fed.start_broker(BROKER).await?;
+    for node in nodes {
+        fed.start_node(node).await?;
+    }
+    Ok(())
 }
 
 /// Node `address` of a running federation as a party to a case (its admin and cases clients).

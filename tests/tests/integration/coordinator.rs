@@ -17,26 +17,17 @@ const WAIT: Duration = Duration::from_secs(30);
 const COORDINATOR: &str = "coordinator-at@marri";
 
 async fn federation(root: &std::path::Path) -> anyhow::Result<LocalFederation> {
-    LocalFederation::create_with(
-        root,
-        "trm-test",
-        &[(BROKER, "MARRI")],
-        &[
-            (LEFOE, "LEFÖ-IBF", "ngo", "AT"),
-            (ASTRA, "Astra", "ngo", "RS"),
-            (
-                COORDINATOR,
-                "Task Force on Combating Human Trafficking",
-                "coordinator",
-                "AT",
-            ),
-        ],
-        // No sharing agreement with the coordinator: witnessing needs none.
-        |spec| {
-            spec.agreements
-                .retain(|a| !a.parties.iter().any(|p| p == COORDINATOR));
-        },
-    )
+    let coordinator = (
+        COORDINATOR,
+        "Task Force on Combating Human Trafficking",
+        "coordinator",
+        "AT",
+    );
+    // No sharing agreement with the coordinator: witnessing needs none.
+    fixtures::federation_with_more(root, &[coordinator], |spec| {
+        spec.agreements
+            .retain(|a| !a.parties.iter().any(|p| p == COORDINATOR));
+    })
     .await
 }
 

@@ -11,7 +11,7 @@ use trm_node::node::Node;
 use trm_node::store::NodeStore;
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
-use trm_tests::fixtures::{self, ASTRA, BROKER, CANARY, LEFOE, OPEN_GATE, POLICE};
+use trm_tests::fixtures::{self, ASTRA, CANARY, LEFOE, OPEN_GATE, POLICE};
 
 const CASE: &str = "AT-LEFOE-2026-0042";
 const HOUR_MS: u64 = 3600 * 1000;
@@ -73,9 +73,7 @@ async fn the_serbian_womans_case_runs_its_whole_lifecycle_across_both_nodes() ->
 {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(LEFOE).await?;
-    fed.start_node(ASTRA).await?;
+    fixtures::start(&mut fed, &[LEFOE, ASTRA]).await?;
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
     let mut astra = fixtures::party(&fed, ASTRA).await?;
 
@@ -150,9 +148,7 @@ async fn an_unaccompanied_child_is_refused_without_a_guardian_and_accepted_with_
         }
     })
     .await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(LEFOE).await?;
-    fed.start_node(ASTRA).await?;
+    fixtures::start(&mut fed, &[LEFOE, ASTRA]).await?;
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
     let mut astra = fixtures::party(&fed, ASTRA).await?;
 
@@ -228,9 +224,7 @@ async fn a_referral_without_consent_is_refused_and_an_override_is_sent_and_shown
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(LEFOE).await?;
-    fed.start_node(ASTRA).await?;
+    fixtures::start(&mut fed, &[LEFOE, ASTRA]).await?;
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
 
     let mut referral = referral_content(&fixtures::referral(ASTRA)?)?;
@@ -304,10 +298,7 @@ async fn information_answered_under_h2_cannot_be_passed_to_a_third_organisation(
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation_with_police(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    for node in [POLICE, ASTRA, OPEN_GATE] {
-        fed.start_node(node).await?;
-    }
+    fixtures::start(&mut fed, &[POLICE, ASTRA, OPEN_GATE]).await?;
     let mut police = fixtures::party(&fed, POLICE).await?;
     let mut astra = fixtures::party(&fed, ASTRA).await?;
     let open_gate = fixtures::party(&fed, OPEN_GATE).await?;
@@ -426,9 +417,7 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
 {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(LEFOE).await?;
-    fed.start_node(ASTRA).await?;
+    fixtures::start(&mut fed, &[LEFOE, ASTRA]).await?;
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
     let mut astra = fixtures::party(&fed, ASTRA).await?;
 
@@ -555,9 +544,7 @@ async fn overdue_items_are_found_and_logged_once_and_retention_erases_by_a_contr
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(LEFOE).await?;
-    fed.start_node(ASTRA).await?;
+    fixtures::start(&mut fed, &[LEFOE, ASTRA]).await?;
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
     let sent_at = trm_proto::time::now_ms();
     // An urgent referral is answered within 48 hours by default; Astra does not answer.
@@ -655,8 +642,7 @@ async fn overdue_items_are_found_and_logged_once_and_retention_erases_by_a_contr
 async fn a_withdrawal_is_refused_where_nothing_was_exchanged() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(LEFOE).await?;
+    fixtures::start(&mut fed, &[LEFOE]).await?;
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
     let refused = lefoe
         .admin
@@ -685,10 +671,7 @@ async fn a_withdrawal_is_refused_where_nothing_was_exchanged() -> anyhow::Result
 async fn a_third_organisation_cannot_erase_a_case_it_is_not_part_of() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    for node in [LEFOE, ASTRA, OPEN_GATE] {
-        fed.start_node(node).await?;
-    }
+    fixtures::start(&mut fed, &[LEFOE, ASTRA, OPEN_GATE]).await?;
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
     let mut astra = fixtures::party(&fed, ASTRA).await?;
     let mut open_gate = fixtures::party(&fed, OPEN_GATE).await?;
@@ -749,9 +732,7 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(LEFOE).await?;
-    fed.start_node(ASTRA).await?;
+    fixtures::start(&mut fed, &[LEFOE, ASTRA]).await?;
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
     let referral = send(&mut lefoe, fixtures::referral(ASTRA)?).await?;
     lifecycle::wait_for_delivery(&lefoe, &referral).await?;
