@@ -23,6 +23,19 @@ fn referral_content(request: &pb::SendRequest) -> anyhow::Result<pb::Referral> {
     }
 }
 
+/// A request to send `content` to `to` in `case_ref`.
+fn message(to: &str, case_ref: &str, priority: pb::Priority, content: Content) -> pb::SendRequest {
+    pb::SendRequest {
+        to: to.into(),
+        case_ref: case_ref.into(),
+        priority: priority.into(),
+        body: Some(pb::Body {
+            content: Some(content),
+            ..Default::default()
+        }),
+    }
+}
+
 fn with_referral(to: &str, referral: pb::Referral) -> anyhow::Result<pb::SendRequest> {
     let mut request = fixtures::referral(to)?;
     request.body = Some(pb::Body {
@@ -359,21 +372,18 @@ async fn information_answered_under_h2_cannot_be_passed_to_a_third_organisation(
 
     // The police pass a sentence of it on to a third organisation: refused, nothing sent.
     let before = log_len(&mut police).await?;
-    let passing_on = pb::SendRequest {
-        to: OPEN_GATE.into(),
-        case_ref: "AT-BK-2026-117".into(),
-        priority: pb::Priority::Routine.into(),
-        body: Some(pb::Body {
-            content: Some(Content::CaseUpdate(pb::CaseUpdate {
-                status: "investigation".into(),
-                notes: "For your information: the recruiter WORKS from a cafe near the Subotica \
+    let passing_on = message(
+        OPEN_GATE,
+        "AT-BK-2026-117",
+        pb::Priority::Routine,
+        Content::CaseUpdate(pb::CaseUpdate {
+            status: "investigation".into(),
+            notes: "For your information: the recruiter WORKS from a cafe near the Subotica \
                         bus station under the alias Marko."
-                    .into(),
-                ..Default::default()
-            })),
+                .into(),
             ..Default::default()
         }),
-    };
+    );
     let refused = police
         .admin
         .send(passing_on.clone())
@@ -500,18 +510,15 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
     // Nothing more is exchanged in the case, from either side.
     let refused = astra
         .admin
-        .send(pb::SendRequest {
-            to: LEFOE.into(),
-            case_ref: CASE.into(),
-            priority: pb::Priority::Routine.into(),
-            body: Some(pb::Body {
-                content: Some(Content::CaseUpdate(pb::CaseUpdate {
-                    status: "shelter place found".into(),
-                    ..Default::default()
-                })),
+        .send(message(
+            LEFOE,
+            CASE,
+            pb::Priority::Routine,
+            Content::CaseUpdate(pb::CaseUpdate {
+                status: "shelter place found".into(),
                 ..Default::default()
             }),
-        })
+        ))
         .await
         .expect_err("the case has ended");
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -646,15 +653,12 @@ async fn a_withdrawal_is_refused_where_nothing_was_exchanged() -> anyhow::Result
     let mut lefoe = fixtures::party(&fed, LEFOE).await?;
     let refused = lefoe
         .admin
-        .send(pb::SendRequest {
-            to: ASTRA.into(),
-            case_ref: "AT-LEFOE-2026-0099".into(),
-            priority: pb::Priority::Urgent.into(),
-            body: Some(pb::Body {
-                content: Some(Content::ConsentWithdrawal(pb::ConsentWithdrawal::default())),
-                ..Default::default()
-            }),
-        })
+        .send(message(
+            ASTRA,
+            "AT-LEFOE-2026-0099",
+            pb::Priority::Urgent,
+            Content::ConsentWithdrawal(pb::ConsentWithdrawal::default()),
+        ))
         .await
         .expect_err("nothing to withdraw");
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -678,15 +682,12 @@ async fn a_third_organisation_cannot_erase_a_case_it_is_not_part_of() -> anyhow:
     let referral = send(&mut lefoe, fixtures::referral(ASTRA)?).await?;
     lifecycle::wait_for_delivery(&lefoe, &referral).await?;
     // Open Gate's own node refuses: it has exchanged nothing in this case with Astra.
-    let withdrawal = pb::SendRequest {
-        to: ASTRA.into(),
-        case_ref: CASE.into(),
-        priority: pb::Priority::Urgent.into(),
-        body: Some(pb::Body {
-            content: Some(Content::ConsentWithdrawal(pb::ConsentWithdrawal::default())),
-            ..Default::default()
-        }),
-    };
+    let withdrawal = message(
+        ASTRA,
+        CASE,
+        pb::Priority::Urgent,
+        Content::ConsentWithdrawal(pb::ConsentWithdrawal::default()),
+    );
     let refused = open_gate
         .admin
         .send(withdrawal)
