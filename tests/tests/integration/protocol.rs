@@ -446,18 +446,24 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
     let key = std::fs::read(&key_file)?;
     assert!(key.starts_with(b"AGE-SECRET-KEY-"), "a case key");
 
-    let withdrawal = lifecycle::send(
-        &mut lefoe,
-        &astra,
+    // As a caseworker does it: `trm withdraw-consent --case ... --recorded-by ...`.
+    trm_cli::case_commands::withdraw_consent(
+        &fed.node_socket(LEFOE),
         CASE,
-        pb::Priority::Urgent,
-        Content::ConsentWithdrawal(pb::ConsentWithdrawal {
-            withdrawn_at_ms: trm_proto::time::now_ms(),
-            recorded_by_role: "LEFÖ-IBF caseworker".into(),
-            notes: String::new(),
-        }),
+        "",
+        "LEFÖ-IBF caseworker",
+        "",
+        trm_cli::commands::Output { json: true },
     )
     .await?;
+    let withdrawal = case_of(&mut lefoe, ASTRA)
+        .await?
+        .thread
+        .last()
+        .and_then(|e| e.message.clone())
+        .map(|m| m.message_id)
+        .unwrap_or_default();
+    lifecycle::wait_for_delivery(&lefoe, &withdrawal).await?;
     // The sender holds the acknowledgement: Astra's signed receipt says what it erased.
     let status = lefoe
         .admin
@@ -575,6 +581,19 @@ async fn overdue_items_are_found_and_logged_once_and_retention_erases_by_a_contr
     assert_eq!(
         (overdue[0].awaiting.as_str(), overdue[0].due.as_str()),
         (ASTRA, "answer to the referral")
+    );
+    // The command line takes a date or a time, and says what it cannot read.
+    let socket = fed.node_socket(LEFOE);
+    let quiet = trm_cli::commands::Output { json: true };
+    trm_cli::case_commands::overdue(&socket, Some("2030-01-01"), quiet).await?;
+    let unreadable = trm_cli::case_commands::overdue(&socket, Some("next friday"), quiet)
+        .await
+        .expect_err("not a time");
+    assert_eq!(unreadable.code, trm_cli::commands::exit::USAGE);
+    assert!(
+        unreadable.message.contains("\"next friday\" is not a time"),
+        "{}",
+        unreadable.message
     );
     // Listing does not log.
     assert!(
