@@ -335,7 +335,12 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
         println!("   {node} data: no plaintext (content is kept encrypted to a per-case key)");
     }
     let astra_keys = fed_dir(root, &format!("nodes/{RECIPIENT}")).join(trm_node::vault::FOLDER);
-    let left = std::fs::read_dir(&astra_keys)?.count();
+    let left = std::fs::read_dir(&astra_keys)?
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "key"))
+        })
+        .count();
     ensure!(left == 0, "Astra still holds {left} case keys");
     println!(
         "   {RECIPIENT}: the case's key is destroyed; its stored ciphertext can never be read again"

@@ -9,7 +9,7 @@
 //! Each change is a closure over [`Trees`] that may run more than once (sled retries on
 //! conflict, and a batch is run again without a change that failed); it must only read and
 //! write through the trees it is given. A change that fails (a refused case step, say) fails
-//! alone: the batch is run again without it and the others commit. The result a caller gets is
+//! alone: the changes before it commit on their own and the ones after it run on. The result a caller gets is
 //! its change's own, and it is not durable until [`crate::store::NodeStore::durable`] says so,
 //! exactly as with a transaction of its own.
 //!
@@ -144,52 +144,78 @@ fn write(trees: &StoreTrees, queue: &mpsc::Receiver<Job>) {
     }
 }
 
-/// Runs a batch as one transaction; a change that aborts is answered with its error and the
-/// rest run again without it. A change that panics fails its whole batch, not the writer.
+/// How one run of a batch ended.
+enum Run {
+    Committed,
+    /// The change at this index aborted with this error; nothing was written.
+    Aborted(usize, StoreError),
+    Storage(sled::Error),
+    Panicked,
+}
+
+/// Runs `batch` as one transaction.
+fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
+    let failed = Mutex::new(None::<usize>);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        (&trees.messages, &trees.outbox, &trees.log, &trees.cases).transaction(
+            |(messages, outbox, log, cases)| {
+                *failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                let t = Trees {
+                    messages,
+                    outbox,
+                    log,
+                    cases,
+                };
+                for (i, (change, _)) in batch.iter().enumerate() {
+                    if let Err(e) = change(&t) {
+                        *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(i);
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            },
+        )
+    }));
+    match result {
+        Ok(Ok(())) => Run::Committed,
+        Ok(Err(TransactionError::Abort(e))) => {
+            let at = failed
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .unwrap_or(0);
+            Run::Aborted(at, e)
+        }
+        Ok(Err(TransactionError::Storage(e))) => Run::Storage(e),
+        Err(_) => Run::Panicked,
+    }
+}
+
+/// Commits a batch: a change that aborts is answered with its error, the changes before it
+/// are committed on their own (they ran fine) and the ones after it run on, so each failure
+/// costs one more transaction, not a rerun of the whole batch. A change that panics fails
+/// its batch, not the writer.
 fn commit(trees: &StoreTrees, mut batch: Vec<Job>) {
     while !batch.is_empty() {
-        let failed = Mutex::new(None::<usize>);
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            (&trees.messages, &trees.outbox, &trees.log, &trees.cases).transaction(
-                |(messages, outbox, log, cases)| {
-                    *failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
-                    let t = Trees {
-                        messages,
-                        outbox,
-                        log,
-                        cases,
-                    };
-                    for (i, (change, _)) in batch.iter().enumerate() {
-                        if let Err(e) = change(&t) {
-                            *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(i);
-                            return Err(e);
-                        }
-                    }
-                    Ok(())
-                },
-            )
-        }));
-        match result {
-            Ok(Ok(())) => {
+        match run(trees, &batch) {
+            Run::Committed => {
                 for (_, reply) in batch.drain(..) {
                     let _ = reply.send(Ok(()));
                 }
             }
-            Ok(Err(TransactionError::Abort(e))) => {
-                let at = failed
-                    .into_inner()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .unwrap_or(0)
-                    .min(batch.len() - 1);
-                let (_, reply) = batch.remove(at);
+            Run::Aborted(at, e) => {
+                let at = at.min(batch.len() - 1);
+                let mut after = batch.split_off(at);
+                let (_, reply) = after.remove(0);
                 let _ = reply.send(Err(e));
+                commit(trees, std::mem::take(&mut batch));
+                batch = after;
             }
-            Ok(Err(TransactionError::Storage(e))) => {
+            Run::Storage(e) => {
                 for (_, reply) in batch.drain(..) {
                     let _ = reply.send(Err(StoreError::Engine(e.clone())));
                 }
             }
-            Err(_) => {
+            Run::Panicked => {
                 tracing::error!("a store change panicked; its batch is refused");
                 for (_, reply) in batch.drain(..) {
                     let _ = reply.send(Err(StoreError::Corrupt {

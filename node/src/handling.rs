@@ -15,6 +15,7 @@
 //! software, and the notice shown with the content says what the code requires.
 
 use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sha2::{Digest, Sha256};
 use trm_proto::addr::NodeAddr;
@@ -29,6 +30,9 @@ use crate::rules::RuleError;
 pub const PASSAGE_CHARS: usize = 40;
 /// The shortest whole H2 text that counts when it is shorter than a passage.
 pub const SHORTEST_TEXT_CHARS: usize = 16;
+/// How much of each H2 text is compared, in characters: bounds the work and memory a partner's
+/// very long text can cost each send.
+pub const COMPARED_CHARS: usize = 64 * 1024;
 
 /// The free-text fields of a content, with their field paths.
 fn texts(content: &Content) -> Vec<(&'static str, &str)> {
@@ -109,9 +113,16 @@ fn normalise(text: &str) -> Vec<char> {
     out
 }
 
+/// A passage as the comparison keeps it: a 64-bit hash, not the text.
+fn passage_hash(window: &[char]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    window.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// What one protected message looks like to the comparison.
 struct Protected {
-    passages: HashSet<Vec<char>>,
+    passages: HashSet<u64>,
     short_texts: Vec<Vec<char>>,
     attachments: HashSet<[u8; 32]>,
 }
@@ -127,11 +138,12 @@ impl Protected {
                 .collect(),
         };
         for (_, text) in texts(content) {
-            let text = normalise(text);
+            let mut text = normalise(text);
+            text.truncate(COMPARED_CHARS);
             if text.len() >= PASSAGE_CHARS {
                 protected
                     .passages
-                    .extend(text.windows(PASSAGE_CHARS).map(<[char]>::to_vec));
+                    .extend(text.windows(PASSAGE_CHARS).map(passage_hash));
             } else if text.len() >= SHORTEST_TEXT_CHARS {
                 protected.short_texts.push(text);
             }
@@ -145,7 +157,7 @@ impl Protected {
             let text = normalise(text);
             if text
                 .windows(PASSAGE_CHARS)
-                .any(|w| self.passages.contains(w))
+                .any(|w| self.passages.contains(&passage_hash(w)))
                 || self
                     .short_texts
                     .iter()
@@ -173,8 +185,15 @@ pub fn check_onward(node: &Node, to: &NodeAddr, content: &Content) -> Result<(),
         .into_iter()
         .filter(|m| m.summary.as_ref().is_some_and(|s| s.from != to.as_str()))
     {
-        let Some(body) = node.read_stored(&stored)? else {
-            continue;
+        // A message that cannot be read (erased, or damaged) protects nothing it could leak;
+        // it must not stop every other send.
+        let body = match node.read_stored(&stored) {
+            Ok(Some(body)) => body,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(cause = %e, "an H2 message could not be read for the onward-sharing check");
+                continue;
+            }
         };
         let Some(received) = &body.content else {
             continue;
@@ -290,5 +309,25 @@ mod tests {
         let text = notice(&body, crate::store::INCOMING);
         assert!(text.contains("NOT FOR JUDICIAL USE") && text.contains("police-rs@rs"));
         assert_eq!(notice(&body, crate::store::OUTGOING), "");
+    }
+
+    #[test]
+    fn only_the_first_part_of_a_very_long_text_is_compared() {
+        let filler = "lorem ipsum dolor sit amet ".repeat(COMPARED_CHARS / 20);
+        let early = format!("{SOURCE} {filler}");
+        let late = format!("{filler} {SOURCE}");
+        let passage =
+            response("the recruiter operates from a café near the bus station in Subotica");
+        assert!(
+            Protected::of(&response(&early))
+                .found_in(&passage)
+                .is_some()
+        );
+        let protected = Protected::of(&response(&late));
+        assert!(
+            protected.passages.len() <= COMPARED_CHARS,
+            "bounded by the compared length"
+        );
+        assert_eq!(protected.found_in(&passage), None);
     }
 }

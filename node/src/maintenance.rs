@@ -76,6 +76,8 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
             let item = o.item?;
             (item.overdue_logged_for_ms != o.due_at_ms).then(|| OverdueMark {
                 case_key: cases::case_key(&o.counterparty, &o.case_ref),
+                state: item.state.clone(),
+                follow_ups: item.follow_ups,
                 message_id: item.message_id,
                 due_at_ms: o.due_at_ms,
                 reason: format!(
@@ -118,6 +120,7 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
                 reason,
                 message_id: String::new(),
                 actor: "node".into(),
+                idle_since_ms: Some(summary.last_activity_ms),
             };
             if node.store.erase_case(erasure).await?.is_some() {
                 report.erased_for_retention += 1;

@@ -15,7 +15,7 @@ use crate::checkpointer::{Checkpointer, SignedCheckpoint};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::keys::NodeKeys;
-use crate::open::{self, OpenError};
+use crate::open;
 use crate::seal::{self, Draft};
 use crate::store::{EntryFacts, NodeStore, StoreError};
 
@@ -294,23 +294,12 @@ impl Node {
                 &witness(0),
             ))
         };
-        // A node's own sent copies also open with its keys; only messages to it are deliveries.
         let opened = open::open(
             &self.keys,
             &self.directory.current(),
             envelope.clone(),
             self.max_envelope_bytes,
-        )
-        .and_then(|opened| {
-            if opened.header.to == self.keys.address {
-                Ok(opened)
-            } else {
-                Err(OpenError::Misaddressed {
-                    to: opened.header.to,
-                    me: self.keys.address.clone(),
-                })
-            }
-        });
+        );
         let opened = match opened {
             Ok(opened) => opened,
             Err(e) => return refuse(e.to_string()).await,
@@ -326,6 +315,15 @@ impl Node {
             opened.body.content,
             Some(pb::body::Content::WitnessRequest(_))
         ) {
+            // Only this node's national coordinator may ask (the brokers check it too).
+            if let Err(e) = self.directory.current().may_send(
+                &opened.header.from,
+                &opened.header.to,
+                pb::MessageKind::WitnessRequest,
+                now,
+            ) {
+                return refuse(e.to_string()).await;
+            }
             // A coordinator asks: answer with a checkpoint of everything on disk now.
             if let Err(e) = self.checkpoint().await {
                 warn!(cause = %e, "cannot sign a checkpoint for a witness request");

@@ -82,8 +82,7 @@ pub struct Opened {
     pub signed_body: Vec<u8>,
 }
 
-/// Opens an envelope this node received (`to` is this node) or sent (`from` is this node:
-/// sent copies are encrypted to the sender too).
+/// Opens an envelope addressed to this node.
 pub fn open(
     keys: &NodeKeys,
     directory: &Directory,
@@ -92,7 +91,7 @@ pub fn open(
 ) -> Result<Opened, OpenError> {
     let envelope = UnverifiedEnvelope::parse(envelope, max_bytes)?;
     let header = envelope.header().clone();
-    if header.to != keys.address && header.from != keys.address {
+    if header.to != keys.address {
         return Err(OpenError::Misaddressed {
             to: header.to,
             me: keys.address.clone(),
@@ -115,6 +114,7 @@ pub fn open(
     let body = pb::Body::decode(signed.body.as_slice())
         .map_err(|e| OpenError::MalformedBody(e.to_string()))?;
     check_binding(&header, &body)?;
+    check_fields(&body)?;
     Ok(Opened {
         digest: *envelope.digest(),
         header,
@@ -143,13 +143,26 @@ pub fn open_stored(envelope: &pb::Envelope, signed_body: Vec<u8>) -> Result<Open
     })
 }
 
-fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
+/// What a delivered body must carry besides its binding: a pseudonymous case reference and code
+/// lists this node knows. Not checked again on stored messages, so a later change of either
+/// rule never makes a node's own records unreadable.
+fn check_fields(body: &pb::Body) -> Result<(), OpenError> {
     // Not echoed: a malformed reference may be a person's name.
     if body.case_ref.parse::<trm_proto::addr::CaseRef>().is_err() {
         return Err(OpenError::MalformedBody(
             "case_ref is not a pseudonymous case reference (3 to 64 letters, digits, '-', '/', '.' or '_')".into(),
         ));
     }
+    if !trm_proto::KNOWN_CODE_LISTS.contains(&body.code_lists.as_str()) {
+        return Err(OpenError::UnknownCodeLists {
+            sent: body.code_lists.clone(),
+            known: trm_proto::KNOWN_CODE_LISTS.join(", "),
+        });
+    }
+    Ok(())
+}
+
+fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
     let pairs: [(&'static str, String, String); 5] = [
         ("from", header.from.to_string(), body.from.clone()),
         ("to", header.to.to_string(), body.to.clone()),
@@ -179,16 +192,9 @@ fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
         }
     }
     match &body.content {
-        Some(content) if kind_of(content) == header.kind => {}
-        _ => return Err(OpenError::ContentMismatch(header.kind)),
+        Some(content) if kind_of(content) == header.kind => Ok(()),
+        _ => Err(OpenError::ContentMismatch(header.kind)),
     }
-    if !trm_proto::KNOWN_CODE_LISTS.contains(&body.code_lists.as_str()) {
-        return Err(OpenError::UnknownCodeLists {
-            sent: body.code_lists.clone(),
-            known: trm_proto::KNOWN_CODE_LISTS.join(", "),
-        });
-    }
-    Ok(())
 }
 
 fn decrypt(ciphertext: &[u8], identity: &age::x25519::Identity) -> Result<Vec<u8>, OpenError> {

@@ -1,5 +1,8 @@
-//! Sealing: sign the body, encrypt it to the addressee and to this node itself, then sign the
-//! header that commits to the ciphertext. See DESIGN.md, "The sealed envelope".
+//! Sealing: sign the body, encrypt it to the addressee only, then sign the header that commits
+//! to the ciphertext. See DESIGN.md, "The sealed envelope". DESIGN.md also encrypts to the
+//! sender itself; trm does not, because a copy readable with the node's long-term key would
+//! survive crypto-shredding (old outbox records stay in sled's files until it compacts). The
+//! sender keeps its readable copy under the case key instead ([`crate::vault`]).
 
 use std::io::Write;
 
@@ -124,7 +127,7 @@ pub fn seal_witnessed(
         body: body_bytes,
     }
     .encode_to_vec();
-    let ciphertext = encrypt(&signed_body, &[recipient_key, keys.age.to_public()])?;
+    let ciphertext = encrypt(&signed_body, &[recipient_key])?;
     let header = Header {
         message_id,
         from: keys.address.clone(),

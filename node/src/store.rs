@@ -325,6 +325,12 @@ fn summary(facts: &EntryFacts<'_>, received_at_ms: u64) -> pb::MessageSummary {
     }
 }
 
+/// Whether a message's content is kept: audit traffic (a witness request) carries nothing a
+/// case needs, so it gets no case key.
+fn keeps_content(facts: &EntryFacts<'_>) -> bool {
+    !matches!(facts.content, Some(pb::body::Content::WitnessRequest(_)))
+}
+
 /// The envelope as kept with a stored message: header and signature, no ciphertext.
 fn without_ciphertext(envelope: &pb::Envelope) -> pb::Envelope {
     pb::Envelope {
@@ -360,23 +366,29 @@ pub struct Erasure {
     pub message_id: String,
     /// Who caused it.
     pub actor: String,
+    /// For retention: the case's last activity as the sweep saw it; the erasure is skipped if
+    /// a message came in the meantime.
+    pub idle_since_ms: Option<u64>,
 }
 
 /// Inside a transaction: marks the case erased, clears the content of each of its messages and
 /// logs ERASED. Returns how many messages had content, or `None` if the case was already erased.
 fn erase_in_transaction(
-    messages: &sled::transaction::TransactionalTree,
-    log: &sled::transaction::TransactionalTree,
-    cases_tree: &sled::transaction::TransactionalTree,
+    t: &crate::combine::Trees<'_>,
     erasure: &Erasure,
 ) -> Result<Option<u32>, ConflictableTransactionError<StoreError>> {
+    let (messages, log, cases_tree) = (t.messages, t.log, t.cases);
     let Some(bytes) = cases_tree.get(&erasure.case_key)? else {
         return Ok(None);
     };
     let mut case =
         pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))?;
     let mut summary = case.summary.clone().unwrap_or_default();
-    if summary.erased_at_ms != 0 {
+    if summary.erased_at_ms != 0
+        || erasure
+            .idle_since_ms
+            .is_some_and(|seen| summary.last_activity_ms != seen)
+    {
         return Ok(None);
     }
     let mut erased = 0u32;
@@ -394,6 +406,20 @@ fn erase_in_transaction(
             pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| abort(corrupt("messages", e)))?;
         if !stored.content.is_empty() {
             erased = erased.saturating_add(1);
+        }
+        // Not yet with the broker: it is not sent at all now.
+        if stored.direction == OUTGOING
+            && t.outbox
+                .remove(&stored.outbox_sequence.to_be_bytes())?
+                .is_some()
+        {
+            stored.evidence.push(pb::Evidence {
+                step: "submit_failed".into(),
+                at_ms: erasure.at_ms,
+                attested_by: erasure.own.clone(),
+                detail: format!("not sent: its content was erased ({})", erasure.reason),
+                receipt: None,
+            });
         }
         stored.content = Vec::new();
         stored.erased_at_ms = erasure.at_ms;
@@ -433,6 +459,11 @@ pub struct OverdueMark {
     pub case_key: Vec<u8>,
     /// The item's opening message id.
     pub message_id: String,
+    /// Its state and follow-ups as the sweep saw them: if either changed since (the item was
+    /// answered meanwhile), nothing is logged.
+    pub state: String,
+    /// See `state`.
+    pub follow_ups: u32,
     /// The due time that passed.
     pub due_at_ms: u64,
     /// What is due, in words.
@@ -483,11 +514,14 @@ impl NodeStore {
     ) -> Result<u64, StoreError> {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
-        let sequence = self.db.generate_id()?;
-        let content = self.vault.seal(
-            &cases::case_key(header.to.as_str(), facts.case_ref),
-            signed_body,
-        )?;
+        let content = if keeps_content(facts) {
+            self.vault.seal(
+                &cases::case_key(header.to.as_str(), facts.case_ref),
+                signed_body,
+            )?
+        } else {
+            Vec::new()
+        };
         let queued = pb::OutboxItem {
             message_key: key.clone(),
             envelope: Some(envelope.clone()),
@@ -513,8 +547,11 @@ impl NodeStore {
             .run(move |t| {
                 apply_case(t.cases, step.as_ref())?;
                 let appended = handover_log::append(t.log, log_entry.clone())?;
+                // Taken here, so the outbox is in the order changes commit in.
+                let sequence = t.outbox.generate_id()?;
                 let mut stored = stored.clone();
                 stored.log_index = appended.index;
+                stored.outbox_sequence = sequence;
                 t.messages.insert(key.as_slice(), stored.encode_to_vec())?;
                 t.outbox
                     .insert(&sequence.to_be_bytes(), queued.as_slice())?;
@@ -576,16 +613,20 @@ impl NodeStore {
         Ok(self.vault.erase(case_key)?)
     }
 
-    /// Erases the content of a case: recorded (messages cleared, case marked, ERASED logged) in
-    /// one transaction, then the case key destroyed. Returns how many messages had content, or
-    /// `None` when it was erased already. Not yet durable: wait on [`NodeStore::durable`].
+    /// Erases the content of a case: recorded (messages cleared, its unsent messages taken out
+    /// of the outbox, case marked, ERASED logged) in one transaction and flushed, then the case
+    /// key destroyed. Returns how many messages had content, or `None` when it was erased
+    /// already or (for retention) is no longer idle.
     pub async fn erase_case(&self, erasure: Erasure) -> Result<Option<u32>, StoreError> {
         let case_key = erasure.case_key.clone();
         let erased = self
             .combiner
-            .run(move |t| erase_in_transaction(t.messages, t.log, t.cases, &erasure))
+            .run(move |t| erase_in_transaction(t, &erasure))
             .await?;
-        self.vault.erase(&case_key)?;
+        if erased.is_some() {
+            self.durable().await?;
+            self.vault.erase(&case_key)?;
+        }
         Ok(erased)
     }
 
@@ -608,6 +649,9 @@ impl NodeStore {
                     let mut case = pb::StoredCase::decode(bytes.as_ref())
                         .map_err(|e| abort(corrupt(CASES_TREE, e)))?;
                     let mut summary = case.summary.clone().unwrap_or_default();
+                    if cases::ended(&summary).is_some() {
+                        continue;
+                    }
                     let Some(item) = summary
                         .items
                         .iter_mut()
@@ -615,7 +659,10 @@ impl NodeStore {
                     else {
                         continue;
                     };
-                    if item.overdue_logged_for_ms == mark.due_at_ms {
+                    if item.overdue_logged_for_ms == mark.due_at_ms
+                        || item.state != mark.state
+                        || item.follow_ups != mark.follow_ups
+                    {
                         continue;
                     }
                     item.overdue_logged_for_ms = mark.due_at_ms;
@@ -717,13 +764,10 @@ impl NodeStore {
                                 .as_ref()
                                 .and_then(|r| pb::Receipt::decode(r.receipt.as_slice()).ok())
                                 .map_or(0, |r| r.erased_messages);
-                            record_receipt_in_case(
-                                cases,
-                                &summary,
-                                event,
-                                erased_messages,
-                                evidence.at_ms,
-                            )?;
+                            // The signer's clock is not trusted with the case's last activity
+                            // (which retention counts from).
+                            let at_ms = evidence.at_ms.min(trm_proto::time::now_ms());
+                            record_receipt_in_case(cases, &summary, event, erased_messages, at_ms)?;
                         }
                         stored.evidence.push(evidence.clone());
                         // Receipts arrive on two paths (the submit answer and the delivery stream), so a
@@ -790,7 +834,7 @@ impl NodeStore {
     /// Stores a verified incoming message (its `signed_body` encrypted to the case key) and
     /// logs RECEIVED; `sign` makes the DELIVERED receipt for the log index and the number of
     /// messages erased. A consent withdrawal erases the case's content in the same transaction
-    /// (logged ERASED) and its key is destroyed before this returns, so the receipt
+    /// (logged ERASED), flushed, and its key destroyed before this returns, so the receipt
     /// acknowledges an erasure already done. A redelivered message is not stored twice: its
     /// original receipt is returned.
     pub async fn record_received(
@@ -812,11 +856,16 @@ impl NodeStore {
             reason: "consent withdrawn".into(),
             message_id: header.message_id.to_string(),
             actor: "node".into(),
+            idle_since_ms: None,
         };
         if let Some(bytes) = self.messages.get(&key)? {
             let stored =
                 pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| corrupt("messages", e))?;
             if let Some(receipt) = stored.delivery_receipt {
+                if withdrawal {
+                    // A crash may have come between recording the erasure and destroying the key.
+                    self.vault.erase(&case_key)?;
+                }
                 return Ok(Received {
                     receipt,
                     log_index: stored.log_index,
@@ -824,7 +873,13 @@ impl NodeStore {
                 });
             }
         }
-        let content = if withdrawal {
+        let step = facts.step(header.from.as_str(), INCOMING, now_ms);
+        // Refuse an illegal step before a case key is made for it (the check in the
+        // transaction stays the one that counts).
+        if let Some(step) = &step {
+            self.check_case(&step.step())?;
+        }
+        let content = if withdrawal || !keeps_content(facts) {
             Vec::new()
         } else {
             self.vault.seal(&case_key, signed_body)?
@@ -836,7 +891,6 @@ impl NodeStore {
             now_ms,
             "node",
         );
-        let step = facts.step(header.from.as_str(), INCOMING, now_ms);
         let summary = summary(facts, now_ms);
         let envelope = without_ciphertext(envelope);
         let received = self
@@ -857,7 +911,7 @@ impl NodeStore {
                 apply_case(cases, step.as_ref())?;
                 let appended = handover_log::append(log, log_entry.clone())?;
                 let erased = if withdrawal {
-                    erase_in_transaction(messages, log, cases, &erasure)?.unwrap_or(0)
+                    erase_in_transaction(t, &erasure)?.unwrap_or(0)
                 } else {
                     0
                 };
@@ -886,6 +940,9 @@ impl NodeStore {
             })
             .await?;
         if withdrawal {
+            // The erasure is on disk before the key goes, and both before the receipt that
+            // acknowledges it leaves this node.
+            self.durable().await?;
             self.vault.erase(&case_key)?;
         }
         Ok(received)

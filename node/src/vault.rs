@@ -2,8 +2,9 @@
 //! erased for good by destroying one small file (crypto-shredding).
 //!
 //! A case key is an age X25519 identity in `<data dir>/case-keys/<name>.key`, where the name is
-//! the SHA-256 of the case's store key (counterparty and case reference), so file names say
-//! nothing about the case. Keys are written to a temporary file, synced, renamed into place and
+//! the SHA-256 of a random per-node salt (`case-keys/salt`, made once) and the case's store
+//! key (counterparty and case reference), so file names say nothing about the case, not even to
+//! someone who guesses a case reference. Keys are written to a temporary file, synced, renamed into place and
 //! the folder synced before any content encrypted to them is stored. Erasing overwrites the
 //! file with zeros, syncs, removes it and syncs the folder: the sled database may keep old
 //! copies of the ciphertext until it compacts, but nothing can decrypt them any more, and the
@@ -22,6 +23,9 @@ use sha2::{Digest, Sha256};
 
 /// The folder under the data folder that holds case keys.
 pub const FOLDER: &str = "case-keys";
+
+/// The salt's file in [`FOLDER`].
+const SALT: &str = "salt";
 
 /// Why the vault failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +52,7 @@ pub enum VaultError {
 /// The case keys of one node.
 pub struct Vault {
     dir: PathBuf,
+    salt: [u8; 32],
     /// Serialises creating and erasing keys, so two messages of a new case share one key.
     writing: Mutex<()>,
 }
@@ -71,6 +76,27 @@ fn sync_dir(dir: &Path) -> Result<(), VaultError> {
         .map_err(io(dir))
 }
 
+/// The folder's salt, made (and synced) the first time.
+fn salt(dir: &Path) -> Result<[u8; 32], VaultError> {
+    let path = dir.join(SALT);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            return <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| VaultError::Format(path.clone()));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&path)(e)),
+    }
+    let salt: [u8; 32] = rand::random();
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, salt)
+        .and_then(|()| std::fs::File::open(&temporary)?.sync_all())
+        .map_err(io(&temporary))?;
+    std::fs::rename(&temporary, &path).map_err(io(&path))?;
+    sync_dir(dir)?;
+    Ok(salt)
+}
+
 impl Vault {
     /// The vault in `data_dir`, creating its folder (mode 0700) if needed.
     pub fn open(data_dir: &Path) -> Result<Self, VaultError> {
@@ -82,16 +108,21 @@ impl Vault {
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
                 .map_err(io(&dir))?;
         }
+        let salt = salt(&dir)?;
         Ok(Self {
             dir,
+            salt,
             writing: Mutex::new(()),
         })
     }
 
     /// The key file of the case stored under `case_key` (see [`crate::cases::case_key`]).
     pub fn key_path(&self, case_key: &[u8]) -> PathBuf {
+        let mut name = Sha256::new();
+        name.update(self.salt);
+        name.update(case_key);
         self.dir
-            .join(format!("{}.key", hex::encode(Sha256::digest(case_key))))
+            .join(format!("{}.key", hex::encode(name.finalize())))
     }
 
     fn read(&self, case_key: &[u8]) -> Result<Option<age::x25519::Identity>, VaultError> {
@@ -224,7 +255,14 @@ mod tests {
         assert_eq!(vault.unseal(case, &second)?, b"two");
         let names: Vec<String> = std::fs::read_dir(dir.path().join(FOLDER))?
             .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.as_ref().map_or(true, |n| n.ends_with(".key")))
             .collect::<Result<_, _>>()?;
+        // Another node names the same case differently.
+        let other = tempfile::tempdir()?;
+        assert_ne!(
+            Vault::open(other.path())?.key_path(case).file_name(),
+            vault.key_path(case).file_name()
+        );
         assert_eq!(names.len(), 1);
         assert!(
             !names

@@ -555,7 +555,8 @@ impl Directory {
         let coordinator = match (self.node(from), self.node(to)) {
             (Some(sender), Some(addressee)) => {
                 sender.organisation_type == pb::OrganisationType::Coordinator
-                    && sender.country == addressee.country
+                    && !sender.country.trim().is_empty()
+                    && sender.country.eq_ignore_ascii_case(&addressee.country)
                     && from != to
             }
             _ => false,

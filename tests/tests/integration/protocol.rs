@@ -11,6 +11,7 @@ use trm_node::node::Node;
 use trm_node::store::NodeStore;
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
+use trm_tests::craft;
 use trm_tests::fixtures::{self, ASTRA, CANARY, LEFOE, OPEN_GATE, POLICE};
 
 const CASE: &str = "AT-LEFOE-2026-0042";
@@ -770,6 +771,7 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_
             reason: "consent withdrawn".into(),
             message_id: String::new(),
             actor: "node".into(),
+            idle_since_ms: None,
         })
         .await?;
     assert_eq!(erased, Some(1));
@@ -780,5 +782,52 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_
     assert_eq!(swept.erasures_finished, 1);
     assert!(!key_file.exists());
     assert_eq!(node.read_stored(&node.store.find(ASTRA, &referral)?)?, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_erased_case_sends_nothing_more_and_its_sender_cannot_read_its_own_envelope()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    // The broker is down: the referral waits in LEFÖ-IBF's outbox.
+    fed.start_node(LEFOE).await?;
+    let mut lefoe = fixtures::party(&fed, LEFOE).await?;
+    let referral = send(&mut lefoe, fixtures::referral(ASTRA)?).await?;
+    fed.stop_node(LEFOE).await?;
+    let node = offline_node(&fed, LEFOE)?;
+    let queued = node
+        .store
+        .next_outgoing()?
+        .ok_or_else(|| anyhow::anyhow!("nothing queued"))?;
+    // The envelope is sealed to the addressee only: the sender's long-term key cannot open it.
+    let decryptor = age::Decryptor::new(queued.envelope.ciphertext.as_slice())?;
+    let own_key = craft::keys(&fed.federation, LEFOE)?.age;
+    assert!(
+        decryptor
+            .decrypt(std::iter::once(&own_key as &dyn age::Identity))
+            .is_err()
+    );
+    // Retention erases the case before the broker ever had it: it leaves the outbox.
+    let later = trm_proto::time::now_ms() + (5 * 365 + 1) * 24 * HOUR_MS;
+    assert_eq!(
+        maintenance::sweep(&node, later).await?.erased_for_retention,
+        1
+    );
+    assert_eq!(node.store.outbox_len(), 0);
+    let stored = node.store.find(LEFOE, &referral)?;
+    assert!(
+        stored
+            .evidence
+            .iter()
+            .any(|e| e.step == "submit_failed" && e.detail.starts_with("not sent"))
+    );
+    drop(node);
+    // With the broker up, nothing reaches Astra.
+    fixtures::start(&mut fed, &[LEFOE, ASTRA]).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut astra = fed.client(ASTRA).await?;
+    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
+    fed.shutdown().await?;
     Ok(())
 }
