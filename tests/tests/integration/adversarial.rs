@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use tonic::Code;
+use trm_proto::pb;
 use trm_proto::signing::{self, Purpose};
 use trm_tests::craft;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
@@ -72,44 +73,66 @@ async fn forged_signatures_and_tampered_ciphertext_are_refused_by_the_broker_and
     Ok(())
 }
 
-#[tokio::test]
-async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_signed_rejection()
--> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(ASTRA).await?;
-    let directory = craft::directory(&fed.federation)?;
-    let keys = craft::keys(&fed.federation, LEFOE)?;
+/// A federation with the broker and Astra running, where LEFÖ-IBF submits the envelope `craft`
+/// builds (from LEFÖ-IBF's keys, the directory and the test referral's content) straight to the
+/// broker. Waits for Astra to refuse it; answers the federation, the broker's receipt for the
+/// envelope, Astra's log and Astra's client, after checking that Astra kept nothing of it.
+async fn refused_by_astra(
+    dir: &std::path::Path,
+    craft: impl FnOnce(
+        &trm_node::keys::NodeKeys,
+        &trm_proto::directory::Directory,
+        pb::body::Content,
+    ) -> anyhow::Result<pb::Envelope>,
+) -> anyhow::Result<(
+    trm_cli::local::LocalFederation,
+    pb::Receipt,
+    Vec<pb::LogEntryView>,
+)> {
+    let mut fed = fixtures::federation(dir).await?;
+    fixtures::start(&mut fed, &[ASTRA]).await?;
     let content = fixtures::referral(ASTRA)?
         .body
         .and_then(|b| b.content)
         .expect("content");
-    // A body LEFÖ-IBF signed for Open Gate, delivered to Astra in an envelope addressed to Astra.
-    let envelope = craft::misbound(
-        &keys,
-        &directory,
-        &ASTRA.parse()?,
-        &OPEN_GATE.parse()?,
+    let envelope = craft(
+        &craft::keys(&fed.federation, LEFOE)?,
+        &craft::directory(&fed.federation)?,
         content,
     )?;
     let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
-    let accepted = client.submit(envelope).await?.into_inner();
-    let accepted = trm_proto::receipt::peek(&accepted)?;
-
+    let accepted = trm_proto::receipt::peek(&client.submit(envelope).await?.into_inner())?;
     let mut astra = fed.client(ASTRA).await?;
     fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
     let entries = fixtures::log_entries(&mut astra).await?;
+    assert!(
+        fixtures::inbox_ids(&mut astra).await?.is_empty(),
+        "refused content is not kept"
+    );
+    Ok((fed, accepted, entries))
+}
+
+#[tokio::test]
+async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_signed_rejection()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    // A body LEFÖ-IBF signed for Open Gate, delivered to Astra in an envelope addressed to Astra.
+    let (mut fed, accepted, entries) = refused_by_astra(dir.path(), |keys, directory, content| {
+        craft::misbound(
+            keys,
+            directory,
+            &ASTRA.parse()?,
+            &OPEN_GATE.parse()?,
+            content,
+        )
+    })
+    .await?;
     let refusal = &entries[0];
     assert_eq!(refusal.message_id, accepted.message_id);
     assert_eq!(refusal.counterparty, LEFOE);
     assert_eq!(
         refusal.reason,
         format!("signed body's to is {OPEN_GATE:?} but the envelope header says {ASTRA:?}")
-    );
-    assert!(
-        fixtures::inbox_ids(&mut astra).await?.is_empty(),
-        "refused content is not kept"
     );
     fed.shutdown().await?;
     Ok(())
@@ -118,27 +141,10 @@ async fn a_body_bound_to_another_envelope_is_refused_by_the_recipient_with_a_sig
 #[tokio::test]
 async fn a_name_in_place_of_a_case_reference_is_refused_and_not_echoed() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(ASTRA).await?;
-    let directory = craft::directory(&fed.federation)?;
-    let keys = craft::keys(&fed.federation, LEFOE)?;
-    let content = fixtures::referral(ASTRA)?
-        .body
-        .and_then(|b| b.content)
-        .expect("content");
-    let envelope = craft::with_case_ref(
-        &keys,
-        &directory,
-        &ASTRA.parse()?,
-        "Jelena Markovic",
-        content,
-    )?;
-    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
-    client.submit(envelope).await?;
-    let mut astra = fed.client(ASTRA).await?;
-    fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
-    let entries = fixtures::log_entries(&mut astra).await?;
+    let (mut fed, _, entries) = refused_by_astra(dir.path(), |keys, directory, content| {
+        craft::with_case_ref(keys, directory, &ASTRA.parse()?, "Jelena Markovic", content)
+    })
+    .await?;
     assert!(
         entries[0]
             .reason
@@ -149,7 +155,6 @@ async fn a_name_in_place_of_a_case_reference_is_refused_and_not_echoed() -> anyh
             .iter()
             .any(|e| e.reason.contains("Jelena") || e.case_ref.contains("Jelena"))
     );
-    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
     fed.shutdown().await?;
     assert!(!trm_cli::demo::tree_contains(
         &fed.node_data_dir(ASTRA),
@@ -161,27 +166,16 @@ async fn a_name_in_place_of_a_case_reference_is_refused_and_not_echoed() -> anyh
 #[tokio::test]
 async fn content_from_code_lists_the_recipient_does_not_know_is_refused() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let mut fed = fixtures::federation(dir.path()).await?;
-    fed.start_broker(BROKER).await?;
-    fed.start_node(ASTRA).await?;
-    let content = fixtures::referral(ASTRA)?
-        .body
-        .and_then(|b| b.content)
-        .expect("content");
-    let envelope = craft::with_code_lists(
-        &craft::keys(&fed.federation, LEFOE)?,
-        &craft::directory(&fed.federation)?,
-        &ASTRA.parse()?,
-        "trm-codes-2099.1",
-        content,
-    )?;
-    fixtures::raw_client_as(&fed, LEFOE)
-        .await?
-        .submit(envelope)
-        .await?;
-    let mut astra = fed.client(ASTRA).await?;
-    fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
-    let entries = fixtures::log_entries(&mut astra).await?;
+    let (mut fed, _, entries) = refused_by_astra(dir.path(), |keys, directory, content| {
+        craft::with_code_lists(
+            keys,
+            directory,
+            &ASTRA.parse()?,
+            "trm-codes-2099.1",
+            content,
+        )
+    })
+    .await?;
     assert_eq!(
         entries[0].reason,
         format!(
@@ -189,7 +183,6 @@ async fn content_from_code_lists_the_recipient_does_not_know_is_refused() -> any
             trm_proto::CODE_LISTS_VERSION
         )
     );
-    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
     fed.shutdown().await?;
     Ok(())
 }
