@@ -197,7 +197,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let body = self.node.read_stored(&stored)?;
         let erased = if stored.erased_at_ms != 0 || body.is_none() {
             format!(
-                "content erased {} ({})",
+                "no content held since {}: {}",
                 trm_proto::time::format_ms(stored.erased_at_ms),
                 stored.erased_reason
             )

@@ -178,6 +178,12 @@ pub fn apply(case: &mut pb::StoredCase, step: &Step<'_>) -> Result<(), CaseError
     Ok(())
 }
 
+/// Whether a message belongs to a case: everything but audit traffic (a coordinator's witness
+/// request), which has no case, no case key and no content kept.
+pub fn is_case_traffic(content: &pb::body::Content) -> bool {
+    !matches!(content, pb::body::Content::WitnessRequest(_))
+}
+
 /// Why nothing more may be exchanged in the case, if so.
 pub fn ended(summary: &pb::CaseSummary) -> Option<String> {
     if summary.erased_at_ms != 0 {
@@ -394,7 +400,7 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
             change
         }
         Content::CaseUpdate(update) => return case_update(summary, step, &update.status),
-        // Audit traffic, not part of any case (the store keeps it out of cases).
+        // Audit traffic, not part of any case (see `is_case_traffic`; the store keeps it out).
         Content::WitnessRequest(_) => return Ok(Vec::new()),
         Content::ConsentWithdrawal(_) => {
             if summary.messages == 0 {

@@ -217,8 +217,7 @@ impl OwnedStep {
 impl EntryFacts<'_> {
     /// The case step this message is, as seen from `direction` with `counterparty`.
     fn step(&self, counterparty: &str, direction: &'static str, at_ms: u64) -> Option<OwnedStep> {
-        if matches!(self.content, Some(pb::body::Content::WitnessRequest(_))) {
-            // Audit traffic belongs to no case.
+        if !self.is_case_traffic() {
             return None;
         }
         Some(OwnedStep {
@@ -325,11 +324,15 @@ fn summary(facts: &EntryFacts<'_>, received_at_ms: u64) -> pb::MessageSummary {
     }
 }
 
-/// Whether a message's content is kept: audit traffic (a witness request) carries nothing a
-/// case needs, so it gets no case key.
-fn keeps_content(facts: &EntryFacts<'_>) -> bool {
-    !matches!(facts.content, Some(pb::body::Content::WitnessRequest(_)))
+impl EntryFacts<'_> {
+    /// Whether the message belongs to a case, and so has its content kept under the case's key.
+    fn is_case_traffic(&self) -> bool {
+        self.content.is_none_or(cases::is_case_traffic)
+    }
 }
+
+/// Why a message that is not case traffic has no content kept.
+const NOT_KEPT: &str = "a witness request carries no case content";
 
 /// The envelope as kept with a stored message: header and signature, no ciphertext.
 fn without_ciphertext(envelope: &pb::Envelope) -> pb::Envelope {
@@ -514,7 +517,8 @@ impl NodeStore {
     ) -> Result<u64, StoreError> {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
-        let content = if keeps_content(facts) {
+        let kept = facts.is_case_traffic();
+        let content = if kept {
             self.vault.seal(
                 &cases::case_key(header.to.as_str(), facts.case_ref),
                 signed_body,
@@ -532,6 +536,8 @@ impl NodeStore {
             direction: OUTGOING.into(),
             envelope: Some(without_ciphertext(envelope)),
             content,
+            erased_at_ms: if kept { 0 } else { now_ms },
+            erased_reason: if kept { String::new() } else { NOT_KEPT.into() },
             ..Default::default()
         };
         stored.evidence.push(pb::Evidence {
@@ -879,10 +885,12 @@ impl NodeStore {
         if let Some(step) = &step {
             self.check_case(&step.step())?;
         }
-        let content = if withdrawal || !keeps_content(facts) {
-            Vec::new()
+        let (content, erased_at_ms, erased_reason) = if withdrawal {
+            (Vec::new(), now_ms, erasure.reason.clone())
+        } else if !facts.is_case_traffic() {
+            (Vec::new(), now_ms, NOT_KEPT.to_owned())
         } else {
-            self.vault.seal(&case_key, signed_body)?
+            (self.vault.seal(&case_key, signed_body)?, 0, String::new())
         };
         let log_entry = entry(
             pb::LogEvent::Received,
@@ -923,12 +931,8 @@ impl NodeStore {
                     log_index: appended.index,
                     delivery_receipt: Some(receipt.clone()),
                     content: content.clone(),
-                    erased_at_ms: if withdrawal { now_ms } else { 0 },
-                    erased_reason: if withdrawal {
-                        erasure.reason.clone()
-                    } else {
-                        String::new()
-                    },
+                    erased_at_ms,
+                    erased_reason: erased_reason.clone(),
                     ..Default::default()
                 };
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;

@@ -95,7 +95,31 @@ async fn a_coordinator_cosigns_its_countrys_checkpoints_and_nobody_else_may_ask(
         .into_inner();
     assert!(witnessed.forks.is_empty());
 
-    // A witness request is no case: neither side has a case for it.
+    // A witness request is no case: neither side has a case for it, nor keeps content or a
+    // case key for it.
+    let request = lefoe
+        .inbox(pb::InboxRequest { limit: 10 })
+        .await?
+        .into_inner()
+        .messages
+        .into_iter()
+        .find(|m| m.kind == i32::from(pb::MessageKind::WitnessRequest))
+        .ok_or_else(|| anyhow::anyhow!("no witness request in the inbox"))?;
+    let shown = lefoe
+        .show(pb::ShowRequest {
+            message_id: request.message_id,
+        })
+        .await?
+        .into_inner();
+    assert!(shown.body.is_none(), "{shown:?}");
+    assert!(
+        shown
+            .erased
+            .ends_with("a witness request carries no case content")
+    );
+    let vault = trm_node::vault::Vault::open(&fed.node_data_dir(LEFOE))?;
+    let audit_key = trm_node::cases::case_key(COORDINATOR, &request.case_ref);
+    assert!(!vault.key_path(&audit_key).exists());
     let cases = trm_cli::client::connect_cases(&fed.node_socket(LEFOE))
         .await?
         .cases(pb::CasesRequest {})
