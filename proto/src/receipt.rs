@@ -6,6 +6,8 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
+use crate::addr::{BrokerName, NodeAddr};
+use crate::directory::Directory;
 use crate::pb;
 use crate::signing::{self, Purpose, SignatureError};
 
@@ -83,6 +85,83 @@ pub fn verify(
     })
 }
 
+/// Who may sign a receipt: each step of the evidence chain has exactly one kind of signer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attester {
+    /// A broker attests its own step: ACCEPTED by the sender's home broker, RELAYED by the
+    /// addressee's, REJECTED by the sender's home broker when a peer broker refused to relay.
+    Broker(BrokerName),
+    /// The addressee attests DELIVERED or REJECTED.
+    Node(NodeAddr),
+}
+
+/// Why a signer may not attest a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("signer {signer:?} cannot attest {kind:?} for a message from {from} to {to}")]
+pub struct AttestError {
+    /// The receipt's kind.
+    pub kind: pb::ReceiptKind,
+    /// The signer the receipt names.
+    pub signer: String,
+    /// The message's sender.
+    pub from: NodeAddr,
+    /// The message's addressee.
+    pub to: NodeAddr,
+}
+
+/// The one rule of who may attest which step of a message from `from` to `to`: ACCEPTED only
+/// the sender's home broker, RELAYED only the addressee's home broker, DELIVERED only the
+/// addressee, REJECTED the addressee or the sender's home broker (which reports a peer
+/// broker's refusal). Every receiver of a receipt (node and brokers) asks this before it
+/// looks up the signer's key.
+pub fn attester(
+    kind: pb::ReceiptKind,
+    signer: &str,
+    from: &NodeAddr,
+    to: &NodeAddr,
+) -> Result<Attester, AttestError> {
+    let broker = |expected: BrokerName| {
+        signer
+            .parse::<BrokerName>()
+            .ok()
+            .filter(|name| *name == expected)
+            .map(Attester::Broker)
+    };
+    let addressee = || {
+        signer
+            .parse::<NodeAddr>()
+            .ok()
+            .filter(|node| node == to)
+            .map(Attester::Node)
+    };
+    let found = match kind {
+        pb::ReceiptKind::Accepted => broker(from.broker()),
+        pb::ReceiptKind::Relayed => broker(to.broker()),
+        pb::ReceiptKind::Delivered => addressee(),
+        pb::ReceiptKind::Rejected => addressee().or_else(|| broker(from.broker())),
+        pb::ReceiptKind::Unspecified => None,
+    };
+    found.ok_or_else(|| AttestError {
+        kind,
+        signer: signer.to_owned(),
+        from: from.clone(),
+        to: to.clone(),
+    })
+}
+
+/// The directory keys of an attester at `now_ms` (a node's previous key too during a rotation's
+/// overlap), or `None` when the directory does not list it.
+pub fn attester_keys(
+    directory: &Directory,
+    attester: &Attester,
+    now_ms: u64,
+) -> Option<Vec<VerifyingKey>> {
+    match attester {
+        Attester::Broker(name) => directory.broker(name).map(|b| vec![b.signing_key]),
+        Attester::Node(addr) => directory.node(addr).map(|n| n.signing_keys_at(now_ms)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +186,19 @@ mod tests {
         let mut tampered = signed.clone();
         tampered.receipt[0] ^= 1;
         assert!(verify(&tampered, &[key.verifying_key()]).is_err());
+    }
+
+    #[test]
+    fn each_step_has_exactly_its_own_attester() -> Result<(), Box<dyn std::error::Error>> {
+        let from: NodeAddr = "lefoe-ibf@at".parse()?;
+        let to: NodeAddr = "astra@rs".parse()?;
+        let ok = |kind, signer: &str| attester(kind, signer, &from, &to).is_ok();
+        use pb::ReceiptKind::*;
+        assert!(ok(Accepted, "at") && !ok(Accepted, "rs") && !ok(Accepted, "astra@rs"));
+        assert!(ok(Relayed, "rs") && !ok(Relayed, "at"));
+        assert!(ok(Delivered, "astra@rs") && !ok(Delivered, "rs") && !ok(Delivered, "atina@rs"));
+        assert!(ok(Rejected, "astra@rs") && ok(Rejected, "at") && !ok(Rejected, "rs"));
+        assert!(!ok(Unspecified, "at") && !ok(Unspecified, "astra@rs"));
+        Ok(())
     }
 }
