@@ -12,11 +12,12 @@ use prost::Message;
 use trm_proto::directory::{self, Directory, certificate_fingerprint};
 use trm_proto::{pb, signing};
 
-use crate::files::{self, Access};
-use crate::material::{BrokerMaterial, Federation, NodeMaterial};
-use crate::pki::{self, Validity};
+use trm_authority::files::{self, Access};
+use trm_authority::pki::{self, Validity};
+use trm_authority::{BrokerMaterial, CertsError, Federation, NodeMaterial};
+
+use crate::FederationSpec;
 use crate::validate::{self, CheckedBroker, CheckedNode};
-use crate::{CertsError, FederationSpec};
 
 const DAY_MS: u64 = 86_400_000;
 
