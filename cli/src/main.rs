@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use trm_cli::audit;
 use trm_cli::case_commands::{self, Answer};
-use trm_cli::commands::{self, CommandError, Output, exit};
+use trm_cli::commands::{self, CommandError, Output};
 
 /// trm: the transnational referral mechanism, from the command line.
 #[derive(Parser)]
@@ -464,8 +464,9 @@ async fn run(args: Args) -> Result<(), CommandError> {
 
 #[cfg(feature = "demo")]
 async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
-    let failed =
-        |e: anyhow::Error| CommandError::new(exit::CHECK_FAILED, format!("demo failed: {e:#}"));
+    let failed = |e: anyhow::Error| {
+        CommandError::new(commands::exit::CHECK_FAILED, format!("demo failed: {e:#}"))
+    };
     match keep {
         Some(dir) => {
             std::fs::create_dir_all(&dir).map_err(|e| failed(e.into()))?;
@@ -483,7 +484,7 @@ fn dev_federation(
     dir: &std::path::Path,
     spec: Option<&std::path::Path>,
 ) -> Result<(), CommandError> {
-    let data = |e: String| CommandError::new(exit::DATA, e);
+    let data = |e: String| CommandError::new(commands::exit::DATA, e);
     let spec = match spec {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -494,7 +495,7 @@ fn dev_federation(
     };
     let federation = trm_dev::generate(&spec, dir).map_err(|e| data(e.to_string()))?;
     let written = trm_dev::devfed::write_configs(&federation, &dir.join("run"))
-        .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))?;
+        .map_err(|e| CommandError::new(commands::exit::REFUSED, e.to_string()))?;
     println!(
         "federation {} written to {}",
         federation.federation,

@@ -288,12 +288,12 @@ impl LocalFederation {
 
     /// An admin client for node `address`.
     pub async fn client(&self, address: &str) -> anyhow::Result<NodeAdminClient<Channel>> {
-        Ok(socket::connect(&self.node_socket(address)).await?)
+        socket::connect(&self.node_socket(address)).await
     }
 
     /// A cases client connected to `address`'s admin socket.
     pub async fn cases_client(&self, address: &str) -> anyhow::Result<NodeCasesClient<Channel>> {
-        Ok(socket::connect_cases(&self.node_socket(address)).await?)
+        socket::connect_cases(&self.node_socket(address)).await
     }
 
     /// Stops everything.
