@@ -216,7 +216,7 @@ pub async fn respond(
             exit::DATA,
             format!(
                 "message {referral_id} is a {}, not a referral",
-                crate::render::kind(summary.kind)
+                trm_proto::kinds::label(summary.kind)
             ),
         ));
     }

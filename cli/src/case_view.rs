@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use trm_proto::pb;
 use trm_proto::time::format_ms;
 
-use crate::render::{date, enum_name, kind};
+use trm_proto::kinds::label as kind;
+
+use crate::content::{content_json, content_text};
 
 /// An item's kind as people say it.
 fn item_kind(kind: &str) -> String {
@@ -159,7 +161,7 @@ pub fn case(response: &pb::CaseResponse) -> String {
             let _ = writeln!(out, "  -> {change}");
         }
         if let Some(body) = &entry.body {
-            let notice = trm_node::handling::notice(body, &m.direction);
+            let notice = trm_proto::kinds::handling_notice(body, &m.direction);
             if !notice.is_empty() {
                 let _ = writeln!(out, "  ! {notice}");
             }
@@ -170,113 +172,6 @@ pub fn case(response: &pb::CaseResponse) -> String {
             }
         } else if s.erased_at_ms != 0 {
             let _ = writeln!(out, "  | (content erased)");
-        }
-    }
-    out
-}
-
-fn decision(value: i32) -> String {
-    enum_name(
-        pb::referral_response::Decision::try_from(value)
-            .ok()
-            .map(|v| v.as_str_name()),
-        "DECISION_",
-    )
-}
-
-/// A message's content, readable, for every kind.
-pub(crate) fn content_text(content: &pb::body::Content) -> String {
-    use pb::body::Content;
-    let mut out = String::new();
-    match content {
-        Content::Referral(r) => out.push_str(&crate::render::referral(r)),
-        Content::ReferralResponse(r) => {
-            let _ = writeln!(out, "Decision: {}", decision(r.decision));
-            if !r.responsible_unit.is_empty() {
-                let _ = writeln!(out, "Responsible unit: {}", r.responsible_unit);
-            }
-            if !r.reason.is_empty() {
-                let _ = writeln!(out, "Reason: {}", r.reason);
-            }
-            if !r.missing_information.is_empty() {
-                let _ = writeln!(out, "Missing: {}", r.missing_information.join("; "));
-            }
-            if !r.notes.is_empty() {
-                let _ = writeln!(out, "Notes: {}", r.notes);
-            }
-        }
-        Content::CaseUpdate(u) => {
-            let _ = writeln!(out, "Status: {}", u.status);
-            if !u.services_delivered.is_empty() {
-                let _ = writeln!(out, "Services: {}", u.services_delivered.join("; "));
-            }
-            if u.court_date_ms != 0 {
-                let _ = writeln!(out, "Court date: {}", date(u.court_date_ms));
-            }
-            if !u.notes.is_empty() {
-                let _ = writeln!(out, "Notes: {}", u.notes);
-            }
-        }
-        Content::InfoRequest(r) => {
-            let _ = writeln!(
-                out,
-                "From {} ({}), legal basis {}\nDeadline: {}\nQuestions: {}",
-                r.requesting_authority,
-                r.own_reference,
-                r.legal_basis,
-                date(r.deadline_ms),
-                r.questions
-            );
-        }
-        Content::InfoResponse(r) => {
-            if r.information.is_empty() {
-                let _ = writeln!(out, "Refused: {}", r.refusal_text);
-            } else {
-                let _ = writeln!(out, "Information: {}", r.information);
-            }
-        }
-        Content::ReturnRequest(r) => {
-            let _ = writeln!(
-                out,
-                "Travel: {} by {} via {}; escort {}",
-                date(r.travel_date_ms),
-                r.means,
-                r.route,
-                r.escort
-            );
-            if let Some(w) = &r.reception_wanted {
-                let _ = writeln!(out, "Reception wanted: {} at {}", w.met_by, w.meeting_point);
-            }
-        }
-        Content::ReturnConfirmation(c) => {
-            if let Some(r) = &c.reception {
-                let _ = writeln!(out, "Reception: {} at {}", r.met_by, r.meeting_point);
-            }
-            if !c.notes.is_empty() {
-                let _ = writeln!(out, "Notes: {}", c.notes);
-            }
-        }
-        Content::FollowUp(f) => {
-            let _ = writeln!(
-                out,
-                "{} months after return: {}",
-                f.months_after_return, f.reintegration_status
-            );
-        }
-        Content::ConsentWithdrawal(w) => {
-            let _ = writeln!(
-                out,
-                "Consent withdrawn {} (recorded by {})",
-                date(w.withdrawn_at_ms),
-                w.recorded_by_role
-            );
-        }
-        Content::WitnessRequest(w) => {
-            let _ = writeln!(
-                out,
-                "Checkpoint asked for by the coordinator: {}",
-                w.purpose
-            );
         }
     }
     out
@@ -306,23 +201,6 @@ pub fn summary_json(c: &pb::CaseSummary) -> Value {
     })
 }
 
-pub(crate) fn content_json(content: &pb::body::Content) -> Value {
-    use pb::body::Content;
-    match content {
-        Content::Referral(r) => json!({ "referral": crate::json::referral_json(r) }),
-        Content::ReferralResponse(r) => json!({ "referral_response": {
-            "referral_message_id": r.referral_message_id,
-            "decision": decision(r.decision),
-            "responsible_unit": r.responsible_unit,
-            "reason": r.reason,
-            "missing_information": r.missing_information,
-            "notes": r.notes,
-        }}),
-        // The other kinds as readable text until each has its own file format.
-        other => json!({ "text": content_text(other) }),
-    }
-}
-
 /// One case with its thread.
 pub fn case_json(r: &pb::CaseResponse) -> Value {
     json!({
@@ -336,7 +214,7 @@ pub fn case_json(r: &pb::CaseResponse) -> Value {
                 "at": format_ms(m.at_ms),
                 "changes": m.changes,
                 "content": e.body.as_ref().and_then(|b| b.content.as_ref()).map(content_json),
-                "handling_notice": e.body.as_ref().map(|b| trm_node::handling::notice(b, &m.direction)).filter(|n| !n.is_empty()),
+                "handling_notice": e.body.as_ref().map(|b| trm_proto::kinds::handling_notice(b, &m.direction)).filter(|n| !n.is_empty()),
             })
         }).collect::<Vec<_>>(),
     })

@@ -261,49 +261,6 @@ pub async fn verify_log(socket: &Path, out: Output) -> Result<(), CommandError> 
     }
 }
 
-/// `trm keys generate`.
-pub fn keys_generate(
-    address: &str,
-    organisation: &str,
-    organisation_type: &str,
-    country: &str,
-    dir: &Path,
-) -> Result<(), CommandError> {
-    let address = address
-        .parse()
-        .map_err(|e: trm_proto::addr::AddrError| CommandError::new(exit::USAGE, e.to_string()))?;
-    let request = trm_certs_dev::enrollment::generate_node_keys(
-        &address,
-        organisation,
-        organisation_type,
-        country,
-        dir,
-    )
-    .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))?;
-    println!(
-        "keys for {} written to {} (private keys mode 0600, never sent anywhere)\n\
-         send {} to the federation authority; it runs\n  \
-         trm-certs-dev authority --federation FED enroll --request {}",
-        request.address,
-        dir.display(),
-        dir.join(trm_certs_dev::enrollment::REQUEST_FILE).display(),
-        trm_certs_dev::enrollment::REQUEST_FILE
-    );
-    Ok(())
-}
-
-/// `trm keys rotate`.
-pub fn keys_rotate(dir: &Path) -> Result<(), CommandError> {
-    let public = trm_certs_dev::enrollment::generate_next_signing_key(dir)
-        .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))?;
-    println!(
-        "new signing key written to {}\npublic key for the authority's `rotate --signing-key`: {public}",
-        dir.join(trm_certs_dev::enrollment::NEXT_SIGNING_KEY)
-            .display()
-    );
-    Ok(())
-}
-
 /// `trm directory search`.
 pub async fn directory_search(
     socket: &Path,

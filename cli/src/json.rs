@@ -4,7 +4,9 @@ use serde_json::{Value, json};
 use trm_proto::pb;
 use trm_proto::time::format_ms;
 
-use crate::render::kind;
+use trm_proto::kinds::label as kind;
+
+use crate::content::content_json;
 
 /// A message summary.
 pub fn summary(m: &pb::MessageSummary) -> Value {
@@ -79,48 +81,13 @@ pub fn message(r: &pb::ShowResponse) -> Value {
         .body
         .as_ref()
         .and_then(|b| b.content.as_ref())
-        .map_or(Value::Null, crate::case_view::content_json);
+        .map_or(Value::Null, content_json);
     json!({
         "message": r.summary.as_ref().map(summary),
         "direction": r.direction,
         "content": content,
         "erased": (!r.erased.is_empty()).then_some(&r.erased),
         "handling_notice": (!r.handling_notice.is_empty()).then_some(&r.handling_notice),
-    })
-}
-
-pub(crate) fn referral_json(r: &pb::Referral) -> Value {
-    let person = r.person.clone().unwrap_or_default();
-    let consent = r.consent.clone().unwrap_or_default();
-    json!({
-        "victim_status": pb::VictimStatus::try_from(r.victim_status).map(|v| v.as_str_name()).unwrap_or("unknown"),
-        "status_designated_by": r.status_designated_by,
-        "exploitation_types": r.exploitation_types.iter().map(|e| pb::ExploitationType::try_from(*e).map(|v| v.as_str_name()).unwrap_or("unknown")).collect::<Vec<_>>(),
-        "person": {
-            "given_name": person.given_name,
-            "family_name": person.family_name,
-            "age_years": person.age_years,
-            "nationality": person.nationality,
-            "languages": person.languages,
-            "interpreter_needed": person.interpreter_needed,
-        },
-        "child": r.child,
-        "unaccompanied": r.unaccompanied,
-        "needs": r.needs.iter().map(|n| pb::Need::try_from(*n).map(|v| v.as_str_name()).unwrap_or("unknown")).collect::<Vec<_>>(),
-        "risk_assessment": r.risk_assessment.as_ref().map(|a| json!({
-            "level": pb::RiskLevel::try_from(a.level).map(|v| v.as_str_name()).unwrap_or("unknown"),
-            "assessed_by": a.assessed_by,
-            "summary": a.summary,
-        })),
-        "consent": {
-            "given": consent.given,
-            "scope": consent.scope,
-            "obtained_by_role": consent.obtained_by_role,
-            "override_legal_basis": consent.override_legal_basis,
-        },
-        "handling_code": pb::HandlingCode::try_from(r.handling_code).map(|v| v.as_str_name()).unwrap_or("unknown"),
-        "cooperates_with_authorities": r.cooperates_with_authorities,
-        "notes": r.notes,
     })
 }
 

@@ -1,5 +1,6 @@
 //! `trm`, the command line for caseworkers, liaison officers and coordinators: it talks to the
-//! organisation's node over its Unix socket, and runs the demo federation.
+//! organisation's node over its Unix socket. With the `demo` feature (on by default) it also
+//! runs the demo federation, which lives in `trm-dev`.
 //!
 //! # Layout
 //! - [`commands`]: each command against the node, with exit codes.
@@ -11,10 +12,9 @@
 //! - [`client`]: the Unix-socket connection to the node.
 //! - [`referral_file`]: the referral file format, its checks and the template.
 //! - [`message_file`]: the file formats and templates of every other kind.
-//! - [`render`] and [`json`]: output for people and for scripts.
-//! - [`devfed`]: configuration files for a development federation.
-//! - [`local`]: a federation of brokers and nodes in one process, for the demo and tests.
-//! - [`demo`]: `trm demo`.
+//! - [`render`] and [`json`]: output for people and for scripts; [`content`] a message's
+//!   content for both, and [`fmt`] the dates and enum names all of them use.
+//! - `demo` (feature `demo`): `trm demo`, `trm_dev`'s demo with this crate's output.
 
 pub mod audit;
 pub mod audit_report;
@@ -23,11 +23,11 @@ pub mod case_commands;
 pub mod case_view;
 pub mod client;
 pub mod commands;
+pub mod content;
+#[cfg(feature = "demo")]
 pub mod demo;
-pub mod devfed;
+pub mod fmt;
 pub mod json;
-pub mod lifecycle;
-pub mod local;
 pub mod message_file;
 pub mod referral_file;
 pub mod render;

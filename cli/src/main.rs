@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use trm_cli::audit;
 use trm_cli::case_commands::{self, Answer};
-use trm_cli::commands::{self, CommandError, Output, exit};
+use trm_cli::commands::{self, CommandError, Output};
 
 /// trm: the transnational referral mechanism, from the command line.
 #[derive(Parser)]
@@ -85,23 +85,20 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// Your organisation's keys: make them for enrollment, or rotate the signing key.
-    Keys {
-        #[command(subcommand)]
-        action: KeysAction,
-    },
     /// The federation directory: partner organisations and your sharing agreements.
     Directory {
         #[command(subcommand)]
         action: DirectoryAction,
     },
     /// Run a whole referral end to end on this machine, with no set-up.
+    #[cfg(feature = "demo")]
     Demo {
         /// Keep the federation, data and logs in this folder instead of a temporary one.
         #[arg(long)]
         keep: Option<PathBuf>,
     },
     /// Generate a development federation with configuration files for every broker and node.
+    #[cfg(feature = "demo")]
     DevFederation {
         /// Where to write it.
         #[arg(long)]
@@ -199,36 +196,6 @@ enum ReturnAction {
         /// The filled-in file.
         #[arg(long)]
         file: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum KeysAction {
-    /// Make a node's keys locally (private keys never leave this machine) and an enrollment
-    /// request (enrollment.toml) to send to the federation authority.
-    Generate {
-        /// The address asked for, `name@broker`.
-        #[arg(long)]
-        address: String,
-        /// The organisation's name.
-        #[arg(long)]
-        organisation: String,
-        /// ngo, social_services, police, prosecutor, coordinator or international.
-        #[arg(long, default_value = "ngo")]
-        organisation_type: String,
-        /// ISO 3166-1 alpha-2 (`XK` for Kosovo).
-        #[arg(long)]
-        country: String,
-        /// The folder for the keys.
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Make a new signing key (signing.next.key) and print its public key for the authority's
-    /// `rotate`; once the new directory is published, make it signing.key and restart the node.
-    Rotate {
-        /// The node's key folder.
-        #[arg(long)]
-        dir: PathBuf,
     },
 }
 
@@ -441,20 +408,8 @@ async fn run(args: Args) -> Result<(), CommandError> {
             from,
             limit,
         } => commands::log(socket, from, limit, out).await,
+        #[cfg(feature = "demo")]
         Command::Demo { keep } => demo(keep).await,
-        Command::Keys {
-            action:
-                KeysAction::Generate {
-                    address,
-                    organisation,
-                    organisation_type,
-                    country,
-                    out: dir,
-                },
-        } => commands::keys_generate(&address, &organisation, &organisation_type, &country, &dir),
-        Command::Keys {
-            action: KeysAction::Rotate { dir },
-        } => commands::keys_rotate(&dir),
         Command::Directory {
             action:
                 DirectoryAction::Search {
@@ -478,6 +433,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
             };
             commands::directory_search(socket, query, out).await
         }
+        #[cfg(feature = "demo")]
         Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref()),
         Command::Cases => case_commands::cases(socket, out).await,
         Command::Case {
@@ -506,9 +462,11 @@ async fn run(args: Args) -> Result<(), CommandError> {
     }
 }
 
+#[cfg(feature = "demo")]
 async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
-    let failed =
-        |e: anyhow::Error| CommandError::new(exit::CHECK_FAILED, format!("demo failed: {e:#}"));
+    let failed = |e: anyhow::Error| {
+        CommandError::new(commands::exit::CHECK_FAILED, format!("demo failed: {e:#}"))
+    };
     match keep {
         Some(dir) => {
             std::fs::create_dir_all(&dir).map_err(|e| failed(e.into()))?;
@@ -521,22 +479,23 @@ async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
     }
 }
 
+#[cfg(feature = "demo")]
 fn dev_federation(
     dir: &std::path::Path,
     spec: Option<&std::path::Path>,
 ) -> Result<(), CommandError> {
-    let data = |e: String| CommandError::new(exit::DATA, e);
+    let data = |e: String| CommandError::new(commands::exit::DATA, e);
     let spec = match spec {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| data(format!("{}: {e}", path.display())))?;
-            trm_certs_dev::FederationSpec::from_toml(&text).map_err(|e| data(e.to_string()))?
+            trm_dev::FederationSpec::from_toml(&text).map_err(|e| data(e.to_string()))?
         }
-        None => trm_certs_dev::FederationSpec::default_dev(),
+        None => trm_dev::FederationSpec::default_dev(),
     };
-    let federation = trm_certs_dev::generate(&spec, dir).map_err(|e| data(e.to_string()))?;
-    let written = trm_cli::devfed::write_configs(&federation, &dir.join("run"))
-        .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))?;
+    let federation = trm_dev::generate(&spec, dir).map_err(|e| data(e.to_string()))?;
+    let written = trm_dev::devfed::write_configs(&federation, &dir.join("run"))
+        .map_err(|e| CommandError::new(commands::exit::REFUSED, e.to_string()))?;
     println!(
         "federation {} written to {}",
         federation.federation,

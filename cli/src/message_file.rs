@@ -22,17 +22,7 @@ use trm_proto::pb;
 use crate::referral_file::{FieldError, Priority, field_error};
 
 /// Every kind `trm template` and `trm send` know, the referral first.
-pub const KINDS: &[&str] = &[
-    "referral",
-    "referral_response",
-    "case_update",
-    "info_request",
-    "info_response",
-    "return_request",
-    "return_confirmation",
-    "follow_up",
-    "consent_withdrawal",
-];
+pub const KINDS: &[&str] = &trm_proto::kinds::SENT_NAMES;
 
 /// The filled-in example for `kind`.
 pub fn template(kind: &str) -> Option<&'static str> {
@@ -186,7 +176,7 @@ mod tests {
         for kind in &KINDS[1..] {
             let text = template(kind).expect("every kind has a template");
             let parsed = parse(kind, text, false).unwrap_or_else(|e| panic!("{kind}: {e}"));
-            let name = format!("{:?}", trm_node::seal::kind_of(&parsed.content));
+            let name = format!("{:?}", trm_proto::kinds::kind_of(&parsed.content));
             assert_eq!(
                 name.to_ascii_lowercase(),
                 kind.replace('_', ""),

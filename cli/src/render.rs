@@ -3,25 +3,13 @@
 
 use std::fmt::Write;
 
+use trm_proto::kinds::label as kind;
 use trm_proto::pb;
 use trm_proto::time::format_ms;
 
-/// A message kind as people say it.
-pub fn kind(kind: i32) -> &'static str {
-    match pb::MessageKind::try_from(kind).unwrap_or(pb::MessageKind::Unspecified) {
-        pb::MessageKind::Referral => "referral",
-        pb::MessageKind::ReferralResponse => "referral response",
-        pb::MessageKind::CaseUpdate => "case update",
-        pb::MessageKind::InfoRequest => "information request",
-        pb::MessageKind::InfoResponse => "information response",
-        pb::MessageKind::ReturnRequest => "return-assistance request",
-        pb::MessageKind::ReturnConfirmation => "return confirmation",
-        pb::MessageKind::FollowUp => "post-return follow-up",
-        pb::MessageKind::ConsentWithdrawal => "consent withdrawal",
-        pb::MessageKind::WitnessRequest => "witness request",
-        pb::MessageKind::Unspecified => "unknown",
-    }
-}
+use crate::content;
+
+pub use crate::content::referral;
 
 fn short(digest: &[u8]) -> String {
     hex::encode(digest.get(..8).unwrap_or(digest))
@@ -48,21 +36,6 @@ pub fn inbox(messages: &[pb::MessageSummary]) -> String {
         );
     }
     out
-}
-
-pub(crate) fn enum_name(name: Option<&str>, prefix: &str) -> String {
-    name.map_or_else(
-        || "unspecified".into(),
-        |n| n.trim_start_matches(prefix).to_ascii_lowercase(),
-    )
-}
-
-pub(crate) fn date(ms: u64) -> String {
-    if ms == 0 {
-        "-".into()
-    } else {
-        format_ms(ms)[..10].to_owned()
-    }
 }
 
 /// A decrypted message, readable.
@@ -96,151 +69,9 @@ pub fn message(response: &pb::ShowResponse) -> String {
         }
         Some(other) => {
             out.push('\n');
-            out.push_str(&crate::case_view::content_text(other));
+            out.push_str(&content::content_text(other));
         }
         None => {}
-    }
-    out
-}
-
-/// A referral's content, readable.
-pub fn referral(r: &pb::Referral) -> String {
-    let mut out = String::new();
-    let status = pb::VictimStatus::try_from(r.victim_status)
-        .ok()
-        .map(|v| v.as_str_name());
-    let _ = writeln!(
-        out,
-        "Victim status: {} (designated by {}, {})",
-        enum_name(status, "VICTIM_STATUS_"),
-        r.status_designated_by,
-        date(r.status_designated_at_ms)
-    );
-    let exploitation: Vec<String> = r
-        .exploitation_types
-        .iter()
-        .map(|e| {
-            enum_name(
-                pb::ExploitationType::try_from(*e)
-                    .ok()
-                    .map(|v| v.as_str_name()),
-                "EXPLOITATION_TYPE_",
-            )
-        })
-        .collect();
-    let _ = writeln!(out, "Exploitation: {}", exploitation.join(", "));
-    if let Some(p) = &r.person {
-        let name = format!("{} {}", p.given_name, p.family_name);
-        let sex = enum_name(
-            pb::Sex::try_from(p.sex).ok().map(|v| v.as_str_name()),
-            "SEX_",
-        );
-        let _ = writeln!(
-            out,
-            "Person: {}{} years, {sex}, nationality {}, languages {}{}",
-            if name.trim().is_empty() {
-                String::new()
-            } else {
-                format!("{}, ", name.trim())
-            },
-            p.age_years,
-            p.nationality,
-            p.languages.join("/"),
-            if p.interpreter_needed {
-                ", interpreter needed"
-            } else {
-                ""
-            }
-        );
-    }
-    let _ = writeln!(
-        out,
-        "Child: {}{}",
-        if r.child { "yes" } else { "no" },
-        if r.unaccompanied {
-            ", unaccompanied"
-        } else {
-            ""
-        }
-    );
-    if let Some(g) = &r.guardian {
-        let _ = writeln!(
-            out,
-            "Guardian: {} ({}), appointed by {}",
-            g.role, g.contact_via, g.appointed_by
-        );
-    }
-    let needs: Vec<String> = r
-        .needs
-        .iter()
-        .map(|n| {
-            enum_name(
-                pb::Need::try_from(*n).ok().map(|v| v.as_str_name()),
-                "NEED_",
-            )
-        })
-        .collect();
-    let _ = writeln!(out, "Needs: {}", needs.join(", "));
-    if !r.services_given.is_empty() {
-        let _ = writeln!(out, "Services given: {}", r.services_given.join("; "));
-    }
-    if let Some(a) = &r.risk_assessment {
-        let level = enum_name(
-            pb::RiskLevel::try_from(a.level)
-                .ok()
-                .map(|v| v.as_str_name()),
-            "RISK_LEVEL_",
-        );
-        let _ = writeln!(
-            out,
-            "Risk: {level}, by {} on {}: {}",
-            a.assessed_by,
-            date(a.assessed_at_ms),
-            a.summary
-        );
-    }
-    if let Some(c) = &r.consent {
-        if c.given {
-            let _ = writeln!(
-                out,
-                "Consent: given {} to {} in {}{}; scope: {}",
-                date(c.obtained_at_ms),
-                c.obtained_by_role,
-                c.language,
-                if c.interpreter_used {
-                    " with interpreter"
-                } else {
-                    ""
-                },
-                c.scope
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "Consent: NOT given; override legal basis: {}",
-                c.override_legal_basis
-            );
-        }
-    }
-    let code = enum_name(
-        pb::HandlingCode::try_from(r.handling_code)
-            .ok()
-            .map(|v| v.as_str_name()),
-        "HANDLING_CODE_",
-    )
-    .to_ascii_uppercase();
-    let _ = writeln!(out, "Handling code: {code} {}", r.handling_restrictions);
-    let _ = writeln!(
-        out,
-        "Cooperates with authorities: {} (never a condition of assistance)",
-        if r.cooperates_with_authorities {
-            "yes"
-        } else {
-            "no"
-        }
-    );
-    if !r.notes.is_empty() {
-        let _ = writeln!(out, "Notes: {}", r.notes);
     }
     out
 }

@@ -212,31 +212,7 @@ pub fn check_onward(node: &Node, to: &NodeAddr, content: &Content) -> Result<(),
     Ok(())
 }
 
-/// What the handling code of a received body asks of its reader; empty when nothing.
-pub fn notice(body: &pb::Body, direction: &str) -> String {
-    if direction != crate::store::INCOMING {
-        return String::new();
-    }
-    let flags = crate::audit::flags(body);
-    let restrictions = match &body.content {
-        Some(Content::Referral(r)) => r.handling_restrictions.as_str(),
-        Some(Content::InfoRequest(r)) => r.handling_restrictions.as_str(),
-        Some(Content::InfoResponse(r)) => r.handling_restrictions.as_str(),
-        _ => "",
-    };
-    let provider = &body.from;
-    match pb::HandlingCode::try_from(flags.handling_code) {
-        Ok(pb::HandlingCode::H0) => "H0: use only for the purpose it was provided for".into(),
-        Ok(pb::HandlingCode::H1) => format!(
-            "H1: NOT FOR JUDICIAL USE: not to be used in judicial proceedings without the permission of {provider}"
-        ),
-        Ok(pb::HandlingCode::H2) => format!(
-            "H2: not to be passed on without the permission of {provider}; this node refuses to send it to another organisation"
-        ),
-        Ok(pb::HandlingCode::H3) => format!("H3: {restrictions}"),
-        _ => String::new(),
-    }
-}
+pub use trm_proto::kinds::handling_notice as notice;
 
 #[cfg(test)]
 mod tests {

@@ -55,7 +55,7 @@ fn read(path: &Path) -> Result<String, KeyError> {
 }
 
 impl NodeKeys {
-    /// Loads the key files written by `trm-certs-dev` (or `trm keys generate`).
+    /// Loads the key files written by `trm-dev generate` (or `trm-authority keys generate`).
     pub fn load(address: NodeAddr, signing_key: &Path, age_key: &Path) -> Result<Self, KeyError> {
         let signing = signing::decode_secret(&read(signing_key)?).ok_or(KeyError::Format {
             path: signing_key.to_owned(),

@@ -61,22 +61,7 @@ pub struct Draft {
     pub content: pb::body::Content,
 }
 
-/// The message kind that a content variant is.
-pub fn kind_of(content: &pb::body::Content) -> pb::MessageKind {
-    use pb::body::Content;
-    match content {
-        Content::Referral(_) => pb::MessageKind::Referral,
-        Content::ReferralResponse(_) => pb::MessageKind::ReferralResponse,
-        Content::CaseUpdate(_) => pb::MessageKind::CaseUpdate,
-        Content::InfoRequest(_) => pb::MessageKind::InfoRequest,
-        Content::InfoResponse(_) => pb::MessageKind::InfoResponse,
-        Content::ReturnRequest(_) => pb::MessageKind::ReturnRequest,
-        Content::ReturnConfirmation(_) => pb::MessageKind::ReturnConfirmation,
-        Content::FollowUp(_) => pb::MessageKind::FollowUp,
-        Content::ConsentWithdrawal(_) => pb::MessageKind::ConsentWithdrawal,
-        Content::WitnessRequest(_) => pb::MessageKind::WitnessRequest,
-    }
-}
+pub use trm_proto::kinds::kind_of;
 
 /// Seals `draft` from `keys` at `now_ms`; it stays deliverable for `ttl_ms`. The body says
 /// this node has witnessed no checkpoint of the addressee: see [`seal_witnessed`].

@@ -8,6 +8,7 @@
 //! - [`addr`]: parsed addresses and identifiers (`NodeAddr`, `BrokerName`, `MessageId`, `CaseRef`).
 //! - [`signing`]: domain-separated Ed25519 signatures.
 //! - [`envelope`]: the outer envelope: header parsing and signature verification.
+//! - [`kinds`]: the names of message kinds, and the handling notice of a received body.
 //! - [`receipt`]: signed delivery evidence.
 //! - [`directory`]: the signed federation directory.
 //! - [`time`]: Unix-millisecond timestamps.
@@ -15,6 +16,7 @@
 pub mod addr;
 pub mod directory;
 pub mod envelope;
+pub mod kinds;
 pub mod receipt;
 pub mod signing;
 pub mod time;

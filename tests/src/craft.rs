@@ -5,7 +5,7 @@ use std::io::Write;
 
 use prost::Message;
 use sha2::{Digest, Sha256};
-use trm_certs_dev::Federation;
+use trm_dev::Federation;
 use trm_node::keys::NodeKeys;
 use trm_node::seal::{self, Draft};
 use trm_proto::addr::NodeAddr;

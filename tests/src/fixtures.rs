@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tonic::transport::Channel;
-use trm_cli::local::LocalFederation;
+use trm_dev::local::LocalFederation;
 use trm_proto::pb;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
 
@@ -38,7 +38,7 @@ pub const NODES: [(&str, &str, &str, &str); 3] = [
 /// The test federation with `adjust` applied to its spec first.
 pub async fn federation_with(
     root: &Path,
-    adjust: impl FnOnce(&mut trm_certs_dev::FederationSpec),
+    adjust: impl FnOnce(&mut trm_dev::FederationSpec),
 ) -> anyhow::Result<LocalFederation> {
     federation_with_more(root, &[], adjust).await
 }
@@ -48,7 +48,7 @@ pub async fn federation_with(
 pub async fn federation_with_more(
     root: &Path,
     more: &[(&str, &str, &str, &str)],
-    adjust: impl FnOnce(&mut trm_certs_dev::FederationSpec),
+    adjust: impl FnOnce(&mut trm_dev::FederationSpec),
 ) -> anyhow::Result<LocalFederation> {
     let nodes: Vec<_> = NODES.iter().chain(more).copied().collect();
     LocalFederation::create_with(root, "trm-test", &[(BROKER, "MARRI")], &nodes, adjust).await
@@ -78,8 +78,8 @@ pub async fn start(fed: &mut LocalFederation, nodes: &[&str]) -> anyhow::Result<
 pub async fn party(
     fed: &LocalFederation,
     address: &str,
-) -> anyhow::Result<trm_cli::lifecycle::Party> {
-    Ok(trm_cli::lifecycle::Party {
+) -> anyhow::Result<trm_dev::lifecycle::Party> {
+    Ok(trm_dev::lifecycle::Party {
         address: address.to_owned(),
         admin: fed.client(address).await?,
         cases: trm_cli::client::connect_cases(&fed.node_socket(address)).await?,
@@ -116,7 +116,7 @@ pub async fn wait_for_step(
     step: &str,
     limit: Duration,
 ) -> anyhow::Result<()> {
-    trm_cli::demo::wait_for(limit, step, || {
+    trm_dev::wait::wait_for(limit, step, || {
         let mut client = client.clone();
         let id = id.to_owned();
         let step = step.to_owned();
@@ -140,8 +140,8 @@ pub async fn inbox_ids(client: &mut NodeAdminClient<Channel>) -> anyhow::Result<
 
 /// A spec with the same addresses as the test federation, for generating a second, unrelated
 /// federation (another CA, other keys).
-pub fn federation_spec_for_other_ca() -> trm_certs_dev::FederationSpec {
-    trm_cli::local::spec(
+pub fn federation_spec_for_other_ca() -> trm_dev::FederationSpec {
+    trm_dev::local::spec(
         "trm-other",
         &[(
             BROKER,
@@ -196,7 +196,7 @@ pub async fn wait_for_log_event(
     event: &str,
     limit: Duration,
 ) -> anyhow::Result<()> {
-    trm_cli::demo::wait_for(limit, event, || {
+    trm_dev::wait::wait_for(limit, event, || {
         let mut client = client.clone();
         let event = event.to_owned();
         async move {
@@ -215,7 +215,7 @@ pub async fn wait_for_inbox(
     count: usize,
     limit: Duration,
 ) -> anyhow::Result<()> {
-    trm_cli::demo::wait_for(limit, "the inbox to fill", || {
+    trm_dev::wait::wait_for(limit, "the inbox to fill", || {
         let mut client = client.clone();
         async move { Ok(inbox_ids(&mut client).await?.len() >= count) }
     })

@@ -108,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
     // Drain what the raw submissions queued for Astra, then measure end to end from a quiet start.
     fed.start_node(ASTRA).await?;
     let astra = fed.client(ASTRA).await?;
-    trm_cli::demo::wait_for(Duration::from_secs(300), "the queue to drain", || {
+    trm_dev::wait::wait_for(Duration::from_secs(300), "the queue to drain", || {
         let mut astra = astra.clone();
         async move { Ok(fixtures::inbox_ids(&mut astra).await?.len() >= n) }
     })
@@ -135,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
         result??;
     }
     let sent = (n / 8) * 8;
-    trm_cli::demo::wait_for(
+    trm_dev::wait::wait_for(
         Duration::from_secs(600),
         "every referral to be delivered",
         || {

@@ -85,7 +85,7 @@ async fn refused_by_astra(
         pb::body::Content,
     ) -> anyhow::Result<pb::Envelope>,
 ) -> anyhow::Result<(
-    trm_cli::local::LocalFederation,
+    trm_dev::local::LocalFederation,
     pb::Receipt,
     Vec<pb::LogEntryView>,
 )> {
@@ -156,7 +156,7 @@ async fn a_name_in_place_of_a_case_reference_is_refused_and_not_echoed() -> anyh
             .any(|e| e.reason.contains("Jelena") || e.case_ref.contains("Jelena"))
     );
     fed.shutdown().await?;
-    assert!(!trm_cli::demo::tree_contains(
+    assert!(!trm_dev::wait::tree_contains(
         &fed.node_data_dir(ASTRA),
         b"Jelena"
     )?);

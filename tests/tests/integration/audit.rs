@@ -9,7 +9,7 @@ use prost::Message;
 use trm_cli::audit;
 use trm_cli::audit_verify::{self, Finding, FindingKind, Report, Trust};
 use trm_cli::commands::{Output, exit};
-use trm_cli::local::LocalFederation;
+use trm_dev::local::LocalFederation;
 use trm_node::checkpoint::{self, Checkpoint};
 use trm_node::handover_log;
 use trm_node::merkle::MerkleTree;

@@ -8,7 +8,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 use trm_cli::case_commands::{self, Answer};
 use trm_cli::commands::{self, Output};
-use trm_cli::local::LocalFederation;
+use trm_dev::local::LocalFederation;
 use trm_proto::pb;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
 use trm_proto::pb::node_cases_client::NodeCasesClient;
@@ -59,7 +59,7 @@ async fn wait_for_state(
     message_id: &str,
     state: &str,
 ) -> anyhow::Result<()> {
-    trm_cli::demo::wait_for(WAIT, state, || {
+    trm_dev::wait::wait_for(WAIT, state, || {
         let mut client = client.clone();
         let (counterparty, message_id, state) = (
             counterparty.to_owned(),

@@ -9,7 +9,7 @@ async fn a_broker_configuration_that_does_not_fit_the_directory_is_refused_namin
     let dir = tempfile::tempdir()?;
     let fed = fixtures::federation(dir.path()).await?;
     let material = fed.federation.broker(BROKER).expect("broker").clone();
-    let good = trm_cli::devfed::broker_config(
+    let good = trm_dev::devfed::broker_config(
         &fed.federation,
         &material,
         fed.broker_addr(BROKER)?,

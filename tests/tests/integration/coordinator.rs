@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tonic::Code;
-use trm_cli::local::LocalFederation;
+use trm_dev::local::LocalFederation;
 use trm_proto::pb;
 use trm_tests::craft;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE};
@@ -59,7 +59,7 @@ async fn collect(fed: &LocalFederation, node: &str, size: u64) -> anyhow::Result
                 .map_or(0, |w| w.size),
         )
     };
-    trm_cli::demo::wait_for(WAIT, "the checkpoint to be cosigned", || {
+    trm_dev::wait::wait_for(WAIT, "the checkpoint to be cosigned", || {
         let coordinator = coordinator.clone();
         async move { Ok(cosigned_size(coordinator).await? >= size) }
     })

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use trm_cli::demo::tree_contains;
+use trm_dev::wait::tree_contains;
 use trm_proto::{pb, receipt};
 use trm_tests::fixtures::{self, ASTRA, BROKER, CANARY, LEFOE};
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tonic::Code;
-use trm_certs_dev::authority::Authority;
+use trm_authority::Authority;
 use trm_proto::pb;
 use trm_tests::craft;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
@@ -69,7 +69,7 @@ async fn a_revoked_node_is_refused_by_its_broker_and_by_recipients_after_refresh
     authority.publish(30)?;
 
     // The broker picks the new version up on its next refresh and refuses Open Gate's certificate.
-    trm_cli::demo::wait_for(WAIT, "the broker to refuse the revoked node", || {
+    trm_dev::wait::wait_for(WAIT, "the broker to refuse the revoked node", || {
         let mut open_gate = open_gate.clone();
         async move {
             let outcome = open_gate
@@ -234,11 +234,11 @@ async fn after_a_key_rotation_old_signatures_verify_during_the_overlap_and_not_a
 
 /// Waits until the broker serves directory `version`.
 async fn wait_for_version(
-    fed: &trm_cli::local::LocalFederation,
+    fed: &trm_dev::local::LocalFederation,
     version: u64,
 ) -> anyhow::Result<bool> {
     let client = fixtures::raw_client_as(fed, ASTRA).await?;
-    trm_cli::demo::wait_for(WAIT, "the broker's refresh", || {
+    trm_dev::wait::wait_for(WAIT, "the broker's refresh", || {
         let mut client = client.clone();
         async move {
             let signed = client
@@ -264,7 +264,7 @@ async fn an_organisation_enrolled_from_its_own_keys_exchanges_after_the_next_ref
 
     // Atina makes its keys on its own machine; only the request travels.
     let keys = dir.path().join("atina-keys");
-    let request = trm_certs_dev::enrollment::generate_node_keys(
+    let request = trm_authority::enrollment::generate_node_keys(
         &ATINA.parse()?,
         "Atina",
         "ngo",
@@ -276,7 +276,7 @@ async fn an_organisation_enrolled_from_its_own_keys_exchanges_after_the_next_ref
     authority.agree(
         "MoU ATINA-ASTRA",
         [ATINA, ASTRA],
-        &trm_certs_dev::ALL_KINDS,
+        &trm_proto::kinds::SENT_KINDS,
         30,
     )?;
     authority.publish(30)?;

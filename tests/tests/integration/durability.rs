@@ -36,7 +36,7 @@ async fn spawn_broker(config: &std::path::Path, addr: SocketAddr) -> anyhow::Res
             .stdout(Stdio::null())
             .spawn()?,
     );
-    trm_cli::demo::wait_for(
+    trm_dev::wait::wait_for(
         Duration::from_secs(20),
         "the broker process to listen",
         || async move { Ok(tokio::net::TcpStream::connect(addr).await.is_ok()) },
@@ -52,7 +52,7 @@ async fn envelopes_acknowledged_before_a_sigkill_are_delivered_after_restart() -
     let mut fed = fixtures::federation(dir.path()).await?;
     let addr = fed.broker_addr(BROKER)?;
     let material = fed.federation.broker(BROKER).expect("broker").clone();
-    let config = trm_cli::devfed::broker_config(
+    let config = trm_dev::devfed::broker_config(
         &fed.federation,
         &material,
         addr,
@@ -90,7 +90,7 @@ async fn envelopes_acknowledged_before_a_sigkill_are_delivered_after_restart() -
     let mut broker = spawn_broker(&config_path, addr).await?;
     fed.start_node(ASTRA).await?;
     let mut astra = fed.client(ASTRA).await?;
-    trm_cli::demo::wait_for(
+    trm_dev::wait::wait_for(
         Duration::from_secs(60),
         "every acknowledged envelope",
         || {

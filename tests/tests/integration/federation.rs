@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tonic::Code;
 use tonic::transport::Channel;
-use trm_cli::local::{LocalFederation, TEST_RELAY_BACKOFF_INITIAL_MS};
+use trm_dev::local::{LocalFederation, TEST_RELAY_BACKOFF_INITIAL_MS};
 use trm_proto::pb;
 use trm_proto::pb::broker_peer_client::BrokerPeerClient;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
@@ -36,7 +36,7 @@ const BMI: &str = "bmi-thb@at";
 /// Generates the three-broker federation under `root`, `adjust` applied to its spec first.
 async fn federation_with(
     root: &Path,
-    adjust: impl FnOnce(&mut trm_certs_dev::FederationSpec),
+    adjust: impl FnOnce(&mut trm_dev::FederationSpec),
 ) -> anyhow::Result<LocalFederation> {
     LocalFederation::create_with(
         root,
@@ -243,7 +243,7 @@ async fn while_the_recipients_broker_is_down_referrals_wait_then_arrive_once_in_
     }
     // mk keeps trying: several backoff steps go by while at is down.
     let mk = fed.broker_state(MK)?;
-    trm_cli::demo::wait_for(WAIT, "several failed relay attempts", || {
+    trm_dev::wait::wait_for(WAIT, "several failed relay attempts", || {
         let failures = mk.relay_status(&at).map_or(0, |s| s.failures);
         async move { Ok(failures >= 4) }
     })
@@ -381,7 +381,7 @@ async fn only_directory_listed_broker_certificates_may_relay() -> anyhow::Result
 
     // Signed by the federation CA, but not the certificate the directory lists for anyone.
     let (cert, key) =
-        trm_certs_dev::issue_node_certificate(&fed.federation.dir, &OPEN_GATE.parse()?)?;
+        trm_authority::issue_node_certificate(&fed.federation.dir, &OPEN_GATE.parse()?)?;
     let refused = peer_client(&fed, AT, (&cert, &key))
         .await?
         .relay(batch.clone())
@@ -541,7 +541,7 @@ async fn an_envelope_relayed_twice_is_stored_once_and_gets_the_identical_relayed
     assert_eq!(at.store.queue_len(&lefoe_addr), 1, "stored once");
     fed.start_node(LEFOE).await?;
     let mut lefoe = fed.client(LEFOE).await?;
-    trm_cli::demo::wait_for(WAIT, "delivery and acknowledgement", || {
+    trm_dev::wait::wait_for(WAIT, "delivery and acknowledgement", || {
         let queued = at.store.queue_len(&lefoe_addr);
         let mut lefoe = lefoe.clone();
         async move { Ok(queued == 0 && !fixtures::inbox_ids(&mut lefoe).await?.is_empty()) }
@@ -579,18 +579,18 @@ async fn a_revocation_reaches_a_broker_through_its_peer_and_takes_effect_at_once
     as_broker(&fed, RS, AT).await?.relay(batch.clone()).await?;
 
     // The authority revokes broker rs (and its nodes) and publishes version 2.
-    let mut authority = trm_certs_dev::authority::Authority::open(&fed.federation.dir)?;
+    let mut authority = trm_authority::Authority::open(&fed.federation.dir)?;
     authority.revoke(RS)?;
     authority.publish(30)?;
     let (mk, at) = (fed.broker_state(MK)?, fed.broker_state(AT)?);
     mk.refresh_now.notify_one();
-    trm_cli::demo::wait_for(WAIT, "mk adopting version 2 from its file", || {
+    trm_dev::wait::wait_for(WAIT, "mk adopting version 2 from its file", || {
         let version = mk.directory.current().version();
         async move { Ok(version == 2) }
     })
     .await?;
     at.refresh_now.notify_one();
-    trm_cli::demo::wait_for(WAIT, "at adopting version 2 from mk", || {
+    trm_dev::wait::wait_for(WAIT, "at adopting version 2 from mk", || {
         let version = at.directory.current().version();
         async move { Ok(version == 2) }
     })
@@ -624,7 +624,7 @@ async fn an_envelope_the_peer_refuses_for_good_leaves_the_outbox_and_the_sender_
     let mut mk_config = fed.broker_config(MK)?;
     mk_config.directory_file = mk_copy;
     mk_config.directory_refresh = Duration::from_secs(3600);
-    let mut authority = trm_certs_dev::authority::Authority::open(&fed.federation.dir)?;
+    let mut authority = trm_authority::Authority::open(&fed.federation.dir)?;
     let reference = format!("MoU {OPEN_GATE} {LEFOE}");
     authority.terminate(&reference)?;
     authority.publish(30)?;
@@ -672,7 +672,7 @@ async fn an_envelope_the_peer_refuses_for_good_leaves_the_outbox_and_the_sender_
 
     let at_name = AT.parse()?;
     let lefoe_addr = LEFOE.parse()?;
-    trm_cli::demo::wait_for(WAIT, "mk's outbox for at to drain", || {
+    trm_dev::wait::wait_for(WAIT, "mk's outbox for at to drain", || {
         let drained = mk.store.outbox_len(&at_name) == 0;
         let delivered = at.store.queue_len(&lefoe_addr) == 1;
         async move { Ok(drained && delivered) }
@@ -744,7 +744,7 @@ async fn a_broker_behind_on_the_directory_refreshes_instead_of_refusing() -> any
     let mut at_config = fed.broker_config(AT)?;
     at_config.directory_file = at_copy;
     at_config.directory_refresh = Duration::from_secs(3600);
-    let mut authority = trm_certs_dev::authority::Authority::open(&fed.federation.dir)?;
+    let mut authority = trm_authority::Authority::open(&fed.federation.dir)?;
     authority.agree(
         "MoU Open Gate LEFOE 2026",
         [OPEN_GATE, LEFOE],
@@ -778,14 +778,14 @@ async fn a_broker_behind_on_the_directory_refreshes_instead_of_refusing() -> any
 
     // at defers the batch, learns version 2 from mk, and takes the envelope on mk's retry.
     let lefoe_addr = LEFOE.parse()?;
-    trm_cli::demo::wait_for(WAIT, "at to take the envelope", || {
+    trm_dev::wait::wait_for(WAIT, "at to take the envelope", || {
         let queued = at.store.queue_len(&lefoe_addr);
         async move { Ok(queued == 1) }
     })
     .await?;
     assert_eq!(at.directory.current().version(), 2);
     assert_eq!(relay_events(&fed, AT, &id)?, ["received_from_peer"]);
-    trm_cli::demo::wait_for(WAIT, "mk to record the relay", || {
+    trm_dev::wait::wait_for(WAIT, "mk to record the relay", || {
         let events = relay_events(&fed, MK, &id);
         async move { Ok(events? == ["accepted", "relayed"]) }
     })

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use tonic::Code;
-use trm_cli::lifecycle::{self, Party};
+use trm_dev::lifecycle::{self, Party};
 use trm_node::maintenance;
 use trm_node::node::Node;
 use trm_node::store::NodeStore;
@@ -543,8 +543,8 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
 
     // On disk: the key file is gone and its bytes are nowhere in Astra's data; no plaintext.
     assert!(!key_file.exists());
-    assert!(!trm_cli::demo::tree_contains(&astra_dir, &key)?);
-    assert!(!trm_cli::demo::tree_contains(
+    assert!(!trm_dev::wait::tree_contains(&astra_dir, &key)?);
+    assert!(!trm_dev::wait::tree_contains(
         &astra_dir,
         CANARY.as_bytes()
     )?);
@@ -552,7 +552,7 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
 }
 
 /// The node of `address` built on its own store, to drive its clock by hand.
-fn offline_node(fed: &trm_cli::local::LocalFederation, address: &str) -> anyhow::Result<Node> {
+fn offline_node(fed: &trm_dev::local::LocalFederation, address: &str) -> anyhow::Result<Node> {
     let config = fed.node_config(address)?.validate()?;
     let store = NodeStore::open(&config.data_dir)?;
     Ok(Node::new(&config, store))

@@ -30,8 +30,7 @@ async fn clients_without_a_directory_listed_certificate_are_refused() -> anyhow:
 
     // A certificate from another CA: refused in the handshake too.
     let other_dir = tempfile::tempdir()?;
-    let other =
-        trm_certs_dev::generate(&fixtures::federation_spec_for_other_ca(), other_dir.path())?;
+    let other = trm_dev::generate(&fixtures::federation_spec_for_other_ca(), other_dir.path())?;
     let stranger = other.node(LEFOE).expect("node in other federation");
     let foreign = raw::broker(
         raw::channel(
@@ -53,7 +52,7 @@ async fn clients_without_a_directory_listed_certificate_are_refused() -> anyhow:
     );
 
     // Signed by the right CA but not the certificate the directory lists: refused by the broker.
-    let (cert, key) = trm_certs_dev::issue_node_certificate(&fed.federation.dir, &LEFOE.parse()?)?;
+    let (cert, key) = trm_authority::issue_node_certificate(&fed.federation.dir, &LEFOE.parse()?)?;
     let impostor = raw::broker(raw::channel(addr, BROKER, &ca, Some((&cert, &key))).await?);
     let refused = impostor
         .clone()

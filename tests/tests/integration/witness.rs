@@ -10,7 +10,7 @@ use std::time::Duration;
 use trm_cli::audit;
 use trm_cli::audit_verify::FindingKind;
 use trm_cli::commands::{Output, exit};
-use trm_cli::local::LocalFederation;
+use trm_dev::local::LocalFederation;
 use trm_node::checkpoint::{self, NoteVerifier, SignatureKind};
 use trm_proto::pb;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
@@ -150,7 +150,7 @@ async fn periodic_checkpoints_are_signed_when_the_log_grew() -> anyhow::Result<(
     fed.start_node_with(ASTRA, config).await?;
     deliver(&fed, LEFOE, ASTRA).await?;
     // Nobody asks Astra for a checkpoint, yet the next receipt carries one.
-    trm_cli::demo::wait_for(WAIT, "a periodic checkpoint", || async {
+    trm_dev::wait::wait_for(WAIT, "a periodic checkpoint", || async {
         deliver(&fed, LEFOE, ASTRA).await?;
         let bundle = read(&export(&fed, LEFOE, dir.path(), "lefoe.bundle").await?)?;
         Ok(!bundle.witnessed.is_empty())

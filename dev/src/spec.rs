@@ -1,12 +1,12 @@
 //! The description of a development federation: its name, brokers and nodes, read from TOML.
 //!
-//! A spec is plain data as written by a person; [`FederationSpec::validate`] checks every
-//! field before anything is generated, and errors name the entry and the field.
+//! A spec is plain data as written by a person; [`FederationSpec::validate`] (in
+//! [`validate`](crate::validate), which depends on this module and not the other way round)
+//! checks every field before anything is generated, and errors name the entry and the field.
 
 use serde::{Deserialize, Serialize};
 
-use crate::CertsError;
-use crate::validate;
+use trm_authority::CertsError;
 
 /// The built-in development federation as TOML text, so it can be printed and edited: brokers
 /// `at`, `rs`, `mk` and `al` on 127.0.0.1 ports 7401-7404 and eleven organisations from
@@ -93,19 +93,6 @@ impl FederationSpec {
     pub fn default_dev() -> Self {
         // Invariant: DEFAULT_SPEC is a constant that a unit test parses and validates.
         toml::from_str(DEFAULT_SPEC).expect("the built-in DEFAULT_SPEC is valid TOML")
-    }
-
-    /// Parses a spec from TOML text and validates it.
-    pub fn from_toml(text: &str) -> Result<Self, CertsError> {
-        let spec: Self = toml::from_str(text)?;
-        spec.validate()?;
-        Ok(spec)
-    }
-
-    /// Checks every field: names and addresses parse, every node's broker exists, nothing
-    /// appears twice, codes look like codes. The error names the entry and the field.
-    pub fn validate(&self) -> Result<(), CertsError> {
-        validate::check(self).map(|_| ())
     }
 
     /// The spec as TOML text, as written to `federation.toml`.

@@ -16,7 +16,9 @@ use trm_proto::{pb, signing, time};
 use webpki::{EndEntityCert, KeyUsage, anchor_from_trusted_cert};
 
 use super::generate;
-use crate::{CertsError, Federation, FederationSpec, files, issue_node_certificate};
+use trm_authority::{files, issue_node_certificate};
+
+use crate::{CertsError, Federation, FederationSpec};
 
 fn generated() -> (tempfile::TempDir, Federation) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use trm_proto::directory::DirectoryError;
 
-/// Why a development federation could not be described, generated or extended.
+/// Why a federation could not be described, generated or extended.
 #[derive(Debug, thiserror::Error)]
 pub enum CertsError {
     /// The spec is not valid TOML or does not have the expected fields.

@@ -15,7 +15,7 @@ use trm_proto::pb::body::Content;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
 use trm_proto::pb::node_cases_client::NodeCasesClient;
 
-use crate::demo::wait_for;
+use crate::wait::wait_for;
 
 const WAIT: Duration = Duration::from_secs(30);
 const DAY_MS: u64 = 24 * 3600 * 1000;

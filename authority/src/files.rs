@@ -38,7 +38,7 @@ pub const AGE_KEY: &str = "age.key";
 
 /// Whether a file holds a secret and must be readable by its owner only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
+pub enum Access {
     /// Anyone may read it.
     Public,
     /// Mode 0600.
@@ -55,13 +55,13 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Cert
 }
 
 /// Creates a folder and its parents.
-pub(crate) fn create_dir(path: &Path) -> Result<PathBuf, CertsError> {
+pub fn create_dir(path: &Path) -> Result<PathBuf, CertsError> {
     fs::create_dir_all(path).map_err(io_error("create folder", path))?;
     Ok(path.to_path_buf())
 }
 
 /// Writes `contents` to `path`, replacing any existing file.
-pub(crate) fn write(path: &Path, contents: &[u8], access: Access) -> Result<(), CertsError> {
+pub fn write(path: &Path, contents: &[u8], access: Access) -> Result<(), CertsError> {
     let mut options = OpenOptions::new();
     options.write(true);
     match access {
@@ -83,7 +83,7 @@ pub(crate) fn write(path: &Path, contents: &[u8], access: Access) -> Result<(), 
 }
 
 /// Reads a text file.
-pub(crate) fn read(path: &Path) -> Result<String, CertsError> {
+pub fn read(path: &Path) -> Result<String, CertsError> {
     fs::read_to_string(path).map_err(io_error("read", path))
 }
 

@@ -1,13 +1,13 @@
 //! Configuration files for a generated development federation: one `broker.toml` per broker
-//! and one `node.toml` per node, pointing at the certificates and keys `trm-certs-dev` wrote.
+//! and one `node.toml` per node, pointing at the certificates and keys `trm-dev generate` wrote.
 //! `trm dev-federation` writes them; the demo and the integration tests build the same
 //! configurations in memory.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use trm_authority::{BrokerMaterial, Federation, NodeMaterial, files};
 use trm_broker::BrokerConfigFile;
-use trm_certs_dev::{BrokerMaterial, Federation, NodeMaterial, files};
 use trm_node::NodeConfigFile;
 
 /// The authority's public key as configuration files pin it.

@@ -1,4 +1,4 @@
-//! The development PKI: a self-signed federation CA and the broker and node TLS certificates it
+//! The federation PKI: a self-signed federation CA and the broker and node TLS certificates it
 //! signs, made with rcgen (ECDSA P-256, ring backend).
 //!
 //! Brokers get server and client authentication (they serve nodes and connect to peer
@@ -22,19 +22,19 @@ const DAY: Duration = Duration::from_secs(86_400);
 pub const ISSUED_NODE_VALIDITY_DAYS: u32 = 30;
 
 /// The federation's certificate authority: its certificate and signing key.
-pub(crate) type Ca = CertifiedIssuer<'static, KeyPair>;
+pub type Ca = CertifiedIssuer<'static, KeyPair>;
 
 /// When a certificate is valid: from a day before now (tolerating clock skew) to a number of
 /// days after now.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Validity {
+pub struct Validity {
     not_before: SystemTime,
     not_after: SystemTime,
 }
 
 impl Validity {
     /// From a day before `now` to `days` after it.
-    pub(crate) fn days_from(now: SystemTime, days: u32) -> Self {
+    pub fn days_from(now: SystemTime, days: u32) -> Self {
         Self {
             not_before: now.checked_sub(DAY).unwrap_or(now),
             // Validated specs allow at most ten years, far from `SystemTime`'s range.
@@ -50,13 +50,13 @@ impl Validity {
 }
 
 /// A leaf certificate and its private key.
-pub(crate) struct Leaf {
+pub struct Leaf {
     /// The certificate, PEM.
-    pub(crate) cert_pem: String,
+    pub cert_pem: String,
     /// The PKCS#8 private key, PEM.
-    pub(crate) key_pem: String,
+    pub key_pem: String,
     /// The certificate's DER, whose SHA-256 goes in the directory.
-    pub(crate) der: Vec<u8>,
+    pub der: Vec<u8>,
 }
 
 fn certificate_error(what: impl Into<String>) -> impl FnOnce(rcgen::Error) -> CertsError {
@@ -71,10 +71,7 @@ fn common_name(name: &str) -> DistinguishedName {
 }
 
 /// A fresh self-signed CA named after the federation.
-pub(crate) fn certificate_authority(
-    federation: &str,
-    validity: Validity,
-) -> Result<Ca, CertsError> {
+pub fn certificate_authority(federation: &str, validity: Validity) -> Result<Ca, CertsError> {
     let key = KeyPair::generate().map_err(certificate_error("federation ca key"))?;
     let mut params = CertificateParams::default();
     params.distinguished_name = common_name(&format!("{federation} development CA"));
@@ -111,7 +108,7 @@ fn leaf(
 
 /// A broker's certificate: valid for `localhost`, `127.0.0.1` and `<name>.broker.trm`, for
 /// both server and client authentication.
-pub(crate) fn broker_certificate(
+pub fn broker_certificate(
     ca: &Issuer<'_, KeyPair>,
     name: &BrokerName,
     validity: Validity,
@@ -131,7 +128,7 @@ pub(crate) fn broker_certificate(
 
 /// A node's certificate: common name its address, DNS name `<name>.<broker>.node.trm`, for
 /// client authentication only.
-pub(crate) fn node_certificate(
+pub fn node_certificate(
     ca: &Issuer<'_, KeyPair>,
     address: &NodeAddr,
     validity: Validity,
@@ -146,7 +143,7 @@ pub(crate) fn node_certificate(
 }
 
 /// Issues a node certificate for `address` from the CA in a federation folder made by
-/// [`generate`](crate::generate) (its `ca.pem` and `ca.key`), valid for
+/// `trm-dev generate` (its `ca.pem` and `ca.key`), valid for
 /// [`ISSUED_NODE_VALIDITY_DAYS`], without adding it to the directory. Returns the certificate
 /// and its private key, both PEM.
 ///
@@ -162,7 +159,7 @@ pub fn issue_node_certificate(
     Ok((leaf.cert_pem, leaf.key_pem))
 }
 
-/// Reads the CA certificate and key written by [`generate`](crate::generate).
+/// Reads the CA certificate and key written by `trm-dev generate`.
 /// A certificate request for a node's TLS key: its private key (PEM, stays on the node) and
 /// the request (PEM, goes to the authority).
 pub fn node_certificate_request(address: &NodeAddr) -> Result<(String, String), CertsError> {

@@ -8,11 +8,28 @@ use std::collections::{HashMap, HashSet};
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::pb::OrganisationType;
 
-use crate::CertsError;
+use trm_authority::CertsError;
+use trm_authority::enrollment::organisation_type;
+
 use crate::spec::{BrokerSpec, FederationSpec, NodeSpec};
 
 /// The longest validity accepted, about ten years: certificates for development only.
 const MAX_VALIDITY_DAYS: u32 = 3650;
+
+impl FederationSpec {
+    /// Parses a spec from TOML text and validates it.
+    pub fn from_toml(text: &str) -> Result<Self, CertsError> {
+        let spec: Self = toml::from_str(text)?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Checks every field: names and addresses parse, every node's broker exists, nothing
+    /// appears twice, codes look like codes. The error names the entry and the field.
+    pub fn validate(&self) -> Result<(), CertsError> {
+        check(self).map(|_| ())
+    }
+}
 
 /// A spec whose every field has been checked.
 pub(crate) struct Checked<'a> {
@@ -31,39 +48,6 @@ pub(crate) struct CheckedAgreement<'a> {
     /// The entry as written; both parties are nodes of the spec.
     pub(crate) spec: &'a crate::spec::AgreementSpec,
 }
-
-/// Parses a message kind name as agreements list them.
-pub fn message_kind(name: &str) -> Option<trm_proto::pb::MessageKind> {
-    use trm_proto::pb::MessageKind;
-    Some(match name {
-        "referral" => MessageKind::Referral,
-        "referral_response" => MessageKind::ReferralResponse,
-        "case_update" => MessageKind::CaseUpdate,
-        "info_request" => MessageKind::InfoRequest,
-        "info_response" => MessageKind::InfoResponse,
-        "return_request" => MessageKind::ReturnRequest,
-        "return_confirmation" => MessageKind::ReturnConfirmation,
-        "follow_up" => MessageKind::FollowUp,
-        "consent_withdrawal" => MessageKind::ConsentWithdrawal,
-        _ => return None,
-    })
-}
-
-/// Every message kind, for agreements that cover `all`.
-pub const ALL_KINDS: [trm_proto::pb::MessageKind; 9] = {
-    use trm_proto::pb::MessageKind::*;
-    [
-        Referral,
-        ReferralResponse,
-        CaseUpdate,
-        InfoRequest,
-        InfoResponse,
-        ReturnRequest,
-        ReturnConfirmation,
-        FollowUp,
-        ConsentWithdrawal,
-    ]
-};
 
 /// A checked broker entry.
 pub(crate) struct CheckedBroker<'a> {
@@ -184,13 +168,13 @@ pub(crate) fn check(spec: &FederationSpec) -> Result<Checked<'_>, CertsError> {
             ));
         }
         let kinds = if agreement.kinds == ["all"] {
-            ALL_KINDS.to_vec()
+            trm_proto::kinds::SENT_KINDS.to_vec()
         } else {
             agreement
                 .kinds
                 .iter()
                 .map(|k| {
-                    message_kind(k).ok_or_else(|| {
+                    trm_proto::kinds::from_name(k).ok_or_else(|| {
                         invalid(&entry, "kinds", format!("{k:?} is not a message kind"))
                     })
                 })
@@ -346,19 +330,6 @@ fn is_https_endpoint(endpoint: &str) -> bool {
         return false;
     };
     !host.is_empty() && !host.contains(['/', '@', ' ']) && port.parse::<u16>().is_ok_and(|p| p != 0)
-}
-
-/// Parses an organisation type as written in a spec.
-pub(crate) fn organisation_type(text: &str) -> Option<OrganisationType> {
-    Some(match text {
-        "ngo" => OrganisationType::Ngo,
-        "social_services" => OrganisationType::SocialServices,
-        "police" => OrganisationType::Police,
-        "prosecutor" => OrganisationType::Prosecutor,
-        "coordinator" => OrganisationType::Coordinator,
-        "international" => OrganisationType::International,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

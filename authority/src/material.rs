@@ -1,4 +1,4 @@
-//! What [`generate`](crate::generate) returns: the federation's keys and certificates in
+//! What `trm-dev generate` returns: the federation's keys and certificates in
 //! memory, beside the folder it wrote them to, so tests need not read the files back.
 //!
 //! `Debug` output leaves out every private key.

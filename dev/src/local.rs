@@ -12,10 +12,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use trm_certs_dev::{AgreementSpec, BrokerSpec, Federation, FederationSpec, NodeSpec};
+use trm_authority::Federation;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
+use trm_proto::pb::node_cases_client::NodeCasesClient;
 
-use crate::{client, devfed};
+use crate::spec::{AgreementSpec, BrokerSpec, FederationSpec, NodeSpec};
+use crate::{devfed, socket};
 
 struct Running {
     stop: oneshot::Sender<()>,
@@ -127,7 +129,7 @@ impl LocalFederation {
         }
         let mut spec = spec(name, &reserved, nodes);
         adjust(&mut spec);
-        let federation = trm_certs_dev::generate(&spec, &root.join("federation"))?;
+        let federation = crate::generate(&spec, &root.join("federation"))?;
         Ok(Self {
             federation,
             root: root.to_owned(),
@@ -286,7 +288,12 @@ impl LocalFederation {
 
     /// An admin client for node `address`.
     pub async fn client(&self, address: &str) -> anyhow::Result<NodeAdminClient<Channel>> {
-        Ok(client::connect(&self.node_socket(address)).await?)
+        socket::connect(&self.node_socket(address)).await
+    }
+
+    /// A cases client connected to `address`'s admin socket.
+    pub async fn cases_client(&self, address: &str) -> anyhow::Result<NodeCasesClient<Channel>> {
+        socket::connect_cases(&self.node_socket(address)).await
     }
 
     /// Stops everything.

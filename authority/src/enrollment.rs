@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use trm_proto::addr::NodeAddr;
+use trm_proto::pb::OrganisationType;
 use trm_proto::signing;
 
 use crate::CertsError;
@@ -110,4 +111,18 @@ pub const NEXT_SIGNING_KEY: &str = "signing.next.key";
 /// Reads an enrollment request file.
 pub fn read_request(path: &Path) -> Result<EnrollmentRequest, CertsError> {
     Ok(toml::from_str(&files::read(path)?)?)
+}
+
+/// Parses an organisation type as written in a spec or an enrollment request (`ngo`,
+/// `social_services`, `police`, `prosecutor`, `coordinator`, `international`).
+pub fn organisation_type(text: &str) -> Option<OrganisationType> {
+    Some(match text {
+        "ngo" => OrganisationType::Ngo,
+        "social_services" => OrganisationType::SocialServices,
+        "police" => OrganisationType::Police,
+        "prosecutor" => OrganisationType::Prosecutor,
+        "coordinator" => OrganisationType::Coordinator,
+        "international" => OrganisationType::International,
+        _ => return None,
+    })
 }
