@@ -166,7 +166,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             0 => 100,
             n => n as usize,
         };
-        let messages = self.node.store.inbox(limit).map_err(NodeError::from)?;
+        let messages = self.node.store().inbox(limit).map_err(NodeError::from)?;
         Ok(Response::new(pb::InboxResponse { messages }))
     }
 
@@ -188,9 +188,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
     ) -> Result<Response<pb::ShowResponse>, Status> {
         let stored = self
             .node
-            .store
+            .store()
             .find(
-                self.node.keys.address.as_str(),
+                self.node.address().as_str(),
                 &request.get_ref().message_id,
             )
             .map_err(NodeError::from)?;
@@ -223,9 +223,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
     ) -> Result<Response<pb::StatusResponse>, Status> {
         let stored = self
             .node
-            .store
+            .store()
             .find(
-                self.node.keys.address.as_str(),
+                self.node.address().as_str(),
                 &request.get_ref().message_id,
             )
             .map_err(NodeError::from)?;
@@ -233,7 +233,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let queued = stored.direction == OUTGOING
             && self
                 .node
-                .store
+                .store()
                 .is_queued(&message_key(&summary.from, &summary.message_id))
                 .map_err(NodeError::from)?;
         Ok(Response::new(pb::StatusResponse {
@@ -254,7 +254,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         };
         let entries = self
             .node
-            .store
+            .store()
             .log_entries(request.from_index, limit)
             .map_err(NodeError::from)?
             .into_iter()
@@ -292,8 +292,8 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                 Err(e) => response.refresh_problem = e.to_string(),
             }
         }
-        let directory = self.node.directory.current();
-        let me = self.node.keys.address.as_str();
+        let directory = self.node.directory().current();
+        let me = self.node.address().as_str();
         response.version = directory.version();
         response.expires_at_ms = directory.expires_at_ms();
         response.nodes = directory
@@ -317,7 +317,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         _request: Request<pb::VerifyLogRequest>,
     ) -> Result<Response<pb::VerifyLogResponse>, Status> {
-        let response = match self.node.store.verify_log() {
+        let response = match self.node.store().verify_log() {
             Ok(summary) => pb::VerifyLogResponse {
                 ok: true,
                 entries: summary.entries,
@@ -375,14 +375,14 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             self.node.checkpoint().await?;
         }
         let mut pieces = BundlePieces::new(
-            &self.node.store,
-            &self.node.federation,
-            &self.node.keys.address,
+            self.node.store(),
+            self.node.federation(),
+            self.node.address(),
             trm_proto::time::now_ms(),
         )
         .map_err(NodeError::from)?;
         let (tx, rx) = mpsc::channel(4);
-        // Reading the log is blocking sled work: keep it off the runtime's threads.
+        // Reading the log is blocking storage work: keep it off the runtime's threads.
         tokio::task::spawn_blocking(move || {
             loop {
                 let item = match pieces.next_piece() {
