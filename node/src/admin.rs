@@ -189,10 +189,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let stored = self
             .node
             .store()
-            .find(
-                self.node.address().as_str(),
-                &request.get_ref().message_id,
-            )
+            .find(self.node.address().as_str(), &request.get_ref().message_id)
             .map_err(NodeError::from)?;
         let body = self.node.read_stored(&stored)?;
         let erased = if stored.erased_at_ms != 0 || body.is_none() {
@@ -224,10 +221,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let stored = self
             .node
             .store()
-            .find(
-                self.node.address().as_str(),
-                &request.get_ref().message_id,
-            )
+            .find(self.node.address().as_str(), &request.get_ref().message_id)
             .map_err(NodeError::from)?;
         let summary = stored.summary.unwrap_or_default();
         let queued = stored.direction == OUTGOING

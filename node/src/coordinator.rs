@@ -36,10 +36,7 @@ pub async fn collect(
 ) -> Result<Vec<pb::AskedNode>, NodeError> {
     let directory = node.directory().current();
     let me = directory.node(node.address()).ok_or_else(|| {
-        NodeError::InvalidRequest(format!(
-            "{} is not in the directory in use",
-            node.address()
-        ))
+        NodeError::InvalidRequest(format!("{} is not in the directory in use", node.address()))
     })?;
     if me.organisation_type != pb::OrganisationType::Coordinator {
         return Err(NodeError::NotCoordinator(node.address().clone()));

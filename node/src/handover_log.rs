@@ -198,4 +198,3 @@ pub(crate) fn missing(expected: u64, next: u64) -> LogError {
         format!("entry {expected} is missing (the next stored entry is {next})"),
     )
 }
-

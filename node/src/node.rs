@@ -1,6 +1,10 @@
 //! The node's core operations, independent of transport: send (seal, store, queue), receive
 //! (open, store, log, receipt) and record receipts for what it sent. The daemon's tasks and the
 //! admin service call these.
+//!
+//! [`Node`]'s parts are private: other modules get what they need through narrow methods (the
+//! directory handle, the store, the node's address...), never its private keys; the store
+//! records, the node signs (its DELIVERED receipts, its checkpoints, its cosignatures).
 
 use prost::Message;
 use tokio::sync::Notify;

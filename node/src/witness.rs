@@ -28,8 +28,8 @@ use trm_proto::addr::NodeAddr;
 use trm_proto::receipt::VerifiedReceipt;
 use trm_proto::{pb, time};
 
-pub use judge::{Seen, Verdict};
 pub use crate::store::{Presented, WitnessError, WitnessStore};
+pub use judge::{Seen, Verdict};
 
 use crate::checkpoint::{self, NoteVerifier, SignatureKind};
 use crate::checkpointer::Checkpointer;
@@ -200,17 +200,17 @@ async fn witness(node: &Witness<'_>, verified: &VerifiedReceipt) -> Result<Verdi
         .store
         .witness()
         .witness(
-        &Presented {
-            partner: partner.as_str(),
-            checkpoint: &opened,
-            from: receipt.consistency_from,
-            proof: &receipt.consistency_proof,
-            receipt: &verified.signed,
-            now_ms,
-        },
-        |checkpoint| {
-            checkpoint::cosign(checkpoint, &witness_name, &node.keys.signing, now_ms / 1000)
-        },
-    )
+            &Presented {
+                partner: partner.as_str(),
+                checkpoint: &opened,
+                from: receipt.consistency_from,
+                proof: &receipt.consistency_proof,
+                receipt: &verified.signed,
+                now_ms,
+            },
+            |checkpoint| {
+                checkpoint::cosign(checkpoint, &witness_name, &node.keys.signing, now_ms / 1000)
+            },
+        )
         .await?)
 }

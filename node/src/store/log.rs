@@ -82,7 +82,10 @@ impl<'a> LogAppender<'a> {
     }
 
     /// Appends `entry`: see [`append`].
-    pub(super) fn append(&self, entry: pb::LogEntry) -> Result<Appended, UnabortableTransactionError> {
+    pub(super) fn append(
+        &self,
+        entry: pb::LogEntry,
+    ) -> Result<Appended, UnabortableTransactionError> {
         append(self.tx, entry)
     }
 }

@@ -40,9 +40,9 @@ use trm_storage::{GroupCommit, StorageError};
 
 use crate::cases::{self, CaseError, Step};
 use crate::handover_log::{ChainSummary, LogError, StoredEntry};
+use crate::vault::{Vault, VaultError};
 use combine::{Combiner, StoreTrees};
 use log::Log;
-use crate::vault::{Vault, VaultError};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -168,9 +168,7 @@ impl Received {
     /// Its RECEIVED entry in the handover log.
     pub fn log_index(&self) -> u64 {
         match self {
-            Received::Stored { log_index, .. } | Received::Answered { log_index, .. } => {
-                *log_index
-            }
+            Received::Stored { log_index, .. } | Received::Answered { log_index, .. } => *log_index,
         }
     }
 
@@ -474,24 +472,22 @@ fn erase_in_transaction(
     }
     summary.erased_at_ms = erasure.at_ms;
     summary.erased_reason.clone_from(&erasure.reason);
-    log.append(
-        pb::LogEntry {
-            at_ms: erasure.at_ms,
-            event: pb::LogEvent::Erased.into(),
-            message_id: erasure.message_id.clone(),
-            // Erased on a consent withdrawal, or for retention (no message).
-            kind: if erasure.message_id.is_empty() {
-                pb::MessageKind::Unspecified.into()
-            } else {
-                pb::MessageKind::ConsentWithdrawal.into()
-            },
-            counterparty: summary.counterparty.clone(),
-            case_ref: summary.case_ref.clone(),
-            actor: erasure.actor.clone(),
-            reason: format!("{} ({erased} messages)", erasure.reason),
-            ..Default::default()
+    log.append(pb::LogEntry {
+        at_ms: erasure.at_ms,
+        event: pb::LogEvent::Erased.into(),
+        message_id: erasure.message_id.clone(),
+        // Erased on a consent withdrawal, or for retention (no message).
+        kind: if erasure.message_id.is_empty() {
+            pb::MessageKind::Unspecified.into()
+        } else {
+            pb::MessageKind::ConsentWithdrawal.into()
         },
-    )?;
+        counterparty: summary.counterparty.clone(),
+        case_ref: summary.case_ref.clone(),
+        actor: erasure.actor.clone(),
+        reason: format!("{} ({erased} messages)", erasure.reason),
+        ..Default::default()
+    })?;
     case.summary = Some(summary);
     cases_tree.insert(erasure.case_key.as_slice(), case.encode_to_vec())?;
     Ok(Some(erased))
@@ -725,20 +721,18 @@ impl NodeStore {
                         cases::INFO_REQUEST => pb::MessageKind::InfoRequest,
                         _ => pb::MessageKind::ReturnRequest,
                     };
-                    log.append(
-                        pb::LogEntry {
-                            at_ms: now_ms,
-                            event: pb::LogEvent::Overdue.into(),
-                            message_id: mark.message_id.clone(),
-                            counterparty: summary.counterparty.clone(),
-                            kind: kind.into(),
-                            case_ref: summary.case_ref.clone(),
-                            actor: "node".into(),
-                            reason: mark.reason.clone(),
-                            due_at_ms: mark.due_at_ms,
-                            ..Default::default()
-                        },
-                    )?;
+                    log.append(pb::LogEntry {
+                        at_ms: now_ms,
+                        event: pb::LogEvent::Overdue.into(),
+                        message_id: mark.message_id.clone(),
+                        counterparty: summary.counterparty.clone(),
+                        kind: kind.into(),
+                        case_ref: summary.case_ref.clone(),
+                        actor: "node".into(),
+                        reason: mark.reason.clone(),
+                        due_at_ms: mark.due_at_ms,
+                        ..Default::default()
+                    })?;
                     case.summary = Some(summary);
                     cases_tree.insert(mark.case_key.as_slice(), case.encode_to_vec())?;
                     logged += 1;
@@ -1013,8 +1007,8 @@ impl NodeStore {
         if withdrawn {
             let case_key = cases::case_key(&summary.from, &summary.case_ref);
             if let Some(bytes) = self.cases.get(&case_key)? {
-                let case = pb::StoredCase::decode(bytes.as_ref())
-                    .map_err(|e| corrupt(CASES_TREE, e))?;
+                let case =
+                    pb::StoredCase::decode(bytes.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;
                 for message in &case.thread {
                     if message.message_id == summary.message_id {
                         continue;
