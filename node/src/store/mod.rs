@@ -558,11 +558,10 @@ impl NodeStore {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
         let kept = facts.is_case_traffic();
+        let case_key = cases::case_key(header.to.as_str(), facts.case_ref);
+        let had_key = !kept || self.vault.has_key(&case_key);
         let content = if kept {
-            self.vault.seal(
-                &cases::case_key(header.to.as_str(), facts.case_ref),
-                signed_body,
-            )?
+            self.vault.seal(&case_key, signed_body)?
         } else {
             Vec::new()
         };
@@ -604,7 +603,8 @@ impl NodeStore {
                     .insert(&sequence.to_be_bytes(), queued.as_slice())?;
                 Ok(appended.index)
             })
-            .await?;
+            .await;
+        let index = self.unless_refused(index, &case_key, had_key)?;
         self.durable().await?;
         Ok(index)
     }
@@ -920,6 +920,7 @@ impl NodeStore {
             return Ok(received);
         }
         let step = facts.step(header.from.as_str(), INCOMING, now_ms);
+        let had_key = self.vault.has_key(&case_key);
         let (content, erased_at_ms, erased_reason) = if withdrawal {
             (Vec::new(), now_ms, erasure.reason.clone())
         } else if !facts.is_case_traffic() {
@@ -927,6 +928,7 @@ impl NodeStore {
         } else {
             (self.vault.seal(&case_key, signed_body)?, 0, String::new())
         };
+        let had_key = had_key || !facts.is_case_traffic() || withdrawal;
         let log_entry = entry(
             pb::LogEvent::Received,
             header.from.as_str(),
@@ -981,7 +983,8 @@ impl NodeStore {
                     duplicate: false,
                 })
             })
-            .await?;
+            .await;
+        let received = self.unless_refused(received, &case_key, had_key)?;
         // The erasure is on disk before the key goes, and both before the receipt that
         // acknowledges it is signed.
         self.durable().await?;
@@ -989,6 +992,31 @@ impl NodeStore {
             self.vault.erase(&case_key)?;
         }
         Ok(received)
+    }
+
+    /// The outcome of a change that stored content sealed to `case_key`: when the case refused
+    /// the step and the key was made for it (`had_key` false), the key is destroyed again
+    /// unless the case now holds messages under it, so a refused step leaves nothing behind
+    /// (and an ended, erased case never gets a key again).
+    fn unless_refused<R>(
+        &self,
+        outcome: Result<R, StoreError>,
+        case_key: &[u8],
+        had_key: bool,
+    ) -> Result<R, StoreError> {
+        if matches!(outcome, Err(StoreError::Case(_))) && !had_key {
+            let in_use = match self.cases.get(case_key)? {
+                Some(bytes) => pb::StoredCase::decode(bytes.as_ref())
+                    .map_err(|e| corrupt(CASES_TREE, e))?
+                    .summary
+                    .is_some_and(|s| s.erased_at_ms == 0),
+                None => false,
+            };
+            if !in_use {
+                self.vault.erase(case_key)?;
+            }
+        }
+        outcome
     }
 
     /// What a redelivery of the stored incoming message `stored` is answered from: its recorded
