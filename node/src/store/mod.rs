@@ -12,7 +12,7 @@
 //! The storage engine does not leave this module: its submodules hold the implementation
 //! (`combine`: the writer thread; `log`: the handover log's tree, reachable only through an
 //! append-only handle; `witness`: the witness's records), and nothing outside names the
-//! engine. [`danger`] (behind the `danger-test-tools` feature) is for tests that must tamper
+//! engine. `danger` (behind the `danger-test-tools` feature) is for tests that must tamper
 //! with the disk as an attacker could.
 //!
 //! A stored message keeps its envelope's header and signature as evidence but not the
