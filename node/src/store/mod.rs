@@ -1288,3 +1288,147 @@ impl NodeStore {
         &self.witness
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use trm_proto::addr::{MessageId, NodeAddr};
+
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn header(id: &str, kind: pb::MessageKind) -> Result<Header, Box<dyn std::error::Error>> {
+        Ok(Header {
+            message_id: id.parse::<MessageId>()?,
+            from: "astra@rs".parse::<NodeAddr>()?,
+            to: "lefoe-ibf@at".parse::<NodeAddr>()?,
+            created_at_ms: 1_700_000_000_000,
+            expires_at_ms: 1_800_000_000_000,
+            priority: pb::Priority::Routine,
+            kind,
+            ciphertext_sha256: [0; 32],
+        })
+    }
+
+    fn receipt(at_ms: u64) -> pb::SignedReceipt {
+        pb::SignedReceipt {
+            receipt: pb::Receipt {
+                at_ms,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            signature: vec![1; 64],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redelivery_is_answered_with_the_first_recorded_receipt_and_a_refused_step_keeps_no_key()
+    -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let id = "0".repeat(32);
+        let referral = header(&id, pb::MessageKind::Referral)?;
+        let content = pb::body::Content::Referral(pb::Referral::default());
+        let facts = EntryFacts {
+            header: &referral,
+            digest: &[7; 32],
+            case_ref: "AT-LEFOE-2026-0042",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let envelope = pb::Envelope::default();
+        let first = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_001)
+            .await?;
+        assert!(matches!(
+            first,
+            Received::Stored {
+                log_index: 0,
+                duplicate: false,
+                ..
+            }
+        ));
+        // Delivered again before its receipt was recorded: stored once, signed again.
+        let again = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_002)
+            .await?;
+        assert!(matches!(
+            again,
+            Received::Stored {
+                log_index: 0,
+                duplicate: true,
+                ..
+            }
+        ));
+        let key = message_key("astra@rs", &id);
+        let kept = store.record_delivery_receipt(&key, receipt(1)).await?;
+        assert_eq!(kept, receipt(1));
+        assert_eq!(
+            store.record_delivery_receipt(&key, receipt(2)).await?,
+            receipt(1)
+        );
+        let answered = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_003)
+            .await?;
+        assert!(
+            matches!(answered, Received::Answered { receipt: r, log_index: 0 } if r == receipt(1))
+        );
+        assert_eq!(store.log_len()?, 1);
+
+        // A consent withdrawal erases the case's content, says how much, and destroys its key.
+        let case_key = cases::case_key("astra@rs", "AT-LEFOE-2026-0042");
+        assert!(store.has_case_key(&case_key));
+        let withdrawal = header(&"1".repeat(32), pb::MessageKind::ConsentWithdrawal)?;
+        let content = pb::body::Content::ConsentWithdrawal(pb::ConsentWithdrawal::default());
+        let facts = EntryFacts {
+            header: &withdrawal,
+            digest: &[8; 32],
+            case_ref: "AT-LEFOE-2026-0042",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let erased = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_004)
+            .await?;
+        assert!(matches!(
+            erased,
+            Received::Stored {
+                erased_messages: 1,
+                duplicate: false,
+                ..
+            }
+        ));
+        assert!(!store.has_case_key(&case_key));
+        // Delivered again before its receipt was recorded: the same count is signed again.
+        let again = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_005)
+            .await?;
+        assert!(matches!(
+            again,
+            Received::Stored {
+                erased_messages: 1,
+                duplicate: true,
+                ..
+            }
+        ));
+        let entries = store.log_len()?;
+
+        // Nothing more is taken in the ended case, and no key is made for it again.
+        let update = header(&"2".repeat(32), pb::MessageKind::CaseUpdate)?;
+        let content = pb::body::Content::CaseUpdate(pb::CaseUpdate::default());
+        let facts = EntryFacts {
+            header: &update,
+            digest: &[9; 32],
+            case_ref: "AT-LEFOE-2026-0042",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let refused = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_006)
+            .await;
+        assert!(matches!(refused, Err(StoreError::Case(_))), "{refused:?}");
+        assert!(!store.has_case_key(&case_key));
+        assert_eq!(store.log_len()?, entries);
+        Ok(())
+    }
+}
