@@ -166,7 +166,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             0 => 100,
             n => n as usize,
         };
-        let messages = self.node.store.inbox(limit).map_err(NodeError::from)?;
+        let messages = self.node.store().inbox(limit).map_err(NodeError::from)?;
         Ok(Response::new(pb::InboxResponse { messages }))
     }
 
@@ -188,11 +188,8 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
     ) -> Result<Response<pb::ShowResponse>, Status> {
         let stored = self
             .node
-            .store
-            .find(
-                self.node.keys.address.as_str(),
-                &request.get_ref().message_id,
-            )
+            .store()
+            .find(self.node.address().as_str(), &request.get_ref().message_id)
             .map_err(NodeError::from)?;
         let body = self.node.read_stored(&stored)?;
         let erased = if stored.erased_at_ms != 0 || body.is_none() {
@@ -223,17 +220,14 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
     ) -> Result<Response<pb::StatusResponse>, Status> {
         let stored = self
             .node
-            .store
-            .find(
-                self.node.keys.address.as_str(),
-                &request.get_ref().message_id,
-            )
+            .store()
+            .find(self.node.address().as_str(), &request.get_ref().message_id)
             .map_err(NodeError::from)?;
         let summary = stored.summary.unwrap_or_default();
         let queued = stored.direction == OUTGOING
             && self
                 .node
-                .store
+                .store()
                 .is_queued(&message_key(&summary.from, &summary.message_id))
                 .map_err(NodeError::from)?;
         Ok(Response::new(pb::StatusResponse {
@@ -254,7 +248,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         };
         let entries = self
             .node
-            .store
+            .store()
             .log_entries(request.from_index, limit)
             .map_err(NodeError::from)?
             .into_iter()
@@ -292,8 +286,8 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                 Err(e) => response.refresh_problem = e.to_string(),
             }
         }
-        let directory = self.node.directory.current();
-        let me = self.node.keys.address.as_str();
+        let directory = self.node.directory().current();
+        let me = self.node.address().as_str();
         response.version = directory.version();
         response.expires_at_ms = directory.expires_at_ms();
         response.nodes = directory
@@ -317,7 +311,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         _request: Request<pb::VerifyLogRequest>,
     ) -> Result<Response<pb::VerifyLogResponse>, Status> {
-        let response = match self.node.store.verify_log() {
+        let response = match self.node.store().verify_log() {
             Ok(summary) => pb::VerifyLogResponse {
                 ok: true,
                 entries: summary.entries,
@@ -375,14 +369,14 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             self.node.checkpoint().await?;
         }
         let mut pieces = BundlePieces::new(
-            &self.node.store,
-            &self.node.federation,
-            &self.node.keys.address,
+            self.node.store(),
+            self.node.federation(),
+            self.node.address(),
             trm_proto::time::now_ms(),
         )
         .map_err(NodeError::from)?;
         let (tx, rx) = mpsc::channel(4);
-        // Reading the log is blocking sled work: keep it off the runtime's threads.
+        // Reading the log is blocking storage work: keep it off the runtime's threads.
         tokio::task::spawn_blocking(move || {
             loop {
                 let item = match pieces.next_piece() {

@@ -29,7 +29,7 @@ impl CasesService {
             return summary;
         }
         for item in &mut summary.items {
-            if let Some(due) = self.node.deadlines.due(item) {
+            if let Some(due) = self.node.deadlines().due(item) {
                 item.due_at_ms = due.at_ms;
                 item.due = due.what;
             }
@@ -44,13 +44,13 @@ impl CasesService {
         message: &pb::CaseMessage,
     ) -> Result<Option<pb::Body>, Status> {
         let from = if message.direction == crate::store::OUTGOING {
-            self.node.keys.address.as_str()
+            self.node.address().as_str()
         } else {
             counterparty
         };
         let stored = self
             .node
-            .store
+            .store()
             .stored_message(&message_key(from, &message.message_id))
             .map_err(NodeError::from)?;
         Ok(self.node.read_stored(&stored)?)
@@ -63,7 +63,7 @@ impl pb::node_cases_server::NodeCases for CasesService {
         &self,
         _request: Request<pb::CasesRequest>,
     ) -> Result<Response<pb::CasesResponse>, Status> {
-        let cases = self.node.store.cases().map_err(NodeError::from)?;
+        let cases = self.node.store().cases().map_err(NodeError::from)?;
         Ok(Response::new(pb::CasesResponse {
             cases: cases
                 .into_iter()
@@ -80,7 +80,7 @@ impl pb::node_cases_server::NodeCases for CasesService {
         let request = request.into_inner();
         let case = self
             .node
-            .store
+            .store()
             .case(&request.case_ref, &request.counterparty)
             .map_err(NodeError::from)?;
         let summary = self.with_due_times(case.summary.unwrap_or_default());

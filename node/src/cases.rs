@@ -1,8 +1,8 @@
 //! Cases and their lifecycle: which message may follow which, as a pure state machine over a
-//! [`pb::StoredCase`]. [`crate::store`] applies it inside the same sled transaction that
+//! [`pb::StoredCase`]. [`crate::store`] applies it inside the same transaction that
 //! stores the message and appends its handover-log entry, for sent and received messages
-//! alike; [`crate::node`] also checks it before sealing, so an illegal step is refused with
-//! nothing sealed, sent or stored.
+//! alike, and only there: an illegal step aborts that transaction, so it is refused with
+//! nothing stored, logged or queued.
 //!
 //! A case is keyed by the counterparty's address and the case reference together: a case
 //! reference is chosen by the referring organisation, so two partners may happen to use the
@@ -26,7 +26,10 @@
 
 use trm_proto::pb;
 
-use crate::store::{INCOMING, OUTGOING};
+/// Incoming, as stored.
+pub const INCOMING: &str = "incoming";
+/// Outgoing, as stored.
+pub const OUTGOING: &str = "outgoing";
 
 /// Item kind: a referral.
 pub const REFERRAL: &str = "referral";

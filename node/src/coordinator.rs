@@ -17,7 +17,6 @@ use trm_proto::{pb, time};
 use crate::error::NodeError;
 use crate::node::Node;
 use crate::seal::Draft;
-use crate::witness::WitnessStore;
 
 /// The case reference witness requests travel under: `AUDIT-` and the date.
 fn audit_ref(now_ms: u64) -> Result<CaseRef, NodeError> {
@@ -35,20 +34,17 @@ pub async fn collect(
     purpose: &str,
     actor: &str,
 ) -> Result<Vec<pb::AskedNode>, NodeError> {
-    let directory = node.directory.current();
-    let me = directory.node(&node.keys.address).ok_or_else(|| {
-        NodeError::InvalidRequest(format!(
-            "{} is not in the directory in use",
-            node.keys.address
-        ))
+    let directory = node.directory().current();
+    let me = directory.node(node.address()).ok_or_else(|| {
+        NodeError::InvalidRequest(format!("{} is not in the directory in use", node.address()))
     })?;
     if me.organisation_type != pb::OrganisationType::Coordinator {
-        return Err(NodeError::NotCoordinator(node.keys.address.clone()));
+        return Err(NodeError::NotCoordinator(node.address().clone()));
     }
     let case_ref = audit_ref(time::now_ms())?;
     let partners: Vec<_> = directory
         .nodes()
-        .filter(|n| n.country == me.country && n.address != node.keys.address)
+        .filter(|n| n.country == me.country && n.address != *node.address())
         .map(|n| n.address.clone())
         .collect();
     let mut asked = Vec::with_capacity(partners.len());
@@ -79,7 +75,7 @@ pub async fn collect(
 
 /// What this node has witnessed: the latest cosigned checkpoint per partner, and fork evidence.
 pub fn witnessed(node: &Node) -> Result<pb::WitnessedResponse, NodeError> {
-    let store = WitnessStore::open(node.store.db())?;
+    let store = node.store().witness();
     let mut latest = Vec::new();
     for partner in store.partners()? {
         if let Some((note, checkpoint)) = store.latest(&partner)? {

@@ -102,7 +102,7 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     let broker_channel = connect::broker_channel(&config)?;
-    if node.log_broken.is_none() {
+    if node.log_broken().is_none() {
         let channel = broker_channel.clone();
         tasks.push(tokio::spawn(outbox::run(
             node.clone(),

@@ -21,7 +21,7 @@ use trm_proto::pb;
 
 use crate::handover_log::LogError;
 use crate::store::{NodeStore, StoreError};
-use crate::witness::{WitnessError, WitnessStore};
+use crate::witness::WitnessError;
 
 /// The bundle format this node writes.
 pub const BUNDLE_FORMAT: u32 = 1;
@@ -56,7 +56,7 @@ impl BundlePieces {
         node: &NodeAddr,
         now_ms: u64,
     ) -> Result<Self, StoreError> {
-        let witness = WitnessStore::open(store.db()).map_err(witness_error)?;
+        let witness = store.witness();
         let forks = witness.forks().map_err(witness_error)?;
         let mut witnessed = witness.witnessed().map_err(witness_error)?;
         witnessed.reverse();
@@ -136,7 +136,7 @@ fn witness_error(e: WitnessError) -> StoreError {
     match e {
         WitnessError::Store(e) => e,
         WitnessError::Cosign(e) => StoreError::Corrupt {
-            tree: crate::witness::store::NOTES_TREE,
+            tree: crate::store::WITNESS_NOTES_TREE,
             message: e.to_string(),
         },
     }
@@ -161,7 +161,7 @@ mod tests {
             };
             store.record_refused(&header, &[1; 32], i, &reason).await?;
         }
-        store.record_checkpoint(0, "a note\n")?;
+        store.record_checkpoint(0, "a note\n").await?;
         let node: NodeAddr = "lefoe@marri".parse()?;
         let mut pieces = BundlePieces::new(&store, "fed", &node, 42)?;
         assert_eq!(pieces.entries(), 3000);

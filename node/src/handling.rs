@@ -180,7 +180,7 @@ impl Protected {
 /// organisation.
 pub fn check_onward(node: &Node, to: &NodeAddr, content: &Content) -> Result<(), NodeError> {
     for stored in node
-        .store
+        .store()
         .incoming_under(pb::HandlingCode::H2)?
         .into_iter()
         .filter(|m| m.summary.as_ref().is_some_and(|s| s.from != to.as_str()))

@@ -27,10 +27,10 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
         let (acks, ack_stream) = mpsc::channel(64);
         match client.deliver(ReceiverStream::new(ack_stream)).await {
             Ok(response) => {
-                info!(node = %node.keys.address, "delivery stream connected");
+                info!(node = %node.address(), "delivery stream connected");
                 backoff.reset();
                 // The broker is reachable again: let the outbox try at once.
-                node.outbox_wake.notify_one();
+                node.outbox_wake().notify_one();
                 let mut deliveries = response.into_inner();
                 loop {
                     tokio::select! {
@@ -86,7 +86,7 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
 const BATCH: usize = 64;
 
 /// Handles delivered items and returns their acknowledgements once all their effects are on
-/// disk (one flush for the batch).
+/// disk (the items are handled concurrently, so their writes share the store's flushes).
 async fn handle_batch(
     node: &Node,
     channel: &Channel,
@@ -100,14 +100,13 @@ async fn handle_batch(
             .await
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
-    node.store.durable().await?;
     Ok(acks)
 }
 
 /// A sender the directory in use does not list may have been enrolled since the last refresh:
 /// ask the broker for a newer directory once before refusing anything as from a stranger.
 async fn refresh_if_a_sender_is_unknown(node: &Node, channel: &Channel, batch: &[pb::Delivery]) {
-    let directory = node.directory.current();
+    let directory = node.directory().current();
     let stranger = batch.iter().any(|delivery| match &delivery.item {
         Some(pb::delivery::Item::Envelope(envelope)) => Header::decode(&envelope.header)
             .is_ok_and(|header| directory.node(&header.from).is_none()),
@@ -121,16 +120,16 @@ async fn refresh_if_a_sender_is_unknown(node: &Node, channel: &Channel, batch: &
     }
 }
 
-/// Handles one delivered item; its effects are not yet flushed.
+/// Handles one delivered item; its effects are on disk when this returns.
 async fn handle(node: &Node, delivery: pb::Delivery) -> Result<pb::DeliveryAck, NodeError> {
     let sequence = delivery.sequence;
     match delivery.item {
         Some(pb::delivery::Item::Envelope(envelope)) => Ok(pb::DeliveryAck {
             sequence,
-            receipt: Some(node.receive_unflushed(envelope).await?),
+            receipt: Some(node.receive(envelope).await?),
         }),
         Some(pb::delivery::Item::Receipt(receipt)) => {
-            match node.accept_receipt_unflushed(&receipt, None).await {
+            match node.accept_receipt(&receipt, None).await {
                 Ok(_) => {}
                 // A receipt that does not verify is dropped: keeping it would block the queue.
                 Err(NodeError::InvalidRequest(problem)) => warn!(%problem, "dropped receipt"),

@@ -17,7 +17,9 @@
 //! - [`witness`]: checking and cosigning partners' checkpoints from their receipts, and fork
 //!   evidence.
 //! - [`export`]: the log as a metadata-only bundle for offline audit.
-//! - [`store`]: messages, outbox and evidence in sled, each change with its log entry.
+//! - [`store`]: the node's durable state behind typed operations (messages, outbox, cases,
+//!   evidence, the append-only handover log, checkpoints, witness records), each change with
+//!   its log entry, on disk when an operation returns.
 //! - [`node`]: send, receive and record receipts, independent of transport.
 //! - [`connect`], [`outbox`], [`inbound`]: the broker connection (retry delays come from
 //!   [`trm_storage::Backoff`]).
@@ -34,7 +36,6 @@ pub mod cases;
 pub mod checkpoint;
 pub mod checkpointer;
 pub mod cli;
-pub mod combine;
 pub mod config;
 pub mod connect;
 pub mod coordinator;

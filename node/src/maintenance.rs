@@ -37,13 +37,13 @@ pub struct SweepReport {
 /// Open items past their due time at `at_ms`, most overdue first.
 pub fn overdue(node: &Node, at_ms: u64) -> Result<Vec<pb::OverdueItem>, NodeError> {
     let mut items = Vec::new();
-    for case in node.store.cases()? {
+    for case in node.store().cases()? {
         let summary = case.summary.unwrap_or_default();
         if cases::ended(&summary).is_some() {
             continue;
         }
         for item in &summary.items {
-            let Some(due) = node.deadlines.due(item) else {
+            let Some(due) = node.deadlines().due(item) else {
                 continue;
             };
             if due.at_ms >= at_ms {
@@ -85,7 +85,7 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
                     o.due,
                     time::format_ms(o.due_at_ms),
                     if o.awaiting == "this node" {
-                        node.keys.address.to_string()
+                        node.address().to_string()
                     } else {
                         o.awaiting
                     }
@@ -94,24 +94,24 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
         })
         .collect();
     if !marks.is_empty() {
-        report.overdue_logged = node.store.mark_overdue(marks, now_ms).await?;
+        report.overdue_logged = node.store().mark_overdue(marks, now_ms).await?;
     }
-    let own = node.keys.address.to_string();
-    for case in node.store.cases()? {
+    let own = node.address().to_string();
+    for case in node.store().cases()? {
         let summary = case.summary.unwrap_or_default();
         let key = cases::case_key(&summary.counterparty, &summary.case_ref);
         if summary.erased_at_ms != 0 {
-            if node.store.destroy_case_key(&key)? {
+            if node.store().destroy_case_key(&key)? {
                 report.erasures_finished += 1;
             }
             continue;
         }
-        let expired = node.retention_ms > 0
-            && summary.last_activity_ms.saturating_add(node.retention_ms) <= now_ms;
+        let expired = node.retention_ms() > 0
+            && summary.last_activity_ms.saturating_add(node.retention_ms()) <= now_ms;
         if expired {
             let reason = format!(
                 "retention: no message for {} days",
-                node.retention_ms / (24 * 3600 * 1000)
+                node.retention_ms() / (24 * 3600 * 1000)
             );
             let erasure = Erasure {
                 case_key: key,
@@ -122,12 +122,11 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
                 actor: "node".into(),
                 idle_since_ms: Some(summary.last_activity_ms),
             };
-            if node.store.erase_case(erasure).await?.is_some() {
+            if node.store().erase_case(erasure).await?.is_some() {
                 report.erased_for_retention += 1;
             }
         }
     }
-    node.store.durable().await?;
     Ok(report)
 }
 

@@ -1,11 +1,15 @@
 //! The node's core operations, independent of transport: send (seal, store, queue), receive
 //! (open, store, log, receipt) and record receipts for what it sent. The daemon's tasks and the
 //! admin service call these.
+//!
+//! [`Node`]'s parts are private: other modules get what they need through narrow methods (the
+//! directory handle, the store, the node's address...), never its private keys; the store
+//! records, the node signs (its DELIVERED receipts, its checkpoints, its cosignatures).
 
 use prost::Message;
 use tokio::sync::Notify;
 use tracing::{info, warn};
-use trm_proto::addr::MessageId;
+use trm_proto::addr::{MessageId, NodeAddr};
 use trm_proto::directory::{AgreementError, DirectoryHandle};
 use trm_proto::{envelope, pb, receipt, time};
 
@@ -17,7 +21,7 @@ use crate::error::NodeError;
 use crate::keys::NodeKeys;
 use crate::open;
 use crate::seal::{self, Draft};
-use crate::store::{EntryFacts, NodeStore, StoreError};
+use crate::store::{EntryFacts, NodeStore, Received, StoreError};
 
 /// What `send` returns once the message is on disk.
 #[derive(Debug, Clone)]
@@ -33,34 +37,34 @@ pub struct SendOutcome {
 /// One organisation's node.
 pub struct Node {
     /// Identity and private keys.
-    pub keys: NodeKeys,
+    keys: NodeKeys,
     /// The verified directory in use; the refresh task replaces it with newer versions.
-    pub directory: DirectoryHandle,
+    directory: DirectoryHandle,
     /// Durable state.
-    pub store: NodeStore,
+    store: NodeStore,
     /// Largest envelope sent or accepted.
-    pub max_envelope_bytes: usize,
+    max_envelope_bytes: usize,
     /// How long sent messages stay deliverable.
-    pub message_ttl_ms: u64,
+    message_ttl_ms: u64,
     /// Wakes the outbox task when something is queued or the broker is back.
-    pub outbox_wake: Notify,
+    outbox_wake: Notify,
     /// Set when the handover log failed verification at startup.
-    pub log_broken: Option<String>,
+    log_broken: Option<String>,
     /// The pinned federation authority key, which every directory must be signed with.
-    pub authority_key: ed25519_dalek::VerifyingKey,
+    authority_key: ed25519_dalek::VerifyingKey,
     /// The federation's name.
-    pub federation: String,
+    federation: String,
     /// The data folder (the adopted directory is kept there).
-    pub data_dir: std::path::PathBuf,
+    data_dir: std::path::PathBuf,
     /// The Merkle tree over the handover log and its signed checkpoints; `None` when it could
     /// not be built (then `log_broken` says why).
-    pub checkpointer: Option<Checkpointer>,
+    checkpointer: Option<Checkpointer>,
     /// Serialises adopting a directory and writing it to the data folder.
-    pub directory_persist: std::sync::Mutex<()>,
+    directory_persist: std::sync::Mutex<()>,
     /// Due times of open items.
-    pub deadlines: crate::deadlines::Deadlines,
+    deadlines: crate::deadlines::Deadlines,
     /// How long a case's content is kept after its last message, in ms; 0 keeps it.
-    pub retention_ms: u64,
+    retention_ms: u64,
 }
 
 impl Node {
@@ -112,6 +116,63 @@ impl Node {
         }
     }
 
+    /// This node's address.
+    pub fn address(&self) -> &NodeAddr {
+        &self.keys.address
+    }
+
+    /// The verified directory in use (a handle the refresh task updates).
+    pub fn directory(&self) -> &DirectoryHandle {
+        &self.directory
+    }
+
+    /// The node's durable state.
+    pub fn store(&self) -> &NodeStore {
+        &self.store
+    }
+
+    /// The federation's name.
+    pub fn federation(&self) -> &str {
+        &self.federation
+    }
+
+    /// The pinned federation authority key, which every directory must be signed with.
+    pub fn authority_key(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.authority_key
+    }
+
+    /// The data folder (the adopted directory is kept there).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    /// Held while adopting a directory and writing it to the data folder.
+    pub fn directory_persist(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.directory_persist
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Due times of open items.
+    pub fn deadlines(&self) -> &crate::deadlines::Deadlines {
+        &self.deadlines
+    }
+
+    /// How long a case's content is kept after its last message, in ms; 0 keeps it.
+    pub fn retention_ms(&self) -> u64 {
+        self.retention_ms
+    }
+
+    /// Why the handover log failed verification at startup, if it did.
+    pub fn log_broken(&self) -> Option<&str> {
+        self.log_broken.as_deref()
+    }
+
+    /// Wakes the outbox task when something is queued or the broker is back.
+    pub fn outbox_wake(&self) -> &Notify {
+        &self.outbox_wake
+    }
+
     /// Signs a checkpoint of the handover log at its current size if it grew since the last
     /// one (stored and on disk before this returns); answers the latest checkpoint. Refused
     /// while the log is broken: a checkpoint would vouch for entries that failed verification.
@@ -131,6 +192,8 @@ impl Node {
     }
 
     /// Seals a message, stores it with its SENT log entry and queues it; returns once on disk.
+    /// The case state machine runs in the store's transaction: an illegal step is refused
+    /// there, with nothing stored, logged or queued.
     pub async fn send(&self, draft: Draft, actor: &str) -> Result<SendOutcome, NodeError> {
         self.check_log()?;
         let now = time::now_ms();
@@ -167,17 +230,6 @@ impl Node {
                 .into());
             }
         }
-        // The case must allow this message before anything is sealed; the store checks again
-        // in the transaction that records it.
-        self.store.check_case(&crate::cases::Step {
-            counterparty: draft.to.as_str(),
-            case_ref: draft.case_ref.as_str(),
-            message_id: "(this message)",
-            direction: crate::store::OUTGOING,
-            at_ms: now,
-            priority: draft.priority,
-            content: &draft.content,
-        })?;
         crate::handling::check_onward(self, &draft.to, &draft.content)?;
         let witnessed = crate::witness::witnessed_size(&self.store, &draft.to);
         let sealed = seal::seal_witnessed(
@@ -206,7 +258,6 @@ impl Node {
             .store
             .record_sent(&sealed.envelope, &facts, &sealed.signed_body, now, actor)
             .await?;
-        self.store.durable().await?;
         self.outbox_wake.notify_one();
         info!(id = %sealed.header.message_id, to = %sealed.header.to, log_index, "message queued");
         Ok(SendOutcome {
@@ -231,27 +282,15 @@ impl Node {
 
     /// Handles an envelope the broker delivered: on success it is stored and logged and a
     /// DELIVERED receipt returned; otherwise the refusal is logged and a REJECTED receipt
-    /// returned. Either way the receipt is only returned once on disk.
+    /// returned. Either way the receipt is only returned once on disk. Deliveries of a batch may
+    /// be handled concurrently: their writes share the store's flushes.
     pub async fn receive(&self, envelope: pb::Envelope) -> Result<pb::SignedReceipt, NodeError> {
-        let receipt = self.receive_unflushed(envelope).await?;
-        self.store.durable().await?;
-        Ok(receipt)
-    }
-
-    /// [`Node::receive`] without the flush: the caller must wait for
-    /// [`NodeStore::durable`] before handing the receipt to anyone. Lets a batch of
-    /// deliveries share one flush.
-    pub async fn receive_unflushed(
-        &self,
-        envelope: pb::Envelope,
-    ) -> Result<pb::SignedReceipt, NodeError> {
         self.check_log()?;
         let now = time::now_ms();
         let raw_header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).unwrap_or_default();
         let digest = envelope::digest(&envelope.header);
         // Witnessing: the receipt carries the latest checkpoint, with a consistency proof from
-        // the size the sender last witnessed when the body says it (see `crate::witness`). It
-        // is read before any transaction: the DELIVERED receipt is signed inside one.
+        // the size the sender last witnessed when the body says it (see `crate::witness`).
         let witness = |witnessed_size: u64| {
             crate::witness::attachment(&self.store, self.checkpointer.as_ref(), witnessed_size)
         };
@@ -264,20 +303,18 @@ impl Node {
             at_ms: now,
             ..Default::default()
         };
-        let signing = self.keys.signing.clone();
-        // Owned, so the store can sign inside its (combined) transaction.
-        let receipt_for = move |kind: pb::ReceiptKind,
-                                log_index: u64,
-                                reason: String,
-                                erased: u32,
-                                attachment: &crate::witness::Attachment| {
+        let receipt_for = |kind: pb::ReceiptKind,
+                           log_index: u64,
+                           reason: String,
+                           erased: u32,
+                           attachment: crate::witness::Attachment| {
             let mut receipt = template.clone();
             receipt.kind = kind.into();
             receipt.log_index = log_index;
             receipt.reason = reason;
             receipt.erased_messages = erased;
-            attachment.clone().apply(&mut receipt);
-            receipt::sign(&receipt, &signing)
+            attachment.apply(&mut receipt);
+            receipt::sign(&receipt, &self.keys.signing)
         };
         // A refused delivery is logged (nothing of its content kept) and answered REJECTED.
         let refuse = async |reason: String| -> Result<pb::SignedReceipt, NodeError> {
@@ -291,7 +328,7 @@ impl Node {
                 index,
                 reason,
                 0,
-                &witness(0),
+                witness(0),
             ))
         };
         let opened = open::open(
@@ -329,21 +366,9 @@ impl Node {
                 warn!(cause = %e, "cannot sign a checkpoint for a witness request");
             }
         }
-        let attachment = witness(opened.body.witnessed_size);
         let received = self
             .store
-            .record_received(&envelope, &facts, &opened.signed_body, now, {
-                let receipt_for = receipt_for.clone();
-                move |index, erased| {
-                    receipt_for(
-                        pb::ReceiptKind::Delivered,
-                        index,
-                        String::new(),
-                        erased,
-                        &attachment,
-                    )
-                }
-            })
+            .record_received(&envelope, &facts, &opened.signed_body, now)
             .await;
         let received = match received {
             Ok(received) => received,
@@ -352,33 +377,45 @@ impl Node {
             Err(StoreError::Case(e)) => return refuse(e.to_string()).await,
             Err(e) => return Err(e.into()),
         };
+        let (log_index, duplicate) = (received.log_index(), received.duplicate());
+        let receipt = match received {
+            Received::Answered { receipt, .. } => receipt,
+            // Stored (a consent withdrawal's erasure done and on disk): sign the DELIVERED
+            // receipt now and record it before it leaves this node.
+            Received::Stored {
+                log_index,
+                erased_messages,
+                ..
+            } => {
+                let signed = receipt_for(
+                    pb::ReceiptKind::Delivered,
+                    log_index,
+                    String::new(),
+                    erased_messages,
+                    witness(opened.body.witnessed_size),
+                );
+                let key = crate::store::message_key(
+                    opened.header.from.as_str(),
+                    opened.header.message_id.as_str(),
+                );
+                self.store.record_delivery_receipt(&key, signed).await?
+            }
+        };
         info!(
             id = %opened.header.message_id,
             from = %opened.header.from,
-            log_index = received.log_index,
-            duplicate = received.duplicate,
+            log_index,
+            duplicate,
             "message received"
         );
-        Ok(received.receipt)
+        Ok(receipt)
     }
 
     /// Records a receipt (ACCEPTED, RELAYED, DELIVERED or REJECTED) about a message this node
     /// sent, after checking its signature with the signer's directory key and that it
-    /// describes that message. `outbox_sequence` is set when it answers an outbox submission.
+    /// describes that message; on disk when this returns. `outbox_sequence` is set when it
+    /// answers an outbox submission.
     pub async fn accept_receipt(
-        &self,
-        signed: &pb::SignedReceipt,
-        outbox_sequence: Option<u64>,
-    ) -> Result<bool, NodeError> {
-        let recorded = self
-            .accept_receipt_unflushed(signed, outbox_sequence)
-            .await?;
-        self.store.durable().await?;
-        Ok(recorded)
-    }
-
-    /// [`Node::accept_receipt`] without the flush; the caller flushes before acknowledging.
-    pub async fn accept_receipt_unflushed(
         &self,
         signed: &pb::SignedReceipt,
         outbox_sequence: Option<u64>,
@@ -390,58 +427,22 @@ impl Node {
         };
         let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
         let directory = self.directory.current();
-        let addressee_keys = || {
-            claimed
-                .signer
-                .parse()
-                .ok()
-                .filter(|signer: &trm_proto::addr::NodeAddr| signer.as_str() == claimed.to)
-                .and_then(|signer| directory.node(&signer))
-                .map(|n| n.signing_keys_at(time::now_ms()))
-        };
-        let signer_key = match kind {
-            // Each broker attests only its own step: ACCEPTED by this node's home broker,
-            // RELAYED by the addressee's.
-            pb::ReceiptKind::Accepted | pb::ReceiptKind::Relayed => {
-                let expected = if kind == pb::ReceiptKind::Accepted {
-                    Some(self.keys.address.broker())
-                } else {
-                    claimed
-                        .to
-                        .parse::<trm_proto::addr::NodeAddr>()
-                        .ok()
-                        .map(|to| to.broker())
-                };
-                claimed
-                    .signer
-                    .parse::<trm_proto::addr::BrokerName>()
-                    .ok()
-                    .filter(|name| Some(name) == expected.as_ref())
-                    .and_then(|name| directory.broker(&name))
-                    .map(|b| vec![b.signing_key])
-            }
-            pb::ReceiptKind::Delivered => addressee_keys(),
-            // Refused by the addressee, or by a broker on the way (a peer broker's refusal is
-            // reported by the sender's own broker, which signs it).
-            pb::ReceiptKind::Rejected => addressee_keys().or_else(|| {
-                claimed
-                    .signer
-                    .parse()
-                    .ok()
-                    .filter(|broker: &trm_proto::addr::BrokerName| {
-                        *broker == self.keys.address.broker()
-                    })
-                    .and_then(|broker| directory.broker(&broker))
-                    .map(|b| vec![b.signing_key])
-            }),
-            pb::ReceiptKind::Unspecified => None,
-        }
-        .ok_or_else(|| {
+        // Who may attest this step: the one rule in `trm_proto::receipt`. A receipt about a
+        // message with an unreadable addressee cannot name a valid attester.
+        let cannot_attest = || {
             invalid(format!(
                 "signer {:?} cannot attest {kind:?}",
                 claimed.signer
             ))
-        })?;
+        };
+        let to = claimed
+            .to
+            .parse::<NodeAddr>()
+            .map_err(|_| cannot_attest())?;
+        let signer_key = receipt::attester(kind, &claimed.signer, &self.keys.address, &to)
+            .ok()
+            .and_then(|attester| receipt::attester_keys(&directory, &attester, time::now_ms()))
+            .ok_or_else(cannot_attest)?;
         let verified = receipt::verify(signed, &signer_key).map_err(|e| invalid(e.to_string()))?;
         if verified.receipt.from != self.keys.address.as_str() {
             return Err(invalid(
@@ -470,7 +471,16 @@ impl Node {
         }
         // Witnessing comes after the evidence is recorded and cannot fail it.
         if verified.receipt.signer == verified.receipt.to {
-            crate::witness::witness_receipt(self, &verified);
+            crate::witness::witness_receipt(
+                &crate::witness::Witness {
+                    directory: &directory,
+                    store: &self.store,
+                    federation: &self.federation,
+                    keys: &self.keys,
+                },
+                &verified,
+            )
+            .await;
         }
         Ok(recorded)
     }

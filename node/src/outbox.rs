@@ -33,7 +33,7 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
     let mut client = BrokerClient::new(channel).max_decoding_message_size(1024 * 1024);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     while !*shutdown.borrow() {
-        let next = match node.store.next_outgoing() {
+        let next = match node.store().next_outgoing() {
             Ok(next) => next,
             Err(e) => {
                 error!(cause = %e, "cannot read outbox");
@@ -42,7 +42,7 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
         };
         let Some(item) = next else {
             tokio::select! {
-                () = node.outbox_wake.notified() => {}
+                () = node.outbox_wake().notified() => {}
                 _ = shutdown.changed() => {}
             }
             continue;
@@ -51,11 +51,8 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
         match client.submit(item.envelope.clone()).await {
             Ok(response) => {
                 backoff.reset();
-                // Recording the broker's receipt acknowledges nothing to anyone, so it need not
-                // wait for a flush: after a crash the message is still in the outbox, and
-                // resubmitting it returns the identical receipt.
                 if let Err(e) = node
-                    .accept_receipt_unflushed(response.get_ref(), Some(item.sequence))
+                    .accept_receipt(response.get_ref(), Some(item.sequence))
                     .await
                 {
                     // A broker answering with a bad receipt is misbehaving: keep the message and retry.
@@ -72,12 +69,12 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
                 let evidence = pb::Evidence {
                     step: "submit_failed".into(),
                     at_ms: trm_proto::time::now_ms(),
-                    attested_by: node.keys.address.broker().to_string(),
+                    attested_by: node.address().broker().to_string(),
                     detail: format!("{:?}: {}", status.code(), status.message()),
                     receipt: None,
                 };
                 let recorded = node
-                    .store
+                    .store()
                     .record_outcome(
                         Some(item.sequence),
                         &item.key,
@@ -90,8 +87,6 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
                 if let Err(e) = recorded {
                     error!(message = %id, cause = %e, "cannot record refusal");
                     pause(&node, &mut backoff, &mut shutdown).await;
-                } else if let Err(e) = node.store.durable().await {
-                    error!(cause = %e, "cannot flush");
                 }
             }
         }
@@ -103,7 +98,7 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
 async fn pause(node: &Node, backoff: &mut Backoff, shutdown: &mut watch::Receiver<bool>) {
     tokio::select! {
         () = tokio::time::sleep(backoff.next_delay()) => {}
-        () = node.outbox_wake.notified() => {}
+        () = node.outbox_wake().notified() => {}
         _ = shutdown.changed() => {}
     }
 }

@@ -38,23 +38,20 @@ pub enum RefreshError {
 pub fn offer(node: &Node, signed: pb::SignedDirectory) -> Result<bool, RefreshError> {
     let candidate = Directory::verify(
         signed,
-        &node.authority_key,
-        &node.federation,
+        node.authority_key(),
+        node.federation(),
         trm_proto::time::now_ms(),
     )?;
     let version = candidate.version();
     // Adoption and persistence happen under one lock, and what is written is the directory in
     // use, so concurrent refreshes can neither interleave their writes nor leave an older file.
-    let _persisting = node
-        .directory_persist
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !node.directory.offer(candidate)? {
+    let _persisting = node.directory_persist();
+    if !node.directory().offer(candidate)? {
         return Ok(false);
     }
     persist(
-        &node.data_dir,
-        &node.directory.current().signed().encode_to_vec(),
+        node.data_dir(),
+        &node.directory().current().signed().encode_to_vec(),
     )?;
     info!(version, "adopted a newer federation directory");
     Ok(true)
@@ -75,7 +72,7 @@ fn persist(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// configured file, then keeps whichever is in use, so that rolling the configured file back
 /// never rolls the node back.
 pub fn load_adopted(node: &Node) -> Result<(), RefreshError> {
-    let path = node.data_dir.join(ADOPTED_DIRECTORY);
+    let path = node.data_dir().join(ADOPTED_DIRECTORY);
     let kept = match std::fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -91,16 +88,16 @@ pub fn load_adopted(node: &Node) -> Result<(), RefreshError> {
             Err(e) => warn!(path = %path.display(), cause = %e, "kept directory is unreadable"),
         }
     }
-    let current = node.directory.current().signed().encode_to_vec();
+    let current = node.directory().current().signed().encode_to_vec();
     if kept.as_deref() != Some(current.as_slice()) {
-        persist(&node.data_dir, &current)?;
+        persist(node.data_dir(), &current)?;
     }
     Ok(())
 }
 
 /// Asks the broker once.
 pub async fn refresh_once(node: &Node, channel: Channel) -> Result<bool, RefreshError> {
-    let known_version = node.directory.current().version();
+    let known_version = node.directory().current().version();
     let signed = BrokerClient::new(channel)
         .fetch_directory(pb::FetchDirectoryRequest { known_version })
         .await?

@@ -9,7 +9,7 @@
 //! signature covers both. The sender ([`witness_receipt`]) opens the checkpoint with the
 //! addressee's directory keys, judges it against what it cosigned before ([`judge`]), cosigns a
 //! proved extension (tlog-cosignature/v1, key name = its own log's origin, its signing key) and
-//! keeps it, or keeps fork evidence ([`store`]). Witnessing never refuses a receipt: the
+//! keeps it, or keeps fork evidence ([`WitnessStore`], kept by the node's store). Witnessing never refuses a receipt: the
 //! delivery evidence is recorded first, and a bad checkpoint is only logged.
 //!
 //! The same Ed25519 key signs the node's own checkpoints (type 0x01, over the note text, which
@@ -19,23 +19,23 @@
 //!
 //! # Layout
 //! - [`judge`]: the decision about one presented checkpoint (pure).
-//! - [`store`]: the witness's sled trees: cosigned notes, latest size per partner, forks.
+//! - [`WitnessStore`] (in [`crate::store`]): cosigned notes, latest size per partner, forks.
 
 pub mod judge;
-pub mod store;
 
 use tracing::{info, warn};
 use trm_proto::addr::NodeAddr;
 use trm_proto::receipt::VerifiedReceipt;
 use trm_proto::{pb, time};
 
+pub use crate::store::{Presented, WitnessError, WitnessStore};
 pub use judge::{Seen, Verdict};
-pub use store::{Presented, WitnessError, WitnessStore};
 
 use crate::checkpoint::{self, NoteVerifier, SignatureKind};
 use crate::checkpointer::Checkpointer;
-use crate::node::Node;
+use crate::keys::NodeKeys;
 use crate::store::NodeStore;
+use trm_proto::directory::Directory;
 
 /// What an addressee's receipt carries for witnessing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -99,7 +99,7 @@ pub fn attachment(
 /// The sender's side, before sealing: the size of `partner`'s latest checkpoint this node
 /// cosigned (0: none, or unreadable, which is logged).
 pub fn witnessed_size(store: &NodeStore, partner: &NodeAddr) -> u64 {
-    let latest = WitnessStore::open(store.db()).and_then(|w| w.latest(partner.as_str()));
+    let latest = store.witness().latest(partner.as_str());
     match latest {
         Ok(latest) => latest.map_or(0, |(_, checkpoint)| checkpoint.size),
         Err(e) => {
@@ -128,14 +128,27 @@ pub enum NotWitnessed {
     Store(#[from] WitnessError),
 }
 
+/// What witnessing needs of the node: the directory in use, its store, the federation's name
+/// and its keys (it cosigns with its signing key).
+pub struct Witness<'a> {
+    /// The directory in use.
+    pub directory: &'a Directory,
+    /// The node's store.
+    pub store: &'a NodeStore,
+    /// The federation's name.
+    pub federation: &'a str,
+    /// The node's keys.
+    pub keys: &'a NodeKeys,
+}
+
 /// The sender's side, after recording a receipt the addressee signed: witnesses the checkpoint
 /// it carries. Never fails the receipt: problems are logged (and forks kept as evidence).
-pub fn witness_receipt(node: &Node, verified: &VerifiedReceipt) {
+pub async fn witness_receipt(node: &Witness<'_>, verified: &VerifiedReceipt) {
     let receipt = &verified.receipt;
     if receipt.checkpoint.is_empty() {
         return;
     }
-    match witness(node, verified) {
+    match witness(node, verified).await {
         Ok(Verdict::Extends) => {
             info!(partner = %receipt.signer, "cosigned the partner's checkpoint");
         }
@@ -153,7 +166,7 @@ pub fn witness_receipt(node: &Node, verified: &VerifiedReceipt) {
 }
 
 /// [`witness_receipt`]'s work.
-fn witness(node: &Node, verified: &VerifiedReceipt) -> Result<Verdict, NotWitnessed> {
+async fn witness(node: &Witness<'_>, verified: &VerifiedReceipt) -> Result<Verdict, NotWitnessed> {
     let receipt = &verified.receipt;
     let now_ms = time::now_ms();
     let unknown = || NotWitnessed::UnknownPartner(receipt.signer.clone());
@@ -162,13 +175,13 @@ fn witness(node: &Node, verified: &VerifiedReceipt) -> Result<Verdict, NotWitnes
         partner: partner.to_string(),
         problem,
     };
-    let directory = node.directory.current();
-    let keys = directory
+    let keys = node
+        .directory
         .node(&partner)
         .map(|n| n.signing_keys_at(now_ms))
         .ok_or_else(unknown)?;
     let origin =
-        checkpoint::node_origin(&node.federation, &partner).map_err(|e| bad(e.to_string()))?;
+        checkpoint::node_origin(node.federation, &partner).map_err(|e| bad(e.to_string()))?;
     let verifiers: Vec<NoteVerifier> = keys
         .into_iter()
         .filter_map(|key| NoteVerifier::new(&origin, SignatureKind::Ed25519, key).ok())
@@ -181,20 +194,23 @@ fn witness(node: &Node, verified: &VerifiedReceipt) -> Result<Verdict, NotWitnes
             opened.checkpoint().origin
         )));
     }
-    let witness_name = checkpoint::node_origin(&node.federation, &node.keys.address)
+    let witness_name = checkpoint::node_origin(node.federation, &node.keys.address)
         .map_err(|e| bad(e.to_string()))?;
-    let witness = WitnessStore::open(node.store.db())?;
-    Ok(witness.witness(
-        &Presented {
-            partner: partner.as_str(),
-            checkpoint: &opened,
-            from: receipt.consistency_from,
-            proof: &receipt.consistency_proof,
-            receipt: &verified.signed,
-            now_ms,
-        },
-        |checkpoint| {
-            checkpoint::cosign(checkpoint, &witness_name, &node.keys.signing, now_ms / 1000)
-        },
-    )?)
+    Ok(node
+        .store
+        .witness()
+        .witness(
+            &Presented {
+                partner: partner.as_str(),
+                checkpoint: &opened,
+                from: receipt.consistency_from,
+                proof: &receipt.consistency_proof,
+                receipt: &verified.signed,
+                now_ms,
+            },
+            |checkpoint| {
+                checkpoint::cosign(checkpoint, &witness_name, &node.keys.signing, now_ms / 1000)
+            },
+        )
+        .await?)
 }

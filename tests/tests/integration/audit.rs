@@ -13,6 +13,9 @@ use trm_dev::local::LocalFederation;
 use trm_node::checkpoint::{self, Checkpoint};
 use trm_node::handover_log;
 use trm_node::merkle::MerkleTree;
+use trm_node::store::danger::{
+    danger_overwrite_log_entry, danger_overwrite_log_head, danger_read_log_entry,
+};
 use trm_proto::pb;
 use trm_tests::fixtures::{self, ASTRA, BROKER, CANARY, LEFOE};
 
@@ -300,15 +303,12 @@ async fn a_removed_or_rewritten_entry_is_named_with_its_node() -> anyhow::Result
 /// Rewrites entry `index` of the node's stored log (its envelope digest) and re-chains every
 /// entry after it, head record included, as someone with the disk and the code could.
 fn rewrite_stored_log(data_dir: &Path, index: u64) -> anyhow::Result<()> {
-    let db = sled::open(data_dir)?;
-    let log = db.open_tree(handover_log::TREE)?;
-    let key = |i: u64| [b"e".as_slice(), &i.to_be_bytes()].concat();
     let mut previous = match index.checked_sub(1) {
-        Some(p) => handover_log::entry_hash(&log.get(key(p))?.expect("entry")),
+        Some(p) => handover_log::entry_hash(&danger_read_log_entry(data_dir, p)?.expect("entry")),
         None => [0; 32],
     };
     let mut i = index;
-    while let Some(bytes) = log.get(key(i))? {
+    while let Some(bytes) = danger_read_log_entry(data_dir, i)? {
         let mut entry = pb::LogEntry::decode(bytes.as_ref())?;
         if i == index {
             entry.envelope_digest[0] ^= 0x01;
@@ -316,13 +316,10 @@ fn rewrite_stored_log(data_dir: &Path, index: u64) -> anyhow::Result<()> {
         entry.prev_hash = previous.to_vec();
         let bytes = entry.encode_to_vec();
         previous = handover_log::entry_hash(&bytes);
-        log.insert(key(i), bytes)?;
+        danger_overwrite_log_entry(data_dir, i, &bytes)?;
         i += 1;
     }
-    let mut head = i.to_be_bytes().to_vec();
-    head.extend_from_slice(&previous);
-    log.insert(b"h", head)?;
-    db.flush()?;
+    danger_overwrite_log_head(data_dir, i, previous)?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use trm_cli::commands::{self, Output, exit};
+use trm_node::store::danger;
 use trm_proto::pb;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE};
 
@@ -50,14 +51,11 @@ async fn one_changed_byte_in_a_log_entry_on_disk_is_named_by_trm_log_verify() ->
 
     // Someone with access to the disk changes one byte of entry 3 (the second SENT entry).
     {
-        let db = sled::open(fed.node_data_dir(LEFOE))?;
-        let log = db.open_tree("handover_log")?;
-        let key = [b"e".as_slice(), &3u64.to_be_bytes()].concat();
-        let mut value = log.get(&key)?.expect("entry 3").to_vec();
+        let data_dir = fed.node_data_dir(LEFOE);
+        let mut value = danger::danger_read_log_entry(&data_dir, 3)?.expect("entry 3");
         let position = value.len() / 2;
         value[position] ^= 0x20;
-        log.insert(&key, value)?;
-        db.flush()?;
+        danger::danger_overwrite_log_entry(&data_dir, 3, &value)?;
     }
 
     fed.start_node(LEFOE).await?;

@@ -1,5 +1,5 @@
 //! trm's integration tests: real brokers and nodes with mutual TLS over loopback (port 0),
-//! real sled stores on disk, and a real broker process killed with SIGKILL.
+//! real node and broker stores on disk, and a real broker process killed with SIGKILL.
 
 mod adversarial;
 mod audit;

@@ -619,7 +619,7 @@ async fn overdue_items_are_found_and_logged_once_and_retention_erases_by_a_contr
         assert_eq!(late.overdue_logged, 1, "{address}");
         let again = maintenance::sweep(&node, sent_at + 60 * HOUR_MS).await?;
         assert_eq!(again.overdue_logged, 0, "{address}: logged once");
-        let entries = node.store.log_entries(0, 1000)?;
+        let entries = node.store().log_entries(0, 1000)?;
         let logged: Vec<_> = entries
             .iter()
             .filter(|e| e.entry.event == i32::from(pb::LogEvent::Overdue))
@@ -633,25 +633,25 @@ async fn overdue_items_are_found_and_logged_once_and_retention_erases_by_a_contr
         );
         let due = logged[0].entry.due_at_ms;
         assert!(due > sent_at + 47 * HOUR_MS && due <= sent_at + 49 * HOUR_MS);
-        assert!(node.store.verify_log().is_ok());
+        assert!(node.store().verify_log().is_ok());
     }
 
     // Five years and a day later Astra's retention erases the case like a withdrawal would.
     let node = offline_node(&fed, ASTRA)?;
-    let stored = node.store.find(ASTRA, &referral)?;
+    let stored = node.store().find(ASTRA, &referral)?;
     assert!(node.read_stored(&stored)?.is_some());
     let later = sent_at + (5 * 365 + 1) * 24 * HOUR_MS;
     let swept = maintenance::sweep(&node, later).await?;
     assert_eq!(swept.erased_for_retention, 1);
-    let stored = node.store.find(ASTRA, &referral)?;
+    let stored = node.store().find(ASTRA, &referral)?;
     assert_eq!(node.read_stored(&stored)?, None);
     assert!(stored.erased_reason.starts_with("retention"));
     assert!(
         !node
-            .store
+            .store()
             .has_case_key(&trm_node::cases::case_key(LEFOE, CASE))
     );
-    assert!(node.store.verify_log().is_ok());
+    assert!(node.store().verify_log().is_ok());
     assert!(
         maintenance::overdue(&node, later)?.is_empty(),
         "an erased case owes nothing"
@@ -765,7 +765,7 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_
     let key_file = trm_node::vault::Vault::open(&fed.node_data_dir(ASTRA))?.key_path(&case_key);
     let key = std::fs::read(&key_file)?;
     let erased = node
-        .store
+        .store()
         .erase_case(trm_node::store::Erasure {
             case_key: case_key.clone(),
             own: ASTRA.into(),
@@ -777,13 +777,15 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_
         })
         .await?;
     assert_eq!(erased, Some(1));
-    node.store.durable().await?;
     // As if the node had stopped between recording the erasure and destroying the key.
     std::fs::write(&key_file, &key)?;
     let swept = maintenance::sweep(&node, trm_proto::time::now_ms()).await?;
     assert_eq!(swept.erasures_finished, 1);
     assert!(!key_file.exists());
-    assert_eq!(node.read_stored(&node.store.find(ASTRA, &referral)?)?, None);
+    assert_eq!(
+        node.read_stored(&node.store().find(ASTRA, &referral)?)?,
+        None
+    );
     Ok(())
 }
 
@@ -799,7 +801,7 @@ async fn an_erased_case_sends_nothing_more_and_its_sender_cannot_read_its_own_en
     fed.stop_node(LEFOE).await?;
     let node = offline_node(&fed, LEFOE)?;
     let queued = node
-        .store
+        .store()
         .next_outgoing()?
         .ok_or_else(|| anyhow::anyhow!("nothing queued"))?;
     // The envelope is sealed to the addressee only: the sender's long-term key cannot open it.
@@ -816,8 +818,8 @@ async fn an_erased_case_sends_nothing_more_and_its_sender_cannot_read_its_own_en
         maintenance::sweep(&node, later).await?.erased_for_retention,
         1
     );
-    assert_eq!(node.store.outbox_len(), 0);
-    let stored = node.store.find(LEFOE, &referral)?;
+    assert_eq!(node.store().outbox_len(), 0);
+    let stored = node.store().find(LEFOE, &referral)?;
     assert!(
         stored
             .evidence

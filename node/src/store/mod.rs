@@ -1,18 +1,32 @@
-//! The node's durable state in sled: messages (their content only as ciphertext encrypted to
-//! their case's key in the [`Vault`]), the outbox, per-message evidence, and the handover log.
-//! Every operation that changes state is one change that also appends its handover-log entry,
-//! so a message and its log entry are stored together or not at all; the [`Combiner`] runs
-//! the changes waiting at a time as one sled transaction. sled types do not leave this module,
-//! [`crate::combine`] and [`crate::handover_log`]. Cases (see [`crate::cases`]) change in the
-//! same change as the message that changes them.
+//! The node's durable state: messages (their content only as ciphertext encrypted to their
+//! case's key in the [`Vault`]), the outbox, per-message evidence, cases, the handover log,
+//! its signed checkpoints and what the node witnessed of its partners' logs.
+//!
+//! [`NodeStore`] is an API of typed operations. Every operation that changes state is one change
+//! that also appends its handover-log entry, so a message and its log entry are stored together
+//! or not at all, and **every write operation returns only once what it wrote is on disk**: the
+//! changes waiting at a time run as one transaction (`combine`) and concurrent callers share one
+//! flush (the group commit of [`trm_storage`]). Cases (see [`crate::cases`]) change in the same
+//! change as the message that changes them.
+//!
+//! The storage engine does not leave this module: its submodules hold the implementation
+//! (`combine`: the writer thread; `log`: the handover log's tree, reachable only through an
+//! append-only handle; `witness`: the witness's records), and nothing outside names the
+//! engine. `danger` (behind the `danger-test-tools` feature) is for tests that must tamper
+//! with the disk as an attacker could.
 //!
 //! A stored message keeps its envelope's header and signature as evidence but not the
 //! envelope's ciphertext (which this node's long-term key could always decrypt): the verified
 //! signed body is kept encrypted to the case key instead, so erasing a case is destroying its
 //! key. Only the outbox holds a whole envelope, until the broker has accepted it.
-//!
-//! Writes are not yet durable when these functions return: callers wait on
-//! [`NodeStore::durable`] before acknowledging anything.
+
+mod combine;
+#[cfg(any(test, feature = "danger-test-tools"))]
+pub mod danger;
+mod log;
+mod witness;
+
+pub use witness::{NOTES_TREE as WITNESS_NOTES_TREE, Presented, WitnessError, WitnessStore};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,14 +39,15 @@ use trm_proto::receipt::VerifiedReceipt;
 use trm_storage::{GroupCommit, StorageError};
 
 use crate::cases::{self, CaseError, Step};
-use crate::combine::{Combiner, StoreTrees};
-use crate::handover_log::{self, ChainSummary, LogError, StoredEntry};
+use crate::handover_log::{ChainSummary, LogError, StoredEntry};
 use crate::vault::{Vault, VaultError};
+use combine::{Combiner, StoreTrees};
+use log::Log;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// sled failed.
+    /// The storage engine failed.
     #[error("node store: {0}")]
     Engine(#[from] sled::Error),
     /// Flushing failed.
@@ -124,20 +139,46 @@ pub fn message_key(from: &str, message_id: &str) -> Vec<u8> {
     key
 }
 
-/// Incoming or outgoing, as stored.
-pub const INCOMING: &str = "incoming";
-/// Outgoing, as stored.
-pub const OUTGOING: &str = "outgoing";
+pub use crate::cases::{INCOMING, OUTGOING};
 
-/// The outcome of storing a received message.
+/// What storing a received message committed.
 #[derive(Debug, Clone)]
-pub struct Received {
-    /// The DELIVERED receipt to acknowledge with.
-    pub receipt: pb::SignedReceipt,
-    /// The handover-log entry.
-    pub log_index: u64,
-    /// The message had been stored before (a redelivery).
-    pub duplicate: bool,
+pub enum Received {
+    /// The message is stored without a DELIVERED receipt yet: the node signs one from these
+    /// facts and records it with [`NodeStore::record_delivery_receipt`].
+    Stored {
+        /// Its RECEIVED entry in the handover log.
+        log_index: u64,
+        /// How many messages of its case it erased (a consent withdrawal), to say in the receipt.
+        erased_messages: u32,
+        /// It had been stored before (a redelivery after a stop that came before its receipt
+        /// was recorded).
+        duplicate: bool,
+    },
+    /// The message was stored and answered before (a redelivery): the same receipt again.
+    Answered {
+        /// The receipt recorded with it.
+        receipt: pb::SignedReceipt,
+        /// Its RECEIVED entry in the handover log.
+        log_index: u64,
+    },
+}
+
+impl Received {
+    /// Its RECEIVED entry in the handover log.
+    pub fn log_index(&self) -> u64 {
+        match self {
+            Received::Stored { log_index, .. } | Received::Answered { log_index, .. } => *log_index,
+        }
+    }
+
+    /// Whether it had been stored before.
+    pub fn duplicate(&self) -> bool {
+        match self {
+            Received::Stored { duplicate, .. } => *duplicate,
+            Received::Answered { .. } => true,
+        }
+    }
 }
 
 /// A message waiting in the outbox.
@@ -154,22 +195,22 @@ pub struct Outgoing {
 /// The node's database.
 #[derive(Clone)]
 pub struct NodeStore {
-    db: sled::Db,
     messages: sled::Tree,
     outbox: sled::Tree,
-    log: sled::Tree,
+    log: Log,
     checkpoints: sled::Tree,
     cases: sled::Tree,
     commit: GroupCommit,
     combiner: Arc<Combiner>,
     vault: Arc<Vault>,
+    witness: WitnessStore,
 }
 
-/// The sled tree of cases: key counterparty, NUL, case reference (see [`cases::case_key`]),
+/// The tree of cases: key counterparty, NUL, case reference (see [`cases::case_key`]),
 /// value a `StoredCase`.
 pub const CASES_TREE: &str = "cases";
 
-/// The sled tree of the handover log's signed checkpoints: key the tree size (`u64`
+/// The tree of the handover log's signed checkpoints: key the tree size (`u64`
 /// big-endian, so the last key is the latest checkpoint), value the signed note in UTF-8.
 pub const CHECKPOINTS_TREE: &str = "checkpoints";
 
@@ -377,7 +418,7 @@ pub struct Erasure {
 /// Inside a transaction: marks the case erased, clears the content of each of its messages and
 /// logs ERASED. Returns how many messages had content, or `None` if the case was already erased.
 fn erase_in_transaction(
-    t: &crate::combine::Trees<'_>,
+    t: &combine::Trees<'_>,
     erasure: &Erasure,
 ) -> Result<Option<u32>, ConflictableTransactionError<StoreError>> {
     let (messages, log, cases_tree) = (t.messages, t.log, t.cases);
@@ -431,25 +472,22 @@ fn erase_in_transaction(
     }
     summary.erased_at_ms = erasure.at_ms;
     summary.erased_reason.clone_from(&erasure.reason);
-    handover_log::append(
-        log,
-        pb::LogEntry {
-            at_ms: erasure.at_ms,
-            event: pb::LogEvent::Erased.into(),
-            message_id: erasure.message_id.clone(),
-            // Erased on a consent withdrawal, or for retention (no message).
-            kind: if erasure.message_id.is_empty() {
-                pb::MessageKind::Unspecified.into()
-            } else {
-                pb::MessageKind::ConsentWithdrawal.into()
-            },
-            counterparty: summary.counterparty.clone(),
-            case_ref: summary.case_ref.clone(),
-            actor: erasure.actor.clone(),
-            reason: format!("{} ({erased} messages)", erasure.reason),
-            ..Default::default()
+    log.append(pb::LogEntry {
+        at_ms: erasure.at_ms,
+        event: pb::LogEvent::Erased.into(),
+        message_id: erasure.message_id.clone(),
+        // Erased on a consent withdrawal, or for retention (no message).
+        kind: if erasure.message_id.is_empty() {
+            pb::MessageKind::Unspecified.into()
+        } else {
+            pb::MessageKind::ConsentWithdrawal.into()
         },
-    )?;
+        counterparty: summary.counterparty.clone(),
+        case_ref: summary.case_ref.clone(),
+        actor: erasure.actor.clone(),
+        reason: format!("{} ({erased} messages)", erasure.reason),
+        ..Default::default()
+    })?;
     case.summary = Some(summary);
     cases_tree.insert(erasure.case_key.as_slice(), case.encode_to_vec())?;
     Ok(Some(erased))
@@ -477,8 +515,9 @@ impl NodeStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = trm_storage::open_db(dir)?;
+        let commit = GroupCommit::start(db.clone());
         let (messages, outbox) = (db.open_tree("messages")?, db.open_tree("outbox")?);
-        let (log, cases) = (db.open_tree(handover_log::TREE)?, db.open_tree(CASES_TREE)?);
+        let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
         Ok(Self {
             combiner: Arc::new(
                 Combiner::start(StoreTrees {
@@ -491,17 +530,18 @@ impl NodeStore {
             ),
             messages,
             outbox,
-            log,
+            log: Log::new(log),
             checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
             cases,
-            commit: GroupCommit::start(db.clone()),
+            witness: WitnessStore::open(&db, commit.clone())?,
+            commit,
             vault: Arc::new(Vault::open(dir)?),
-            db,
         })
     }
 
-    /// Waits until every write made before this call is on disk.
-    pub async fn durable(&self) -> Result<(), StoreError> {
+    /// Waits until every write made before this call is on disk. Every write operation does
+    /// this before it returns; the checkpointer also waits before signing what it read.
+    pub(crate) async fn durable(&self) -> Result<(), StoreError> {
         Ok(self.commit.durable().await?)
     }
 
@@ -518,11 +558,10 @@ impl NodeStore {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
         let kept = facts.is_case_traffic();
+        let case_key = cases::case_key(header.to.as_str(), facts.case_ref);
+        let had_key = !kept || self.vault.has_key(&case_key);
         let content = if kept {
-            self.vault.seal(
-                &cases::case_key(header.to.as_str(), facts.case_ref),
-                signed_body,
-            )?
+            self.vault.seal(&case_key, signed_body)?
         } else {
             Vec::new()
         };
@@ -549,10 +588,11 @@ impl NodeStore {
         });
         let log_entry = entry(pb::LogEvent::Sent, header.to.as_str(), facts, now_ms, actor);
         let step = facts.step(header.to.as_str(), OUTGOING, now_ms);
-        self.combiner
+        let index = self
+            .combiner
             .run(move |t| {
                 apply_case(t.cases, step.as_ref())?;
-                let appended = handover_log::append(t.log, log_entry.clone())?;
+                let appended = t.log.append(log_entry.clone())?;
                 // Taken here, so the outbox is in the order changes commit in.
                 let sequence = t.outbox.generate_id()?;
                 let mut stored = stored.clone();
@@ -563,7 +603,10 @@ impl NodeStore {
                     .insert(&sequence.to_be_bytes(), queued.as_slice())?;
                 Ok(appended.index)
             })
-            .await
+            .await;
+        let index = self.unless_refused(index, &case_key, had_key)?;
+        self.durable().await?;
+        Ok(index)
     }
 
     /// The oldest message waiting for the broker.
@@ -644,7 +687,8 @@ impl NodeStore {
         marks: Vec<OverdueMark>,
         now_ms: u64,
     ) -> Result<usize, StoreError> {
-        self.combiner
+        let logged = self
+            .combiner
             .run(move |t| {
                 let (log, cases_tree) = (t.log, t.cases);
                 let mut logged = 0;
@@ -677,28 +721,27 @@ impl NodeStore {
                         cases::INFO_REQUEST => pb::MessageKind::InfoRequest,
                         _ => pb::MessageKind::ReturnRequest,
                     };
-                    handover_log::append(
-                        log,
-                        pb::LogEntry {
-                            at_ms: now_ms,
-                            event: pb::LogEvent::Overdue.into(),
-                            message_id: mark.message_id.clone(),
-                            counterparty: summary.counterparty.clone(),
-                            kind: kind.into(),
-                            case_ref: summary.case_ref.clone(),
-                            actor: "node".into(),
-                            reason: mark.reason.clone(),
-                            due_at_ms: mark.due_at_ms,
-                            ..Default::default()
-                        },
-                    )?;
+                    log.append(pb::LogEntry {
+                        at_ms: now_ms,
+                        event: pb::LogEvent::Overdue.into(),
+                        message_id: mark.message_id.clone(),
+                        counterparty: summary.counterparty.clone(),
+                        kind: kind.into(),
+                        case_ref: summary.case_ref.clone(),
+                        actor: "node".into(),
+                        reason: mark.reason.clone(),
+                        due_at_ms: mark.due_at_ms,
+                        ..Default::default()
+                    })?;
                     case.summary = Some(summary);
                     cases_tree.insert(mark.case_key.as_slice(), case.encode_to_vec())?;
                     logged += 1;
                 }
                 Ok(logged)
             })
-            .await
+            .await?;
+        self.durable().await?;
+        Ok(logged)
     }
 
     /// The stored message under `key` (see [`message_key`]).
@@ -761,7 +804,7 @@ impl NodeStore {
                             ..Default::default()
                         };
                         log_entry.flags = None;
-                        handover_log::append(log, log_entry)?;
+                        log.append(log_entry)?;
                         if matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected)
                             && stored.direction == OUTGOING
                         {
@@ -788,6 +831,7 @@ impl NodeStore {
                     }
                 })
                 .await?;
+        self.durable().await?;
         Ok(recorded)
     }
 
@@ -838,18 +882,17 @@ impl NodeStore {
     }
 
     /// Stores a verified incoming message (its `signed_body` encrypted to the case key) and
-    /// logs RECEIVED; `sign` makes the DELIVERED receipt for the log index and the number of
-    /// messages erased. A consent withdrawal erases the case's content in the same transaction
-    /// (logged ERASED), flushed, and its key destroyed before this returns, so the receipt
-    /// acknowledges an erasure already done. A redelivered message is not stored twice: its
-    /// original receipt is returned.
+    /// logs RECEIVED, on disk when this returns. A consent withdrawal erases the case's content
+    /// in the same transaction (logged ERASED), and its key is destroyed before this returns,
+    /// so the receipt the node then signs acknowledges an erasure already done. A redelivered
+    /// message is not stored twice: its recorded receipt is returned, or, when none was
+    /// recorded yet, what the node needs to sign it again.
     pub async fn record_received(
         &self,
         envelope: &pb::Envelope,
         facts: &EntryFacts<'_>,
         signed_body: &[u8],
         now_ms: u64,
-        sign: impl Fn(u64, u32) -> pb::SignedReceipt + Send + Sync + 'static,
     ) -> Result<Received, StoreError> {
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
@@ -867,24 +910,17 @@ impl NodeStore {
         if let Some(bytes) = self.messages.get(&key)? {
             let stored =
                 pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| corrupt("messages", e))?;
-            if let Some(receipt) = stored.delivery_receipt {
-                if withdrawal {
-                    // A crash may have come between recording the erasure and destroying the key.
-                    self.vault.erase(&case_key)?;
-                }
-                return Ok(Received {
-                    receipt,
-                    log_index: stored.log_index,
-                    duplicate: true,
-                });
+            let received = self.already_received(&stored)?;
+            // Flushed, in case it was committed by a caller that has not flushed yet.
+            self.durable().await?;
+            if withdrawal {
+                // A stop may have come between recording the erasure and destroying the key.
+                self.vault.erase(&case_key)?;
             }
+            return Ok(received);
         }
         let step = facts.step(header.from.as_str(), INCOMING, now_ms);
-        // Refuse an illegal step before a case key is made for it (the check in the
-        // transaction stays the one that counts).
-        if let Some(step) = &step {
-            self.check_case(&step.step())?;
-        }
+        let had_key = self.vault.has_key(&case_key);
         let (content, erased_at_ms, erased_reason) = if withdrawal {
             (Vec::new(), now_ms, erasure.reason.clone())
         } else if !facts.is_case_traffic() {
@@ -892,6 +928,7 @@ impl NodeStore {
         } else {
             (self.vault.seal(&case_key, signed_body)?, 0, String::new())
         };
+        let had_key = had_key || !facts.is_case_traffic() || withdrawal;
         let log_entry = entry(
             pb::LogEvent::Received,
             header.from.as_str(),
@@ -908,48 +945,158 @@ impl NodeStore {
                 if let Some(bytes) = messages.get(key.as_slice())? {
                     let stored = pb::StoredMessage::decode(bytes.as_ref())
                         .map_err(|e| abort(corrupt("messages", e)))?;
-                    if let Some(receipt) = stored.delivery_receipt {
-                        return Ok(Received {
+                    // Stored by a change committed just before this one: no erasure of its
+                    // own, since that change did it.
+                    return Ok(match stored.delivery_receipt {
+                        Some(receipt) => Received::Answered {
                             receipt,
                             log_index: stored.log_index,
+                        },
+                        None => Received::Stored {
+                            log_index: stored.log_index,
+                            erased_messages: 0,
                             duplicate: true,
-                        });
-                    }
+                        },
+                    });
                 }
                 apply_case(cases, step.as_ref())?;
-                let appended = handover_log::append(log, log_entry.clone())?;
+                let appended = log.append(log_entry.clone())?;
                 let erased = if withdrawal {
                     erase_in_transaction(t, &erasure)?.unwrap_or(0)
                 } else {
                     0
                 };
-                let receipt = sign(appended.index, erased);
                 let stored = pb::StoredMessage {
                     summary: Some(summary.clone()),
                     direction: INCOMING.into(),
                     envelope: Some(envelope.clone()),
                     log_index: appended.index,
-                    delivery_receipt: Some(receipt.clone()),
                     content: content.clone(),
                     erased_at_ms,
                     erased_reason: erased_reason.clone(),
                     ..Default::default()
                 };
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;
-                Ok(Received {
-                    receipt,
+                Ok(Received::Stored {
                     log_index: appended.index,
+                    erased_messages: erased,
                     duplicate: false,
                 })
             })
-            .await?;
+            .await;
+        let received = self.unless_refused(received, &case_key, had_key)?;
+        // The erasure is on disk before the key goes, and both before the receipt that
+        // acknowledges it is signed.
+        self.durable().await?;
         if withdrawal {
-            // The erasure is on disk before the key goes, and both before the receipt that
-            // acknowledges it leaves this node.
-            self.durable().await?;
             self.vault.erase(&case_key)?;
         }
         Ok(received)
+    }
+
+    /// The outcome of a change that stored content sealed to `case_key`: when the case refused
+    /// the step and the key was made for it (`had_key` false), the key is destroyed again
+    /// unless the case now holds messages under it, so a refused step leaves nothing behind
+    /// (and an ended, erased case never gets a key again).
+    fn unless_refused<R>(
+        &self,
+        outcome: Result<R, StoreError>,
+        case_key: &[u8],
+        had_key: bool,
+    ) -> Result<R, StoreError> {
+        if matches!(outcome, Err(StoreError::Case(_))) && !had_key {
+            let in_use = match self.cases.get(case_key)? {
+                Some(bytes) => pb::StoredCase::decode(bytes.as_ref())
+                    .map_err(|e| corrupt(CASES_TREE, e))?
+                    .summary
+                    .is_some_and(|s| s.erased_at_ms == 0),
+                None => false,
+            };
+            if !in_use {
+                self.vault.erase(case_key)?;
+            }
+        }
+        outcome
+    }
+
+    /// What a redelivery of the stored incoming message `stored` is answered from: its recorded
+    /// receipt, or, when none was recorded, its log index and how many messages it erased (the
+    /// messages of its case erased with it, by the same consent withdrawal).
+    fn already_received(&self, stored: &pb::StoredMessage) -> Result<Received, StoreError> {
+        if let Some(receipt) = &stored.delivery_receipt {
+            return Ok(Received::Answered {
+                receipt: receipt.clone(),
+                log_index: stored.log_index,
+            });
+        }
+        let summary = stored.summary.clone().unwrap_or_default();
+        let mut erased_messages = 0u32;
+        let withdrawn = stored.erased_at_ms != 0 && stored.erased_reason == "consent withdrawn";
+        if withdrawn {
+            let case_key = cases::case_key(&summary.from, &summary.case_ref);
+            if let Some(bytes) = self.cases.get(&case_key)? {
+                let case =
+                    pb::StoredCase::decode(bytes.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;
+                for message in &case.thread {
+                    if message.message_id == summary.message_id {
+                        continue;
+                    }
+                    let from = if message.direction == OUTGOING {
+                        summary.to.as_str()
+                    } else {
+                        summary.from.as_str()
+                    };
+                    let Some(bytes) = self.messages.get(message_key(from, &message.message_id))?
+                    else {
+                        continue;
+                    };
+                    let other = pb::StoredMessage::decode(bytes.as_ref())
+                        .map_err(|e| corrupt("messages", e))?;
+                    if other.erased_at_ms == stored.erased_at_ms
+                        && other.erased_reason == stored.erased_reason
+                    {
+                        erased_messages = erased_messages.saturating_add(1);
+                    }
+                }
+            }
+        }
+        Ok(Received::Stored {
+            log_index: stored.log_index,
+            erased_messages,
+            duplicate: true,
+        })
+    }
+
+    /// Records the DELIVERED receipt the node signed for the incoming message under `key`, on
+    /// disk when this returns. If one was recorded already (the same message delivered twice at
+    /// once), that one is kept and returned, so every delivery is answered with the same
+    /// receipt.
+    pub async fn record_delivery_receipt(
+        &self,
+        key: &[u8],
+        receipt: pb::SignedReceipt,
+    ) -> Result<pb::SignedReceipt, StoreError> {
+        let key = key.to_vec();
+        let recorded = self
+            .combiner
+            .run(move |t| {
+                let bytes = t.messages.get(key.as_slice())?.ok_or_else(|| {
+                    abort(StoreError::NotFound(
+                        String::from_utf8_lossy(&key).replace('\0', "/"),
+                    ))
+                })?;
+                let mut stored = pb::StoredMessage::decode(bytes.as_ref())
+                    .map_err(|e| abort(corrupt("messages", e)))?;
+                if let Some(existing) = stored.delivery_receipt {
+                    return Ok(existing);
+                }
+                stored.delivery_receipt = Some(receipt.clone());
+                t.messages.insert(key.as_slice(), stored.encode_to_vec())?;
+                Ok(receipt.clone())
+            })
+            .await?;
+        self.durable().await?;
+        Ok(recorded)
     }
 
     /// Logs that a delivered envelope was refused. Nothing of its content is stored.
@@ -971,9 +1118,12 @@ impl NodeStore {
             reason: reason.to_owned(),
             ..Default::default()
         };
-        self.combiner
-            .run(move |t| Ok(handover_log::append(t.log, log_entry.clone())?.index))
-            .await
+        let index = self
+            .combiner
+            .run(move |t| Ok(t.log.append(log_entry.clone())?.index))
+            .await?;
+        self.durable().await?;
+        Ok(index)
     }
 
     /// Finds a message by id (sent or received).
@@ -1034,36 +1184,37 @@ impl NodeStore {
 
     /// Handover-log entries from `from`.
     pub fn log_entries(&self, from: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
-        Ok(handover_log::read(&self.log, from, limit)?)
+        Ok(self.log.read(from, limit)?)
     }
 
     /// Verifies the whole handover log.
     pub fn verify_log(&self) -> Result<ChainSummary, LogError> {
-        handover_log::verify(&self.log)
+        self.log.verify()
     }
 
     /// The stored bytes of up to `limit` handover-log entries from `from`.
     pub fn log_entry_bytes(&self, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        Ok(handover_log::read_bytes(&self.log, from, limit)?)
+        Ok(self.log.read_bytes(from, limit)?)
     }
 
     /// How many entries the handover log holds, by its head record.
     pub fn log_len(&self) -> Result<u64, StoreError> {
-        Ok(handover_log::entry_count(&self.log)?)
+        Ok(self.log.entry_count()?)
     }
 
-    /// Stores a signed checkpoint note of tree size `size` (not yet durable: wait on
-    /// [`NodeStore::durable`] before handing it to anyone). A checkpoint already stored at that
-    /// size is never replaced.
-    pub fn record_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
+    /// Stores a signed checkpoint note of tree size `size`, on disk when this returns. A
+    /// checkpoint already stored at that size is never replaced.
+    pub async fn record_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
         let stored = self.checkpoints.compare_and_swap(
             size.to_be_bytes(),
             None as Option<&[u8]>,
             Some(note.as_bytes()),
         )?;
         match stored {
-            Ok(()) => Ok(()),
-            Err(existing) if existing.current.as_deref() == Some(note.as_bytes()) => Ok(()),
+            Ok(()) => Ok(self.durable().await?),
+            Err(existing) if existing.current.as_deref() == Some(note.as_bytes()) => {
+                Ok(self.durable().await?)
+            }
             Err(_) => Err(corrupt(
                 CHECKPOINTS_TREE,
                 format!("a different checkpoint is already stored at size {size}"),
@@ -1082,19 +1233,6 @@ impl NodeStore {
     /// The latest stored checkpoint, if any: `(size, signed note)`.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         self.checkpoints.last()?.map(decode_checkpoint).transpose()
-    }
-
-    /// Checks, without changing anything, that a message this node is about to seal may
-    /// follow what its case holds.
-    pub fn check_case(&self, step: &Step<'_>) -> Result<(), StoreError> {
-        let key = cases::case_key(step.counterparty, step.case_ref);
-        let mut case = match self.cases.get(&key)? {
-            Some(bytes) => {
-                pb::StoredCase::decode(bytes.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?
-            }
-            None => cases::new_case(step.counterparty, step.case_ref),
-        };
-        Ok(cases::apply(&mut case, step)?)
     }
 
     /// Every case, most recently active first.
@@ -1145,8 +1283,152 @@ impl NodeStore {
         self.outbox.len()
     }
 
-    /// The database, for modules that keep their own trees in it ([`crate::witness`]).
-    pub fn db(&self) -> &sled::Db {
-        &self.db
+    /// What this node witnessed of its partners' logs.
+    pub fn witness(&self) -> &WitnessStore {
+        &self.witness
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use trm_proto::addr::{MessageId, NodeAddr};
+
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn header(id: &str, kind: pb::MessageKind) -> Result<Header, Box<dyn std::error::Error>> {
+        Ok(Header {
+            message_id: id.parse::<MessageId>()?,
+            from: "astra@rs".parse::<NodeAddr>()?,
+            to: "lefoe-ibf@at".parse::<NodeAddr>()?,
+            created_at_ms: 1_700_000_000_000,
+            expires_at_ms: 1_800_000_000_000,
+            priority: pb::Priority::Routine,
+            kind,
+            ciphertext_sha256: [0; 32],
+        })
+    }
+
+    fn receipt(at_ms: u64) -> pb::SignedReceipt {
+        pb::SignedReceipt {
+            receipt: pb::Receipt {
+                at_ms,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            signature: vec![1; 64],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redelivery_is_answered_with_the_first_recorded_receipt_and_a_refused_step_keeps_no_key()
+    -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let id = "0".repeat(32);
+        let referral = header(&id, pb::MessageKind::Referral)?;
+        let content = pb::body::Content::Referral(pb::Referral::default());
+        let facts = EntryFacts {
+            header: &referral,
+            digest: &[7; 32],
+            case_ref: "AT-LEFOE-2026-0042",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let envelope = pb::Envelope::default();
+        let first = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_001)
+            .await?;
+        assert!(matches!(
+            first,
+            Received::Stored {
+                log_index: 0,
+                duplicate: false,
+                ..
+            }
+        ));
+        // Delivered again before its receipt was recorded: stored once, signed again.
+        let again = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_002)
+            .await?;
+        assert!(matches!(
+            again,
+            Received::Stored {
+                log_index: 0,
+                duplicate: true,
+                ..
+            }
+        ));
+        let key = message_key("astra@rs", &id);
+        let kept = store.record_delivery_receipt(&key, receipt(1)).await?;
+        assert_eq!(kept, receipt(1));
+        assert_eq!(
+            store.record_delivery_receipt(&key, receipt(2)).await?,
+            receipt(1)
+        );
+        let answered = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_003)
+            .await?;
+        assert!(
+            matches!(answered, Received::Answered { receipt: r, log_index: 0 } if r == receipt(1))
+        );
+        assert_eq!(store.log_len()?, 1);
+
+        // A consent withdrawal erases the case's content, says how much, and destroys its key.
+        let case_key = cases::case_key("astra@rs", "AT-LEFOE-2026-0042");
+        assert!(store.has_case_key(&case_key));
+        let withdrawal = header(&"1".repeat(32), pb::MessageKind::ConsentWithdrawal)?;
+        let content = pb::body::Content::ConsentWithdrawal(pb::ConsentWithdrawal::default());
+        let facts = EntryFacts {
+            header: &withdrawal,
+            digest: &[8; 32],
+            case_ref: "AT-LEFOE-2026-0042",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let erased = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_004)
+            .await?;
+        assert!(matches!(
+            erased,
+            Received::Stored {
+                erased_messages: 1,
+                duplicate: false,
+                ..
+            }
+        ));
+        assert!(!store.has_case_key(&case_key));
+        // Delivered again before its receipt was recorded: the same count is signed again.
+        let again = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_005)
+            .await?;
+        assert!(matches!(
+            again,
+            Received::Stored {
+                erased_messages: 1,
+                duplicate: true,
+                ..
+            }
+        ));
+        let entries = store.log_len()?;
+
+        // Nothing more is taken in the ended case, and no key is made for it again.
+        let update = header(&"2".repeat(32), pb::MessageKind::CaseUpdate)?;
+        let content = pb::body::Content::CaseUpdate(pb::CaseUpdate::default());
+        let facts = EntryFacts {
+            header: &update,
+            digest: &[9; 32],
+            case_ref: "AT-LEFOE-2026-0042",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let refused = store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_006)
+            .await;
+        assert!(matches!(refused, Err(StoreError::Case(_))), "{refused:?}");
+        assert!(!store.has_case_key(&case_key));
+        assert_eq!(store.log_len()?, entries);
+        Ok(())
     }
 }

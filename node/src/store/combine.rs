@@ -10,8 +10,9 @@
 //! conflict, and a batch is run again without a change that failed); it must only read and
 //! write through the trees it is given. A change that fails (a refused case step, say) fails
 //! alone: the changes before it commit on their own and the ones after it run on. The result a caller gets is
-//! its change's own, and it is not durable until [`crate::store::NodeStore::durable`] says so,
-//! exactly as with a transaction of its own.
+//! its change's own, and it is not durable until the store's group commit says so (every
+//! operation of [`super::NodeStore`] waits for that before it returns), exactly as with a
+//! transaction of its own.
 //!
 //! **Architecture Invariant:** a change commits whole or not at all, with the other changes of
 //! its batch or without them; changes commit in the order they were handed in.
@@ -25,24 +26,25 @@ use sled::transaction::{
 };
 use tokio::sync::oneshot;
 
-use crate::store::StoreError;
+use super::StoreError;
+use super::log::LogAppender;
 
 /// The most changes one transaction takes.
-pub const MAX_BATCH: usize = 256;
+pub(super) const MAX_BATCH: usize = 256;
 
 /// How a change gives up: abort with an error, or a sled conflict (retried).
-pub type Abort = ConflictableTransactionError<StoreError>;
+pub(super) type Abort = ConflictableTransactionError<StoreError>;
 
 /// The trees a change writes, inside the batch's transaction.
-pub struct Trees<'a> {
+pub(super) struct Trees<'a> {
     /// Stored messages.
-    pub messages: &'a TransactionalTree,
+    pub(super) messages: &'a TransactionalTree,
     /// The outbox.
-    pub outbox: &'a TransactionalTree,
-    /// The handover log.
-    pub log: &'a TransactionalTree,
+    pub(super) outbox: &'a TransactionalTree,
+    /// The handover log, which a change can only append to.
+    pub(super) log: LogAppender<'a>,
     /// Cases.
-    pub cases: &'a TransactionalTree,
+    pub(super) cases: &'a TransactionalTree,
 }
 
 type Change = Box<dyn Fn(&Trees<'_>) -> Result<(), Abort> + Send + Sync>;
@@ -50,20 +52,20 @@ type Job = (Change, oneshot::Sender<Result<(), StoreError>>);
 
 /// The store's four trees.
 #[derive(Clone)]
-pub struct StoreTrees {
+pub(super) struct StoreTrees {
     /// Stored messages.
-    pub messages: sled::Tree,
+    pub(super) messages: sled::Tree,
     /// The outbox.
-    pub outbox: sled::Tree,
+    pub(super) outbox: sled::Tree,
     /// The handover log.
-    pub log: sled::Tree,
+    pub(super) log: sled::Tree,
     /// Cases.
-    pub cases: sled::Tree,
+    pub(super) cases: sled::Tree,
 }
 
 /// Hands changes to the writer thread. Dropping it ends the thread and waits for it, so the
 /// database is released when the store is.
-pub struct Combiner {
+pub(super) struct Combiner {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -89,7 +91,7 @@ fn stopped() -> StoreError {
 
 impl Combiner {
     /// Starts the writer thread over `trees`.
-    pub fn start(trees: StoreTrees) -> Result<Self, std::io::Error> {
+    pub(super) fn start(trees: StoreTrees) -> Result<Self, std::io::Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let writer = std::thread::Builder::new()
             .name("trm-store-writer".into())
@@ -102,7 +104,7 @@ impl Combiner {
 
     /// Runs `change` in a transaction, alone or with other callers' changes; returns its
     /// result once committed.
-    pub async fn run<R: Send + 'static>(
+    pub(super) async fn run<R: Send + 'static>(
         &self,
         change: impl Fn(&Trees<'_>) -> Result<R, Abort> + Send + Sync + 'static,
     ) -> Result<R, StoreError> {
@@ -163,7 +165,7 @@ fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
                 let t = Trees {
                     messages,
                     outbox,
-                    log,
+                    log: LogAppender::new(log),
                     cases,
                 };
                 for (i, (change, _)) in batch.iter().enumerate() {
@@ -256,10 +258,10 @@ mod tests {
                             )));
                         }
                         // A counter every change reads and bumps: lost updates would show.
-                        let count = t.log.get(b"count")?.map_or(0, |v| {
+                        let count = t.cases.get(b"count")?.map_or(0, |v| {
                             u64::from_be_bytes(v.as_ref().try_into().unwrap_or_default())
                         });
-                        t.log.insert(b"count", &(count + 1).to_be_bytes())?;
+                        t.cases.insert(b"count", &(count + 1).to_be_bytes())?;
                         t.messages.insert(&n.to_be_bytes(), &count.to_be_bytes())?;
                         Ok(count)
                     })

@@ -8,10 +8,12 @@ use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use trm_proto::pb;
 
-use super::judge::{self, Seen, Verdict};
+use trm_storage::GroupCommit;
+
+use super::StoreError;
 use crate::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
 use crate::checkpointer::note_text;
-use crate::store::StoreError;
+use crate::witness::judge::{self, Seen, Verdict};
 
 /// The sled tree of cosigned partner checkpoints: key partner address, NUL, tree size (`u64`
 /// big-endian), value the cosigned note in UTF-8.
@@ -76,6 +78,8 @@ pub struct Presented<'a> {
 /// The witness trees of a node's database.
 #[derive(Clone)]
 pub struct WitnessStore {
+    /// Flushes what is written.
+    commit: GroupCommit,
     /// Cosigned partner checkpoints.
     notes: sled::Tree,
     /// The latest cosigned size per partner.
@@ -111,9 +115,10 @@ fn decode_note(bytes: &[u8]) -> Result<(String, Checkpoint), WitnessError> {
 }
 
 impl WitnessStore {
-    /// Opens the witness trees of `db`.
-    pub fn open(db: &sled::Db) -> Result<Self, WitnessError> {
+    /// Opens the witness trees of `db`; `commit` flushes it.
+    pub(super) fn open(db: &sled::Db, commit: GroupCommit) -> Result<Self, sled::Error> {
         Ok(Self {
+            commit,
             notes: db.open_tree(NOTES_TREE)?,
             latest: db.open_tree(LATEST_TREE)?,
             forks: db.open_tree(FORKS_TREE)?,
@@ -137,8 +142,8 @@ impl WitnessStore {
 
     /// Judges `presented` against what was cosigned of its partner before and records the
     /// outcome in one transaction: an extension is cosigned with `cosign` and becomes the
-    /// latest; a fork is kept as evidence. Not yet durable when this returns.
-    pub fn witness(
+    /// latest; a fork is kept as evidence. On disk when this returns.
+    pub async fn witness(
         &self,
         presented: &Presented<'_>,
         cosign: impl Fn(&VerifiedCheckpoint) -> Result<String, CheckpointError>,
@@ -213,6 +218,10 @@ impl WitnessStore {
                 }
                 Ok(verdict)
             })?;
+        self.commit
+            .durable()
+            .await
+            .map_err(|e| WitnessError::Store(e.into()))?;
         Ok(verdict)
     }
 
