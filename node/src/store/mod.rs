@@ -28,6 +28,7 @@ mod witness;
 
 pub use witness::{NOTES_TREE as WITNESS_NOTES_TREE, Presented, WitnessError, WitnessStore};
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -204,6 +205,62 @@ pub struct NodeStore {
     combiner: Arc<Combiner>,
     vault: Arc<Vault>,
     witness: WitnessStore,
+    /// How many changes are sealing to, or committing under, each case key right now: a refused
+    /// step destroys a key it made only when nobody else is using it.
+    key_users: Arc<KeyUsers>,
+}
+
+/// Case keys in use by changes in flight, with how many use each.
+#[derive(Debug, Default)]
+struct KeyUsers(std::sync::Mutex<HashMap<Vec<u8>, usize>>);
+
+/// One change's use of a case key, from before it looks for the key until its outcome is known.
+struct KeyUse {
+    users: Arc<KeyUsers>,
+    case_key: Vec<u8>,
+}
+
+impl KeyUsers {
+    fn enter(self: &Arc<Self>, case_key: &[u8]) -> KeyUse {
+        let mut users = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *users.entry(case_key.to_vec()).or_default() += 1;
+        KeyUse {
+            users: Arc::clone(self),
+            case_key: case_key.to_vec(),
+        }
+    }
+}
+
+impl KeyUse {
+    /// The lock on every key's users when this change is the only one using its key, so the
+    /// caller can destroy the key before any other change can start using it.
+    fn alone(&self) -> Option<std::sync::MutexGuard<'_, HashMap<Vec<u8>, usize>>> {
+        let users = self
+            .users
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (users.get(&self.case_key).copied().unwrap_or(0) <= 1).then_some(users)
+    }
+}
+
+impl Drop for KeyUse {
+    fn drop(&mut self) {
+        let mut users = self
+            .users
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = users.get_mut(&self.case_key) {
+            *count -= 1;
+            if *count == 0 {
+                users.remove(&self.case_key);
+            }
+        }
+    }
 }
 
 /// The tree of cases: key counterparty, NUL, case reference (see [`cases::case_key`]),
@@ -536,6 +593,7 @@ impl NodeStore {
             witness: WitnessStore::open(&db, commit.clone())?,
             commit,
             vault: Arc::new(Vault::open(dir)?),
+            key_users: Arc::default(),
         })
     }
 
@@ -559,6 +617,7 @@ impl NodeStore {
         let key = message_key(header.from.as_str(), header.message_id.as_str());
         let kept = facts.is_case_traffic();
         let case_key = cases::case_key(header.to.as_str(), facts.case_ref);
+        let key_use = self.key_users.enter(&case_key);
         let had_key = !kept || self.vault.has_key(&case_key);
         let content = if kept {
             self.vault.seal(&case_key, signed_body)?
@@ -604,7 +663,7 @@ impl NodeStore {
                 Ok(appended.index)
             })
             .await;
-        let index = self.unless_refused(index, &case_key, had_key)?;
+        let index = self.unless_refused(index, &key_use, had_key)?;
         self.durable().await?;
         Ok(index)
     }
@@ -920,6 +979,7 @@ impl NodeStore {
             return Ok(received);
         }
         let step = facts.step(header.from.as_str(), INCOMING, now_ms);
+        let key_use = self.key_users.enter(&case_key);
         let had_key = self.vault.has_key(&case_key);
         let (content, erased_at_ms, erased_reason) = if withdrawal {
             (Vec::new(), now_ms, erasure.reason.clone())
@@ -984,7 +1044,7 @@ impl NodeStore {
                 })
             })
             .await;
-        let received = self.unless_refused(received, &case_key, had_key)?;
+        let received = self.unless_refused(received, &key_use, had_key)?;
         // The erasure is on disk before the key goes, and both before the receipt that
         // acknowledges it is signed.
         self.durable().await?;
@@ -997,24 +1057,31 @@ impl NodeStore {
     /// The outcome of a change that stored content sealed to `case_key`: when the case refused
     /// the step and the key was made for it (`had_key` false), the key is destroyed again
     /// unless the case now holds messages under it, so a refused step leaves nothing behind
-    /// (and an ended, erased case never gets a key again).
+    /// (and an ended, erased case never gets a key again). A key another change is sealing to
+    /// or committing under at the same moment is kept: that change may be the case's first.
     fn unless_refused<R>(
         &self,
         outcome: Result<R, StoreError>,
-        case_key: &[u8],
+        key_use: &KeyUse,
         had_key: bool,
     ) -> Result<R, StoreError> {
-        if matches!(outcome, Err(StoreError::Case(_))) && !had_key {
-            let in_use = match self.cases.get(case_key)? {
-                Some(bytes) => pb::StoredCase::decode(bytes.as_ref())
-                    .map_err(|e| corrupt(CASES_TREE, e))?
-                    .summary
-                    .is_some_and(|s| s.erased_at_ms == 0),
-                None => false,
-            };
-            if !in_use {
-                self.vault.erase(case_key)?;
-            }
+        if !matches!(outcome, Err(StoreError::Case(_))) || had_key {
+            return outcome;
+        }
+        // Held while deciding and destroying, so no change can find the key in between.
+        let Some(_alone) = key_use.alone() else {
+            return outcome;
+        };
+        let case_key = key_use.case_key.as_slice();
+        let in_use = match self.cases.get(case_key)? {
+            Some(bytes) => pb::StoredCase::decode(bytes.as_ref())
+                .map_err(|e| corrupt(CASES_TREE, e))?
+                .summary
+                .is_some_and(|s| s.erased_at_ms == 0),
+            None => false,
+        };
+        if !in_use {
+            self.vault.erase(case_key)?;
         }
         outcome
     }
@@ -1296,6 +1363,22 @@ mod tests {
     use super::*;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn a_case_key_is_only_destroyable_by_its_only_user() {
+        let users = Arc::new(KeyUsers::default());
+        let first = users.enter(b"case");
+        assert!(first.alone().is_some());
+        let second = users.enter(b"case");
+        let other_case = users.enter(b"other");
+        assert!(first.alone().is_none() && second.alone().is_none());
+        assert!(other_case.alone().is_some());
+        drop(second);
+        assert!(first.alone().is_some());
+        drop(first);
+        drop(other_case);
+        assert!(users.0.lock().map(|u| u.is_empty()).unwrap_or(false));
+    }
 
     fn header(id: &str, kind: pb::MessageKind) -> Result<Header, Box<dyn std::error::Error>> {
         Ok(Header {
