@@ -206,7 +206,7 @@ async fn relay_once(
     peer: &BrokerName,
     announce: bool,
 ) -> Result<Option<usize>, RelayError> {
-    let items = state.store.outgoing(peer, BATCH_ITEMS, BATCH_BYTES)?;
+    let items = state.store.outgoing(peer, BATCH_ITEMS, BATCH_BYTES).await?;
     if items.is_empty() && !announce {
         return Ok(None);
     }
@@ -238,7 +238,7 @@ async fn relay_once(
         })?
         .into_inner();
     let count = items.len();
-    answer::apply(state, peer, &info.signing_key, items, result).await?;
+    answer::apply(state, peer, &directory, items, result).await?;
     if count > 0 {
         info!(peer = %peer, items = count, "relayed batch");
     }
