@@ -39,7 +39,7 @@ pub type EngineError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The engine could not be opened.
-    #[error("broker store: cannot open: {0}")]
+    #[error("broker store: {0}")]
     Open(#[source] EngineError),
     /// The engine failed to read or write (an I/O error, a lost connection).
     #[error("broker store: {0}")]
