@@ -428,3 +428,102 @@ impl BrokerStore for SledStore {
         Box::pin(async move { self.outbox_len_now(peer) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ed25519_dalek::SigningKey;
+    use trm_proto::addr::MessageId;
+    use trm_proto::envelope::{self, UnverifiedEnvelope, VerifiedEnvelope};
+    use trm_proto::signing::{self, Purpose};
+
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn envelope(
+        key: &SigningKey,
+        id: &MessageId,
+        ciphertext: &[u8],
+    ) -> Result<VerifiedEnvelope, Box<dyn std::error::Error>> {
+        let header = pb::EnvelopeHeader {
+            protocol_version: trm_proto::PROTOCOL_VERSION,
+            message_id: id.to_string(),
+            from: "lefoe-ibf@at".into(),
+            to: "astra@at".into(),
+            created_at_ms: 1,
+            expires_at_ms: u64::MAX,
+            priority: pb::Priority::Routine.into(),
+            kind: pb::MessageKind::Referral.into(),
+            ciphertext_sha256: envelope::digest(ciphertext).to_vec(),
+        }
+        .encode_to_vec();
+        let raw = pb::Envelope {
+            signature: signing::sign(key, Purpose::Envelope, &header),
+            header,
+            ciphertext: ciphertext.to_vec(),
+        };
+        Ok(UnverifiedEnvelope::parse(raw, 1 << 20)?.verify(&[key.verifying_key()])?)
+    }
+
+    fn admission(envelope: VerifiedEnvelope, receipt: &str) -> Admission {
+        Admission {
+            destination: Destination::Local(envelope.header().to.clone()),
+            envelope,
+            receipt: pb::SignedReceipt {
+                receipt: receipt.as_bytes().to_vec(),
+                ..Default::default()
+            },
+            record: pb::RelayRecord {
+                event: "accepted".into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn an_envelope_is_stored_once_completed_once_and_survives_a_restart() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let key = signing::generate_key();
+        let id = MessageId::random();
+        let from: NodeAddr = "lefoe-ibf@at".parse()?;
+        let to: NodeAddr = "astra@at".parse()?;
+        {
+            let store: Arc<dyn BrokerStore> = Arc::new(SledStore::open(dir.path())?);
+            let first = envelope(&key, &id, b"sealed")?;
+            let accepted = store.accept(admission(first.clone(), "first")).await?;
+            assert!(matches!(&accepted, Accepted::New(r) if r.receipt == b"first"));
+            let again = store.accept(admission(first, "second")).await?;
+            assert!(matches!(&again, Accepted::Duplicate(r) if r.receipt == b"first"));
+            let reused = store
+                .accept(admission(envelope(&key, &id, b"other")?, "third"))
+                .await?;
+            assert_eq!(reused, Accepted::Conflict);
+            let pending = store.pending(&to, 0, 10).await?;
+            let [item] = pending.as_slice() else {
+                return Err(format!("one item expected: {pending:?}").into());
+            };
+            let route = Route {
+                destination: Destination::Local(from.clone()),
+                receipt: pb::SignedReceipt::default(),
+                record: pb::RelayRecord::default(),
+            };
+            let done = store
+                .complete(to.clone(), item.sequence, Some(route.clone()))
+                .await?;
+            assert!(done.is_some());
+            assert_eq!(
+                store
+                    .complete(to.clone(), item.sequence, Some(route))
+                    .await?,
+                None
+            );
+        }
+        let store = SledStore::open(dir.path())?;
+        assert_eq!(store.queue_len(&to).await?, 0);
+        assert_eq!(store.queue_len(&from).await?, 1);
+        assert_eq!(store.relay_log().await?.len(), 2);
+        Ok(())
+    }
+}
