@@ -1,6 +1,6 @@
 //! The delivery stream: everything queued for a node, sent in order, each item deleted only
 //! when the node acknowledges it. For an envelope the acknowledgement carries the node's signed
-//! DELIVERED or REJECTED receipt, which is checked and, in the same transaction that deletes
+//! DELIVERED or REJECTED receipt, which is checked and, in the same atomic write that deletes
 //! the item, queued for the sender, or put in the outbox for the sender's home broker when the
 //! sender is homed elsewhere. The stream ends when the broker shuts down.
 
@@ -52,7 +52,7 @@ pub async fn session(
         notified.as_mut().enable();
         if in_flight.len() < WINDOW {
             // Scan from the start of the queue each time, skipping what is in flight: sequence
-            // numbers are taken before their transactions commit, so an item can appear behind
+            // numbers are taken before their writes commit, so an item can appear behind
             // one already sent, and a high-water mark would skip it until the next connection.
             match state
                 .store

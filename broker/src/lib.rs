@@ -7,7 +7,7 @@
 //! - [`config`]: the TOML configuration, validated before anything is bound or opened.
 //! - [`server`]: TLS, health, reflection, background tasks and graceful shutdown.
 //! - [`service`]: the `trm.v1.Broker` and `trm.v1.BrokerPeer` gRPC services.
-//! - [`submit`]: accepting an envelope from a node: authenticate, verify, store, flush, receipt.
+//! - [`submit`]: accepting an envelope from a node: authenticate, verify, store durably, receipt.
 //! - [`admit`]: the checks on an envelope shared by submit and relay, and broker receipts.
 //! - [`delivery`]: the acknowledged delivery stream to a node.
 //! - [`relay`]: the outbound relay task per peer broker, with backoff.

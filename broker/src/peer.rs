@@ -5,9 +5,9 @@
 //! precise reason in its outcome (the peer drops it from its outbox and tells the sender);
 //! the other items of the batch are still stored. Only what may pass unchanged later fails the
 //! whole call: a storage failure, or an item this broker's directory refuses while the peer's
-//! is newer (this broker then refreshes its directory first). Everything stored is flushed
-//! in one write of the store, durable before the answer leaves; the recipients are woken after
-//! that.
+//! is newer (this broker then refreshes its directory first). Everything that passed is
+//! stored in one durable write of the store before the answer leaves; the recipients are woken
+//! after that.
 
 use tonic::Request;
 use tracing::{info, warn};
@@ -20,7 +20,7 @@ use trm_proto::{pb, receipt, time};
 use crate::error::BrokerError;
 use crate::record::{self, About, Event};
 use crate::state::BrokerState;
-use crate::store::{Accepted, Admission, Destination, Intake, RoutedReceipt, Stored};
+use crate::store::{Accepted, Admission, Destination, Intake, RoutedReceipt, StoreError, Stored};
 use crate::{admit, auth};
 
 /// An item that passed every check and may be stored.
@@ -97,7 +97,7 @@ async fn handle(
             Some(e) => Err(e),
             None => match (summaries.next(), stored.next()) {
                 (Some(summary), Some(stored)) => outcome(&peer, summary, stored),
-                _ => Err(BrokerError::Store(crate::store::StoreError::Corrupt {
+                _ => Err(BrokerError::Store(StoreError::Corrupt {
                     tree: "intake",
                     message: "the store did not answer every item".into(),
                 })),
@@ -322,7 +322,7 @@ fn outcome(
                 Some(sender),
             ))
         }
-        _ => Err(BrokerError::Store(crate::store::StoreError::Corrupt {
+        _ => Err(BrokerError::Store(StoreError::Corrupt {
             tree: "intake",
             message: "the store answered an item with another's outcome".into(),
         })),

@@ -146,8 +146,8 @@ pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
             return;
         }
         // A call to a peer that does not answer may take until its timeout; shutdown does not
-        // wait for it. Cancelling is safe: nothing is acknowledged to anyone before the flush
-        // that follows the outbox update, and a batch relayed again is recognised by the peer.
+        // wait for it. Cancelling is safe: nothing is acknowledged to anyone before the outbox
+        // update is durable, and a batch relayed again is recognised by the peer.
         let attempt = tokio::select! {
             attempt = relay_once(&state, &link, &peer, announce) => attempt,
             () = stopped(&mut shutdown) => return,
