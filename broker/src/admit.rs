@@ -1,5 +1,5 @@
 //! The checks every broker makes on an envelope, whether a node submitted it or a peer broker
-//! relayed it, and the receipts and relay-log records that follow: all from the header alone,
+//! relayed it, and the receipts that follow: all from the header alone,
 //! since a broker never opens the ciphertext.
 
 use trm_proto::directory::Directory;
@@ -76,24 +76,4 @@ pub fn broker_receipt(
         },
         &state.signing_key,
     )
-}
-
-/// A relay-log record of `event` for an envelope; `peer` names the other broker, if any.
-pub fn record(
-    event: &str,
-    header: &trm_proto::envelope::Header,
-    digest: &[u8; 32],
-    peer: Option<&trm_proto::addr::BrokerName>,
-    now_ms: u64,
-) -> pb::RelayRecord {
-    pb::RelayRecord {
-        at_ms: now_ms,
-        event: event.into(),
-        message_id: header.message_id.to_string(),
-        from: header.from.to_string(),
-        to: header.to.to_string(),
-        kind: header.kind.into(),
-        envelope_digest: digest.to_vec(),
-        peer: peer.map(ToString::to_string).unwrap_or_default(),
-    }
 }

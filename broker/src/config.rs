@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use trm_proto::addr::BrokerName;
 use trm_proto::directory::{self, Directory};
 use trm_proto::signing;
+use trm_storage::config::{env_override, field, from_toml, read_text};
 
 /// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few
 /// scanned documents attached.
@@ -32,30 +33,9 @@ pub const DEFAULT_DIRECTORY_REFRESH_SECS: u64 = 300;
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The TOML does not describe a broker configuration.
-    #[error("invalid configuration {path}: {message}")]
-    Syntax {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        message: String,
-    },
-    /// A value is invalid.
-    #[error("configuration field `{field}`: {problem}")]
-    Field {
-        /// The field's name.
-        field: &'static str,
-        /// What is wrong with it.
-        problem: String,
-    },
+    /// A file could not be read or parsed, or a field is invalid.
+    #[error(transparent)]
+    File(#[from] trm_storage::config::ConfigError),
     /// The federation directory was refused.
     #[error("federation directory: {0}")]
     Directory(#[from] directory::DirectoryError),
@@ -151,79 +131,67 @@ pub struct BrokerConfig {
     pub directory_refresh: Duration,
 }
 
-fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })
-}
-
 /// Reads a signing key file.
 pub fn load_signing_key(path: &Path, field: &'static str) -> Result<SigningKey, ConfigError> {
-    signing::decode_secret(&read_text(path)?).ok_or(ConfigError::Field {
-        field,
-        problem: format!("{} is not an `ed25519:` key file", path.display()),
+    signing::decode_secret(&read_text(path)?).ok_or_else(|| {
+        ConfigError::from(trm_storage::config::field(
+            field,
+            format!("{} is not an `ed25519:` key file", path.display()),
+        ))
     })
 }
 
 impl BrokerConfigFile {
     /// Parses TOML text; `path` names the file in errors.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        Ok(from_toml(text, path)?)
     }
 
     /// Reads the file at `path` and applies `TRM_BROKER_LISTEN` and `TRM_BROKER_DATA_DIR`
     /// from the environment when set.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut file = Self::from_toml(&read_text(path)?, path)?;
-        if let Ok(listen) = std::env::var("TRM_BROKER_LISTEN") {
-            file.listen = listen;
-        }
-        if let Ok(dir) = std::env::var("TRM_BROKER_DATA_DIR") {
-            file.data_dir = dir.into();
-        }
+        env_override("TRM_BROKER_LISTEN", &mut file.listen);
+        env_override("TRM_BROKER_DATA_DIR", &mut file.data_dir);
         Ok(file)
     }
 
     /// Loads every referenced file and checks that it all fits together.
     pub fn validate(self) -> Result<BrokerConfig, ConfigError> {
-        let name: BrokerName = self.name.parse().map_err(|e| ConfigError::Field {
-            field: "name",
-            problem: format!("{e}"),
-        })?;
-        let listen: SocketAddr = self.listen.parse().map_err(|e| ConfigError::Field {
-            field: "listen",
-            problem: format!("{:?}: {e}", self.listen),
-        })?;
+        let name: BrokerName = self
+            .name
+            .parse()
+            .map_err(|e| ConfigError::from(field("name", format!("{e}"))))?;
+        let listen: SocketAddr = self
+            .listen
+            .parse()
+            .map_err(|e| ConfigError::from(field("listen", format!("{:?}: {e}", self.listen))))?;
         if !(1024..=MAX_MAX_ENVELOPE_BYTES).contains(&self.max_envelope_bytes) {
-            return Err(ConfigError::Field {
-                field: "max_envelope_bytes",
-                problem: format!("must be between 1024 and {MAX_MAX_ENVELOPE_BYTES}"),
-            });
+            return Err(ConfigError::from(field(
+                "max_envelope_bytes",
+                format!("must be between 1024 and {MAX_MAX_ENVELOPE_BYTES}"),
+            )));
         }
         if self.relay_backoff_initial_ms == 0 {
-            return Err(ConfigError::Field {
-                field: "relay_backoff_initial_ms",
-                problem: "must be at least 1".into(),
-            });
+            return Err(ConfigError::from(field(
+                "relay_backoff_initial_ms",
+                "must be at least 1",
+            )));
         }
         if self.relay_backoff_max_ms < self.relay_backoff_initial_ms {
-            return Err(ConfigError::Field {
-                field: "relay_backoff_max_ms",
-                problem: format!(
+            return Err(ConfigError::from(field(
+                "relay_backoff_max_ms",
+                format!(
                     "must be at least relay_backoff_initial_ms ({})",
                     self.relay_backoff_initial_ms
                 ),
-            });
+            )));
         }
         if self.directory_refresh_secs == 0 {
-            return Err(ConfigError::Field {
-                field: "directory_refresh_secs",
-                problem: "must be at least 1".into(),
-            });
+            return Err(ConfigError::from(field(
+                "directory_refresh_secs",
+                "must be at least 1",
+            )));
         }
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
@@ -231,26 +199,26 @@ impl BrokerConfigFile {
         let tls_key_pem = read_text(&self.tls_key)?;
         let ca_pem = read_text(&self.ca_cert)?;
         let signing_key = load_signing_key(&self.signing_key, "signing_key")?;
-        let entry = directory.broker(&name).ok_or_else(|| ConfigError::Field {
-            field: "name",
-            problem: format!(
-                "broker {name} is not in directory version {}",
-                directory.version()
-            ),
+        let entry = directory.broker(&name).ok_or_else(|| {
+            ConfigError::from(field(
+                "name",
+                format!(
+                    "broker {name} is not in directory version {}",
+                    directory.version()
+                ),
+            ))
         })?;
         if directory::pem_leaf_fingerprint(&tls_cert_pem) != Some(entry.certificate_sha256) {
-            return Err(ConfigError::Field {
-                field: "tls_cert",
-                problem: format!(
-                    "certificate is not the one the directory lists for broker {name}"
-                ),
-            });
+            return Err(ConfigError::from(field(
+                "tls_cert",
+                format!("certificate is not the one the directory lists for broker {name}"),
+            )));
         }
         if entry.signing_key != signing_key.verifying_key() {
-            return Err(ConfigError::Field {
-                field: "signing_key",
-                problem: format!("key is not the one the directory lists for broker {name}"),
-            });
+            return Err(ConfigError::from(field(
+                "signing_key",
+                format!("key is not the one the directory lists for broker {name}"),
+            )));
         }
         Ok(BrokerConfig {
             name,

@@ -1,6 +1,6 @@
 //! The delivery stream: everything queued for a node, sent in order, each item deleted only
 //! when the node acknowledges it. For an envelope the acknowledgement carries the node's signed
-//! DELIVERED or REJECTED receipt, which is checked and, in the same transaction that deletes
+//! DELIVERED or REJECTED receipt, which is checked and, in the same atomic write that deletes
 //! the item, queued for the sender, or put in the outbox for the sender's home broker when the
 //! sender is homed elsewhere. The stream ends when the broker shuts down.
 
@@ -12,11 +12,13 @@ use tonic::{Status, Streaming};
 use tracing::{debug, info, warn};
 use trm_proto::addr::NodeAddr;
 use trm_proto::envelope::Header;
+use trm_proto::receipt::Attester;
 use trm_proto::{pb, receipt, time};
 
 use crate::error::BrokerError;
+use crate::record::{self, About, Event};
 use crate::state::{BrokerState, stopped};
-use crate::store::Destination;
+use crate::store::{Destination, Route};
 
 /// Items sent and not yet acknowledged, per stream.
 pub const WINDOW: usize = 64;
@@ -50,9 +52,13 @@ pub async fn session(
         notified.as_mut().enable();
         if in_flight.len() < WINDOW {
             // Scan from the start of the queue each time, skipping what is in flight: sequence
-            // numbers are taken before their transactions commit, so an item can appear behind
+            // numbers are taken before their writes commit, so an item can appear behind
             // one already sent, and a high-water mark would skip it until the next connection.
-            match state.store.pending(&node, 0, WINDOW + in_flight.len()) {
+            match state
+                .store
+                .pending(&node, 0, WINDOW + in_flight.len())
+                .await
+            {
                 Ok(items) => {
                     let fresh: Vec<_> = items
                         .into_iter()
@@ -117,14 +123,14 @@ async fn acknowledge(
 ) -> Result<(), BrokerError> {
     let sequence = ack.sequence;
     let bad = |problem: String| BrokerError::BadAck { sequence, problem };
-    let Some(item) = state.store.item(node, sequence)? else {
+    let Some(item) = state.store.item(node, sequence).await? else {
         return Ok(());
     };
     let envelope = match item.item {
         Some(pb::delivery::Item::Envelope(envelope)) => envelope,
-        // A receipt needs no answer; deleting it need not be flushed (a redelivery is harmless).
+        // A receipt needs no answer.
         _ => {
-            state.store.complete(node, sequence, None)?;
+            state.store.complete(node.clone(), sequence, None).await?;
             return Ok(());
         }
     };
@@ -133,62 +139,67 @@ async fn acknowledge(
         .ok_or_else(|| bad("an envelope must be acknowledged with a signed receipt".into()))?;
     let header = Header::decode(&envelope.header)?;
     let directory = state.directory.current();
-    let signer = directory
-        .node(node)
+    let claimed = receipt::peek(&signed)?;
+    let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
+    // The acknowledging node answers for itself: DELIVERED or REJECTED by the addressee.
+    match receipt::attester(kind, &claimed.signer, &header.from, node) {
+        Ok(Attester::Node(signer)) if signer == *node => {}
+        Ok(_) => {
+            return Err(bad(format!(
+                "receipt kind {kind:?} is not DELIVERED or REJECTED"
+            )));
+        }
+        Err(e) => return Err(bad(e.to_string())),
+    }
+    let keys = receipt::attester_keys(&directory, &Attester::Node(node.clone()), time::now_ms())
         .ok_or(BrokerError::UnknownCertificate {
             version: directory.version(),
         })?;
-    let verified = receipt::verify(&signed, &signer.signing_keys_at(time::now_ms()))?;
+    let verified = receipt::verify(&signed, &keys)?;
     let r = &verified.receipt;
     let digest = trm_proto::envelope::digest(&envelope.header);
-    let kind = verified.kind();
-    if kind != pb::ReceiptKind::Delivered && kind != pb::ReceiptKind::Rejected {
-        return Err(bad(format!(
-            "receipt kind {kind:?} is not DELIVERED or REJECTED"
-        )));
-    }
     if r.message_id != header.message_id.as_str()
         || r.from != header.from.as_str()
         || r.to != node.as_str()
-        || r.signer != node.as_str()
         || r.envelope_digest != digest
     {
         return Err(bad(
             "receipt does not describe the delivered envelope".into()
         ));
     }
-    let event = if kind == pb::ReceiptKind::Delivered {
-        "delivered"
+    let event = if verified.kind() == pb::ReceiptKind::Delivered {
+        Event::Delivered
     } else {
-        "rejected"
+        Event::Rejected
     };
     // A sender homed on another broker gets the receipt through the outbox for that broker.
     let home = header.from.broker();
-    let destination = if home == state.name {
-        Destination::Local(&header.from)
+    let (destination, peer) = if home == state.name {
+        (Destination::Local(header.from.clone()), None)
     } else {
-        Destination::Peer(&home)
+        (Destination::Peer(home.clone()), Some(&home))
     };
-    let record = pb::RelayRecord {
-        at_ms: time::now_ms(),
-        event: event.into(),
-        message_id: r.message_id.clone(),
-        from: r.from.clone(),
-        to: r.to.clone(),
-        kind: header.kind.into(),
-        envelope_digest: digest.to_vec(),
-        peer: match destination {
-            Destination::Local(_) => String::new(),
-            Destination::Peer(broker) => broker.to_string(),
-        },
-    };
+    let record = record::record(
+        event,
+        About::Envelope(&header, &digest),
+        peer,
+        time::now_ms(),
+    );
     let routed = state
         .store
-        .complete(node, sequence, Some((destination, &signed, &record)))?;
-    state.store.durable().await?;
+        .complete(
+            node.clone(),
+            sequence,
+            Some(Route {
+                destination: destination.clone(),
+                receipt: signed,
+                record,
+            }),
+        )
+        .await?;
     if routed.is_some() {
-        info!(id = %header.message_id, to = %node, event, "receipt queued for sender");
-        match destination {
+        info!(id = %header.message_id, to = %node, event = event.as_str(), "receipt queued for sender");
+        match &destination {
             Destination::Local(sender) => state.wake(sender),
             Destination::Peer(broker) => state.wake_relay(broker),
         }

@@ -7,7 +7,7 @@
 //! - [`config`]: the TOML configuration, validated before anything is bound or opened.
 //! - [`server`]: TLS, health, reflection, background tasks and graceful shutdown.
 //! - [`service`]: the `trm.v1.Broker` and `trm.v1.BrokerPeer` gRPC services.
-//! - [`submit`]: accepting an envelope from a node: authenticate, verify, store, flush, receipt.
+//! - [`submit`]: accepting an envelope from a node: authenticate, verify, store durably, receipt.
 //! - [`admit`]: the checks on an envelope shared by submit and relay, and broker receipts.
 //! - [`delivery`]: the acknowledged delivery stream to a node.
 //! - [`relay`]: the outbound relay task per peer broker, with backoff.
@@ -17,7 +17,9 @@
 //! - [`link`]: per-peer signals, channel and relay status.
 //! - [`auth`]: TLS peer to directory identity.
 //! - [`state`]: what the handlers and tasks share.
-//! - [`store`]: the sled-backed queues, outboxes, duplicate table and relay log.
+//! - [`store`]: the store (queues, outboxes, duplicate table, relay log) as a trait whose
+//!   writes return once durable, and its embedded engine.
+//! - [`record`]: relay-log records.
 //! - [`error`]: refusals and their gRPC statuses.
 
 pub mod admit;
@@ -29,6 +31,7 @@ pub mod delivery;
 pub mod error;
 pub mod link;
 pub mod peer;
+pub mod record;
 pub mod refresh;
 pub mod relay;
 pub mod server;

@@ -5,19 +5,22 @@
 //! precise reason in its outcome (the peer drops it from its outbox and tells the sender);
 //! the other items of the batch are still stored. Only what may pass unchanged later fails the
 //! whole call: a storage failure, or an item this broker's directory refuses while the peer's
-//! is newer (this broker then refreshes its directory first). Everything stored is flushed
-//! with one group commit before the answer leaves; the recipients are woken after that.
+//! is newer (this broker then refreshes its directory first). Everything that passed is
+//! stored in one durable write of the store before the answer leaves; the recipients are woken
+//! after that.
 
 use tonic::Request;
 use tracing::{info, warn};
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::directory::Directory;
 use trm_proto::envelope::{UnverifiedEnvelope, VerifiedEnvelope};
+use trm_proto::receipt::Attester;
 use trm_proto::{pb, receipt, time};
 
 use crate::error::BrokerError;
+use crate::record::{self, About, Event};
 use crate::state::BrokerState;
-use crate::store::{Accepted, Destination};
+use crate::store::{Accepted, Admission, Destination, Intake, RoutedReceipt, StoreError, Stored};
 use crate::{admit, auth};
 
 /// An item that passed every check and may be stored.
@@ -25,14 +28,7 @@ enum Checked {
     /// An envelope for a node homed here.
     Envelope(VerifiedEnvelope),
     /// A receipt for a sender homed here.
-    Receipt {
-        /// The sender to queue it for.
-        sender: NodeAddr,
-        /// The receipt as relayed.
-        signed: pb::SignedReceipt,
-        /// What the relay log records.
-        record: pb::RelayRecord,
-    },
+    Receipt(RoutedReceipt),
 }
 
 /// Handles one relayed batch.
@@ -78,10 +74,36 @@ async fn handle(
             theirs: batch.directory_version,
         });
     }
-    let mut outcomes = Vec::with_capacity(checked.len());
-    let mut recipients = Vec::new();
+    // Everything that passed is stored in one durable write, in batch order; a duplicate's
+    // original is durable too when it returns.
+    let mut intake = Vec::new();
+    let mut refusals = Vec::with_capacity(checked.len());
     for item in checked {
-        let outcome = match item.and_then(|item| store(state, &peer, item, now)) {
+        match item {
+            Ok(item) => {
+                intake.push(prepare(state, &peer, item, now));
+                refusals.push(None);
+            }
+            Err(e) => refusals.push(Some(e)),
+        }
+    }
+    let summaries: Vec<Summary> = intake.iter().map(Summary::of).collect();
+    let mut stored = state.store.intake(intake).await?.into_iter();
+    let mut summaries = summaries.into_iter();
+    let mut outcomes = Vec::with_capacity(refusals.len());
+    let mut recipients = Vec::new();
+    for refusal in refusals {
+        let result = match refusal {
+            Some(e) => Err(e),
+            None => match (summaries.next(), stored.next()) {
+                (Some(summary), Some(stored)) => outcome(&peer, summary, stored),
+                _ => Err(BrokerError::Store(StoreError::Corrupt {
+                    tree: "intake",
+                    message: "the store did not answer every item".into(),
+                })),
+            },
+        };
+        let outcome = match result {
             Ok((outcome, woken)) => {
                 recipients.extend(woken);
                 outcome
@@ -99,8 +121,6 @@ async fn handle(
             outcome: Some(outcome),
         });
     }
-    // Also when everything was a duplicate: the originals may not be flushed yet.
-    state.store.durable().await?;
     for recipient in &recipients {
         state.wake(recipient);
     }
@@ -168,34 +188,33 @@ fn check_receipt(
         problem,
     };
     let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
-    if kind != pb::ReceiptKind::Delivered && kind != pb::ReceiptKind::Rejected {
-        return Err(bad(format!("kind {kind:?} is not DELIVERED or REJECTED")));
-    }
-    let signer: NodeAddr = claimed
-        .signer
+    let sender: NodeAddr = claimed
+        .from
         .parse()
-        .map_err(|_| bad(format!("signer {:?} is not a node address", claimed.signer)))?;
-    if signer.as_str() != claimed.to {
-        return Err(bad(format!(
-            "signed by {signer}, not by the addressee {:?}",
-            claimed.to
-        )));
-    }
+        .map_err(|_| bad(format!("sender {:?} is not a node address", claimed.from)))?;
+    let addressee: NodeAddr = claimed
+        .to
+        .parse()
+        .map_err(|_| bad(format!("addressee {:?} is not a node address", claimed.to)))?;
+    // A peer relays only what its own nodes attest: DELIVERED or REJECTED by the addressee.
+    let signer = match receipt::attester(kind, &claimed.signer, &sender, &addressee) {
+        Ok(Attester::Node(signer)) => signer,
+        Ok(Attester::Broker(broker)) => {
+            return Err(bad(format!(
+                "{kind:?} is attested by broker {broker}, not by a node homed on {peer}"
+            )));
+        }
+        Err(e) => return Err(bad(e.to_string())),
+    };
     if &signer.broker() != peer {
         return Err(bad(format!(
             "signer {signer} is not homed on the relaying broker {peer}"
         )));
     }
-    let keys = directory
-        .node(&signer)
-        .ok_or_else(|| BrokerError::UnknownSigner(signer.clone()))?
-        .signing_keys_at(now);
+    let attester = Attester::Node(signer.clone());
+    let keys = receipt::attester_keys(directory, &attester, now)
+        .ok_or_else(|| BrokerError::UnknownSigner(signer.clone()))?;
     let verified = receipt::verify(&signed, &keys)?;
-    let sender: NodeAddr = verified
-        .receipt
-        .from
-        .parse()
-        .map_err(|_| bad(format!("sender {:?} is not a node address", claimed.from)))?;
     if sender.broker() != state.name {
         return Err(bad(format!(
             "sender {sender} is not homed on this broker {}",
@@ -205,30 +224,46 @@ fn check_receipt(
     if directory.node(&sender).is_none() {
         return Err(BrokerError::UnknownSender(sender));
     }
-    let record = pb::RelayRecord {
-        at_ms: now,
-        event: "receipt_routed".into(),
-        message_id: claimed.message_id.clone(),
-        from: claimed.from.clone(),
-        to: claimed.to.clone(),
-        kind: pb::MessageKind::Unspecified.into(),
-        envelope_digest: claimed.envelope_digest.clone(),
-        peer: peer.to_string(),
-    };
-    Ok(Checked::Receipt {
+    let record = record::record(
+        Event::ReceiptRouted,
+        About::Receipt(&verified.receipt),
+        Some(peer),
+        now,
+    );
+    Ok(Checked::Receipt(RoutedReceipt {
         sender,
-        signed,
+        receipt: signed,
         record,
-    })
+    }))
 }
 
-/// Stores a checked item (not yet flushed); returns its outcome and the node to wake.
-fn store(
-    state: &BrokerState,
-    peer: &BrokerName,
-    item: Checked,
-    now: u64,
-) -> Result<(pb::relay_outcome::Outcome, Option<NodeAddr>), BrokerError> {
+/// What the log lines and the outcome need of an item after it went into the store.
+enum Summary {
+    /// An envelope, by its header.
+    Envelope(trm_proto::envelope::Header),
+    /// A receipt, by its sender and message id.
+    Receipt {
+        /// The local sender.
+        sender: NodeAddr,
+        /// The message it attests.
+        message_id: String,
+    },
+}
+
+impl Summary {
+    fn of(item: &Intake) -> Summary {
+        match item {
+            Intake::Envelope(admission) => Summary::Envelope(admission.envelope.header().clone()),
+            Intake::Receipt(routed) => Summary::Receipt {
+                sender: routed.sender.clone(),
+                message_id: routed.record.message_id.clone(),
+            },
+        }
+    }
+}
+
+/// The store write of a checked item: a relayed envelope gets this broker's RELAYED receipt.
+fn prepare(state: &BrokerState, peer: &BrokerName, item: Checked, now: u64) -> Intake {
     match item {
         Checked::Envelope(envelope) => {
             let header = envelope.header();
@@ -241,39 +276,55 @@ fn store(
                 String::new(),
                 now,
             );
-            let record = admit::record("received_from_peer", header, digest, Some(peer), now);
-            let stored =
-                state
-                    .store
-                    .accept(&envelope, &receipt, &record, Destination::Local(&header.to))?;
-            match stored {
-                Accepted::New(receipt) => {
-                    info!(id = %header.message_id, from = %header.from, to = %header.to, peer = %peer, "accepted relayed envelope");
-                    Ok((
-                        pb::relay_outcome::Outcome::Relayed(receipt),
-                        Some(header.to.clone()),
-                    ))
-                }
-                Accepted::Duplicate(original) => {
-                    info!(id = %header.message_id, from = %header.from, peer = %peer, "duplicate relayed envelope, original receipt returned");
-                    Ok((pb::relay_outcome::Outcome::Relayed(original), None))
-                }
-                Accepted::Conflict => {
-                    Err(BrokerError::MessageIdReused(header.message_id.to_string()))
-                }
-            }
+            let record = record::record(
+                Event::ReceivedFromPeer,
+                About::Envelope(header, digest),
+                Some(peer),
+                now,
+            );
+            let destination = Destination::Local(header.to.clone());
+            Intake::Envelope(Box::new(Admission {
+                envelope,
+                receipt,
+                record,
+                destination,
+            }))
         }
-        Checked::Receipt {
-            sender,
-            signed,
-            record,
-        } => {
-            state.store.route_receipt(&sender, &signed, &record)?;
-            info!(id = %record.message_id, sender = %sender, peer = %peer, "relayed receipt queued for sender");
+        Checked::Receipt(routed) => Intake::Receipt(Box::new(routed)),
+    }
+}
+
+/// The outcome of a stored item, and the node to wake.
+fn outcome(
+    peer: &BrokerName,
+    summary: Summary,
+    stored: Stored,
+) -> Result<(pb::relay_outcome::Outcome, Option<NodeAddr>), BrokerError> {
+    match (summary, stored) {
+        (Summary::Envelope(header), Stored::Envelope(accepted)) => match accepted {
+            Accepted::New(receipt) => {
+                info!(id = %header.message_id, from = %header.from, to = %header.to, peer = %peer, "accepted relayed envelope");
+                Ok((
+                    pb::relay_outcome::Outcome::Relayed(receipt),
+                    Some(header.to),
+                ))
+            }
+            Accepted::Duplicate(original) => {
+                info!(id = %header.message_id, from = %header.from, peer = %peer, "duplicate relayed envelope, original receipt returned");
+                Ok((pb::relay_outcome::Outcome::Relayed(original), None))
+            }
+            Accepted::Conflict => Err(BrokerError::MessageIdReused(header.message_id.to_string())),
+        },
+        (Summary::Receipt { sender, message_id }, Stored::Receipt) => {
+            info!(id = %message_id, sender = %sender, peer = %peer, "relayed receipt queued for sender");
             Ok((
                 pb::relay_outcome::Outcome::Routed(pb::RelayRouted {}),
                 Some(sender),
             ))
         }
+        _ => Err(BrokerError::Store(StoreError::Corrupt {
+            tree: "intake",
+            message: "the store answered an item with another's outcome".into(),
+        })),
     }
 }

@@ -146,8 +146,8 @@ pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
             return;
         }
         // A call to a peer that does not answer may take until its timeout; shutdown does not
-        // wait for it. Cancelling is safe: nothing is acknowledged to anyone before the flush
-        // that follows the outbox update, and a batch relayed again is recognised by the peer.
+        // wait for it. Cancelling is safe: nothing is acknowledged to anyone before the outbox
+        // update is durable, and a batch relayed again is recognised by the peer.
         let attempt = tokio::select! {
             attempt = relay_once(&state, &link, &peer, announce) => attempt,
             () = stopped(&mut shutdown) => return,
@@ -206,7 +206,7 @@ async fn relay_once(
     peer: &BrokerName,
     announce: bool,
 ) -> Result<Option<usize>, RelayError> {
-    let items = state.store.outgoing(peer, BATCH_ITEMS, BATCH_BYTES)?;
+    let items = state.store.outgoing(peer, BATCH_ITEMS, BATCH_BYTES).await?;
     if items.is_empty() && !announce {
         return Ok(None);
     }
@@ -238,7 +238,7 @@ async fn relay_once(
         })?
         .into_inner();
     let count = items.len();
-    answer::apply(state, peer, &info.signing_key, items, result).await?;
+    answer::apply(state, peer, &directory, items, result).await?;
     if count > 0 {
         info!(peer = %peer, items = count, "relayed batch");
     }

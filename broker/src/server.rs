@@ -14,7 +14,7 @@ use trm_proto::pb;
 use crate::config::BrokerConfig;
 use crate::service::{BrokerPeerService, BrokerService};
 use crate::state::BrokerState;
-use crate::store::{BrokerStore, StoreError};
+use crate::store::{self, BrokerStore, StoreError};
 use crate::{refresh, relay};
 
 /// Why the broker stopped with an error.
@@ -41,7 +41,7 @@ pub async fn run(
     config: BrokerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let store = BrokerStore::open(&config.data_dir)?;
+    let store = store::open(&config).await?;
     serve(listener, config, store, shutdown).await
 }
 
@@ -49,7 +49,7 @@ pub async fn run(
 pub async fn serve(
     listener: TcpListener,
     config: BrokerConfig,
-    store: BrokerStore,
+    store: Arc<dyn BrokerStore>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let state = Arc::new(BrokerState::new(&config, store));

@@ -48,8 +48,9 @@ pub struct BrokerState {
     /// The verified federation directory in use; call `current()` per request, so that a
     /// refresh (a revocation, a new key) takes effect at once.
     pub directory: DirectoryHandle,
-    /// Durable queues, outboxes, duplicate table and relay log.
-    pub store: BrokerStore,
+    /// Durable queues, outboxes, duplicate table and relay log, behind the engine chosen at
+    /// start-up (see [`BrokerStore`] for why a trait object).
+    pub store: Arc<dyn BrokerStore>,
     /// Largest accepted envelope.
     pub max_envelope_bytes: usize,
     /// Relaying and refreshing.
@@ -68,7 +69,7 @@ pub struct BrokerState {
 
 impl BrokerState {
     /// Assembles the state from a validated configuration and an opened store.
-    pub fn new(config: &BrokerConfig, store: BrokerStore) -> Self {
+    pub fn new(config: &BrokerConfig, store: Arc<dyn BrokerStore>) -> Self {
         Self {
             name: config.name.clone(),
             signing_key: config.signing_key.clone(),

@@ -1,59 +1,102 @@
-//! The broker's durable state in sled: per-recipient delivery queues, per-destination outboxes
-//! for peer brokers ([`outbox`]), the duplicate table and the metadata-only relay log. sled
-//! types do not leave this module; swapping the engine means rewriting this file and its
-//! submodule only.
+//! The broker's durable state as a trait of typed operations: per-recipient delivery queues,
+//! per-destination outboxes for peer brokers, the permanent duplicate table with the receipt
+//! first given, and the metadata-only relay log.
 //!
-//! Writes here are not yet durable: callers wait on [`BrokerStore::durable`] (group commit)
-//! before acknowledging anything to anyone.
+//! **Every write returns only once what it wrote is durable.** No caller waits for a flush
+//! itself: an engine that batches flushes (group commit) does so inside its operations. A
+//! caller may therefore acknowledge, answer or wake anyone as soon as a write returned `Ok`.
+//!
+//! The embedded engine is [`SledStore`] ([`embedded`]), the only code in this crate that knows
+//! how the state is laid out on disk. The trait is shaped so that a replicated engine (a
+//! message-streaming server reached over the network) can implement it without any change to
+//! the broker's logic: every operation is asynchronous, arguments and results are owned
+//! protocol types, nothing runs inside an engine's transaction, and [`StoreError`] says what
+//! went wrong without naming an engine.
 
-use std::path::Path;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
-use prost::Message;
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::envelope::VerifiedEnvelope;
 use trm_proto::pb;
-use trm_storage::{GroupCommit, StorageError};
 
-pub mod outbox;
+use crate::config::BrokerConfig;
 
-pub use outbox::Outgoing;
+pub mod embedded;
 
-/// A storage failure.
+pub use embedded::SledStore;
+
+/// What a store operation returns: a boxed future, so that [`BrokerStore`] can be used as a
+/// trait object.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A boxed error from an engine.
+pub type EngineError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A storage failure. Every variant leaves the state as it was before the failed operation
+/// or with that operation fully applied; in either case nothing may be acknowledged.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// sled failed.
+    /// The engine could not be opened.
     #[error("broker store: {0}")]
-    Engine(#[from] sled::Error),
-    /// Flushing to disk failed.
+    Open(#[source] EngineError),
+    /// The engine failed to read or write (an I/O error, a lost connection).
     #[error("broker store: {0}")]
-    Durability(#[from] StorageError),
-    /// Stored bytes did not decode: the database is damaged.
+    Engine(#[source] EngineError),
+    /// A write was made but could not be confirmed durable.
+    #[error("broker store: {0}")]
+    Durability(#[source] EngineError),
+    /// Stored bytes did not decode: the store is damaged.
     #[error("broker store: corrupt record in {tree}: {message}")]
     Corrupt {
-        /// Which tree.
+        /// Which part of the store.
         tree: &'static str,
         /// The decode error.
         message: String,
     },
 }
 
-impl From<TransactionError<StoreError>> for StoreError {
-    fn from(e: TransactionError<StoreError>) -> Self {
-        match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Engine(e),
-        }
-    }
+/// Where a stored item goes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// The delivery queue of a node homed on this broker.
+    Local(NodeAddr),
+    /// The outbox for a peer broker, which relays it on.
+    Peer(BrokerName),
 }
 
-/// Where a stored item goes next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Destination<'a> {
-    /// The delivery queue of a node homed on this broker.
-    Local(&'a NodeAddr),
-    /// The outbox for a peer broker, which relays it on.
-    Peer(&'a BrokerName),
+/// An envelope to store unless its (sender, message id) was seen before.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// The verified envelope.
+    pub envelope: VerifiedEnvelope,
+    /// What this broker answers, now and for every duplicate.
+    pub receipt: pb::SignedReceipt,
+    /// What the relay log records.
+    pub record: pb::RelayRecord,
+    /// The recipient's queue, or the outbox for the recipient's home broker.
+    pub destination: Destination,
+}
+
+/// A receipt a peer broker relayed for a local sender.
+#[derive(Debug, Clone)]
+pub struct RoutedReceipt {
+    /// The local sender whose queue it goes to.
+    pub sender: NodeAddr,
+    /// The receipt as relayed.
+    pub receipt: pb::SignedReceipt,
+    /// What the relay log records.
+    pub record: pb::RelayRecord,
+}
+
+/// One item a peer broker relayed, checked and ready to store.
+#[derive(Debug, Clone)]
+pub enum Intake {
+    /// An envelope for a local node.
+    Envelope(Box<Admission>),
+    /// A receipt for a local sender.
+    Receipt(Box<RoutedReceipt>),
 }
 
 /// What happened to a submitted envelope.
@@ -67,6 +110,15 @@ pub enum Accepted {
     Conflict,
 }
 
+/// What happened to one [`Intake`] item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    /// The envelope's outcome.
+    Envelope(Accepted),
+    /// The receipt was queued for its sender.
+    Receipt,
+}
+
 /// One item waiting in a recipient's queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Queued {
@@ -76,249 +128,119 @@ pub struct Queued {
     pub delivery: pb::Delivery,
 }
 
-/// The broker's database.
-#[derive(Clone)]
-pub struct BrokerStore {
-    db: sled::Db,
-    dedup: sled::Tree,
-    queue: sled::Tree,
-    outbox: sled::Tree,
-    relay_log: sled::Tree,
-    commit: GroupCommit,
+/// One item waiting in an outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Its sequence number in the outbox.
+    pub sequence: u64,
+    /// The envelope or receipt to relay.
+    pub item: pb::RelayItem,
+    /// Its encoded size.
+    pub size: usize,
 }
 
-fn queue_prefix(recipient: &NodeAddr) -> Vec<u8> {
-    let mut key = recipient.as_str().as_bytes().to_vec();
-    key.push(0);
-    key
+/// Where the receipt of an acknowledged envelope goes, and what the relay log records.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The sender's queue here, or the outbox for the sender's home broker.
+    pub destination: Destination,
+    /// The recipient's DELIVERED or REJECTED receipt.
+    pub receipt: pb::SignedReceipt,
+    /// What the relay log records.
+    pub record: pb::RelayRecord,
 }
 
-fn queue_key(recipient: &NodeAddr, sequence: u64) -> Vec<u8> {
-    let mut key = queue_prefix(recipient);
-    key.extend_from_slice(&sequence.to_be_bytes());
-    key
+/// A peer's answer to a relayed batch, checked and ready to apply.
+#[derive(Debug, Clone, Default)]
+pub struct RelayAnswer {
+    /// The answered outbox items, to delete.
+    pub sequences: Vec<u64>,
+    /// Receipts to queue for local senders.
+    pub receipts: Vec<(NodeAddr, pb::SignedReceipt)>,
+    /// What the relay log records.
+    pub records: Vec<pb::RelayRecord>,
 }
 
-fn dedup_key(from: &NodeAddr, message_id: &str) -> Vec<u8> {
-    let mut key = from.as_str().as_bytes().to_vec();
-    key.push(0);
-    key.extend_from_slice(message_id.as_bytes());
-    key
-}
+/// The broker's durable state. Writes return once durable; each write is atomic (all of it or
+/// none of it is applied).
+///
+/// The broker holds it as `Arc<dyn BrokerStore>` (boxed futures) rather than as a generic
+/// parameter or an enum of engines: the engine is chosen at run time from configuration
+/// ([`open`]), an engine can live in a crate of its own (so that the embedded build does not
+/// link a network client), and tests can hand in their own. One allocation per operation is
+/// nothing next to a flush or a network round trip.
+pub trait BrokerStore: Send + Sync {
+    /// Stores the checked items of one batch in order (envelopes unless seen before, receipts
+    /// for local senders), each with its relay-log record, durably. A duplicate's original
+    /// is durable too when this returns.
+    fn intake(&self, items: Vec<Intake>) -> StoreFuture<'_, Vec<Stored>>;
 
-fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        tree,
-        message: e.to_string(),
-    }
-}
-
-impl BrokerStore {
-    /// Opens (or creates) the database in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = trm_storage::open_db(dir)?;
-        Ok(Self {
-            dedup: db.open_tree("dedup")?,
-            queue: db.open_tree("queue")?,
-            outbox: db.open_tree("outbox")?,
-            relay_log: db.open_tree("relay_log")?,
-            commit: GroupCommit::start(db.clone()),
-            db,
+    /// Stores one envelope (see [`BrokerStore::intake`]).
+    fn accept(&self, admission: Admission) -> StoreFuture<'_, Accepted> {
+        Box::pin(async move {
+            let mut stored = self
+                .intake(vec![Intake::Envelope(Box::new(admission))])
+                .await?;
+            match stored.pop() {
+                Some(Stored::Envelope(accepted)) if stored.is_empty() => Ok(accepted),
+                _ => Err(StoreError::Corrupt {
+                    tree: "dedup",
+                    message: "the store answered one envelope with something else".into(),
+                }),
+            }
         })
     }
 
-    /// Waits until every write made before this call is on disk.
-    pub async fn durable(&self) -> Result<(), StoreError> {
-        Ok(self.commit.durable().await?)
-    }
-
-    /// Flushes performed so far (group commit batches many writes into one).
-    pub fn flushes(&self) -> u64 {
-        self.commit.flushes()
-    }
-
-    fn next_sequence(&self) -> Result<u64, StoreError> {
-        // sled's ids are monotonic across restarts, so queues stay in arrival order.
-        Ok(self.db.generate_id()? + 1)
-    }
-
-    /// Stores a verified envelope for `destination` (its recipient's queue, or the outbox for
-    /// the recipient's home broker) unless its (sender, id) was seen before. `receipt` is what
-    /// this broker answers, now and for every duplicate.
-    pub fn accept(
-        &self,
-        envelope: &VerifiedEnvelope,
-        receipt: &pb::SignedReceipt,
-        record: &pb::RelayRecord,
-        destination: Destination<'_>,
-    ) -> Result<Accepted, StoreError> {
-        let header = envelope.header();
-        let key = dedup_key(&header.from, header.message_id.as_str());
-        let sequence = self.next_sequence()?;
-        let mut dedup_value = envelope.digest().to_vec();
-        dedup_value.extend_from_slice(&receipt.encode_to_vec());
-        let (item_key, item) = match destination {
-            Destination::Local(recipient) => (
-                queue_key(recipient, sequence),
-                pb::Delivery {
-                    sequence,
-                    item: Some(pb::delivery::Item::Envelope(envelope.raw().clone())),
-                }
-                .encode_to_vec(),
-            ),
-            Destination::Peer(broker) => (
-                outbox::key(broker, sequence),
-                outbox::envelope_item(envelope.raw()),
-            ),
-        };
-        let log_key = self.next_sequence()?.to_be_bytes();
-        let record = record.encode_to_vec();
-        let outcome = (&self.dedup, &self.queue, &self.outbox, &self.relay_log).transaction(
-            |(dedup, queue, outbox, relay_log)| {
-                if let Some(existing) = dedup.get(&key)? {
-                    if existing.len() < 32 || existing[..32] != envelope.digest()[..] {
-                        return Ok(Accepted::Conflict);
-                    }
-                    let original = pb::SignedReceipt::decode(&existing[32..])
-                        .map_err(|e| ConflictableTransactionError::Abort(corrupt("dedup", e)))?;
-                    return Ok(Accepted::Duplicate(original));
-                }
-                dedup.insert(key.as_slice(), dedup_value.as_slice())?;
-                match destination {
-                    Destination::Local(_) => queue.insert(item_key.as_slice(), item.as_slice())?,
-                    Destination::Peer(_) => outbox.insert(item_key.as_slice(), item.as_slice())?,
-                };
-                relay_log.insert(&log_key, record.as_slice())?;
-                Ok(Accepted::New(receipt.clone()))
-            },
-        )?;
-        Ok(outcome)
-    }
-
-    /// Queues a receipt that a peer broker relayed for the local node that sent the envelope
-    /// it attests, and records that in the relay log, in one transaction.
-    pub fn route_receipt(
-        &self,
-        sender: &NodeAddr,
-        receipt: &pb::SignedReceipt,
-        record: &pb::RelayRecord,
-    ) -> Result<u64, StoreError> {
-        let sequence = self.next_sequence()?;
-        let item = pb::Delivery {
-            sequence,
-            item: Some(pb::delivery::Item::Receipt(receipt.clone())),
-        }
-        .encode_to_vec();
-        let log_key = self.next_sequence()?.to_be_bytes();
-        let record = record.encode_to_vec();
-        (&self.queue, &self.relay_log)
-            .transaction(|(queue, relay_log)| {
-                queue.insert(queue_key(sender, sequence), item.as_slice())?;
-                relay_log.insert(&log_key, record.as_slice())?;
-                Ok(())
-            })
-            .map_err(|e: TransactionError<StoreError>| StoreError::from(e))?;
-        Ok(sequence)
-    }
-
     /// Up to `limit` items for `recipient` with a sequence above `after`, oldest first.
-    pub fn pending(
-        &self,
-        recipient: &NodeAddr,
+    fn pending<'a>(
+        &'a self,
+        recipient: &'a NodeAddr,
         after: u64,
         limit: usize,
-    ) -> Result<Vec<Queued>, StoreError> {
-        let start = queue_key(recipient, after.saturating_add(1));
-        let end = queue_key(recipient, u64::MAX);
-        let mut items = Vec::new();
-        for entry in self.queue.range(start..=end).take(limit) {
-            let (_, value) = entry?;
-            let delivery = pb::Delivery::decode(value.as_ref()).map_err(|e| corrupt("queue", e))?;
-            items.push(Queued {
-                sequence: delivery.sequence,
-                delivery,
-            });
-        }
-        Ok(items)
-    }
+    ) -> StoreFuture<'a, Vec<Queued>>;
 
     /// The queued item `sequence` for `recipient`, if still queued.
-    pub fn item(
-        &self,
-        recipient: &NodeAddr,
+    fn item<'a>(
+        &'a self,
+        recipient: &'a NodeAddr,
         sequence: u64,
-    ) -> Result<Option<pb::Delivery>, StoreError> {
-        self.queue
-            .get(queue_key(recipient, sequence))?
-            .map(|v| pb::Delivery::decode(v.as_ref()).map_err(|e| corrupt("queue", e)))
-            .transpose()
-    }
+    ) -> StoreFuture<'a, Option<pb::Delivery>>;
 
-    /// Removes an acknowledged item and, for an envelope, atomically routes the recipient's
-    /// receipt towards the sender (its queue here, or the outbox for its home broker) and
-    /// records the outcome. Returns the receipt's new sequence.
-    pub fn complete(
+    /// Removes an acknowledged item and, with a `route` (for an envelope), atomically routes
+    /// the recipient's receipt towards the sender and records the outcome. Returns the
+    /// receipt's new sequence, or `None` when the item was already gone (acknowledged twice:
+    /// the first completion counts) or there was no route.
+    fn complete(
         &self,
-        recipient: &NodeAddr,
+        recipient: NodeAddr,
         sequence: u64,
-        route: Option<(Destination<'_>, &pb::SignedReceipt, &pb::RelayRecord)>,
-    ) -> Result<Option<u64>, StoreError> {
-        let Some((destination, receipt, record)) = route else {
-            self.queue.remove(queue_key(recipient, sequence))?;
-            return Ok(None);
-        };
-        let receipt_sequence = self.next_sequence()?;
-        let log_key = self.next_sequence()?.to_be_bytes();
-        let (receipt_key, item) = match destination {
-            Destination::Local(sender) => (
-                queue_key(sender, receipt_sequence),
-                pb::Delivery {
-                    sequence: receipt_sequence,
-                    item: Some(pb::delivery::Item::Receipt(receipt.clone())),
-                }
-                .encode_to_vec(),
-            ),
-            Destination::Peer(broker) => (
-                outbox::key(broker, receipt_sequence),
-                outbox::receipt_item(receipt),
-            ),
-        };
-        let record = record.encode_to_vec();
-        let done = (&self.queue, &self.outbox, &self.relay_log).transaction(
-            |(queue, outbox, relay_log)| {
-                if queue.remove(queue_key(recipient, sequence))?.is_none() {
-                    // Acknowledged twice (a reconnecting node): the first completion counts.
-                    return Ok(None);
-                }
-                match destination {
-                    Destination::Local(_) => {
-                        queue.insert(receipt_key.as_slice(), item.as_slice())?
-                    }
-                    Destination::Peer(_) => {
-                        outbox.insert(receipt_key.as_slice(), item.as_slice())?
-                    }
-                };
-                relay_log.insert(&log_key, record.as_slice())?;
-                Ok(Some(receipt_sequence))
-            },
-        );
-        done.map_err(|e: TransactionError<StoreError>| StoreError::from(e))
-    }
+        route: Option<Route>,
+    ) -> StoreFuture<'_, Option<u64>>;
+
+    /// The oldest items for `peer`: at most `max_items`, and at most `max_bytes` together
+    /// unless the first alone is larger (it is then sent alone).
+    fn outgoing<'a>(
+        &'a self,
+        peer: &'a BrokerName,
+        max_items: usize,
+        max_bytes: usize,
+    ) -> StoreFuture<'a, Vec<Outgoing>>;
+
+    /// After `peer` answered a batch: removes the answered items from its outbox and, in the
+    /// same atomic write, queues the receipts for local senders and appends the records.
+    fn relayed(&self, peer: BrokerName, answer: RelayAnswer) -> StoreFuture<'_, ()>;
 
     /// The relay log, oldest first.
-    pub fn relay_log(&self) -> Result<Vec<pb::RelayRecord>, StoreError> {
-        self.relay_log
-            .iter()
-            .values()
-            .map(|v| {
-                let v = v?;
-                pb::RelayRecord::decode(v.as_ref()).map_err(|e| corrupt("relay_log", e))
-            })
-            .collect()
-    }
+    fn relay_log(&self) -> StoreFuture<'_, Vec<pb::RelayRecord>>;
 
     /// How many items wait for `recipient`.
-    pub fn queue_len(&self, recipient: &NodeAddr) -> usize {
-        self.queue.scan_prefix(queue_prefix(recipient)).count()
-    }
+    fn queue_len<'a>(&'a self, recipient: &'a NodeAddr) -> StoreFuture<'a, usize>;
+
+    /// How many items wait for `peer`.
+    fn outbox_len<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, usize>;
+}
+
+/// Opens the store `config` names: today always the embedded engine in `data_dir`.
+pub async fn open(config: &BrokerConfig) -> Result<Arc<dyn BrokerStore>, StoreError> {
+    Ok(Arc::new(SledStore::open(&config.data_dir)?))
 }

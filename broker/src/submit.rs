@@ -10,8 +10,9 @@ use trm_proto::envelope::UnverifiedEnvelope;
 use trm_proto::{pb, time};
 
 use crate::error::BrokerError;
+use crate::record::{self, About, Event};
 use crate::state::BrokerState;
-use crate::store::{Accepted, Destination};
+use crate::store::{Accepted, Admission, Destination};
 use crate::{admit, auth};
 
 /// Handles one submitted envelope.
@@ -55,21 +56,27 @@ async fn accept(
         String::new(),
         now,
     );
-    let record = admit::record("accepted", header, digest, None, now);
+    let record = record::record(Event::Accepted, About::Envelope(header, digest), None, now);
     let destination = if home == state.name {
-        Destination::Local(&header.to)
+        Destination::Local(header.to.clone())
     } else {
-        Destination::Peer(&home)
+        Destination::Peer(home)
     };
+    let header = header.clone();
+    // Durable when it returns, also for a duplicate whose original came in a moment ago.
     let outcome = state
         .store
-        .accept(&envelope, &receipt, &record, destination)?;
-    // Also for a duplicate: the original may have come in a moment ago and not be flushed yet.
-    state.store.durable().await?;
+        .accept(Admission {
+            envelope,
+            receipt,
+            record,
+            destination: destination.clone(),
+        })
+        .await?;
     match outcome {
         Accepted::New(receipt) => {
             info!(id = %header.message_id, from = %header.from, to = %header.to, "accepted envelope");
-            match destination {
+            match &destination {
                 Destination::Local(to) => state.wake(to),
                 Destination::Peer(broker) => state.wake_relay(broker),
             }

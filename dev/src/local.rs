@@ -214,7 +214,7 @@ impl LocalFederation {
         config: trm_broker::BrokerConfig,
     ) -> anyhow::Result<()> {
         let listener = TcpListener::bind(config.listen).await?;
-        let store = trm_broker::BrokerStore::open(&config.data_dir)?;
+        let store = trm_broker::store::open(&config).await?;
         let state = Arc::new(trm_broker::BrokerState::new(&config, store));
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn({

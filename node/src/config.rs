@@ -8,6 +8,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use trm_proto::addr::NodeAddr;
 use trm_proto::directory::{self, Directory, DirectoryError};
+use trm_storage::config::{env_override, field, from_toml, read_text};
 
 use crate::deadlines::Deadlines;
 use crate::keys::{KeyError, NodeKeys};
@@ -22,36 +23,15 @@ pub const DEFAULT_RETENTION_DAYS: u64 = 5 * 365;
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The TOML does not describe a node configuration.
-    #[error("invalid configuration {path}: {message}")]
-    Syntax {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        message: String,
-    },
+    /// A file could not be read or parsed, or a field is invalid.
+    #[error(transparent)]
+    File(#[from] trm_storage::config::ConfigError),
     /// The directory or the authority key was refused.
     #[error("federation directory: {0}")]
     Directory(#[from] DirectoryError),
     /// A key file was refused.
     #[error(transparent)]
     Key(#[from] KeyError),
-    /// A value is invalid.
-    #[error("configuration field `{field}`: {problem}")]
-    Field {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        problem: String,
-    },
 }
 
 /// The configuration file as written.
@@ -170,81 +150,69 @@ pub struct NodeConfig {
     pub checkpoint_interval: std::time::Duration,
 }
 
-fn read_text(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })
-}
-
 impl NodeConfigFile {
     /// Parses TOML text; `path` names the file in errors.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        Ok(from_toml(text, path)?)
     }
 
     /// Reads the file and applies `TRM_NODE_BROKER` (the broker endpoint) and
     /// `TRM_NODE_SOCKET` from the environment when set.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let mut file = Self::from_toml(&read_text(path)?, path)?;
-        if let Ok(endpoint) = std::env::var("TRM_NODE_BROKER") {
-            file.broker_endpoint = endpoint;
-        }
-        if let Ok(socket) = std::env::var("TRM_NODE_SOCKET") {
-            file.admin_socket = socket.into();
-        }
+        env_override("TRM_NODE_BROKER", &mut file.broker_endpoint);
+        env_override("TRM_NODE_SOCKET", &mut file.admin_socket);
         Ok(file)
     }
 
     /// Loads every referenced file and checks it all fits together.
     pub fn validate(self) -> Result<NodeConfig, ConfigError> {
-        let address: NodeAddr = self.address.parse().map_err(|e| ConfigError::Field {
-            field: "address",
-            problem: format!("{e}"),
-        })?;
+        let address: NodeAddr = self
+            .address
+            .parse()
+            .map_err(|e| ConfigError::from(field("address", format!("{e}"))))?;
         if !self.broker_endpoint.starts_with("https://") {
-            return Err(ConfigError::Field {
-                field: "broker_endpoint",
-                problem: format!("{:?} must be an https:// URL", self.broker_endpoint),
-            });
+            return Err(ConfigError::from(field(
+                "broker_endpoint",
+                format!("{:?} must be an https:// URL", self.broker_endpoint),
+            )));
         }
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
         let keys = NodeKeys::load(address.clone(), &self.signing_key, &self.age_key)?;
         let tls_cert_pem = read_text(&self.tls_cert)?;
-        let entry = directory.node(&address).ok_or_else(|| ConfigError::Field {
-            field: "address",
-            problem: format!(
-                "{address} is not in directory version {}",
-                directory.version()
-            ),
+        let entry = directory.node(&address).ok_or_else(|| {
+            ConfigError::from(field(
+                "address",
+                format!(
+                    "{address} is not in directory version {}",
+                    directory.version()
+                ),
+            ))
         })?;
         if entry.signing_key != keys.signing.verifying_key() {
-            return Err(ConfigError::Field {
-                field: "signing_key",
-                problem: format!("key is not the one the directory lists for {address}"),
-            });
+            return Err(ConfigError::from(field(
+                "signing_key",
+                format!("key is not the one the directory lists for {address}"),
+            )));
         }
         if entry.age_recipient != keys.age_recipient() {
-            return Err(ConfigError::Field {
-                field: "age_key",
-                problem: format!("identity is not the one the directory lists for {address}"),
-            });
+            return Err(ConfigError::from(field(
+                "age_key",
+                format!("identity is not the one the directory lists for {address}"),
+            )));
         }
         if directory::pem_leaf_fingerprint(&tls_cert_pem) != Some(entry.certificate_sha256) {
-            return Err(ConfigError::Field {
-                field: "tls_cert",
-                problem: format!("certificate is not the one the directory lists for {address}"),
-            });
+            return Err(ConfigError::from(field(
+                "tls_cert",
+                format!("certificate is not the one the directory lists for {address}"),
+            )));
         }
         if directory.broker(&address.broker()).is_none() {
-            return Err(ConfigError::Field {
-                field: "address",
-                problem: format!("home broker {} is not in the directory", address.broker()),
-            });
+            return Err(ConfigError::from(field(
+                "address",
+                format!("home broker {} is not in the directory", address.broker()),
+            )));
         }
         Ok(NodeConfig {
             keys,

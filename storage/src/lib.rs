@@ -15,17 +15,20 @@
 //! - [`group_commit`]: [`GroupCommit`], the flusher thread and the tickets writers wait on.
 //! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
 //! - [`daemon`]: logging, configuration, runtime, shutdown and exit codes of a daemon.
+//! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
 //! - [`error`]: the error type, [`StorageError`].
 
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod group_commit;
 pub mod open;
 
 pub use backoff::Backoff;
+pub use config::ConfigError;
 pub use error::StorageError;
 pub use group_commit::GroupCommit;
 pub use open::open_db;

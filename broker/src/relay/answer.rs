@@ -1,21 +1,23 @@
 //! Applying a peer's answer to a relayed batch. Every outcome is checked first (a RELAYED
 //! receipt must verify with the peer's directory key and describe the envelope sent); if any
-//! is wrong, nothing changes and the batch is retried later. Then ONE sled transaction deletes
-//! the answered items from the outbox and queues, for each local sender, the peer's RELAYED
-//! receipt, or, for an envelope the peer refused for good, a REJECTED receipt signed by this
-//! broker that carries the peer's reason; one flush follows, and only then are the senders'
-//! delivery streams woken.
+//! is wrong, nothing changes and the batch is retried later. Then ONE durable write of the store
+//! deletes the answered items from the outbox and queues, for each local sender, the peer's
+//! RELAYED receipt, or, for an envelope the peer refused for good, a REJECTED receipt signed by
+//! this broker that carries the peer's reason; only then are the senders' delivery streams
+//! woken.
 
-use ed25519_dalek::VerifyingKey;
 use tracing::warn;
 use trm_proto::addr::{BrokerName, NodeAddr};
+use trm_proto::directory::Directory;
 use trm_proto::envelope::{self, Header};
+use trm_proto::receipt::Attester;
 use trm_proto::{pb, receipt, time};
 
 use super::RelayError;
 use crate::admit;
+use crate::record::{self, About, Event};
 use crate::state::BrokerState;
-use crate::store::{Outgoing, StoreError};
+use crate::store::{Outgoing, RelayAnswer, StoreError};
 
 /// What one answered item changes.
 struct Effect {
@@ -25,11 +27,12 @@ struct Effect {
     record: pb::RelayRecord,
 }
 
-/// Checks `result` against the items `sent` and applies it durably.
+/// Checks `result` against the items `sent` (RELAYED receipts with the keys `directory` lists)
+/// and applies it durably.
 pub async fn apply(
     state: &BrokerState,
     peer: &BrokerName,
-    peer_key: &VerifyingKey,
+    directory: &Directory,
     sent: Vec<Outgoing>,
     result: pb::RelayResult,
 ) -> Result<(), RelayError> {
@@ -45,18 +48,20 @@ pub async fn apply(
         });
     }
     let now = time::now_ms();
-    let mut sequences = Vec::with_capacity(sent.len());
-    let mut receipts = Vec::new();
-    let mut records = Vec::with_capacity(sent.len());
+    let mut answer = RelayAnswer {
+        sequences: Vec::with_capacity(sent.len()),
+        receipts: Vec::new(),
+        records: Vec::with_capacity(sent.len()),
+    };
     for (item, outcome) in sent.into_iter().zip(result.outcomes) {
-        sequences.push(item.sequence);
-        let effect = effect(state, peer, peer_key, &item, outcome.outcome, now)?;
-        receipts.extend(effect.receipt);
-        records.push(effect.record);
+        answer.sequences.push(item.sequence);
+        let effect = effect(state, peer, directory, &item, outcome.outcome, now)?;
+        answer.receipts.extend(effect.receipt);
+        answer.records.push(effect.record);
     }
-    state.store.relayed(peer, &sequences, &receipts, &records)?;
-    state.store.durable().await?;
-    for (sender, _) in &receipts {
+    let senders: Vec<NodeAddr> = answer.receipts.iter().map(|(s, _)| s.clone()).collect();
+    state.store.relayed(peer.clone(), answer).await?;
+    for sender in &senders {
         state.wake(sender);
     }
     Ok(())
@@ -65,7 +70,7 @@ pub async fn apply(
 fn effect(
     state: &BrokerState,
     peer: &BrokerName,
-    peer_key: &VerifyingKey,
+    directory: &Directory,
     item: &Outgoing,
     outcome: Option<pb::relay_outcome::Outcome>,
     now: u64,
@@ -80,12 +85,26 @@ fn effect(
     match (&item.item.item, outcome) {
         (Some(Item::Envelope(raw)), Some(Outcome::Relayed(signed))) => {
             let (header, digest) = stored_header(raw)?;
-            let verified =
-                receipt::verify(&signed, &[*peer_key]).map_err(|e| bad(e.to_string()))?;
+            let claimed = receipt::peek(&signed).map_err(|e| bad(e.to_string()))?;
+            let kind =
+                pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
+            // Only the addressee's home broker, the peer, attests RELAYED.
+            let attester = receipt::attester(kind, &claimed.signer, &header.from, &header.to)
+                .map_err(|e| bad(e.to_string()))?;
+            if kind != pb::ReceiptKind::Relayed || attester != Attester::Broker(peer.clone()) {
+                return Err(bad(
+                    "the RELAYED receipt does not describe the envelope sent".into(),
+                ));
+            }
+            let keys = receipt::attester_keys(directory, &attester, now).ok_or_else(|| {
+                bad(format!(
+                    "broker {peer} is not in directory version {}",
+                    directory.version()
+                ))
+            })?;
+            let verified = receipt::verify(&signed, &keys).map_err(|e| bad(e.to_string()))?;
             let r = &verified.receipt;
-            if verified.kind() != pb::ReceiptKind::Relayed
-                || r.signer != peer.as_str()
-                || r.message_id != header.message_id.as_str()
+            if r.message_id != header.message_id.as_str()
                 || r.from != header.from.as_str()
                 || r.to != header.to.as_str()
                 || r.envelope_digest != digest
@@ -95,7 +114,12 @@ fn effect(
                 ));
             }
             Ok(Effect {
-                record: admit::record("relayed", &header, &digest, Some(peer), now),
+                record: record::record(
+                    Event::Relayed,
+                    About::Envelope(&header, &digest),
+                    Some(peer),
+                    now,
+                ),
                 receipt: Some((header.from, signed)),
             })
         }
@@ -112,18 +136,23 @@ fn effect(
                 now,
             );
             Ok(Effect {
-                record: admit::record("relay_refused", &header, &digest, Some(peer), now),
+                record: record::record(
+                    Event::RelayRefused,
+                    About::Envelope(&header, &digest),
+                    Some(peer),
+                    now,
+                ),
                 receipt: Some((header.from, rejected)),
             })
         }
         (Some(Item::Receipt(signed)), Some(Outcome::Routed(_))) => Ok(Effect {
-            record: receipt_record("receipt_relayed", signed, peer, now),
+            record: receipt_record(Event::ReceiptRelayed, signed, peer, now),
             receipt: None,
         }),
         (Some(Item::Receipt(signed)), Some(Outcome::Refused(refused))) => {
             warn!(peer = %peer, reason = %refused.reason, "peer refused relayed receipt for good; dropped");
             Ok(Effect {
-                record: receipt_record("receipt_refused", signed, peer, now),
+                record: receipt_record(Event::ReceiptRefused, signed, peer, now),
                 receipt: None,
             })
         }
@@ -159,20 +188,11 @@ fn stored_header(raw: &pb::Envelope) -> Result<(Header, [u8; 32]), RelayError> {
 
 /// The relay-log record of a receipt handed to (or refused by) the sender's broker.
 fn receipt_record(
-    event: &str,
+    event: Event,
     signed: &pb::SignedReceipt,
     peer: &BrokerName,
     now: u64,
 ) -> pb::RelayRecord {
     let r = receipt::peek(signed).unwrap_or_default();
-    pb::RelayRecord {
-        at_ms: now,
-        event: event.into(),
-        message_id: r.message_id,
-        from: r.from,
-        to: r.to,
-        kind: pb::MessageKind::Unspecified.into(),
-        envelope_digest: r.envelope_digest,
-        peer: peer.to_string(),
-    }
+    record::record(event, About::Receipt(&r), Some(peer), now)
 }

@@ -119,11 +119,15 @@ async fn received_in_log(client: &mut NodeAdminClient<Channel>) -> anyhow::Resul
 }
 
 /// The relay-log events broker `name` recorded for message `id`, oldest first.
-fn relay_events(fed: &LocalFederation, name: &str, id: &str) -> anyhow::Result<Vec<String>> {
-    Ok(fed
-        .broker_state(name)?
+async fn relay_events(fed: &LocalFederation, name: &str, id: &str) -> anyhow::Result<Vec<String>> {
+    events_in(fed.broker_state(name)?.as_ref(), id).await
+}
+
+async fn events_in(state: &trm_broker::BrokerState, id: &str) -> anyhow::Result<Vec<String>> {
+    Ok(state
         .store
-        .relay_log()?
+        .relay_log()
+        .await?
         .into_iter()
         .filter(|r| r.message_id == id)
         .map(|r| r.event)
@@ -197,14 +201,14 @@ async fn a_referral_crosses_brokers_with_a_signed_receipt_for_every_step() -> an
     );
     // Both brokers' relay logs tell the story from their side; the bystander rs saw nothing.
     assert_eq!(
-        relay_events(&fed, MK, &sent.message_id)?,
+        relay_events(&fed, MK, &sent.message_id).await?,
         ["accepted", "relayed", "receipt_routed"]
     );
     assert_eq!(
-        relay_events(&fed, AT, &sent.message_id)?,
+        relay_events(&fed, AT, &sent.message_id).await?,
         ["received_from_peer", "delivered", "receipt_relayed"]
     );
-    assert!(relay_events(&fed, RS, &sent.message_id)?.is_empty());
+    assert!(relay_events(&fed, RS, &sent.message_id).await?.is_empty());
     fed.shutdown().await?;
     Ok(())
 }
@@ -256,7 +260,7 @@ async fn while_the_recipients_broker_is_down_referrals_wait_then_arrive_once_in_
         "{down:?}"
     );
     assert!(down.last_error.is_some(), "{down:?}");
-    assert_eq!(mk.store.outbox_len(&at), HELD);
+    assert_eq!(mk.store.outbox_len(&at).await?, HELD);
     for id in &held {
         assert_eq!(
             fixtures::steps(&mut open_gate.clone(), id).await?,
@@ -283,7 +287,7 @@ async fn while_the_recipients_broker_is_down_referrals_wait_then_arrive_once_in_
             ["submitted", "accepted", "relayed", "delivered"]
         );
     }
-    assert_eq!(mk.store.outbox_len(&at), 0);
+    assert_eq!(mk.store.outbox_len(&at).await?, 0);
 
     // The backoff is back at its start: at contacted mk, and relaying succeeded.
     let up = mk
@@ -358,12 +362,15 @@ async fn a_message_for_an_unknown_broker_or_node_is_refused_at_submit_and_nothin
     let mk = fed.broker_state(MK)?;
     for broker in ["de", AT, RS] {
         assert_eq!(
-            mk.store.outbox_len(&broker.parse()?),
+            mk.store.outbox_len(&broker.parse()?).await?,
             0,
             "outbox for {broker}"
         );
     }
-    assert!(mk.store.relay_log()?.is_empty(), "nothing was accepted");
+    assert!(
+        mk.store.relay_log().await?.is_empty(),
+        "nothing was accepted"
+    );
     drop(mk);
     fed.shutdown().await?;
     Ok(())
@@ -411,7 +418,7 @@ async fn only_directory_listed_broker_certificates_may_relay() -> anyhow::Result
 
     // Neither stored anything; mk's listed certificate is accepted.
     let at = fed.broker_state(AT)?;
-    assert_eq!(at.store.queue_len(&LEFOE.parse()?), 0);
+    assert_eq!(at.store.queue_len(&LEFOE.parse()?).await?, 0);
     let result = as_broker(&fed, MK, AT)
         .await?
         .relay(batch)
@@ -423,7 +430,7 @@ async fn only_directory_listed_broker_certificates_may_relay() -> anyhow::Result
             outcome: Some(pb::relay_outcome::Outcome::Relayed(_))
         }]
     ));
-    assert_eq!(at.store.queue_len(&LEFOE.parse()?), 1);
+    assert_eq!(at.store.queue_len(&LEFOE.parse()?).await?, 1);
     drop(at);
     fed.shutdown().await?;
     Ok(())
@@ -469,7 +476,7 @@ async fn without_a_sharing_agreement_a_relayed_envelope_is_refused_and_so_is_the
     ));
     let at = fed.broker_state(AT)?;
     assert_eq!(
-        at.store.queue_len(&LEFOE.parse()?),
+        at.store.queue_len(&LEFOE.parse()?).await?,
         1,
         "only the covered envelope is queued"
     );
@@ -493,7 +500,10 @@ async fn without_a_sharing_agreement_a_relayed_envelope_is_refused_and_so_is_the
     .expect_err("no agreement");
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     assert_eq!(refused.message(), no_agreement);
-    assert_eq!(fed.broker_state(MK)?.store.outbox_len(&AT.parse()?), 0);
+    assert_eq!(
+        fed.broker_state(MK)?.store.outbox_len(&AT.parse()?).await?,
+        0
+    );
     drop(at);
     fed.shutdown().await?;
     Ok(())
@@ -538,23 +548,26 @@ async fn an_envelope_relayed_twice_is_stored_once_and_gets_the_identical_relayed
 
     let at = fed.broker_state(AT)?;
     let lefoe_addr = LEFOE.parse()?;
-    assert_eq!(at.store.queue_len(&lefoe_addr), 1, "stored once");
+    assert_eq!(at.store.queue_len(&lefoe_addr).await?, 1, "stored once");
     fed.start_node(LEFOE).await?;
     let mut lefoe = fed.client(LEFOE).await?;
     trm_dev::wait::wait_for(WAIT, "delivery and acknowledgement", || {
-        let queued = at.store.queue_len(&lefoe_addr);
+        let (at, lefoe_addr) = (at.clone(), lefoe_addr.clone());
         let mut lefoe = lefoe.clone();
-        async move { Ok(queued == 0 && !fixtures::inbox_ids(&mut lefoe).await?.is_empty()) }
+        async move {
+            let queued = at.store.queue_len(&lefoe_addr).await?;
+            Ok(queued == 0 && !fixtures::inbox_ids(&mut lefoe).await?.is_empty())
+        }
     })
     .await?;
     let id = &verified.receipt.message_id;
     assert_eq!(received_in_log(&mut lefoe).await?, std::slice::from_ref(id));
     assert_eq!(
-        relay_events(&fed, AT, id)?,
+        relay_events(&fed, AT, id).await?,
         ["received_from_peer", "delivered"],
         "one reception; the DELIVERED receipt waits in the outbox for mk, which is down"
     );
-    assert_eq!(at.store.outbox_len(&MK.parse()?), 1);
+    assert_eq!(at.store.outbox_len(&MK.parse()?).await?, 1);
     drop(at);
     fed.shutdown().await?;
     Ok(())
@@ -670,22 +683,26 @@ async fn an_envelope_the_peer_refuses_for_good_leaves_the_outbox_and_the_sender_
     .submit(sealed(&fed, MOIA, LEFOE)?)
     .await?;
 
-    let at_name = AT.parse()?;
-    let lefoe_addr = LEFOE.parse()?;
+    let at_name: trm_proto::addr::BrokerName = AT.parse()?;
+    let lefoe_addr: trm_proto::addr::NodeAddr = LEFOE.parse()?;
     trm_dev::wait::wait_for(WAIT, "mk's outbox for at to drain", || {
-        let drained = mk.store.outbox_len(&at_name) == 0;
-        let delivered = at.store.queue_len(&lefoe_addr) == 1;
-        async move { Ok(drained && delivered) }
+        let (mk, at) = (mk.clone(), at.clone());
+        let (at_name, lefoe_addr) = (at_name.clone(), lefoe_addr.clone());
+        async move {
+            let drained = mk.store.outbox_len(&at_name).await? == 0;
+            let delivered = at.store.queue_len(&lefoe_addr).await? == 1;
+            Ok(drained && delivered)
+        }
     })
     .await?;
     assert_eq!(
-        relay_events(&fed, MK, &refused_id)?,
+        relay_events(&fed, MK, &refused_id).await?,
         ["accepted", "relay_refused"]
     );
-    assert!(relay_events(&fed, AT, &refused_id)?.is_empty());
+    assert!(relay_events(&fed, AT, &refused_id).await?.is_empty());
 
     // Open Gate's queue at mk holds a REJECTED receipt signed by mk, with at's reason.
-    let queued = mk.store.pending(&OPEN_GATE.parse()?, 0, 10)?;
+    let queued = mk.store.pending(&OPEN_GATE.parse()?, 0, 10).await?;
     let [item] = queued.as_slice() else {
         panic!("one receipt expected: {queued:?}");
     };
@@ -777,17 +794,17 @@ async fn a_broker_behind_on_the_directory_refreshes_instead_of_refusing() -> any
     let id = receipt::peek(&accepted)?.message_id;
 
     // at defers the batch, learns version 2 from mk, and takes the envelope on mk's retry.
-    let lefoe_addr = LEFOE.parse()?;
+    let lefoe_addr: trm_proto::addr::NodeAddr = LEFOE.parse()?;
     trm_dev::wait::wait_for(WAIT, "at to take the envelope", || {
-        let queued = at.store.queue_len(&lefoe_addr);
-        async move { Ok(queued == 1) }
+        let (at, lefoe_addr) = (at.clone(), lefoe_addr.clone());
+        async move { Ok(at.store.queue_len(&lefoe_addr).await? == 1) }
     })
     .await?;
     assert_eq!(at.directory.current().version(), 2);
-    assert_eq!(relay_events(&fed, AT, &id)?, ["received_from_peer"]);
+    assert_eq!(relay_events(&fed, AT, &id).await?, ["received_from_peer"]);
     trm_dev::wait::wait_for(WAIT, "mk to record the relay", || {
-        let events = relay_events(&fed, MK, &id);
-        async move { Ok(events? == ["accepted", "relayed"]) }
+        let (state, id) = (fed.broker_state(MK), id.clone());
+        async move { Ok(events_in(state?.as_ref(), &id).await? == ["accepted", "relayed"]) }
     })
     .await?;
     drop((mk, at));

@@ -4,21 +4,11 @@
 
 use prost::Message;
 use sled::transaction::{TransactionError, Transactional};
-use trm_proto::addr::{BrokerName, NodeAddr};
+use trm_proto::addr::BrokerName;
 use trm_proto::pb;
 
-use super::{BrokerStore, StoreError, corrupt, queue_key};
-
-/// One item waiting in an outbox.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outgoing {
-    /// Its sequence number in the outbox.
-    pub sequence: u64,
-    /// The envelope or receipt to relay.
-    pub item: pb::RelayItem,
-    /// Its encoded size.
-    pub size: usize,
-}
+use super::{SledStore, StoreError, corrupt, queue_key, receipt_delivery};
+use crate::store::{Outgoing, RelayAnswer};
 
 fn prefix(broker: &BrokerName) -> Vec<u8> {
     let mut key = broker.as_str().as_bytes().to_vec();
@@ -34,25 +24,24 @@ pub(super) fn key(broker: &BrokerName, sequence: u64) -> Vec<u8> {
 }
 
 /// An envelope as an outbox record.
-pub(super) fn envelope_item(envelope: &pb::Envelope) -> Vec<u8> {
+pub(super) fn envelope_item(envelope: pb::Envelope) -> Vec<u8> {
     pb::RelayItem {
-        item: Some(pb::relay_item::Item::Envelope(envelope.clone())),
+        item: Some(pb::relay_item::Item::Envelope(envelope)),
     }
     .encode_to_vec()
 }
 
 /// A receipt as an outbox record.
-pub(super) fn receipt_item(receipt: &pb::SignedReceipt) -> Vec<u8> {
+pub(super) fn receipt_item(receipt: pb::SignedReceipt) -> Vec<u8> {
     pb::RelayItem {
-        item: Some(pb::relay_item::Item::Receipt(receipt.clone())),
+        item: Some(pb::relay_item::Item::Receipt(receipt)),
     }
     .encode_to_vec()
 }
 
-impl BrokerStore {
-    /// The oldest items for `peer`: at most `max_items`, and at most `max_bytes` together
-    /// unless the first alone is larger (it is then sent alone).
-    pub fn outgoing(
+impl SledStore {
+    /// The oldest items for `peer` (see [`crate::store::BrokerStore::outgoing`]).
+    pub(super) fn outgoing_now(
         &self,
         peer: &BrokerName,
         max_items: usize,
@@ -83,36 +72,36 @@ impl BrokerStore {
     }
 
     /// How many items wait for `peer`.
-    pub fn outbox_len(&self, peer: &BrokerName) -> usize {
-        self.outbox.scan_prefix(prefix(peer)).count()
+    pub(super) fn outbox_len_now(&self, peer: &BrokerName) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for entry in self.outbox.scan_prefix(prefix(peer)) {
+            entry?;
+            count += 1;
+        }
+        Ok(count)
     }
 
-    /// After `peer` answered a batch: removes `sequences` from its outbox and, in the same
-    /// transaction, queues `receipts` for local senders and appends `records` to the relay
-    /// log.
-    pub fn relayed(
+    /// Applies a peer's answer in one transaction (see [`crate::store::BrokerStore::relayed`]).
+    pub(super) fn relayed_now(
         &self,
         peer: &BrokerName,
-        sequences: &[u64],
-        receipts: &[(NodeAddr, pb::SignedReceipt)],
-        records: &[pb::RelayRecord],
+        answer: &RelayAnswer,
     ) -> Result<(), StoreError> {
-        let mut queued = Vec::with_capacity(receipts.len());
-        for (sender, receipt) in receipts {
+        let mut queued = Vec::with_capacity(answer.receipts.len());
+        for (sender, receipt) in &answer.receipts {
             let sequence = self.next_sequence()?;
-            let item = pb::Delivery {
-                sequence,
-                item: Some(pb::delivery::Item::Receipt(receipt.clone())),
-            };
-            queued.push((queue_key(sender, sequence), item.encode_to_vec()));
+            queued.push((
+                queue_key(sender, sequence),
+                receipt_delivery(sequence, receipt),
+            ));
         }
-        let mut logged = Vec::with_capacity(records.len());
-        for record in records {
+        let mut logged = Vec::with_capacity(answer.records.len());
+        for record in &answer.records {
             logged.push((self.next_sequence()?.to_be_bytes(), record.encode_to_vec()));
         }
         (&self.outbox, &self.queue, &self.relay_log)
             .transaction(|(outbox, queue, relay_log)| {
-                for sequence in sequences {
+                for sequence in &answer.sequences {
                     outbox.remove(key(peer, *sequence))?;
                 }
                 for (key, item) in &queued {

@@ -1,0 +1,529 @@
+//! The embedded engine: the broker's state in sled, with group commit ([`GroupCommit`]) making
+//! every write durable before it returns. The only module of this crate that names sled.
+//!
+//! Trees: `dedup` (`sender NUL message-id` → digest ‖ receipt), `queue` (`recipient NUL
+//! sequence(u64 BE)` → `Delivery`), `outbox` ([`outbox`]) and `relay_log` (sequence →
+//! `RelayRecord`). Sequences come from sled's persistent id generator, so queues, outboxes and
+//! the log keep their order across restarts.
+
+use std::path::Path;
+
+use prost::Message;
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use trm_proto::addr::{BrokerName, NodeAddr};
+use trm_proto::pb;
+use trm_storage::{GroupCommit, StorageError};
+
+use super::{
+    Accepted, Admission, BrokerStore, Destination, Intake, Outgoing, Queued, RelayAnswer, Route,
+    RoutedReceipt, StoreError, StoreFuture, Stored,
+};
+
+mod outbox;
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Engine(Box::new(e))
+    }
+}
+
+impl From<StorageError> for StoreError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Open { .. } | StorageError::Locked { .. } => {
+                StoreError::Open(Box::new(e))
+            }
+            _ => StoreError::Durability(Box::new(e)),
+        }
+    }
+}
+
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::from(e),
+        }
+    }
+}
+
+/// The broker's sled database.
+#[derive(Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    dedup: sled::Tree,
+    queue: sled::Tree,
+    outbox: sled::Tree,
+    relay_log: sled::Tree,
+    commit: GroupCommit,
+}
+
+fn queue_prefix(recipient: &NodeAddr) -> Vec<u8> {
+    let mut key = recipient.as_str().as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn queue_key(recipient: &NodeAddr, sequence: u64) -> Vec<u8> {
+    let mut key = queue_prefix(recipient);
+    key.extend_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+fn dedup_key(from: &NodeAddr, message_id: &str) -> Vec<u8> {
+    let mut key = from.as_str().as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(message_id.as_bytes());
+    key
+}
+
+fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        tree,
+        message: e.to_string(),
+    }
+}
+
+fn receipt_delivery(sequence: u64, receipt: &pb::SignedReceipt) -> Vec<u8> {
+    pb::Delivery {
+        sequence,
+        item: Some(pb::delivery::Item::Receipt(receipt.clone())),
+    }
+    .encode_to_vec()
+}
+
+/// One write of an intake batch, with its keys and values prepared outside the transaction.
+enum Prepared {
+    /// An envelope: its duplicate-table key and value, where it goes, and its log record.
+    Envelope {
+        dedup_key: Vec<u8>,
+        digest: [u8; 32],
+        dedup_value: Vec<u8>,
+        receipt: pb::SignedReceipt,
+        local: bool,
+        item_key: Vec<u8>,
+        item: Vec<u8>,
+        log_key: [u8; 8],
+        record: Vec<u8>,
+    },
+    /// A receipt for a local sender's queue, and its log record.
+    Receipt {
+        item_key: Vec<u8>,
+        item: Vec<u8>,
+        log_key: [u8; 8],
+        record: Vec<u8>,
+    },
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = trm_storage::open_db(dir)?;
+        Ok(Self {
+            dedup: db.open_tree("dedup")?,
+            queue: db.open_tree("queue")?,
+            outbox: db.open_tree("outbox")?,
+            relay_log: db.open_tree("relay_log")?,
+            commit: GroupCommit::start(db.clone()),
+            db,
+        })
+    }
+
+    /// Flushes performed so far (group commit batches many writes into one).
+    pub fn flushes(&self) -> u64 {
+        self.commit.flushes()
+    }
+
+    /// Waits until every write made before this call is on disk.
+    async fn durable(&self) -> Result<(), StoreError> {
+        Ok(self.commit.durable().await?)
+    }
+
+    fn next_sequence(&self) -> Result<u64, StoreError> {
+        // sled's ids are monotonic across restarts, so queues stay in arrival order.
+        Ok(self.db.generate_id()? + 1)
+    }
+
+    fn prepare(&self, item: Intake) -> Result<Prepared, StoreError> {
+        match item {
+            Intake::Envelope(admission) => {
+                let Admission {
+                    envelope,
+                    receipt,
+                    record,
+                    destination,
+                } = *admission;
+                let header = envelope.header();
+                let dedup_key = dedup_key(&header.from, header.message_id.as_str());
+                let digest = *envelope.digest();
+                let sequence = self.next_sequence()?;
+                let mut dedup_value = digest.to_vec();
+                dedup_value.extend_from_slice(&receipt.encode_to_vec());
+                let (local, item_key, item) = match &destination {
+                    Destination::Local(recipient) => (
+                        true,
+                        queue_key(recipient, sequence),
+                        pb::Delivery {
+                            sequence,
+                            item: Some(pb::delivery::Item::Envelope(envelope.into_raw())),
+                        }
+                        .encode_to_vec(),
+                    ),
+                    Destination::Peer(broker) => (
+                        false,
+                        outbox::key(broker, sequence),
+                        outbox::envelope_item(envelope.into_raw()),
+                    ),
+                };
+                Ok(Prepared::Envelope {
+                    dedup_key,
+                    digest,
+                    dedup_value,
+                    receipt,
+                    local,
+                    item_key,
+                    item,
+                    log_key: self.next_sequence()?.to_be_bytes(),
+                    record: record.encode_to_vec(),
+                })
+            }
+            Intake::Receipt(routed) => {
+                let RoutedReceipt {
+                    sender,
+                    receipt,
+                    record,
+                } = *routed;
+                let sequence = self.next_sequence()?;
+                Ok(Prepared::Receipt {
+                    item_key: queue_key(&sender, sequence),
+                    item: receipt_delivery(sequence, &receipt),
+                    log_key: self.next_sequence()?.to_be_bytes(),
+                    record: record.encode_to_vec(),
+                })
+            }
+        }
+    }
+
+    /// Applies one prepared write in its own transaction.
+    fn write(&self, prepared: &Prepared) -> Result<Stored, StoreError> {
+        let stored = (&self.dedup, &self.queue, &self.outbox, &self.relay_log).transaction(
+            |(dedup, queue, outbox, relay_log)| match prepared {
+                Prepared::Envelope {
+                    dedup_key,
+                    digest,
+                    dedup_value,
+                    receipt,
+                    local,
+                    item_key,
+                    item,
+                    log_key,
+                    record,
+                } => {
+                    if let Some(existing) = dedup.get(dedup_key)? {
+                        let original = match (existing.get(..32), existing.get(32..)) {
+                            (Some(seen), Some(original)) if seen == &digest[..] => original,
+                            _ => return Ok(Stored::Envelope(Accepted::Conflict)),
+                        };
+                        let original = pb::SignedReceipt::decode(original).map_err(|e| {
+                            ConflictableTransactionError::Abort(corrupt("dedup", e))
+                        })?;
+                        return Ok(Stored::Envelope(Accepted::Duplicate(original)));
+                    }
+                    dedup.insert(dedup_key.as_slice(), dedup_value.as_slice())?;
+                    if *local {
+                        queue.insert(item_key.as_slice(), item.as_slice())?;
+                    } else {
+                        outbox.insert(item_key.as_slice(), item.as_slice())?;
+                    }
+                    relay_log.insert(log_key, record.as_slice())?;
+                    Ok(Stored::Envelope(Accepted::New(receipt.clone())))
+                }
+                Prepared::Receipt {
+                    item_key,
+                    item,
+                    log_key,
+                    record,
+                } => {
+                    queue.insert(item_key.as_slice(), item.as_slice())?;
+                    relay_log.insert(log_key, record.as_slice())?;
+                    Ok(Stored::Receipt)
+                }
+            },
+        )?;
+        Ok(stored)
+    }
+
+    fn intake_now(&self, items: Vec<Intake>) -> Result<Vec<Stored>, StoreError> {
+        let mut stored = Vec::with_capacity(items.len());
+        for item in items {
+            let prepared = self.prepare(item)?;
+            stored.push(self.write(&prepared)?);
+        }
+        Ok(stored)
+    }
+
+    fn pending_now(
+        &self,
+        recipient: &NodeAddr,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        let start = queue_key(recipient, after.saturating_add(1));
+        let end = queue_key(recipient, u64::MAX);
+        let mut items = Vec::new();
+        for entry in self.queue.range(start..=end).take(limit) {
+            let (_, value) = entry?;
+            let delivery = pb::Delivery::decode(value.as_ref()).map_err(|e| corrupt("queue", e))?;
+            items.push(Queued {
+                sequence: delivery.sequence,
+                delivery,
+            });
+        }
+        Ok(items)
+    }
+
+    fn item_now(
+        &self,
+        recipient: &NodeAddr,
+        sequence: u64,
+    ) -> Result<Option<pb::Delivery>, StoreError> {
+        self.queue
+            .get(queue_key(recipient, sequence))?
+            .map(|v| pb::Delivery::decode(v.as_ref()).map_err(|e| corrupt("queue", e)))
+            .transpose()
+    }
+
+    fn complete_now(
+        &self,
+        recipient: &NodeAddr,
+        sequence: u64,
+        route: Option<Route>,
+    ) -> Result<Option<u64>, StoreError> {
+        let Some(Route {
+            destination,
+            receipt,
+            record,
+        }) = route
+        else {
+            self.queue.remove(queue_key(recipient, sequence))?;
+            return Ok(None);
+        };
+        let receipt_sequence = self.next_sequence()?;
+        let log_key = self.next_sequence()?.to_be_bytes();
+        let (local, receipt_key, item) = match &destination {
+            Destination::Local(sender) => (
+                true,
+                queue_key(sender, receipt_sequence),
+                receipt_delivery(receipt_sequence, &receipt),
+            ),
+            Destination::Peer(broker) => (
+                false,
+                outbox::key(broker, receipt_sequence),
+                outbox::receipt_item(receipt),
+            ),
+        };
+        let record = record.encode_to_vec();
+        let done = (&self.queue, &self.outbox, &self.relay_log).transaction(
+            |(queue, outbox, relay_log)| {
+                if queue.remove(queue_key(recipient, sequence))?.is_none() {
+                    // Acknowledged twice (a reconnecting node): the first completion counts.
+                    return Ok(None);
+                }
+                if local {
+                    queue.insert(receipt_key.as_slice(), item.as_slice())?;
+                } else {
+                    outbox.insert(receipt_key.as_slice(), item.as_slice())?;
+                }
+                relay_log.insert(&log_key, record.as_slice())?;
+                Ok(Some(receipt_sequence))
+            },
+        );
+        done.map_err(|e: TransactionError<StoreError>| StoreError::from(e))
+    }
+
+    fn relay_log_now(&self) -> Result<Vec<pb::RelayRecord>, StoreError> {
+        self.relay_log
+            .iter()
+            .values()
+            .map(|v| {
+                let v = v?;
+                pb::RelayRecord::decode(v.as_ref()).map_err(|e| corrupt("relay_log", e))
+            })
+            .collect()
+    }
+}
+
+impl BrokerStore for SledStore {
+    fn intake(&self, items: Vec<Intake>) -> StoreFuture<'_, Vec<Stored>> {
+        Box::pin(async move {
+            let stored = self.intake_now(items)?;
+            // Also when everything was a duplicate: the originals may not be flushed yet.
+            self.durable().await?;
+            Ok(stored)
+        })
+    }
+
+    fn pending<'a>(
+        &'a self,
+        recipient: &'a NodeAddr,
+        after: u64,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<Queued>> {
+        Box::pin(async move { self.pending_now(recipient, after, limit) })
+    }
+
+    fn item<'a>(
+        &'a self,
+        recipient: &'a NodeAddr,
+        sequence: u64,
+    ) -> StoreFuture<'a, Option<pb::Delivery>> {
+        Box::pin(async move { self.item_now(recipient, sequence) })
+    }
+
+    fn complete(
+        &self,
+        recipient: NodeAddr,
+        sequence: u64,
+        route: Option<Route>,
+    ) -> StoreFuture<'_, Option<u64>> {
+        Box::pin(async move {
+            let routed = self.complete_now(&recipient, sequence, route)?;
+            self.durable().await?;
+            Ok(routed)
+        })
+    }
+
+    fn outgoing<'a>(
+        &'a self,
+        peer: &'a BrokerName,
+        max_items: usize,
+        max_bytes: usize,
+    ) -> StoreFuture<'a, Vec<Outgoing>> {
+        Box::pin(async move { self.outgoing_now(peer, max_items, max_bytes) })
+    }
+
+    fn relayed(&self, peer: BrokerName, answer: RelayAnswer) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.relayed_now(&peer, &answer)?;
+            self.durable().await
+        })
+    }
+
+    fn relay_log(&self) -> StoreFuture<'_, Vec<pb::RelayRecord>> {
+        Box::pin(async move { self.relay_log_now() })
+    }
+
+    fn queue_len<'a>(&'a self, recipient: &'a NodeAddr) -> StoreFuture<'a, usize> {
+        Box::pin(async move {
+            let mut count = 0;
+            for entry in self.queue.scan_prefix(queue_prefix(recipient)) {
+                entry?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    fn outbox_len<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, usize> {
+        Box::pin(async move { self.outbox_len_now(peer) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ed25519_dalek::SigningKey;
+    use trm_proto::addr::MessageId;
+    use trm_proto::envelope::{self, UnverifiedEnvelope, VerifiedEnvelope};
+    use trm_proto::signing::{self, Purpose};
+
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    fn envelope(
+        key: &SigningKey,
+        id: &MessageId,
+        ciphertext: &[u8],
+    ) -> Result<VerifiedEnvelope, Box<dyn std::error::Error>> {
+        let header = pb::EnvelopeHeader {
+            protocol_version: trm_proto::PROTOCOL_VERSION,
+            message_id: id.to_string(),
+            from: "lefoe-ibf@at".into(),
+            to: "astra@at".into(),
+            created_at_ms: 1,
+            expires_at_ms: u64::MAX,
+            priority: pb::Priority::Routine.into(),
+            kind: pb::MessageKind::Referral.into(),
+            ciphertext_sha256: envelope::digest(ciphertext).to_vec(),
+        }
+        .encode_to_vec();
+        let raw = pb::Envelope {
+            signature: signing::sign(key, Purpose::Envelope, &header),
+            header,
+            ciphertext: ciphertext.to_vec(),
+        };
+        Ok(UnverifiedEnvelope::parse(raw, 1 << 20)?.verify(&[key.verifying_key()])?)
+    }
+
+    fn admission(envelope: VerifiedEnvelope, receipt: &str) -> Admission {
+        Admission {
+            destination: Destination::Local(envelope.header().to.clone()),
+            envelope,
+            receipt: pb::SignedReceipt {
+                receipt: receipt.as_bytes().to_vec(),
+                ..Default::default()
+            },
+            record: pb::RelayRecord {
+                event: "accepted".into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn an_envelope_is_stored_once_completed_once_and_survives_a_restart() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let key = signing::generate_key();
+        let id = MessageId::random();
+        let from: NodeAddr = "lefoe-ibf@at".parse()?;
+        let to: NodeAddr = "astra@at".parse()?;
+        {
+            let store: Arc<dyn BrokerStore> = Arc::new(SledStore::open(dir.path())?);
+            let first = envelope(&key, &id, b"sealed")?;
+            let accepted = store.accept(admission(first.clone(), "first")).await?;
+            assert!(matches!(&accepted, Accepted::New(r) if r.receipt == b"first"));
+            let again = store.accept(admission(first, "second")).await?;
+            assert!(matches!(&again, Accepted::Duplicate(r) if r.receipt == b"first"));
+            let reused = store
+                .accept(admission(envelope(&key, &id, b"other")?, "third"))
+                .await?;
+            assert_eq!(reused, Accepted::Conflict);
+            let pending = store.pending(&to, 0, 10).await?;
+            let [item] = pending.as_slice() else {
+                return Err(format!("one item expected: {pending:?}").into());
+            };
+            let route = Route {
+                destination: Destination::Local(from.clone()),
+                receipt: pb::SignedReceipt::default(),
+                record: pb::RelayRecord::default(),
+            };
+            let done = store
+                .complete(to.clone(), item.sequence, Some(route.clone()))
+                .await?;
+            assert!(done.is_some());
+            assert_eq!(
+                store
+                    .complete(to.clone(), item.sequence, Some(route))
+                    .await?,
+                None
+            );
+        }
+        let store = SledStore::open(dir.path())?;
+        assert_eq!(store.queue_len(&to).await?, 0);
+        assert_eq!(store.queue_len(&from).await?, 1);
+        assert_eq!(store.relay_log().await?.len(), 2);
+        Ok(())
+    }
+}

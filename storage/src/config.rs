@@ -1,0 +1,101 @@
+//! What a daemon's configuration loading shares: reading a TOML file into a serde type,
+//! environment overrides, reading the key and PEM files it names, and errors that name the
+//! file or the field at fault. The broker and the node add their own checks on top.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML does not describe the expected configuration.
+    #[error("invalid configuration {path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// A value is invalid.
+    #[error("configuration field `{field}`: {problem}")]
+    Field {
+        /// The field's name.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// A refusal of `field`, saying what is wrong with it.
+pub fn field(field: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Field {
+        field,
+        problem: problem.into(),
+    }
+}
+
+/// Reads a text file named by the configuration (a key, a PEM certificate, the TOML itself).
+pub fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Parses TOML text into `T`; `path` names the file in errors.
+pub fn from_toml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Reads and parses the TOML file at `path`.
+pub fn load_toml<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    from_toml(&read_text(path)?, path)
+}
+
+/// Replaces `value` with environment variable `var` when it is set (and valid Unicode).
+pub fn env_override<T: From<String>>(var: &str, value: &mut T) {
+    if let Ok(set) = std::env::var(var) {
+        *value = T::from(set);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        name: String,
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_field() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("sample.toml");
+        let missing = load_toml::<Sample>(&path).err().map(|e| e.to_string());
+        assert!(missing.is_some_and(|m| m.starts_with(&format!("cannot read {}", path.display()))));
+        std::fs::write(&path, "name = \"at\"\nextra = 1\n")?;
+        let syntax = load_toml::<Sample>(&path).err().map(|e| e.to_string());
+        assert!(syntax.is_some_and(|m| m.contains("invalid configuration") && m.contains("extra")));
+        std::fs::write(&path, "name = \"at\"\n")?;
+        assert_eq!(load_toml::<Sample>(&path)?.name, "at");
+        assert_eq!(
+            field("listen", "must be an address").to_string(),
+            "configuration field `listen`: must be an address"
+        );
+        Ok(())
+    }
+}
