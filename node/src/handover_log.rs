@@ -17,7 +17,9 @@
 //!
 //! An entry's hash is `SHA-256("trm/log-entry/v1" || entry bytes)` ([`entry_hash`]). The bytes
 //! include the entry's own `index` and `prev_hash` (the hash of the previous entry, 32 zero
-//! bytes for entry 0), so an entry cannot be moved to another position unnoticed.
+//! bytes for entry 0), so an entry cannot be moved to another position unnoticed. The entry
+//! format, its hash and the check of a chain of entry bytes live in [`trm_log::entry`]; this
+//! module stores them.
 //!
 //! **Architecture Invariant:** this module has no delete or rewrite path. [`append`] is the only
 //! function that writes, and it refuses to overwrite an existing entry.
@@ -26,27 +28,19 @@
 //! that is what signed checkpoints witnessed by other organisations are for.
 
 use prost::Message;
-use sha2::{Digest, Sha256};
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+use trm_log::entry::{ChainError, ZERO_HASH, decode};
+pub use trm_log::entry::{ChainSummary, EntryHash, entry_hash, verify_entries};
 use trm_proto::pb;
 
 /// The name of the sled tree that holds the log.
 pub const TREE: &str = "handover_log";
-
-/// The SHA-256 hash of an entry, as defined by [`entry_hash`].
-pub type EntryHash = [u8; 32];
 
 /// The first byte of every entry's key.
 const ENTRY_PREFIX: u8 = b'e';
 
 /// The key of the head record.
 const HEAD_KEY: &[u8] = b"h";
-
-/// The domain-separation prefix of entry hashes.
-const HASH_DOMAIN: &[u8] = b"trm/log-entry/v1";
-
-/// The `prev_hash` of entry 0, and the head of an empty log.
-const ZERO_HASH: EntryHash = [0; 32];
 
 /// Where [`append`] put an entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,15 +62,6 @@ pub struct StoredEntry {
     pub bytes: Vec<u8>,
 }
 
-/// The state of a log that [`verify`] found intact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChainSummary {
-    /// How many entries the log holds.
-    pub entries: u64,
-    /// The hash of the last entry (32 zero bytes for an empty log).
-    pub head: EntryHash,
-}
-
 /// Why the log could not be read or verified.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -93,12 +78,12 @@ pub enum LogError {
     Storage(#[from] sled::Error),
 }
 
-/// The hash of an entry's stored bytes: `SHA-256("trm/log-entry/v1" || bytes)`.
-pub fn entry_hash(bytes: &[u8]) -> EntryHash {
-    let mut hasher = Sha256::new();
-    hasher.update(HASH_DOMAIN);
-    hasher.update(bytes);
-    hasher.finalize().into()
+impl From<ChainError> for LogError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::Broken { index, problem } => Self::Broken { index, problem },
+        }
+    }
 }
 
 /// Appends `entry` inside a sled transaction, so that callers can store a message and its log
@@ -206,75 +191,6 @@ pub fn entry_count(tree: &sled::Tree) -> Result<u64, LogError> {
                 )
             }),
     }
-}
-
-/// Checks a log given as its entries' stored bytes in order from entry 0, such as an exported
-/// bundle, as [`verify`] checks the stored log, except that there is no head record: an
-/// exported log's end is vouched for by its signed checkpoint instead.
-///
-/// `visit` sees each entry, decoded, once it is known to chain onto the ones before it. On
-/// failure, names the entry that was changed, is missing or is out of place, with the same
-/// reasoning as [`verify`]; when the last entry's record of its predecessor does not match,
-/// nothing after it tells which of the two changed, and the predecessor is named.
-pub fn verify_entries<B: AsRef<[u8]>>(
-    entries: &[B],
-    mut visit: impl FnMut(&pb::LogEntry),
-) -> Result<ChainSummary, LogError> {
-    let mut last = ZERO_HASH;
-    for (position, bytes) in entries.iter().enumerate() {
-        let index = position as u64;
-        let bytes = bytes.as_ref();
-        let entry = pb::LogEntry::decode(bytes)
-            .map_err(|e| broken(index, format!("entry {index} cannot be decoded: {e}")))?;
-        if entry.index > index {
-            return Err(missing(index, entry.index));
-        }
-        if entry.index < index {
-            return Err(broken(
-                index,
-                format!(
-                    "entry {index} is out of place: it says it is entry {}",
-                    entry.index
-                ),
-            ));
-        }
-        let hash = entry_hash(bytes);
-        if entry.prev_hash != last {
-            let Some(previous) = index.checked_sub(1) else {
-                return Err(broken(
-                    0,
-                    "entry 0 must record 32 zero bytes as the previous hash",
-                ));
-            };
-            return Err(match entries.get(position + 1) {
-                Some(next) if recorded_previous(next.as_ref(), index) == Some(hash) => broken(
-                    previous,
-                    format!("entry {previous} does not match the hash recorded by entry {index}"),
-                ),
-                Some(_) => broken(
-                    index,
-                    format!(
-                        "entry {index} records a previous hash that does not match entry \
-                         {previous}, and its own hash does not match entry {}",
-                        index + 1
-                    ),
-                ),
-                None => broken(
-                    previous,
-                    format!(
-                        "entry {previous} does not match the hash recorded by entry {index}, \
-                         the last entry (or entry {index}'s record of it was changed)"
-                    ),
-                ),
-            });
-        }
-        visit(&entry);
-        last = hash;
-    }
-    Ok(ChainSummary {
-        entries: entries.len() as u64,
-        head: last,
-    })
 }
 
 /// Walks every entry in order and checks the whole chain against the head record.
@@ -406,32 +322,6 @@ fn recorded_by_entry(key: &[u8], bytes: &[u8], predecessor: u64) -> Option<Entry
     entry.prev_hash.as_slice().try_into().ok()
 }
 
-/// The `prev_hash` that the entry `bytes` records, if it decodes and says it is entry
-/// `predecessor + 1` (an exported log has no keys, so the entry's own index stands in).
-fn recorded_previous(bytes: &[u8], predecessor: u64) -> Option<EntryHash> {
-    let entry = pb::LogEntry::decode(bytes).ok()?;
-    if Some(entry.index) != predecessor.checked_add(1) {
-        return None;
-    }
-    entry.prev_hash.as_slice().try_into().ok()
-}
-
-/// Decodes the entry stored at `index` and checks that it says it is entry `index`.
-fn decode(index: u64, bytes: &[u8]) -> Result<pb::LogEntry, LogError> {
-    let entry = pb::LogEntry::decode(bytes)
-        .map_err(|e| broken(index, format!("entry {index} cannot be decoded: {e}")))?;
-    if entry.index != index {
-        return Err(broken(
-            index,
-            format!(
-                "entry {index} is stored at index {index} but says it is entry {}",
-                entry.index
-            ),
-        ));
-    }
-    Ok(entry)
-}
-
 /// The index in an entry key, or an error naming `expected` (the entry that should be there).
 fn stored_index(key: &[u8], expected: u64) -> Result<u64, LogError> {
     parse_entry_key(key).ok_or_else(|| {
@@ -462,18 +352,12 @@ fn parse_entry_key(key: &[u8]) -> Option<u64> {
 
 /// A [`LogError::Broken`] for entry `index`.
 fn broken(index: u64, problem: impl Into<String>) -> LogError {
-    LogError::Broken {
-        index,
-        problem: problem.into(),
-    }
+    ChainError::broken(index, problem).into()
 }
 
 /// A [`LogError::Broken`] for the missing entry `expected`, found while expecting it at `next`.
 fn missing(expected: u64, next: u64) -> LogError {
-    broken(
-        expected,
-        format!("entry {expected} is missing (the next stored entry is {next})"),
-    )
+    ChainError::missing(expected, next).into()
 }
 
 /// A storage error that aborts an append instead of damaging the log.
@@ -676,18 +560,6 @@ mod tests {
     }
 
     #[test]
-    fn hashes_cover_the_domain_and_the_stored_bytes() {
-        let bytes = sample(1).encode_to_vec();
-        let expected: EntryHash = Sha256::new()
-            .chain_update(b"trm/log-entry/v1")
-            .chain_update(&bytes)
-            .finalize()
-            .into();
-        assert_eq!(entry_hash(&bytes), expected);
-        assert_ne!(entry_hash(&bytes), <[u8; 32]>::from(Sha256::digest(&bytes)));
-    }
-
-    #[test]
     fn any_changed_byte_is_named_in_the_first_a_middle_and_the_last_entry() -> TestResult {
         const ENTRIES: u64 = 12;
         let dir = TempDir::new()?;
@@ -730,58 +602,6 @@ mod tests {
         assert_eq!(read_bytes(&tree, 5, 3)?, bytes[5..8]);
         let empty: [&[u8]; 0] = [];
         assert_eq!(verify_entries(&empty, |_| ())?.entries, 0);
-        Ok(())
-    }
-
-    #[test]
-    fn any_changed_byte_of_an_exported_entry_with_a_successor_is_named() -> TestResult {
-        const ENTRIES: u64 = 12;
-        let dir = TempDir::new()?;
-        let (_db, tree) = open(&dir.db())?;
-        append_n(&tree, ENTRIES)?;
-        let original = read_bytes(&tree, 0, 100)?;
-        for k in [0, ENTRIES / 2, ENTRIES - 2] {
-            let k = k as usize;
-            for position in 0..original[k].len() {
-                for mask in [0x01u8, 0x20, 0x80, 0xff] {
-                    let mut tampered = original.clone();
-                    tampered[k][position] ^= mask;
-                    let index = broken_index(verify_entries(&tampered, |_| ()))?;
-                    assert_eq!(
-                        index, k as u64,
-                        "byte {position} of entry {k} xor {mask:#04x}"
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn an_entry_removed_from_an_export_is_named() -> TestResult {
-        let dir = TempDir::new()?;
-        let (_db, tree) = open(&dir.db())?;
-        append_n(&tree, 8)?;
-        let original = read_bytes(&tree, 0, 100)?;
-        for k in [0, 4] {
-            let mut removed = original.clone();
-            removed.remove(k);
-            match verify_entries(&removed, |_| ()) {
-                Err(LogError::Broken { index, problem }) => {
-                    assert_eq!(index, k as u64);
-                    assert!(problem.contains("missing"), "{problem}");
-                }
-                other => panic!("removing entry {k}: {other:?}"),
-            }
-        }
-        // The last one leaves a shorter, intact chain: only a checkpoint shows it.
-        let mut truncated = original.clone();
-        truncated.pop();
-        assert_eq!(verify_entries(&truncated, |_| ())?.entries, 7);
-        // An entry moved to another place is named where it does not belong.
-        let mut swapped = original.clone();
-        swapped.swap(2, 3);
-        assert_eq!(broken_index(verify_entries(&swapped, |_| ()))?, 2);
         Ok(())
     }
 
