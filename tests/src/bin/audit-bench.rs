@@ -25,11 +25,11 @@ use ed25519_dalek::SigningKey;
 use prost::Message;
 use sled::transaction::ConflictableTransactionError;
 use tokio::task::JoinSet;
-use trm_cli::audit_verify::{self, Trust};
-use trm_node::checkpoint::{self, Checkpoint, CheckpointSigner};
+use trm_audit::verify::{self as audit_verify, Trust};
+use trm_log::checkpoint::{self, Checkpoint, CheckpointSigner};
 use trm_node::checkpointer::Checkpointer;
 use trm_node::handover_log;
-use trm_node::merkle::{self, MerkleTree};
+use trm_log::merkle::{self, MerkleTree};
 use trm_node::store::NodeStore;
 use trm_proto::pb;
 

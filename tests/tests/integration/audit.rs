@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use prost::Message;
 use trm_cli::audit;
-use trm_cli::audit_verify::{self, Finding, FindingKind, Report, Trust};
+use trm_audit::verify::{self as audit_verify, Finding, FindingKind, Report, Trust};
 use trm_cli::commands::{Output, exit};
 use trm_cli::local::LocalFederation;
 use trm_node::checkpoint::{self, Checkpoint};
