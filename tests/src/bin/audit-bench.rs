@@ -27,9 +27,9 @@ use sled::transaction::ConflictableTransactionError;
 use tokio::task::JoinSet;
 use trm_audit::verify::{self as audit_verify, Trust};
 use trm_log::checkpoint::{self, Checkpoint, CheckpointSigner};
+use trm_log::merkle::{self, MerkleTree};
 use trm_node::checkpointer::Checkpointer;
 use trm_node::handover_log;
-use trm_log::merkle::{self, MerkleTree};
 use trm_node::store::NodeStore;
 use trm_proto::pb;
 
