@@ -1,5 +1,6 @@
 //! Compiles the `.proto` files with protox (pure Rust, so no system `protoc` is needed) and
-//! exports the file descriptor set for gRPC reflection.
+//! exports the file descriptor set for gRPC reflection. The gRPC client and server stubs are
+//! generated only with the `grpc` feature.
 
 use std::path::PathBuf;
 
@@ -26,9 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("trm_descriptor.bin"),
         descriptors.encode_to_vec(),
     )?;
+    let grpc = std::env::var_os("CARGO_FEATURE_GRPC").is_some();
     tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
+        .build_client(grpc)
+        .build_server(grpc)
         .compile_fds(descriptors)?;
     Ok(())
 }

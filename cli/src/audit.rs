@@ -1,5 +1,6 @@
 //! `trm log checkpoint` and `trm log export`: a signed checkpoint of the node's handover log,
-//! and the log exported as a metadata-only bundle for `trm audit verify`.
+//! and the log exported as a metadata-only bundle for `trm audit verify`; and `trm audit
+//! verify`, `collect` and `witnessed`, the first a thin front over [`trm_audit::verify`].
 
 use std::io::Write;
 use std::path::Path;
@@ -235,17 +236,17 @@ pub fn verify(
     bundles: &[std::path::PathBuf],
     out: Output,
 ) -> Result<(), CommandError> {
-    let trust = crate::audit_verify::Trust::from_directory_file(
+    let trust = trm_audit::verify::Trust::from_directory_file(
         directory,
         authority_key,
         federation,
         trm_proto::time::now_ms(),
     )
     .map_err(|e| match e {
-        crate::audit_verify::TrustError::Read { .. } => {
+        trm_audit::verify::TrustError::Read { .. } => {
             CommandError::new(exit::NOT_FOUND, e.to_string())
         }
-        crate::audit_verify::TrustError::Directory { .. } => {
+        trm_audit::verify::TrustError::Directory { .. } => {
             CommandError::new(exit::DATA, e.to_string())
         }
     })?;
@@ -259,7 +260,7 @@ pub fn verify(
         })?;
         loaded.push((path.display().to_string(), bytes));
     }
-    let report = crate::audit_verify::verify(loaded, &trust);
+    let report = trm_audit::verify::verify(loaded, &trust);
     out.print(report.human(), || report.json());
     if report.ok {
         Ok(())

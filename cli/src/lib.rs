@@ -5,8 +5,8 @@
 //! # Layout
 //! - [`commands`]: each command against the node, with exit codes.
 //! - [`audit`]: `trm log checkpoint` and `trm log export`.
-//! - [`audit_verify`]: `trm audit verify`, offline checks of exported log bundles.
-//! - [`audit_report`]: `trm audit report`, the coordinator's report over log bundles.
+//! - [`audit_report`]: `trm audit report`, the coordinator's report over log bundles (the
+//!   auditor itself is the `trm-audit` library).
 //! - [`case_commands`] and [`case_view`]: `trm cases`, `trm case` and `trm respond`, and
 //!   their output.
 //! - [`client`]: the Unix-socket connection to the node.
@@ -18,7 +18,6 @@
 
 pub mod audit;
 pub mod audit_report;
-pub mod audit_verify;
 pub mod case_commands;
 pub mod case_view;
 pub mod client;

@@ -241,19 +241,11 @@ fn check_extends(tree: &MerkleTree, checkpoint: &Checkpoint) -> Result<(), Strin
 /// The checkpoint in a stored note, which must be of the size it is stored under.
 fn parse_stored(size: u64, note: &str) -> Result<Checkpoint, CheckpointerError> {
     let unreadable = |problem: String| CheckpointerError::Unreadable { size, problem };
-    let checkpoint = note_text(note)
-        .ok_or_else(|| unreadable("not a signed note".into()))
-        .and_then(|text| Checkpoint::parse(&text).map_err(|e| unreadable(e.to_string())))?;
+    let checkpoint = Checkpoint::from_note(note).map_err(|e| unreadable(e.to_string()))?;
     if checkpoint.size != size {
         return Err(unreadable(format!("it is of size {}", checkpoint.size)));
     }
     Ok(checkpoint)
-}
-
-/// The text of a signed checkpoint note, up to the empty line before its signatures. A
-/// checkpoint's text has no empty line, so the first one ends it.
-pub fn note_text(note: &str) -> Option<String> {
-    note.split_once("\n\n").map(|(text, _)| format!("{text}\n"))
 }
 
 #[cfg(test)]
@@ -372,14 +364,5 @@ mod tests {
             other => panic!("{other:?}"),
         }
         Ok(())
-    }
-
-    #[test]
-    fn the_text_of_a_note_ends_before_its_signatures() {
-        assert_eq!(
-            note_text("o\n1\nAAAA\n\n— o sig\n").as_deref(),
-            Some("o\n1\nAAAA\n")
-        );
-        assert_eq!(note_text("no signatures\n"), None);
     }
 }

@@ -24,7 +24,7 @@ use crate::store::{NodeStore, StoreError};
 use crate::witness::WitnessError;
 
 /// The bundle format this node writes.
-pub const BUNDLE_FORMAT: u32 = 1;
+pub use trm_log::BUNDLE_FORMAT;
 
 /// A piece holds entries until it reaches about this many bytes.
 const PIECE_BYTES: usize = 1 << 20;

@@ -11,8 +11,8 @@
 //! - [`audit`]: the yes/no audit flags derived from content.
 //! - [`cases`]: the case lifecycle: which message may follow which.
 //! - [`handover_log`]: the hash-chained, append-only log.
-//! - [`merkle`]: RFC 6962 Merkle trees over the log, with inclusion and consistency proofs.
-//! - [`checkpoint`]: signed checkpoints of that tree (C2SP signed notes) and witness cosignatures.
+//! - [`merkle`] and [`checkpoint`]: the log's RFC 6962 tree, proofs and signed checkpoints,
+//!   re-exported from `trm-log`.
 //! - [`checkpointer`]: the node's tree over its log and the checkpoints it signs and stores.
 //! - [`witness`]: checking and cosigning partners' checkpoints from their receipts, and fork
 //!   evidence.
@@ -33,7 +33,6 @@ pub mod admin;
 pub mod audit;
 pub mod case_admin;
 pub mod cases;
-pub mod checkpoint;
 pub mod checkpointer;
 pub mod cli;
 pub mod config;
@@ -48,7 +47,6 @@ pub mod handover_log;
 pub mod inbound;
 pub mod keys;
 pub mod maintenance;
-pub mod merkle;
 pub mod node;
 pub mod open;
 pub mod outbox;
@@ -61,3 +59,5 @@ pub mod witness;
 
 pub use config::{NodeConfig, NodeConfigFile};
 pub use daemon::{run, serve};
+/// The log format moved to `trm-log`; re-exported so that the node's modules keep their paths.
+pub use trm_log::{checkpoint, merkle};

@@ -4,7 +4,8 @@
 //! once, and the rest of trm works with the typed, verified results.
 //!
 //! # Layout
-//! - [`pb`]: the generated protobuf messages and gRPC stubs.
+//! - [`pb`]: the generated protobuf messages, and the gRPC stubs with the default `grpc`
+//!   feature.
 //! - [`addr`]: parsed addresses and identifiers (`NodeAddr`, `BrokerName`, `MessageId`, `CaseRef`).
 //! - [`signing`]: domain-separated Ed25519 signatures.
 //! - [`envelope`]: the outer envelope: header parsing and signature verification.
@@ -21,13 +22,14 @@ pub mod receipt;
 pub mod signing;
 pub mod time;
 
-/// The generated protobuf messages and gRPC services of `trm.v1`.
+/// The generated protobuf messages of `trm.v1`, and its gRPC services with the `grpc` feature.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod pb {
-    tonic::include_proto!("trm.v1");
+    include!(concat!(env!("OUT_DIR"), "/trm.v1.rs"));
 
     /// The encoded file descriptor set of every trm proto, for gRPC reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("trm_descriptor");
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/trm_descriptor.bin"));
 }
 
 /// The largest envelope any broker may be configured to carry: 16 MiB. Nodes decode

@@ -1,16 +1,14 @@
 //! `trm audit report`: reads the bundles and the signed directory, verifies the bundles as
-//! `trm audit verify` does, computes the report and writes it as JSON, CSV or HTML.
+//! `trm audit verify` does, computes the report with [`trm_audit::report`] and writes it as
+//! JSON, CSV or HTML.
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use prost::Message;
-use trm_proto::directory::{self, Directory};
-use trm_proto::pb;
+use trm_audit::report::Report;
+use trm_audit::report::build::{self, OrgsError, RenderError};
+use trm_audit::verify::{Trust, TrustError};
 
-use super::{NodeLog, Orgs, Report, Verification};
-use crate::audit_verify::{self, Trust, TrustError};
 use crate::commands::{CommandError, exit};
 
 /// What `trm audit report` reads and writes.
@@ -37,100 +35,17 @@ fn trust_error(e: TrustError) -> CommandError {
     }
 }
 
-/// The directory's organisations, verified as [`Trust::from_directory_file`] verifies it (an
-/// expired directory as of its last valid moment).
-fn organisations(request: &Request, now_ms: u64) -> Result<Orgs, CommandError> {
-    let path = &request.directory;
-    let data = |e: directory::DirectoryError| {
-        CommandError::new(exit::DATA, format!("{}: {e}", path.display()))
-    };
-    let authority = directory::parse_authority_key(&request.authority_key).map_err(data)?;
-    let bytes = std::fs::read(path).map_err(|e| {
-        CommandError::new(
-            exit::NOT_FOUND,
-            format!("cannot read {}: {e}", path.display()),
-        )
-    })?;
-    let signed = pb::SignedDirectory::decode(bytes.as_slice())
-        .map_err(|e| data(directory::DirectoryError::Malformed(e.to_string())))?;
-    // As in `Trust`: the expiry only chooses the time to check at; the signature is then
-    // checked over these same bytes.
-    let expires_at_ms = pb::Directory::decode(signed.directory.as_slice())
-        .map(|d| d.expires_at_ms)
-        .unwrap_or(u64::MAX);
-    let at_ms = now_ms.min(expires_at_ms.saturating_sub(1));
-    let verified =
-        Directory::verify(signed, &authority, &request.federation, at_ms).map_err(data)?;
-    Ok(Orgs::from_directory(&verified))
-}
-
-/// Each node's log from the bundles that decode and belong to `federation`; of several bundles
-/// of one node, the one with the most entries (a later export extends an earlier one; any
-/// disagreement between them is a verification finding).
-pub fn node_logs(bundles: &[(String, Vec<u8>)], federation: &str) -> Vec<NodeLog> {
-    let mut by_node: BTreeMap<String, NodeLog> = BTreeMap::new();
-    for (_, bytes) in bundles {
-        let Ok(bundle) = pb::LogBundle::decode(bytes.as_slice()) else {
-            continue;
-        };
-        if bundle.federation != federation || bundle.format != audit_verify::bundle::FORMAT {
-            continue;
-        }
-        let entries: Vec<pb::LogEntry> = bundle
-            .entries
-            .iter()
-            .filter_map(|e| pb::LogEntry::decode(e.as_slice()).ok())
-            .collect();
-        let longer = by_node
-            .get(&bundle.node)
-            .is_none_or(|known| known.entries.len() < entries.len());
-        if longer {
-            by_node.insert(
-                bundle.node.clone(),
-                NodeLog {
-                    node: bundle.node,
-                    exported_at_ms: bundle.exported_at_ms,
-                    entries,
-                },
-            );
-        }
-    }
-    by_node.into_values().collect()
-}
-
-/// What `trm audit verify` says about the bundles, summarised.
-pub fn verification(bundles: Vec<(String, Vec<u8>)>, trust: &Trust) -> Verification {
-    let verified = audit_verify::verify(bundles, trust);
-    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
-    for f in &verified.findings {
-        let name = serde_json::to_value(f.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        *by_kind.entry(name).or_default() += 1;
-    }
-    Verification {
-        ok: verified.ok,
-        findings: verified.findings.len(),
-        by_kind,
+fn orgs_error(e: OrgsError) -> CommandError {
+    match e {
+        OrgsError::Read { .. } => CommandError::new(exit::NOT_FOUND, e.to_string()),
+        OrgsError::Directory { .. } => CommandError::new(exit::DATA, e.to_string()),
     }
 }
 
-/// The report in `format`.
-pub fn render(report: &Report, format: &str) -> Result<String, CommandError> {
-    match format {
-        "json" => serde_json::to_string_pretty(report)
-            .map(|mut s| {
-                s.push('\n');
-                s
-            })
-            .map_err(|e| CommandError::new(exit::REFUSED, e.to_string())),
-        "csv" => Ok(super::csv::render(report)),
-        "html" => Ok(super::html::render(report)),
-        other => Err(CommandError::new(
-            exit::USAGE,
-            format!("unknown format {other:?}: json, csv or html"),
-        )),
+fn render_error(e: RenderError) -> CommandError {
+    match e {
+        RenderError::UnknownFormat(_) => CommandError::new(exit::USAGE, e.to_string()),
+        RenderError::Json(_) => CommandError::new(exit::REFUSED, e.to_string()),
     }
 }
 
@@ -145,7 +60,13 @@ pub fn run(request: &Request) -> Result<Report, CommandError> {
         now_ms,
     )
     .map_err(trust_error)?;
-    let orgs = organisations(request, now_ms)?;
+    let orgs = build::organisations(
+        &request.directory,
+        &request.authority_key,
+        &request.federation,
+        now_ms,
+    )
+    .map_err(orgs_error)?;
     let mut loaded = Vec::with_capacity(request.bundles.len());
     for path in &request.bundles {
         let bytes = std::fs::read(path).map_err(|e| {
@@ -156,14 +77,8 @@ pub fn run(request: &Request) -> Result<Report, CommandError> {
         })?;
         loaded.push((path.display().to_string(), bytes));
     }
-    let logs = node_logs(&loaded, &request.federation);
-    let report = Report::new(
-        &request.federation,
-        &logs,
-        &orgs,
-        verification(loaded, &trust),
-    );
-    let text = render(&report, &request.format)?;
+    let report = build::build(&request.federation, loaded, &orgs, &trust);
+    let text = build::render(&report, &request.format).map_err(render_error)?;
     match &request.out {
         Some(file) => write_file(file, &text)?,
         None => print!("{text}"),

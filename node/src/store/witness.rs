@@ -12,7 +12,6 @@ use trm_storage::GroupCommit;
 
 use super::StoreError;
 use crate::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
-use crate::checkpointer::note_text;
 use crate::witness::judge::{self, Seen, Verdict};
 
 /// The sled tree of cosigned partner checkpoints: key partner address, NUL, tree size (`u64`
@@ -106,11 +105,8 @@ fn decode_size(tree: &'static str, bytes: &[u8]) -> Result<u64, WitnessError> {
 /// The checkpoint in a stored note.
 fn decode_note(bytes: &[u8]) -> Result<(String, Checkpoint), WitnessError> {
     let note = String::from_utf8(bytes.to_vec()).map_err(|_| corrupt(NOTES_TREE, "not UTF-8"))?;
-    let checkpoint = note_text(&note)
-        .ok_or_else(|| corrupt(NOTES_TREE, "not a signed note"))
-        .and_then(|text| {
-            Checkpoint::parse(&text).map_err(|e| corrupt(NOTES_TREE, e.to_string()))
-        })?;
+    let checkpoint =
+        Checkpoint::from_note(&note).map_err(|e| corrupt(NOTES_TREE, e.to_string()))?;
     Ok((note, checkpoint))
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use prost::Message;
+use trm_audit::verify::{self as audit_verify, Finding, FindingKind, Report, Trust};
 use trm_cli::audit;
-use trm_cli::audit_verify::{self, Finding, FindingKind, Report, Trust};
 use trm_cli::commands::{Output, exit};
 use trm_dev::local::LocalFederation;
 use trm_node::checkpoint::{self, Checkpoint};

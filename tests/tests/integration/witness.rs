@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use trm_audit::verify::FindingKind;
 use trm_cli::audit;
-use trm_cli::audit_verify::FindingKind;
 use trm_cli::commands::{Output, exit};
 use trm_dev::local::LocalFederation;
 use trm_node::checkpoint::{self, NoteVerifier, SignatureKind};

@@ -6,9 +6,9 @@ mod scenario;
 
 use ed25519_dalek::SigningKey;
 use prost::Message;
-use trm_node::checkpoint::{self, Checkpoint};
-use trm_node::handover_log;
-use trm_node::merkle::MerkleTree;
+use trm_log::checkpoint::{self, Checkpoint};
+use trm_log::entry::entry_hash;
+use trm_log::merkle::MerkleTree;
 use trm_proto::pb::{self, MessageKind as K};
 
 use super::figures::{Count, Edge, HandoverCount};
@@ -216,7 +216,7 @@ fn bundle(node: &str, entries: &[pb::LogEntry]) -> Vec<u8> {
             entry.index = index as u64;
             entry.prev_hash = previous.to_vec();
             let bytes = entry.encode_to_vec();
-            previous = handover_log::entry_hash(&bytes);
+            previous = entry_hash(&bytes);
             bytes
         })
         .collect();
@@ -234,7 +234,7 @@ fn bundle(node: &str, entries: &[pb::LogEntry]) -> Vec<u8> {
     )
     .expect("signed");
     pb::LogBundle {
-        format: crate::audit_verify::bundle::FORMAT,
+        format: crate::verify::bundle::FORMAT,
         federation: FEDERATION.into(),
         node: node.into(),
         exported_at_ms: JUNE_1,
@@ -245,8 +245,8 @@ fn bundle(node: &str, entries: &[pb::LogEntry]) -> Vec<u8> {
     .encode_to_vec()
 }
 
-fn trust() -> crate::audit_verify::Trust {
-    crate::audit_verify::Trust::new(
+fn trust() -> crate::verify::Trust {
+    crate::verify::Trust::new(
         FEDERATION,
         PRESENT
             .iter()
@@ -262,26 +262,26 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
         .iter()
         .map(|l| (format!("{}.bundle", l.node), bundle(&l.node, &l.entries)))
         .collect();
-    let decoded = command::node_logs(&bundles, FEDERATION);
+    let decoded = build::node_logs(&bundles, FEDERATION);
     assert_eq!(decoded.len(), 6);
     let report = Report::new(
         FEDERATION,
         &decoded,
         &orgs(),
-        command::verification(bundles.clone(), &trust()),
+        build::verification(bundles.clone(), &trust()),
     );
     assert!(report.verification.ok);
     assert_eq!(report.as_of, "2026-06-01T00:00:00Z");
     assert_eq!(report.figures.handovers_total, 18);
 
     let json: serde_json::Value =
-        serde_json::from_str(&command::render(&report, "json").expect("json")).expect("parses");
+        serde_json::from_str(&build::render(&report, "json").expect("json")).expect("parses");
     assert_eq!(json["figures"]["handovers_total"], 18);
     assert_eq!(json["figures"]["children"]["with_social_services"], 2);
     assert_eq!(json["verification"]["ok"], true);
     assert_eq!(json["not_yet_available"], serde_json::json!([]));
 
-    let csv = command::render(&report, "csv").expect("csv");
+    let csv = build::render(&report, "csv").expect("csv");
     let rows: Vec<&str> = csv.lines().collect();
     assert!(rows[0].starts_with("table,month,"));
     assert!(rows.contains(&"per_month,,,,,2026-03,8,,,,,,,,,"));
@@ -297,7 +297,7 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
             .all(|r| r.split(',').count() >= super::csv::COLUMNS.len())
     );
 
-    let html = command::render(&report, "html").expect("html");
+    let html = build::render(&report, "html").expect("html");
     std::fs::write(
         std::env::temp_dir().join("trm-audit-report-scenario.html"),
         &html,
@@ -321,14 +321,14 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
     *astra = b.encode_to_vec();
     let marked = Report::new(
         FEDERATION,
-        &command::node_logs(&bundles, FEDERATION),
+        &build::node_logs(&bundles, FEDERATION),
         &orgs(),
-        command::verification(bundles, &trust()),
+        build::verification(bundles, &trust()),
     );
     assert!(!marked.verification.ok);
     assert!(marked.verification.findings > 0);
     assert!(
-        command::render(&marked, "html")
+        build::render(&marked, "html")
             .expect("html")
             .contains("WARNING: verification found")
     );

@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use prost::Message;
-use trm_node::checkpoint::{self, Checkpoint, NoteVerifier, SignatureKind};
-use trm_node::handover_log::{self, LogError};
-use trm_node::merkle::{CompactRange, Hash};
+use trm_log::checkpoint::{self, Checkpoint, NoteVerifier, SignatureKind};
+use trm_log::entry::{self, ChainError};
+use trm_log::merkle::{CompactRange, Hash};
 use trm_proto::addr::NodeAddr;
 use trm_proto::pb;
 
@@ -18,7 +18,7 @@ use super::progress::Progress;
 use super::{Finding, FindingKind, Trust};
 
 /// The bundle format this verifier reads.
-pub const FORMAT: u32 = trm_node::export::BUNDLE_FORMAT;
+pub const FORMAT: u32 = trm_log::BUNDLE_FORMAT;
 
 /// How many entries the tree pass takes between progress reports.
 const PROGRESS_STEP: usize = 1 << 14;
@@ -292,14 +292,13 @@ fn chain_and_records(
             records.push(record);
         }
     };
-    let result = handover_log::verify_entries(entries, |entry| {
+    let result = entry::verify_entries(entries, |entry| {
         visited += 1;
         keep(entry);
     });
     let chain = match result {
         Ok(_) => None,
-        Err(LogError::Broken { index, problem }) => Some((index, problem)),
-        Err(e) => Some((visited as u64, e.to_string())),
+        Err(ChainError::Broken { index, problem }) => Some((index, problem)),
     };
     if chain.is_some() {
         for bytes in &entries[visited.min(entries.len())..] {

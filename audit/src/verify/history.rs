@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 
-use trm_node::merkle::Hash;
+use trm_log::merkle::Hash;
 
 use super::bundle::{self, Opened, Scan, SignedCheckpoint};
 use super::{Finding, FindingKind};

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use ed25519_dalek::SigningKey;
 use prost::Message;
-use trm_node::checkpoint::{self, Checkpoint};
-use trm_node::handover_log;
-use trm_node::merkle::MerkleTree;
+use trm_log::checkpoint::{self, Checkpoint};
+use trm_log::entry::entry_hash;
+use trm_log::merkle::MerkleTree;
 use trm_proto::pb;
 
 use super::*;
@@ -44,7 +44,7 @@ fn chain(entries: Vec<pb::LogEntry>) -> Vec<Vec<u8>> {
             entry.index = index as u64;
             entry.prev_hash = previous.to_vec();
             let bytes = entry.encode_to_vec();
-            previous = handover_log::entry_hash(&bytes);
+            previous = entry_hash(&bytes);
             bytes
         })
         .collect()

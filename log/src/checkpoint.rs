@@ -31,10 +31,7 @@ use sha2::{Digest, Sha256};
 use trm_proto::addr::NodeAddr;
 
 use crate::merkle::{self, Hash, MerkleError};
-
-/// The most signature lines [`open`] reads, as golang.org/x/mod/sumdb/note does (the spec asks
-/// for at least 16).
-const MAX_SIGNATURES: usize = 100;
+use crate::note;
 
 /// The header line of the message a tlog-cosignature/v1 signs.
 const COSIGNATURE_HEADER: &str = "cosignature/v1\n";
@@ -153,6 +150,15 @@ impl Checkpoint {
             size,
             root,
         })
+    }
+}
+
+impl Checkpoint {
+    /// The checkpoint a signed note states, its text read by the one note parser
+    /// ([`note::text`]), without verifying any signature: for notes verified before they were
+    /// stored. To trust a note, use [`open`].
+    pub fn from_note(signed: &str) -> Result<Self, CheckpointError> {
+        Self::parse(note::text(signed)?)
     }
 }
 
@@ -408,7 +414,7 @@ impl VerifiedCheckpoint {
 /// (signed-note rules). Which signatures are enough (the log's own, a quorum of witnesses) is
 /// the caller's policy: see [`VerifiedCheckpoint::signed_by`].
 pub fn open(note: &str, known: &[NoteVerifier]) -> Result<VerifiedCheckpoint, CheckpointError> {
-    let (text, lines) = split_note(note)?;
+    let (text, lines) = note::split(note)?;
     let checkpoint = Checkpoint::parse(text)?;
     let signatures = verify_signatures(text, &lines, known)?;
     Ok(VerifiedCheckpoint {
@@ -417,28 +423,6 @@ pub fn open(note: &str, known: &[NoteVerifier]) -> Result<VerifiedCheckpoint, Ch
         text: text.to_owned(),
         lines: lines.into_iter().map(str::to_owned).collect(),
     })
-}
-
-/// Splits a signed note into its text (with its final newline) and its signature lines
-/// (without theirs).
-fn split_note(note: &str) -> Result<(&str, Vec<&str>), CheckpointError> {
-    let malformed = CheckpointError::MalformedNote;
-    if note.chars().any(|c| c < ' ' && c != '\n') {
-        return Err(malformed("control character"));
-    }
-    // The text ends at the last empty line, keeping its own final newline.
-    let Some(split) = note.rfind("\n\n") else {
-        return Err(malformed("no empty line before the signatures"));
-    };
-    let (text, signatures) = (&note[..=split], &note[split + 2..]);
-    let Some(signatures) = signatures.strip_suffix('\n') else {
-        return Err(malformed("the signatures do not end in a newline"));
-    };
-    let lines: Vec<&str> = signatures.split('\n').collect();
-    if lines.len() > MAX_SIGNATURES {
-        return Err(malformed("too many signatures"));
-    }
-    Ok((text, lines))
 }
 
 /// Verifies the signature lines by known keys over `text`, ignoring the others; at least one
@@ -662,7 +646,7 @@ mod tests {
 
     /// The signed-note layer alone (the Go vectors are not checkpoints).
     fn open_note(note: &str, known: &[NoteVerifier]) -> Result<Vec<String>, CheckpointError> {
-        let (text, lines) = split_note(note)?;
+        let (text, lines) = note::split(note)?;
         let verified = verify_signatures(text, &lines, known)?;
         Ok(verified.into_iter().map(|s| s.name).collect())
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use trm_proto::pb::{self, LogEvent, MessageKind as K, OrganisationType as T};
 
-use crate::audit_report::{NodeLog, Orgs};
+use crate::report::{NodeLog, Orgs};
 
 pub(super) const FEDERATION: &str = "balkans";
 pub(super) const LEFOE: &str = "lefoe@at";

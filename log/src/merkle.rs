@@ -1,7 +1,7 @@
 //! RFC 6962 Merkle trees over the handover log, with inclusion and consistency proofs.
 //!
 //! A leaf is the exact stored bytes of one handover-log entry (the bytes
-//! [`crate::handover_log::entry_hash`] also hashes), so the tree and the hash chain commit to the
+//! [`crate::entry::entry_hash`] also hashes), so the tree and the hash chain commit to the
 //! same data. Hashing follows RFC 6962 §2.1 (RFC 9162 §2.1.1): a leaf hash is
 //! `SHA-256(0x00 || leaf)`, an interior node `SHA-256(0x01 || left || right)`, the empty tree's
 //! root is `SHA-256("")`, and a tree of `n > 1` leaves splits into a left subtree of the largest
@@ -18,7 +18,7 @@
 //! reads nothing from disk. The price is memory, about 64 bytes per leaf (64 MB for a million
 //! entries). The alternatives were worse for a log that grows by handovers, not packets:
 //! recomputing from leaf hashes costs O(n) per proof, since a proof's siblings cover the whole
-//! tree, and fetching interior hashes from sled would put storage reads on the proof path.
+//! tree, and fetching interior hashes from storage would put reads on the proof path.
 //! [`CompactRange`] keeps only the O(log n) right edge, for callers that need roots only.
 
 use std::time::{Duration, Instant};

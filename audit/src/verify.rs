@@ -1,9 +1,9 @@
-//! `trm audit verify`: checks exported handover-log bundles offline, each on its own and
+//! The offline verification behind `trm audit verify`: checks exported handover-log bundles, each on its own and
 //! against each other, with nothing but the federation's signed directory.
 //!
-//! Each bundle: it decodes, its hash chain is intact ([`trm_node::handover_log::verify_entries`]),
+//! Each bundle: it decodes, its hash chain is intact ([`trm_log::entry::verify_entries`]),
 //! its checkpoints are signed by its node's key from the directory, and its entries hash (as an
-//! RFC 6962 tree, [`trm_node::merkle`]) to the root of every checkpoint that covers them; a
+//! RFC 6962 tree, [`trm_log::merkle`]) to the root of every checkpoint that covers them; a
 //! checkpoint larger than the bundle means entries were removed, one with another root means
 //! entries were rewritten. Bundles of the same node: every two checkpoints it signed must be
 //! consistent, or it showed two histories (a fork, with both signed notes as evidence).

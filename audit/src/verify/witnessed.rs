@@ -1,5 +1,5 @@
 //! Witnessing, offline: the partner checkpoints each node cosigned and the forks each node
-//! recorded (`LogBundle.witnessed` and `forks`, see `trm_node::witness`).
+//! recorded (`LogBundle.witnessed` and `forks`, see the node's `witness` module).
 //!
 //! A witnessed checkpoint counts only if it is signed by the partner and cosigned by the
 //! bundle's node, each with its directory keys. Then every one must be reproduced by each of the
@@ -16,9 +16,8 @@
 
 use std::collections::HashMap;
 
-use trm_node::checkpoint::{self, Checkpoint, NoteVerifier, SignatureKind};
-use trm_node::checkpointer::note_text;
-use trm_node::merkle::{self, Hash};
+use trm_log::checkpoint::{self, Checkpoint, NoteVerifier, SignatureKind};
+use trm_log::merkle::{self, Hash};
 use trm_proto::addr::NodeAddr;
 use trm_proto::pb;
 
@@ -38,8 +37,7 @@ fn log_verifiers(trust: &Trust, node: &NodeAddr) -> Option<(String, Vec<NoteVeri
 
 /// The partner whose log a note is of, from its origin `trm/<federation>/<partner>`.
 fn partner_of(trust: &Trust, note: &str) -> Result<NodeAddr, String> {
-    let text = note_text(note).ok_or("not a signed note")?;
-    let checkpoint = Checkpoint::parse(&text).map_err(|e| e.to_string())?;
+    let checkpoint = Checkpoint::from_note(note).map_err(|e| e.to_string())?;
     checkpoint
         .origin
         .strip_prefix(&format!("trm/{}/", trust.federation()))
