@@ -15,6 +15,7 @@
 //! - [`group_commit`]: [`GroupCommit`], the flusher thread and the tickets writers wait on.
 //! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
 //! - [`daemon`]: logging, configuration, runtime, shutdown and exit codes of a daemon.
+//! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
 //! - [`error`]: the error type, [`StorageError`].
 
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@
 pub mod backoff;
 pub mod daemon;
 pub mod error;
+pub mod fs;
 pub mod group_commit;
 pub mod open;
 
