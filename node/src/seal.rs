@@ -1,7 +1,7 @@
 //! Sealing: sign the body, encrypt it to the addressee only, then sign the header that commits
 //! to the ciphertext. See DESIGN.md, "The sealed envelope". DESIGN.md also encrypts to the
 //! sender itself; trm does not, because a copy readable with the node's long-term key would
-//! survive crypto-shredding (old outbox records stay in sled's files until it compacts). The
+//! survive crypto-shredding (old outbox records stay in the database's files until it compacts). The
 //! sender keeps its readable copy under the case key instead ([`crate::vault`]).
 
 use prost::Message;

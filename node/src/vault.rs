@@ -6,7 +6,7 @@
 //! key (counterparty and case reference), so file names say nothing about the case, not even to
 //! someone who guesses a case reference. Keys (mode 0600) are on disk, written with
 //! [`trm_storage::fs::write_atomically`], before any content encrypted to them is stored. Erasing overwrites the
-//! file with zeros, syncs, removes it and syncs the folder: the sled database may keep old
+//! file with zeros, syncs, removes it and syncs the folder: the database may keep old
 //! copies of the ciphertext until it compacts, but nothing can decrypt them any more, and the
 //! node's long-term key cannot either (the envelope's own ciphertext is not kept; see
 //! [`crate::store`]).
