@@ -5,11 +5,11 @@
 //! the SHA-256 of a random per-node salt (`case-keys/salt`, made once) and the case's store
 //! key (counterparty and case reference), so file names say nothing about the case, not even to
 //! someone who guesses a case reference. Keys (mode 0600) are on disk, written with
-//! [`trm_storage::fs::write_atomically`], before any content encrypted to them is stored. Erasing overwrites the
-//! file with zeros, syncs, removes it and syncs the folder: the database may keep old
-//! copies of the ciphertext until it compacts, but nothing can decrypt them any more, and the
-//! node's long-term key cannot either (the envelope's own ciphertext is not kept; see
-//! [`crate::store`]).
+//! [`trm_storage::fs::write_atomically`], before any content encrypted to them is stored.
+//! Erasing overwrites the file with zeros, syncs, removes it and syncs the folder: the
+//! database may keep old copies of the ciphertext until it compacts, but nothing can decrypt
+//! them any more, and the node's long-term key cannot either (the envelope's own ciphertext is
+//! not kept; see [`crate::store`]).
 //!
 //! **Architecture Invariant:** content at rest is only ever encrypted to a case key, never to
 //! the node's own key; a case whose key file is gone has no readable content anywhere.
