@@ -3,8 +3,6 @@
 //! bound to this envelope (same sender, addressee, id, kind and time). Each failure has its own
 //! error, and nothing is stored by this module.
 
-use std::io::Read;
-
 use prost::Message;
 use trm_proto::addr::NodeAddr;
 use trm_proto::directory::Directory;
@@ -102,7 +100,8 @@ pub fn open(
         .ok_or_else(|| OpenError::UnknownSender(header.from.clone()))?;
     let sender_keys = sender.signing_keys_at(trm_proto::time::now_ms());
     let envelope = envelope.verify(&sender_keys)?;
-    let plaintext = decrypt(&envelope.raw().ciphertext, &keys.age)?;
+    let plaintext = age::decrypt(&keys.age, &envelope.raw().ciphertext)
+        .map_err(|e| OpenError::Decrypt(e.to_string()))?;
     let signed = pb::SignedBody::decode(plaintext.as_slice())
         .map_err(|e| OpenError::MalformedBody(e.to_string()))?;
     signing::verify_any(&sender_keys, Purpose::Body, &signed.body, &signed.signature).map_err(
@@ -195,15 +194,4 @@ fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
         Some(content) if kind_of(content) == header.kind => Ok(()),
         _ => Err(OpenError::ContentMismatch(header.kind)),
     }
-}
-
-fn decrypt(ciphertext: &[u8], identity: &age::x25519::Identity) -> Result<Vec<u8>, OpenError> {
-    let err = |e: &dyn std::fmt::Display| OpenError::Decrypt(e.to_string());
-    let decryptor = age::Decryptor::new(ciphertext).map_err(|e| err(&e))?;
-    let mut reader = decryptor
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
-        .map_err(|e| err(&e))?;
-    let mut plaintext = Vec::with_capacity(ciphertext.len());
-    reader.read_to_end(&mut plaintext).map_err(|e| err(&e))?;
-    Ok(plaintext)
 }

@@ -57,15 +57,14 @@ pub fn offer(node: &Node, signed: pb::SignedDirectory) -> Result<bool, RefreshEr
     Ok(true)
 }
 
+/// Writes the adopted directory whole and durably (it is public: mode 0644).
 fn persist(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temporary = dir.join(format!("{ADOPTED_DIRECTORY}.new"));
-    {
-        let mut file = std::fs::File::create(&temporary)?;
-        std::io::Write::write_all(&mut file, bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temporary, dir.join(ADOPTED_DIRECTORY))?;
-    std::fs::File::open(dir)?.sync_all()
+    trm_storage::fs::write_atomically(
+        &dir.join(ADOPTED_DIRECTORY),
+        bytes,
+        trm_storage::fs::PUBLIC,
+    )?;
+    Ok(())
 }
 
 /// At start-up: adopts the directory kept from before a restart if it is newer than the

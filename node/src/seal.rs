@@ -4,8 +4,6 @@
 //! survive crypto-shredding (old outbox records stay in the store's files until it compacts). The
 //! sender keeps its readable copy under the case key instead ([`crate::vault`]).
 
-use std::io::Write;
-
 use prost::Message;
 use sha2::{Digest, Sha256};
 use trm_proto::addr::{CaseRef, MessageId, NodeAddr};
@@ -112,7 +110,8 @@ pub fn seal_witnessed(
         body: body_bytes,
     }
     .encode_to_vec();
-    let ciphertext = encrypt(&signed_body, &[recipient_key])?;
+    let ciphertext = age::encrypt(&recipient_key, &signed_body)
+        .map_err(|e| SealError::Encrypt(e.to_string()))?;
     let header = Header {
         message_id,
         from: keys.address.clone(),
@@ -136,19 +135,4 @@ pub fn seal_witnessed(
         body,
         signed_body,
     })
-}
-
-fn encrypt(plaintext: &[u8], recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, SealError> {
-    let err = |e: &dyn std::fmt::Display| SealError::Encrypt(e.to_string());
-    let encryptor =
-        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|e| err(&e))?;
-    let mut ciphertext = Vec::with_capacity(plaintext.len() + 512);
-    let mut writer = encryptor
-        .wrap_output(&mut ciphertext)
-        .map_err(|e| err(&e))?;
-    writer.write_all(plaintext).map_err(|e| err(&e))?;
-    // Without finish() the last chunk is never written and the ciphertext is silently truncated.
-    writer.finish().map_err(|e| err(&e))?;
-    Ok(ciphertext)
 }

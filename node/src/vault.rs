@@ -4,22 +4,23 @@
 //! A case key is an age X25519 identity in `<data dir>/case-keys/<name>.key`, where the name is
 //! the SHA-256 of a random per-node salt (`case-keys/salt`, made once) and the case's store
 //! key (counterparty and case reference), so file names say nothing about the case, not even to
-//! someone who guesses a case reference. Keys are written to a temporary file, synced, renamed into place and
-//! the folder synced before any content encrypted to them is stored. Erasing overwrites the
-//! file with zeros, syncs, removes it and syncs the folder: the store's database may keep old
-//! copies of the ciphertext until it compacts, but nothing can decrypt them any more, and the
-//! node's long-term key cannot either (the envelope's own ciphertext is not kept; see
-//! [`crate::store`]).
+//! someone who guesses a case reference. Keys (mode 0600) are on disk, written with
+//! [`trm_storage::fs::write_atomically`], before any content encrypted to them is stored.
+//! Erasing overwrites the file with zeros, syncs, removes it and syncs the folder: the
+//! store may keep old copies of the ciphertext until it compacts, but nothing can decrypt
+//! them any more, and the node's long-term key cannot either (the envelope's own ciphertext is
+//! not kept; see [`crate::store`]).
 //!
 //! **Architecture Invariant:** content at rest is only ever encrypted to a case key, never to
 //! the node's own key; a case whose key file is gone has no readable content anywhere.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use age::secrecy::ExposeSecret as _;
 use sha2::{Digest, Sha256};
+use trm_storage::fs;
 
 /// The folder under the data folder that holds case keys.
 pub const FOLDER: &str = "case-keys";
@@ -70,10 +71,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VaultError + '_ {
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<(), VaultError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+fn written(error: fs::WriteError) -> VaultError {
+    VaultError::Io {
+        path: error.path,
+        source: error.source,
+    }
 }
 
 /// The folder's salt, made (and synced) the first time.
@@ -88,12 +90,7 @@ fn salt(dir: &Path) -> Result<[u8; 32], VaultError> {
         Err(e) => return Err(io(&path)(e)),
     }
     let salt: [u8; 32] = rand::random();
-    let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, salt)
-        .and_then(|()| std::fs::File::open(&temporary)?.sync_all())
-        .map_err(io(&temporary))?;
-    std::fs::rename(&temporary, &path).map_err(io(&path))?;
-    sync_dir(dir)?;
+    fs::write_atomically(&path, &salt, fs::PRIVATE).map_err(written)?;
     Ok(salt)
 }
 
@@ -146,20 +143,12 @@ impl Vault {
         }
         let identity = age::x25519::Identity::generate();
         let path = self.key_path(case_key);
-        let temporary = path.with_extension("tmp");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temporary).map_err(io(&temporary))?;
-        file.write_all(identity.to_string().expose_secret().as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(io(&temporary))?;
-        std::fs::rename(&temporary, &path).map_err(io(&path))?;
-        sync_dir(&self.dir)?;
+        fs::write_atomically(
+            &path,
+            identity.to_string().expose_secret().as_bytes(),
+            fs::PRIVATE,
+        )
+        .map_err(written)?;
         Ok(identity)
     }
 
@@ -172,16 +161,7 @@ impl Vault {
     /// Decrypts content stored for the case; [`VaultError::Erased`] once its key is destroyed.
     pub fn unseal(&self, case_key: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, VaultError> {
         let identity = self.read(case_key)?.ok_or(VaultError::Erased)?;
-        let decryptor =
-            age::Decryptor::new(ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))?;
-        let mut reader = decryptor
-            .decrypt(std::iter::once(&identity as &dyn age::Identity))
-            .map_err(|e| VaultError::Crypto(e.to_string()))?;
-        let mut plaintext = Vec::with_capacity(ciphertext.len());
-        reader
-            .read_to_end(&mut plaintext)
-            .map_err(|e| VaultError::Crypto(e.to_string()))?;
-        Ok(plaintext)
+        age::decrypt(&identity, ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
     }
 
     /// Whether the case still has a key.
@@ -209,7 +189,7 @@ impl Vault {
             .map_err(io(&path))?;
         drop(file);
         std::fs::remove_file(&path).map_err(io(&path))?;
-        sync_dir(&self.dir)?;
+        fs::sync_folder(&self.dir).map_err(written)?;
         Ok(true)
     }
 }

@@ -312,17 +312,13 @@ pub fn load(
     Directory::verify(signed, authority, federation, crate::time::now_ms())
 }
 
-/// The SHA-256 of the first certificate in a PEM file, as the directory records it.
+/// The SHA-256 of the first certificate in a PEM file, as the directory records it; `None`
+/// when the file holds no readable certificate.
 pub fn pem_leaf_fingerprint(pem: &str) -> Option<[u8; 32]> {
-    use base64::Engine;
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let der = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .next()?
         .ok()?;
     Some(certificate_fingerprint(&der))
 }
@@ -827,5 +823,43 @@ mod tests {
             Directory::verify(sign(&orphan, &authority), &key, "test", 999),
             Err(DirectoryError::Entry { .. })
         ));
+    }
+
+    /// A self-signed Ed25519 certificate made with `openssl req -x509`, and its DER's SHA-256.
+    const CERT_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBOjCB7aADAgECAhRdl9wfYNNQYFL6IX5mYAAghjjngDAFBgMrZXAwEzERMA8G
+A1UEAwwIcGVtLXRlc3QwHhcNMjYxMjAxMTUwOTU2WhcNMjYxMjAyMTUwOTU2WjAT
+MREwDwYDVQQDDAhwZW0tdGVzdDAqMAUGAytlcAMhABXyMvzZ28uKyqvBAvHvkmcm
+5zJNGkhJGYrTIMsRL6mWo1MwUTAdBgNVHQ4EFgQUE7iHiXwkd08iM1QrRYGtlMKU
+IqgwHwYDVR0jBBgwFoAUE7iHiXwkd08iM1QrRYGtlMKUIqgwDwYDVR0TAQH/BAUw
+AwEB/zAFBgMrZXADQQBJaaf6Anj1HmEsN86aDxQGVYQyOwDtZn46TKZvYxHLDwbE
+7nwTQoNhSmCpi4Yw1UuNKX1jPEuAFJgw70aZxgYF
+-----END CERTIFICATE-----
+";
+    const CERT_SHA256: &str = "cede43b4c77ca8e71744c51dfcd014d647c5d389a098a6dc7b48b8aa9414561c";
+
+    #[test]
+    fn pem_leaf_fingerprint_hashes_the_first_certificate() {
+        assert_eq!(
+            pem_leaf_fingerprint(CERT_PEM).map(hex::encode).as_deref(),
+            Some(CERT_SHA256)
+        );
+        // A key before the certificate and a second certificate after it change nothing.
+        let key =
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+        let chain = format!(
+            "{key}{CERT_PEM}{}",
+            CERT_PEM.replace("MIIBOjCB", "MIIBOjCC")
+        );
+        assert_eq!(
+            pem_leaf_fingerprint(&chain).map(hex::encode).as_deref(),
+            Some(CERT_SHA256)
+        );
+        assert_eq!(pem_leaf_fingerprint(""), None);
+        assert_eq!(pem_leaf_fingerprint("not a pem file"), None);
+        assert_eq!(
+            pem_leaf_fingerprint("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"),
+            None
+        );
     }
 }

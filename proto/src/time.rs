@@ -1,6 +1,10 @@
-//! Unix-millisecond timestamps, the only time representation on the wire.
+//! Unix-millisecond timestamps, the only time representation on the wire, and their RFC 3339
+//! text form (to the second, UTC) through `humantime`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The last millisecond RFC 3339 can write with a four-digit year (9999-12-31T23:59:59.999Z).
+const MAX_FORMATTABLE_MS: u64 = 253_402_300_800_000 - 1;
 
 /// Milliseconds since the Unix epoch now.
 pub fn now_ms() -> u64 {
@@ -9,93 +13,27 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A timestamp as RFC 3339 in UTC, to the second.
+/// A timestamp as RFC 3339 in UTC, to the second (`2026-11-22T01:02:03Z`). Instants after the
+/// year 9999 (only a hostile peer sends them) are written as its last second.
 pub fn format_ms(ms: u64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(ms);
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let time = UNIX_EPOCH + Duration::from_millis(ms.min(MAX_FORMATTABLE_MS));
+    humantime::format_rfc3339_seconds(time).to_string()
 }
 
 /// Parses `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SSZ` into Unix milliseconds.
+///
+/// Only the exact form [`format_ms`] writes is accepted: no fractions, offsets or leap seconds,
+/// years 1970 to 9999.
 pub fn parse_ms(text: &str) -> Option<u64> {
-    let (date, time) = match text.split_once('T') {
-        Some((date, time)) => (date, Some(time.strip_suffix('Z')?)),
-        None => (text, None),
+    let instant = if text.len() == "YYYY-MM-DD".len() {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
     };
-    let mut parts = date.split('-');
-    let year: u64 = parts.next()?.parse().ok()?;
-    let month: u64 = parts.next()?.parse().ok()?;
-    let day: u64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1970..=9999).contains(&year) || !(1..=12).contains(&month) {
-        return None;
-    }
-    let days = days_from_civil(year, month, day)?;
-    let seconds = match time {
-        None => 0,
-        Some(time) => {
-            let mut parts = time.split(':');
-            let h: u64 = parts.next()?.parse().ok()?;
-            let m: u64 = parts.next()?.parse().ok()?;
-            let s: u64 = parts.next()?.parse().ok()?;
-            if parts.next().is_some() || h > 23 || m > 59 || s > 59 {
-                return None;
-            }
-            h * 3600 + m * 60 + s
-        }
-    };
-    Some((days * 86_400 + seconds) * 1000)
-}
-
-/// Days since 1970-01-01 of a valid date (Howard Hinnant's algorithm), `None` if invalid.
-fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
-    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let max_day = *month_days.get(usize::try_from(month).ok()?.checked_sub(1)?)?;
-    if day == 0 || day > max_day {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y % 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
-
-/// Converts days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    let time = humantime::parse_rfc3339(&instant).ok()?;
+    let ms = u64::try_from(time.duration_since(UNIX_EPOCH).ok()?.as_millis()).ok()?;
+    // humantime also reads fractions, `+00:00` and second 60; the round trip refuses them.
+    (format_ms(ms) == instant).then_some(ms)
 }
 
 #[cfg(test)]
@@ -130,5 +68,28 @@ mod tests {
         assert_eq!(format_ms(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_ms(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(format_ms(1_795_305_600_000), "2026-11-22T00:00:00Z");
+    }
+
+    #[test]
+    fn format_is_seconds_precision_utc_and_never_panics() {
+        // Milliseconds are dropped, not rounded; the zone is always `Z`.
+        assert_eq!(format_ms(1_795_305_600_999), "2026-11-22T00:00:00Z");
+        assert_eq!(format_ms(1_795_305_723_456), "2026-11-22T00:02:03Z");
+        assert_eq!(format_ms(MAX_FORMATTABLE_MS), "9999-12-31T23:59:59Z");
+        assert_eq!(format_ms(u64::MAX), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn refuses_what_format_never_writes() {
+        for bad in [
+            "2026-11-22T01:02:03.5Z",
+            "2026-11-22T01:02:03+00:00",
+            "2026-11-22T23:59:60Z",
+            "2026-11-22 01:02:03",
+            "1969-12-31",
+            "2026-11-22T01:02:03",
+        ] {
+            assert_eq!(parse_ms(bad), None, "{bad}");
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
 //! - [`daemon`]: logging, configuration, runtime, shutdown and exit codes of a daemon.
 //! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
+//! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
 //! - [`error`]: the error type, [`StorageError`].
 
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod backoff;
 pub mod config;
 pub mod daemon;
 pub mod error;
+pub mod fs;
 pub mod group_commit;
 pub mod open;
 
