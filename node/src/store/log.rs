@@ -400,7 +400,6 @@ impl Head {
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::thread;
 
     use std::convert::Infallible;
@@ -416,29 +415,16 @@ mod tests {
     /// Tests return `Result` so that `?` names the failing step.
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-    /// A directory removed when dropped (this crate has no `tempfile` dev-dependency).
-    struct TempDir(PathBuf);
+    /// A temporary folder holding one database, removed when dropped.
+    struct TempDir(tempfile::TempDir);
 
     impl TempDir {
         fn new() -> std::io::Result<Self> {
-            static NEXT: AtomicUsize = AtomicUsize::new(0);
-            let path = std::env::temp_dir().join(format!(
-                "trm-handover-log-{}-{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::create_dir_all(&path)?;
-            Ok(Self(path))
+            tempfile::tempdir().map(Self)
         }
 
         fn db(&self) -> PathBuf {
-            self.0.join("db")
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+            self.0.path().join("db")
         }
     }
 
@@ -627,7 +613,8 @@ mod tests {
                 for mask in [0x01u8, 0x20, 0x80, 0xff] {
                     let mut tampered = original.clone();
                     tampered[k][position] ^= mask;
-                    let index = broken_index(verify_entries(&tampered, |_| ()))?;
+                    let index =
+                        broken_index(verify_entries(&tampered, |_| ()).map_err(LogError::from))?;
                     assert_eq!(
                         index, k as u64,
                         "byte {position} of entry {k} xor {mask:#04x}"
@@ -647,7 +634,7 @@ mod tests {
         for k in [0, 4] {
             let mut removed = original.clone();
             removed.remove(k);
-            match verify_entries(&removed, |_| ()) {
+            match verify_entries(&removed, |_| ()).map_err(LogError::from) {
                 Err(LogError::Broken { index, problem }) => {
                     assert_eq!(index, k as u64);
                     assert!(problem.contains("missing"), "{problem}");
@@ -662,7 +649,10 @@ mod tests {
         // An entry moved to another place is named where it does not belong.
         let mut swapped = original.clone();
         swapped.swap(2, 3);
-        assert_eq!(broken_index(verify_entries(&swapped, |_| ()))?, 2);
+        assert_eq!(
+            broken_index(verify_entries(&swapped, |_| ()).map_err(LogError::from))?,
+            2
+        );
         Ok(())
     }
 
