@@ -37,9 +37,6 @@ pub struct LocalFederation {
     pub federation: Federation,
     root: PathBuf,
     broker_addrs: HashMap<String, SocketAddr>,
-    /// Each broker's port, held from reservation until the broker first starts on it, so no
-    /// other broker or process is given the same port meanwhile.
-    reserved: HashMap<String, std::net::TcpListener>,
     brokers: HashMap<String, Running>,
     broker_states: HashMap<String, Arc<trm_broker::BrokerState>>,
     nodes: HashMap<String, Running>,
@@ -123,15 +120,19 @@ impl LocalFederation {
         adjust: impl FnOnce(&mut FederationSpec),
     ) -> anyhow::Result<Self> {
         let mut broker_addrs = HashMap::new();
-        let mut listeners = HashMap::new();
+        // Every listener stays bound until all ports are chosen, so no two brokers get the same
+        // one. They are closed before the brokers start: a bound port that nobody serves would
+        // hang the nodes' connections instead of refusing them.
+        let mut listeners = Vec::new();
         let mut reserved = Vec::new();
         for (broker, country) in brokers {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             let addr = listener.local_addr()?;
             broker_addrs.insert((*broker).to_owned(), addr);
-            listeners.insert((*broker).to_owned(), listener);
+            listeners.push(listener);
             reserved.push((*broker, *country, addr));
         }
+        drop(listeners);
         let mut spec = spec(name, &reserved, nodes);
         adjust(&mut spec);
         let federation = crate::generate(&spec, &root.join("federation"))?;
@@ -139,16 +140,10 @@ impl LocalFederation {
             federation,
             root: root.to_owned(),
             broker_addrs,
-            reserved: listeners,
             brokers: HashMap::new(),
             broker_states: HashMap::new(),
             nodes: HashMap::new(),
         })
-    }
-
-    /// Gives up the reservation of broker `name`'s port, for a broker run by another process.
-    pub fn release_port(&mut self, name: &str) {
-        self.reserved.remove(name);
     }
 
     /// Where broker `name` keeps its database.
@@ -224,13 +219,7 @@ impl LocalFederation {
         name: &str,
         config: trm_broker::BrokerConfig,
     ) -> anyhow::Result<()> {
-        let listener = match self.reserved.remove(name) {
-            Some(reserved) if reserved.local_addr()? == config.listen => {
-                reserved.set_nonblocking(true)?;
-                TcpListener::from_std(reserved)?
-            }
-            _ => TcpListener::bind(config.listen).await?,
-        };
+        let listener = TcpListener::bind(config.listen).await?;
         let store = trm_broker::store::open(&config).await?;
         let state = Arc::new(trm_broker::BrokerState::new(&config, store));
         let (stop, stopped) = oneshot::channel();

@@ -51,8 +51,6 @@ async fn envelopes_acknowledged_before_a_sigkill_are_delivered_after_restart() -
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     let addr = fed.broker_addr(BROKER)?;
-    // The broker runs as its own process, which binds the port itself.
-    fed.release_port(BROKER);
     let material = fed.federation.broker(BROKER).expect("broker").clone();
     let config = trm_dev::devfed::broker_config(
         &fed.federation,
