@@ -6,7 +6,7 @@
 //! itself: an engine that batches flushes (group commit) does so inside its operations. A
 //! caller may therefore acknowledge, answer or wake anyone as soon as a write returned `Ok`.
 //!
-//! The embedded engine is [`SledStore`] ([`embedded`]), the only code in this crate that knows
+//! The embedded engine is [`EmbeddedStore`] ([`embedded`]), the only code in this crate that knows
 //! how the state is laid out on disk. The trait is shaped so that a replicated engine (a
 //! message-streaming server reached over the network) can implement it without any change to
 //! the broker's logic: every operation is asynchronous, arguments and results are owned
@@ -25,7 +25,7 @@ use crate::config::BrokerConfig;
 
 pub mod embedded;
 
-pub use embedded::SledStore;
+pub use embedded::EmbeddedStore;
 
 /// What a store operation returns: a boxed future, so that [`BrokerStore`] can be used as a
 /// trait object.
@@ -242,5 +242,5 @@ pub trait BrokerStore: Send + Sync {
 
 /// Opens the store `config` names: today always the embedded engine in `data_dir`.
 pub async fn open(config: &BrokerConfig) -> Result<Arc<dyn BrokerStore>, StoreError> {
-    Ok(Arc::new(SledStore::open(&config.data_dir)?))
+    Ok(Arc::new(EmbeddedStore::open(&config.data_dir)?))
 }

@@ -1,5 +1,5 @@
 //! A federation run inside one process on loopback: real brokers with mutual TLS, real node
-//! daemons with sled stores and admin sockets, each started and stopped independently. The
+//! daemons with their stores and admin sockets, each started and stopped independently. The
 //! demo, the integration tests and the benchmarks use it.
 
 use std::collections::HashMap;

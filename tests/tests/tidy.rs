@@ -5,7 +5,8 @@
 //! Rules:
 //! - **sled**: the storage engine is named (the word, in any case, comments included, not as
 //!   the end of a longer lowercase word like "misled") only in `storage/src/`,
-//!   `broker/src/store/sled*` (file or folder) and `node/src/store/`.
+//!   `broker/src/store/embedded*` (the broker's embedded store, file or folder) and
+//!   `node/src/store/`.
 //! - **dependency**: the direction of `[dependencies]` between crates, as in [`FORBIDDEN`];
 //!   and no crate depends (in any section) on `trm-tests`.
 //! - **unwrap / expect / index**: no `unwrap(`, `expect(` or indexing in non-test code of the
@@ -28,7 +29,11 @@ use std::path::{Path, PathBuf};
 const NO_PANIC_FOLDERS: &[&str] = &["broker/src", "node/src", "proto/src", "log/src"];
 
 /// Where the storage engine may be named: a path prefix relative to the workspace root.
-const SLED_ALLOWED: &[&str] = &["storage/src/", "broker/src/store/sled", "node/src/store/"];
+const SLED_ALLOWED: &[&str] = &[
+    "storage/src/",
+    "broker/src/store/embedded",
+    "node/src/store/",
+];
 
 /// This file names the engine in its rules; it is not checked by them.
 const SELF: &str = "tests/tests/tidy.rs";
@@ -81,7 +86,6 @@ const FORBIDDEN: &[(&str, Scope, &[&str])] = &[
             "trm-cli",
             "trm-authority",
             "trm-dev",
-            "trm-certs-dev",
             "trm-tests",
         ],
     ),
@@ -92,7 +96,6 @@ const FORBIDDEN: &[(&str, Scope, &[&str])] = &[
             "trm-broker",
             "trm-cli",
             "trm-dev",
-            "trm-certs-dev",
             "trm-authority",
             "trm-audit",
         ],
@@ -104,7 +107,6 @@ const FORBIDDEN: &[(&str, Scope, &[&str])] = &[
             "trm-node",
             "trm-cli",
             "trm-dev",
-            "trm-certs-dev",
             "trm-authority",
             "trm-audit",
         ],
@@ -112,14 +114,7 @@ const FORBIDDEN: &[(&str, Scope, &[&str])] = &[
     (
         "trm-cli",
         Scope::NonOptional,
-        &[
-            "trm-node",
-            "trm-broker",
-            "trm-dev",
-            "trm-certs-dev",
-            "rcgen",
-            "sled",
-        ],
+        &["trm-node", "trm-broker", "trm-dev", "rcgen", "sled"],
     ),
 ];
 
@@ -762,8 +757,8 @@ fn sled_rule_sees_code_and_comments_but_not_longer_words() {
         [1, 2, 4]
     );
     assert!(may_name_sled("storage/src/open.rs"));
-    assert!(may_name_sled("broker/src/store/sled.rs"));
-    assert!(may_name_sled("broker/src/store/sled/tree.rs"));
+    assert!(may_name_sled("broker/src/store/embedded.rs"));
+    assert!(may_name_sled("broker/src/store/embedded/outbox.rs"));
     assert!(may_name_sled("node/src/store/cases.rs"));
     assert!(!may_name_sled("broker/src/submit.rs"));
     assert!(!may_name_sled("broker/src/store/outbox.rs"));

@@ -49,7 +49,7 @@ impl From<TransactionError<StoreError>> for StoreError {
 
 /// The broker's sled database.
 #[derive(Clone)]
-pub struct SledStore {
+pub struct EmbeddedStore {
     db: sled::Db,
     dedup: sled::Tree,
     queue: sled::Tree,
@@ -115,7 +115,7 @@ enum Prepared {
     },
 }
 
-impl SledStore {
+impl EmbeddedStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = trm_storage::open_db(dir)?;
@@ -353,7 +353,7 @@ impl SledStore {
     }
 }
 
-impl BrokerStore for SledStore {
+impl BrokerStore for EmbeddedStore {
     fn intake(&self, items: Vec<Intake>) -> StoreFuture<'_, Vec<Stored>> {
         Box::pin(async move {
             let stored = self.intake_now(items)?;
@@ -490,7 +490,7 @@ mod tests {
         let from: NodeAddr = "lefoe-ibf@at".parse()?;
         let to: NodeAddr = "astra@at".parse()?;
         {
-            let store: Arc<dyn BrokerStore> = Arc::new(SledStore::open(dir.path())?);
+            let store: Arc<dyn BrokerStore> = Arc::new(EmbeddedStore::open(dir.path())?);
             let first = envelope(&key, &id, b"sealed")?;
             let accepted = store.accept(admission(first.clone(), "first")).await?;
             assert!(matches!(&accepted, Accepted::New(r) if r.receipt == b"first"));
@@ -520,7 +520,7 @@ mod tests {
                 None
             );
         }
-        let store = SledStore::open(dir.path())?;
+        let store = EmbeddedStore::open(dir.path())?;
         assert_eq!(store.queue_len(&to).await?, 0);
         assert_eq!(store.queue_len(&from).await?, 1);
         assert_eq!(store.relay_log().await?.len(), 2);

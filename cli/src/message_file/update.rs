@@ -1,6 +1,6 @@
 //! The case update file: a status change, services delivered, a court date or court travel,
 //! the outcome. The statuses `travelled` and `closed` move the case's return and referral on
-//! (see `trm_node::cases`).
+//! (see the node's `cases` module).
 
 use serde::Deserialize;
 use trm_proto::pb;

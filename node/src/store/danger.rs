@@ -10,10 +10,68 @@ use trm_proto::pb;
 use super::StoreError;
 use super::log::{self, Log};
 
-/// The log format over a bare tree, for benchmarks that write it without a node's store.
-pub mod bare_log {
-    pub use super::super::log::{TREE, append, entry_count, read_bytes, verify};
-    pub use crate::handover_log::entry_hash;
+/// The log format in a database of its own, appended to in batches directly, without a node's
+/// store or its writer: the baseline a benchmark measures the node's append path against.
+#[derive(Clone)]
+pub struct BareLog {
+    log: sled::Tree,
+    checkpoints: sled::Tree,
+    commit: trm_storage::GroupCommit,
+}
+
+impl BareLog {
+    /// Opens (or makes) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = trm_storage::open_db(dir)?;
+        Ok(Self {
+            log: db.open_tree(log::TREE)?,
+            checkpoints: db.open_tree(super::CHECKPOINTS_TREE)?,
+            commit: trm_storage::GroupCommit::start(db),
+        })
+    }
+
+    /// Appends `entries` in one transaction (not yet durable: see [`BareLog::durable`]).
+    pub fn append_batch(&self, entries: &[pb::LogEntry]) -> Result<(), StoreError> {
+        self.log.transaction(|tx| {
+            for entry in entries {
+                log::append(tx, entry.clone())?;
+            }
+            Ok::<_, sled::transaction::ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
+    }
+
+    /// How many entries the log holds.
+    pub fn entry_count(&self) -> Result<u64, StoreError> {
+        Ok(log::entry_count(&self.log)?)
+    }
+
+    /// Up to `limit` entries' stored bytes from index `from`.
+    pub fn read_bytes(&self, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(log::read_bytes(&self.log, from, limit)?)
+    }
+
+    /// Verifies the whole chain.
+    pub fn verify(&self) -> Result<crate::handover_log::ChainSummary, StoreError> {
+        Ok(log::verify(&self.log)?)
+    }
+
+    /// Stores a signed checkpoint note under its tree size (not yet durable).
+    pub fn store_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
+        self.checkpoints
+            .insert(size.to_be_bytes(), note.as_bytes())?;
+        Ok(())
+    }
+
+    /// Returns once everything written before the call is on disk (group commit).
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        Ok(self.commit.durable().await?)
+    }
+
+    /// How many flushes the group commit has made.
+    pub fn flushes(&self) -> u64 {
+        self.commit.flushes()
+    }
 }
 
 /// The stored bytes of entry `index` of the log in `data_dir`, if there is one.

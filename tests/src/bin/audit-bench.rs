@@ -8,9 +8,9 @@
 //! - appending to a log with group commit while checkpoints are signed every 100 ms, against
 //!   50,000 entries/s: first the node's own path (64, then 256 concurrent appenders, each
 //!   appending one entry through `NodeStore` and waiting until it is on disk; the store's
-//!   writer combines whatever is waiting into one sled transaction, see `combine.rs`), then,
+//!   writer combines whatever is waiting into one store transaction), then,
 //!   for reference, the bare log format with 16 or 64 entries per transaction written directly
-//!   (one sled transaction costs about the same whatever it holds).
+//!   (one transaction costs about the same whatever it holds).
 //!
 //! Run with `cargo run --release -p trm-tests --bin audit-bench [-- ENTRIES]`.
 
@@ -19,18 +19,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use std::convert::Infallible;
-
 use ed25519_dalek::SigningKey;
 use prost::Message;
-use sled::transaction::ConflictableTransactionError;
 use tokio::task::JoinSet;
 use trm_audit::verify::{self as audit_verify, Trust};
 use trm_log::checkpoint::{self, Checkpoint, CheckpointSigner};
 use trm_log::merkle::{self, MerkleTree};
 use trm_node::checkpointer::Checkpointer;
 use trm_node::store::NodeStore;
-use trm_node::store::danger::bare_log as handover_log;
+use trm_node::store::danger::BareLog;
 use trm_proto::pb;
 
 const FEDERATION: &str = "bench";
@@ -95,7 +92,7 @@ fn chained(entries: u64) -> Vec<Vec<u8>> {
             e.index = n;
             e.prev_hash = previous.to_vec();
             let bytes = e.encode_to_vec();
-            previous = handover_log::entry_hash(&bytes);
+            previous = trm_log::entry::entry_hash(&bytes);
             bytes
         })
         .collect()
@@ -247,34 +244,31 @@ async fn append(appenders: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The same log format with `batch` entries per sled transaction: `appenders` tasks append
+/// The same log format with `batch` entries per transaction: `appenders` tasks append
 /// `APPENDS` entries in all and wait for durability after each transaction, while a task
 /// catches a Merkle tree up from the log every 100 ms and signs and stores a checkpoint, as
 /// the node's `Checkpointer` does.
 async fn append_batched(appenders: u64, batch: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let db = trm_storage::open_db(dir.path())?;
-    let log = db.open_tree(handover_log::TREE)?;
-    let stored = db.open_tree("checkpoints")?;
-    let commit = trm_storage::GroupCommit::start(db.clone());
+    let log = BareLog::open(dir.path())?;
     let origin = checkpoint::node_origin(FEDERATION, &NODE.parse()?)?;
     let mut signer = CheckpointSigner::new(&origin, SigningKey::from_bytes(&[42; 32]), None)?;
     let next = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let checkpoints = tokio::spawn({
-        let (log, commit, done) = (log.clone(), commit.clone(), done.clone());
+        let (log, done) = (log.clone(), done.clone());
         async move {
             let mut tree = MerkleTree::new();
             let mut signed = 0u64;
             loop {
                 let finished = done.load(Ordering::Relaxed);
-                let len = handover_log::entry_count(&log)?;
+                let len = log.entry_count()?;
                 while tree.size() < len {
-                    for entry in handover_log::read_bytes(&log, tree.size(), 4096)? {
+                    for entry in log.read_bytes(tree.size(), 4096)? {
                         tree.push(&entry);
                     }
                 }
-                commit.durable().await?;
+                log.durable().await?;
                 let from = signer.last_signed().size;
                 if tree.size() > from {
                     let next = Checkpoint {
@@ -283,8 +277,8 @@ async fn append_batched(appenders: u64, batch: u64) -> anyhow::Result<()> {
                         root: tree.root(),
                     };
                     let note = signer.sign(&next, &tree.consistency_proof(from, tree.size())?)?;
-                    stored.insert(tree.size().to_be_bytes(), note.as_bytes())?;
-                    commit.durable().await?;
+                    log.store_checkpoint(tree.size(), &note)?;
+                    log.durable().await?;
                     signed += 1;
                 }
                 if finished {
@@ -297,7 +291,7 @@ async fn append_batched(appenders: u64, batch: u64) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for _ in 0..appenders {
-        let (log, commit, next) = (log.clone(), commit.clone(), next.clone());
+        let (log, next) = (log.clone(), next.clone());
         tasks.spawn(async move {
             loop {
                 let first = next.fetch_add(batch, Ordering::Relaxed);
@@ -306,13 +300,8 @@ async fn append_batched(appenders: u64, batch: u64) -> anyhow::Result<()> {
                 }
                 let entries: Vec<pb::LogEntry> =
                     (first..(first + batch).min(APPENDS)).map(entry).collect();
-                log.transaction(|tx| {
-                    for e in &entries {
-                        handover_log::append(tx, e.clone())?;
-                    }
-                    Ok::<_, ConflictableTransactionError<Infallible>>(())
-                })?;
-                commit.durable().await?;
+                log.append_batch(&entries)?;
+                log.durable().await?;
             }
         });
     }
@@ -323,17 +312,14 @@ async fn append_batched(appenders: u64, batch: u64) -> anyhow::Result<()> {
     done.store(true, Ordering::Relaxed);
     let (signed, covered) = checkpoints.await??;
     anyhow::ensure!(covered == APPENDS, "the final checkpoint covers everything");
-    anyhow::ensure!(
-        handover_log::verify(&log)?.entries == APPENDS,
-        "the chain verifies"
-    );
+    anyhow::ensure!(log.verify()?.entries == APPENDS, "the chain verifies");
     let rate = APPENDS as f64 / elapsed.as_secs_f64();
     println!(
         "append with group commit, {appenders} appenders, {batch} entries per transaction: \
          {APPENDS} entries in {elapsed:.2?} = {rate:.0} entries/s, each durable before its \
          appender goes on; {signed} checkpoints signed meanwhile, {} flushes (target >= \
          50,000/s: {})",
-        commit.flushes(),
+        log.flushes(),
         verdict(rate >= 50_000.0)
     );
     Ok(())

@@ -7,7 +7,7 @@ use sled::transaction::{TransactionError, Transactional};
 use trm_proto::addr::BrokerName;
 use trm_proto::pb;
 
-use super::{SledStore, StoreError, corrupt, queue_key, receipt_delivery};
+use super::{EmbeddedStore, StoreError, corrupt, queue_key, receipt_delivery};
 use crate::store::{Outgoing, RelayAnswer};
 
 fn prefix(broker: &BrokerName) -> Vec<u8> {
@@ -39,7 +39,7 @@ pub(super) fn receipt_item(receipt: pb::SignedReceipt) -> Vec<u8> {
     .encode_to_vec()
 }
 
-impl SledStore {
+impl EmbeddedStore {
     /// The oldest items for `peer` (see [`crate::store::BrokerStore::outgoing`]).
     pub(super) fn outgoing_now(
         &self,
