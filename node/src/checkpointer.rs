@@ -1,7 +1,7 @@
 //! The node's checkpointer: the Merkle tree over its handover log, and the signed checkpoints
 //! it makes of that tree.
 //!
-//! The tree's leaves are the log entries' exact stored bytes ([`crate::merkle`]). It is rebuilt
+//! The tree's leaves are the log entries' exact stored bytes ([`trm_log::merkle`]). It is rebuilt
 //! from the log when the node starts, and extended from the log's head record before each
 //! checkpoint, so the code that appends entries (one transaction with the message it records)
 //! needs no change. Checkpoints are signed through [`CheckpointSigner`], which signs
@@ -22,9 +22,9 @@ use ed25519_dalek::SigningKey;
 use tokio::sync::Mutex;
 use tracing::info;
 
-use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointSigner};
-use crate::merkle::{Hash, MerkleError, MerkleTree};
 use crate::store::{NodeStore, StoreError};
+use trm_log::checkpoint::{Checkpoint, CheckpointError, CheckpointSigner};
+use trm_log::merkle::{Hash, MerkleError, MerkleTree};
 
 /// How many entries one catch-up read takes from the log.
 const CATCH_UP_BATCH: usize = 4096;
@@ -255,8 +255,8 @@ mod tests {
     use trm_proto::pb;
 
     use super::*;
-    use crate::checkpoint::{self, NoteVerifier, SignatureKind};
     use crate::store::danger;
+    use trm_log::checkpoint::{self, NoteVerifier, SignatureKind};
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -10,13 +10,16 @@
 //! - [`rules`]: consent, children and returns: what must hold before anything is sealed.
 //! - [`audit`]: the yes/no audit flags derived from content.
 //! - [`cases`]: the case lifecycle: which message may follow which.
-//! - [`handover_log`]: the hash-chained, append-only log.
-//! - [`merkle`] and [`checkpoint`]: the log's RFC 6962 tree, proofs and signed checkpoints,
-//!   re-exported from `trm-log`.
+//! - [`handling`]: handling-code notices and the H2 onward-sharing check.
+//! - [`deadlines`] and [`maintenance`]: due times, the overdue sweep, retention.
+//! - [`vault`]: one age key per case; erasure destroys it.
+//! - [`handover_log`]: the types of the hash-chained, append-only log (its format, Merkle
+//!   tree and signed checkpoints are the `trm-log` crate).
 //! - [`checkpointer`]: the node's tree over its log and the checkpoints it signs and stores.
 //! - [`witness`]: checking and cosigning partners' checkpoints from their receipts, and fork
 //!   evidence.
 //! - [`export`]: the log as a metadata-only bundle for offline audit.
+//! - [`coordinator`]: a national coordinator collecting its country's checkpoints.
 //! - [`store`]: the node's durable state behind typed operations (messages, outbox, cases,
 //!   evidence, the append-only handover log, checkpoints, witness records), each change with
 //!   its log entry, on disk when an operation returns.
@@ -59,5 +62,3 @@ pub mod witness;
 
 pub use config::{NodeConfig, NodeConfigFile};
 pub use daemon::{run, serve};
-/// The log format moved to `trm-log`; re-exported so that the node's modules keep their paths.
-pub use trm_log::{checkpoint, merkle};

@@ -14,7 +14,6 @@ use trm_proto::directory::{AgreementError, DirectoryHandle};
 use trm_proto::{envelope, pb, receipt, time};
 
 use crate::audit;
-use crate::checkpoint;
 use crate::checkpointer::{Checkpointer, SignedCheckpoint};
 use crate::config::NodeConfig;
 use crate::error::NodeError;
@@ -22,6 +21,7 @@ use crate::keys::NodeKeys;
 use crate::open;
 use crate::seal::{self, Draft};
 use crate::store::{EntryFacts, NodeStore, Received, StoreError};
+use trm_log::checkpoint;
 
 /// What `send` returns once the message is on disk.
 #[derive(Debug, Clone)]

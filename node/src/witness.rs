@@ -31,10 +31,10 @@ use trm_proto::{pb, time};
 pub use crate::store::{Presented, WitnessError, WitnessStore};
 pub use judge::{Seen, Verdict};
 
-use crate::checkpoint::{self, NoteVerifier, SignatureKind};
 use crate::checkpointer::Checkpointer;
 use crate::keys::NodeKeys;
 use crate::store::NodeStore;
+use trm_log::checkpoint::{self, NoteVerifier, SignatureKind};
 use trm_proto::directory::Directory;
 
 /// What an addressee's receipt carries for witnessing.

@@ -85,12 +85,5 @@ pub fn organisation_type_name(kind: pb::OrganisationType) -> String {
 
 /// `referral`, `info_request`, ...: the message kind's name without its prefix, in lower case.
 pub fn kind_name(kind: i32) -> String {
-    pb::MessageKind::try_from(kind).map_or_else(
-        |_| format!("kind_{kind}"),
-        |k| {
-            k.as_str_name()
-                .trim_start_matches("MESSAGE_KIND_")
-                .to_ascii_lowercase()
-        },
-    )
+    trm_proto::kinds::of_wire(kind).map_or_else(|| format!("kind_{kind}"), |k| k.name.to_owned())
 }

@@ -11,8 +11,8 @@ use trm_proto::pb;
 use trm_storage::GroupCommit;
 
 use super::StoreError;
-use crate::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
 use crate::witness::judge::{self, Seen, Verdict};
+use trm_log::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
 
 /// The sled tree of cosigned partner checkpoints: key partner address, NUL, tree size (`u64`
 /// big-endian), value the cosigned note in UTF-8.

@@ -10,9 +10,9 @@ use trm_audit::verify::{self as audit_verify, Finding, FindingKind, Report, Trus
 use trm_cli::audit;
 use trm_cli::commands::{Output, exit};
 use trm_dev::local::LocalFederation;
-use trm_node::checkpoint::{self, Checkpoint};
+use trm_log::checkpoint::{self, Checkpoint};
+use trm_log::merkle::MerkleTree;
 use trm_node::handover_log;
-use trm_node::merkle::MerkleTree;
 use trm_node::store::danger::{
     danger_overwrite_log_entry, danger_overwrite_log_head, danger_read_log_entry,
 };

@@ -11,7 +11,7 @@ use trm_audit::verify::FindingKind;
 use trm_cli::audit;
 use trm_cli::commands::{Output, exit};
 use trm_dev::local::LocalFederation;
-use trm_node::checkpoint::{self, NoteVerifier, SignatureKind};
+use trm_log::checkpoint::{self, NoteVerifier, SignatureKind};
 use trm_proto::pb;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE, OPEN_GATE};
 
