@@ -305,14 +305,11 @@ impl Authority {
             &self.directory.federation,
             now,
         )?;
-        let path = self.dir.join(files::DIRECTORY);
-        let temporary = self.dir.join(format!("{}.new", files::DIRECTORY));
-        files::write(&temporary, &signed.encode_to_vec(), Access::Public)?;
-        std::fs::rename(&temporary, &path).map_err(|source| CertsError::Io {
-            action: "replace",
-            path,
-            source,
-        })?;
+        files::write(
+            &self.dir.join(files::DIRECTORY),
+            &signed.encode_to_vec(),
+            Access::Public,
+        )?;
         Ok(signed)
     }
 }

@@ -4,9 +4,8 @@
 //! is no moment at which another user could open them. An existing file is removed first,
 //! because the mode only applies when a file is created.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::CertsError;
@@ -60,26 +59,19 @@ pub fn create_dir(path: &Path) -> Result<PathBuf, CertsError> {
     Ok(path.to_path_buf())
 }
 
-/// Writes `contents` to `path`, replacing any existing file.
+/// Writes `contents` to `path`, replacing any existing file atomically and durably
+/// ([`trm_storage::fs::write_atomically`]); a private file is 0600 even when it replaces a
+/// readable one.
 pub fn write(path: &Path, contents: &[u8], access: Access) -> Result<(), CertsError> {
-    let mut options = OpenOptions::new();
-    options.write(true);
-    match access {
-        Access::Public => {
-            options.create(true).truncate(true);
-        }
-        Access::Private => {
-            match fs::remove_file(path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_error("replace", path)(e)),
-            }
-            options.create_new(true).mode(0o600);
-        }
-    }
-    let mut file = options.open(path).map_err(io_error("create", path))?;
-    file.write_all(contents).map_err(io_error("write", path))?;
-    file.sync_all().map_err(io_error("write", path))
+    let mode = match access {
+        Access::Public => trm_storage::fs::PUBLIC,
+        Access::Private => trm_storage::fs::PRIVATE,
+    };
+    trm_storage::fs::write_atomically(path, contents, mode).map_err(|e| CertsError::Io {
+        action: "write",
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// Reads a text file.

@@ -204,6 +204,8 @@ pub async fn export(
     }
     partial.as_file().sync_all().map_err(cannot_write)?;
     partial.persist(file).map_err(|e| cannot_write(e.error))?;
+    // The rename itself must survive a crash too.
+    trm_storage::fs::sync_folder(folder).map_err(|e| cannot_write(e.into()))?;
     out.print(
         format!(
             "exported {} entries and {} signed checkpoint(s) of {}'s handover log to {} ({} bytes, metadata only)\n",

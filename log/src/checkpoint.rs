@@ -89,6 +89,12 @@ pub enum CheckpointError {
     Timestamp(u64),
 }
 
+impl From<note::NoteError> for CheckpointError {
+    fn from(e: note::NoteError) -> Self {
+        Self::MalformedNote(e.0)
+    }
+}
+
 /// A checkpoint: a log's origin, tree size and root hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {

@@ -12,6 +12,8 @@
 //! - [`note`]: the one parser of C2SP signed notes: where the text ends and signatures begin.
 //! - [`checkpoint`]: signed checkpoints of the tree, witness cosignatures, [`checkpoint::NoteVerifier`]
 //!   and the [`checkpoint::CheckpointSigner`] that never signs two inconsistent checkpoints.
+//! - [`witness`]: a witness's decision about one checkpoint a partner presents: known, a proved
+//!   extension to cosign, unprovable for now, or a fork.
 //! - [`BUNDLE_FORMAT`]: the version of the exported `trm.v1.LogBundle`.
 
 #![forbid(unsafe_code)]
@@ -20,6 +22,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
 pub mod note;
+pub mod witness;
 
 /// The version of the exported log bundle (`trm.v1.LogBundle.format`) that nodes write and
 /// auditors read.

@@ -8,7 +8,10 @@
 //! checkpoints, the witness reading stored partner notes, the auditor, and
 //! [`crate::checkpoint::open`], which then verifies the signatures.
 
-use crate::checkpoint::CheckpointError;
+/// Why a note does not follow the signed-note format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed signed note: {0}")]
+pub struct NoteError(pub &'static str);
 
 /// The most signature lines a note may have, as golang.org/x/mod/sumdb/note reads (the spec
 /// asks for at least 16).
@@ -16,8 +19,8 @@ pub const MAX_SIGNATURES: usize = 100;
 
 /// Splits a signed note into its text (with its final newline) and its signature lines
 /// (without theirs). The signature lines are not parsed here.
-pub fn split(note: &str) -> Result<(&str, Vec<&str>), CheckpointError> {
-    let malformed = CheckpointError::MalformedNote;
+pub fn split(note: &str) -> Result<(&str, Vec<&str>), NoteError> {
+    let malformed = NoteError;
     if note.chars().any(|c| c < ' ' && c != '\n') {
         return Err(malformed("control character"));
     }
@@ -39,7 +42,7 @@ pub fn split(note: &str) -> Result<(&str, Vec<&str>), CheckpointError> {
 
 /// The text of a signed note, up to (and with the newline before) the empty line that precedes
 /// its signatures.
-pub fn text(note: &str) -> Result<&str, CheckpointError> {
+pub fn text(note: &str) -> Result<&str, NoteError> {
     split(note).map(|(text, _)| text)
 }
 

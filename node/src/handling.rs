@@ -18,12 +18,9 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sha2::{Digest, Sha256};
-use trm_proto::addr::NodeAddr;
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
 
-use crate::error::NodeError;
-use crate::node::Node;
 use crate::rules::RuleError;
 
 /// The length of a shared passage that counts as passing content on.
@@ -176,37 +173,24 @@ impl Protected {
     }
 }
 
-/// Refuses `content` to `to` when it passes on H2 content this node received from another
-/// organisation.
-pub fn check_onward(node: &Node, to: &NodeAddr, content: &Content) -> Result<(), NodeError> {
-    for stored in node
-        .store()
-        .incoming_under(pb::HandlingCode::H2)?
-        .into_iter()
-        .filter(|m| m.summary.as_ref().is_some_and(|s| s.from != to.as_str()))
-    {
-        // A message that cannot be read (erased, or damaged) protects nothing it could leak;
-        // it must not stop every other send.
-        let body = match node.read_stored(&stored) {
-            Ok(Some(body)) => body,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(cause = %e, "an H2 message could not be read for the onward-sharing check");
-                continue;
-            }
-        };
-        let Some(received) = &body.content else {
+/// Refuses `content` when it passes on H2 content of `received`: the readable bodies this node
+/// received under H2 from organisations other than the addressee.
+pub fn check_onward(
+    content: &Content,
+    received: impl IntoIterator<Item = pb::Body>,
+) -> Result<(), RuleError> {
+    for body in received {
+        let Some(provided) = &body.content else {
             continue;
         };
-        if let Some(field) = Protected::of(received).found_in(content) {
+        if let Some(field) = Protected::of(provided).found_in(content) {
             return Err(RuleError {
                 field: field.to_owned(),
                 problem: format!(
                     "carries content received from {} under handling code H2 (message {}); H2 content may not be passed on to another organisation without the provider's permission",
                     body.from, body.message_id
                 ),
-            }
-            .into());
+            });
         }
     }
     Ok(())

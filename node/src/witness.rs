@@ -7,7 +7,7 @@
 //! The addressee's DELIVERED or REJECTED receipt carries its latest stored checkpoint and, when
 //! the body could be read, the consistency proof from that size ([`attachment`]); the receipt's
 //! signature covers both. The sender ([`witness_receipt`]) opens the checkpoint with the
-//! addressee's directory keys, judges it against what it cosigned before ([`judge`]), cosigns a
+//! addressee's directory keys, judges it against what it cosigned before ([`trm_log::witness::judge`]), cosigns a
 //! proved extension (tlog-cosignature/v1, key name = its own log's origin, its signing key) and
 //! keeps it, or keeps fork evidence ([`WitnessStore`], kept by the node's store). Witnessing never refuses a receipt: the
 //! delivery evidence is recorded first, and a bad checkpoint is only logged.
@@ -17,25 +17,23 @@
 //! `cosignature/v1`), so neither signature can stand for the other or for an envelope, body or
 //! receipt signature (`trm/<purpose>/v1` prefixes).
 //!
-//! # Layout
-//! - [`judge`]: the decision about one presented checkpoint (pure).
-//! - [`WitnessStore`] (in [`crate::store`]): cosigned notes, latest size per partner, forks.
-
-pub mod judge;
+//! The decision about one presented checkpoint is pure and lives with the log format
+//! ([`trm_log::witness`]); what was cosigned and the fork evidence are kept by the node's store
+//! ([`WitnessStore`]).
 
 use tracing::{info, warn};
+use trm_log::checkpoint::{self, NoteVerifier, SignatureKind};
 use trm_proto::addr::NodeAddr;
+use trm_proto::directory::Directory;
 use trm_proto::receipt::VerifiedReceipt;
 use trm_proto::{pb, time};
 
 pub use crate::store::{Presented, WitnessError, WitnessStore};
-pub use judge::{Seen, Verdict};
+pub use trm_log::witness::{Seen, Verdict};
 
 use crate::checkpointer::Checkpointer;
 use crate::keys::NodeKeys;
 use crate::store::NodeStore;
-use trm_log::checkpoint::{self, NoteVerifier, SignatureKind};
-use trm_proto::directory::Directory;
 
 /// What an addressee's receipt carries for witnessing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -18,19 +18,30 @@
 //! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
 //! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
 //! - [`error`]: the error type, [`StorageError`].
+//!
+//! Everything but `fs` and `config` needs the default feature `engine`.
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "engine")]
 pub mod backoff;
 pub mod config;
+#[cfg(feature = "engine")]
 pub mod daemon;
+#[cfg(feature = "engine")]
 pub mod error;
 pub mod fs;
+#[cfg(feature = "engine")]
 pub mod group_commit;
+#[cfg(feature = "engine")]
 pub mod open;
 
+#[cfg(feature = "engine")]
 pub use backoff::Backoff;
 pub use config::ConfigError;
+#[cfg(feature = "engine")]
 pub use error::StorageError;
+#[cfg(feature = "engine")]
 pub use group_commit::GroupCommit;
+#[cfg(feature = "engine")]
 pub use open::open_db;

@@ -2,7 +2,6 @@
 //! `trm audit verify` does, computes the report with [`trm_audit::report`] and writes it as
 //! JSON, CSV or HTML.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use trm_audit::report::Report;
@@ -92,17 +91,8 @@ pub fn run(request: &Request) -> Result<Report, CommandError> {
     Ok(report)
 }
 
-/// Writes `text` to `file`, which appears complete or not at all.
+/// Writes `text` to `file` (mode 0600), which appears complete or not at all.
 fn write_file(file: &Path, text: &str) -> Result<(), CommandError> {
-    let cannot_write =
-        |e: std::io::Error| CommandError::new(exit::REFUSED, format!("{}: {e}", file.display()));
-    let folder = match file.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut partial = tempfile::NamedTempFile::new_in(folder).map_err(cannot_write)?;
-    partial.write_all(text.as_bytes()).map_err(cannot_write)?;
-    partial.as_file().sync_all().map_err(cannot_write)?;
-    partial.persist(file).map_err(|e| cannot_write(e.error))?;
-    Ok(())
+    trm_storage::fs::write_atomically(file, text.as_bytes(), trm_storage::fs::PRIVATE)
+        .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))
 }

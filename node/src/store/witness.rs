@@ -6,13 +6,13 @@
 use prost::Message;
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use trm_log::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
+use trm_log::witness::{self as judge, Seen, Verdict};
 use trm_proto::pb;
 
 use trm_storage::GroupCommit;
 
 use super::StoreError;
-use crate::witness::judge::{self, Seen, Verdict};
-use trm_log::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
 
 /// The sled tree of cosigned partner checkpoints: key partner address, NUL, tree size (`u64`
 /// big-endian), value the cosigned note in UTF-8.

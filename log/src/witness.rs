@@ -14,8 +14,8 @@
 //! reported on its own: a partner that lost entries and appends again shows, as soon as it
 //! reaches a size the witness holds, a second root at that size, which is reported then.
 
-use trm_log::checkpoint::Checkpoint;
-use trm_log::merkle::{self, Hash};
+use crate::checkpoint::Checkpoint;
+use crate::merkle::{self, Hash};
 
 /// What a witness has cosigned of one partner's log, as far as judging one new checkpoint
 /// needs.
@@ -119,7 +119,7 @@ fn proof_hashes(proof: &[Vec<u8>]) -> Result<Vec<Hash>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trm_log::merkle::MerkleTree;
+    use crate::merkle::MerkleTree;
 
     const ORIGIN: &str = "trm/test/astra@marri";
 
