@@ -146,19 +146,10 @@ pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<()
         )
     })?;
     let is_json = file.extension().is_some_and(|e| e == "json");
-    let parsed = ReferralFile::parse(&text, is_json)
-        .and_then(|f| f.to_pb().map(|r| (f, r)))
+    let request = ReferralFile::parse(&text, is_json)
+        .and_then(|f| f.send_request())
         .map_err(|e| CommandError::new(exit::DATA, format!("{}: {e}", file.display())))?;
-    let (file, referral) = parsed;
-    let request = pb::SendRequest {
-        to: file.to.clone(),
-        case_ref: file.case_ref.clone(),
-        priority: file.priority().into(),
-        body: Some(pb::Body {
-            content: Some(pb::body::Content::Referral(referral)),
-            ..Default::default()
-        }),
-    };
+    let to = request.to.clone();
     let response = client::connect(socket)
         .await?
         .send(request)
@@ -168,7 +159,7 @@ pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<()
         format!(
             "referral {} to {} sealed, logged as entry {} and queued for the broker\n  digest {}\n  follow it with: trm status {}\n",
             response.message_id,
-            file.to,
+            to,
             response.log_index,
             hex::encode(&response.envelope_digest),
             response.message_id
@@ -176,7 +167,7 @@ pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<()
         || {
             serde_json::json!({
                 "message_id": response.message_id,
-                "to": file.to,
+                "to": to,
                 "log_index": response.log_index,
                 "envelope_digest": hex::encode(&response.envelope_digest),
             })

@@ -17,17 +17,7 @@ impl trm_dev::demo::Front for Trm {
     }
 
     fn parse_referral(&self, text: &str) -> anyhow::Result<pb::SendRequest> {
-        let file = ReferralFile::parse(text, false)?;
-        let referral = file.to_pb()?;
-        Ok(pb::SendRequest {
-            to: file.to.clone(),
-            case_ref: file.case_ref.clone(),
-            priority: file.priority().into(),
-            body: Some(pb::Body {
-                content: Some(pb::body::Content::Referral(referral)),
-                ..Default::default()
-            }),
-        })
+        Ok(ReferralFile::parse(text, false)?.send_request()?)
     }
 
     fn inbox(&self, messages: &[pb::MessageSummary]) -> String {

@@ -308,6 +308,20 @@ impl ReferralFile {
         }
     }
 
+    /// Checks the fields and builds the node's send request for the referral.
+    pub fn send_request(&self) -> Result<pb::SendRequest, FieldError> {
+        let referral = self.to_pb()?;
+        Ok(pb::SendRequest {
+            to: self.to.clone(),
+            case_ref: self.case_ref.clone(),
+            priority: self.priority().into(),
+            body: Some(pb::Body {
+                content: Some(pb::body::Content::Referral(referral)),
+                ..Default::default()
+            }),
+        })
+    }
+
     /// Checks the fields and builds the wire message.
     pub fn to_pb(&self) -> Result<pb::Referral, FieldError> {
         self.to

@@ -407,8 +407,6 @@ mod tests {
     use sled::Transactional;
     use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-    use sha2::{Digest, Sha256};
-
     use super::*;
     use crate::handover_log::verify_entries;
 
@@ -543,18 +541,6 @@ mod tests {
     }
 
     #[test]
-    fn hashes_cover_the_domain_and_the_stored_bytes() {
-        let bytes = sample(1).encode_to_vec();
-        let expected: EntryHash = Sha256::new()
-            .chain_update(b"trm/log-entry/v1")
-            .chain_update(&bytes)
-            .finalize()
-            .into();
-        assert_eq!(entry_hash(&bytes), expected);
-        assert_ne!(entry_hash(&bytes), <[u8; 32]>::from(Sha256::digest(&bytes)));
-    }
-
-    #[test]
     fn any_changed_byte_is_named_in_the_first_a_middle_and_the_last_entry() -> TestResult {
         const ENTRIES: u64 = 12;
         let dir = TempDir::new()?;
@@ -597,62 +583,6 @@ mod tests {
         assert_eq!(read_bytes(&tree, 5, 3)?, bytes[5..8]);
         let empty: [&[u8]; 0] = [];
         assert_eq!(verify_entries(&empty, |_| ())?.entries, 0);
-        Ok(())
-    }
-
-    #[test]
-    fn any_changed_byte_of_an_exported_entry_with_a_successor_is_named() -> TestResult {
-        const ENTRIES: u64 = 12;
-        let dir = TempDir::new()?;
-        let (_db, tree) = open(&dir.db())?;
-        append_n(&tree, ENTRIES)?;
-        let original = read_bytes(&tree, 0, 100)?;
-        for k in [0, ENTRIES / 2, ENTRIES - 2] {
-            let k = k as usize;
-            for position in 0..original[k].len() {
-                for mask in [0x01u8, 0x20, 0x80, 0xff] {
-                    let mut tampered = original.clone();
-                    tampered[k][position] ^= mask;
-                    let index =
-                        broken_index(verify_entries(&tampered, |_| ()).map_err(LogError::from))?;
-                    assert_eq!(
-                        index, k as u64,
-                        "byte {position} of entry {k} xor {mask:#04x}"
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn an_entry_removed_from_an_export_is_named() -> TestResult {
-        let dir = TempDir::new()?;
-        let (_db, tree) = open(&dir.db())?;
-        append_n(&tree, 8)?;
-        let original = read_bytes(&tree, 0, 100)?;
-        for k in [0, 4] {
-            let mut removed = original.clone();
-            removed.remove(k);
-            match verify_entries(&removed, |_| ()).map_err(LogError::from) {
-                Err(LogError::Broken { index, problem }) => {
-                    assert_eq!(index, k as u64);
-                    assert!(problem.contains("missing"), "{problem}");
-                }
-                other => panic!("removing entry {k}: {other:?}"),
-            }
-        }
-        // The last one leaves a shorter, intact chain: only a checkpoint shows it.
-        let mut truncated = original.clone();
-        truncated.pop();
-        assert_eq!(verify_entries(&truncated, |_| ())?.entries, 7);
-        // An entry moved to another place is named where it does not belong.
-        let mut swapped = original.clone();
-        swapped.swap(2, 3);
-        assert_eq!(
-            broken_index(verify_entries(&swapped, |_| ()).map_err(LogError::from))?,
-            2
-        );
         Ok(())
     }
 
