@@ -161,8 +161,13 @@ pub struct RelayAnswer {
     pub records: Vec<pb::RelayRecord>,
 }
 
-/// The broker's durable state. Writes return once durable; each write is atomic (all of it or
-/// none of it is applied).
+/// The broker's durable state. Writes return once durable; each write operation is atomic
+/// (all of it or none of it is applied): `intake` a whole batch, `complete` the deletion with
+/// its routed receipt and record, `relayed` the deletions with their receipts and records. The
+/// broker's logic relies on it: a failed call is retried whole by whoever sent it, and only
+/// envelopes have a duplicate check. An engine without multi-key transactions (a replicated
+/// message stream) must give the same guarantee another way, e.g. by making each effect
+/// idempotent under a stable key (the outbox or queue sequence it answers), and say so.
 ///
 /// The broker holds it as `Arc<dyn BrokerStore>` (boxed futures) rather than as a generic
 /// parameter or an enum of engines: the engine is chosen at run time from configuration
@@ -171,8 +176,8 @@ pub struct RelayAnswer {
 /// nothing next to a flush or a network round trip.
 pub trait BrokerStore: Send + Sync {
     /// Stores the checked items of one batch in order (envelopes unless seen before, receipts
-    /// for local senders), each with its relay-log record, durably. A duplicate's original
-    /// is durable too when this returns.
+    /// for local senders), each with its relay-log record, durably and as one atomic write. A
+    /// duplicate's original is durable too when this returns.
     fn intake(&self, items: Vec<Intake>) -> StoreFuture<'_, Vec<Stored>>;
 
     /// Stores one envelope (see [`BrokerStore::intake`]).

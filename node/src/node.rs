@@ -401,9 +401,11 @@ impl Node {
             .await;
         let received = match received {
             Ok(received) => received,
-            // A well-behaved sender's node refuses an illegal case step before sealing, so
+            // A well-behaved sender's node refuses an illegal case step before sending, so
             // this is a misbehaving sender: refuse it like any other bad delivery.
             Err(StoreError::Case(e)) => return refuse(e.to_string()).await,
+            // The sender reused an id: its first envelope stays what was delivered.
+            Err(e @ StoreError::IdReused(_)) => return refuse(e.to_string()).await,
             Err(e) => return Err(e.into()),
         };
         let (log_index, duplicate) = (received.log_index(), received.duplicate());

@@ -204,62 +204,75 @@ impl EmbeddedStore {
         }
     }
 
-    /// Applies one prepared write in its own transaction.
-    fn write(&self, prepared: &Prepared) -> Result<Stored, StoreError> {
+    /// Applies every prepared write of a batch in one transaction, in order: the batch is on
+    /// disk whole or not at all, so a failed call that its sender retries finds nothing of it
+    /// (a routed receipt, which has no duplicate check, is never queued twice). A duplicate
+    /// inside the batch sees the write before it.
+    fn write(&self, batch: &[Prepared]) -> Result<Vec<Stored>, StoreError> {
         let stored = (&self.dedup, &self.queue, &self.outbox, &self.relay_log).transaction(
-            |(dedup, queue, outbox, relay_log)| match prepared {
-                Prepared::Envelope {
-                    dedup_key,
-                    digest,
-                    dedup_value,
-                    receipt,
-                    local,
-                    item_key,
-                    item,
-                    log_key,
-                    record,
-                } => {
-                    if let Some(existing) = dedup.get(dedup_key)? {
-                        let original = match (existing.get(..32), existing.get(32..)) {
-                            (Some(seen), Some(original)) if seen == &digest[..] => original,
-                            _ => return Ok(Stored::Envelope(Accepted::Conflict)),
-                        };
-                        let original = pb::SignedReceipt::decode(original).map_err(|e| {
-                            ConflictableTransactionError::Abort(corrupt("dedup", e))
-                        })?;
-                        return Ok(Stored::Envelope(Accepted::Duplicate(original)));
-                    }
-                    dedup.insert(dedup_key.as_slice(), dedup_value.as_slice())?;
-                    if *local {
-                        queue.insert(item_key.as_slice(), item.as_slice())?;
-                    } else {
-                        outbox.insert(item_key.as_slice(), item.as_slice())?;
-                    }
-                    relay_log.insert(log_key, record.as_slice())?;
-                    Ok(Stored::Envelope(Accepted::New(receipt.clone())))
+            |(dedup, queue, outbox, relay_log)| {
+                let mut stored = Vec::with_capacity(batch.len());
+                for prepared in batch {
+                    stored.push(match prepared {
+                        Prepared::Envelope {
+                            dedup_key,
+                            digest,
+                            dedup_value,
+                            receipt,
+                            local,
+                            item_key,
+                            item,
+                            log_key,
+                            record,
+                        } => {
+                            if let Some(existing) = dedup.get(dedup_key)? {
+                                let original = match (existing.get(..32), existing.get(32..)) {
+                                    (Some(seen), Some(original)) if seen == &digest[..] => original,
+                                    _ => {
+                                        stored.push(Stored::Envelope(Accepted::Conflict));
+                                        continue;
+                                    }
+                                };
+                                let original =
+                                    pb::SignedReceipt::decode(original).map_err(|e| {
+                                        ConflictableTransactionError::Abort(corrupt("dedup", e))
+                                    })?;
+                                stored.push(Stored::Envelope(Accepted::Duplicate(original)));
+                                continue;
+                            }
+                            dedup.insert(dedup_key.as_slice(), dedup_value.as_slice())?;
+                            if *local {
+                                queue.insert(item_key.as_slice(), item.as_slice())?;
+                            } else {
+                                outbox.insert(item_key.as_slice(), item.as_slice())?;
+                            }
+                            relay_log.insert(log_key, record.as_slice())?;
+                            Stored::Envelope(Accepted::New(receipt.clone()))
+                        }
+                        Prepared::Receipt {
+                            item_key,
+                            item,
+                            log_key,
+                            record,
+                        } => {
+                            queue.insert(item_key.as_slice(), item.as_slice())?;
+                            relay_log.insert(log_key, record.as_slice())?;
+                            Stored::Receipt
+                        }
+                    });
                 }
-                Prepared::Receipt {
-                    item_key,
-                    item,
-                    log_key,
-                    record,
-                } => {
-                    queue.insert(item_key.as_slice(), item.as_slice())?;
-                    relay_log.insert(log_key, record.as_slice())?;
-                    Ok(Stored::Receipt)
-                }
+                Ok(stored)
             },
         )?;
         Ok(stored)
     }
 
     fn intake_now(&self, items: Vec<Intake>) -> Result<Vec<Stored>, StoreError> {
-        let mut stored = Vec::with_capacity(items.len());
-        for item in items {
-            let prepared = self.prepare(item)?;
-            stored.push(self.write(&prepared)?);
-        }
-        Ok(stored)
+        let prepared = items
+            .into_iter()
+            .map(|item| self.prepare(item))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(&prepared)
     }
 
     fn pending_now(

@@ -80,6 +80,9 @@ pub enum StoreError {
     /// No case has that reference.
     #[error("no case {0}")]
     NoCase(String),
+    /// A sender reused a message id it already used for different content.
+    #[error("message id {0} was already used for another envelope")]
+    IdReused(String),
     /// Several counterparties share the case reference; the caller must say which.
     #[error(
         "case reference {case_ref} is used with several organisations ({counterparties}); say which"
@@ -210,9 +213,26 @@ pub struct NodeStore {
     key_users: Arc<KeyUsers>,
 }
 
-/// Case keys in use by changes in flight, with how many use each.
+/// Case keys in use by changes in flight. A change that made a key, or used one, and was then
+/// refused leaves the key to be checked when its last user is done: destroyed unless a live
+/// case holds content under it. So a refused step leaves no key behind, however many refused
+/// and accepted changes to one new case run at once, and a key protecting committed content
+/// is never destroyed.
+struct KeyUsers {
+    /// For each key in use: how many changes use it, and whether one of them was refused.
+    users: std::sync::Mutex<HashMap<Vec<u8>, KeyUsersOf>>,
+    /// The cases, to tell whether a key protects committed content.
+    cases: sled::Tree,
+    /// Where the keys are.
+    vault: Arc<Vault>,
+}
+
+/// The changes using one case key.
 #[derive(Debug, Default)]
-struct KeyUsers(std::sync::Mutex<HashMap<Vec<u8>, usize>>);
+struct KeyUsersOf {
+    count: usize,
+    refused: bool,
+}
 
 /// One change's use of a case key, from before it looks for the key until its outcome is known.
 struct KeyUse {
@@ -223,42 +243,65 @@ struct KeyUse {
 impl KeyUsers {
     fn enter(self: &Arc<Self>, case_key: &[u8]) -> KeyUse {
         let mut users = self
-            .0
+            .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *users.entry(case_key.to_vec()).or_default() += 1;
+        users.entry(case_key.to_vec()).or_default().count += 1;
         KeyUse {
             users: Arc::clone(self),
             case_key: case_key.to_vec(),
         }
     }
+
+    /// Destroys `case_key` unless a live (not erased) case is stored under it.
+    fn destroy_unless_live(&self, case_key: &[u8]) -> Result<(), StoreError> {
+        let live = match self.cases.get(case_key)? {
+            Some(bytes) => pb::StoredCase::decode(bytes.as_ref())
+                .map_err(|e| corrupt(CASES_TREE, e))?
+                .summary
+                .is_some_and(|s| s.erased_at_ms == 0),
+            None => false,
+        };
+        if !live {
+            self.vault.erase(case_key)?;
+        }
+        Ok(())
+    }
 }
 
 impl KeyUse {
-    /// The lock on every key's users when this change is the only one using its key, so the
-    /// caller can destroy the key before any other change can start using it.
-    fn alone(&self) -> Option<std::sync::MutexGuard<'_, HashMap<Vec<u8>, usize>>> {
-        let users = self
+    /// Records that this change was refused: the key is checked when its last user is done.
+    fn refused(&self) {
+        let mut users = self
             .users
-            .0
+            .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (users.get(&self.case_key).copied().unwrap_or(0) <= 1).then_some(users)
+        if let Some(of) = users.get_mut(&self.case_key) {
+            of.refused = true;
+        }
     }
 }
 
 impl Drop for KeyUse {
     fn drop(&mut self) {
+        // Held while deciding and destroying, so no change can find the key in between.
         let mut users = self
             .users
-            .0
+            .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = users.get_mut(&self.case_key) {
-            *count -= 1;
-            if *count == 0 {
-                users.remove(&self.case_key);
-            }
+        let Some(of) = users.get_mut(&self.case_key) else {
+            return;
+        };
+        of.count = of.count.saturating_sub(1);
+        if of.count > 0 {
+            return;
+        }
+        let refused = of.refused;
+        users.remove(&self.case_key);
+        if refused && let Err(e) = self.users.destroy_unless_live(&self.case_key) {
+            tracing::warn!(cause = %e, "a case key made for a refused message could not be destroyed");
         }
     }
 }
@@ -575,6 +618,12 @@ impl NodeStore {
         let commit = GroupCommit::start(db.clone());
         let (messages, outbox) = (db.open_tree("messages")?, db.open_tree("outbox")?);
         let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
+        let vault = Arc::new(Vault::open(dir)?);
+        let key_users = Arc::new(KeyUsers {
+            users: std::sync::Mutex::default(),
+            cases: cases.clone(),
+            vault: Arc::clone(&vault),
+        });
         Ok(Self {
             combiner: Arc::new(
                 Combiner::start(StoreTrees {
@@ -592,8 +641,8 @@ impl NodeStore {
             cases,
             witness: WitnessStore::open(&db, commit.clone())?,
             commit,
-            vault: Arc::new(Vault::open(dir)?),
-            key_users: Arc::default(),
+            vault,
+            key_users,
         })
     }
 
@@ -618,7 +667,6 @@ impl NodeStore {
         let kept = facts.is_case_traffic();
         let case_key = cases::case_key(header.to.as_str(), facts.case_ref);
         let key_use = self.key_users.enter(&case_key);
-        let had_key = !kept || self.vault.has_key(&case_key);
         let content = if kept {
             self.vault.seal(&case_key, signed_body)?
         } else {
@@ -663,7 +711,7 @@ impl NodeStore {
                 Ok(appended.index)
             })
             .await;
-        let index = self.unless_refused(index, &key_use, had_key)?;
+        let index = self.unless_refused(index, &key_use)?;
         self.durable().await?;
         Ok(index)
     }
@@ -967,20 +1015,12 @@ impl NodeStore {
             idle_since_ms: None,
         };
         if let Some(bytes) = self.messages.get(&key)? {
-            let stored =
-                pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| corrupt("messages", e))?;
-            let received = self.already_received(&stored)?;
-            // Flushed, in case it was committed by a caller that has not flushed yet.
-            self.durable().await?;
-            if withdrawal {
-                // A stop may have come between recording the erasure and destroying the key.
-                self.vault.erase(&case_key)?;
-            }
-            return Ok(received);
+            return self
+                .redelivered(&bytes, facts.digest, withdrawal, &case_key)
+                .await;
         }
         let step = facts.step(header.from.as_str(), INCOMING, now_ms);
         let key_use = self.key_users.enter(&case_key);
-        let had_key = self.vault.has_key(&case_key);
         let (content, erased_at_ms, erased_reason) = if withdrawal {
             (Vec::new(), now_ms, erasure.reason.clone())
         } else if !facts.is_case_traffic() {
@@ -988,7 +1028,6 @@ impl NodeStore {
         } else {
             (self.vault.seal(&case_key, signed_body)?, 0, String::new())
         };
-        let had_key = had_key || !facts.is_case_traffic() || withdrawal;
         let log_entry = entry(
             pb::LogEvent::Received,
             header.from.as_str(),
@@ -998,26 +1037,15 @@ impl NodeStore {
         );
         let summary = summary(facts, now_ms);
         let envelope = without_ciphertext(envelope);
+        let stored_key = key.clone();
         let received = self
             .combiner
             .run(move |t| {
                 let (messages, log, cases) = (t.messages, t.log, t.cases);
-                if let Some(bytes) = messages.get(key.as_slice())? {
-                    let stored = pb::StoredMessage::decode(bytes.as_ref())
-                        .map_err(|e| abort(corrupt("messages", e)))?;
-                    // Stored by a change committed just before this one: no erasure of its
-                    // own, since that change did it.
-                    return Ok(match stored.delivery_receipt {
-                        Some(receipt) => Received::Answered {
-                            receipt,
-                            log_index: stored.log_index,
-                        },
-                        None => Received::Stored {
-                            log_index: stored.log_index,
-                            erased_messages: 0,
-                            duplicate: true,
-                        },
-                    });
+                if messages.get(key.as_slice())?.is_some() {
+                    // Stored by a change committed just before this one, which did any
+                    // erasure: answered below from what it stored.
+                    return Ok(None);
                 }
                 apply_case(cases, step.as_ref())?;
                 let appended = log.append(log_entry.clone())?;
@@ -1037,14 +1065,23 @@ impl NodeStore {
                     ..Default::default()
                 };
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;
-                Ok(Received::Stored {
+                Ok(Some(Received::Stored {
                     log_index: appended.index,
                     erased_messages: erased,
                     duplicate: false,
-                })
+                }))
             })
             .await;
-        let received = self.unless_refused(received, &key_use, had_key)?;
+        let Some(received) = self.unless_refused(received, &key_use)? else {
+            drop(key_use);
+            let bytes = self
+                .messages
+                .get(&stored_key)?
+                .ok_or_else(|| corrupt("messages", "a stored message vanished"))?;
+            return self
+                .redelivered(&bytes, facts.digest, withdrawal, &case_key)
+                .await;
+        };
         // The erasure is on disk before the key goes, and both before the receipt that
         // acknowledges it is signed.
         self.durable().await?;
@@ -1054,36 +1091,44 @@ impl NodeStore {
         Ok(received)
     }
 
-    /// The outcome of a change that stored content sealed to `case_key`: when the case refused
-    /// the step and the key was made for it (`had_key` false), the key is destroyed again
-    /// unless the case now holds messages under it, so a refused step leaves nothing behind
-    /// (and an ended, erased case never gets a key again). A key another change is sealing to
-    /// or committing under at the same moment is kept: that change may be the case's first.
+    /// The outcome of a change that sealed content to a case key: when it failed (the case
+    /// refused the step, or the store could not commit), the key is checked once its last user
+    /// is done and destroyed unless a live case holds content under it, so a refused step
+    /// leaves nothing behind and an ended, erased case never gets a key again.
     fn unless_refused<R>(
         &self,
         outcome: Result<R, StoreError>,
         key_use: &KeyUse,
-        had_key: bool,
     ) -> Result<R, StoreError> {
-        if !matches!(outcome, Err(StoreError::Case(_))) || had_key {
-            return outcome;
-        }
-        // Held while deciding and destroying, so no change can find the key in between.
-        let Some(_alone) = key_use.alone() else {
-            return outcome;
-        };
-        let case_key = key_use.case_key.as_slice();
-        let in_use = match self.cases.get(case_key)? {
-            Some(bytes) => pb::StoredCase::decode(bytes.as_ref())
-                .map_err(|e| corrupt(CASES_TREE, e))?
-                .summary
-                .is_some_and(|s| s.erased_at_ms == 0),
-            None => false,
-        };
-        if !in_use {
-            self.vault.erase(case_key)?;
+        if outcome.is_err() {
+            key_use.refused();
         }
         outcome
+    }
+
+    /// The answer to a delivery of a message already stored (a redelivery, or a copy delivered
+    /// at the same time): refused when the sender reused the id for another envelope; otherwise
+    /// what was stored, flushed, with a withdrawal's key destroyed (a stop may have come between
+    /// recording the erasure and destroying the key).
+    async fn redelivered(
+        &self,
+        bytes: &[u8],
+        digest: &EnvelopeDigest,
+        withdrawal: bool,
+        case_key: &[u8],
+    ) -> Result<Received, StoreError> {
+        let stored = pb::StoredMessage::decode(bytes).map_err(|e| corrupt("messages", e))?;
+        let summary = stored.summary.clone().unwrap_or_default();
+        if summary.envelope_digest != digest.as_slice() {
+            return Err(StoreError::IdReused(summary.message_id));
+        }
+        let received = self.already_received(&stored)?;
+        // Flushed, in case it was committed by a caller that has not flushed yet.
+        self.durable().await?;
+        if withdrawal {
+            self.vault.erase(case_key)?;
+        }
+        Ok(received)
     }
 
     /// What a redelivery of the stored incoming message `stored` is answered from: its recorded
@@ -1365,19 +1410,41 @@ mod tests {
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
-    fn a_case_key_is_only_destroyable_by_its_only_user() {
-        let users = Arc::new(KeyUsers::default());
-        let first = users.enter(b"case");
-        assert!(first.alone().is_some());
-        let second = users.enter(b"case");
-        let other_case = users.enter(b"other");
-        assert!(first.alone().is_none() && second.alone().is_none());
-        assert!(other_case.alone().is_some());
-        drop(second);
-        assert!(first.alone().is_some());
+    fn a_key_made_for_a_refused_change_goes_when_its_last_user_is_done() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let case_key = cases::case_key("astra@rs", "RS-ASTRA-1");
+        // Two changes to one new case: the first makes the key and is refused, the second
+        // seals to the same key meanwhile.
+        let first = store.key_users.enter(&case_key);
+        store.vault.seal(&case_key, b"first")?;
+        let second = store.key_users.enter(&case_key);
+        store.vault.seal(&case_key, b"second")?;
+        first.refused();
         drop(first);
-        drop(other_case);
-        assert!(users.0.lock().map(|u| u.is_empty()).unwrap_or(false));
+        assert!(
+            store.vault.has_key(&case_key),
+            "kept while another change uses it"
+        );
+        // The second was refused too (a hostile partner's pair of illegal first steps): once
+        // it is done, the key goes, since no case holds content under it.
+        second.refused();
+        drop(second);
+        assert!(!store.vault.has_key(&case_key));
+        // A change that was not refused leaves its key alone.
+        let accepted = store.key_users.enter(&case_key);
+        store.vault.seal(&case_key, b"third")?;
+        drop(accepted);
+        assert!(store.vault.has_key(&case_key));
+        assert!(
+            store
+                .key_users
+                .users
+                .lock()
+                .map(|u| u.is_empty())
+                .unwrap_or(false)
+        );
+        Ok(())
     }
 
     fn header(id: &str, kind: pb::MessageKind) -> Result<Header, Box<dyn std::error::Error>> {
@@ -1511,6 +1578,116 @@ mod tests {
             .await;
         assert!(matches!(refused, Err(StoreError::Case(_))), "{refused:?}");
         assert!(!store.has_case_key(&case_key));
+        assert_eq!(store.log_len()?, entries);
+        Ok(())
+    }
+
+    /// A change that keeps the writer busy, so that the changes handed in meanwhile run
+    /// together in its next batch.
+    fn hold_the_writer(
+        store: &NodeStore,
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + '_ {
+        store.combiner.run(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok(())
+        })
+    }
+
+    #[tokio::test]
+    async fn two_concurrent_illegal_first_steps_of_a_partner_leave_no_key() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let content = pb::body::Content::InfoResponse(pb::InfoResponse::default());
+        let (a, b) = (
+            header(&"a".repeat(32), pb::MessageKind::InfoResponse)?,
+            header(&"b".repeat(32), pb::MessageKind::InfoResponse)?,
+        );
+        let facts = |header, digest| EntryFacts {
+            header,
+            digest,
+            case_ref: "NEW-1",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let (fa, fb) = (facts(&a, &[1; 32]), facts(&b, &[2; 32]));
+        let envelope = pb::Envelope::default();
+        let both = futures_util::future::join(
+            store.record_received(&envelope, &fa, b"body", 1_700_000_000_001),
+            store.record_received(&envelope, &fb, b"body", 1_700_000_000_002),
+        );
+        let (held, (ra, rb)) = tokio::join!(hold_the_writer(&store), both);
+        held?;
+        assert!(matches!(ra, Err(StoreError::Case(_))), "{ra:?}");
+        assert!(matches!(rb, Err(StoreError::Case(_))), "{rb:?}");
+        assert!(!store.has_case_key(&cases::case_key("astra@rs", "NEW-1")));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn concurrent_deliveries_of_one_withdrawal_all_report_what_it_erased() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let envelope = pb::Envelope::default();
+        let referral = header(&"0".repeat(32), pb::MessageKind::Referral)?;
+        let content = pb::body::Content::Referral(pb::Referral::default());
+        let facts = EntryFacts {
+            header: &referral,
+            digest: &[7; 32],
+            case_ref: "C-1",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        store
+            .record_received(&envelope, &facts, b"body", 1_700_000_000_001)
+            .await?;
+        let withdrawal = header(&"1".repeat(32), pb::MessageKind::ConsentWithdrawal)?;
+        let content = pb::body::Content::ConsentWithdrawal(pb::ConsentWithdrawal::default());
+        let facts = EntryFacts {
+            header: &withdrawal,
+            digest: &[8; 32],
+            case_ref: "C-1",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let all = futures_util::future::join_all(
+            (0..16u64)
+                .map(|i| store.record_received(&envelope, &facts, b"body", 1_700_000_000_004 + i)),
+        );
+        let (held, all) = tokio::join!(hold_the_writer(&store), all);
+        held?;
+        for received in all {
+            match received? {
+                Received::Stored {
+                    erased_messages, ..
+                } => assert_eq!(erased_messages, 1),
+                other => return Err(format!("unexpected {other:?}").into()),
+            }
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_message_id_reused_for_another_envelope_is_refused() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let envelope = pb::Envelope::default();
+        let referral = header(&"0".repeat(32), pb::MessageKind::Referral)?;
+        let content = pb::body::Content::Referral(pb::Referral::default());
+        let facts = |digest| EntryFacts {
+            header: &referral,
+            digest,
+            case_ref: "C-1",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        store
+            .record_received(&envelope, &facts(&[7; 32]), b"body", 1_700_000_000_001)
+            .await?;
+        let entries = store.log_len()?;
+        let reused = store
+            .record_received(&envelope, &facts(&[9; 32]), b"other", 1_700_000_000_002)
+            .await;
+        assert!(matches!(reused, Err(StoreError::IdReused(_))), "{reused:?}");
         assert_eq!(store.log_len()?, entries);
         Ok(())
     }
