@@ -139,24 +139,16 @@ pub fn append(
 /// Each entry is decoded and checked to be at its own index, and the entries must be
 /// contiguous; the chain of hashes is checked by [`verify`] (the node verifies on open).
 pub fn read(tree: &sled::Tree, from: u64, limit: usize) -> Result<Vec<StoredEntry>, LogError> {
-    let mut entries = Vec::new();
-    let stored = tree
-        .range(entry_key(from)..=entry_key(u64::MAX))
-        .take(limit);
-    for (expected, item) in (from..).zip(stored) {
-        let (key, bytes) = item?;
-        let index = stored_index(&key, expected)?;
-        if index != expected {
-            return Err(missing(expected, index));
-        }
-        let entry = decode(index, &bytes)?;
-        entries.push(StoredEntry {
-            entry,
-            hash: entry_hash(&bytes),
-            bytes: bytes.to_vec(),
-        });
-    }
-    Ok(entries)
+    (from..)
+        .zip(read_bytes(tree, from, limit)?)
+        .map(|(index, bytes)| {
+            Ok(StoredEntry {
+                entry: decode(index, &bytes)?,
+                hash: entry_hash(&bytes),
+                bytes,
+            })
+        })
+        .collect()
 }
 
 /// Reads the stored bytes of up to `limit` entries starting at index `from`, without decoding
