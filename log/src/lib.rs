@@ -6,6 +6,7 @@
 //! here opens a file, a database or a socket.
 //!
 //! # Layout
+//! - [`deadlines`]: the default due times of open case items and the pure rules over them.
 //! - [`entry`]: entry hashing (the `trm/log-entry/v1` domain), decoding, and verifying a chain
 //!   of entry bytes ([`entry::verify_entries`]).
 //! - [`merkle`]: RFC 6962 Merkle trees over the entries, with inclusion and consistency proofs.
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod deadlines;
 pub mod entry;
 pub mod merkle;
 pub mod note;

@@ -15,8 +15,16 @@ fn guardian_named(guardian: Option<&pb::Guardian>) -> bool {
     guardian.is_some_and(|g| !g.appointed_by.trim().is_empty())
 }
 
-/// The audit flags of a body.
-pub fn flags(body: &pb::Body) -> pb::AuditFlags {
+/// The audit flags of a body sent with `priority` (the envelope header's).
+pub fn flags(body: &pb::Body, priority: pb::Priority) -> pb::AuditFlags {
+    pb::AuditFlags {
+        priority: priority.into(),
+        ..content_flags(body)
+    }
+}
+
+/// The flags the body's content sets.
+fn content_flags(body: &pb::Body) -> pb::AuditFlags {
     let Some(content) = &body.content else {
         return pb::AuditFlags::default();
     };
@@ -62,8 +70,15 @@ pub fn flags(body: &pb::Body) -> pb::AuditFlags {
             decision: response.decision,
             ..Default::default()
         },
-        Content::CaseUpdate(_)
-        | Content::ReturnConfirmation(_)
+        Content::CaseUpdate(update) => {
+            let status = update.status.trim().to_ascii_lowercase();
+            pb::AuditFlags {
+                closes_case: status == crate::cases::STATUS_CLOSED,
+                records_travel: status == crate::cases::STATUS_TRAVELLED,
+                ..Default::default()
+            }
+        }
+        Content::ReturnConfirmation(_)
         | Content::FollowUp(_)
         | Content::ConsentWithdrawal(_)
         | Content::WitnessRequest(_) => pb::AuditFlags::default(),

@@ -14,15 +14,11 @@
 //! handover log each due time that passes.
 
 use serde::{Deserialize, Serialize};
+use trm_log::deadlines::{self as rules, DAY_MS, ReferralAnswerHours};
 use trm_proto::pb;
 
 use crate::cases::{INFO_REQUEST, REFERRAL, RETURN};
 use crate::store::OUTGOING;
-
-const HOUR_MS: u64 = 3600 * 1000;
-const DAY_MS: u64 = 24 * HOUR_MS;
-/// A month, for follow-up intervals.
-const MONTH_MS: u64 = 30 * DAY_MS;
 
 /// The `[deadlines]` section of the node configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -47,13 +43,13 @@ pub struct Deadlines {
 impl Default for Deadlines {
     fn default() -> Self {
         Self {
-            referral_answer_routine_hours: 7 * 24,
-            referral_answer_urgent_hours: 48,
-            referral_answer_immediate_hours: 24,
-            info_request_days: 30,
+            referral_answer_routine_hours: ReferralAnswerHours::DEFAULT.routine,
+            referral_answer_urgent_hours: ReferralAnswerHours::DEFAULT.urgent,
+            referral_answer_immediate_hours: ReferralAnswerHours::DEFAULT.immediate,
+            info_request_days: rules::INFO_REQUEST_DAYS,
             return_confirmation_days_before_travel: 3,
             return_confirmation_days: 14,
-            follow_up_months: vec![1, 3, 6, 12],
+            follow_up_months: rules::FOLLOW_UP_MONTHS.to_vec(),
         }
     }
 }
@@ -71,12 +67,12 @@ pub struct Due {
 
 impl Deadlines {
     fn referral_answer_ms(&self, priority: i32) -> u64 {
-        let hours = match pb::Priority::try_from(priority) {
-            Ok(pb::Priority::Urgent) => self.referral_answer_urgent_hours,
-            Ok(pb::Priority::Immediate) => self.referral_answer_immediate_hours,
-            _ => self.referral_answer_routine_hours,
-        };
-        hours.saturating_mul(HOUR_MS)
+        ReferralAnswerHours {
+            routine: self.referral_answer_routine_hours,
+            urgent: self.referral_answer_urgent_hours,
+            immediate: self.referral_answer_immediate_hours,
+        }
+        .answer_ms(priority)
     }
 
     /// The item's due time, if it owes anything in its state.
@@ -120,8 +116,7 @@ impl Deadlines {
             (RETURN, "travelled" | "followed_up") if item.travelled_at_ms != 0 => {
                 let months = *self.follow_up_months.get(item.follow_ups as usize)?;
                 due(
-                    item.travelled_at_ms
-                        .saturating_add(u64::from(months).saturating_mul(MONTH_MS)),
+                    rules::follow_up_due_ms(item.travelled_at_ms, months),
                     format!("follow-up at {months} months after return"),
                 )
             }
@@ -133,6 +128,7 @@ impl Deadlines {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trm_log::deadlines::MONTH_MS;
 
     fn item(kind: &str, state: &str) -> pb::CaseItem {
         pb::CaseItem {

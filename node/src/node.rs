@@ -252,7 +252,7 @@ impl Node {
             header: &sealed.header,
             digest: &sealed.digest,
             case_ref: &sealed.body.case_ref,
-            flags: audit::flags(&sealed.body),
+            flags: audit::flags(&sealed.body, sealed.header.priority),
             content: sealed.body.content.as_ref(),
         };
         let log_index = self
@@ -374,7 +374,7 @@ impl Node {
             header: &opened.header,
             digest: &opened.digest,
             case_ref: &opened.body.case_ref,
-            flags: audit::flags(&opened.body),
+            flags: audit::flags(&opened.body, opened.header.priority),
             content: opened.body.content.as_ref(),
         };
         if matches!(
