@@ -3,10 +3,16 @@
 //! content, which the bundles do not hold and the report does not add).
 //!
 //! The bundles are verified first with [`crate::verify`]; a report over bundles with
-//! findings is still produced, and says so at the top.
+//! findings is still produced, says so at the top and lists every finding.
+//!
+//! Figures are counted to the moment the report is "as of" (a parameter: `trm audit report`
+//! passes the present), so a referral sent minutes before is awaiting its answer, not
+//! unanswered.
 //!
 //! # Layout
-//! - [`orgs`]: each address's country and organisation type, from the signed directory.
+//! - [`orgs`]: each address's organisation name, country and type, from the signed directory.
+//! - `answers`: where each referral and information request stands (answered, awaiting,
+//!   past due, closed) and the timeliness of answers per organisation and country pair.
 //! - [`figures`]: the pure computation over decoded entries (handovers, timings, unanswered
 //!   requests, consent, returns, children, initiators, network).
 //! - [`tables`]: the figures' rows, with stable field names.
@@ -15,6 +21,7 @@
 //! - [`build`]: each node's log from the bundles, the verification summary, the directory's
 //!   organisations, the whole report, and rendering it as JSON, CSV or HTML.
 
+mod answers;
 pub mod build;
 pub mod csv;
 pub mod figures;
@@ -47,7 +54,7 @@ pub struct NodeLog {
 }
 
 /// What verifying the bundles found, as the report shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Verification {
     /// No findings.
     pub ok: bool,
@@ -55,6 +62,29 @@ pub struct Verification {
     pub findings: usize,
     /// How many of each kind, by `trm audit verify`'s names.
     pub by_kind: BTreeMap<String, usize>,
+    /// Every finding.
+    pub details: Vec<FindingRow>,
+}
+
+/// One finding of the verification, as the report lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingRow {
+    /// The kind, by `trm audit verify`'s name (`rewritten_entries`, ...).
+    pub kind: String,
+    /// The kind in plain words.
+    pub what: String,
+    /// The address of the organisation whose log shows it.
+    pub node: String,
+    /// Its name in the directory (the address when the directory gives none).
+    pub organisation: String,
+    /// The bundle file.
+    pub bundle: String,
+    /// The log entry concerned, when one can be named.
+    pub entry: Option<u64>,
+    /// The message concerned, when there is one.
+    pub message_id: Option<String>,
+    /// What is wrong, in detail.
+    pub detail: String,
 }
 
 /// The whole report: stable field names, serialised as the JSON format.
@@ -64,7 +94,7 @@ pub struct Report {
     pub federation: String,
     /// The nodes whose logs were read.
     pub nodes: Vec<String>,
-    /// The moment ages are counted to: the latest export, RFC 3339.
+    /// The moment the figures are counted to, RFC 3339: what is due by then is due.
     pub as_of: String,
     /// `trm audit verify` on the same bundles.
     pub verification: Verification,
@@ -75,14 +105,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// Computes the report over `logs` with `orgs` and the verification outcome.
+    /// Computes the report over `logs` with `orgs` and the verification outcome, as of
+    /// `as_of_ms`.
     pub fn new(
         federation: &str,
         logs: &[NodeLog],
         orgs: &Orgs,
         verification: Verification,
+        as_of_ms: u64,
     ) -> Self {
-        let as_of_ms = logs.iter().map(|l| l.exported_at_ms).max().unwrap_or(0);
         Self {
             federation: federation.to_owned(),
             nodes: logs.iter().map(|l| l.node.clone()).collect(),

@@ -74,6 +74,39 @@ pub enum FindingKind {
     BadWitnessRecord,
 }
 
+impl FindingKind {
+    /// Its name, as `trm audit verify --json` writes it (`rewritten_entries`, ...).
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// What it means, in plain words.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::Unreadable => "the log file cannot be read, or is of another federation",
+            Self::UnknownNode => {
+                "the log is of an organisation the directory does not list, so it cannot be checked"
+            }
+            Self::BadCheckpoint => "a signed summary of the log is damaged or not validly signed",
+            Self::Unsigned => "the log has entries but no valid signed summary vouches for them",
+            Self::BrokenChain => "the log's entries no longer link up: one was changed or removed",
+            Self::MissingEntries => "entries the organisation signed for are missing from the log",
+            Self::RewrittenEntries => "entries were changed after the organisation signed for them",
+            Self::Fork => "the organisation signed two different histories of its log",
+            Self::MissingCounterpart => {
+                "a message one side logged is missing from the other side's log"
+            }
+            Self::DigestMismatch => "both sides logged a message, but not the same message",
+            Self::BadWitnessRecord => {
+                "a record of a partner's countersignature is not validly signed"
+            }
+        }
+    }
+}
+
 /// An entry of another node's log that a finding refers to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Counterpart {

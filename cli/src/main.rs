@@ -280,9 +280,10 @@ enum AuditAction {
         #[arg(long)]
         federation: String,
         /// json (one document), csv (one file, tables told apart by the `table` column) or
-        /// html (one self-contained page).
-        #[arg(long, value_parser = ["json", "csv", "html"], default_value = "html")]
-        format: String,
+        /// html (one self-contained page, the default); `--json` means json, and the two may
+        /// not be combined.
+        #[arg(long, value_parser = ["json", "csv", "html"])]
+        format: Option<String>,
         /// The file to write; standard output if absent.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -388,15 +389,17 @@ async fn run(args: Args) -> Result<(), CommandError> {
                     out: file,
                     bundles,
                 },
-        } => trm_cli::audit_report::command::run(&trm_cli::audit_report::command::Request {
-            directory,
-            authority_key,
-            federation,
-            bundles,
-            format,
-            out: file,
-        })
-        .map(|_| ()),
+        } => trm_cli::audit_report::command::run_and_judge(
+            &trm_cli::audit_report::command::Request {
+                directory,
+                authority_key,
+                federation,
+                bundles,
+                format,
+                json: out.json,
+                out: file,
+            },
+        ),
         Command::Audit {
             action: AuditAction::Collect { purpose },
         } => audit::collect(socket, &purpose, out).await,

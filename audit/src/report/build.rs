@@ -8,7 +8,7 @@ use prost::Message;
 use trm_proto::directory::{self, Directory, DirectoryError};
 use trm_proto::pb;
 
-use super::{NodeLog, Orgs, Report, Verification};
+use super::{FindingRow, NodeLog, Orgs, Report, Verification};
 use crate::verify::{self, Trust};
 
 /// Why the directory's organisations could not be read.
@@ -108,34 +108,53 @@ pub fn node_logs(bundles: &[(String, Vec<u8>)], federation: &str) -> Vec<NodeLog
     by_node.into_values().collect()
 }
 
-/// What `trm audit verify` says about the bundles, summarised.
-pub fn verification(bundles: Vec<(String, Vec<u8>)>, trust: &Trust) -> Verification {
+/// What `trm audit verify` says about the bundles: counted by kind, and every finding with
+/// the organisation's name from `orgs`.
+pub fn verification(bundles: Vec<(String, Vec<u8>)>, trust: &Trust, orgs: &Orgs) -> Verification {
     let verified = verify::verify(bundles, trust);
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
-    for f in &verified.findings {
-        let name = serde_json::to_value(f.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        *by_kind.entry(name).or_default() += 1;
+    let details: Vec<FindingRow> = verified
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            kind: f.kind.name(),
+            what: f.kind.summary().to_owned(),
+            node: f.node.clone(),
+            organisation: orgs.name(&f.node).to_owned(),
+            bundle: f.bundle.clone(),
+            entry: f.entry,
+            message_id: f.message_id.clone(),
+            detail: f.detail.clone(),
+        })
+        .collect();
+    for f in &details {
+        *by_kind.entry(f.kind.clone()).or_default() += 1;
     }
     Verification {
         ok: verified.ok,
-        findings: verified.findings.len(),
+        findings: details.len(),
         by_kind,
+        details,
     }
 }
 
-/// The report over `bundles` (named bytes): verified with `trust`, figures computed with
-/// `orgs`. A report over bundles with findings is still built, and marked so.
+/// The report over `bundles` (named bytes) as of `as_of_ms`: verified with `trust`, figures
+/// computed with `orgs`. A report over bundles with findings is still built, and lists them.
 pub fn build(
     federation: &str,
     bundles: Vec<(String, Vec<u8>)>,
     orgs: &Orgs,
     trust: &Trust,
+    as_of_ms: u64,
 ) -> Report {
     let logs = node_logs(&bundles, federation);
-    Report::new(federation, &logs, orgs, verification(bundles, trust))
+    Report::new(
+        federation,
+        &logs,
+        orgs,
+        verification(bundles, trust, orgs),
+        as_of_ms,
+    )
 }
 
 /// The report in `format`: `json`, `csv` or `html`.

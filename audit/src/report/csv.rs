@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use super::figures::Listed;
+use super::figures::{Listed, Timeliness};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 25] = [
     "table",
     "month",
     "from_country",
@@ -25,6 +25,15 @@ pub const COLUMNS: [&str; 16] = [
     "at",
     "age_days",
     "note",
+    "from_name",
+    "to_name",
+    "due",
+    "answered",
+    "answered_in_time",
+    "never_answered",
+    "awaiting_not_yet_due",
+    "in_time_percent",
+    "entry",
 ];
 
 /// One row: the column names it fills and their values.
@@ -66,10 +75,33 @@ fn listed_row(table: &'static str, l: &Listed) -> Row<'static> {
         ("message_id", l.message_id.clone()),
         ("case_ref", l.case_ref.clone()),
         ("from", l.from.clone()),
+        ("from_name", l.from_name.clone()),
         ("to", l.to.clone()),
+        ("to_name", l.to_name.clone()),
         ("at", l.at.clone()),
         ("age_days", l.age_days.to_string()),
+        ("due", l.due.clone()),
         ("note", l.note.clone()),
+    ]
+}
+
+fn optional(value: Option<u64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn timeliness_row(table: &'static str, t: &Timeliness) -> Row<'static> {
+    vec![
+        ("table", table.to_owned()),
+        ("label", t.label.clone()),
+        ("to_name", t.name.clone()),
+        ("count", t.referrals.to_string()),
+        ("answered", t.answered.to_string()),
+        ("answered_in_time", t.answered_in_time.to_string()),
+        ("never_answered", t.never_answered.to_string()),
+        ("awaiting_not_yet_due", t.awaiting_not_yet_due.to_string()),
+        ("median_ms", optional(t.median_ms)),
+        ("p90_ms", optional(t.p90_ms)),
+        ("in_time_percent", optional(t.in_time_percent)),
     ]
 }
 
@@ -81,8 +113,10 @@ fn labelled(table: &'static str, label: &str, count: u64) -> Row<'static> {
     ]
 }
 
-/// The report as CSV: tables `verification`, `handovers`, `per_month`, `per_country_pair`,
-/// `timing`, `unanswered_referral`, `unanswered_info_request`, `late`, `disclosure_without_consent`,
+/// The report as CSV: tables `verification`, `finding`, `handovers`, `per_month`,
+/// `per_country_pair`, `timing`, `referral_standing`, `outcome`, `timeliness_organisation`,
+/// `timeliness_country_pair`, `unanswered_referral`, `awaiting_referral`,
+/// `unanswered_info_request`, `late`, `disclosure_without_consent`,
 /// `return_without_risk_assessment`, `return_without_follow_up`, `children`, `initiator`,
 /// `network_edge` and `not_yet_available`.
 pub fn render(report: &Report) -> String {
@@ -102,6 +136,20 @@ pub fn render(report: &Report) -> String {
             ),
         ],
     );
+    for d in &v.details {
+        line(
+            &mut out,
+            &vec![
+                ("table", "finding".to_owned()),
+                ("label", d.kind.clone()),
+                ("from", d.node.clone()),
+                ("from_name", d.organisation.clone()),
+                ("message_id", d.message_id.clone().unwrap_or_default()),
+                ("entry", optional(d.entry)),
+                ("note", format!("{}: {} [{}]", d.what, d.detail, d.bundle)),
+            ],
+        );
+    }
     for h in &f.handovers {
         line(
             &mut out,
@@ -122,20 +170,48 @@ pub fn render(report: &Report) -> String {
         line(&mut out, &labelled("per_country_pair", &c.label, c.count));
     }
     for t in &f.timings {
-        let ms = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
         line(
             &mut out,
             &vec![
                 ("table", "timing".to_owned()),
                 ("label", t.measure.clone()),
                 ("count", t.count.to_string()),
-                ("median_ms", ms(t.median_ms)),
-                ("p90_ms", ms(t.p90_ms)),
+                ("median_ms", optional(t.median_ms)),
+                ("p90_ms", optional(t.p90_ms)),
             ],
         );
     }
-    let lists: [(&'static str, &Vec<Listed>); 6] = [
+    let r = &f.referrals;
+    for (label, count) in [
+        ("sent", r.sent),
+        ("answered", r.answered),
+        ("answered_in_time", r.answered_in_time),
+        ("awaiting_not_yet_due", r.awaiting_not_yet_due),
+        ("never_answered", r.never_answered),
+        ("closed_without_answer", r.closed_without_answer),
+    ] {
+        line(&mut out, &labelled("referral_standing", label, count));
+    }
+    let o = &f.outcomes;
+    for (label, count) in [
+        ("accepted", o.accepted),
+        ("declined", o.declined),
+        ("needs_information", o.needs_information),
+        ("information_supplied", o.information_supplied),
+        ("consent_withdrawals", o.consent_withdrawals),
+        ("erasures", o.erasures),
+    ] {
+        line(&mut out, &labelled("outcome", label, count));
+    }
+    for t in &f.timeliness_by_organisation {
+        line(&mut out, &timeliness_row("timeliness_organisation", t));
+    }
+    for t in &f.timeliness_by_country_pair {
+        line(&mut out, &timeliness_row("timeliness_country_pair", t));
+    }
+    let lists: [(&'static str, &Vec<Listed>); 7] = [
         ("unanswered_referral", &f.unanswered_referrals),
+        ("awaiting_referral", &f.awaiting_referrals),
         ("unanswered_info_request", &f.unanswered_info_requests),
         ("late", &f.late),
         ("disclosure_without_consent", &f.disclosures_without_consent),
@@ -176,7 +252,9 @@ pub fn render(report: &Report) -> String {
             &vec![
                 ("table", "network_edge".to_owned()),
                 ("from", e.from.clone()),
+                ("from_name", e.from_name.clone()),
                 ("to", e.to.clone()),
+                ("to_name", e.to_name.clone()),
                 ("count", e.count.to_string()),
             ],
         );

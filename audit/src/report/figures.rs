@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use trm_log::deadlines::{DAY_MS, FOLLOW_UP_MONTHS, follow_up_due_ms};
 use trm_proto::pb::{self, LogEvent, MessageKind};
 use trm_proto::time::format_ms;
 
 use super::NodeLog;
+use super::answers::{self, Index, Standing};
 use super::orgs::{Orgs, kind_name};
 pub use super::tables::*;
-
-const DAY_MS: u64 = 86_400_000;
 
 /// One handover, as the report counts it.
 #[derive(Clone, Debug)]
@@ -109,70 +109,84 @@ fn is(h: &Handover, kind: MessageKind) -> bool {
     h.kind == i32::from(kind)
 }
 
-/// Handover times by (kind, from, to, case), sorted, to find answers without a quadratic scan.
-struct Index<'a> {
-    /// The times of each (kind, from, to, case)'s handovers.
-    times: HashMap<(i32, &'a str, &'a str, &'a str), Vec<u64>>,
-    /// The times of each case's FOLLOW_UPs, either direction.
-    follow_ups: HashMap<&'a str, Vec<u64>>,
-}
-
-impl<'a> Index<'a> {
-    fn new(all: &'a [Handover]) -> Self {
-        let mut times: HashMap<_, Vec<u64>> = HashMap::new();
-        let mut follow_ups: HashMap<_, Vec<u64>> = HashMap::new();
-        for h in all {
-            let key = (h.kind, h.from.as_str(), h.to.as_str(), h.case_ref.as_str());
-            times.entry(key).or_default().push(h.at_ms);
-            if is(h, MessageKind::FollowUp) {
-                follow_ups
-                    .entry(h.case_ref.as_str())
-                    .or_default()
-                    .push(h.at_ms);
-            }
-        }
-        times.values_mut().for_each(|v| v.sort_unstable());
-        follow_ups.values_mut().for_each(|v| v.sort_unstable());
-        Self { times, follow_ups }
-    }
-
-    /// When the first handover of `kind` answered `h`: back from its addressee on its case,
-    /// not before it.
-    fn answer(&self, h: &Handover, kind: MessageKind) -> Option<u64> {
-        let key = (
-            i32::from(kind),
-            h.to.as_str(),
-            h.from.as_str(),
-            h.case_ref.as_str(),
-        );
-        first_from(self.times.get(&key)?, h.at_ms)
-    }
-
-    /// Whether a FOLLOW_UP on `h`'s case came at or after it.
-    fn followed_up(&self, h: &Handover) -> bool {
-        self.follow_ups
-            .get(h.case_ref.as_str())
-            .and_then(|times| first_from(times, h.at_ms))
-            .is_some()
-    }
-}
-
-/// The first of sorted `times` at or after `at_ms`.
-fn first_from(times: &[u64], at_ms: u64) -> Option<u64> {
-    times.get(times.partition_point(|t| *t < at_ms)).copied()
-}
-
-fn listed(h: &Handover, as_of_ms: u64, note: &str) -> Listed {
+fn listed(h: &Handover, orgs: &Orgs, as_of_ms: u64, due_ms: Option<u64>, note: &str) -> Listed {
     Listed {
         message_id: h.message_id.clone(),
         case_ref: h.case_ref.clone(),
         kind: kind_name(h.kind),
         from: h.from.clone(),
+        from_name: orgs.name(&h.from).to_owned(),
         to: h.to.clone(),
+        to_name: orgs.name(&h.to).to_owned(),
         at: format_ms(h.at_ms),
         age_days: as_of_ms.saturating_sub(h.at_ms) / DAY_MS,
+        due: due_ms.map(format_ms).unwrap_or_default(),
         note: note.to_owned(),
     }
+}
+
+/// The kinds that supply information a referral's addressee asked for; none yet, as the
+/// protocol has no such message kind: a caseworker sends it as a case update, which the log
+/// cannot tell apart from other updates.
+const SUPPLEMENT_KINDS: [MessageKind; 0] = [];
+
+/// Answers by decision, information supplied, consent withdrawals and erasures.
+fn outcomes(logs: &[NodeLog], all: &[Handover]) -> Outcomes {
+    let decided = |d: pb::referral_response::Decision| {
+        all.iter()
+            .filter(|h| is(h, MessageKind::ReferralResponse) && h.flags.decision == i32::from(d))
+            .count() as u64
+    };
+    let erased: BTreeSet<(&str, &str, &str)> = logs
+        .iter()
+        .flat_map(|l| l.entries.iter().map(move |e| (l.node.as_str(), e)))
+        .filter(|(_, e)| e.event == i32::from(LogEvent::Erased))
+        .map(|(node, e)| (node, e.counterparty.as_str(), e.case_ref.as_str()))
+        .collect();
+    Outcomes {
+        accepted: decided(pb::referral_response::Decision::Accepted),
+        declined: decided(pb::referral_response::Decision::Declined),
+        needs_information: decided(pb::referral_response::Decision::NeedsInformation),
+        information_supplied: all
+            .iter()
+            .filter(|h| SUPPLEMENT_KINDS.iter().any(|k| is(h, *k)))
+            .count() as u64,
+        consent_withdrawals: all
+            .iter()
+            .filter(|h| is(h, MessageKind::ConsentWithdrawal))
+            .count() as u64,
+        erasures: erased.len() as u64,
+    }
+}
+
+/// Return requests whose person travelled (a case update recorded it) and which have had fewer
+/// follow-ups since than have fallen due by `as_of_ms` (and before the case closed), each with
+/// the due time of the first follow-up missing.
+fn returns_without_follow_up<'a>(
+    all: &'a [Handover],
+    index: &Index<'a>,
+    as_of_ms: u64,
+) -> Vec<(&'a Handover, u64, u32)> {
+    all.iter()
+        .filter(|h| is(h, MessageKind::ReturnRequest))
+        .filter_map(|r| {
+            let pair = (r.from.as_str(), r.to.as_str());
+            let travelled = index
+                .between(MessageKind::CaseUpdate, pair, &r.case_ref, r.at_ms)
+                .into_iter()
+                .find(|u| u.flags.records_travel)?
+                .at_ms;
+            let until = index
+                .closed(pair, &r.case_ref, travelled, true)
+                .map_or(as_of_ms, |closed| closed.min(as_of_ms));
+            let followed = index
+                .between(MessageKind::FollowUp, pair, &r.case_ref, travelled)
+                .len();
+            let months = *FOLLOW_UP_MONTHS.get(followed)?;
+            let due = follow_up_due_ms(travelled, months);
+            (due <= until).then_some((r, due, months))
+        })
+        .collect()
 }
 
 fn counts(map: BTreeMap<String, u64>) -> Vec<Count> {
@@ -219,12 +233,24 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
             *at = (*at).min(e.at_ms);
             map
         });
-    let referrals: Vec<&Handover> = all
-        .iter()
-        .filter(|h| is(h, MessageKind::Referral))
-        .collect();
+    let due_logged = answers::logged_due_times(logs);
+    let referrals = answers::requests(
+        &all,
+        &index,
+        &due_logged,
+        (MessageKind::Referral, MessageKind::ReferralResponse),
+        as_of_ms,
+    );
+    let info_requests = answers::requests(
+        &all,
+        &index,
+        &due_logged,
+        (MessageKind::InfoRequest, MessageKind::InfoResponse),
+        as_of_ms,
+    );
     let to_delivery = referrals
         .iter()
+        .map(|r| r.handover)
         .filter(|h| h.from_sender_log)
         .filter_map(|h| {
             delivered
@@ -232,22 +258,23 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
                 .map(|d| d.saturating_sub(h.at_ms))
         })
         .collect();
-    // The first answer to each referral, by its decision (flagged on the response's entry).
+    // The first answer to each referral with `decision`, after any that asked for more
+    // information.
     let decided = |decision: pb::referral_response::Decision| -> Vec<u64> {
         referrals
             .iter()
+            .map(|r| r.handover)
             .filter_map(|h| {
-                let answer = all
+                index
+                    .after(
+                        MessageKind::ReferralResponse,
+                        (&h.to, &h.from),
+                        &h.case_ref,
+                        h.at_ms,
+                    )
                     .iter()
-                    .filter(|r| {
-                        is(r, MessageKind::ReferralResponse)
-                            && r.from == h.to
-                            && r.to == h.from
-                            && r.case_ref == h.case_ref
-                            && r.at_ms >= h.at_ms
-                    })
-                    .min_by_key(|r| r.at_ms)?;
-                (answer.flags.decision == i32::from(decision)).then(|| answer.at_ms - h.at_ms)
+                    .find(|a| a.flags.decision == i32::from(decision))
+                    .map(|a| a.at_ms.saturating_sub(h.at_ms))
             })
             .collect()
     };
@@ -255,18 +282,20 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
     let to_decline = decided(pb::referral_response::Decision::Declined);
     let to_response = referrals
         .iter()
-        .filter_map(|h| {
-            index
-                .answer(h, MessageKind::ReferralResponse)
-                .map(|at| at - h.at_ms)
+        .filter_map(|r| match r.standing {
+            Standing::Answered(at) => Some(at.saturating_sub(r.handover.at_ms)),
+            _ => None,
         })
         .collect();
-    let unanswered = |kind, reply| {
-        all.iter()
-            .filter(|h| is(h, kind) && index.answer(h, reply).is_none())
-            .map(|h| listed(h, as_of_ms, ""))
+    let in_standing = |requests: &[answers::Request<'_>], standing: Standing| -> Vec<Listed> {
+        requests
+            .iter()
+            .filter(|r| r.standing == standing)
+            .map(|r| listed(r.handover, orgs, as_of_ms, Some(r.due_ms), ""))
             .collect()
     };
+    let (timeliness_by_organisation, timeliness_by_country_pair) =
+        answers::timeliness_tables(&referrals, orgs);
     let mut late_seen = BTreeSet::new();
     let late = logs
         .iter()
@@ -285,8 +314,14 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
             })?;
             Some(listed(
                 opened,
+                orgs,
                 as_of_ms,
-                &format!("due {}, logged overdue by {node}", format_ms(e.due_at_ms)),
+                Some(e.due_at_ms),
+                &format!(
+                    "due {}, logged overdue by {}",
+                    format_ms(e.due_at_ms),
+                    orgs.name(node)
+                ),
             ))
         })
         .collect();
@@ -305,17 +340,20 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
             } else {
                 return None;
             };
-            Some(listed(h, as_of_ms, note))
+            Some(listed(h, orgs, as_of_ms, None, note))
         })
         .collect();
-    let returns: Vec<&Handover> = all
-        .iter()
-        .filter(|h| is(h, MessageKind::ReturnRequest))
-        .collect();
-    let without_follow_up = returns
-        .iter()
-        .filter(|r| !index.followed_up(r))
-        .map(|r| listed(r, as_of_ms, ""))
+    let without_follow_up = returns_without_follow_up(&all, &index, as_of_ms)
+        .into_iter()
+        .map(|(r, due, months)| {
+            listed(
+                r,
+                orgs,
+                as_of_ms,
+                Some(due),
+                &format!("follow-up at {months} months after return overdue"),
+            )
+        })
         .collect();
     let child_cases: BTreeSet<&str> = all
         .iter()
@@ -361,14 +399,19 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
             timing("referral_to_acceptance", to_acceptance),
             timing("referral_to_decline", to_decline),
         ],
-        unanswered_referrals: unanswered(MessageKind::Referral, MessageKind::ReferralResponse),
-        unanswered_info_requests: unanswered(MessageKind::InfoRequest, MessageKind::InfoResponse),
+        referrals: answers::standing(&referrals),
+        outcomes: outcomes(logs, &all),
+        timeliness_by_organisation,
+        timeliness_by_country_pair,
+        unanswered_referrals: in_standing(&referrals, Standing::PastDue),
+        awaiting_referrals: in_standing(&referrals, Standing::Awaiting),
+        unanswered_info_requests: in_standing(&info_requests, Standing::PastDue),
         late,
         disclosures_without_consent: disclosures,
-        returns_without_risk_assessment: returns
+        returns_without_risk_assessment: all
             .iter()
-            .filter(|r| !r.flags.risk_assessment_present)
-            .map(|r| listed(r, as_of_ms, ""))
+            .filter(|r| is(r, MessageKind::ReturnRequest) && !r.flags.risk_assessment_present)
+            .map(|r| listed(r, orgs, as_of_ms, None, ""))
             .collect(),
         returns_without_follow_up: without_follow_up,
         children: Children {
@@ -382,13 +425,20 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
             .into_iter()
             .map(|a| NetworkNode {
                 address: a.to_owned(),
+                name: orgs.name(a).to_owned(),
                 country: orgs.country(a).to_owned(),
                 organisation_type: orgs.organisation_type(a).to_owned(),
             })
             .collect(),
         network_edges: edges
             .into_iter()
-            .map(|((from, to), count)| Edge { from, to, count })
+            .map(|((from, to), count)| Edge {
+                from_name: orgs.name(&from).to_owned(),
+                to_name: orgs.name(&to).to_owned(),
+                from,
+                to,
+                count,
+            })
             .collect(),
     }
 }

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::Report;
-use super::figures::{Count, Listed, Timing};
+use super::figures::{Count, Listed, Timeliness, Timing};
 use super::svg;
+use super::{FindingRow, Report};
 
 /// The page's style sheet.
 const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;\
@@ -20,7 +20,7 @@ padding:12px 16px;box-shadow:0 1px 3px rgba(0,0,0,.08)}.card b{display:block;fon
 .card.warn b{color:#b03a2e}table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top}\
 th{background:#fafafa;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}\
-code{font-size:12px}.none{color:#888;font-style:italic}.na{background:#fff8e1;\
+code{font-size:12px}.addr{color:#777;font-size:12px}.none{color:#888;font-style:italic}.na{background:#fff8e1;\
 border-left:4px solid #e0a800;padding:8px 12px;margin:6px 0}\
 section svg{max-width:100%;height:auto}svg text{font-size:12px;fill:#333}svg text.v,svg text.l,svg text.c,svg text.e{text-anchor:middle}\
 svg text.r{text-anchor:end}svg text.c{fill:#fff;font-weight:600;font-size:10px}\
@@ -59,6 +59,32 @@ fn duration(ms: Option<u64>) -> String {
     }
 }
 
+/// `count` and the noun, singular or plural: "1 case", "3 cases".
+fn counted(count: impl Into<u64>, one: &str, many: &str) -> String {
+    let count = count.into();
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// A kind's name (`referral_response`) for people ("referral response").
+fn kind_label(name: &str) -> String {
+    trm_proto::kinds::from_name(name)
+        .and_then(trm_proto::kinds::of)
+        .map_or_else(|| name.replace('_', " "), |k| k.label.to_owned())
+}
+
+/// An organisation's name, with its address beside it when the two differ.
+fn organisation(name: &str, address: &str) -> String {
+    if name == address {
+        escape(name)
+    } else {
+        format!(
+            "{} <span class=\"addr\">{}</span>",
+            escape(name),
+            escape(address)
+        )
+    }
+}
+
 fn card(out: &mut String, value: impl std::fmt::Display, label: &str, warn: bool) {
     let _ = write!(
         out,
@@ -69,13 +95,15 @@ fn card(out: &mut String, value: impl std::fmt::Display, label: &str, warn: bool
 }
 
 fn timings(out: &mut String, rows: &[Timing]) {
-    out.push_str("<table><tr><th>From referral to</th><th>measured</th><th>median</th><th>90th percentile</th></tr>");
+    out.push_str("<table><tr><th>From the referral to</th><th>referrals measured</th><th>median</th><th>90th percentile</th></tr>");
     for t in rows {
         let what = match t.measure.as_str() {
-            "referral_to_delivery" => "delivery (DELIVERED receipt at the sender)",
-            "referral_to_response" => "first response (REFERRAL_RESPONSE back on the case)",
-            "referral_to_acceptance" => "acceptance (when the first response accepted)",
-            "referral_to_decline" => "decline (when the first response declined)",
+            "referral_to_delivery" => "delivery confirmed by the partner",
+            "referral_to_response" => "the first answer",
+            "referral_to_acceptance" => {
+                "acceptance (the first answer that accepted, after any request for more information)"
+            }
+            "referral_to_decline" => "decline (the first answer that declined)",
             other => other,
         };
         let _ = write!(
@@ -90,25 +118,86 @@ fn timings(out: &mut String, rows: &[Timing]) {
     out.push_str("</table>");
 }
 
+fn timeliness(out: &mut String, head: &str, rows: &[Timeliness]) {
+    if rows.is_empty() {
+        out.push_str("<p class=\"none\">no referrals</p>");
+        return;
+    }
+    let _ = write!(
+        out,
+        "<table><tr><th>{}</th><th>referrals</th><th>answered</th><th>answered in time</th>\
+         <th>never answered</th><th>awaiting, not yet due</th><th>median time to answer</th>\
+         <th>90th percentile</th><th>share answered in time</th></tr>",
+        escape(head)
+    );
+    for t in rows {
+        let who = if t.name.is_empty() {
+            escape(&t.label)
+        } else {
+            organisation(&t.name, &t.label)
+        };
+        let share = t
+            .in_time_percent
+            .map_or_else(|| "–".to_owned(), |p| format!("{p}%"));
+        let _ = write!(
+            out,
+            "<tr><td>{who}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            t.referrals,
+            t.answered,
+            t.answered_in_time,
+            t.never_answered,
+            t.awaiting_not_yet_due,
+            duration(t.median_ms),
+            duration(t.p90_ms),
+            escape(&share)
+        );
+    }
+    out.push_str("</table>");
+}
+
 fn list(out: &mut String, title: &str, rows: &[Listed]) {
     let _ = write!(out, "<h3>{} ({})</h3>", escape(title), rows.len());
     if rows.is_empty() {
         out.push_str("<p class=\"none\">none</p>");
         return;
     }
-    out.push_str("<table><tr><th>message</th><th>case</th><th>kind</th><th>from</th><th>to</th><th>when</th><th>age (days)</th><th>note</th></tr>");
+    out.push_str("<table><tr><th>case</th><th>message</th><th>kind</th><th>from</th><th>to</th><th>sent</th><th>due</th><th>age (days)</th><th>note</th></tr>");
     for l in rows {
         let _ = write!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-            escape(&l.message_id),
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             escape(&l.case_ref),
-            escape(&l.kind),
-            escape(&l.from),
-            escape(&l.to),
+            escape(&l.message_id),
+            escape(&kind_label(&l.kind)),
+            escape(&l.from_name),
+            escape(&l.to_name),
             escape(&l.at),
+            escape(&l.due),
             l.age_days,
             escape(&l.note.replace('_', " "))
+        );
+    }
+    out.push_str("</table>");
+}
+
+fn findings(out: &mut String, rows: &[FindingRow]) {
+    out.push_str("<table><tr><th>organisation</th><th>what was wrong</th><th>details</th><th>where</th></tr>");
+    for f in rows {
+        let mut place = escape(&f.bundle);
+        if let Some(entry) = f.entry {
+            let _ = write!(place, ", entry {entry}");
+        }
+        if let Some(message) = &f.message_id {
+            let _ = write!(place, ", message <code>{}</code>", escape(message));
+        }
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{place}</td></tr>",
+            organisation(&f.organisation, &f.node),
+            escape(&f.what),
+            escape(&f.detail)
         );
     }
     out.push_str("</table>");
@@ -130,11 +219,48 @@ fn count_table(out: &mut String, head: &str, rows: &[Count]) {
         let _ = write!(
             out,
             "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
-            escape(&c.label),
+            escape(&c.label.replace('_', " ")),
             c.count
         );
     }
     out.push_str("</table>");
+}
+
+/// The sentences about children's cases.
+fn children(report: &Report) -> String {
+    let c = &report.figures.children;
+    if c.cases == 0 {
+        return "No case concerns a child.".to_owned();
+    }
+    let cases = counted(c.cases, "case concerns", "cases concern");
+    let social = match c.with_social_services {
+        0 => "In none of them did a social-services organisation take part.".to_owned(),
+        n if n == c.cases => "In all of them a social-services organisation took part.".to_owned(),
+        n => format!("In {n} of them a social-services organisation took part."),
+    };
+    let guardian = match (c.with_guardian, c.without_guardian) {
+        (_, 0) => "A guardian was named in every one of them.".to_owned(),
+        (0, _) => "No message in any of them named a guardian.".to_owned(),
+        (with, without) => format!(
+            "A guardian was named in {with} of them; in the other {without}, no message named one."
+        ),
+    };
+    format!("{cases} a child. {social} {guardian}")
+}
+
+/// The sentences about where referrals stand.
+fn standing(report: &Report) -> String {
+    let r = &report.figures.referrals;
+    format!(
+        "{} sent. {} answered ({} of them by the due time); {} awaiting an answer that is not \
+         due yet; {} never answered by the due time; {} closed by the sender before any answer.",
+        counted(r.sent, "referral was", "referrals were"),
+        r.answered,
+        r.answered_in_time,
+        r.awaiting_not_yet_due,
+        r.never_answered,
+        r.closed_without_answer
+    )
 }
 
 /// The report as an HTML page.
@@ -145,46 +271,59 @@ pub fn render(report: &Report) -> String {
     let _ = write!(
         out,
         "<title>trm audit report: {}</title><style>{STYLE}</style></head><body><main>\
-         <h1>Audit report: federation {}</h1><p class=\"meta\">{} node logs, as of {} · \
-         metadata only: kinds, times, organisations, countries and yes/no flags</p>",
+         <h1>Audit report: federation {}</h1><p class=\"meta\">From the handover logs of {}, \
+         as of {}. The logs hold what was handed over, when, between which organisations, and \
+         yes/no facts; never the content of a message.</p>",
         escape(&report.federation),
         escape(&report.federation),
-        report.nodes.len(),
+        escape(&counted(
+            report.nodes.len() as u64,
+            "organisation",
+            "organisations"
+        )),
         escape(&report.as_of)
     );
     if v.ok {
         out.push_str(
-            "<div class=\"banner ok\">Verification: the bundles verified with no findings.</div>",
+            "<div class=\"banner ok\">Checking the logs found no problem: none was altered, \
+             and both sides of every handover agree.</div>",
         );
     } else {
-        let kinds: Vec<String> = v.by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let _ = write!(
             out,
-            "<div class=\"banner bad\">WARNING: verification found {} finding(s) ({}). \
-             The figures below come from logs that may be incomplete or altered; \
-             run <code>trm audit verify</code> for the details.</div>",
-            v.findings,
-            escape(&kinds.join(", "))
+            "<div class=\"banner bad\">WARNING: checking the logs found {}. The figures below \
+             come from logs that may be incomplete or altered; every problem is listed under \
+             “Problems found in the logs”.</div>",
+            escape(&counted(v.findings as u64, "problem", "problems"))
         );
+        section(&mut out, "Problems found in the logs", |out| {
+            findings(out, &v.details)
+        });
     }
     out.push_str("<div class=\"cards\">");
-    card(&mut out, f.handovers_total, "handovers", false);
+    card(&mut out, f.handovers_total, "messages handed over", false);
     card(
         &mut out,
         f.unanswered_referrals.len(),
-        "referrals never answered",
+        "referrals never answered by the due time",
         !f.unanswered_referrals.is_empty(),
     );
     card(
         &mut out,
+        f.awaiting_referrals.len(),
+        "referrals awaiting an answer, not yet due",
+        false,
+    );
+    card(
+        &mut out,
         f.unanswered_info_requests.len(),
-        "information requests unanswered",
+        "information requests unanswered by the due time",
         !f.unanswered_info_requests.is_empty(),
     );
     card(
         &mut out,
         f.late.len(),
-        "items logged overdue",
+        "items an organisation recorded as overdue",
         !f.late.is_empty(),
     );
     card(
@@ -193,54 +332,65 @@ pub fn render(report: &Report) -> String {
         "disclosures without consent",
         !f.disclosures_without_consent.is_empty(),
     );
-    card(&mut out, f.children.cases, "cases with children", false);
+    card(
+        &mut out,
+        f.children.cases,
+        "cases concerning a child",
+        false,
+    );
     out.push_str("</div>");
-    section(&mut out, "Handovers per month", |out| {
-        out.push_str(&svg::columns(&f.per_month))
-    });
-    section(
-        &mut out,
-        "Handovers per country pair (sender → addressee)",
-        |out| {
-            out.push_str(&svg::bars(&f.per_country_pair));
-        },
-    );
-    section(
-        &mut out,
-        "Handovers per month, country pair and kind",
-        |out| {
-            out.push_str(
-                "<table><tr><th>month</th><th>from</th><th>to</th><th>kind</th><th>count</th></tr>",
+    section(&mut out, "Referrals and answers", |out| {
+        let _ = write!(out, "<p>{}</p>", escape(&standing(report)));
+        let o = &f.outcomes;
+        out.push_str("<table><tr><th>what</th><th>count</th></tr>");
+        for (what, count) in [
+            ("answers that accepted the referral", o.accepted),
+            ("answers that declined the referral", o.declined),
+            (
+                "answers that asked for more information",
+                o.needs_information,
+            ),
+            (
+                "messages that supplied the information asked for",
+                o.information_supplied,
+            ),
+            ("consent withdrawals", o.consent_withdrawals),
+            ("cases whose content an organisation erased", o.erasures),
+        ] {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td class=\"n\">{count}</td></tr>",
+                escape(what)
             );
-            for h in &f.handovers {
-                let _ = write!(
-                    out,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-                    escape(&h.month),
-                    escape(&h.from_country),
-                    escape(&h.to_country),
-                    escape(&h.kind),
-                    h.count
-                );
-            }
-            out.push_str("</table>");
-        },
-    );
+        }
+        out.push_str("</table>");
+    });
     section(&mut out, "Time from referral", |out| {
         timings(out, &f.timings)
     });
-    section(&mut out, "Requests unanswered", |out| {
-        list(out, "Referrals never answered", &f.unanswered_referrals);
+    section(&mut out, "How promptly referrals were answered", |out| {
+        out.push_str("<h3>By the organisation referred to</h3>");
+        timeliness(out, "organisation", &f.timeliness_by_organisation);
+        out.push_str("<h3>By country pair (sender → addressee)</h3>");
+        timeliness(out, "countries", &f.timeliness_by_country_pair);
+    });
+    section(&mut out, "Requests waiting for an answer", |out| {
         list(
             out,
-            "Information requests without a response",
+            "Referrals never answered by the due time",
+            &f.unanswered_referrals,
+        );
+        list(
+            out,
+            "Referrals awaiting an answer, not yet due",
+            &f.awaiting_referrals,
+        );
+        list(
+            out,
+            "Information requests without a response by the due time",
             &f.unanswered_info_requests,
         );
-        list(
-            out,
-            "Past their due time (logged overdue by a node)",
-            &f.late,
-        );
+        list(out, "Items an organisation recorded as overdue", &f.late);
     });
     section(&mut out, "Consent", |out| {
         list(
@@ -257,37 +407,61 @@ pub fn render(report: &Report) -> String {
         );
         list(
             out,
-            "Return requests without a follow-up on the case afterwards",
+            "Returns whose follow-up is overdue",
             &f.returns_without_follow_up,
         );
     });
     section(&mut out, "Children", |out| {
-        let _ = write!(
-            out,
-            "<p>{} case(s) involve a child; {} of them had a handover to or from a social-services organisation; a guardian was named in {} and in none of the handovers of {}.</p>",
-            f.children.cases,
-            f.children.with_social_services,
-            f.children.with_guardian,
-            f.children.without_guardian
-        );
+        let _ = write!(out, "<p>{}</p>", escape(&children(report)));
+    });
+    section(&mut out, "Messages handed over per month", |out| {
+        out.push_str(&svg::columns(&f.per_month))
     });
     section(
         &mut out,
-        "Who initiates referrals (sender's organisation type)",
+        "Messages handed over per country pair (sender → addressee)",
+        |out| {
+            out.push_str(&svg::bars(&f.per_country_pair));
+        },
+    );
+    section(
+        &mut out,
+        "Messages per month, country pair and kind",
+        |out| {
+            out.push_str(
+                "<table><tr><th>month</th><th>from</th><th>to</th><th>kind</th><th>count</th></tr>",
+            );
+            for h in &f.handovers {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                    escape(&h.month),
+                    escape(&h.from_country),
+                    escape(&h.to_country),
+                    escape(&kind_label(&h.kind)),
+                    h.count
+                );
+            }
+            out.push_str("</table>");
+        },
+    );
+    section(
+        &mut out,
+        "Who refers (the sender's kind of organisation)",
         |out| {
             out.push_str(&svg::bars(&f.initiators));
-            count_table(out, "organisation type", &f.initiators);
+            count_table(out, "kind of organisation", &f.initiators);
         },
     );
     section(&mut out, "Network of organisations", |out| {
         out.push_str(&svg::network(&f.network_nodes, &f.network_edges));
-        out.push_str("<table><tr><th>from</th><th>to</th><th>handovers</th></tr>");
+        out.push_str("<table><tr><th>from</th><th>to</th><th>messages</th></tr>");
         for e in &f.network_edges {
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-                escape(&e.from),
-                escape(&e.to),
+                organisation(&e.from_name, &e.from),
+                organisation(&e.to_name, &e.to),
                 e.count
             );
         }

@@ -1,5 +1,5 @@
-//! Each node address's country and organisation type, as the federation's signed directory
-//! lists them: the only directory facts the report uses (not organisations' display names).
+//! Each node address's organisation name, country and organisation type, as the federation's
+//! signed directory lists them: the only directory facts the report uses.
 
 use std::collections::BTreeMap;
 
@@ -9,9 +9,11 @@ use trm_proto::pb;
 /// What the report shows for an address the directory does not list.
 pub const UNKNOWN: &str = "unknown";
 
-/// One organisation's country and type.
+/// One organisation's name, country and type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Org {
+    /// Its display name; empty when not known.
+    pub name: String,
     /// ISO 3166-1 alpha-2 (`XK` for Kosovo).
     pub country: String,
     /// `ngo`, `social_services`, `police`, ...
@@ -37,6 +39,7 @@ impl Orgs {
                     (
                         address.to_owned(),
                         Org {
+                            name: String::new(),
                             country: country.to_owned(),
                             organisation_type: organisation_type_name(kind),
                         },
@@ -46,19 +49,44 @@ impl Orgs {
         }
     }
 
-    /// The organisations a verified directory lists.
+    /// The same, with `address` named `name` (an address not listed yet is not added).
+    pub fn with_name(mut self, address: &str, name: &str) -> Self {
+        if let Some(org) = self.by_address.get_mut(address) {
+            name.clone_into(&mut org.name);
+        }
+        self
+    }
+
+    /// The organisations a verified directory lists, by name.
     pub fn from_directory(directory: &Directory) -> Self {
-        let nodes: Vec<(String, String, pb::OrganisationType)> = directory
+        let nodes: Vec<(String, String, pb::OrganisationType, String)> = directory
             .nodes()
             .map(|n| {
                 (
                     n.address.to_string(),
                     n.country.clone(),
                     n.organisation_type,
+                    n.organisation.clone(),
                 )
             })
             .collect();
-        Self::new(nodes.iter().map(|(a, c, t)| (a.as_str(), c.as_str(), *t)))
+        nodes.iter().fold(
+            Self::new(
+                nodes
+                    .iter()
+                    .map(|(a, c, t, _)| (a.as_str(), c.as_str(), *t)),
+            ),
+            |orgs, (address, _, _, name)| orgs.with_name(address, name),
+        )
+    }
+
+    /// The name of `address`'s organisation; the address itself when the directory gives none.
+    pub fn name<'a>(&'a self, address: &'a str) -> &'a str {
+        self.by_address
+            .get(address)
+            .map(|o| o.name.trim())
+            .filter(|n| !n.is_empty())
+            .unwrap_or(address)
     }
 
     /// The country of `address`, or [`UNKNOWN`].

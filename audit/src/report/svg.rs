@@ -171,8 +171,8 @@ pub fn network(nodes: &[NetworkNode], edges: &[Edge]) -> String {
              <text x=\"{lx:.1}\" y=\"{ly:.1}\" text-anchor=\"{anchor}\">{} <tspan class=\"t\">{}</tspan></text>",
             y + 4.0,
             escape(&n.country),
-            escape(&n.address),
-            escape(&n.organisation_type)
+            escape(&n.name),
+            escape(&n.organisation_type.replace('_', " "))
         );
     }
     out.push_str("</svg>");

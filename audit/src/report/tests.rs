@@ -157,10 +157,8 @@ fn unanswered_requests_consent_returns_children_and_initiators_are_listed() {
         ids(&f.returns_without_risk_assessment),
         [("m07", "C2", OPEN_GATE, TJETER, 73, "")]
     );
-    assert_eq!(
-        ids(&f.returns_without_follow_up),
-        [("m07", "C2", OPEN_GATE, TJETER, 73, "")]
-    );
+    // C2's return was never recorded as travelled, so no follow-up has fallen due.
+    assert_eq!(ids(&f.returns_without_follow_up), []);
     assert_eq!((f.children.cases, f.children.with_social_services), (3, 2));
     // Only C2's referral named a guardian; C3 and C6 did not.
     assert_eq!(
@@ -175,9 +173,12 @@ fn unanswered_requests_consent_returns_children_and_initiators_are_listed() {
             count("social_services", 1)
         ]
     );
+    // The scenario's directory gives no names, so each organisation goes by its address.
     let edge = |from: &str, to: &str, count| Edge {
         from: from.into(),
+        from_name: from.into(),
         to: to.into(),
+        to_name: to.into(),
         count,
     };
     let mut edges = f.network_edges.clone();
@@ -268,7 +269,8 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
         FEDERATION,
         &decoded,
         &orgs(),
-        build::verification(bundles.clone(), &trust()),
+        build::verification(bundles.clone(), &trust(), &orgs()),
+        JUNE_1,
     );
     assert!(report.verification.ok);
     assert_eq!(report.as_of, "2026-06-01T00:00:00Z");
@@ -284,8 +286,8 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
     let csv = build::render(&report, "csv").expect("csv");
     let rows: Vec<&str> = csv.lines().collect();
     assert!(rows[0].starts_with("table,month,"));
-    assert!(rows.contains(&"per_month,,,,,2026-03,8,,,,,,,,,"));
-    assert!(rows.contains(&"unanswered_info_request,,,,info_request,,,,,m13,C4,open-gate@mk,bmi@at,2026-04-15T00:00:00Z,47,"));
+    assert!(rows.contains(&"per_month,,,,,2026-03,8,,,,,,,,,,,,,,,,,,"));
+    assert!(rows.contains(&"unanswered_info_request,,,,info_request,,,,,m13,C4,open-gate@mk,bmi@at,2026-04-15T00:00:00Z,47,,open-gate@mk,bmi@at,2026-05-15T00:00:00Z,,,,,,"));
     assert_eq!(
         rows.iter()
             .filter(|r| r.starts_with("not_yet_available,"))
@@ -304,15 +306,19 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
     )
     .expect("written");
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(html.contains("no findings"));
+    assert!(html.contains("Checking the logs found no problem"));
     assert!(!html.contains("Not yet available"));
-    assert!(html.contains("a guardian was named in 1"));
+    assert!(html.contains(
+        "3 cases concern a child. In 2 of them a social-services organisation took part. \
+         A guardian was named in 1 of them; in the other 2, no message named one."
+    ));
     assert!(html.contains("<svg"));
     for outside in ["<script", "http://", "https://", "src=", "@import"] {
         assert!(!html.contains(outside), "the page refers to {outside}");
     }
 
-    // A rewritten entry: still a report, marked at the top.
+    // A rewritten entry: still a report, marked at the top, listing what was found in every
+    // format.
     let (_, astra) = &mut bundles[2];
     let mut b = pb::LogBundle::decode(astra.as_slice()).expect("bundle");
     let mut e = pb::LogEntry::decode(b.entries[0].as_slice()).expect("entry");
@@ -323,15 +329,48 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
         FEDERATION,
         &build::node_logs(&bundles, FEDERATION),
         &orgs(),
-        build::verification(bundles, &trust()),
+        build::verification(bundles, &trust(), &orgs()),
+        JUNE_1,
     );
     assert!(!marked.verification.ok);
     assert!(marked.verification.findings > 0);
-    assert!(
-        build::render(&marked, "html")
-            .expect("html")
-            .contains("WARNING: verification found")
+    assert_eq!(
+        marked.verification.details.len(),
+        marked.verification.findings
     );
+    let rewritten = marked
+        .verification
+        .details
+        .iter()
+        .find(|d| d.node == ASTRA && d.kind == "rewritten_entries")
+        .expect("the rewritten entry is a finding");
+    assert_eq!(
+        rewritten.what,
+        "entries were changed after the organisation signed for them"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&build::render(&marked, "json").expect("json")).expect("parses");
+    let details = json["verification"]["details"]
+        .as_array()
+        .expect("findings listed");
+    assert!(
+        details
+            .iter()
+            .any(|d| d["node"] == ASTRA && d["kind"] == "rewritten_entries")
+    );
+    let csv = build::render(&marked, "csv").expect("csv");
+    assert_eq!(
+        csv.lines().filter(|r| r.starts_with("finding,")).count(),
+        marked.verification.findings
+    );
+    assert!(csv.lines().any(|r| r.starts_with("finding,")
+        && r.contains(",rewritten_entries,")
+        && r.contains(ASTRA)
+        && r.contains("entries were changed after the organisation signed for them")));
+    let html = build::render(&marked, "html").expect("html");
+    assert!(html.contains("WARNING: checking the logs found"));
+    assert!(html.contains("Problems found in the logs"));
+    assert!(html.contains("entries were changed after the organisation signed for them"));
 }
 
 #[test]
@@ -358,9 +397,9 @@ fn html_escapes_text_from_bundles() {
         &orgs(),
         Verification {
             ok: true,
-            findings: 0,
-            by_kind: Default::default(),
+            ..Default::default()
         },
+        JUNE_1,
     );
     let html = html::render(&report);
     assert!(!html.contains("<script"));
@@ -389,10 +428,15 @@ fn csv_quotes_fields_and_defuses_formulas() {
     }];
     let verification = Verification {
         ok: true,
-        findings: 0,
-        by_kind: Default::default(),
+        ..Default::default()
     };
-    let csv = csv::render(&Report::new(FEDERATION, &logs, &orgs(), verification));
+    let csv = csv::render(&Report::new(
+        FEDERATION,
+        &logs,
+        &orgs(),
+        verification,
+        JUNE_1,
+    ));
     assert!(
         csv.contains(",m1,\"'=HYPERLINK(\"\"x\"\"),1\",lefoe@at,astra@rs,"),
         "{csv}"

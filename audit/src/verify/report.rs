@@ -135,10 +135,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "- {}: {place}: {} [{}]",
-                serde_json::to_value(f.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                f.kind.name(),
                 f.detail,
                 f.bundle
             );

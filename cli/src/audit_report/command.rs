@@ -1,6 +1,7 @@
 //! `trm audit report`: reads the bundles and the signed directory, verifies the bundles as
-//! `trm audit verify` does, computes the report with [`trm_audit::report`] and writes it as
-//! JSON, CSV or HTML.
+//! `trm audit verify` does, computes the report with [`trm_audit::report`] as of now and
+//! writes it as JSON, CSV or HTML. Over bundles with findings it still writes the report (which
+//! lists them) and then fails as `trm audit verify` does.
 
 use std::path::{Path, PathBuf};
 
@@ -21,8 +22,10 @@ pub struct Request {
     pub federation: String,
     /// The bundles written by `trm log export`.
     pub bundles: Vec<PathBuf>,
-    /// `json`, `csv` or `html`.
-    pub format: String,
+    /// `json`, `csv` or `html`; HTML when absent (JSON with `json`).
+    pub format: Option<String>,
+    /// `--json`: the JSON report; a usage error together with a `format`.
+    pub json: bool,
     /// Where to write it; standard output when absent.
     pub out: Option<PathBuf>,
 }
@@ -48,9 +51,43 @@ fn render_error(e: RenderError) -> CommandError {
     }
 }
 
-/// `trm audit report`: writes the report, or prints it when no file is named. A report over
-/// bundles with findings is still written, marked as such, and a warning goes to stderr.
+/// The format asked for: `--json` means JSON, and may not be combined with `--format`.
+pub fn format(request: &Request) -> Result<&str, CommandError> {
+    match (&request.format, request.json) {
+        (Some(format), true) => Err(CommandError::new(
+            exit::USAGE,
+            format!(
+                "--json asks for the JSON report and --format for the {format} one: give one of them"
+            ),
+        )),
+        (None, true) => Ok("json"),
+        (Some(format), false) => Ok(format),
+        (None, false) => Ok("html"),
+    }
+}
+
+/// `trm audit report` for the command line: [`run`], then exits with
+/// [`exit::CHECK_FAILED`] (as `trm audit verify` does) when the bundles have findings.
+pub fn run_and_judge(request: &Request) -> Result<(), CommandError> {
+    let report = run(request)?;
+    if report.verification.ok {
+        return Ok(());
+    }
+    let count = report.verification.findings;
+    Err(CommandError::new(
+        exit::CHECK_FAILED,
+        format!(
+            "checking the logs found {count} {}; the report lists {} and was written all the same",
+            if count == 1 { "problem" } else { "problems" },
+            if count == 1 { "it" } else { "them" }
+        ),
+    ))
+}
+
+/// `trm audit report`: writes the report as of now, or prints it when no file is named. A
+/// report over bundles with findings is still written, and lists them.
 pub fn run(request: &Request) -> Result<Report, CommandError> {
+    let format = format(request)?;
     let now_ms = trm_proto::time::now_ms();
     let trust = Trust::from_directory_file(
         &request.directory,
@@ -76,17 +113,11 @@ pub fn run(request: &Request) -> Result<Report, CommandError> {
         })?;
         loaded.push((path.display().to_string(), bytes));
     }
-    let report = build::build(&request.federation, loaded, &orgs, &trust);
-    let text = build::render(&report, &request.format).map_err(render_error)?;
+    let report = build::build(&request.federation, loaded, &orgs, &trust, now_ms);
+    let text = build::render(&report, format).map_err(render_error)?;
     match &request.out {
         Some(file) => write_file(file, &text)?,
         None => print!("{text}"),
-    }
-    if !report.verification.ok {
-        eprintln!(
-            "trm: warning: the bundles have {} verification finding(s); the report is marked so",
-            report.verification.findings
-        );
     }
     Ok(report)
 }

@@ -38,16 +38,22 @@ async fn reports_in_every_format_count_the_exchange_and_carry_no_content() -> an
             authority_key: authority_key(&fed),
             federation: "trm-test".into(),
             bundles: bundles.clone(),
-            format: format.into(),
+            format: Some(format.into()),
+            json: false,
             out: Some(out.clone()),
         })?;
-        // LEFÖ-IBF sent Astra two referrals and Astra one back, all delivered; none answered
-        // with a REFERRAL_RESPONSE.
+        // LEFÖ-IBF sent Astra two referrals and Astra one back, all delivered seconds ago;
+        // none answered yet, and none due yet.
         assert!(report.verification.ok, "{:?}", report.verification);
         let f = &report.figures;
         assert_eq!(f.handovers_total, 3);
         assert_eq!(f.timings[0].count, 3);
-        assert_eq!(f.unanswered_referrals.len(), 3);
+        assert_eq!(f.unanswered_referrals.len(), 0);
+        assert_eq!(f.awaiting_referrals.len(), 3);
+        assert_eq!(
+            (f.referrals.sent, f.referrals.awaiting_not_yet_due),
+            (3, 3)
+        );
         assert_eq!(
             f.initiators
                 .iter()
@@ -65,7 +71,7 @@ async fn reports_in_every_format_count_the_exchange_and_carry_no_content() -> an
         let text = std::fs::read_to_string(&out)?;
         assert!(
             text.contains(&ids[0]),
-            "{format} lists the unanswered referral"
+            "{format} lists the referral awaiting its answer"
         );
         for needle in &content {
             assert!(

@@ -116,6 +116,7 @@ impl World {
                 handling_code: 0,
                 guardian_recorded: flags.guardian,
                 decision: flags.decision.into(),
+                ..Default::default()
             }),
             actor: "caseworker".into(),
             ..Default::default()
