@@ -177,7 +177,8 @@ pub(super) fn requests<'a>(
                 {
                     Standing::Closed
                 }
-                None if due_ms <= as_of_ms => Standing::PastDue,
+                // As a node does: overdue once the due time is behind.
+                None if due_ms < as_of_ms => Standing::PastDue,
                 None => Standing::Awaiting,
             };
             Request {

@@ -184,7 +184,7 @@ fn returns_without_follow_up<'a>(
                 .len();
             let months = *FOLLOW_UP_MONTHS.get(followed)?;
             let due = follow_up_due_ms(travelled, months);
-            (due <= until).then_some((r, due, months))
+            (due < until).then_some((r, due, months))
         })
         .collect()
 }

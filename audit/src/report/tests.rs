@@ -2,6 +2,7 @@
 //! answers are written out by hand below, not computed with the report's code; and the three
 //! formats over the same scenario, through real bundles (chained, checkpointed entries).
 
+mod known;
 mod scenario;
 
 use ed25519_dalek::SigningKey;
