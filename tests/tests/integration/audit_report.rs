@@ -1,8 +1,11 @@
 //! `trm audit report` over bundles exported by real nodes after a real exchange: the command
 //! writes all three formats through files, they count what happened, and none of them carries
-//! case content (the canary, the person's names, the notes).
+//! case content (the canary, the person's names, the notes); over a tampered bundle it still
+//! writes the report, which lists the finding, and fails as `trm audit verify` does.
 
+use prost::Message;
 use trm_cli::audit_report::command::{self, Request};
+use trm_cli::commands::exit;
 use trm_proto::pb;
 use trm_tests::fixtures::{self, ASTRA, CANARY, LEFOE};
 
@@ -50,10 +53,7 @@ async fn reports_in_every_format_count_the_exchange_and_carry_no_content() -> an
         assert_eq!(f.timings[0].count, 3);
         assert_eq!(f.unanswered_referrals.len(), 0);
         assert_eq!(f.awaiting_referrals.len(), 3);
-        assert_eq!(
-            (f.referrals.sent, f.referrals.awaiting_not_yet_due),
-            (3, 3)
-        );
+        assert_eq!((f.referrals.sent, f.referrals.awaiting_not_yet_due), (3, 3));
         assert_eq!(
             f.initiators
                 .iter()
@@ -79,6 +79,62 @@ async fn reports_in_every_format_count_the_exchange_and_carry_no_content() -> an
                 "{format} contains {needle:?}"
             );
         }
+        // Organisations go by the directory's names.
+        assert!(text.contains("Astra"), "{format} names Astra");
     }
+
+    // Astra's first entry rewritten: the report is still written, lists the finding, and the
+    // command fails with verification's exit code.
+    let mut bundle = pb::LogBundle::decode(std::fs::read(&bundles[1])?.as_slice())?;
+    let first = bundle
+        .entries
+        .first_mut()
+        .ok_or_else(|| anyhow::anyhow!("no entry"))?;
+    let mut entry = pb::LogEntry::decode(first.as_slice())?;
+    entry.at_ms += 1;
+    *first = entry.encode_to_vec();
+    let tampered = dir.path().join("astra-tampered.bundle");
+    std::fs::write(&tampered, bundle.encode_to_vec())?;
+    let out = dir.path().join("tampered.html");
+    let request = Request {
+        directory: directory_file(&fed),
+        authority_key: authority_key(&fed),
+        federation: "trm-test".into(),
+        bundles: vec![bundles[0].clone(), tampered],
+        format: None,
+        json: false,
+        out: Some(out.clone()),
+    };
+    let Err(failed) = command::run_and_judge(&request) else {
+        anyhow::bail!("a report over a tampered bundle succeeded");
+    };
+    assert_eq!(failed.code, exit::CHECK_FAILED, "{}", failed.message);
+    let page = std::fs::read_to_string(&out)?;
+    assert!(page.contains("Problems found in the logs"));
+    assert!(page.contains("entries were changed after the organisation signed for them"));
+
+    // --json is the JSON report; with --format it is a usage error, and nothing is written.
+    let json_out = dir.path().join("report-json");
+    let as_json = Request {
+        format: None,
+        json: true,
+        out: Some(json_out.clone()),
+        bundles: bundles.clone(),
+        ..request.clone()
+    };
+    command::run_and_judge(&as_json)?;
+    let json = std::fs::read_to_string(&json_out)?;
+    assert!(json.starts_with('{'), "{json}");
+    assert!(json.contains("\"awaiting_not_yet_due\": 3"), "{json}");
+    let both = Request {
+        format: Some("csv".into()),
+        out: Some(dir.path().join("both.csv")),
+        ..as_json
+    };
+    let Err(usage) = command::run_and_judge(&both) else {
+        anyhow::bail!("--json with --format was accepted");
+    };
+    assert_eq!(usage.code, exit::USAGE, "{}", usage.message);
+    assert!(!dir.path().join("both.csv").exists());
     Ok(())
 }
