@@ -59,6 +59,15 @@ fn duration(ms: Option<u64>) -> String {
     }
 }
 
+/// An RFC 3339 time (`2026-04-01T09:30:00Z`) for people: `2026-04-01 09:30 UTC`; anything
+/// else as it is.
+fn when(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(day), Some(time)) if rfc3339.ends_with('Z') => format!("{day} {time} UTC"),
+        _ => rfc3339.to_owned(),
+    }
+}
+
 /// `count` and the noun, singular or plural: "1 case", "3 cases".
 fn counted(count: impl Into<u64>, one: &str, many: &str) -> String {
     let count = count.into();
@@ -163,21 +172,35 @@ fn list(out: &mut String, title: &str, rows: &[Listed]) {
         out.push_str("<p class=\"none\">none</p>");
         return;
     }
-    out.push_str("<table><tr><th>case</th><th>message</th><th>kind</th><th>from</th><th>to</th><th>sent</th><th>due</th><th>age (days)</th><th>note</th></tr>");
+    // The due column only where something was due, the note column only where there is one.
+    let due = rows.iter().any(|l| !l.due.is_empty());
+    let note = rows.iter().any(|l| !l.note.is_empty());
+    let _ = write!(
+        out,
+        "<table><tr><th>case</th><th>message</th><th>kind</th><th>from</th><th>to</th>\
+         <th>sent</th>{}<th>age (days)</th>{}</tr>",
+        if due { "<th>due</th>" } else { "" },
+        if note { "<th>note</th>" } else { "" }
+    );
     for l in rows {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
             escape(&l.case_ref),
             escape(&l.message_id),
             escape(&kind_label(&l.kind)),
             escape(&l.from_name),
             escape(&l.to_name),
-            escape(&l.at),
-            escape(&l.due),
-            l.age_days,
-            escape(&l.note.replace('_', " "))
+            escape(&when(&l.at)),
         );
+        if due {
+            let _ = write!(out, "<td>{}</td>", escape(&when(&l.due)));
+        }
+        let _ = write!(out, "<td class=\"n\">{}</td>", l.age_days);
+        if note {
+            let _ = write!(out, "<td>{}</td>", escape(&l.note.replace('_', " ")));
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</table>");
 }
@@ -281,7 +304,7 @@ pub fn render(report: &Report) -> String {
             "organisation",
             "organisations"
         )),
-        escape(&report.as_of)
+        escape(&when(&report.as_of))
     );
     if v.ok {
         out.push_str(
@@ -449,7 +472,15 @@ pub fn render(report: &Report) -> String {
         &mut out,
         "Who refers (the sender's kind of organisation)",
         |out| {
-            out.push_str(&svg::bars(&f.initiators));
+            let kinds: Vec<Count> = f
+                .initiators
+                .iter()
+                .map(|c| Count {
+                    label: c.label.replace('_', " "),
+                    count: c.count,
+                })
+                .collect();
+            out.push_str(&svg::bars(&kinds));
             count_table(out, "kind of organisation", &f.initiators);
         },
     );

@@ -99,7 +99,8 @@ pub fn network(nodes: &[NetworkNode], edges: &[Edge]) -> String {
         let next = PALETTE[colours.len() % PALETTE.len()];
         colours.entry(n.country.as_str()).or_insert(next);
     }
-    let (width, height, radius) = (820.0_f64, 560.0_f64, 230.0_f64);
+    // Room either side for organisations' names.
+    let (width, height, radius) = (1040.0_f64, 560.0_f64, 230.0_f64);
     let (centre, middle) = (width / 2.0, height / 2.0);
     let position: BTreeMap<&str, (f64, f64)> = ordered
         .iter()

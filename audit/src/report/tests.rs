@@ -326,11 +326,16 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
     e.at_ms += 1;
     b.entries[0] = e.encode_to_vec();
     *astra = b.encode_to_vec();
+    let named = orgs()
+        .with_name(LEFOE, "LEFÖ-IBF")
+        .with_name(ASTRA, "Astra")
+        .with_name(CSR, "Centre for Social Work Belgrade")
+        .with_name(OPEN_GATE, "Open Gate – La Strada");
     let marked = Report::new(
         FEDERATION,
         &build::node_logs(&bundles, FEDERATION),
-        &orgs(),
-        build::verification(bundles, &trust(), &orgs()),
+        &named,
+        build::verification(bundles, &trust(), &named),
         JUNE_1,
     );
     assert!(!marked.verification.ok);
@@ -369,7 +374,13 @@ fn the_three_formats_from_real_bundles_agree_and_mark_findings() {
         && r.contains(ASTRA)
         && r.contains("entries were changed after the organisation signed for them")));
     let html = build::render(&marked, "html").expect("html");
+    std::fs::write(
+        std::env::temp_dir().join("trm-audit-report-scenario-findings.html"),
+        &html,
+    )
+    .expect("written");
     assert!(html.contains("WARNING: checking the logs found"));
+    assert!(html.contains("<td>Astra <span class=\"addr\">astra@rs</span></td>"));
     assert!(html.contains("Problems found in the logs"));
     assert!(html.contains("entries were changed after the organisation signed for them"));
 }
