@@ -84,3 +84,35 @@ fn content_flags(body: &pb::Body) -> pb::AuditFlags {
         | Content::WitnessRequest(_) => pb::AuditFlags::default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(status: &str) -> pb::Body {
+        pb::Body {
+            content: Some(Content::CaseUpdate(pb::CaseUpdate {
+                status: status.into(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_case_update_records_closing_and_travel_and_every_message_its_priority() {
+        let closed = flags(&update(" Closed "), pb::Priority::Urgent);
+        assert!(closed.closes_case && !closed.records_travel);
+        assert_eq!(closed.priority, i32::from(pb::Priority::Urgent));
+        let travelled = flags(&update("travelled"), pb::Priority::Routine);
+        assert!(travelled.records_travel && !travelled.closes_case);
+        // Any other status is content, which the log never holds.
+        assert_eq!(
+            flags(&update("court hearing moved"), pb::Priority::Routine),
+            pb::AuditFlags {
+                priority: pb::Priority::Routine.into(),
+                ..Default::default()
+            }
+        );
+    }
+}
