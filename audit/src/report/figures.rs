@@ -318,7 +318,7 @@ pub fn compute(logs: &[NodeLog], orgs: &Orgs, as_of_ms: u64) -> Figures {
                 as_of_ms,
                 Some(e.due_at_ms),
                 &format!(
-                    "due {}, logged overdue by {}",
+                    "due {}, recorded overdue by {}",
                     format_ms(e.due_at_ms),
                     orgs.name(node)
                 ),

@@ -308,8 +308,8 @@ pub fn render(report: &Report) -> String {
     );
     if v.ok {
         out.push_str(
-            "<div class=\"banner ok\">Checking the logs found no problem: none was altered, \
-             and both sides of every handover agree.</div>",
+            "<div class=\"banner ok\">Checking the logs found no problem: no log was altered, \
+             and where both sides' logs are here, they agree.</div>",
         );
     } else {
         let _ = write!(

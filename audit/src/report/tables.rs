@@ -202,7 +202,7 @@ pub struct Figures {
     /// Information requests with no response back on the case by their due time.
     pub unanswered_info_requests: Vec<Listed>,
     /// Items the nodes logged as overdue (OVERDUE entries): the message that opened each, with
-    /// its due time and which node logged it; each item and due time once.
+    /// its due time and which organisation recorded it; each item and due time once.
     pub late: Vec<Listed>,
     /// Disclosures without consent or with a consent override.
     pub disclosures_without_consent: Vec<Listed>,
