@@ -44,6 +44,14 @@ enum Command {
         /// The filled-in file.
         #[arg(long)]
         file: PathBuf,
+        /// A file to send with it (a referral or an information response); repeat for more.
+        #[arg(long, value_name = "PATH")]
+        attach: Vec<PathBuf>,
+    },
+    /// Attachments of a message: list them, or save one.
+    Attachment {
+        #[command(subcommand)]
+        action: AttachmentAction,
     },
     /// Messages received, newest first; with --overdue, the open items past their due time.
     Inbox {
@@ -130,6 +138,9 @@ enum Command {
         /// The filled-in file.
         #[arg(long)]
         file: PathBuf,
+        /// A file to send with the answer; repeat for more.
+        #[arg(long, value_name = "PATH")]
+        attach: Vec<PathBuf>,
     },
     /// Returns: request one, confirm the reception, report a follow-up after return.
     Return {
@@ -173,6 +184,34 @@ enum Command {
         /// Ask for what is missing before deciding.
         #[arg(long, value_name = "WHAT IS MISSING")]
         needs_info: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AttachmentAction {
+    /// The attachments of a message: number, name, type, size and SHA-256.
+    List {
+        /// The message id.
+        message: String,
+    },
+    /// Save an attachment byte for byte (readable by you only), after checking its SHA-256.
+    #[command(group(clap::ArgGroup::new("which").args(["index", "name"])))]
+    Save {
+        /// The message id.
+        message: String,
+        /// Which attachment, counting from 1 (needed when there are several).
+        #[arg(long)]
+        index: Option<usize>,
+        /// Which attachment, by its file name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Where to save it: a file, or a folder to save it in under its own name (the
+        /// current folder by default).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace a file that already exists.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -313,10 +352,13 @@ async fn run(args: Args) -> Result<(), CommandError> {
             );
             Ok(())
         }
-        Command::Send { kind, file } if kind == "referral" => {
-            commands::send_referral(socket, &file, out).await
+        Command::Send { kind, file, attach } if kind == "referral" => {
+            commands::send_referral(socket, &file, &attach, out).await
         }
-        Command::Send { kind, file } => commands::send_message(socket, &kind, &file, out).await,
+        Command::Send { kind, file, attach } => {
+            commands::send_message_attaching(socket, &kind, &file, &attach, out).await
+        }
+        Command::Attachment { action } => attachment(socket, action, out).await,
         Command::Inbox {
             overdue: true, at, ..
         } => case_commands::overdue(socket, at.as_deref(), out).await,
@@ -324,8 +366,8 @@ async fn run(args: Args) -> Result<(), CommandError> {
         Command::RequestInfo { file } => {
             commands::send_message(socket, "info_request", &file, out).await
         }
-        Command::Answer { file } => {
-            commands::send_message(socket, "info_response", &file, out).await
+        Command::Answer { file, attach } => {
+            commands::send_message_attaching(socket, "info_response", &file, &attach, out).await
         }
         Command::Return { action } => {
             let (kind, file) = match action {
@@ -458,6 +500,31 @@ async fn run(args: Args) -> Result<(), CommandError> {
                 },
             };
             case_commands::respond(socket, &message, &answer, out).await
+        }
+    }
+}
+
+async fn attachment(
+    socket: &std::path::Path,
+    action: AttachmentAction,
+    out: Output,
+) -> Result<(), CommandError> {
+    use trm_cli::attachments::{self, Pick};
+    match action {
+        AttachmentAction::List { message } => attachments::list(socket, &message, out).await,
+        AttachmentAction::Save {
+            message,
+            index,
+            name,
+            out: path,
+            force,
+        } => {
+            let pick = match (index, name) {
+                (Some(n), _) => Pick::Index(n),
+                (None, Some(name)) => Pick::Name(name),
+                (None, None) => Pick::Only,
+            };
+            attachments::save(socket, &message, &pick, path.as_deref(), force, out).await
         }
     }
 }

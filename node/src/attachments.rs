@@ -1,0 +1,130 @@
+//! Attachments at this node: the size limits of `node.toml`'s `[attachments]` table, and the
+//! check of [`trm_proto::attachment::check`] (a safe base name, the SHA-256 of the content, the
+//! limits) applied before sealing and again to every delivered message. Attachments are part
+//! of the signed body, so they are kept encrypted under the case key with the rest of the
+//! message and erased with it; nothing of them is stored anywhere else.
+
+use serde::{Deserialize, Serialize};
+use trm_proto::attachment::{self, Limits};
+use trm_proto::pb::body::Content;
+
+use crate::rules::RuleError;
+
+/// Room in an envelope for everything but the attachments: the other fields, the signatures
+/// and the encryption's overhead.
+pub const ENVELOPE_ROOM_BYTES: u64 = 256 * 1024;
+
+/// The `[attachments]` table of `node.toml`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttachmentLimits {
+    /// The largest single attachment, bytes (2 MiB by default).
+    pub max_file_bytes: u64,
+    /// The largest total of one message's attachments, bytes (3 MiB by default).
+    pub max_total_bytes: u64,
+}
+
+impl Default for AttachmentLimits {
+    fn default() -> Self {
+        let limits = Limits::default();
+        Self {
+            max_file_bytes: limits.max_file_bytes,
+            max_total_bytes: limits.max_total_bytes,
+        }
+    }
+}
+
+impl AttachmentLimits {
+    /// The limits, when they fit together and in an envelope of `max_envelope_bytes`; the
+    /// field and the problem otherwise.
+    pub fn validate(&self, max_envelope_bytes: usize) -> Result<Limits, (&'static str, String)> {
+        if self.max_file_bytes == 0 || self.max_file_bytes > self.max_total_bytes {
+            return Err((
+                "attachments.max_file_bytes",
+                format!(
+                    "must be between 1 and attachments.max_total_bytes ({})",
+                    self.max_total_bytes
+                ),
+            ));
+        }
+        let room = (max_envelope_bytes as u64).saturating_sub(ENVELOPE_ROOM_BYTES);
+        if self.max_total_bytes > room {
+            return Err((
+                "attachments.max_total_bytes",
+                format!(
+                    "{} does not fit in an envelope of max_envelope_bytes ({max_envelope_bytes}); at most {room}, leaving {ENVELOPE_ROOM_BYTES} bytes for the rest of the message",
+                    self.max_total_bytes
+                ),
+            ));
+        }
+        Ok(Limits {
+            max_file_bytes: self.max_file_bytes,
+            max_total_bytes: self.max_total_bytes,
+        })
+    }
+}
+
+/// The largest request or answer on the admin socket: a whole envelope's worth of content,
+/// with room to spare, so that what the limits allow is never cut off between `trm` and the
+/// node.
+pub fn admin_message_bytes(max_envelope_bytes: usize) -> usize {
+    max_envelope_bytes
+        .max(trm_proto::MAX_ENVELOPE_BYTES)
+        .saturating_mul(2)
+}
+
+/// Checks the attachments of `content` (sent or delivered) against `limits`, naming the field.
+pub fn check(content: &Content, limits: &Limits) -> Result<(), RuleError> {
+    attachment::check(content, limits).map_err(|e| RuleError {
+        field: format!(
+            "{}.attachments",
+            trm_proto::kinds::of(trm_proto::kinds::kind_of(content)).map_or("message", |k| k.name)
+        ),
+        problem: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trm_proto::pb;
+
+    #[test]
+    fn the_defaults_fit_the_default_envelope() {
+        let limits = AttachmentLimits::default()
+            .validate(4 * 1024 * 1024)
+            .expect("defaults fit");
+        assert_eq!(limits, Limits::default());
+        let too_big = AttachmentLimits {
+            max_file_bytes: 1024,
+            max_total_bytes: 4 * 1024 * 1024,
+        };
+        assert_eq!(
+            too_big.validate(4 * 1024 * 1024).map_err(|e| e.0),
+            Err("attachments.max_total_bytes")
+        );
+        let inverted = AttachmentLimits {
+            max_file_bytes: 2048,
+            max_total_bytes: 1024,
+        };
+        assert_eq!(
+            inverted.validate(4 * 1024 * 1024).map_err(|e| e.0),
+            Err("attachments.max_file_bytes")
+        );
+        assert!(admin_message_bytes(4 * 1024 * 1024) > trm_proto::MAX_ENVELOPE_BYTES);
+    }
+
+    #[test]
+    fn a_refusal_names_the_kind_and_the_file() {
+        let content = Content::InfoResponse(pb::InfoResponse {
+            attachments: vec![pb::Attachment {
+                file_name: "../notes.txt".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let error = check(&content, &Limits::default()).expect_err("unsafe name");
+        assert_eq!(error.field, "info_response.attachments");
+        assert!(error.problem.contains("../notes.txt"), "{error}");
+    }
+}
