@@ -12,54 +12,55 @@ use crate::rules::RuleError;
 
 /// Room in an envelope for everything but the attachments: the other fields, the signatures
 /// and the encryption's overhead.
-pub const ENVELOPE_ROOM_BYTES: u64 = 256 * 1024;
+pub const ENVELOPE_ROOM_BYTES: u64 = 64 * 1024;
 
-/// The `[attachments]` table of `node.toml`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
+/// The `[attachments]` table of `node.toml`. A limit left out is its default (2 MiB per file,
+/// 3 MiB per message), lowered if need be to fit `max_envelope_bytes`; a limit written down
+/// must fit, or the configuration is refused.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct AttachmentLimits {
-    /// The largest single attachment, bytes (2 MiB by default).
-    pub max_file_bytes: u64,
-    /// The largest total of one message's attachments, bytes (3 MiB by default).
-    pub max_total_bytes: u64,
-}
-
-impl Default for AttachmentLimits {
-    fn default() -> Self {
-        let limits = Limits::default();
-        Self {
-            max_file_bytes: limits.max_file_bytes,
-            max_total_bytes: limits.max_total_bytes,
-        }
-    }
+    /// The largest single attachment, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<u64>,
+    /// The largest total of one message's attachments, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_total_bytes: Option<u64>,
 }
 
 impl AttachmentLimits {
     /// The limits, when they fit together and in an envelope of `max_envelope_bytes`; the
     /// field and the problem otherwise.
     pub fn validate(&self, max_envelope_bytes: usize) -> Result<Limits, (&'static str, String)> {
-        if self.max_file_bytes == 0 || self.max_file_bytes > self.max_total_bytes {
-            return Err((
-                "attachments.max_file_bytes",
-                format!(
-                    "must be between 1 and attachments.max_total_bytes ({})",
-                    self.max_total_bytes
-                ),
-            ));
-        }
+        let defaults = Limits::default();
         let room = (max_envelope_bytes as u64).saturating_sub(ENVELOPE_ROOM_BYTES);
-        if self.max_total_bytes > room {
-            return Err((
-                "attachments.max_total_bytes",
-                format!(
-                    "{} does not fit in an envelope of max_envelope_bytes ({max_envelope_bytes}); at most {room}, leaving {ENVELOPE_ROOM_BYTES} bytes for the rest of the message",
-                    self.max_total_bytes
-                ),
-            ));
-        }
+        let max_total_bytes = match self.max_total_bytes {
+            Some(total) if total > room => {
+                return Err((
+                    "attachments.max_total_bytes",
+                    format!(
+                        "{total} does not fit in an envelope of max_envelope_bytes ({max_envelope_bytes}); at most {room}, leaving {ENVELOPE_ROOM_BYTES} bytes for the rest of the message"
+                    ),
+                ));
+            }
+            Some(total) => total,
+            None => defaults.max_total_bytes.min(room),
+        };
+        let max_file_bytes = match self.max_file_bytes {
+            Some(file) if file == 0 || file > max_total_bytes => {
+                return Err((
+                    "attachments.max_file_bytes",
+                    format!(
+                        "{file} must be between 1 and the limit per message ({max_total_bytes})"
+                    ),
+                ));
+            }
+            Some(file) => file,
+            None => defaults.max_file_bytes.min(max_total_bytes),
+        };
         Ok(Limits {
-            max_file_bytes: self.max_file_bytes,
-            max_total_bytes: self.max_total_bytes,
+            max_file_bytes,
+            max_total_bytes,
         })
     }
 }
@@ -91,26 +92,40 @@ mod tests {
 
     #[test]
     fn the_defaults_fit_the_default_envelope() {
-        let limits = AttachmentLimits::default()
-            .validate(4 * 1024 * 1024)
-            .expect("defaults fit");
-        assert_eq!(limits, Limits::default());
+        const MIB: u64 = 1024 * 1024;
+        let envelope = 4 * 1024 * 1024;
+        let defaults = AttachmentLimits::default().validate(envelope);
+        assert_eq!(defaults, Ok(Limits::default()));
+        let small = AttachmentLimits::default().validate(2 * 1024 * 1024);
+        assert_eq!(
+            small,
+            Ok(Limits {
+                max_file_bytes: 2 * MIB - ENVELOPE_ROOM_BYTES,
+                max_total_bytes: 2 * MIB - ENVELOPE_ROOM_BYTES,
+            }),
+            "defaults are lowered to fit a smaller envelope"
+        );
         let too_big = AttachmentLimits {
-            max_file_bytes: 1024,
-            max_total_bytes: 4 * 1024 * 1024,
+            max_total_bytes: Some(4 * MIB),
+            ..Default::default()
         };
         assert_eq!(
-            too_big.validate(4 * 1024 * 1024).map_err(|e| e.0),
+            too_big.validate(envelope).map_err(|e| e.0),
             Err("attachments.max_total_bytes")
         );
         let inverted = AttachmentLimits {
-            max_file_bytes: 2048,
-            max_total_bytes: 1024,
+            max_file_bytes: Some(2048),
+            max_total_bytes: Some(1024),
         };
         assert_eq!(
-            inverted.validate(4 * 1024 * 1024).map_err(|e| e.0),
+            inverted.validate(envelope).map_err(|e| e.0),
             Err("attachments.max_file_bytes")
         );
+        let larger = AttachmentLimits {
+            max_file_bytes: Some(8 * MIB),
+            max_total_bytes: Some(12 * MIB),
+        };
+        assert!(larger.validate(16 * 1024 * 1024).is_ok());
         assert!(admin_message_bytes(4 * 1024 * 1024) > trm_proto::MAX_ENVELOPE_BYTES);
     }
 
