@@ -531,3 +531,53 @@ async fn an_attachment_received_under_h2_cannot_be_passed_to_a_third_organisatio
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_partner_with_smaller_limits_refuses_with_a_reason_the_sender_sees() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let work = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(LEFOE).await?;
+    let mut astra = fed.node_config(ASTRA)?;
+    astra.attachments = AttachmentLimits {
+        max_file_bytes: Some(64 * 1024),
+        max_total_bytes: Some(64 * 1024),
+    };
+    fed.start_node_with(ASTRA, astra).await?;
+    let path = write(&work.path().join("scan.pdf"), &distinctive(100 * 1024, 19))?;
+    let file = referral_file(&work.path().join("case"), ASTRA, &[])?;
+    commands::send_referral(&fed.node_socket(LEFOE), &file, &[path], QUIET).await?;
+    let mut lefoe = fed.client(LEFOE).await?;
+    let sent = fixtures::log_entries(&mut lefoe)
+        .await?
+        .into_iter()
+        .find(|e| e.event == "sent")
+        .map(|e| e.message_id)
+        .ok_or_else(|| anyhow::anyhow!("nothing sent"))?;
+    fixtures::wait_for_step(&lefoe, &sent, "rejected", WAIT).await?;
+    let status = lefoe
+        .status(pb::StatusRequest { message_id: sent })
+        .await?
+        .into_inner();
+    let rejected = status
+        .evidence
+        .iter()
+        .find(|e| e.step == "rejected")
+        .ok_or_else(|| anyhow::anyhow!("no rejection"))?;
+    let signed = rejected.receipt.clone().unwrap_or_default();
+    let receipt = <pb::Receipt as prost::Message>::decode(signed.receipt.as_slice())?;
+    assert_eq!(receipt.signer, ASTRA);
+    assert_eq!(
+        receipt.reason,
+        "referral.attachments: attachment 1 (scan.pdf) is 102400 bytes; the limit is 65536 bytes per file"
+    );
+    assert!(
+        fixtures::inbox_ids(&mut fed.client(ASTRA).await?)
+            .await?
+            .is_empty()
+    );
+    fed.shutdown().await?;
+    Ok(())
+}
