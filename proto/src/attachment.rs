@@ -92,7 +92,7 @@ fn mib(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
     match bytes {
         b if b < MIB => String::new(),
-        b if b % MIB == 0 => format!(" ({} MiB)", b / MIB),
+        b if b.is_multiple_of(MIB) => format!(" ({} MiB)", b / MIB),
         b => format!(" ({:.1} MiB)", b as f64 / MIB as f64),
     }
 }

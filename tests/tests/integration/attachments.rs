@@ -31,7 +31,7 @@ fn distinctive(len: usize, seed: u64) -> Vec<u8> {
     let mut bytes = MARKER.to_vec();
     let mut state = seed | 1;
     while bytes.len() < len {
-        if bytes.len() % 4096 == 0 {
+        if bytes.len().is_multiple_of(4096) {
             bytes.extend_from_slice(MARKER);
         }
         state ^= state << 13;
