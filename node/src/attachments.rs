@@ -130,6 +130,24 @@ mod tests {
     }
 
     #[test]
+    fn the_table_takes_either_limit_and_nothing_else() {
+        let path = std::path::Path::new("node.toml");
+        let parsed: AttachmentLimits =
+            trm_storage::config::from_toml("max_total_bytes = 1048576\n", path).expect("one limit");
+        assert_eq!(
+            parsed.validate(4 * 1024 * 1024),
+            Ok(Limits {
+                max_file_bytes: 1024 * 1024,
+                max_total_bytes: 1024 * 1024,
+            }),
+            "the per-file default is lowered to the total"
+        );
+        let unknown: Result<AttachmentLimits, _> =
+            trm_storage::config::from_toml("max_files = 3\n", path);
+        assert!(unknown.is_err(), "a misspelt limit is refused");
+    }
+
+    #[test]
     fn a_refusal_names_the_kind_and_the_file() {
         let content = Content::InfoResponse(pb::InfoResponse {
             attachments: vec![pb::Attachment {
