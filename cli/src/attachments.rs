@@ -202,7 +202,7 @@ pub async fn list(socket: &Path, id: &str, out: Output) -> Result<(), CommandErr
 /// The attachment `pick` names, with its number counting from 1.
 fn choose(
     id: &str,
-    attachments: Vec<pb::Attachment>,
+    attachments: &[pb::Attachment],
     pick: &Pick,
 ) -> Result<(usize, pb::Attachment), CommandError> {
     let names = || {
@@ -234,18 +234,14 @@ fn choose(
         Pick::Index(n) => n.checked_sub(1).filter(|i| *i < attachments.len()),
         Pick::Name(name) => attachments.iter().position(|a| &a.file_name == name),
     };
-    let Some(i) = found else {
-        return Err(CommandError::new(
-            exit::NOT_FOUND,
-            format!("message {id} has no such attachment; it has: {}", names()),
-        ));
-    };
-    let listed = names();
-    attachments
-        .into_iter()
-        .nth(i)
-        .map(|a| (i + 1, a))
-        .ok_or_else(|| CommandError::new(exit::NOT_FOUND, format!("it has: {listed}")))
+    found
+        .and_then(|i| attachments.get(i).cloned().map(|a| (i + 1, a)))
+        .ok_or_else(|| {
+            CommandError::new(
+                exit::NOT_FOUND,
+                format!("message {id} has no such attachment; it has: {}", names()),
+            )
+        })
 }
 
 /// Where to write: `out` as given (a folder takes the received name), or the received name in
@@ -281,7 +277,7 @@ pub async fn save(
     force: bool,
     out: Output,
 ) -> Result<(), CommandError> {
-    let (index, chosen) = choose(id, received(socket, id).await?, pick)?;
+    let (index, chosen) = choose(id, &received(socket, id).await?, pick)?;
     if chosen.sha256.as_slice() != attachment::sha256(&chosen.content) {
         return Err(CommandError::new(
             exit::CHECK_FAILED,
@@ -352,6 +348,12 @@ mod tests {
         assert_eq!(read.media_type, "application/pdf");
         assert_eq!(read.content, b"%PDF-1.7 test");
         assert_eq!(read.sha256, attachment::sha256(b"%PDF-1.7 test").to_vec());
+        // Larger than any envelope: refused without being read (a sparse file, made quickly).
+        let huge = dir.path().join("huge.bin");
+        std::fs::File::create(&huge)?.set_len(trm_proto::MAX_ENVELOPE_BYTES as u64 + 1)?;
+        let refused = super::read(&huge).expect_err("too large for any message");
+        assert_eq!(refused.code, exit::DATA);
+        assert!(refused.message.contains("huge.bin"), "{}", refused.message);
         let missing = super::read(&dir.path().join("nothing.pdf")).expect_err("missing");
         assert_eq!(missing.code, exit::NOT_FOUND);
         assert!(
@@ -424,25 +426,25 @@ mod tests {
             ..Default::default()
         };
         let two = vec![a("one.pdf"), a("two.pdf")];
-        assert!(choose("m", two.clone(), &Pick::Only).is_err());
+        assert!(choose("m", &two, &Pick::Only).is_err());
         assert_eq!(
-            choose("m", two.clone(), &Pick::Index(2))
+            choose("m", &two, &Pick::Index(2))
                 .map(|(i, a)| (i, a.file_name))
                 .ok(),
             Some((2, "two.pdf".into()))
         );
         assert_eq!(
-            choose("m", two.clone(), &Pick::Name("one.pdf".into()))
+            choose("m", &two, &Pick::Name("one.pdf".into()))
                 .map(|(i, _)| i)
                 .ok(),
             Some(1)
         );
-        let missing = choose("m", two, &Pick::Index(3)).expect_err("no third");
+        let missing = choose("m", &two, &Pick::Index(3)).expect_err("no third");
         assert!(
             missing.message.contains("1 one.pdf, 2 two.pdf"),
             "{}",
             missing.message
         );
-        assert!(choose("m", Vec::new(), &Pick::Only).is_err());
+        assert!(choose("m", &[], &Pick::Only).is_err());
     }
 }
