@@ -1,6 +1,7 @@
 //! Attachments from the command line: reading files into a message before it is sent
 //! (`trm send ... --attach FILE`, or `attachments = [...]` in a referral or information
-//! response file), and `trm attachment list` and `trm attachment save` for what was received.
+//! response file), and `trm attachment list` and `trm attachment save` for what was received
+//! ([`Action`], [`run`]).
 //!
 //! The node checks the size limits, the names and the SHA-256 before it seals (see
 //! `trm_proto::attachment`); here a file is refused only when it is larger than any envelope
@@ -117,6 +118,56 @@ pub fn attach(
         attachments.push(read(&path)?);
     }
     Ok(())
+}
+
+/// `trm attachment ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// The attachments of a message: number, name, type, size and SHA-256.
+    List {
+        /// The message id.
+        message: String,
+    },
+    /// Save an attachment byte for byte (readable by you only), after checking its SHA-256.
+    #[command(group(clap::ArgGroup::new("which").args(["index", "name"])))]
+    Save {
+        /// The message id.
+        message: String,
+        /// Which attachment, counting from 1 (needed when there are several).
+        #[arg(long)]
+        index: Option<usize>,
+        /// Which attachment, by its file name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Where to save it: a file, or a folder to save it in under its own name (the
+        /// current folder by default).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace a file that already exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs `trm attachment ...`.
+pub async fn run(socket: &Path, action: Action, out: Output) -> Result<(), CommandError> {
+    match action {
+        Action::List { message } => list(socket, &message, out).await,
+        Action::Save {
+            message,
+            index,
+            name,
+            out: path,
+            force,
+        } => {
+            let pick = match (index, name) {
+                (Some(n), _) => Pick::Index(n),
+                (None, Some(name)) => Pick::Name(name),
+                (None, None) => Pick::Only,
+            };
+            save(socket, &message, &pick, path.as_deref(), force, out).await
+        }
+    }
 }
 
 /// Which attachment of a message to save.

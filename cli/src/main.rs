@@ -51,7 +51,7 @@ enum Command {
     /// Attachments of a message: list them, or save one.
     Attachment {
         #[command(subcommand)]
-        action: AttachmentAction,
+        action: trm_cli::attachments::Action,
     },
     /// Messages received, newest first; with --overdue, the open items past their due time.
     Inbox {
@@ -184,34 +184,6 @@ enum Command {
         /// Ask for what is missing before deciding.
         #[arg(long, value_name = "WHAT IS MISSING")]
         needs_info: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
-enum AttachmentAction {
-    /// The attachments of a message: number, name, type, size and SHA-256.
-    List {
-        /// The message id.
-        message: String,
-    },
-    /// Save an attachment byte for byte (readable by you only), after checking its SHA-256.
-    #[command(group(clap::ArgGroup::new("which").args(["index", "name"])))]
-    Save {
-        /// The message id.
-        message: String,
-        /// Which attachment, counting from 1 (needed when there are several).
-        #[arg(long)]
-        index: Option<usize>,
-        /// Which attachment, by its file name.
-        #[arg(long)]
-        name: Option<String>,
-        /// Where to save it: a file, or a folder to save it in under its own name (the
-        /// current folder by default).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Replace a file that already exists.
-        #[arg(long)]
-        force: bool,
     },
 }
 
@@ -358,7 +330,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
         Command::Send { kind, file, attach } => {
             commands::send_message_attaching(socket, &kind, &file, &attach, out).await
         }
-        Command::Attachment { action } => attachment(socket, action, out).await,
+        Command::Attachment { action } => trm_cli::attachments::run(socket, action, out).await,
         Command::Inbox {
             overdue: true, at, ..
         } => case_commands::overdue(socket, at.as_deref(), out).await,
@@ -500,31 +472,6 @@ async fn run(args: Args) -> Result<(), CommandError> {
                 },
             };
             case_commands::respond(socket, &message, &answer, out).await
-        }
-    }
-}
-
-async fn attachment(
-    socket: &std::path::Path,
-    action: AttachmentAction,
-    out: Output,
-) -> Result<(), CommandError> {
-    use trm_cli::attachments::{self, Pick};
-    match action {
-        AttachmentAction::List { message } => attachments::list(socket, &message, out).await,
-        AttachmentAction::Save {
-            message,
-            index,
-            name,
-            out: path,
-            force,
-        } => {
-            let pick = match (index, name) {
-                (Some(n), _) => Pick::Index(n),
-                (None, Some(name)) => Pick::Name(name),
-                (None, None) => Pick::Only,
-            };
-            attachments::save(socket, &message, &pick, path.as_deref(), force, out).await
         }
     }
 }

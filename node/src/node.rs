@@ -374,8 +374,8 @@ impl Node {
             Ok(opened) => opened,
             Err(e) => return refuse(e.to_string()).await,
         };
-        if let Some(Err(e)) = (opened.body.content.as_ref())
-            .map(|content| crate::attachments::check(content, &self.attachment_limits))
+        if let Some(content) = &opened.body.content
+            && let Err(e) = crate::attachments::check(content, &self.attachment_limits)
         {
             return refuse(e.to_string()).await;
         }
