@@ -333,7 +333,7 @@ pub async fn save(
         return Err(CommandError::new(
             exit::CHECK_FAILED,
             format!(
-                "attachment {index} of message {id}: its content does not match its sha256; not saved"
+                "attachment {index} of message {id}: its content does not match its SHA-256; not saved"
             ),
         ));
     }

@@ -75,7 +75,7 @@ pub enum AttachmentError {
         problem: &'static str,
     },
     /// The SHA-256 in the body is not that of the content.
-    #[error("attachment {index} ({name}): its sha256 does not match its content")]
+    #[error("attachment {index} ({name}): its SHA-256 does not match its content")]
     HashMismatch {
         /// Which attachment.
         index: usize,

@@ -376,7 +376,7 @@ async fn a_forged_hash_or_an_unsafe_name_is_refused_by_the_receiver() -> anyhow:
         reasons,
         [
             "referral.attachments: attachment 1 (../../.bashrc): the file name has folders in it (a path separator)",
-            "referral.attachments: attachment 1 (scan.pdf): its sha256 does not match its content",
+            "referral.attachments: attachment 1 (scan.pdf): its SHA-256 does not match its content",
         ]
     );
     assert!(
