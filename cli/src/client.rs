@@ -18,14 +18,18 @@ pub struct ConnectError {
     pub message: String,
 }
 
+/// The largest answer `trm` reads from its node: a case's thread with its messages'
+/// attachments may be several envelopes' worth.
+pub const MAX_ANSWER_BYTES: usize = 16 * trm_proto::MAX_ENVELOPE_BYTES;
+
 /// An admin client connected to the node listening on `socket`.
 pub async fn connect(socket: &Path) -> Result<NodeAdminClient<Channel>, ConnectError> {
-    Ok(NodeAdminClient::new(channel(socket).await?))
+    Ok(NodeAdminClient::new(channel(socket).await?).max_decoding_message_size(MAX_ANSWER_BYTES))
 }
 
 /// A cases client connected to the node listening on `socket`.
 pub async fn connect_cases(socket: &Path) -> Result<NodeCasesClient<Channel>, ConnectError> {
-    Ok(NodeCasesClient::new(channel(socket).await?))
+    Ok(NodeCasesClient::new(channel(socket).await?).max_decoding_message_size(MAX_ANSWER_BYTES))
 }
 
 /// A channel to the node listening on `socket`.

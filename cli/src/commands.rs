@@ -90,6 +90,18 @@ pub async fn send_message(
     file: &Path,
     out: Output,
 ) -> Result<(), CommandError> {
+    send_message_attaching(socket, kind, file, &[], out).await
+}
+
+/// `trm send KIND --file F --attach PATH ...` for every kind but the referral: the files are
+/// sent with the message (only kinds that carry attachments take them).
+pub async fn send_message_attaching(
+    socket: &Path,
+    kind: &str,
+    file: &Path,
+    attach: &[std::path::PathBuf],
+    out: Output,
+) -> Result<(), CommandError> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         CommandError::new(
             exit::NOT_FOUND,
@@ -99,7 +111,7 @@ pub async fn send_message(
     let is_json = file.extension().is_some_and(|e| e == "json");
     let parsed = crate::message_file::parse(kind, &text, is_json)
         .map_err(|e| CommandError::new(exit::DATA, format!("{}: {e}", file.display())))?;
-    let request = pb::SendRequest {
+    let mut request = pb::SendRequest {
         to: parsed.to.clone(),
         case_ref: parsed.case_ref.clone(),
         priority: parsed.priority.into(),
@@ -108,6 +120,7 @@ pub async fn send_message(
             ..Default::default()
         }),
     };
+    crate::attachments::attach(&mut request, file, &parsed.attachments, attach)?;
     let response = client::connect(socket)
         .await?
         .send(request)
@@ -137,8 +150,13 @@ pub async fn send_message(
     Ok(())
 }
 
-/// `trm send referral --file F`.
-pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<(), CommandError> {
+/// `trm send referral --file F [--attach PATH ...]`.
+pub async fn send_referral(
+    socket: &Path,
+    file: &Path,
+    attach: &[std::path::PathBuf],
+    out: Output,
+) -> Result<(), CommandError> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         CommandError::new(
             exit::NOT_FOUND,
@@ -146,9 +164,12 @@ pub async fn send_referral(socket: &Path, file: &Path, out: Output) -> Result<()
         )
     })?;
     let is_json = file.extension().is_some_and(|e| e == "json");
-    let request = ReferralFile::parse(&text, is_json)
-        .and_then(|f| f.send_request())
+    let parsed = ReferralFile::parse(&text, is_json)
         .map_err(|e| CommandError::new(exit::DATA, format!("{}: {e}", file.display())))?;
+    let mut request = parsed
+        .send_request()
+        .map_err(|e| CommandError::new(exit::DATA, format!("{}: {e}", file.display())))?;
+    crate::attachments::attach(&mut request, file, &parsed.referral.attachments, attach)?;
     let to = request.to.clone();
     let response = client::connect(socket)
         .await?

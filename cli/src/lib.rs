@@ -9,6 +9,7 @@
 //!   auditor itself is the `trm-audit` library).
 //! - [`case_commands`] and [`case_view`]: `trm cases`, `trm case` and `trm respond`, and
 //!   their output.
+//! - [`attachments`]: `--attach`, `trm attachment list` and `trm attachment save`.
 //! - [`client`]: the Unix-socket connection to the node.
 //! - [`referral_file`]: the referral file format, its checks and the template.
 //! - [`message_file`]: the file formats and templates of every other kind.
@@ -16,6 +17,7 @@
 //!   content for both, and [`fmt`] the dates and enum names all of them use.
 //! - `demo` (feature `demo`): `trm demo`, `trm_dev`'s demo with this crate's output.
 
+pub mod attachments;
 pub mod audit;
 pub mod audit_report;
 pub mod case_commands;

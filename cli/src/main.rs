@@ -44,6 +44,14 @@ enum Command {
         /// The filled-in file.
         #[arg(long)]
         file: PathBuf,
+        /// A file to send with it (a referral or an information response); repeat for more.
+        #[arg(long, value_name = "PATH")]
+        attach: Vec<PathBuf>,
+    },
+    /// Attachments of a message: list them, or save one.
+    Attachment {
+        #[command(subcommand)]
+        action: trm_cli::attachments::Action,
     },
     /// Messages received, newest first; with --overdue, the open items past their due time.
     Inbox {
@@ -130,6 +138,9 @@ enum Command {
         /// The filled-in file.
         #[arg(long)]
         file: PathBuf,
+        /// A file to send with the answer; repeat for more.
+        #[arg(long, value_name = "PATH")]
+        attach: Vec<PathBuf>,
     },
     /// Returns: request one, confirm the reception, report a follow-up after return.
     Return {
@@ -314,10 +325,13 @@ async fn run(args: Args) -> Result<(), CommandError> {
             );
             Ok(())
         }
-        Command::Send { kind, file } if kind == "referral" => {
-            commands::send_referral(socket, &file, out).await
+        Command::Send { kind, file, attach } if kind == "referral" => {
+            commands::send_referral(socket, &file, &attach, out).await
         }
-        Command::Send { kind, file } => commands::send_message(socket, &kind, &file, out).await,
+        Command::Send { kind, file, attach } => {
+            commands::send_message_attaching(socket, &kind, &file, &attach, out).await
+        }
+        Command::Attachment { action } => trm_cli::attachments::run(socket, action, out).await,
         Command::Inbox {
             overdue: true, at, ..
         } => case_commands::overdue(socket, at.as_deref(), out).await,
@@ -325,8 +339,8 @@ async fn run(args: Args) -> Result<(), CommandError> {
         Command::RequestInfo { file } => {
             commands::send_message(socket, "info_request", &file, out).await
         }
-        Command::Answer { file } => {
-            commands::send_message(socket, "info_response", &file, out).await
+        Command::Answer { file, attach } => {
+            commands::send_message_attaching(socket, "info_response", &file, &attach, out).await
         }
         Command::Return { action } => {
             let (kind, file) = match action {

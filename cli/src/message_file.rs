@@ -69,6 +69,8 @@ pub struct Parsed {
     pub priority: pb::Priority,
     /// The content.
     pub content: pb::body::Content,
+    /// Files to send with it as the file lists them (relative to the file's folder).
+    pub attachments: Vec<String>,
 }
 
 impl MessageFile {
@@ -164,6 +166,10 @@ pub fn parse(kind: &str, text: &str, json: bool) -> Result<Parsed, FieldError> {
         case_ref: file.case_ref,
         priority: parts::priority(file.priority),
         content,
+        attachments: file
+            .info_response
+            .map(|r| r.attachments)
+            .unwrap_or_default(),
     })
 }
 

@@ -134,6 +134,9 @@ pub struct Referral {
     pub cooperates_with_authorities: bool,
     #[serde(default)]
     pub notes: String,
+    /// Files to send with the referral, relative to the referral file's folder.
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 /// Minimal person data.
@@ -522,6 +525,7 @@ cooperates_with_authorities = true  # recorded only: never a condition of assist
 handling_code = "H2"             # H0 stated purpose only | H1 not for court without permission |
                                  # H2 not to be passed on | H3 see handling_restrictions
 notes = "Wishes to return to Serbia; will be called to testify in Vienna in spring."
+# attachments = ["risk-assessment.pdf"]  # files sent with it, relative to this file's folder
 
 [referral.person]
 age_years = 24

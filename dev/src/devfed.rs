@@ -68,6 +68,7 @@ pub fn node_config(
         retention_days: trm_node::config::DEFAULT_RETENTION_DAYS,
         maintenance_interval_secs: 60,
         checkpoint_interval_secs: trm_node::config::DEFAULT_CHECKPOINT_INTERVAL_SECS,
+        attachments: trm_node::attachments::AttachmentLimits::default(),
     }
 }
 

@@ -84,6 +84,9 @@ pub struct NodeConfigFile {
     /// the latest one for partners to witness.
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_secs: u64,
+    /// Size limits of attachments (the `[attachments]` table).
+    #[serde(default)]
+    pub attachments: crate::attachments::AttachmentLimits,
 }
 
 fn default_retention() -> u64 {
@@ -148,6 +151,8 @@ pub struct NodeConfig {
     pub maintenance_interval: std::time::Duration,
     /// How often to sign a checkpoint if the log grew.
     pub checkpoint_interval: std::time::Duration,
+    /// Size limits of attachments, sent and received.
+    pub attachments: trm_proto::attachment::Limits,
 }
 
 impl NodeConfigFile {
@@ -214,7 +219,12 @@ impl NodeConfigFile {
                 format!("home broker {} is not in the directory", address.broker()),
             )));
         }
+        let attachments = self
+            .attachments
+            .validate(self.max_envelope_bytes)
+            .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         Ok(NodeConfig {
+            attachments,
             keys,
             data_dir: self.data_dir,
             admin_socket: self.admin_socket,

@@ -134,13 +134,16 @@ pub async fn serve(
         warn!("handover log is broken: not connecting to the broker; `trm log verify` shows where");
     }
     info!(node = %config.keys.address, socket = %config.admin_socket.display(), "node running");
+    // A send request or a message shown carries its attachments: allow what the limits allow.
+    let admin_bytes = crate::attachments::admin_message_bytes(config.max_envelope_bytes);
     let result = Server::builder()
         .add_service(pb::node_cases_server::NodeCasesServer::new(
             crate::case_admin::CasesService::new(node.clone()),
         ))
-        .add_service(pb::node_admin_server::NodeAdminServer::new(
-            AdminService::new(node, broker_channel),
-        ))
+        .add_service(
+            pb::node_admin_server::NodeAdminServer::new(AdminService::new(node, broker_channel))
+                .max_decoding_message_size(admin_bytes),
+        )
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await;
     let _ = stop.send(true);

@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sha2::{Digest, Sha256};
+use trm_proto::attachment::of as attachments;
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
 
@@ -87,14 +88,6 @@ fn texts(content: &Content) -> Vec<(&'static str, &str)> {
         Content::WitnessRequest(w) => out.push(("witness_request.purpose", &w.purpose)),
     }
     out
-}
-
-fn attachments(content: &Content) -> &[pb::Attachment] {
-    match content {
-        Content::Referral(r) => &r.attachments,
-        Content::InfoResponse(r) => &r.attachments,
-        _ => &[],
-    }
 }
 
 /// Lower case, runs of whitespace as one space, trimmed.
@@ -237,6 +230,7 @@ mod tests {
                 file_name: "photo.jpg".into(),
                 media_type: "image/jpeg".into(),
                 content: vec![1, 2, 3],
+                ..Default::default()
             }],
             ..Default::default()
         });
@@ -250,6 +244,7 @@ mod tests {
                 file_name: "renamed.jpg".into(),
                 media_type: "image/jpeg".into(),
                 content: vec![1, 2, 3],
+                ..Default::default()
             }],
             ..Default::default()
         });

@@ -8,6 +8,7 @@
 //! - [`keys`]: the signing key and age identity.
 //! - [`seal`] and [`open`]: the envelope format, both directions.
 //! - [`rules`]: consent, children and returns: what must hold before anything is sealed.
+//! - [`attachments`]: attachment limits and checks, before sealing and on delivery.
 //! - [`audit`]: the yes/no audit flags derived from content.
 //! - [`cases`]: the case lifecycle: which message may follow which.
 //! - [`handling`]: handling-code notices and the H2 onward-sharing check.
@@ -33,6 +34,7 @@
 //! - [`error`]: refusals and their gRPC statuses.
 
 pub mod admin;
+pub mod attachments;
 pub mod audit;
 pub mod case_admin;
 pub mod cases;

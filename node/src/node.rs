@@ -65,6 +65,8 @@ pub struct Node {
     deadlines: crate::deadlines::Deadlines,
     /// How long a case's content is kept after its last message, in ms; 0 keeps it.
     retention_ms: u64,
+    /// Size limits of attachments, sent and received.
+    attachment_limits: trm_proto::attachment::Limits,
 }
 
 impl Node {
@@ -113,6 +115,7 @@ impl Node {
             directory_persist: std::sync::Mutex::new(()),
             deadlines: config.deadlines.clone(),
             retention_ms: config.retention_ms,
+            attachment_limits: config.attachments,
         }
     }
 
@@ -198,6 +201,7 @@ impl Node {
         self.check_log()?;
         let now = time::now_ms();
         crate::rules::check(&draft.content)?;
+        crate::attachments::check(&draft.content, &self.attachment_limits)?;
         let directory = self.directory.current();
         if directory.expires_at_ms() <= now {
             return Err(NodeError::DirectoryExpired {
@@ -370,6 +374,11 @@ impl Node {
             Ok(opened) => opened,
             Err(e) => return refuse(e.to_string()).await,
         };
+        if let Some(content) = &opened.body.content
+            && let Err(e) = crate::attachments::check(content, &self.attachment_limits)
+        {
+            return refuse(e.to_string()).await;
+        }
         let facts = EntryFacts {
             header: &opened.header,
             digest: &opened.digest,

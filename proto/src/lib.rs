@@ -9,12 +9,14 @@
 //! - [`addr`]: parsed addresses and identifiers (`NodeAddr`, `BrokerName`, `MessageId`, `CaseRef`).
 //! - [`signing`]: domain-separated Ed25519 signatures.
 //! - [`envelope`]: the outer envelope: header parsing and signature verification.
+//! - [`attachment`]: files sent with a message: their names, hashes and size limits.
 //! - [`kinds`]: the names of message kinds, and the handling notice of a received body.
 //! - [`receipt`]: signed delivery evidence.
 //! - [`directory`]: the signed federation directory.
 //! - [`time`]: Unix-millisecond timestamps.
 
 pub mod addr;
+pub mod attachment;
 pub mod directory;
 pub mod envelope;
 pub mod kinds;

@@ -129,6 +129,9 @@ pub struct InfoResponse {
     #[serde(default)]
     pub handling_restrictions: String,
     pub consent: Option<Consent>,
+    /// Files to send with the answer, relative to the message file's folder.
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 impl InfoResponse {
@@ -223,6 +226,7 @@ information = "The recruiter was named by two other women we assisted in 2025."
 source_reliability = "B"         # A | B | C | X
 accuracy = 2                     # 1 known true | 2 known to the source | 3 not known | 4 cannot be judged
 handling_code = "H1"
+# attachments = ["statement.pdf"]  # files sent with it, relative to this file's folder
 # refusal_reason = "no_consent"  # instead of information: no_consent | no_legal_basis | other
 # refusal_text = ""
 

@@ -2,6 +2,7 @@
 //! real node and broker stores on disk, and a real broker process killed with SIGKILL.
 
 mod adversarial;
+mod attachments;
 mod audit;
 mod audit_report;
 mod cases;

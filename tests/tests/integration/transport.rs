@@ -145,6 +145,7 @@ async fn malformed_and_oversized_submissions_get_clear_errors_and_the_broker_car
             file_name: "scan.pdf".into(),
             media_type: "application/pdf".into(),
             content: vec![7; 80 * 1024],
+            ..Default::default()
         });
     }
     let envelope = craft::sealed(&keys, &directory, &big)?;
@@ -194,6 +195,7 @@ async fn an_envelope_above_the_recipients_limit_is_refused_without_wedging_its_q
             file_name: "scan.pdf".into(),
             media_type: "application/pdf".into(),
             content: vec![7; 200 * 1024],
+            ..Default::default()
         });
     }
     let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
