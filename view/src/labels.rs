@@ -530,3 +530,67 @@ fn prefix(e: &EnumDescriptor) -> String {
         .and_then(|zero| zero.name().strip_suffix("UNSPECIFIED").map(str::to_owned))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use prost_reflect::Kind;
+
+    use super::*;
+    use crate::walk::content_messages;
+
+    #[test]
+    fn every_field_and_code_of_every_content_message_has_a_label() {
+        let mut missing = Vec::new();
+        let messages = content_messages().expect("descriptors");
+        assert!(messages.len() >= 15, "{} messages", messages.len());
+        for message in &messages {
+            for f in message.fields() {
+                if field(f.full_name()).is_none() {
+                    missing.push(format!("field {}", f.full_name()));
+                }
+                if let Kind::Enum(e) = f.kind() {
+                    for v in e.values().filter(|v| v.number() != 0) {
+                        if !has_meaning(&v) {
+                            missing.push(format!("code {}.{}", e.full_name(), v.name()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "add these to the label table in view/src/labels.rs:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn codes_are_spelled_as_the_message_files_spell_them() {
+        let pool = crate::walk::pool().expect("descriptors");
+        let spell = |e: &str, v: &str| {
+            let e = pool.get_enum_by_name(e).expect("enum");
+            let v = e.get_value_by_name(v).expect("value");
+            (spelling(&v), meaning(&v))
+        };
+        assert_eq!(
+            spell(
+                "trm.v1.ExploitationType",
+                "EXPLOITATION_TYPE_FORCED_BEGGING"
+            ),
+            ("forced_begging".into(), "forced begging".into())
+        );
+        assert_eq!(spell("trm.v1.HandlingCode", "HANDLING_CODE_H2").0, "H2");
+        assert_eq!(
+            spell("trm.v1.SourceReliability", "SOURCE_RELIABILITY_A").0,
+            "A"
+        );
+        assert_eq!(
+            spell(
+                "trm.v1.ReferralResponse.Decision",
+                "DECISION_NEEDS_INFORMATION"
+            )
+            .0,
+            "needs_information"
+        );
+    }
+}

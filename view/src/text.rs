@@ -15,10 +15,20 @@ use jiff::tz::TimeZone;
 use crate::model::{Field, Value, View};
 use crate::words::plural;
 
-/// The whole view: the title, the header, a blank line, the content.
+/// Labels longer than this do not widen the label column; their value follows them.
+const WIDEST_LABEL: usize = 28;
+
+/// The whole view: the title, the header (but its kind, which the title says), a blank line,
+/// the content.
 pub fn view(view: &View, zone: &TimeZone) -> String {
     let mut out = format!("{}\n", view.title);
-    out.push_str(&fields(&view.header, 2, zone));
+    let header: Vec<Field> = view
+        .header
+        .iter()
+        .filter(|f| f.key != "header.kind")
+        .cloned()
+        .collect();
+    out.push_str(&fields(&header, 2, zone));
     out.push('\n');
     out.push_str(&fields(&view.fields, 2, zone));
     out
@@ -32,6 +42,7 @@ pub fn fields(fields: &[Field], indent: usize, zone: &TimeZone) -> String {
         .iter()
         .filter(|f| !is_section(&f.value))
         .map(|f| f.label.chars().count())
+        .filter(|n| *n <= WIDEST_LABEL)
         .max()
         .unwrap_or(0);
     for f in fields {
