@@ -45,8 +45,9 @@ fn span(hours: u64) -> String {
     }
 }
 
-/// The priority as a code: `urgent`, "urgent: a referral is answered within 48 hours".
-fn priority(wire: i32) -> Option<Value> {
+/// The priority as a code: `urgent`, "urgent: a referral is answered within 48 hours";
+/// `None` for one this build does not know.
+pub fn priority(wire: i32) -> Option<Value> {
     let p = pb::Priority::try_from(wire).ok()?;
     let hours = REFERRAL_ANSWER_HOURS
         .iter()

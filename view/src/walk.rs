@@ -86,6 +86,21 @@ pub fn content_messages() -> Result<Vec<MessageDescriptor>, ViewError> {
     Ok(seen)
 }
 
+/// Every enum a content message uses, each once.
+pub fn content_enums() -> Result<Vec<prost_reflect::EnumDescriptor>, ViewError> {
+    let mut enums: Vec<prost_reflect::EnumDescriptor> = Vec::new();
+    for message in content_messages()? {
+        for field in message.fields() {
+            if let Kind::Enum(e) = field.kind()
+                && !enums.contains(&e)
+            {
+                enums.push(e);
+            }
+        }
+    }
+    Ok(enums)
+}
+
 /// The view of a body: the envelope facts and every field of its content.
 pub fn view(body: &pb::Body, facts: &Facts<'_>) -> Result<View, ViewError> {
     let dynamic = DynamicMessage::decode(body_descriptor()?, body.encode_to_vec().as_slice())
