@@ -15,8 +15,11 @@ fn parse<T: DeserializeOwned + std::fmt::Debug>(code: &str) -> Result<String, St
         .map_err(|e| e.to_string())
 }
 
+/// Parses a code as one enum of the file format, giving the variant's name.
+type Parser = fn(&str) -> Result<String, String>;
+
 /// The file format's parser of each enum, by the enum's full protobuf name.
-fn parser(enum_name: &str) -> Option<fn(&str) -> Result<String, String>> {
+fn parser(enum_name: &str) -> Option<Parser> {
     Some(match enum_name {
         "trm.v1.VictimStatus" => parse::<file::VictimStatus>,
         "trm.v1.ExploitationType" => parse::<file::Exploitation>,

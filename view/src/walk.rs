@@ -186,7 +186,7 @@ fn scalar(descriptor: &FieldDescriptor, value: &Reflected, key: &str) -> Option<
                 utc_ms: n,
             };
         }
-        let codes = entry.map_or(&[][..], |e| e.codes);
+        let codes = entry.map(|e| e.codes).unwrap_or_default();
         if let Some((_, meaning)) = codes.iter().find(|(code, _)| *code == n) {
             return Value::Code {
                 code: n.to_string(),

@@ -14,4 +14,5 @@ mod federation;
 mod handover_log;
 mod protocol;
 mod transport;
+mod view;
 mod witness;
