@@ -135,4 +135,17 @@ mod tests {
         );
         assert_eq!(priority(0), None);
     }
+
+    #[test]
+    fn a_kind_the_kinds_table_does_not_know_is_titled_from_its_name() {
+        assert_eq!(
+            title(pb::MessageKind::Referral.into(), "referral"),
+            "Referral"
+        );
+        assert_eq!(
+            title(pb::MessageKind::ReturnRequest.into(), "return_request"),
+            "Return-assistance request"
+        );
+        assert_eq!(title(99, "information_supplied"), "Information supplied");
+    }
 }

@@ -11,7 +11,8 @@
 //! - `list`: `items`, values without `key` or `label`;
 //! - `group`: `fields`.
 //!
-//! `key` is stable (`referral.person.date_of_birth`): scripts and translations use it.
+//! `key` is stable (`referral.person.date_of_birth`; a time without its `_ms`, as the message
+//! files name it: `referral.status_designated_at`): scripts and translations use it.
 
 use serde::Serialize;
 

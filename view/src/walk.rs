@@ -141,8 +141,14 @@ pub fn fields(message: &DynamicMessage, prefix: &str) -> Vec<Field> {
         .collect()
 }
 
+/// A field's name in keys: its protobuf name, without the `_ms` of a time
+/// (`referral.status_designated_at`, as the message files name it).
+pub fn key_name(descriptor: &FieldDescriptor) -> &str {
+    descriptor.name().trim_end_matches("_ms")
+}
+
 fn field(message: &DynamicMessage, descriptor: &FieldDescriptor, prefix: &str) -> Option<Field> {
-    let key = format!("{prefix}.{}", descriptor.name());
+    let key = format!("{prefix}.{}", key_name(descriptor));
     let entry = labels::field(descriptor.full_name());
     let label = entry.map_or_else(
         || labels::fallback(descriptor.name()),

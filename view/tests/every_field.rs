@@ -38,7 +38,7 @@ fn fill(
 ) -> DynamicMessage {
     let mut dynamic = DynamicMessage::new(message.clone());
     for field in message.fields() {
-        let key = format!("{prefix}.{}", field.name());
+        let key = format!("{prefix}.{}", walk::key_name(&field));
         let count = if field.is_list() { 2 } else { 1 };
         let values: Vec<Reflected> = (0..count).map(|_| one(&field, &key, n, expected)).collect();
         let value = if field.is_list() {
@@ -279,12 +279,35 @@ fn a_view_that_drops_a_field_is_caught_by_name() {
 }
 
 #[test]
-fn an_unknown_field_still_renders_under_its_name() {
-    // A content message field with no label (as a new field of a newer .proto would be) is
-    // shown under a label made from its name rather than left out.
-    assert_eq!(
-        labels::fallback("best_interest_determination"),
-        "Best interest determination"
+fn a_message_the_label_table_does_not_know_is_still_shown_whole() {
+    // As a new kind or field of a newer .proto would be: every field under a label made from
+    // its name, rather than left out.
+    let pool = walk::pool().expect("descriptors");
+    let unknown = pool
+        .get_message_by_name("trm.v1.EnvelopeHeader")
+        .expect("a message with no labels");
+    assert!(
+        unknown
+            .fields()
+            .all(|f| labels::field(f.full_name()).is_none())
     );
-    assert_eq!(labels::fallback("travel_date_ms"), "Travel date");
+    let mut expected = Vec::new();
+    let message = fill(&unknown, "new_kind", &mut 0, &mut expected);
+    let fields = walk::fields(&message, "new_kind");
+    let view = View {
+        kind: "new_kind".into(),
+        title: "New kind".into(),
+        header: Vec::new(),
+        fields,
+    };
+    let text = trm_view::text::view(&view, &TimeZone::UTC);
+    assert_eq!(
+        check(&expected, &text, &view.to_json()),
+        Vec::<String>::new()
+    );
+    assert!(text.contains("Created at  "), "{text}");
+    assert_eq!(
+        view.find("new_kind.message_id").map(|f| f.label.as_str()),
+        Some("Message id")
+    );
 }
