@@ -9,7 +9,8 @@ use trm_proto::time::format_ms;
 
 use trm_proto::kinds::label as kind;
 
-use crate::content::{content_json, content_text};
+use crate::content;
+use crate::fmt::plural;
 
 /// An item's kind as people say it.
 fn item_kind(kind: &str) -> String {
@@ -127,10 +128,10 @@ pub fn cases(list: &[pb::CaseSummary]) -> String {
 pub fn case(response: &pb::CaseResponse) -> String {
     let s = response.summary.clone().unwrap_or_default();
     let mut out = format!(
-        "Case {} with {} ({} messages, last activity {})\n",
+        "Case {} with {} ({}, last activity {})\n",
         s.case_ref,
         s.counterparty,
-        s.messages,
+        plural(s.messages.into(), "message"),
         format_ms(s.last_activity_ms)
     );
     out.push_str(&ended_lines(&s));
@@ -165,10 +166,12 @@ pub fn case(response: &pb::CaseResponse) -> String {
             if !notice.is_empty() {
                 let _ = writeln!(out, "  ! {notice}");
             }
-            if let Some(content) = &body.content {
-                for line in content_text(content).lines() {
-                    let _ = writeln!(out, "  | {line}");
-                }
+            let facts = trm_view::Facts {
+                priority: 0,
+                handling_notice: &notice,
+            };
+            for line in content::text(body, &facts).lines() {
+                let _ = writeln!(out, "  | {line}");
             }
         } else if s.erased_at_ms != 0 {
             let _ = writeln!(out, "  | (content erased)");
@@ -213,7 +216,10 @@ pub fn case_json(r: &pb::CaseResponse) -> Value {
                 "kind": kind(m.kind),
                 "at": format_ms(m.at_ms),
                 "changes": m.changes,
-                "content": e.body.as_ref().and_then(|b| b.content.as_ref()).map(content_json),
+                "content": e.body.as_ref().map(|b| {
+                    let notice = trm_proto::kinds::handling_notice(b, &m.direction);
+                    content::json(b, &trm_view::Facts { priority: 0, handling_notice: &notice })
+                }),
                 "handling_notice": e.body.as_ref().map(|b| trm_proto::kinds::handling_notice(b, &m.direction)).filter(|n| !n.is_empty()),
             })
         }).collect::<Vec<_>>(),

@@ -6,7 +6,7 @@ use trm_proto::time::format_ms;
 
 use trm_proto::kinds::label as kind;
 
-use crate::content::content_json;
+use crate::content;
 
 /// A message summary.
 pub fn summary(m: &pb::MessageSummary) -> Value {
@@ -75,17 +75,18 @@ pub fn verify(r: &pb::VerifyLogResponse) -> Value {
     }
 }
 
-/// A decrypted message: metadata plus the referral's fields by name.
+/// A decrypted message: metadata, and its content as the view of `trm-view` (every field,
+/// by stable key; `null` when erased).
 pub fn message(r: &pb::ShowResponse) -> Value {
-    let content = r
-        .body
-        .as_ref()
-        .and_then(|b| b.content.as_ref())
-        .map_or(Value::Null, content_json);
+    let facts = r.summary.clone().unwrap_or_default();
+    let content = r.body.as_ref().map_or(Value::Null, |b| {
+        content::json(b, &content::facts(&facts, &r.handling_notice))
+    });
     json!({
         "message": r.summary.as_ref().map(summary),
         "direction": r.direction,
         "content": content,
+        "priority": content::priority_code(facts.priority),
         "erased": (!r.erased.is_empty()).then_some(&r.erased),
         "handling_notice": (!r.handling_notice.is_empty()).then_some(&r.handling_notice),
     })

@@ -14,7 +14,8 @@
 //! - [`referral_file`]: the referral file format, its checks and the template.
 //! - [`message_file`]: the file formats and templates of every other kind.
 //! - [`render`] and [`json`]: output for people and for scripts; [`content`] a message's
-//!   content for both, and [`fmt`] the dates and enum names all of them use.
+//!   content for both (the structured view of `trm-view`), and [`fmt`] the plurals all of
+//!   them use.
 //! - `demo` (feature `demo`): `trm demo`, `trm_dev`'s demo with this crate's output.
 
 pub mod attachments;

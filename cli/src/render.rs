@@ -9,8 +9,6 @@ use trm_proto::time::format_ms;
 
 use crate::content;
 
-pub use crate::content::referral;
-
 fn short(digest: &[u8]) -> String {
     hex::encode(digest.get(..8).unwrap_or(digest))
 }
@@ -38,7 +36,8 @@ pub fn inbox(messages: &[pb::MessageSummary]) -> String {
     out
 }
 
-/// A decrypted message, readable.
+/// A decrypted message, readable: its header, what the handling code asks, then every field
+/// of its content (the view of `trm-view`).
 pub fn message(response: &pb::ShowResponse) -> String {
     let mut out = String::new();
     let s = response.summary.clone().unwrap_or_default();
@@ -56,22 +55,21 @@ pub fn message(response: &pb::ShowResponse) -> String {
     );
     let _ = writeln!(out, "  sealed    {}", format_ms(s.created_at_ms));
     let _ = writeln!(out, "  digest    {}", hex::encode(&s.envelope_digest));
+    if let Some(priority) = content::priority(s.priority) {
+        let _ = writeln!(out, "  priority  {priority}");
+    }
     if !response.handling_notice.is_empty() {
         let _ = writeln!(out, "\n! {}", response.handling_notice);
     }
     if !response.erased.is_empty() {
         let _ = writeln!(out, "\n{}", response.erased);
     }
-    match response.body.as_ref().and_then(|b| b.content.as_ref()) {
-        Some(pb::body::Content::Referral(r)) => {
+    if let Some(body) = &response.body {
+        let text = content::text(body, &content::facts(&s, &response.handling_notice));
+        if !text.is_empty() {
             out.push('\n');
-            out.push_str(&referral(r));
+            out.push_str(&text);
         }
-        Some(other) => {
-            out.push('\n');
-            out.push_str(&content::content_text(other));
-        }
-        None => {}
     }
     out
 }

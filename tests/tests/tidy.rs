@@ -26,7 +26,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Folders (relative to the workspace root) whose non-test code may not panic on a bad value.
-const NO_PANIC_FOLDERS: &[&str] = &["broker/src", "node/src", "proto/src", "log/src"];
+const NO_PANIC_FOLDERS: &[&str] = &["broker/src", "node/src", "proto/src", "log/src", "view/src"];
 
 /// Where the storage engine may be named: a path prefix relative to the workspace root.
 const SLED_ALLOWED: &[&str] = &[
@@ -109,6 +109,20 @@ const FORBIDDEN: &[(&str, Scope, &[&str])] = &[
             "trm-dev",
             "trm-authority",
             "trm-audit",
+        ],
+    ),
+    (
+        "trm-view",
+        Scope::Dependencies,
+        &[
+            "sled",
+            "tokio",
+            "tonic",
+            "trm-storage",
+            "trm-node",
+            "trm-broker",
+            "trm-cli",
+            "trm-dev",
         ],
     ),
     (

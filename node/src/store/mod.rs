@@ -462,6 +462,7 @@ fn summary(facts: &EntryFacts<'_>, received_at_ms: u64) -> pb::MessageSummary {
         received_at_ms,
         envelope_digest: digest.to_vec(),
         handling_code: facts.flags.handling_code,
+        priority: header.priority.into(),
     }
 }
 

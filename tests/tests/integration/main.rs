@@ -15,4 +15,5 @@ mod federation;
 mod handover_log;
 mod protocol;
 mod transport;
+mod view;
 mod witness;
