@@ -11,20 +11,70 @@ use crate::json;
 use crate::referral_file::ReferralFile;
 use crate::render;
 
-/// Exit codes (sysexits.h where one fits).
+/// Exit codes (sysexits.h where one fits): [`exit::Exit`] lists every one `trm` uses, and the
+/// README's table says the same.
 pub mod exit {
-    /// A check found a problem (log verification failed, the demo did not complete).
-    pub const CHECK_FAILED: u8 = 1;
-    /// Bad command-line usage.
-    pub const USAGE: u8 = 64;
-    /// A filled-in file is invalid.
-    pub const DATA: u8 = 65;
-    /// A file or message was not found.
-    pub const NOT_FOUND: u8 = 66;
-    /// The node is not reachable.
-    pub const UNAVAILABLE: u8 = 69;
-    /// The node refused or failed the request.
-    pub const REFUSED: u8 = 70;
+    /// Why `trm` exited; its number is the process exit code.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Exit {
+        /// Done.
+        Success,
+        /// A check found a problem (log verification failed, an audit found something, the
+        /// demo did not complete).
+        CheckFailed,
+        /// Bad command-line usage: an unknown command or option, a missing or malformed
+        /// argument, an id too short or matching several messages.
+        Usage,
+        /// A filled-in file is invalid, or its content breaks a rule (the message names the
+        /// field).
+        Data,
+        /// A file, message or case was not found.
+        NotFound,
+        /// The node is not reachable.
+        Unavailable,
+        /// The node refused or failed the request (the case's state, a missing sharing
+        /// agreement, storage).
+        Refused,
+    }
+
+    impl Exit {
+        /// Every exit code, in order.
+        pub const ALL: [Exit; 7] = [
+            Exit::Success,
+            Exit::CheckFailed,
+            Exit::Usage,
+            Exit::Data,
+            Exit::NotFound,
+            Exit::Unavailable,
+            Exit::Refused,
+        ];
+
+        /// The process exit code.
+        pub const fn code(self) -> u8 {
+            match self {
+                Exit::Success => 0,
+                Exit::CheckFailed => 1,
+                Exit::Usage => 64,
+                Exit::Data => 65,
+                Exit::NotFound => 66,
+                Exit::Unavailable => 69,
+                Exit::Refused => 70,
+            }
+        }
+    }
+
+    /// [`Exit::CheckFailed`].
+    pub const CHECK_FAILED: u8 = Exit::CheckFailed.code();
+    /// [`Exit::Usage`].
+    pub const USAGE: u8 = Exit::Usage.code();
+    /// [`Exit::Data`].
+    pub const DATA: u8 = Exit::Data.code();
+    /// [`Exit::NotFound`].
+    pub const NOT_FOUND: u8 = Exit::NotFound.code();
+    /// [`Exit::Unavailable`].
+    pub const UNAVAILABLE: u8 = Exit::Unavailable.code();
+    /// [`Exit::Refused`].
+    pub const REFUSED: u8 = Exit::Refused.code();
 }
 
 /// A command failed; `code` is the process exit code.
@@ -63,6 +113,16 @@ impl From<tonic::Status> for CommandError {
         };
         Self::new(code, status.message().to_owned())
     }
+}
+
+/// The error of looking up an id given on the command line: an id too short, not hex or
+/// matching several messages is bad usage, not a bad file.
+pub(crate) fn id_error(status: tonic::Status) -> CommandError {
+    let mut e = CommandError::from(status);
+    if e.code == exit::DATA {
+        e.code = exit::USAGE;
+    }
+    e
 }
 
 /// Output for people or for scripts.
@@ -196,7 +256,8 @@ pub async fn show(socket: &Path, id: &str, out: Output) -> Result<(), CommandErr
         .show(pb::ShowRequest {
             message_id: id.to_owned(),
         })
-        .await?
+        .await
+        .map_err(id_error)?
         .into_inner();
     out.print(render::message(&response), || json::message(&response));
     Ok(())
@@ -209,7 +270,8 @@ pub async fn status(socket: &Path, id: &str, out: Output) -> Result<(), CommandE
         .status(pb::StatusRequest {
             message_id: id.to_owned(),
         })
-        .await?
+        .await
+        .map_err(id_error)?
         .into_inner();
     out.print(render::status(&response), || json::status(&response));
     Ok(())
