@@ -134,7 +134,7 @@ pub struct Output {
 
 impl Output {
     /// Prints `human` for people, or the JSON `json` makes for scripts.
-    pub(crate) fn print(&self, human: String, json: impl FnOnce() -> serde_json::Value) {
+    pub fn print(&self, human: String, json: impl FnOnce() -> serde_json::Value) {
         if self.json {
             println!("{}", json());
         } else {

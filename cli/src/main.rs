@@ -21,7 +21,8 @@ struct Args {
         default_value = "/run/trm/node.sock"
     )]
     socket: PathBuf,
-    /// Print JSON for scripts instead of text for people.
+    /// Print JSON for scripts instead of text for people (every command but `demo`; with
+    /// `template`, the example as a JSON message file).
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -30,7 +31,8 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print a filled-in example of a message file.
+    /// Print a filled-in example of a message file (with --json, the same as a JSON file, to
+    /// save as NAME.json).
     Template {
         /// The message kind.
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(trm_cli::message_file::KINDS))]
@@ -90,14 +92,16 @@ enum Command {
         #[command(subcommand)]
         action: DirectoryAction,
     },
-    /// Run a whole referral end to end on this machine, with no set-up.
+    /// Run a whole referral end to end on this machine, with no set-up. Its output is a story
+    /// for people: --json does not apply (a usage error).
     #[cfg(feature = "demo")]
     Demo {
         /// Keep the federation, data and logs in this folder instead of a temporary one.
         #[arg(long)]
         keep: Option<PathBuf>,
     },
-    /// Generate a development federation with configuration files for every broker and node.
+    /// Generate a development federation with configuration files for every broker and node
+    /// (with --json, the files written as JSON).
     #[cfg(feature = "demo")]
     DevFederation {
         /// Where to write it.
@@ -280,9 +284,10 @@ enum AuditAction {
         #[arg(long)]
         federation: String,
         /// json (one document), csv (one file, tables told apart by the `table` column) or
-        /// html (one self-contained page).
-        #[arg(long, value_parser = ["json", "csv", "html"], default_value = "html")]
-        format: String,
+        /// html (one self-contained page, the default). --json is the same as --format json;
+        /// --json with another --format is a usage error.
+        #[arg(long, value_parser = ["json", "csv", "html"])]
+        format: Option<String>,
         /// The file to write; standard output if absent.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -306,13 +311,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
     let out = Output { json: args.json };
     let socket = &args.socket;
     match args.command {
-        Command::Template { kind } => {
-            print!(
-                "{}",
-                trm_cli::message_file::template(&kind).unwrap_or_default()
-            );
-            Ok(())
-        }
+        Command::Template { kind } => template(&kind, out),
         Command::Send { kind, file } if kind == "referral" => {
             commands::send_referral(socket, &file, out).await
         }
@@ -388,7 +387,9 @@ async fn run(args: Args) -> Result<(), CommandError> {
                     out: file,
                     bundles,
                 },
-        } => trm_cli::audit_report::command::run(&trm_cli::audit_report::command::Request {
+        } => {
+            let format = report_format(format, out)?;
+            trm_cli::audit_report::command::run(&trm_cli::audit_report::command::Request {
             directory,
             authority_key,
             federation,
@@ -396,7 +397,8 @@ async fn run(args: Args) -> Result<(), CommandError> {
             format,
             out: file,
         })
-        .map(|_| ()),
+        .map(|_| ())
+        }
         Command::Audit {
             action: AuditAction::Collect { purpose },
         } => audit::collect(socket, &purpose, out).await,
@@ -408,6 +410,11 @@ async fn run(args: Args) -> Result<(), CommandError> {
             from,
             limit,
         } => commands::log(socket, from, limit, out).await,
+        #[cfg(feature = "demo")]
+        Command::Demo { .. } if out.json => Err(CommandError::new(
+            commands::exit::USAGE,
+            "--json does not apply to demo: its output is a story for people (its exit code says whether every step passed)",
+        )),
         #[cfg(feature = "demo")]
         Command::Demo { keep } => demo(keep).await,
         Command::Directory {
@@ -434,7 +441,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
             commands::directory_search(socket, query, out).await
         }
         #[cfg(feature = "demo")]
-        Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref()),
+        Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref(), out),
         Command::Cases => case_commands::cases(socket, out).await,
         Command::Case {
             case_ref,
@@ -462,6 +469,39 @@ async fn run(args: Args) -> Result<(), CommandError> {
     }
 }
 
+/// `trm template KIND`: the commented TOML example, or with --json the same as a JSON file.
+fn template(kind: &str, out: Output) -> Result<(), CommandError> {
+    let text = trm_cli::message_file::template(kind).unwrap_or_default();
+    if !out.json {
+        print!("{text}");
+        return Ok(());
+    }
+    let value: serde_json::Value = toml::from_str(text).map_err(|e| {
+        CommandError::new(
+            commands::exit::REFUSED,
+            format!("the {kind} template is not valid: {e}"),
+        )
+    })?;
+    let pretty = serde_json::to_string_pretty(&value)
+        .map_err(|e| CommandError::new(commands::exit::REFUSED, e.to_string()))?;
+    println!("{pretty}");
+    Ok(())
+}
+
+/// The audit report's format: `--format`, or json with `--json`, or html; `--json` with another
+/// `--format` is a usage error rather than one silently winning.
+fn report_format(format: Option<String>, out: Output) -> Result<String, CommandError> {
+    match (format, out.json) {
+        (Some(format), true) if format != "json" => Err(CommandError::new(
+            commands::exit::USAGE,
+            format!("--json and --format {format} ask for different formats: give one of them"),
+        )),
+        (Some(format), _) => Ok(format),
+        (None, true) => Ok("json".into()),
+        (None, false) => Ok("html".into()),
+    }
+}
+
 #[cfg(feature = "demo")]
 async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
     let failed = |e: anyhow::Error| {
@@ -483,6 +523,7 @@ async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
 fn dev_federation(
     dir: &std::path::Path,
     spec: Option<&std::path::Path>,
+    out: Output,
 ) -> Result<(), CommandError> {
     let data = |e: String| CommandError::new(commands::exit::DATA, e);
     let spec = match spec {
@@ -496,14 +537,21 @@ fn dev_federation(
     let federation = trm_dev::generate(&spec, dir).map_err(|e| data(e.to_string()))?;
     let written = trm_dev::devfed::write_configs(&federation, &dir.join("run"))
         .map_err(|e| CommandError::new(commands::exit::REFUSED, e.to_string()))?;
-    println!(
-        "federation {} written to {}",
+    let mut human = format!(
+        "federation {} written to {}\n",
         federation.federation,
         dir.display()
     );
-    for path in written {
-        println!("  {}", path.display());
+    for path in &written {
+        human.push_str(&format!("  {}\n", path.display()));
     }
+    out.print(human, || {
+        serde_json::json!({
+            "federation": federation.federation,
+            "dir": dir.display().to_string(),
+            "configs": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        })
+    });
     Ok(())
 }
 
@@ -516,7 +564,18 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    let args = Args::parse();
+    // Usage errors exit 64 (EX_USAGE), as the README says, not clap's 2; help and version 0.
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(commands::exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -17,6 +17,11 @@ pub fn when(ms: u64) -> String {
     }
 }
 
+/// The width of a table column of [`when`] times: the widest of them, at least 20.
+pub fn width(times: impl Iterator<Item = u64>) -> usize {
+    times.map(|ms| when(ms).chars().count()).fold(20, usize::max)
+}
+
 /// The local part of [`when`] in `zone`, or `None` when it would say nothing more than UTC.
 fn local(ms: u64, zone: &jiff::tz::TimeZone) -> Option<String> {
     let instant = jiff::Timestamp::from_millisecond(i64::try_from(ms).ok()?).ok()?;

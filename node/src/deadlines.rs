@@ -122,7 +122,10 @@ impl Deadlines {
                 due(
                     item.travelled_at_ms
                         .saturating_add(u64::from(months).saturating_mul(MONTH_MS)),
-                    format!("follow-up at {months} months after return"),
+                    format!(
+                        "follow-up at {months} {} after return",
+                        if months == 1 { "month" } else { "months" }
+                    ),
                 )
             }
             _ => None,
