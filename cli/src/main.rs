@@ -390,14 +390,14 @@ async fn run(args: Args) -> Result<(), CommandError> {
         } => {
             let format = report_format(format, out)?;
             trm_cli::audit_report::command::run(&trm_cli::audit_report::command::Request {
-            directory,
-            authority_key,
-            federation,
-            bundles,
-            format,
-            out: file,
-        })
-        .map(|_| ())
+                directory,
+                authority_key,
+                federation,
+                bundles,
+                format,
+                out: file,
+            })
+            .map(|_| ())
         }
         Command::Audit {
             action: AuditAction::Collect { purpose },

@@ -19,7 +19,9 @@ pub fn when(ms: u64) -> String {
 
 /// The width of a table column of [`when`] times: the widest of them, at least 20.
 pub fn width(times: impl Iterator<Item = u64>) -> usize {
-    times.map(|ms| when(ms).chars().count()).fold(20, usize::max)
+    times
+        .map(|ms| when(ms).chars().count())
+        .fold(20, usize::max)
 }
 
 /// The local part of [`when`] in `zone`, or `None` when it would say nothing more than UTC.
