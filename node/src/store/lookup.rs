@@ -101,3 +101,103 @@ impl NodeStore {
 fn decode(value: &[u8]) -> Result<pb::StoredMessage, StoreError> {
     pb::StoredMessage::decode(value).map_err(|e| corrupt("messages", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    const OWN: &str = "lefoe-ibf@at";
+    const PARTNER: &str = "astra@rs";
+
+    /// Stores a bare message record under `from` and `id`, as sending or receiving would.
+    fn put(store: &NodeStore, from: &str, id: &str, kind: pb::MessageKind) -> TestResult {
+        let outgoing = from == OWN;
+        let stored = pb::StoredMessage {
+            summary: Some(pb::MessageSummary {
+                message_id: id.to_owned(),
+                from: from.to_owned(),
+                to: if outgoing { PARTNER } else { OWN }.to_owned(),
+                case_ref: format!("CASE-{}", id.get(..4).unwrap_or(id)),
+                kind: kind.into(),
+                ..Default::default()
+            }),
+            direction: if outgoing {
+                super::super::OUTGOING
+            } else {
+                super::super::INCOMING
+            }
+            .to_owned(),
+            ..Default::default()
+        };
+        store
+            .messages
+            .insert(message_key(from, id), stored.encode_to_vec())?;
+        Ok(())
+    }
+
+    fn found(store: &NodeStore, id: &str) -> Result<(String, String), StoreError> {
+        let s = store.find(OWN, id)?.summary.unwrap_or_default();
+        Ok((s.from, s.message_id))
+    }
+
+    #[test]
+    fn a_unique_prefix_finds_its_message_and_a_shared_one_lists_the_matches() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let a = "c5180d791e169c9457c9a8e7ce812a35";
+        let b = "c5180d00000000000000000000000000";
+        let c = "0d2238ab9d544ce107242be9aa5998c9";
+        put(&store, OWN, a, pb::MessageKind::Referral)?;
+        put(&store, PARTNER, b, pb::MessageKind::ReferralResponse)?;
+        put(&store, PARTNER, c, pb::MessageKind::ReferralResponse)?;
+
+        assert_eq!(found(&store, a)?, (OWN.into(), a.into()));
+        assert_eq!(found(&store, "c5180d79")?, (OWN.into(), a.into()));
+        assert_eq!(found(&store, "C5180D7")?, (OWN.into(), a.into()));
+        assert_eq!(found(&store, " 0d2238 ")?, (PARTNER.into(), c.into()));
+
+        match store.find(OWN, "c5180d") {
+            Err(StoreError::Id(IdError::Ambiguous { prefix, matches })) => {
+                assert_eq!(prefix, "c5180d");
+                assert_eq!(matches.len(), 2, "{matches:?}");
+                let text = matches.join("\n");
+                assert!(
+                    text.contains(&format!("{a}  referral to {PARTNER}, case CASE-c518")),
+                    "{text}"
+                );
+                assert!(
+                    text.contains(&format!("{b}  referral response from {PARTNER}")),
+                    "{text}"
+                );
+            }
+            other => panic!("expected an ambiguity, got {other:?}"),
+        }
+        assert!(matches!(
+            store.find(OWN, "c5180"),
+            Err(StoreError::Id(IdError::TooShort(_)))
+        ));
+        assert!(matches!(
+            store.find(OWN, "c5180d-79"),
+            Err(StoreError::Id(IdError::NotHex(_)))
+        ));
+        assert!(matches!(
+            store.find(OWN, "ffffff"),
+            Err(StoreError::NotFound(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn the_same_id_from_this_node_and_a_partner_finds_the_one_sent() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let id = "abcdef0123456789abcdef0123456789";
+        put(&store, PARTNER, id, pb::MessageKind::CaseUpdate)?;
+        put(&store, OWN, id, pb::MessageKind::Referral)?;
+        assert_eq!(found(&store, id)?, (OWN.into(), id.into()));
+        assert_eq!(found(&store, "abcdef01")?, (OWN.into(), id.into()));
+        Ok(())
+    }
+}
