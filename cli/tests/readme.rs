@@ -375,6 +375,93 @@ async fn the_readmes_child_referral_reaches_the_organisation_that_takes_children
     fed.shutdown().await
 }
 
+/// The `trm` lines of the README's "A caseworker's day", comments dropped, arguments split
+/// as a shell would (double quotes only).
+fn caseworker_lines(readme: &str) -> anyhow::Result<Vec<Vec<String>>> {
+    let block = readme
+        .split("## A caseworker's day")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .ok_or_else(|| anyhow!("the README has no caseworker's day"))?;
+    let mut lines = Vec::new();
+    for line in block.lines().filter(|l| l.starts_with("trm ")) {
+        let command = line.split(" # ").next().unwrap_or(line);
+        let mut args = Vec::new();
+        let mut quoted = false;
+        let mut word = String::new();
+        for c in command.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !word.is_empty() {
+                        args.push(std::mem::take(&mut word));
+                    }
+                }
+                c => word.push(c),
+            }
+        }
+        if !word.is_empty() {
+            args.push(word);
+        }
+        lines.push(args.into_iter().skip(1).collect());
+    }
+    Ok(lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_readmes_caseworker_commands_work_as_shown() -> anyhow::Result<()> {
+    let lines = caseworker_lines(&readme()?)?;
+    assert!(lines.len() >= 15, "{lines:?}");
+    let root = tempfile::tempdir()?;
+    let dir = root.path();
+    let mut fed = readme_federation(&dir.join("fed")).await?;
+    start(&mut fed, &[LEFOE, ASTRA]).await?;
+    let lefoe = fed.node_socket(LEFOE);
+    let astra = fed.node_socket(ASTRA);
+    let template = trm_in(dir, &lefoe, &["template", "referral"]).await?.stdout;
+    let case_ref = "AT-LEFOE-2026-0042";
+    let mut id = send_referral(dir, &lefoe, "first.toml", &template).await?;
+    wait_delivered(dir, &astra, &id).await?;
+    let mut ran = 0;
+    for (n, args) in lines.iter().enumerate() {
+        // Lines whose files need ids of earlier steps are the lifecycle's tests'.
+        if args
+            .iter()
+            .any(|a| a.ends_with(".toml") && a != "referral.toml")
+        {
+            continue;
+        }
+        let socket = if args.first().is_some_and(|a| a == "respond") {
+            // Each answer is an alternative: each answers a referral of its own.
+            let case = format!("AT-LEFOE-2026-1{n:03}");
+            let text = template.replace(case_ref, &case);
+            id = send_referral(dir, &lefoe, &format!("{case}.toml"), &text).await?;
+            wait_delivered(dir, &astra, &id).await?;
+            &astra
+        } else {
+            &lefoe
+        };
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("<id>", &id).replace("<case-ref>", case_ref))
+            .collect();
+        let redirect = args.iter().position(|a| a == ">");
+        let run_args: Vec<&str> = args[..redirect.unwrap_or(args.len())]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let run = trm_in(dir, socket, &run_args).await?;
+        ensure!(run.code == 0, "README line {args:?}: {run:?}");
+        if let Some(file) = redirect.and_then(|at| args.get(at + 1)) {
+            std::fs::write(dir.join(file), &run.stdout)?;
+        }
+        ran += 1;
+    }
+    assert!(ran >= 12, "ran {ran} of the README's lines");
+    fed.shutdown().await
+}
+
 #[tokio::test]
 async fn dev_federation_configurations_work_from_another_folder() -> anyhow::Result<()> {
     let root = tempfile::tempdir()?;
