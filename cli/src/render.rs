@@ -20,12 +20,13 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A step of a sent message's evidence, as people say it: the broker *stores*, the partner's
-/// node *delivers*; "accepted" is kept for the partner's answer to a referral.
+/// A step of a sent message's evidence, as people say it: the broker *stores* (its receipt
+/// kind is called ACCEPTED on the wire), the partner's node *delivers*; "accepted" is kept for
+/// the partner's answer to a referral.
 pub fn step(step: &str) -> String {
     match step {
         "submitted" => "sealed (here)".into(),
-        "stored" | "accepted" => "stored by broker".into(),
+        "accepted" => "stored by broker".into(),
         "relayed" => "relayed by broker".into(),
         "delivered" => "delivered to partner".into(),
         "rejected" => "rejected".into(),

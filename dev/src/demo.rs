@@ -130,9 +130,16 @@ pub async fn run(root: &Path, front: &dyn Front) -> anyhow::Result<()> {
             .iter()
             .find(|e| e.step == wanted)
             .with_context(|| format!("no {wanted} receipt"))?;
+        // The broker's ACCEPTED receipt says it stored the envelope: "accepted" is kept for
+        // the partner's answer to the referral.
+        let word = if wanted == "accepted" {
+            "stored"
+        } else {
+            wanted
+        };
         println!(
-            "   {} by broker {}: {}",
-            receipt.step, receipt.attested_by, receipt.detail
+            "   {word} by broker {}: {}",
+            receipt.attested_by, receipt.detail
         );
     }
 

@@ -130,13 +130,11 @@ fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
 }
 
-/// Where a step stands in the evidence chain submitted → stored (by the broker) → relayed →
-/// outcome.
+/// Where a step stands in the evidence chain submitted → accepted → relayed → outcome.
 fn evidence_rank(step: &str) -> u8 {
     match step {
         "submitted" => 0,
-        // "accepted" is how the broker's storing was called before.
-        "stored" | "accepted" => 1,
+        "accepted" => 1,
         "relayed" => 2,
         _ => 3,
     }
@@ -958,7 +956,7 @@ impl NodeStore {
         let r = &receipt.receipt;
         let key = message_key(&r.from, &r.message_id);
         let (step, event) = match receipt.kind() {
-            pb::ReceiptKind::Accepted => ("stored", pb::LogEvent::Accepted),
+            pb::ReceiptKind::Accepted => ("accepted", pb::LogEvent::Accepted),
             pb::ReceiptKind::Relayed => ("relayed", pb::LogEvent::Relayed),
             pb::ReceiptKind::Delivered => ("delivered", pb::LogEvent::Delivered),
             pb::ReceiptKind::Rejected => ("rejected", pb::LogEvent::Rejected),
