@@ -346,6 +346,28 @@ async fn the_readmes_child_referral_reaches_the_organisation_that_takes_children
         "{shown:?}"
     );
 
+    // A message file takes the id as the views print it, or a prefix of it.
+    let response = trm_in(dir, &cpvt, &["template", "referral_response"])
+        .await?
+        .stdout;
+    let prefix = id.get(..8).ok_or_else(|| anyhow!("short id {id}"))?;
+    let response = response
+        .replace("PASTE-THE-REFERRAL-ID", prefix)
+        .replace("AT-LEFOE-2026-0042", "AT-LEFOE-2026-0043");
+    std::fs::write(dir.join("response.toml"), response)?;
+    let send = ["send", "referral_response", "--file", "response.toml"];
+    let answered = trm_in(dir, &cpvt, &send).await?;
+    ensure!(answered.code == 0, "{answered:?}");
+    let case = trm_in(dir, &cpvt, &["case", "AT-LEFOE-2026-0043", "--json"]).await?;
+    let items = case.json()?["case"]["items"].clone();
+    let referral = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["message_id"] == id.as_str())
+        .ok_or_else(|| anyhow!("no referral item: {case:?}"))?;
+    assert_eq!(referral["state"], "accepted", "{case:?}");
+
     // Without the guardian the same file is refused, naming the field, and nothing is sent.
     let cut = |marker: &str| child.find(marker).ok_or_else(|| anyhow!("no {marker}"));
     let (from, to) = (cut("[referral.guardian]")?, cut("[referral.consent]")?);
