@@ -143,6 +143,33 @@ impl Output {
     }
 }
 
+/// A kind's example file as JSON: the same fields as its commented TOML template, for a
+/// message file that ends in `.json`.
+pub fn template_json(kind: &str) -> Result<String, CommandError> {
+    let text = crate::message_file::template(kind).unwrap_or_default();
+    let value: serde_json::Value = toml::from_str(text).map_err(|e| {
+        CommandError::new(
+            exit::REFUSED,
+            format!("the {kind} template is not valid: {e}"),
+        )
+    })?;
+    serde_json::to_string_pretty(&value)
+        .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))
+}
+
+/// `trm template KIND`: the commented TOML example, or with `--json` the same as a JSON file.
+pub fn template(kind: &str, out: Output) -> Result<(), CommandError> {
+    if out.json {
+        println!("{}", template_json(kind)?);
+    } else {
+        print!(
+            "{}",
+            crate::message_file::template(kind).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 /// `trm send KIND --file F` for every kind but the referral.
 pub async fn send_message(
     socket: &Path,
@@ -327,4 +354,31 @@ pub async fn directory_search(
         .into_inner();
     out.print(render::directory(&response), || json::directory(&response));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_as_json_is_a_valid_message_file() -> Result<(), Box<dyn std::error::Error>> {
+        for kind in crate::message_file::KINDS {
+            let json = template_json(kind)?;
+            if *kind == "referral" {
+                ReferralFile::parse(&json, true)?.send_request()?;
+            } else {
+                crate::message_file::parse(kind, &json, true)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn exit_codes_are_distinct_and_sysexits_where_one_fits() {
+        let codes: std::collections::BTreeSet<u8> =
+            exit::Exit::ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(codes.len(), exit::Exit::ALL.len());
+        assert_eq!(exit::USAGE, 64);
+        assert_eq!(exit::Exit::Success.code(), 0);
+    }
 }

@@ -311,7 +311,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
     let out = Output { json: args.json };
     let socket = &args.socket;
     match args.command {
-        Command::Template { kind } => template(&kind, out),
+        Command::Template { kind } => commands::template(&kind, out),
         Command::Send { kind, file } if kind == "referral" => {
             commands::send_referral(socket, &file, out).await
         }
@@ -467,25 +467,6 @@ async fn run(args: Args) -> Result<(), CommandError> {
             case_commands::respond(socket, &message, &answer, out).await
         }
     }
-}
-
-/// `trm template KIND`: the commented TOML example, or with --json the same as a JSON file.
-fn template(kind: &str, out: Output) -> Result<(), CommandError> {
-    let text = trm_cli::message_file::template(kind).unwrap_or_default();
-    if !out.json {
-        print!("{text}");
-        return Ok(());
-    }
-    let value: serde_json::Value = toml::from_str(text).map_err(|e| {
-        CommandError::new(
-            commands::exit::REFUSED,
-            format!("the {kind} template is not valid: {e}"),
-        )
-    })?;
-    let pretty = serde_json::to_string_pretty(&value)
-        .map_err(|e| CommandError::new(commands::exit::REFUSED, e.to_string()))?;
-    println!("{pretty}");
-    Ok(())
 }
 
 /// The audit report's format: `--format`, or json with `--json`, or html; `--json` with another

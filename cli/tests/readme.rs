@@ -33,13 +33,19 @@ impl Run {
     }
 }
 
-/// Runs `trm args` in `cwd` against the node behind `socket`.
+/// Runs `trm args` in `cwd` against the node behind `socket`, in UTC.
 async fn trm_in(cwd: &Path, socket: &Path, args: &[&str]) -> anyhow::Result<Run> {
+    trm_in_zone(cwd, socket, "UTC", args).await
+}
+
+/// Runs `trm args` in `cwd` against the node behind `socket`, in time zone `tz`.
+async fn trm_in_zone(cwd: &Path, socket: &Path, tz: &str, args: &[&str]) -> anyhow::Result<Run> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trm"));
     command
         .args(args)
         .current_dir(cwd)
         .env("TRM_SOCKET", socket)
+        .env("TZ", tz)
         .env("TRM_LOG", "off");
     let output = tokio::task::spawn_blocking(move || command.output()).await??;
     Ok(Run {
@@ -188,6 +194,14 @@ async fn every_exit_code_the_readme_documents_is_real() -> anyhow::Result<()> {
     assert!(status.stdout.contains(&id), "{status:?}");
     assert!(status.stdout.contains("stored by broker"), "{status:?}");
     assert!(!status.stdout.contains("accepted"), "{status:?}");
+    // Times people read carry their local time beside UTC.
+    let vienna = trm_in_zone(dir, &lefoe, "Europe/Vienna", &["status", prefix]).await?;
+    ensure!(vienna.code == 0, "{vienna:?}");
+    assert!(
+        vienna.stdout.contains("Z (")
+            && (vienna.stdout.contains(" CET)") || vienna.stdout.contains(" CEST)")),
+        "{vienna:?}"
+    );
     let upper = id.to_uppercase();
     let upper = upper.get(..10).ok_or_else(|| anyhow!("short id {id}"))?;
     let shown = trm_in(dir, &astra, &["show", upper, "--json"]).await?;

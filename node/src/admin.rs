@@ -145,7 +145,8 @@ impl AdminService {
 
     /// Completes the earlier message a content answers (a referral's response, an information
     /// request's answer, a return's confirmation or follow-up) when it is given as a prefix of
-    /// its id, so that message files take the same ids as the command line.
+    /// its id, so that message files take the same ids as the command line. What is not a
+    /// prefix of any message is left for the case's checks to refuse.
     fn complete_reference(&self, mut content: Content) -> Result<Content, NodeError> {
         let (field, id) = match &mut content {
             Content::ReferralResponse(r) => ("referral_message_id", &mut r.referral_message_id),
@@ -160,9 +161,16 @@ impl AdminService {
             ),
             _ => return Ok(content),
         };
-        if !id.is_empty() && id.len() < FULL_ID_LEN {
-            let found = self.find(id).map_err(|e| invalid(field, e))?;
-            *id = found.summary.unwrap_or_default().message_id;
+        let looks_like_prefix = (crate::store::MIN_ID_PREFIX..FULL_ID_LEN).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !looks_like_prefix {
+            return Ok(content);
+        }
+        match self.find(id) {
+            Ok(found) => *id = found.summary.unwrap_or_default().message_id,
+            // Left as it is: the case's check names the missing item.
+            Err(NodeError::Store(crate::store::StoreError::NotFound(_))) => {}
+            Err(e) => return Err(invalid(field, e)),
         }
         Ok(content)
     }
