@@ -25,11 +25,8 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 /// the partner's answer to a referral.
 pub fn step(step: &str) -> String {
     match step {
-        "submitted" => "sealed (here)".into(),
-        "accepted" => "stored by broker".into(),
-        "relayed" => "relayed by broker".into(),
-        "delivered" => "delivered to partner".into(),
-        "rejected" => "rejected".into(),
+        "submitted" => "sealed".into(),
+        "accepted" => "stored".into(),
         other => other.replace('_', " "),
     }
 }
@@ -115,7 +112,7 @@ pub fn status(response: &pb::StatusResponse) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:<w$}  {:<20}  {:<22}  {}{signed}",
+            "  {:<w$}  {:<14}  {:<22}  {}{signed}",
             when(e.at_ms),
             step(&e.step),
             e.attested_by,
