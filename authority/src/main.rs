@@ -136,7 +136,20 @@ enum KeysAction {
 struct ConfigError(String);
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    // Usage errors (an unknown option such as --json: this tool prints text only) exit 64
+    // like a bad configuration, not clap's 2; help and version 0.
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("trm-authority: {err:#}");

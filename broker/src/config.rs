@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use trm_proto::addr::BrokerName;
 use trm_proto::directory::{self, Directory};
 use trm_proto::signing;
-use trm_storage::config::{env_override, field, from_toml, read_text};
+use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, read_text};
 
 /// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few
 /// scanned documents attached.
@@ -141,10 +141,24 @@ pub fn load_signing_key(path: &Path, field: &'static str) -> Result<SigningKey, 
     })
 }
 
+impl RelativePaths for BrokerConfigFile {
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        vec![
+            &mut self.data_dir,
+            &mut self.tls_cert,
+            &mut self.tls_key,
+            &mut self.ca_cert,
+            &mut self.signing_key,
+            &mut self.directory,
+        ]
+    }
+}
+
 impl BrokerConfigFile {
-    /// Parses TOML text; `path` names the file in errors.
+    /// Parses TOML text of the file at `path` (named in errors); relative file names are
+    /// relative to its folder.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        Ok(from_toml(text, path)?)
+        Ok(config_from_toml(text, path)?)
     }
 
     /// Reads the file at `path` and applies `TRM_BROKER_LISTEN` and `TRM_BROKER_DATA_DIR`

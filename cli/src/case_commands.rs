@@ -7,7 +7,7 @@ use trm_proto::pb;
 
 use crate::case_view;
 use crate::client;
-use crate::commands::{CommandError, Output, exit};
+use crate::commands::{CommandError, Output, exit, id_error};
 
 /// What `trm respond` answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,9 +208,12 @@ pub async fn respond(
         .show(pb::ShowRequest {
             message_id: referral_id.to_owned(),
         })
-        .await?
+        .await
+        .map_err(id_error)?
         .into_inner();
     let summary = shown.summary.unwrap_or_default();
+    // The id as given may be a prefix: the response names the referral by its whole id.
+    let referral_id = summary.message_id.as_str();
     if summary.kind != i32::from(pb::MessageKind::Referral) {
         return Err(CommandError::new(
             exit::DATA,

@@ -11,10 +11,27 @@ use trm_proto::kinds::label as kind;
 
 use crate::content;
 use crate::fmt::plural;
+use crate::when::{when, width};
 
 /// An item's kind as people say it.
 fn item_kind(kind: &str) -> String {
     kind.replace('_', " ")
+}
+
+/// An item's state as people say it, saying whose doing it was: a referral *delivered to
+/// partner* (their node has it), *accepted by partner* (they took the case), never just
+/// "accepted", which `trm status` once used for the broker's storing.
+pub fn state_word(state: &str, direction: &str) -> String {
+    let outgoing = direction == "outgoing";
+    match (state, outgoing) {
+        ("delivered", true) => "delivered to partner".into(),
+        ("delivered", false) => "received, not yet answered".into(),
+        ("accepted" | "declined", true) => format!("{state} by partner"),
+        ("accepted" | "declined", false) => format!("{state} by you"),
+        ("needs_information", true) => "partner needs more information".into(),
+        ("needs_information", false) => "you asked for more information".into(),
+        (other, _) => other.replace('_', " "),
+    }
 }
 
 /// An item as one phrase: "referral 0192ab… (outgoing): delivered; answer to the referral
@@ -25,10 +42,10 @@ fn item(i: &pb::CaseItem) -> String {
         item_kind(&i.kind),
         i.message_id,
         i.direction,
-        i.state.replace('_', " ")
+        state_word(&i.state, &i.direction)
     );
     if i.due_at_ms != 0 {
-        let _ = write!(text, "; {} due {}", i.due, format_ms(i.due_at_ms));
+        let _ = write!(text, "; {} due {}", i.due, when(i.due_at_ms));
         if i.due_at_ms < trm_proto::time::now_ms() {
             text.push_str(" (OVERDUE)");
         }
@@ -43,15 +60,19 @@ fn ended_lines(s: &pb::CaseSummary) -> String {
         let _ = writeln!(
             out,
             "Consent withdrawn {}: nothing more is exchanged in this case.",
-            format_ms(s.consent_withdrawn_at_ms)
+            when(s.consent_withdrawn_at_ms)
         );
     }
     if s.erased_at_ms != 0 {
+        let reason = if s.erased_reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", s.erased_reason)
+        };
         let _ = writeln!(
             out,
-            "Content erased {} ({}); the handover log keeps the exchanges.",
-            format_ms(s.erased_at_ms),
-            s.erased_reason
+            "Content erased {}{reason}; the handover log keeps the exchanges.",
+            when(s.erased_at_ms),
         );
     }
     out
@@ -62,22 +83,23 @@ pub fn overdue(items: &[pb::OverdueItem]) -> String {
     if items.is_empty() {
         return "Nothing is overdue.\n".into();
     }
+    let w = width(items.iter().map(|o| o.due_at_ms));
     let mut out = format!(
-        "{:<20}  {:<22}  {:<20}  {}\n",
+        "{:<w$}  {:<22}  {:<20}  {}\n",
         "DUE", "WAITING ON", "CASE", "WHAT"
     );
     for o in items {
         let i = o.item.clone().unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:<20}  {:<22}  {:<20}  {} for {} {} ({} with {})",
-            format_ms(o.due_at_ms),
+            "{:<w$}  {:<22}  {:<20}  {} for {} {} ({} with {})",
+            when(o.due_at_ms),
             o.awaiting,
             o.case_ref,
             o.due,
             item_kind(&i.kind),
             i.message_id,
-            i.state.replace('_', " "),
+            state_word(&i.state, &i.direction),
             o.counterparty
         );
     }
@@ -101,17 +123,18 @@ pub fn cases(list: &[pb::CaseSummary]) -> String {
     if list.is_empty() {
         return "No cases yet.\n".into();
     }
+    let w = width(list.iter().map(|c| c.last_activity_ms));
     let mut out = format!(
-        "{:<20}  {:<22}  {:<20}  {}\n",
+        "{:<20}  {:<22}  {:<w$}  {}\n",
         "CASE", "WITH", "LAST ACTIVITY", "MESSAGES"
     );
     for c in list {
         let _ = writeln!(
             out,
-            "{:<20}  {:<22}  {:<20}  {}",
+            "{:<20}  {:<22}  {:<w$}  {}",
             c.case_ref,
             c.counterparty,
-            format_ms(c.last_activity_ms),
+            when(c.last_activity_ms),
             c.messages
         );
         for line in ended_lines(c).lines() {
@@ -132,7 +155,7 @@ pub fn case(response: &pb::CaseResponse) -> String {
         s.case_ref,
         s.counterparty,
         plural(s.messages.into(), "message"),
-        format_ms(s.last_activity_ms)
+        when(s.last_activity_ms)
     );
     out.push_str(&ended_lines(&s));
     if !s.items.is_empty() {
@@ -152,7 +175,7 @@ pub fn case(response: &pb::CaseResponse) -> String {
         let _ = writeln!(
             out,
             "\n{}  {} {} {}\n  id {}",
-            format_ms(m.at_ms),
+            when(m.at_ms),
             kind(m.kind),
             arrow,
             s.counterparty,

@@ -11,20 +11,70 @@ use crate::json;
 use crate::referral_file::ReferralFile;
 use crate::render;
 
-/// Exit codes (sysexits.h where one fits).
+/// Exit codes (sysexits.h where one fits): [`exit::Exit`] lists every one `trm` uses, and the
+/// README's table says the same.
 pub mod exit {
-    /// A check found a problem (log verification failed, the demo did not complete).
-    pub const CHECK_FAILED: u8 = 1;
-    /// Bad command-line usage.
-    pub const USAGE: u8 = 64;
-    /// A filled-in file is invalid.
-    pub const DATA: u8 = 65;
-    /// A file or message was not found.
-    pub const NOT_FOUND: u8 = 66;
-    /// The node is not reachable.
-    pub const UNAVAILABLE: u8 = 69;
-    /// The node refused or failed the request.
-    pub const REFUSED: u8 = 70;
+    /// Why `trm` exited; its number is the process exit code.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Exit {
+        /// Done.
+        Success,
+        /// A check found a problem (log verification failed, an audit found something, the
+        /// demo did not complete).
+        CheckFailed,
+        /// Bad command-line usage: an unknown command or option, a missing or malformed
+        /// argument, an id too short or matching several messages.
+        Usage,
+        /// A filled-in file is invalid, or its content breaks a rule (the message names the
+        /// field).
+        Data,
+        /// A file, message or case was not found.
+        NotFound,
+        /// The node is not reachable.
+        Unavailable,
+        /// The node refused or failed the request (the case's state, a missing sharing
+        /// agreement, storage).
+        Refused,
+    }
+
+    impl Exit {
+        /// Every exit code, in order.
+        pub const ALL: [Exit; 7] = [
+            Exit::Success,
+            Exit::CheckFailed,
+            Exit::Usage,
+            Exit::Data,
+            Exit::NotFound,
+            Exit::Unavailable,
+            Exit::Refused,
+        ];
+
+        /// The process exit code.
+        pub const fn code(self) -> u8 {
+            match self {
+                Exit::Success => 0,
+                Exit::CheckFailed => 1,
+                Exit::Usage => 64,
+                Exit::Data => 65,
+                Exit::NotFound => 66,
+                Exit::Unavailable => 69,
+                Exit::Refused => 70,
+            }
+        }
+    }
+
+    /// [`Exit::CheckFailed`].
+    pub const CHECK_FAILED: u8 = Exit::CheckFailed.code();
+    /// [`Exit::Usage`].
+    pub const USAGE: u8 = Exit::Usage.code();
+    /// [`Exit::Data`].
+    pub const DATA: u8 = Exit::Data.code();
+    /// [`Exit::NotFound`].
+    pub const NOT_FOUND: u8 = Exit::NotFound.code();
+    /// [`Exit::Unavailable`].
+    pub const UNAVAILABLE: u8 = Exit::Unavailable.code();
+    /// [`Exit::Refused`].
+    pub const REFUSED: u8 = Exit::Refused.code();
 }
 
 /// A command failed; `code` is the process exit code.
@@ -65,6 +115,16 @@ impl From<tonic::Status> for CommandError {
     }
 }
 
+/// The error of looking up an id given on the command line: an id too short, not hex or
+/// matching several messages is bad usage, not a bad file.
+pub(crate) fn id_error(status: tonic::Status) -> CommandError {
+    let mut e = CommandError::from(status);
+    if e.code == exit::DATA {
+        e.code = exit::USAGE;
+    }
+    e
+}
+
 /// Output for people or for scripts.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -74,13 +134,40 @@ pub struct Output {
 
 impl Output {
     /// Prints `human` for people, or the JSON `json` makes for scripts.
-    pub(crate) fn print(&self, human: String, json: impl FnOnce() -> serde_json::Value) {
+    pub fn print(&self, human: String, json: impl FnOnce() -> serde_json::Value) {
         if self.json {
             println!("{}", json());
         } else {
             print!("{human}");
         }
     }
+}
+
+/// A kind's example file as JSON: the same fields as its commented TOML template, for a
+/// message file that ends in `.json`.
+pub fn template_json(kind: &str) -> Result<String, CommandError> {
+    let text = crate::message_file::template(kind).unwrap_or_default();
+    let value: serde_json::Value = toml::from_str(text).map_err(|e| {
+        CommandError::new(
+            exit::REFUSED,
+            format!("the {kind} template is not valid: {e}"),
+        )
+    })?;
+    serde_json::to_string_pretty(&value)
+        .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))
+}
+
+/// `trm template KIND`: the commented TOML example, or with `--json` the same as a JSON file.
+pub fn template(kind: &str, out: Output) -> Result<(), CommandError> {
+    if out.json {
+        println!("{}", template_json(kind)?);
+    } else {
+        print!(
+            "{}",
+            crate::message_file::template(kind).unwrap_or_default()
+        );
+    }
+    Ok(())
 }
 
 /// `trm send KIND --file F` for every kind but the referral.
@@ -217,7 +304,8 @@ pub async fn show(socket: &Path, id: &str, out: Output) -> Result<(), CommandErr
         .show(pb::ShowRequest {
             message_id: id.to_owned(),
         })
-        .await?
+        .await
+        .map_err(id_error)?
         .into_inner();
     out.print(render::message(&response), || json::message(&response));
     Ok(())
@@ -230,7 +318,8 @@ pub async fn status(socket: &Path, id: &str, out: Output) -> Result<(), CommandE
         .status(pb::StatusRequest {
             message_id: id.to_owned(),
         })
-        .await?
+        .await
+        .map_err(id_error)?
         .into_inner();
     out.print(render::status(&response), || json::status(&response));
     Ok(())
@@ -286,4 +375,31 @@ pub async fn directory_search(
         .into_inner();
     out.print(render::directory(&response), || json::directory(&response));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_as_json_is_a_valid_message_file() -> Result<(), Box<dyn std::error::Error>> {
+        for kind in crate::message_file::KINDS {
+            let json = template_json(kind)?;
+            if *kind == "referral" {
+                ReferralFile::parse(&json, true)?.send_request()?;
+            } else {
+                crate::message_file::parse(kind, &json, true)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn exit_codes_are_distinct_and_sysexits_where_one_fits() {
+        let codes: std::collections::BTreeSet<u8> =
+            exit::Exit::ALL.iter().map(|e| e.code()).collect();
+        assert_eq!(codes.len(), exit::Exit::ALL.len());
+        assert_eq!(exit::USAGE, 64);
+        assert_eq!(exit::Exit::Success.code(), 0);
+    }
 }

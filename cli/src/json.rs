@@ -28,7 +28,7 @@ pub fn status(r: &pb::StatusResponse) -> Value {
         "message": r.summary.as_ref().map(summary),
         "queued": r.queued,
         "evidence": r.evidence.iter().map(|e| json!({
-            "step": e.step,
+            "step": if e.step == "accepted" { "stored" } else { e.step.as_str() },
             "at": format_ms(e.at_ms),
             "attested_by": e.attested_by,
             "detail": e.detail,

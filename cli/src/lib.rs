@@ -14,8 +14,8 @@
 //! - [`referral_file`]: the referral file format, its checks and the template.
 //! - [`message_file`]: the file formats and templates of every other kind.
 //! - [`render`] and [`json`]: output for people and for scripts; [`content`] a message's
-//!   content for both (the structured view of `trm-view`), and [`fmt`] the plurals all of
-//!   them use.
+//!   content for both (the structured view of `trm-view`), [`fmt`] the plurals all of
+//!   them use, and [`when`] a time as people read it, UTC and local.
 //! - `demo` (feature `demo`): `trm demo`, `trm_dev`'s demo with this crate's output.
 
 pub mod attachments;
@@ -33,3 +33,4 @@ pub mod json;
 pub mod message_file;
 pub mod referral_file;
 pub mod render;
+pub mod when;

@@ -21,7 +21,8 @@ struct Args {
         default_value = "/run/trm/node.sock"
     )]
     socket: PathBuf,
-    /// Print JSON for scripts instead of text for people.
+    /// Print JSON for scripts instead of text for people (every command but `demo`; with
+    /// `template`, the example as a JSON message file).
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
@@ -30,7 +31,8 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print a filled-in example of a message file.
+    /// Print a filled-in example of a message file (with --json, the same as a JSON file, to
+    /// save as NAME.json).
     Template {
         /// The message kind.
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(trm_cli::message_file::KINDS))]
@@ -98,14 +100,16 @@ enum Command {
         #[command(subcommand)]
         action: DirectoryAction,
     },
-    /// Run a whole referral end to end on this machine, with no set-up.
+    /// Run a whole referral end to end on this machine, with no set-up. Its output is a story
+    /// for people: --json does not apply (a usage error).
     #[cfg(feature = "demo")]
     Demo {
         /// Keep the federation, data and logs in this folder instead of a temporary one.
         #[arg(long)]
         keep: Option<PathBuf>,
     },
-    /// Generate a development federation with configuration files for every broker and node.
+    /// Generate a development federation with configuration files for every broker and node
+    /// (with --json, the files written as JSON).
     #[cfg(feature = "demo")]
     DevFederation {
         /// Where to write it.
@@ -318,13 +322,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
     let out = Output { json: args.json };
     let socket = &args.socket;
     match args.command {
-        Command::Template { kind } => {
-            print!(
-                "{}",
-                trm_cli::message_file::template(&kind).unwrap_or_default()
-            );
-            Ok(())
-        }
+        Command::Template { kind } => commands::template(&kind, out),
         Command::Send { kind, file, attach } if kind == "referral" => {
             commands::send_referral(socket, &file, &attach, out).await
         }
@@ -426,6 +424,11 @@ async fn run(args: Args) -> Result<(), CommandError> {
             limit,
         } => commands::log(socket, from, limit, out).await,
         #[cfg(feature = "demo")]
+        Command::Demo { .. } if out.json => Err(CommandError::new(
+            commands::exit::USAGE,
+            "--json does not apply to demo: its output is a story for people (its exit code says whether every step passed)",
+        )),
+        #[cfg(feature = "demo")]
         Command::Demo { keep } => demo(keep).await,
         Command::Directory {
             action:
@@ -451,7 +454,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
             commands::directory_search(socket, query, out).await
         }
         #[cfg(feature = "demo")]
-        Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref()),
+        Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref(), out),
         Command::Cases => case_commands::cases(socket, out).await,
         Command::Case {
             case_ref,
@@ -500,6 +503,7 @@ async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
 fn dev_federation(
     dir: &std::path::Path,
     spec: Option<&std::path::Path>,
+    out: Output,
 ) -> Result<(), CommandError> {
     let data = |e: String| CommandError::new(commands::exit::DATA, e);
     let spec = match spec {
@@ -513,14 +517,21 @@ fn dev_federation(
     let federation = trm_dev::generate(&spec, dir).map_err(|e| data(e.to_string()))?;
     let written = trm_dev::devfed::write_configs(&federation, &dir.join("run"))
         .map_err(|e| CommandError::new(commands::exit::REFUSED, e.to_string()))?;
-    println!(
-        "federation {} written to {}",
+    let mut human = format!(
+        "federation {} written to {}\n",
         federation.federation,
         dir.display()
     );
-    for path in written {
-        println!("  {}", path.display());
+    for path in &written {
+        human.push_str(&format!("  {}\n", path.display()));
     }
+    out.print(human, || {
+        serde_json::json!({
+            "federation": federation.federation,
+            "dir": dir.display().to_string(),
+            "configs": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        })
+    });
     Ok(())
 }
 
@@ -533,7 +544,18 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    let args = Args::parse();
+    // Usage errors exit 64 (EX_USAGE), as the README says, not clap's 2; help and version 0.
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(commands::exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

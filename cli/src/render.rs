@@ -5,12 +5,24 @@ use std::fmt::Write;
 
 use trm_proto::kinds::label as kind;
 use trm_proto::pb;
-use trm_proto::time::format_ms;
 
 use crate::content;
+use crate::fmt::count;
+use crate::when::{when, width};
 
 fn short(digest: &[u8]) -> String {
     hex::encode(digest.get(..8).unwrap_or(digest))
+}
+
+/// A step of a sent message's evidence, as people say it: the broker *stores* (its receipt
+/// kind is called ACCEPTED on the wire), the partner's node *delivers*; "accepted" is kept for
+/// the partner's answer to a referral.
+pub fn step(step: &str) -> String {
+    match step {
+        "submitted" => "sealed".into(),
+        "accepted" => "stored".into(),
+        other => other.replace('_', " "),
+    }
 }
 
 /// The inbox as a table.
@@ -18,16 +30,17 @@ pub fn inbox(messages: &[pb::MessageSummary]) -> String {
     if messages.is_empty() {
         return "Inbox is empty.\n".into();
     }
+    let w = width(messages.iter().map(|m| m.received_at_ms));
     let mut out = format!(
-        "{:<32}  {:<20}  {:<22}  {:<20}  {}\n",
+        "{:<32}  {:<w$}  {:<22}  {:<20}  {}\n",
         "ID", "RECEIVED", "FROM", "CASE", "KIND"
     );
     for m in messages {
         let _ = writeln!(
             out,
-            "{:<32}  {:<20}  {:<22}  {:<20}  {}",
+            "{:<32}  {:<w$}  {:<22}  {:<20}  {}",
             m.message_id,
-            format_ms(m.received_at_ms),
+            when(m.received_at_ms),
             m.from,
             m.case_ref,
             kind(m.kind)
@@ -53,7 +66,7 @@ pub fn message(response: &pb::ShowResponse) -> String {
         "  from      {}\n  to        {}\n  case      {}",
         s.from, s.to, s.case_ref
     );
-    let _ = writeln!(out, "  sealed    {}", format_ms(s.created_at_ms));
+    let _ = writeln!(out, "  sealed    {}", when(s.created_at_ms));
     let _ = writeln!(out, "  digest    {}", hex::encode(&s.envelope_digest));
     if let Some(priority) = content::priority(s.priority) {
         let _ = writeln!(out, "  priority  {priority}");
@@ -84,6 +97,7 @@ pub fn status(response: &pb::StatusResponse) -> String {
         s.to,
         s.case_ref
     );
+    let w = width(response.evidence.iter().map(|e| e.at_ms));
     for e in &response.evidence {
         let signed = if e.receipt.is_some() {
             " [signed receipt]"
@@ -92,9 +106,9 @@ pub fn status(response: &pb::StatusResponse) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:<20}  {:<14}  {:<22}  {}{signed}",
-            format_ms(e.at_ms),
-            e.step,
+            "  {:<w$}  {:<14}  {:<22}  {}{signed}",
+            when(e.at_ms),
+            step(&e.step),
             e.attested_by,
             e.detail
         );
@@ -107,16 +121,17 @@ pub fn status(response: &pb::StatusResponse) -> String {
 
 /// Handover-log entries.
 pub fn log(entries: &[pb::LogEntryView]) -> String {
+    let w = width(entries.iter().map(|e| e.at_ms));
     let mut out = format!(
-        "{:>5}  {:<20}  {:<14}  {:<20}  {:<22}  {:<18}  {:<16}  {}\n",
+        "{:>5}  {:<w$}  {:<14}  {:<20}  {:<22}  {:<18}  {:<16}  {}\n",
         "#", "TIME", "EVENT", "KIND", "COUNTERPARTY", "CASE", "DIGEST", "FLAGS"
     );
     for e in entries {
         let _ = writeln!(
             out,
-            "{:>5}  {:<20}  {:<14}  {:<20}  {:<22}  {:<18}  {:<16}  {}",
+            "{:>5}  {:<w$}  {:<14}  {:<20}  {:<22}  {:<18}  {:<16}  {}",
             e.index,
-            format_ms(e.at_ms),
+            when(e.at_ms),
             e.event,
             kind(e.kind),
             e.counterparty,
@@ -132,8 +147,8 @@ pub fn log(entries: &[pb::LogEntryView]) -> String {
 pub fn verify(response: &pb::VerifyLogResponse) -> String {
     if response.ok {
         format!(
-            "handover log OK: {} entries, hash chain intact, head {}\n",
-            response.entries,
+            "handover log OK: {}, hash chain intact, head {}\n",
+            count(response.entries, "entry", "entries"),
             hex::encode(&response.head_hash)
         )
     } else {
@@ -154,7 +169,7 @@ pub fn directory(response: &pb::DirectorySearchResponse) -> String {
         out,
         "directory version {} (valid until {}){}",
         response.version,
-        format_ms(response.expires_at_ms),
+        when(response.expires_at_ms),
         if response.refreshed {
             ", just refreshed"
         } else {
@@ -189,9 +204,9 @@ pub fn directory(response: &pb::DirectorySearchResponse) -> String {
         out.push_str("your sharing agreements:\n");
         for a in &response.agreements {
             let state = if a.terminated_at_ms != 0 {
-                format!("terminated {}", format_ms(a.terminated_at_ms))
+                format!("terminated {}", when(a.terminated_at_ms))
             } else {
-                format!("valid until {}", format_ms(a.valid_until_ms))
+                format!("valid until {}", when(a.valid_until_ms))
             };
             let kinds: Vec<&str> = a.kinds.iter().map(|k| kind(*k)).collect();
             let _ = writeln!(

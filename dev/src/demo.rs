@@ -130,10 +130,9 @@ pub async fn run(root: &Path, front: &dyn Front) -> anyhow::Result<()> {
             .iter()
             .find(|e| e.step == wanted)
             .with_context(|| format!("no {wanted} receipt"))?;
-        println!(
-            "   {} by broker {}: {}",
-            receipt.step, receipt.attested_by, receipt.detail
-        );
+        // The detail says what the broker did ("stored by broker at"): the wire's name of the
+        // step, "accepted", is kept for the partner's answer to the referral.
+        println!("   {} [signed receipt]", receipt.detail);
     }
 
     step(4, "Astra's inbox and its decrypted, verified view");

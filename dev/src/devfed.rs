@@ -1,7 +1,8 @@
 //! Configuration files for a generated development federation: one `broker.toml` per broker
 //! and one `node.toml` per node, pointing at the certificates and keys `trm-dev generate` wrote.
-//! `trm dev-federation` writes them; the demo and the integration tests build the same
-//! configurations in memory.
+//! `trm dev-federation` and `trm-dev generate` write them, with file names relative to each
+//! configuration file's folder, so the daemons start from any folder and the federation folder
+//! can be moved; the demo and the integration tests build the same configurations in memory.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use trm_authority::{BrokerMaterial, Federation, NodeMaterial, files};
 use trm_broker::BrokerConfigFile;
 use trm_node::NodeConfigFile;
+use trm_storage::config::RelativePaths;
 
 /// The authority's public key as configuration files pin it.
 pub fn authority_key_hex(federation: &Federation) -> String {
@@ -81,8 +83,43 @@ pub fn listen_address(endpoint: &str) -> Option<SocketAddr> {
         .ok()
 }
 
+/// `target` as seen from the folder `base`: `../../ca.pem` from `fed/brokers/at` for
+/// `fed/ca.pem`. Both are made absolute first (from the current folder); `target` itself when
+/// they share no root.
+pub fn relative_to(base: &Path, target: &Path) -> PathBuf {
+    let (Ok(base), Ok(target)) = (std::path::absolute(base), std::path::absolute(target)) else {
+        return target.to_owned();
+    };
+    let base: Vec<_> = base.components().collect();
+    let target: Vec<_> = target.components().collect();
+    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return target.iter().collect();
+    }
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    relative.extend(target.iter().skip(common));
+    relative
+}
+
+/// Writes `config` as TOML to `path`, its file names relative to `path`'s folder.
+fn write_config<T: RelativePaths + serde::Serialize>(
+    mut config: T,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let folder = path.parent().unwrap_or_else(|| Path::new(""));
+    for name in config.paths_mut() {
+        *name = relative_to(folder, name);
+    }
+    std::fs::write(path, toml::to_string_pretty(&config)?)?;
+    Ok(())
+}
+
 /// Writes `broker.toml` and `node.toml` files for every broker and node, with data and
-/// sockets under `run_dir`. Returns the files written.
+/// sockets under `run_dir`, every file name relative to the configuration's folder. Returns
+/// the files written.
 pub fn write_configs(federation: &Federation, run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for broker in &federation.brokers {
@@ -100,7 +137,7 @@ pub fn write_configs(federation: &Federation, run_dir: &Path) -> anyhow::Result<
             run_dir.join("brokers").join(broker.name.as_str()),
         );
         let path = broker.dir.join("broker.toml");
-        std::fs::write(&path, toml::to_string_pretty(&config)?)?;
+        write_config(config, &path)?;
         written.push(path);
     }
     for node in &federation.nodes {
@@ -115,7 +152,7 @@ pub fn write_configs(federation: &Federation, run_dir: &Path) -> anyhow::Result<
             run_dir.join(format!("{}.sock", node.address)),
         );
         let path = node.dir.join("node.toml");
-        std::fs::write(&path, toml::to_string_pretty(&config)?)?;
+        write_config(config, &path)?;
         written.push(path);
     }
     Ok(written)

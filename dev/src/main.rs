@@ -1,4 +1,5 @@
-//! `trm-dev`: generates a development federation folder, or prints the built-in spec.
+//! `trm-dev`: generates a development federation folder (with a `broker.toml` or `node.toml`
+//! beside each broker's and node's keys), or prints the built-in spec.
 //! (The federation authority's later changes to it are `trm-authority`'s.)
 //!
 //! Exit codes: 0 on success, 64 for a bad spec or bad arguments (an unreadable spec file, an
@@ -27,7 +28,9 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generates a federation folder from a spec (the built-in one by default).
+    /// Generates a federation folder from a spec (the built-in one by default): CA, keys,
+    /// certificates, the signed directory, and a configuration file for every broker and node
+    /// (data and sockets under OUT/run).
     Generate {
         /// The folder to write; created if missing.
         #[arg(long)]
@@ -50,7 +53,19 @@ enum Command {
 struct ConfigError(String);
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    // Usage errors exit 64 like a bad spec, not clap's 2; help and version 0.
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("trm-dev: {err:#}");
@@ -79,7 +94,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             };
             check_out(&out, force)?;
             let federation = generate(&spec, &out)?;
-            print(&summary(&federation))
+            let written = trm_dev::devfed::write_configs(&federation, &out.join("run"))?;
+            let mut text = summary(&federation);
+            for path in written {
+                let _ = writeln!(text, "config {}", path.display());
+            }
+            print(&text)
         }
     }
 }

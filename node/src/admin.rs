@@ -9,6 +9,7 @@ use tonic::transport::Channel;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Response, Status};
 use trm_proto::pb;
+use trm_proto::pb::body::Content;
 
 use crate::error::NodeError;
 use crate::export::BundlePieces;
@@ -78,9 +79,14 @@ fn invalid(field: &str, problem: impl std::fmt::Display) -> NodeError {
     NodeError::InvalidRequest(format!("{field}: {problem}"))
 }
 
+/// A log event's name; the broker's receipt that it stored an envelope is "stored", so that
+/// "accepted" only ever means a partner's acceptance of a referral.
 fn event_name(event: i32) -> String {
     pb::LogEvent::try_from(event)
         .map(|e| {
+            if e == pb::LogEvent::Accepted {
+                return "stored".to_owned();
+            }
             e.as_str_name()
                 .trim_start_matches("LOG_EVENT_")
                 .to_ascii_lowercase()
@@ -130,6 +136,49 @@ fn flag_names(flags: Option<&pb::AuditFlags>) -> Vec<String> {
     names
 }
 
+impl AdminService {
+    /// Finds a stored message by its id or a unique prefix of it, as every command that takes
+    /// an id does.
+    fn find(&self, id: &str) -> Result<pb::StoredMessage, NodeError> {
+        Ok(self.node.store().find(self.node.address().as_str(), id)?)
+    }
+
+    /// Completes the earlier message a content answers (a referral's response, an information
+    /// request's answer, a return's confirmation or follow-up) when it is given as a prefix of
+    /// its id, so that message files take the same ids as the command line. What is not a
+    /// prefix of any message is left for the case's checks to refuse.
+    fn complete_reference(&self, mut content: Content) -> Result<Content, NodeError> {
+        let (field, id) = match &mut content {
+            Content::ReferralResponse(r) => ("referral_message_id", &mut r.referral_message_id),
+            Content::InfoResponse(r) => ("request_message_id", &mut r.request_message_id),
+            Content::ReturnConfirmation(r) => (
+                "return_request_message_id",
+                &mut r.return_request_message_id,
+            ),
+            Content::FollowUp(r) => (
+                "return_request_message_id",
+                &mut r.return_request_message_id,
+            ),
+            _ => return Ok(content),
+        };
+        let looks_like_prefix = (crate::store::MIN_ID_PREFIX..FULL_ID_LEN).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !looks_like_prefix {
+            return Ok(content);
+        }
+        match self.find(id) {
+            Ok(found) => *id = found.summary.unwrap_or_default().message_id,
+            // Left as it is: the case's check names the missing item.
+            Err(NodeError::Store(crate::store::StoreError::NotFound(_))) => {}
+            Err(e) => return Err(invalid(field, e)),
+        }
+        Ok(content)
+    }
+}
+
+/// The length of a whole message id (16 random bytes in hex).
+const FULL_ID_LEN: usize = 32;
+
 #[tonic::async_trait]
 impl pb::node_admin_server::NodeAdmin for AdminService {
     async fn send(
@@ -145,10 +194,12 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                 .parse()
                 .map_err(|e| invalid("case_ref", e))?,
             priority: pb::Priority::try_from(request.priority).unwrap_or(pb::Priority::Routine),
-            content: request
-                .body
-                .and_then(|b| b.content)
-                .ok_or_else(|| invalid("body", "no message content"))?,
+            content: self.complete_reference(
+                request
+                    .body
+                    .and_then(|b| b.content)
+                    .ok_or_else(|| invalid("body", "no message content"))?,
+            )?,
         };
         let outcome = self.node.send(draft, &actor).await?;
         Ok(Response::new(pb::SendResponse {
@@ -186,11 +237,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::ShowRequest>,
     ) -> Result<Response<pb::ShowResponse>, Status> {
-        let stored = self
-            .node
-            .store()
-            .find(self.node.address().as_str(), &request.get_ref().message_id)
-            .map_err(NodeError::from)?;
+        let stored = self.find(&request.get_ref().message_id)?;
         let body = self.node.read_stored(&stored)?;
         let erased = if stored.erased_at_ms != 0 || body.is_none() {
             format!(
@@ -218,11 +265,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
-        let stored = self
-            .node
-            .store()
-            .find(self.node.address().as_str(), &request.get_ref().message_id)
-            .map_err(NodeError::from)?;
+        let stored = self.find(&request.get_ref().message_id)?;
         let summary = stored.summary.unwrap_or_default();
         let queued = stored.direction == OUTGOING
             && self

@@ -8,7 +8,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use trm_proto::addr::NodeAddr;
 use trm_proto::directory::{self, Directory, DirectoryError};
-use trm_storage::config::{env_override, field, from_toml, read_text};
+use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, read_text};
 
 use crate::deadlines::Deadlines;
 use crate::keys::{KeyError, NodeKeys};
@@ -155,10 +155,26 @@ pub struct NodeConfig {
     pub attachments: trm_proto::attachment::Limits,
 }
 
+impl RelativePaths for NodeConfigFile {
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        vec![
+            &mut self.data_dir,
+            &mut self.admin_socket,
+            &mut self.tls_cert,
+            &mut self.tls_key,
+            &mut self.ca_cert,
+            &mut self.signing_key,
+            &mut self.age_key,
+            &mut self.directory,
+        ]
+    }
+}
+
 impl NodeConfigFile {
-    /// Parses TOML text; `path` names the file in errors.
+    /// Parses TOML text of the file at `path` (named in errors); relative file names are
+    /// relative to its folder.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        Ok(from_toml(text, path)?)
+        Ok(config_from_toml(text, path)?)
     }
 
     /// Reads the file and applies `TRM_NODE_BROKER` (the broker endpoint) and

@@ -117,7 +117,10 @@ impl Deadlines {
                 let months = *self.follow_up_months.get(item.follow_ups as usize)?;
                 due(
                     rules::follow_up_due_ms(item.travelled_at_ms, months),
-                    format!("follow-up at {months} months after return"),
+                    format!(
+                        "follow-up at {months} {} after return",
+                        if months == 1 { "month" } else { "months" }
+                    ),
                 )
             }
             _ => None,

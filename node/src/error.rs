@@ -62,7 +62,9 @@ impl From<NodeError> for Status {
             NodeError::Seal(_) => Code::InvalidArgument,
             NodeError::Store(StoreError::NotFound(_) | StoreError::NoCase(_)) => Code::NotFound,
             NodeError::Store(StoreError::Case(_)) => Code::FailedPrecondition,
-            NodeError::Store(StoreError::AmbiguousCase { .. }) => Code::InvalidArgument,
+            NodeError::Store(StoreError::AmbiguousCase { .. } | StoreError::Id(_)) => {
+                Code::InvalidArgument
+            }
             NodeError::Store(_) => Code::Unavailable,
             NodeError::LogBroken(_) => Code::FailedPrecondition,
             NodeError::NoAgreement(_) => Code::PermissionDenied,

@@ -24,6 +24,20 @@ pub fn rfc3339(ms: u64) -> String {
 /// is UTC at that instant, and carries its own date when that differs. A date without a
 /// time (midnight UTC) is `2026-11-29`.
 pub fn text(ms: u64, zone: &TimeZone) -> String {
+    if ms.is_multiple_of(DAY_MS)
+        && let Some(utc) = i64::try_from(ms)
+            .ok()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+    {
+        return utc.strftime("%Y-%m-%d").to_string();
+    }
+    instant(ms, zone)
+}
+
+/// An instant for people, whatever its time of day: `2026-11-29 10:00 UTC (11:00 CET)`, the
+/// local part left out where the zone is UTC at that instant and carrying its own date when
+/// that differs.
+pub fn instant(ms: u64, zone: &TimeZone) -> String {
     let Some(utc) = i64::try_from(ms)
         .ok()
         .and_then(|ms| Timestamp::from_millisecond(ms).ok())
@@ -31,9 +45,6 @@ pub fn text(ms: u64, zone: &TimeZone) -> String {
         // Beyond what the calendar can show (only a hostile peer sends such a time).
         return rfc3339(ms);
     };
-    if ms.is_multiple_of(DAY_MS) {
-        return utc.strftime("%Y-%m-%d").to_string();
-    }
     let in_utc = utc.to_zoned(TimeZone::UTC);
     let local = utc.to_zoned(zone.clone());
     let mut out = in_utc.strftime("%Y-%m-%d %H:%M UTC").to_string();

@@ -3,11 +3,13 @@
 /// `n` and the noun, singular for one: `plural(1, "month")` is "1 month", `plural(3,
 /// "month")` is "3 months". Nouns whose plural is not the singular plus "s" are not used.
 pub fn plural(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
+    count(n, noun, &format!("{noun}s"))
+}
+
+/// `n` things, in the singular for one, for nouns with their own plural: "1 entry",
+/// "2 entries".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod combine;
 #[cfg(any(test, feature = "danger-test-tools"))]
 pub mod danger;
 mod log;
+mod lookup;
 mod witness;
 
 pub use witness::{NOTES_TREE as WITNESS_NOTES_TREE, Presented, WitnessError, WitnessStore};
@@ -44,6 +45,7 @@ use crate::handover_log::{ChainSummary, LogError, StoredEntry};
 use crate::vault::{Vault, VaultError};
 use combine::{Combiner, StoreTrees};
 use log::Log;
+pub use lookup::{IdError, MIN_ID_PREFIX};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +76,9 @@ pub enum StoreError {
     /// No message has that id.
     #[error("no message with id {0}")]
     NotFound(String),
+    /// An id as typed names no single message.
+    #[error(transparent)]
+    Id(#[from] IdError),
     /// The message may not follow what its case already holds.
     #[error(transparent)]
     Case(#[from] CaseError),
@@ -1237,26 +1242,6 @@ impl NodeStore {
             .await?;
         self.durable().await?;
         Ok(index)
-    }
-
-    /// Finds a message by id (sent or received).
-    /// Ids are unique per sender only, so a message this node (`own`) sent wins over one a
-    /// partner sent with the same id.
-    pub fn find(&self, own: &str, message_id: &str) -> Result<pb::StoredMessage, StoreError> {
-        if let Some(value) = self.messages.get(message_key(own, message_id))? {
-            return pb::StoredMessage::decode(value.as_ref()).map_err(|e| corrupt("messages", e));
-        }
-        for entry in self.messages.iter() {
-            let (key, value) = entry?;
-            let separator = key.len().checked_sub(message_id.len() + 1);
-            if key.ends_with(message_id.as_bytes())
-                && separator.and_then(|at| key.get(at)) == Some(&0)
-            {
-                return pb::StoredMessage::decode(value.as_ref())
-                    .map_err(|e| corrupt("messages", e));
-            }
-        }
-        Err(StoreError::NotFound(message_id.to_owned()))
     }
 
     /// Received messages, newest first.
