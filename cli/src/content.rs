@@ -216,6 +216,14 @@ pub fn content_text(content: &pb::body::Content) -> String {
                 let _ = writeln!(out, "Notes: {}", r.notes);
             }
         }
+        Content::InformationSupplied(s) => {
+            for a in &s.answers {
+                let _ = writeln!(out, "{}: {}", a.missing_information, a.answer);
+            }
+            if !s.notes.is_empty() {
+                let _ = writeln!(out, "Notes: {}", s.notes);
+            }
+        }
         Content::CaseUpdate(u) => {
             let _ = writeln!(out, "Status: {}", u.status);
             if !u.services_delivered.is_empty() {

@@ -63,6 +63,7 @@ pub fn flags(body: &pb::Body) -> pb::AuditFlags {
             ..Default::default()
         },
         Content::CaseUpdate(_)
+        | Content::InformationSupplied(_)
         | Content::ReturnConfirmation(_)
         | Content::FollowUp(_)
         | Content::ConsentWithdrawal(_)

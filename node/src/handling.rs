@@ -55,6 +55,14 @@ fn texts(content: &Content) -> Vec<(&'static str, &str)> {
                     .map(|s| ("referral_response.missing_information", s.as_str())),
             );
         }
+        Content::InformationSupplied(s) => {
+            out.push(("information_supplied.notes", &s.notes));
+            out.extend(
+                s.answers
+                    .iter()
+                    .map(|a| ("information_supplied.answers.answer", a.answer.as_str())),
+            );
+        }
         Content::CaseUpdate(u) => {
             out.push(("case_update.notes", &u.notes));
             out.extend(
@@ -93,6 +101,7 @@ fn attachments(content: &Content) -> &[pb::Attachment] {
     match content {
         Content::Referral(r) => &r.attachments,
         Content::InfoResponse(r) => &r.attachments,
+        Content::InformationSupplied(s) => &s.attachments,
         _ => &[],
     }
 }
