@@ -104,7 +104,11 @@ impl InfoRequest {
                 "info_request.deadline",
                 &self.deadline,
             )?,
-            handling_code: parts::handling(Some(self.handling_code)),
+            handling_code: parts::handling_with(
+                "info_request",
+                Some(self.handling_code),
+                &self.handling_restrictions,
+            )?,
             handling_restrictions: self.handling_restrictions.clone(),
             questions: self.questions.clone(),
         })
@@ -178,7 +182,11 @@ impl InfoResponse {
                 })
                 .into(),
             refusal_text: self.refusal_text.clone(),
-            handling_code: parts::handling(self.handling_code),
+            handling_code: parts::handling_with(
+                "info_response",
+                self.handling_code,
+                &self.handling_restrictions,
+            )?,
             handling_restrictions: self.handling_restrictions.clone(),
             consent: self
                 .consent
