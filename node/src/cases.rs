@@ -446,7 +446,7 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
             )?;
             answer(summary, step, RETURN, referred, Move::FollowUp)?
         }
-        Content::CaseUpdate(update) => return case_update(summary, step, &update.status),
+        Content::CaseUpdate(update) => return case_update(summary, step, update),
         // Audit traffic, not part of any case (see `is_case_traffic`; the store keeps it out).
         Content::WitnessRequest(_) => return Ok(Vec::new()),
         Content::ConsentWithdrawal(_) => {
@@ -464,15 +464,47 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
     Ok(vec![change])
 }
 
+/// Whether a case update's status is `closed`.
+fn closes(update: &pb::CaseUpdate) -> bool {
+    update.status.trim().eq_ignore_ascii_case(STATUS_CLOSED)
+}
+
+/// Before sealing: a `closed` case update that names no items gets the referrals and returns
+/// the sender's case (read by `case` only then) can close now (none when there is no case yet), so that the addressee
+/// closes the same ones even if it opened another item while the update was on its way.
+pub fn name_closed_items(
+    content: &mut pb::body::Content,
+    case: impl FnOnce() -> Option<pb::StoredCase>,
+) {
+    let pb::body::Content::CaseUpdate(update) = content else {
+        return;
+    };
+    if !closes(update) || !update.closed_items.is_empty() {
+        return;
+    }
+    let case = case();
+    let items = case
+        .as_ref()
+        .and_then(|c| c.summary.as_ref())
+        .map_or(&[][..], |s| &s.items);
+    update.closed_items = items
+        .iter()
+        .filter(|i| table::next(&i.kind, &i.state, Move::Close).is_some())
+        .map(|i| i.message_id.clone())
+        .collect();
+}
+
 /// A case update's lifecycle status: `travelled` takes the [`Move::Travelled`] step and
-/// `closed` the [`Move::Close`] step on every item the table allows it on; any other status
-/// changes no state.
+/// `closed` the [`Move::Close`] step on every item the table allows it on (of those it names
+/// in `closed_items`, when it names any); any other status changes no state.
 fn case_update(
     summary: &mut pb::CaseSummary,
     step: &Step<'_>,
-    status: &str,
+    update: &pb::CaseUpdate,
 ) -> Result<Vec<String>, CaseError> {
-    let status = status.trim().to_ascii_lowercase();
+    let status = update.status.trim().to_ascii_lowercase();
+    let named =
+        |id: &str| update.closed_items.is_empty() || update.closed_items.iter().any(|n| n == id);
     let (mv, wanted) = match status.as_str() {
         STATUS_TRAVELLED => (Move::Travelled, "confirmed return"),
         STATUS_CLOSED => (Move::Close, "open referral or return"),
@@ -485,6 +517,7 @@ fn case_update(
         };
         if !rule.from.contains(&item.state.as_str())
             || !side_may(rule.by, &item.direction, step.direction)
+            || (mv == Move::Close && !named(&item.message_id))
         {
             continue;
         }
@@ -693,6 +726,28 @@ mod tests {
             &step("a1", INCOMING, &response("r1", Decision::Accepted)),
         )?;
         assert_eq!(state(&case, "r1"), "accepted");
+        Ok(())
+    }
+
+    #[test]
+    fn a_close_closes_what_its_sender_named_and_not_what_crossed_it() -> Result<(), CaseError> {
+        let mut case = new_case("atina@rs", "C-1");
+        let referral = Content::Referral(pb::Referral::default());
+        apply(&mut case, &step("r1", INCOMING, &referral))?;
+        let mut close = Content::CaseUpdate(pb::CaseUpdate {
+            status: "closed".into(),
+            ..Default::default()
+        });
+        name_closed_items(&mut close, || Some(case.clone()));
+        let Content::CaseUpdate(named) = &close else {
+            panic!("still a case update");
+        };
+        assert_eq!(named.closed_items, ["r1"]);
+        // The partner's second referral arrives before this close does.
+        apply(&mut case, &step("r2", INCOMING, &referral))?;
+        apply(&mut case, &step("u1", OUTGOING, &close))?;
+        assert_eq!(state(&case, "r1"), "closed");
+        assert_eq!(state(&case, "r2"), "delivered");
         Ok(())
     }
 
