@@ -486,7 +486,8 @@ pub fn name_closed_items(
     let items = case
         .as_ref()
         .and_then(|c| c.summary.as_ref())
-        .map_or(&[][..], |s| &s.items);
+        .map(|s| s.items.as_slice())
+        .unwrap_or_default();
     update.closed_items = items
         .iter()
         .filter(|i| table::next(&i.kind, &i.state, Move::Close).is_some())
