@@ -3,6 +3,7 @@
 //! JSON. Every error names the field, as `return_request.travel_date: ...`.
 //!
 //! - [`response`]: the `referral_response` file.
+//! - [`supplement`]: the `information_supplied` file.
 //! - [`update`]: the `case_update` file.
 //! - [`info`]: the `info_request` and `info_response` files.
 //! - [`returns`]: the `return_request`, `return_confirmation` and `follow_up` files.
@@ -13,6 +14,7 @@ pub mod info;
 pub mod parts;
 pub mod response;
 pub mod returns;
+pub mod supplement;
 pub mod update;
 pub mod withdrawal;
 
@@ -29,6 +31,7 @@ pub fn template(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "referral" => crate::referral_file::TEMPLATE,
         "referral_response" => response::TEMPLATE,
+        "information_supplied" => supplement::TEMPLATE,
         "case_update" => update::TEMPLATE,
         "info_request" => info::REQUEST_TEMPLATE,
         "info_response" => info::RESPONSE_TEMPLATE,
@@ -49,6 +52,7 @@ struct MessageFile {
     #[serde(default)]
     priority: Priority,
     referral_response: Option<response::ReferralResponse>,
+    information_supplied: Option<supplement::InformationSupplied>,
     case_update: Option<update::CaseUpdate>,
     info_request: Option<info::InfoRequest>,
     info_response: Option<info::InfoResponse>,
@@ -78,6 +82,7 @@ impl MessageFile {
     fn tables(&self) -> usize {
         [
             self.referral_response.is_some(),
+            self.information_supplied.is_some(),
             self.case_update.is_some(),
             self.info_request.is_some(),
             self.info_response.is_some(),
@@ -98,6 +103,11 @@ impl MessageFile {
                 .referral_response
                 .as_ref()
                 .map(|m| m.to_pb().map(Content::ReferralResponse))
+                .transpose()?,
+            "information_supplied" => self
+                .information_supplied
+                .as_ref()
+                .map(|m| m.to_pb().map(Content::InformationSupplied))
                 .transpose()?,
             "case_update" => self
                 .case_update
@@ -166,10 +176,11 @@ pub fn parse(kind: &str, text: &str, json: bool) -> Result<Parsed, FieldError> {
         case_ref: file.case_ref,
         priority: parts::priority(file.priority),
         content,
-        attachments: file
-            .info_response
-            .map(|r| r.attachments)
-            .unwrap_or_default(),
+        attachments: match (file.info_response, file.information_supplied) {
+            (Some(response), _) => response.attachments,
+            (None, Some(supplied)) => supplied.attachments,
+            (None, None) => Vec::new(),
+        },
     })
 }
 
@@ -277,6 +288,18 @@ mod tests {
                 "priority = \"urgent\"",
                 "priority = \"asap\"",
                 "priority",
+            ),
+            (
+                "information_supplied",
+                "answer = \"Serbian; some German. No interpreter needed for Serbian.\"",
+                "answer = \" \"",
+                "information_supplied.answers[1].answer",
+            ),
+            (
+                "info_request",
+                "handling_code = \"H1\"             # H0 | H1 | H2 | H3",
+                "handling_code = \"H3\"",
+                "info_request.handling_restrictions",
             ),
             (
                 "return_request",

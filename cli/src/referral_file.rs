@@ -453,15 +453,11 @@ impl ReferralFile {
                 child_view: consent.child_view.clone(),
                 override_legal_basis: consent.override_legal_basis.clone(),
             }),
-            handling_code: r
-                .handling_code
-                .map_or(pb::HandlingCode::Unspecified, |h| match h {
-                    HandlingCode::H0 => pb::HandlingCode::H0,
-                    HandlingCode::H1 => pb::HandlingCode::H1,
-                    HandlingCode::H2 => pb::HandlingCode::H2,
-                    HandlingCode::H3 => pb::HandlingCode::H3,
-                })
-                .into(),
+            handling_code: crate::message_file::parts::handling_with(
+                "referral",
+                r.handling_code,
+                &r.handling_restrictions,
+            )?,
             handling_restrictions: r.handling_restrictions.clone(),
             cooperates_with_authorities: r.cooperates_with_authorities,
             attachments: Vec::new(),
@@ -596,6 +592,14 @@ mod tests {
                 .expect_err(to);
             assert_eq!(error.field, field, "{to}: {error}");
         }
+        let h3 = TEMPLATE.replace("handling_code = \"H2\"", "handling_code = \"H3\"");
+        let error = ReferralFile::parse(&h3, false)
+            .and_then(|f| f.to_pb())
+            .expect_err("H3 without its restrictions");
+        assert_eq!(
+            error.to_string(),
+            "referral.handling_restrictions: required with handling code H3"
+        );
         let unknown = TEMPLATE.replace("sex = \"female\"", "sex = \"femal\"");
         let error = ReferralFile::parse(&unknown, false).expect_err("bad variant");
         assert_eq!(error.field, "referral.person.sex", "{error}");

@@ -198,7 +198,7 @@ async fn every_exit_code_the_readme_documents_is_real() -> anyhow::Result<()> {
     let vienna = trm_in_zone(dir, &lefoe, "Europe/Vienna", &["status", prefix]).await?;
     ensure!(vienna.code == 0, "{vienna:?}");
     assert!(
-        vienna.stdout.contains("Z (")
+        vienna.stdout.contains(" UTC (")
             && (vienna.stdout.contains(" CET)") || vienna.stdout.contains(" CEST)")),
         "{vienna:?}"
     );

@@ -78,7 +78,8 @@ fn content_flags(body: &pb::Body) -> pb::AuditFlags {
                 ..Default::default()
             }
         }
-        Content::ReturnConfirmation(_)
+        Content::InformationSupplied(_)
+        | Content::ReturnConfirmation(_)
         | Content::FollowUp(_)
         | Content::ConsentWithdrawal(_)
         | Content::WitnessRequest(_) => pb::AuditFlags::default(),

@@ -8,23 +8,24 @@
 //! reference is chosen by the referring organisation, so two partners may happen to use the
 //! same one, and each exchange with each partner is its own thread.
 //!
-//! Items and their states:
-//! - referral: `sent` (or `delivered` when received) → `delivered` on the addressee's
-//!   DELIVERED receipt (`rejected` on a REJECTED one) → `accepted` | `declined` |
-//!   `needs_information` by a referral response from the addressee (a referral that needs
-//!   information may be answered again) → `closed` by a case update with status `closed`.
-//! - information request: `open` → `answered` | `refused` by an information response from
-//!   the addressee.
-//! - return: `requested` → `confirmed` by a return confirmation from the addressee →
-//!   `travelled` by a case update with status `travelled` (follow-ups are now due) →
-//!   `followed_up` by each follow-up from the addressee → `closed` by a case update with
-//!   status `closed`.
+//! Items and their states are in one table, [`table::TABLE`] (and `docs/lifecycle.md`, which a
+//! test keeps equal to it): a referral (`sent` → `delivered` → `accepted` | `declined` |
+//! `needs_information` → `information_supplied` → answered again ... → `closed`), an
+//! information request (`open` → `answered` | `refused`) and a return (`requested` →
+//! `confirmed` → `travelled` → `followed_up` → `closed`). This module maps each message to
+//! its step and checks the step against the table; it holds no transition of its own.
 //!
 //! Items keep what their due times are computed from (see [`crate::deadlines`]). A consent
 //! withdrawal, sent or received, ends the case: nothing more may be exchanged in it (a new
 //! consent starts a new case), and the addressee erases the content it holds for it.
 
+pub mod table;
+#[cfg(test)]
+mod walk;
+
 use trm_proto::pb;
+
+use table::{By, Move};
 
 /// Incoming, as stored.
 pub const INCOMING: &str = "incoming";
@@ -58,8 +59,8 @@ pub enum CaseError {
         /// The message id referred to.
         message_id: String,
     },
-    /// The message answers an item from the side that opened it.
-    #[error("{} {message_id} was sent by {opener}; only its addressee can answer it", .kind.replace('_', " "))]
+    /// The message takes a step on an item that only the other side may take.
+    #[error("{} {message_id} was sent by {opener}; {may}", .kind.replace('_', " "))]
     WrongSide {
         /// The item kind.
         kind: &'static str,
@@ -67,6 +68,16 @@ pub enum CaseError {
         message_id: String,
         /// Who opened it: this node or the counterparty.
         opener: String,
+        /// Who may take the step, in words.
+        may: &'static str,
+    },
+    /// A follow-up for a return that has not travelled yet.
+    #[error(
+        "return {message_id} has not travelled yet; a follow-up is due only after the case update with status travelled"
+    )]
+    NotTravelled {
+        /// The return request's message id.
+        message_id: String,
     },
     /// The item is in a state that does not allow this step.
     #[error("{} {message_id} is {state}; it cannot be {wanted}", .kind.replace('_', " "))]
@@ -206,8 +217,9 @@ pub fn ended(summary: &pb::CaseSummary) -> Option<String> {
 }
 
 /// Records the addressee's receipt for a message this node sent: a referral becomes
-/// `delivered` or `rejected`; a delivered consent withdrawal notes how many messages the
-/// addressee erased. Returns whether anything changed.
+/// `delivered` or `rejected` (its [`Move::Delivered`] or [`Move::Rejected`] step); a delivered
+/// consent withdrawal notes how many messages the addressee erased. Returns whether anything
+/// changed.
 pub fn receipt(
     case: &mut pb::StoredCase,
     message_id: &str,
@@ -230,30 +242,46 @@ pub fn receipt(
         summary.last_activity_ms = summary.last_activity_ms.max(at_ms);
         return true;
     }
-    let Some(item) = summary
-        .items
-        .iter_mut()
-        .find(|i| i.kind == REFERRAL && i.message_id == message_id && i.state == "sent")
-    else {
+    let step = if delivered {
+        Move::Delivered
+    } else {
+        Move::Rejected
+    };
+    let Some((item, to)) = summary.items.iter_mut().find_map(|i| {
+        let to = table::next(&i.kind, &i.state, step)?;
+        (i.message_id == message_id && i.direction == OUTGOING).then_some((i, to))
+    }) else {
         return false;
     };
-    let state = if delivered { "delivered" } else { "rejected" };
-    item.state = state.into();
+    item.state = to.into();
     item.updated_at_ms = at_ms;
+    let change = format!("{} {to}", item.kind.replace('_', " "));
     summary.last_activity_ms = summary.last_activity_ms.max(at_ms);
     if let Some(entry) = case.thread.iter_mut().find(|m| m.message_id == message_id) {
-        entry.changes.push(format!("referral {state}"));
+        entry.changes.push(change);
     }
     true
 }
 
+/// Opens an item with its [`Move::Open`] step; the addressee's copy also takes the item's
+/// [`Move::Delivered`] step at once (it is stored, so it is delivered).
 fn open_item(
     summary: &mut pb::CaseSummary,
-    kind: &str,
+    kind: &'static str,
     step: &Step<'_>,
-    state: &str,
     stated_deadline_ms: u64,
-) -> String {
+) -> Result<String, CaseError> {
+    let opened = table::rule(kind, Move::Open).map(|t| t.to);
+    let Some(mut state) = opened else {
+        return Err(CaseError::NothingToUpdate {
+            case_ref: summary.case_ref.clone(),
+            kind,
+            status: Move::Open.done().into(),
+        });
+    };
+    if step.direction == INCOMING {
+        state = table::next(kind, state, Move::Delivered).unwrap_or(state);
+    }
     summary.items.push(pb::CaseItem {
         kind: kind.to_owned(),
         message_id: step.message_id.to_owned(),
@@ -265,23 +293,32 @@ fn open_item(
         stated_deadline_ms,
         ..Default::default()
     });
-    format!(
+    Ok(format!(
         "{} {} {state}",
         kind.replace('_', " "),
         short(step.message_id)
-    )
+    ))
 }
 
-/// Finds the item an answer refers to, checking that it was opened by the other side and
-/// that its state is one of `from`; moves it to `to`.
-fn answer(
+/// Whether the side taking `step` (its `direction`) may take a step `by` on an item opened
+/// in `item_direction`.
+fn side_may(by: By, item_direction: &str, direction: &str) -> bool {
+    match by {
+        By::Sender => item_direction == direction,
+        By::Addressee => item_direction != direction,
+        By::Either => true,
+    }
+}
+
+/// Takes `mv` on the item of `kind` that `referred` names, as the table allows: the item must
+/// exist, the side must be the one the table names, and its state one the step is taken from.
+fn take(
     summary: &mut pb::CaseSummary,
     step: &Step<'_>,
     kind: &'static str,
     referred: &str,
-    from: &[&str],
-    to: &str,
-) -> Result<String, CaseError> {
+    mv: Move,
+) -> Result<&'static str, CaseError> {
     let case_ref = summary.case_ref.clone();
     let counterparty = summary.counterparty.clone();
     let item = summary
@@ -294,23 +331,52 @@ fn answer(
             kind,
             message_id: referred.to_owned(),
         })?;
-    if item.direction == step.direction {
+    let illegal = || CaseError::IllegalTransition {
+        kind,
+        message_id: referred.to_owned(),
+        state: item.state.replace('_', " "),
+        wanted: mv.done().to_owned(),
+    };
+    let Some(rule) = table::rule(kind, mv) else {
+        return Err(illegal());
+    };
+    if !side_may(rule.by, &item.direction, step.direction) {
         return Err(CaseError::WrongSide {
             kind,
             message_id: referred.to_owned(),
             opener: opener(&item.direction),
+            may: if rule.by == By::Sender {
+                "only the organisation that sent it can supply what was asked for"
+            } else {
+                "only its addressee can answer it"
+            },
         });
     }
-    if !from.contains(&item.state.as_str()) {
-        return Err(CaseError::IllegalTransition {
-            kind,
-            message_id: referred.to_owned(),
-            state: item.state.replace('_', " "),
-            wanted: to.replace('_', " "),
-        });
+    if !rule.from.contains(&item.state.as_str()) {
+        if mv == Move::FollowUp && table::is_before(kind, &item.state, Move::Travelled) {
+            return Err(CaseError::NotTravelled {
+                message_id: referred.to_owned(),
+            });
+        }
+        return Err(illegal());
     }
-    item.state = to.to_owned();
+    item.state = rule.to.to_owned();
     item.updated_at_ms = step.at_ms;
+    if mv == Move::FollowUp {
+        item.follow_ups = item.follow_ups.saturating_add(1);
+    }
+    Ok(rule.to)
+}
+
+/// [`take`], and the thread's words for it.
+fn answer(
+    summary: &mut pb::CaseSummary,
+    step: &Step<'_>,
+    kind: &'static str,
+    referred: &str,
+    mv: Move,
+) -> Result<String, CaseError> {
+    let to = take(summary, step, kind, referred, mv)?;
     Ok(format!(
         "{} {} {to}",
         kind.replace('_', " "),
@@ -329,37 +395,30 @@ fn required<'a>(value: &'a str, field: &'static str) -> Result<&'a str, CaseErro
 fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<String>, CaseError> {
     use pb::body::Content;
     let change = match step.content {
-        Content::Referral(_) => {
-            let state = if step.direction == INCOMING {
-                "delivered"
-            } else {
-                "sent"
-            };
-            open_item(summary, REFERRAL, step, state, 0)
-        }
+        Content::Referral(_) => open_item(summary, REFERRAL, step, 0)?,
         Content::ReferralResponse(response) => {
             let referred = required(
                 &response.referral_message_id,
                 "referral_response.referral_message_id",
             )?;
             use pb::referral_response::Decision;
-            let to = match Decision::try_from(response.decision) {
-                Ok(Decision::Accepted) => "accepted",
-                Ok(Decision::Declined) => "declined",
-                Ok(Decision::NeedsInformation) => "needs_information",
+            let mv = match Decision::try_from(response.decision) {
+                Ok(Decision::Accepted) => Move::Accept,
+                Ok(Decision::Declined) => Move::Decline,
+                Ok(Decision::NeedsInformation) => Move::AskForInformation,
                 _ => return Err(CaseError::MissingReference("referral_response.decision")),
             };
-            answer(
-                summary,
-                step,
-                REFERRAL,
-                referred,
-                &["sent", "delivered", "needs_information"],
-                to,
-            )?
+            answer(summary, step, REFERRAL, referred, mv)?
+        }
+        Content::InformationSupplied(supplement) => {
+            let referred = required(
+                &supplement.referral_message_id,
+                "information_supplied.referral_message_id",
+            )?;
+            answer(summary, step, REFERRAL, referred, Move::SupplyInformation)?
         }
         Content::InfoRequest(request) => {
-            open_item(summary, INFO_REQUEST, step, "open", request.deadline_ms)
+            open_item(summary, INFO_REQUEST, step, request.deadline_ms)?
         }
         Content::InfoResponse(response) => {
             let referred = required(
@@ -367,42 +426,27 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
                 "info_response.request_message_id",
             )?;
             let refused = response.refusal_reason != 0 || response.information.is_empty();
-            let to = if refused { "refused" } else { "answered" };
-            answer(summary, step, INFO_REQUEST, referred, &["open"], to)?
+            let mv = if refused { Move::Refuse } else { Move::Answer };
+            answer(summary, step, INFO_REQUEST, referred, mv)?
         }
         Content::ReturnRequest(request) => {
-            open_item(summary, RETURN, step, "requested", request.travel_date_ms)
+            open_item(summary, RETURN, step, request.travel_date_ms)?
         }
         Content::ReturnConfirmation(confirmation) => {
             let referred = required(
                 &confirmation.return_request_message_id,
                 "return_confirmation.return_request_message_id",
             )?;
-            answer(summary, step, RETURN, referred, &["requested"], "confirmed")?
+            answer(summary, step, RETURN, referred, Move::Confirm)?
         }
         Content::FollowUp(follow_up) => {
             let referred = required(
                 &follow_up.return_request_message_id,
                 "follow_up.return_request_message_id",
             )?;
-            let change = answer(
-                summary,
-                step,
-                RETURN,
-                referred,
-                &["confirmed", "travelled", "followed_up"],
-                "followed_up",
-            )?;
-            if let Some(item) = summary
-                .items
-                .iter_mut()
-                .find(|i| i.kind == RETURN && i.message_id == referred)
-            {
-                item.follow_ups = item.follow_ups.saturating_add(1);
-            }
-            change
+            answer(summary, step, RETURN, referred, Move::FollowUp)?
         }
-        Content::CaseUpdate(update) => return case_update(summary, step, &update.status),
+        Content::CaseUpdate(update) => return case_update(summary, step, update),
         // Audit traffic, not part of any case (see `is_case_traffic`; the store keeps it out).
         Content::WitnessRequest(_) => return Ok(Vec::new()),
         Content::ConsentWithdrawal(_) => {
@@ -420,58 +464,80 @@ fn transition(summary: &mut pb::CaseSummary, step: &Step<'_>) -> Result<Vec<Stri
     Ok(vec![change])
 }
 
-/// A case update's lifecycle status: `travelled` moves confirmed returns on, `closed` closes
-/// every referral and return not closed yet; any other status changes no state.
+/// Whether a case update's status is `closed`.
+fn closes(update: &pb::CaseUpdate) -> bool {
+    update.status.trim().eq_ignore_ascii_case(STATUS_CLOSED)
+}
+
+/// Before sealing: a `closed` case update that names no items gets the referrals and returns
+/// the sender's case (read by `case` only then) can close now (none when there is no case yet), so that the addressee
+/// closes the same ones even if it opened another item while the update was on its way.
+pub fn name_closed_items(
+    content: &mut pb::body::Content,
+    case: impl FnOnce() -> Option<pb::StoredCase>,
+) {
+    let pb::body::Content::CaseUpdate(update) = content else {
+        return;
+    };
+    if !closes(update) || !update.closed_items.is_empty() {
+        return;
+    }
+    let case = case();
+    let items = case
+        .as_ref()
+        .and_then(|c| c.summary.as_ref())
+        .map(|s| s.items.as_slice())
+        .unwrap_or_default();
+    update.closed_items = items
+        .iter()
+        .filter(|i| table::next(&i.kind, &i.state, Move::Close).is_some())
+        .map(|i| i.message_id.clone())
+        .collect();
+}
+
+/// A case update's lifecycle status: `travelled` takes the [`Move::Travelled`] step and
+/// `closed` the [`Move::Close`] step on every item the table allows it on (of those it names
+/// in `closed_items`, when it names any); any other status changes no state.
 fn case_update(
     summary: &mut pb::CaseSummary,
     step: &Step<'_>,
-    status: &str,
+    update: &pb::CaseUpdate,
 ) -> Result<Vec<String>, CaseError> {
-    let status = status.trim().to_ascii_lowercase();
-    let (kinds, from): (&[&str], &[&str]) = match status.as_str() {
-        STATUS_TRAVELLED => (&[RETURN], &["confirmed"]),
-        STATUS_CLOSED => (
-            &[REFERRAL, RETURN],
-            &[
-                "sent",
-                "delivered",
-                "rejected",
-                "accepted",
-                "declined",
-                "needs_information",
-                "requested",
-                "confirmed",
-                "travelled",
-                "followed_up",
-            ],
-        ),
+    let status = update.status.trim().to_ascii_lowercase();
+    let named =
+        |id: &str| update.closed_items.is_empty() || update.closed_items.iter().any(|n| n == id);
+    let (mv, wanted) = match status.as_str() {
+        STATUS_TRAVELLED => (Move::Travelled, "confirmed return"),
+        STATUS_CLOSED => (Move::Close, "open referral or return"),
         _ => return Ok(Vec::new()),
     };
     let mut changes = Vec::new();
-    for item in summary
-        .items
-        .iter_mut()
-        .filter(|i| kinds.contains(&i.kind.as_str()) && from.contains(&i.state.as_str()))
-    {
-        item.state.clone_from(&status);
+    for item in summary.items.iter_mut() {
+        let Some(rule) = table::rule(&item.kind, mv) else {
+            continue;
+        };
+        if !rule.from.contains(&item.state.as_str())
+            || !side_may(rule.by, &item.direction, step.direction)
+            || (mv == Move::Close && !named(&item.message_id))
+        {
+            continue;
+        }
+        item.state = rule.to.to_owned();
         item.updated_at_ms = step.at_ms;
-        if status == STATUS_TRAVELLED {
+        if mv == Move::Travelled {
             item.travelled_at_ms = step.at_ms;
         }
         changes.push(format!(
-            "{} {} {status}",
+            "{} {} {}",
             item.kind.replace('_', " "),
-            short(&item.message_id)
+            short(&item.message_id),
+            rule.to
         ));
     }
     if changes.is_empty() {
         return Err(CaseError::NothingToUpdate {
             case_ref: summary.case_ref.clone(),
-            kind: if status == STATUS_TRAVELLED {
-                "confirmed return"
-            } else {
-                "open referral or return"
-            },
+            kind: wanted,
             status,
         });
     }
@@ -587,12 +653,14 @@ mod tests {
         assert!(matches!(e, Some(CaseError::NoSuchItem { .. })), "{e:?}");
         let request = Content::ReturnRequest(pb::ReturnRequest::default());
         apply(&mut case, &step("q1", OUTGOING, &request))?;
+        let early = "return q1 has not travelled yet; a follow-up is due only after the case update with status travelled";
         let e = apply(&mut case, &step("f0", INCOMING, &follow_up)).err();
-        assert!(
-            matches!(e, Some(CaseError::IllegalTransition { .. })),
-            "{e:?}"
-        );
+        assert_eq!(e.map(|e| e.to_string()).as_deref(), Some(early));
         apply(&mut case, &step("c1", INCOMING, &confirm))?;
+        let before = case.clone();
+        let e = apply(&mut case, &step("f0", INCOMING, &follow_up)).err();
+        assert_eq!(e.map(|e| e.to_string()).as_deref(), Some(early));
+        assert_eq!(case, before, "a refused follow-up changes nothing");
         let travelled = Content::CaseUpdate(pb::CaseUpdate {
             status: "travelled".into(),
             ..Default::default()
@@ -612,6 +680,75 @@ mod tests {
             matches!(e, Some(CaseError::NothingToUpdate { .. })),
             "{e:?}"
         );
+        Ok(())
+    }
+
+    fn supplement(id: &str) -> Content {
+        Content::InformationSupplied(pb::ReferralSupplement {
+            referral_message_id: id.into(),
+            answers: vec![pb::SuppliedItem {
+                missing_information: "date of the last contact with the exploiters".into(),
+                answer: "2026-11-20".into(),
+            }],
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn the_referring_side_supplies_what_was_missing_and_the_referral_awaits_an_answer_again()
+    -> Result<(), CaseError> {
+        use pb::referral_response::Decision;
+        let mut case = new_case("atina@rs", "C-1");
+        let referral = Content::Referral(pb::Referral::default());
+        apply(&mut case, &step("r1", OUTGOING, &referral))?;
+        let e = apply(&mut case, &step("s0", OUTGOING, &supplement("r1"))).err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some("referral r1 is sent; it cannot be supplemented")
+        );
+        let needs = response("r1", Decision::NeedsInformation);
+        apply(&mut case, &step("n1", INCOMING, &needs))?;
+        let e = apply(&mut case, &step("s1", INCOMING, &supplement("r1"))).err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some(
+                "referral r1 was sent by this node; only the organisation that sent it can supply what was asked for"
+            )
+        );
+        apply(&mut case, &step("s1", OUTGOING, &supplement("r1")))?;
+        assert_eq!(state(&case, "r1"), "information_supplied");
+        let e = apply(&mut case, &step("s2", OUTGOING, &supplement("r1"))).err();
+        assert!(
+            matches!(e, Some(CaseError::IllegalTransition { .. })),
+            "{e:?}"
+        );
+        apply(
+            &mut case,
+            &step("a1", INCOMING, &response("r1", Decision::Accepted)),
+        )?;
+        assert_eq!(state(&case, "r1"), "accepted");
+        Ok(())
+    }
+
+    #[test]
+    fn a_close_closes_what_its_sender_named_and_not_what_crossed_it() -> Result<(), CaseError> {
+        let mut case = new_case("atina@rs", "C-1");
+        let referral = Content::Referral(pb::Referral::default());
+        apply(&mut case, &step("r1", INCOMING, &referral))?;
+        let mut close = Content::CaseUpdate(pb::CaseUpdate {
+            status: "closed".into(),
+            ..Default::default()
+        });
+        name_closed_items(&mut close, || Some(case.clone()));
+        let Content::CaseUpdate(named) = &close else {
+            panic!("still a case update");
+        };
+        assert_eq!(named.closed_items, ["r1"]);
+        // The partner's second referral arrives before this close does.
+        apply(&mut case, &step("r2", INCOMING, &referral))?;
+        apply(&mut case, &step("u1", OUTGOING, &close))?;
+        assert_eq!(state(&case, "r1"), "closed");
+        assert_eq!(state(&case, "r2"), "delivered");
         Ok(())
     }
 

@@ -2,6 +2,8 @@
 //!
 //! - A referral is answered within a time that depends on its priority (routine, urgent,
 //!   immediate), counted from when it was sent or received.
+//! - A referral whose sender supplied the information the addressee asked for is answered
+//!   again within the same time, counted from the supplement.
 //! - An information request is answered by the deadline it states, or within a configured
 //!   number of days when it states none.
 //! - A requested return is confirmed a configured number of days before its travel date, or
@@ -92,6 +94,13 @@ impl Deadlines {
                     .saturating_add(self.referral_answer_ms(item.priority)),
                 "answer to the referral".into(),
             ),
+            // Supplied what the addressee asked for: a fresh answer time, by the referral's
+            // priority, from the supplement (the only step into this state).
+            (REFERRAL, "information_supplied") => due(
+                item.updated_at_ms
+                    .saturating_add(self.referral_answer_ms(item.priority)),
+                "answer to the referral, with the information supplied".into(),
+            ),
             (INFO_REQUEST, "open") => {
                 let at = if item.stated_deadline_ms != 0 {
                     item.stated_deadline_ms
@@ -175,6 +184,19 @@ mod tests {
             ..routine
         };
         assert!(d.due(&incoming).is_some_and(|due| !due.counterparty_owes));
+    }
+
+    #[test]
+    fn a_supplemented_referral_is_due_again_from_the_supplement_by_its_priority() {
+        let d = Deadlines::default();
+        let mut supplied = item(REFERRAL, "information_supplied");
+        supplied.updated_at_ms = 10 * DAY_MS;
+        supplied.priority = pb::Priority::Urgent.into();
+        assert_eq!(
+            d.due(&supplied)
+                .map(|due| (due.at_ms, due.counterparty_owes)),
+            Some((12 * DAY_MS, true))
+        );
     }
 
     #[test]

@@ -56,6 +56,14 @@ fn texts(content: &Content) -> Vec<(&'static str, &str)> {
                     .map(|s| ("referral_response.missing_information", s.as_str())),
             );
         }
+        Content::InformationSupplied(s) => {
+            out.push(("information_supplied.notes", &s.notes));
+            out.extend(
+                s.answers
+                    .iter()
+                    .map(|a| ("information_supplied.answers.answer", a.answer.as_str())),
+            );
+        }
         Content::CaseUpdate(u) => {
             out.push(("case_update.notes", &u.notes));
             out.extend(

@@ -197,11 +197,16 @@ impl Node {
     /// Seals a message, stores it with its SENT log entry and queues it; returns once on disk.
     /// The case state machine runs in the store's transaction: an illegal step is refused
     /// there, with nothing stored, logged or queued.
-    pub async fn send(&self, draft: Draft, actor: &str) -> Result<SendOutcome, NodeError> {
+    pub async fn send(&self, mut draft: Draft, actor: &str) -> Result<SendOutcome, NodeError> {
         self.check_log()?;
         let now = time::now_ms();
         crate::rules::check(&draft.content)?;
         crate::attachments::check(&draft.content, &self.attachment_limits)?;
+        // A closing update names what it closes, as this node's case holds it now.
+        let (case_ref, to) = (draft.case_ref.clone(), draft.to.clone());
+        crate::cases::name_closed_items(&mut draft.content, || {
+            self.store.case(case_ref.as_str(), to.as_str()).ok()
+        });
         let directory = self.directory.current();
         if directory.expires_at_ms() <= now {
             return Err(NodeError::DirectoryExpired {

@@ -62,6 +62,9 @@ pub enum OpenError {
         /// The versions this node knows.
         known: String,
     },
+    /// The content breaks a rule that both sides enforce (see [`crate::rules::check_received`]).
+    #[error("content breaks a rule: {0}")]
+    Rule(#[from] crate::rules::RuleError),
     /// The body carries no content, or content of a different kind.
     #[error("body content does not match message kind {0:?}")]
     ContentMismatch(pb::MessageKind),
@@ -142,8 +145,8 @@ pub fn open_stored(envelope: &pb::Envelope, signed_body: Vec<u8>) -> Result<Open
     })
 }
 
-/// What a delivered body must carry besides its binding: a pseudonymous case reference and code
-/// lists this node knows. Not checked again on stored messages, so a later change of either
+/// What a delivered body must carry besides its binding: a pseudonymous case reference, code
+/// lists this node knows, and content that meets the rules both sides enforce. Not checked again on stored messages, so a later change of either
 /// rule never makes a node's own records unreadable.
 fn check_fields(body: &pb::Body) -> Result<(), OpenError> {
     // Not echoed: a malformed reference may be a person's name.
@@ -157,6 +160,9 @@ fn check_fields(body: &pb::Body) -> Result<(), OpenError> {
             sent: body.code_lists.clone(),
             known: trm_proto::KNOWN_CODE_LISTS.join(", "),
         });
+    }
+    if let Some(content) = &body.content {
+        crate::rules::check_received(content)?;
     }
     Ok(())
 }

@@ -1,8 +1,12 @@
 //! The rules that protect victims, checked before anything is sealed: consent before
 //! disclosure (or an explicit override with its legal basis), a guardian and the child's own
-//! view for children, a pre-return risk assessment for every return. A refused message is
-//! neither sent nor stored. Cooperation with authorities is recorded but never checked here:
-//! it is not a condition of assistance (CoE Convention art. 13-14).
+//! view for children, a pre-return risk assessment for every return, and the words each
+//! decision of a referral response needs. A refused message is neither sent nor stored.
+//! Cooperation with authorities is recorded but never checked here: it is not a condition of
+//! assistance (CoE Convention art. 13-14).
+//!
+//! [`check_received`] holds the rules a received message is refused for too (a REJECTED
+//! receipt says why): handling code H3 ("other restrictions") with no restriction written.
 
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
@@ -84,9 +88,80 @@ fn check_child(
     Ok(())
 }
 
+/// The rules both sides enforce, on what is sent and on what is received: H3 means "other
+/// restrictions", so a referral, an information request or an information response with H3
+/// must write them out, or its reader sees the code with nothing to follow.
+pub fn check_received(content: &Content) -> Result<(), RuleError> {
+    let (field, code, restrictions) = match content {
+        Content::Referral(r) => (
+            "referral.handling_restrictions",
+            r.handling_code,
+            &r.handling_restrictions,
+        ),
+        Content::InfoRequest(r) => (
+            "info_request.handling_restrictions",
+            r.handling_code,
+            &r.handling_restrictions,
+        ),
+        Content::InfoResponse(r) => (
+            "info_response.handling_restrictions",
+            r.handling_code,
+            &r.handling_restrictions,
+        ),
+        _ => return Ok(()),
+    };
+    if code == i32::from(pb::HandlingCode::H3) && restrictions.trim().is_empty() {
+        return Err(refuse(field, "required with handling code H3"));
+    }
+    Ok(())
+}
+
+/// A referral response says what its decision needs: the unit now responsible, the reason
+/// for declining, or what is missing.
+fn check_response(r: &pb::ReferralResponse) -> Result<(), RuleError> {
+    use pb::referral_response::Decision;
+    let (field, empty, problem) = match Decision::try_from(r.decision) {
+        Ok(Decision::Accepted) => (
+            "referral_response.responsible_unit",
+            r.responsible_unit.trim().is_empty(),
+            "required when the referral is accepted (a role or team, not a person)",
+        ),
+        Ok(Decision::Declined) => (
+            "referral_response.reason",
+            r.reason.trim().is_empty(),
+            "required when the referral is declined",
+        ),
+        Ok(Decision::NeedsInformation) => (
+            "referral_response.missing_information",
+            r.missing_information.iter().all(|m| m.trim().is_empty()),
+            "say what is missing",
+        ),
+        _ => (
+            "referral_response.decision",
+            true,
+            "choose accepted, declined or needs_information",
+        ),
+    };
+    if empty {
+        return Err(refuse(field, problem));
+    }
+    Ok(())
+}
+
 /// Checks an outgoing message's content against the rules.
 pub fn check(content: &Content) -> Result<(), RuleError> {
+    check_received(content)?;
     match content {
+        Content::ReferralResponse(r) => check_response(r),
+        Content::InformationSupplied(s) => {
+            if s.answers.is_empty() {
+                return Err(refuse(
+                    "information_supplied.answers",
+                    "answer at least one item the response said was missing",
+                ));
+            }
+            Ok(())
+        }
         Content::Referral(r) => {
             let age = r.person.as_ref().map_or(0, |p| p.age_years);
             if age > 0 && age < 18 && !r.child {
@@ -241,6 +316,62 @@ mod tests {
             check(&Content::Referral(child)).map_err(|e| e.field),
             Err("referral.consent.child_view".into())
         );
+    }
+
+    #[test]
+    fn h3_needs_its_restrictions_written_on_both_sides() {
+        let mut h3 = referral();
+        h3.handling_code = pb::HandlingCode::H3.into();
+        h3.handling_restrictions = "  ".into();
+        let refused = Err(refuse(
+            "referral.handling_restrictions",
+            "required with handling code H3",
+        ));
+        assert_eq!(check(&Content::Referral(h3.clone())), refused);
+        assert_eq!(check_received(&Content::Referral(h3.clone())), refused);
+        assert_eq!(
+            refused.map_err(|e| e.to_string()),
+            Err("referral.handling_restrictions: required with handling code H3".into())
+        );
+        let response = Content::InfoResponse(pb::InfoResponse {
+            handling_code: pb::HandlingCode::H3.into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            check_received(&response).map_err(|e| e.field),
+            Err("info_response.handling_restrictions".into())
+        );
+        h3.handling_restrictions = "not to be shown to the employer's embassy".into();
+        assert_eq!(check(&Content::Referral(h3)), Ok(()));
+    }
+
+    #[test]
+    fn a_referral_response_says_what_its_decision_needs() {
+        use pb::referral_response::Decision;
+        let response = |decision: Decision| pb::ReferralResponse {
+            referral_message_id: "r1".into(),
+            decision: decision.into(),
+            ..Default::default()
+        };
+        for (decision, field) in [
+            (Decision::Accepted, "referral_response.responsible_unit"),
+            (Decision::Declined, "referral_response.reason"),
+            (
+                Decision::NeedsInformation,
+                "referral_response.missing_information",
+            ),
+            (Decision::Unspecified, "referral_response.decision"),
+        ] {
+            assert_eq!(
+                check(&Content::ReferralResponse(response(decision))).map_err(|e| e.field),
+                Err(field.to_owned())
+            );
+        }
+        let accepted = pb::ReferralResponse {
+            responsible_unit: "Astra reintegration team".into(),
+            ..response(Decision::Accepted)
+        };
+        assert_eq!(check(&Content::ReferralResponse(accepted)), Ok(()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Files sent with a message. An attachment travels inside the signed, encrypted body with its
 //! base name, media type and SHA-256; the sending node checks it before sealing and the
-//! receiving node again on delivery, with the same [`check`]. Only referrals and information
-//! responses carry attachments ([`of`]).
+//! receiving node again on delivery, with the same [`check`]. Only referrals, information
+//! responses and supplied information carry attachments ([`of`]).
 
 use sha2::{Digest, Sha256};
 
@@ -83,7 +83,9 @@ pub enum AttachmentError {
         name: String,
     },
     /// This kind of message does not carry attachments.
-    #[error("a {0} cannot carry attachments; only a referral and an information response can")]
+    #[error(
+        "a {0} cannot carry attachments; only a referral, an information response and information supplied can"
+    )]
     NotCarried(&'static str),
 }
 
@@ -102,7 +104,16 @@ pub fn of(content: &Content) -> &[pb::Attachment] {
     match content {
         Content::Referral(r) => &r.attachments,
         Content::InfoResponse(r) => &r.attachments,
-        _ => &[],
+        Content::InformationSupplied(s) => &s.attachments,
+        // Every kind is named, so a new kind that carries attachments cannot be forgotten.
+        Content::ReferralResponse(_)
+        | Content::CaseUpdate(_)
+        | Content::InfoRequest(_)
+        | Content::ReturnRequest(_)
+        | Content::ReturnConfirmation(_)
+        | Content::FollowUp(_)
+        | Content::ConsentWithdrawal(_)
+        | Content::WitnessRequest(_) => &[],
     }
 }
 
@@ -111,7 +122,15 @@ pub fn of_mut(content: &mut Content) -> Option<&mut Vec<pb::Attachment>> {
     match content {
         Content::Referral(r) => Some(&mut r.attachments),
         Content::InfoResponse(r) => Some(&mut r.attachments),
-        _ => None,
+        Content::InformationSupplied(s) => Some(&mut s.attachments),
+        Content::ReferralResponse(_)
+        | Content::CaseUpdate(_)
+        | Content::InfoRequest(_)
+        | Content::ReturnRequest(_)
+        | Content::ReturnConfirmation(_)
+        | Content::FollowUp(_)
+        | Content::ConsentWithdrawal(_)
+        | Content::WitnessRequest(_) => None,
     }
 }
 

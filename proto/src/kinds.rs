@@ -22,12 +22,17 @@ const fn kind(kind: pb::MessageKind, name: &'static str, label: &'static str) ->
 
 /// The kinds organisations send each other, the referral first: what `trm template` and
 /// `trm send` know and what a sharing agreement can cover.
-pub const SENT: [Kind; 9] = [
+pub const SENT: [Kind; 10] = [
     kind(pb::MessageKind::Referral, "referral", "referral"),
     kind(
         pb::MessageKind::ReferralResponse,
         "referral_response",
         "referral response",
+    ),
+    kind(
+        pb::MessageKind::InformationSupplied,
+        "information_supplied",
+        "information supplied for a referral",
     ),
     kind(pb::MessageKind::CaseUpdate, "case_update", "case update"),
     kind(
@@ -71,8 +76,8 @@ pub const WITNESS_REQUEST: Kind = kind(
 );
 
 /// The names of [`SENT`], in the same order.
-pub const SENT_NAMES: [&str; 9] = {
-    let mut names = [""; 9];
+pub const SENT_NAMES: [&str; 10] = {
+    let mut names = [""; 10];
     let mut i = 0;
     while i < SENT.len() {
         names[i] = SENT[i].name;
@@ -82,8 +87,8 @@ pub const SENT_NAMES: [&str; 9] = {
 };
 
 /// Every kind of [`SENT`], for agreements that cover `all`.
-pub const SENT_KINDS: [pb::MessageKind; 9] = {
-    let mut kinds = [pb::MessageKind::Unspecified; 9];
+pub const SENT_KINDS: [pb::MessageKind; 10] = {
+    let mut kinds = [pb::MessageKind::Unspecified; 10];
     let mut i = 0;
     while i < SENT.len() {
         kinds[i] = SENT[i].kind;
@@ -121,6 +126,7 @@ pub fn kind_of(content: &Content) -> pb::MessageKind {
     match content {
         Content::Referral(_) => pb::MessageKind::Referral,
         Content::ReferralResponse(_) => pb::MessageKind::ReferralResponse,
+        Content::InformationSupplied(_) => pb::MessageKind::InformationSupplied,
         Content::CaseUpdate(_) => pb::MessageKind::CaseUpdate,
         Content::InfoRequest(_) => pb::MessageKind::InfoRequest,
         Content::InfoResponse(_) => pb::MessageKind::InfoResponse,
@@ -182,6 +188,7 @@ mod tests {
         assert_eq!(label(10), "witness request");
         assert_eq!(from_name("witness_request"), None);
         assert_eq!(SENT_NAMES[1], "referral_response");
-        assert_eq!(SENT_KINDS[8], pb::MessageKind::ConsentWithdrawal);
+        assert_eq!(SENT_NAMES[2], "information_supplied");
+        assert_eq!(SENT_KINDS[9], pb::MessageKind::ConsentWithdrawal);
     }
 }

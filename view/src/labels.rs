@@ -203,6 +203,23 @@ const FIELDS: &[(&str, FieldLabel)] = &[
     ("trm.v1.CaseUpdate.court_travel", l("Court travel")),
     ("trm.v1.CaseUpdate.outcome", l("Outcome")),
     ("trm.v1.CaseUpdate.notes", l("Notes")),
+    ("trm.v1.CaseUpdate.closed_items", l("Closes")),
+    // ReferralSupplement
+    (
+        "trm.v1.ReferralSupplement.referral_message_id",
+        l("Supplements referral"),
+    ),
+    (
+        "trm.v1.ReferralSupplement.answers",
+        l("Information supplied"),
+    ),
+    ("trm.v1.ReferralSupplement.attachments", l("Attachments")),
+    ("trm.v1.ReferralSupplement.notes", l("Notes")),
+    (
+        "trm.v1.SuppliedItem.missing_information",
+        l("Missing information"),
+    ),
+    ("trm.v1.SuppliedItem.answer", l("Answer")),
     // InfoRequest
     (
         "trm.v1.InfoRequest.requesting_authority",

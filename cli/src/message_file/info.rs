@@ -104,7 +104,11 @@ impl InfoRequest {
                 "info_request.deadline",
                 &self.deadline,
             )?,
-            handling_code: parts::handling(Some(self.handling_code)),
+            handling_code: parts::handling_with(
+                "info_request",
+                Some(self.handling_code),
+                &self.handling_restrictions,
+            )?,
             handling_restrictions: self.handling_restrictions.clone(),
             questions: self.questions.clone(),
         })
@@ -181,7 +185,11 @@ impl InfoResponse {
                 })
                 .into(),
             refusal_text: self.refusal_text.clone(),
-            handling_code: parts::handling(self.handling_code),
+            handling_code: parts::handling_with(
+                "info_response",
+                self.handling_code,
+                &self.handling_restrictions,
+            )?,
             handling_restrictions: self.handling_restrictions.clone(),
             consent: self
                 .consent
@@ -209,6 +217,7 @@ purpose = "criminal"             # preliminary | criminal
 categories = ["perpetrator"]     # victim | perpetrator
 deadline = "2026-12-15"          # YYYY-MM-DD
 handling_code = "H1"             # H0 | H1 | H2 | H3
+# handling_restrictions = ""     # required with H3: the restrictions, in words
 questions = "Is the recruiter known to your organisation from other cases in the origin town?"
 "#;
 
@@ -225,7 +234,7 @@ request_message_id = "PASTE-THE-REQUEST-ID"     # from trm inbox or trm case
 information = "The recruiter was named by two other women we assisted in 2025."
 source_reliability = "B"         # A | B | C | X
 accuracy = 2                     # 1 known true | 2 known to the source | 3 not known | 4 cannot be judged
-handling_code = "H1"
+handling_code = "H1"             # H0 | H1 | H2 | H3 (H3 needs handling_restrictions)
 # attachments = ["statement.pdf"]  # files sent with it, relative to this file's folder
 # refusal_reason = "no_consent"  # instead of information: no_consent | no_legal_basis | other
 # refusal_text = ""

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use trm_proto::pb;
 
 use crate::referral_file::{
-    Consent, FieldError, Guardian, HandlingCode, Priority, RiskAssessment, RiskLevel,
+    Consent, FieldError, Guardian, HandlingCode, Priority, RiskAssessment, RiskLevel, field_error,
     optional_date, required,
 };
 
@@ -39,6 +39,22 @@ pub fn handling(code: Option<HandlingCode>) -> i32 {
         HandlingCode::H3 => pb::HandlingCode::H3,
     })
     .into()
+}
+
+/// A handling code on the wire, checked with its restrictions under `prefix` (e.g. `referral`):
+/// H3 means "other restrictions", so it needs them written out in `handling_restrictions`.
+pub fn handling_with(
+    prefix: &str,
+    code: Option<HandlingCode>,
+    restrictions: &str,
+) -> Result<i32, FieldError> {
+    if matches!(code, Some(HandlingCode::H3)) && restrictions.trim().is_empty() {
+        return Err(field_error(
+            &format!("{prefix}.handling_restrictions"),
+            "required with handling code H3",
+        ));
+    }
+    Ok(handling(code))
 }
 
 /// A consent record at `field`.

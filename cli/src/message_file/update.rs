@@ -94,6 +94,8 @@ impl CaseUpdate {
             court_travel,
             outcome: outcome(self.outcome),
             notes: self.notes.clone(),
+            // The sending node names the items a `closed` update closes.
+            closed_items: Vec::new(),
         })
     }
 }

@@ -338,6 +338,29 @@ fn filled_in(
     Ok(path)
 }
 
+/// What the item opened by `message_id` owes, in words; empty when nothing.
+async fn item_due(
+    client: &mut NodeCasesClient<Channel>,
+    counterparty: &str,
+    message_id: &str,
+) -> anyhow::Result<String> {
+    let case = client
+        .case(pb::CaseRequest {
+            case_ref: CASE.into(),
+            counterparty: counterparty.into(),
+            content: false,
+        })
+        .await?
+        .into_inner();
+    case.summary
+        .unwrap_or_default()
+        .items
+        .into_iter()
+        .find(|i| i.message_id == message_id)
+        .map(|i| i.due)
+        .ok_or_else(|| anyhow::anyhow!("no item {message_id}"))
+}
+
 /// The message id of the first item of `kind` in the case with `counterparty`.
 async fn item_id(
     client: &mut NodeCasesClient<Channel>,
@@ -391,13 +414,13 @@ async fn a_return_is_requested_confirmed_travelled_and_followed_up_from_files() 
         "follow_up",
         &[to_lefoe, ("PASTE-THE-RETURN-REQUEST-ID", &request_id)],
     )?;
+    let early = format!(
+        "return {request_id} has not travelled yet; a follow-up is due only after the case update with status travelled"
+    );
     let refused = commands::send_message(&astra_socket, "follow_up", &follow_up, quiet)
         .await
         .expect_err("follow-up before confirmation");
-    assert_eq!(
-        refused.message,
-        format!("return {request_id} is requested; it cannot be followed up")
-    );
+    assert_eq!(refused.message, early);
 
     let confirmation = filled_in(
         files.path(),
@@ -407,16 +430,190 @@ async fn a_return_is_requested_confirmed_travelled_and_followed_up_from_files() 
     commands::send_message(&astra_socket, "return_confirmation", &confirmation, quiet).await?;
     wait_for_state(&lefoe_cases, ASTRA, &request_id, "confirmed").await?;
 
+    // Confirmed is not travelled: a follow-up is still refused, and nothing leaves Astra.
+    let mut astra = fed.client(ASTRA).await?;
+    let sent_before = sent_count(&mut astra).await?;
+    let refused = commands::send_message(&astra_socket, "follow_up", &follow_up, quiet)
+        .await
+        .expect_err("follow-up before travel");
+    assert_eq!(refused.message, early);
+    assert_eq!(sent_count(&mut astra).await?, sent_before, "nothing sealed");
+
     let travelled = filled_in(files.path(), "case_update", &[to_astra])?;
     commands::send_message(&lefoe_socket, "case_update", &travelled, quiet).await?;
     wait_for_state(&astra_cases, LEFOE, &request_id, "travelled").await?;
 
+    // The schedule runs from the travel: the 1-month follow-up is due on both sides.
+    for (client, counterparty) in [(&mut lefoe_cases, ASTRA), (&mut astra_cases, LEFOE)] {
+        let due = item_due(client, counterparty, &request_id).await?;
+        assert!(due.contains("1 month"), "{counterparty}: {due:?}");
+    }
     commands::send_message(&astra_socket, "follow_up", &follow_up, quiet).await?;
     wait_for_state(&lefoe_cases, ASTRA, &request_id, "followed_up").await?;
     assert_eq!(
         item_state(&mut astra_cases, LEFOE, &request_id).await?,
         "followed_up"
     );
+    // The next one, at 3 months, is what the return owes now.
+    let due = item_due(&mut lefoe_cases, ASTRA, &request_id).await?;
+    assert!(due.contains("3 months"), "{due:?}");
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_referral_that_needs_information_is_supplemented_from_a_file_then_accepted()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let files = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(LEFOE).await?;
+    fed.start_node(ASTRA).await?;
+    let mut lefoe = fed.client(LEFOE).await?;
+    let mut lefoe_cases = cases_client(&fed, LEFOE).await?;
+    let mut astra_cases = cases_client(&fed, ASTRA).await?;
+    let (lefoe_socket, astra_socket) = (fed.node_socket(LEFOE), fed.node_socket(ASTRA));
+    let quiet = Output { json: true };
+
+    let id = lefoe
+        .send(fixtures::referral(ASTRA)?)
+        .await?
+        .into_inner()
+        .message_id;
+    wait_for_state(&lefoe_cases, ASTRA, &id, "delivered").await?;
+    let astra = format!("to = \"{ASTRA}\"");
+    let supplied = filled_in(
+        files.path(),
+        "information_supplied",
+        &[
+            ("to = \"astra@rs\"", astra.as_str()),
+            ("PASTE-THE-REFERRAL-ID", &id),
+        ],
+    )?;
+
+    // Nothing was asked for yet: supplying information is refused.
+    let refused = commands::send_message(&lefoe_socket, "information_supplied", &supplied, quiet)
+        .await
+        .expect_err("nothing asked for");
+    assert_eq!(
+        refused.message,
+        format!("referral {id} is delivered; it cannot be supplemented")
+    );
+
+    let missing = Answer::NeedsInformation {
+        missing: "languages spoken".into(),
+    };
+    case_commands::respond(&astra_socket, &id, &missing, quiet).await?;
+    wait_for_state(&lefoe_cases, ASTRA, &id, "needs_information").await?;
+
+    // Only the referring organisation supplies what was missing.
+    let lefoe = format!("to = \"{LEFOE}\"");
+    let wrong_side = filled_in(
+        files.path(),
+        "information_supplied",
+        &[
+            ("to = \"astra@rs\"", lefoe.as_str()),
+            ("PASTE-THE-REFERRAL-ID", &id),
+        ],
+    )?;
+    let refused = commands::send_message(&astra_socket, "information_supplied", &wrong_side, quiet)
+        .await
+        .expect_err("the addressee cannot supplement");
+    assert_eq!(
+        refused.message,
+        format!(
+            "referral {id} was sent by the counterparty; only the organisation that sent it can supply what was asked for"
+        )
+    );
+
+    let supplied = filled_in(
+        files.path(),
+        "information_supplied",
+        &[
+            ("to = \"astra@rs\"", astra.as_str()),
+            ("PASTE-THE-REFERRAL-ID", &id),
+        ],
+    )?;
+    commands::send_message(&lefoe_socket, "information_supplied", &supplied, quiet).await?;
+    wait_for_state(&astra_cases, LEFOE, &id, "information_supplied").await?;
+    assert_eq!(
+        item_state(&mut lefoe_cases, ASTRA, &id).await?,
+        "information_supplied"
+    );
+    // A fresh answer is owed, from the supplement; Astra reads every answer.
+    let due = item_due(&mut astra_cases, LEFOE, &id).await?;
+    assert_eq!(due, "answer to the referral, with the information supplied");
+    let thread = astra_cases
+        .case(pb::CaseRequest {
+            case_ref: CASE.into(),
+            counterparty: LEFOE.into(),
+            content: true,
+        })
+        .await?
+        .into_inner()
+        .thread;
+    let answers = thread
+        .iter()
+        .filter_map(|e| e.body.as_ref().and_then(|b| b.content.clone()))
+        .find_map(|c| match c {
+            pb::body::Content::InformationSupplied(s) => Some(s.answers),
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        answers
+            .iter()
+            .map(|a| a.missing_information.as_str())
+            .collect::<Vec<_>>(),
+        ["languages spoken", "whether the family knows of the return"]
+    );
+
+    let accept = Answer::Accept {
+        unit: "Astra reintegration team".into(),
+    };
+    case_commands::respond(&astra_socket, &id, &accept, quiet).await?;
+    wait_for_state(&lefoe_cases, ASTRA, &id, "accepted").await?;
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn h3_without_its_restrictions_is_refused_at_send_and_rejected_on_receipt()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(LEFOE).await?;
+    fed.start_node(ASTRA).await?;
+    let mut request = fixtures::referral(ASTRA)?;
+    if let Some(pb::body::Content::Referral(r)) =
+        request.body.as_mut().and_then(|b| b.content.as_mut())
+    {
+        r.handling_code = pb::HandlingCode::H3.into();
+        r.handling_restrictions.clear();
+    }
+    let rule = "referral.handling_restrictions: required with handling code H3";
+
+    // At send: refused with the field named, nothing sealed.
+    let mut lefoe = fed.client(LEFOE).await?;
+    let refused = lefoe.send(request.clone()).await.expect_err("H3 alone");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(refused.message(), rule);
+    assert_eq!(sent_count(&mut lefoe).await?, 0);
+
+    // A sender that skips the check: Astra refuses it on receipt, and keeps nothing.
+    let directory = craft::directory(&fed.federation)?;
+    let keys = craft::keys(&fed.federation, LEFOE)?;
+    let envelope = craft::sealed(&keys, &directory, &request)?;
+    let mut client = fixtures::raw_client_as(&fed, LEFOE).await?;
+    client.submit(envelope).await?;
+    let mut astra = fed.client(ASTRA).await?;
+    fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
+    let entries = fixtures::log_entries(&mut astra).await?;
+    let reasons: Vec<&str> = entries.iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons, [format!("content breaks a rule: {rule}")]);
+    assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
     fed.shutdown().await?;
     Ok(())
 }
