@@ -3,13 +3,19 @@
 //! lists: any listed node or broker for a client certificate on a broker, exactly the dialled
 //! broker for a server certificate. Every refusal is logged with the certificate's SHA-256,
 //! rate-limited by [`Refusals`].
+//!
+//! A caller refused by a broker is told `access denied` (the TLS alert); the reason, with the
+//! fingerprint, stays in the broker's log. A node or broker refusing the broker it dials gets
+//! the reason itself, in plain words, as the error of the connection.
 
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme,
+};
 use trm_proto::addr::BrokerName;
 use trm_proto::directory::certificate_fingerprint;
 
@@ -115,7 +121,10 @@ impl ClientCertVerifier for PinnedClientVerifier {
                 fingerprint,
                 version: self.pins.version(),
             };
-            return Err(refuse(&self.refusals, SIDE, &fingerprint, error.into()));
+            self.refusals.refused(SIDE, &fingerprint, &error);
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ));
         }
         Ok(verified)
     }
