@@ -1,7 +1,7 @@
 //! Authentication at the handshake, over real TLS on loopback: a broker completes the TLS
 //! handshake only with certificates the directory in use lists (so health and reflection never
-//! answer anyone else), a node completes it only with the certificate the directory lists for
-//! its broker, a revocation takes effect at the next handshake after a refresh, and TLS 1.2
+//! answer anyone else), a node or a broker completes it only with the certificate the
+//! directory lists for the broker it dials, a revocation takes effect at the next handshake after a refresh, and TLS 1.2
 //! is not spoken.
 
 use std::sync::Arc;
@@ -216,6 +216,58 @@ async fn a_node_revoked_in_a_newer_directory_fails_at_the_handshake_after_the_br
     // Others still get through.
     let lefoe = fed.federation.node(LEFOE).context("lefoe")?;
     health(channel_with(&fed, &lefoe.cert_pem, &lefoe.key_pem).await?).await?;
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_broker_refuses_a_peer_broker_presenting_a_ca_signed_certificate_the_directory_does_not_list()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = LocalFederation::create(
+        dir.path(),
+        "trm-pinning-test",
+        &[("at", "AT"), ("rs", "RS")],
+        &[
+            ("lefoe-ibf@at", "LEFÖ-IBF", "ngo", "AT"),
+            ("astra@rs", "Astra", "ngo", "RS"),
+        ],
+    )
+    .await?;
+    let (cert, key) = unlisted_broker_certificate(&fed, "rs")?;
+    let fingerprint =
+        trm_proto::directory::pem_leaf_fingerprint(&cert).context("certificate readable")?;
+    let mut config = fed.broker_config("rs")?;
+    config.tls_cert_pem = cert;
+    config.tls_key_pem = key;
+    fed.start_broker_with("rs", config).await?;
+    fed.start_broker("at").await?;
+
+    // Broker at calls rs the way its relay and refresh tasks do.
+    let at = fed.broker_state("at")?;
+    let directory = at.directory.current();
+    let rs = directory.broker(&"rs".parse()?).context("rs listed")?;
+    let call = |channel| async move {
+        raw::broker(channel)
+            .fetch_directory(pb::FetchDirectoryRequest { known_version: 0 })
+            .await
+    };
+    let refused = call(trm_broker::connect::channel(&at.federation.tls, rs)?)
+        .await
+        .expect_err("impostor");
+    assert!(
+        format!("{refused:?}").contains(&format!(
+            "certificate with SHA-256 {} is not the one federation directory version 1 lists for broker rs",
+            hex::encode(fingerprint)
+        )),
+        "{refused:?}"
+    );
+
+    // With its listed certificate, rs is accepted by the same code.
+    fed.stop_broker("rs").await?;
+    fed.start_broker("rs").await?;
+    call(trm_broker::connect::channel(&at.federation.tls, rs)?).await?;
+    drop(at);
     fed.shutdown().await?;
     Ok(())
 }
