@@ -5,7 +5,7 @@
 //! once). The channel is lazy and reconnects by itself; the outbox and delivery tasks only see
 //! failed calls and retry with backoff.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
@@ -16,6 +16,9 @@ use crate::config::NodeConfig;
 
 /// How long establishing a connection may take, TLS handshake included.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Refused broker certificates, logged once per certificate per interval across channels.
+static REFUSALS: LazyLock<Arc<Refusals>> = LazyLock::new(|| Arc::new(Refusals::default()));
 
 /// Why a channel to a broker could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +72,3 @@ pub fn channel_to(
         .keep_alive_while_idle(true)
         .connect_with_connector_lazy(connector))
 }
-
-/// Refused broker certificates, logged once per certificate per interval across channels.
-static REFUSALS: std::sync::LazyLock<Arc<Refusals>> =
-    std::sync::LazyLock::new(|| Arc::new(Refusals::default()));
