@@ -1,23 +1,44 @@
 //! Calling peer brokers: a mutual-TLS channel presenting this broker's own certificate (which
-//! carries both server and client authentication), trusting the federation CA and expecting
-//! the peer's name `<peer>.broker.trm`. The peer then checks our certificate against its
-//! directory, as we check theirs.
+//! carries both server and client authentication), TLS 1.3 only, accepting only the
+//! certificate the directory in use lists for the peer (`trm_tls` checks the chain to the
+//! federation CA, the name `<peer>.broker.trm` and the fingerprint during the handshake). The
+//! peer then checks our certificate against its directory, as we check theirs.
+//!
+//! The pins and the refusal log live here, with the rest of this broker's TLS material; the
+//! listener ([`crate::handshake`]) shares them, and the directory refresh swaps the pins.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
-use trm_proto::addr::BrokerName;
-use trm_proto::directory::BrokerInfo;
+use tonic::transport::{Channel, Endpoint};
+use trm_proto::directory::{BrokerInfo, Directory};
+use trm_tls::{Connector, Identity, Pins, Refusals, Roots, TlsError};
 
 use crate::config::BrokerConfig;
 
-/// How long establishing a connection to a peer may take.
+/// How long establishing a connection to a peer may take, TLS handshake included.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long one call to a peer may take, a relay batch's durable flush included.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What this broker presents and trusts when it calls a peer.
+/// Why a channel to a peer could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// This broker's TLS material cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The peer's endpoint is not a usable URI.
+    #[error("endpoint {endpoint}: {source}")]
+    Endpoint {
+        /// The endpoint as the directory lists it.
+        endpoint: String,
+        /// What tonic said.
+        source: tonic::transport::Error,
+    },
+}
+
+/// What this broker presents and trusts, calling peers and answering callers.
 #[derive(Clone)]
 pub struct ClientTls {
     /// The federation CA, PEM.
@@ -26,42 +47,80 @@ pub struct ClientTls {
     cert_pem: String,
     /// Its private key, PEM.
     key_pem: String,
+    /// The certificates the directory in use lists.
+    pins: Arc<Pins>,
+    /// Refused certificates, logged once per interval each.
+    refusals: Arc<Refusals>,
 }
 
 impl std::fmt::Debug for ClientTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the private key.
-        f.debug_struct("ClientTls").finish_non_exhaustive()
+        f.debug_struct("ClientTls")
+            .field("pinned_version", &self.pins.version())
+            .finish_non_exhaustive()
     }
 }
 
 impl ClientTls {
-    /// The client side of this broker's TLS identity.
+    /// This broker's TLS identity, pinning the configured directory's certificates.
     pub fn from_config(config: &BrokerConfig) -> Self {
         Self {
             ca_pem: config.ca_pem.clone(),
             cert_pem: config.tls_cert_pem.clone(),
             key_pem: config.tls_key_pem.clone(),
+            pins: Arc::new(Pins::new(Arc::new(config.directory.clone()))),
+            refusals: Arc::new(Refusals::default()),
         }
+    }
+
+    /// The pinned certificates, shared by outgoing and incoming connections.
+    pub fn pins(&self) -> &Arc<Pins> {
+        &self.pins
+    }
+
+    /// Pins the certificates of `directory` if it is newer than the pinned one.
+    pub fn follow(&self, directory: Arc<Directory>) {
+        self.pins.update(directory);
+    }
+
+    /// The refusal log shared by the handshake and the per-call checks.
+    pub fn refusals(&self) -> &Arc<Refusals> {
+        &self.refusals
+    }
+
+    /// This broker's certificate and key.
+    pub fn identity(&self) -> Result<Identity, TlsError> {
+        Identity::from_pem(&self.cert_pem, &self.key_pem)
+    }
+
+    /// The federation CA.
+    pub fn roots(&self) -> Result<Roots, TlsError> {
+        Roots::from_pem(&self.ca_pem)
     }
 }
 
-/// The TLS server name brokers' certificates carry: `<name>.broker.trm`.
-pub fn server_name(broker: &BrokerName) -> String {
-    format!("{broker}.broker.trm")
-}
-
-/// A lazy channel to `peer` at its directory endpoint; it connects (and reconnects) on use.
-pub fn channel(tls: &ClientTls, peer: &BrokerInfo) -> Result<Channel, tonic::transport::Error> {
-    let config = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&tls.ca_pem))
-        .identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem))
-        .domain_name(server_name(&peer.name));
-    Ok(Endpoint::from_shared(peer.endpoint.clone())?
-        .tls_config(config)?
+/// A lazy channel to `peer` at its directory endpoint; it connects (and reconnects) on use,
+/// each time accepting only the certificate the directory then lists for `peer`.
+pub fn channel(tls: &ClientTls, peer: &BrokerInfo) -> Result<Channel, ConnectError> {
+    let config = trm_tls::client_config(
+        &tls.identity()?,
+        &tls.roots()?,
+        tls.pins.clone(),
+        peer.name.clone(),
+        tls.refusals.clone(),
+    )?;
+    let connector = Connector::new(config, &peer.name)?;
+    let endpoint = Endpoint::from_shared(trm_tls::connect::connector_uri(&peer.endpoint)).map_err(
+        |source| ConnectError::Endpoint {
+            endpoint: peer.endpoint.clone(),
+            source,
+        },
+    )?;
+    Ok(endpoint
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(CALL_TIMEOUT)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true)
-        .connect_lazy())
+        .connect_with_connector_lazy(connector))
 }

@@ -15,6 +15,7 @@
 //! - [`refresh`]: the directory refresh task.
 //! - [`connect`]: channels to peer brokers.
 //! - [`link`]: per-peer signals, channel and relay status.
+//! - [`handshake`]: TLS 1.3 with directory-pinned client certificates, for the listener.
 //! - [`auth`]: TLS peer to directory identity.
 //! - [`state`]: what the handlers and tasks share.
 //! - [`store`]: the store (queues, outboxes, duplicate table, relay log) as a trait whose
@@ -29,6 +30,7 @@ pub mod config;
 pub mod connect;
 pub mod delivery;
 pub mod error;
+pub mod handshake;
 pub mod link;
 pub mod peer;
 pub mod record;

@@ -116,6 +116,7 @@ fn offer(
     match state.directory.offer(candidate) {
         Ok(true) => {
             info!(version, source, "adopted federation directory");
+            state.federation.tls.follow(state.directory.current());
             // A broker new in this version gets its relay task.
             relay::ensure_tasks(state, &state.directory.current());
         }

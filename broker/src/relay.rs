@@ -51,8 +51,8 @@ pub enum RelayError {
     Endpoint {
         /// The peer.
         peer: BrokerName,
-        /// What tonic said.
-        source: tonic::transport::Error,
+        /// Why no channel could be set up.
+        source: connect::ConnectError,
     },
     /// The call failed (unreachable, refused as a whole, timed out).
     #[error("broker {peer} answered {:?}: {}", status.code(), status.message())]

@@ -6,8 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::transport::Server;
 use tracing::info;
 use trm_proto::pb;
 
@@ -15,7 +14,7 @@ use crate::config::BrokerConfig;
 use crate::service::{BrokerPeerService, BrokerService};
 use crate::state::BrokerState;
 use crate::store::{self, BrokerStore, StoreError};
-use crate::{refresh, relay};
+use crate::{handshake, refresh, relay};
 
 /// Why the broker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +28,9 @@ pub enum ServeError {
     /// The reflection service could not be built.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS certificate, key or CA cannot be used.
+    #[error(transparent)]
+    Tls(#[from] trm_tls::TlsError),
 }
 
 /// Extra bytes allowed on the wire above the envelope limit, so an envelope just over the
@@ -66,12 +68,7 @@ pub async fn serve_state(
     state: Arc<BrokerState>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let tls = ServerTlsConfig::new()
-        .identity(Identity::from_pem(
-            &config.tls_cert_pem,
-            &config.tls_key_pem,
-        ))
-        .client_ca_root(Certificate::from_pem(&config.ca_pem));
+    let tls = handshake::server_config(&state)?;
     let broker = pb::broker_server::BrokerServer::new(BrokerService::new(state.clone()))
         .max_decoding_message_size(config.max_envelope_bytes + FRAME_SLACK);
     let peer = pb::broker_peer_server::BrokerPeerServer::new(BrokerPeerService::new(state.clone()))
@@ -113,13 +110,12 @@ pub async fn serve_state(
         }
     };
     let served = Server::builder()
-        .tls_config(tls)?
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(broker)
         .add_service(peer)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
+        .serve_with_incoming_shutdown(handshake::incoming(listener, tls), stopping)
         .await;
     state.stop().await;
     served?;

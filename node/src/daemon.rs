@@ -42,6 +42,9 @@ pub enum DaemonError {
     /// The broker channel or the admin server failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The channel to the broker cannot be set up.
+    #[error(transparent)]
+    Connect(#[from] connect::ConnectError),
 }
 
 /// Binds the admin socket, readable and writable by the node's own user only: file
@@ -101,7 +104,7 @@ pub async fn serve(
     crate::refresh::load_adopted(&node)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
-    let broker_channel = connect::broker_channel(&config)?;
+    let broker_channel = connect::broker_channel(&config, node.pins().clone())?;
     if node.log_broken().is_none() {
         let channel = broker_channel.clone();
         tasks.push(tokio::spawn(outbox::run(

@@ -61,6 +61,8 @@ pub struct Node {
     checkpointer: Option<Checkpointer>,
     /// Serialises adopting a directory and writing it to the data folder.
     directory_persist: std::sync::Mutex<()>,
+    /// The certificates of the directory in use, which the TLS handshake with a broker checks.
+    pins: std::sync::Arc<trm_tls::Pins>,
     /// Due times of open items.
     deadlines: crate::deadlines::Deadlines,
     /// How long a case's content is kept after its last message, in ms; 0 keeps it.
@@ -113,6 +115,9 @@ impl Node {
             data_dir: config.data_dir.clone(),
             checkpointer,
             directory_persist: std::sync::Mutex::new(()),
+            pins: std::sync::Arc::new(trm_tls::Pins::new(std::sync::Arc::new(
+                config.directory.clone(),
+            ))),
             deadlines: config.deadlines.clone(),
             retention_ms: config.retention_ms,
             attachment_limits: config.attachments,
@@ -127,6 +132,17 @@ impl Node {
     /// The verified directory in use (a handle the refresh task updates).
     pub fn directory(&self) -> &DirectoryHandle {
         &self.directory
+    }
+
+    /// The broker certificates the TLS handshake accepts: those of the directory in use, once
+    /// [`Node::follow_directory`] is called after each adoption.
+    pub fn pins(&self) -> &std::sync::Arc<trm_tls::Pins> {
+        &self.pins
+    }
+
+    /// Pins the certificates of the directory in use (after a newer one is adopted).
+    pub fn follow_directory(&self) {
+        self.pins.update(self.directory.current());
     }
 
     /// The node's durable state.

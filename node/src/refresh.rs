@@ -49,6 +49,7 @@ pub fn offer(node: &Node, signed: pb::SignedDirectory) -> Result<bool, RefreshEr
     if !node.directory().offer(candidate)? {
         return Ok(false);
     }
+    node.follow_directory();
     persist(
         node.data_dir(),
         &node.directory().current().signed().encode_to_vec(),

@@ -92,3 +92,12 @@ impl Decoder for RawCodec {
         Ok(Some(bytes.to_vec()))
     }
 }
+
+/// Whether `status` is a broker refusing the client's certificate during the TLS handshake
+/// (the `access denied` alert), before any call reached it.
+pub fn refused_at_handshake(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        tonic::Code::Unknown | tonic::Code::Unavailable
+    ) && format!("{status:?}").contains("AccessDenied")
+}

@@ -26,7 +26,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Folders (relative to the workspace root) whose non-test code may not panic on a bad value.
-const NO_PANIC_FOLDERS: &[&str] = &["broker/src", "node/src", "proto/src", "log/src", "view/src"];
+const NO_PANIC_FOLDERS: &[&str] = &[
+    "broker/src",
+    "node/src",
+    "proto/src",
+    "log/src",
+    "view/src",
+    "tls/src",
+];
 
 /// Where the storage engine may be named: a path prefix relative to the workspace root.
 const SLED_ALLOWED: &[&str] = &[
@@ -117,6 +124,19 @@ const FORBIDDEN: &[(&str, Scope, &[&str])] = &[
         &[
             "sled",
             "tokio",
+            "tonic",
+            "trm-storage",
+            "trm-node",
+            "trm-broker",
+            "trm-cli",
+            "trm-dev",
+        ],
+    ),
+    (
+        "trm-tls",
+        Scope::Dependencies,
+        &[
+            "sled",
             "tonic",
             "trm-storage",
             "trm-node",

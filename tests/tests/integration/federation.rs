@@ -394,11 +394,7 @@ async fn only_directory_listed_broker_certificates_may_relay() -> anyhow::Result
         .relay(batch.clone())
         .await
         .expect_err("unlisted certificate");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
-    assert_eq!(
-        refused.message(),
-        "client certificate is not registered in federation directory version 1"
-    );
+    assert!(raw::refused_at_handshake(&refused), "{refused:?}");
 
     // A node's own listed certificate does not make it a broker.
     let node = fed
@@ -615,11 +611,7 @@ async fn a_revocation_reaches_a_broker_through_its_peer_and_takes_effect_at_once
         .relay(batch)
         .await
         .expect_err("revoked broker");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
-    assert_eq!(
-        refused.message(),
-        "client certificate is not registered in federation directory version 2"
-    );
+    assert!(raw::refused_at_handshake(&refused), "{refused:?}");
     drop((mk, at));
     fed.shutdown().await?;
     Ok(())
