@@ -16,6 +16,7 @@
 //! - [`connect`]: channels to peer brokers.
 //! - [`link`]: per-peer signals, channel and relay status.
 //! - [`auth`]: TLS peer to directory identity.
+//! - [`home`]: node-facing calls only for nodes homed on this broker.
 //! - [`state`]: what the handlers and tasks share.
 //! - [`store`]: the store (queues, outboxes, duplicate table, relay log) as a trait whose
 //!   writes return once durable, and its embedded engine.
@@ -29,6 +30,7 @@ pub mod config;
 pub mod connect;
 pub mod delivery;
 pub mod error;
+pub mod home;
 pub mod link;
 pub mod peer;
 pub mod record;
