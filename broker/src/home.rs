@@ -101,7 +101,10 @@ mod tests {
         let at: BrokerName = addr("lefoe-ibf@at").broker();
         assert!(check(&addr("lefoe-ibf@at"), &at).is_ok());
         let refused = check(&addr("astra@rs"), &at).map_err(|e| e.to_string());
-        assert_eq!(refused, Err("astra@rs is homed on broker rs, not at".into()));
+        assert_eq!(
+            refused,
+            Err("astra@rs is homed on broker rs, not at".into())
+        );
     }
 
     #[test]

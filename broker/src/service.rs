@@ -13,8 +13,8 @@ use tonic::{Request, Response, Status, Streaming};
 use trm_proto::addr::NodeAddr;
 use trm_proto::pb;
 
-use crate::state::BrokerState;
 use crate::home::{self, RefusalLog};
+use crate::state::BrokerState;
 use crate::{auth, delivery, peer, submit};
 
 /// The broker service.
