@@ -26,6 +26,8 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
         .max_decoding_message_size(trm_proto::MAX_ENVELOPE_BYTES + 64 * 1024);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     while !*shutdown.borrow() {
+        // Set when the directory in use has expired: retry at a slower pace than a reconnect.
+        let mut pause = None;
         let (acks, ack_stream) = mpsc::channel(64);
         match client.deliver(ReceiverStream::new(ack_stream)).await {
             Ok(response) => {
@@ -56,6 +58,7 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
                                     }
                                     Err(e @ NodeError::DirectoryExpired { .. }) => {
                                         error!(cause = %e, "not receiving under an expired directory; deliveries stay queued on the broker");
+                                        pause = Some(EXPIRED_RETRY);
                                         break;
                                     }
                                     Err(e) => {
@@ -82,11 +85,14 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
             }
         }
         tokio::select! {
-            () = tokio::time::sleep(backoff.next_delay()) => {}
+            () = tokio::time::sleep(pause.unwrap_or_else(|| backoff.next_delay())) => {}
             _ = shutdown.changed() => {}
         }
     }
 }
+
+/// How long to wait before asking again for a newer directory when the one in use has expired.
+const EXPIRED_RETRY: Duration = Duration::from_secs(5);
 
 /// Deliveries handled together before one flush.
 const BATCH: usize = 64;
@@ -99,7 +105,7 @@ async fn handle_batch(
     batch: Vec<pb::Delivery>,
 ) -> Result<Vec<pb::DeliveryAck>, NodeError> {
     directory_in_force(node, sources).await?;
-    refresh_if_a_sender_is_unknown(node, sources, &batch).await;
+    refresh_if_the_directory_may_be_behind(node, sources, &batch).await;
     // Polled in order, each item is checked and handed to the store's writer in batch order,
     // so the batch's changes share transactions and commit in the order they were delivered.
     let acks =
@@ -131,19 +137,36 @@ async fn directory_in_force(node: &Node, sources: &Sources) -> Result<(), NodeEr
     }
 }
 
-/// A sender the directory in use does not list may have been enrolled since the last refresh:
-/// ask the brokers for a newer directory once before refusing anything as from a stranger.
-async fn refresh_if_a_sender_is_unknown(node: &Node, sources: &Sources, batch: &[pb::Delivery]) {
+/// A sender the directory in use does not list may have been enrolled since the last refresh,
+/// and an agreement it does not list may have been signed since: ask the brokers for a newer
+/// directory once before refusing anything as from a stranger or as not agreed.
+async fn refresh_if_the_directory_may_be_behind(
+    node: &Node,
+    sources: &Sources,
+    batch: &[pb::Delivery],
+) {
     let directory = node.directory().current();
-    let stranger = batch.iter().any(|delivery| match &delivery.item {
-        Some(pb::delivery::Item::Envelope(envelope)) => Header::decode(&envelope.header)
-            .is_ok_and(|header| directory.node(&header.from).is_none()),
+    let now = trm_proto::time::now_ms();
+    let behind = batch.iter().any(|delivery| match &delivery.item {
+        Some(pb::delivery::Item::Envelope(envelope)) => {
+            Header::decode(&envelope.header).is_ok_and(|header| {
+                directory.node(&header.from).is_none()
+                    || directory
+                        .may_send(&header.from, &header.to, header.kind, now)
+                        .is_err()
+            })
+        }
         _ => false,
     });
-    if stranger {
+    if behind {
         match crate::refresh::refresh_once(node, sources).await {
-            Ok(adopted) => info!(adopted, "refreshed the directory for an unknown sender"),
-            Err(e) => warn!(cause = %e, "directory refresh for an unknown sender failed"),
+            Ok(adopted) => info!(
+                adopted,
+                "refreshed the directory for an unknown sender or agreement"
+            ),
+            Err(e) => {
+                warn!(cause = %e, "directory refresh for an unknown sender or agreement failed")
+            }
         }
     }
 }
