@@ -164,12 +164,21 @@ pub fn expiry_warning(directory: &Directory, now_ms: u64, warn_before: Duration)
     }
     let left = Duration::from_millis(expires - now_ms);
     (left <= warn_before).then(|| {
-        let days = left.as_secs() / 86_400;
-        let hours = left.as_secs() % 86_400 / 3_600;
         format!(
-            "federation directory version {version} expires at {at} (in {days} days {hours} hours): no broker has offered a newer one yet; sending and receiving stop when it expires"
+            "federation directory version {version} expires at {at} (in {}): no broker has offered a newer one yet; sending and receiving stop when it expires",
+            time_left(left)
         )
     })
+}
+
+/// A remaining time as people say it: whole days, else whole hours, else "less than an hour".
+fn time_left(left: Duration) -> String {
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match (left.as_secs() / 86_400, left.as_secs() / 3_600) {
+        (0, 0) => "less than an hour".into(),
+        (0, hours) => plural(hours, "hour"),
+        (days, _) => plural(days, "day"),
+    }
 }
 
 /// Asks `broker` over `channel` for its directory.
@@ -200,31 +209,37 @@ async fn fetch(
 /// The other brokers' failures are logged: an unreachable peer is routine.
 pub async fn refresh_once(node: &Node, sources: &Sources) -> Result<bool, RefreshError> {
     let directory = node.directory().current();
+    let known_version = directory.version();
     let home = node.address().broker();
-    let from_home = match fetch(&home, sources.home.clone(), directory.version()).await {
-        Ok(signed) => offer(node, signed),
-        Err(e) => Err(e),
-    };
+    // Asked at the same time, so that unreachable brokers delay a refresh by one timeout only.
+    let others = directory
+        .brokers()
+        .filter(|b| b.name != home)
+        .map(|broker| async move {
+            let answer = match (sources.dial)(broker) {
+                Ok(channel) => fetch(&broker.name, channel, known_version).await,
+                Err(e) => Err(RefreshError::Dial {
+                    broker: broker.name.clone(),
+                    endpoint: broker.endpoint.clone(),
+                    cause: e.to_string(),
+                }),
+            };
+            (broker.name.clone(), answer)
+        });
+    let (from_home, others) = tokio::join!(
+        fetch(&home, sources.home.clone(), known_version),
+        futures_util::future::join_all(others)
+    );
+    let from_home = from_home.and_then(|signed| offer(node, signed));
     let mut adopted = matches!(from_home, Ok(true));
-    for broker in directory.brokers().filter(|b| b.name != home) {
-        let known_version = node.directory().current().version();
-        let answer = match (sources.dial)(broker) {
-            Ok(channel) => fetch(&broker.name, channel, known_version).await,
-            Err(e) => Err(RefreshError::Dial {
-                broker: broker.name.clone(),
-                endpoint: broker.endpoint.clone(),
-                cause: e.to_string(),
-            }),
-        };
+    for (broker, answer) in others {
         match answer.and_then(|signed| offer(node, signed)) {
             Ok(true) => {
-                info!(broker = %broker.name, "adopted a newer directory from a broker other than the home broker");
+                info!(%broker, "adopted a newer directory from a broker other than the home broker");
                 adopted = true;
             }
             Ok(false) => {}
-            Err(e) => {
-                debug!(broker = %broker.name, cause = %e, "directory not taken from this broker")
-            }
+            Err(e) => debug!(%broker, cause = %e, "directory not taken from this broker"),
         }
     }
     match from_home {
@@ -255,5 +270,58 @@ pub async fn run(
         if let Err(e) = refresh_once(&node, &sources).await {
             warn!(cause = %e, "directory refresh failed; keeping the directory in use");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY_MS: u64 = 86_400_000;
+
+    /// An empty directory, version 7, expiring at `expires_at_ms`.
+    fn expiring_at(expires_at_ms: u64) -> Result<Directory, DirectoryError> {
+        let authority = trm_proto::signing::generate_key();
+        let signed = trm_proto::directory::sign(
+            &pb::Directory {
+                federation: "test".into(),
+                version: 7,
+                expires_at_ms,
+                ..Default::default()
+            },
+            &authority,
+        );
+        Directory::verify(signed, &authority.verifying_key(), "test", 0)
+    }
+
+    #[test]
+    fn warns_within_the_period_and_says_when_it_has_expired() -> Result<(), DirectoryError> {
+        let expires = 100 * DAY_MS;
+        let directory = expiring_at(expires)?;
+        let period = Duration::from_secs(14 * 86_400);
+        assert_eq!(
+            expiry_warning(&directory, expires - 15 * DAY_MS, period),
+            None
+        );
+        assert_eq!(
+            expiry_warning(&directory, expires - 2 * DAY_MS - 3_600_000, period),
+            Some(
+                "federation directory version 7 expires at 1970-04-11T00:00:00Z (in 2 days): no broker has offered a newer one yet; sending and receiving stop when it expires".into()
+            )
+        );
+        assert_eq!(
+            expiry_warning(&directory, expires, period),
+            Some(
+                "federation directory version 7 expired at 1970-04-11T00:00:00Z: nothing is sent or received until a newer one is adopted; ask the federation authority to publish one".into()
+            )
+        );
+        assert_eq!(
+            expiry_warning(&directory, expires - 1, Duration::ZERO),
+            None
+        );
+        assert_eq!(time_left(Duration::from_secs(3_600)), "1 hour");
+        assert_eq!(time_left(Duration::from_secs(59)), "less than an hour");
+        assert_eq!(time_left(Duration::from_secs(86_400)), "1 day");
+        Ok(())
     }
 }

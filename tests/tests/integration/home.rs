@@ -403,6 +403,19 @@ async fn a_node_whose_directory_expired_receives_nothing_until_a_newer_one_is_ad
     publish(&fed, &short_lived, &path)?;
     fixtures::start(&mut fed, &[ASTRA]).await?;
     let state = fed.broker_state(fixtures::BROKER)?;
+    let mut astra = fed.client(ASTRA).await?;
+    // Within the warning period (14 days by default): a warning, before anything stops.
+    let search = astra
+        .search_directory(pb::DirectorySearchRequest::default())
+        .await?
+        .into_inner();
+    let expired_at = trm_proto::time::format_ms(expires_at);
+    assert_eq!(
+        search.expiry_warning,
+        format!(
+            "federation directory version 2 expires at {expired_at} (in less than an hour): no broker has offered a newer one yet; sending and receiving stop when it expires"
+        )
+    );
     // Waiting for the wall clock to pass the expiry is what is tested, not a synchronisation.
     let remaining = expires_at.saturating_sub(trm_proto::time::now_ms()) + 50;
     tokio::time::sleep(Duration::from_millis(remaining)).await;
@@ -414,14 +427,12 @@ async fn a_node_whose_directory_expired_receives_nothing_until_a_newer_one_is_ad
     tokio::time::sleep(Duration::from_secs(3)).await;
     let astra_addr = ASTRA.parse()?;
     assert_eq!(state.store.queue_len(&astra_addr).await?, 1);
-    let mut astra = fed.client(ASTRA).await?;
     assert!(fixtures::log_entries(&mut astra).await?.is_empty());
     assert!(fixtures::inbox_ids(&mut astra).await?.is_empty());
     let search = astra
         .search_directory(pb::DirectorySearchRequest::default())
         .await?
         .into_inner();
-    let expired_at = trm_proto::time::format_ms(expires_at);
     assert_eq!(
         search.expiry_warning,
         format!(
@@ -436,7 +447,12 @@ async fn a_node_whose_directory_expired_receives_nothing_until_a_newer_one_is_ad
     publish(&fed, &renewed, &path)?;
     assert_eq!(trm_broker::refresh::refresh(&state).await.version, 3);
     fixtures::wait_for_inbox(&astra, 1, WAIT).await?;
-    assert_eq!(state.store.queue_len(&astra_addr).await?, 0);
+    // The acknowledgement follows: the delivery leaves the broker's queue.
+    trm_dev::wait::wait_for(WAIT, "the queue to drain", || {
+        let (state, astra_addr) = (&state, &astra_addr);
+        async move { Ok(state.store.queue_len(astra_addr).await? == 0) }
+    })
+    .await?;
     drop(state);
     fed.shutdown().await?;
     Ok(())
