@@ -20,6 +20,16 @@ pub enum BrokerError {
         /// The directory version consulted.
         version: u64,
     },
+    /// A node homed on another broker called a node-facing RPC here.
+    #[error("{node} is homed on broker {home}, not {here}")]
+    NotHomedHere {
+        /// The calling node.
+        node: NodeAddr,
+        /// Its home broker.
+        home: BrokerName,
+        /// This broker.
+        here: BrokerName,
+    },
     /// A broker certificate was used where a node's is required.
     #[error("broker {0} may not act as a node")]
     NotANode(BrokerName),
@@ -150,6 +160,7 @@ impl BrokerError {
             BrokerError::NoClientCertificate => Code::Unauthenticated,
             BrokerError::UnknownCertificate { .. }
             | BrokerError::NotANode(_)
+            | BrokerError::NotHomedHere { .. }
             | BrokerError::NotABroker(_)
             | BrokerError::NotAPeer(_)
             | BrokerError::SenderMismatch { .. }

@@ -17,6 +17,7 @@
 //! - [`link`]: per-peer signals, channel and relay status.
 //! - [`handshake`]: TLS 1.3 with directory-pinned client certificates, for the listener.
 //! - [`auth`]: TLS peer to directory identity.
+//! - [`home`]: node-facing calls only for nodes homed on this broker.
 //! - [`state`]: what the handlers and tasks share.
 //! - [`store`]: the store (queues, outboxes, duplicate table, relay log) as a trait whose
 //!   writes return once durable, and its embedded engine.
@@ -31,6 +32,7 @@ pub mod connect;
 pub mod delivery;
 pub mod error;
 pub mod handshake;
+pub mod home;
 pub mod link;
 pub mod peer;
 pub mod record;

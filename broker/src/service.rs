@@ -1,6 +1,7 @@
 //! The gRPC services, thin glue from RPCs to the handlers: `trm.v1.Broker` (for nodes) to
 //! [`crate::submit`] and [`crate::delivery`], `trm.v1.BrokerPeer` (for peer brokers) to
-//! [`crate::peer`].
+//! [`crate::peer`]. Submit and Deliver are answered only for nodes homed on this broker
+//! ([`crate::home`]); FetchDirectory for anyone the directory lists.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,8 +10,10 @@ use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
+use trm_proto::addr::NodeAddr;
 use trm_proto::pb;
 
+use crate::home::{self, RefusalLog};
 use crate::state::BrokerState;
 use crate::{auth, delivery, peer, submit};
 
@@ -18,12 +21,28 @@ use crate::{auth, delivery, peer, submit};
 #[derive(Clone)]
 pub struct BrokerService {
     state: Arc<BrokerState>,
+    /// Nodes homed elsewhere that were refused, for logging each at most once per interval.
+    refusals: Arc<RefusalLog>,
 }
 
 impl BrokerService {
     /// A service over shared state.
     pub fn new(state: Arc<BrokerState>) -> Self {
-        Self { state }
+        Self {
+            state,
+            refusals: Arc::default(),
+        }
+    }
+
+    /// The calling node, refused unless it is homed on this broker.
+    fn own_node<T>(&self, request: &Request<T>) -> Result<NodeAddr, Status> {
+        let directory = self.state.directory.current();
+        Ok(home::own_node(
+            request,
+            &directory,
+            &self.state.name,
+            &self.refusals,
+        )?)
     }
 }
 
@@ -35,6 +54,9 @@ impl pb::broker_server::Broker for BrokerService {
         &self,
         request: Request<pb::Envelope>,
     ) -> Result<Response<pb::SignedReceipt>, Status> {
+        // Before the envelope is looked at: nothing is verified, queued or signed for a
+        // node homed elsewhere.
+        self.own_node(&request)?;
         Ok(Response::new(submit::submit(&self.state, request).await?))
     }
 
@@ -44,7 +66,7 @@ impl pb::broker_server::Broker for BrokerService {
         &self,
         request: Request<Streaming<pb::DeliveryAck>>,
     ) -> Result<Response<Self::DeliverStream>, Status> {
-        let node = auth::node(&request, &self.state.directory.current())?;
+        let node = self.own_node(&request)?;
         let (tx, rx) = mpsc::channel(delivery::WINDOW);
         tokio::spawn(delivery::session(
             self.state.clone(),

@@ -99,6 +99,7 @@ pub fn directory(r: &pb::DirectorySearchResponse) -> Value {
         "expires_at": format_ms(r.expires_at_ms),
         "refreshed": r.refreshed,
         "refresh_problem": (!r.refresh_problem.is_empty()).then_some(&r.refresh_problem),
+        "expiry_warning": (!r.expiry_warning.is_empty()).then_some(&r.expiry_warning),
         "nodes": r.nodes.iter().map(|n| json!({
             "address": n.address,
             "organisation": n.organisation,

@@ -165,6 +165,9 @@ pub fn directory(response: &pb::DirectorySearchResponse) -> String {
     if !response.refresh_problem.is_empty() {
         let _ = writeln!(out, "refresh refused: {}", response.refresh_problem);
     }
+    if !response.expiry_warning.is_empty() {
+        let _ = writeln!(out, "warning: {}", response.expiry_warning);
+    }
     let _ = writeln!(
         out,
         "directory version {} (valid until {}){}",

@@ -66,6 +66,7 @@ pub fn node_config(
         message_ttl_secs: trm_node::config::DEFAULT_MESSAGE_TTL_SECS,
         max_envelope_bytes: trm_broker::config::DEFAULT_MAX_ENVELOPE_BYTES,
         directory_refresh_secs: 300,
+        directory_expiry_warning_days: trm_node::config::DEFAULT_DIRECTORY_EXPIRY_WARNING_DAYS,
         deadlines: trm_node::deadlines::Deadlines::default(),
         retention_days: trm_node::config::DEFAULT_RETENTION_DAYS,
         maintenance_interval_secs: 60,

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Response, Status};
 use trm_proto::pb;
@@ -22,13 +21,13 @@ use crate::store::{OUTGOING, message_key};
 #[derive(Clone)]
 pub struct AdminService {
     node: Arc<Node>,
-    broker: Channel,
+    directories: crate::refresh::Sources,
 }
 
 impl AdminService {
-    /// A service over a node, reaching its broker through `broker` for directory refreshes.
-    pub fn new(node: Arc<Node>, broker: Channel) -> Self {
-        Self { node, broker }
+    /// A service over a node, refreshing its directory from `directories`.
+    pub fn new(node: Arc<Node>, directories: crate::refresh::Sources) -> Self {
+        Self { node, directories }
     }
 }
 
@@ -324,7 +323,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let query = request.into_inner();
         let mut response = pb::DirectorySearchResponse::default();
         if query.refresh {
-            match crate::refresh::refresh_once(&self.node, self.broker.clone()).await {
+            match crate::refresh::refresh_once(&self.node, &self.directories).await {
                 Ok(adopted) => response.refreshed = adopted,
                 Err(e) => response.refresh_problem = e.to_string(),
             }
@@ -333,6 +332,10 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         let me = self.node.address().as_str();
         response.version = directory.version();
         response.expires_at_ms = directory.expires_at_ms();
+        response.expiry_warning = self
+            .directories
+            .expiry_warning(&directory, trm_proto::time::now_ms())
+            .unwrap_or_default();
         response.nodes = directory
             .entries()
             .nodes

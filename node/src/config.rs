@@ -71,6 +71,10 @@ pub struct NodeConfigFile {
     /// How often to ask the broker for a newer directory, seconds.
     #[serde(default = "default_refresh")]
     pub directory_refresh_secs: u64,
+    /// Days before the directory in use expires from which every refresh warns (log and
+    /// `trm directory`).
+    #[serde(default = "default_expiry_warning")]
+    pub directory_expiry_warning_days: u64,
     /// Due times of open items (see `deadlines.rs`).
     #[serde(default)]
     pub deadlines: Deadlines,
@@ -102,6 +106,13 @@ pub const DEFAULT_CHECKPOINT_INTERVAL_SECS: u64 = 60;
 
 fn default_checkpoint_interval() -> u64 {
     DEFAULT_CHECKPOINT_INTERVAL_SECS
+}
+
+/// The default of `directory_expiry_warning_days`.
+pub const DEFAULT_DIRECTORY_EXPIRY_WARNING_DAYS: u64 = 14;
+
+fn default_expiry_warning() -> u64 {
+    DEFAULT_DIRECTORY_EXPIRY_WARNING_DAYS
 }
 
 fn default_refresh() -> u64 {
@@ -143,6 +154,8 @@ pub struct NodeConfig {
     pub max_envelope_bytes: usize,
     /// How often to ask the broker for a newer directory.
     pub directory_refresh: std::time::Duration,
+    /// How long before the directory in use expires to warn.
+    pub directory_expiry_warning: std::time::Duration,
     /// Due times of open items.
     pub deadlines: Deadlines,
     /// How long a case's content is kept after its last message, in ms; 0 keeps it.
@@ -253,6 +266,9 @@ impl NodeConfigFile {
             message_ttl_ms: self.message_ttl_secs.saturating_mul(1000),
             max_envelope_bytes: self.max_envelope_bytes,
             directory_refresh: std::time::Duration::from_secs(self.directory_refresh_secs.max(1)),
+            directory_expiry_warning: std::time::Duration::from_secs(
+                self.directory_expiry_warning_days.saturating_mul(86_400),
+            ),
             deadlines: self.deadlines,
             retention_ms: self.retention_days.saturating_mul(24 * 3600 * 1000),
             maintenance_interval: std::time::Duration::from_secs(

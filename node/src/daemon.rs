@@ -105,6 +105,20 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     let broker_channel = connect::broker_channel(&config, node.pins().clone())?;
+    let dial_config = config.clone();
+    let dial_pins = node.pins().clone();
+    let sources = crate::refresh::Sources::new(
+        broker_channel.clone(),
+        Arc::new(move |broker: &trm_proto::directory::BrokerInfo| {
+            connect::channel_to(
+                &dial_config,
+                dial_pins.clone(),
+                &broker.name,
+                &broker.endpoint,
+            )
+        }),
+        config.directory_expiry_warning,
+    );
     if node.log_broken().is_none() {
         let channel = broker_channel.clone();
         tasks.push(tokio::spawn(outbox::run(
@@ -114,7 +128,7 @@ pub async fn serve(
         )));
         tasks.push(tokio::spawn(crate::refresh::run(
             node.clone(),
-            channel.clone(),
+            sources.clone(),
             config.directory_refresh,
             stopped.clone(),
         )));
@@ -125,7 +139,7 @@ pub async fn serve(
         )));
         tasks.push(tokio::spawn(inbound::run(
             node.clone(),
-            channel.clone(),
+            sources.clone(),
             stopped.clone(),
         )));
         tasks.push(tokio::spawn(checkpoints(
@@ -144,7 +158,7 @@ pub async fn serve(
             crate::case_admin::CasesService::new(node.clone()),
         ))
         .add_service(
-            pb::node_admin_server::NodeAdminServer::new(AdminService::new(node, broker_channel))
+            pb::node_admin_server::NodeAdminServer::new(AdminService::new(node, sources))
                 .max_decoding_message_size(admin_bytes),
         )
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)

@@ -1,6 +1,8 @@
 //! The delivery task: keeps a delivery stream open to the home broker, handles each item
 //! (envelopes are opened, stored and answered with a signed receipt; receipts are checked and
-//! recorded) and acknowledges it only once the result is on disk.
+//! recorded) and acknowledges it only once the result is on disk. While the directory in use
+//! has expired nothing is received: deliveries stay queued on the broker, unacknowledged,
+//! until a newer directory is adopted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +10,6 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 use tracing::{error, info, warn};
 use trm_proto::envelope::Header;
 use trm_proto::pb;
@@ -17,13 +18,16 @@ use trm_storage::Backoff;
 
 use crate::error::NodeError;
 use crate::node::Node;
+use crate::refresh::Sources;
 
 /// Runs until `shutdown` turns true.
-pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receiver<bool>) {
-    let mut client = BrokerClient::new(channel.clone())
+pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receiver<bool>) {
+    let mut client = BrokerClient::new(sources.home().clone())
         .max_decoding_message_size(trm_proto::MAX_ENVELOPE_BYTES + 64 * 1024);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     while !*shutdown.borrow() {
+        // Set when the directory in use has expired: retry at a slower pace than a reconnect.
+        let mut pause = None;
         let (acks, ack_stream) = mpsc::channel(64);
         match client.deliver(ReceiverStream::new(ack_stream)).await {
             Ok(response) => {
@@ -44,13 +48,18 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
                                         _ => break,
                                     }
                                 }
-                                match handle_batch(&node, &channel, batch).await {
+                                match handle_batch(&node, &sources, batch).await {
                                     Ok(batch_acks) => {
                                         for ack in batch_acks {
                                             if acks.send(ack).await.is_err() {
                                                 break;
                                             }
                                         }
+                                    }
+                                    Err(e @ NodeError::DirectoryExpired { .. }) => {
+                                        error!(cause = %e, "not receiving under an expired directory; deliveries stay queued on the broker");
+                                        pause = Some(EXPIRED_RETRY);
+                                        break;
                                     }
                                     Err(e) => {
                                         error!(cause = %e, "cannot handle delivery; reconnecting");
@@ -76,11 +85,14 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
             }
         }
         tokio::select! {
-            () = tokio::time::sleep(backoff.next_delay()) => {}
+            () = tokio::time::sleep(pause.unwrap_or_else(|| backoff.next_delay())) => {}
             _ = shutdown.changed() => {}
         }
     }
 }
+
+/// How long to wait before asking again for a newer directory when the one in use has expired.
+const EXPIRED_RETRY: Duration = Duration::from_secs(5);
 
 /// Deliveries handled together before one flush.
 const BATCH: usize = 64;
@@ -89,10 +101,11 @@ const BATCH: usize = 64;
 /// disk (the items are handled concurrently, so their writes share the store's flushes).
 async fn handle_batch(
     node: &Node,
-    channel: &Channel,
+    sources: &Sources,
     batch: Vec<pb::Delivery>,
 ) -> Result<Vec<pb::DeliveryAck>, NodeError> {
-    refresh_if_a_sender_is_unknown(node, channel, &batch).await;
+    directory_in_force(node, sources).await?;
+    refresh_if_the_directory_may_be_behind(node, sources, &batch).await;
     // Polled in order, each item is checked and handed to the store's writer in batch order,
     // so the batch's changes share transactions and commit in the order they were delivered.
     let acks =
@@ -103,19 +116,57 @@ async fn handle_batch(
     Ok(acks)
 }
 
-/// A sender the directory in use does not list may have been enrolled since the last refresh:
-/// ask the broker for a newer directory once before refusing anything as from a stranger.
-async fn refresh_if_a_sender_is_unknown(node: &Node, channel: &Channel, batch: &[pb::Delivery]) {
+/// Fails closed when the directory in use has expired (it may list partners revoked since):
+/// one refresh is tried first; if no broker offers a newer directory, nothing of the batch is
+/// handled or acknowledged, so it stays queued on the broker.
+async fn directory_in_force(node: &Node, sources: &Sources) -> Result<(), NodeError> {
+    let now = trm_proto::time::now_ms();
+    if crate::open::check_directory(&node.directory().current(), now).is_ok() {
+        return Ok(());
+    }
+    if let Err(e) = crate::refresh::refresh_once(node, sources).await {
+        warn!(cause = %e, "directory refresh for an expired directory failed");
+    }
     let directory = node.directory().current();
-    let stranger = batch.iter().any(|delivery| match &delivery.item {
-        Some(pb::delivery::Item::Envelope(envelope)) => Header::decode(&envelope.header)
-            .is_ok_and(|header| directory.node(&header.from).is_none()),
+    match crate::open::check_directory(&directory, now) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(NodeError::DirectoryExpired {
+            version: directory.version(),
+            expired_at: trm_proto::time::format_ms(directory.expires_at_ms()),
+        }),
+    }
+}
+
+/// A sender the directory in use does not list may have been enrolled since the last refresh,
+/// and an agreement it does not list may have been signed since: ask the brokers for a newer
+/// directory once before refusing anything as from a stranger or as not agreed.
+async fn refresh_if_the_directory_may_be_behind(
+    node: &Node,
+    sources: &Sources,
+    batch: &[pb::Delivery],
+) {
+    let directory = node.directory().current();
+    let now = trm_proto::time::now_ms();
+    let behind = batch.iter().any(|delivery| match &delivery.item {
+        Some(pb::delivery::Item::Envelope(envelope)) => {
+            Header::decode(&envelope.header).is_ok_and(|header| {
+                directory.node(&header.from).is_none()
+                    || directory
+                        .may_send(&header.from, &header.to, header.kind, now)
+                        .is_err()
+            })
+        }
         _ => false,
     });
-    if stranger {
-        match crate::refresh::refresh_once(node, channel.clone()).await {
-            Ok(adopted) => info!(adopted, "refreshed the directory for an unknown sender"),
-            Err(e) => warn!(cause = %e, "directory refresh for an unknown sender failed"),
+    if behind {
+        match crate::refresh::refresh_once(node, sources).await {
+            Ok(adopted) => info!(
+                adopted,
+                "refreshed the directory for an unknown sender or agreement"
+            ),
+            Err(e) => {
+                warn!(cause = %e, "directory refresh for an unknown sender or agreement failed")
+            }
         }
     }
 }

@@ -411,16 +411,8 @@ impl Node {
             opened.body.content,
             Some(pb::body::Content::WitnessRequest(_))
         ) {
-            // Only this node's national coordinator may ask (the brokers check it too).
-            if let Err(e) = self.directory.current().may_send(
-                &opened.header.from,
-                &opened.header.to,
-                pb::MessageKind::WitnessRequest,
-                now,
-            ) {
-                return refuse(e.to_string()).await;
-            }
-            // A coordinator asks: answer with a checkpoint of everything on disk now.
+            // Only this node's national coordinator may ask: `open` checked it (`may_send`),
+            // as the brokers do. A coordinator asks: answer with a checkpoint of everything on disk now.
             if let Err(e) = self.checkpoint().await {
                 warn!(cause = %e, "cannot sign a checkpoint for a witness request");
             }

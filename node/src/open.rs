@@ -1,14 +1,16 @@
 //! Opening: check the envelope is for this node, verify the sender's outer signature with the
-//! directory's key, decrypt, verify the inner signature, and check that the signed body is
-//! bound to this envelope (same sender, addressee, id, kind and time). Each failure has its own
-//! error, and nothing is stored by this module.
+//! directory's key, check for itself what the brokers should have checked (the directory in
+//! use is in force, the envelope has not expired and was not made in the future, a sharing
+//! agreement covers its kind), decrypt, verify the inner signature, and check that the signed
+//! body is bound to this envelope (same sender, addressee, id, kind and time). Each failure has
+//! its own error, and nothing is stored by this module.
 
 use prost::Message;
 use trm_proto::addr::NodeAddr;
-use trm_proto::directory::Directory;
+use trm_proto::directory::{AgreementError, Directory};
 use trm_proto::envelope::{EnvelopeDigest, EnvelopeError, Header, UnverifiedEnvelope};
-use trm_proto::pb;
 use trm_proto::signing::{self, Purpose, SignatureError};
+use trm_proto::{pb, time};
 
 use crate::keys::NodeKeys;
 use crate::seal::kind_of;
@@ -27,6 +29,30 @@ pub enum OpenError {
         /// This node.
         me: NodeAddr,
     },
+    /// The directory in use has expired: it may still list revoked partners.
+    #[error(
+        "this node's federation directory version {version} expired at {expired_at}; nothing is received until a newer one is adopted"
+    )]
+    DirectoryExpired {
+        /// The version in use.
+        version: u64,
+        /// When it expired, RFC 3339.
+        expired_at: String,
+    },
+    /// The envelope's delivery window is over.
+    #[error("envelope expired at {0}")]
+    Expired(String),
+    /// The envelope claims to be made later than this node's clock allows.
+    #[error("envelope is dated {created_at}, more than {skew_secs} s ahead of this node's clock")]
+    FromTheFuture {
+        /// The header's creation time, RFC 3339.
+        created_at: String,
+        /// The clock difference tolerated, seconds.
+        skew_secs: u64,
+    },
+    /// No sharing agreement between the sender's organisation and this one covers the kind.
+    #[error(transparent)]
+    NoAgreement(#[from] AgreementError),
     /// The sender is not in the directory.
     #[error("sender {0} is not in the federation directory")]
     UnknownSender(NodeAddr),
@@ -70,6 +96,9 @@ pub enum OpenError {
     ContentMismatch(pb::MessageKind),
 }
 
+/// How far ahead of this node's clock an envelope's creation time may be (clocks differ).
+pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
 /// A message whose envelope and body verified and are bound to each other.
 #[derive(Debug, Clone)]
 pub struct Opened {
@@ -98,11 +127,17 @@ pub fn open(
             me: keys.address.clone(),
         });
     }
+    let now = time::now_ms();
+    check_directory(directory, now)?;
     let sender = directory
         .node(&header.from)
         .ok_or_else(|| OpenError::UnknownSender(header.from.clone()))?;
-    let sender_keys = sender.signing_keys_at(trm_proto::time::now_ms());
+    let sender_keys = sender.signing_keys_at(now);
     let envelope = envelope.verify(&sender_keys)?;
+    check_window(&header, now)?;
+    // The rule the sending node applied before sealing, checked again here: a broker may have
+    // let through what no agreement allows.
+    directory.may_send(&header.from, &header.to, header.kind, now)?;
     let plaintext = age::decrypt(&keys.age, &envelope.raw().ciphertext)
         .map_err(|e| OpenError::Decrypt(e.to_string()))?;
     let signed = pb::SignedBody::decode(plaintext.as_slice())
@@ -143,6 +178,33 @@ pub fn open_stored(envelope: &pb::Envelope, signed_body: Vec<u8>) -> Result<Open
         body,
         signed_body,
     })
+}
+
+/// Refuses to receive under a directory that has expired (as sending does): it may list
+/// partners revoked since.
+pub fn check_directory(directory: &Directory, now_ms: u64) -> Result<(), OpenError> {
+    if directory.expires_at_ms() <= now_ms {
+        return Err(OpenError::DirectoryExpired {
+            version: directory.version(),
+            expired_at: time::format_ms(directory.expires_at_ms()),
+        });
+    }
+    Ok(())
+}
+
+/// The envelope is within its delivery window: not expired, not dated in the future beyond
+/// [`MAX_CLOCK_SKEW_MS`].
+fn check_window(header: &Header, now_ms: u64) -> Result<(), OpenError> {
+    if header.expires_at_ms <= now_ms {
+        return Err(OpenError::Expired(time::format_ms(header.expires_at_ms)));
+    }
+    if header.created_at_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+        return Err(OpenError::FromTheFuture {
+            created_at: time::format_ms(header.created_at_ms),
+            skew_secs: MAX_CLOCK_SKEW_MS / 1000,
+        });
+    }
+    Ok(())
 }
 
 /// What a delivered body must carry besides its binding: a pseudonymous case reference, code

@@ -1,7 +1,10 @@
-//! Keeping the federation directory current: the node asks its broker for the signed
-//! directory, verifies it against the pinned authority key, and adopts it only if it is a
-//! newer, unexpired version. An adopted directory is written to the data folder so that a
-//! restart does not fall back to an older one (which would undo a revocation).
+//! Keeping the federation directory current: the node asks its home broker, then every other
+//! broker the directory lists, for the signed directory, verifies each answer against the
+//! pinned authority key, and adopts one only if it is a newer, unexpired version. Asking every
+//! broker means no single broker can freeze the node on an old directory (and so keep a revoked
+//! partner trusted). An adopted directory is written to the data folder so that a restart does
+//! not fall back to an older one (which would undo a revocation). Some days before the
+//! directory in use expires, every refresh warns.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,9 +14,10 @@ use prost::Message;
 use tokio::sync::watch;
 use tonic::transport::Channel;
 use tracing::{debug, info, warn};
-use trm_proto::directory::{Directory, DirectoryError};
-use trm_proto::pb;
+use trm_proto::addr::BrokerName;
+use trm_proto::directory::{BrokerInfo, Directory, DirectoryError};
 use trm_proto::pb::broker_client::BrokerClient;
+use trm_proto::{pb, time};
 
 use crate::node::Node;
 
@@ -23,9 +27,24 @@ pub const ADOPTED_DIRECTORY: &str = "directory.pb";
 /// Why a refresh did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
-    /// The broker could not be asked.
-    #[error("cannot fetch the directory from the broker: {0}")]
-    Fetch(#[from] tonic::Status),
+    /// A broker could not be asked.
+    #[error("cannot fetch the directory from broker {broker}: {status}")]
+    Fetch {
+        /// The broker asked.
+        broker: BrokerName,
+        /// Its answer, or why there was none.
+        status: tonic::Status,
+    },
+    /// No channel to a broker could be built from its directory entry.
+    #[error("cannot reach broker {broker} at {endpoint}: {cause}")]
+    Dial {
+        /// The broker.
+        broker: BrokerName,
+        /// Its endpoint in the directory.
+        endpoint: String,
+        /// What was wrong.
+        cause: String,
+    },
     /// The offered directory was refused.
     #[error(transparent)]
     Refused(#[from] DirectoryError),
@@ -95,30 +114,216 @@ pub fn load_adopted(node: &Node) -> Result<(), RefreshError> {
     Ok(())
 }
 
-/// Asks the broker once.
-pub async fn refresh_once(node: &Node, channel: Channel) -> Result<bool, RefreshError> {
-    let known_version = node.directory().current().version();
-    let signed = BrokerClient::new(channel)
-        .fetch_directory(pb::FetchDirectoryRequest { known_version })
-        .await?
-        .into_inner();
-    offer(node, signed)
+/// How long asking one broker for the directory may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds a channel to a broker from its directory entry.
+pub type Dial =
+    Arc<dyn Fn(&BrokerInfo) -> Result<Channel, crate::connect::ConnectError> + Send + Sync>;
+
+/// Where directories come from: the home broker's channel, a way to reach the other brokers
+/// the directory lists, and how long before expiry to warn.
+#[derive(Clone)]
+pub struct Sources {
+    home: Channel,
+    dial: Dial,
+    warn_before: Duration,
 }
 
-/// Refreshes every `every` until `shutdown` turns true.
+impl Sources {
+    /// Sources with the home broker's channel, `dial` for the others, warning `warn_before`
+    /// the directory in use expires.
+    pub fn new(home: Channel, dial: Dial, warn_before: Duration) -> Self {
+        Self {
+            home,
+            dial,
+            warn_before,
+        }
+    }
+
+    /// The home broker's channel.
+    pub fn home(&self) -> &Channel {
+        &self.home
+    }
+
+    /// The warning due about `directory` at `now_ms`, if it expires within the warning period
+    /// or has expired.
+    pub fn expiry_warning(&self, directory: &Directory, now_ms: u64) -> Option<String> {
+        expiry_warning(directory, now_ms, self.warn_before)
+    }
+}
+
+/// What to tell people about the expiry of `directory` at `now_ms` when it is less than
+/// `warn_before` away (or past).
+pub fn expiry_warning(directory: &Directory, now_ms: u64, warn_before: Duration) -> Option<String> {
+    let expires = directory.expires_at_ms();
+    let version = directory.version();
+    let at = time::format_ms(expires);
+    if expires <= now_ms {
+        return Some(format!(
+            "federation directory version {version} expired at {at}: nothing is sent or received until a newer one is adopted; ask the federation authority to publish one"
+        ));
+    }
+    let left = Duration::from_millis(expires - now_ms);
+    (left <= warn_before).then(|| {
+        format!(
+            "federation directory version {version} expires at {at} (in {}): no broker has offered a newer one yet; sending and receiving stop when it expires",
+            time_left(left)
+        )
+    })
+}
+
+/// A remaining time as people say it: whole days, else whole hours, else "less than an hour".
+fn time_left(left: Duration) -> String {
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match (left.as_secs() / 86_400, left.as_secs() / 3_600) {
+        (0, 0) => "less than an hour".into(),
+        (0, hours) => plural(hours, "hour"),
+        (days, _) => plural(days, "day"),
+    }
+}
+
+/// Asks `broker` over `channel` for its directory.
+async fn fetch(
+    broker: &BrokerName,
+    channel: Channel,
+    known_version: u64,
+) -> Result<pb::SignedDirectory, RefreshError> {
+    let failed = |status| RefreshError::Fetch {
+        broker: broker.clone(),
+        status,
+    };
+    let mut client = BrokerClient::new(channel);
+    let call = client.fetch_directory(pb::FetchDirectoryRequest { known_version });
+    match tokio::time::timeout(FETCH_TIMEOUT, call).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(failed(status)),
+        Err(_) => Err(failed(tonic::Status::deadline_exceeded(format!(
+            "no answer within {} s",
+            FETCH_TIMEOUT.as_secs()
+        )))),
+    }
+}
+
+/// Asks the home broker, then every other broker the directory in use lists, and offers each
+/// answer. Answers whether a newer directory was adopted; the error is the home broker's
+/// (unreachable, or offering an older, forged or expired directory) when nothing was adopted.
+/// The other brokers' failures are logged: an unreachable peer is routine.
+pub async fn refresh_once(node: &Node, sources: &Sources) -> Result<bool, RefreshError> {
+    let directory = node.directory().current();
+    let known_version = directory.version();
+    let home = node.address().broker();
+    // Asked at the same time, so that unreachable brokers delay a refresh by one timeout only.
+    let others = directory
+        .brokers()
+        .filter(|b| b.name != home)
+        .map(|broker| async move {
+            let answer = match (sources.dial)(broker) {
+                Ok(channel) => fetch(&broker.name, channel, known_version).await,
+                Err(e) => Err(RefreshError::Dial {
+                    broker: broker.name.clone(),
+                    endpoint: broker.endpoint.clone(),
+                    cause: e.to_string(),
+                }),
+            };
+            (broker.name.clone(), answer)
+        });
+    let (from_home, others) = tokio::join!(
+        fetch(&home, sources.home.clone(), known_version),
+        futures_util::future::join_all(others)
+    );
+    let from_home = from_home.and_then(|signed| offer(node, signed));
+    let mut adopted = matches!(from_home, Ok(true));
+    for (broker, answer) in others {
+        match answer.and_then(|signed| offer(node, signed)) {
+            Ok(true) => {
+                info!(%broker, "adopted a newer directory from a broker other than the home broker");
+                adopted = true;
+            }
+            Ok(false) => {}
+            Err(e) => debug!(%broker, cause = %e, "directory not taken from this broker"),
+        }
+    }
+    match from_home {
+        Err(e) if !adopted => Err(e),
+        Err(e) => {
+            warn!(cause = %e, "the home broker did not offer the newest directory");
+            Ok(true)
+        }
+        Ok(_) => Ok(adopted),
+    }
+}
+
+/// Refreshes every `every` until `shutdown` turns true, warning before the directory expires.
 pub async fn run(
     node: Arc<Node>,
-    channel: Channel,
+    sources: Sources,
     every: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
+        if let Some(warning) = sources.expiry_warning(&node.directory().current(), time::now_ms()) {
+            warn!("{warning}");
+        }
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => return,
         }
-        if let Err(e) = refresh_once(&node, channel.clone()).await {
+        if let Err(e) = refresh_once(&node, &sources).await {
             warn!(cause = %e, "directory refresh failed; keeping the directory in use");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY_MS: u64 = 86_400_000;
+
+    /// An empty directory, version 7, expiring at `expires_at_ms`.
+    fn expiring_at(expires_at_ms: u64) -> Result<Directory, DirectoryError> {
+        let authority = trm_proto::signing::generate_key();
+        let signed = trm_proto::directory::sign(
+            &pb::Directory {
+                federation: "test".into(),
+                version: 7,
+                expires_at_ms,
+                ..Default::default()
+            },
+            &authority,
+        );
+        Directory::verify(signed, &authority.verifying_key(), "test", 0)
+    }
+
+    #[test]
+    fn warns_within_the_period_and_says_when_it_has_expired() -> Result<(), DirectoryError> {
+        let expires = 100 * DAY_MS;
+        let directory = expiring_at(expires)?;
+        let period = Duration::from_secs(14 * 86_400);
+        assert_eq!(
+            expiry_warning(&directory, expires - 15 * DAY_MS, period),
+            None
+        );
+        assert_eq!(
+            expiry_warning(&directory, expires - 2 * DAY_MS - 3_600_000, period),
+            Some(
+                "federation directory version 7 expires at 1970-04-11T00:00:00Z (in 2 days): no broker has offered a newer one yet; sending and receiving stop when it expires".into()
+            )
+        );
+        assert_eq!(
+            expiry_warning(&directory, expires, period),
+            Some(
+                "federation directory version 7 expired at 1970-04-11T00:00:00Z: nothing is sent or received until a newer one is adopted; ask the federation authority to publish one".into()
+            )
+        );
+        assert_eq!(
+            expiry_warning(&directory, expires - 1, Duration::ZERO),
+            None
+        );
+        assert_eq!(time_left(Duration::from_secs(3_600)), "1 hour");
+        assert_eq!(time_left(Duration::from_secs(59)), "less than an hour");
+        assert_eq!(time_left(Duration::from_secs(86_400)), "1 day");
+        Ok(())
     }
 }

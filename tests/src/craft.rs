@@ -104,6 +104,27 @@ pub fn with_code_lists(
     })
 }
 
+/// A referral to `to` made at `created_at_ms` and deliverable until `expires_at_ms` (header and
+/// body agree), validly signed by `keys`: expired, or dated in the future, as a node would
+/// never seal it.
+pub fn dated(
+    keys: &NodeKeys,
+    directory: &Directory,
+    to: &NodeAddr,
+    (created_at_ms, expires_at_ms): (u64, u64),
+    content: pb::body::Content,
+) -> anyhow::Result<pb::Envelope> {
+    signed_body_envelope_at(
+        keys,
+        directory,
+        to,
+        (created_at_ms, expires_at_ms),
+        |body| {
+            body.content = Some(content);
+        },
+    )
+}
+
 /// A referral envelope to `header_to` whose body, bound to the header, `adjust` then changes.
 fn signed_body_envelope(
     keys: &NodeKeys,
@@ -112,6 +133,17 @@ fn signed_body_envelope(
     adjust: impl FnOnce(&mut pb::Body),
 ) -> anyhow::Result<pb::Envelope> {
     let now = trm_proto::time::now_ms();
+    signed_body_envelope_at(keys, directory, header_to, (now, now + 3_600_000), adjust)
+}
+
+/// [`signed_body_envelope`] made at `now` and deliverable until `expires_at_ms`.
+fn signed_body_envelope_at(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    (now, expires_at_ms): (u64, u64),
+    adjust: impl FnOnce(&mut pb::Body),
+) -> anyhow::Result<pb::Envelope> {
     let message_id = trm_proto::addr::MessageId::random();
     let mut body = pb::Body {
         from: keys.address.to_string(),
@@ -147,7 +179,7 @@ fn signed_body_envelope(
         from: keys.address.clone(),
         to: header_to.clone(),
         created_at_ms: now,
-        expires_at_ms: now + 3_600_000,
+        expires_at_ms,
         priority: pb::Priority::Routine,
         kind: pb::MessageKind::Referral,
         ciphertext_sha256: Sha256::digest(&ciphertext).into(),

@@ -13,6 +13,7 @@ mod directory;
 mod durability;
 mod federation;
 mod handover_log;
+mod home;
 mod protocol;
 mod transport;
 mod view;
