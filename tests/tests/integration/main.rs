@@ -12,6 +12,7 @@ mod directory;
 mod durability;
 mod federation;
 mod handover_log;
+mod kept_directory;
 mod protocol;
 mod transport;
 mod witness;
