@@ -124,12 +124,44 @@ fn signed_body_envelope(
         ..Default::default()
     };
     adjust(&mut body);
-    let body = body.encode_to_vec();
+    with_body_bytes(
+        keys,
+        directory,
+        header_to,
+        message_id,
+        now,
+        body.encode_to_vec(),
+    )
+}
+
+/// A referral envelope to `header_to` whose signed body carries `body` as it is, any bytes,
+/// validly signed by `keys`: what reaches the recipient's body decoder.
+pub fn with_body_bytes(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    message_id: trm_proto::addr::MessageId,
+    now: u64,
+    body: Vec<u8>,
+) -> anyhow::Result<pb::Envelope> {
     let signed_body = pb::SignedBody {
         signature: signing::sign(&keys.signing, Purpose::Body, &body),
         body,
     }
     .encode_to_vec();
+    with_plaintext(keys, directory, header_to, message_id, now, &signed_body)
+}
+
+/// A referral envelope to `header_to` whose ciphertext decrypts to `plaintext` as it is, any
+/// bytes, the header validly signed by `keys`: what reaches the recipient's signed-body decoder.
+pub fn with_plaintext(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    message_id: trm_proto::addr::MessageId,
+    now: u64,
+    plaintext: &[u8],
+) -> anyhow::Result<pb::Envelope> {
     let recipient: age::x25519::Recipient = directory
         .node(header_to)
         .ok_or_else(|| anyhow::anyhow!("no node {header_to}"))?
@@ -140,7 +172,7 @@ fn signed_body_envelope(
         age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))?;
     let mut ciphertext = Vec::new();
     let mut writer = encryptor.wrap_output(&mut ciphertext)?;
-    writer.write_all(&signed_body)?;
+    writer.write_all(plaintext)?;
     writer.finish()?;
     let header = Header {
         message_id,
