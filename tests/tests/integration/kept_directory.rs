@@ -108,3 +108,46 @@ async fn a_broker_restarted_with_an_older_configured_directory_keeps_the_one_it_
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_newer_directory_the_broker_cannot_keep_on_disk_is_not_used_until_it_can()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    let kept = fed
+        .broker_data_dir(BROKER)
+        .join(trm_broker::refresh::KEPT_DIRECTORY);
+    // Something the atomic write cannot replace: a folder that is not empty.
+    std::fs::remove_file(&kept)?;
+    std::fs::create_dir(&kept)?;
+    std::fs::write(kept.join("in-the-way"), b"")?;
+
+    let mut authority = Authority::open(&fed.federation.dir)?;
+    authority.revoke(trm_tests::fixtures::OPEN_GATE)?;
+    authority.publish(30)?;
+    let state = fed.broker_state(BROKER)?;
+    let report = trm_broker::refresh::refresh(&state).await;
+    assert_eq!(report.version, 1, "not used while it cannot be kept");
+    let reasons: Vec<String> = report.refused.iter().map(|(_, e)| e.to_string()).collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with(
+            "cannot keep the newer directory on disk, so it is not used yet: cannot write"
+        )),
+        "{reasons:?}"
+    );
+    assert_eq!(served_version(&fed).await?, 1);
+
+    std::fs::remove_dir_all(&kept)?;
+    let report = trm_broker::refresh::refresh(&state).await;
+    assert_eq!(report.version, 2);
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    let key = authority.verifying_key();
+    assert_eq!(
+        directory::load(&kept, &key, &fed.federation.federation)?.version(),
+        2
+    );
+    drop(state);
+    fed.shutdown().await?;
+    Ok(())
+}
