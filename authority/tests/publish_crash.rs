@@ -103,6 +103,10 @@ fn version_in_use(dir: &Path) -> anyhow::Result<u64> {
 #[test]
 fn a_publish_killed_at_any_step_and_run_again_never_signs_two_directories_with_one_version()
 -> anyhow::Result<()> {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: release builds do not honour {}", crash::CRASH_AT);
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
     federation(dir.path())?;
     let mut seen = Seen::new();
