@@ -552,10 +552,29 @@ async fn relay_batches_and_submissions_to_a_real_broker() -> anyhow::Result<()> 
     let directory = craft::directory(&fed.federation)?;
     let lefoe = craft::keys(&fed.federation, LEFOE)?;
     let envelope = craft::sealed(&lefoe, &directory, &fixtures::referral(ASTRA)?)?;
+    // A DELIVERED receipt by a node homed on `at` about a message from `rs`, as `at` relays it.
+    let delivered = receipt::sign(
+        &pb::Receipt {
+            kind: pb::ReceiptKind::Delivered.into(),
+            message_id: MessageId::random().to_string(),
+            from: ASTRA.into(),
+            to: LEFOE.into(),
+            envelope_digest: vec![1; 32],
+            signer: LEFOE.into(),
+            at_ms: time::now_ms(),
+            ..Default::default()
+        },
+        &lefoe.signing,
+    );
     let batch = pb::RelayBatch {
-        items: vec![pb::RelayItem {
-            item: Some(pb::relay_item::Item::Envelope(envelope.clone())),
-        }],
+        items: vec![
+            pb::RelayItem {
+                item: Some(pb::relay_item::Item::Envelope(envelope.clone())),
+            },
+            pb::RelayItem {
+                item: Some(pb::relay_item::Item::Receipt(delivered)),
+            },
+        ],
         directory_version: directory.version(),
     }
     .encode_to_vec();
