@@ -1,7 +1,8 @@
 //! The federation authority's operations on a federation folder: enrol a node, revoke a node
 //! or broker, rotate a node's signing key with an overlap, make and terminate sharing
 //! agreements. Each change is published as a new directory version, signed with the
-//! authority key and written atomically; brokers and nodes pick it up on their next refresh.
+//! authority key under a version number reserved beforehand, and written atomically and
+//! durably; brokers and nodes pick it up on their next refresh.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ use trm_proto::{pb, signing, time};
 use crate::enrollment::EnrollmentRequest;
 use crate::enrollment::organisation_type;
 use crate::files::{self, Access};
-use crate::{CertsError, pki};
+use crate::{CertsError, crash, pki, publish};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -292,24 +293,32 @@ impl Authority {
     }
 
     /// Signs the changes as the next version, valid for `validity_days`, checks it verifies,
-    /// and writes it to `directory.pb` (atomically). Returns the new version.
+    /// and writes it to `published/<version>.pb` and `directory.pb` (each atomically and
+    /// durably). The version number is reserved on disk before signing ([`crate::publish`]), so a
+    /// publish stopped at any step and run again never signs two directories with one number.
+    /// On an error the directory in use is unchanged. Returns the new version.
     pub fn publish(&mut self, validity_days: u32) -> Result<pb::SignedDirectory, CertsError> {
         let now = time::now_ms();
-        self.directory.version += 1;
-        self.directory.issued_at_ms = now;
-        self.directory.expires_at_ms = now + u64::from(validity_days) * DAY_MS;
-        let signed = directory::sign(&self.directory, &self.key);
+        let version = publish::reserve(&self.dir, self.directory.version)?;
+        crash::point(crash::AFTER_RESERVE);
+        let mut next = self.directory.clone();
+        next.version = version;
+        next.issued_at_ms = now;
+        next.expires_at_ms = now + u64::from(validity_days) * DAY_MS;
+        let signed = directory::sign(&next, &self.key);
         Directory::verify(
             signed.clone(),
             &self.key.verifying_key(),
-            &self.directory.federation,
+            &next.federation,
             now,
         )?;
-        files::write(
-            &self.dir.join(files::DIRECTORY),
-            &signed.encode_to_vec(),
-            Access::Public,
-        )?;
+        crash::point(crash::AFTER_SIGN);
+        let bytes = signed.encode_to_vec();
+        publish::archive(&self.dir, version, &bytes)?;
+        crash::point(crash::AFTER_ARCHIVE);
+        files::write(&self.dir.join(files::DIRECTORY), &bytes, Access::Public)?;
+        crash::point(crash::AFTER_WRITE);
+        self.directory = next;
         Ok(signed)
     }
 }

@@ -48,6 +48,15 @@ pub enum CertsError {
         /// The operating system's reason.
         source: io::Error,
     },
+    /// Publishing was refused to keep version numbers unique: the reserved number is
+    /// unreadable, or the version is already published.
+    #[error("{}: {problem}", path.display())]
+    Publish {
+        /// The file that says so (`next-version`, or the copy in `published/`).
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// The spec could not be written back as TOML.
     #[error("cannot serialise the federation spec: {0}")]
     SerializeSpec(#[from] toml::ser::Error),

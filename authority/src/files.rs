@@ -20,6 +20,10 @@ pub const AUTHORITY_KEY: &str = "authority.key";
 pub const AUTHORITY_PUB: &str = "authority.pub";
 /// The encoded `SignedDirectory`.
 pub const DIRECTORY: &str = "directory.pb";
+/// The lowest directory version never handed out, in decimal; written before each signing.
+pub const NEXT_VERSION: &str = "next-version";
+/// The folder holding every published directory version, `<version>.pb`.
+pub const PUBLISHED: &str = "published";
 /// The spec the folder was generated from.
 pub const SPEC: &str = "federation.toml";
 /// The folder holding one folder per broker, named after the broker.

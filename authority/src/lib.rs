@@ -14,23 +14,29 @@
 //!   0600.
 //! - [`material`]: [`Federation`], [`BrokerMaterial`] and [`NodeMaterial`], a federation's
 //!   keys and certificates in memory.
+//! - [`publish`]: the version number reserved before signing, and the copy of each version
+//!   kept in `published/`, so that no number is ever signed twice.
+//! - [`crash`]: a fault hook, honoured by debug builds only, that stops a publish at a step.
 //! - `error`: [`CertsError`].
 //!
 //! A federation folder:
 //!
 //! ```text
 //! ca.pem  ca.key*  authority.key*  authority.pub  directory.pb  federation.toml
+//! next-version  published/<version>.pb
 //! brokers/<name>/      tls.pem  tls.key*  signing.key*
 //! nodes/<address>/     tls.pem  tls.key*  signing.key*  age.key*
 //! ```
 //! Files marked `*` are private keys, created with mode 0600.
 
 pub mod authority;
+pub mod crash;
 pub mod enrollment;
 mod error;
 pub mod files;
 pub mod material;
 pub mod pki;
+pub mod publish;
 
 pub use authority::Authority;
 pub use error::CertsError;

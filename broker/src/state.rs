@@ -1,11 +1,11 @@
 //! What every request handler and background task shares: identity, keys, the directory in
-//! use, the store, the wake-up signals of connected nodes' delivery streams, the links to peer
+//! use (the newer of the configured file and the one kept from before a restart), the store, the wake-up signals of connected nodes' delivery streams, the links to peer
 //! brokers, and the shutdown signal with the background tasks it stops.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -17,6 +17,7 @@ use trm_proto::directory::DirectoryHandle;
 use crate::config::BrokerConfig;
 use crate::connect::ClientTls;
 use crate::link::{PeerLink, RelayStatus};
+use crate::refresh;
 use crate::store::BrokerStore;
 
 /// How this broker takes part in the federation: relaying to peers and refreshing the
@@ -29,6 +30,9 @@ pub struct FederationSettings {
     pub authority_key: VerifyingKey,
     /// The directory file, re-read at every refresh.
     pub directory_file: PathBuf,
+    /// Where the adopted directory is kept (in the data folder), so that a restart starts from
+    /// it rather than from an older configured file.
+    pub kept_directory: PathBuf,
     /// Interval between two directory refreshes.
     pub directory_refresh: Duration,
     /// First retry ceiling towards an unreachable peer.
@@ -57,6 +61,8 @@ pub struct BrokerState {
     pub federation: FederationSettings,
     /// Wakes the directory refresh task at once (tests, operators).
     pub refresh_now: Notify,
+    /// Held while a directory is kept on disk and adopted, so two adoptions cannot interleave.
+    adopting: Mutex<()>,
     /// Turns true when the broker shuts down.
     shutdown: watch::Sender<bool>,
     /// The delivery streams' wake-up signals, per node.
@@ -69,28 +75,44 @@ pub struct BrokerState {
 
 impl BrokerState {
     /// Assembles the state from a validated configuration and an opened store.
+    /// The directory in use is the newer of the configured one and the one kept in the data
+    /// folder from before a restart ([`refresh::start_from_kept`]).
     pub fn new(config: &BrokerConfig, store: Arc<dyn BrokerStore>) -> Self {
+        let kept_directory = config.data_dir.join(refresh::KEPT_DIRECTORY);
+        let directory = refresh::start_from_kept(
+            config.directory.clone(),
+            &kept_directory,
+            &config.authority_key,
+            &config.federation,
+        );
         Self {
             name: config.name.clone(),
             signing_key: config.signing_key.clone(),
-            directory: DirectoryHandle::new(config.directory.clone()),
+            directory: DirectoryHandle::new(directory),
             store,
             max_envelope_bytes: config.max_envelope_bytes,
             federation: FederationSettings {
                 name: config.federation.clone(),
                 authority_key: config.authority_key,
                 directory_file: config.directory_file.clone(),
+                kept_directory,
                 directory_refresh: config.directory_refresh,
                 backoff_initial: config.relay_backoff_initial,
                 backoff_max: config.relay_backoff_max,
                 tls: ClientTls::from_config(config),
             },
             refresh_now: Notify::new(),
+            adopting: Mutex::new(()),
             shutdown: watch::Sender::new(false),
             wakers: Mutex::new(HashMap::new()),
             links: Mutex::new(HashMap::new()),
             tasks: Mutex::new(JoinSet::new()),
         }
+    }
+
+    /// Held while a directory is kept on disk and adopted.
+    pub fn adoption(&self) -> MutexGuard<'_, ()> {
+        self.adopting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The signal a delivery stream for `node` waits on.

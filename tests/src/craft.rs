@@ -133,7 +133,7 @@ fn signed_body_envelope(
     adjust: impl FnOnce(&mut pb::Body),
 ) -> anyhow::Result<pb::Envelope> {
     let now = trm_proto::time::now_ms();
-    signed_body_envelope_at(keys, directory, header_to, (now, now + 3_600_000), adjust)
+    signed_body_envelope_at(keys, directory, header_to, (now, now + HOUR_MS), adjust)
 }
 
 /// [`signed_body_envelope`] made at `now` and deliverable until `expires_at_ms`.
@@ -156,12 +156,85 @@ fn signed_body_envelope_at(
         ..Default::default()
     };
     adjust(&mut body);
-    let body = body.encode_to_vec();
+    with_body_bytes_until(
+        keys,
+        directory,
+        header_to,
+        message_id,
+        (now, expires_at_ms),
+        body.encode_to_vec(),
+    )
+}
+
+/// How long the envelopes made here stay deliverable unless a test says otherwise.
+const HOUR_MS: u64 = 3_600_000;
+
+/// A referral envelope to `header_to` whose signed body carries `body` as it is, any bytes,
+/// validly signed by `keys`: what reaches the recipient's body decoder.
+pub fn with_body_bytes(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    message_id: trm_proto::addr::MessageId,
+    now: u64,
+    body: Vec<u8>,
+) -> anyhow::Result<pb::Envelope> {
+    with_body_bytes_until(
+        keys,
+        directory,
+        header_to,
+        message_id,
+        (now, now + HOUR_MS),
+        body,
+    )
+}
+
+/// [`with_body_bytes`] made at `now` and deliverable until `expires_at_ms`.
+fn with_body_bytes_until(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    message_id: trm_proto::addr::MessageId,
+    times: (u64, u64),
+    body: Vec<u8>,
+) -> anyhow::Result<pb::Envelope> {
     let signed_body = pb::SignedBody {
         signature: signing::sign(&keys.signing, Purpose::Body, &body),
         body,
     }
     .encode_to_vec();
+    with_plaintext_until(keys, directory, header_to, message_id, times, &signed_body)
+}
+
+/// A referral envelope to `header_to` whose ciphertext decrypts to `plaintext` as it is, any
+/// bytes, the header validly signed by `keys`: what reaches the recipient's signed-body decoder.
+pub fn with_plaintext(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    message_id: trm_proto::addr::MessageId,
+    now: u64,
+    plaintext: &[u8],
+) -> anyhow::Result<pb::Envelope> {
+    with_plaintext_until(
+        keys,
+        directory,
+        header_to,
+        message_id,
+        (now, now + HOUR_MS),
+        plaintext,
+    )
+}
+
+/// [`with_plaintext`] made at `now` and deliverable until `expires_at_ms`.
+fn with_plaintext_until(
+    keys: &NodeKeys,
+    directory: &Directory,
+    header_to: &NodeAddr,
+    message_id: trm_proto::addr::MessageId,
+    (now, expires_at_ms): (u64, u64),
+    plaintext: &[u8],
+) -> anyhow::Result<pb::Envelope> {
     let recipient: age::x25519::Recipient = directory
         .node(header_to)
         .ok_or_else(|| anyhow::anyhow!("no node {header_to}"))?
@@ -172,7 +245,7 @@ fn signed_body_envelope_at(
         age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))?;
     let mut ciphertext = Vec::new();
     let mut writer = encryptor.wrap_output(&mut ciphertext)?;
-    writer.write_all(&signed_body)?;
+    writer.write_all(plaintext)?;
     writer.finish()?;
     let header = Header {
         message_id,

@@ -135,9 +135,15 @@ async fn a_node_refuses_a_directory_older_than_the_one_it_adopted() -> anyhow::R
         .into_inner();
     assert_eq!(search.version, 2);
 
-    // The broker is rolled back to version 1 (an operator mistake, or a malicious broker).
+    // The broker is rolled back to version 1 (an operator mistake, or a malicious broker),
+    // the directory it kept included.
     fed.stop_broker(BROKER).await?;
     std::fs::write(fed.federation.dir.join("directory.pb"), &old)?;
+    std::fs::write(
+        fed.broker_data_dir(BROKER)
+            .join(trm_broker::refresh::KEPT_DIRECTORY),
+        &old,
+    )?;
     fed.start_broker(BROKER).await?;
     let search = astra
         .search_directory(pb::DirectorySearchRequest {
