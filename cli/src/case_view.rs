@@ -182,7 +182,7 @@ pub fn case(response: &pb::CaseResponse) -> String {
             m.message_id
         );
         for change in &m.changes {
-            let _ = writeln!(out, "  -> {change}");
+            let _ = writeln!(out, "  -> {}", change.replace('_', " "));
         }
         if let Some(body) = &entry.body {
             let notice = trm_proto::kinds::handling_notice(body, &m.direction);

@@ -122,14 +122,18 @@ pub fn status(response: &pb::StatusResponse) -> String {
 /// Handover-log entries.
 pub fn log(entries: &[pb::LogEntryView]) -> String {
     let w = width(entries.iter().map(|e| e.at_ms));
+    let k = entries
+        .iter()
+        .map(|e| kind(e.kind).chars().count())
+        .fold(20, usize::max);
     let mut out = format!(
-        "{:>5}  {:<w$}  {:<14}  {:<20}  {:<22}  {:<18}  {:<16}  {}\n",
+        "{:>5}  {:<w$}  {:<14}  {:<k$}  {:<22}  {:<18}  {:<16}  {}\n",
         "#", "TIME", "EVENT", "KIND", "COUNTERPARTY", "CASE", "DIGEST", "FLAGS"
     );
     for e in entries {
         let _ = writeln!(
             out,
-            "{:>5}  {:<w$}  {:<14}  {:<20}  {:<22}  {:<18}  {:<16}  {}",
+            "{:>5}  {:<w$}  {:<14}  {:<k$}  {:<22}  {:<18}  {:<16}  {}",
             e.index,
             when(e.at_ms),
             e.event,

@@ -304,7 +304,13 @@ pub async fn run(
         })
         .await
         .context("follow-up")?;
-        narrate(&orig, &format!("reports the follow-up at {months} months"));
+        narrate(
+            &orig,
+            &format!(
+                "reports the follow-up at {months} {}",
+                if months == 1 { "month" } else { "months" }
+            ),
+        );
         transcript.push((orig.clone(), "follow-up", id));
     }
 
