@@ -318,6 +318,21 @@ fn destination(received_name: &str, out: Option<&Path>) -> Result<PathBuf, Comma
     }
 }
 
+/// Writes `bytes` to `path`, which must not exist yet (checked by the file system in the same
+/// call that creates it, so nothing created meanwhile is overwritten), readable by the owner
+/// only, and synced.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// `trm attachment save MESSAGE_ID [--index N | --name FILE] [--out PATH] [--force]`: writes
 /// the attachment byte for byte, readable by the user only, after checking its SHA-256 again.
 pub async fn save(
@@ -338,17 +353,21 @@ pub async fn save(
         ));
     }
     let path = destination(&chosen.file_name, out_path)?;
-    if !force && std::fs::symlink_metadata(&path).is_ok() {
-        return Err(CommandError::new(
-            exit::REFUSED,
-            format!(
-                "{} already exists; not overwritten (--force replaces it)",
-                path.display()
+    if force {
+        trm_storage::fs::write_atomically(&path, &chosen.content, trm_storage::fs::PRIVATE)
+            .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))?;
+    } else {
+        write_new(&path, &chosen.content).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => CommandError::new(
+                exit::REFUSED,
+                format!(
+                    "{} already exists; not overwritten (--force replaces it)",
+                    path.display()
+                ),
             ),
-        ));
+            _ => CommandError::new(exit::REFUSED, format!("{}: {e}", path.display())),
+        })?;
     }
-    trm_storage::fs::write_atomically(&path, &chosen.content, trm_storage::fs::PRIVATE)
-        .map_err(|e| CommandError::new(exit::REFUSED, e.to_string()))?;
     out.print(
         format!(
             "saved attachment {index} of message {id} to {} ({} bytes, sha256 {}, readable by you only)\n",
