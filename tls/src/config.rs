@@ -102,6 +102,10 @@ pub fn server_config(
         .with_client_cert_verifier(Arc::new(verifier))
         .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
     config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    // No resumption: a resumed handshake restores the peer's certificate from the session and
+    // never calls the verifier, so a certificate unpinned since would still get in.
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
 
@@ -126,5 +130,7 @@ pub fn client_config(
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?;
     config.alpn_protocols = vec![ALPN_H2.to_vec()];
+    // No resumption, for the same reason as the server's: every connection is verified whole.
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
 }

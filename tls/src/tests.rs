@@ -235,6 +235,23 @@ async fn a_node_revoked_by_a_newer_directory_fails_from_the_next_handshake() {
 }
 
 #[tokio::test]
+async fn a_revoked_node_cannot_resume_an_earlier_session() {
+    let s = setup();
+    let server = s.server(&s.broker);
+    // One client configuration, kept across connections as a channel keeps it: with session
+    // resumption the second handshake would restore the certificate and skip the verifier.
+    let client = s.client(&s.node);
+    assert_eq!(handshake(server.clone(), client.clone()).await.0, Ok(()));
+    assert!(
+        s.pins
+            .update(directory(&s.authority, 2, s.broker.fingerprint, None))
+    );
+    let (refused, told) = handshake(server, client).await;
+    assert!(refused.is_err(), "resumed past the revocation");
+    assert!(told.expect_err("revoked").contains("AccessDenied"));
+}
+
+#[tokio::test]
 async fn a_node_refuses_a_broker_certificate_the_directory_does_not_list() {
     let s = setup();
     // Signed by the federation CA, with the right name, but not the listed certificate.
