@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 use tracing::{debug, info, warn};
 use trm_proto::addr::NodeAddr;
+use trm_proto::directory::Peer;
 use trm_proto::envelope::Header;
 use trm_proto::receipt::Attester;
 use trm_proto::{pb, receipt, time};
@@ -23,10 +24,19 @@ use crate::store::{Destination, Route};
 /// Items sent and not yet acknowledged, per stream.
 pub const WINDOW: usize = 64;
 
+/// Who a delivery stream serves: the node, and the certificate (DER) its stream was opened with.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The node served.
+    pub node: NodeAddr,
+    /// Its leaf certificate as presented when the stream opened.
+    pub certificate: Vec<u8>,
+}
+
 /// Runs one node's delivery session until the node hangs up or the broker shuts down.
 pub async fn session(
     state: Arc<BrokerState>,
-    node: NodeAddr,
+    Session { node, certificate }: Session,
     mut acks: Streaming<pb::DeliveryAck>,
     out: mpsc::Sender<Result<pb::Delivery, Status>>,
 ) {
@@ -36,12 +46,18 @@ pub async fn session(
     let mut shutdown = state.shutdown_signal();
     let mut in_flight = BTreeSet::new();
     loop {
-        // A node revoked while its stream is open gets nothing more.
-        if state.directory.current().node(&node).is_none() {
-            info!(node = %node, "node no longer in the directory; ending its delivery stream");
+        // A node revoked while its stream is open, or whose certificate was replaced, gets
+        // nothing more on the stream that certificate opened.
+        let listed = state
+            .directory
+            .current()
+            .peer_by_certificate(&certificate)
+            .cloned();
+        if listed != Some(Peer::Node(node.clone())) {
+            info!(node = %node, "node or its certificate no longer in the directory; ending its delivery stream");
             let _ = out
                 .send(Err(Status::permission_denied(format!(
-                    "{node} is not in the federation directory"
+                    "{node} with this certificate is not in the federation directory"
                 ))))
                 .await;
             return;

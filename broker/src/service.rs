@@ -67,10 +67,16 @@ impl pb::broker_server::Broker for BrokerService {
         request: Request<Streaming<pb::DeliveryAck>>,
     ) -> Result<Response<Self::DeliverStream>, Status> {
         let node = self.own_node(&request)?;
+        // The stream stays bound to the certificate that opened it, not only to the address:
+        // a certificate the authority re-issues for the same node ends the old one's stream.
+        let certificate = request
+            .peer_certs()
+            .and_then(|certs| certs.first().map(|leaf| leaf.as_ref().to_vec()))
+            .ok_or(crate::error::BrokerError::NoClientCertificate)?;
         let (tx, rx) = mpsc::channel(delivery::WINDOW);
         tokio::spawn(delivery::session(
             self.state.clone(),
-            node,
+            delivery::Session { node, certificate },
             request.into_inner(),
             tx,
         ));

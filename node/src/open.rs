@@ -71,19 +71,19 @@ pub enum OpenError {
         cause: SignatureError,
     },
     /// The signed body was made for a different envelope (surreptitious forwarding).
-    #[error("signed body's {field} is {body:?} but the envelope header says {header:?}")]
+    #[error("signed body's {field} is {body} but the envelope header says {header}")]
     BindingMismatch {
         /// Which field differs.
         field: &'static str,
-        /// The header's value.
+        /// The header's value, quoted briefly.
         header: String,
-        /// The body's value.
+        /// The body's value, quoted briefly ([`trm_proto::clip::quoted`]).
         body: String,
     },
     /// The content's codes come from code lists this node does not know.
-    #[error("content uses code lists {sent:?}; this node reads {known}")]
+    #[error("content uses code lists {sent}; this node reads {known}")]
     UnknownCodeLists {
-        /// The body's `code_lists`.
+        /// The body's `code_lists`, quoted briefly.
         sent: String,
         /// The versions this node knows.
         known: String,
@@ -219,7 +219,7 @@ fn check_fields(body: &pb::Body) -> Result<(), OpenError> {
     }
     if !trm_proto::KNOWN_CODE_LISTS.contains(&body.code_lists.as_str()) {
         return Err(OpenError::UnknownCodeLists {
-            sent: body.code_lists.clone(),
+            sent: trm_proto::clip::quoted(&body.code_lists),
             known: trm_proto::KNOWN_CODE_LISTS.join(", "),
         });
     }
@@ -253,8 +253,8 @@ fn check_binding(header: &Header, body: &pb::Body) -> Result<(), OpenError> {
         if header != body {
             return Err(OpenError::BindingMismatch {
                 field,
-                header,
-                body,
+                header: trm_proto::clip::quoted(&header),
+                body: trm_proto::clip::quoted(&body),
             });
         }
     }

@@ -62,17 +62,17 @@ pub fn offer(node: &Node, signed: pb::SignedDirectory) -> Result<bool, RefreshEr
         trm_proto::time::now_ms(),
     )?;
     let version = candidate.version();
-    // Adoption and persistence happen under one lock, and what is written is the directory in
-    // use, so concurrent refreshes can neither interleave their writes nor leave an older file.
+    // Adoption and persistence happen under one lock, and a newer directory is written before
+    // it is used: a restart never goes back behind a directory the node has acted on, and a
+    // failed write leaves the older one in use, to be tried again at the next refresh.
     let _persisting = node.directory_persist();
-    if !node.directory().offer(candidate)? {
-        return Ok(false);
+    if version <= node.directory().current().version() {
+        // Unchanged, older or a conflicting copy: `offer` says which.
+        return Ok(node.directory().offer(candidate)?);
     }
+    persist(node.data_dir(), &candidate.signed().encode_to_vec())?;
+    node.directory().offer(candidate)?;
     node.follow_directory();
-    persist(
-        node.data_dir(),
-        &node.directory().current().signed().encode_to_vec(),
-    )?;
     info!(version, "adopted a newer federation directory");
     Ok(true)
 }

@@ -17,6 +17,7 @@
 
 pub mod addr;
 pub mod attachment;
+pub mod clip;
 pub mod directory;
 pub mod envelope;
 pub mod kinds;
