@@ -32,12 +32,40 @@ pub struct Authority {
     dir: PathBuf,
     key: SigningKey,
     directory: pb::Directory,
+    /// The folder's lock, held from loading the directory to the last publish, so that two
+    /// processes never both change the version they loaded.
+    _lock: std::fs::File,
+}
+
+/// Takes the federation folder's lock, refusing (not waiting) when another holds it.
+fn lock(dir: &Path) -> Result<std::fs::File, CertsError> {
+    let path = dir.join(files::LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| CertsError::Io {
+            action: "open",
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CertsError::Busy { path }),
+        Err(std::fs::TryLockError::Error(source)) => Err(CertsError::Io {
+            action: "lock",
+            path,
+            source,
+        }),
+    }
 }
 
 impl Authority {
     /// Opens a federation folder (as `trm-dev generate` writes one): its authority key and the
     /// current directory, whose signature must verify with that key.
     pub fn open(dir: &Path) -> Result<Self, CertsError> {
+        let lock = lock(dir)?;
         let key_path = dir.join(files::AUTHORITY_KEY);
         let key = signing::decode_secret(&files::read(&key_path)?).ok_or_else(|| {
             invalid(
@@ -67,6 +95,7 @@ impl Authority {
             dir: dir.to_owned(),
             key,
             directory,
+            _lock: lock,
         })
     }
 

@@ -57,6 +57,13 @@ pub enum CertsError {
         /// What is wrong.
         problem: String,
     },
+    /// Another process is changing the federation folder; two at once could sign directories
+    /// that each leave out the other's change.
+    #[error("{} is locked: another trm-authority is working on this federation; try again when it is done", path.display())]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// The spec could not be written back as TOML.
     #[error("cannot serialise the federation spec: {0}")]
     SerializeSpec(#[from] toml::ser::Error),

@@ -22,6 +22,8 @@ pub const AUTHORITY_PUB: &str = "authority.pub";
 pub const DIRECTORY: &str = "directory.pb";
 /// The lowest directory version never handed out, in decimal; written before each signing.
 pub const NEXT_VERSION: &str = "next-version";
+/// Held locked (advisory, exclusive) by the one process changing the federation folder.
+pub const LOCK: &str = ".lock";
 /// The folder holding every published directory version, `<version>.pb`.
 pub const PUBLISHED: &str = "published";
 /// The spec the folder was generated from.

@@ -186,3 +186,19 @@ fn an_unreadable_reserved_version_stops_the_publish_and_changes_nothing() -> any
     assert!(!dir.path().join(files::PUBLISHED).exists());
     Ok(())
 }
+
+#[test]
+fn a_second_authority_on_the_same_folder_is_refused_until_the_first_is_done() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    federation(dir.path())?;
+    let first = trm_authority::Authority::open(dir.path())?;
+    // Two at once could each sign a directory without the other's change.
+    match trm_authority::Authority::open(dir.path()) {
+        Err(e) => assert!(e.to_string().contains("is locked"), "{e}"),
+        Ok(_) => anyhow::bail!("a second authority opened a locked federation folder"),
+    }
+    drop(first);
+    trm_authority::Authority::open(dir.path())?;
+    Ok(())
+}
