@@ -3,8 +3,9 @@
 //!
 //! Trees: `dedup` (`sender NUL message-id` → digest ‖ receipt), `queue` (`recipient NUL
 //! sequence(u64 BE)` → `Delivery`), `outbox` ([`outbox`]) and `relay_log` (sequence →
-//! `RelayRecord`). Sequences come from sled's persistent id generator, so queues, outboxes and
-//! the log keep their order across restarts.
+//! `RelayRecord`); [`usage`] reads what the quotas and the expiry sweep need. Sequences come
+//! from sled's persistent id generator, so queues, outboxes and the log keep their order
+//! across restarts.
 
 use std::path::Path;
 
@@ -16,10 +17,11 @@ use trm_storage::{GroupCommit, StorageError};
 
 use super::{
     Accepted, Admission, BrokerStore, Destination, Intake, Outgoing, Queued, RelayAnswer, Route,
-    RoutedReceipt, StoreError, StoreFuture, Stored,
+    RoutedReceipt, StoreError, StoreFuture, Stored, Usage,
 };
 
 mod outbox;
+mod usage;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -439,6 +441,18 @@ impl BrokerStore for EmbeddedStore {
 
     fn outbox_len<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, usize> {
         Box::pin(async move { self.outbox_len_now(peer) })
+    }
+
+    fn queue_usage<'a>(&'a self, recipient: &'a NodeAddr) -> StoreFuture<'a, Usage> {
+        Box::pin(async move { self.queue_usage_now(recipient) })
+    }
+
+    fn relayed_usage<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, Usage> {
+        Box::pin(async move { self.relayed_usage_now(peer) })
+    }
+
+    fn lapsed(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<super::Lapsed>> {
+        Box::pin(async move { self.lapsed_now(now_ms, limit) })
     }
 }
 
