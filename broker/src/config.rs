@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::quota::QuotaSettings;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use trm_proto::addr::BrokerName;
 use trm_proto::directory::{self, Directory};
 use trm_proto::signing;
-use crate::quota::QuotaSettings;
 use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, read_text};
 
 /// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few

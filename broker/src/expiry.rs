@@ -80,7 +80,12 @@ async fn expire(state: &BrokerState, item: Lapsed, now_ms: u64) -> Result<(), St
         reason,
         now_ms,
     );
-    let record = record::record(Event::Expired, About::Envelope(&header, &digest), None, now_ms);
+    let record = record::record(
+        Event::Expired,
+        About::Envelope(&header, &digest),
+        None,
+        now_ms,
+    );
     let sender_home = header.from.broker();
     match place {
         Waiting::Queue(recipient) => {

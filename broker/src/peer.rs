@@ -253,10 +253,11 @@ fn check_receipt(
         }
         Err(e) => return Err(bad(e.to_string())),
     };
-    let keys = receipt::attester_keys(directory, &attester, now).ok_or_else(|| match &attester {
-        Attester::Node(signer) => BrokerError::UnknownSigner(signer.clone()),
-        Attester::Broker(broker) => bad(format!("broker {broker} is not in the directory")),
-    })?;
+    let keys =
+        receipt::attester_keys(directory, &attester, now).ok_or_else(|| match &attester {
+            Attester::Node(signer) => BrokerError::UnknownSigner(signer.clone()),
+            Attester::Broker(broker) => bad(format!("broker {broker} is not in the directory")),
+        })?;
     let verified = receipt::verify(&signed, &keys)?;
     if sender.broker() != state.name {
         return Err(bad(format!(

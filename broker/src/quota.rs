@@ -67,11 +67,17 @@ impl QuotaSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let at_least_one = [
             ("quotas.max_queued_per_node", self.max_queued_per_node),
-            ("quotas.max_queued_bytes_per_node", self.max_queued_bytes_per_node),
+            (
+                "quotas.max_queued_bytes_per_node",
+                self.max_queued_bytes_per_node,
+            ),
             ("quotas.submissions_per_minute", self.submissions_per_minute),
             ("quotas.submission_burst", self.submission_burst),
             ("quotas.max_relayed_per_peer", self.max_relayed_per_peer),
-            ("quotas.max_relayed_bytes_per_peer", self.max_relayed_bytes_per_peer),
+            (
+                "quotas.max_relayed_bytes_per_peer",
+                self.max_relayed_bytes_per_peer,
+            ),
             ("quotas.expiry_sweep_secs", self.expiry_sweep_secs),
         ];
         if let Some((name, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
@@ -164,7 +170,9 @@ impl Quotas {
             tokens: burst,
             filled_at: now,
         });
-        let elapsed = now.saturating_duration_since(bucket.filled_at).as_secs_f64();
+        let elapsed = now
+            .saturating_duration_since(bucket.filled_at)
+            .as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
         bucket.filled_at = now;
         if bucket.tokens < 1.0 {
@@ -345,7 +353,10 @@ mod tests {
         let quotas = Quotas::new(settings, Path::new("."));
         assert!(quotas.check_queue(Usage::default(), 1000).is_ok());
         assert!(quotas.check_queue(Usage::default(), 1001).is_err());
-        let one = Usage { items: 1, bytes: 10 };
+        let one = Usage {
+            items: 1,
+            bytes: 10,
+        };
         assert!(quotas.check_queue(one, 10).is_ok());
         let refused = quotas.check_queue(one.plus(10), 10);
         assert!(
@@ -365,7 +376,10 @@ mod tests {
         let Err(e) = refused else {
             return Err("a watermark above any disk must refuse".into());
         };
-        assert!(e.to_string().contains(&dir.path().display().to_string()), "{e}");
+        assert!(
+            e.to_string().contains(&dir.path().display().to_string()),
+            "{e}"
+        );
         let settings = QuotaSettings {
             min_free_disk_bytes: 0,
             min_free_disk_percent: 0,
@@ -381,7 +395,9 @@ mod tests {
             max_relayed_per_peer: 0,
             ..QuotaSettings::default()
         };
-        assert!(matches!(zero.validate(), Err(e) if e.to_string().contains("max_relayed_per_peer")));
+        assert!(
+            matches!(zero.validate(), Err(e) if e.to_string().contains("max_relayed_per_peer"))
+        );
         let share = QuotaSettings {
             min_free_disk_percent: 101,
             ..QuotaSettings::default()
