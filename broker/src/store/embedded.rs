@@ -553,4 +553,52 @@ mod tests {
         assert_eq!(store.relay_log().await?.len(), 2);
         Ok(())
     }
+
+    #[tokio::test]
+    async fn usage_counts_queues_and_peers_and_lapsed_finds_queues_and_outboxes() -> TestResult {
+        use crate::store::{Lapsed, Usage, Waiting};
+        let dir = tempfile::tempdir()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        let key = signing::generate_key();
+        let to: NodeAddr = "astra@at".parse()?;
+        let queued = envelope(&key, &MessageId::random(), b"queued")?;
+        let size = pb::Delivery {
+            sequence: 1,
+            item: Some(pb::delivery::Item::Envelope(queued.raw().clone())),
+        }
+        .encoded_len() as u64;
+        store.accept(admission(queued.clone(), "queued")).await?;
+        let mut outgoing = admission(envelope(&key, &MessageId::random(), b"out")?, "out");
+        let rs: BrokerName = "rs".parse()?;
+        outgoing.destination = Destination::Peer(rs.clone());
+        store.accept(outgoing).await?;
+
+        assert_eq!(
+            store.queue_usage(&to).await?,
+            Usage {
+                items: 1,
+                bytes: size
+            }
+        );
+        assert_eq!(store.relayed_usage(&"at".parse()?).await?.items, 1);
+        assert_eq!(store.relayed_usage(&rs).await?, Usage::default());
+        // Neither has expired by now; both have by the end of time.
+        assert!(
+            store
+                .lapsed(trm_proto::time::now_ms(), 10)
+                .await?
+                .is_empty()
+        );
+        let lapsed = store.lapsed(u64::MAX, 10).await?;
+        let [first, second] = lapsed.as_slice() else {
+            return Err(format!("two lapsed envelopes expected: {lapsed:?}").into());
+        };
+        assert!(
+            matches!(first, Lapsed { place: Waiting::Queue(q), envelope, .. }
+            if *q == to && envelope == queued.raw())
+        );
+        assert!(matches!(&second.place, Waiting::Outbox(peer) if *peer == rs));
+        assert_eq!(store.lapsed(u64::MAX, 1).await?.len(), 1);
+        Ok(())
+    }
 }

@@ -17,14 +17,18 @@ struct HeaderOnly {
     header: Vec<u8>,
 }
 
-/// A queued `Delivery` (envelope at tag 2) or an outbox `RelayItem` (envelope at tag 1), by
-/// its envelope's header only.
+/// A queued `Delivery`, by its envelope's header only (its sequence, at tag 1, is skipped).
 #[derive(Clone, PartialEq, Message)]
-struct Holder {
-    #[prost(message, optional, tag = "1")]
-    at_one: Option<HeaderOnly>,
+struct QueuedHeader {
     #[prost(message, optional, tag = "2")]
-    at_two: Option<HeaderOnly>,
+    envelope: Option<HeaderOnly>,
+}
+
+/// An outbox `RelayItem`, by its envelope's header only.
+#[derive(Clone, PartialEq, Message)]
+struct OutgoingHeader {
+    #[prost(message, optional, tag = "1")]
+    envelope: Option<HeaderOnly>,
 }
 
 /// Which tag holds the envelope in a tree's records.
@@ -40,11 +44,11 @@ fn header(tree: Tree, value: &[u8]) -> Result<Option<pb::EnvelopeHeader>, StoreE
         Tree::Queue => "queue",
         Tree::Outbox => "outbox",
     };
-    let holder = Holder::decode(value).map_err(|e| corrupt(name, e))?;
     let envelope = match tree {
-        Tree::Queue => holder.at_two,
-        Tree::Outbox => holder.at_one,
-    };
+        Tree::Queue => QueuedHeader::decode(value).map(|h| h.envelope),
+        Tree::Outbox => OutgoingHeader::decode(value).map(|h| h.envelope),
+    }
+    .map_err(|e| corrupt(name, e))?;
     envelope
         .map(|e| pb::EnvelopeHeader::decode(e.header.as_slice()).map_err(|e| corrupt(name, e)))
         .transpose()
