@@ -55,7 +55,7 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
         if let Some(expired_at) = expired(&item.envelope, now) {
             warn!(message = %id, "envelope expired before its broker took it; not sent");
             let reason = format!(
-                "expired at {} before the broker took it; not delivered",
+                "its delivery window ended at {} before the broker took it",
                 trm_proto::time::format_ms(expired_at)
             );
             let evidence = pb::Evidence {

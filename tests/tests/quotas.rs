@@ -287,3 +287,126 @@ async fn a_flood_of_bad_envelopes_adds_a_bounded_number_of_log_entries() -> anyh
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_node_stops_trying_an_envelope_that_expired_before_its_broker_took_it()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    // The broker is down: the envelope waits in the node's own outbox until it expires.
+    let mut config = fed.node_config(LEFOE)?;
+    config.message_ttl_secs = 1;
+    fed.start_node_with(LEFOE, config).await?;
+    let mut lefoe = fed.client(LEFOE).await?;
+    let sent = lefoe.send(fixtures::referral(ASTRA)?).await?.into_inner();
+    fixtures::wait_for_step(&lefoe, &sent.message_id, "expired", WAIT).await?;
+    let status = lefoe
+        .status(pb::StatusRequest {
+            message_id: sent.message_id.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(!status.queued, "the expired envelope left the outbox");
+    let expired = status
+        .evidence
+        .iter()
+        .find(|e| e.step == "expired")
+        .ok_or_else(|| anyhow::anyhow!("no expired step"))?;
+    assert!(
+        expired
+            .detail
+            .starts_with("expired, not delivered: its delivery window ended at "),
+        "{}",
+        expired.detail
+    );
+
+    // The broker, once up, is never sent it.
+    fed.start_broker(BROKER).await?;
+    let ok = lefoe.send(fixtures::referral(ASTRA)?).await?.into_inner();
+    fixtures::wait_for_step(&lefoe, &ok.message_id, "accepted", WAIT).await?;
+    let state = fed.broker_state(BROKER)?;
+    assert_eq!(state.store.queue_len(&ASTRA.parse()?).await?, 1);
+    drop(state);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn across_brokers_a_peer_over_its_relay_cap_is_refused_and_an_expiry_is_reported_by_the_addressees_broker()
+-> anyhow::Result<()> {
+    const RS: &str = "rs";
+    const AT: &str = "at";
+    const ASTRA_RS: &str = "astra@rs";
+    const LEFOE_AT: &str = "lefoe-ibf@at";
+    let dir = tempfile::tempdir()?;
+    let mut fed = LocalFederation::create(
+        dir.path(),
+        "trm-quota-test",
+        &[(RS, "RS"), (AT, "AT")],
+        &[
+            (ASTRA_RS, "Astra", "ngo", "RS"),
+            (LEFOE_AT, "LEFÖ-IBF", "ngo", "AT"),
+        ],
+    )
+    .await?;
+    for (broker, relayed) in [(AT, 10), (RS, 1)] {
+        let mut config = fed.broker_config(broker)?;
+        config.quotas.max_relayed_per_peer = relayed;
+        config.quotas.expiry_sweep_secs = 1;
+        fed.start_broker_with(broker, config).await?;
+    }
+    let mut config = fed.node_config(LEFOE_AT)?;
+    config.message_ttl_secs = 4;
+    fed.start_node_with(LEFOE_AT, config).await?;
+    let mut lefoe = fed.client(LEFOE_AT).await?;
+
+    // Astra is offline: the first envelope waits on rs and fills at's allowance there.
+    let first = lefoe
+        .send(fixtures::referral(ASTRA_RS)?)
+        .await?
+        .into_inner();
+    fixtures::wait_for_step(&lefoe, &first.message_id, "relayed", WAIT).await?;
+    let second = lefoe
+        .send(fixtures::referral(ASTRA_RS)?)
+        .await?
+        .into_inner();
+    fixtures::wait_for_step(&lefoe, &second.message_id, "rejected", WAIT).await?;
+    let status = lefoe
+        .status(pb::StatusRequest {
+            message_id: second.message_id.clone(),
+        })
+        .await?
+        .into_inner();
+    let rejected = status
+        .evidence
+        .iter()
+        .find(|e| e.step == "rejected")
+        .ok_or_else(|| anyhow::anyhow!("no rejected step"))?;
+    assert!(
+        rejected.detail.contains(
+            "quota reached: envelopes relayed by one peer broker and waiting here, limit 1 item"
+        ),
+        "{}",
+        rejected.detail
+    );
+
+    // The first expires on rs, which signs EXPIRED and relays it back to the sender.
+    fixtures::wait_for_step(&lefoe, &first.message_id, "expired", WAIT).await?;
+    let status = lefoe
+        .status(pb::StatusRequest {
+            message_id: first.message_id.clone(),
+        })
+        .await?
+        .into_inner();
+    let expired = status
+        .evidence
+        .iter()
+        .find(|e| e.step == "expired")
+        .ok_or_else(|| anyhow::anyhow!("no expired step"))?;
+    assert_eq!(expired.attested_by, RS);
+    let rs = fed.broker_state(RS)?;
+    assert_eq!(rs.store.queue_len(&ASTRA_RS.parse()?).await?, 0);
+    drop(rs);
+    fed.shutdown().await?;
+    Ok(())
+}
