@@ -331,16 +331,17 @@ async fn a_node_stops_trying_an_envelope_that_expired_before_its_broker_took_it(
     Ok(())
 }
 
-#[tokio::test]
-async fn across_brokers_a_peer_over_its_relay_cap_is_refused_and_an_expiry_is_reported_by_the_addressees_broker()
--> anyhow::Result<()> {
-    const RS: &str = "rs";
-    const AT: &str = "at";
-    const ASTRA_RS: &str = "astra@rs";
-    const LEFOE_AT: &str = "lefoe-ibf@at";
-    let dir = tempfile::tempdir()?;
-    let mut fed = LocalFederation::create(
-        dir.path(),
+const RS: &str = "rs";
+const AT: &str = "at";
+/// Astra, Belgrade, homed on `rs`.
+const ASTRA_RS: &str = "astra@rs";
+/// LEFÖ-IBF, Vienna, homed on `at`.
+const LEFOE_AT: &str = "lefoe-ibf@at";
+
+/// Two brokers, `rs` and `at`, with one organisation each (nothing started).
+async fn two_brokers(root: &std::path::Path) -> anyhow::Result<LocalFederation> {
+    LocalFederation::create(
+        root,
         "trm-quota-test",
         &[(RS, "RS"), (AT, "AT")],
         &[
@@ -348,7 +349,68 @@ async fn across_brokers_a_peer_over_its_relay_cap_is_refused_and_an_expiry_is_re
             (LEFOE_AT, "LEFÖ-IBF", "ngo", "AT"),
         ],
     )
-    .await?;
+    .await
+}
+
+/// The evidence step `step` of message `id` as `client`'s node recorded it.
+async fn evidence(
+    client: &mut pb::node_admin_client::NodeAdminClient<tonic::transport::Channel>,
+    id: &str,
+    step: &str,
+) -> anyhow::Result<pb::Evidence> {
+    let status = client
+        .status(pb::StatusRequest {
+            message_id: id.to_owned(),
+        })
+        .await?
+        .into_inner();
+    status
+        .evidence
+        .into_iter()
+        .find(|e| e.step == step)
+        .ok_or_else(|| anyhow::anyhow!("no {step} step for {id}"))
+}
+
+#[tokio::test]
+async fn an_envelope_that_expires_in_the_outbox_for_an_unreachable_broker_is_reported_by_the_senders_broker()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = two_brokers(dir.path()).await?;
+    // rs stays down: the envelope waits in at's outbox for rs until it expires.
+    let mut config = fed.broker_config(AT)?;
+    config.quotas.expiry_sweep_secs = 1;
+    fed.start_broker_with(AT, config).await?;
+    let mut config = fed.node_config(LEFOE_AT)?;
+    config.message_ttl_secs = 2;
+    fed.start_node_with(LEFOE_AT, config).await?;
+    let mut lefoe = fed.client(LEFOE_AT).await?;
+    let sent = lefoe
+        .send(fixtures::referral(ASTRA_RS)?)
+        .await?
+        .into_inner();
+    fixtures::wait_for_step(&lefoe, &sent.message_id, "accepted", WAIT).await?;
+    fixtures::wait_for_step(&lefoe, &sent.message_id, "expired", WAIT).await?;
+    let expired = evidence(&mut lefoe, &sent.message_id, "expired").await?;
+    assert_eq!(expired.attested_by, AT);
+    assert!(
+        expired
+            .detail
+            .contains("while waiting to be relayed to broker rs"),
+        "{}",
+        expired.detail
+    );
+    let at = fed.broker_state(AT)?;
+    assert_eq!(at.store.outbox_len(&RS.parse()?).await?, 0);
+    drop(at);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn across_brokers_a_peer_over_its_relay_cap_is_refused_and_an_expiry_is_reported_by_the_addressees_broker()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = two_brokers(dir.path()).await?;
     for (broker, relayed) in [(AT, 10), (RS, 1)] {
         let mut config = fed.broker_config(broker)?;
         config.quotas.max_relayed_per_peer = relayed;
@@ -371,17 +433,7 @@ async fn across_brokers_a_peer_over_its_relay_cap_is_refused_and_an_expiry_is_re
         .await?
         .into_inner();
     fixtures::wait_for_step(&lefoe, &second.message_id, "rejected", WAIT).await?;
-    let status = lefoe
-        .status(pb::StatusRequest {
-            message_id: second.message_id.clone(),
-        })
-        .await?
-        .into_inner();
-    let rejected = status
-        .evidence
-        .iter()
-        .find(|e| e.step == "rejected")
-        .ok_or_else(|| anyhow::anyhow!("no rejected step"))?;
+    let rejected = evidence(&mut lefoe, &second.message_id, "rejected").await?;
     assert!(
         rejected.detail.contains(
             "quota reached: envelopes relayed by one peer broker and waiting here, limit 1 item"
@@ -392,17 +444,7 @@ async fn across_brokers_a_peer_over_its_relay_cap_is_refused_and_an_expiry_is_re
 
     // The first expires on rs, which signs EXPIRED and relays it back to the sender.
     fixtures::wait_for_step(&lefoe, &first.message_id, "expired", WAIT).await?;
-    let status = lefoe
-        .status(pb::StatusRequest {
-            message_id: first.message_id.clone(),
-        })
-        .await?
-        .into_inner();
-    let expired = status
-        .evidence
-        .iter()
-        .find(|e| e.step == "expired")
-        .ok_or_else(|| anyhow::anyhow!("no expired step"))?;
+    let expired = evidence(&mut lefoe, &first.message_id, "expired").await?;
     assert_eq!(expired.attested_by, RS);
     let rs = fed.broker_state(RS)?;
     assert_eq!(rs.store.queue_len(&ASTRA_RS.parse()?).await?, 0);
