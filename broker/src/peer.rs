@@ -76,6 +76,14 @@ async fn handle(
             theirs: batch.directory_version,
         });
     }
+    // Held until the batch is stored, so that no submission passes a cap this batch fills.
+    let _hold = state
+        .quotas
+        .hold(checked.iter().filter_map(|c| match c {
+            Ok(Checked::Envelope(envelope)) => Some(envelope.header().to.clone()),
+            _ => None,
+        }))
+        .await;
     let checked = within_quotas(state, &peer, checked).await?;
     // Everything that passed is stored in one durable write, in batch order; a duplicate's
     // original is durable too when it returns.

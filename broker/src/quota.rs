@@ -3,13 +3,16 @@
 //! (computed from the store, so they hold across restarts and for any engine) and the
 //! free-disk watermark on the data folder (read at most once a second).
 //!
+//! A request holds its addressees' queues ([`Quotas::hold`]) from the check until its write
+//! is done, so that concurrent requests cannot pass a cap together.
+//!
 //! Over a limit, a submission or a relayed item is refused with `RESOURCE_EXHAUSTED`, naming
 //! the limit and never the request's own fields. Deliveries and acknowledgements are never
 //! limited: they free room.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -115,6 +118,14 @@ pub struct Quotas {
     data_dir: PathBuf,
     buckets: Mutex<HashMap<NodeAddr, Bucket>>,
     disk: Mutex<Option<DiskReading>>,
+    queues: Mutex<HashMap<NodeAddr, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held from a queue's cap check until the write the check allowed is done, so that two
+/// requests for one node cannot both take its last free place.
+#[derive(Debug)]
+pub struct QueueHold {
+    _guards: Vec<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// Bytes in the unit people read best.
@@ -146,12 +157,34 @@ impl Quotas {
             data_dir: data_dir.to_path_buf(),
             buckets: Mutex::new(HashMap::new()),
             disk: Mutex::new(None),
+            queues: Mutex::new(HashMap::new()),
         }
     }
 
     /// The settings in force.
     pub fn settings(&self) -> &QuotaSettings {
         &self.settings
+    }
+
+    /// Waits until no other request is between checking and writing the queues of
+    /// `recipients` (nodes the directory lists, so the locks are bounded by it), taken in
+    /// order so that two batches cannot wait on each other.
+    pub async fn hold(&self, recipients: impl IntoIterator<Item = NodeAddr>) -> QueueHold {
+        let mut recipients: Vec<NodeAddr> = recipients.into_iter().collect();
+        recipients.sort();
+        recipients.dedup();
+        let locks: Vec<_> = {
+            let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+            recipients
+                .into_iter()
+                .map(|r| queues.entry(r).or_default().clone())
+                .collect()
+        };
+        let mut guards = Vec::with_capacity(locks.len());
+        for lock in locks {
+            guards.push(lock.lock_owned().await);
+        }
+        QueueHold { _guards: guards }
     }
 
     /// Takes one submission from `node`'s allowance, or refuses when it is used up.
@@ -386,6 +419,24 @@ mod tests {
             ..QuotaSettings::default()
         };
         Quotas::new(settings, dir.path()).check_disk()?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_held_queue_waits_for_its_holder_and_other_queues_do_not() -> TestResult {
+        let quotas = Quotas::new(QuotaSettings::default(), Path::new("."));
+        let astra: NodeAddr = "astra@at".parse()?;
+        let other: NodeAddr = "lefoe-ibf@at".parse()?;
+        let held = quotas.hold([astra.clone(), astra.clone()]).await;
+        let wait = Duration::from_millis(50);
+        assert!(
+            tokio::time::timeout(wait, quotas.hold([other.clone(), astra.clone()]))
+                .await
+                .is_err()
+        );
+        tokio::time::timeout(wait, quotas.hold([other])).await?;
+        drop(held);
+        tokio::time::timeout(wait, quotas.hold([astra])).await?;
         Ok(())
     }
 

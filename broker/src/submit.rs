@@ -69,11 +69,17 @@ async fn accept(
     } else {
         Destination::Peer(home)
     };
-    if let Destination::Local(to) = &destination {
-        Tally::default()
-            .admit(&state.quotas, state.store.as_ref(), to, None, size)
-            .await?;
-    }
+    // Held until the write is done, so that concurrent submissions cannot pass the cap.
+    let _hold = match &destination {
+        Destination::Local(to) => {
+            let hold = state.quotas.hold([to.clone()]).await;
+            Tally::default()
+                .admit(&state.quotas, state.store.as_ref(), to, None, size)
+                .await?;
+            Some(hold)
+        }
+        Destination::Peer(_) => None,
+    };
     let header = header.clone();
     // Durable when it returns, also for a duplicate whose original came in a moment ago.
     let outcome = state
