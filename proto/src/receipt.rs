@@ -89,7 +89,8 @@ pub fn verify(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attester {
     /// A broker attests its own step: ACCEPTED by the sender's home broker, RELAYED by the
-    /// addressee's, REJECTED by the sender's home broker when a peer broker refused to relay.
+    /// addressee's, REJECTED by the sender's home broker when a peer broker refused to relay,
+    /// EXPIRED by whichever of the two held the envelope when its window ended.
     Broker(BrokerName),
     /// The addressee attests DELIVERED or REJECTED.
     Node(NodeAddr),
@@ -113,8 +114,8 @@ pub struct AttestError {
 /// the sender's home broker, RELAYED only the addressee's home broker, DELIVERED only the
 /// addressee, REJECTED the addressee or the sender's home broker (which reports a peer
 /// broker's refusal), EXPIRED the broker that held the envelope when its window ended (the
-/// sender's or the addressee's home broker). Every receiver of a receipt (node and brokers) asks this before it
-/// looks up the signer's key.
+/// sender's or the addressee's home broker). Every receiver of a receipt (node and brokers)
+/// asks this before it looks up the signer's key.
 pub fn attester(
     kind: pb::ReceiptKind,
     signer: &str,
