@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::quota::QuotaSettings;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use trm_proto::addr::BrokerName;
@@ -78,6 +79,9 @@ pub struct BrokerConfigFile {
     /// Seconds between two directory refreshes (the file, then every peer broker).
     #[serde(default = "default_directory_refresh_secs")]
     pub directory_refresh_secs: u64,
+    /// Queue caps, submission rate, relay caps, free-disk watermark and expiry sweep.
+    #[serde(default)]
+    pub quotas: QuotaSettings,
 }
 
 fn default_max_envelope_bytes() -> usize {
@@ -129,6 +133,8 @@ pub struct BrokerConfig {
     pub relay_backoff_max: Duration,
     /// Interval between two directory refreshes.
     pub directory_refresh: Duration,
+    /// Queue caps, submission rate, relay caps, free-disk watermark and expiry sweep.
+    pub quotas: QuotaSettings,
 }
 
 /// Reads a signing key file.
@@ -207,6 +213,7 @@ impl BrokerConfigFile {
                 "must be at least 1",
             )));
         }
+        self.quotas.validate()?;
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
         let tls_cert_pem = read_text(&self.tls_cert)?;
@@ -250,6 +257,7 @@ impl BrokerConfigFile {
             relay_backoff_initial: Duration::from_millis(self.relay_backoff_initial_ms),
             relay_backoff_max: Duration::from_millis(self.relay_backoff_max_ms),
             directory_refresh: Duration::from_secs(self.directory_refresh_secs),
+            quotas: self.quotas,
         })
     }
 }

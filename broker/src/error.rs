@@ -147,6 +147,35 @@ pub enum BrokerError {
         /// The relaying broker's version.
         theirs: u64,
     },
+    /// A quota of this broker is used up (see `[quotas]`).
+    #[error("quota reached: {quota}, limit {limit}")]
+    QuotaExceeded {
+        /// Which quota.
+        quota: &'static str,
+        /// Its limit, in words.
+        limit: String,
+    },
+    /// The data folder's filesystem is below the free-space watermark.
+    #[error(
+        "the broker's data folder {folder} has {free} free, below the minimum of {minimum}; \
+         new envelopes are refused until deliveries free space"
+    )]
+    DiskLow {
+        /// The data folder.
+        folder: String,
+        /// Its free space.
+        free: String,
+        /// The watermark.
+        minimum: String,
+    },
+    /// The free space of the data folder could not be read.
+    #[error("cannot read the free space of the broker's data folder {folder}: {cause}")]
+    DiskUnreadable {
+        /// The data folder.
+        folder: String,
+        /// The system's error.
+        cause: String,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -168,7 +197,9 @@ impl BrokerError {
             | BrokerError::UnknownSender(_)
             | BrokerError::UnknownSigner(_)
             | BrokerError::Agreement(_) => Code::PermissionDenied,
-            BrokerError::Envelope(EnvelopeError::TooLarge { .. }) => Code::ResourceExhausted,
+            BrokerError::Envelope(EnvelopeError::TooLarge { .. })
+            | BrokerError::QuotaExceeded { .. }
+            | BrokerError::DiskLow { .. } => Code::ResourceExhausted,
             BrokerError::Envelope(EnvelopeError::BadSignature { .. }) => Code::Unauthenticated,
             BrokerError::Envelope(_)
             | BrokerError::BadAck { .. }
@@ -179,7 +210,9 @@ impl BrokerError {
             BrokerError::Misrouted { .. } | BrokerError::Expired { .. } => Code::FailedPrecondition,
             BrokerError::DirectoryExpired { .. } => Code::Unavailable,
             BrokerError::MessageIdReused(_) => Code::AlreadyExists,
-            BrokerError::Store(_) | BrokerError::DirectoryBehind { .. } => Code::Unavailable,
+            BrokerError::Store(_)
+            | BrokerError::DirectoryBehind { .. }
+            | BrokerError::DiskUnreadable { .. } => Code::Unavailable,
         }
     }
 
@@ -189,7 +222,9 @@ impl BrokerError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            BrokerError::Store(_) | BrokerError::DirectoryBehind { .. }
+            BrokerError::Store(_)
+                | BrokerError::DirectoryBehind { .. }
+                | BrokerError::DiskUnreadable { .. }
         )
     }
 

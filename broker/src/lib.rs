@@ -22,6 +22,8 @@
 //! - [`store`]: the store (queues, outboxes, duplicate table, relay log) as a trait whose
 //!   writes return once durable, and its embedded engine.
 //! - [`record`]: relay-log records.
+//! - [`quota`]: queue caps, submission rates, relay caps and the free-disk watermark.
+//! - [`expiry`]: the sweep that removes expired envelopes and tells their senders.
 //! - [`error`]: refusals and their gRPC statuses.
 
 pub mod admit;
@@ -31,10 +33,12 @@ pub mod config;
 pub mod connect;
 pub mod delivery;
 pub mod error;
+pub mod expiry;
 pub mod handshake;
 pub mod home;
 pub mod link;
 pub mod peer;
+pub mod quota;
 pub mod record;
 pub mod refresh;
 pub mod relay;

@@ -9,6 +9,7 @@
 //! stored in one durable write of the store before the answer leaves; the recipients are woken
 //! after that.
 
+use prost::Message;
 use tonic::Request;
 use tracing::{info, warn};
 use trm_proto::addr::{BrokerName, NodeAddr};
@@ -18,6 +19,7 @@ use trm_proto::receipt::Attester;
 use trm_proto::{pb, receipt, time};
 
 use crate::error::BrokerError;
+use crate::quota::Tally;
 use crate::record::{self, About, Event};
 use crate::state::BrokerState;
 use crate::store::{Accepted, Admission, Destination, Intake, RoutedReceipt, StoreError, Stored};
@@ -74,6 +76,15 @@ async fn handle(
             theirs: batch.directory_version,
         });
     }
+    // Held until the batch is stored, so that no submission passes a cap this batch fills.
+    let _hold = state
+        .quotas
+        .hold(checked.iter().filter_map(|c| match c {
+            Ok(Checked::Envelope(envelope)) => Some(envelope.header().to.clone()),
+            _ => None,
+        }))
+        .await;
+    let checked = within_quotas(state, &peer, checked).await?;
     // Everything that passed is stored in one durable write, in batch order; a duplicate's
     // original is durable too when it returns.
     let mut intake = Vec::new();
@@ -125,6 +136,41 @@ async fn handle(
         state.wake(recipient);
     }
     Ok(pb::RelayResult { outcomes })
+}
+
+/// Refuses, item by item, the envelopes over the free-disk watermark or over a queue or relay
+/// cap (counting what the batch itself adds); receipts always pass, since they free room.
+async fn within_quotas(
+    state: &BrokerState,
+    peer: &BrokerName,
+    checked: Vec<Result<Checked, BrokerError>>,
+) -> Result<Vec<Result<Checked, BrokerError>>, BrokerError> {
+    let mut tally = Tally::default();
+    let mut within = Vec::with_capacity(checked.len());
+    for item in checked {
+        let item = match item {
+            Ok(Checked::Envelope(envelope)) => {
+                let size = envelope.raw().encoded_len() as u64;
+                let admitted = match state.quotas.check_disk() {
+                    Ok(()) => {
+                        let to = &envelope.header().to;
+                        tally
+                            .admit(&state.quotas, state.store.as_ref(), to, Some(peer), size)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match admitted {
+                    Ok(()) => Ok(Checked::Envelope(envelope)),
+                    Err(e) if e.is_transient() => return Err(e),
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        };
+        within.push(item);
+    }
+    Ok(within)
 }
 
 /// Checks one item against the directory in use, without writing anything.
@@ -197,8 +243,17 @@ fn check_receipt(
         .parse()
         .map_err(|_| bad(format!("addressee {:?} is not a node address", claimed.to)))?;
     // A peer relays only what its own nodes attest: DELIVERED or REJECTED by the addressee.
-    let signer = match receipt::attester(kind, &claimed.signer, &sender, &addressee) {
-        Ok(Attester::Node(signer)) => signer,
+    let attester = match receipt::attester(kind, &claimed.signer, &sender, &addressee) {
+        Ok(Attester::Node(signer)) if &signer.broker() != peer => {
+            return Err(bad(format!(
+                "signer {signer} is not homed on the relaying broker {peer}"
+            )));
+        }
+        Ok(Attester::Node(signer)) => Attester::Node(signer),
+        // The peer's own EXPIRED: it held the envelope for its addressee when it expired.
+        Ok(Attester::Broker(broker)) if kind == pb::ReceiptKind::Expired && &broker == peer => {
+            Attester::Broker(broker)
+        }
         Ok(Attester::Broker(broker)) => {
             return Err(bad(format!(
                 "{kind:?} is attested by broker {broker}, not by a node homed on {peer}"
@@ -206,14 +261,11 @@ fn check_receipt(
         }
         Err(e) => return Err(bad(e.to_string())),
     };
-    if &signer.broker() != peer {
-        return Err(bad(format!(
-            "signer {signer} is not homed on the relaying broker {peer}"
-        )));
-    }
-    let attester = Attester::Node(signer.clone());
-    let keys = receipt::attester_keys(directory, &attester, now)
-        .ok_or_else(|| BrokerError::UnknownSigner(signer.clone()))?;
+    let keys =
+        receipt::attester_keys(directory, &attester, now).ok_or_else(|| match &attester {
+            Attester::Node(signer) => BrokerError::UnknownSigner(signer.clone()),
+            Attester::Broker(broker) => bad(format!("broker {broker} is not in the directory")),
+        })?;
     let verified = receipt::verify(&signed, &keys)?;
     if sender.broker() != state.name {
         return Err(bad(format!(

@@ -20,6 +20,8 @@ pub enum Event {
     Delivered,
     /// A local node acknowledged an envelope with a REJECTED receipt.
     Rejected,
+    /// An envelope's delivery window ended while it waited here; its sender is told.
+    Expired,
     /// A peer broker handed over a receipt for a local sender.
     ReceiptRouted,
     /// A peer broker took a receipt from this broker's outbox.
@@ -38,6 +40,7 @@ impl Event {
             Event::RelayRefused => "relay_refused",
             Event::Delivered => "delivered",
             Event::Rejected => "rejected",
+            Event::Expired => "expired",
             Event::ReceiptRouted => "receipt_routed",
             Event::ReceiptRelayed => "receipt_relayed",
             Event::ReceiptRefused => "receipt_refused",

@@ -14,7 +14,7 @@ use crate::config::BrokerConfig;
 use crate::service::{BrokerPeerService, BrokerService};
 use crate::state::BrokerState;
 use crate::store::{self, BrokerStore, StoreError};
-use crate::{handshake, refresh, relay};
+use crate::{expiry, handshake, refresh, relay};
 
 /// Why the broker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +100,7 @@ pub async fn serve_state(
     );
     relay::ensure_tasks(&state, &directory);
     state.spawn(refresh::run(state.clone()));
+    state.spawn(expiry::run(state.clone()));
     let stopping = {
         let state = state.clone();
         async move {

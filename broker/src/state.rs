@@ -57,6 +57,8 @@ pub struct BrokerState {
     pub store: Arc<dyn BrokerStore>,
     /// Largest accepted envelope.
     pub max_envelope_bytes: usize,
+    /// Queue caps, submission rates and the free-disk watermark.
+    pub quotas: crate::quota::Quotas,
     /// Relaying and refreshing.
     pub federation: FederationSettings,
     /// Wakes the directory refresh task at once (tests, operators).
@@ -91,6 +93,7 @@ impl BrokerState {
             directory: DirectoryHandle::new(directory),
             store,
             max_envelope_bytes: config.max_envelope_bytes,
+            quotas: crate::quota::Quotas::new(config.quotas.clone(), &config.data_dir),
             federation: FederationSettings {
                 name: config.federation.clone(),
                 authority_key: config.authority_key,

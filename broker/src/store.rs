@@ -161,6 +161,45 @@ pub struct RelayAnswer {
     pub records: Vec<pb::RelayRecord>,
 }
 
+/// How much waits in a queue or comes from a peer: items and their encoded bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// How many items.
+    pub items: u64,
+    /// Their encoded size together.
+    pub bytes: u64,
+}
+
+impl Usage {
+    /// This usage with one more item of `size` bytes.
+    pub fn plus(self, size: u64) -> Usage {
+        Usage {
+            items: self.items.saturating_add(1),
+            bytes: self.bytes.saturating_add(size),
+        }
+    }
+}
+
+/// Where a stored envelope waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waiting {
+    /// In the delivery queue of this node, homed here.
+    Queue(NodeAddr),
+    /// In the outbox for this peer broker.
+    Outbox(BrokerName),
+}
+
+/// A stored envelope whose delivery window has ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lapsed {
+    /// Where it waits.
+    pub place: Waiting,
+    /// Its sequence there.
+    pub sequence: u64,
+    /// The envelope as stored.
+    pub envelope: pb::Envelope,
+}
+
 /// The broker's durable state. Writes return once durable; each write operation is atomic
 /// (all of it or none of it is applied): `intake` a whole batch, `complete` the deletion with
 /// its routed receipt and record, `relayed` the deletions with their receipts and records. The
@@ -243,6 +282,19 @@ pub trait BrokerStore: Send + Sync {
 
     /// How many items wait for `peer`.
     fn outbox_len<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, usize>;
+
+    /// The items (envelopes and receipts) waiting for `recipient`, and their bytes: what the
+    /// per-node queue caps count. Read from the stored state, so it holds across restarts.
+    fn queue_usage<'a>(&'a self, recipient: &'a NodeAddr) -> StoreFuture<'a, Usage>;
+
+    /// The envelopes from nodes homed on `peer` waiting in this broker's queues, and their
+    /// bytes: what the per-peer relay caps count.
+    fn relayed_usage<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, Usage>;
+
+    /// Up to `limit` envelopes in queues and outboxes whose expiry is at or before `now_ms`.
+    /// They are removed with [`BrokerStore::complete`] (a queue) or [`BrokerStore::relayed`]
+    /// (an outbox), each with the EXPIRED receipt for its sender.
+    fn lapsed(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<Lapsed>>;
 }
 
 /// Opens the store `config` names: today always the embedded engine in `data_dir`.

@@ -1,7 +1,10 @@
 //! Submit: authenticate the sender, verify the envelope and the sharing agreement, store it
 //! durably (in the recipient's queue, or in the outbox for the recipient's home broker), and
-//! answer with a signed ACCEPTED receipt (the same receipt again for a duplicate).
+//! answer with a signed ACCEPTED receipt (the same receipt again for a duplicate). The
+//! sender's submission rate, the free-disk watermark and the addressee's queue caps
+//! ([`crate::quota`]) are checked before anything is stored.
 
+use prost::Message;
 use tonic::Request;
 use tracing::{info, warn};
 use trm_proto::addr::NodeAddr;
@@ -10,6 +13,7 @@ use trm_proto::envelope::UnverifiedEnvelope;
 use trm_proto::{pb, time};
 
 use crate::error::BrokerError;
+use crate::quota::Tally;
 use crate::record::{self, About, Event};
 use crate::state::BrokerState;
 use crate::store::{Accepted, Admission, Destination};
@@ -35,6 +39,9 @@ async fn accept(
     peer: &NodeAddr,
     raw: pb::Envelope,
 ) -> Result<pb::SignedReceipt, BrokerError> {
+    state.quotas.take_submission(peer)?;
+    state.quotas.check_disk()?;
+    let size = raw.encoded_len() as u64;
     let envelope = UnverifiedEnvelope::parse(raw, state.max_envelope_bytes)?;
     let header = envelope.header();
     if &header.from != peer {
@@ -61,6 +68,17 @@ async fn accept(
         Destination::Local(header.to.clone())
     } else {
         Destination::Peer(home)
+    };
+    // Held until the write is done, so that concurrent submissions cannot pass the cap.
+    let _hold = match &destination {
+        Destination::Local(to) => {
+            let hold = state.quotas.hold([to.clone()]).await;
+            Tally::default()
+                .admit(&state.quotas, state.store.as_ref(), to, None, size)
+                .await?;
+            Some(hold)
+        }
+        Destination::Peer(_) => None,
     };
     let header = header.clone();
     // Durable when it returns, also for a duplicate whose original came in a moment ago.

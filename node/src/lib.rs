@@ -28,6 +28,7 @@
 //! - [`connect`], [`outbox`], [`inbound`]: the broker connection (retry delays come from
 //!   [`trm_storage::Backoff`]).
 //! - [`refresh`]: keeping the federation directory current.
+//! - [`refusal_log`]: how many refused deliveries of one sender get a log entry each.
 //! - [`admin`]: the local admin service for `trm`.
 //! - [`case_admin`]: the local cases service for `trm cases` and `trm case`.
 //! - [`daemon`]: everything together until shutdown.
@@ -56,6 +57,7 @@ pub mod node;
 pub mod open;
 pub mod outbox;
 pub mod refresh;
+pub mod refusal_log;
 pub mod rules;
 pub mod seal;
 pub mod store;

@@ -69,6 +69,8 @@ pub struct Node {
     retention_ms: u64,
     /// Size limits of attachments, sent and received.
     attachment_limits: trm_proto::attachment::Limits,
+    /// How many refusals of one sender get a log entry each.
+    refusals: crate::refusal_log::RefusalLog,
 }
 
 impl Node {
@@ -121,6 +123,7 @@ impl Node {
             deadlines: config.deadlines.clone(),
             retention_ms: config.retention_ms,
             attachment_limits: config.attachments,
+            refusals: crate::refusal_log::RefusalLog::default(),
         }
     }
 
@@ -373,10 +376,22 @@ impl Node {
         // A refused delivery is logged (nothing of its content kept) and answered REJECTED.
         let refuse = async |reason: String| -> Result<pb::SignedReceipt, NodeError> {
             warn!(id = %raw_header.message_id, from = %raw_header.from, cause = %reason, "refused delivered envelope");
-            let index = self
-                .store
-                .record_refused(&raw_header, &digest, now, &reason)
-                .await?;
+            // Bounded: a flood of bad envelopes gets a few entries per sender and a count.
+            let entry = self
+                .refusals
+                .entry(&raw_header.from, &self.directory.current());
+            let index = match &entry {
+                crate::refusal_log::Entry::Skip { index } => *index,
+                crate::refusal_log::Entry::Log { .. } => {
+                    let logged = entry.reason(&reason);
+                    let index = self
+                        .store
+                        .record_refused(&raw_header, &digest, now, &logged)
+                        .await?;
+                    self.refusals.logged(&entry, index);
+                    index
+                }
+            };
             Ok(receipt_for(
                 pb::ReceiptKind::Rejected,
                 index,

@@ -1,10 +1,13 @@
 //! The outbox task: submits queued messages to the home broker, oldest first, and records the
 //! broker's signed ACCEPTED receipt. While the broker is unreachable it retries with backoff;
-//! a refusal (forged, oversized, unknown recipient, ...) ends the attempt and is logged.
+//! a refusal (forged, oversized, unknown recipient, ...) ends the attempt and is logged. An
+//! envelope whose delivery window ended before any broker took it is not tried again: it leaves
+//! the outbox, recorded as expired and not delivered.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use prost::Message;
 use tokio::sync::watch;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -48,6 +51,37 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
             continue;
         };
         let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
+        let now = trm_proto::time::now_ms();
+        if let Some(expired_at) = expired(&item.envelope, now) {
+            warn!(message = %id, "envelope expired before its broker took it; not sent");
+            let reason = format!(
+                "its delivery window ended at {} before the broker took it",
+                trm_proto::time::format_ms(expired_at)
+            );
+            let evidence = pb::Evidence {
+                step: "expired".into(),
+                at_ms: now,
+                attested_by: node.address().to_string(),
+                detail: format!("expired, not delivered: {reason}"),
+                receipt: None,
+            };
+            let recorded = node
+                .store()
+                .record_outcome(
+                    Some(item.sequence),
+                    &item.key,
+                    evidence,
+                    pb::LogEvent::SubmitFailed,
+                    None,
+                    &reason,
+                )
+                .await;
+            if let Err(e) = recorded {
+                error!(message = %id, cause = %e, "cannot record expiry");
+                pause(&node, &mut backoff, &mut shutdown).await;
+            }
+            continue;
+        }
         match client.submit(item.envelope.clone()).await {
             Ok(response) => {
                 backoff.reset();
@@ -91,6 +125,12 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
             }
         }
     }
+}
+
+/// When `envelope`'s delivery window ended at or before `now_ms`, its end.
+fn expired(envelope: &pb::Envelope, now_ms: u64) -> Option<u64> {
+    let header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).ok()?;
+    (header.expires_at_ms <= now_ms).then_some(header.expires_at_ms)
 }
 
 /// Waits before the next attempt; cut short when the delivery stream reconnects (the broker

@@ -89,7 +89,8 @@ pub fn verify(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attester {
     /// A broker attests its own step: ACCEPTED by the sender's home broker, RELAYED by the
-    /// addressee's, REJECTED by the sender's home broker when a peer broker refused to relay.
+    /// addressee's, REJECTED by the sender's home broker when a peer broker refused to relay,
+    /// EXPIRED by whichever of the two held the envelope when its window ended.
     Broker(BrokerName),
     /// The addressee attests DELIVERED or REJECTED.
     Node(NodeAddr),
@@ -112,8 +113,9 @@ pub struct AttestError {
 /// The one rule of who may attest which step of a message from `from` to `to`: ACCEPTED only
 /// the sender's home broker, RELAYED only the addressee's home broker, DELIVERED only the
 /// addressee, REJECTED the addressee or the sender's home broker (which reports a peer
-/// broker's refusal). Every receiver of a receipt (node and brokers) asks this before it
-/// looks up the signer's key.
+/// broker's refusal), EXPIRED the broker that held the envelope when its window ended (the
+/// sender's or the addressee's home broker). Every receiver of a receipt (node and brokers)
+/// asks this before it looks up the signer's key.
 pub fn attester(
     kind: pb::ReceiptKind,
     signer: &str,
@@ -139,6 +141,7 @@ pub fn attester(
         pb::ReceiptKind::Relayed => broker(to.broker()),
         pb::ReceiptKind::Delivered => addressee(),
         pb::ReceiptKind::Rejected => addressee().or_else(|| broker(from.broker())),
+        pb::ReceiptKind::Expired => broker(from.broker()).or_else(|| broker(to.broker())),
         pb::ReceiptKind::Unspecified => None,
     };
     found.ok_or_else(|| AttestError {
@@ -198,6 +201,8 @@ mod tests {
         assert!(ok(Relayed, "rs") && !ok(Relayed, "at"));
         assert!(ok(Delivered, "astra@rs") && !ok(Delivered, "rs") && !ok(Delivered, "atina@rs"));
         assert!(ok(Rejected, "astra@rs") && ok(Rejected, "at") && !ok(Rejected, "rs"));
+        assert!(ok(Expired, "at") && ok(Expired, "rs") && !ok(Expired, "astra@rs"));
+        assert!(!ok(Expired, "de"));
         assert!(!ok(Unspecified, "at") && !ok(Unspecified, "astra@rs"));
         Ok(())
     }

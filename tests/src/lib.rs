@@ -6,7 +6,9 @@
 //! - [`fixtures`]: the federation and the referral used by the tests.
 //! - [`raw`]: a broker client with any certificate, and a codec that sends arbitrary bytes.
 //! - [`craft`]: envelopes built by hand, for forgeries and binding attacks.
+//! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
 
 pub mod craft;
 pub mod fixtures;
+pub mod inject;
 pub mod raw;

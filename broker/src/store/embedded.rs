@@ -3,8 +3,9 @@
 //!
 //! Trees: `dedup` (`sender NUL message-id` → digest ‖ receipt), `queue` (`recipient NUL
 //! sequence(u64 BE)` → `Delivery`), `outbox` ([`outbox`]) and `relay_log` (sequence →
-//! `RelayRecord`). Sequences come from sled's persistent id generator, so queues, outboxes and
-//! the log keep their order across restarts.
+//! `RelayRecord`); [`usage`] reads what the quotas and the expiry sweep need. Sequences come
+//! from sled's persistent id generator, so queues, outboxes and the log keep their order
+//! across restarts.
 
 use std::path::Path;
 
@@ -16,10 +17,11 @@ use trm_storage::{GroupCommit, StorageError};
 
 use super::{
     Accepted, Admission, BrokerStore, Destination, Intake, Outgoing, Queued, RelayAnswer, Route,
-    RoutedReceipt, StoreError, StoreFuture, Stored,
+    RoutedReceipt, StoreError, StoreFuture, Stored, Usage,
 };
 
 mod outbox;
+mod usage;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -440,6 +442,18 @@ impl BrokerStore for EmbeddedStore {
     fn outbox_len<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, usize> {
         Box::pin(async move { self.outbox_len_now(peer) })
     }
+
+    fn queue_usage<'a>(&'a self, recipient: &'a NodeAddr) -> StoreFuture<'a, Usage> {
+        Box::pin(async move { self.queue_usage_now(recipient) })
+    }
+
+    fn relayed_usage<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, Usage> {
+        Box::pin(async move { self.relayed_usage_now(peer) })
+    }
+
+    fn lapsed(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<super::Lapsed>> {
+        Box::pin(async move { self.lapsed_now(now_ms, limit) })
+    }
 }
 
 #[cfg(test)]
@@ -537,6 +551,54 @@ mod tests {
         assert_eq!(store.queue_len(&to).await?, 0);
         assert_eq!(store.queue_len(&from).await?, 1);
         assert_eq!(store.relay_log().await?.len(), 2);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn usage_counts_queues_and_peers_and_lapsed_finds_queues_and_outboxes() -> TestResult {
+        use crate::store::{Lapsed, Usage, Waiting};
+        let dir = tempfile::tempdir()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        let key = signing::generate_key();
+        let to: NodeAddr = "astra@at".parse()?;
+        let queued = envelope(&key, &MessageId::random(), b"queued")?;
+        let size = pb::Delivery {
+            sequence: 1,
+            item: Some(pb::delivery::Item::Envelope(queued.raw().clone())),
+        }
+        .encoded_len() as u64;
+        store.accept(admission(queued.clone(), "queued")).await?;
+        let mut outgoing = admission(envelope(&key, &MessageId::random(), b"out")?, "out");
+        let rs: BrokerName = "rs".parse()?;
+        outgoing.destination = Destination::Peer(rs.clone());
+        store.accept(outgoing).await?;
+
+        assert_eq!(
+            store.queue_usage(&to).await?,
+            Usage {
+                items: 1,
+                bytes: size
+            }
+        );
+        assert_eq!(store.relayed_usage(&"at".parse()?).await?.items, 1);
+        assert_eq!(store.relayed_usage(&rs).await?, Usage::default());
+        // Neither has expired by now; both have by the end of time.
+        assert!(
+            store
+                .lapsed(trm_proto::time::now_ms(), 10)
+                .await?
+                .is_empty()
+        );
+        let lapsed = store.lapsed(u64::MAX, 10).await?;
+        let [first, second] = lapsed.as_slice() else {
+            return Err(format!("two lapsed envelopes expected: {lapsed:?}").into());
+        };
+        assert!(
+            matches!(first, Lapsed { place: Waiting::Queue(q), envelope, .. }
+            if *q == to && envelope == queued.raw())
+        );
+        assert!(matches!(&second.place, Waiting::Outbox(peer) if *peer == rs));
+        assert_eq!(store.lapsed(u64::MAX, 1).await?.len(), 1);
         Ok(())
     }
 }

@@ -961,6 +961,8 @@ impl NodeStore {
             pb::ReceiptKind::Relayed => ("relayed", pb::LogEvent::Relayed),
             pb::ReceiptKind::Delivered => ("delivered", pb::LogEvent::Delivered),
             pb::ReceiptKind::Rejected => ("rejected", pb::LogEvent::Rejected),
+            // Not delivered, for good: logged as a refusal, with the broker's reason.
+            pb::ReceiptKind::Expired => ("expired", pb::LogEvent::Rejected),
             pb::ReceiptKind::Unspecified => ("unknown", pb::LogEvent::Unspecified),
         };
         let detail = match receipt.kind() {
@@ -975,6 +977,10 @@ impl NodeStore {
                 r.signer, r.log_index
             ),
             pb::ReceiptKind::Rejected => format!("refused by {}: {}", r.signer, r.reason),
+            pb::ReceiptKind::Expired => format!(
+                "expired, not delivered: removed by broker {}: {}",
+                r.signer, r.reason
+            ),
             pb::ReceiptKind::Unspecified => String::new(),
         };
         self.record_outcome(

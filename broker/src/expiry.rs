@@ -1,0 +1,139 @@
+//! The expiry sweep: envelopes past their `expires_at_ms` leave the delivery queues and the
+//! outboxes, and each sender gets this broker's signed EXPIRED receipt (through its queue
+//! here, or through the outbox for its home broker), removed and routed in one atomic write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{error, info};
+use trm_proto::envelope::{self, Header};
+use trm_proto::{pb, time};
+
+use crate::admit;
+use crate::record::{self, About, Event};
+use crate::state::BrokerState;
+use crate::store::{Destination, Lapsed, RelayAnswer, Route, StoreError, Waiting};
+
+/// How many lapsed envelopes one pass removes; the next pass follows at once when it was full.
+const PASS: usize = 256;
+
+/// Sweeps every `quotas.expiry_sweep_secs` until the broker shuts down.
+pub async fn run(state: Arc<BrokerState>) {
+    let mut shutdown = state.shutdown_signal();
+    let interval = Duration::from_secs(state.quotas.settings().expiry_sweep_secs);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = shutdown.wait_for(|stopped| *stopped) => return,
+        }
+        loop {
+            match sweep(&state, time::now_ms()).await {
+                Ok(removed) if removed >= PASS => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    error!(cause = %e, "expiry sweep failed; retrying at the next one");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Removes up to [`PASS`] envelopes that expired at or before `now_ms`, telling each sender;
+/// returns how many it found.
+pub async fn sweep(state: &BrokerState, now_ms: u64) -> Result<usize, StoreError> {
+    let lapsed = state.store.lapsed(now_ms, PASS).await?;
+    let found = lapsed.len();
+    for item in lapsed {
+        expire(state, item, now_ms).await?;
+    }
+    Ok(found)
+}
+
+async fn expire(state: &BrokerState, item: Lapsed, now_ms: u64) -> Result<(), StoreError> {
+    let Lapsed {
+        place,
+        sequence,
+        envelope: raw,
+    } = item;
+    let header = Header::decode(&raw.header).map_err(|e| StoreError::Corrupt {
+        tree: "queue",
+        message: e.to_string(),
+    })?;
+    let digest = envelope::digest(&raw.header);
+    let reason = match &place {
+        Waiting::Queue(_) => format!(
+            "it expired at {} while waiting for its addressee to connect to broker {}",
+            time::format_ms(header.expires_at_ms),
+            state.name
+        ),
+        Waiting::Outbox(peer) => format!(
+            "it expired at {} while waiting to be relayed to broker {peer}",
+            time::format_ms(header.expires_at_ms),
+        ),
+    };
+    let receipt = admit::broker_receipt(
+        state,
+        pb::ReceiptKind::Expired,
+        &header,
+        &digest,
+        reason,
+        now_ms,
+    );
+    let record = record::record(
+        Event::Expired,
+        About::Envelope(&header, &digest),
+        None,
+        now_ms,
+    );
+    let sender_home = header.from.broker();
+    match place {
+        Waiting::Queue(recipient) => {
+            let destination = if sender_home == state.name {
+                Destination::Local(header.from.clone())
+            } else {
+                Destination::Peer(sender_home.clone())
+            };
+            let routed = state
+                .store
+                .complete(
+                    recipient,
+                    sequence,
+                    Some(Route {
+                        destination,
+                        receipt,
+                        record,
+                    }),
+                )
+                .await?;
+            if routed.is_some() {
+                wake_sender(state, &header);
+            }
+        }
+        Waiting::Outbox(peer) => {
+            state
+                .store
+                .relayed(
+                    peer,
+                    RelayAnswer {
+                        sequences: vec![sequence],
+                        receipts: vec![(header.from.clone(), receipt)],
+                        records: vec![record],
+                    },
+                )
+                .await?;
+            wake_sender(state, &header);
+        }
+    }
+    info!(id = %header.message_id, from = %header.from, to = %header.to, "expired envelope removed; sender told");
+    Ok(())
+}
+
+fn wake_sender(state: &BrokerState, header: &Header) {
+    let home = header.from.broker();
+    if home == state.name {
+        state.wake(&header.from);
+    } else {
+        state.wake_relay(&home);
+    }
+}

@@ -1,0 +1,459 @@
+//! What one node or one peer broker may make this broker hold, and the free space it keeps:
+//! the `[quotas]` settings, the per-node submission rate (a token bucket), the queue caps
+//! (computed from the store, so they hold across restarts and for any engine) and the
+//! free-disk watermark on the data folder (read at most once a second).
+//!
+//! A request holds its addressees' queues ([`Quotas::hold`]) from the check until its write
+//! is done, so that concurrent requests cannot pass a cap together.
+//!
+//! Over a limit, a submission or a relayed item is refused with `RESOURCE_EXHAUSTED`, naming
+//! the limit and never the request's own fields. Deliveries and acknowledgements are never
+//! limited: they free room.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use trm_proto::addr::{BrokerName, NodeAddr};
+use trm_storage::config::{ConfigError, field};
+
+use crate::error::BrokerError;
+use crate::store::{BrokerStore, Usage};
+
+/// How long a reading of the data folder's free space is used before it is read again.
+const DISK_READING_TTL: Duration = Duration::from_secs(1);
+
+/// The `[quotas]` section of `broker.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaSettings {
+    /// Items (envelopes and receipts) that may wait for one node.
+    pub max_queued_per_node: u64,
+    /// Bytes that may wait for one node.
+    pub max_queued_bytes_per_node: u64,
+    /// Envelopes one node may submit per minute, on average.
+    pub submissions_per_minute: u64,
+    /// Envelopes one node may submit at once before the per-minute rate applies.
+    pub submission_burst: u64,
+    /// Envelopes from one peer broker's nodes that may wait in this broker's queues.
+    pub max_relayed_per_peer: u64,
+    /// Bytes of envelopes from one peer broker's nodes that may wait in this broker's queues.
+    pub max_relayed_bytes_per_peer: u64,
+    /// Free bytes the data folder's filesystem keeps: below, new envelopes are refused.
+    pub min_free_disk_bytes: u64,
+    /// Free share of the data folder's filesystem, in percent, kept the same way.
+    pub min_free_disk_percent: u8,
+    /// Seconds between two sweeps for envelopes past their expiry.
+    pub expiry_sweep_secs: u64,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        Self {
+            max_queued_per_node: 10_000,
+            max_queued_bytes_per_node: 2 * 1024 * 1024 * 1024,
+            submissions_per_minute: 600,
+            submission_burst: 100,
+            max_relayed_per_peer: 50_000,
+            max_relayed_bytes_per_peer: 8 * 1024 * 1024 * 1024,
+            min_free_disk_bytes: 512 * 1024 * 1024,
+            min_free_disk_percent: 2,
+            expiry_sweep_secs: 60,
+        }
+    }
+}
+
+impl QuotaSettings {
+    /// Refuses settings that would stop the broker from carrying anything, or never sweep.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let at_least_one = [
+            ("quotas.max_queued_per_node", self.max_queued_per_node),
+            (
+                "quotas.max_queued_bytes_per_node",
+                self.max_queued_bytes_per_node,
+            ),
+            ("quotas.submissions_per_minute", self.submissions_per_minute),
+            ("quotas.submission_burst", self.submission_burst),
+            ("quotas.max_relayed_per_peer", self.max_relayed_per_peer),
+            (
+                "quotas.max_relayed_bytes_per_peer",
+                self.max_relayed_bytes_per_peer,
+            ),
+            ("quotas.expiry_sweep_secs", self.expiry_sweep_secs),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
+            return Err(field(name, "must be at least 1"));
+        }
+        if self.min_free_disk_percent > 100 {
+            return Err(field(
+                "quotas.min_free_disk_percent",
+                "must be between 0 and 100",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One node's submission allowance.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    filled_at: Instant,
+}
+
+/// The free space of the data folder's filesystem at one moment.
+#[derive(Debug, Clone, Copy)]
+struct DiskReading {
+    at: Instant,
+    free: u64,
+    total: u64,
+}
+
+/// The quotas in force, with the state they need between requests.
+#[derive(Debug)]
+pub struct Quotas {
+    settings: QuotaSettings,
+    data_dir: PathBuf,
+    buckets: Mutex<HashMap<NodeAddr, Bucket>>,
+    disk: Mutex<Option<DiskReading>>,
+    queues: Mutex<HashMap<NodeAddr, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held from a queue's cap check until the write the check allowed is done, so that two
+/// requests for one node cannot both take its last free place.
+#[derive(Debug)]
+pub struct QueueHold {
+    _guards: Vec<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// Bytes in the unit people read best.
+fn bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in UNITS {
+        if n >= size {
+            #[allow(clippy::cast_precision_loss)]
+            return format!("{:.1} {unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n} bytes")
+}
+
+/// `1 item`, `3 items`.
+fn items(n: u64) -> String {
+    if n == 1 {
+        "1 item".into()
+    } else {
+        format!("{n} items")
+    }
+}
+
+impl Quotas {
+    /// The quotas of `settings`, for the data folder `data_dir`.
+    pub fn new(settings: QuotaSettings, data_dir: &Path) -> Self {
+        Self {
+            settings,
+            data_dir: data_dir.to_path_buf(),
+            buckets: Mutex::new(HashMap::new()),
+            disk: Mutex::new(None),
+            queues: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &QuotaSettings {
+        &self.settings
+    }
+
+    /// Waits until no other request is between checking and writing the queues of
+    /// `recipients` (nodes the directory lists, so the locks are bounded by it), taken in
+    /// order so that two batches cannot wait on each other.
+    pub async fn hold(&self, recipients: impl IntoIterator<Item = NodeAddr>) -> QueueHold {
+        let mut recipients: Vec<NodeAddr> = recipients.into_iter().collect();
+        recipients.sort();
+        recipients.dedup();
+        let locks: Vec<_> = {
+            let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+            recipients
+                .into_iter()
+                .map(|r| queues.entry(r).or_default().clone())
+                .collect()
+        };
+        let mut guards = Vec::with_capacity(locks.len());
+        for lock in locks {
+            guards.push(lock.lock_owned().await);
+        }
+        QueueHold { _guards: guards }
+    }
+
+    /// Takes one submission from `node`'s allowance, or refuses when it is used up.
+    pub fn take_submission(&self, node: &NodeAddr) -> Result<(), BrokerError> {
+        self.take_submission_at(node, Instant::now())
+    }
+
+    fn take_submission_at(&self, node: &NodeAddr, now: Instant) -> Result<(), BrokerError> {
+        #[allow(clippy::cast_precision_loss)]
+        let (burst, per_second) = (
+            self.settings.submission_burst as f64,
+            self.settings.submissions_per_minute as f64 / 60.0,
+        );
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry(node.clone()).or_insert(Bucket {
+            tokens: burst,
+            filled_at: now,
+        });
+        let elapsed = now
+            .saturating_duration_since(bucket.filled_at)
+            .as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
+        bucket.filled_at = now;
+        if bucket.tokens < 1.0 {
+            return Err(BrokerError::QuotaExceeded {
+                quota: "submissions per node",
+                limit: format!(
+                    "{} a minute, {} at once",
+                    self.settings.submissions_per_minute, self.settings.submission_burst
+                ),
+            });
+        }
+        bucket.tokens -= 1.0;
+        Ok(())
+    }
+
+    /// Refuses new envelopes while the data folder's filesystem is below the watermark.
+    pub fn check_disk(&self) -> Result<(), BrokerError> {
+        let reading = self.disk_reading()?;
+        let below_bytes = reading.free < self.settings.min_free_disk_bytes;
+        let below_share = u128::from(reading.free) * 100
+            < u128::from(reading.total) * u128::from(self.settings.min_free_disk_percent);
+        if below_bytes || below_share {
+            return Err(BrokerError::DiskLow {
+                folder: self.data_dir.display().to_string(),
+                free: bytes(reading.free),
+                minimum: format!(
+                    "{} and {}% of the filesystem",
+                    bytes(self.settings.min_free_disk_bytes),
+                    self.settings.min_free_disk_percent
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn disk_reading(&self) -> Result<DiskReading, BrokerError> {
+        let mut disk = self.disk.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if let Some(reading) = *disk
+            && now.saturating_duration_since(reading.at) < DISK_READING_TTL
+        {
+            return Ok(reading);
+        }
+        let read = |e: std::io::Error| BrokerError::DiskUnreadable {
+            folder: self.data_dir.display().to_string(),
+            cause: e.to_string(),
+        };
+        let reading = DiskReading {
+            at: now,
+            free: fs2::available_space(&self.data_dir).map_err(read)?,
+            total: fs2::total_space(&self.data_dir).map_err(read)?,
+        };
+        *disk = Some(reading);
+        Ok(reading)
+    }
+
+    /// Refuses one more item of `size` bytes for `recipient`, whose queue holds `queued`
+    /// (what the store holds plus what this request already let in).
+    pub fn check_queue(&self, queued: Usage, size: u64) -> Result<(), BrokerError> {
+        if queued.items.saturating_add(1) > self.settings.max_queued_per_node {
+            return Err(BrokerError::QuotaExceeded {
+                quota: "items waiting for one node",
+                limit: items(self.settings.max_queued_per_node),
+            });
+        }
+        if queued.bytes.saturating_add(size) > self.settings.max_queued_bytes_per_node {
+            return Err(BrokerError::QuotaExceeded {
+                quota: "bytes waiting for one node",
+                limit: bytes(self.settings.max_queued_bytes_per_node),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses one more relayed envelope of `size` bytes from a peer whose nodes' envelopes
+    /// waiting here amount to `relayed`.
+    pub fn check_relayed(&self, relayed: Usage, size: u64) -> Result<(), BrokerError> {
+        if relayed.items.saturating_add(1) > self.settings.max_relayed_per_peer {
+            return Err(BrokerError::QuotaExceeded {
+                quota: "envelopes relayed by one peer broker and waiting here",
+                limit: items(self.settings.max_relayed_per_peer),
+            });
+        }
+        if relayed.bytes.saturating_add(size) > self.settings.max_relayed_bytes_per_peer {
+            return Err(BrokerError::QuotaExceeded {
+                quota: "bytes relayed by one peer broker and waiting here",
+                limit: bytes(self.settings.max_relayed_bytes_per_peer),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What one request lets into the queues, on top of what the store held when it began: so
+/// that a batch of many items for one node is held to the same caps as single submissions.
+#[derive(Debug, Default)]
+pub struct Tally {
+    queues: HashMap<NodeAddr, Usage>,
+    peers: HashMap<BrokerName, Usage>,
+}
+
+impl Tally {
+    /// Checks and counts one envelope of `size` bytes for `recipient` (relayed by `peer`, if
+    /// any) against the caps, reading the store once per recipient and peer.
+    pub async fn admit(
+        &mut self,
+        quotas: &Quotas,
+        store: &dyn BrokerStore,
+        recipient: &NodeAddr,
+        peer: Option<&BrokerName>,
+        size: u64,
+    ) -> Result<(), BrokerError> {
+        let queued = match self.queues.get(recipient) {
+            Some(usage) => *usage,
+            None => store.queue_usage(recipient).await?,
+        };
+        quotas.check_queue(queued, size)?;
+        let relayed = match peer {
+            Some(peer) => {
+                let relayed = match self.peers.get(peer) {
+                    Some(usage) => *usage,
+                    None => store.relayed_usage(peer).await?,
+                };
+                quotas.check_relayed(relayed, size)?;
+                Some((peer, relayed))
+            }
+            None => None,
+        };
+        self.queues.insert(recipient.clone(), queued.plus(size));
+        if let Some((peer, relayed)) = relayed {
+            self.peers.insert(peer.clone(), relayed.plus(size));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn the_submission_bucket_refuses_past_the_burst_and_refills_with_time() -> TestResult {
+        let settings = QuotaSettings {
+            submissions_per_minute: 60,
+            submission_burst: 2,
+            ..QuotaSettings::default()
+        };
+        let quotas = Quotas::new(settings, Path::new("."));
+        let node: NodeAddr = "astra@at".parse()?;
+        let other: NodeAddr = "lefoe-ibf@at".parse()?;
+        let start = Instant::now();
+        quotas.take_submission_at(&node, start)?;
+        quotas.take_submission_at(&node, start)?;
+        let refused = quotas.take_submission_at(&node, start);
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains("60 a minute, 2 at once")),
+            "{refused:?}"
+        );
+        quotas.take_submission_at(&other, start)?;
+        quotas.take_submission_at(&node, start + Duration::from_millis(1100))?;
+        assert!(
+            quotas
+                .take_submission_at(&node, start + Duration::from_millis(1200))
+                .is_err()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn queue_caps_count_items_and_bytes() {
+        let settings = QuotaSettings {
+            max_queued_per_node: 2,
+            max_queued_bytes_per_node: 1000,
+            ..QuotaSettings::default()
+        };
+        let quotas = Quotas::new(settings, Path::new("."));
+        assert!(quotas.check_queue(Usage::default(), 1000).is_ok());
+        assert!(quotas.check_queue(Usage::default(), 1001).is_err());
+        let one = Usage {
+            items: 1,
+            bytes: 10,
+        };
+        assert!(quotas.check_queue(one, 10).is_ok());
+        let refused = quotas.check_queue(one.plus(10), 10);
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains("limit 2 items")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_watermark_above_the_free_space_refuses_and_names_the_folder() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let settings = QuotaSettings {
+            min_free_disk_bytes: u64::MAX,
+            ..QuotaSettings::default()
+        };
+        let refused = Quotas::new(settings, dir.path()).check_disk();
+        let Err(e) = refused else {
+            return Err("a watermark above any disk must refuse".into());
+        };
+        assert!(
+            e.to_string().contains(&dir.path().display().to_string()),
+            "{e}"
+        );
+        let settings = QuotaSettings {
+            min_free_disk_bytes: 0,
+            min_free_disk_percent: 0,
+            ..QuotaSettings::default()
+        };
+        Quotas::new(settings, dir.path()).check_disk()?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_held_queue_waits_for_its_holder_and_other_queues_do_not() -> TestResult {
+        let quotas = Quotas::new(QuotaSettings::default(), Path::new("."));
+        let astra: NodeAddr = "astra@at".parse()?;
+        let other: NodeAddr = "lefoe-ibf@at".parse()?;
+        let held = quotas.hold([astra.clone(), astra.clone()]).await;
+        let wait = Duration::from_millis(50);
+        assert!(
+            tokio::time::timeout(wait, quotas.hold([other.clone(), astra.clone()]))
+                .await
+                .is_err()
+        );
+        tokio::time::timeout(wait, quotas.hold([other])).await?;
+        drop(held);
+        tokio::time::timeout(wait, quotas.hold([astra])).await?;
+        Ok(())
+    }
+
+    #[test]
+    fn zero_caps_and_shares_over_a_hundred_are_refused() {
+        let zero = QuotaSettings {
+            max_relayed_per_peer: 0,
+            ..QuotaSettings::default()
+        };
+        assert!(
+            matches!(zero.validate(), Err(e) if e.to_string().contains("max_relayed_per_peer"))
+        );
+        let share = QuotaSettings {
+            min_free_disk_percent: 101,
+            ..QuotaSettings::default()
+        };
+        assert!(share.validate().is_err());
+        assert!(QuotaSettings::default().validate().is_ok());
+    }
+}
