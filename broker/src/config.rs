@@ -13,6 +13,10 @@ use trm_proto::directory::{self, Directory};
 use trm_proto::signing;
 use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, read_text};
 
+pub mod network;
+
+pub use network::{Network, NetworkFile};
+
 /// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few
 /// scanned documents attached.
 pub const DEFAULT_MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
@@ -78,6 +82,9 @@ pub struct BrokerConfigFile {
     /// Seconds between two directory refreshes (the file, then every peer broker).
     #[serde(default = "default_directory_refresh_secs")]
     pub directory_refresh_secs: u64,
+    /// The `[network]` table: handshake timeout, connection caps, HTTP/2 limits.
+    #[serde(default)]
+    pub network: NetworkFile,
 }
 
 fn default_max_envelope_bytes() -> usize {
@@ -129,6 +136,8 @@ pub struct BrokerConfig {
     pub relay_backoff_max: Duration,
     /// Interval between two directory refreshes.
     pub directory_refresh: Duration,
+    /// Handshake timeout, connection caps and HTTP/2 limits.
+    pub network: Network,
 }
 
 /// Reads a signing key file.
@@ -207,6 +216,7 @@ impl BrokerConfigFile {
                 "must be at least 1",
             )));
         }
+        let network = self.network.validate()?;
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
         let tls_cert_pem = read_text(&self.tls_cert)?;
@@ -250,6 +260,7 @@ impl BrokerConfigFile {
             relay_backoff_initial: Duration::from_millis(self.relay_backoff_initial_ms),
             relay_backoff_max: Duration::from_millis(self.relay_backoff_max_ms),
             directory_refresh: Duration::from_secs(self.directory_refresh_secs),
+            network,
         })
     }
 }
