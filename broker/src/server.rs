@@ -5,11 +5,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::transport::Server;
-use tracing::info;
+use tracing::{info, warn};
 use trm_proto::pb;
 
 use crate::config::{BrokerConfig, Network};
@@ -38,6 +39,9 @@ pub enum ServeError {
 /// Extra bytes allowed on the wire above the envelope limit, so an envelope just over the
 /// limit gets the broker's precise error rather than the transport's.
 const FRAME_SLACK: usize = 64 * 1024;
+
+/// How long open calls may take to finish once shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Opens the store and serves until `shutdown` completes.
 pub async fn run(
@@ -96,6 +100,7 @@ pub async fn serve_state(
     );
     relay::ensure_tasks(&state, &directory);
     state.spawn(refresh::run(state.clone()));
+    let (stop_asked, stop_heard) = tokio::sync::oneshot::channel();
     let stopping = {
         let state = state.clone();
         async move {
@@ -103,6 +108,15 @@ pub async fn serve_state(
             // Delivery streams and background tasks end now, so that the server's graceful
             // shutdown does not wait for long-lived streams.
             state.begin_shutdown();
+            let _ = stop_asked.send(());
+        }
+    };
+    // Streams a peer keeps open (a health watch) would hold a graceful shutdown forever.
+    let grace_over = async move {
+        if stop_heard.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
         }
     };
     let incoming = listen::incoming(listener, tls, &config.network);
@@ -112,8 +126,14 @@ pub async fn serve_state(
         .add_service(reflection_v1alpha)
         .add_service(broker)
         .add_service(peer)
-        .serve_with_incoming_shutdown(incoming, stopping)
-        .await;
+        .serve_with_incoming_shutdown(incoming, stopping);
+    let served = tokio::select! {
+        served = served => served,
+        () = grace_over => {
+            warn!(broker = %config.name, "calls still open after the shutdown grace period were cut");
+            Ok(())
+        }
+    };
     state.stop().await;
     served?;
     info!(broker = %config.name, "broker stopped");
