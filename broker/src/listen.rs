@@ -123,7 +123,9 @@ fn address_key(ip: IpAddr) -> [u8; 32] {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
         IpAddr::V6(v6) => v6,
     };
-    key[..16].copy_from_slice(&v6.octets());
+    for (slot, octet) in key.iter_mut().zip(v6.octets()) {
+        *slot = octet;
+    }
     key
 }
 

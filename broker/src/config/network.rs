@@ -14,8 +14,10 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// Default cap on open connections from one IP address, handshakes included.
 pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 16;
-/// Default cap on concurrent HTTP/2 streams (calls) on one connection.
-pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 32;
+/// Default cap on concurrent HTTP/2 streams (calls) on one connection: 100, the smallest value
+/// RFC 9113 recommends, since a client that starts calls before it has read the broker's
+/// settings gets those beyond the cap refused.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Default cap on the size of one call's headers: 16 KiB.
 pub const DEFAULT_MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 /// Default largest HTTP/2 frame the broker accepts: 16 KiB, the protocol's minimum.
