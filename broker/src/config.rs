@@ -14,6 +14,10 @@ use trm_proto::directory::{self, Directory};
 use trm_proto::signing;
 use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, read_text};
 
+pub mod network;
+
+pub use network::{Network, NetworkFile};
+
 /// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few
 /// scanned documents attached.
 pub const DEFAULT_MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
@@ -82,6 +86,9 @@ pub struct BrokerConfigFile {
     /// Queue caps, submission rate, relay caps, free-disk watermark and expiry sweep.
     #[serde(default)]
     pub quotas: QuotaSettings,
+    /// The `[network]` table: handshake timeout, connection caps, HTTP/2 limits.
+    #[serde(default)]
+    pub network: NetworkFile,
 }
 
 fn default_max_envelope_bytes() -> usize {
@@ -135,6 +142,8 @@ pub struct BrokerConfig {
     pub directory_refresh: Duration,
     /// Queue caps, submission rate, relay caps, free-disk watermark and expiry sweep.
     pub quotas: QuotaSettings,
+    /// Handshake timeout, connection caps and HTTP/2 limits.
+    pub network: Network,
 }
 
 /// Reads a signing key file.
@@ -214,6 +223,7 @@ impl BrokerConfigFile {
             )));
         }
         self.quotas.validate()?;
+        let network = self.network.validate()?;
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
         let tls_cert_pem = read_text(&self.tls_cert)?;
@@ -258,6 +268,7 @@ impl BrokerConfigFile {
             relay_backoff_max: Duration::from_millis(self.relay_backoff_max_ms),
             directory_refresh: Duration::from_secs(self.directory_refresh_secs),
             quotas: self.quotas,
+            network,
         })
     }
 }

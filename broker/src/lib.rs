@@ -16,6 +16,7 @@
 //! - [`connect`]: channels to peer brokers.
 //! - [`link`]: per-peer signals, channel and relay status.
 //! - [`handshake`]: TLS 1.3 with directory-pinned client certificates, for the listener.
+//! - [`listen`]: the accept loop: connection caps and the handshake timeout.
 //! - [`auth`]: TLS peer to directory identity.
 //! - [`home`]: node-facing calls only for nodes homed on this broker.
 //! - [`state`]: what the handlers and tasks share.
@@ -37,6 +38,7 @@ pub mod expiry;
 pub mod handshake;
 pub mod home;
 pub mod link;
+pub mod listen;
 pub mod peer;
 pub mod quota;
 pub mod record;

@@ -1,20 +1,23 @@
-//! Serving: TLS with required client certificates, the broker and broker-peer services, gRPC
-//! health and reflection, the relay and directory refresh tasks, and graceful shutdown. The
-//! caller binds the listener (tests bind port 0).
+//! Serving: TLS with required client certificates through the capped accept loop
+//! ([`crate::listen`]), HTTP/2 within the `[network]` limits, the broker and broker-peer
+//! services, gRPC health and reflection (listing only those services), the relay and directory
+//! refresh tasks, and graceful shutdown. The caller binds the listener (tests bind port 0).
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
 use tonic::transport::Server;
-use tracing::info;
+use tracing::{info, warn};
 use trm_proto::pb;
 
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, Network};
 use crate::service::{BrokerPeerService, BrokerService};
 use crate::state::BrokerState;
 use crate::store::{self, BrokerStore, StoreError};
-use crate::{expiry, handshake, refresh, relay};
+use crate::{expiry, handshake, listen, refresh, relay};
 
 /// Why the broker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,9 @@ pub enum ServeError {
 /// Extra bytes allowed on the wire above the envelope limit, so an envelope just over the
 /// limit gets the broker's precise error rather than the transport's.
 const FRAME_SLACK: usize = 64 * 1024;
+
+/// How long open calls may take to finish once shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Opens the store and serves until `shutdown` completes.
 pub async fn run(
@@ -81,14 +87,8 @@ pub async fn serve_state(
     health_reporter
         .set_serving::<pb::broker_peer_server::BrokerPeerServer<BrokerPeerService>>()
         .await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let directory = state.directory.current();
     info!(
@@ -101,6 +101,7 @@ pub async fn serve_state(
     relay::ensure_tasks(&state, &directory);
     state.spawn(refresh::run(state.clone()));
     state.spawn(expiry::run(state.clone()));
+    let (stop_asked, stop_heard) = tokio::sync::oneshot::channel();
     let stopping = {
         let state = state.clone();
         async move {
@@ -108,18 +109,66 @@ pub async fn serve_state(
             // Delivery streams and background tasks end now, so that the server's graceful
             // shutdown does not wait for long-lived streams.
             state.begin_shutdown();
+            let _ = stop_asked.send(());
         }
     };
-    let served = Server::builder()
+    // Streams a peer keeps open (a health watch) would hold a graceful shutdown forever.
+    let grace_over = async move {
+        if stop_heard.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let incoming = listen::incoming(listener, tls, &config.network);
+    let served = http2(&config.network)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(broker)
         .add_service(peer)
-        .serve_with_incoming_shutdown(handshake::incoming(listener, tls), stopping)
-        .await;
+        .serve_with_incoming_shutdown(incoming, stopping);
+    let served = tokio::select! {
+        served = served => served,
+        () = grace_over => {
+            warn!(broker = %config.name, "calls still open after the shutdown grace period were cut");
+            Ok(())
+        }
+    };
     state.stop().await;
     served?;
     info!(broker = %config.name, "broker stopped");
     Ok(())
+}
+
+/// The services this process answers, the only ones reflection lists (the shared descriptor
+/// set also holds the node's services).
+const SERVED: [&str; 5] = [
+    <pb::broker_server::BrokerServer<BrokerService> as NamedService>::NAME,
+    <pb::broker_peer_server::BrokerPeerServer<BrokerPeerService> as NamedService>::NAME,
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// A reflection builder that knows every descriptor but lists only [`SERVED`].
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    SERVED.iter().fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+        |builder, name| builder.with_service_name(*name),
+    )
+}
+
+/// The HTTP/2 server within the `[network]` limits. The request timeout bounds the time to a
+/// response's headers, so it ends slow unary calls but not the delivery stream once open.
+fn http2(network: &Network) -> Server {
+    Server::builder()
+        .timeout(network.request_timeout)
+        .max_concurrent_streams(network.max_concurrent_streams)
+        .http2_max_header_list_size(network.max_header_list_bytes)
+        .max_frame_size(network.max_frame_bytes)
+        .http2_keepalive_interval(Some(network.keepalive_interval))
+        .http2_keepalive_timeout(Some(network.keepalive_timeout))
 }

@@ -40,6 +40,7 @@ pub fn broker_config(
         relay_backoff_max_ms: trm_broker::config::DEFAULT_RELAY_BACKOFF_MAX_MS,
         directory_refresh_secs: trm_broker::config::DEFAULT_DIRECTORY_REFRESH_SECS,
         quotas: trm_broker::quota::QuotaSettings::default(),
+        network: trm_broker::config::NetworkFile::default(),
     }
 }
 
