@@ -7,8 +7,6 @@
 //! directory is public within the federation, and a node must be able to compare its home
 //! broker's copy with the other brokers' (see the node's `refresh` module).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tonic::Request;
@@ -20,41 +18,10 @@ use crate::auth;
 use crate::error::BrokerError;
 
 /// How often a refusal of the same node is logged at most.
-pub const LOG_INTERVAL: Duration = Duration::from_secs(60);
+pub const LOG_INTERVAL: Duration = trm_tls::refusals::DEFAULT_INTERVAL;
 
-/// Nodes remembered by [`RefusalLog`] before the oldest entries are forgotten.
-const REMEMBERED: usize = 4096;
-
-/// When each refused node was last logged, so that a node retrying in a loop does not flood
-/// the broker's log.
-#[derive(Debug, Default)]
-pub struct RefusalLog {
-    last: Mutex<HashMap<NodeAddr, Instant>>,
-}
-
-impl RefusalLog {
-    /// Whether a refusal of `node` at `now` is to be logged (and remembers it if so).
-    fn should_log(&self, node: &NodeAddr, now: Instant) -> bool {
-        let mut last = self
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last
-            .get(node)
-            .is_some_and(|at| now.saturating_duration_since(*at) < LOG_INTERVAL)
-        {
-            return false;
-        }
-        if last.len() >= REMEMBERED {
-            last.retain(|_, at| now.saturating_duration_since(*at) < LOG_INTERVAL);
-        }
-        // Still full of recent entries: log without remembering rather than grow unbounded.
-        if last.len() < REMEMBERED {
-            last.insert(node.clone(), now);
-        }
-        true
-    }
-}
+/// Refused nodes, each logged at most once per [`LOG_INTERVAL`] (with the count left out).
+pub type RefusalLog = trm_tls::Refusals<NodeAddr>;
 
 /// `node` may use the node-facing calls of broker `here` only if it is homed on it.
 pub fn check(node: &NodeAddr, here: &BrokerName) -> Result<(), BrokerError> {
@@ -80,8 +47,8 @@ pub fn own_node<T>(
 ) -> Result<NodeAddr, BrokerError> {
     let node = auth::node(request, directory)?;
     if let Err(e) = check(&node, here) {
-        if refusals.should_log(&node, Instant::now()) {
-            warn!(node = %node, cause = %e, "refused a node homed on another broker");
+        if let Some(suppressed) = refusals.admit(&node, Instant::now()) {
+            warn!(node = %node, suppressed, cause = %e, "refused a node homed on another broker");
         }
         return Err(e);
     }
@@ -112,9 +79,9 @@ mod tests {
         let log = RefusalLog::default();
         let (astra, atina) = (addr("astra@rs"), addr("atina@rs"));
         let start = Instant::now();
-        assert!(log.should_log(&astra, start));
-        assert!(!log.should_log(&astra, start + Duration::from_secs(1)));
-        assert!(log.should_log(&atina, start + Duration::from_secs(1)));
-        assert!(log.should_log(&astra, start + LOG_INTERVAL));
+        assert_eq!(log.admit(&astra, start), Some(0));
+        assert_eq!(log.admit(&astra, start + Duration::from_secs(1)), None);
+        assert_eq!(log.admit(&atina, start + Duration::from_secs(1)), Some(0));
+        assert_eq!(log.admit(&astra, start + LOG_INTERVAL), Some(1));
     }
 }

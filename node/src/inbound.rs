@@ -139,7 +139,8 @@ async fn directory_in_force(node: &Node, sources: &Sources) -> Result<(), NodeEr
 
 /// A sender the directory in use does not list may have been enrolled since the last refresh,
 /// and an agreement it does not list may have been signed since: ask the brokers for a newer
-/// directory once before refusing anything as from a stranger or as not agreed.
+/// directory once before refusing anything as from a stranger or as not agreed (at most once
+/// per [`crate::refresh::ON_DEMAND_INTERVAL`]: the sender's name is not authenticated yet).
 async fn refresh_if_the_directory_may_be_behind(
     node: &Node,
     sources: &Sources,
@@ -158,7 +159,7 @@ async fn refresh_if_the_directory_may_be_behind(
         }
         _ => false,
     });
-    if behind {
+    if behind && sources.may_refresh_on_demand(std::time::Instant::now()) {
         match crate::refresh::refresh_once(node, sources).await {
             Ok(adopted) => info!(
                 adopted,

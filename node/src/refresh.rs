@@ -128,7 +128,15 @@ pub struct Sources {
     home: Channel,
     dial: Dial,
     warn_before: Duration,
+    /// When a refresh asked for by a delivery (an unknown sender or agreement) last ran, shared
+    /// by every clone.
+    on_demand: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
+
+/// How often a delivery from an unknown sender (or without an agreement) may make the node ask
+/// every broker for a newer directory: the sender's name is not authenticated yet, so a broker
+/// could otherwise make the node call the whole federation once per batch.
+pub const ON_DEMAND_INTERVAL: Duration = Duration::from_secs(30);
 
 impl Sources {
     /// Sources with the home broker's channel, `dial` for the others, warning `warn_before`
@@ -138,7 +146,22 @@ impl Sources {
             home,
             dial,
             warn_before,
+            on_demand: Arc::new(std::sync::Mutex::new(None)),
         }
+    }
+
+    /// Whether a refresh asked for by a delivery may run at `now` (at most once per
+    /// [`ON_DEMAND_INTERVAL`]); if so, it is counted as run.
+    pub fn may_refresh_on_demand(&self, now: std::time::Instant) -> bool {
+        let mut last = self
+            .on_demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| now.saturating_duration_since(at) < ON_DEMAND_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     /// The home broker's channel.
@@ -294,6 +317,29 @@ mod tests {
             &authority,
         );
         Directory::verify(signed, &authority.verifying_key(), "test", 0)
+    }
+
+    #[tokio::test]
+    async fn deliveries_ask_for_a_refresh_at_most_once_per_interval() {
+        let home = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+        let sources = Sources::new(
+            home,
+            Arc::new(|broker: &BrokerInfo| {
+                Err(crate::connect::ConnectError::Endpoint {
+                    endpoint: broker.endpoint.clone(),
+                    source: tonic::transport::Endpoint::from_shared("not a uri".to_owned())
+                        .expect_err("an invalid uri"),
+                })
+            }),
+            Duration::ZERO,
+        );
+        let start = std::time::Instant::now();
+        assert!(sources.may_refresh_on_demand(start));
+        assert!(!sources.may_refresh_on_demand(start + Duration::from_secs(1)));
+        assert!(
+            !sources.may_refresh_on_demand(start + ON_DEMAND_INTERVAL - Duration::from_millis(1))
+        );
+        assert!(sources.may_refresh_on_demand(start + ON_DEMAND_INTERVAL));
     }
 
     #[test]

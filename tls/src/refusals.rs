@@ -1,9 +1,11 @@
-//! Logging refused certificates without letting a peer flood the log: each fingerprint is
-//! logged at most once per interval, and the next line says how many refusals were left out
-//! in between. The table is bounded, so that many distinct certificates cannot grow it.
+//! Logging refusals without letting a peer flood the log: each refused party (a certificate by
+//! its fingerprint, an address, a node) is logged at most once per interval, and the next line
+//! says how many refusals were left out in between. The table is bounded, so that many
+//! distinct parties cannot grow it.
 
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,16 +18,17 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 /// together until old entries age out.
 const MAX_TRACKED: usize = 4096;
 
-/// The rate limiter and logger of refusals.
+/// The rate limiter and logger of refusals, keyed by who was refused (by default a
+/// certificate's SHA-256).
 #[derive(Debug)]
-pub struct Refusals {
+pub struct Refusals<K = [u8; 32]> {
     interval: Duration,
-    table: Mutex<Table>,
+    table: Mutex<Table<K>>,
 }
 
-#[derive(Debug, Default)]
-struct Table {
-    seen: HashMap<[u8; 32], Seen>,
+#[derive(Debug)]
+struct Table<K> {
+    seen: HashMap<K, Seen>,
     /// Refusals left out because the table was full.
     untracked: u64,
 }
@@ -36,24 +39,27 @@ struct Seen {
     suppressed: u64,
 }
 
-impl Default for Refusals {
+impl<K: Hash + Eq + Clone> Default for Refusals<K> {
     fn default() -> Self {
         Self::new(DEFAULT_INTERVAL)
     }
 }
 
-impl Refusals {
-    /// Logs each certificate at most once per `interval`.
+impl<K: Hash + Eq + Clone> Refusals<K> {
+    /// Logs each refused party at most once per `interval`.
     pub fn new(interval: Duration) -> Self {
         Self {
             interval,
-            table: Mutex::new(Table::default()),
+            table: Mutex::new(Table {
+                seen: HashMap::new(),
+                untracked: 0,
+            }),
         }
     }
 
-    /// Whether a refusal of `fingerprint` at `now` is logged; if so, how many refusals of it
-    /// (and of certificates not tracked) were left out since it was last logged.
-    pub fn admit(&self, fingerprint: &[u8; 32], now: Instant) -> Option<u64> {
+    /// Whether a refusal of `fingerprint` (whoever was refused) at `now` is logged; if so, how
+    /// many refusals of it (and of parties not tracked) were left out since it was last logged.
+    pub fn admit(&self, fingerprint: &K, now: Instant) -> Option<u64> {
         let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
         let interval = self.interval;
         if let Some(seen) = table.seen.get_mut(fingerprint) {
@@ -75,7 +81,7 @@ impl Refusals {
             }
         }
         table.seen.insert(
-            *fingerprint,
+            fingerprint.clone(),
             Seen {
                 logged_at: now,
                 suppressed: 0,
@@ -83,7 +89,9 @@ impl Refusals {
         );
         Some(std::mem::take(&mut table.untracked))
     }
+}
 
+impl Refusals<[u8; 32]> {
     /// Logs (rate-limited) that the certificate with `fingerprint` was refused for `reason`;
     /// `side` says where (`"client certificate"`, `"broker certificate"`, ...).
     pub fn refused(&self, side: &str, fingerprint: &[u8; 32], reason: &dyn Display) {
