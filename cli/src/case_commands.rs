@@ -7,7 +7,7 @@ use trm_proto::pb;
 
 use crate::case_view;
 use crate::client;
-use crate::commands::{CommandError, Output, exit, id_error};
+use crate::commands::{CommandError, Output, exit, id_error, send_request};
 
 /// What `trm respond` answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,12 +172,9 @@ pub async fn withdraw_consent(
             )),
             ..Default::default()
         }),
+        idempotency_key: String::new(),
     };
-    let sent = client::connect(socket)
-        .await?
-        .send(request)
-        .await?
-        .into_inner();
+    let sent = send_request(&mut client::connect(socket).await?, request).await?;
     out.print(
         format!(
             "consent withdrawal for case {} sent to {} as {}, logged as entry {}\n  {} erases what it holds of the case and acknowledges with its receipt: trm status {}\n",
@@ -241,8 +238,9 @@ pub async fn respond(
             )),
             ..Default::default()
         }),
+        idempotency_key: String::new(),
     };
-    let sent = admin.send(request).await?.into_inner();
+    let sent = send_request(&mut admin, request).await?;
     out.print(
         format!(
             "{} of referral {referral_id} sent to {} in case {} as {}, logged as entry {}\n  follow it with: trm status {}\n",

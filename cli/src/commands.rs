@@ -35,11 +35,14 @@ pub mod exit {
         /// The node refused or failed the request (the case's state, a missing sharing
         /// agreement, storage).
         Refused,
+        /// A request that creates a message was interrupted: it may or may not have been
+        /// sent; the same command with its idempotency key settles it without sending twice.
+        OutcomeUnknown,
     }
 
     impl Exit {
         /// Every exit code, in order.
-        pub const ALL: [Exit; 7] = [
+        pub const ALL: [Exit; 8] = [
             Exit::Success,
             Exit::CheckFailed,
             Exit::Usage,
@@ -47,6 +50,7 @@ pub mod exit {
             Exit::NotFound,
             Exit::Unavailable,
             Exit::Refused,
+            Exit::OutcomeUnknown,
         ];
 
         /// The process exit code.
@@ -59,6 +63,7 @@ pub mod exit {
                 Exit::NotFound => 66,
                 Exit::Unavailable => 69,
                 Exit::Refused => 70,
+                Exit::OutcomeUnknown => 75,
             }
         }
     }
@@ -75,6 +80,8 @@ pub mod exit {
     pub const UNAVAILABLE: u8 = Exit::Unavailable.code();
     /// [`Exit::Refused`].
     pub const REFUSED: u8 = Exit::Refused.code();
+    /// [`Exit::OutcomeUnknown`].
+    pub const OUTCOME_UNKNOWN: u8 = Exit::OutcomeUnknown.code();
 }
 
 /// A command failed; `code` is the process exit code.
@@ -123,6 +130,64 @@ pub(crate) fn id_error(status: tonic::Status) -> CommandError {
         e.code = exit::USAGE;
     }
     e
+}
+
+/// The idempotency key `--idempotency-key` gave, set once by `main` before any command runs.
+static IDEMPOTENCY_KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Uses `key` for every message this invocation creates, instead of a fresh random one, so
+/// a person can repeat an interrupted command without sending twice. The node checks it.
+pub fn use_idempotency_key(key: String) {
+    let _ = IDEMPOTENCY_KEY.set(key);
+}
+
+/// The key for this invocation: the one given, or a random one (32 hex characters).
+fn idempotency_key() -> String {
+    IDEMPOTENCY_KEY
+        .get_or_init(|| hex::encode(rand::random::<[u8; 16]>()))
+        .clone()
+}
+
+/// Sends `request` to the node under this invocation's idempotency key. A call interrupted
+/// on the way (the connection dropped, the node stopped, a deadline passed) exits
+/// [`exit::OUTCOME_UNKNOWN`] naming the key to repeat the command with; a node whose disk is
+/// full says so.
+pub async fn send_request(
+    admin: &mut pb::node_admin_client::NodeAdminClient<tonic::transport::Channel>,
+    mut request: pb::SendRequest,
+) -> Result<pb::SendResponse, CommandError> {
+    let key = idempotency_key();
+    request.idempotency_key.clone_from(&key);
+    match admin.send(request).await {
+        Ok(response) => Ok(response.into_inner()),
+        Err(status) => Err(send_error(status, &key)),
+    }
+}
+
+/// The error of a request that creates a message.
+fn send_error(status: tonic::Status, key: &str) -> CommandError {
+    match status.code() {
+        Code::Unavailable
+        | Code::Unknown
+        | Code::Cancelled
+        | Code::DeadlineExceeded
+        | Code::Internal
+        | Code::Aborted => CommandError::new(
+            exit::OUTCOME_UNKNOWN,
+            format!(
+                "{}: the outcome is unknown; run the same command again with --idempotency-key {key}, it will not send twice",
+                status.message()
+            ),
+        ),
+        Code::ResourceExhausted => CommandError::new(
+            exit::REFUSED,
+            format!(
+                "the node's disk is full, so nothing was sent ({}); free space on the node, then run the same command again",
+                status.message()
+            ),
+        ),
+        _ => CommandError::from(status),
+    }
 }
 
 /// Output for people or for scripts.
@@ -206,13 +271,10 @@ pub async fn send_message_attaching(
             content: Some(parsed.content),
             ..Default::default()
         }),
+        idempotency_key: String::new(),
     };
     crate::attachments::attach(&mut request, file, &parsed.attachments, attach)?;
-    let response = client::connect(socket)
-        .await?
-        .send(request)
-        .await?
-        .into_inner();
+    let response = send_request(&mut client::connect(socket).await?, request).await?;
     out.print(
         format!(
             "{} {} to {} in case {} sealed, logged as entry {} and queued for the broker\n  follow it with: trm status {}\n",
@@ -258,11 +320,7 @@ pub async fn send_referral(
         .map_err(|e| CommandError::new(exit::DATA, format!("{}: {e}", file.display())))?;
     crate::attachments::attach(&mut request, file, &parsed.referral.attachments, attach)?;
     let to = request.to.clone();
-    let response = client::connect(socket)
-        .await?
-        .send(request)
-        .await?
-        .into_inner();
+    let response = send_request(&mut client::connect(socket).await?, request).await?;
     out.print(
         format!(
             "referral {} to {} sealed, logged as entry {} and queued for the broker\n  digest {}\n  follow it with: trm status {}\n",

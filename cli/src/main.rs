@@ -25,6 +25,11 @@ struct Args {
     /// `template`, the example as a JSON message file).
     #[arg(long, global = true)]
     json: bool,
+    /// For commands that send a message: the key the node remembers it by (16 to 64 of
+    /// A-Z a-z 0-9 _ -). Repeating an interrupted command with the key its error named sends
+    /// nothing twice; without it, each command gets a fresh random key.
+    #[arg(long, global = true)]
+    idempotency_key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -319,6 +324,9 @@ enum AuditAction {
 }
 
 async fn run(args: Args) -> Result<(), CommandError> {
+    if let Some(key) = args.idempotency_key {
+        commands::use_idempotency_key(key);
+    }
     let out = Output { json: args.json };
     let socket = &args.socket;
     match args.command {

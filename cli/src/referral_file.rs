@@ -322,6 +322,7 @@ impl ReferralFile {
                 content: Some(pb::body::Content::Referral(referral)),
                 ..Default::default()
             }),
+            idempotency_key: String::new(),
         })
     }
 

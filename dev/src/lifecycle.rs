@@ -124,6 +124,7 @@ pub async fn send(
                 content: Some(content),
                 ..Default::default()
             }),
+            idempotency_key: String::new(),
         })
         .await?
         .into_inner();

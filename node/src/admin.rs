@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::UdsConnectInfo;
@@ -15,7 +16,8 @@ use crate::export::BundlePieces;
 use crate::handover_log::LogError;
 use crate::node::Node;
 use crate::seal::Draft;
-use crate::store::{OUTGOING, message_key};
+use crate::store::idempotency::{self, Claim, Lookup};
+use crate::store::{OUTGOING, StoreError, message_key};
 
 /// The admin service.
 #[derive(Clone)]
@@ -175,6 +177,40 @@ impl AdminService {
     }
 }
 
+/// The request's idempotency key, checked, as a claim on the request without the key; `None`
+/// when it has none.
+fn claim_of(request: &mut pb::SendRequest) -> Result<Option<Claim>, Status> {
+    let key = std::mem::take(&mut request.idempotency_key);
+    if key.is_empty() {
+        return Ok(None);
+    }
+    idempotency::check_key(&key).map_err(|e| Status::from(invalid("idempotency_key", e)))?;
+    Ok(Some(Claim::new(key, &request.encode_to_vec())))
+}
+
+impl AdminService {
+    /// The answer for a request whose key was used before: the first message's outcome when
+    /// it was this very request, refused when it was another; `None` when the key is unused.
+    fn repeated(&self, claim: &Claim) -> Result<Option<pb::SendResponse>, Status> {
+        match self
+            .node
+            .store()
+            .idempotent(claim)
+            .map_err(NodeError::from)?
+        {
+            Lookup::Unused => Ok(None),
+            Lookup::Repeat(done) => Ok(Some(pb::SendResponse {
+                message_id: done.message_id,
+                envelope_digest: done.envelope_digest.to_vec(),
+                log_index: done.log_index,
+            })),
+            Lookup::Other => Err(Status::failed_precondition(
+                "idempotency key already used for another message",
+            )),
+        }
+    }
+}
+
 /// The length of a whole message id (16 random bytes in hex).
 const FULL_ID_LEN: usize = 32;
 
@@ -185,7 +221,13 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         request: Request<pb::SendRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
         let actor = actor(&request);
-        let request = request.into_inner();
+        let mut request = request.into_inner();
+        let claim = claim_of(&mut request)?;
+        if let Some(claim) = &claim
+            && let Some(done) = self.repeated(claim)?
+        {
+            return Ok(Response::new(done));
+        }
         let draft = Draft {
             to: request.to.parse().map_err(|e| invalid("to", e))?,
             case_ref: request
@@ -200,7 +242,17 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                     .ok_or_else(|| invalid("body", "no message content"))?,
             )?,
         };
-        let outcome = self.node.send(draft, &actor).await?;
+        let outcome = match self.node.send(draft, &actor, claim.as_ref()).await {
+            // Another request with the key committed while this one was sealing.
+            Err(NodeError::Store(StoreError::IdempotencyKeyTaken)) => {
+                let claim = claim.ok_or_else(|| Status::internal("no idempotency key"))?;
+                return match self.repeated(&claim)? {
+                    Some(done) => Ok(Response::new(done)),
+                    None => Err(Status::internal("idempotency key recorded but not found")),
+                };
+            }
+            outcome => outcome?,
+        };
         Ok(Response::new(pb::SendResponse {
             message_id: outcome.message_id.to_string(),
             envelope_digest: outcome.digest.to_vec(),

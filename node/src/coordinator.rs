@@ -57,7 +57,7 @@ pub async fn collect(
                 purpose: purpose.to_owned(),
             }),
         };
-        asked.push(match node.send(draft, actor).await {
+        asked.push(match node.send(draft, actor, None).await {
             Ok(sent) => pb::AskedNode {
                 node: partner.to_string(),
                 message_id: sent.message_id.to_string(),

@@ -215,8 +215,14 @@ impl Node {
 
     /// Seals a message, stores it with its SENT log entry and queues it; returns once on disk.
     /// The case state machine runs in the store's transaction: an illegal step is refused
-    /// there, with nothing stored, logged or queued.
-    pub async fn send(&self, mut draft: Draft, actor: &str) -> Result<SendOutcome, NodeError> {
+    /// there, with nothing stored, logged or queued. With a `claim`, its idempotency key is
+    /// recorded in that same transaction.
+    pub async fn send(
+        &self,
+        mut draft: Draft,
+        actor: &str,
+        claim: Option<&crate::store::idempotency::Claim>,
+    ) -> Result<SendOutcome, NodeError> {
         self.check_log()?;
         let now = time::now_ms();
         crate::rules::check(&draft.content)?;
@@ -285,7 +291,14 @@ impl Node {
         };
         let log_index = self
             .store
-            .record_sent(&sealed.envelope, &facts, &sealed.signed_body, now, actor)
+            .record_sent(
+                &sealed.envelope,
+                &facts,
+                &sealed.signed_body,
+                now,
+                actor,
+                claim,
+            )
             .await?;
         self.outbox_wake.notify_one();
         info!(id = %sealed.header.message_id, to = %sealed.header.to, log_index, "message queued");

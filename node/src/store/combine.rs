@@ -45,12 +45,14 @@ pub(super) struct Trees<'a> {
     pub(super) log: LogAppender<'a>,
     /// Cases.
     pub(super) cases: &'a TransactionalTree,
+    /// Idempotency keys of the requests that created messages.
+    pub(super) idempotency: &'a TransactionalTree,
 }
 
 type Change = Box<dyn Fn(&Trees<'_>) -> Result<(), Abort> + Send + Sync>;
 type Job = (Change, oneshot::Sender<Result<(), StoreError>>);
 
-/// The store's four trees.
+/// The store's trees a change writes.
 #[derive(Clone)]
 pub(super) struct StoreTrees {
     /// Stored messages.
@@ -61,6 +63,8 @@ pub(super) struct StoreTrees {
     pub(super) log: sled::Tree,
     /// Cases.
     pub(super) cases: sled::Tree,
+    /// Idempotency keys.
+    pub(super) idempotency: sled::Tree,
 }
 
 /// Hands changes to the writer thread. Dropping it ends the thread and waits for it, so the
@@ -159,14 +163,21 @@ enum Run {
 fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
     let failed = Mutex::new(None::<usize>);
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        (&trees.messages, &trees.outbox, &trees.log, &trees.cases).transaction(
-            |(messages, outbox, log, cases)| {
+        (
+            &trees.messages,
+            &trees.outbox,
+            &trees.log,
+            &trees.cases,
+            &trees.idempotency,
+        )
+            .transaction(|(messages, outbox, log, cases, idempotency)| {
                 *failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 let t = Trees {
                     messages,
                     outbox,
                     log: LogAppender::new(log),
                     cases,
+                    idempotency,
                 };
                 for (i, (change, _)) in batch.iter().enumerate() {
                     if let Err(e) = change(&t) {
@@ -175,8 +186,7 @@ fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
                     }
                 }
                 Ok(())
-            },
-        )
+            })
     }));
     match result {
         Ok(Ok(())) => Run::Committed,
@@ -244,6 +254,7 @@ mod tests {
             outbox: db.open_tree("outbox")?,
             log: db.open_tree("log")?,
             cases: db.open_tree("cases")?,
+            idempotency: db.open_tree("idempotency")?,
         };
         let combiner = Arc::new(Combiner::start(trees.clone())?);
         let mut tasks = tokio::task::JoinSet::new();

@@ -23,6 +23,7 @@
 mod combine;
 #[cfg(any(test, feature = "danger-test-tools"))]
 pub mod danger;
+pub mod idempotency;
 mod log;
 mod lookup;
 mod witness;
@@ -85,6 +86,9 @@ pub enum StoreError {
     /// No case has that reference.
     #[error("no case {0}")]
     NoCase(String),
+    /// A request committed under the idempotency key while this one was being sealed.
+    #[error("idempotency key was used by a request that finished first")]
+    IdempotencyKeyTaken,
     /// A sender reused a message id it already used for different content.
     #[error("message id {0} was already used for another envelope")]
     IdReused(String),
@@ -209,6 +213,7 @@ pub struct NodeStore {
     log: Log,
     checkpoints: sled::Tree,
     cases: sled::Tree,
+    idempotency: sled::Tree,
     commit: GroupCommit,
     combiner: Arc<Combiner>,
     vault: Arc<Vault>,
@@ -624,6 +629,7 @@ impl NodeStore {
         let commit = GroupCommit::start(db.clone());
         let (messages, outbox) = (db.open_tree("messages")?, db.open_tree("outbox")?);
         let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
+        let idempotency = db.open_tree(idempotency::TREE)?;
         let vault = Arc::new(Vault::open(dir)?);
         let key_users = Arc::new(KeyUsers {
             users: std::sync::Mutex::default(),
@@ -637,6 +643,7 @@ impl NodeStore {
                     outbox: outbox.clone(),
                     log: log.clone(),
                     cases: cases.clone(),
+                    idempotency: idempotency.clone(),
                 })
                 .map_err(StoreError::Writer)?,
             ),
@@ -645,6 +652,7 @@ impl NodeStore {
             log: Log::new(log),
             checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
             cases,
+            idempotency,
             witness: WitnessStore::open(&db, commit.clone())?,
             commit,
             vault,
@@ -659,7 +667,9 @@ impl NodeStore {
     }
 
     /// Stores a sealed outgoing message (its verified `signed_body` encrypted to the case key),
-    /// queues its envelope and logs SENT. Returns the log index.
+    /// queues its envelope and logs SENT, and records `claim`'s idempotency key for it, all in
+    /// one transaction. Returns the log index; [`StoreError::IdempotencyKeyTaken`] (nothing
+    /// stored) when another request committed under the key first.
     pub async fn record_sent(
         &self,
         envelope: &pb::Envelope,
@@ -667,9 +677,13 @@ impl NodeStore {
         signed_body: &[u8],
         now_ms: u64,
         actor: &str,
+        claim: Option<&idempotency::Claim>,
     ) -> Result<u64, StoreError> {
+        let claim = claim.cloned();
+        let envelope_digest = *facts.digest;
         let header = facts.header;
         let key = message_key(header.from.as_str(), header.message_id.as_str());
+        let stored_id = header.message_id.to_string();
         let kept = facts.is_case_traffic();
         let case_key = cases::case_key(header.to.as_str(), facts.case_ref);
         let key_use = self.key_users.enter(&case_key);
@@ -714,12 +728,30 @@ impl NodeStore {
                 t.messages.insert(key.as_slice(), stored.encode_to_vec())?;
                 t.outbox
                     .insert(&sequence.to_be_bytes(), queued.as_slice())?;
+                if let Some(claim) = &claim {
+                    let recorded = idempotency::Recorded {
+                        request_digest: claim.request_digest,
+                        message_id: stored_id.clone(),
+                        envelope_digest,
+                        log_index: appended.index,
+                        at_ms: now_ms,
+                    };
+                    idempotency::record(t.idempotency, claim, &recorded)?;
+                }
                 Ok(appended.index)
             })
             .await;
         let index = self.unless_refused(index, &key_use)?;
         self.durable().await?;
         Ok(index)
+    }
+
+    /// What `claim`'s idempotency key says about its request.
+    pub fn idempotent(
+        &self,
+        claim: &idempotency::Claim,
+    ) -> Result<idempotency::Lookup, StoreError> {
+        idempotency::lookup(&self.idempotency, claim)
     }
 
     /// The oldest message waiting for the broker.
@@ -1397,6 +1429,8 @@ impl NodeStore {
 mod tests {
     use trm_proto::addr::{MessageId, NodeAddr};
 
+    use super::idempotency::Lookup;
+
     use super::*;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -1681,6 +1715,62 @@ mod tests {
             .await;
         assert!(matches!(reused, Err(StoreError::IdReused(_))), "{reused:?}");
         assert_eq!(store.log_len()?, entries);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_idempotency_key_is_kept_with_its_message_and_never_sends_twice() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let claim = idempotency::Claim::new("retry-key-0123456789".into(), b"request");
+        let other = idempotency::Claim::new(claim.key.clone(), b"another request");
+        let content = pb::body::Content::Referral(pb::Referral::default());
+        let send = |id: &str| header(id, pb::MessageKind::Referral);
+        let (first, second) = (send(&"1".repeat(32))?, send(&"2".repeat(32))?);
+        let facts = |header| EntryFacts {
+            header,
+            digest: &[7; 32],
+            case_ref: "RS-ASTRA-1",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+        };
+        let envelope = pb::Envelope::default();
+        {
+            let store = NodeStore::open(dir.path())?;
+            assert_eq!(store.idempotent(&claim)?, idempotency::Lookup::Unused);
+            let index = store
+                .record_sent(&envelope, &facts(&first), b"body", 5, "t", Some(&claim))
+                .await?;
+            let Lookup::Repeat(done) = store.idempotent(&claim)? else {
+                return Err("the key was not recorded".into());
+            };
+            assert_eq!(
+                (done.message_id.as_str(), done.log_index),
+                (first.message_id.as_str(), index)
+            );
+            assert_eq!((done.envelope_digest, done.at_ms), ([7; 32], 5));
+            assert_eq!(store.idempotent(&other)?, idempotency::Lookup::Other);
+            // A second message under the key (a race the admin service loses) stores nothing.
+            let (outbox, log) = (store.outbox_len(), store.log_len()?);
+            let again = store
+                .record_sent(&envelope, &facts(&second), b"body", 6, "t", Some(&claim))
+                .await;
+            assert!(
+                matches!(again, Err(StoreError::IdempotencyKeyTaken)),
+                "{again:?}"
+            );
+            assert_eq!((store.outbox_len(), store.log_len()?), (outbox, log));
+            assert!(
+                store
+                    .stored_message(&message_key("astra@rs", &"2".repeat(32)))
+                    .is_err()
+            );
+        }
+        let reopened = NodeStore::open(dir.path())?;
+        let Lookup::Repeat(done) = reopened.idempotent(&claim)? else {
+            return Err("the key did not survive reopening".into());
+        };
+        assert_eq!(done.message_id, first.message_id.as_str());
+        assert_eq!(reopened.outbox_len(), 1);
         Ok(())
     }
 }

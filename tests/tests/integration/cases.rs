@@ -80,6 +80,7 @@ fn send_request(to: &str, content: pb::body::Content) -> pb::SendRequest {
             content: Some(content),
             ..Default::default()
         }),
+        idempotency_key: String::new(),
     }
 }
 

@@ -145,6 +145,7 @@ async fn a_coordinator_cosigns_its_countrys_checkpoints_and_nobody_else_may_ask(
             })),
             ..Default::default()
         }),
+        idempotency_key: String::new(),
     };
     let envelope = craft::sealed(
         &craft::keys(&fed.federation, ASTRA)?,

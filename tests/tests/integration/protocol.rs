@@ -34,6 +34,7 @@ fn message(to: &str, case_ref: &str, priority: pb::Priority, content: Content) -
             content: Some(content),
             ..Default::default()
         }),
+        idempotency_key: String::new(),
     }
 }
 
