@@ -133,30 +133,35 @@ pub(crate) fn id_error(status: tonic::Status) -> CommandError {
 }
 
 /// The idempotency key `--idempotency-key` gave, set once by `main` before any command runs.
-static IDEMPOTENCY_KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static GIVEN_KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// Uses `key` for every message this invocation creates, instead of a fresh random one, so
-/// a person can repeat an interrupted command without sending twice. The node checks it.
+/// Uses `key` for the message this invocation creates, instead of a fresh random one, so a
+/// person can repeat an interrupted command without sending twice. The node checks it.
 pub fn use_idempotency_key(key: String) {
-    let _ = IDEMPOTENCY_KEY.set(key);
+    let _ = GIVEN_KEY.set(key);
 }
 
-/// The key for this invocation: the one given, or a random one (32 hex characters).
-fn idempotency_key() -> String {
-    IDEMPOTENCY_KEY
-        .get_or_init(|| hex::encode(rand::random::<[u8; 16]>()))
-        .clone()
-}
-
-/// Sends `request` to the node under this invocation's idempotency key. A call interrupted
-/// on the way (the connection dropped, the node stopped, a deadline passed) exits
-/// [`exit::OUTCOME_UNKNOWN`] naming the key to repeat the command with; a node whose disk is
-/// full says so.
+/// Sends `request` to the node under the key `--idempotency-key` gave, or a fresh random one
+/// (32 hex characters). See [`send_with_key`].
 pub async fn send_request(
     admin: &mut pb::node_admin_client::NodeAdminClient<tonic::transport::Channel>,
-    mut request: pb::SendRequest,
+    request: pb::SendRequest,
 ) -> Result<pb::SendResponse, CommandError> {
-    let key = idempotency_key();
+    let key = GIVEN_KEY
+        .get()
+        .cloned()
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
+    send_with_key(admin, request, key).await
+}
+
+/// Sends `request` to the node under idempotency `key`. A call interrupted on the way (the
+/// connection dropped, the node stopped, a deadline passed) exits [`exit::OUTCOME_UNKNOWN`]
+/// naming the key to repeat the command with; a node whose disk is full says so.
+pub async fn send_with_key(
+    admin: &mut pb::node_admin_client::NodeAdminClient<tonic::transport::Channel>,
+    mut request: pb::SendRequest,
+    key: String,
+) -> Result<pb::SendResponse, CommandError> {
     request.idempotency_key.clone_from(&key);
     match admin.send(request).await {
         Ok(response) => Ok(response.into_inner()),
@@ -165,7 +170,7 @@ pub async fn send_request(
 }
 
 /// The error of a request that creates a message.
-fn send_error(status: tonic::Status, key: &str) -> CommandError {
+pub fn send_error(status: tonic::Status, key: &str) -> CommandError {
     match status.code() {
         Code::Unavailable
         | Code::Unknown

@@ -14,6 +14,7 @@ mod durability;
 mod federation;
 mod handover_log;
 mod home;
+mod idempotency;
 mod kept_directory;
 mod protocol;
 mod transport;
