@@ -464,5 +464,29 @@ mod tests {
         assert_eq!(codes.len(), exit::Exit::ALL.len());
         assert_eq!(exit::USAGE, 64);
         assert_eq!(exit::Exit::Success.code(), 0);
+        assert_eq!(exit::OUTCOME_UNKNOWN, 75);
+    }
+
+    #[test]
+    fn an_interrupted_send_names_its_key_and_a_full_disk_says_so() {
+        let key = "0123456789abcdef0123";
+        for code in [Code::Unavailable, Code::Unknown, Code::DeadlineExceeded] {
+            let e = send_error(tonic::Status::new(code, "transport error"), key);
+            assert_eq!(e.code, exit::OUTCOME_UNKNOWN);
+            assert!(e.message.contains(
+                "the outcome is unknown; run the same command again with --idempotency-key 0123456789abcdef0123, it will not send twice"
+            ), "{}", e.message);
+        }
+        let full = send_error(tonic::Status::resource_exhausted("no space left"), key);
+        assert_eq!(full.code, exit::REFUSED);
+        assert!(
+            full.message
+                .starts_with("the node's disk is full, so nothing was sent")
+        );
+        let refused = send_error(tonic::Status::failed_precondition("no agreement"), key);
+        assert_eq!(
+            (refused.code, refused.message.as_str()),
+            (exit::REFUSED, "no agreement")
+        );
     }
 }

@@ -287,6 +287,45 @@ async fn every_exit_code_the_readme_documents_is_real() -> anyhow::Result<()> {
     let run = trm_in(dir, &astra, &["send", "referral", "--file", "atina.toml"]).await?;
     expect(Exit::Refused, run, "no sharing agreement")?;
 
+    // 75: a send cut off on the way (a node that hangs up on every request): the outcome is
+    // unknown; the same command with the key it names sends once, however often repeated.
+    let hangs_up = dir.join("hangs-up.sock");
+    let listener = tokio::net::UnixListener::bind(&hangs_up)?;
+    let hang_up = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+        }
+    });
+    let key = "readme-retry-0123456789";
+    let other_case = template
+        .stdout
+        .replace("AT-LEFOE-2026-0042", "AT-LEFOE-2026-0043");
+    std::fs::write(dir.join("retried.toml"), other_case)?;
+    let send = [
+        "send",
+        "referral",
+        "--file",
+        "retried.toml",
+        "--idempotency-key",
+        key,
+    ];
+    let run = trm_in(dir, &hangs_up, &send).await?;
+    hang_up.abort();
+    let run = expect(Exit::OutcomeUnknown, run, "a send cut off")?;
+    assert!(
+        run.stderr.contains(&format!(
+            "the outcome is unknown; run the same command again with --idempotency-key {key}, it will not send twice"
+        )),
+        "{run:?}"
+    );
+    let first = trm_in(dir, &lefoe, &send).await?;
+    let first = expect(Exit::Success, first, "the repeated send")?;
+    let again = trm_in(dir, &lefoe, &send).await?;
+    let again = expect(Exit::Success, again, "the send repeated once more")?;
+    assert_eq!(first.stdout, again.stdout, "one message, answered twice");
+
     // 1: a check found a problem: a tampered log bundle.
     let run = trm_in(dir, &lefoe, &["log", "export", "--out", "lefoe.bundle"]).await?;
     expect(Exit::Success, run, "export")?;
