@@ -104,6 +104,10 @@ impl Node {
                 None
             }
         };
+        let expired = time::now_ms().saturating_sub(config.message_ttl_ms);
+        if let Err(e) = store.prune_idempotency_keys(expired) {
+            warn!(cause = %e, "could not forget expired idempotency keys");
+        }
         Self {
             keys: config.keys.clone(),
             directory: DirectoryHandle::new(config.directory.clone()),

@@ -147,6 +147,25 @@ pub(super) fn record(
     Ok(())
 }
 
+/// Removes the keys recorded before `before_ms`; returns how many. A key whose record does
+/// not decode goes too: it could only ever refuse.
+pub(super) fn prune(tree: &sled::Tree, before_ms: u64) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for item in tree.iter() {
+        let (key, value) = item?;
+        let old = Recorded::decode(&value).map_or(true, |r| r.at_ms < before_ms);
+        // Only if unchanged since read.
+        if old
+            && tree
+                .compare_and_swap(&key, Some(value), None::<&[u8]>)?
+                .is_ok()
+        {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -754,6 +754,13 @@ impl NodeStore {
         idempotency::lookup(&self.idempotency, claim)
     }
 
+    /// Forgets the idempotency keys recorded before `before_ms` (the node passes now less the
+    /// message lifetime: a message that old has expired, so its key protects nothing); returns
+    /// how many.
+    pub fn prune_idempotency_keys(&self, before_ms: u64) -> Result<usize, StoreError> {
+        idempotency::prune(&self.idempotency, before_ms)
+    }
+
     /// The oldest message waiting for the broker.
     pub fn next_outgoing(&self) -> Result<Option<Outgoing>, StoreError> {
         let Some(entry) = self.outbox.first()? else {
@@ -1771,6 +1778,11 @@ mod tests {
         };
         assert_eq!(done.message_id, first.message_id.as_str());
         assert_eq!(reopened.outbox_len(), 1);
+        // Kept until its time has passed, then forgotten.
+        assert_eq!(reopened.prune_idempotency_keys(5)?, 0);
+        assert!(matches!(reopened.idempotent(&claim)?, Lookup::Repeat(_)));
+        assert_eq!(reopened.prune_idempotency_keys(6)?, 1);
+        assert_eq!(reopened.idempotent(&claim)?, Lookup::Unused);
         Ok(())
     }
 }
