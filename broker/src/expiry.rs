@@ -12,7 +12,7 @@ use trm_proto::{pb, time};
 use crate::admit;
 use crate::record::{self, About, Event};
 use crate::state::BrokerState;
-use crate::store::{Destination, Lapsed, RelayAnswer, Route, StoreError, Waiting};
+use crate::store::{Destination, FORGET_AFTER_MS, Lapsed, RelayAnswer, Route, StoreError, Waiting};
 
 /// How many lapsed envelopes one pass removes; the next pass follows at once when it was full.
 const PASS: usize = 256;
@@ -26,6 +26,7 @@ pub async fn run(state: Arc<BrokerState>) {
             () = tokio::time::sleep(interval) => {}
             _ = shutdown.wait_for(|stopped| *stopped) => return,
         }
+        forget(&state, time::now_ms()).await;
         loop {
             match sweep(&state, time::now_ms()).await {
                 Ok(removed) if removed >= PASS => continue,
@@ -35,6 +36,25 @@ pub async fn run(state: Arc<BrokerState>) {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Forgets the message ids accepted more than [`FORGET_AFTER_MS`] before `now_ms` (see there
+/// why a replay cannot get past a forgotten id).
+async fn forget(state: &BrokerState, now_ms: u64) {
+    match state
+        .store
+        .forget_duplicates(now_ms.saturating_sub(FORGET_AFTER_MS))
+        .await
+    {
+        Ok(0) => {}
+        Ok(forgotten) => info!(
+            forgotten,
+            "forgot message ids older than the longest envelope lifetime"
+        ),
+        Err(e) => {
+            error!(cause = %e, "forgetting old message ids failed; retrying at the next sweep")
         }
     }
 }

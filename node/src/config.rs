@@ -248,6 +248,16 @@ impl NodeConfigFile {
                 format!("home broker {} is not in the directory", address.broker()),
             )));
         }
+        let max_ttl_secs = trm_proto::time::MAX_ENVELOPE_LIFETIME_MS / 1000;
+        if !(1..=max_ttl_secs).contains(&self.message_ttl_secs) {
+            return Err(ConfigError::from(field(
+                "message_ttl_secs",
+                format!(
+                    "must be between 1 and {max_ttl_secs} (30 days, the longest envelope \
+                     lifetime brokers accept)"
+                ),
+            )));
+        }
         let attachments = self
             .attachments
             .validate(self.max_envelope_bytes)
