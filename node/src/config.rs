@@ -62,7 +62,8 @@ pub struct NodeConfigFile {
     pub authority_key: String,
     /// The federation's name.
     pub federation: String,
-    /// How long sent messages stay deliverable, seconds.
+    /// How long sent messages stay deliverable, seconds: at most 30 days, the longest
+    /// envelope lifetime brokers accept (`trm_proto::time::MAX_ENVELOPE_LIFETIME_MS`).
     #[serde(default = "default_ttl")]
     pub message_ttl_secs: u64,
     /// Largest envelope this node sends or accepts, bytes.
