@@ -17,16 +17,26 @@ use crate::store::{Destination, FORGET_AFTER_MS, Lapsed, RelayAnswer, Route, Sto
 /// How many lapsed envelopes one pass removes; the next pass follows at once when it was full.
 const PASS: usize = 256;
 
-/// Sweeps every `quotas.expiry_sweep_secs` until the broker shuts down.
+/// How often the duplicate table is scanned for ids old enough to forget: hourly, since an id
+/// kept an hour longer than needed costs nothing but its bytes.
+const FORGET_EVERY_MS: u64 = 3_600_000;
+
+/// Sweeps every `quotas.expiry_sweep_secs` until the broker shuts down, and forgets old
+/// message ids every [`FORGET_EVERY_MS`].
 pub async fn run(state: Arc<BrokerState>) {
     let mut shutdown = state.shutdown_signal();
     let interval = Duration::from_secs(state.quotas.settings().expiry_sweep_secs);
+    let mut forgotten_at = 0;
     loop {
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
             _ = shutdown.wait_for(|stopped| *stopped) => return,
         }
-        forget(&state, time::now_ms()).await;
+        let now = time::now_ms();
+        if now.saturating_sub(forgotten_at) >= FORGET_EVERY_MS {
+            forget(&state, now).await;
+            forgotten_at = now;
+        }
         loop {
             match sweep(&state, time::now_ms()).await {
                 Ok(removed) if removed >= PASS => continue,
