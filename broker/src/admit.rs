@@ -3,7 +3,7 @@
 //! since a broker never opens the ciphertext.
 
 use trm_proto::directory::Directory;
-use trm_proto::envelope::{UnverifiedEnvelope, VerifiedEnvelope};
+use trm_proto::envelope::{Header, UnverifiedEnvelope, VerifiedEnvelope};
 use trm_proto::{pb, receipt, time};
 
 use crate::error::BrokerError;
@@ -12,7 +12,8 @@ use crate::state::BrokerState;
 /// Checks that the addressee and its home broker are in `directory`, that the sender's
 /// signature verifies with its directory keys at `now_ms` (the previous key too during a
 /// rotation), that a sharing agreement between sender and addressee covers the message's
-/// kind, that the envelope has not expired, and that the directory itself is still in force.
+/// kind, that the envelope's dates are within bounds (not expired, see ([`check_window`]),
+/// and that the directory itself is still in force.
 pub fn verify(
     directory: &Directory,
     envelope: UnverifiedEnvelope,
@@ -43,13 +44,40 @@ pub fn verify(
     let envelope = envelope.verify(&sender.signing_keys_at(now_ms))?;
     let header = envelope.header();
     directory.may_send(&header.from, &header.to, header.kind, now_ms)?;
+    check_window(header, now_ms)?;
+    Ok(envelope)
+}
+
+/// The envelope's dates are within the federation's bounds: not expired at `now_ms`, created
+/// no later than
+/// [`time::MAX_CLOCK_SKEW_MS`] ahead of `now_ms`, and expiring no later than
+/// [`time::MAX_ENVELOPE_LIFETIME_MS`] after its creation. The second bound is what lets the
+/// duplicate table forget old message ids ([`crate::store::BrokerStore::forget_duplicates`]).
+pub fn check_window(header: &Header, now_ms: u64) -> Result<(), BrokerError> {
     if header.expires_at_ms <= now_ms {
         return Err(BrokerError::Expired {
             message_id: header.message_id.to_string(),
             expired_at: time::format_ms(header.expires_at_ms),
         });
     }
-    Ok(envelope)
+    if header.created_at_ms > now_ms.saturating_add(time::MAX_CLOCK_SKEW_MS) {
+        return Err(BrokerError::FromTheFuture {
+            message_id: header.message_id.to_string(),
+            created_at: time::format_ms(header.created_at_ms),
+        });
+    }
+    if header.expires_at_ms
+        > header
+            .created_at_ms
+            .saturating_add(time::MAX_ENVELOPE_LIFETIME_MS)
+    {
+        return Err(BrokerError::LivesTooLong {
+            message_id: header.message_id.to_string(),
+            created_at: time::format_ms(header.created_at_ms),
+            expires_at: time::format_ms(header.expires_at_ms),
+        });
+    }
+    Ok(())
 }
 
 /// This broker's signed receipt of `kind` about the envelope with `header` and `digest`:

@@ -108,6 +108,31 @@ pub enum BrokerError {
         /// When, RFC 3339.
         expired_at: String,
     },
+    /// The envelope claims a creation time further ahead than clocks may differ.
+    #[error(
+        "envelope {message_id} was created at {created_at}, more than {} minutes in the future",
+        trm_proto::time::MAX_CLOCK_SKEW_MS / 60_000
+    )]
+    FromTheFuture {
+        /// Its id.
+        message_id: String,
+        /// The creation time it claims, RFC 3339.
+        created_at: String,
+    },
+    /// The envelope would live longer than the federation allows.
+    #[error(
+        "envelope {message_id} expires at {expires_at}, more than {} days after its creation \
+         at {created_at}",
+        trm_proto::time::MAX_ENVELOPE_LIFETIME_MS / 86_400_000
+    )]
+    LivesTooLong {
+        /// Its id.
+        message_id: String,
+        /// Its creation time, RFC 3339.
+        created_at: String,
+        /// Its expiry, RFC 3339.
+        expires_at: String,
+    },
     /// The sender reused a message id for different content.
     #[error("message id {0} was already used by this sender for a different envelope")]
     MessageIdReused(String),
@@ -205,6 +230,8 @@ impl BrokerError {
             | BrokerError::BadAck { .. }
             | BrokerError::Receipt(_)
             | BrokerError::EmptyRelayItem
+            | BrokerError::FromTheFuture { .. }
+            | BrokerError::LivesTooLong { .. }
             | BrokerError::BadRelayedReceipt { .. } => Code::InvalidArgument,
             BrokerError::UnknownRecipient(_) | BrokerError::UnknownBroker { .. } => Code::NotFound,
             BrokerError::Misrouted { .. } | BrokerError::Expired { .. } => Code::FailedPrecondition,

@@ -12,19 +12,30 @@ use trm_proto::{pb, time};
 use crate::admit;
 use crate::record::{self, About, Event};
 use crate::state::BrokerState;
-use crate::store::{Destination, Lapsed, RelayAnswer, Route, StoreError, Waiting};
+use crate::store::{Destination, FORGET_AFTER_MS, Lapsed, RelayAnswer, Route, StoreError, Waiting};
 
 /// How many lapsed envelopes one pass removes; the next pass follows at once when it was full.
 const PASS: usize = 256;
 
-/// Sweeps every `quotas.expiry_sweep_secs` until the broker shuts down.
+/// How often the duplicate table is scanned for ids old enough to forget: hourly, since an id
+/// kept an hour longer than needed costs nothing but its bytes.
+const FORGET_EVERY_MS: u64 = 3_600_000;
+
+/// Sweeps every `quotas.expiry_sweep_secs` until the broker shuts down, and forgets old
+/// message ids every [`FORGET_EVERY_MS`].
 pub async fn run(state: Arc<BrokerState>) {
     let mut shutdown = state.shutdown_signal();
     let interval = Duration::from_secs(state.quotas.settings().expiry_sweep_secs);
+    let mut forgotten_at = 0;
     loop {
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
             _ = shutdown.wait_for(|stopped| *stopped) => return,
+        }
+        let now = time::now_ms();
+        if now.saturating_sub(forgotten_at) >= FORGET_EVERY_MS {
+            forget(&state, now).await;
+            forgotten_at = now;
         }
         loop {
             match sweep(&state, time::now_ms()).await {
@@ -35,6 +46,25 @@ pub async fn run(state: Arc<BrokerState>) {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Forgets the message ids accepted more than [`FORGET_AFTER_MS`] before `now_ms` (see there
+/// why a replay cannot get past a forgotten id).
+async fn forget(state: &BrokerState, now_ms: u64) {
+    match state
+        .store
+        .forget_duplicates(now_ms.saturating_sub(FORGET_AFTER_MS))
+        .await
+    {
+        Ok(0) => {}
+        Ok(forgotten) => info!(
+            forgotten,
+            "forgot message ids older than the longest envelope lifetime"
+        ),
+        Err(e) => {
+            error!(cause = %e, "forgetting old message ids failed; retrying at the next sweep")
         }
     }
 }

@@ -16,7 +16,7 @@ use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::directory::Directory;
 use trm_proto::envelope::{UnverifiedEnvelope, VerifiedEnvelope};
 use trm_proto::receipt::Attester;
-use trm_proto::{pb, receipt, time};
+use trm_proto::{clip, pb, receipt, time};
 
 use crate::error::BrokerError;
 use crate::quota::Tally;
@@ -230,18 +230,22 @@ fn check_receipt(
 ) -> Result<Checked, BrokerError> {
     let claimed = receipt::peek(&signed)?;
     let bad = |problem: String| BrokerError::BadRelayedReceipt {
-        message_id: claimed.message_id.clone(),
+        message_id: clip::quoted(&claimed.message_id),
         problem,
     };
     let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
-    let sender: NodeAddr = claimed
-        .from
-        .parse()
-        .map_err(|_| bad(format!("sender {:?} is not a node address", claimed.from)))?;
-    let addressee: NodeAddr = claimed
-        .to
-        .parse()
-        .map_err(|_| bad(format!("addressee {:?} is not a node address", claimed.to)))?;
+    let sender: NodeAddr = claimed.from.parse().map_err(|_| {
+        bad(format!(
+            "sender {} is not a node address",
+            clip::quoted(&claimed.from)
+        ))
+    })?;
+    let addressee: NodeAddr = claimed.to.parse().map_err(|_| {
+        bad(format!(
+            "addressee {} is not a node address",
+            clip::quoted(&claimed.to)
+        ))
+    })?;
     // A peer relays only what its own nodes attest: DELIVERED or REJECTED by the addressee.
     let attester = match receipt::attester(kind, &claimed.signer, &sender, &addressee) {
         Ok(Attester::Node(signer)) if &signer.broker() != peer => {

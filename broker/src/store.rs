@@ -295,7 +295,25 @@ pub trait BrokerStore: Send + Sync {
     /// They are removed with [`BrokerStore::complete`] (a queue) or [`BrokerStore::relayed`]
     /// (an outbox), each with the EXPIRED receipt for its sender.
     fn lapsed(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<Lapsed>>;
+
+    /// Removes the duplicate-table entries of envelopes accepted before `accepted_before_ms`
+    /// and returns how many. Safe when the cut-off is at least [`FORGET_AFTER_MS`] ago: see
+    /// there.
+    fn forget_duplicates(&self, accepted_before_ms: u64) -> StoreFuture<'_, usize>;
 }
+
+/// How long a message id stays in the duplicate table after its envelope was accepted: the
+/// longest envelope lifetime plus the clock-skew allowance.
+///
+/// Why forgetting it then is safe: every broker refuses an envelope created more than
+/// `MAX_CLOCK_SKEW_MS` after its own clock, or expiring more than `MAX_ENVELOPE_LIFETIME_MS`
+/// after its creation ([`crate::admit::check_window`]). So an envelope accepted at `t`
+/// expires by `t + MAX_CLOCK_SKEW_MS + MAX_ENVELOPE_LIFETIME_MS` at the latest, and a replay
+/// of it (same signed header, so the same dates) arriving after that is refused as expired
+/// before the duplicate table is consulted. The table only has to remember what could still
+/// be admitted.
+pub const FORGET_AFTER_MS: u64 =
+    trm_proto::time::MAX_ENVELOPE_LIFETIME_MS + trm_proto::time::MAX_CLOCK_SKEW_MS;
 
 /// Opens the store `config` names: today always the embedded engine in `data_dir`.
 pub async fn open(config: &BrokerConfig) -> Result<Arc<dyn BrokerStore>, StoreError> {

@@ -62,7 +62,8 @@ pub struct NodeConfigFile {
     pub authority_key: String,
     /// The federation's name.
     pub federation: String,
-    /// How long sent messages stay deliverable, seconds.
+    /// How long sent messages stay deliverable, seconds: at most 30 days, the longest
+    /// envelope lifetime brokers accept (`trm_proto::time::MAX_ENVELOPE_LIFETIME_MS`).
     #[serde(default = "default_ttl")]
     pub message_ttl_secs: u64,
     /// Largest envelope this node sends or accepts, bytes.
@@ -246,6 +247,16 @@ impl NodeConfigFile {
             return Err(ConfigError::from(field(
                 "address",
                 format!("home broker {} is not in the directory", address.broker()),
+            )));
+        }
+        let max_ttl_secs = trm_proto::time::MAX_ENVELOPE_LIFETIME_MS / 1000;
+        if !(1..=max_ttl_secs).contains(&self.message_ttl_secs) {
+            return Err(ConfigError::from(field(
+                "message_ttl_secs",
+                format!(
+                    "must be between 1 and {max_ttl_secs} (30 days, the longest envelope \
+                     lifetime brokers accept)"
+                ),
             )));
         }
         let attachments = self

@@ -97,7 +97,7 @@ pub enum OpenError {
 }
 
 /// How far ahead of this node's clock an envelope's creation time may be (clocks differ).
-pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+pub const MAX_CLOCK_SKEW_MS: u64 = time::MAX_CLOCK_SKEW_MS;
 
 /// A message whose envelope and body verified and are bound to each other.
 #[derive(Debug, Clone)]

@@ -8,16 +8,28 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddrError {
     /// A node address is `name@broker`.
-    #[error("invalid node address {0:?}: expected name@broker, lowercase letters, digits and '-'")]
+    #[error(
+        "invalid node address {}: expected name@broker, lowercase letters, digits and '-'",
+        crate::clip::quoted(.0)
+    )]
     NodeAddr(String),
     /// A broker name is a short lowercase label.
-    #[error("invalid broker name {0:?}: expected 1-32 lowercase letters, digits and '-'")]
+    #[error(
+        "invalid broker name {}: expected 1-32 lowercase letters, digits and '-'",
+        crate::clip::quoted(.0)
+    )]
     BrokerName(String),
     /// A message id is 32 lowercase hexadecimal digits.
-    #[error("invalid message id {0:?}: expected 32 lowercase hex digits")]
+    #[error(
+        "invalid message id {}: expected 32 lowercase hex digits",
+        crate::clip::quoted(.0)
+    )]
     MessageId(String),
     /// A case reference is a pseudonymous code, never a name.
-    #[error("invalid case reference {0:?}: expected 3-64 letters, digits and '-', '/', '.', '_'")]
+    #[error(
+        "invalid case reference {}: expected 3-64 letters, digits and '-', '/', '.', '_'",
+        crate::clip::quoted(.0)
+    )]
     CaseRef(String),
 }
 

@@ -98,7 +98,10 @@ pub enum Attester {
 
 /// Why a signer may not attest a receipt.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("signer {signer:?} cannot attest {kind:?} for a message from {from} to {to}")]
+#[error(
+    "signer {} cannot attest {kind:?} for a message from {from} to {to}",
+    crate::clip::quoted(signer)
+)]
 pub struct AttestError {
     /// The receipt's kind.
     pub kind: pb::ReceiptKind,

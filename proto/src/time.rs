@@ -6,6 +6,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The last millisecond RFC 3339 can write with a four-digit year (9999-12-31T23:59:59.999Z).
 const MAX_FORMATTABLE_MS: u64 = 253_402_300_800_000 - 1;
 
+/// How far ahead of the reader's clock an envelope's creation time may be, since clocks
+/// differ: five minutes. Brokers and nodes both refuse envelopes dated further ahead.
+pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// The federation's longest envelope lifetime: an envelope's `expires_at_ms` is at most this
+/// long after its `created_at_ms` (30 days). Brokers refuse envelopes that would live longer
+/// and nodes may not be configured to seal them, so a broker may forget a message id once
+/// this (plus [`MAX_CLOCK_SKEW_MS`]) has passed since it accepted it: any replay is expired.
+pub const MAX_ENVELOPE_LIFETIME_MS: u64 = 30 * 24 * 3600 * 1000;
+
 /// Milliseconds since the Unix epoch now.
 pub fn now_ms() -> u64 {
     SystemTime::now()

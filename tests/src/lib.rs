@@ -7,8 +7,10 @@
 //! - [`raw`]: a broker client with any certificate, and a codec that sends arbitrary bytes.
 //! - [`craft`]: envelopes built by hand, for forgeries and binding attacks.
 //! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
+//! - [`process`]: the broker as a real process, killed when dropped.
 
 pub mod craft;
 pub mod fixtures;
 pub mod inject;
+pub mod process;
 pub mod raw;

@@ -20,6 +20,7 @@ use super::{
     RoutedReceipt, StoreError, StoreFuture, Stored, Usage,
 };
 
+mod forget;
 mod outbox;
 mod usage;
 
@@ -454,6 +455,10 @@ impl BrokerStore for EmbeddedStore {
     fn lapsed(&self, now_ms: u64, limit: usize) -> StoreFuture<'_, Vec<super::Lapsed>> {
         Box::pin(async move { self.lapsed_now(now_ms, limit) })
     }
+
+    fn forget_duplicates(&self, accepted_before_ms: u64) -> StoreFuture<'_, usize> {
+        Box::pin(async move { self.forget_duplicates_now(accepted_before_ms) })
+    }
 }
 
 #[cfg(test)]
@@ -474,13 +479,23 @@ mod tests {
         id: &MessageId,
         ciphertext: &[u8],
     ) -> Result<VerifiedEnvelope, Box<dyn std::error::Error>> {
+        dated_envelope(key, id, ciphertext, 1, u64::MAX)
+    }
+
+    fn dated_envelope(
+        key: &SigningKey,
+        id: &MessageId,
+        ciphertext: &[u8],
+        created_at_ms: u64,
+        expires_at_ms: u64,
+    ) -> Result<VerifiedEnvelope, Box<dyn std::error::Error>> {
         let header = pb::EnvelopeHeader {
             protocol_version: trm_proto::PROTOCOL_VERSION,
             message_id: id.to_string(),
             from: "lefoe-ibf@at".into(),
             to: "astra@at".into(),
-            created_at_ms: 1,
-            expires_at_ms: u64::MAX,
+            created_at_ms,
+            expires_at_ms,
             priority: pb::Priority::Routine.into(),
             kind: pb::MessageKind::Referral.into(),
             ciphertext_sha256: envelope::digest(ciphertext).to_vec(),
@@ -507,6 +522,61 @@ mod tests {
                 ..Default::default()
             },
         }
+    }
+
+    /// An admission whose receipt says the broker accepted it at `at_ms`.
+    fn accepted_at(envelope: VerifiedEnvelope, at_ms: u64) -> Admission {
+        let mut admission = admission(envelope, "");
+        admission.receipt.receipt = pb::Receipt {
+            at_ms,
+            ..Default::default()
+        }
+        .encode_to_vec();
+        admission
+    }
+
+    #[tokio::test]
+    async fn a_forgotten_message_id_cannot_be_replayed_because_the_replay_has_expired() -> TestResult
+    {
+        let dir = tempfile::tempdir()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        let key = signing::generate_key();
+        let now = 1_800_000_000_000;
+        // The latest dates any broker admits at `now`: created as far ahead as the skew
+        // allows, living as long as the federation allows.
+        let created = now + trm_proto::time::MAX_CLOCK_SKEW_MS;
+        let expires = created + trm_proto::time::MAX_ENVELOPE_LIFETIME_MS;
+        let (old_id, new_id) = (MessageId::random(), MessageId::random());
+        let old = dated_envelope(&key, &old_id, b"old", created, expires)?;
+        crate::admit::check_window(old.header(), now)?;
+        store.accept(accepted_at(old.clone(), now)).await?;
+        let young = dated_envelope(&key, &new_id, b"new", created, expires)?;
+        store.accept(accepted_at(young, now + 1)).await?;
+
+        assert_eq!(
+            store.forget_duplicates(now).await?,
+            0,
+            "nothing is that old"
+        );
+        // The sweep at `later` forgets what was accepted more than FORGET_AFTER_MS before.
+        let later = now + 1 + crate::store::FORGET_AFTER_MS;
+        let cutoff = later - crate::store::FORGET_AFTER_MS;
+        assert_eq!(
+            store.forget_duplicates(cutoff).await?,
+            1,
+            "only the older id goes"
+        );
+        // The younger id is still remembered: its replay is a duplicate.
+        let again = dated_envelope(&key, &new_id, b"new", created, expires)?;
+        let replay = store.accept(accepted_at(again, later)).await?;
+        assert!(matches!(replay, Accepted::Duplicate(_)), "{replay:?}");
+        // The forgotten one cannot come back: by the time it may be forgotten, it has expired.
+        let refused = crate::admit::check_window(old.header(), later);
+        assert!(
+            matches!(refused, Err(crate::error::BrokerError::Expired { .. })),
+            "{refused:?}"
+        );
+        Ok(())
     }
 
     #[tokio::test]

@@ -1,48 +1,23 @@
 //! Crash safety: a broker process killed with SIGKILL right after acknowledging loses nothing.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE};
+use trm_tests::process::{self, BrokerProcess};
 use trm_tests::{craft, raw};
-
-/// A broker process, killed when dropped so a failing test leaves nothing running.
-struct BrokerProcess(Child);
-
-impl BrokerProcess {
-    /// SIGKILL: no graceful shutdown, no flush on drop.
-    fn kill(&mut self) -> anyhow::Result<()> {
-        self.0.kill()?;
-        self.0.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        let _ = self.kill();
-    }
-}
 
 /// Starts the real broker program on `config` and waits until it accepts connections.
 async fn spawn_broker(config: &std::path::Path, addr: SocketAddr) -> anyhow::Result<BrokerProcess> {
-    let child = BrokerProcess(
-        Command::new(env!("CARGO_BIN_EXE_broker-process"))
-            .arg("--config")
-            .arg(config)
-            .env("TRM_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    trm_dev::wait::wait_for(
-        Duration::from_secs(20),
-        "the broker process to listen",
-        || async move { Ok(tokio::net::TcpStream::connect(addr).await.is_ok()) },
+    process::spawn_broker(
+        std::path::Path::new(env!("CARGO_BIN_EXE_broker-process")),
+        config,
+        addr,
+        Stdio::null(),
     )
-    .await?;
-    Ok(child)
+    .await
 }
 
 #[tokio::test]

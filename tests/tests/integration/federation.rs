@@ -803,3 +803,55 @@ async fn a_broker_behind_on_the_directory_refreshes_instead_of_refusing() -> any
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_relayed_envelope_dated_ahead_or_living_too_long_is_refused_for_good()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation(dir.path()).await?;
+    fed.start_broker(AT).await?;
+    let keys = craft::keys(&fed.federation, OPEN_GATE)?;
+    let directory = craft::directory(&fed.federation)?;
+    let content = fixtures::referral(LEFOE)?
+        .body
+        .and_then(|b| b.content)
+        .ok_or_else(|| anyhow::anyhow!("the test referral has no content"))?;
+    let now = trm_proto::time::now_ms();
+    let hour = 3_600_000;
+    let ahead = (now + hour, now + 2 * hour);
+    let too_long = (now, now + trm_proto::time::MAX_ENVELOPE_LIFETIME_MS + hour);
+    let mut mk = as_broker(&fed, MK, AT).await?;
+    for (dates, words) in [
+        (ahead, "more than 5 minutes in the future"),
+        (too_long, "more than 30 days after its creation"),
+    ] {
+        let envelope = craft::dated(&keys, &directory, &LEFOE.parse()?, dates, content.clone())?;
+        let result = mk
+            .relay(pb::RelayBatch {
+                items: vec![envelope_item(&envelope)],
+                directory_version: 1,
+            })
+            .await?
+            .into_inner();
+        match result.outcomes.as_slice() {
+            [
+                pb::RelayOutcome {
+                    outcome: Some(pb::relay_outcome::Outcome::Refused(refused)),
+                },
+            ] => {
+                assert_eq!(refused.code, Code::InvalidArgument as i32, "{refused:?}");
+                assert!(refused.reason.contains(words), "{}", refused.reason);
+            }
+            other => anyhow::bail!("not refused: {other:?}"),
+        }
+    }
+    assert_eq!(
+        fed.broker_state(AT)?
+            .store
+            .queue_len(&LEFOE.parse()?)
+            .await?,
+        0
+    );
+    fed.shutdown().await?;
+    Ok(())
+}

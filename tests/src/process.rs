@@ -1,0 +1,51 @@
+//! The broker as a real process: started from its program on a written `broker.toml`, and
+//! killed (SIGKILL) when dropped so that a failing test leaves nothing running.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running broker process.
+pub struct BrokerProcess(Child);
+
+impl BrokerProcess {
+    /// SIGKILL: no graceful shutdown, no flush on drop.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.0.kill()?;
+        self.0.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
+/// Starts the broker `program` (a test's `CARGO_BIN_EXE_broker-process`) on `config`, its log
+/// (warnings and errors, written to standard output) going to `log`, and waits until it
+/// accepts connections on `addr`.
+pub async fn spawn_broker(
+    program: &Path,
+    config: &Path,
+    addr: SocketAddr,
+    log: Stdio,
+) -> anyhow::Result<BrokerProcess> {
+    let child = BrokerProcess(
+        Command::new(program)
+            .arg("--config")
+            .arg(config)
+            .env("TRM_LOG", "warn")
+            .stdout(log)
+            .spawn()?,
+    );
+    trm_dev::wait::wait_for(
+        Duration::from_secs(20),
+        "the broker process to listen",
+        || async move { Ok(tokio::net::TcpStream::connect(addr).await.is_ok()) },
+    )
+    .await?;
+    Ok(child)
+}
