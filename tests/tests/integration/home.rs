@@ -10,10 +10,7 @@ use prost::Message;
 use tonic::Code;
 use tonic::transport::Channel;
 use trm_broker::BrokerState;
-use trm_broker::record::{self, About, Event};
-use trm_broker::store::{Admission, Destination};
 use trm_dev::local::LocalFederation;
-use trm_proto::envelope::UnverifiedEnvelope;
 use trm_proto::pb;
 use trm_proto::pb::broker_client::BrokerClient;
 use trm_tests::{craft, fixtures, raw};
@@ -128,49 +125,6 @@ async fn submit_and_deliver_from_a_node_homed_elsewhere_are_refused_and_nothing_
     Ok(())
 }
 
-/// What a broker that skips its checks does: stores `envelope` in its addressee's queue with
-/// an ACCEPTED receipt, as if it had been submitted, and wakes the addressee's delivery stream.
-async fn delivered_anyway(
-    fed: &LocalFederation,
-    state: &BrokerState,
-    envelope: pb::Envelope,
-) -> anyhow::Result<()> {
-    let now = trm_proto::time::now_ms();
-    let directory = craft::directory(&fed.federation)?;
-    let parsed = UnverifiedEnvelope::parse(envelope, state.max_envelope_bytes)?;
-    let sender = directory
-        .node(&parsed.header().from)
-        .ok_or_else(|| anyhow::anyhow!("sender not listed"))?;
-    let envelope = parsed.verify(&sender.signing_keys_at(now))?;
-    let header = envelope.header().clone();
-    let digest = *envelope.digest();
-    let receipt = trm_broker::admit::broker_receipt(
-        state,
-        pb::ReceiptKind::Accepted,
-        &header,
-        &digest,
-        String::new(),
-        now,
-    );
-    let record = record::record(
-        Event::Accepted,
-        About::Envelope(&header, &digest),
-        None,
-        now,
-    );
-    state
-        .store
-        .accept(Admission {
-            envelope,
-            receipt,
-            record,
-            destination: Destination::Local(header.to.clone()),
-        })
-        .await?;
-    state.wake(&header.to);
-    Ok(())
-}
-
 /// Waits until `address`'s handover log holds `count` entries and answers them.
 async fn wait_for_entries(
     fed: &LocalFederation,
@@ -234,7 +188,7 @@ async fn a_node_refuses_what_no_agreement_covers_even_when_its_broker_delivers_i
         .await
         .expect_err("no agreement");
     assert_eq!(refused.code(), Code::PermissionDenied);
-    delivered_anyway(&fed, &state, envelope).await?;
+    trm_tests::inject::queue_unchecked(&fed, &state, envelope).await?;
 
     let entries = wait_for_entries(&fed, ASTRA, 1).await?;
     let reason = format!("no sharing agreement between {LEFOE} and {ASTRA}");
@@ -289,7 +243,7 @@ async fn a_node_refuses_an_expired_or_future_dated_envelope_even_when_its_broker
         .await
         .expect_err("expired");
     assert_eq!(refused.code(), Code::FailedPrecondition);
-    delivered_anyway(&fed, &state, expired).await?;
+    trm_tests::inject::queue_unchecked(&fed, &state, expired).await?;
     let entries = wait_for_entries(&fed, ASTRA, 1).await?;
     assert_eq!(
         entries[0].reason,
@@ -307,7 +261,7 @@ async fn a_node_refuses_an_expired_or_future_dated_envelope_even_when_its_broker
         (now + 24 * hour, now + 25 * hour),
         referral_content(ASTRA)?,
     )?;
-    delivered_anyway(&fed, &state, future).await?;
+    trm_tests::inject::queue_unchecked(&fed, &state, future).await?;
     let entries = wait_for_entries(&fed, ASTRA, 2).await?;
     assert_eq!(
         entries[1].reason,
@@ -422,7 +376,7 @@ async fn a_node_whose_directory_expired_receives_nothing_until_a_newer_one_is_ad
 
     // A genuine referral, delivered by the broker after the directory expired.
     let envelope = sealed(&fed, LEFOE, ASTRA)?;
-    delivered_anyway(&fed, &state, envelope).await?;
+    trm_tests::inject::queue_unchecked(&fed, &state, envelope).await?;
     // Nothing is received: the delivery stays queued on the broker, unacknowledged.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let astra_addr = ASTRA.parse()?;
