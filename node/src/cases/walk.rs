@@ -97,18 +97,12 @@ fn content_of(action: Action, items: &[String]) -> Content {
             .cloned()
             .unwrap_or_default()
     };
-    let answers = [
-        Move::Accept,
-        Move::Decline,
-        Move::AskForInformation,
-        Move::SupplyInformation,
-        Move::Answer,
-        Move::Refuse,
-        Move::Confirm,
-        Move::Travelled,
-        Move::FollowUp,
-        Move::Close,
-    ];
+    // Every step a message takes, in the table's order: all but opening an item and the
+    // addressee's receipts.
+    let answers: Vec<Move> = Move::ALL
+        .into_iter()
+        .filter(|m| !matches!(m, Move::Open | Move::Delivered | Move::Rejected))
+        .collect();
     match action.what {
         0 => Content::Referral(pb::Referral::default()),
         1 => Content::InfoRequest(pb::InfoRequest::default()),
