@@ -339,12 +339,11 @@ fn filled_in(
     Ok(path)
 }
 
-/// What the item opened by `message_id` owes, in words; empty when nothing.
-async fn item_due(
+/// The items of the case with `counterparty`, as the node holds them.
+async fn items(
     client: &mut NodeCasesClient<Channel>,
     counterparty: &str,
-    message_id: &str,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Vec<pb::CaseItem>> {
     let case = client
         .case(pb::CaseRequest {
             case_ref: CASE.into(),
@@ -353,9 +352,17 @@ async fn item_due(
         })
         .await?
         .into_inner();
-    case.summary
-        .unwrap_or_default()
-        .items
+    Ok(case.summary.unwrap_or_default().items)
+}
+
+/// What the item opened by `message_id` owes, in words; empty when nothing.
+async fn item_due(
+    client: &mut NodeCasesClient<Channel>,
+    counterparty: &str,
+    message_id: &str,
+) -> anyhow::Result<String> {
+    items(client, counterparty)
+        .await?
         .into_iter()
         .find(|i| i.message_id == message_id)
         .map(|i| i.due)
@@ -368,17 +375,8 @@ async fn item_id(
     counterparty: &str,
     kind: &str,
 ) -> anyhow::Result<String> {
-    let case = client
-        .case(pb::CaseRequest {
-            case_ref: CASE.into(),
-            counterparty: counterparty.into(),
-            content: false,
-        })
+    items(client, counterparty)
         .await?
-        .into_inner();
-    case.summary
-        .unwrap_or_default()
-        .items
         .into_iter()
         .find(|i| i.kind == kind)
         .map(|i| i.message_id)
