@@ -14,10 +14,14 @@
 //! - [`receipt`]: signed delivery evidence.
 //! - [`directory`]: the signed federation directory.
 //! - [`time`]: Unix-millisecond timestamps.
+//! - `codec` (with `grpc`): the gRPC codec, refusing bytes that do not decode with
+//!   INVALID_ARGUMENT.
 
 pub mod addr;
 pub mod attachment;
 pub mod clip;
+#[cfg(feature = "grpc")]
+pub mod codec;
 pub mod directory;
 pub mod envelope;
 pub mod kinds;

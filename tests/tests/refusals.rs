@@ -2,8 +2,8 @@
 //! megabyte-long header field is quoted in a few dozen characters (in the status and in the
 //! broker's log), an envelope dated in the future or living longer than the federation allows
 //! is refused with INVALID_ARGUMENT and precise words, and so is an envelope whose header does
-//! not decode. Bytes that are not an `Envelope` at all are answered by tonic itself, with
-//! INTERNAL, before the broker's code runs.
+//! not decode, and bytes that are not an `Envelope` at all (trm's codec, before the broker's
+//! code runs).
 
 use std::process::Stdio;
 
@@ -165,11 +165,16 @@ async fn the_broker_refuses_oversized_fields_odd_dates_and_garbage_briefly_and_a
         refused.message()
     );
 
-    // Not an `Envelope` at all: tonic's own decoder answers, before the broker's code.
+    // Not an `Envelope` at all: the codec answers, before the broker's code.
     let refused = raw::submit_bytes(channel, vec![0xff; 40])
         .await
         .expect_err("garbage bytes");
-    assert_eq!(refused.code(), Code::Internal, "{refused:?}");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused.message().starts_with("malformed message: "),
+        "{}",
+        refused.message()
+    );
 
     // The broker logged its refusals, each briefly.
     broker.kill()?;
