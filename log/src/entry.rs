@@ -177,28 +177,10 @@ pub fn verify_entries<B: AsRef<[u8]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::sample;
 
     /// Tests return `Result` so that `?` names the failing step.
     type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-    fn sample(n: u64) -> pb::LogEntry {
-        pb::LogEntry {
-            at_ms: 1_700_000_000_000 + n,
-            event: pb::LogEvent::Sent.into(),
-            message_id: format!("msg-{n:04}"),
-            counterparty: "astra@rs".into(),
-            kind: pb::MessageKind::Referral.into(),
-            case_ref: format!("case-{}", n % 3),
-            envelope_digest: vec![n as u8; 32],
-            flags: Some(pb::AuditFlags {
-                consent_given: true,
-                child: n.is_multiple_of(2),
-                ..Default::default()
-            }),
-            actor: "node".into(),
-            ..Default::default()
-        }
-    }
 
     /// The bytes of `n` entries chained as the node appends them.
     fn chain(n: u64) -> Vec<Vec<u8>> {

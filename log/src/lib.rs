@@ -15,6 +15,7 @@
 //!   and the [`checkpoint::CheckpointSigner`] that never signs two inconsistent checkpoints.
 //! - [`witness`]: a witness's decision about one checkpoint a partner presents: known, a proved
 //!   extension to cosign, unprovable for now, or a fork.
+//! - `fixtures` (tests, feature `fixtures`): made-up entries.
 //! - [`BUNDLE_FORMAT`]: the version of the exported `trm.v1.LogBundle`.
 
 #![forbid(unsafe_code)]
@@ -22,6 +23,8 @@
 pub mod checkpoint;
 pub mod deadlines;
 pub mod entry;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod merkle;
 pub mod note;
 pub mod witness;

@@ -398,6 +398,7 @@ mod tests {
 
     use sled::Transactional;
     use sled::transaction::{ConflictableTransactionError, TransactionError};
+    use trm_log::fixtures::sample;
 
     use super::*;
     use crate::handover_log::verify_entries;
@@ -422,25 +423,6 @@ mod tests {
         let db = trm_storage::open_db(path)?;
         let tree = db.open_tree(TREE)?;
         Ok((db, tree))
-    }
-
-    fn sample(n: u64) -> pb::LogEntry {
-        pb::LogEntry {
-            at_ms: 1_700_000_000_000 + n,
-            event: pb::LogEvent::Sent.into(),
-            message_id: format!("msg-{n:04}"),
-            counterparty: "astra@rs".into(),
-            kind: pb::MessageKind::Referral.into(),
-            case_ref: format!("case-{}", n % 3),
-            envelope_digest: vec![n as u8; 32],
-            flags: Some(pb::AuditFlags {
-                consent_given: true,
-                child: n.is_multiple_of(2),
-                ..Default::default()
-            }),
-            actor: "node".into(),
-            ..Default::default()
-        }
     }
 
     fn append_one(
