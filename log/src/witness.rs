@@ -53,6 +53,10 @@ pub enum Verdict {
 /// tree at `from` entries (0: no proof), against what was `seen` of the same partner.
 pub fn judge(seen: &Seen, presented: &Checkpoint, from: u64, proof: &[Vec<u8>]) -> Verdict {
     let size = presented.size;
+    if size == 0 {
+        // Nodes never sign one; cosigning it would leave no size to ask the next proof from.
+        return Verdict::Unproven("a checkpoint of the empty log vouches for nothing".into());
+    }
     if let Some(root) = seen.at_presented_size {
         return if root == presented.root {
             Verdict::Known
@@ -88,8 +92,10 @@ pub fn judge(seen: &Seen, presented: &Checkpoint, from: u64, proof: &[Vec<u8>]) 
         }
     }
     match &seen.latest {
-        // The first checkpoint seen of this partner: nothing to contradict.
+        // The first checkpoint seen of this partner: nothing to contradict. A checkpoint of the
+        // empty log (cosigned by earlier versions) is a prefix of every tree.
         None => Verdict::Extends,
+        Some(latest) if latest.size == 0 => Verdict::Extends,
         Some(latest) if size < latest.size => Verdict::Unproven(format!(
             "older than the checkpoint of size {} cosigned before",
             latest.size
@@ -178,6 +184,27 @@ mod tests {
             judge(&seen(&log, &[5, 12], 12, 5), &at(&log, 12), 5, &[]),
             Verdict::Known
         );
+    }
+
+    #[test]
+    fn the_empty_log_is_never_cosigned_and_never_blocks_the_next_checkpoint() {
+        let log = tree(20, "a");
+        let verdict = judge(&Seen::default(), &at(&log, 0), 0, &[]);
+        assert!(
+            matches!(&verdict, Verdict::Unproven(why) if why.contains("empty log")),
+            "{verdict:?}"
+        );
+        // A witness that cosigned the empty log (earlier versions did) cosigns the next one
+        // without a proof: the empty tree is a prefix of every tree.
+        assert_eq!(
+            judge(&seen(&log, &[0], 5, 0), &at(&log, 5), 0, &[]),
+            Verdict::Extends
+        );
+        // And then asks proofs from there on.
+        assert!(matches!(
+            judge(&seen(&log, &[0, 5], 9, 0), &at(&log, 9), 0, &[]),
+            Verdict::Unproven(_)
+        ));
     }
 
     #[test]

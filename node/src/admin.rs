@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
 
+use crate::checkpointer::CheckpointerError;
 use crate::error::NodeError;
 use crate::export::BundlePieces;
 use crate::handover_log::LogError;
@@ -464,7 +465,11 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         request: Request<pb::ExportLogRequest>,
     ) -> Result<Response<Self::ExportLogStream>, Status> {
         if request.get_ref().checkpoint {
-            self.node.checkpoint().await?;
+            match self.node.checkpoint().await {
+                // An empty log is exported without a checkpoint.
+                Ok(_) | Err(NodeError::Checkpoint(CheckpointerError::Empty)) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         let mut pieces = BundlePieces::new(
             self.node.store(),

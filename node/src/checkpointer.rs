@@ -49,6 +49,10 @@ pub enum CheckpointerError {
         /// What is wrong.
         problem: String,
     },
+    /// The log has no entry yet: a checkpoint of it would vouch for nothing, and a partner that
+    /// cosigned it would hold no size to ask the next proof from.
+    #[error("the handover log is empty: there is nothing to sign a checkpoint of yet")]
+    Empty,
     /// A stored checkpoint cannot be read back.
     #[error("the checkpoint stored at size {size} is unreadable: {problem}")]
     Unreadable {
@@ -139,7 +143,9 @@ impl Checkpointer {
     }
 
     /// Signs a checkpoint at the log's current size if the log grew since the last one, stores
-    /// it and waits until it is on disk; answers the latest checkpoint either way.
+    /// it and waits until it is on disk; answers the latest checkpoint either way. The empty log
+    /// is never signed ([`CheckpointerError::Empty`]): witnessing asks each proof from the size
+    /// a partner cosigned last, and 0 there means "nothing cosigned yet".
     pub async fn checkpoint(
         &self,
         store: &NodeStore,
@@ -153,6 +159,9 @@ impl Checkpointer {
             let tree = read(&self.tree);
             (tree.size(), tree.root())
         };
+        if size == 0 {
+            return Err(CheckpointerError::Empty);
+        }
         if let Some((stored, note)) = store.latest_checkpoint()?
             && stored == size
         {
@@ -296,13 +305,13 @@ mod tests {
     #[tokio::test]
     async fn signs_stores_and_resumes_after_a_restart() -> TestResult {
         let dir = tempfile::tempdir()?;
-        let empty = {
+        {
             let store = NodeStore::open(dir.path())?;
             let checkpointer = Checkpointer::open(&store, ORIGIN, key())?;
-            checkpointer.checkpoint(&store).await?
-        };
-        assert!(empty.signed_now);
-        assert_eq!(empty.checkpoint.size, 0);
+            let empty = checkpointer.checkpoint(&store).await;
+            assert!(matches!(empty, Err(CheckpointerError::Empty)), "{empty:?}");
+            assert_eq!(store.latest_checkpoint()?, None);
+        }
 
         let store = NodeStore::open(dir.path())?;
         append(&store, 5).await?;
@@ -321,7 +330,7 @@ mod tests {
         let opened = checkpoint::open(&seven.note, &[verifier])?;
         assert_eq!(opened.checkpoint(), &seven.checkpoint);
         let stored: Vec<u64> = store.checkpoints()?.iter().map(|(s, _)| *s).collect();
-        assert_eq!(stored, [0, 5, 7]);
+        assert_eq!(stored, [5, 7]);
         assert_eq!(store.latest_checkpoint()?, Some((7, seven.note.clone())));
         Ok(())
     }

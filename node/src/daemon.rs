@@ -16,8 +16,10 @@ use tracing::{info, warn};
 use trm_proto::pb;
 
 use crate::admin::AdminService;
+use crate::checkpointer::CheckpointerError;
 use crate::config::NodeConfig;
 use crate::connect;
+use crate::error::NodeError;
 use crate::node::Node;
 use crate::store::{NodeStore, StoreError};
 use crate::{inbound, outbox};
@@ -63,7 +65,7 @@ pub fn bind_admin_socket(path: &Path) -> Result<UnixListener, DaemonError> {
     Ok(listener)
 }
 
-/// Signs a checkpoint every `interval` if the log grew, so that receipts carry a recent one for
+/// Signs a checkpoint every `interval` if the log grew (never of the empty log), so that receipts carry a recent one for
 /// partners to witness (see [`crate::witness`]).
 async fn checkpoints(node: Arc<Node>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
@@ -77,7 +79,7 @@ async fn checkpoints(node: Arc<Node>, interval: Duration, mut shutdown: watch::R
             Ok(signed) if signed.signed_now => {
                 info!(size = signed.checkpoint.size, "periodic checkpoint signed");
             }
-            Ok(_) => {}
+            Ok(_) | Err(NodeError::Checkpoint(CheckpointerError::Empty)) => {}
             Err(e) => warn!(cause = %e, "periodic checkpoint failed"),
         }
     }

@@ -69,6 +69,7 @@ impl From<NodeError> for Status {
             NodeError::LogBroken(_) => Code::FailedPrecondition,
             NodeError::NoAgreement(_) => Code::PermissionDenied,
             NodeError::Checkpoint(CheckpointerError::Store(_)) => Code::Unavailable,
+            NodeError::Checkpoint(CheckpointerError::Empty) => Code::FailedPrecondition,
             NodeError::Checkpoint(_) => Code::FailedPrecondition,
             NodeError::Rule(_) => Code::InvalidArgument,
             NodeError::DirectoryExpired { .. } => Code::FailedPrecondition,

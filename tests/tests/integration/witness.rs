@@ -2,7 +2,8 @@
 //! sender cosigns it on first sight and then only with a consistency proof; a node whose log is
 //! replaced by another history (a copy of its store from before, grown differently) is caught
 //! by its partner as a fork, the delivery still counts, and `trm audit verify` names the node
-//! and the entry where the histories part.
+//! and the entry where the histories part. The empty log is never signed, so witnessing never
+//! starts from a size that means "nothing seen".
 
 use std::path::Path;
 use std::time::Duration;
@@ -148,6 +149,11 @@ async fn periodic_checkpoints_are_signed_when_the_log_grew() -> anyhow::Result<(
     let mut config = fed.node_config(ASTRA)?;
     config.checkpoint_interval_secs = 1;
     fed.start_node_with(ASTRA, config).await?;
+    // Idle and empty, Astra signs nothing: a checkpoint of the empty log, once cosigned, left
+    // its partners no size to ask the next proof from, and witnessing stopped for good.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let astra = read(&export(&fed, ASTRA, dir.path(), "astra-idle.bundle").await?)?;
+    assert!(astra.checkpoints.is_empty(), "{:?}", astra.checkpoints);
     deliver(&fed, LEFOE, ASTRA).await?;
     // Nobody asks Astra for a checkpoint, yet the next receipt carries one.
     trm_dev::wait::wait_for(WAIT, "a periodic checkpoint", || async {
@@ -169,6 +175,15 @@ async fn a_node_showing_two_histories_is_caught_by_its_partner_and_named_by_the_
     for node in [LEFOE, ASTRA, OPEN_GATE] {
         fed.start_node(node).await?;
     }
+    // The empty log is not signed: had LEFÖ-IBF cosigned a checkpoint of size 0, it would
+    // never have cosigned another, and the fork below would pass unseen.
+    let refused = checkpoint_now(&fed, ASTRA)
+        .await
+        .expect_err("a checkpoint of the empty log");
+    assert!(
+        refused.to_string().contains("the handover log is empty"),
+        "{refused}"
+    );
     deliver(&fed, LEFOE, ASTRA).await?;
     assert_eq!(checkpoint_now(&fed, ASTRA).await?.size, 1);
 
