@@ -317,6 +317,8 @@ async fn two_brokers_that_refuse_each_others_batches_do_not_hammer_each_other() 
     for name in [AT, RS] {
         std::fs::rename(links.fed.broker_data_dir(name), moved(name))?;
     }
+    // A broker reads its free space at most once a second: let the last reading lapse.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     links.cut(Mode::Pass);
     tokio::time::sleep(WINDOW).await;
     let refused = |name: &str, mark: usize| -> anyhow::Result<usize> {
