@@ -16,6 +16,7 @@
 //! - [`time`]: Unix-millisecond timestamps.
 //! - `codec` (with `grpc`): the gRPC codec, refusing bytes that do not decode with
 //!   INVALID_ARGUMENT.
+//! - [`status`]: a failed call's status in words, causes included (feature `grpc`).
 
 pub mod addr;
 pub mod attachment;
@@ -27,6 +28,8 @@ pub mod envelope;
 pub mod kinds;
 pub mod receipt;
 pub mod signing;
+#[cfg(feature = "grpc")]
+pub mod status;
 pub mod time;
 
 /// The generated protobuf messages of `trm.v1`, and its gRPC services with the `grpc` feature.

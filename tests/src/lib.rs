@@ -8,9 +8,11 @@
 //! - [`craft`]: envelopes built by hand, for forgeries and binding attacks.
 //! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
 //! - [`process`]: the broker as a real process, killed when dropped.
+//! - [`proxy`]: a TCP link proxy that passes, resets, blackholes or holds a link on demand.
 
 pub mod craft;
 pub mod fixtures;
 pub mod inject;
 pub mod process;
+pub mod proxy;
 pub mod raw;
