@@ -11,6 +11,7 @@
 //! while it was down retry at once.
 
 pub mod answer;
+pub mod aside;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -206,8 +207,8 @@ async fn relay_once(
     peer: &BrokerName,
     announce: bool,
 ) -> Result<Option<usize>, RelayError> {
-    let items = state.store.outgoing(peer, BATCH_ITEMS, BATCH_BYTES).await?;
-    if items.is_empty() && !announce {
+    let (items, probe) = aside::outgoing(state, peer).await?;
+    if items.is_empty() && !announce && !probe {
         return Ok(None);
     }
     let directory = state.directory.current();
@@ -232,9 +233,12 @@ async fn relay_once(
     let result = BrokerPeerClient::new(channel)
         .relay(batch)
         .await
-        .map_err(|status| RelayError::Call {
-            peer: peer.clone(),
-            status,
+        .map_err(|status| {
+            aside::call_failed(link, &status);
+            RelayError::Call {
+                peer: peer.clone(),
+                status,
+            }
         })?
         .into_inner();
     let count = items.len();
