@@ -1,8 +1,8 @@
 //! What this broker knows about its link to one peer broker: the signals that wake the relay
 //! task, the channel it reuses, and the relay status that operators and tests can read.
 
-use std::sync::{Mutex, MutexGuard};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::Notify;

@@ -238,8 +238,11 @@ impl Outbox {
         match recorded {
             Ok(_) => true,
             Err(e) if concerns_the_message(&e) => {
-                self.set_aside(item, &format!("{reason}; its message cannot be updated: {e}"))
-                    .await
+                self.set_aside(
+                    item,
+                    &format!("{reason}; its message cannot be updated: {e}"),
+                )
+                .await
             }
             Err(e) => {
                 let id = String::from_utf8_lossy(&item.key).replace('\0', "/");

@@ -78,7 +78,9 @@ async fn an_envelope_the_peer_answers_wrongly_is_set_aside_and_everything_behind
         &directory,
         &fixtures::referral(ATINA)?,
     )?;
-    inject::queue_unchecked(&fed, &fed.broker_state(RS)?, bad.clone()).await?;
+    let rs_state = fed.broker_state(RS)?;
+    inject::queue_unchecked(&fed, &rs_state, bad.clone()).await?;
+    drop(rs_state);
     let at = fed.broker_state(AT)?;
     inject::store_unchecked(&fed, &at, bad.clone(), Destination::Peer(rs.clone())).await?;
 

@@ -122,10 +122,7 @@ pub async fn refuse(
     let mut answer = RelayAnswer::default();
     let mut set_aside = Vec::new();
     for (item, reason) in items {
-        let refused = pb::relay_outcome::Outcome::Refused(pb::RelayRefused {
-            code: 0,
-            reason,
-        });
+        let refused = pb::relay_outcome::Outcome::Refused(pb::RelayRefused { code: 0, reason });
         match effect(state, peer, &directory, &item, Some(refused), now) {
             Ok(effect) => {
                 answer.sequences.push(item.sequence);
@@ -262,8 +259,9 @@ fn outcome_name(outcome: Option<&pb::relay_outcome::Outcome>) -> &'static str {
 
 /// The header and digest of an envelope this broker verified before storing it.
 fn stored_header(raw: &pb::Envelope) -> Result<(Header, [u8; 32]), Fault> {
-    let header = Header::decode(&raw.header)
-        .map_err(|e| Fault::Unreadable(format!("its stored envelope header cannot be read: {e}")))?;
+    let header = Header::decode(&raw.header).map_err(|e| {
+        Fault::Unreadable(format!("its stored envelope header cannot be read: {e}"))
+    })?;
     Ok((header, envelope::digest(&raw.header)))
 }
 

@@ -107,8 +107,10 @@ pub async fn carry_out(
 /// receipt attests.
 pub fn about(item: &Outgoing) -> String {
     match &item.item.item {
-        Some(pb::relay_item::Item::Envelope(raw)) => Header::decode(&raw.header)
-            .map_or_else(|_| "(unreadable envelope)".into(), |h| h.message_id.to_string()),
+        Some(pb::relay_item::Item::Envelope(raw)) => Header::decode(&raw.header).map_or_else(
+            |_| "(unreadable envelope)".into(),
+            |h| h.message_id.to_string(),
+        ),
         Some(pb::relay_item::Item::Receipt(signed)) => receipt::peek(signed).map_or_else(
             |_| "(unreadable receipt)".into(),
             |r| format!("receipt for {}", trm_proto::clip::quoted(&r.message_id)),

@@ -78,7 +78,11 @@ impl NodeStore {
     /// Moves the outbox record at `sequence` into the set-aside table with `reason`, on disk
     /// when this returns; for a record whose message cannot be updated (or that cannot be
     /// read). False when it had left the outbox already.
-    pub async fn set_aside_outgoing(&self, sequence: u64, reason: &str) -> Result<bool, StoreError> {
+    pub async fn set_aside_outgoing(
+        &self,
+        sequence: u64,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
         let moved = self.move_aside(&sequence.to_be_bytes(), reason)?;
         self.durable().await?;
         Ok(moved)
@@ -129,11 +133,18 @@ mod tests {
             .outbox
             .insert(2u64.to_be_bytes(), readable.encode_to_vec())?;
         let next = store.next_outgoing()?.ok_or("a message is waiting")?;
-        assert_eq!((next.sequence, next.key.as_slice()), (2, &readable.message_key[..]));
+        assert_eq!(
+            (next.sequence, next.key.as_slice()),
+            (2, &readable.message_key[..])
+        );
         assert_eq!(store.set_aside_len(), 1);
         assert!(store.is_queued(&readable.message_key)?);
         // A record whose message cannot be updated is set aside by its sequence.
-        assert!(store.set_aside_outgoing(2, "its message is missing").await?);
+        assert!(
+            store
+                .set_aside_outgoing(2, "its message is missing")
+                .await?
+        );
         assert!(!store.set_aside_outgoing(2, "again").await?);
         assert!(store.next_outgoing()?.is_none());
         assert!(!store.is_queued(&readable.message_key)?);

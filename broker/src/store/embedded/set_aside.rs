@@ -153,8 +153,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unreadable_item_is_set_aside_and_what_is_set_aside_survives_a_restart()
-    -> TestResult {
+    async fn an_unreadable_item_is_set_aside_and_what_is_set_aside_survives_a_restart() -> TestResult
+    {
         let dir = tempfile::tempdir()?;
         let rs: BrokerName = "rs".parse()?;
         let garbage = b"\xff\xff not a relay item".to_vec();
