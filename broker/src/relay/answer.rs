@@ -102,7 +102,7 @@ pub async fn apply(
             state.wake(sender);
         }
     }
-    let verdicts = link.triage().answered(judged);
+    let verdicts = link.triage().answered(judged, now);
     aside::carry_out(state, peer, verdicts).await?;
     match wrong {
         Some(e) if !applied => Err(e),

@@ -14,6 +14,8 @@
 
 pub mod triage;
 
+use std::time::Duration;
+
 use tracing::warn;
 use trm_proto::addr::BrokerName;
 use trm_proto::envelope::Header;
@@ -33,7 +35,13 @@ pub async fn outgoing(
 ) -> Result<(Vec<Outgoing>, bool), RelayError> {
     let link = state.link(peer);
     let last_error = link.status().last_error;
-    let plan = link.triage().plan(last_error);
+    let now = time::now_ms();
+    let settings = &state.federation;
+    let plan = {
+        let mut triage = link.triage();
+        triage.pace(settings.backoff_initial, settings.backoff_max);
+        triage.plan(last_error, now)
+    };
     let items = if plan.probe {
         Vec::new()
     } else {
@@ -44,6 +52,14 @@ pub async fn outgoing(
     };
     if plan.probe || !items.is_empty() {
         link.triage().sent(&items);
+    } else if let Some(at) = plan.next_retry_ms {
+        // Only items left out wait: the idle relay task is woken when the first is due.
+        let delay = Duration::from_millis(at.saturating_sub(now));
+        let link = link.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            link.wake();
+        });
     }
     // The store sets aside what it cannot read on the way: count from it.
     let set_aside = state.store.set_aside_len(peer).await? as u64;

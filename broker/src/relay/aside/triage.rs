@@ -8,9 +8,12 @@
 //!   nothing about its items: the next batch holds half as many, down to one item.
 //! - When a lone item fails, the next call is an empty batch, a probe: if the peer answers
 //!   it, the peer is up and the item is to blame: it is charged one attempt and left out of
-//!   later batches, so the rest flows, until the next success, after which it is tried alone
-//!   again. If the probe fails too, the peer is down: nobody is charged and the item stays
-//!   first, so an outage never changes the order in which items leave.
+//!   later batches, so the rest flows, until its retry time (the relay backoff's first
+//!   ceiling, doubling with each attempt up to its largest), when it is tried alone again. If the probe fails too, the peer is down:
+//!   nobody is charged and the item stays first, so an outage never changes the order in
+//!   which items leave.
+//! - An item is charged at most once per retry delay, so ten attempts span minutes (a
+//!   passing condition, such as a peer catching up with the directory, clears first).
 //! - An item charged [`MAX_ATTEMPTS`] times is set aside; a lone item whose call failed with
 //!   a status that is final for what it carries ([`is_final`]) is refused for good at its
 //!   first charge; an item whose stored record cannot be read is set aside at once.
@@ -25,6 +28,14 @@ use crate::store::Outgoing;
 
 /// Attempts charged to one item before it is set aside.
 pub const MAX_ATTEMPTS: u32 = 10;
+
+/// How long an item charged `attempts` times waits before it is charged again: `base_ms`
+/// doubled with each attempt after the first, at most `max_ms`.
+pub fn retry_delay(attempts: u32, base_ms: u64, max_ms: u64) -> u64 {
+    base_ms
+        .saturating_mul(1u64 << attempts.saturating_sub(1).min(20))
+        .min(max_ms)
+}
 
 /// Items in trouble remembered at most; past this, the oldest are forgotten (they are
 /// charged from zero again if they fail again).
@@ -80,6 +91,8 @@ pub struct Plan {
     pub limit: usize,
     /// Whether the call is an empty batch that only asks whether the peer is up.
     pub probe: bool,
+    /// When the first item left out is due to be tried again, ms since the Unix epoch.
+    pub next_retry_ms: Option<u64>,
 }
 
 /// An item that failed.
@@ -87,9 +100,10 @@ pub struct Plan {
 struct Trouble {
     /// Attempts charged so far.
     attempts: u32,
-    /// The number of successes when it was last charged for failing alone, if it was: it is
-    /// left out until the next success.
-    left_out_at: Option<u64>,
+    /// Not charged again before this time, ms since the Unix epoch.
+    charge_after_ms: u64,
+    /// Whether it failed alone and is left out of batches until `charge_after_ms`.
+    left_out: bool,
 }
 
 /// A lone item that failed, waiting for the probe's answer.
@@ -108,8 +122,6 @@ struct Suspect {
 pub struct Triage {
     /// Items in the next batch, at most.
     limit: usize,
-    /// Batches answered with at least one item applied.
-    successes: u64,
     /// The sequences of the batch handed out and not yet judged (empty for a probe).
     in_flight: Option<Vec<u64>>,
     /// The item of that batch when it holds exactly one.
@@ -121,18 +133,23 @@ pub struct Triage {
     suspect: Option<Suspect>,
     /// Items that failed, by sequence.
     troubled: BTreeMap<u64, Trouble>,
+    /// The first retry delay, ms (see [`retry_delay`]).
+    retry_base_ms: u64,
+    /// The longest retry delay, ms.
+    retry_max_ms: u64,
 }
 
 impl Default for Triage {
     fn default() -> Self {
         Self {
             limit: BATCH_ITEMS,
-            successes: 0,
             in_flight: None,
             lone: None,
             call_failure: None,
             suspect: None,
             troubled: BTreeMap::new(),
+            retry_base_ms: crate::config::DEFAULT_RELAY_BACKOFF_INITIAL_MS,
+            retry_max_ms: crate::config::DEFAULT_RELAY_BACKOFF_MAX_MS,
         }
     }
 }
@@ -151,6 +168,14 @@ pub fn is_final(code: Code) -> bool {
 }
 
 impl Triage {
+    /// Sets the retry delays: those of the relay backoff, `initial` and `max`.
+    pub fn pace(&mut self, initial: std::time::Duration, max: std::time::Duration) {
+        self.retry_base_ms = u64::try_from(initial.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.retry_max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+    }
+
     /// Records how the call for the batch in flight failed: why, and whether the status is
     /// final for what a lone item carries ([`is_final`]).
     pub fn call_failed(&mut self, reason: String, final_: bool) {
@@ -166,8 +191,9 @@ impl Triage {
     }
 
     /// Judges the call made last if it was never answered (it failed as a whole;
-    /// `last_error` says why when [`Triage::call_failed`] was not told), then plans the next.
-    pub fn plan(&mut self, last_error: Option<String>) -> Plan {
+    /// `last_error` says why when [`Triage::call_failed`] was not told), then plans the next
+    /// at `now_ms`.
+    pub fn plan(&mut self, last_error: Option<String>, now_ms: u64) -> Plan {
         if let Some(sequences) = self.in_flight.take() {
             let (reason, final_) = self
                 .call_failure
@@ -193,21 +219,28 @@ impl Triage {
                 skip: Vec::new(),
                 limit: 0,
                 probe: true,
+                next_retry_ms: None,
             };
         }
-        let successes = self.successes;
-        let due = |t: &Trouble| t.left_out_at.is_some_and(|at| at < successes);
-        let retest = self.troubled.values().any(due);
+        let waiting = |t: &Trouble| t.left_out && t.charge_after_ms > now_ms;
+        let retest = self.troubled.values().any(|t| t.left_out && !waiting(t));
         let skip = self
             .troubled
             .iter()
-            .filter(|(_, t)| t.left_out_at.is_some() && !due(t))
+            .filter(|(_, t)| waiting(t))
             .map(|(sequence, _)| *sequence)
             .collect();
+        let next_retry_ms = self
+            .troubled
+            .values()
+            .filter(|t| waiting(t))
+            .map(|t| t.charge_after_ms)
+            .min();
         Plan {
             skip,
             limit: if retest { 1 } else { self.limit },
             probe: false,
+            next_retry_ms,
         }
     }
 
@@ -221,18 +254,19 @@ impl Triage {
         };
     }
 
-    /// Judges an answered call, item by item in batch order (none for a probe).
-    pub fn answered(&mut self, judged: Vec<(Outgoing, Judged)>) -> Vec<Verdict> {
+    /// Judges an answered call at `now_ms`, item by item in batch order (none for a probe).
+    pub fn answered(&mut self, judged: Vec<(Outgoing, Judged)>, now_ms: u64) -> Vec<Verdict> {
         self.in_flight = None;
         self.lone = None;
         let mut verdicts = Vec::new();
         if judged.is_empty() {
             // The peer is up: the lone item that failed just before is to blame.
             if let Some(suspect) = self.suspect.take() {
-                let successes = self.successes;
                 let trouble = self.troubled.entry(suspect.item.sequence).or_default();
-                trouble.left_out_at = Some(successes);
-                verdicts.extend(self.charge(suspect.item, suspect.reason, suspect.final_));
+                trouble.left_out = true;
+                // Charged whatever its retry time: it was tried because it was due.
+                trouble.charge_after_ms = 0;
+                verdicts.extend(self.charge(suspect.item, suspect.reason, suspect.final_, now_ms));
             }
             self.bound();
             return verdicts;
@@ -261,10 +295,9 @@ impl Triage {
             }
         }
         if applied {
-            self.successes += 1;
             self.limit = self.limit.saturating_mul(2).min(BATCH_ITEMS);
             for (item, reason) in wrong {
-                verdicts.extend(self.charge(item, reason, false));
+                verdicts.extend(self.charge(item, reason, false, now_ms));
             }
         } else {
             // Nothing passed: as if the call had failed, it may be the peer, not the items.
@@ -285,12 +318,23 @@ impl Triage {
         verdicts
     }
 
-    /// Charges `sequence` one attempt.
-    fn charge(&mut self, item: Outgoing, reason: String, final_: bool) -> Option<Verdict> {
+    /// Charges `item` one attempt, unless it was charged less than its retry delay ago.
+    fn charge(
+        &mut self,
+        item: Outgoing,
+        reason: String,
+        final_: bool,
+        now_ms: u64,
+    ) -> Option<Verdict> {
         let sequence = item.sequence;
         let trouble = self.troubled.entry(sequence).or_default();
+        if trouble.charge_after_ms > now_ms {
+            return None;
+        }
         trouble.attempts = trouble.attempts.saturating_add(1);
         let attempts = trouble.attempts;
+        trouble.charge_after_ms =
+            now_ms.saturating_add(retry_delay(attempts, self.retry_base_ms, self.retry_max_ms));
         if final_ {
             self.troubled.remove(&sequence);
             Some(Verdict::Refuse { item, reason })
@@ -323,6 +367,7 @@ impl Triage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{DEFAULT_RELAY_BACKOFF_INITIAL_MS, DEFAULT_RELAY_BACKOFF_MAX_MS};
 
     fn item(sequence: u64) -> Outgoing {
         Outgoing {
@@ -352,6 +397,8 @@ mod tests {
         relayed: Vec<u64>,
         /// Every verdict given.
         verdicts: Vec<Verdict>,
+        /// The simulated clock, ms.
+        now: u64,
     }
 
     impl Sim {
@@ -363,12 +410,15 @@ mod tests {
                 down: false,
                 relayed: Vec::new(),
                 verdicts: Vec::new(),
+                now: 0,
             }
         }
 
-        /// One call; returns what it carried (`None` when there was nothing to send).
+        /// One call, ten seconds after the last; returns what it carried (`None` when there
+        /// was nothing to send).
         fn call(&mut self) -> Option<Vec<u64>> {
-            let plan = self.triage.plan(Some("the peer failed".into()));
+            self.now += 10_000;
+            let plan = self.triage.plan(Some("the peer failed".into()), self.now);
             let batch: Vec<u64> = if plan.probe {
                 Vec::new()
             } else {
@@ -390,9 +440,10 @@ mod tests {
             }
             self.outbox.retain(|s| !batch.contains(s));
             self.relayed.extend(&batch);
-            let verdicts = self
-                .triage
-                .answered(batch.iter().map(|s| (item(*s), Judged::Good)).collect());
+            let verdicts = self.triage.answered(
+                batch.iter().map(|s| (item(*s), Judged::Good)).collect(),
+                self.now,
+            );
             for verdict in &verdicts {
                 self.outbox.retain(|s| *s != sequence(verdict));
             }
@@ -405,10 +456,9 @@ mod tests {
     fn a_failing_batch_is_halved_down_to_the_culprit_which_is_set_aside_while_the_rest_flows() {
         let mut sim = Sim::new(2000, &[70]);
         let mut sizes = Vec::new();
-        for _ in 0..500 {
-            match sim.call() {
-                Some(batch) => sizes.push(batch.len()),
-                None => break,
+        while !sim.outbox.is_empty() && sim.now < 10_000_000 {
+            if let Some(batch) = sim.call() {
+                sizes.push(batch.len());
             }
         }
         assert!(sim.outbox.is_empty(), "{:?}", sim.outbox);
@@ -427,6 +477,17 @@ mod tests {
         // 1999 items in full batches would take 32 calls; the search and the ten retries
         // with their probes cost a bounded number more.
         assert!(sizes.len() < 120, "{} calls: {sizes:?}", sizes.len());
+        // The ten attempts were spread over the growing retry delays.
+        let spread: u64 = (1..MAX_ATTEMPTS)
+            .map(|a| {
+                retry_delay(
+                    a,
+                    DEFAULT_RELAY_BACKOFF_INITIAL_MS,
+                    DEFAULT_RELAY_BACKOFF_MAX_MS,
+                )
+            })
+            .sum();
+        assert!(sim.now >= spread, "set aside at {} ms", sim.now);
     }
 
     #[test]
@@ -446,11 +507,30 @@ mod tests {
     #[test]
     fn a_wrong_answer_among_good_ones_is_charged_and_an_unreadable_item_goes_at_once() {
         let mut triage = Triage::default();
-        for round in 1..=MAX_ATTEMPTS {
-            let verdicts = triage.answered(vec![
-                (item(1), Judged::Wrong("bad receipt".into())),
-                (item(100 + u64::from(round)), Judged::Good),
-            ]);
+        // Within the retry delay, a second wrong answer is not charged.
+        triage.answered(
+            vec![
+                (item(1), Judged::Wrong("bad".into())),
+                (item(2), Judged::Good),
+            ],
+            0,
+        );
+        triage.answered(
+            vec![
+                (item(1), Judged::Wrong("bad".into())),
+                (item(3), Judged::Good),
+            ],
+            10,
+        );
+        assert_eq!(triage.attempts(1), 1);
+        for round in 2..=MAX_ATTEMPTS {
+            let verdicts = triage.answered(
+                vec![
+                    (item(1), Judged::Wrong("bad receipt".into())),
+                    (item(100 + u64::from(round)), Judged::Good),
+                ],
+                u64::from(round) * DEFAULT_RELAY_BACKOFF_MAX_MS,
+            );
             if round < MAX_ATTEMPTS {
                 assert!(verdicts.is_empty());
                 assert_eq!(triage.attempts(1), round);
@@ -465,7 +545,7 @@ mod tests {
                 );
             }
         }
-        let verdicts = triage.answered(vec![(item(7), Judged::Unreadable("garbled".into()))]);
+        let verdicts = triage.answered(vec![(item(7), Judged::Unreadable("garbled".into()))], 0);
         assert_eq!(verdicts.iter().map(sequence).collect::<Vec<_>>(), [7]);
     }
 
@@ -474,10 +554,10 @@ mod tests {
         let mut triage = Triage::default();
         triage.sent(&items(&[9]));
         triage.call_failed("too large".into(), is_final(Code::OutOfRange));
-        assert!(triage.plan(None).probe);
+        assert!(triage.plan(None, 0).probe);
         triage.sent(&[]);
         assert_eq!(
-            triage.answered(Vec::new()),
+            triage.answered(Vec::new(), 0),
             vec![Verdict::Refuse {
                 item: item(9),
                 reason: "too large".into()
@@ -486,9 +566,9 @@ mod tests {
         // The same failure with the peer down (the probe fails too) refuses nothing.
         triage.sent(&items(&[10]));
         triage.call_failed("too large".into(), is_final(Code::OutOfRange));
-        assert!(triage.plan(None).probe);
+        assert!(triage.plan(None, 0).probe);
         triage.sent(&[]);
-        let plan = triage.plan(Some("unreachable".into()));
+        let plan = triage.plan(Some("unreachable".into()), 0);
         assert!(!plan.probe && plan.skip.is_empty());
         assert_eq!(triage.attempts(10), 0);
     }
