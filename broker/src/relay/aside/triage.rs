@@ -7,7 +7,9 @@
 //! - A batch that fails as a whole (the call failed, or every item was answered wrongly) says
 //!   nothing about its items: the next batch holds half as many, down to one item.
 //! - When a lone item fails, the next call is an empty batch, a probe: if the peer answers
-//!   it, the peer is up and the item is to blame: it is charged one attempt and left out of
+//!   it, the peer is up, and the item is tried alone once more at once (it may have failed
+//!   just before the peer came back). If that fails too and the peer answers a second probe,
+//!   the item is to blame: it is charged one attempt and left out of
 //!   later batches, so the rest flows, until its retry time (the relay backoff's first
 //!   ceiling, doubling with each attempt up to its largest), when it is tried alone again. If the probe fails too, the peer is down:
 //!   nobody is charged and the item stays first, so an outage never changes the order in
@@ -106,7 +108,7 @@ struct Trouble {
     left_out: bool,
 }
 
-/// A lone item that failed, waiting for the probe's answer.
+/// A lone item that failed, and what is known of the peer since.
 #[derive(Debug, Clone)]
 struct Suspect {
     /// The item.
@@ -115,6 +117,10 @@ struct Suspect {
     reason: String,
     /// Whether that status is final for what it carries.
     final_: bool,
+    /// Whether the peer answered a probe after its first failure.
+    confirmed: bool,
+    /// Whether the next call is a probe (otherwise the item alone, once more).
+    probing: bool,
 }
 
 /// The triage of one peer's outbox.
@@ -203,18 +209,13 @@ impl Triage {
             match (sequences.len(), lone) {
                 // The probe failed: the peer is down, the suspect is not to blame.
                 (0, _) => self.suspect = None,
-                (1, Some(item)) => {
-                    self.suspect = Some(Suspect {
-                        item,
-                        reason,
-                        final_,
-                    });
-                }
+                (1, Some(item)) => self.failed_alone(item, reason, final_),
                 (n, _) => self.limit = (n / 2).max(1),
             }
         }
         self.call_failure = None;
-        if self.suspect.is_some() {
+        let retry = self.suspect.is_some();
+        if self.suspect.as_ref().is_some_and(|s| s.probing) {
             return Plan {
                 skip: Vec::new(),
                 limit: 0,
@@ -238,7 +239,7 @@ impl Triage {
             .min();
         Plan {
             skip,
-            limit: if retest { 1 } else { self.limit },
+            limit: if retest || retry { 1 } else { self.limit },
             probe: false,
             next_retry_ms,
         }
@@ -260,13 +261,28 @@ impl Triage {
         self.lone = None;
         let mut verdicts = Vec::new();
         if judged.is_empty() {
-            // The peer is up: the lone item that failed just before is to blame.
-            if let Some(suspect) = self.suspect.take() {
-                let trouble = self.troubled.entry(suspect.item.sequence).or_default();
-                trouble.left_out = true;
-                // Charged whatever its retry time: it was tried because it was due.
-                trouble.charge_after_ms = 0;
-                verdicts.extend(self.charge(suspect.item, suspect.reason, suspect.final_, now_ms));
+            // The peer is up: the lone item that failed twice around a probe is to blame.
+            match self.suspect.take() {
+                Some(suspect) if suspect.probing && suspect.confirmed => {
+                    let trouble = self.troubled.entry(suspect.item.sequence).or_default();
+                    trouble.left_out = true;
+                    // Charged whatever its retry time: it was tried because it was due.
+                    trouble.charge_after_ms = 0;
+                    verdicts.extend(self.charge(
+                        suspect.item,
+                        suspect.reason,
+                        suspect.final_,
+                        now_ms,
+                    ));
+                }
+                Some(suspect) => {
+                    self.suspect = Some(Suspect {
+                        confirmed: true,
+                        probing: false,
+                        ..suspect
+                    });
+                }
+                None => {}
             }
             self.bound();
             return verdicts;
@@ -295,6 +311,7 @@ impl Triage {
             }
         }
         if applied {
+            self.suspect = None;
             self.limit = self.limit.saturating_mul(2).min(BATCH_ITEMS);
             for (item, reason) in wrong {
                 verdicts.extend(self.charge(item, reason, false, now_ms));
@@ -304,18 +321,32 @@ impl Triage {
             let count = wrong.len();
             match wrong.pop() {
                 None => {}
-                Some((item, reason)) if count == 1 => {
-                    self.suspect = Some(Suspect {
-                        item,
-                        reason,
-                        final_: false,
-                    });
-                }
+                Some((item, reason)) if count == 1 => self.failed_alone(item, reason, false),
                 _ => self.limit = (count / 2).max(1),
             }
         }
         self.bound();
         verdicts
+    }
+
+    /// A lone `item` failed: probe the peer next.
+    fn failed_alone(&mut self, item: Outgoing, reason: String, final_: bool) {
+        match &mut self.suspect {
+            Some(suspect) if suspect.item.sequence == item.sequence && suspect.confirmed => {
+                suspect.reason = reason;
+                suspect.final_ = final_;
+                suspect.probing = true;
+            }
+            _ => {
+                self.suspect = Some(Suspect {
+                    item,
+                    reason,
+                    final_,
+                    confirmed: false,
+                    probing: true,
+                });
+            }
+        }
     }
 
     /// Charges `item` one attempt, unless it was charged less than its retry delay ago.
@@ -552,6 +583,15 @@ mod tests {
     #[test]
     fn a_lone_item_refused_with_a_final_status_is_refused_once_the_peer_answers_a_probe() {
         let mut triage = Triage::default();
+        triage.sent(&items(&[9]));
+        triage.call_failed("too large".into(), is_final(Code::OutOfRange));
+        assert!(triage.plan(None, 0).probe);
+        triage.sent(&[]);
+        assert!(
+            triage.answered(Vec::new(), 0).is_empty(),
+            "tried once more first"
+        );
+        assert_eq!(triage.plan(None, 0).limit, 1);
         triage.sent(&items(&[9]));
         triage.call_failed("too large".into(), is_final(Code::OutOfRange));
         assert!(triage.plan(None, 0).probe);
