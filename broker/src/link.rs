@@ -1,12 +1,14 @@
 //! What this broker knows about its link to one peer broker: the signals that wake the relay
 //! task, the channel it reuses, and the relay status that operators and tests can read.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tonic::transport::Channel;
+
+use crate::relay::aside::triage::Triage;
 
 /// The state of relaying to one peer, as last updated by its relay task.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub struct RelayStatus {
     pub contacts: u64,
     /// Why the last attempt failed, if it did.
     pub last_error: Option<String>,
+    /// Items for this peer set aside because they kept failing (see [`crate::relay::aside`]).
+    pub set_aside: u64,
 }
 
 /// One peer broker's link.
@@ -38,6 +42,8 @@ pub struct PeerLink {
     channel: Mutex<Option<(String, Channel)>>,
     /// Whether a relay task runs for this peer.
     task_started: AtomicBool,
+    /// Which outbox item is to blame when calls fail.
+    triage: Mutex<Triage>,
 }
 
 impl PeerLink {
@@ -66,6 +72,11 @@ impl PeerLink {
     /// Completes when the peer calls us (or has called since the last wait).
     pub async fn contacted(&self) {
         self.contacted.notified().await;
+    }
+
+    /// The triage of this peer's outbox (held briefly, never across an await).
+    pub fn triage(&self) -> MutexGuard<'_, Triage> {
+        self.triage.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A copy of the relay status.

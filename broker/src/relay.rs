@@ -21,6 +21,7 @@
 //! it works again (with how long it was down); each attempt at debug level only.
 
 pub mod answer;
+pub mod aside;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -296,8 +297,8 @@ async fn relay_once(
     peer: &BrokerName,
     announce: bool,
 ) -> Result<Option<usize>, RelayError> {
-    let items = state.store.outgoing(peer, BATCH_ITEMS, BATCH_BYTES).await?;
-    if items.is_empty() && !announce {
+    let (items, probe) = aside::outgoing(state, peer).await?;
+    if items.is_empty() && !announce && !probe {
         return Ok(None);
     }
     let directory = state.directory.current();
@@ -322,9 +323,12 @@ async fn relay_once(
     let result = BrokerPeerClient::new(channel)
         .relay(batch)
         .await
-        .map_err(|status| RelayError::Call {
-            peer: peer.clone(),
-            status,
+        .map_err(|status| {
+            aside::call_failed(link, &status);
+            RelayError::Call {
+                peer: peer.clone(),
+                status,
+            }
         })?
         .into_inner();
     let count = items.len();

@@ -161,6 +161,30 @@ pub struct RelayAnswer {
     pub records: Vec<pb::RelayRecord>,
 }
 
+/// An outbox item taken out of the live outbox because it kept failing or could not be read
+/// (see [`BrokerStore::set_aside`]), so that the items behind it flow.
+///
+/// What an operator does with one: read it with [`BrokerStore::set_aside_items`] (the relay
+/// status counts them per peer), look for the reason on both brokers, and tell the sender's
+/// organisation, which can send the message again. Nothing re-queues a set-aside item by
+/// itself and there is no command for it yet: it stays in the store as it was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    /// The peer broker it was for.
+    pub peer: BrokerName,
+    /// Its sequence in that peer's outbox.
+    pub sequence: u64,
+    /// The failed attempts counted against it.
+    pub attempts: u32,
+    /// Why it was set aside, in words (never content).
+    pub reason: String,
+    /// When it was set aside, ms since the Unix epoch.
+    pub at_ms: u64,
+    /// The item's stored bytes (a `RelayItem`; kept as bytes, since an item that could not be
+    /// decoded is set aside too).
+    pub item: Vec<u8>,
+}
+
 /// How much waits in a queue or comes from a peer: items and their encoded bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -268,7 +292,35 @@ pub trait BrokerStore: Send + Sync {
         peer: &'a BrokerName,
         max_items: usize,
         max_bytes: usize,
+    ) -> StoreFuture<'a, Vec<Outgoing>> {
+        self.outgoing_skipping(peer, &[], max_items, max_bytes)
+    }
+
+    /// As [`BrokerStore::outgoing`], leaving out the items whose sequence is in `skip`. An
+    /// item that cannot be read is set aside (see [`BrokerStore::set_aside`]) with the reason
+    /// instead of failing the call: one damaged record must not stop the outbox.
+    fn outgoing_skipping<'a>(
+        &'a self,
+        peer: &'a BrokerName,
+        skip: &'a [u64],
+        max_items: usize,
+        max_bytes: usize,
     ) -> StoreFuture<'a, Vec<Outgoing>>;
+
+    /// Moves the outbox items `items` name (by peer and sequence) out of the live outbox into
+    /// the durable set-aside table, with their attempts and reason, in one atomic write; the
+    /// stored bytes are kept as they were (`item` is ignored). Returns how many were still in
+    /// the outbox and moved.
+    fn set_aside(&self, items: Vec<SetAside>) -> StoreFuture<'_, usize>;
+
+    /// How many items are set aside for `peer`.
+    fn set_aside_len<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, usize>;
+
+    /// The set-aside items, by peer and then oldest first: all of them, or those for `peer`.
+    fn set_aside_items<'a>(
+        &'a self,
+        peer: Option<&'a BrokerName>,
+    ) -> StoreFuture<'a, Vec<SetAside>>;
 
     /// After `peer` answered a batch: removes the answered items from its outbox and, in the
     /// same atomic write, queues the receipts for local senders and appends the records.

@@ -1,5 +1,6 @@
 //! A misbehaving broker: envelopes put straight into a broker's store for a local addressee,
-//! past every check the broker makes, so that the receiving node's own checks are what stands.
+//! past every check the broker makes, so that the receiving node's own checks are what stands;
+//! or into its outbox for a peer broker, as a state an older broker could have left.
 
 use trm_broker::BrokerState;
 use trm_broker::record::{self, About, Event};
@@ -14,6 +15,22 @@ pub async fn queue_unchecked(
     fed: &LocalFederation,
     state: &BrokerState,
     envelope: pb::Envelope,
+) -> anyhow::Result<()> {
+    let to = UnverifiedEnvelope::parse(envelope.clone(), state.max_envelope_bytes)?
+        .header()
+        .to
+        .clone();
+    store_unchecked(fed, state, envelope, Destination::Local(to)).await
+}
+
+/// Stores `envelope` (validly signed by its sender) on `state`'s broker with an ACCEPTED
+/// receipt for `destination` (a local queue or a peer's outbox), checking neither expiry nor
+/// agreement, and wakes whoever takes it from there.
+pub async fn store_unchecked(
+    fed: &LocalFederation,
+    state: &BrokerState,
+    envelope: pb::Envelope,
+    destination: Destination,
 ) -> anyhow::Result<()> {
     let now = trm_proto::time::now_ms();
     let directory = crate::craft::directory(&fed.federation)?;
@@ -44,9 +61,12 @@ pub async fn queue_unchecked(
             envelope,
             receipt,
             record,
-            destination: Destination::Local(header.to.clone()),
+            destination: destination.clone(),
         })
         .await?;
-    state.wake(&header.to);
+    match destination {
+        Destination::Local(to) => state.wake(&to),
+        Destination::Peer(peer) => state.wake_relay(&peer),
+    }
     Ok(())
 }

@@ -1,10 +1,13 @@
 //! Applying a peer's answer to a relayed batch. Every outcome is checked first (a RELAYED
-//! receipt must verify with the peer's directory key and describe the envelope sent); if any
-//! is wrong, nothing changes and the batch is retried later. Then ONE durable write of the store
-//! deletes the answered items from the outbox and queues, for each local sender, the peer's
-//! RELAYED receipt, or, for an envelope the peer refused for good, a REJECTED receipt signed by
-//! this broker that carries the peer's reason; only then are the senders' delivery streams
-//! woken.
+//! receipt must verify with the peer's directory key and describe the envelope sent). Then ONE
+//! durable write of the store deletes the items answered correctly from the outbox and queues,
+//! for each local sender, the peer's RELAYED receipt, or, for an envelope the peer refused for
+//! good, a REJECTED receipt signed by this broker that carries the peer's reason; only then
+//! are the senders' delivery streams woken.
+//!
+//! An item answered wrongly stays in the outbox while the others leave; what becomes of it
+//! (tried again, set aside, refused) is the triage's decision ([`super::aside`]). If no item
+//! was answered correctly, nothing changes and the call counts as failed.
 
 use tracing::warn;
 use trm_proto::addr::{BrokerName, NodeAddr};
@@ -14,10 +17,11 @@ use trm_proto::receipt::Attester;
 use trm_proto::{pb, receipt, time};
 
 use super::RelayError;
+use super::aside::{self, triage::Judged};
 use crate::admit;
 use crate::record::{self, About, Event};
 use crate::state::BrokerState;
-use crate::store::{Outgoing, RelayAnswer, StoreError};
+use crate::store::{Outgoing, RelayAnswer};
 
 /// What one answered item changes.
 struct Effect {
@@ -27,8 +31,16 @@ struct Effect {
     record: pb::RelayRecord,
 }
 
+/// Why one item's answer cannot be applied.
+enum Fault {
+    /// The peer answered it wrongly.
+    Wrong(String),
+    /// Its stored record cannot be read.
+    Unreadable(String),
+}
+
 /// Checks `result` against the items `sent` (RELAYED receipts with the keys `directory` lists)
-/// and applies it durably.
+/// and applies what was answered correctly, durably.
 pub async fn apply(
     state: &BrokerState,
     peer: &BrokerName,
@@ -36,8 +48,9 @@ pub async fn apply(
     sent: Vec<Outgoing>,
     result: pb::RelayResult,
 ) -> Result<(), RelayError> {
+    let link = state.link(peer);
     if result.outcomes.len() != sent.len() {
-        return Err(RelayError::BadAnswer {
+        let e = RelayError::BadAnswer {
             peer: peer.clone(),
             sequence: 0,
             problem: format!(
@@ -45,7 +58,9 @@ pub async fn apply(
                 result.outcomes.len(),
                 sent.len()
             ),
-        });
+        };
+        link.triage().call_failed(e.to_string(), false);
+        return Err(e);
     }
     let now = time::now_ms();
     let mut answer = RelayAnswer {
@@ -53,16 +68,83 @@ pub async fn apply(
         receipts: Vec::new(),
         records: Vec::with_capacity(sent.len()),
     };
+    let mut judged = Vec::with_capacity(sent.len());
+    let mut wrong = None;
     for (item, outcome) in sent.into_iter().zip(result.outcomes) {
-        answer.sequences.push(item.sequence);
-        let effect = effect(state, peer, directory, &item, outcome.outcome, now)?;
-        answer.receipts.extend(effect.receipt);
-        answer.records.push(effect.record);
+        match effect(state, peer, directory, &item, outcome.outcome, now) {
+            Ok(effect) => {
+                answer.sequences.push(item.sequence);
+                answer.receipts.extend(effect.receipt);
+                answer.records.push(effect.record);
+                judged.push((item, Judged::Good));
+            }
+            Err(Fault::Wrong(problem)) => {
+                let e = RelayError::BadAnswer {
+                    peer: peer.clone(),
+                    sequence: item.sequence,
+                    problem,
+                };
+                warn!(peer = %peer, id = %aside::about(&item), cause = %e, "peer answered a relayed item wrongly; it stays in the outbox");
+                judged.push((item, Judged::Wrong(e.to_string())));
+                wrong.get_or_insert(e);
+            }
+            Err(Fault::Unreadable(reason)) => judged.push((item, Judged::Unreadable(reason))),
+        }
+    }
+    let applied = !answer.sequences.is_empty();
+    if applied {
+        let senders: Vec<NodeAddr> = answer.receipts.iter().map(|(s, _)| s.clone()).collect();
+        if let Err(e) = state.store.relayed(peer.clone(), answer).await {
+            link.triage().abandon();
+            return Err(e.into());
+        }
+        for sender in &senders {
+            state.wake(sender);
+        }
+    }
+    let verdicts = link.triage().answered(judged, now);
+    aside::carry_out(state, peer, verdicts).await?;
+    match wrong {
+        Some(e) if !applied => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses `items` for good on this broker's side, each with its reason, as if the peer had
+/// refused them: a REJECTED receipt for an envelope's sender, the relay log for a receipt.
+pub async fn refuse(
+    state: &BrokerState,
+    peer: &BrokerName,
+    items: Vec<(Outgoing, String)>,
+) -> Result<(), RelayError> {
+    let directory = state.directory.current();
+    let now = time::now_ms();
+    let mut answer = RelayAnswer::default();
+    let mut set_aside = Vec::new();
+    for (item, reason) in items {
+        let refused = pb::relay_outcome::Outcome::Refused(pb::RelayRefused { code: 0, reason });
+        match effect(state, peer, &directory, &item, Some(refused), now) {
+            Ok(effect) => {
+                answer.sequences.push(item.sequence);
+                answer.receipts.extend(effect.receipt);
+                answer.records.push(effect.record);
+            }
+            Err(Fault::Wrong(reason) | Fault::Unreadable(reason)) => {
+                set_aside.push(aside::triage::Verdict::SetAside {
+                    item,
+                    attempts: 1,
+                    reason,
+                });
+            }
+        }
     }
     let senders: Vec<NodeAddr> = answer.receipts.iter().map(|(s, _)| s.clone()).collect();
     state.store.relayed(peer.clone(), answer).await?;
     for sender in &senders {
         state.wake(sender);
+    }
+    if !set_aside.is_empty() {
+        Box::pin(aside::carry_out(state, peer, set_aside)).await?;
     }
     Ok(())
 }
@@ -74,14 +156,10 @@ fn effect(
     item: &Outgoing,
     outcome: Option<pb::relay_outcome::Outcome>,
     now: u64,
-) -> Result<Effect, RelayError> {
+) -> Result<Effect, Fault> {
     use pb::relay_item::Item;
     use pb::relay_outcome::Outcome;
-    let bad = |problem: String| RelayError::BadAnswer {
-        peer: peer.clone(),
-        sequence: item.sequence,
-        problem,
-    };
+    let bad = Fault::Wrong;
     match (&item.item.item, outcome) {
         (Some(Item::Envelope(raw)), Some(Outcome::Relayed(signed))) => {
             let (header, digest) = stored_header(raw)?;
@@ -156,13 +234,15 @@ fn effect(
                 receipt: None,
             })
         }
+        (None, _) => Err(Fault::Unreadable(
+            "the stored item holds neither an envelope nor a receipt".into(),
+        )),
         (item, outcome) => Err(bad(format!(
-            "outcome {} does not answer a {} item",
+            "outcome {} does not answer a{} item",
             outcome_name(outcome.as_ref()),
             match item {
-                Some(Item::Envelope(_)) => "envelope",
-                Some(Item::Receipt(_)) => "receipt",
-                None => "empty",
+                Some(Item::Envelope(_)) => "n envelope",
+                _ => " receipt",
             }
         ))),
     }
@@ -178,10 +258,9 @@ fn outcome_name(outcome: Option<&pb::relay_outcome::Outcome>) -> &'static str {
 }
 
 /// The header and digest of an envelope this broker verified before storing it.
-fn stored_header(raw: &pb::Envelope) -> Result<(Header, [u8; 32]), RelayError> {
-    let header = Header::decode(&raw.header).map_err(|e| StoreError::Corrupt {
-        tree: "outbox",
-        message: e.to_string(),
+fn stored_header(raw: &pb::Envelope) -> Result<(Header, [u8; 32]), Fault> {
+    let header = Header::decode(&raw.header).map_err(|e| {
+        Fault::Unreadable(format!("its stored envelope header cannot be read: {e}"))
     })?;
     Ok((header, envelope::digest(&raw.header)))
 }

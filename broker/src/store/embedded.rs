@@ -22,6 +22,7 @@ use super::{
 
 mod forget;
 mod outbox;
+mod set_aside;
 mod usage;
 
 impl From<sled::Error> for StoreError {
@@ -409,13 +410,33 @@ impl BrokerStore for EmbeddedStore {
         })
     }
 
-    fn outgoing<'a>(
+    fn outgoing_skipping<'a>(
         &'a self,
         peer: &'a BrokerName,
+        skip: &'a [u64],
         max_items: usize,
         max_bytes: usize,
     ) -> StoreFuture<'a, Vec<Outgoing>> {
-        Box::pin(async move { self.outgoing_now(peer, max_items, max_bytes) })
+        Box::pin(async move { self.outgoing_now(peer, skip, max_items, max_bytes) })
+    }
+
+    fn set_aside(&self, items: Vec<super::SetAside>) -> StoreFuture<'_, usize> {
+        Box::pin(async move {
+            let moved = self.set_aside_now(items)?;
+            self.durable().await?;
+            Ok(moved)
+        })
+    }
+
+    fn set_aside_len<'a>(&'a self, peer: &'a BrokerName) -> StoreFuture<'a, usize> {
+        Box::pin(async move { self.set_aside_len_now(peer) })
+    }
+
+    fn set_aside_items<'a>(
+        &'a self,
+        peer: Option<&'a BrokerName>,
+    ) -> StoreFuture<'a, Vec<super::SetAside>> {
+        Box::pin(async move { self.set_aside_items_now(peer) })
     }
 
     fn relayed(&self, peer: BrokerName, answer: RelayAnswer) -> StoreFuture<'_, ()> {

@@ -26,6 +26,7 @@ pub mod danger;
 pub mod idempotency;
 mod log;
 mod lookup;
+mod outbox;
 mod witness;
 
 pub use witness::{NOTES_TREE as WITNESS_NOTES_TREE, Presented, WitnessError, WitnessStore};
@@ -210,6 +211,8 @@ pub struct Outgoing {
 pub struct NodeStore {
     messages: sled::Tree,
     outbox: sled::Tree,
+    /// Outbox records that could not be sent or recorded ([`outbox`]).
+    outbox_set_aside: sled::Tree,
     log: Log,
     checkpoints: sled::Tree,
     cases: sled::Tree,
@@ -649,6 +652,7 @@ impl NodeStore {
             ),
             messages,
             outbox,
+            outbox_set_aside: db.open_tree(outbox::SET_ASIDE_TREE)?,
             log: Log::new(log),
             checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
             cases,
@@ -759,40 +763,6 @@ impl NodeStore {
     /// how many.
     pub fn prune_idempotency_keys(&self, before_ms: u64) -> Result<usize, StoreError> {
         idempotency::prune(&self.idempotency, before_ms)
-    }
-
-    /// The oldest message waiting for the broker.
-    pub fn next_outgoing(&self) -> Result<Option<Outgoing>, StoreError> {
-        let Some(entry) = self.outbox.first()? else {
-            return Ok(None);
-        };
-        let (sequence, item) = entry;
-        let sequence = u64::from_be_bytes(
-            sequence
-                .as_ref()
-                .try_into()
-                .map_err(|_| corrupt("outbox", "key is not 8 bytes"))?,
-        );
-        let item = pb::OutboxItem::decode(item.as_ref()).map_err(|e| corrupt("outbox", e))?;
-        let envelope = item
-            .envelope
-            .ok_or_else(|| corrupt("outbox", "item without envelope"))?;
-        Ok(Some(Outgoing {
-            sequence,
-            key: item.message_key,
-            envelope,
-        }))
-    }
-
-    /// Waiting in the outbox.
-    pub fn is_queued(&self, key: &[u8]) -> Result<bool, StoreError> {
-        for entry in self.outbox.iter().values() {
-            let item = pb::OutboxItem::decode(entry?.as_ref()).map_err(|e| corrupt("outbox", e))?;
-            if item.message_key == key {
-                return Ok(true);
-            }
-        }
-        Ok(false)
     }
 
     /// The decrypted signed body of a stored message; [`VaultError::Erased`] once erased.

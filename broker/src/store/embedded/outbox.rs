@@ -7,10 +7,13 @@ use sled::transaction::{TransactionError, Transactional};
 use trm_proto::addr::BrokerName;
 use trm_proto::pb;
 
-use super::{EmbeddedStore, StoreError, corrupt, queue_key, receipt_delivery};
+use tracing::warn;
+
+use super::{EmbeddedStore, StoreError, queue_key, receipt_delivery, set_aside};
 use crate::store::{Outgoing, RelayAnswer};
 
-fn prefix(broker: &BrokerName) -> Vec<u8> {
+/// The key prefix of `broker`'s outbox.
+pub(super) fn prefix(broker: &BrokerName) -> Vec<u8> {
     let mut key = broker.as_str().as_bytes().to_vec();
     key.push(0);
     key
@@ -40,15 +43,19 @@ pub(super) fn receipt_item(receipt: pb::SignedReceipt) -> Vec<u8> {
 }
 
 impl EmbeddedStore {
-    /// The oldest items for `peer` (see [`crate::store::BrokerStore::outgoing`]).
+    /// The oldest items for `peer` but those in `skip` (see
+    /// [`crate::store::BrokerStore::outgoing_skipping`]); an item that cannot be read is set
+    /// aside on the way.
     pub(super) fn outgoing_now(
         &self,
         peer: &BrokerName,
+        skip: &[u64],
         max_items: usize,
         max_bytes: usize,
     ) -> Result<Vec<Outgoing>, StoreError> {
         let prefix = prefix(peer);
         let mut items = Vec::new();
+        let mut unreadable = Vec::new();
         let mut total = 0usize;
         for entry in self.outbox.scan_prefix(&prefix) {
             let (key, value) = entry?;
@@ -58,15 +65,31 @@ impl EmbeddedStore {
             let sequence = key
                 .get(prefix.len()..)
                 .and_then(|tail| <[u8; 8]>::try_from(tail).ok())
-                .map(u64::from_be_bytes)
-                .ok_or_else(|| corrupt("outbox", "key is not broker NUL sequence"))?;
-            let item = pb::RelayItem::decode(value.as_ref()).map_err(|e| corrupt("outbox", e))?;
+                .map(u64::from_be_bytes);
+            if sequence.is_some_and(|s| skip.contains(&s)) {
+                continue;
+            }
+            let (sequence, item) = match (sequence, pb::RelayItem::decode(value.as_ref())) {
+                (Some(sequence), Ok(item)) => (sequence, item),
+                (sequence, decoded) => {
+                    let reason = match decoded {
+                        Err(e) => format!("it cannot be read: {e}"),
+                        Ok(_) => "its key is not broker NUL sequence".to_owned(),
+                    };
+                    warn!(peer = %peer, sequence = sequence.unwrap_or_default(), reason = %reason, "outbox item set aside: it will not be relayed");
+                    unreadable.push((key.to_vec(), set_aside::record(1, reason, value.to_vec())));
+                    continue;
+                }
+            };
             total += value.len();
             items.push(Outgoing {
                 sequence,
                 item,
                 size: value.len(),
             });
+        }
+        if !unreadable.is_empty() {
+            self.move_aside(unreadable)?;
         }
         Ok(items)
     }

@@ -1,0 +1,132 @@
+//! No item wedges an outbox, shown over real brokers and nodes (loopback mutual TLS, real
+//! stores): an envelope in broker `at`'s outbox that broker `rs` answers wrongly for ever
+//! (the state the issue found: a node had submitted it to `rs` directly, and later to its home
+//! broker `at`, so `rs` answers with its own ACCEPTED receipt, not a RELAYED one) once stopped
+//! every later message from `at` to `rs`. Now the referrals behind it are delivered, and the
+//! bad one is set aside after a bounded number of attempts, visible in the relay status and in
+//! the store, and stays so across a restart.
+
+use std::path::Path;
+use std::time::Duration;
+
+use prost::Message;
+use trm_broker::relay::aside::triage::MAX_ATTEMPTS;
+use trm_broker::store::Destination;
+use trm_dev::local::LocalFederation;
+use trm_proto::addr::BrokerName;
+use trm_proto::pb;
+use trm_tests::{craft, fixtures, inject};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+const RS: &str = "rs";
+const AT: &str = "at";
+/// LEFÖ-IBF, Vienna.
+const LEFOE: &str = "lefoe-ibf@at";
+/// A second organisation in Vienna.
+const HERZWERK: &str = "herzwerk@at";
+/// Astra, Belgrade.
+const ASTRA: &str = "astra@rs";
+/// Atina, Belgrade: listed, never started here, so what is queued for it stays queued.
+const ATINA: &str = "atina@rs";
+
+/// Two brokers, `rs` and `at`, with two organisations each.
+async fn federation(root: &Path) -> anyhow::Result<LocalFederation> {
+    LocalFederation::create(
+        root,
+        "trm-wedge-test",
+        &[(RS, "RS"), (AT, "AT")],
+        &[
+            (ASTRA, "Astra", "ngo", "RS"),
+            (ATINA, "Atina", "ngo", "RS"),
+            (LEFOE, "LEFÖ-IBF", "ngo", "AT"),
+            (HERZWERK, "Herzwerk", "ngo", "AT"),
+        ],
+    )
+    .await
+}
+
+/// Sends a referral from `from` to `to` and waits until `from` holds its DELIVERED receipt.
+async fn delivered(fed: &LocalFederation, from: &str, to: &str) -> anyhow::Result<String> {
+    let client = fed.client(from).await?;
+    let sent = client
+        .clone()
+        .send(fixtures::referral(to)?)
+        .await?
+        .into_inner();
+    fixtures::wait_for_step(&client, &sent.message_id, "delivered", WAIT).await?;
+    Ok(sent.message_id)
+}
+
+#[tokio::test]
+async fn an_envelope_the_peer_answers_wrongly_is_set_aside_and_everything_behind_it_is_delivered()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation(dir.path()).await?;
+    fed.start_broker(RS).await?;
+    fed.start_broker(AT).await?;
+    for node in [ASTRA, LEFOE, HERZWERK] {
+        fed.start_node(node).await?;
+    }
+    let rs: BrokerName = RS.parse()?;
+
+    // Genuinely signed by LEFÖ-IBF's key, for Atina. `rs` holds it under its own ACCEPTED
+    // receipt, as if LEFÖ-IBF had submitted it there; `at` holds it in its outbox for `rs`.
+    let directory = craft::directory(&fed.federation)?;
+    let bad = craft::sealed(
+        &craft::keys(&fed.federation, LEFOE)?,
+        &directory,
+        &fixtures::referral(ATINA)?,
+    )?;
+    let rs_state = fed.broker_state(RS)?;
+    inject::queue_unchecked(&fed, &rs_state, bad.clone()).await?;
+    drop(rs_state);
+    let at = fed.broker_state(AT)?;
+    inject::store_unchecked(&fed, &at, bad.clone(), Destination::Peer(rs.clone())).await?;
+
+    // Referrals from both organisations on `at`, one after the other, so that each is a
+    // success of its own after which the bad envelope is tried again (and charged).
+    let mut sent = Vec::new();
+    for round in 0..=MAX_ATTEMPTS {
+        let from = if round % 2 == 0 { LEFOE } else { HERZWERK };
+        sent.push(delivered(&fed, from, ASTRA).await?);
+    }
+    trm_dev::wait::wait_for(WAIT, "the bad envelope to be set aside", || {
+        let status = at.relay_status(&rs);
+        async move { Ok(status.is_some_and(|s| s.set_aside == 1)) }
+    })
+    .await?;
+    let aside = at.store.set_aside_items(Some(&rs)).await?;
+    let [item] = aside.as_slice() else {
+        anyhow::bail!("one set-aside item expected: {aside:?}");
+    };
+    assert_eq!(item.peer, rs);
+    assert_eq!(item.attempts, MAX_ATTEMPTS);
+    assert!(
+        item.reason.contains("broker rs answered item"),
+        "{}",
+        item.reason
+    );
+    // Kept as it was stored, for an operator.
+    let kept = pb::RelayItem::decode(item.item.as_slice())?;
+    assert_eq!(kept.item, Some(pb::relay_item::Item::Envelope(bad.clone())));
+    assert_eq!(at.store.outbox_len(&rs).await?, 0);
+
+    // A restart keeps it so, and relaying goes on.
+    drop(at);
+    fed.stop_broker(AT).await?;
+    fed.start_broker(AT).await?;
+    let at = fed.broker_state(AT)?;
+    sent.push(delivered(&fed, HERZWERK, ASTRA).await?);
+    assert_eq!(at.store.set_aside_items(None).await?.len(), 1);
+    assert_eq!(at.store.outbox_len(&rs).await?, 0);
+    assert_eq!(at.relay_status(&rs).map(|s| s.set_aside), Some(1));
+    // Every referral arrived once.
+    let mut inbox = fixtures::inbox_ids(&mut fed.client(ASTRA).await?).await?;
+    inbox.sort();
+    sent.sort();
+    assert_eq!(inbox, sent);
+    drop(at);
+    fed.shutdown().await?;
+    Ok(())
+}
