@@ -11,7 +11,8 @@
 //!
 //! The storage engine does not leave this module: its submodules hold the implementation
 //! (`combine`: the writer thread; `log`: the handover log's tree, reachable only through an
-//! append-only handle; `witness`: the witness's records), and nothing outside names the
+//! append-only handle; `witness`: the witness's records; `snapshot`: the store at one point in time for a backup,
+//! and a store rebuilt from one), and nothing outside names the
 //! engine. `danger` (behind the `danger-test-tools` feature) is for tests that must tamper
 //! with the disk as an attacker could.
 //!
@@ -26,6 +27,7 @@ pub mod danger;
 pub mod idempotency;
 mod log;
 mod lookup;
+pub mod snapshot;
 mod witness;
 
 pub use witness::{NOTES_TREE as WITNESS_NOTES_TREE, Presented, WitnessError, WitnessStore};
@@ -208,6 +210,8 @@ pub struct Outgoing {
 /// The node's database.
 #[derive(Clone)]
 pub struct NodeStore {
+    /// The whole database, for [`NodeStore::snapshot`].
+    db: sled::Db,
     messages: sled::Tree,
     outbox: sled::Tree,
     log: Log,
@@ -657,6 +661,7 @@ impl NodeStore {
             commit,
             vault,
             key_users,
+            db,
         })
     }
 
