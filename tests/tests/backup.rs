@@ -26,6 +26,8 @@ const KEPT: &str = "AT-LEFOE-2026-0042";
 const WITHDRAWN: &str = "AT-LEFOE-2026-0043";
 /// A case Astra refers onward to Open Gate.
 const SENT: &str = "RS-ASTRA-2026-0007";
+/// The notes of Astra's onward referral.
+const ONWARD_NOTE: &str = "Astra onward referral: shelter place found in Skopje";
 /// Referrals each partner sends while the backup is taken.
 const LOAD: usize = 12;
 
@@ -137,13 +139,21 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
     let mut lefoe = fed.client(LEFOE).await?;
     let mut astra_admin = fed.client(ASTRA).await?;
 
-    // Astra has received referrals and sent one.
+    // Astra has sent a referral (before it received any: what partners send under H2 may not
+    // be passed on) and received two.
+    let mut onward = referral(OPEN_GATE, SENT)?;
+    if let Some(pb::body::Content::Referral(r)) =
+        onward.body.as_mut().and_then(|b| b.content.as_mut())
+    {
+        // Astra's own words: what LEFÖ sent under H2 may not be passed on.
+        r.notes = ONWARD_NOTE.to_owned();
+    }
+    let sent = send(&mut astra_admin, onward).await?;
+    delivered(&astra_admin, &sent).await?;
     let kept = send(&mut lefoe, referral(ASTRA, KEPT)?).await?;
     let withdrawn = send(&mut lefoe, referral(ASTRA, WITHDRAWN)?).await?;
-    let sent = send(&mut astra_admin, referral(OPEN_GATE, SENT)?).await?;
     delivered(&lefoe, &kept).await?;
     delivered(&lefoe, &withdrawn).await?;
-    delivered(&astra_admin, &sent).await?;
 
     // LEFÖ withdraws consent in one case: Astra destroys that case's key.
     let vault = trm_node::vault::Vault::open(&fed.node_data_dir(ASTRA))?;
@@ -291,13 +301,8 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
         String::from_utf8_lossy(&done_restore.stderr)
     );
     for (path, is_dir, mode) in modes(&restored)? {
-        // The store engine's own files are made by the engine; what restore writes is private.
-        let ours = !path.starts_with(restored.join("data")) || path.starts_with(restored.join("data/case-keys"));
-        if is_dir {
-            assert_eq!(mode, 0o700, "{}", path.display());
-        } else if ours {
-            assert_eq!(mode, 0o600, "{}", path.display());
-        }
+        let private = if is_dir { 0o700 } else { 0o600 };
+        assert_eq!(mode, private, "{}", path.display());
     }
     let case_keys: Vec<_> = std::fs::read_dir(restored.join("data/case-keys"))?
         .collect::<Result<_, _>>()?;
@@ -319,7 +324,10 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
         format!("{:?}", old.body).contains(CANARY),
         "the old case's content is readable"
     );
-    assert!(show(&mut admin, &sent).await?.body.is_some(), "the sent referral too");
+    assert!(
+        format!("{:?}", show(&mut admin, &sent).await?.body).contains(ONWARD_NOTE),
+        "the sent referral too"
+    );
     let erased = show(&mut admin, &withdrawn).await?;
     assert!(erased.body.is_none() && !erased.erased.is_empty());
     let cases = trm_dev::socket::connect_cases(&socket)

@@ -8,7 +8,7 @@
 //! - `keys/`: signing key, age identity, TLS certificate and key, CA certificate, directory;
 //! - `data/`: the store rebuilt from its records, the case keys, the directory in use.
 //!
-//! Folders are made 0700 and files 0600. The restored store is then opened, which verifies the
+//! Folders are made 0700 and files 0600, the store engine's own files too. The restored store is then opened, which verifies the
 //! handover log, and its length and head must be the manifest's. If anything fails after
 //! writing began, what was written is removed again.
 
@@ -139,6 +139,24 @@ fn write_folder(contents: &Contents, into: &Path) -> Result<(), BackupError> {
             found: chain.entries,
             found_head: hex::encode(chain.head),
         });
+    }
+    drop(store);
+    private_modes(into)
+}
+
+/// Makes every folder under `dir` 0700 and every file 0600, the store engine's own included.
+fn private_modes(dir: &Path) -> Result<(), BackupError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_at(dir))?;
+    for entry in std::fs::read_dir(dir).map_err(io_at(dir))? {
+        let path = entry.map_err(io_at(dir))?.path();
+        let kind = std::fs::symlink_metadata(&path).map_err(io_at(&path))?.file_type();
+        if kind.is_dir() {
+            private_modes(&path)?;
+        } else if kind.is_file() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(io_at(&path))?;
+        }
     }
     Ok(())
 }
