@@ -84,7 +84,9 @@ pub enum BackupError {
     #[error("{0} holds no age identity (a line AGE-SECRET-KEY-1...)")]
     Identity(PathBuf),
     /// The backup is not encrypted to the given identity.
-    #[error("{from} cannot be opened with the key in {identity}: the backup was encrypted to another recovery key")]
+    #[error(
+        "{from} cannot be opened with the key in {identity}: the backup was encrypted to another recovery key"
+    )]
     WrongKey {
         /// The backup.
         from: PathBuf,

@@ -62,7 +62,9 @@ pub fn main() -> ExitCode {
         Some(command) => tool(command),
         None => {
             let Some(config) = args.config else {
-                eprintln!("error: give --config node.toml (or set TRM_NODE_CONFIG) to run the node");
+                eprintln!(
+                    "error: give --config node.toml (or set TRM_NODE_CONFIG) to run the node"
+                );
                 return ExitCode::from(2);
             };
             trm_storage::daemon::main(
@@ -132,14 +134,26 @@ fn backup(request: BackupRequest) -> Result<String, crate::backup::BackupError> 
         .filter(|f| f.path.starts_with("data/case-keys/") && f.path.ends_with(".key"))
         .count();
     Ok(format!(
-        "backup of {} written to {} ({} bytes, encrypted to {}): {} handover-log entries, \
-         {} case keys, {} erased cases left out",
+        "backup of {} written to {} ({} bytes, encrypted to {}): {}, {}, {} left out",
         manifest.node,
         request.to.display(),
         summary.bytes,
         summary.recipient,
-        manifest.log_entries,
-        case_keys,
-        manifest.erased_cases
+        counted(
+            manifest.log_entries,
+            "handover-log entry",
+            "handover-log entries"
+        ),
+        counted(case_keys as u64, "case key", "case keys"),
+        counted(
+            u64::from(manifest.erased_cases),
+            "erased case's key",
+            "erased cases' keys"
+        ),
     ))
+}
+
+/// `n` and the noun in the number it takes.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -81,9 +81,8 @@ pub fn path_problem(path: &str) -> Option<String> {
         && parts
             .iter()
             .all(|p| !p.is_empty() && *p != "." && *p != ".." && !p.contains('\\'));
-    (!top_ok || !parts_ok).then(|| {
-        format!("file path {path:?} is not a relative path under config/, keys/ or data/")
-    })
+    (!top_ok || !parts_ok)
+        .then(|| format!("file path {path:?} is not a relative path under config/, keys/ or data/"))
 }
 
 /// Encrypts the archive of `manifest` and `files` to `recipient` as it writes it to `out`,
@@ -196,7 +195,10 @@ mod tests {
             files: Vec::new(),
             erased_cases: 1,
         };
-        (manifest("astra@marri", "trm-test", &snapshot, &files), files)
+        (
+            manifest("astra@marri", "trm-test", &snapshot, &files),
+            files,
+        )
     }
 
     #[test]
@@ -234,7 +236,14 @@ mod tests {
             }
             other => panic!("expected a damaged archive, got {other:?}"),
         }
-        for bad in ["../x", "data/../../x", "/etc/passwd", "other/x", "data", "data//x"] {
+        for bad in [
+            "../x",
+            "data/../../x",
+            "/etc/passwd",
+            "other/x",
+            "data",
+            "data//x",
+        ] {
             assert!(path_problem(bad).is_some(), "{bad}");
         }
         assert!(path_problem("data/case-keys/salt").is_none());

@@ -109,7 +109,10 @@ fn write_folder(contents: &Contents, into: &Path) -> Result<(), BackupError> {
         .file("config/node.toml")
         .ok_or_else(|| missing(into, "config/node.toml"))?;
     write_private(&into.join("original-node.toml"), config)?;
-    write_private(&into.join(CONFIG), restored_config(config, into)?.as_bytes())?;
+    write_private(
+        &into.join(CONFIG),
+        restored_config(config, into)?.as_bytes(),
+    )?;
     for file in &contents.files {
         if file.path == STORE_FILE || file.path == "config/node.toml" {
             continue;
@@ -150,7 +153,9 @@ fn private_modes(dir: &Path) -> Result<(), BackupError> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_at(dir))?;
     for entry in std::fs::read_dir(dir).map_err(io_at(dir))? {
         let path = entry.map_err(io_at(dir))?.path();
-        let kind = std::fs::symlink_metadata(&path).map_err(io_at(&path))?.file_type();
+        let kind = std::fs::symlink_metadata(&path)
+            .map_err(io_at(&path))?
+            .file_type();
         if kind.is_dir() {
             private_modes(&path)?;
         } else if kind.is_file() {

@@ -51,7 +51,8 @@ async fn channel(socket: &Path) -> Result<Channel, BackupError> {
         .await
         .map_err(|e| BackupError::Connect {
             path: socket.to_owned(),
-            message: std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string),
+            message: std::error::Error::source(&e)
+                .map_or_else(|| e.to_string(), ToString::to_string),
         })
 }
 
@@ -135,7 +136,8 @@ fn write_archive(
     let written = archive::write(std::io::BufWriter::new(file), recipient, manifest, files)
         .and_then(|mut out| {
             out.flush()?;
-            out.into_inner().map_err(std::io::IntoInnerError::into_error)
+            out.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)
         })
         .and_then(|file| {
             file.sync_all()?;
