@@ -74,6 +74,7 @@ pub fn node_config(
         maintenance_interval_secs: 60,
         checkpoint_interval_secs: trm_node::config::DEFAULT_CHECKPOINT_INTERVAL_SECS,
         attachments: trm_node::attachments::AttachmentLimits::default(),
+        backup: trm_node::backup::BackupSettings::default(),
     }
 }
 

@@ -1,10 +1,16 @@
 //! The `trm-node` program: arguments, logging, configuration, exit codes. The binary's `main`
 //! only calls [`main`].
+//!
+//! `trm-node --config node.toml` runs the node; `trm-node backup` and `trm-node restore` back
+//! a running node up and restore it elsewhere (see [`crate::backup`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+
+use crate::backup::restore::{self, RestoreRequest};
+use crate::backup::take::{self, BackupRequest};
 
 /// Runs a trm node.
 #[derive(Parser)]
@@ -12,15 +18,142 @@ use clap::Parser;
 struct Args {
     /// The node's TOML configuration.
     #[arg(long, env = "TRM_NODE_CONFIG")]
-    config: PathBuf,
+    config: Option<PathBuf>,
+    /// Back up or restore instead of running.
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-/// Parses arguments, validates the configuration and runs until Ctrl-C or SIGTERM.
+#[derive(Subcommand)]
+enum Command {
+    /// Write an encrypted backup of the running node: keys, case keys, store and handover log
+    /// at one point in time.
+    Backup {
+        /// The node's TOML configuration.
+        #[arg(long, env = "TRM_NODE_CONFIG")]
+        config: PathBuf,
+        /// The backup file to write (replaced atomically if it exists).
+        #[arg(long)]
+        to: PathBuf,
+        /// The recovery key's public half, `age1...`; default: `recovery_recipient` in the
+        /// configuration's `[backup]` table.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
+    /// Restore a backup into a new or empty folder, ready to run with its `node.toml`.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The file holding the recovery key (`AGE-SECRET-KEY-1...`).
+        #[arg(long)]
+        identity: PathBuf,
+        /// The folder to restore into.
+        #[arg(long)]
+        into: PathBuf,
+    },
+}
+
+/// Parses arguments, validates the configuration and runs until Ctrl-C or SIGTERM, or runs
+/// a backup or a restore.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    trm_storage::daemon::main(
-        "trm-node",
-        || crate::NodeConfigFile::load(&args.config).and_then(|f| f.validate()),
-        |config| crate::run(config, trm_storage::daemon::shutdown_signal()),
-    )
+    match args.command {
+        Some(command) => tool(command),
+        None => {
+            let Some(config) = args.config else {
+                eprintln!(
+                    "error: give --config node.toml (or set TRM_NODE_CONFIG) to run the node"
+                );
+                return ExitCode::from(2);
+            };
+            trm_storage::daemon::main(
+                "trm-node",
+                || crate::NodeConfigFile::load(&config).and_then(|f| f.validate()),
+                |config| crate::run(config, trm_storage::daemon::shutdown_signal()),
+            )
+        }
+    }
+}
+
+/// Runs `trm-node backup` or `trm-node restore`, telling the operator what it did.
+fn tool(command: Command) -> ExitCode {
+    let outcome = match command {
+        Command::Backup {
+            config,
+            to,
+            recipient,
+        } => backup(BackupRequest {
+            config,
+            to,
+            recipient,
+        }),
+        Command::Restore {
+            from,
+            identity,
+            into,
+        } => restore::restore(&RestoreRequest {
+            from,
+            identity,
+            into: into.clone(),
+        })
+        .map(|manifest| {
+            format!(
+                "restored {} ({} handover-log entries, backup taken {}) into {}; \
+                 start it with: trm-node --config {}",
+                manifest.node,
+                manifest.log_entries,
+                trm_proto::time::format_ms(manifest.taken_at_ms),
+                into.display(),
+                into.join(restore::CONFIG).display()
+            )
+        }),
+    };
+    match outcome {
+        Ok(said) => {
+            println!("{said}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn backup(request: BackupRequest) -> Result<String, crate::backup::BackupError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::backup::BackupError::Snapshot(format!("cannot start: {e}")))?;
+    let summary = runtime.block_on(take::backup(&request))?;
+    let manifest = &summary.manifest;
+    let case_keys = manifest
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("data/case-keys/") && f.path.ends_with(".key"))
+        .count();
+    Ok(format!(
+        "backup of {} written to {} ({} bytes, encrypted to {}): {}, {}, {} left out",
+        manifest.node,
+        request.to.display(),
+        summary.bytes,
+        summary.recipient,
+        counted(
+            manifest.log_entries,
+            "handover-log entry",
+            "handover-log entries"
+        ),
+        counted(case_keys as u64, "case key", "case keys"),
+        counted(
+            u64::from(manifest.erased_cases),
+            "erased case's key",
+            "erased cases' keys"
+        ),
+    ))
+}
+
+/// `n` and the noun in the number it takes.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

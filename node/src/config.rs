@@ -92,6 +92,9 @@ pub struct NodeConfigFile {
     /// Size limits of attachments (the `[attachments]` table).
     #[serde(default)]
     pub attachments: crate::attachments::AttachmentLimits,
+    /// Backups (the `[backup]` table): the recovery recipient `trm-node backup` encrypts to.
+    #[serde(default)]
+    pub backup: crate::backup::BackupSettings,
 }
 
 fn default_retention() -> u64 {
@@ -257,6 +260,14 @@ impl NodeConfigFile {
                     "must be between 1 and {max_ttl_secs} (30 days, the longest envelope \
                      lifetime brokers accept)"
                 ),
+            )));
+        }
+        if let Some(recipient) = &self.backup.recovery_recipient
+            && recipient.trim().parse::<age::x25519::Recipient>().is_err()
+        {
+            return Err(ConfigError::from(field(
+                "backup.recovery_recipient",
+                format!("{recipient:?} is not an age recipient (age1...)"),
             )));
         }
         let attachments = self

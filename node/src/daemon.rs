@@ -159,6 +159,9 @@ pub async fn serve(
         .add_service(pb::node_cases_server::NodeCasesServer::new(
             crate::case_admin::CasesService::new(node.clone()),
         ))
+        .add_service(pb::node_backup_server::NodeBackupServer::new(
+            crate::backup::service::BackupService::new(node.clone()),
+        ))
         .add_service(
             pb::node_admin_server::NodeAdminServer::new(AdminService::new(node, sources))
                 .max_decoding_message_size(admin_bytes),

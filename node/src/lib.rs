@@ -30,6 +30,7 @@
 //! - [`refresh`]: keeping the federation directory current.
 //! - [`refusal_log`]: how many refused deliveries of one sender get a log entry each.
 //! - [`admin`]: the local admin service for `trm`.
+//! - [`backup`]: `trm-node backup` and `restore`, and the snapshot service they use.
 //! - [`case_admin`]: the local cases service for `trm cases` and `trm case`.
 //! - [`daemon`]: everything together until shutdown.
 //! - [`error`]: refusals and their gRPC statuses.
@@ -37,6 +38,7 @@
 pub mod admin;
 pub mod attachments;
 pub mod audit;
+pub mod backup;
 pub mod case_admin;
 pub mod cases;
 pub mod checkpointer;

@@ -164,6 +164,29 @@ impl Vault {
         age::decrypt(&identity, ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
     }
 
+    /// The salt and the key files of `cases` that have one, as `(file name, bytes)` in
+    /// [`FOLDER`], read under the lock that making and destroying keys take (for a backup).
+    pub fn copy_keys<'a>(
+        &self,
+        cases: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Vec<(String, Vec<u8>)>, VaultError> {
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut files = vec![(SALT.to_owned(), self.salt.to_vec())];
+        for case_key in cases {
+            let path = self.key_path(case_key);
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match std::fs::read(&path) {
+                Ok(bytes) => files.push((name, bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        Ok(files)
+    }
+
     /// Whether the case still has a key.
     pub fn has_key(&self, case_key: &[u8]) -> bool {
         self.key_path(case_key).exists()

@@ -19,7 +19,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockWriteGuard};
 
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
@@ -72,6 +72,13 @@ pub(super) struct StoreTrees {
 pub(super) struct Combiner {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Option<std::thread::JoinHandle<()>>,
+    /// Held shared by the writer while it runs a batch; [`Combiner::pause`] holds it alone.
+    gate: Arc<RwLock<()>>,
+}
+
+/// While held, the writer runs no batch (changes keep queueing); dropping it lets it go on.
+pub(super) struct Paused<'a> {
+    _writer: RwLockWriteGuard<'a, ()>,
 }
 
 impl Drop for Combiner {
@@ -97,13 +104,25 @@ impl Combiner {
     /// Starts the writer thread over `trees`.
     pub(super) fn start(trees: StoreTrees) -> Result<Self, std::io::Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
+        let gate = Arc::new(RwLock::new(()));
+        let writer_gate = gate.clone();
         let writer = std::thread::Builder::new()
             .name("trm-store-writer".into())
-            .spawn(move || write(&trees, &queue))?;
+            .spawn(move || write(&trees, &queue, &writer_gate))?;
         Ok(Self {
             jobs: Mutex::new(Some(jobs)),
             writer: Some(writer),
+            gate,
         })
+    }
+
+    /// Waits until the writer has finished the batch it is running, then keeps it from
+    /// starting another until the returned guard is dropped: the trees it writes stay as they
+    /// are, one point in time (the snapshot of a backup). Blocking: call off the runtime.
+    pub(super) fn pause(&self) -> Paused<'_> {
+        Paused {
+            _writer: self.gate.write().unwrap_or_else(PoisonError::into_inner),
+        }
     }
 
     /// Runs `change` in a transaction, alone or with other callers' changes; returns its
@@ -137,8 +156,9 @@ impl Combiner {
 }
 
 /// The writer thread: commits what is waiting, batch by batch, until every handle is gone.
-fn write(trees: &StoreTrees, queue: &mpsc::Receiver<Job>) {
+fn write(trees: &StoreTrees, queue: &mpsc::Receiver<Job>, gate: &RwLock<()>) {
     while let Ok(first) = queue.recv() {
+        let _running = gate.read().unwrap_or_else(PoisonError::into_inner);
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {

@@ -11,7 +11,8 @@
 //!
 //! The storage engine does not leave this module: its submodules hold the implementation
 //! (`combine`: the writer thread; `log`: the handover log's tree, reachable only through an
-//! append-only handle; `witness`: the witness's records), and nothing outside names the
+//! append-only handle; `witness`: the witness's records; `snapshot`: the store at one point in time for a backup,
+//! and a store rebuilt from one), and nothing outside names the
 //! engine. `danger` (behind the `danger-test-tools` feature) is for tests that must tamper
 //! with the disk as an attacker could.
 //!
@@ -27,6 +28,7 @@ pub mod idempotency;
 mod log;
 mod lookup;
 mod outbox;
+pub mod snapshot;
 mod witness;
 
 pub use witness::{NOTES_TREE as WITNESS_NOTES_TREE, Presented, WitnessError, WitnessStore};
@@ -209,6 +211,8 @@ pub struct Outgoing {
 /// The node's database.
 #[derive(Clone)]
 pub struct NodeStore {
+    /// The whole database, for [`NodeStore::snapshot`].
+    db: sled::Db,
     messages: sled::Tree,
     outbox: sled::Tree,
     /// Outbox records that could not be sent or recorded ([`outbox`]).
@@ -661,6 +665,7 @@ impl NodeStore {
             commit,
             vault,
             key_users,
+            db,
         })
     }
 
