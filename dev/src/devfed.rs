@@ -41,6 +41,7 @@ pub fn broker_config(
         directory_refresh_secs: trm_broker::config::DEFAULT_DIRECTORY_REFRESH_SECS,
         quotas: trm_broker::quota::QuotaSettings::default(),
         network: trm_broker::config::NetworkFile::default(),
+        metrics: Default::default(),
     }
 }
 
@@ -74,6 +75,7 @@ pub fn node_config(
         maintenance_interval_secs: 60,
         checkpoint_interval_secs: trm_node::config::DEFAULT_CHECKPOINT_INTERVAL_SECS,
         attachments: trm_node::attachments::AttachmentLimits::default(),
+        metrics: Default::default(),
     }
 }
 
