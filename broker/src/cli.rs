@@ -48,6 +48,7 @@ pub fn main() -> ExitCode {
     if let Some(Command::Status) = args.command {
         return status(&config_path);
     }
+    let reload_path = config_path.clone();
     trm_storage::daemon::main(
         "trm-broker",
         || {
@@ -64,7 +65,7 @@ pub fn main() -> ExitCode {
             let state = Arc::new(crate::BrokerState::new(&config, store));
             state.spawn(crate::reload::on_hangup(
                 state.clone(),
-                config_path.clone(),
+                reload_path,
                 started,
             ));
             crate::serve_state(

@@ -291,7 +291,7 @@ fn peer_families(page: &mut Page, state: &BrokerState, peers: &[trm_proto::addr:
     for (name, kind, help, value) in families {
         page.family(name, kind, help);
         for (peer, status) in &statuses {
-            page.sample(name, &[("peer", peer)], value(status));
+            page.sample(name, &[("peer", *peer)], value(status));
         }
     }
     page.family(
@@ -303,7 +303,7 @@ fn peer_families(page: &mut Page, state: &BrokerState, peers: &[trm_proto::addr:
         if let Some(error) = status.last_error.as_deref().filter(|_| status.failures > 0) {
             page.sample(
                 "trm_broker_peer_last_error",
-                &[("peer", peer), ("error", error)],
+                &[("peer", *peer), ("error", error)],
                 1.0,
             );
         }
