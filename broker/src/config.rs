@@ -16,8 +16,8 @@ use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, 
 
 pub mod network;
 
-pub use trm_storage::exposition::MetricsFile;
 pub use network::{Network, NetworkFile};
+pub use trm_storage::exposition::MetricsFile;
 
 /// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few
 /// scanned documents attached.

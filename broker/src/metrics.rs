@@ -90,9 +90,7 @@ pub fn reason(error: &BrokerError) -> &'static str {
         BrokerError::Envelope(EnvelopeError::TooLarge { .. }) => "too_large",
         BrokerError::Envelope(EnvelopeError::BadSignature { .. }) => "bad_signature",
         BrokerError::Envelope(_) => "invalid_envelope",
-        BrokerError::UnknownRecipient(_) | BrokerError::UnknownBroker { .. } => {
-            "unknown_recipient"
-        }
+        BrokerError::UnknownRecipient(_) | BrokerError::UnknownBroker { .. } => "unknown_recipient",
         BrokerError::Agreement(_) => "no_agreement",
         BrokerError::DirectoryExpired { .. } => "directory_expired",
         BrokerError::Expired { .. } => "expired",

@@ -34,14 +34,13 @@ pub fn is_reloadable(key: &str) -> bool {
 /// Reloads on every SIGHUP until the broker shuts down. `config_path` is the file the broker
 /// started from and `started` its contents then (environment overrides applied).
 pub async fn on_hangup(state: Arc<BrokerState>, config_path: PathBuf, started: BrokerConfigFile) {
-    let mut hangups =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(e) => {
-                warn!(cause = %e, "cannot listen for SIGHUP: reloading needs a restart");
-                return;
-            }
-        };
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            warn!(cause = %e, "cannot listen for SIGHUP: reloading needs a restart");
+            return;
+        }
+    };
     let mut shutdown = state.shutdown_signal();
     let mut running = started;
     loop {
@@ -73,7 +72,10 @@ pub async fn reload(
         Ok(Ok(file)) => {
             for key in changed_keys(running, &file) {
                 if !is_reloadable(&key) {
-                    warn!(key, "configuration key changed; it takes effect at the next restart");
+                    warn!(
+                        key,
+                        "configuration key changed; it takes effect at the next restart"
+                    );
                 }
             }
             Some(file)

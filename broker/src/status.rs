@@ -98,13 +98,16 @@ pub fn render(samples: &[Sample], now_ms: u64) -> String {
     if outboxes.is_empty() {
         let _ = writeln!(out, "  (no other brokers in the directory)");
     }
-    let find = |list: &[(String, f64)], peer: &str| {
-        list.iter().find(|(p, _)| p == peer).map(|(_, v)| *v)
-    };
+    let find =
+        |list: &[(String, f64)], peer: &str| list.iter().find(|(p, _)| p == peer).map(|(_, v)| *v);
     for (peer, items) in &outboxes {
         let up = find(&reachable, peer).unwrap_or(1.0) > 0.0;
         let state = if up { "reachable" } else { "UNREACHABLE" };
-        let _ = writeln!(out, "  {peer:<12} {state:<12} {} to relay", items_words(*items));
+        let _ = writeln!(
+            out,
+            "  {peer:<12} {state:<12} {} to relay",
+            items_words(*items)
+        );
         if !up {
             let failed = find(&failures, peer).unwrap_or(0.0);
             let ceiling = find(&ceilings, peer).unwrap_or(0.0);
@@ -139,7 +142,10 @@ pub fn render(samples: &[Sample], now_ms: u64) -> String {
     let commits = count("trm_broker_store_commit_seconds_count");
     if commits > 0.0 {
         let average = count("trm_broker_store_commit_seconds_sum") / commits * 1000.0;
-        let _ = writeln!(out, "  storing a submission took {average:.1} ms on average");
+        let _ = writeln!(
+            out,
+            "  storing a submission took {average:.1} ms on average"
+        );
     }
     out
 }
@@ -191,18 +197,35 @@ trm_broker_directory_expiry_timestamp_seconds 864000
 ";
         let text = render(&trm_storage::exposition::parse(page), 0);
         assert!(
-            text.contains("Federation directory: version 7, expires 1970-01-11T00:00:00Z (in 10 days)"),
+            text.contains(
+                "Federation directory: version 7, expires 1970-01-11T00:00:00Z (in 10 days)"
+            ),
             "{text}"
         );
         assert!(text.contains("astra@at"), "{text}");
         assert!(text.contains("3 items"), "{text}");
-        assert!(text.contains("rs           UNREACHABLE  5 items to relay"), "{text}");
-        assert!(text.contains("4 failed attempts in a row; next try within 8.0 s"), "{text}");
+        assert!(
+            text.contains("rs           UNREACHABLE  5 items to relay"),
+            "{text}"
+        );
+        assert!(
+            text.contains("4 failed attempts in a row; next try within 8.0 s"),
+            "{text}"
+        );
         assert!(text.contains("last error: connection refused"), "{text}");
-        assert!(text.contains("mk           reachable    0 items to relay"), "{text}");
-        assert!(text.contains("40 envelopes accepted, 38 delivered"), "{text}");
+        assert!(
+            text.contains("mk           reachable    0 items to relay"),
+            "{text}"
+        );
+        assert!(
+            text.contains("40 envelopes accepted, 38 delivered"),
+            "{text}"
+        );
         assert!(text.contains("2 submissions refused (quota: 2)"), "{text}");
         let expired = render(&trm_storage::exposition::parse(page), 900_000_000);
-        assert!(expired.contains("EXPIRED at 1970-01-11T00:00:00Z"), "{expired}");
+        assert!(
+            expired.contains("EXPIRED at 1970-01-11T00:00:00Z"),
+            "{expired}"
+        );
     }
 }

@@ -91,7 +91,12 @@ pub fn page(node: &Node) -> String {
             &counters.refused,
         ),
     ] {
-        page.single(name, Kind::Counter, help, counter.load(Ordering::Relaxed) as f64);
+        page.single(
+            name,
+            Kind::Counter,
+            help,
+            counter.load(Ordering::Relaxed) as f64,
+        );
     }
     if let Ok(entries) = node.store().log_len() {
         page.single(

@@ -48,15 +48,18 @@ pub enum ReloadError {
 }
 
 /// Reloads on every SIGHUP until `shutdown` turns true.
-pub async fn on_hangup(node: Arc<Node>, directory_file: PathBuf, mut shutdown: watch::Receiver<bool>) {
-    let mut hangups =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(e) => {
-                warn!(cause = %e, "cannot listen for SIGHUP: reloading needs a restart");
-                return;
-            }
-        };
+pub async fn on_hangup(
+    node: Arc<Node>,
+    directory_file: PathBuf,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            warn!(cause = %e, "cannot listen for SIGHUP: reloading needs a restart");
+            return;
+        }
+    };
     loop {
         tokio::select! {
             heard = hangups.recv() => if heard.is_none() { return },
@@ -80,7 +83,10 @@ pub fn reload(node: &Node, path: &std::path::Path) -> Result<bool, ReloadError> 
         path: shown.clone(),
         source,
     })?;
-    let signed = pb::SignedDirectory::decode(bytes.as_slice())
-        .map_err(|source| ReloadError::Decode { path: shown, source })?;
+    let signed =
+        pb::SignedDirectory::decode(bytes.as_slice()).map_err(|source| ReloadError::Decode {
+            path: shown,
+            source,
+        })?;
     Ok(crate::refresh::offer(node, signed)?)
 }

@@ -36,10 +36,10 @@ pub mod error;
 #[cfg(feature = "engine")]
 pub mod exposition;
 pub mod fs;
-#[cfg(feature = "logging")]
-pub mod logging;
 #[cfg(feature = "engine")]
 pub mod group_commit;
+#[cfg(feature = "logging")]
+pub mod logging;
 #[cfg(feature = "engine")]
 pub mod open;
 

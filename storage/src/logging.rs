@@ -135,10 +135,8 @@ where
         object.insert("target".into(), metadata.target().into());
         event.record(&mut Fields(&mut object));
         if let Some(scope) = ctx.event_scope() {
-            let spans: Vec<serde_json::Value> = scope
-                .from_root()
-                .map(|span| span.name().into())
-                .collect();
+            let spans: Vec<serde_json::Value> =
+                scope.from_root().map(|span| span.name().into()).collect();
             if !spans.is_empty() {
                 object.insert("spans".into(), spans.into());
             }
@@ -196,7 +194,11 @@ mod tests {
         assert_eq!("text".parse::<Format>().ok(), Some(Format::Text));
         assert_eq!("".parse::<Format>().ok(), Some(Format::Text));
         assert_eq!(" json ".parse::<Format>().ok(), Some(Format::Json));
-        let refused = "yaml".parse::<Format>().map(|_| ()).err().map(|e| e.to_string());
+        let refused = "yaml"
+            .parse::<Format>()
+            .map(|_| ())
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             refused.as_deref(),
             Some("TRM_LOG_FORMAT must be `text` or `json`, not \"yaml\"")

@@ -43,7 +43,12 @@ impl Drop for Running {
 }
 
 /// Starts `program --config config` with `env`, its output going to `log`.
-fn spawn(program: &str, config: &Path, env: &[(&str, &str)], log: &Path) -> anyhow::Result<Running> {
+fn spawn(
+    program: &str,
+    config: &Path,
+    env: &[(&str, &str)],
+    log: &Path,
+) -> anyhow::Result<Running> {
     let mut command = Command::new(program);
     command
         .arg("--config")
@@ -51,7 +56,9 @@ fn spawn(program: &str, config: &Path, env: &[(&str, &str)], log: &Path) -> anyh
         .env_remove("TRM_LOG_FORMAT")
         .env_remove("NO_COLOR")
         .stdout(Stdio::from(std::fs::File::create(log)?))
-        .stderr(Stdio::from(std::fs::File::options().append(true).open(log)?));
+        .stderr(Stdio::from(
+            std::fs::File::options().append(true).open(log)?,
+        ));
     for (name, value) in env {
         command.env(name, value);
     }
@@ -106,9 +113,11 @@ async fn node_process(
         env,
         &dir.join(format!("{address}.log")),
     )?;
-    trm_dev::wait::wait_for(WAIT, "the node process to serve its socket", || async move {
-        Ok(fed.client(address).await.is_ok())
-    })
+    trm_dev::wait::wait_for(
+        WAIT,
+        "the node process to serve its socket",
+        || async move { Ok(fed.client(address).await.is_ok()) },
+    )
     .await?;
     Ok(process)
 }
@@ -145,7 +154,10 @@ async fn wait_for_metrics(
         if check(&samples) {
             return Ok(samples);
         }
-        anyhow::ensure!(Instant::now() < deadline, "metrics never showed {what}: {samples:?}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "metrics never showed {what}: {samples:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -190,23 +202,43 @@ async fn the_metrics_show_traffic_and_a_stopped_peer_with_its_error_and_status_s
             && value(s, "trm_broker_peer_batches_total", peer) >= Some(1.0)
     })
     .await?;
-    assert_eq!(value(&samples, "trm_broker_peer_reachable", peer), Some(1.0));
+    assert_eq!(
+        value(&samples, "trm_broker_peer_reachable", peer),
+        Some(1.0)
+    );
     assert_eq!(value(&samples, "trm_broker_outbox_items", peer), Some(0.0));
     for node in [LEFOE_AT, CARITAS_AT] {
         let queued = value(&samples, "trm_broker_queue_items", Some(("node", node)));
         assert!(queued.is_some(), "no queue series for {node}");
     }
-    assert_eq!(value(&samples, "trm_broker_queue_items", Some(("node", ASTRA_RS))), None);
-    assert_eq!(value(&samples, "trm_broker_directory_version", None), Some(1.0));
+    assert_eq!(
+        value(&samples, "trm_broker_queue_items", Some(("node", ASTRA_RS))),
+        None
+    );
+    assert_eq!(
+        value(&samples, "trm_broker_directory_version", None),
+        Some(1.0)
+    );
     let now = trm_proto::time::now_ms() as f64 / 1000.0;
-    let directory_expiry = value(&samples, "trm_broker_directory_expiry_timestamp_seconds", None);
+    let directory_expiry = value(
+        &samples,
+        "trm_broker_directory_expiry_timestamp_seconds",
+        None,
+    );
     assert!(directory_expiry.is_some_and(|t| t > now + 20.0 * 86_400.0));
-    let certificate_expiry =
-        value(&samples, "trm_broker_certificate_expiry_timestamp_seconds", None);
+    let certificate_expiry = value(
+        &samples,
+        "trm_broker_certificate_expiry_timestamp_seconds",
+        None,
+    );
     assert!(certificate_expiry.is_some_and(|t| t > now));
     let commits = value(&samples, "trm_broker_store_commit_seconds_count", None);
     assert!(commits >= Some(2.0), "{commits:?}");
-    let all = value(&samples, "trm_broker_store_commit_seconds_bucket", Some(("le", "+Inf")));
+    let all = value(
+        &samples,
+        "trm_broker_store_commit_seconds_bucket",
+        Some(("le", "+Inf")),
+    );
     assert_eq!(all, commits);
 
     // The peer goes away: the next referral waits in the outbox and the peer shows as
@@ -236,10 +268,16 @@ async fn the_metrics_show_traffic_and_a_stopped_peer_with_its_error_and_status_s
         .output()?;
     let text = String::from_utf8(status.stdout)?;
     assert!(status.status.success(), "{text}");
-    assert!(text.contains("Federation directory: version 1, expires"), "{text}");
+    assert!(
+        text.contains("Federation directory: version 1, expires"),
+        "{text}"
+    );
     assert!(text.contains(&format!("{RS:<12} UNREACHABLE")), "{text}");
     assert!(text.contains(&format!("last error: {error}")), "{text}");
-    assert!(text.contains(LEFOE_AT) && text.contains(CARITAS_AT), "{text}");
+    assert!(
+        text.contains(LEFOE_AT) && text.contains(CARITAS_AT),
+        "{text}"
+    );
     assert!(!text.contains('\u{1b}'), "{text}");
     fed.shutdown().await?;
     Ok(())
@@ -250,19 +288,25 @@ async fn sighup_adopts_a_directory_revoking_a_node_whose_next_submission_is_refu
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let fed = fixtures::federation(dir.path()).await?;
-    let (broker, config) =
-        broker_process(&fed, BROKER, dir.path(), &[("TRM_LOG", "info")]).await?;
+    let (broker, config) = broker_process(&fed, BROKER, dir.path(), &[("TRM_LOG", "info")]).await?;
     let addr = metrics_addr(&fed.broker_data_dir(BROKER)).await?;
     let directory = craft::directory(&fed.federation)?;
     let keys = craft::keys(&fed.federation, OPEN_GATE)?;
     let mut open_gate = fixtures::raw_client_as(&fed, OPEN_GATE).await?;
     open_gate
-        .submit(craft::sealed(&keys, &directory, &fixtures::referral(ASTRA)?)?)
+        .submit(craft::sealed(
+            &keys,
+            &directory,
+            &fixtures::referral(ASTRA)?,
+        )?)
         .await?;
 
     // A change that needs a restart is named, not silently ignored.
     let text = std::fs::read_to_string(&config)?;
-    let changed = text.replace("max_envelope_bytes = 4194304", "max_envelope_bytes = 2097152");
+    let changed = text.replace(
+        "max_envelope_bytes = 4194304",
+        "max_envelope_bytes = 2097152",
+    );
     anyhow::ensure!(changed != text, "no max_envelope_bytes line in {text}");
     std::fs::write(&config, changed)?;
     let mut authority = Authority::open(&fed.federation.dir)?;
@@ -290,14 +334,20 @@ async fn sighup_adopts_a_directory_revoking_a_node_whose_next_submission_is_refu
         "{refused:?}"
     );
     let samples = exposition::parse(&exposition::fetch(addr).await?);
-    assert_eq!(value(&samples, "trm_broker_directory_version", None), Some(2.0));
+    assert_eq!(
+        value(&samples, "trm_broker_directory_version", None),
+        Some(2.0)
+    );
     let refusals = value(
         &samples,
         "trm_broker_refusals_total",
         Some(("reason", "unknown_certificate")),
     );
     assert!(refusals >= Some(1.0), "{refusals:?}");
-    assert_eq!(value(&samples, "trm_broker_submissions_total", None), Some(1.0));
+    assert_eq!(
+        value(&samples, "trm_broker_submissions_total", None),
+        Some(1.0)
+    );
     // The same process: the counters were not reset by a restart.
     drop(broker);
     let log = std::fs::read_to_string(dir.path().join(format!("{BROKER}.log")))?;
@@ -307,7 +357,10 @@ async fn sighup_adopts_a_directory_revoking_a_node_whose_next_submission_is_refu
         .lines()
         .find(|line| line.contains("configuration key changed"))
         .unwrap_or_default();
-    assert!(warned.contains("WARN") && warned.contains("max_envelope_bytes"), "{log}");
+    assert!(
+        warned.contains("WARN") && warned.contains("max_envelope_bytes"),
+        "{log}"
+    );
     Ok(())
 }
 
@@ -348,7 +401,10 @@ async fn logs_at_trace_level_hold_no_escape_codes_and_no_free_text_or_case_refer
     assert_eq!(value(&sender, "trm_node_sent_total", None), Some(1.0));
     assert_eq!(value(&sender, "trm_node_outbox_items", None), Some(0.0));
     assert!(value(&sender, "trm_node_log_entries", None) >= Some(1.0));
-    assert_eq!(value(&sender, "trm_node_directory_version", None), Some(1.0));
+    assert_eq!(
+        value(&sender, "trm_node_directory_version", None),
+        Some(1.0)
+    );
     let receiver = exposition::parse(
         &exposition::fetch(metrics_addr(&fed.node_data_dir(ASTRA)).await?).await?,
     );
@@ -361,14 +417,25 @@ async fn logs_at_trace_level_hold_no_escape_codes_and_no_free_text_or_case_refer
         let lines: Vec<&str> = log.lines().collect();
         assert!(lines.len() > 20, "{name} logged {} lines", lines.len());
         assert!(
-            lines.iter().any(|l| l.contains("TRACE") || l.contains("DEBUG")),
+            lines
+                .iter()
+                .any(|l| l.contains("TRACE") || l.contains("DEBUG")),
             "{name} did not log at trace level"
         );
         for line in &lines {
-            assert!(!line.contains('\u{1b}'), "escape code in {name}'s log: {line:?}");
+            assert!(
+                !line.contains('\u{1b}'),
+                "escape code in {name}'s log: {line:?}"
+            );
             assert!(!line.contains(CANARY), "free text in {name}'s log: {line}");
-            assert!(!line.contains(case_ref), "case reference in {name}'s log: {line}");
-            assert!(!line.contains("CANARYREF"), "case reference in {name}'s log: {line}");
+            assert!(
+                !line.contains(case_ref),
+                "case reference in {name}'s log: {line}"
+            );
+            assert!(
+                !line.contains("CANARYREF"),
+                "case reference in {name}'s log: {line}"
+            );
             if json {
                 let parsed: serde_json::Value = serde_json::from_str(line)
                     .with_context(|| format!("{name}'s line is not JSON: {line}"))?;
@@ -397,16 +464,20 @@ async fn sighup_makes_a_node_adopt_the_newer_directory_file() -> anyhow::Result<
     authority.revoke(OPEN_GATE)?;
     authority.publish(30)?;
     node.hangup()?;
-    trm_dev::wait::wait_for(Duration::from_secs(5), "the node to adopt version 2", || {
-        let mut lefoe = lefoe.clone();
-        async move {
-            let search = lefoe
-                .search_directory(pb::DirectorySearchRequest::default())
-                .await?
-                .into_inner();
-            Ok(search.version == 2 && search.nodes.iter().all(|n| n.address != OPEN_GATE))
-        }
-    })
+    trm_dev::wait::wait_for(
+        Duration::from_secs(5),
+        "the node to adopt version 2",
+        || {
+            let mut lefoe = lefoe.clone();
+            async move {
+                let search = lefoe
+                    .search_directory(pb::DirectorySearchRequest::default())
+                    .await?
+                    .into_inner();
+                Ok(search.version == 2 && search.nodes.iter().all(|n| n.address != OPEN_GATE))
+            }
+        },
+    )
     .await?;
     Ok(())
 }

@@ -113,7 +113,14 @@ where
     match (method, path) {
         ("GET", "/metrics" | "/") => respond(&mut stream, "200 OK", &render().await).await,
         ("GET", _) => respond(&mut stream, "404 Not Found", "only /metrics is here\n").await,
-        _ => respond(&mut stream, "405 Method Not Allowed", "only GET is answered\n").await,
+        _ => {
+            respond(
+                &mut stream,
+                "405 Method Not Allowed",
+                "only GET is answered\n",
+            )
+            .await
+        }
     }
 }
 
@@ -164,13 +171,9 @@ mod tests {
             panic!("no address");
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(
-            listener,
-            || async { "up 1\n".to_owned() },
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let server = tokio::spawn(serve(listener, || async { "up 1\n".to_owned() }, async {
+            let _ = stopped.await;
+        }));
         assert_eq!(fetch(addr).await.ok().as_deref(), Some("up 1\n"));
         for (request, status) in [
             ("GET /other HTTP/1.1\r\n\r\n", "HTTP/1.1 404"),

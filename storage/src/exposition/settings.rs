@@ -10,8 +10,8 @@
 
 use std::net::SocketAddr;
 
-use serde::{Deserialize, Serialize};
 use crate::config::{ConfigError, field};
+use serde::{Deserialize, Serialize};
 
 /// The file in the data folder where a running broker or node writes the address its metrics
 /// page was bound to (useful with port 0), for `trm-broker status` and tests.
