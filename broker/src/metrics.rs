@@ -248,13 +248,21 @@ pub async fn page(state: &BrokerState, certificate_expiry: Option<i64>) -> Strin
     page.finish()
 }
 
+/// A per-peer family: name, kind, help and how its value is read from the relay status.
+type PeerFamily = (
+    &'static str,
+    Kind,
+    &'static str,
+    fn(&crate::link::RelayStatus) -> f64,
+);
+
 /// The relay state towards every peer broker.
 fn peer_families(page: &mut Page, state: &BrokerState, peers: &[trm_proto::addr::BrokerName]) {
     let statuses: Vec<_> = peers
         .iter()
         .map(|peer| (peer.as_str(), state.relay_status(peer).unwrap_or_default()))
         .collect();
-    let families: [(&str, Kind, &str, fn(&crate::link::RelayStatus) -> f64); 5] = [
+    let families: [PeerFamily; 5] = [
         (
             "trm_broker_peer_reachable",
             Kind::Gauge,
