@@ -17,6 +17,7 @@ use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, 
 pub mod network;
 
 pub use network::{Network, NetworkFile};
+pub use trm_storage::exposition::MetricsFile;
 
 /// The default limit on one envelope's encoded size: 4 MiB, room for a referral with a few
 /// scanned documents attached.
@@ -92,6 +93,9 @@ pub struct BrokerConfigFile {
     /// The `[network]` table: handshake timeout, connection caps, HTTP/2 limits.
     #[serde(default)]
     pub network: NetworkFile,
+    /// The `[metrics]` table: where the Prometheus metrics page is served (off by default).
+    #[serde(default)]
+    pub metrics: MetricsFile,
 }
 
 fn default_max_envelope_bytes() -> usize {
@@ -147,6 +151,8 @@ pub struct BrokerConfig {
     pub quotas: QuotaSettings,
     /// Handshake timeout, connection caps and HTTP/2 limits.
     pub network: Network,
+    /// Where the metrics page is served, if at all (a loopback address).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Reads a signing key file.
@@ -227,6 +233,7 @@ impl BrokerConfigFile {
         }
         self.quotas.validate()?;
         let network = self.network.validate()?;
+        let metrics_listen = self.metrics.validate()?;
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
         let tls_cert_pem = read_text(&self.tls_cert)?;
@@ -272,6 +279,7 @@ impl BrokerConfigFile {
             directory_refresh: Duration::from_secs(self.directory_refresh_secs),
             quotas: self.quotas,
             network,
+            metrics_listen,
         })
     }
 }

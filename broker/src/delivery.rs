@@ -243,6 +243,7 @@ async fn acknowledge(
         )
         .await?;
     if routed.is_some() {
+        state.metrics.delivered();
         info!(id = %header.message_id, to = %node, event = event.as_str(), "receipt queued for sender");
         match &destination {
             Destination::Local(sender) => state.wake(sender),

@@ -13,10 +13,13 @@
 //! - [`relay`]: the outbound relay task per peer broker, with backoff.
 //! - [`peer`]: the inbound Relay handler for peer brokers.
 //! - [`refresh`]: the directory refresh task.
+//! - [`reload`]: SIGHUP: the configuration and directory re-read, what is reloadable.
+//! - [`status`]: `trm-broker status`, the metrics page for a person.
 //! - [`connect`]: channels to peer brokers.
 //! - [`link`]: per-peer signals, channel and relay status.
 //! - [`handshake`]: TLS 1.3 with directory-pinned client certificates, for the listener.
 //! - [`listen`]: the accept loop: connection caps and the handshake timeout.
+//! - [`metrics`]: the Prometheus metrics page (queues, peers, counters, expiries).
 //! - [`auth`]: TLS peer to directory identity.
 //! - [`home`]: node-facing calls only for nodes homed on this broker.
 //! - [`state`]: what the handlers and tasks share.
@@ -39,14 +42,17 @@ pub mod handshake;
 pub mod home;
 pub mod link;
 pub mod listen;
+pub mod metrics;
 pub mod peer;
 pub mod quota;
 pub mod record;
 pub mod refresh;
 pub mod relay;
+pub mod reload;
 pub mod server;
 pub mod service;
 pub mod state;
+pub mod status;
 pub mod store;
 pub mod submit;
 

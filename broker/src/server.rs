@@ -34,6 +34,9 @@ pub enum ServeError {
     /// The TLS certificate, key or CA cannot be used.
     #[error(transparent)]
     Tls(#[from] trm_tls::TlsError),
+    /// The metrics page cannot be served.
+    #[error(transparent)]
+    Metrics(#[from] trm_storage::exposition::serve::ServeError),
 }
 
 /// Extra bytes allowed on the wire above the envelope limit, so an envelope just over the
@@ -101,6 +104,7 @@ pub async fn serve_state(
     relay::ensure_tasks(&state, &directory);
     state.spawn(refresh::run(state.clone()));
     state.spawn(expiry::run(state.clone()));
+    crate::metrics::start(&state, config).await?;
     let (stop_asked, stop_heard) = tokio::sync::oneshot::channel();
     let stopping = {
         let state = state.clone();

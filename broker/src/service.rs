@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 use trm_proto::addr::NodeAddr;
 use trm_proto::pb;
 
+use crate::error::BrokerError;
 use crate::home::{self, RefusalLog};
 use crate::state::BrokerState;
 use crate::{auth, delivery, peer, submit};
@@ -35,14 +36,9 @@ impl BrokerService {
     }
 
     /// The calling node, refused unless it is homed on this broker.
-    fn own_node<T>(&self, request: &Request<T>) -> Result<NodeAddr, Status> {
+    fn own_node<T>(&self, request: &Request<T>) -> Result<NodeAddr, BrokerError> {
         let directory = self.state.directory.current();
-        Ok(home::own_node(
-            request,
-            &directory,
-            &self.state.name,
-            &self.refusals,
-        )?)
+        home::own_node(request, &directory, &self.state.name, &self.refusals)
     }
 }
 
@@ -56,7 +52,8 @@ impl pb::broker_server::Broker for BrokerService {
     ) -> Result<Response<pb::SignedReceipt>, Status> {
         // Before the envelope is looked at: nothing is verified, queued or signed for a
         // node homed elsewhere.
-        self.own_node(&request)?;
+        self.own_node(&request)
+            .inspect_err(|e| self.state.metrics.refused(e))?;
         Ok(Response::new(submit::submit(&self.state, request).await?))
     }
 

@@ -63,6 +63,8 @@ pub struct BrokerState {
     pub federation: FederationSettings,
     /// Wakes the directory refresh task at once (tests, operators).
     pub refresh_now: Notify,
+    /// Submissions, deliveries, refusals and write times, for the metrics page.
+    pub metrics: crate::metrics::Counters,
     /// Held while a directory is kept on disk and adopted, so two adoptions cannot interleave.
     adopting: Mutex<()>,
     /// Turns true when the broker shuts down.
@@ -105,6 +107,7 @@ impl BrokerState {
                 tls: ClientTls::from_config(config),
             },
             refresh_now: Notify::new(),
+            metrics: crate::metrics::Counters::default(),
             adopting: Mutex::new(()),
             shutdown: watch::Sender::new(false),
             wakers: Mutex::new(HashMap::new()),

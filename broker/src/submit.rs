@@ -25,10 +25,14 @@ pub async fn submit(
     request: Request<pb::Envelope>,
 ) -> Result<pb::SignedReceipt, BrokerError> {
     let directory = state.directory.current();
-    let peer = auth::node(&request, &directory)?;
+    let peer = auth::node(&request, &directory).inspect_err(|e| state.metrics.refused(e))?;
     let result = accept(state, &directory, &peer, request.into_inner()).await;
-    if let Err(e) = &result {
-        warn!(peer = %peer, cause = %e, "refused envelope");
+    match &result {
+        Ok(_) => state.metrics.submitted(),
+        Err(e) => {
+            state.metrics.refused(e);
+            warn!(peer = %peer, cause = %e, "refused envelope");
+        }
     }
     result
 }
@@ -82,6 +86,7 @@ async fn accept(
     };
     let header = header.clone();
     // Durable when it returns, also for a duplicate whose original came in a moment ago.
+    let writing = std::time::Instant::now();
     let outcome = state
         .store
         .accept(Admission {
@@ -91,6 +96,7 @@ async fn accept(
             destination: destination.clone(),
         })
         .await?;
+    state.metrics.committed(writing.elapsed());
     match outcome {
         Accepted::New(receipt) => {
             info!(id = %header.message_id, from = %header.from, to = %header.to, "accepted envelope");

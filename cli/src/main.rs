@@ -545,13 +545,10 @@ fn dev_federation(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    if let Err(e) = trm_storage::logging::init("warn", trm_storage::logging::Stream::Stderr) {
+        eprintln!("trm: {e}");
+        return ExitCode::from(commands::exit::USAGE);
+    }
     // Usage errors exit 64 (EX_USAGE), as the README says, not clap's 2; help and version 0.
     let args = match Args::try_parse() {
         Ok(args) => args,

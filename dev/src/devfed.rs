@@ -41,6 +41,7 @@ pub fn broker_config(
         directory_refresh_secs: trm_broker::config::DEFAULT_DIRECTORY_REFRESH_SECS,
         quotas: trm_broker::quota::QuotaSettings::default(),
         network: trm_broker::config::NetworkFile::default(),
+        metrics: Default::default(),
     }
 }
 
@@ -75,6 +76,7 @@ pub fn node_config(
         checkpoint_interval_secs: trm_node::config::DEFAULT_CHECKPOINT_INTERVAL_SECS,
         attachments: trm_node::attachments::AttachmentLimits::default(),
         backup: trm_node::backup::BackupSettings::default(),
+        metrics: Default::default(),
     }
 }
 

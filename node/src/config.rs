@@ -95,6 +95,9 @@ pub struct NodeConfigFile {
     /// Backups (the `[backup]` table): the recovery recipient `trm-node backup` encrypts to.
     #[serde(default)]
     pub backup: crate::backup::BackupSettings,
+    /// The `[metrics]` table: where the Prometheus metrics page is served (off by default).
+    #[serde(default)]
+    pub metrics: trm_storage::exposition::MetricsFile,
 }
 
 fn default_retention() -> u64 {
@@ -150,6 +153,8 @@ pub struct NodeConfig {
     pub ca_pem: String,
     /// The verified directory.
     pub directory: Directory,
+    /// The directory file, re-read on SIGHUP ([`crate::reload`]).
+    pub directory_file: PathBuf,
     /// The pinned authority key.
     pub authority_key: VerifyingKey,
     /// Message time to live, milliseconds.
@@ -170,6 +175,8 @@ pub struct NodeConfig {
     pub checkpoint_interval: std::time::Duration,
     /// Size limits of attachments, sent and received.
     pub attachments: trm_proto::attachment::Limits,
+    /// Where the metrics page is served, if at all (a loopback address).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl RelativePaths for NodeConfigFile {
@@ -274,7 +281,9 @@ impl NodeConfigFile {
             .attachments
             .validate(self.max_envelope_bytes)
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
+        let metrics_listen = self.metrics.validate()?;
         Ok(NodeConfig {
+            metrics_listen,
             attachments,
             keys,
             data_dir: self.data_dir,
@@ -284,6 +293,7 @@ impl NodeConfigFile {
             ca_pem: read_text(&self.ca_cert)?,
             tls_cert_pem,
             directory,
+            directory_file: self.directory,
             authority_key,
             message_ttl_ms: self.message_ttl_secs.saturating_mul(1000),
             max_envelope_bytes: self.max_envelope_bytes,

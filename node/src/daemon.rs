@@ -47,6 +47,9 @@ pub enum DaemonError {
     /// The channel to the broker cannot be set up.
     #[error(transparent)]
     Connect(#[from] connect::ConnectError),
+    /// The metrics page cannot be served.
+    #[error(transparent)]
+    Metrics(#[from] trm_storage::exposition::serve::ServeError),
 }
 
 /// Binds the admin socket, readable and writable by the node's own user only: file
@@ -121,6 +124,14 @@ pub async fn serve(
         }),
         config.directory_expiry_warning,
     );
+    if let Some(addr) = config.metrics_listen {
+        let listener = trm_storage::exposition::serve::start(addr, &config.data_dir).await?;
+        tasks.push(tokio::spawn(crate::metrics::serve(
+            node.clone(),
+            listener,
+            stopped.clone(),
+        )));
+    }
     if node.log_broken().is_none() {
         let channel = broker_channel.clone();
         tasks.push(tokio::spawn(outbox::run(
@@ -142,6 +153,11 @@ pub async fn serve(
         tasks.push(tokio::spawn(inbound::run(
             node.clone(),
             sources.clone(),
+            stopped.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::reload::on_hangup(
+            node.clone(),
+            config.directory_file.clone(),
             stopped.clone(),
         )));
         tasks.push(tokio::spawn(checkpoints(

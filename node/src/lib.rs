@@ -28,6 +28,8 @@
 //! - [`connect`], [`outbox`], [`inbound`]: the broker connection (retry delays come from
 //!   [`trm_storage::Backoff`]).
 //! - [`refresh`]: keeping the federation directory current.
+//! - [`metrics`]: the Prometheus metrics page (outbox, counts, log size, directory).
+//! - [`reload`]: SIGHUP re-reads the directory file; what is reloadable.
 //! - [`refusal_log`]: how many refused deliveries of one sender get a log entry each.
 //! - [`admin`]: the local admin service for `trm`.
 //! - [`backup`]: `trm-node backup` and `restore`, and the snapshot service they use.
@@ -55,11 +57,13 @@ pub mod handover_log;
 pub mod inbound;
 pub mod keys;
 pub mod maintenance;
+pub mod metrics;
 pub mod node;
 pub mod open;
 pub mod outbox;
 pub mod refresh;
 pub mod refusal_log;
+pub mod reload;
 pub mod rules;
 pub mod seal;
 pub mod store;

@@ -8,7 +8,7 @@
 
 use prost::Message;
 use tokio::sync::Notify;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use trm_log::checkpoint;
 use trm_proto::addr::{MessageId, NodeAddr};
 use trm_proto::directory::{AgreementError, DirectoryHandle};
@@ -71,6 +71,8 @@ pub struct Node {
     attachment_limits: trm_proto::attachment::Limits,
     /// How many refusals of one sender get a log entry each.
     refusals: crate::refusal_log::RefusalLog,
+    /// Sent, received and refused messages, for the metrics page.
+    metrics: crate::metrics::Counters,
 }
 
 impl Node {
@@ -128,7 +130,13 @@ impl Node {
             retention_ms: config.retention_ms,
             attachment_limits: config.attachments,
             refusals: crate::refusal_log::RefusalLog::default(),
+            metrics: crate::metrics::Counters::default(),
         }
+    }
+
+    /// Sent, received and refused messages since the node started.
+    pub fn metrics(&self) -> &crate::metrics::Counters {
+        &self.metrics
     }
 
     /// This node's address.
@@ -305,6 +313,7 @@ impl Node {
             )
             .await?;
         self.outbox_wake.notify_one();
+        self.metrics.sent();
         info!(id = %sealed.header.message_id, to = %sealed.header.to, log_index, "message queued");
         Ok(SendOutcome {
             message_id: sealed.header.message_id,
@@ -392,7 +401,10 @@ impl Node {
         };
         // A refused delivery is logged (nothing of its content kept) and answered REJECTED.
         let refuse = async |reason: String| -> Result<pb::SignedReceipt, NodeError> {
-            warn!(id = %raw_header.message_id, from = %raw_header.from, cause = %reason, "refused delivered envelope");
+            // The reason may name a case (an illegal case step): only at DEBUG, never above.
+            warn!(id = %raw_header.message_id, from = %raw_header.from, "refused delivered envelope; the reason is in the handover log");
+            debug!(id = %raw_header.message_id, cause = %reason, "refused delivered envelope");
+            self.metrics.refused();
             // Bounded: a flood of bad envelopes gets a few entries per sender and a count.
             let entry = self
                 .refusals
@@ -465,6 +477,9 @@ impl Node {
             Err(e) => return Err(e.into()),
         };
         let (log_index, duplicate) = (received.log_index(), received.duplicate());
+        if !duplicate {
+            self.metrics.received();
+        }
         let receipt = match received {
             Received::Answered { receipt, .. } => receipt,
             // Stored (a consent withdrawal's erasure done and on disk): sign the DELIVERED

@@ -1,4 +1,5 @@
-//! Running a daemon program (`trm-broker`, `trm-node`): logging from `TRM_LOG`, a validated
+//! Running a daemon program (`trm-broker`, `trm-node`): logging from `TRM_LOG` and
+//! `TRM_LOG_FORMAT` ([`crate::logging`]), a validated
 //! configuration before anything else, a runtime, graceful shutdown on Ctrl-C or SIGTERM, and
 //! exit codes that mean something (64 for a configuration that does not validate, as linkerd
 //! does; 1 for a failure while running).
@@ -10,8 +11,9 @@ use std::process::ExitCode;
 /// Exit code for a configuration that does not validate.
 pub const EXIT_CONFIG: u8 = 64;
 
-/// Runs `program`: installs the log subscriber (level from `TRM_LOG`, default `info`), loads
-/// the configuration with `load`, then drives `serve(config, shutdown)` to completion.
+/// Runs `program`: installs the log subscriber (level from `TRM_LOG`, default `info`; format
+/// from `TRM_LOG_FORMAT`; written to standard output), loads the configuration with `load`,
+/// then drives `serve(config, shutdown)` to completion.
 pub fn main<C, E, F, R>(
     program: &str,
     load: impl FnOnce() -> Result<C, E>,
@@ -22,12 +24,10 @@ where
     F: Future<Output = Result<(), R>>,
     R: Display,
 {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRM_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    if let Err(e) = crate::logging::init("info", crate::logging::Stream::Stdout) {
+        eprintln!("{program}: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let config = match load() {
         Ok(config) => config,
         Err(e) => {

@@ -15,11 +15,14 @@
 //! - [`group_commit`]: [`GroupCommit`], the flusher thread and the tickets writers wait on.
 //! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
 //! - [`daemon`]: logging, configuration, runtime, shutdown and exit codes of a daemon.
+//! - [`exposition`]: Prometheus metrics pages and the tiny HTTP server that answers them.
+//! - [`logging`]: log lines as text (no escape codes off a terminal) or JSON, for every program.
 //! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
 //! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
 //! - [`error`]: the error type, [`StorageError`].
 //!
-//! Everything but `fs` and `config` needs the default feature `engine`.
+//! Everything but `fs`, `config` and `logging` needs the default feature `engine`; `logging`
+//! needs the feature of that name (which `engine` includes).
 
 #![forbid(unsafe_code)]
 
@@ -30,9 +33,13 @@ pub mod config;
 pub mod daemon;
 #[cfg(feature = "engine")]
 pub mod error;
+#[cfg(feature = "engine")]
+pub mod exposition;
 pub mod fs;
 #[cfg(feature = "engine")]
 pub mod group_commit;
+#[cfg(feature = "logging")]
+pub mod logging;
 #[cfg(feature = "engine")]
 pub mod open;
 
