@@ -7,10 +7,13 @@
 //! - [`raw`]: a broker client with any certificate, and a codec that sends arbitrary bytes.
 //! - [`craft`]: envelopes built by hand, for forgeries and binding attacks.
 //! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
-//! - [`process`]: the broker as a real process, killed when dropped.
+//! - [`process`]: the broker and the node as real processes, killed when dropped.
+//! - [`faults`]: the fault tool, `trm-faults`: a federation of processes under load and faults.
 
 pub mod craft;
+pub mod faults;
 pub mod fixtures;
 pub mod inject;
 pub mod process;
+pub mod proxy;
 pub mod raw;
