@@ -54,7 +54,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match faults::run(&options, programs).await {
+    // Interrupted, the run is dropped: its processes are killed and its tmpfs unmounted.
+    let outcome = tokio::select! {
+        outcome = faults::run(&options, programs) => outcome,
+        _ = interrupted() => {
+            eprintln!("trm-faults: interrupted (seed {seed})");
+            return ExitCode::from(130);
+        }
+    };
+    match outcome {
         Ok(figures) => {
             println!("\n{}", figures.render());
             if figures.violations.is_empty() {
@@ -67,5 +75,18 @@ async fn main() -> ExitCode {
             eprintln!("trm-faults: the run could not go on (seed {seed}): {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
 }

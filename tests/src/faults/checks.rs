@@ -17,6 +17,9 @@ use super::load::{Sent, Unknown};
 
 /// The receipts a referral to another broker's organisation collects at its sender.
 const CHAIN: [&str; 3] = ["accepted", "relayed", "delivered"];
+/// The steps that end a referral undelivered: refused by the addressee, or given up by its
+/// sender's node after its broker refused it.
+const FAILED: [&str; 2] = ["rejected", "submit_failed"];
 /// Every case reference the load uses starts so.
 const CASE_PREFIX: &str = "FAULTS-";
 /// Between two looks at the pending referrals.
@@ -29,7 +32,7 @@ pub struct Drain {
     pub delivered: Vec<(String, u64)>,
     /// Those not delivered (with their whole chain) within the limit.
     pub pending: Vec<Sent>,
-    /// Evidence that contradicts delivery (a rejection).
+    /// Referrals whose evidence ends undelivered (rejected, or given up after a refusal).
     pub problems: Vec<String>,
 }
 
@@ -47,10 +50,10 @@ pub async fn drain(cluster: &Cluster, sent: Vec<Sent>, limit: Duration) -> anyho
         for s in std::mem::take(&mut drain.pending) {
             match evidence(cluster, &mut clients, &s).await {
                 Ok(Some(steps)) => {
-                    if let Some(rejected) = steps.iter().find(|e| e.step == "rejected") {
+                    if let Some(failed) = steps.iter().find(|e| FAILED.contains(&e.step.as_str())) {
                         drain.problems.push(format!(
-                            "referral {} ({} to {}) was rejected: {}",
-                            s.id, s.from, s.to, rejected.detail
+                            "referral {} ({} to {}) ended {}: {}",
+                            s.id, s.from, s.to, failed.step, failed.detail
                         ));
                     } else if let Some(delivered) = complete(&steps) {
                         drain.delivered.push((s.id, delivered));

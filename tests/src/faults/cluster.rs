@@ -40,7 +40,9 @@ pub const ROUTES: [(&str, &str); 4] = [
 
 /// Size of each broker's tmpfs, MiB: small enough to fill in a moment, large enough for a long
 /// run's store.
-const TMPFS_MIB: u64 = 192;
+const TMPFS_MIB: u64 = 256;
+/// The brokers' free-space watermark, scaled to the tmpfs.
+const MIN_FREE_BYTES: u64 = 16 << 20;
 
 /// The programs to run.
 #[derive(Clone, Debug)]
@@ -186,12 +188,16 @@ impl Cluster {
                 .federation
                 .broker(name)
                 .ok_or_else(|| anyhow!("no broker {name}"))?;
-            let config = trm_dev::devfed::broker_config(
+            let mut config = trm_dev::devfed::broker_config(
                 &self.fed.federation,
                 material,
                 self.listen_addr(name)?,
                 self.fed.broker_data_dir(name),
             );
+            // The store's filesystem is small: the free-space watermark is scaled down to it,
+            // so that envelopes are refused only when the disk is (nearly) full.
+            config.quotas.min_free_disk_bytes = MIN_FREE_BYTES;
+            config.quotas.min_free_disk_percent = 0;
             std::fs::write(self.broker_config_path(name), toml::to_string(&config)?)?;
         }
         for (address, ..) in NODES {

@@ -21,7 +21,7 @@ const CALL_LIMIT: Duration = Duration::from_secs(10);
 /// How long a sender keeps repeating one referral before it records its outcome as unknown.
 const GIVE_UP: Duration = Duration::from_secs(90);
 /// The pause between two referrals of one sender.
-const PACE: Duration = Duration::from_millis(20);
+const PACE: Duration = Duration::from_millis(250);
 /// The pause before a failed call is repeated.
 const RETRY: Duration = Duration::from_millis(250);
 
