@@ -29,8 +29,10 @@ pub const MAX_MAX_ENVELOPE_BYTES: usize = trm_proto::MAX_ENVELOPE_BYTES;
 /// The default first retry ceiling towards an unreachable peer broker, milliseconds.
 pub const DEFAULT_RELAY_BACKOFF_INITIAL_MS: u64 = 500;
 
-/// The default largest retry ceiling towards an unreachable peer broker: five minutes.
-pub const DEFAULT_RELAY_BACKOFF_MAX_MS: u64 = 300_000;
+/// The default largest retry ceiling towards a silent peer broker: 20 s, so that with the
+/// connect timeout a link that comes back is used again within 30 s (half of it for a peer
+/// that answers with errors; see `docs/decisions.md`).
+pub const DEFAULT_RELAY_BACKOFF_MAX_MS: u64 = 20_000;
 
 /// The default interval between two directory refreshes: five minutes.
 pub const DEFAULT_DIRECTORY_REFRESH_SECS: u64 = 300;
@@ -74,10 +76,11 @@ pub struct BrokerConfigFile {
     #[serde(default = "default_max_envelope_bytes")]
     pub max_envelope_bytes: usize,
     /// First retry ceiling towards an unreachable peer broker, milliseconds; it doubles after
-    /// each failure and returns to this value when the peer answers or contacts us.
+    /// each failure and returns to this value when a relay batch is answered.
     #[serde(default = "default_relay_backoff_initial_ms")]
     pub relay_backoff_initial_ms: u64,
-    /// Largest retry ceiling towards an unreachable peer broker, milliseconds.
+    /// Largest retry ceiling towards a silent peer broker, milliseconds (half of it towards a
+    /// peer that answers with errors).
     #[serde(default = "default_relay_backoff_max_ms")]
     pub relay_backoff_max_ms: u64,
     /// Seconds between two directory refreshes (the file, then every peer broker).

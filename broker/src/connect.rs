@@ -6,18 +6,30 @@
 //!
 //! The pins and the refusal log live here, with the rest of this broker's TLS material; the
 //! listener ([`crate::handshake`]) shares them, and the directory refresh swaps the pins.
+//!
+//! Every wait on a peer has a deadline: the TCP dial and the TLS handshake
+//! ([`trm_tls::connect::DIAL_TIMEOUT`], [`trm_tls::connect::HANDSHAKE_TIMEOUT`], and
+//! [`CONNECT_TIMEOUT`] around both), each call ([`CALL_TIMEOUT`]), and HTTP/2 keepalive pings
+//! answered within [`trm_tls::connect::KEEPALIVE_TIMEOUT`], busy or idle, so that a connection
+//! that went silent is dropped and the next call dials a new one.
+//!
+//! A peer is called at its directory endpoint unless `[network] peer_endpoints` names another
+//! way in; the certificate it must present is the directory's either way.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
+use trm_proto::addr::BrokerName;
 use trm_proto::directory::{BrokerInfo, Directory};
+use trm_tls::connect::{DIAL_TIMEOUT, HANDSHAKE_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT};
 use trm_tls::{Connector, Identity, Pins, Refusals, Roots, TlsError};
 
 use crate::config::BrokerConfig;
 
 /// How long establishing a connection to a peer may take, TLS handshake included.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const CONNECT_TIMEOUT: Duration = DIAL_TIMEOUT.saturating_add(HANDSHAKE_TIMEOUT);
 
 /// How long one call to a peer may take, a relay batch's durable flush included.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,6 +63,8 @@ pub struct ClientTls {
     pins: Arc<Pins>,
     /// Refused certificates, logged once per interval each.
     refusals: Arc<Refusals>,
+    /// Endpoints that replace the directory's for some peers.
+    peer_endpoints: Arc<BTreeMap<BrokerName, String>>,
 }
 
 impl std::fmt::Debug for ClientTls {
@@ -71,7 +85,15 @@ impl ClientTls {
             key_pem: config.tls_key_pem.clone(),
             pins: Arc::new(Pins::new(Arc::new(config.directory.clone()))),
             refusals: Arc::new(Refusals::default()),
+            peer_endpoints: Arc::new(config.network.peer_endpoints.clone()),
         }
+    }
+
+    /// Where to call `peer`: the configured endpoint if there is one, else the directory's.
+    pub fn endpoint_of<'a>(&'a self, peer: &'a BrokerInfo) -> &'a str {
+        self.peer_endpoints
+            .get(&peer.name)
+            .map_or(peer.endpoint.as_str(), String::as_str)
     }
 
     /// The pinned certificates, shared by outgoing and incoming connections.
@@ -100,8 +122,9 @@ impl ClientTls {
     }
 }
 
-/// A lazy channel to `peer` at its directory endpoint; it connects (and reconnects) on use,
-/// each time accepting only the certificate the directory then lists for `peer`.
+/// A lazy channel to `peer` at its endpoint ([`ClientTls::endpoint_of`]); it connects (and
+/// reconnects) on use, each time accepting only the certificate the directory then lists for
+/// `peer`.
 pub fn channel(tls: &ClientTls, peer: &BrokerInfo) -> Result<Channel, ConnectError> {
     let config = trm_tls::client_config(
         &tls.identity()?,
@@ -111,16 +134,19 @@ pub fn channel(tls: &ClientTls, peer: &BrokerInfo) -> Result<Channel, ConnectErr
         tls.refusals.clone(),
     )?;
     let connector = Connector::new(config, &peer.name)?;
-    let endpoint = Endpoint::from_shared(trm_tls::connect::connector_uri(&peer.endpoint)).map_err(
-        |source| ConnectError::Endpoint {
-            endpoint: peer.endpoint.clone(),
-            source,
-        },
-    )?;
+    let address = tls.endpoint_of(peer);
+    let endpoint =
+        Endpoint::from_shared(trm_tls::connect::connector_uri(address)).map_err(|source| {
+            ConnectError::Endpoint {
+                endpoint: address.to_owned(),
+                source,
+            }
+        })?;
     Ok(endpoint
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(CALL_TIMEOUT)
-        .http2_keep_alive_interval(Duration::from_secs(30))
+        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
         .keep_alive_while_idle(true)
         .connect_with_connector_lazy(connector))
 }

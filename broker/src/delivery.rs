@@ -3,11 +3,18 @@
 //! DELIVERED or REJECTED receipt, which is checked and, in the same atomic write that deletes
 //! the item, queued for the sender, or put in the outbox for the sender's home broker when the
 //! sender is homed elsewhere. The stream ends when the broker shuts down.
+//!
+//! A stream that stops making progress is ended so that the node dials again: the server's
+//! HTTP/2 keepalive drops a connection whose node answers no ping, and a node that leaves items
+//! unacknowledged for [`ACK_DEADLINE`] has its stream ended (the items stay queued and go out
+//! again on the next stream).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tonic::{Status, Streaming};
 use tracing::{debug, info, warn};
 use trm_proto::addr::NodeAddr;
@@ -23,6 +30,10 @@ use crate::store::{Destination, Route};
 
 /// Items sent and not yet acknowledged, per stream.
 pub const WINDOW: usize = 64;
+
+/// How long a node may leave delivered items unacknowledged before its stream is ended; it
+/// acknowledges each item as soon as it is on disk, a matter of seconds.
+pub const ACK_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Who a delivery stream serves: the node, and the certificate (DER) its stream was opened with.
 #[derive(Debug, Clone)]
@@ -45,6 +56,8 @@ pub async fn session(
     // Ending the stream at shutdown lets the server's graceful shutdown finish.
     let mut shutdown = state.shutdown_signal();
     let mut in_flight = BTreeSet::new();
+    // The last acknowledgement, or when the oldest item in flight was sent.
+    let mut progress = Instant::now();
     loop {
         // A node revoked while its stream is open, or whose certificate was replaced, gets
         // nothing more on the stream that certificate opened.
@@ -81,6 +94,9 @@ pub async fn session(
                         .filter(|item| !in_flight.contains(&item.sequence))
                         .take(WINDOW - in_flight.len())
                         .collect();
+                    if in_flight.is_empty() {
+                        progress = Instant::now();
+                    }
                     for item in fresh {
                         in_flight.insert(item.sequence);
                         if out.send(Ok(item.delivery)).await.is_err() {
@@ -100,6 +116,7 @@ pub async fn session(
             () = &mut notified => {}
             ack = acks.message() => match ack {
                 Ok(Some(ack)) => {
+                    progress = Instant::now();
                     let sequence = ack.sequence;
                     if !in_flight.remove(&sequence) {
                         debug!(node = %node, sequence, "acknowledgement for an item not in flight");
@@ -122,6 +139,18 @@ pub async fn session(
             },
             () = out.closed() => {
                 info!(node = %node, "delivery stream closed");
+                return;
+            }
+            () = tokio::time::sleep_until(progress + ACK_DEADLINE), if !in_flight.is_empty() => {
+                warn!(
+                    node = %node,
+                    "node {node} acknowledged nothing for {} s; ending its delivery stream so that it reconnects",
+                    ACK_DEADLINE.as_secs()
+                );
+                let _ = out.try_send(Err(Status::deadline_exceeded(format!(
+                    "nothing acknowledged for {} s",
+                    ACK_DEADLINE.as_secs()
+                ))));
                 return;
             }
             () = stopped(&mut shutdown) => {

@@ -11,7 +11,7 @@ use tonic::transport::Channel;
 /// The state of relaying to one peer, as last updated by its relay task.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RelayStatus {
-    /// Failed attempts since the last success or the last contact from the peer.
+    /// Failed attempts since the last successful exchange.
     pub failures: u32,
     /// The current retry ceiling (the next delay is drawn below it).
     pub ceiling: Duration,
@@ -30,7 +30,7 @@ pub struct RelayStatus {
 pub struct PeerLink {
     /// Something new is in the outbox for this peer.
     queued: Notify,
-    /// The peer called us: it is reachable, so retry now and from the initial ceiling.
+    /// The peer called us: bring the next attempt forward (see [`crate::relay::PROBE_SPACING`]).
     contacted: Notify,
     /// The relay status.
     status: Mutex<RelayStatus>,

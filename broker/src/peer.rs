@@ -54,7 +54,7 @@ async fn handle(
     if peer == state.name {
         return Err(BrokerError::NotAPeer(peer));
     }
-    // Any call shows the peer is up: retry what waits for it now, from the initial ceiling.
+    // Any call shows the peer may be up: bring our next attempt to it forward (not the backoff).
     state.link(&peer).contact();
     let batch = request.into_inner();
     let now = time::now_ms();

@@ -3,12 +3,22 @@
 //! outbox batch after batch, oldest first.
 //!
 //! When the peer cannot be reached, the task retries with exponential backoff, full jitter and
-//! a cap. The ceiling goes back to its initial value as soon as the peer contacts us (any
-//! incoming Relay call from it wakes this task), not only when one of our calls succeeds: a
-//! broker that waits out a long backoff after its peer is back keeps messages from it for
-//! no reason (Matrix servers that never reset were cut off for days). For the same reason the
+//! a cap: [`Failure::Silent`] (no connection, no answer) up to the configured ceiling,
+//! [`Failure::Answered`] (the peer is up and answered with an error) up to half of it. Every
+//! attempt is bounded ([`ATTEMPT_TIMEOUT`] on top of the channel's own dial, handshake, call
+//! and keepalive deadlines), so a link that goes silent costs bounded attempts, never a wait
+//! for ever.
+//!
+//! Only a successful exchange (a batch answered) resets the backoff. A call from the peer does
+//! not: two brokers whose calls fail would otherwise reset each other's backoff at every call
+//! and hammer each other. Instead a contact from the peer brings the next attempt forward, to
+//! no sooner than [`PROBE_SPACING`] after the previous one: a recovered link is noticed within
+//! seconds, and a failing one is called at most once per spacing. For the same reason the
 //! first batch goes out even if it is empty, so that peers that backed off from this broker
-//! while it was down retry at once.
+//! while it was down hear from it at once.
+//!
+//! The link's state is logged once per change: a warning when it starts failing, a note when
+//! it works again (with how long it was down); each attempt at debug level only.
 
 pub mod answer;
 
@@ -16,12 +26,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::{debug, info, warn};
 use trm_proto::addr::BrokerName;
 use trm_proto::directory::Directory;
 use trm_proto::pb;
 use trm_proto::pb::broker_peer_client::BrokerPeerClient;
-use trm_storage::Backoff;
+use trm_storage::backoff::health::{Change, LinkHealth};
+use trm_storage::{Backoff, Failure};
 
 use crate::connect;
 use crate::link::PeerLink;
@@ -34,6 +46,14 @@ pub const BATCH_ITEMS: usize = 64;
 /// Encoded bytes of items in one relay batch, at most; a single larger item goes alone (the
 /// configuration keeps envelopes below half of this).
 pub const BATCH_BYTES: usize = 32 * 1024 * 1024;
+
+/// The shortest time between two attempts when a contact from the peer brings the next one
+/// forward.
+pub const PROBE_SPACING: Duration = Duration::from_secs(3);
+
+/// The longest one attempt may take, however the channel's own deadlines play out: a call's
+/// timeout plus a dial and a handshake.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(75);
 
 /// Why one relay attempt failed; the items stay in the outbox and the task backs off.
 #[derive(Debug, thiserror::Error)]
@@ -55,12 +75,18 @@ pub enum RelayError {
         source: connect::ConnectError,
     },
     /// The call failed (unreachable, refused as a whole, timed out).
-    #[error("broker {peer} answered {:?}: {}", status.code(), status.message())]
+    #[error("call to broker {peer} failed ({:?}): {}", status.code(), trm_proto::status::describe(status))]
     Call {
         /// The peer.
         peer: BrokerName,
         /// The call's status.
         status: tonic::Status,
+    },
+    /// The attempt passed [`ATTEMPT_TIMEOUT`].
+    #[error("broker {peer} did not answer within {:?}", ATTEMPT_TIMEOUT)]
+    TimedOut {
+        /// The peer.
+        peer: BrokerName,
     },
     /// The peer's answer does not fit the batch: nothing is deleted.
     #[error("broker {peer} answered item {sequence} wrongly: {problem}")]
@@ -75,6 +101,35 @@ pub enum RelayError {
     /// Reading or updating the outbox failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl RelayError {
+    /// How the attempt failed, for the backoff: [`Failure::Answered`] when the peer is up and
+    /// answered, [`Failure::Silent`] otherwise.
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::Call { status, .. } if !is_silence(status.code()) => Failure::Answered,
+            Self::BadAnswer { .. } => Failure::Answered,
+            _ => Failure::Silent,
+        }
+    }
+
+    /// Whether the peer's link is to blame (a store error is this broker's own).
+    fn is_the_links(&self) -> bool {
+        !matches!(self, Self::Store(_))
+    }
+}
+
+/// Whether a call's status means that no answer came from the peer: no connection, a
+/// connection dropped, a deadline passed.
+fn is_silence(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unavailable
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Cancelled
+            | tonic::Code::Unknown
+    )
 }
 
 /// The other brokers `directory` lists, in name order.
@@ -111,17 +166,17 @@ pub enum Wake {
     Shutdown,
 }
 
-/// Waits before the next attempt. With a `delay` (after a failure), only the delay, a contact
-/// from the peer or shutdown end the wait: new items must not make us hammer a peer that is
-/// down. Without one (the outbox is empty), new items end it too.
+/// Waits before the next attempt. With a `retry_at` (after a failure), only that instant, a
+/// contact from the peer or shutdown end the wait: new items must not make us hammer a peer
+/// that is down. Without one (the outbox is empty), new items end it too.
 pub async fn pause(
     link: &PeerLink,
-    delay: Option<Duration>,
+    retry_at: Option<Instant>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Wake {
-    match delay {
-        Some(delay) => tokio::select! {
-            () = tokio::time::sleep(delay) => Wake::Timer,
+    match retry_at {
+        Some(at) => tokio::select! {
+            () = tokio::time::sleep_until(at) => Wake::Timer,
             () = link.contacted() => Wake::Contacted,
             () = stopped(shutdown) => Wake::Shutdown,
         },
@@ -133,29 +188,53 @@ pub async fn pause(
     }
 }
 
+/// When to retry after a contact from the peer, with the next attempt due at `retry_at` and
+/// the previous one started at `last_attempt`: now if the spacing has passed, otherwise at the
+/// earlier of the due time and the end of the spacing.
+pub fn probe_at(retry_at: Instant, last_attempt: Instant, now: Instant) -> Instant {
+    retry_at.min(last_attempt + PROBE_SPACING).max(now)
+}
+
+/// The backoff of a relay task: the configured ceilings, half of the largest for a peer that
+/// answers with errors.
+pub fn backoff(settings: &crate::state::FederationSettings) -> Backoff {
+    Backoff::new(settings.backoff_initial, settings.backoff_max)
+        .with_answering_cap(settings.backoff_max / 2)
+}
+
 /// Relays to `peer` until the broker shuts down.
 pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
     let link = state.link(&peer);
     let mut shutdown = state.shutdown_signal();
-    let settings = &state.federation;
-    let mut backoff = Backoff::new(settings.backoff_initial, settings.backoff_max);
+    let mut backoff = backoff(&state.federation);
+    let mut health = LinkHealth::default();
     link.update(|s| s.ceiling = backoff.ceiling());
     let mut announce = true;
     loop {
         if state.is_shutting_down() {
             return;
         }
+        let started = Instant::now();
         // A call to a peer that does not answer may take until its timeout; shutdown does not
         // wait for it. Cancelling is safe: nothing is acknowledged to anyone before the outbox
         // update is durable, and a batch relayed again is recognised by the peer.
         let attempt = tokio::select! {
-            attempt = relay_once(&state, &link, &peer, announce) => attempt,
+            attempt = tokio::time::timeout(ATTEMPT_TIMEOUT, relay_once(&state, &link, &peer, announce)) => {
+                attempt.unwrap_or_else(|_| Err(RelayError::TimedOut { peer: peer.clone() }))
+            }
             () = stopped(&mut shutdown) => return,
         };
         announce = false;
-        let delay = match attempt {
+        let mut retry_at = match attempt {
             Ok(Some(items)) => {
                 backoff.reset();
+                if let Some(Change::Back(down)) = health.succeeded() {
+                    info!(
+                        peer = %peer,
+                        "peer broker {peer} reachable again after {} s",
+                        down.as_secs()
+                    );
+                }
                 link.update(|s| {
                     s.failures = 0;
                     s.ceiling = backoff.ceiling();
@@ -168,32 +247,43 @@ pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
             }
             Ok(None) => None,
             Err(e) => {
-                let delay = backoff.next_delay();
-                match &e {
-                    RelayError::Call { .. } | RelayError::NotInDirectory { .. } => {
-                        debug!(peer = %peer, cause = %e, ?delay, "relay failed, will retry");
-                    }
-                    _ => warn!(peer = %peer, cause = %e, ?delay, "relay failed, will retry"),
+                let delay = backoff.after(e.failure());
+                if !e.is_the_links() {
+                    warn!(peer = %peer, cause = %e, ?delay, "relay failed, will retry");
+                } else if health.failed() == Some(Change::Lost) {
+                    warn!(
+                        peer = %peer,
+                        "peer broker {peer} unreachable: {e}; retrying in the background"
+                    );
+                } else {
+                    debug!(peer = %peer, cause = %e, ?delay, "relay failed, will retry");
                 }
                 link.update(|s| {
                     s.failures = backoff.failures();
                     s.ceiling = backoff.ceiling();
                     s.last_error = Some(e.to_string());
                 });
-                Some(delay)
+                Some(Instant::now() + delay)
             }
         };
-        match pause(&link, delay, &mut shutdown).await {
-            Wake::Shutdown => return,
-            Wake::Contacted => {
-                debug!(peer = %peer, "peer contacted us; retrying from the initial backoff");
-                backoff.reset();
-                link.update(|s| {
-                    s.failures = 0;
-                    s.ceiling = backoff.ceiling();
-                });
+        loop {
+            match pause(&link, retry_at, &mut shutdown).await {
+                Wake::Shutdown => return,
+                Wake::Timer | Wake::Queued => break,
+                Wake::Contacted => {
+                    let Some(due) = retry_at else {
+                        // Idle: look at the outbox again (cheap, no call if it is empty).
+                        break;
+                    };
+                    let now = Instant::now();
+                    let probe = probe_at(due, started, now);
+                    if probe <= now {
+                        debug!(peer = %peer, "peer contacted us; probing now");
+                        break;
+                    }
+                    retry_at = Some(probe);
+                }
             }
-            Wake::Timer | Wake::Queued => {}
         }
     }
 }
@@ -256,8 +346,9 @@ mod tests {
         let waiting = tokio::spawn({
             let link = link.clone();
             async move {
-                let started = tokio::time::Instant::now();
-                let wake = pause(&link, Some(Duration::from_secs(300)), &mut shutdown).await;
+                let started = Instant::now();
+                let retry_at = started + Duration::from_secs(300);
+                let wake = pause(&link, Some(retry_at), &mut shutdown).await;
                 (wake, started.elapsed())
             }
         });
@@ -271,11 +362,58 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_contact_brings_the_next_attempt_forward_but_never_closer_than_the_spacing() {
+        let last = Instant::now();
+        let due = last + Duration::from_secs(60);
+        // Right after an attempt: not before the spacing has passed.
+        assert_eq!(
+            probe_at(due, last, last + Duration::from_millis(10)),
+            last + PROBE_SPACING
+        );
+        // Long after: now.
+        let later = last + Duration::from_secs(20);
+        assert_eq!(probe_at(due, last, later), later);
+        // A retry due sooner than the spacing stays where it is.
+        let soon = last + Duration::from_secs(1);
+        assert_eq!(probe_at(soon, last, last), soon);
+    }
+
+    #[test]
+    fn silence_and_answered_errors_are_told_apart() {
+        let peer: BrokerName = "rs".parse().expect("name");
+        let call = |status| RelayError::Call {
+            peer: peer.clone(),
+            status,
+        };
+        assert_eq!(
+            call(tonic::Status::unavailable("connection refused")).failure(),
+            Failure::Silent
+        );
+        assert_eq!(
+            call(tonic::Status::deadline_exceeded("timeout")).failure(),
+            Failure::Silent
+        );
+        assert_eq!(
+            RelayError::TimedOut { peer: peer.clone() }.failure(),
+            Failure::Silent
+        );
+        assert_eq!(
+            call(tonic::Status::resource_exhausted("disk full")).failure(),
+            Failure::Answered
+        );
+        assert_eq!(
+            call(tonic::Status::failed_precondition("directory behind")).failure(),
+            Failure::Answered
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn new_items_do_not_cut_a_backoff_pause_short_but_end_an_idle_wait() {
         let link = PeerLink::default();
         let (_stop, mut shutdown) = watch::channel(false);
         link.wake();
-        let wake = pause(&link, Some(Duration::from_secs(10)), &mut shutdown).await;
+        let retry_at = Instant::now() + Duration::from_secs(10);
+        let wake = pause(&link, Some(retry_at), &mut shutdown).await;
         assert_eq!(wake, Wake::Timer);
         // The permit left by `wake` ends the next idle wait at once.
         let wake = pause(&link, None, &mut shutdown).await;
@@ -287,8 +425,9 @@ mod tests {
         let link = PeerLink::default();
         let (stop, mut shutdown) = watch::channel(false);
         stop.send_replace(true);
+        let retry_at = Instant::now() + Duration::from_secs(300);
         assert_eq!(
-            pause(&link, Some(Duration::from_secs(300)), &mut shutdown).await,
+            pause(&link, Some(retry_at), &mut shutdown).await,
             Wake::Shutdown
         );
         assert_eq!(pause(&link, None, &mut shutdown).await, Wake::Shutdown);

@@ -4,18 +4,45 @@
 //! (re)connection, so a broker certificate retired by a newer directory stops working at
 //! once). The channel is lazy and reconnects by itself; the outbox and delivery tasks only see
 //! failed calls and retry with backoff.
+//!
+//! Every wait on a broker has a deadline: the dial and the TLS handshake ([`CONNECT_TIMEOUT`]),
+//! each unary call ([`within`], [`CALL_TIMEOUT`]), and on the long-lived delivery stream HTTP/2
+//! keepalive pings, sent busy or idle and answered within
+//! [`trm_tls::connect::KEEPALIVE_TIMEOUT`]: a stream that delivers nothing and answers no ping
+//! is dropped, and the delivery task dials again.
 
+use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use tonic::Status;
 use tonic::transport::{Channel, Endpoint};
 use trm_proto::addr::BrokerName;
+use trm_tls::connect::{DIAL_TIMEOUT, HANDSHAKE_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT};
 use trm_tls::{Connector, Identity, Pins, Refusals, Roots, TlsError};
 
 use crate::config::NodeConfig;
 
 /// How long establishing a connection may take, TLS handshake included.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const CONNECT_TIMEOUT: Duration = DIAL_TIMEOUT.saturating_add(HANDSHAKE_TIMEOUT);
+
+/// How long one unary call to a broker may take, its durable write included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `call`, failed with DEADLINE_EXCEEDED ("no answer within ...") if it takes longer than
+/// `limit`.
+pub async fn within<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(answer) => answer,
+        Err(_) => Err(Status::deadline_exceeded(format!(
+            "no answer within {} s",
+            limit.as_secs()
+        ))),
+    }
+}
 
 /// Refused broker certificates, logged once per certificate per interval across channels.
 static REFUSALS: LazyLock<Arc<Refusals>> = LazyLock::new(|| Arc::new(Refusals::default()));
@@ -68,7 +95,8 @@ pub fn channel_to(
     })?;
     Ok(endpoint
         .connect_timeout(CONNECT_TIMEOUT)
-        .http2_keep_alive_interval(Duration::from_secs(30))
+        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
         .keep_alive_while_idle(true)
         .connect_with_connector_lazy(connector))
 }

@@ -3,6 +3,11 @@
 //! recorded) and acknowledges it only once the result is on disk. While the directory in use
 //! has expired nothing is received: deliveries stay queued on the broker, unacknowledged,
 //! until a newer directory is adopted.
+//!
+//! Opening the stream has a deadline ([`OPEN_TIMEOUT`]); once open, the channel's HTTP/2
+//! keepalive drops a stream whose broker answers no ping (see [`crate::connect`]), and the task
+//! dials again with backoff. The link's state is logged once per change: a warning when the
+//! broker becomes unreachable, a note when it is reachable again and after how long.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,11 +15,12 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 use trm_proto::envelope::Header;
 use trm_proto::pb;
 use trm_proto::pb::broker_client::BrokerClient;
 use trm_storage::Backoff;
+use trm_storage::backoff::health::{Change, LinkHealth};
 
 use crate::error::NodeError;
 use crate::node::Node;
@@ -25,13 +31,23 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
     let mut client = BrokerClient::new(sources.home().clone())
         .max_decoding_message_size(trm_proto::MAX_ENVELOPE_BYTES + 64 * 1024);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+    let mut health = LinkHealth::default();
+    let broker = node.address().broker();
     while !*shutdown.borrow() {
         // Set when the directory in use has expired: retry at a slower pace than a reconnect.
         let mut pause = None;
         let (acks, ack_stream) = mpsc::channel(64);
-        match client.deliver(ReceiverStream::new(ack_stream)).await {
+        let opening = client.deliver(ReceiverStream::new(ack_stream));
+        match crate::connect::within(OPEN_TIMEOUT, opening).await {
             Ok(response) => {
-                info!(node = %node.address(), "delivery stream connected");
+                match health.succeeded() {
+                    Some(Change::Back(down)) => info!(
+                        node = %node.address(),
+                        "broker {broker} reachable again after {} s",
+                        down.as_secs()
+                    ),
+                    _ => info!(node = %node.address(), "delivery stream connected"),
+                }
                 backoff.reset();
                 // The broker is reachable again: let the outbox try at once.
                 node.outbox_wake().notify_one();
@@ -72,7 +88,8 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
                                 break;
                             }
                             Err(status) => {
-                                warn!(cause = %status, "delivery stream broken");
+                                let cause = format!("delivery stream broken: {}", trm_proto::status::describe(&status));
+                                link_failed(&mut health, &broker, &cause);
                                 break;
                             }
                         },
@@ -81,7 +98,11 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
                 }
             }
             Err(status) => {
-                warn!(cause = %status, "cannot open delivery stream");
+                let cause = format!(
+                    "cannot open the delivery stream: {}",
+                    trm_proto::status::describe(&status)
+                );
+                link_failed(&mut health, &broker, &cause);
             }
         }
         tokio::select! {
@@ -90,6 +111,19 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
         }
     }
 }
+
+/// Logs a failure of the link to the home broker: a warning if it worked until now, a debug
+/// line otherwise.
+fn link_failed(health: &mut LinkHealth, broker: &trm_proto::addr::BrokerName, cause: &str) {
+    if health.failed() == Some(Change::Lost) {
+        warn!("broker {broker} unreachable: {cause}; retrying in the background");
+    } else {
+        debug!(cause, "broker still unreachable");
+    }
+}
+
+/// How long opening the delivery stream may take, until the broker's first answer.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long to wait before asking again for a newer directory when the one in use has expired.
 const EXPIRED_RETRY: Duration = Duration::from_secs(5);

@@ -82,7 +82,8 @@ pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receive
             }
             continue;
         }
-        match client.submit(item.envelope.clone()).await {
+        let submitted = client.submit(item.envelope.clone());
+        match crate::connect::within(crate::connect::CALL_TIMEOUT, submitted).await {
             Ok(response) => {
                 backoff.reset();
                 if let Err(e) = node

@@ -218,14 +218,10 @@ async fn fetch(
     };
     let mut client = BrokerClient::new(channel);
     let call = client.fetch_directory(pb::FetchDirectoryRequest { known_version });
-    match tokio::time::timeout(FETCH_TIMEOUT, call).await {
-        Ok(Ok(response)) => Ok(response.into_inner()),
-        Ok(Err(status)) => Err(failed(status)),
-        Err(_) => Err(failed(tonic::Status::deadline_exceeded(format!(
-            "no answer within {} s",
-            FETCH_TIMEOUT.as_secs()
-        )))),
-    }
+    crate::connect::within(FETCH_TIMEOUT, call)
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(failed)
 }
 
 /// Asks the home broker, then every other broker the directory in use lists, and offers each

@@ -14,6 +14,7 @@
 //! - [`receipt`]: signed delivery evidence.
 //! - [`directory`]: the signed federation directory.
 //! - [`time`]: Unix-millisecond timestamps.
+//! - [`status`]: a failed call's status in words, causes included (feature `grpc`).
 
 pub mod addr;
 pub mod attachment;
@@ -23,6 +24,8 @@ pub mod envelope;
 pub mod kinds;
 pub mod receipt;
 pub mod signing;
+#[cfg(feature = "grpc")]
+pub mod status;
 pub mod time;
 
 /// The generated protobuf messages of `trm.v1`, and its gRPC services with the `grpc` feature.

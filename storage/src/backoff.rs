@@ -1,5 +1,4 @@
-//! Exponential backoff with full jitter and a cap, reset as soon as the peer answers (or, for
-//! brokers, contacts us).
+//! Exponential backoff with full jitter and a cap, reset only by a successful exchange.
 //!
 //! Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): each delay is drawn
 //! uniformly between zero and the current ceiling, and the ceiling doubles after every failure
@@ -7,8 +6,27 @@
 //! arriving together. The ceiling goes back to its initial value on [`Backoff::reset`]: a
 //! server that never resets its backoff can stay cut off from a recovered peer for as long as
 //! the cap (Matrix federation learnt this the hard way).
+//!
+//! Only a successful exchange resets it, never a mere sign of life such as an incoming call:
+//! two peers that both fail and reset each other's backoff on every call hammer each other
+//! without pause. A failure is either [`Failure::Silent`] (no answer: refused or dropped
+//! connection, timeout) or [`Failure::Answered`] (the peer is up and answered with an error);
+//! the second kind has a lower ceiling, since a live peer's trouble tends to clear soon and a
+//! retry costs it little. [`health`] tells when a link changes between working and failing, so
+//! that the change is logged once, not at every attempt.
+
+pub mod health;
 
 use std::time::Duration;
+
+/// How an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No answer: no connection, a reset, a timeout.
+    Silent,
+    /// The peer answered, with an error.
+    Answered,
+}
 
 /// Retry delays for one peer.
 #[derive(Debug, Clone)]
@@ -17,24 +35,43 @@ pub struct Backoff {
     initial: Duration,
     /// The largest ceiling.
     cap: Duration,
+    /// The largest ceiling after a [`Failure::Answered`].
+    answering_cap: Duration,
     /// Failures since the last reset.
     attempt: u32,
 }
 
 impl Backoff {
-    /// Ceilings start at `initial` and double up to `cap`.
+    /// Ceilings start at `initial` and double up to `cap`, after any failure.
     pub fn new(initial: Duration, cap: Duration) -> Self {
+        let cap = cap.max(initial);
         Self {
             initial,
-            cap: cap.max(initial),
+            cap,
+            answering_cap: cap,
             attempt: 0,
         }
     }
 
-    /// The delay before the next attempt, drawn uniformly up to the current ceiling; the
-    /// ceiling then doubles (up to the cap).
+    /// The same backoff with a lower cap, `answering_cap`, after a [`Failure::Answered`]
+    /// (raised to the initial ceiling if below it, lowered to the cap if above).
+    pub fn with_answering_cap(mut self, answering_cap: Duration) -> Self {
+        self.answering_cap = answering_cap.max(self.initial).min(self.cap);
+        self
+    }
+
+    /// The delay before the next attempt after a [`Failure::Silent`] failure.
     pub fn next_delay(&mut self) -> Duration {
-        let ceiling = self.ceiling();
+        self.after(Failure::Silent)
+    }
+
+    /// The delay before the next attempt after `failure`, drawn uniformly up to the current
+    /// ceiling (never above the cap for that kind of failure); the ceiling then doubles.
+    pub fn after(&mut self, failure: Failure) -> Duration {
+        let ceiling = match failure {
+            Failure::Silent => self.ceiling(),
+            Failure::Answered => self.ceiling().min(self.answering_cap),
+        };
         self.attempt = self.attempt.saturating_add(1);
         let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::random::<u64>() % ceiling_ms.saturating_add(1))
@@ -51,7 +88,7 @@ impl Backoff {
         self.attempt
     }
 
-    /// The peer answered: start again from the initial ceiling.
+    /// An exchange succeeded: start again from the initial ceiling.
     pub fn reset(&mut self) {
         self.attempt = 0;
     }
@@ -86,6 +123,22 @@ mod tests {
         let delays: Vec<_> = (0..200).map(|_| backoff.next_delay()).collect();
         assert!(delays.iter().any(|d| *d < Duration::from_millis(250)));
         assert!(delays.iter().any(|d| *d > Duration::from_millis(750)));
+    }
+
+    #[test]
+    fn a_peer_that_answers_with_errors_is_retried_under_the_lower_cap() {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(60))
+            .with_answering_cap(Duration::from_secs(10));
+        for _ in 0..30 {
+            assert!(backoff.after(Failure::Answered) <= Duration::from_secs(10));
+        }
+        // Silence is retried under the higher cap: some delay goes past the lower one.
+        let silent: Vec<_> = (0..200).map(|_| backoff.after(Failure::Silent)).collect();
+        assert!(silent.iter().all(|d| *d <= Duration::from_secs(60)));
+        assert!(silent.iter().any(|d| *d > Duration::from_secs(10)));
+        let odd = Backoff::new(Duration::from_secs(1), Duration::from_secs(5))
+            .with_answering_cap(Duration::from_secs(50));
+        assert_eq!(odd.answering_cap, Duration::from_secs(5));
     }
 
     #[test]

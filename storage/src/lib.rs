@@ -37,7 +37,7 @@ pub mod group_commit;
 pub mod open;
 
 #[cfg(feature = "engine")]
-pub use backoff::Backoff;
+pub use backoff::{Backoff, Failure};
 pub use config::ConfigError;
 #[cfg(feature = "engine")]
 pub use error::StorageError;

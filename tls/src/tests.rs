@@ -309,3 +309,41 @@ fn refusals_say_which_certificate_and_which_directory_in_plain_words() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_peer_that_accepts_tcp_and_never_answers_fails_the_dial_at_the_handshake_deadline() {
+    use std::time::Duration;
+    use tower::Service;
+
+    let s = setup();
+    // Accepts and holds connections, never writing a byte.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    let mut connector = crate::Connector::new(s.client(&s.node), &"at".parse().expect("name"))
+        .expect("connector")
+        .with_timeouts(Duration::from_secs(1), Duration::from_millis(300));
+    let uri: http::Uri = format!("http://{addr}").parse().expect("uri");
+    let started = std::time::Instant::now();
+    let dialled = tokio::time::timeout(Duration::from_secs(10), connector.call(uri))
+        .await
+        .expect("the connector gave up by itself");
+    let Err(error) = dialled else {
+        panic!("the handshake completed against a silent peer");
+    };
+    assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    assert!(
+        error.to_string().contains("the TLS handshake")
+            && error.to_string().contains("did not finish within 300ms"),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    held.abort();
+}

@@ -1,11 +1,14 @@
 //! The `[network]` table of `broker.toml`: how long a caller may take to finish the TLS
 //! handshake, how many connections the broker holds (in total and per source address), and the
-//! HTTP/2 limits of each connection. Every setting has a safe default, so the table may be left
-//! out; unknown keys are refused.
+//! HTTP/2 limits of each connection, and where to reach a peer broker when its directory
+//! endpoint is not the way in from here. Every setting has a safe default, so the table may be
+//! left out; unknown keys are refused.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use trm_proto::addr::BrokerName;
 use trm_storage::config::{ConfigError, field};
 
 /// Default time a caller has to complete the TLS handshake: 10 s.
@@ -62,6 +65,11 @@ pub struct NetworkFile {
     pub tcp_keepalive_secs: u64,
     /// Seconds one unary call may take (the delivery stream is not limited).
     pub request_timeout_secs: u64,
+    /// Peer broker name to the endpoint (`https://host:port`) used to call it instead of the
+    /// one the directory lists: a private address, a tunnel, a test proxy. The peer must still
+    /// present the certificate the directory lists for it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub peer_endpoints: BTreeMap<String, String>,
 }
 
 impl Default for NetworkFile {
@@ -77,6 +85,7 @@ impl Default for NetworkFile {
             keepalive_timeout_secs: DEFAULT_KEEPALIVE_TIMEOUT_SECS,
             tcp_keepalive_secs: DEFAULT_TCP_KEEPALIVE_SECS,
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
+            peer_endpoints: BTreeMap::new(),
         }
     }
 }
@@ -104,12 +113,14 @@ pub struct Network {
     pub tcp_keepalive: Duration,
     /// Time limit on one unary call.
     pub request_timeout: Duration,
+    /// Endpoints that replace the directory's for some peer brokers.
+    pub peer_endpoints: BTreeMap<BrokerName, String>,
 }
 
 impl Default for Network {
     fn default() -> Self {
         // The defaults are valid by construction; the test below holds them to it.
-        NetworkFile::default().validated()
+        NetworkFile::default().validated(BTreeMap::new())
     }
 }
 
@@ -175,11 +186,12 @@ impl NetworkFile {
         )?;
         at_least("network.tcp_keepalive_secs", self.tcp_keepalive_secs, 1)?;
         at_least("network.request_timeout_secs", self.request_timeout_secs, 1)?;
-        Ok(self.validated())
+        let peer_endpoints = peer_endpoints(&self.peer_endpoints)?;
+        Ok(self.validated(peer_endpoints))
     }
 
-    /// The conversion, without the checks.
-    fn validated(self) -> Network {
+    /// The conversion, without the checks, with the already checked `peer_endpoints`.
+    fn validated(self, peer_endpoints: BTreeMap<BrokerName, String>) -> Network {
         Network {
             handshake_timeout: Duration::from_millis(self.handshake_timeout_ms),
             max_connections: self.max_connections,
@@ -191,8 +203,38 @@ impl NetworkFile {
             keepalive_timeout: Duration::from_secs(self.keepalive_timeout_secs),
             tcp_keepalive: Duration::from_secs(self.tcp_keepalive_secs),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
+            peer_endpoints,
         }
     }
+}
+
+/// Checks that every key of `network.peer_endpoints` is a broker name and every value an
+/// `https://host:port` endpoint.
+fn peer_endpoints(
+    written: &BTreeMap<String, String>,
+) -> Result<BTreeMap<BrokerName, String>, ConfigError> {
+    written
+        .iter()
+        .map(|(name, endpoint)| {
+            let broker: BrokerName = name.parse().map_err(|e| {
+                field(
+                    "network.peer_endpoints",
+                    format!("{name:?} is not a broker name: {e}"),
+                )
+            })?;
+            let usable = endpoint
+                .strip_prefix("https://")
+                .and_then(|rest| rest.rsplit_once(':'))
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !usable {
+                return Err(field(
+                    "network.peer_endpoints",
+                    format!("endpoint of broker {broker} must be https://host:port"),
+                ));
+            }
+            Ok((broker, endpoint.clone()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -246,5 +288,32 @@ mod tests {
             frame.contains("network.max_frame_bytes") && frame.contains("between 16384"),
             "{frame}"
         );
+    }
+
+    #[test]
+    fn peer_endpoints_name_a_broker_and_an_https_host_and_port() -> Result<(), ConfigError> {
+        let with = |name: &str, endpoint: &str| NetworkFile {
+            peer_endpoints: [(name.to_owned(), endpoint.to_owned())].into(),
+            ..NetworkFile::default()
+        };
+        let network = with("rs", "https://10.0.0.7:7401").validate()?;
+        let rs: BrokerName = "rs".parse().map_err(|_| field("test", "name"))?;
+        assert_eq!(
+            network.peer_endpoints.get(&rs).map(String::as_str),
+            Some("https://10.0.0.7:7401")
+        );
+        let name = refusal(with("Not A Broker!", "https://10.0.0.7:7401"));
+        assert!(
+            name.contains("network.peer_endpoints") && name.contains("is not a broker name"),
+            "{name}"
+        );
+        let plain = refusal(with("rs", "http://10.0.0.7:7401"));
+        assert!(
+            plain.contains("endpoint of broker rs must be https://host:port"),
+            "{plain}"
+        );
+        let portless = refusal(with("rs", "https://10.0.0.7"));
+        assert!(portless.contains("must be https://host:port"), "{portless}");
+        Ok(())
     }
 }
