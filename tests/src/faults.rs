@@ -393,12 +393,12 @@ async fn check_round(
                 ),
             );
         }
-        for p in again.problems {
+        for p in again.problems.lines() {
             run.violation(round, &what, p);
         }
         run.lost.extend(again.pending);
     }
-    for p in drain.problems {
+    for p in drain.problems.lines() {
         run.violation(round, &what, p);
     }
     for p in checks::exactly_once(cluster, &sent, &run.delivered, &unknown).await? {

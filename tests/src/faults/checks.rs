@@ -25,6 +25,28 @@ const CASE_PREFIX: &str = "FAULTS-";
 /// Between two looks at the pending referrals.
 const POLL: Duration = Duration::from_millis(200);
 
+/// Problems of one kind counted, with the first as the example: one line per kind instead of
+/// one per referral.
+#[derive(Debug, Default)]
+pub struct Tally(BTreeMap<String, (usize, String)>);
+
+impl Tally {
+    /// Counts one problem of kind `what`, `example` naming the referral.
+    fn add(&mut self, what: String, example: impl FnOnce() -> String) {
+        self.0.entry(what).or_insert_with(|| (0, example())).0 += 1;
+    }
+
+    /// One line per kind: `N referral(s) <what> (first: <example>)`.
+    pub fn lines(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|(what, (count, example))| {
+                format!("{count} referral(s) {what} (first: {example})")
+            })
+            .collect()
+    }
+}
+
 /// How the acknowledged referrals of a round were delivered.
 #[derive(Debug, Default)]
 pub struct Drain {
@@ -33,7 +55,7 @@ pub struct Drain {
     /// Those not delivered (with their whole chain) within the limit.
     pub pending: Vec<Sent>,
     /// Referrals whose evidence ends undelivered (rejected, or given up after a refusal).
-    pub problems: Vec<String>,
+    pub problems: Tally,
 }
 
 /// Waits up to `limit` for every referral in `sent` to carry its whole evidence chain at its
@@ -51,10 +73,11 @@ pub async fn drain(cluster: &Cluster, sent: Vec<Sent>, limit: Duration) -> anyho
             match evidence(cluster, &mut clients, &s).await {
                 Ok(Some(steps)) => {
                     if let Some(failed) = steps.iter().find(|e| FAILED.contains(&e.step.as_str())) {
-                        drain.problems.push(format!(
-                            "referral {} ({} to {}) ended {}: {}",
-                            s.id, s.from, s.to, failed.step, failed.detail
-                        ));
+                        drain
+                            .problems
+                            .add(format!("ended {}: {}", failed.step, failed.detail), || {
+                                format!("{} from {} to {}", s.id, s.from, s.to)
+                            });
                     } else if let Some(delivered) = complete(&steps) {
                         drain.delivered.push((s.id, delivered));
                     } else {
@@ -119,7 +142,7 @@ pub async fn exactly_once(
     let acknowledged: HashMap<&str, &Sent> =
         sent.iter().map(|s| (s.case_ref.as_str(), s)).collect();
     let unknown: BTreeSet<&str> = unknown.iter().map(|u| u.case_ref.as_str()).collect();
-    let mut problems = Vec::new();
+    let mut problems = Tally::default();
     let mut seen = BTreeSet::new();
     for (address, ..) in NODES {
         let inbox = cluster
@@ -139,36 +162,36 @@ pub async fn exactly_once(
         }
         for (case_ref, ids) in by_case {
             if ids.len() > 1 {
-                problems.push(format!(
-                    "case {case_ref} arrived at {address} {} times: {}",
-                    ids.len(),
-                    ids.join(", ")
-                ));
+                problems.add(format!("arrived at {address} more than once"), || {
+                    format!("case {case_ref} as {}", ids.join(", "))
+                });
             }
             match acknowledged.get(case_ref) {
-                Some(s) if !ids.contains(&s.id.as_str()) => problems.push(format!(
-                    "case {case_ref} arrived at {address} as {}, but its sender was given {}",
-                    ids.join(", "),
-                    s.id
-                )),
+                Some(s) if !ids.contains(&s.id.as_str()) => problems.add(
+                    format!("arrived at {address} under another id than their sender was given"),
+                    || format!("case {case_ref} as {}, given {}", ids.join(", "), s.id),
+                ),
                 Some(_) => {}
                 None if unknown.contains(case_ref) => {}
-                None => problems.push(format!(
-                    "case {case_ref} arrived at {address} ({}) but no sender was given an id for it",
-                    ids.join(", ")
-                )),
+                None => problems.add(
+                    format!("arrived at {address} although no sender was given an id for them"),
+                    || format!("case {case_ref} as {}", ids.join(", ")),
+                ),
             }
         }
     }
     for s in sent.iter().filter(|s| delivered.contains(&s.id)) {
         if !seen.contains(&s.id) {
-            problems.push(format!(
-                "referral {} ({} to {}) is delivered by its evidence but not in the inbox",
-                s.id, s.from, s.to
-            ));
+            problems.add(
+                format!(
+                    "delivered by their evidence are missing from {}'s inbox",
+                    s.to
+                ),
+                || format!("{} from {}", s.id, s.from),
+            );
         }
     }
-    Ok(problems)
+    Ok(problems.lines())
 }
 
 /// `trm log verify` on every node: answers the violations.
