@@ -288,6 +288,9 @@ pub async fn run(options: &Options, programs: Programs) -> anyhow::Result<Figure
     let drain = checks::drain(&cluster, lost, options.drain_limit).await?;
     run.delivered
         .extend(drain.delivered.iter().map(|(id, _)| id.clone()));
+    for p in drain.problems.lines() {
+        run.violation(0, "end", p);
+    }
     if let Some(s) = drain.pending.first() {
         run.violation(
             0,
@@ -349,6 +352,7 @@ async fn check_round(
     let (sent, unknown, _) = load.snapshot();
     let this_round: Vec<Sent> = sent.iter().filter(|s| s.round == round).cloned().collect();
     let count = this_round.len();
+    let violations_before = run.figures.violations.len();
     let drain = checks::drain(cluster, this_round, options.drain_limit).await?;
     let after = |at: &u64| at.checked_sub(end_ms);
     let mut recovery = Recovery {
@@ -359,6 +363,7 @@ async fn check_round(
             .filter_map(after)
             .min(),
         drained_ms: None,
+        clean: false,
     };
     run.delivered
         .extend(drain.delivered.iter().map(|(id, _)| id.clone()));
@@ -407,6 +412,7 @@ async fn check_round(
     for p in checks::logs(cluster).await? {
         run.violation(round, &what, p);
     }
+    recovery.clean = run.figures.violations.len() == violations_before;
     Ok(recovery)
 }
 

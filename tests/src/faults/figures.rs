@@ -24,6 +24,8 @@ pub struct Recovery {
     /// To the round's last delivery; `None` when the round's referrals did not all arrive
     /// without a restart.
     pub drained_ms: Option<u64>,
+    /// Whether the round ended without a violation.
+    pub clean: bool,
 }
 
 /// Everything counted.
@@ -85,15 +87,16 @@ impl Figures {
         }
         let _ = writeln!(
             out,
-            "recovery, seconds from the fault's end  (first delivery: median p95 max | all delivered: median p95 max | stuck)"
+            "recovery, seconds from the fault's end  (first delivery: median p95 max | all delivered: median p95 max | rounds stuck, rounds with a violation)"
         );
         for (kind, recoveries) in &self.recoveries {
             let first = recoveries.iter().filter_map(|r| r.first_ms).collect();
             let drained = recoveries.iter().filter_map(|r| r.drained_ms).collect();
             let stuck = recoveries.iter().filter(|r| r.drained_ms.is_none()).count();
+            let failed = recoveries.iter().filter(|r| !r.clean).count();
             let _ = writeln!(
                 out,
-                "  {kind:<16} {:>3} rounds  {} | {} | {stuck}",
+                "  {kind:<16} {:>3} rounds  {} | {} | {stuck:>3} {failed:>3}",
                 recoveries.len(),
                 spread(first),
                 spread(drained)
