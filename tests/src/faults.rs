@@ -248,6 +248,7 @@ pub async fn run(options: &Options, programs: Programs) -> anyhow::Result<Figure
         let (fault, hold) = choose(&mut rng, &kinds);
         load.resume(paused, round);
         tokio::time::sleep(options.lead).await;
+        let violations_before = run.figures.violations.len();
         if let Err(e) = inject(&mut cluster, &fault, hold).await {
             run.violation(
                 round,
@@ -259,7 +260,7 @@ pub async fn run(options: &Options, programs: Programs) -> anyhow::Result<Figure
         let end_ms = trm_proto::time::now_ms();
         tokio::time::sleep(options.lead).await;
         paused = load.pause().await;
-        let recovery = check_round(
+        let mut recovery = check_round(
             &mut run,
             &mut cluster,
             &load,
@@ -269,6 +270,7 @@ pub async fn run(options: &Options, programs: Programs) -> anyhow::Result<Figure
             options,
         )
         .await?;
+        recovery.clean = run.figures.violations.len() == violations_before;
         run.figures.rounds = round;
         run.figures
             .recoveries
@@ -352,7 +354,6 @@ async fn check_round(
     let (sent, unknown, _) = load.snapshot();
     let this_round: Vec<Sent> = sent.iter().filter(|s| s.round == round).cloned().collect();
     let count = this_round.len();
-    let violations_before = run.figures.violations.len();
     let drain = checks::drain(cluster, this_round, options.drain_limit).await?;
     let after = |at: &u64| at.checked_sub(end_ms);
     let mut recovery = Recovery {
@@ -412,7 +413,6 @@ async fn check_round(
     for p in checks::logs(cluster).await? {
         run.violation(round, &what, p);
     }
-    recovery.clean = run.figures.violations.len() == violations_before;
     Ok(recovery)
 }
 
