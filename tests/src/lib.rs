@@ -7,10 +7,12 @@
 //! - [`raw`]: a broker client with any certificate, and a codec that sends arbitrary bytes.
 //! - [`craft`]: envelopes built by hand, for forgeries and binding attacks.
 //! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
-//! - [`process`]: the broker as a real process, killed when dropped.
+//! - [`process`]: the broker and the node as real processes, killed when dropped.
 //! - [`proxy`]: a TCP link proxy that passes, resets, blackholes or holds a link on demand.
+//! - [`faults`]: the fault tool, `trm-faults`: a federation of processes under load and faults.
 
 pub mod craft;
+pub mod faults;
 pub mod fixtures;
 pub mod inject;
 pub mod process;

@@ -1,5 +1,6 @@
-//! The broker as a real process: started from its program on a written `broker.toml`, and
-//! killed (SIGKILL) when dropped so that a failing test leaves nothing running.
+//! The broker and the node as real processes: started from their programs on a written
+//! configuration file, and killed (SIGKILL) when dropped so that a failing test leaves nothing
+//! running.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -45,6 +46,34 @@ pub async fn spawn_broker(
         Duration::from_secs(20),
         "the broker process to listen",
         || async move { Ok(tokio::net::TcpStream::connect(addr).await.is_ok()) },
+    )
+    .await?;
+    Ok(child)
+}
+
+/// A running node process: the same kind of handle as a broker's, killed (SIGKILL) when dropped.
+pub type NodeProcess = BrokerProcess;
+
+/// Starts the node `program` (a test's `CARGO_BIN_EXE_node-process`) on `config`, its log going
+/// to `log`, and waits until its admin service answers on `socket`.
+pub async fn spawn_node(
+    program: &Path,
+    config: &Path,
+    socket: &Path,
+    log: Stdio,
+) -> anyhow::Result<NodeProcess> {
+    let child = BrokerProcess(
+        Command::new(program)
+            .arg("--config")
+            .arg(config)
+            .env("TRM_LOG", "warn")
+            .stdout(log)
+            .spawn()?,
+    );
+    trm_dev::wait::wait_for(
+        Duration::from_secs(20),
+        "the node process to listen",
+        || async move { Ok(tokio::net::UnixStream::connect(socket).await.is_ok()) },
     )
     .await?;
     Ok(child)
