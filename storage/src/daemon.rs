@@ -22,6 +22,8 @@ where
     F: Future<Output = Result<(), R>>,
     R: Display,
 {
+    // Whatever umask the daemon was started with, what it creates is its user's alone.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRM_LOG")

@@ -14,6 +14,7 @@
 //! - [`open`]: [`open_db`], opening a sled database with trm's configuration.
 //! - [`group_commit`]: [`GroupCommit`], the flusher thread and the tickets writers wait on.
 //! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
+//! - [`notify`]: readiness notification to the service manager (`READY=1`, `STOPPING=1`).
 //! - [`daemon`]: logging, configuration, runtime, shutdown and exit codes of a daemon.
 //! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
 //! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
@@ -33,6 +34,8 @@ pub mod error;
 pub mod fs;
 #[cfg(feature = "engine")]
 pub mod group_commit;
+#[cfg(feature = "engine")]
+pub mod notify;
 #[cfg(feature = "engine")]
 pub mod open;
 
