@@ -296,8 +296,8 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_key_file_others_may_read_is_refused_with_the_fix()
-    -> Result<(), Box<dyn std::error::Error>> {
+    fn a_key_file_others_may_read_is_refused_with_the_fix() -> Result<(), Box<dyn std::error::Error>>
+    {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir()?;
         let key = dir.path().join("tls.key");

@@ -85,7 +85,10 @@ async fn the_broker_says_ready_when_it_listens_and_stopping_on_sigterm_with_priv
     tokio::net::TcpStream::connect(fed.broker_addr(BROKER)?).await?;
     let data = fed.broker_data_dir(BROKER);
     assert_eq!(loose_entries(&data)?, Vec::<String>::new());
-    assert!(std::fs::read_dir(&data)?.count() > 0, "the store is in the folder");
+    assert!(
+        std::fs::read_dir(&data)?.count() > 0,
+        "the store is in the folder"
+    );
 
     let status = Command::new("kill")
         .arg("-TERM")
@@ -142,8 +145,13 @@ async fn a_started_node_keeps_its_store_keys_and_socket_private() -> anyhow::Res
     // A referral, so that per-case keys exist in the vault.
     let mut lefoe = fed.client(LEFOE).await?;
     let sent = lefoe.send(fixtures::referral(ASTRA)?).await?.into_inner();
-    fixtures::wait_for_step(&lefoe, &sent.message_id, "delivered", Duration::from_secs(30))
-        .await?;
+    fixtures::wait_for_step(
+        &lefoe,
+        &sent.message_id,
+        "delivered",
+        Duration::from_secs(30),
+    )
+    .await?;
     for node in [LEFOE, ASTRA] {
         let data = fed.node_data_dir(node);
         assert_eq!(loose_entries(&data)?, Vec::<String>::new(), "{node}");

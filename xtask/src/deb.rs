@@ -200,12 +200,18 @@ fn lay_out(
         )?;
         let example = format!("{}.toml.example", service.role);
         let etc = tree.join("etc/trm").join(service.role);
-        install(&packaging.join("config").join(&example), &etc.join(&example), 0o644)?;
+        install(
+            &packaging.join("config").join(&example),
+            &etc.join(&example),
+            0o644,
+        )?;
         folder(&etc, 0o750)?;
         conffiles.push_str(&format!("/etc/trm/{}/{example}\n", service.role));
         folder(&tree.join("var/lib").join(service.user), 0o700)?;
         install(
-            &packaging.join("debian").join(format!("{}.postinst", package.name)),
+            &packaging
+                .join("debian")
+                .join(format!("{}.postinst", package.name)),
             &tree.join("DEBIAN/postinst"),
             0o755,
         )?;
@@ -270,7 +276,9 @@ pub fn build(root: &Path, binaries: &Path, out: &Path, fast: bool) -> anyhow::Re
 pub fn build_binaries(root: &Path, release: bool) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(root).args(["build", "--locked", "--bins"]);
+    command
+        .current_dir(root)
+        .args(["build", "--locked", "--bins"]);
     for package in &PACKAGES {
         command.args(["--package", package_crate(package)]);
     }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use xtask::{deb, reference, verify, workspace_root};
 
-const USAGE: &str = "usage: cargo xtask deb [--release] [--verify]\n       cargo xtask config-docs [--check]";
+const USAGE: &str =
+    "usage: cargo xtask deb [--release] [--verify]\n       cargo xtask config-docs [--check]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,7 +55,11 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
             let path = root.join(reference::FILE);
             let committed = std::fs::read_to_string(&path).unwrap_or_default();
             if committed != reference::generate(&root)? {
-                bail!("{} is not current: run `{}`", path.display(), reference::COMMAND);
+                bail!(
+                    "{} is not current: run `{}`",
+                    path.display(),
+                    reference::COMMAND
+                );
             }
             println!("{} is current", path.display());
             Ok(())

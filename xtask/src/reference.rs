@@ -138,8 +138,10 @@ pub fn parse_struct(source: &str, name: &str) -> Option<Struct> {
         match declaration
             .strip_suffix(',')
             .and_then(|d| d.split_once(": "))
-            .filter(|(key, _)| key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
-        {
+            .filter(|(key, _)| {
+                key.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            }) {
             Some((key, ty)) if !line.starts_with("#[") => {
                 fields.push(Field {
                     name: key.to_owned(),
@@ -219,7 +221,7 @@ fn describe_type(ty: &str) -> String {
 fn describe_value(key: &str, value: &toml::Value) -> String {
     let written = format!("`{value}`");
     match value {
-        toml::Value::Integer(bytes) if key.ends_with("_bytes") && *bytes >= 1024 => {
+        toml::Value::Integer(bytes) if key.contains("bytes") && *bytes >= 1024 => {
             let units = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
             match units.iter().find(|(_, size)| bytes % size == 0) {
                 Some((unit, size)) => format!("{written} ({} {unit})", bytes / size),
@@ -415,7 +417,10 @@ pub struct Limits {
             })
         );
         assert_eq!(parse_struct(source, "Absent"), None);
-        assert_eq!(parse_struct(source, "Other").map(|s| s.fields.len()), Some(1));
+        assert_eq!(
+            parse_struct(source, "Other").map(|s| s.fields.len()),
+            Some(1)
+        );
     }
 
     #[test]
@@ -424,7 +429,10 @@ pub struct Limits {
         assert_eq!(describe_type("Option<u64>"), "integer, optional");
         assert_eq!(describe_type("Vec<u32>"), "list of integers");
         assert_eq!(describe_type("PathBuf"), "path");
-        assert_eq!(type_name("crate::attachments::AttachmentLimits"), "AttachmentLimits");
+        assert_eq!(
+            type_name("crate::attachments::AttachmentLimits"),
+            "AttachmentLimits"
+        );
         assert_eq!(
             describe_value("max_envelope_bytes", &toml::Value::Integer(4 << 20)),
             "`4194304` (4 MiB)"
@@ -433,7 +441,14 @@ pub struct Limits {
             describe_value("max_envelope_bytes", &toml::Value::Integer(1000)),
             "`1000`"
         );
-        assert_eq!(describe_value("retention_days", &toml::Value::Integer(2048)), "`2048`");
+        assert_eq!(
+            describe_value("max_queued_bytes_per_node", &toml::Value::Integer(2 << 30)),
+            "`2147483648` (2 GiB)"
+        );
+        assert_eq!(
+            describe_value("retention_days", &toml::Value::Integer(2048)),
+            "`2048`"
+        );
         assert_eq!(cell("a | b"), "a \\| b");
     }
 }

@@ -31,7 +31,11 @@ pub fn verify(package: &Package, deb: &Path) -> anyhow::Result<Findings> {
     found.push(format!("{}: control data names the package", package.name));
 
     let contents = run(Command::new("dpkg-deb").arg("--contents").arg(deb))?;
-    expect_entry(&contents, &format!("./usr/bin/{}", package.binary), "-rwxr-xr-x")?;
+    expect_entry(
+        &contents,
+        &format!("./usr/bin/{}", package.binary),
+        "-rwxr-xr-x",
+    )?;
     found.push(format!("/usr/bin/{} is 0755 root/root", package.binary));
 
     let root = tempfile::tempdir()?;
@@ -44,7 +48,11 @@ pub fn verify(package: &Package, deb: &Path) -> anyhow::Result<Findings> {
         package.binary
     );
     let help = run(Command::new(&program).arg("--help"))?;
-    ensure!(help.contains("Usage"), "{} --help printed {help:?}", package.binary);
+    ensure!(
+        help.contains("Usage"),
+        "{} --help printed {help:?}",
+        package.binary
+    );
     found.push(format!(
         "the extracted {} answers --version ({}) and --help",
         package.binary,
@@ -52,7 +60,11 @@ pub fn verify(package: &Package, deb: &Path) -> anyhow::Result<Findings> {
     ));
 
     if let Some(service) = &package.service {
-        expect_entry(&contents, &format!("./var/lib/{}/", service.user), "drwx------")?;
+        expect_entry(
+            &contents,
+            &format!("./var/lib/{}/", service.user),
+            "drwx------",
+        )?;
         found.push(format!("/var/lib/{} is 0700", service.user));
         let example = format!("./etc/trm/{0}/{0}.toml.example", service.role);
         expect_entry(&contents, &example, "-rw-r--r--")?;
@@ -62,8 +74,13 @@ pub fn verify(package: &Package, deb: &Path) -> anyhow::Result<Findings> {
             package.name
         );
         let control = tempfile::tempdir()?;
-        run(Command::new("dpkg-deb").arg("--control").arg(deb).arg(control.path()))?;
-        run(Command::new("sh").arg("-n").arg(control.path().join("postinst")))?;
+        run(Command::new("dpkg-deb")
+            .arg("--control")
+            .arg(deb)
+            .arg(control.path()))?;
+        run(Command::new("sh")
+            .arg("-n")
+            .arg(control.path().join("postinst")))?;
         found.push("postinst parses (sh -n)".to_owned());
         let unit = root
             .path()
@@ -95,8 +112,8 @@ fn expect_entry(contents: &str, path: &str, mode: &str) -> anyhow::Result<()> {
 /// [`EXPOSURE_THRESHOLD`]. The unit is checked as a copy whose `/usr/bin` programs point into
 /// `root`, since `verify` insists that they exist.
 pub fn verify_unit(unit: &Path, root: &Path) -> anyhow::Result<Findings> {
-    let text = std::fs::read_to_string(unit)
-        .with_context(|| format!("cannot read {}", unit.display()))?;
+    let text =
+        std::fs::read_to_string(unit).with_context(|| format!("cannot read {}", unit.display()))?;
     let name = unit
         .file_name()
         .with_context(|| format!("{} is not a file", unit.display()))?;

@@ -37,10 +37,15 @@ fn a_unit_with_a_mistake_or_without_hardening_is_refused() -> anyhow::Result<()>
     assert!(findings.iter().any(|f| f.contains("OK")), "{findings:?}");
 
     // systemd-analyze verify exits 0 on this; the check does not.
-    std::fs::write(&path, unit.replace("ProtectSystem=strict", "ProtectSystem=strikt"))?;
+    std::fs::write(
+        &path,
+        unit.replace("ProtectSystem=strict", "ProtectSystem=strikt"),
+    )?;
     let refused = verify::verify_unit(&path, fake_root.path()).err();
     assert!(
-        refused.as_ref().is_some_and(|e| e.to_string().contains("protect system value")),
+        refused
+            .as_ref()
+            .is_some_and(|e| e.to_string().contains("protect system value")),
         "{refused:?}"
     );
 
@@ -59,7 +64,9 @@ fn a_unit_with_a_mistake_or_without_hardening_is_refused() -> anyhow::Result<()>
     std::fs::write(&path, bare)?;
     let refused = verify::verify_unit(&path, fake_root.path()).err();
     assert!(
-        refused.as_ref().is_some_and(|e| e.to_string().contains("above 2.0")),
+        refused
+            .as_ref()
+            .is_some_and(|e| e.to_string().contains("above 2.0")),
         "{refused:?}"
     );
     Ok(())
