@@ -38,9 +38,13 @@ pub const DEFAULT_RELAY_BACKOFF_MAX_MS: u64 = 300_000;
 pub const DEFAULT_DIRECTORY_REFRESH_SECS: u64 = 300;
 
 /// The keys of the configuration file that take effect on SIGHUP, without a restart (dotted for
-/// a table's keys): the directory file is re-read. Every other key needs a restart.
+/// a table's keys), each with what a reload does; every other key needs a restart.
 /// `docs/configuration.md` is generated from this list and the file's type.
-pub const RELOADABLE: &[&str] = &["directory"];
+pub const RELOADABLE: &[(&str, &str)] = &[(
+    "directory",
+    "the file is re-read; a newer, authority-signed directory is adopted (the path itself \
+     needs a restart)",
+)];
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]

@@ -165,6 +165,22 @@ fn size_kib(path: &Path) -> anyhow::Result<u64> {
     Ok(bytes.div_ceil(1024))
 }
 
+/// `text` in lines of at most `width` characters (longer words stay whole), joined as a
+/// control file's continuation lines (each after a space).
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines.join("\n ")
+}
+
 /// Lays out `package`'s tree under `tree` from the binaries in `binaries` and the workspace at
 /// `root`, with its `DEBIAN` control files.
 fn lay_out(
@@ -237,7 +253,7 @@ fn lay_out(
         version = env!("CARGO_PKG_VERSION"),
         size = size_kib(tree)?,
         summary = package.summary,
-        description = package.description,
+        description = wrap(package.description, 72),
     );
     write(&tree.join("DEBIAN/control"), &control, 0o644)?;
     Ok(())
@@ -316,5 +332,11 @@ mod tests {
         let binary = b"\0GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.17\0GLIBC_2.\0GLIBC_PRIVATE";
         assert_eq!(glibc_floor(binary), Some(34));
         assert_eq!(glibc_floor(b"no symbols"), None);
+    }
+
+    #[test]
+    fn a_description_is_wrapped_into_continuation_lines() {
+        assert_eq!(wrap("one two three four", 9), "one two\n three\n four");
+        assert_eq!(wrap("unbreakable-word x", 4), "unbreakable-word\n x");
     }
 }

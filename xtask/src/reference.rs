@@ -26,8 +26,8 @@ struct Daemon {
     crate_dir: &'static str,
     /// The type the file is parsed into.
     root: &'static str,
-    /// The keys SIGHUP reloads.
-    reloadable: &'static [&'static str],
+    /// The keys SIGHUP reloads, each with what a reload does.
+    reloadable: &'static [(&'static str, &'static str)],
     /// Environment variables that override keys.
     overrides: &'static str,
     /// Parses a TOML text as the daemon does and serializes the result back: every default
@@ -264,16 +264,16 @@ fn write_table(
             Some(value) => (describe_type(&field.ty), describe_value(&field.name, value)),
             None => (describe_type(&field.ty), "not set".to_owned()),
         };
-        let reload = if daemon.reloadable.contains(&dotted.as_str()) {
-            "reloaded"
-        } else {
-            "restart"
+        let reload = match daemon.reloadable.iter().find(|(key, _)| *key == dotted) {
+            Some((_, what)) => format!("reloaded: {what}"),
+            None => "restart".to_owned(),
         };
         writeln!(
             out,
-            "| `{dotted}` | {} | {} | {reload} | {} |",
+            "| `{dotted}` | {} | {} | {} | {} |",
             cell(&ty),
             cell(&default),
+            cell(&reload),
             cell(&field.doc)
         )?;
     }
@@ -314,7 +314,10 @@ fn required_sample(strukt: &Struct) -> anyhow::Result<String> {
 }
 
 fn write_daemon(out: &mut String, root: &Path, daemon: &Daemon) -> anyhow::Result<()> {
-    let sources = rust_files(&root.join(daemon.crate_dir).join("src"))?
+    // Table types may live in the crate or in the storage crate both daemons share.
+    let mut files = rust_files(&root.join(daemon.crate_dir).join("src"))?;
+    files.extend(rust_files(&root.join("storage/src"))?);
+    let sources = files
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path)

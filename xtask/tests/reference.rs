@@ -28,7 +28,7 @@ fn the_committed_configuration_reference_is_current() -> anyhow::Result<()> {
     ] {
         assert!(generated.contains(key), "{key} missing");
     }
-    assert!(generated.contains("| `directory` | path | required | reloaded |"));
+    assert!(generated.contains("| `directory` | path | required | reloaded: the file is re-read;"));
     assert!(generated.contains("| `data_dir` | path | required | restart |"));
     assert!(generated.contains("| `max_envelope_bytes` | integer | `4194304` (4 MiB) | restart |"));
     Ok(())
