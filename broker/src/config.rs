@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use trm_proto::addr::BrokerName;
 use trm_proto::directory::{self, Directory};
 use trm_proto::signing;
-use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, read_text};
+use trm_storage::config::{
+    RelativePaths, config_from_toml, env_override, field, read_secret, read_text,
+};
 
 pub mod network;
 
@@ -155,9 +157,9 @@ pub struct BrokerConfig {
     pub metrics_listen: Option<SocketAddr>,
 }
 
-/// Reads a signing key file.
+/// Reads a signing key file, refused when other users may read it.
 pub fn load_signing_key(path: &Path, field: &'static str) -> Result<SigningKey, ConfigError> {
-    signing::decode_secret(&read_text(path)?).ok_or_else(|| {
+    signing::decode_secret(&read_secret(path)?).ok_or_else(|| {
         ConfigError::from(trm_storage::config::field(
             field,
             format!("{} is not an `ed25519:` key file", path.display()),
@@ -237,7 +239,7 @@ impl BrokerConfigFile {
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
         let tls_cert_pem = read_text(&self.tls_cert)?;
-        let tls_key_pem = read_text(&self.tls_key)?;
+        let tls_key_pem = read_secret(&self.tls_key)?;
         let ca_pem = read_text(&self.ca_cert)?;
         let signing_key = load_signing_key(&self.signing_key, "signing_key")?;
         let entry = directory.broker(&name).ok_or_else(|| {

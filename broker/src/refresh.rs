@@ -171,12 +171,13 @@ pub fn adopt(state: &BrokerState, candidate: Directory) -> Result<bool, AdoptErr
     Ok(state.directory.offer(candidate)?)
 }
 
-/// Writes `directory` to `path` whole and durably (it is public: mode 0644).
+/// Writes `directory` to `path` whole and durably (public, but in the private data
+/// folder, whose files are all 0600).
 fn keep(path: &Path, directory: &Directory) -> Result<(), WriteError> {
     trm_storage::fs::write_atomically(
         path,
         &directory.signed().encode_to_vec(),
-        trm_storage::fs::PUBLIC,
+        trm_storage::fs::PRIVATE,
     )
 }
 

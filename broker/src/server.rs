@@ -105,11 +105,14 @@ pub async fn serve_state(
     state.spawn(refresh::run(state.clone()));
     state.spawn(expiry::run(state.clone()));
     crate::metrics::start(&state, config).await?;
+    // The listener is bound and the store open: a service manager may start what depends on us.
+    trm_storage::notify::ready();
     let (stop_asked, stop_heard) = tokio::sync::oneshot::channel();
     let stopping = {
         let state = state.clone();
         async move {
             shutdown.await;
+            trm_storage::notify::stopping();
             // Delivery streams and background tasks end now, so that the server's graceful
             // shutdown does not wait for long-lived streams.
             state.begin_shutdown();

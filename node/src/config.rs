@@ -8,7 +8,9 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use trm_proto::addr::NodeAddr;
 use trm_proto::directory::{self, Directory, DirectoryError};
-use trm_storage::config::{RelativePaths, config_from_toml, env_override, field, read_text};
+use trm_storage::config::{
+    RelativePaths, config_from_toml, env_override, field, read_secret, read_text,
+};
 
 use crate::deadlines::Deadlines;
 use crate::keys::{KeyError, NodeKeys};
@@ -224,6 +226,10 @@ impl NodeConfigFile {
         }
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
+        // Whoever can read a key acts as this organisation: refuse keys others may read.
+        trm_storage::fs::check_private_file(&self.signing_key)
+            .and_then(|()| trm_storage::fs::check_private_file(&self.age_key))
+            .map_err(trm_storage::config::ConfigError::from)?;
         let keys = NodeKeys::load(address.clone(), &self.signing_key, &self.age_key)?;
         let tls_cert_pem = read_text(&self.tls_cert)?;
         let entry = directory.node(&address).ok_or_else(|| {
@@ -289,7 +295,7 @@ impl NodeConfigFile {
             data_dir: self.data_dir,
             admin_socket: self.admin_socket,
             broker_endpoint: self.broker_endpoint,
-            tls_key_pem: read_text(&self.tls_key)?,
+            tls_key_pem: read_secret(&self.tls_key)?,
             ca_pem: read_text(&self.ca_cert)?,
             tls_cert_pem,
             directory,

@@ -169,6 +169,12 @@ pub async fn serve(
         warn!("handover log is broken: not connecting to the broker; `trm log verify` shows where");
     }
     info!(node = %config.keys.address, socket = %config.admin_socket.display(), "node running");
+    // The store is open and the admin socket bound: a service manager may start `trm` users.
+    trm_storage::notify::ready();
+    let shutdown = async {
+        shutdown.await;
+        trm_storage::notify::stopping();
+    };
     // A send request or a message shown carries its attachments: allow what the limits allow.
     let admin_bytes = crate::attachments::admin_message_bytes(config.max_envelope_bytes);
     let result = Server::builder()

@@ -77,12 +77,13 @@ pub fn offer(node: &Node, signed: pb::SignedDirectory) -> Result<bool, RefreshEr
     Ok(true)
 }
 
-/// Writes the adopted directory whole and durably (it is public: mode 0644).
+/// Writes the adopted directory whole and durably (public, but in the private data
+/// folder, whose files are all 0600).
 fn persist(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
     trm_storage::fs::write_atomically(
         &dir.join(ADOPTED_DIRECTORY),
         bytes,
-        trm_storage::fs::PUBLIC,
+        trm_storage::fs::PRIVATE,
     )?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! What a daemon's configuration loading shares: reading a TOML file into a serde type,
-//! environment overrides, reading the key and PEM files it names, and errors that name the
+//! environment overrides, reading the key and PEM files it names (secret keys only when no
+//! other user may read them), and errors that name the
 //! file or the field at fault. The broker and the node add their own checks on top. File and
 //! folder names in a configuration are relative to the configuration file's folder, never to
 //! the folder the daemon was started from.
@@ -27,6 +28,9 @@ pub enum ConfigError {
         /// What the parser said.
         message: String,
     },
+    /// A secret key file may be read by other users.
+    #[error(transparent)]
+    KeyFile(#[from] crate::fs::KeyFileError),
     /// A value is invalid.
     #[error("configuration field `{field}`: {problem}")]
     Field {
@@ -51,6 +55,13 @@ pub fn read_text(path: &Path) -> Result<String, ConfigError> {
         path: path.to_owned(),
         source,
     })
+}
+
+/// Reads a secret key file named by the configuration, refusing it when other users may read
+/// it ([`crate::fs::check_private_file`]).
+pub fn read_secret(path: &Path) -> Result<String, ConfigError> {
+    crate::fs::check_private_file(path)?;
+    read_text(path)
 }
 
 /// Parses TOML text into `T`; `path` names the file in errors.

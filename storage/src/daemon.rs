@@ -24,6 +24,8 @@ where
     F: Future<Output = Result<(), R>>,
     R: Display,
 {
+    // Whatever umask the daemon was started with, what it creates is its user's alone.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     if let Err(e) = crate::logging::init("info", crate::logging::Stream::Stdout) {
         eprintln!("{program}: {e}");
         return ExitCode::from(EXIT_CONFIG);

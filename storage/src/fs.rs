@@ -6,6 +6,10 @@
 //! the folder is synced so the rename itself survives a crash. A reader sees either the old
 //! file or the new one, never a half-written one. A crash may leave the temporary file
 //! (`<name>.tmp`) behind; the next write to the same target replaces it.
+//!
+//! Data folders are private to the daemon's user whatever its umask: [`private_folder`]
+//! creates a folder at 0700 and brings every file in it to 0600 (folders to 0700), and
+//! [`check_private_file`] refuses a key file that other users may read.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,6 +19,12 @@ pub const PRIVATE: u32 = 0o600;
 
 /// The mode of files anyone on the machine may read: public data such as a signed directory.
 pub const PUBLIC: u32 = 0o644;
+
+/// The mode of folders only the process's user may enter: data folders.
+pub const PRIVATE_FOLDER: u32 = 0o700;
+
+/// Permission bits that let users other than a file's owner touch it (group and others).
+const SHARED_BITS: u32 = 0o077;
 
 /// Why an atomic write failed, naming the file that could not be handled.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +97,100 @@ pub fn sync_folder(folder: &Path) -> Result<(), WriteError> {
         .map_err(at(folder))
 }
 
+/// Creates `folder` (and missing parents) at mode 0700, then makes it and everything in it
+/// private: folders 0700, files their owner's bits only (0644 becomes 0600). Symbolic links
+/// are left alone. Idempotent, and independent of the umask.
+pub fn private_folder(folder: &Path) -> Result<(), WriteError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(PRIVATE_FOLDER);
+    }
+    builder.create(folder).map_err(at(folder))?;
+    make_private(folder)
+}
+
+/// Takes group and others' permission bits off `path` and, for a folder, everything in it.
+fn make_private(path: &Path) -> Result<(), WriteError> {
+    let metadata = std::fs::symlink_metadata(path).map_err(at(path))?;
+    if metadata.file_type().is_symlink() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = metadata.permissions().mode() & 0o7777;
+        let private = if metadata.is_dir() {
+            PRIVATE_FOLDER
+        } else {
+            mode & !SHARED_BITS
+        };
+        if mode != private {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(private))
+                .map_err(at(path))?;
+        }
+    }
+    if metadata.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(at(path))? {
+            make_private(&entry.map_err(at(path))?.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Why a key file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The file's metadata could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The key file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Users other than the file's owner may read or change it.
+    #[error(
+        "key file {} may be read or changed by other users (mode {mode:04o}); \
+         allow its owner only: chmod 600 {}",
+        path.display(),
+        path.display()
+    )]
+    Shared {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+/// Refuses a secret key file that users other than its owner may read or change (any group or
+/// others bit, as OpenSSH refuses such keys): whoever can read it can act as this organisation
+/// or broker, so the daemon does not start until the file is fixed.
+pub fn check_private_file(path: &Path) -> Result<(), KeyFileError> {
+    let metadata = std::fs::metadata(path).map_err(|source| KeyFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = metadata.permissions().mode() & 0o7777;
+        if mode & SHARED_BITS != 0 {
+            return Err(KeyFileError::Shared {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = metadata;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +248,77 @@ mod tests {
                 0o600
             );
         }
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> std::io::Result<u32> {
+        use std::os::unix::fs::PermissionsExt as _;
+        Ok(std::fs::metadata(path)?.permissions().mode() & 0o7777)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_folder_and_its_contents_lose_every_group_and_others_bit()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("var").join("data");
+        // Created anew: 0700 whatever the umask.
+        private_folder(&data)?;
+        assert_eq!(mode(&data)?, 0o700);
+        // An existing folder a loose umask made, with loose files in it.
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::create_dir(data.join("blobs"))?;
+        std::fs::set_permissions(data.join("blobs"), std::fs::Permissions::from_mode(0o775))?;
+        std::fs::write(data.join("db"), b"x")?;
+        std::fs::set_permissions(data.join("db"), std::fs::Permissions::from_mode(0o644))?;
+        std::fs::write(data.join("blobs").join("1"), b"x")?;
+        std::fs::set_permissions(
+            data.join("blobs").join("1"),
+            std::fs::Permissions::from_mode(0o666),
+        )?;
+        std::fs::write(data.join("tool"), b"x")?;
+        std::fs::set_permissions(data.join("tool"), std::fs::Permissions::from_mode(0o755))?;
+        private_folder(&data)?;
+        assert_eq!(mode(&data)?, 0o700);
+        assert_eq!(mode(&data.join("blobs"))?, 0o700);
+        assert_eq!(mode(&data.join("db"))?, 0o600);
+        assert_eq!(mode(&data.join("blobs").join("1"))?, 0o600);
+        assert_eq!(mode(&data.join("tool"))?, 0o700);
+        // A regular file where the folder should be is an error naming it.
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x")?;
+        let error = private_folder(&file).err();
+        assert!(error.is_some_and(|e| e.path == file));
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_is_refused_with_the_fix() -> Result<(), Box<dyn std::error::Error>>
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir()?;
+        let key = dir.path().join("tls.key");
+        write_atomically(&key, b"secret", PRIVATE)?;
+        check_private_file(&key)?;
+        for loose in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(loose))?;
+            let message = check_private_file(&key).err().map(|e| e.to_string());
+            assert_eq!(
+                message,
+                Some(format!(
+                    "key file {0} may be read or changed by other users (mode {loose:04o}); \
+                     allow its owner only: chmod 600 {0}",
+                    key.display()
+                ))
+            );
+        }
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400))?;
+        check_private_file(&key)?;
+        let missing = check_private_file(&dir.path().join("absent"));
+        assert!(matches!(missing, Err(KeyFileError::Read { .. })));
         Ok(())
     }
 

@@ -14,6 +14,7 @@
 //! - [`open`]: [`open_db`], opening a sled database with trm's configuration.
 //! - [`group_commit`]: [`GroupCommit`], the flusher thread and the tickets writers wait on.
 //! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
+//! - [`notify`]: readiness notification to the service manager (`READY=1`, `STOPPING=1`).
 //! - [`daemon`]: logging, configuration, runtime, shutdown and exit codes of a daemon.
 //! - [`exposition`]: Prometheus metrics pages and the tiny HTTP server that answers them.
 //! - [`logging`]: log lines as text (no escape codes off a terminal) or JSON, for every program.
@@ -40,6 +41,8 @@ pub mod fs;
 pub mod group_commit;
 #[cfg(feature = "logging")]
 pub mod logging;
+#[cfg(feature = "engine")]
+pub mod notify;
 #[cfg(feature = "engine")]
 pub mod open;
 

@@ -19,6 +19,10 @@ const LOCK_RETRY: Duration = Duration::from_millis(10);
 
 /// Opens (creating if needed) the sled database in the directory `path`.
 ///
+/// The directory is private to the process's user, whatever its umask: created at 0700, and
+/// it and the files in it brought to 0700 and 0600 before and after opening
+/// ([`crate::fs::private_folder`]). Files sled makes later sit inside the private directory.
+///
 /// This blocks on disk I/O and recovery, so async callers run it before the runtime starts or in
 /// `spawn_blocking`. Writes become durable only through [`crate::GroupCommit`].
 pub fn open_db(path: &Path) -> Result<sled::Db, StorageError> {
@@ -30,10 +34,11 @@ pub fn open_db(path: &Path) -> Result<sled::Db, StorageError> {
     //   crash can lose, while acknowledged writes are flushed explicitly by `GroupCommit`.
     // - the page cache keeps its default bound (1 GiB, a maximum, not an allocation).
     let config = sled::Config::new().path(path).mode(sled::Mode::LowSpace);
+    private(path)?;
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         match config.open() {
-            Ok(db) => return Ok(db),
+            Ok(db) => return private(path).map(|()| db),
             Err(error) if is_lock_contention(&error) => {
                 if Instant::now() >= deadline {
                     return Err(StorageError::Locked {
@@ -51,6 +56,14 @@ pub fn open_db(path: &Path) -> Result<sled::Db, StorageError> {
             }
         }
     }
+}
+
+/// Makes the database directory private ([`crate::fs::private_folder`]), as an open error.
+fn private(path: &Path) -> Result<(), StorageError> {
+    crate::fs::private_folder(path).map_err(|e| StorageError::Open {
+        path: path.to_path_buf(),
+        source: sled::Error::Io(e.into()),
+    })
 }
 
 /// Whether sled failed to open because another handle holds the database's lock file.
@@ -79,6 +92,18 @@ mod tests {
         // Reopening right away works even though sled releases its lock lazily.
         let db = open_db(&path)?;
         assert_eq!(db.get(b"k")?.as_deref(), Some(&b"v"[..]));
+        // Every file of the database is its user's alone.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+            assert_eq!(mode(&path)?, 0o700);
+            for entry in std::fs::read_dir(&path)? {
+                let entry = entry?.path();
+                let want = if entry.is_dir() { 0o700 } else { 0o600 };
+                assert_eq!(mode(&entry)?, want, "{}", entry.display());
+            }
+        }
         Ok(())
     }
 

@@ -1,0 +1,166 @@
+//! The daemons as a service manager runs them: the broker program tells `NOTIFY_SOCKET`
+//! `READY=1` once it accepts connections and `STOPPING=1` on SIGTERM; the broker's and the
+//! node's data folders are 0700 with every file in them 0600 after a real start, whatever the
+//! umask; and a key file other users may read stops the daemon before it opens anything, with
+//! the `chmod` that fixes it.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use trm_dev::local::LocalFederation;
+use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE};
+
+/// The broker program's configuration for the test federation, written to `dir/broker.toml`.
+fn broker_toml(fed: &LocalFederation, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let material = fed
+        .federation
+        .broker(BROKER)
+        .ok_or_else(|| anyhow::anyhow!("no broker {BROKER}"))?
+        .clone();
+    let config = trm_dev::devfed::broker_config(
+        &fed.federation,
+        &material,
+        fed.broker_addr(BROKER)?,
+        fed.broker_data_dir(BROKER),
+    );
+    let path = dir.join("broker.toml");
+    std::fs::write(&path, toml::to_string(&config)?)?;
+    Ok((path, config.tls_key))
+}
+
+/// Starts the broker program on `config` with `NOTIFY_SOCKET` set to `notify`.
+fn spawn(config: &Path, notify: &Path) -> anyhow::Result<Child> {
+    Ok(Command::new(env!("CARGO_BIN_EXE_broker-process"))
+        .arg("--config")
+        .arg(config)
+        .env("TRM_LOG", "warn")
+        .env("NOTIFY_SOCKET", notify)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?)
+}
+
+/// The next notification on `socket`, within 30 seconds.
+fn next_state(socket: &UnixDatagram) -> anyhow::Result<String> {
+    socket.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut buffer = [0u8; 256];
+    let read = socket.recv(&mut buffer)?;
+    Ok(String::from_utf8_lossy(buffer.get(..read).unwrap_or_default()).into_owned())
+}
+
+/// Every folder and file under `folder` (itself included) whose mode is not 0700 for a
+/// folder or 0600 for a file (sockets too), as `path mode`.
+fn loose_entries(folder: &Path) -> anyhow::Result<Vec<String>> {
+    let mut loose = Vec::new();
+    let metadata = std::fs::symlink_metadata(folder)?;
+    let mode = metadata.permissions().mode() & 0o7777;
+    let want = if metadata.is_dir() { 0o700 } else { 0o600 };
+    if mode != want {
+        loose.push(format!("{} {mode:04o}", folder.display()));
+    }
+    if metadata.is_dir() {
+        for entry in std::fs::read_dir(folder)? {
+            loose.extend(loose_entries(&entry?.path())?);
+        }
+    }
+    Ok(loose)
+}
+
+#[tokio::test]
+async fn the_broker_says_ready_when_it_listens_and_stopping_on_sigterm_with_private_files()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let fed = fixtures::federation(dir.path()).await?;
+    let (config, _) = broker_toml(&fed, dir.path())?;
+    let notify_path = dir.path().join("notify");
+    let notify = UnixDatagram::bind(&notify_path)?;
+    let mut broker = spawn(&config, &notify_path)?;
+
+    let ready = next_state(&notify);
+    assert_eq!(ready?, "READY=1");
+    // Ready means ready: the port takes a connection at once.
+    tokio::net::TcpStream::connect(fed.broker_addr(BROKER)?).await?;
+    let data = fed.broker_data_dir(BROKER);
+    assert_eq!(loose_entries(&data)?, Vec::<String>::new());
+    assert!(
+        std::fs::read_dir(&data)?.count() > 0,
+        "the store is in the folder"
+    );
+
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(broker.id().to_string())
+        .status()?;
+    assert!(status.success());
+    assert_eq!(next_state(&notify)?, "STOPPING=1");
+    let exit = tokio::task::spawn_blocking(move || broker.wait()).await??;
+    assert!(exit.success(), "{exit}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_key_file_others_may_read_stops_the_broker_and_the_node_with_the_fix()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let fed = fixtures::federation(dir.path()).await?;
+    let (config, tls_key) = broker_toml(&fed, dir.path())?;
+    std::fs::set_permissions(&tls_key, std::fs::Permissions::from_mode(0o644))?;
+    let broker = spawn(&config, &dir.path().join("nobody-listens"))?;
+    let output = tokio::task::spawn_blocking(move || broker.wait_with_output()).await??;
+    assert_eq!(output.status.code(), Some(64));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        said.trim(),
+        format!(
+            "trm-broker: key file {0} may be read or changed by other users (mode 0644); \
+             allow its owner only: chmod 600 {0}",
+            tls_key.display()
+        )
+    );
+    // Nothing was opened: no data folder.
+    assert!(!fed.broker_data_dir(BROKER).exists());
+
+    let node = fed.node_config(LEFOE)?;
+    std::fs::set_permissions(&node.age_key, std::fs::Permissions::from_mode(0o640))?;
+    let refused = node.clone().validate().err().map(|e| e.to_string());
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("mode 0640") && e.contains("chmod 600")),
+        "{refused:?}"
+    );
+    std::fs::set_permissions(&node.age_key, std::fs::Permissions::from_mode(0o600))?;
+    node.validate()?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_started_node_keeps_its_store_keys_and_socket_private() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fixtures::start(&mut fed, &[LEFOE, ASTRA]).await?;
+    // A referral, so that per-case keys exist in the vault.
+    let mut lefoe = fed.client(LEFOE).await?;
+    let sent = lefoe.send(fixtures::referral(ASTRA)?).await?.into_inner();
+    fixtures::wait_for_step(
+        &lefoe,
+        &sent.message_id,
+        "delivered",
+        Duration::from_secs(30),
+    )
+    .await?;
+    for node in [LEFOE, ASTRA] {
+        let data = fed.node_data_dir(node);
+        assert_eq!(loose_entries(&data)?, Vec::<String>::new(), "{node}");
+        assert_eq!(loose_entries(&fed.node_socket(node))?, Vec::<String>::new());
+    }
+    assert_eq!(
+        loose_entries(&fed.broker_data_dir(BROKER))?,
+        Vec::<String>::new()
+    );
+    fed.shutdown().await?;
+    Ok(())
+}
