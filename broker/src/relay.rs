@@ -13,12 +13,16 @@
 //! not: two brokers whose calls fail would otherwise reset each other's backoff at every call
 //! and hammer each other. Instead a contact from the peer brings the next attempt forward, to
 //! no sooner than [`PROBE_SPACING`] after the previous one: a recovered link is noticed within
-//! seconds, and a failing one is called at most once per spacing. For the same reason the
-//! first batch goes out even if it is empty, so that peers that backed off from this broker
-//! while it was down hear from it at once.
+//! seconds, and a failing one is called at most once per spacing (counted from the end of the
+//! previous attempt). For the same reason the first batch goes out even if it is empty, so that
+//! peers that backed off from this broker while it was down hear from it at once, and so does
+//! every attempt while the link is failing: an empty outbox does not leave the link marked
+//! failing for ever.
 //!
-//! The link's state is logged once per change: a warning when it starts failing, a note when
-//! it works again (with how long it was down); each attempt at debug level only.
+//! The link's state is logged once per change: a warning when it starts failing ("unreachable"
+//! when nothing answered, "failing" when the peer answered with an error), a note when it works
+//! again (with how long it was down); each attempt at debug level only. This broker's own store
+//! failing is a separate state, logged once per change too.
 
 pub mod answer;
 
