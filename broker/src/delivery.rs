@@ -68,11 +68,10 @@ pub async fn session(
             .cloned();
         if listed != Some(Peer::Node(node.clone())) {
             info!(node = %node, "node or its certificate no longer in the directory; ending its delivery stream");
-            let _ = out
-                .send(Err(Status::permission_denied(format!(
-                    "{node} with this certificate is not in the federation directory"
-                ))))
-                .await;
+            // Never waits: a node that stopped reading does not hold this task.
+            let _ = out.try_send(Err(Status::permission_denied(format!(
+                "{node} with this certificate is not in the federation directory"
+            ))));
             return;
         }
         // Register for wake-ups before scanning, so an item queued during the scan is not missed.
@@ -99,15 +98,33 @@ pub async fn session(
                     }
                     for item in fresh {
                         in_flight.insert(item.sequence);
-                        if out.send(Ok(item.delivery)).await.is_err() {
-                            info!(node = %node, "delivery stream closed by node");
-                            return;
+                        // A node that stops reading fills the stream's buffer: it gets until
+                        // the acknowledgement deadline, like a node that stops acknowledging.
+                        match tokio::time::timeout_at(
+                            progress + ACK_DEADLINE,
+                            out.send(Ok(item.delivery)),
+                        )
+                        .await
+                        {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => {
+                                info!(node = %node, "delivery stream closed by node");
+                                return;
+                            }
+                            Err(_) => {
+                                warn!(
+                                    node = %node,
+                                    "node {node} read nothing for {} s; ending its delivery stream so that it reconnects",
+                                    ACK_DEADLINE.as_secs()
+                                );
+                                return;
+                            }
                         }
                     }
                 }
                 Err(e) => {
                     warn!(node = %node, cause = %e, "cannot read delivery queue");
-                    let _ = out.send(Err(BrokerError::from(e).into())).await;
+                    let _ = out.try_send(Err(BrokerError::from(e).into()));
                     return;
                 }
             }
@@ -116,15 +133,17 @@ pub async fn session(
             () = &mut notified => {}
             ack = acks.message() => match ack {
                 Ok(Some(ack)) => {
-                    progress = Instant::now();
                     let sequence = ack.sequence;
                     if !in_flight.remove(&sequence) {
+                        // Not progress: acks for made-up sequence numbers must not hold off
+                        // the deadline.
                         debug!(node = %node, sequence, "acknowledgement for an item not in flight");
                         continue;
                     }
+                    progress = Instant::now();
                     if let Err(e) = acknowledge(&state, &node, ack).await {
                         warn!(node = %node, sequence, cause = %e, "refused acknowledgement");
-                        let _ = out.send(Err(e.into())).await;
+                        let _ = out.try_send(Err(e.into()));
                         return;
                     }
                 }

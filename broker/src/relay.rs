@@ -4,7 +4,7 @@
 //!
 //! When the peer cannot be reached, the task retries with exponential backoff, full jitter and
 //! a cap: [`Failure::Silent`] (no connection, no answer) up to the configured ceiling,
-//! [`Failure::Answered`] (the peer is up and answered with an error) up to half of it. Every
+//! [`Failure::AnsweredWithError`] (the peer is up and answered with an error) up to half of it. Every
 //! attempt is bounded ([`ATTEMPT_TIMEOUT`] on top of the channel's own dial, handshake, call
 //! and keepalive deadlines), so a link that goes silent costs bounded attempts, never a wait
 //! for ever.
@@ -13,12 +13,16 @@
 //! not: two brokers whose calls fail would otherwise reset each other's backoff at every call
 //! and hammer each other. Instead a contact from the peer brings the next attempt forward, to
 //! no sooner than [`PROBE_SPACING`] after the previous one: a recovered link is noticed within
-//! seconds, and a failing one is called at most once per spacing. For the same reason the
-//! first batch goes out even if it is empty, so that peers that backed off from this broker
-//! while it was down hear from it at once.
+//! seconds, and a failing one is called at most once per spacing (counted from the end of the
+//! previous attempt). For the same reason the first batch goes out even if it is empty, so that
+//! peers that backed off from this broker while it was down hear from it at once, and so does
+//! every attempt while the link is failing: an empty outbox does not leave the link marked
+//! failing for ever.
 //!
-//! The link's state is logged once per change: a warning when it starts failing, a note when
-//! it works again (with how long it was down); each attempt at debug level only.
+//! The link's state is logged once per change: a warning when it starts failing ("unreachable"
+//! when nothing answered, "failing" when the peer answered with an error), a note when it works
+//! again (with how long it was down); each attempt at debug level only. This broker's own store
+//! failing is a separate state, logged once per change too.
 
 pub mod answer;
 pub mod aside;
@@ -105,32 +109,28 @@ pub enum RelayError {
 }
 
 impl RelayError {
-    /// How the attempt failed, for the backoff: [`Failure::Answered`] when the peer is up and
+    /// How the attempt failed, for the backoff: [`Failure::AnsweredWithError`] when the peer is up and
     /// answered, [`Failure::Silent`] otherwise.
     pub fn failure(&self) -> Failure {
         match self {
-            Self::Call { status, .. } if !is_silence(status.code()) => Failure::Answered,
-            Self::BadAnswer { .. } => Failure::Answered,
+            Self::Call { status, .. } if !is_silence(status) => Failure::AnsweredWithError,
+            Self::BadAnswer { .. } => Failure::AnsweredWithError,
             _ => Failure::Silent,
         }
     }
 
     /// Whether the peer's link is to blame (a store error is this broker's own).
-    fn is_the_links(&self) -> bool {
+    fn blames_link(&self) -> bool {
         !matches!(self, Self::Store(_))
     }
 }
 
 /// Whether a call's status means that no answer came from the peer: no connection, a
-/// connection dropped, a deadline passed.
-fn is_silence(code: tonic::Code) -> bool {
-    matches!(
-        code,
-        tonic::Code::Unavailable
-            | tonic::Code::DeadlineExceeded
-            | tonic::Code::Cancelled
-            | tonic::Code::Unknown
-    )
+/// connection dropped, a deadline passed. Such a status is made on this side from a transport
+/// error, which it keeps as its source; a status the peer sent (whatever its code, e.g.
+/// UNAVAILABLE for a store it cannot use) has none, and is an answer.
+fn is_silence(status: &tonic::Status) -> bool {
+    std::error::Error::source(status).is_some()
 }
 
 /// The other brokers `directory` lists, in name order.
@@ -190,7 +190,7 @@ pub async fn pause(
 }
 
 /// When to retry after a contact from the peer, with the next attempt due at `retry_at` and
-/// the previous one started at `last_attempt`: now if the spacing has passed, otherwise at the
+/// the previous one ended at `last_attempt`: now if the spacing has passed, otherwise at the
 /// earlier of the due time and the end of the spacing.
 pub fn probe_at(retry_at: Instant, last_attempt: Instant, now: Instant) -> Instant {
     retry_at.min(last_attempt + PROBE_SPACING).max(now)
@@ -209,13 +209,18 @@ pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
     let mut shutdown = state.shutdown_signal();
     let mut backoff = backoff(&state.federation);
     let mut health = LinkHealth::default();
+    // This broker's own store, apart from the link: its trouble is logged once per change too.
+    let mut store_health = LinkHealth::default();
     link.update(|s| s.ceiling = backoff.ceiling());
-    let mut announce = true;
+    let mut first = true;
     loop {
         if state.is_shutting_down() {
             return;
         }
-        let started = Instant::now();
+        // The first batch, and every attempt while the link is failing, goes out even if it is
+        // empty: a peer that recovered (or that backed off from us) hears from us, and the
+        // link's state is known again without waiting for the next item.
+        let announce = first || health.is_failing();
         // A call to a peer that does not answer may take until its timeout; shutdown does not
         // wait for it. Cancelling is safe: nothing is acknowledged to anyone before the outbox
         // update is durable, and a batch relayed again is recognised by the peer.
@@ -225,7 +230,15 @@ pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
             }
             () = stopped(&mut shutdown) => return,
         };
-        announce = false;
+        first = false;
+        // The spacing of probes counts from the end of an attempt: one that took long (a dial
+        // or handshake timing out) is not followed at once by another.
+        let ended = Instant::now();
+        if !matches!(attempt, Err(RelayError::Store(_)))
+            && let Some(Change::Back(down)) = store_health.succeeded()
+        {
+            info!(peer = %peer, "the outbox for {peer} can be used again after {} s", down.as_secs());
+        }
         let mut retry_at = match attempt {
             Ok(Some(items)) => {
                 backoff.reset();
@@ -248,23 +261,32 @@ pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
             }
             Ok(None) => None,
             Err(e) => {
-                let delay = backoff.after(e.failure());
-                if !e.is_the_links() {
-                    warn!(peer = %peer, cause = %e, ?delay, "relay failed, will retry");
+                let failure = e.failure();
+                let delay = backoff.after(failure);
+                if !e.blames_link() {
+                    if store_health.failed() == Some(Change::Lost) {
+                        warn!(peer = %peer, "cannot relay to {peer}: {e}; retrying in the background");
+                    } else {
+                        debug!(peer = %peer, cause = %e, ?delay, "relay failed, will retry");
+                    }
                 } else if health.failed() == Some(Change::Lost) {
+                    let state = match failure {
+                        Failure::Silent => "unreachable",
+                        Failure::AnsweredWithError => "failing",
+                    };
                     warn!(
                         peer = %peer,
-                        "peer broker {peer} unreachable: {e}; retrying in the background"
+                        "peer broker {peer} {state}: {e}; retrying in the background"
                     );
                 } else {
                     debug!(peer = %peer, cause = %e, ?delay, "relay failed, will retry");
                 }
                 link.update(|s| {
                     s.failures = backoff.failures();
-                    s.ceiling = backoff.ceiling();
+                    s.ceiling = backoff.ceiling_for(failure);
                     s.last_error = Some(e.to_string());
                 });
-                Some(Instant::now() + delay)
+                Some(ended + delay)
             }
         };
         loop {
@@ -277,7 +299,7 @@ pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
                         break;
                     };
                     let now = Instant::now();
-                    let probe = probe_at(due, started, now);
+                    let probe = probe_at(due, ended, now);
                     if probe <= now {
                         debug!(peer = %peer, "peer contacted us; probing now");
                         break;
@@ -389,13 +411,24 @@ mod tests {
             peer: peer.clone(),
             status,
         };
+        let transport = |words: &str| {
+            tonic::Status::from_error(Box::new(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                words.to_owned(),
+            )))
+        };
         assert_eq!(
-            call(tonic::Status::unavailable("connection refused")).failure(),
+            call(transport("connection refused")).failure(),
             Failure::Silent
+        );
+        // The peer answered UNAVAILABLE (its store fails, its directory expired): an answer.
+        assert_eq!(
+            call(tonic::Status::unavailable("store unavailable")).failure(),
+            Failure::AnsweredWithError
         );
         assert_eq!(
             call(tonic::Status::deadline_exceeded("timeout")).failure(),
-            Failure::Silent
+            Failure::AnsweredWithError
         );
         assert_eq!(
             RelayError::TimedOut { peer: peer.clone() }.failure(),
@@ -403,11 +436,11 @@ mod tests {
         );
         assert_eq!(
             call(tonic::Status::resource_exhausted("disk full")).failure(),
-            Failure::Answered
+            Failure::AnsweredWithError
         );
         assert_eq!(
             call(tonic::Status::failed_precondition("directory behind")).failure(),
-            Failure::Answered
+            Failure::AnsweredWithError
         );
     }
 

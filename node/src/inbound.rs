@@ -8,14 +8,20 @@
 //! keepalive drops a stream whose broker answers no ping (see [`crate::connect`]), and the task
 //! dials again with backoff. The link's state is logged once per change: a warning when the
 //! broker becomes unreachable, a note when it is reachable again and after how long.
+//!
+//! A stream that merely opens proves little (a broker whose store fails opens it and ends it
+//! at once), so the link counts as working again, and the backoff starts over, only once a
+//! batch went through or the stream stayed up for [`STEADY`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, error, info, warn};
+use trm_proto::addr::BrokerName;
 use trm_proto::envelope::Header;
 use trm_proto::pb;
 use trm_proto::pb::broker_client::BrokerClient;
@@ -30,9 +36,7 @@ use crate::refresh::Sources;
 pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receiver<bool>) {
     let mut client = BrokerClient::new(sources.home().clone())
         .max_decoding_message_size(trm_proto::MAX_ENVELOPE_BYTES + 64 * 1024);
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
-    let mut health = LinkHealth::default();
-    let broker = node.address().broker();
+    let mut link = Link::new(node.address().broker());
     while !*shutdown.borrow() {
         // Set when the directory in use has expired: retry at a slower pace than a reconnect.
         let mut pause = None;
@@ -40,17 +44,9 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
         let opening = client.deliver(ReceiverStream::new(ack_stream));
         match crate::connect::within(OPEN_TIMEOUT, opening).await {
             Ok(response) => {
-                match health.succeeded() {
-                    Some(Change::Back(down)) => info!(
-                        node = %node.address(),
-                        "broker {broker} reachable again after {} s",
-                        down.as_secs()
-                    ),
-                    _ => info!(node = %node.address(), "delivery stream connected"),
-                }
-                backoff.reset();
-                // The broker is reachable again: let the outbox try at once.
-                node.outbox_wake().notify_one();
+                debug!(node = %node.address(), "delivery stream opened");
+                let steady_at = Instant::now() + STEADY;
+                let mut confirmed = false;
                 let mut deliveries = response.into_inner();
                 loop {
                     tokio::select! {
@@ -71,6 +67,10 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
                                                 break;
                                             }
                                         }
+                                        if !confirmed {
+                                            confirmed = true;
+                                            link.worked(&node);
+                                        }
                                     }
                                     Err(e @ NodeError::DirectoryExpired { .. }) => {
                                         error!(cause = %e, "not receiving under an expired directory; deliveries stay queued on the broker");
@@ -88,39 +88,84 @@ pub async fn run(node: Arc<Node>, sources: Sources, mut shutdown: watch::Receive
                                 break;
                             }
                             Err(status) => {
-                                let cause = format!("delivery stream broken: {}", trm_proto::status::describe(&status));
-                                link_failed(&mut health, &broker, &cause);
+                                link.failed("delivery stream broken", &status);
                                 break;
                             }
                         },
+                        () = tokio::time::sleep_until(steady_at), if !confirmed => {
+                            confirmed = true;
+                            link.worked(&node);
+                        }
                         _ = shutdown.changed() => return,
                     }
                 }
             }
-            Err(status) => {
-                let cause = format!(
-                    "cannot open the delivery stream: {}",
-                    trm_proto::status::describe(&status)
-                );
-                link_failed(&mut health, &broker, &cause);
-            }
+            Err(status) => link.failed("cannot open the delivery stream", &status),
         }
         tokio::select! {
-            () = tokio::time::sleep(pause.unwrap_or_else(|| backoff.next_delay())) => {}
+            () = tokio::time::sleep(pause.unwrap_or_else(|| link.backoff.next_delay())) => {}
             _ = shutdown.changed() => {}
         }
     }
 }
 
-/// Logs a failure of the link to the home broker: a warning if it worked until now, a debug
-/// line otherwise.
-fn link_failed(health: &mut LinkHealth, broker: &trm_proto::addr::BrokerName, cause: &str) {
-    if health.failed() == Some(Change::Lost) {
-        warn!("broker {broker} unreachable: {cause}; retrying in the background");
-    } else {
-        debug!(cause, "broker still unreachable");
+/// The link to the home broker as the delivery task sees it: its backoff and its state.
+struct Link {
+    /// The home broker.
+    broker: BrokerName,
+    /// Delays between dials; reset only when the link worked.
+    backoff: Backoff,
+    /// Whether the link works, for logging each change once.
+    health: LinkHealth,
+}
+
+impl Link {
+    fn new(broker: BrokerName) -> Self {
+        Self {
+            broker,
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
+            health: LinkHealth::default(),
+        }
+    }
+
+    /// A batch went through, or the stream stayed up for [`STEADY`]: the link works. The
+    /// backoff starts over and the outbox may try at once.
+    fn worked(&mut self, node: &Node) {
+        let broker = &self.broker;
+        match self.health.succeeded() {
+            Some(Change::Back(down)) => info!(
+                node = %node.address(),
+                "broker {broker} reachable again after {} s",
+                down.as_secs()
+            ),
+            _ => info!(node = %node.address(), "delivery stream connected"),
+        }
+        self.backoff.reset();
+        node.outbox_wake().notify_one();
+    }
+
+    /// The stream could not be opened or broke (`what`, with the call's `status`): a warning if
+    /// the link worked until now, a debug line otherwise. A status the broker sent is an answer
+    /// (the broker is failing); one made here from a transport error means it is unreachable.
+    fn failed(&mut self, what: &str, status: &tonic::Status) {
+        let broker = &self.broker;
+        let cause = format!("{what}: {}", trm_proto::status::describe(status));
+        if self.health.failed() == Some(Change::Lost) {
+            // A status with a transport error behind it, or the open's own deadline, is
+            // silence; one the broker sent is an answer.
+            let silent = std::error::Error::source(status).is_some()
+                || status.code() == tonic::Code::DeadlineExceeded;
+            let state = if silent { "unreachable" } else { "failing" };
+            warn!("broker {broker} {state}: {cause}; retrying in the background");
+        } else {
+            debug!(cause, "broker still not working");
+        }
     }
 }
+
+/// How long a delivery stream must stay up, with nothing going through, before the link counts
+/// as working again.
+pub const STEADY: Duration = Duration::from_secs(10);
 
 /// How long opening the delivery stream may take, until the broker's first answer.
 pub const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -233,5 +278,28 @@ async fn handle(node: &Node, delivery: pb::Delivery) -> Result<pb::DeliveryAck, 
             sequence,
             receipt: None,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_that_open_and_fail_at_once_keep_backing_off_and_warn_once() {
+        let mut link = Link::new("at".parse().expect("name"));
+        let refused = tonic::Status::unavailable("store unavailable");
+        let mut delays = Vec::new();
+        for _ in 0..12 {
+            // The stream opened (nothing to record) and broke at once.
+            link.failed("delivery stream broken", &refused);
+            delays.push(link.backoff.next_delay());
+        }
+        assert!(link.health.is_failing());
+        assert_eq!(link.backoff.failures(), 12);
+        assert_eq!(link.backoff.ceiling(), Duration::from_secs(5));
+        // Redialling at the initial pace would put 12 dials within 1.2 s.
+        let total: Duration = delays.iter().sum();
+        assert!(total > Duration::from_millis(1200), "{total:?}");
     }
 }

@@ -10,7 +10,7 @@
 //! Only a successful exchange resets it, never a mere sign of life such as an incoming call:
 //! two peers that both fail and reset each other's backoff on every call hammer each other
 //! without pause. A failure is either [`Failure::Silent`] (no answer: refused or dropped
-//! connection, timeout) or [`Failure::Answered`] (the peer is up and answered with an error);
+//! connection, timeout) or [`Failure::AnsweredWithError`] (the peer is up and answered with an error);
 //! the second kind has a lower ceiling, since a live peer's trouble tends to clear soon and a
 //! retry costs it little. [`health`] tells when a link changes between working and failing, so
 //! that the change is logged once, not at every attempt.
@@ -25,7 +25,7 @@ pub enum Failure {
     /// No answer: no connection, a reset, a timeout.
     Silent,
     /// The peer answered, with an error.
-    Answered,
+    AnsweredWithError,
 }
 
 /// Retry delays for one peer.
@@ -35,7 +35,7 @@ pub struct Backoff {
     initial: Duration,
     /// The largest ceiling.
     cap: Duration,
-    /// The largest ceiling after a [`Failure::Answered`].
+    /// The largest ceiling after a [`Failure::AnsweredWithError`].
     answering_cap: Duration,
     /// Failures since the last reset.
     attempt: u32,
@@ -53,7 +53,7 @@ impl Backoff {
         }
     }
 
-    /// The same backoff with a lower cap, `answering_cap`, after a [`Failure::Answered`]
+    /// The same backoff with a lower cap, `answering_cap`, after a [`Failure::AnsweredWithError`]
     /// (raised to the initial ceiling if below it, lowered to the cap if above).
     pub fn with_answering_cap(mut self, answering_cap: Duration) -> Self {
         self.answering_cap = answering_cap.max(self.initial).min(self.cap);
@@ -68,13 +68,19 @@ impl Backoff {
     /// The delay before the next attempt after `failure`, drawn uniformly up to the current
     /// ceiling (never above the cap for that kind of failure); the ceiling then doubles.
     pub fn after(&mut self, failure: Failure) -> Duration {
-        let ceiling = match failure {
-            Failure::Silent => self.ceiling(),
-            Failure::Answered => self.ceiling().min(self.answering_cap),
-        };
+        let ceiling = self.ceiling_for(failure);
         self.attempt = self.attempt.saturating_add(1);
         let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::random::<u64>() % ceiling_ms.saturating_add(1))
+    }
+
+    /// The ceiling that applies to the next delay after `failure` (the lower cap for a peer
+    /// that answered), without consuming an attempt.
+    pub fn ceiling_for(&self, failure: Failure) -> Duration {
+        match failure {
+            Failure::Silent => self.ceiling(),
+            Failure::AnsweredWithError => self.ceiling().min(self.answering_cap),
+        }
     }
 
     /// The current ceiling without consuming an attempt.
@@ -130,8 +136,16 @@ mod tests {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(60))
             .with_answering_cap(Duration::from_secs(10));
         for _ in 0..30 {
-            assert!(backoff.after(Failure::Answered) <= Duration::from_secs(10));
+            assert!(backoff.after(Failure::AnsweredWithError) <= Duration::from_secs(10));
         }
+        assert_eq!(
+            backoff.ceiling_for(Failure::AnsweredWithError),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            backoff.ceiling_for(Failure::Silent),
+            Duration::from_secs(60)
+        );
         // Silence is retried under the higher cap: some delay goes past the lower one.
         let silent: Vec<_> = (0..200).map(|_| backoff.after(Failure::Silent)).collect();
         assert!(silent.iter().all(|d| *d <= Duration::from_secs(60)));

@@ -145,6 +145,8 @@ async fn accept_loop(
 ) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait a little instead of spinning.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         };
         counters.accepted.fetch_add(1, Ordering::Relaxed);
@@ -194,7 +196,7 @@ async fn forward(
     counters: Arc<Counters>,
 ) {
     let Ok(mut upstream) = TcpStream::connect(target).await else {
-        reset(&client);
+        fail(client, None, mode, &counters).await;
         return;
     };
     let _ = client.set_nodelay(true);
@@ -215,22 +217,23 @@ async fn forward(
         }
         let reading = current != Mode::Hold;
         let step = tokio::select! {
+            // A change of mode first: no byte passes under a mode that no longer holds.
+            biased;
+            changed = mode.changed() => match changed {
+                Ok(()) => Step::Mode,
+                Err(_) => Step::Failed,
+            },
             read = client.read(&mut from_client.buf), if reading && from_client.open => {
                 read.map_or(Step::Failed, |n| Step::Read(true, n))
             }
             read = upstream.read(&mut from_target.buf), if reading && from_target.open => {
                 read.map_or(Step::Failed, |n| Step::Read(false, n))
             }
-            changed = mode.changed() => match changed {
-                Ok(()) => Step::Mode,
-                Err(_) => Step::Failed,
-            },
         };
         let (from_client_side, n) = match step {
             Step::Mode => continue,
             Step::Failed => {
-                reset(&client);
-                reset(&upstream);
+                fail(client, Some(upstream), mode, &counters).await;
                 return;
             }
             Step::Read(side, n) => (side, n),
@@ -258,12 +261,68 @@ async fn forward(
         let Some(bytes) = source.buf.get(..n) else {
             continue;
         };
-        if sink.write_all(bytes).await.is_err() {
+        // A write that blocks (the reader stopped) still yields to a blackhole or a reset.
+        let written = tokio::select! {
+            biased;
+            changed = mode.wait_for(|m| matches!(m, Mode::Blackhole | Mode::Reset)) => {
+                Some(changed.map_or(Mode::Reset, |m| *m))
+            }
+            written = sink.write_all(bytes) => match written {
+                Ok(()) => None,
+                Err(_) => Some(Mode::Reset),
+            },
+        };
+        match written {
+            None => {
+                counter.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Some(Mode::Reset) => {
+                fail(client, Some(upstream), mode, &counters).await;
+                return;
+            }
+            // Blackholed mid-write: the bytes are lost and the stream is broken for good.
+            Some(_) => {
+                broken = true;
+                counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// A connection whose target cannot be reached or failed: reset at once, except in
+/// [`Mode::Blackhole`], where the client hears nothing (its bytes are dropped) until it gives
+/// up or the mode turns to [`Mode::Reset`].
+async fn fail(
+    mut client: TcpStream,
+    upstream: Option<TcpStream>,
+    mut mode: watch::Receiver<Mode>,
+    counters: &Counters,
+) {
+    if let Some(upstream) = &upstream {
+        reset(upstream);
+    }
+    drop(upstream);
+    let mut buf = vec![0; 16 * 1024];
+    loop {
+        if *mode.borrow_and_update() != Mode::Blackhole {
             reset(&client);
-            reset(&upstream);
             return;
         }
-        counter.fetch_add(n as u64, Ordering::Relaxed);
+        tokio::select! {
+            biased;
+            changed = mode.changed() => {
+                if changed.is_err() {
+                    reset(&client);
+                    return;
+                }
+            }
+            read = client.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    counters.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            },
+        }
     }
 }
 
