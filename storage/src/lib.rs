@@ -18,6 +18,8 @@
 //! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
 //! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
 //! - [`error`]: the error type, [`StorageError`].
+//! - [`fault`]: [`fault::WriteHealth`], refusing writes while the disk is full or failing, and
+//!   recovering by itself when it takes writes again.
 //!
 //! Everything but `fs` and `config` needs the default feature `engine`.
 
@@ -30,6 +32,8 @@ pub mod config;
 pub mod daemon;
 #[cfg(feature = "engine")]
 pub mod error;
+#[cfg(feature = "engine")]
+pub mod fault;
 pub mod fs;
 #[cfg(feature = "engine")]
 pub mod group_commit;
@@ -41,6 +45,8 @@ pub use backoff::Backoff;
 pub use config::ConfigError;
 #[cfg(feature = "engine")]
 pub use error::StorageError;
+#[cfg(feature = "engine")]
+pub use fault::{WriteHealth, WriteRefused};
 #[cfg(feature = "engine")]
 pub use group_commit::GroupCommit;
 #[cfg(feature = "engine")]
