@@ -27,8 +27,13 @@ pub async fn submit(
     let directory = state.directory.current();
     let peer = auth::node(&request, &directory)?;
     let result = accept(state, &directory, &peer, request.into_inner()).await;
-    if let Err(e) = &result {
-        warn!(peer = %peer, cause = %e, "refused envelope");
+    match &result {
+        // A storage fault is logged once by the store, not once per refused envelope.
+        Err(e @ BrokerError::Store(crate::store::StoreError::Refused(_))) => {
+            tracing::debug!(peer = %peer, cause = %e, "refused envelope");
+        }
+        Err(e) => warn!(peer = %peer, cause = %e, "refused envelope"),
+        Ok(_) => {}
     }
     result
 }

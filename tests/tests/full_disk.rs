@@ -182,6 +182,28 @@ async fn submit_one(
     })
 }
 
+/// Waits until Astra's inbox holds every id in `acknowledged`; returns the inbox.
+async fn wait_for_all(
+    astra: &NodeAdminClient<Channel>,
+    acknowledged: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    loop {
+        let inbox = fixtures::inbox_ids(&mut astra.clone()).await?;
+        if acknowledged.iter().all(|id| inbox.contains(id)) {
+            return Ok(inbox);
+        }
+        if started.elapsed() > WAIT {
+            let missing: Vec<_> = acknowledged
+                .iter()
+                .filter(|id| !inbox.contains(id))
+                .collect();
+            bail!("acknowledged referrals not delivered: {missing:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The health of the broker's write path.
 async fn writes_health(channel: &Channel) -> anyhow::Result<ServingStatus> {
     let answer = HealthClient::new(channel.clone())
@@ -355,8 +377,7 @@ async fn a_full_broker_disk_refuses_new_envelopes_delivers_what_it_holds_and_rec
         acknowledged.len(),
         "an id acknowledged twice"
     );
-    fixtures::wait_for_inbox(&astra, acknowledged.len(), WAIT).await?;
-    let inbox = fixtures::inbox_ids(&mut astra.clone()).await?;
+    let inbox = wait_for_all(&astra, &acknowledged).await?;
     let unique: HashSet<&String> = inbox.iter().collect();
     assert_eq!(
         unique.len(),
@@ -382,11 +403,13 @@ async fn a_full_broker_disk_refuses_new_envelopes_delivers_what_it_holds_and_rec
         .filter(|l| l.contains(" INFO ") && l.contains("takes writes again after"))
         .count();
     assert_eq!(cleared, 1, "{log}");
+    // Beyond those two, a few lines about the acknowledgements refused while full (the node
+    // retries them with backoff) and the storage engine's own report of the writes under way.
     let noisy = log
         .lines()
         .filter(|l| l.contains(" ERROR ") || l.contains(" WARN "))
         .count();
-    assert!(noisy < 50, "{noisy} warnings and errors:\n{log}");
+    assert!(noisy < 30, "{noisy} warnings and errors:\n{log}");
     println!(
         "refused while full: {refused_while_full}; acknowledged: {}; recovered {:.1} s after \
          space returned",
@@ -403,7 +426,10 @@ async fn trm_send(
     admin: &mut NodeAdminClient<Channel>,
 ) -> anyhow::Result<Result<pb::SendResponse, CommandError>> {
     let key = hex::encode(rand_key());
-    Ok(commands::send_with_key(admin, fixtures::referral(ASTRA)?, key).await)
+    let send = commands::send_with_key(admin, fixtures::referral(ASTRA)?, key);
+    tokio::time::timeout(WAIT, send)
+        .await
+        .context("`trm send` got no answer within a minute")
 }
 
 /// Sixteen bytes that differ from call to call: an idempotency key.
@@ -438,6 +464,7 @@ async fn a_full_node_disk_refuses_sends_with_their_own_exit_code_serves_cases_an
     })
     .await??;
 
+    eprintln!("node disk filled");
     // `trm send` is refused with its own exit code, saying the disk is full. A send under way
     // when the disk filled may instead end with its outcome unknown (75); the next is refused.
     let started = Instant::now();
@@ -485,9 +512,12 @@ async fn a_full_node_disk_refuses_sends_with_their_own_exit_code_serves_cases_an
         again.message
     );
     // The node still serves what it holds.
-    let steps = fixtures::steps(&mut lefoe, &first.message_id).await?;
+    let steps = tokio::time::timeout(WAIT, fixtures::steps(&mut lefoe, &first.message_id))
+        .await
+        .context("the node did not answer about a message within a minute")??;
     assert!(steps.contains(&"submitted".to_owned()), "{steps:?}");
 
+    eprintln!("node refused sends; freeing space");
     // Space returns: `trm send` works again within 10 s, without a restart.
     std::fs::remove_file(&ballast)?;
     let freed = Instant::now();
@@ -508,9 +538,9 @@ async fn a_full_node_disk_refuses_sends_with_their_own_exit_code_serves_cases_an
     let recovered_in = freed.elapsed();
     acknowledged.push(sent.message_id);
 
-    // Every acknowledged referral reaches Astra, each once.
-    fixtures::wait_for_inbox(&astra, acknowledged.len(), WAIT).await?;
-    let inbox = fixtures::inbox_ids(&mut astra.clone()).await?;
+    // Every acknowledged referral reaches Astra, each once (a send whose outcome was unknown
+    // may have been stored and sent too).
+    let inbox = wait_for_all(&astra, &acknowledged).await?;
     let unique: HashSet<&String> = inbox.iter().collect();
     assert_eq!(
         unique.len(),
