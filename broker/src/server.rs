@@ -91,7 +91,11 @@ pub async fn serve_state(
         .set_service_status(WRITES_HEALTH, tonic_health::ServingStatus::Serving)
         .await;
     if let Some(writable) = state.store.writable() {
-        state.spawn(report_writes(health_reporter.clone(), writable));
+        state.spawn(report_writes(
+            health_reporter.clone(),
+            writable,
+            state.shutdown_signal(),
+        ));
     }
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
@@ -184,10 +188,11 @@ fn http2(network: &Network) -> Server {
 /// directory keep the broker's other names SERVING.
 pub const WRITES_HEALTH: &str = "trm.v1.Broker.writes";
 
-/// Keeps [`WRITES_HEALTH`] in step with whether the store takes writes.
+/// Keeps [`WRITES_HEALTH`] in step with whether the store takes writes, until shutdown.
 async fn report_writes(
     reporter: tonic_health::server::HealthReporter,
     mut writable: tokio::sync::watch::Receiver<bool>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         let status = if *writable.borrow_and_update() {
@@ -196,8 +201,13 @@ async fn report_writes(
             tonic_health::ServingStatus::NotServing
         };
         reporter.set_service_status(WRITES_HEALTH, status).await;
-        if writable.changed().await.is_err() {
-            return;
+        tokio::select! {
+            changed = writable.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = crate::state::stopped(&mut shutdown) => return,
         }
     }
 }

@@ -464,7 +464,6 @@ async fn a_full_node_disk_refuses_sends_with_their_own_exit_code_serves_cases_an
     })
     .await??;
 
-    eprintln!("node disk filled");
     // `trm send` is refused with its own exit code, saying the disk is full. A send under way
     // when the disk filled may instead end with its outcome unknown (75); the next is refused.
     let started = Instant::now();
@@ -517,7 +516,6 @@ async fn a_full_node_disk_refuses_sends_with_their_own_exit_code_serves_cases_an
         .context("the node did not answer about a message within a minute")??;
     assert!(steps.contains(&"submitted".to_owned()), "{steps:?}");
 
-    eprintln!("node refused sends; freeing space");
     // Space returns: `trm send` works again within 10 s, without a restart.
     std::fs::remove_file(&ballast)?;
     let freed = Instant::now();
