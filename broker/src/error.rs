@@ -212,6 +212,9 @@ impl BrokerError {
     pub fn code(&self) -> Code {
         match self {
             BrokerError::NoClientCertificate => Code::Unauthenticated,
+            BrokerError::Store(StoreError::Refused(refused)) if refused.is_full() => {
+                Code::ResourceExhausted
+            }
             BrokerError::UnknownCertificate { .. }
             | BrokerError::NotANode(_)
             | BrokerError::NotHomedHere { .. }

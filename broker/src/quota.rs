@@ -129,16 +129,7 @@ pub struct QueueHold {
 }
 
 /// Bytes in the unit people read best.
-fn bytes(n: u64) -> String {
-    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    for (size, unit) in UNITS {
-        if n >= size {
-            #[allow(clippy::cast_precision_loss)]
-            return format!("{:.1} {unit}", n as f64 / size as f64);
-        }
-    }
-    format!("{n} bytes")
-}
+use trm_storage::fault::bytes;
 
 /// `1 item`, `3 items`.
 fn items(n: u64) -> String {

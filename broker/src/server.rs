@@ -90,6 +90,16 @@ pub async fn serve_state(
     health_reporter
         .set_serving::<pb::broker_peer_server::BrokerPeerServer<BrokerPeerService>>()
         .await;
+    health_reporter
+        .set_service_status(WRITES_HEALTH, tonic_health::ServingStatus::Serving)
+        .await;
+    if let Some(writable) = state.store.writable() {
+        state.spawn(report_writes(
+            health_reporter.clone(),
+            writable,
+            state.shutdown_signal(),
+        ));
+    }
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
@@ -178,4 +188,33 @@ fn http2(network: &Network) -> Server {
         .max_frame_size(network.max_frame_bytes)
         .http2_keepalive_interval(Some(network.keepalive_interval))
         .http2_keepalive_timeout(Some(network.keepalive_timeout))
+}
+
+/// The health-service name of the write path (submissions and relayed intake): NOT_SERVING
+/// while the store refuses writes after a storage fault, SERVING otherwise. Deliveries and the
+/// directory keep the broker's other names SERVING.
+pub const WRITES_HEALTH: &str = "trm.v1.Broker.writes";
+
+/// Keeps [`WRITES_HEALTH`] in step with whether the store takes writes, until shutdown.
+async fn report_writes(
+    reporter: tonic_health::server::HealthReporter,
+    mut writable: tokio::sync::watch::Receiver<bool>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let status = if *writable.borrow_and_update() {
+            tonic_health::ServingStatus::Serving
+        } else {
+            tonic_health::ServingStatus::NotServing
+        };
+        reporter.set_service_status(WRITES_HEALTH, status).await;
+        tokio::select! {
+            changed = writable.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = crate::state::stopped(&mut shutdown) => return,
+        }
+    }
 }

@@ -25,7 +25,7 @@ use crate::config::BrokerConfig;
 
 pub mod embedded;
 
-pub use embedded::EmbeddedStore;
+pub use embedded::{EmbeddedStore, RecoveringStore};
 
 /// What a store operation returns: a boxed future, so that [`BrokerStore`] can be used as a
 /// trait object.
@@ -47,6 +47,9 @@ pub enum StoreError {
     /// A write was made but could not be confirmed durable.
     #[error("broker store: {0}")]
     Durability(#[source] EngineError),
+    /// The disk is full or failing: writes are refused until the store recovers by itself.
+    #[error(transparent)]
+    Refused(#[from] trm_storage::WriteRefused),
     /// Stored bytes did not decode: the store is damaged.
     #[error("broker store: corrupt record in {tree}: {message}")]
     Corrupt {
@@ -352,6 +355,12 @@ pub trait BrokerStore: Send + Sync {
     /// and returns how many. Safe when the cut-off is at least [`FORGET_AFTER_MS`] ago: see
     /// there.
     fn forget_duplicates(&self, accepted_before_ms: u64) -> StoreFuture<'_, usize>;
+
+    /// Follows whether the store takes writes (`true`) or refuses them after a storage fault
+    /// until it recovers (`false`); `None` for an engine that does not tell.
+    fn writable(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        None
+    }
 }
 
 /// How long a message id stays in the duplicate table after its envelope was accepted: the
@@ -369,5 +378,5 @@ pub const FORGET_AFTER_MS: u64 =
 
 /// Opens the store `config` names: today always the embedded engine in `data_dir`.
 pub async fn open(config: &BrokerConfig) -> Result<Arc<dyn BrokerStore>, StoreError> {
-    Ok(Arc::new(EmbeddedStore::open(&config.data_dir)?))
+    Ok(RecoveringStore::open(&config.data_dir)?)
 }

@@ -29,6 +29,11 @@ pub async fn submit(
     let result = accept(state, &directory, &peer, request.into_inner()).await;
     match &result {
         Ok(_) => state.metrics.submitted(),
+        // A storage fault is logged once by the store, not once per refused envelope.
+        Err(e @ BrokerError::Store(crate::store::StoreError::Refused(_))) => {
+            state.metrics.refused(e);
+            tracing::debug!(peer = %peer, cause = %e, "refused envelope");
+        }
         Err(e) => {
             state.metrics.refused(e);
             warn!(peer = %peer, cause = %e, "refused envelope");

@@ -38,11 +38,14 @@ pub mod exit {
         /// A request that creates a message was interrupted: it may or may not have been
         /// sent; the same command with its idempotency key settles it without sending twice.
         OutcomeUnknown,
+        /// The node cannot store anything now (its disk is full): a definite refusal, to be
+        /// repeated once space is freed.
+        CannotStore,
     }
 
     impl Exit {
         /// Every exit code, in order.
-        pub const ALL: [Exit; 8] = [
+        pub const ALL: [Exit; 9] = [
             Exit::Success,
             Exit::CheckFailed,
             Exit::Usage,
@@ -51,6 +54,7 @@ pub mod exit {
             Exit::Unavailable,
             Exit::Refused,
             Exit::OutcomeUnknown,
+            Exit::CannotStore,
         ];
 
         /// The process exit code.
@@ -64,6 +68,7 @@ pub mod exit {
                 Exit::Unavailable => 69,
                 Exit::Refused => 70,
                 Exit::OutcomeUnknown => 75,
+                Exit::CannotStore => 73,
             }
         }
     }
@@ -82,6 +87,8 @@ pub mod exit {
     pub const REFUSED: u8 = Exit::Refused.code();
     /// [`Exit::OutcomeUnknown`].
     pub const OUTCOME_UNKNOWN: u8 = Exit::OutcomeUnknown.code();
+    /// [`Exit::CannotStore`].
+    pub const CANNOT_STORE: u8 = Exit::CannotStore.code();
 }
 
 /// A command failed; `code` is the process exit code.
@@ -185,9 +192,9 @@ pub fn send_error(status: tonic::Status, key: &str) -> CommandError {
             ),
         ),
         Code::ResourceExhausted => CommandError::new(
-            exit::REFUSED,
+            exit::CANNOT_STORE,
             format!(
-                "the node's disk is full, so nothing was sent ({}); free space on the node, then run the same command again",
+                "the node's disk is full, so it cannot store the message now ({}); free space on the node, then run the same command again with --idempotency-key {key}, it will not send twice",
                 status.message()
             ),
         ),
@@ -478,10 +485,20 @@ mod tests {
             ), "{}", e.message);
         }
         let full = send_error(tonic::Status::resource_exhausted("no space left"), key);
-        assert_eq!(full.code, exit::REFUSED);
+        assert_eq!(full.code, exit::CANNOT_STORE);
+        assert_eq!(exit::CANNOT_STORE, 73);
+        assert!(
+            full.message.starts_with(
+                "the node's disk is full, so it cannot store the message now (no space left)"
+            ),
+            "{}",
+            full.message
+        );
         assert!(
             full.message
-                .starts_with("the node's disk is full, so nothing was sent")
+                .ends_with("--idempotency-key 0123456789abcdef0123, it will not send twice"),
+            "{}",
+            full.message
         );
         let refused = send_error(tonic::Status::failed_precondition("no agreement"), key);
         assert_eq!(

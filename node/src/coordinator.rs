@@ -75,7 +75,7 @@ pub async fn collect(
 
 /// What this node has witnessed: the latest cosigned checkpoint per partner, and fork evidence.
 pub fn witnessed(node: &Node) -> Result<pb::WitnessedResponse, NodeError> {
-    let store = node.store().witness();
+    let store = node.store().witness()?;
     let mut latest = Vec::new();
     for partner in store.partners()? {
         if let Some((note, checkpoint)) = store.latest(&partner)? {

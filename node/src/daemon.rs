@@ -106,6 +106,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let node = Arc::new(Node::new(&config, store));
+    // Recovers the store by itself after a full or failing disk.
+    let recovery = tokio::spawn(node.store().recovery());
     crate::refresh::load_adopted(&node)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -191,6 +193,7 @@ pub async fn serve(
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await;
     let _ = stop.send(true);
+    recovery.abort();
     for task in tasks {
         let _ = task.await;
     }

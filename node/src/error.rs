@@ -58,6 +58,9 @@ impl From<NodeError> for Status {
     fn from(e: NodeError) -> Self {
         let code = match &e {
             NodeError::InvalidRequest(_) => Code::InvalidArgument,
+            NodeError::Store(StoreError::Refused(refused)) if refused.is_full() => {
+                Code::ResourceExhausted
+            }
             NodeError::Seal(SealError::UnknownRecipient(_)) => Code::NotFound,
             NodeError::Seal(_) => Code::InvalidArgument,
             NodeError::Store(StoreError::NotFound(_) | StoreError::NoCase(_)) => Code::NotFound,

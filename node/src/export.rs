@@ -56,7 +56,7 @@ impl BundlePieces {
         node: &NodeAddr,
         now_ms: u64,
     ) -> Result<Self, StoreError> {
-        let witness = store.witness();
+        let witness = store.witness()?;
         let forks = witness.forks().map_err(witness_error)?;
         let mut witnessed = witness.witnessed().map_err(witness_error)?;
         witnessed.reverse();

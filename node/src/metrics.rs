@@ -72,7 +72,7 @@ pub fn page(node: &Node) -> String {
         "trm_node_outbox_items",
         Kind::Gauge,
         "Messages waiting to be handed to the broker.",
-        node.store().outbox_len() as f64,
+        node.store().outbox_len().unwrap_or(0) as f64,
     );
     for (name, help, counter) in [
         (

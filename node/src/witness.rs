@@ -97,7 +97,10 @@ pub fn attachment(
 /// The sender's side, before sealing: the size of `partner`'s latest checkpoint this node
 /// cosigned (0: none, or unreadable, which is logged).
 pub fn witnessed_size(store: &NodeStore, partner: &NodeAddr) -> u64 {
-    let latest = store.witness().latest(partner.as_str());
+    let latest = store
+        .witness()
+        .map_err(crate::store::WitnessError::from)
+        .and_then(|witness| witness.latest(partner.as_str()));
     match latest {
         Ok(latest) => latest.map_or(0, |(_, checkpoint)| checkpoint.size),
         Err(e) => {
@@ -197,6 +200,7 @@ async fn witness(node: &Witness<'_>, verified: &VerifiedReceipt) -> Result<Verdi
     Ok(node
         .store
         .witness()
+        .map_err(crate::store::WitnessError::from)?
         .witness(
             &Presented {
                 partner: partner.as_str(),

@@ -21,6 +21,8 @@
 //! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
 //! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
 //! - [`error`]: the error type, [`StorageError`].
+//! - [`fault`]: [`fault::WriteHealth`], refusing writes while the disk is full or failing, and
+//!   recovering by itself when it takes writes again.
 //!
 //! Everything but `fs`, `config` and `logging` needs the default feature `engine`; `logging`
 //! needs the feature of that name (which `engine` includes).
@@ -36,6 +38,7 @@ pub mod daemon;
 pub mod error;
 #[cfg(feature = "engine")]
 pub mod exposition;
+pub mod fault;
 pub mod fs;
 #[cfg(feature = "engine")]
 pub mod group_commit;
@@ -51,6 +54,8 @@ pub use backoff::{Backoff, Failure};
 pub use config::ConfigError;
 #[cfg(feature = "engine")]
 pub use error::StorageError;
+#[cfg(feature = "engine")]
+pub use fault::{WriteHealth, WriteRefused};
 #[cfg(feature = "engine")]
 pub use group_commit::GroupCommit;
 #[cfg(feature = "engine")]

@@ -34,11 +34,23 @@ pub async fn spawn_broker(
     addr: SocketAddr,
     log: Stdio,
 ) -> anyhow::Result<BrokerProcess> {
+    spawn_broker_logging(program, config, addr, log, "warn").await
+}
+
+/// [`spawn_broker`] with the log filter `filter` (`TRM_LOG`, e.g. `info`), uncoloured.
+pub async fn spawn_broker_logging(
+    program: &Path,
+    config: &Path,
+    addr: SocketAddr,
+    log: Stdio,
+    filter: &str,
+) -> anyhow::Result<BrokerProcess> {
     let child = BrokerProcess(
         Command::new(program)
             .arg("--config")
             .arg(config)
-            .env("TRM_LOG", "warn")
+            .env("TRM_LOG", filter)
+            .env("NO_COLOR", "1")
             .stdout(log)
             .spawn()?,
     );

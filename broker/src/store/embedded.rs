@@ -5,7 +5,8 @@
 //! sequence(u64 BE)` → `Delivery`), `outbox` ([`outbox`]) and `relay_log` (sequence →
 //! `RelayRecord`); [`usage`] reads what the quotas and the expiry sweep need. Sequences come
 //! from sled's persistent id generator, so queues, outboxes and the log keep their order
-//! across restarts.
+//! across restarts. [`RecoveringStore`] (`recover`) is what the broker runs: this store, refusing
+//! writes while the disk is full or failing and reopened by itself when it takes writes again.
 
 use std::path::Path;
 
@@ -22,8 +23,11 @@ use super::{
 
 mod forget;
 mod outbox;
+mod recover;
 mod set_aside;
 mod usage;
+
+pub use recover::RecoveringStore;
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {

@@ -57,13 +57,13 @@ impl NodeStore {
         if id.len() < MIN_ID_PREFIX {
             return Err(IdError::TooShort(id).into());
         }
-        if let Some(value) = self.messages.get(message_key(own, &id))? {
+        if let Some(value) = self.engine()?.messages.get(message_key(own, &id))? {
             return decode(&value);
         }
         // Keys are sender, NUL, id: a prefix of the id is matched after the NUL. Only keys are
         // read until the matches are known.
         let mut matches: Vec<(Vec<u8>, String)> = Vec::new();
-        for key in self.messages.iter().keys() {
+        for key in self.engine()?.messages.iter().keys() {
             let key = key?;
             let Some(at) = key.iter().position(|b| *b == 0) else {
                 continue;
@@ -132,6 +132,7 @@ mod tests {
             ..Default::default()
         };
         store
+            .engine()?
             .messages
             .insert(message_key(from, id), stored.encode_to_vec())?;
         Ok(())

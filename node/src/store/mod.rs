@@ -24,6 +24,7 @@
 mod combine;
 #[cfg(any(test, feature = "danger-test-tools"))]
 pub mod danger;
+mod engine;
 pub mod idempotency;
 mod log;
 mod lookup;
@@ -42,13 +43,12 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use trm_proto::envelope::{EnvelopeDigest, Header};
 use trm_proto::pb;
 use trm_proto::receipt::VerifiedReceipt;
-use trm_storage::{GroupCommit, StorageError};
+use trm_storage::StorageError;
 
 use crate::cases::{self, CaseError, Step};
 use crate::handover_log::{ChainSummary, LogError, StoredEntry};
 use crate::vault::{Vault, VaultError};
-use combine::{Combiner, StoreTrees};
-use log::Log;
+use engine::{Engine, Slot};
 pub use lookup::{IdError, MIN_ID_PREFIX};
 
 /// A storage failure.
@@ -71,6 +71,9 @@ pub enum StoreError {
         /// The decode error.
         message: String,
     },
+    /// The disk is full or failing: writes are refused until the store recovers by itself.
+    #[error(transparent)]
+    Refused(#[from] trm_storage::WriteRefused),
     /// The writer thread could not be started.
     #[error("node store: cannot start its writer thread: {0}")]
     Writer(std::io::Error),
@@ -211,20 +214,9 @@ pub struct Outgoing {
 /// The node's database.
 #[derive(Clone)]
 pub struct NodeStore {
-    /// The whole database, for [`NodeStore::snapshot`].
-    db: sled::Db,
-    messages: sled::Tree,
-    outbox: sled::Tree,
-    /// Outbox records that could not be sent or recorded ([`outbox`]).
-    outbox_set_aside: sled::Tree,
-    log: Log,
-    checkpoints: sled::Tree,
-    cases: sled::Tree,
-    idempotency: sled::Tree,
-    commit: GroupCommit,
-    combiner: Arc<Combiner>,
+    /// The open database, replaced after a storage fault (see [`engine`]).
+    engine: Arc<Slot>,
     vault: Arc<Vault>,
-    witness: WitnessStore,
     /// How many changes are sealing to, or committing under, each case key right now: a refused
     /// step destroys a key it made only when nobody else is using it.
     key_users: Arc<KeyUsers>,
@@ -238,8 +230,8 @@ pub struct NodeStore {
 struct KeyUsers {
     /// For each key in use: how many changes use it, and whether one of them was refused.
     users: std::sync::Mutex<HashMap<Vec<u8>, KeyUsersOf>>,
-    /// The cases, to tell whether a key protects committed content.
-    cases: sled::Tree,
+    /// The database, to tell whether a key protects committed content.
+    engine: Arc<Slot>,
     /// Where the keys are.
     vault: Arc<Vault>,
 }
@@ -272,7 +264,7 @@ impl KeyUsers {
 
     /// Destroys `case_key` unless a live (not erased) case is stored under it.
     fn destroy_unless_live(&self, case_key: &[u8]) -> Result<(), StoreError> {
-        let live = match self.cases.get(case_key)? {
+        let live = match self.engine.get()?.cases.get(case_key)? {
             Some(bytes) => pb::StoredCase::decode(bytes.as_ref())
                 .map_err(|e| corrupt(CASES_TREE, e))?
                 .summary
@@ -346,7 +338,7 @@ pub struct EntryFacts<'a> {
     pub content: Option<&'a pb::body::Content>,
 }
 
-/// A case step with its own copies, to hand to the [`Combiner`].
+/// A case step with its own copies, to hand to the writer thread (`combine`).
 #[derive(Debug, Clone)]
 struct OwnedStep {
     counterparty: String,
@@ -632,47 +624,63 @@ pub struct OverdueMark {
 impl NodeStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = trm_storage::open_db(dir)?;
-        let commit = GroupCommit::start(db.clone());
-        let (messages, outbox) = (db.open_tree("messages")?, db.open_tree("outbox")?);
-        let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
-        let idempotency = db.open_tree(idempotency::TREE)?;
+        let engine = Arc::new(Slot::open(dir)?);
         let vault = Arc::new(Vault::open(dir)?);
         let key_users = Arc::new(KeyUsers {
             users: std::sync::Mutex::default(),
-            cases: cases.clone(),
+            engine: Arc::clone(&engine),
             vault: Arc::clone(&vault),
         });
         Ok(Self {
-            combiner: Arc::new(
-                Combiner::start(StoreTrees {
-                    messages: messages.clone(),
-                    outbox: outbox.clone(),
-                    log: log.clone(),
-                    cases: cases.clone(),
-                    idempotency: idempotency.clone(),
-                })
-                .map_err(StoreError::Writer)?,
-            ),
-            messages,
-            outbox,
-            outbox_set_aside: db.open_tree(outbox::SET_ASIDE_TREE)?,
-            log: Log::new(log),
-            checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
-            cases,
-            idempotency,
-            witness: WitnessStore::open(&db, commit.clone())?,
-            commit,
+            engine,
             vault,
             key_users,
-            db,
         })
+    }
+
+    /// The task that recovers the store after a storage fault, once the disk takes writes
+    /// again (see [`engine`]); it ends when the store is dropped. The node runs it.
+    pub fn recovery(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        trm_storage::fault::watch_recovery(
+            Arc::downgrade(&self.engine),
+            self.engine.health.clone(),
+            Slot::reopen,
+        )
+    }
+
+    /// Whether the store takes writes, and why not while it refuses them.
+    pub fn write_health(&self) -> &trm_storage::WriteHealth {
+        &self.engine.health
+    }
+
+    /// The engine in use, for reading.
+    fn engine(&self) -> Result<Arc<Engine>, StoreError> {
+        self.engine.get()
+    }
+
+    /// Runs `change` through the writer thread; refused at once while the store is faulted, and
+    /// an engine failure faults it.
+    async fn change<R: Send + 'static>(
+        &self,
+        change: impl Fn(&combine::Trees<'_>) -> Result<R, combine::Abort> + Send + Sync + 'static,
+    ) -> Result<R, StoreError> {
+        let engine = self.engine.writable()?;
+        engine
+            .combiner
+            .run(change)
+            .await
+            .map_err(|e| self.engine.observe(e))
     }
 
     /// Waits until every write made before this call is on disk. Every write operation does
     /// this before it returns; the checkpointer also waits before signing what it read.
     pub(crate) async fn durable(&self) -> Result<(), StoreError> {
-        Ok(self.commit.durable().await?)
+        let engine = self.engine()?;
+        engine
+            .commit
+            .durable()
+            .await
+            .map_err(|e| self.engine.observe(StoreError::Durability(e)))
     }
 
     /// Stores a sealed outgoing message (its verified `signed_body` encrypted to the case key),
@@ -688,6 +696,8 @@ impl NodeStore {
         actor: &str,
         claim: Option<&idempotency::Claim>,
     ) -> Result<u64, StoreError> {
+        // Refused before a case key is made on a disk that cannot take it.
+        self.engine.health.check()?;
         let claim = claim.cloned();
         let envelope_digest = *facts.digest;
         let header = facts.header;
@@ -697,7 +707,9 @@ impl NodeStore {
         let case_key = cases::case_key(header.to.as_str(), facts.case_ref);
         let key_use = self.key_users.enter(&case_key);
         let content = if kept {
-            self.vault.seal(&case_key, signed_body)?
+            self.vault
+                .seal(&case_key, signed_body)
+                .map_err(|e| self.engine.observe(e.into()))?
         } else {
             Vec::new()
         };
@@ -725,8 +737,7 @@ impl NodeStore {
         let log_entry = entry(pb::LogEvent::Sent, header.to.as_str(), facts, now_ms, actor);
         let step = facts.step(header.to.as_str(), OUTGOING, now_ms);
         let index = self
-            .combiner
-            .run(move |t| {
+            .change(move |t| {
                 apply_case(t.cases, step.as_ref())?;
                 let appended = t.log.append(log_entry.clone())?;
                 // Taken here, so the outbox is in the order changes commit in.
@@ -760,14 +771,14 @@ impl NodeStore {
         &self,
         claim: &idempotency::Claim,
     ) -> Result<idempotency::Lookup, StoreError> {
-        idempotency::lookup(&self.idempotency, claim)
+        idempotency::lookup(&self.engine()?.idempotency, claim)
     }
 
     /// Forgets the idempotency keys recorded before `before_ms` (the node passes now less the
     /// message lifetime: a message that old has expired, so its key protects nothing); returns
     /// how many.
     pub fn prune_idempotency_keys(&self, before_ms: u64) -> Result<usize, StoreError> {
-        idempotency::prune(&self.idempotency, before_ms)
+        idempotency::prune(&self.engine()?.idempotency, before_ms)
     }
 
     /// The decrypted signed body of a stored message; [`VaultError::Erased`] once erased.
@@ -796,8 +807,7 @@ impl NodeStore {
     pub async fn erase_case(&self, erasure: Erasure) -> Result<Option<u32>, StoreError> {
         let case_key = erasure.case_key.clone();
         let erased = self
-            .combiner
-            .run(move |t| erase_in_transaction(t, &erasure))
+            .change(move |t| erase_in_transaction(t, &erasure))
             .await?;
         if erased.is_some() {
             self.durable().await?;
@@ -815,8 +825,7 @@ impl NodeStore {
         now_ms: u64,
     ) -> Result<usize, StoreError> {
         let logged = self
-            .combiner
-            .run(move |t| {
+            .change(move |t| {
                 let (log, cases_tree) = (t.log, t.cases);
                 let mut logged = 0;
                 for mark in &marks {
@@ -877,10 +886,10 @@ impl NodeStore {
     }
 
     fn stored(&self, key: &[u8]) -> Result<pb::StoredMessage, StoreError> {
-        let bytes = self
-            .messages
-            .get(key)?
-            .ok_or_else(|| StoreError::NotFound(String::from_utf8_lossy(key).replace('\0', "/")))?;
+        let bytes =
+            self.engine()?.messages.get(key)?.ok_or_else(|| {
+                StoreError::NotFound(String::from_utf8_lossy(key).replace('\0', "/"))
+            })?;
         pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| corrupt("messages", e))
     }
 
@@ -896,68 +905,69 @@ impl NodeStore {
     ) -> Result<bool, StoreError> {
         let key = key.to_vec();
         let reason = reason.to_owned();
-        let recorded =
-            self.combiner
-                .run(move |t| {
+        let recorded = self
+            .change(move |t| {
+                {
+                    let (messages, outbox, log, cases) = (t.messages, t.outbox, t.log, t.cases);
+                    let key = key.as_slice();
+                    let bytes = messages.get(key)?.ok_or_else(|| {
+                        abort(StoreError::NotFound(String::from_utf8_lossy(key).into()))
+                    })?;
+                    let mut stored = pb::StoredMessage::decode(bytes.as_ref())
+                        .map_err(|e| abort(corrupt("messages", e)))?;
+                    if stored
+                        .evidence
+                        .iter()
+                        .any(|e| e.step == evidence.step && e.attested_by == evidence.attested_by)
                     {
-                        let (messages, outbox, log, cases) = (t.messages, t.outbox, t.log, t.cases);
-                        let key = key.as_slice();
-                        let bytes = messages.get(key)?.ok_or_else(|| {
-                            abort(StoreError::NotFound(String::from_utf8_lossy(key).into()))
-                        })?;
-                        let mut stored = pb::StoredMessage::decode(bytes.as_ref())
-                            .map_err(|e| abort(corrupt("messages", e)))?;
-                        if stored.evidence.iter().any(|e| {
-                            e.step == evidence.step && e.attested_by == evidence.attested_by
-                        }) {
-                            // The same attestation again (a redelivered receipt): already recorded.
-                            if let Some(sequence) = outbox_sequence {
-                                outbox.remove(&sequence.to_be_bytes())?;
-                            }
-                            return Ok(false);
-                        }
-                        let summary = stored.summary.clone().unwrap_or_default();
-                        let mut log_entry = pb::LogEntry {
-                            at_ms: evidence.at_ms,
-                            event: event.into(),
-                            message_id: summary.message_id.clone(),
-                            counterparty: summary.to.clone(),
-                            kind: summary.kind,
-                            case_ref: summary.case_ref.clone(),
-                            envelope_digest: summary.envelope_digest.clone(),
-                            receipt_digest: receipt_digest.map(|d| d.to_vec()).unwrap_or_default(),
-                            actor: "node".into(),
-                            reason: reason.clone(),
-                            ..Default::default()
-                        };
-                        log_entry.flags = None;
-                        log.append(log_entry)?;
-                        if matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected)
-                            && stored.direction == OUTGOING
-                        {
-                            let erased_messages = evidence
-                                .receipt
-                                .as_ref()
-                                .and_then(|r| pb::Receipt::decode(r.receipt.as_slice()).ok())
-                                .map_or(0, |r| r.erased_messages);
-                            // The signer's clock is not trusted with the case's last activity
-                            // (which retention counts from).
-                            let at_ms = evidence.at_ms.min(trm_proto::time::now_ms());
-                            record_receipt_in_case(cases, &summary, event, erased_messages, at_ms)?;
-                        }
-                        stored.evidence.push(evidence.clone());
-                        // Receipts arrive on two paths (the submit answer and the delivery stream), so a
-                        // refusal relayed back quickly can overtake the broker's own receipt: keep the
-                        // evidence in the order of the chain, not of arrival.
-                        stored.evidence.sort_by_key(|e| evidence_rank(&e.step));
-                        messages.insert(key, stored.encode_to_vec())?;
+                        // The same attestation again (a redelivered receipt): already recorded.
                         if let Some(sequence) = outbox_sequence {
                             outbox.remove(&sequence.to_be_bytes())?;
                         }
-                        Ok(true)
+                        return Ok(false);
                     }
-                })
-                .await?;
+                    let summary = stored.summary.clone().unwrap_or_default();
+                    let mut log_entry = pb::LogEntry {
+                        at_ms: evidence.at_ms,
+                        event: event.into(),
+                        message_id: summary.message_id.clone(),
+                        counterparty: summary.to.clone(),
+                        kind: summary.kind,
+                        case_ref: summary.case_ref.clone(),
+                        envelope_digest: summary.envelope_digest.clone(),
+                        receipt_digest: receipt_digest.map(|d| d.to_vec()).unwrap_or_default(),
+                        actor: "node".into(),
+                        reason: reason.clone(),
+                        ..Default::default()
+                    };
+                    log_entry.flags = None;
+                    log.append(log_entry)?;
+                    if matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected)
+                        && stored.direction == OUTGOING
+                    {
+                        let erased_messages = evidence
+                            .receipt
+                            .as_ref()
+                            .and_then(|r| pb::Receipt::decode(r.receipt.as_slice()).ok())
+                            .map_or(0, |r| r.erased_messages);
+                        // The signer's clock is not trusted with the case's last activity
+                        // (which retention counts from).
+                        let at_ms = evidence.at_ms.min(trm_proto::time::now_ms());
+                        record_receipt_in_case(cases, &summary, event, erased_messages, at_ms)?;
+                    }
+                    stored.evidence.push(evidence.clone());
+                    // Receipts arrive on two paths (the submit answer and the delivery stream), so a
+                    // refusal relayed back quickly can overtake the broker's own receipt: keep the
+                    // evidence in the order of the chain, not of arrival.
+                    stored.evidence.sort_by_key(|e| evidence_rank(&e.step));
+                    messages.insert(key, stored.encode_to_vec())?;
+                    if let Some(sequence) = outbox_sequence {
+                        outbox.remove(&sequence.to_be_bytes())?;
+                    }
+                    Ok(true)
+                }
+            })
+            .await?;
         self.durable().await?;
         Ok(recorded)
     }
@@ -1040,7 +1050,7 @@ impl NodeStore {
             actor: "node".into(),
             idle_since_ms: None,
         };
-        if let Some(bytes) = self.messages.get(&key)? {
+        if let Some(bytes) = self.engine()?.messages.get(&key)? {
             return self
                 .redelivered(&bytes, facts.digest, withdrawal, &case_key)
                 .await;
@@ -1052,7 +1062,11 @@ impl NodeStore {
         } else if !facts.is_case_traffic() {
             (Vec::new(), now_ms, NOT_KEPT.to_owned())
         } else {
-            (self.vault.seal(&case_key, signed_body)?, 0, String::new())
+            let sealed = self
+                .vault
+                .seal(&case_key, signed_body)
+                .map_err(|e| self.engine.observe(e.into()))?;
+            (sealed, 0, String::new())
         };
         let log_entry = entry(
             pb::LogEvent::Received,
@@ -1065,8 +1079,7 @@ impl NodeStore {
         let envelope = without_ciphertext(envelope);
         let stored_key = key.clone();
         let received = self
-            .combiner
-            .run(move |t| {
+            .change(move |t| {
                 let (messages, log, cases) = (t.messages, t.log, t.cases);
                 if messages.get(key.as_slice())?.is_some() {
                     // Stored by a change committed just before this one, which did any
@@ -1101,6 +1114,7 @@ impl NodeStore {
         let Some(received) = self.unless_refused(received, &key_use)? else {
             drop(key_use);
             let bytes = self
+                .engine()?
                 .messages
                 .get(&stored_key)?
                 .ok_or_else(|| corrupt("messages", "a stored message vanished"))?;
@@ -1172,7 +1186,7 @@ impl NodeStore {
         let withdrawn = stored.erased_at_ms != 0 && stored.erased_reason == "consent withdrawn";
         if withdrawn {
             let case_key = cases::case_key(&summary.from, &summary.case_ref);
-            if let Some(bytes) = self.cases.get(&case_key)? {
+            if let Some(bytes) = self.engine()?.cases.get(&case_key)? {
                 let case =
                     pb::StoredCase::decode(bytes.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;
                 for message in &case.thread {
@@ -1184,7 +1198,10 @@ impl NodeStore {
                     } else {
                         summary.from.as_str()
                     };
-                    let Some(bytes) = self.messages.get(message_key(from, &message.message_id))?
+                    let Some(bytes) = self
+                        .engine()?
+                        .messages
+                        .get(message_key(from, &message.message_id))?
                     else {
                         continue;
                     };
@@ -1216,8 +1233,7 @@ impl NodeStore {
     ) -> Result<pb::SignedReceipt, StoreError> {
         let key = key.to_vec();
         let recorded = self
-            .combiner
-            .run(move |t| {
+            .change(move |t| {
                 let bytes = t.messages.get(key.as_slice())?.ok_or_else(|| {
                     abort(StoreError::NotFound(
                         String::from_utf8_lossy(&key).replace('\0', "/"),
@@ -1257,8 +1273,7 @@ impl NodeStore {
             ..Default::default()
         };
         let index = self
-            .combiner
-            .run(move |t| Ok(t.log.append(log_entry.clone())?.index))
+            .change(move |t| Ok(t.log.append(log_entry.clone())?.index))
             .await?;
         self.durable().await?;
         Ok(index)
@@ -1267,7 +1282,7 @@ impl NodeStore {
     /// Received messages, newest first.
     pub fn inbox(&self, limit: usize) -> Result<Vec<pb::MessageSummary>, StoreError> {
         let mut all = Vec::new();
-        for value in self.messages.iter().values() {
+        for value in self.engine()?.messages.iter().values() {
             let stored =
                 pb::StoredMessage::decode(value?.as_ref()).map_err(|e| corrupt("messages", e))?;
             if stored.direction == INCOMING {
@@ -1285,7 +1300,7 @@ impl NodeStore {
         code: pb::HandlingCode,
     ) -> Result<Vec<pb::StoredMessage>, StoreError> {
         let mut found = Vec::new();
-        for value in self.messages.iter().values() {
+        for value in self.engine()?.messages.iter().values() {
             let stored =
                 pb::StoredMessage::decode(value?.as_ref()).map_err(|e| corrupt("messages", e))?;
             if stored.direction == INCOMING
@@ -1302,32 +1317,38 @@ impl NodeStore {
 
     /// Handover-log entries from `from`.
     pub fn log_entries(&self, from: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError> {
-        Ok(self.log.read(from, limit)?)
+        Ok(self.engine()?.log.read(from, limit)?)
     }
 
     /// Verifies the whole handover log.
     pub fn verify_log(&self) -> Result<ChainSummary, LogError> {
-        self.log.verify()
+        let engine = self.engine().map_err(|e| LogError::Storage(Box::new(e)))?;
+        engine.log.verify()
     }
 
     /// The stored bytes of up to `limit` handover-log entries from `from`.
     pub fn log_entry_bytes(&self, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        Ok(self.log.read_bytes(from, limit)?)
+        Ok(self.engine()?.log.read_bytes(from, limit)?)
     }
 
     /// How many entries the handover log holds, by its head record.
     pub fn log_len(&self) -> Result<u64, StoreError> {
-        Ok(self.log.entry_count()?)
+        Ok(self.engine()?.log.entry_count()?)
     }
 
     /// Stores a signed checkpoint note of tree size `size`, on disk when this returns. A
     /// checkpoint already stored at that size is never replaced.
     pub async fn record_checkpoint(&self, size: u64, note: &str) -> Result<(), StoreError> {
-        let stored = self.checkpoints.compare_and_swap(
-            size.to_be_bytes(),
-            None as Option<&[u8]>,
-            Some(note.as_bytes()),
-        )?;
+        let stored = self
+            .engine
+            .writable()?
+            .checkpoints
+            .compare_and_swap(
+                size.to_be_bytes(),
+                None as Option<&[u8]>,
+                Some(note.as_bytes()),
+            )
+            .map_err(|e| self.engine.observe(e.into()))?;
         match stored {
             Ok(()) => Ok(self.durable().await?),
             Err(existing) if existing.current.as_deref() == Some(note.as_bytes()) => {
@@ -1342,7 +1363,8 @@ impl NodeStore {
 
     /// Every stored checkpoint, by increasing tree size: `(size, signed note)`.
     pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError> {
-        self.checkpoints
+        self.engine()?
+            .checkpoints
             .iter()
             .map(|item| decode_checkpoint(item?))
             .collect()
@@ -1350,12 +1372,17 @@ impl NodeStore {
 
     /// The latest stored checkpoint, if any: `(size, signed note)`.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
-        self.checkpoints.last()?.map(decode_checkpoint).transpose()
+        self.engine()?
+            .checkpoints
+            .last()?
+            .map(decode_checkpoint)
+            .transpose()
     }
 
     /// Every case, most recently active first.
     pub fn cases(&self) -> Result<Vec<pb::StoredCase>, StoreError> {
         let mut all = self
+            .engine()?
             .cases
             .iter()
             .values()
@@ -1397,13 +1424,13 @@ impl NodeStore {
     }
 
     /// Messages waiting for the broker.
-    pub fn outbox_len(&self) -> usize {
-        self.outbox.len()
+    pub fn outbox_len(&self) -> Result<usize, StoreError> {
+        Ok(self.engine()?.outbox.len())
     }
 
     /// What this node witnessed of its partners' logs.
-    pub fn witness(&self) -> &WitnessStore {
-        &self.witness
+    pub fn witness(&self) -> Result<WitnessStore, StoreError> {
+        Ok(self.engine()?.witness.clone())
     }
 }
 
@@ -1595,7 +1622,7 @@ mod tests {
     fn hold_the_writer(
         store: &NodeStore,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + '_ {
-        store.combiner.run(|_| {
+        store.change(|_| {
             std::thread::sleep(std::time::Duration::from_millis(300));
             Ok(())
         })
@@ -1732,7 +1759,7 @@ mod tests {
             assert_eq!((done.envelope_digest, done.at_ms), ([7; 32], 5));
             assert_eq!(store.idempotent(&other)?, idempotency::Lookup::Other);
             // A second message under the key (a race the admin service loses) stores nothing.
-            let (outbox, log) = (store.outbox_len(), store.log_len()?);
+            let (outbox, log) = (store.outbox_len()?, store.log_len()?);
             let again = store
                 .record_sent(&envelope, &facts(&second), b"body", 6, "t", Some(&claim))
                 .await;
@@ -1740,7 +1767,7 @@ mod tests {
                 matches!(again, Err(StoreError::IdempotencyKeyTaken)),
                 "{again:?}"
             );
-            assert_eq!((store.outbox_len(), store.log_len()?), (outbox, log));
+            assert_eq!((store.outbox_len()?, store.log_len()?), (outbox, log));
             assert!(
                 store
                     .stored_message(&message_key("astra@rs", &"2".repeat(32)))
@@ -1752,7 +1779,7 @@ mod tests {
             return Err("the key did not survive reopening".into());
         };
         assert_eq!(done.message_id, first.message_id.as_str());
-        assert_eq!(reopened.outbox_len(), 1);
+        assert_eq!(reopened.outbox_len()?, 1);
         // Kept until its time has passed, then forgotten.
         assert_eq!(reopened.prune_idempotency_keys(5)?, 0);
         assert!(matches!(reopened.idempotent(&claim)?, Lookup::Repeat(_)));

@@ -51,7 +51,7 @@ impl NodeStore {
     /// next write; lost in a crash, it is simply made again.)
     pub fn next_outgoing(&self) -> Result<Option<Outgoing>, StoreError> {
         loop {
-            let Some((key, value)) = self.outbox.first()? else {
+            let Some((key, value)) = self.engine()?.outbox.first()? else {
                 return Ok(None);
             };
             match decode(&key, &value) {
@@ -66,7 +66,7 @@ impl NodeStore {
 
     /// Whether the message stored under `key` waits in the outbox.
     pub fn is_queued(&self, key: &[u8]) -> Result<bool, StoreError> {
-        for entry in self.outbox.iter() {
+        for entry in self.engine()?.outbox.iter() {
             let (sequence, value) = entry?;
             if decode(&sequence, &value).is_ok_and(|item| item.key == key) {
                 return Ok(true);
@@ -90,7 +90,8 @@ impl NodeStore {
 
     fn move_aside(&self, key: &[u8], reason: &str) -> Result<bool, StoreError> {
         let at_ms = trm_proto::time::now_ms();
-        let moved = (&self.outbox, &self.outbox_set_aside)
+        let engine = self.engine.writable()?;
+        let moved = (&engine.outbox, &engine.outbox_set_aside)
             .transaction(|(outbox, aside)| {
                 let Some(item) = outbox.remove(key)? else {
                     return Ok(false);
@@ -103,13 +104,13 @@ impl NodeStore {
                 aside.insert(key, record.encode_to_vec())?;
                 Ok(true)
             })
-            .map_err(|e: TransactionError<StoreError>| StoreError::from(e))?;
+            .map_err(|e: TransactionError<StoreError>| self.engine.observe(StoreError::from(e)))?;
         Ok(moved)
     }
 
     /// How many outbox records were set aside.
-    pub fn set_aside_len(&self) -> usize {
-        self.outbox_set_aside.len()
+    pub fn set_aside_len(&self) -> Result<usize, StoreError> {
+        Ok(self.engine()?.outbox_set_aside.len())
     }
 }
 
@@ -127,9 +128,11 @@ mod tests {
             envelope: Some(pb::Envelope::default()),
         };
         store
+            .engine()?
             .outbox
             .insert(1u64.to_be_bytes(), b"\xff\xff not an item".to_vec())?;
         store
+            .engine()?
             .outbox
             .insert(2u64.to_be_bytes(), readable.encode_to_vec())?;
         let next = store.next_outgoing()?.ok_or("a message is waiting")?;
@@ -137,7 +140,7 @@ mod tests {
             (next.sequence, next.key.as_slice()),
             (2, &readable.message_key[..])
         );
-        assert_eq!(store.set_aside_len(), 1);
+        assert_eq!(store.set_aside_len()?, 1);
         assert!(store.is_queued(&readable.message_key)?);
         // A record whose message cannot be updated is set aside by its sequence.
         assert!(
@@ -148,7 +151,7 @@ mod tests {
         assert!(!store.set_aside_outgoing(2, "again").await?);
         assert!(store.next_outgoing()?.is_none());
         assert!(!store.is_queued(&readable.message_key)?);
-        assert_eq!(store.set_aside_len(), 2);
+        assert_eq!(store.set_aside_len()?, 2);
         Ok(())
     }
 }

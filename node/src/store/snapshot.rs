@@ -32,11 +32,12 @@ impl NodeStore {
     /// Copies the whole store and the keys of its live cases at one point in time (see the
     /// module documentation). Blocking: call it off the async runtime.
     pub fn snapshot(&self, taken_at_ms: u64) -> Result<pb::NodeSnapshot, StoreError> {
-        let _paused = self.combiner.pause();
-        let chain = self.log.verify()?;
+        let engine = self.engine()?;
+        let _paused = engine.combiner.pause();
+        let chain = engine.log.verify()?;
         let mut trees = Vec::new();
-        for name in self.db.tree_names() {
-            let tree = self.db.open_tree(&name)?;
+        for name in engine.db.tree_names() {
+            let tree = engine.db.open_tree(&name)?;
             let mut records = Vec::with_capacity(tree.len());
             for record in tree.iter() {
                 let (key, value) = record?;
@@ -77,7 +78,7 @@ impl NodeStore {
     fn live_case_keys(&self) -> Result<(Vec<Vec<u8>>, u32), StoreError> {
         let mut live = Vec::new();
         let mut erased = 0u32;
-        for record in self.cases.iter() {
+        for record in self.engine()?.cases.iter() {
             let (key, value) = record?;
             let case =
                 pb::StoredCase::decode(value.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;

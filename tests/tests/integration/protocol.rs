@@ -819,7 +819,7 @@ async fn an_erased_case_sends_nothing_more_and_its_sender_cannot_read_its_own_en
         maintenance::sweep(&node, later).await?.erased_for_retention,
         1
     );
-    assert_eq!(node.store().outbox_len(), 0);
+    assert_eq!(node.store().outbox_len()?, 0);
     let stored = node.store().find(LEFOE, &referral)?;
     assert!(
         stored
