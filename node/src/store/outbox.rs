@@ -133,6 +133,39 @@ impl NodeStore {
         Ok(moved)
     }
 
+    /// The evidence step `set_aside` for the message stored under `key` if its outbox record
+    /// was set aside, with the reason, attested by `node`. A record that cannot be read is tied
+    /// to the message when its bytes still hold the message key.
+    pub fn set_aside_step(
+        &self,
+        key: &[u8],
+        node: &str,
+    ) -> Result<Option<pb::Evidence>, StoreError> {
+        if key.is_empty() {
+            return Ok(None);
+        }
+        for entry in self.outbox_set_aside.iter() {
+            let (_, value) = entry?;
+            let Ok(record) = SetAsideRecord::decode(value.as_ref()) else {
+                continue;
+            };
+            let about = match pb::OutboxItem::decode(record.item.as_slice()) {
+                Ok(item) => item.message_key == key,
+                Err(_) => record.item.windows(key.len()).any(|w| w == key),
+            };
+            if about {
+                return Ok(Some(pb::Evidence {
+                    step: "set_aside".into(),
+                    at_ms: record.at_ms,
+                    attested_by: node.to_owned(),
+                    detail: format!("set aside, no longer submitted: {}", record.reason),
+                    receipt: None,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     /// How many outbox records were set aside.
     pub fn set_aside_len(&self) -> usize {
         self.outbox_set_aside.len()
@@ -191,6 +224,30 @@ mod tests {
         assert!(store.next_outgoing()?.is_none());
         assert!(!store.is_queued(&readable.message_key)?);
         assert_eq!(store.set_aside_len(), 2);
+        let step = store
+            .set_aside_step(&readable.message_key, "lefoe-ibf@marri")?
+            .ok_or("the set-aside message shows it")?;
+        assert_eq!(step.step, "set_aside");
+        assert!(
+            step.detail.ends_with("its message is missing"),
+            "{}",
+            step.detail
+        );
+        assert!(
+            store
+                .set_aside_step(b"lefoe-ibf@marri\0other", "x")?
+                .is_none()
+        );
+        // A damaged record that still holds the message key is tied to its message.
+        store.outbox.insert(
+            7u64.to_be_bytes(),
+            [b"\xff\xff".as_slice(), b"lefoe-ibf@marri\0damaged"].concat(),
+        )?;
+        assert!(store.next_outgoing()?.is_none());
+        let step = store
+            .set_aside_step(b"lefoe-ibf@marri\0damaged", "lefoe-ibf@marri")?
+            .ok_or("the damaged record shows")?;
+        assert!(step.detail.contains("cannot be read"), "{}", step.detail);
         Ok(())
     }
 }

@@ -279,7 +279,9 @@ mod tests {
             .outbox
             .insert(outbox::key(&rs, 4), outbox::envelope_item(envelope.clone()))?;
         // Unreadable set-aside records have no expiry and do not stop the sweep.
-        store.outbox.insert(outbox::key(&rs, 5), b"\xff\xff".to_vec())?;
+        store
+            .outbox
+            .insert(outbox::key(&rs, 5), b"\xff\xff".to_vec())?;
         assert_eq!(store.outgoing(&rs, 10, 1 << 20).await?.len(), 1);
         let kept = SetAside {
             peer: rs.clone(),
@@ -309,7 +311,11 @@ mod tests {
                 },
             )
             .await?;
-        assert_eq!(store.set_aside_len(&rs).await?, 1, "the unreadable one stays");
+        assert_eq!(
+            store.set_aside_len(&rs).await?,
+            1,
+            "the unreadable one stays"
+        );
         assert!(store.lapsed(u64::MAX, 10).await?.is_empty());
         Ok(())
     }
