@@ -4,7 +4,8 @@
 //! broker `at`, so `rs` answers with its own ACCEPTED receipt, not a RELAYED one) once stopped
 //! every later message from `at` to `rs`. Now the referrals behind it are delivered, and the
 //! bad one is set aside after a bounded number of attempts, visible in the relay status and in
-//! the store, and stays so across a restart.
+//! the store, and stays so across a restart. A set-aside envelope still expires: its sender is
+//! told.
 
 use std::path::Path;
 use std::time::Duration;
@@ -126,6 +127,59 @@ async fn an_envelope_the_peer_answers_wrongly_is_set_aside_and_everything_behind
     inbox.sort();
     sent.sort();
     assert_eq!(inbox, sent);
+    drop(at);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_set_aside_envelope_still_expires_and_its_sender_gets_the_signed_expired_receipt()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation(dir.path()).await?;
+    // `rs` stays down: what `at` holds for it stays in its outbox.
+    fed.start_broker(AT).await?;
+    let rs: BrokerName = RS.parse()?;
+    let at = fed.broker_state(AT)?;
+    let content = fixtures::referral(ATINA)?
+        .body
+        .and_then(|b| b.content)
+        .ok_or_else(|| anyhow::anyhow!("the test referral has no content"))?;
+    let now = trm_proto::time::now_ms();
+    let envelope = craft::dated(
+        &craft::keys(&fed.federation, LEFOE)?,
+        &craft::directory(&fed.federation)?,
+        &ATINA.parse()?,
+        (now, now + 60_000),
+        content,
+    )?;
+    let id = trm_proto::envelope::Header::decode(&envelope.header)?.message_id;
+    inject::store_unchecked(&fed, &at, envelope, Destination::Peer(rs.clone())).await?;
+    let waiting = at.store.outgoing(&rs, 10, 1 << 20).await?;
+    let [item] = waiting.as_slice() else {
+        anyhow::bail!("one outbox item expected: {waiting:?}");
+    };
+    let set = trm_broker::store::SetAside {
+        peer: rs.clone(),
+        sequence: item.sequence,
+        attempts: MAX_ATTEMPTS,
+        reason: "kept failing".into(),
+        at_ms: now,
+        item: Vec::new(),
+    };
+    assert_eq!(at.store.set_aside(vec![set]).await?, 1);
+
+    // Before its window ends the sweep leaves it; after, it removes it and tells the sender.
+    assert_eq!(trm_broker::expiry::sweep(&at, now + 59_000).await?, 0);
+    assert_eq!(trm_broker::expiry::sweep(&at, now + 61_000).await?, 1);
+    assert!(at.store.set_aside_items(None).await?.is_empty());
+    assert_eq!(at.store.outbox_len(&rs).await?, 0);
+    let log = at.store.relay_log().await?;
+    assert!(
+        log.iter()
+            .any(|r| r.event == "expired" && r.message_id == id.to_string()),
+        "{log:?}"
+    );
     drop(at);
     fed.shutdown().await?;
     Ok(())
