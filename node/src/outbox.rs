@@ -93,6 +93,31 @@ fn concerns_the_message(e: &StoreError) -> bool {
     )
 }
 
+/// Which messages are moved behind the others: those that timed out or were answered with a
+/// receipt that could not be verified [`ROTATE_AFTER`] times.
+#[derive(Debug, Default)]
+struct Rotation {
+    /// Timeouts and unverifiable answers, by outbox sequence.
+    strikes: HashMap<u64, u32>,
+    /// The messages moved behind the others.
+    behind: BTreeSet<u64>,
+}
+
+impl Rotation {
+    /// Counts one against `sequence`; true when that moves it behind the others now.
+    fn strike(&mut self, sequence: u64) -> bool {
+        let strikes = self.strikes.entry(sequence).or_insert(0);
+        *strikes = strikes.saturating_add(1);
+        *strikes >= ROTATE_AFTER && self.behind.insert(sequence)
+    }
+
+    /// Forgets `sequence` (it left the outbox).
+    fn forget(&mut self, sequence: u64) {
+        self.strikes.remove(&sequence);
+        self.behind.remove(&sequence);
+    }
+}
+
 /// The outbox task's state.
 struct Outbox {
     node: Arc<Node>,
@@ -100,10 +125,8 @@ struct Outbox {
     backoff: Backoff,
     /// Attempts charged, by outbox sequence.
     attempts: HashMap<u64, u32>,
-    /// Timeouts and unverifiable answers, by outbox sequence (see [`ROTATE_AFTER`]).
-    strikes: HashMap<u64, u32>,
-    /// The messages moved behind the others.
-    behind: BTreeSet<u64>,
+    /// The messages moved behind the others, and those on their way there.
+    rotation: Rotation,
     /// Where a newer directory comes from.
     sources: Sources,
 }
@@ -120,12 +143,15 @@ pub async fn run(
         client: BrokerClient::new(channel).max_decoding_message_size(1024 * 1024),
         backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
         attempts: HashMap::new(),
-        strikes: HashMap::new(),
-        behind: BTreeSet::new(),
+        rotation: Rotation::default(),
         sources,
     };
     while !*shutdown.borrow() {
-        let item = match outbox.node.store().next_outgoing_except(&outbox.behind) {
+        let item = match outbox
+            .node
+            .store()
+            .next_outgoing_except(&outbox.rotation.behind)
+        {
             Ok(Some(item)) => item,
             Ok(None) => {
                 tokio::select! {
@@ -231,9 +257,7 @@ impl Outbox {
     /// Counts a timeout or an unverifiable answer against `item`; at [`ROTATE_AFTER`], moves
     /// it behind the other messages (it is still submitted, after them).
     fn strike(&mut self, item: &Outgoing, why: &str) {
-        let strikes = self.strikes.entry(item.sequence).or_insert(0);
-        *strikes = strikes.saturating_add(1);
-        if *strikes >= ROTATE_AFTER && self.behind.insert(item.sequence) {
+        if self.rotation.strike(item.sequence) {
             let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
             warn!(message = %id, reason = %why, "message moved behind the others: it is still submitted, after them");
         }
@@ -242,8 +266,7 @@ impl Outbox {
     /// Forgets what was counted against `sequence` (it left the outbox).
     fn forget(&mut self, sequence: u64) {
         self.attempts.remove(&sequence);
-        self.strikes.remove(&sequence);
-        self.behind.remove(&sequence);
+        self.rotation.forget(sequence);
     }
 
     /// Asks the brokers for a newer directory, at most once per
@@ -378,6 +401,19 @@ mod tests {
             submit_deadline(1),
             crate::connect::CALL_TIMEOUT + Duration::from_secs(1)
         );
+    }
+
+    #[test]
+    fn a_message_that_keeps_timing_out_or_getting_bad_receipts_moves_behind_and_is_never_charged() {
+        let mut rotation = Rotation::default();
+        for _ in 1..ROTATE_AFTER {
+            assert!(!rotation.strike(7));
+        }
+        assert!(rotation.strike(7), "moved behind at the last strike");
+        assert!(!rotation.strike(7), "once");
+        assert!(rotation.behind.contains(&7));
+        rotation.forget(7);
+        assert!(rotation.behind.is_empty() && rotation.strikes.is_empty());
     }
 
     #[test]
