@@ -184,3 +184,54 @@ async fn a_set_aside_envelope_still_expires_and_its_sender_gets_the_signed_expir
     fed.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_receipt_about_another_message_does_not_take_the_submitted_one_out_of_the_outbox()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation(dir.path()).await?;
+    // The broker is down: both referrals wait in LEFÖ-IBF's outbox.
+    fed.start_node(LEFOE).await?;
+    let client = fed.client(LEFOE).await?;
+    for _ in 0..2 {
+        client.clone().send(fixtures::referral(ASTRA)?).await?;
+    }
+    fed.stop_node(LEFOE).await?;
+    fed.start_broker(AT).await?;
+    let at = fed.broker_state(AT)?;
+    let config = fed.node_config(LEFOE)?.validate()?;
+    let node =
+        trm_node::node::Node::new(&config, trm_node::store::NodeStore::open(&config.data_dir)?);
+    let store = node.store();
+    let first = store
+        .next_outgoing()?
+        .ok_or_else(|| anyhow::anyhow!("nothing queued"))?;
+    let second = store
+        .next_outgoing_except(&[first.sequence].into())?
+        .ok_or_else(|| anyhow::anyhow!("one queued"))?;
+    anyhow::ensure!(second.sequence != first.sequence, "two messages expected");
+    // The broker's genuine ACCEPTED receipt for the second, as the answer to the first.
+    let header = trm_proto::envelope::Header::decode(&second.envelope.header)?;
+    let digest = trm_proto::envelope::digest(&second.envelope.header);
+    let receipt = trm_broker::admit::broker_receipt(
+        &at,
+        pb::ReceiptKind::Accepted,
+        &header,
+        &digest,
+        String::new(),
+        trm_proto::time::now_ms(),
+    );
+    let wrong = node.accept_receipt(&receipt, Some(first.sequence)).await;
+    let Err(e) = wrong else {
+        anyhow::bail!("a receipt about another message was taken");
+    };
+    assert!(e.to_string().contains("another message"), "{e}");
+    assert_eq!(store.outbox_len(), 2, "nothing left the outbox");
+    // As the answer to its own submission, it is taken.
+    assert!(node.accept_receipt(&receipt, Some(second.sequence)).await?);
+    assert_eq!(store.outbox_len(), 1);
+    assert!(store.is_queued(&first.key)?);
+    drop((node, at));
+    fed.shutdown().await?;
+    Ok(())
+}
