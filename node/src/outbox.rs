@@ -272,13 +272,14 @@ impl Outbox {
     /// Asks the brokers for a newer directory, at most once per
     /// [`crate::refresh::ON_DEMAND_INTERVAL`].
     async fn refresh_directory(&self) {
-        if self
+        if !self
             .sources
             .may_refresh_on_demand(std::time::Instant::now())
         {
-            if let Err(e) = crate::refresh::refresh_once(&self.node, &self.sources).await {
-                warn!(cause = %e, "directory refresh failed; keeping the directory in use");
-            }
+            return;
+        }
+        if let Err(e) = crate::refresh::refresh_once(&self.node, &self.sources).await {
+            warn!(cause = %e, "directory refresh failed; keeping the directory in use");
         }
     }
 

@@ -536,7 +536,7 @@ mod tests {
             self.triage.sent(&items(&batch));
             if self.down {
                 // No answer at all, or UNAVAILABLE: the same to the triage.
-                if self.now % 20_000 == 0 {
+                if self.now.is_multiple_of(20_000) {
                     self.triage
                         .call_failed("unavailable".into(), Failure::of(Code::Unavailable));
                 }
