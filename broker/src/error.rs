@@ -225,9 +225,11 @@ impl BrokerError {
             | BrokerError::UnknownSender(_)
             | BrokerError::UnknownSigner(_)
             | BrokerError::Agreement(_) => Code::PermissionDenied,
-            BrokerError::Envelope(EnvelopeError::TooLarge { .. })
-            | BrokerError::QuotaExceeded { .. }
-            | BrokerError::DiskLow { .. } => Code::ResourceExhausted,
+            // Final: the same envelope never fits (RESOURCE_EXHAUSTED would say "not now").
+            BrokerError::Envelope(EnvelopeError::TooLarge { .. }) => Code::OutOfRange,
+            BrokerError::QuotaExceeded { .. } | BrokerError::DiskLow { .. } => {
+                Code::ResourceExhausted
+            }
             BrokerError::Envelope(EnvelopeError::BadSignature { .. }) => Code::Unauthenticated,
             BrokerError::Envelope(_)
             | BrokerError::BadAck { .. }
@@ -246,15 +248,17 @@ impl BrokerError {
         }
     }
 
-    /// Whether this refusal may go away without the item changing: a storage failure, or a
-    /// directory this broker has not caught up with yet. Such a refusal fails a whole relay
-    /// batch (to be retried) instead of refusing one item for good.
+    /// Whether this refusal may go away without the item changing: a storage failure, a disk
+    /// below the free-space watermark, or a directory this broker has not caught up with yet.
+    /// Such a refusal fails a whole relay batch (to be retried) instead of refusing one item
+    /// for good: a full disk must not turn a partner's referrals into signed refusals.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
             BrokerError::Store(_)
                 | BrokerError::DirectoryBehind { .. }
                 | BrokerError::DiskUnreadable { .. }
+                | BrokerError::DiskLow { .. }
         )
     }
 

@@ -1,5 +1,5 @@
 //! The expiry sweep: envelopes past their `expires_at_ms` leave the delivery queues and the
-//! outboxes, and each sender gets this broker's signed EXPIRED receipt (through its queue
+//! outboxes (and the outboxes' set-aside table), and each sender gets this broker's signed EXPIRED receipt (through its queue
 //! here, or through the outbox for its home broker), removed and routed in one atomic write.
 
 use std::sync::Arc;

@@ -168,9 +168,14 @@ pub struct RelayAnswer {
 /// (see [`BrokerStore::set_aside`]), so that the items behind it flow.
 ///
 /// What an operator does with one: read it with [`BrokerStore::set_aside_items`] (the relay
-/// status counts them per peer), look for the reason on both brokers, and tell the sender's
-/// organisation, which can send the message again. Nothing re-queues a set-aside item by
-/// itself and there is no command for it yet: it stays in the store as it was stored.
+/// status counts them per peer) and look for the reason on both brokers. Do not ask the
+/// sender to send the message again before the peer's operator has looked for its message id
+/// in the peer's relay log: an item is also set aside when the peer took it but its answer
+/// could not be checked, and a second sending would then be a second referral for the same
+/// case. If the peer never took it, tell the sender's organisation, which can send it again.
+/// Nothing re-queues a set-aside item by itself and there is no command for it yet: it stays
+/// in the store as it was stored, until its delivery window ends: then the expiry sweep
+/// removes a set-aside envelope and its sender gets this broker's signed EXPIRED receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAside {
     /// The peer broker it was for.

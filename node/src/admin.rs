@@ -325,9 +325,16 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                 .store()
                 .is_queued(&message_key(&summary.from, &summary.message_id))
                 .map_err(NodeError::from)?;
+        let mut evidence = stored.evidence;
+        if stored.direction == OUTGOING && !evidence.iter().any(|e| e.step == "set_aside") {
+            let key = message_key(&summary.from, &summary.message_id);
+            let node = self.node.address().to_string();
+            let step = self.node.store().set_aside_step(&key, &node);
+            evidence.extend(step.map_err(NodeError::from)?);
+        }
         Ok(Response::new(pb::StatusResponse {
             summary: Some(summary),
-            evidence: stored.evidence,
+            evidence,
             queued,
         }))
     }

@@ -139,6 +139,7 @@ pub async fn serve(
         tasks.push(tokio::spawn(outbox::run(
             node.clone(),
             channel.clone(),
+            sources.clone(),
             stopped.clone(),
         )));
         tasks.push(tokio::spawn(crate::refresh::run(

@@ -551,6 +551,17 @@ impl Node {
                 "receipt is about a message this node did not send".into(),
             ));
         }
+        // The answer to a submission is about the message submitted, not another of ours.
+        if let Some(sequence) = outbox_sequence {
+            let submitted = self.store.outgoing_key(sequence)?;
+            let attested =
+                crate::store::message_key(self.keys.address.as_str(), &verified.receipt.message_id);
+            if submitted.is_some_and(|key| key != attested) {
+                return Err(invalid(
+                    "receipt is about another message than the one submitted".into(),
+                ));
+            }
+        }
         // A receipt is about a message this node sent: look it up under its own address only.
         let stored = self.store.stored_message(&crate::store::message_key(
             self.keys.address.as_str(),

@@ -5,8 +5,14 @@
 //! not tried again: it leaves the outbox, recorded as expired and not delivered.
 //!
 //! No message stops the ones behind it:
-//! - an answer this node cannot accept (a receipt that does not verify) is charged to the
-//!   message at once: the broker is up, so the fault is the message's;
+//! - an answer this node cannot accept (a receipt that does not verify, or that is about
+//!   another message) means the broker took the message: it is never recorded as failed.
+//!   The node asks for a newer directory (the broker's key may have changed), keeps the
+//!   message queued and tries again with backoff; after [`ROTATE_AFTER`] such answers it is
+//!   moved behind the other messages (and tried again after them), never dropped;
+//! - a submission that runs out of time (its deadline grows with the envelope's size, see
+//!   [`submit_deadline`]) is never charged: after [`ROTATE_AFTER`] timeouts the message is
+//!   moved behind the others the same way, so a slow uplink delays only the large message;
 //! - a call that fails with a status that is not about the broker's availability (INTERNAL,
 //!   UNKNOWN, ABORTED) is charged only if the broker answers a directory fetch right after; an
 //!   unreachable or overloaded broker charges nobody, and the order of messages is kept;
@@ -19,7 +25,7 @@
 //!
 //! Attempts are counted in memory: a restart counts them from zero again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +40,7 @@ use trm_storage::Backoff;
 
 use crate::error::NodeError;
 use crate::node::Node;
+use crate::refresh::Sources;
 use crate::store::{Outgoing, StoreError};
 
 /// Failed attempts charged to one message before it is set aside.
@@ -42,11 +49,28 @@ pub const MAX_ATTEMPTS: u32 = 10;
 /// How long the probe that tells a broken message from an unreachable broker may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Whether a failed submit may succeed later unchanged.
+/// Timeouts or unverifiable answers after which a message is moved behind the others.
+pub const ROTATE_AFTER: u32 = 3;
+
+/// The slowest uplink a submission is given time for, bytes per second.
+const SLOWEST_UPLINK: u64 = 64 * 1024;
+
+/// How long a submission of an envelope of `size` bytes may take: the usual call deadline
+/// plus the time to send it at [`SLOWEST_UPLINK`].
+pub fn submit_deadline(size: usize) -> Duration {
+    let size = u64::try_from(size).unwrap_or(u64::MAX);
+    crate::connect::CALL_TIMEOUT + Duration::from_secs(size.div_ceil(SLOWEST_UPLINK))
+}
+
+/// Whether a failed submit may succeed later unchanged. RESOURCE_EXHAUSTED is "not now": a
+/// submission rate, a full queue at the broker or a full disk there; the message waits with
+/// backoff (until its delivery window ends) rather than being given up. An envelope too large
+/// for the broker is OUT_OF_RANGE, final.
 pub fn is_transient(code: Code) -> bool {
     matches!(
         code,
         Code::Unavailable
+            | Code::ResourceExhausted
             | Code::Unknown
             | Code::DeadlineExceeded
             | Code::Cancelled
@@ -73,6 +97,31 @@ fn concerns_the_message(e: &StoreError) -> bool {
     )
 }
 
+/// Which messages are moved behind the others: those that timed out or were answered with a
+/// receipt that could not be verified [`ROTATE_AFTER`] times.
+#[derive(Debug, Default)]
+struct Rotation {
+    /// Timeouts and unverifiable answers, by outbox sequence.
+    strikes: HashMap<u64, u32>,
+    /// The messages moved behind the others.
+    behind: BTreeSet<u64>,
+}
+
+impl Rotation {
+    /// Counts one against `sequence`; true when that moves it behind the others now.
+    fn strike(&mut self, sequence: u64) -> bool {
+        let strikes = self.strikes.entry(sequence).or_insert(0);
+        *strikes = strikes.saturating_add(1);
+        *strikes >= ROTATE_AFTER && self.behind.insert(sequence)
+    }
+
+    /// Forgets `sequence` (it left the outbox).
+    fn forget(&mut self, sequence: u64) {
+        self.strikes.remove(&sequence);
+        self.behind.remove(&sequence);
+    }
+}
+
 /// The outbox task's state.
 struct Outbox {
     node: Arc<Node>,
@@ -80,18 +129,33 @@ struct Outbox {
     backoff: Backoff,
     /// Attempts charged, by outbox sequence.
     attempts: HashMap<u64, u32>,
+    /// The messages moved behind the others, and those on their way there.
+    rotation: Rotation,
+    /// Where a newer directory comes from.
+    sources: Sources,
 }
 
 /// Runs until `shutdown` turns true.
-pub async fn run(node: Arc<Node>, channel: Channel, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    node: Arc<Node>,
+    channel: Channel,
+    sources: Sources,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut outbox = Outbox {
         node,
         client: BrokerClient::new(channel).max_decoding_message_size(1024 * 1024),
         backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
         attempts: HashMap::new(),
+        rotation: Rotation::default(),
+        sources,
     };
     while !*shutdown.borrow() {
-        let item = match outbox.node.store().next_outgoing() {
+        let item = match outbox
+            .node
+            .store()
+            .next_outgoing_except(&outbox.rotation.behind)
+        {
             Ok(Some(item)) => item,
             Ok(None) => {
                 tokio::select! {
@@ -133,16 +197,17 @@ impl Outbox {
             return self.finish(item, evidence, &reason).await;
         }
         let submitted = self.client.submit(item.envelope.clone());
-        match crate::connect::within(crate::connect::CALL_TIMEOUT, submitted).await {
+        let deadline = submit_deadline(item.envelope.encoded_len());
+        match crate::connect::within(deadline, submitted).await {
             Ok(response) => {
-                self.backoff.reset();
                 match self
                     .node
                     .accept_receipt(response.get_ref(), Some(item.sequence))
                     .await
                 {
                     Ok(_) => {
-                        self.attempts.remove(&item.sequence);
+                        self.backoff.reset();
+                        self.forget(item.sequence);
                         true
                     }
                     Err(NodeError::Store(e)) if concerns_the_message(&e) => {
@@ -155,14 +220,20 @@ impl Outbox {
                         false
                     }
                     Err(e) => {
-                        // A broker answering with a bad receipt is misbehaving: keep the
-                        // message and retry, a bounded number of times.
-                        error!(message = %id, cause = %e, "broker receipt refused");
-                        let reason = format!("the broker's receipt was refused: {e}");
-                        self.charge(item, &reason).await;
+                        // The broker took the message, but its receipt cannot be checked: most
+                        // likely its key changed and this node's directory is older. Keep the
+                        // message (the broker answers a second submission as the first).
+                        error!(message = %id, cause = %e, "the broker accepted the message but its receipt could not be verified; asking for a newer directory, the message stays queued");
+                        self.refresh_directory().await;
+                        self.strike(item, "its receipt from the broker could not be verified");
                         false
                     }
                 }
+            }
+            Err(status) if status.code() == Code::DeadlineExceeded => {
+                debug!(message = %id, cause = %status, "submission ran out of time, will retry");
+                self.strike(item, "its submission kept running out of time");
+                false
             }
             Err(status) if is_transient(status.code()) => {
                 debug!(message = %id, cause = %status, "broker unreachable, will retry");
@@ -184,6 +255,35 @@ impl Outbox {
                 };
                 self.finish(item, evidence, status.message()).await
             }
+        }
+    }
+
+    /// Counts a timeout or an unverifiable answer against `item`; at [`ROTATE_AFTER`], moves
+    /// it behind the other messages (it is still submitted, after them).
+    fn strike(&mut self, item: &Outgoing, why: &str) {
+        if self.rotation.strike(item.sequence) {
+            let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
+            warn!(message = %id, reason = %why, "message moved behind the others: it is still submitted, after them");
+        }
+    }
+
+    /// Forgets what was counted against `sequence` (it left the outbox).
+    fn forget(&mut self, sequence: u64) {
+        self.attempts.remove(&sequence);
+        self.rotation.forget(sequence);
+    }
+
+    /// Asks the brokers for a newer directory, at most once per
+    /// [`crate::refresh::ON_DEMAND_INTERVAL`].
+    async fn refresh_directory(&self) {
+        if !self
+            .sources
+            .may_refresh_on_demand(std::time::Instant::now())
+        {
+            return;
+        }
+        if let Err(e) = crate::refresh::refresh_once(&self.node, &self.sources).await {
+            warn!(cause = %e, "directory refresh failed; keeping the directory in use");
         }
     }
 
@@ -215,9 +315,7 @@ impl Outbox {
             receipt: None,
         };
         let reason = format!("set aside after {attempts} failed attempts: {reason}");
-        if self.finish(item, evidence, &reason).await {
-            self.attempts.remove(&item.sequence);
-        }
+        self.finish(item, evidence, &reason).await;
     }
 
     /// Records `evidence` as `item`'s outcome (SUBMIT_FAILED in the log) and takes it out of
@@ -237,7 +335,10 @@ impl Outbox {
             )
             .await;
         match recorded {
-            Ok(_) => true,
+            Ok(_) => {
+                self.forget(item.sequence);
+                true
+            }
             Err(e) if concerns_the_message(&e) => {
                 self.set_aside(
                     item,
@@ -257,7 +358,7 @@ impl Outbox {
     async fn set_aside(&mut self, item: &Outgoing, reason: &str) -> bool {
         let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
         warn!(message = %id, reason = %reason, "outbox record set aside: it is no longer submitted");
-        self.attempts.remove(&item.sequence);
+        self.forget(item.sequence);
         match self
             .node
             .store()
@@ -287,4 +388,42 @@ impl Outbox {
 fn expired(envelope: &pb::Envelope, now_ms: u64) -> Option<u64> {
     let header = pb::EnvelopeHeader::decode(envelope.header.as_slice()).ok()?;
     (header.expires_at_ms <= now_ms).then_some(header.expires_at_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_envelope_is_given_time_for_a_slow_uplink() {
+        assert_eq!(submit_deadline(0), crate::connect::CALL_TIMEOUT);
+        // 4 MiB at 64 KiB/s: 64 s more.
+        assert_eq!(
+            submit_deadline(4 * 1024 * 1024),
+            crate::connect::CALL_TIMEOUT + Duration::from_secs(64)
+        );
+        assert_eq!(
+            submit_deadline(1),
+            crate::connect::CALL_TIMEOUT + Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn a_message_that_keeps_timing_out_or_getting_bad_receipts_moves_behind_and_is_never_charged() {
+        let mut rotation = Rotation::default();
+        for _ in 1..ROTATE_AFTER {
+            assert!(!rotation.strike(7));
+        }
+        assert!(rotation.strike(7), "moved behind at the last strike");
+        assert!(!rotation.strike(7), "once");
+        assert!(rotation.behind.contains(&7));
+        rotation.forget(7);
+        assert!(rotation.behind.is_empty() && rotation.strikes.is_empty());
+    }
+
+    #[test]
+    fn a_deadline_is_not_a_status_that_charges_the_message() {
+        assert!(!may_be_the_message(Code::DeadlineExceeded));
+        assert!(!may_be_the_message(Code::Unavailable));
+    }
 }

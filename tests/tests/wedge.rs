@@ -4,7 +4,8 @@
 //! broker `at`, so `rs` answers with its own ACCEPTED receipt, not a RELAYED one) once stopped
 //! every later message from `at` to `rs`. Now the referrals behind it are delivered, and the
 //! bad one is set aside after a bounded number of attempts, visible in the relay status and in
-//! the store, and stays so across a restart.
+//! the store, and stays so across a restart. A set-aside envelope still expires: its sender is
+//! told.
 
 use std::path::Path;
 use std::time::Duration;
@@ -127,6 +128,110 @@ async fn an_envelope_the_peer_answers_wrongly_is_set_aside_and_everything_behind
     sent.sort();
     assert_eq!(inbox, sent);
     drop(at);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_set_aside_envelope_still_expires_and_its_sender_gets_the_signed_expired_receipt()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation(dir.path()).await?;
+    // `rs` stays down: what `at` holds for it stays in its outbox.
+    fed.start_broker(AT).await?;
+    let rs: BrokerName = RS.parse()?;
+    let at = fed.broker_state(AT)?;
+    let content = fixtures::referral(ATINA)?
+        .body
+        .and_then(|b| b.content)
+        .ok_or_else(|| anyhow::anyhow!("the test referral has no content"))?;
+    let now = trm_proto::time::now_ms();
+    let envelope = craft::dated(
+        &craft::keys(&fed.federation, LEFOE)?,
+        &craft::directory(&fed.federation)?,
+        &ATINA.parse()?,
+        (now, now + 60_000),
+        content,
+    )?;
+    let id = trm_proto::envelope::Header::decode(&envelope.header)?.message_id;
+    inject::store_unchecked(&fed, &at, envelope, Destination::Peer(rs.clone())).await?;
+    let waiting = at.store.outgoing(&rs, 10, 1 << 20).await?;
+    let [item] = waiting.as_slice() else {
+        anyhow::bail!("one outbox item expected: {waiting:?}");
+    };
+    let set = trm_broker::store::SetAside {
+        peer: rs.clone(),
+        sequence: item.sequence,
+        attempts: MAX_ATTEMPTS,
+        reason: "kept failing".into(),
+        at_ms: now,
+        item: Vec::new(),
+    };
+    assert_eq!(at.store.set_aside(vec![set]).await?, 1);
+
+    // Before its window ends the sweep leaves it; after, it removes it and tells the sender.
+    assert_eq!(trm_broker::expiry::sweep(&at, now + 59_000).await?, 0);
+    assert_eq!(trm_broker::expiry::sweep(&at, now + 61_000).await?, 1);
+    assert!(at.store.set_aside_items(None).await?.is_empty());
+    assert_eq!(at.store.outbox_len(&rs).await?, 0);
+    let log = at.store.relay_log().await?;
+    assert!(
+        log.iter()
+            .any(|r| r.event == "expired" && r.message_id == id.to_string()),
+        "{log:?}"
+    );
+    drop(at);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_receipt_about_another_message_does_not_take_the_submitted_one_out_of_the_outbox()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation(dir.path()).await?;
+    // The broker is down: both referrals wait in LEFÖ-IBF's outbox.
+    fed.start_node(LEFOE).await?;
+    let client = fed.client(LEFOE).await?;
+    for _ in 0..2 {
+        client.clone().send(fixtures::referral(ASTRA)?).await?;
+    }
+    fed.stop_node(LEFOE).await?;
+    fed.start_broker(AT).await?;
+    let at = fed.broker_state(AT)?;
+    let config = fed.node_config(LEFOE)?.validate()?;
+    let node =
+        trm_node::node::Node::new(&config, trm_node::store::NodeStore::open(&config.data_dir)?);
+    let store = node.store();
+    let first = store
+        .next_outgoing()?
+        .ok_or_else(|| anyhow::anyhow!("nothing queued"))?;
+    let second = store
+        .next_outgoing_except(&[first.sequence].into())?
+        .ok_or_else(|| anyhow::anyhow!("one queued"))?;
+    anyhow::ensure!(second.sequence != first.sequence, "two messages expected");
+    // The broker's genuine ACCEPTED receipt for the second, as the answer to the first.
+    let header = trm_proto::envelope::Header::decode(&second.envelope.header)?;
+    let digest = trm_proto::envelope::digest(&second.envelope.header);
+    let receipt = trm_broker::admit::broker_receipt(
+        &at,
+        pb::ReceiptKind::Accepted,
+        &header,
+        &digest,
+        String::new(),
+        trm_proto::time::now_ms(),
+    );
+    let wrong = node.accept_receipt(&receipt, Some(first.sequence)).await;
+    let Err(e) = wrong else {
+        anyhow::bail!("a receipt about another message was taken");
+    };
+    assert!(e.to_string().contains("another message"), "{e}");
+    assert_eq!(store.outbox_len(), 2, "nothing left the outbox");
+    // As the answer to its own submission, it is taken.
+    assert!(node.accept_receipt(&receipt, Some(second.sequence)).await?);
+    assert_eq!(store.outbox_len(), 1);
+    assert!(store.is_queued(&first.key)?);
+    drop((node, at));
     fed.shutdown().await?;
     Ok(())
 }

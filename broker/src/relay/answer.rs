@@ -59,7 +59,8 @@ pub async fn apply(
                 sent.len()
             ),
         };
-        link.triage().call_failed(e.to_string(), false);
+        link.triage()
+            .call_failed(e.to_string(), aside::triage::Failure::Suspect);
         return Err(e);
     }
     let now = time::now_ms();
@@ -71,7 +72,17 @@ pub async fn apply(
     let mut judged = Vec::with_capacity(sent.len());
     let mut wrong = None;
     for (item, outcome) in sent.into_iter().zip(result.outcomes) {
-        match effect(state, peer, directory, &item, outcome.outcome, now) {
+        // The peer's words are quoted briefly: they reach a receipt this broker signs.
+        let outcome = outcome.outcome.map(|outcome| match outcome {
+            pb::relay_outcome::Outcome::Refused(refused) => {
+                pb::relay_outcome::Outcome::Refused(pb::RelayRefused {
+                    reason: trm_proto::clip::quoted(&refused.reason),
+                    ..refused
+                })
+            }
+            other => other,
+        });
+        match effect(state, peer, directory, &item, outcome, now) {
             Ok(effect) => {
                 answer.sequences.push(item.sequence);
                 answer.receipts.extend(effect.receipt);
@@ -101,6 +112,11 @@ pub async fn apply(
         for sender in &senders {
             state.wake(sender);
         }
+    }
+    if wrong.is_some() {
+        // A receipt signed with a key our directory does not know yet is the likeliest wrong
+        // answer from an honest peer: read the directory again before the next try.
+        state.refresh_now.notify_one();
     }
     let verdicts = link.triage().answered(judged, now);
     aside::carry_out(state, peer, verdicts).await?;

@@ -45,10 +45,13 @@ pub async fn outgoing(
     let items = if plan.probe {
         Vec::new()
     } else {
-        state
+        let items = state
             .store
             .outgoing_skipping(peer, &plan.skip, plan.limit, BATCH_BYTES)
-            .await?
+            .await?;
+        link.triage()
+            .outbox_starts_at(items.first().map(|o| o.sequence));
+        items
     };
     if plan.probe || !items.is_empty() {
         link.triage().sent(&items);
@@ -67,11 +70,16 @@ pub async fn outgoing(
     Ok((items, plan.probe))
 }
 
-/// Tells the triage how the call to the peer failed.
+/// Tells the triage how the call to the peer failed (the peer's words quoted briefly: they
+/// may reach a receipt this broker signs, and the log).
 pub fn call_failed(link: &PeerLink, status: &tonic::Status) {
-    let reason = format!("{:?}: {}", status.code(), status.message());
+    let reason = format!(
+        "{:?}: {}",
+        status.code(),
+        trm_proto::clip::quoted(status.message())
+    );
     link.triage()
-        .call_failed(reason, triage::is_final(status.code()));
+        .call_failed(reason, triage::Failure::of(status.code()));
 }
 
 /// Carries out the triage's verdicts on items of `peer`'s outbox.

@@ -5,6 +5,8 @@
 //! that the messages behind it are submitted. An item whose message can still be updated
 //! leaves through [`NodeStore::record_outcome`] instead, with the reason in its evidence.
 
+use std::collections::BTreeSet;
+
 use prost::Message;
 use sled::transaction::{TransactionError, Transactional};
 use tracing::warn;
@@ -50,11 +52,24 @@ impl NodeStore {
     /// on the way (logged at WARN): it could never be sent. (That move is flushed with the
     /// next write; lost in a crash, it is simply made again.)
     pub fn next_outgoing(&self) -> Result<Option<Outgoing>, StoreError> {
-        loop {
-            let Some((key, value)) = self.engine()?.outbox.first()? else {
-                return Ok(None);
-            };
+        self.next_outgoing_except(&BTreeSet::new())
+    }
+
+    /// The oldest message waiting for the broker whose sequence is not in `behind`, or, when
+    /// every message waiting is, the oldest of those: the messages in `behind` are moved
+    /// behind the others, never dropped. Unreadable records are set aside on the way, as by
+    /// [`NodeStore::next_outgoing`].
+    pub fn next_outgoing_except(
+        &self,
+        behind: &BTreeSet<u64>,
+    ) -> Result<Option<Outgoing>, StoreError> {
+        let mut first_behind = None;
+        for entry in self.engine()?.outbox.iter() {
+            let (key, value) = entry?;
             match decode(&key, &value) {
+                Ok(item) if behind.contains(&item.sequence) => {
+                    first_behind.get_or_insert(item);
+                }
                 Ok(item) => return Ok(Some(item)),
                 Err(reason) => {
                     warn!(reason = %reason, "outbox record set aside: it cannot be sent");
@@ -62,6 +77,18 @@ impl NodeStore {
                 }
             }
         }
+        Ok(first_behind)
+    }
+
+    /// The message key of the outbox record at `sequence`, if it is there and readable.
+    pub fn outgoing_key(&self, sequence: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = sequence.to_be_bytes();
+        Ok(self
+            .engine()?
+            .outbox
+            .get(key)?
+            .and_then(|value| decode(&key, &value).ok())
+            .map(|item| item.key))
     }
 
     /// Whether the message stored under `key` waits in the outbox.
@@ -108,6 +135,39 @@ impl NodeStore {
         Ok(moved)
     }
 
+    /// The evidence step `set_aside` for the message stored under `key` if its outbox record
+    /// was set aside, with the reason, attested by `node`. A record that cannot be read is tied
+    /// to the message when its bytes still hold the message key.
+    pub fn set_aside_step(
+        &self,
+        key: &[u8],
+        node: &str,
+    ) -> Result<Option<pb::Evidence>, StoreError> {
+        if key.is_empty() {
+            return Ok(None);
+        }
+        for entry in self.engine()?.outbox_set_aside.iter() {
+            let (_, value) = entry?;
+            let Ok(record) = SetAsideRecord::decode(value.as_ref()) else {
+                continue;
+            };
+            let about = match pb::OutboxItem::decode(record.item.as_slice()) {
+                Ok(item) => item.message_key == key,
+                Err(_) => record.item.windows(key.len()).any(|w| w == key),
+            };
+            if about {
+                return Ok(Some(pb::Evidence {
+                    step: "set_aside".into(),
+                    at_ms: record.at_ms,
+                    attested_by: node.to_owned(),
+                    detail: format!("set aside, no longer submitted: {}", record.reason),
+                    receipt: None,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     /// How many outbox records were set aside.
     pub fn set_aside_len(&self) -> Result<usize, StoreError> {
         Ok(self.engine()?.outbox_set_aside.len())
@@ -142,6 +202,23 @@ mod tests {
         );
         assert_eq!(store.set_aside_len()?, 1);
         assert!(store.is_queued(&readable.message_key)?);
+        assert_eq!(store.outgoing_key(2)?, Some(readable.message_key.clone()));
+        assert_eq!(store.outgoing_key(3)?, None);
+        // A message moved behind the others comes last, and still comes.
+        let later = pb::OutboxItem {
+            message_key: b"lefoe-ibf@marri\0later".to_vec(),
+            envelope: Some(pb::Envelope::default()),
+        };
+        store
+            .engine()?
+            .outbox
+            .insert(5u64.to_be_bytes(), later.encode_to_vec())?;
+        let behind = BTreeSet::from([2]);
+        let next = store.next_outgoing_except(&behind)?.ok_or("two wait")?;
+        assert_eq!(next.sequence, 5);
+        store.engine()?.outbox.remove(5u64.to_be_bytes())?;
+        let next = store.next_outgoing_except(&behind)?.ok_or("one waits")?;
+        assert_eq!(next.sequence, 2);
         // A record whose message cannot be updated is set aside by its sequence.
         assert!(
             store
@@ -152,6 +229,30 @@ mod tests {
         assert!(store.next_outgoing()?.is_none());
         assert!(!store.is_queued(&readable.message_key)?);
         assert_eq!(store.set_aside_len()?, 2);
+        let step = store
+            .set_aside_step(&readable.message_key, "lefoe-ibf@marri")?
+            .ok_or("the set-aside message shows it")?;
+        assert_eq!(step.step, "set_aside");
+        assert!(
+            step.detail.ends_with("its message is missing"),
+            "{}",
+            step.detail
+        );
+        assert!(
+            store
+                .set_aside_step(b"lefoe-ibf@marri\0other", "x")?
+                .is_none()
+        );
+        // A damaged record that still holds the message key is tied to its message.
+        store.engine()?.outbox.insert(
+            7u64.to_be_bytes(),
+            [b"\xff\xff".as_slice(), b"lefoe-ibf@marri\0damaged"].concat(),
+        )?;
+        assert!(store.next_outgoing()?.is_none());
+        let step = store
+            .set_aside_step(b"lefoe-ibf@marri\0damaged", "lefoe-ibf@marri")?
+            .ok_or("the damaged record shows")?;
+        assert!(step.detail.contains("cannot be read"), "{}", step.detail);
         Ok(())
     }
 }

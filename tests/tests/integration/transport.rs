@@ -150,7 +150,7 @@ async fn malformed_and_oversized_submissions_get_clear_errors_and_the_broker_car
     }
     let envelope = craft::sealed(&keys, &directory, &big)?;
     let refused = client.submit(envelope).await.expect_err("oversized");
-    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert_eq!(refused.code(), Code::OutOfRange);
     assert!(
         refused.message().contains("the limit is 65536"),
         "{refused:?}"

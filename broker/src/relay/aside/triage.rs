@@ -4,8 +4,13 @@
 //! - A batch the peer answers with at least one item applied is a success: each item
 //!   answered correctly leaves the triage; an item answered wrongly beside them is charged one
 //!   attempt (the peer is up, so the fault is that item's).
-//! - A batch that fails as a whole (the call failed, or every item was answered wrongly) says
-//!   nothing about its items: the next batch holds half as many, down to one item.
+//! - A call that fails for a passing reason on either side ([`Failure::Held`]: the peer is
+//!   unavailable, behind with the directory, out of room, or the call timed out or never got
+//!   an answer) charges nobody and changes nothing: the relay backoff holds the items and
+//!   they are tried again as they were.
+//! - A batch that fails as a whole otherwise (the call failed with another status, or every
+//!   item was answered wrongly) says nothing about its items: the next batch holds half as
+//!   many, down to one item.
 //! - When a lone item fails, the next call is an empty batch, a probe: if the peer answers
 //!   it, the peer is up, and the item is tried alone once more at once (it may have failed
 //!   just before the peer came back). If that fails too and the peer answers a second probe,
@@ -20,6 +25,8 @@
 //!   a status that is final for what it carries ([`is_final`]) is refused for good at its
 //!   first charge; an item whose stored record cannot be read is set aside at once.
 //! - After each success the batch size doubles back towards its maximum.
+//! - An item left out that the outbox no longer holds (it expired, say) is forgotten as soon
+//!   as a batch shows it gone, so the batches grow again.
 
 use std::collections::BTreeMap;
 
@@ -132,11 +139,13 @@ pub struct Triage {
     in_flight: Option<Vec<u64>>,
     /// The item of that batch when it holds exactly one.
     lone: Option<Outgoing>,
-    /// How the last call failed, if the relay task said so: its reason and whether the status
-    /// is final for what a lone item carries.
-    call_failure: Option<(String, bool)>,
+    /// How the last call failed, if the relay task said so: its reason and what it says
+    /// about the items.
+    call_failure: Option<(String, Failure)>,
     /// The lone item whose failure the next probe judges.
     suspect: Option<Suspect>,
+    /// The items left out that were due to be tried again when the last plan was made.
+    due: Vec<u64>,
     /// Items that failed, by sequence.
     troubled: BTreeMap<u64, Trouble>,
     /// The first retry delay, ms (see [`retry_delay`]).
@@ -153,11 +162,51 @@ impl Default for Triage {
             lone: None,
             call_failure: None,
             suspect: None,
+            due: Vec::new(),
             troubled: BTreeMap::new(),
             retry_base_ms: crate::config::DEFAULT_RELAY_BACKOFF_INITIAL_MS,
             retry_max_ms: crate::config::DEFAULT_RELAY_BACKOFF_MAX_MS,
         }
     }
+}
+
+/// What a failed call says about the items it carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Nothing: the failure passes by itself (see [`is_held`]); nobody is charged.
+    Held,
+    /// Maybe something: a lone item that failed so is suspected (see [`triage`](self)).
+    Suspect,
+    /// The peer judged what a lone item carries, for good (see [`is_final`]).
+    Final,
+}
+
+impl Failure {
+    /// What a call that failed with `code` says about its items.
+    pub fn of(code: Code) -> Self {
+        if is_held(code) {
+            Self::Held
+        } else if is_final(code) {
+            Self::Final
+        } else {
+            Self::Suspect
+        }
+    }
+}
+
+/// Whether a whole-call status is a passing condition of the peer or of the link, never the
+/// items' fault: an honest peer that is behind with the directory, cannot reach its store or
+/// is out of room answers UNAVAILABLE, RESOURCE_EXHAUSTED or ABORTED (retry unchanged), and a
+/// slow link ends in DEADLINE_EXCEEDED or CANCELLED.
+pub fn is_held(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::ResourceExhausted
+            | Code::Aborted
+            | Code::DeadlineExceeded
+            | Code::Cancelled
+    )
 }
 
 /// Whether a whole-call status, for a batch of one item, is about that item for good: the
@@ -182,10 +231,10 @@ impl Triage {
         self.retry_max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
     }
 
-    /// Records how the call for the batch in flight failed: why, and whether the status is
-    /// final for what a lone item carries ([`is_final`]).
-    pub fn call_failed(&mut self, reason: String, final_: bool) {
-        self.call_failure = Some((reason, final_));
+    /// Records how the call for the batch in flight failed: why, and what that says about
+    /// its items ([`Failure::of`]).
+    pub fn call_failed(&mut self, reason: String, failure: Failure) {
+        self.call_failure = Some((reason, failure));
     }
 
     /// Forgets the call in flight without judging it (this broker, not the peer, failed to
@@ -196,21 +245,21 @@ impl Triage {
         self.call_failure = None;
     }
 
-    /// Judges the call made last if it was never answered (it failed as a whole;
-    /// `last_error` says why when [`Triage::call_failed`] was not told), then plans the next
-    /// at `now_ms`.
-    pub fn plan(&mut self, last_error: Option<String>, now_ms: u64) -> Plan {
+    /// Judges the call made last if it was never answered (it failed as a whole; when
+    /// [`Triage::call_failed`] was not told, it got no answer at all — the link failed or the
+    /// call timed out — which charges nobody), then plans the next at `now_ms`.
+    pub fn plan(&mut self, _last_error: Option<String>, now_ms: u64) -> Plan {
         if let Some(sequences) = self.in_flight.take() {
-            let (reason, final_) = self
-                .call_failure
-                .take()
-                .unwrap_or_else(|| (last_error.unwrap_or_else(|| "no answer".into()), false));
             let lone = self.lone.take();
-            match (sequences.len(), lone) {
+            match (sequences.len(), lone, self.call_failure.take()) {
                 // The probe failed: the peer is down, the suspect is not to blame.
-                (0, _) => self.suspect = None,
-                (1, Some(item)) => self.failed_alone(item, reason, final_),
-                (n, _) => self.limit = (n / 2).max(1),
+                (0, _, _) => self.suspect = None,
+                // A passing condition: tried again as it was.
+                (_, _, None | Some((_, Failure::Held))) => {}
+                (1, Some(item), Some((reason, failure))) => {
+                    self.failed_alone(item, reason, failure == Failure::Final);
+                }
+                (n, _, Some(_)) => self.limit = (n / 2).max(1),
             }
         }
         self.call_failure = None;
@@ -237,11 +286,29 @@ impl Triage {
             .filter(|t| waiting(t))
             .map(|t| t.charge_after_ms)
             .min();
+        self.due = self
+            .troubled
+            .iter()
+            .filter(|(_, t)| t.left_out && !waiting(t))
+            .map(|(sequence, _)| *sequence)
+            .collect();
         Plan {
             skip,
             limit: if retest || retry { 1 } else { self.limit },
             probe: false,
             next_retry_ms,
+        }
+    }
+
+    /// Learns what the outbox holds from the batch the last plan gave (`first`, the lowest
+    /// sequence it holds beyond those the plan left out, `None` when it held none): items
+    /// left out and due then, below `first`, have left the outbox another way (the outbox
+    /// hands out its items by sequence), and are forgotten.
+    pub fn outbox_starts_at(&mut self, first: Option<u64>) {
+        for sequence in std::mem::take(&mut self.due) {
+            if first.is_none_or(|first| sequence < first) {
+                self.troubled.remove(&sequence);
+            }
         }
     }
 
@@ -460,13 +527,24 @@ mod tests {
                     .take(plan.limit)
                     .copied()
                     .collect();
+                self.triage.outbox_starts_at(batch.first().copied());
                 if batch.is_empty() {
                     return None;
                 }
                 batch
             };
             self.triage.sent(&items(&batch));
-            if self.down || batch.iter().any(|s| self.bad.contains(s)) {
+            if self.down {
+                // No answer at all, or UNAVAILABLE: the same to the triage.
+                if self.now.is_multiple_of(20_000) {
+                    self.triage
+                        .call_failed("unavailable".into(), Failure::of(Code::Unavailable));
+                }
+                return Some(batch);
+            }
+            if batch.iter().any(|s| self.bad.contains(s)) {
+                self.triage
+                    .call_failed("the peer failed".into(), Failure::of(Code::Internal));
                 return Some(batch);
             }
             self.outbox.retain(|s| !batch.contains(s));
@@ -584,7 +662,7 @@ mod tests {
     fn a_lone_item_refused_with_a_final_status_is_refused_once_the_peer_answers_a_probe() {
         let mut triage = Triage::default();
         triage.sent(&items(&[9]));
-        triage.call_failed("too large".into(), is_final(Code::OutOfRange));
+        triage.call_failed("too large".into(), Failure::of(Code::OutOfRange));
         assert!(triage.plan(None, 0).probe);
         triage.sent(&[]);
         assert!(
@@ -593,7 +671,7 @@ mod tests {
         );
         assert_eq!(triage.plan(None, 0).limit, 1);
         triage.sent(&items(&[9]));
-        triage.call_failed("too large".into(), is_final(Code::OutOfRange));
+        triage.call_failed("too large".into(), Failure::of(Code::OutOfRange));
         assert!(triage.plan(None, 0).probe);
         triage.sent(&[]);
         assert_eq!(
@@ -605,11 +683,64 @@ mod tests {
         );
         // The same failure with the peer down (the probe fails too) refuses nothing.
         triage.sent(&items(&[10]));
-        triage.call_failed("too large".into(), is_final(Code::OutOfRange));
+        triage.call_failed("too large".into(), Failure::of(Code::OutOfRange));
         assert!(triage.plan(None, 0).probe);
         triage.sent(&[]);
         let plan = triage.plan(Some("unreachable".into()), 0);
         assert!(!plan.probe && plan.skip.is_empty());
         assert_eq!(triage.attempts(10), 0);
+    }
+
+    #[test]
+    fn a_peer_that_is_behind_or_a_slow_link_charges_nobody_and_keeps_the_batch_whole() {
+        for code in [
+            Code::Unavailable,
+            Code::ResourceExhausted,
+            Code::Aborted,
+            Code::DeadlineExceeded,
+        ] {
+            let mut triage = Triage::default();
+            for round in 0..50u64 {
+                // The peer answers probes, but every call with the item fails for a passing
+                // reason: the item is never charged, and no probe is even needed.
+                let plan = triage.plan(None, round * DEFAULT_RELAY_BACKOFF_MAX_MS);
+                assert!(!plan.probe, "{code:?}");
+                assert_eq!(plan.limit, BATCH_ITEMS, "{code:?}");
+                triage.sent(&items(&[4]));
+                triage.call_failed(format!("{code:?}"), Failure::of(code));
+            }
+            assert_eq!(triage.attempts(4), 0, "{code:?}");
+        }
+        // A call that got no answer at all (timed out) charges nobody either.
+        let mut triage = Triage::default();
+        for round in 0..50u64 {
+            assert!(!triage.plan(Some("timed out".into()), round).probe);
+            triage.sent(&items(&[4]));
+        }
+        assert_eq!(triage.attempts(4), 0);
+    }
+
+    #[test]
+    fn a_left_out_item_that_leaves_another_way_no_longer_holds_the_batches_to_one() {
+        let mut sim = Sim::new(400, &[5]);
+        // Until 5 is left out.
+        while sim.triage.attempts(5) == 0 {
+            sim.call();
+        }
+        assert!(sim.triage.troubled.get(&5).is_some_and(|t| t.left_out));
+        // 5 expires and is swept while it waits.
+        sim.outbox.retain(|s| *s != 5);
+        sim.bad.clear();
+        sim.now += DEFAULT_RELAY_BACKOFF_MAX_MS;
+        let mut sizes = Vec::new();
+        while let Some(batch) = sim.call() {
+            sizes.push(batch.len());
+        }
+        assert!(sim.outbox.is_empty());
+        assert_eq!(sim.triage.attempts(5), 0, "forgotten");
+        assert!(
+            sizes.iter().filter(|n| **n == 1).count() <= 2,
+            "the batches grow again: {sizes:?}"
+        );
     }
 }

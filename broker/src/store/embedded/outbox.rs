@@ -122,10 +122,14 @@ impl EmbeddedStore {
         for record in &answer.records {
             logged.push((self.next_sequence()?.to_be_bytes(), record.encode_to_vec()));
         }
-        (&self.outbox, &self.queue, &self.relay_log)
-            .transaction(|(outbox, queue, relay_log)| {
+        let aside = self.set_aside_tree()?;
+        (&self.outbox, &self.queue, &self.relay_log, &aside)
+            .transaction(|(outbox, queue, relay_log, aside)| {
                 for sequence in &answer.sequences {
-                    outbox.remove(key(peer, *sequence))?;
+                    // An item set aside leaves from there (it expired).
+                    if outbox.remove(key(peer, *sequence))?.is_none() {
+                        aside.remove(key(peer, *sequence))?;
+                    }
                 }
                 for (key, item) in &queued {
                     queue.insert(key.as_slice(), item.as_slice())?;

@@ -8,7 +8,8 @@ use sled::transaction::{TransactionError, Transactional};
 use trm_proto::addr::BrokerName;
 
 use super::{EmbeddedStore, StoreError, corrupt, outbox};
-use crate::store::SetAside;
+use crate::store::{Lapsed, SetAside, Waiting};
+use trm_proto::pb;
 
 /// The tree's name.
 const TREE: &str = "set_aside";
@@ -41,7 +42,7 @@ pub(super) fn record(attempts: u32, reason: String, item: Vec<u8>) -> Record {
 }
 
 impl EmbeddedStore {
-    fn set_aside_tree(&self) -> Result<sled::Tree, StoreError> {
+    pub(super) fn set_aside_tree(&self) -> Result<sled::Tree, StoreError> {
         Ok(self.db.open_tree(TREE)?)
     }
 
@@ -84,6 +85,50 @@ impl EmbeddedStore {
             })
             .collect();
         self.move_aside(moves)
+    }
+
+    /// Up to `limit` set-aside envelopes that expired at or before `now_ms`, as if they
+    /// waited in their peer's outbox (the relay answer that removes them from there removes
+    /// them from here too). A record that cannot be read is skipped: it has no expiry to read.
+    pub(super) fn set_aside_lapsed(
+        &self,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<Lapsed>, StoreError> {
+        let mut lapsed = Vec::new();
+        if limit == 0 {
+            return Ok(lapsed);
+        }
+        for entry in self.set_aside_tree()?.iter() {
+            let (key, value) = entry?;
+            let Ok((peer, sequence)) = split_key(&key) else {
+                continue;
+            };
+            let envelope = Record::decode(value.as_ref())
+                .ok()
+                .and_then(|record| pb::RelayItem::decode(record.item.as_slice()).ok())
+                .and_then(|item| match item.item {
+                    Some(pb::relay_item::Item::Envelope(envelope)) => Some(envelope),
+                    _ => None,
+                });
+            let Some(envelope) = envelope else {
+                continue;
+            };
+            let expired = pb::EnvelopeHeader::decode(envelope.header.as_slice())
+                .is_ok_and(|header| header.expires_at_ms <= now_ms);
+            if !expired {
+                continue;
+            }
+            lapsed.push(Lapsed {
+                place: Waiting::Outbox(peer),
+                sequence,
+                envelope,
+            });
+            if lapsed.len() >= limit {
+                break;
+            }
+        }
+        Ok(lapsed)
     }
 
     /// See [`crate::store::BrokerStore::set_aside_len`].
@@ -214,6 +259,64 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(store.outbox_len(&rs).await?, 1);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_set_aside_envelope_expires_like_one_in_the_outbox() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        let rs: BrokerName = "rs".parse()?;
+        let envelope = pb::Envelope {
+            header: pb::EnvelopeHeader {
+                expires_at_ms: 1_000,
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            ..Default::default()
+        };
+        store
+            .outbox
+            .insert(outbox::key(&rs, 4), outbox::envelope_item(envelope.clone()))?;
+        // Unreadable set-aside records have no expiry and do not stop the sweep.
+        store
+            .outbox
+            .insert(outbox::key(&rs, 5), b"\xff\xff".to_vec())?;
+        assert_eq!(store.outgoing(&rs, 10, 1 << 20).await?.len(), 1);
+        let kept = SetAside {
+            peer: rs.clone(),
+            sequence: 4,
+            attempts: 10,
+            reason: "kept failing".into(),
+            at_ms: 5,
+            item: Vec::new(),
+        };
+        assert_eq!(store.set_aside(vec![kept]).await?, 1);
+        assert!(store.lapsed(999, 10).await?.is_empty());
+        let lapsed = store.lapsed(1_000, 10).await?;
+        assert_eq!(
+            lapsed,
+            vec![Lapsed {
+                place: Waiting::Outbox(rs.clone()),
+                sequence: 4,
+                envelope,
+            }]
+        );
+        store
+            .relayed(
+                rs.clone(),
+                crate::store::RelayAnswer {
+                    sequences: vec![4],
+                    ..Default::default()
+                },
+            )
+            .await?;
+        assert_eq!(
+            store.set_aside_len(&rs).await?,
+            1,
+            "the unreadable one stays"
+        );
+        assert!(store.lapsed(u64::MAX, 10).await?.is_empty());
         Ok(())
     }
 }

@@ -149,6 +149,9 @@ impl EmbeddedStore {
                 });
             }
         }
+        // Set aside, an envelope still expires: its sender gets the EXPIRED receipt.
+        let room = limit.saturating_sub(lapsed.len());
+        lapsed.extend(self.set_aside_lapsed(now_ms, room)?);
         Ok(lapsed)
     }
 }
