@@ -226,10 +226,10 @@ async fn a_receipt_about_another_message_does_not_take_the_submitted_one_out_of_
         anyhow::bail!("a receipt about another message was taken");
     };
     assert!(e.to_string().contains("another message"), "{e}");
-    assert_eq!(store.outbox_len(), 2, "nothing left the outbox");
+    assert_eq!(store.outbox_len()?, 2, "nothing left the outbox");
     // As the answer to its own submission, it is taken.
     assert!(node.accept_receipt(&receipt, Some(second.sequence)).await?);
-    assert_eq!(store.outbox_len(), 1);
+    assert_eq!(store.outbox_len()?, 1);
     assert!(store.is_queued(&first.key)?);
     drop((node, at));
     fed.shutdown().await?;
