@@ -13,6 +13,8 @@
 //!   and writes the archive encrypted with age to a recovery recipient, atomically.
 //! - [`archive`]: the archive's format: a manifest (node, time, log size and head, every
 //!   file's size and SHA-256), then the files, all inside one age encryption.
+//! - [`marker`]: the mark a restore leaves so the restored node does not start beside the
+//!   original until the operator takes over with `--take-over`.
 //! - [`restore`]: `trm-node restore` decrypts with the recovery identity, checks the manifest
 //!   and every file, and writes a ready-to-run node folder (files 0600, folders 0700).
 //!
@@ -21,6 +23,7 @@
 //! left out; backups taken before the erasure keep the old key until they are destroyed.
 
 pub mod archive;
+pub mod marker;
 pub mod restore;
 pub mod service;
 pub mod take;

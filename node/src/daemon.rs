@@ -47,6 +47,9 @@ pub enum DaemonError {
     /// The channel to the broker cannot be set up.
     #[error(transparent)]
     Connect(#[from] connect::ConnectError),
+    /// The node was restored from a backup and not taken over yet.
+    #[error(transparent)]
+    Restored(#[from] crate::backup::marker::MarkerError),
 }
 
 /// Binds the admin socket, readable and writable by the node's own user only: file
@@ -90,6 +93,7 @@ pub async fn run(
     config: NodeConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    crate::backup::marker::check(&config.data_dir)?;
     let store = NodeStore::open(&config.data_dir)?;
     let listener = bind_admin_socket(&config.admin_socket)?;
     serve(config, store, listener, shutdown).await

@@ -6,7 +6,8 @@
 //!   (`data/`, `keys/...`) and the admin socket at `trm-node.sock` in it;
 //! - `original-node.toml`: the configuration as it was, for reference;
 //! - `keys/`: signing key, age identity, TLS certificate and key, CA certificate, directory;
-//! - `data/`: the store rebuilt from its records, the case keys, the directory in use.
+//! - `data/`: the store rebuilt from its records, the case keys, the directory in use, and
+//!   the mark ([`super::marker`]) that keeps the node from starting until `--take-over`.
 //!
 //! Folders are made 0700 and files 0600, the store engine's own files too. The restored store is then opened, which verifies the
 //! handover log, and its length and head must be the manifest's. If anything fails after
@@ -144,6 +145,10 @@ fn write_folder(contents: &Contents, into: &Path) -> Result<(), BackupError> {
         });
     }
     drop(store);
+    write_private(
+        &data.join(super::marker::FILE),
+        super::marker::text(&manifest.node, manifest.taken_at_ms).as_bytes(),
+    )?;
     private_modes(into)
 }
 

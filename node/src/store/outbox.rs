@@ -89,6 +89,8 @@ impl NodeStore {
     }
 
     fn move_aside(&self, key: &[u8], reason: &str) -> Result<bool, StoreError> {
+        // Outside the writer, so hold its gate: a snapshot sees the move whole or not at all.
+        let _writing = self.combiner.hold();
         let at_ms = trm_proto::time::now_ms();
         let moved = (&self.outbox, &self.outbox_set_aside)
             .transaction(|(outbox, aside)| {
