@@ -71,11 +71,11 @@ pub fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             };
-            if args.take_over {
-                if let Err(e) = take_over(&config) {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
+            if args.take_over
+                && let Err(e) = take_over(&config)
+            {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
             }
             trm_storage::daemon::main(
                 "trm-node",
@@ -165,7 +165,8 @@ fn backup(request: BackupRequest) -> Result<String, crate::backup::BackupError> 
         .filter(|f| f.path.starts_with("data/case-keys/") && f.path.ends_with(".key"))
         .count();
     Ok(format!(
-        "backup of {} written to {} ({} bytes, encrypted to {}): {}, {}, {} left out",
+        "backup of {} written to {} ({} bytes, encrypted to {}): {}, {}, {} left out; \
+         the node's store paused {:.1} ms for it",
         manifest.node,
         request.to.display(),
         summary.bytes,
@@ -181,6 +182,7 @@ fn backup(request: BackupRequest) -> Result<String, crate::backup::BackupError> 
             "erased case's key",
             "erased cases' keys"
         ),
+        summary.paused_us as f64 / 1000.0,
     ))
 }
 

@@ -65,7 +65,7 @@ fn encoded_snapshot(node: &Node) -> Result<Vec<u8>, Status> {
         .store()
         .snapshot(trm_proto::time::now_ms())
         .map_err(|e| Status::from(NodeError::from(e)))?;
-    let paused_ms = started.elapsed().as_millis();
+    let copied_ms = started.elapsed().as_millis();
     let directory = node.data_dir().join(crate::refresh::ADOPTED_DIRECTORY);
     match std::fs::read(&directory) {
         Ok(data) => snapshot.files.push(pb::BackupFile {
@@ -83,7 +83,8 @@ fn encoded_snapshot(node: &Node) -> Result<Vec<u8>, Status> {
     tracing::info!(
         log_entries = snapshot.log_entries,
         files = snapshot.files.len(),
-        paused_ms,
+        paused_us = snapshot.paused_us,
+        copied_ms,
         "backup snapshot taken"
     );
     Ok(snapshot.encode_to_vec())

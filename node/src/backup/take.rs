@@ -37,6 +37,8 @@ pub struct BackupSummary {
     pub recipient: String,
     /// The archive's size in bytes.
     pub bytes: u64,
+    /// How long the node's store writer was paused for the snapshot, in microseconds.
+    pub paused_us: u64,
 }
 
 /// A channel to the node listening on `socket`.
@@ -183,5 +185,6 @@ pub async fn backup(request: &BackupRequest) -> Result<BackupSummary, BackupErro
         manifest,
         recipient: recipient.to_string(),
         bytes,
+        paused_us: snapshot.paused_us,
     })
 }
