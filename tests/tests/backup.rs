@@ -321,6 +321,10 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
         "restore failed: {}",
         String::from_utf8_lossy(&done_restore.stderr)
     );
+    assert!(
+        !dir.path().join("restored.partial").exists(),
+        "the partial folder is renamed into place"
+    );
     let told = String::from_utf8_lossy(&done_restore.stdout);
     assert!(
         told.contains("WARNING: consent withdrawals and erasures received after")
