@@ -237,7 +237,8 @@ mod tests {
         assert_eq!(last.log_entries, MESSAGES);
         snapshots.push(last);
         let sizes: Vec<u64> = snapshots.iter().map(|s| s.log_entries).collect();
-        eprintln!("log entries in the snapshots: {sizes:?}");
+        let paused: Vec<u64> = snapshots.iter().map(|s| s.paused_us).collect();
+        eprintln!("log entries in the snapshots: {sizes:?}, writer paused (µs): {paused:?}");
         assert!(
             sizes.iter().any(|&n| 0 < n && n < MESSAGES),
             "no snapshot was taken while messages were arriving: {sizes:?}"
