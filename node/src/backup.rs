@@ -13,6 +13,8 @@
 //!   and writes the archive encrypted with age to a recovery recipient, atomically.
 //! - [`archive`]: the archive's format: a manifest (node, time, log size and head, every
 //!   file's size and SHA-256), then the files, all inside one age encryption.
+//! - [`marker`]: the mark a restore leaves so the restored node does not start beside the
+//!   original until the operator takes over with `--take-over`.
 //! - [`restore`]: `trm-node restore` decrypts with the recovery identity, checks the manifest
 //!   and every file, and writes a ready-to-run node folder (files 0600, folders 0700).
 //!
@@ -21,6 +23,7 @@
 //! left out; backups taken before the erasure keep the old key until they are destroyed.
 
 pub mod archive;
+pub mod marker;
 pub mod restore;
 pub mod service;
 pub mod take;
@@ -49,8 +52,8 @@ pub enum BackupError {
          [backup] table of the configuration"
     )]
     NoRecipient,
-    /// The recipient is not an age X25519 recipient.
-    #[error("recovery recipient {0:?} is not an age recipient (age1...)")]
+    /// The recipient is not usable (what is wrong, never echoing a secret key).
+    #[error("recovery recipient: {0}")]
     Recipient(String),
     /// The recipient is the node's own key, which the backup itself holds.
     #[error(
@@ -124,10 +127,58 @@ pub enum BackupError {
     },
 }
 
+/// What is wrong with `text` as the recovery recipient of a node whose own age recipient is
+/// `own`, in words; `None` if it is a usable age recipient. A secret key given by mistake is
+/// never echoed.
+pub fn recipient_problem(text: &str, own: &str) -> Option<String> {
+    let text = text.trim();
+    if text.to_ascii_uppercase().starts_with("AGE-SECRET-KEY") {
+        return Some(
+            "this is a secret key (AGE-SECRET-KEY-...), not a recipient: give its public half \
+             (age1...) and keep the secret key offline; if this secret key was shared, make a \
+             new recovery key"
+                .to_owned(),
+        );
+    }
+    if text.parse::<age::x25519::Recipient>().is_err() {
+        return Some(format!("{text:?} is not an age recipient (age1...)"));
+    }
+    (text == own).then(|| {
+        "this is the node's own age key, which is inside the backup: use a separate recovery \
+         key kept offline"
+            .to_owned()
+    })
+}
+
 /// An I/O error on `path`.
 pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
     move |source| BackupError::Io {
         path: path.to_owned(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recipient_problem;
+
+    #[test]
+    fn a_secret_key_given_as_recipient_is_refused_without_echoing_it() {
+        let secret = age::x25519::Identity::generate();
+        let own = age::x25519::Identity::generate().to_public().to_string();
+        let text = {
+            use age::secrecy::ExposeSecret as _;
+            secret.to_string().expose_secret().to_owned()
+        };
+        let said = recipient_problem(&text, &own).unwrap_or_default();
+        assert!(
+            said.contains("secret key")
+                && !said.contains(text.get(15..).unwrap_or("AGE-SECRET-KEY-1")),
+            "{said}"
+        );
+        assert!(recipient_problem(&own, &own).is_some_and(|s| s.contains("own age key")));
+        let public = secret.to_public().to_string();
+        assert_eq!(recipient_problem(&public, &own), None);
+        assert!(recipient_problem("age1nonsense", &own).is_some());
     }
 }

@@ -19,6 +19,10 @@ struct Args {
     /// The node's TOML configuration.
     #[arg(long, env = "TRM_NODE_CONFIG")]
     config: Option<PathBuf>,
+    /// Start a node restored from a backup: confirms that the original node is stopped for
+    /// good and this one takes its place.
+    #[arg(long)]
+    take_over: bool,
     /// Back up or restore instead of running.
     #[command(subcommand)]
     command: Option<Command>,
@@ -67,6 +71,12 @@ pub fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             };
+            if args.take_over
+                && let Err(e) = take_over(&config)
+            {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
             trm_storage::daemon::main(
                 "trm-node",
                 || crate::NodeConfigFile::load(&config).and_then(|f| f.validate()),
@@ -74,6 +84,23 @@ pub fn main() -> ExitCode {
             )
         }
     }
+}
+
+/// Removes the restore mark from the data folder of the node configured in `config`.
+fn take_over(config: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let file = crate::NodeConfigFile::load(config)?;
+    let data_dir = file.validate()?.data_dir;
+    match crate::backup::marker::take_over(&data_dir)? {
+        Some(said) => eprintln!(
+            "taking over from the original node ({said}): make sure it stays stopped; \
+             partners' witnessed checkpoints made after the backup will show a fork"
+        ),
+        None => eprintln!(
+            "--take-over: {} was not restored from a backup",
+            data_dir.display()
+        ),
+    }
+    Ok(())
 }
 
 /// Runs `trm-node backup` or `trm-node restore`, telling the operator what it did.
@@ -99,13 +126,17 @@ fn tool(command: Command) -> ExitCode {
         })
         .map(|manifest| {
             format!(
-                "restored {} ({} handover-log entries, backup taken {}) into {}; \
-                 start it with: trm-node --config {}",
+                "restored {} ({} handover-log entries, backup taken {taken}) into {}.\n\
+                 WARNING: consent withdrawals and erasures received after {taken} are not in \
+                 this backup: ask your partners which cases were erased or withdrawn since \
+                 then, and erase them again before using the cases.\n\
+                 Stop the original node for good first, then start this one once with: \
+                 trm-node --config {} --take-over",
                 manifest.node,
                 manifest.log_entries,
-                trm_proto::time::format_ms(manifest.taken_at_ms),
                 into.display(),
-                into.join(restore::CONFIG).display()
+                into.join(restore::CONFIG).display(),
+                taken = trm_proto::time::format_ms(manifest.taken_at_ms),
             )
         }),
     };
@@ -134,7 +165,8 @@ fn backup(request: BackupRequest) -> Result<String, crate::backup::BackupError> 
         .filter(|f| f.path.starts_with("data/case-keys/") && f.path.ends_with(".key"))
         .count();
     Ok(format!(
-        "backup of {} written to {} ({} bytes, encrypted to {}): {}, {}, {} left out",
+        "backup of {} written to {} ({} bytes, encrypted to {}): {}, {}, {} left out; \
+         the node's store paused {:.1} ms for it",
         manifest.node,
         request.to.display(),
         summary.bytes,
@@ -150,6 +182,7 @@ fn backup(request: BackupRequest) -> Result<String, crate::backup::BackupError> 
             "erased case's key",
             "erased cases' keys"
         ),
+        summary.paused_us as f64 / 1000.0,
     ))
 }
 

@@ -275,12 +275,17 @@ impl NodeConfigFile {
                 ),
             )));
         }
-        if let Some(recipient) = &self.backup.recovery_recipient
-            && recipient.trim().parse::<age::x25519::Recipient>().is_err()
+        if let Some(problem) = self
+            .backup
+            .recovery_recipient
+            .as_deref()
+            .and_then(|recipient| {
+                crate::backup::recipient_problem(recipient, &keys.age_recipient())
+            })
         {
             return Err(ConfigError::from(field(
                 "backup.recovery_recipient",
-                format!("{recipient:?} is not an age recipient (age1...)"),
+                problem,
             )));
         }
         let attachments = self

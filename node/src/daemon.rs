@@ -50,6 +50,9 @@ pub enum DaemonError {
     /// The metrics page cannot be served.
     #[error(transparent)]
     Metrics(#[from] trm_storage::exposition::serve::ServeError),
+    /// The node was restored from a backup and not taken over yet.
+    #[error(transparent)]
+    Restored(#[from] crate::backup::marker::MarkerError),
 }
 
 /// Binds the admin socket, readable and writable by the node's own user only: file
@@ -93,6 +96,7 @@ pub async fn run(
     config: NodeConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    crate::backup::marker::check(&config.data_dir)?;
     let store = NodeStore::open(&config.data_dir)?;
     let listener = bind_admin_socket(&config.admin_socket)?;
     serve(config, store, listener, shutdown).await

@@ -35,11 +35,12 @@ const MIN_LOAD: usize = 5;
 struct NodeProcess(Child);
 
 impl NodeProcess {
-    async fn start(config: &Path, socket: &Path) -> anyhow::Result<Self> {
+    async fn start(config: &Path, socket: &Path, extra: &[&str]) -> anyhow::Result<Self> {
         let child = Self(
             Command::new(PROGRAM)
                 .arg("--config")
                 .arg(config)
+                .args(extra)
                 .env("TRM_LOG", "warn")
                 .stdout(Stdio::null())
                 .spawn()?,
@@ -142,7 +143,7 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
     fixtures::start(&mut fed, &[LEFOE, OPEN_GATE]).await?;
     let astra_config = dir.path().join("astra.toml");
     std::fs::write(&astra_config, toml::to_string(&fed.node_config(ASTRA)?)?)?;
-    let mut astra = NodeProcess::start(&astra_config, &fed.node_socket(ASTRA)).await?;
+    let mut astra = NodeProcess::start(&astra_config, &fed.node_socket(ASTRA), &[]).await?;
     let mut lefoe = fed.client(LEFOE).await?;
     let mut astra_admin = fed.client(ASTRA).await?;
 
@@ -320,6 +321,16 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
         "restore failed: {}",
         String::from_utf8_lossy(&done_restore.stderr)
     );
+    assert!(
+        !dir.path().join("restored.partial").exists(),
+        "the partial folder is renamed into place"
+    );
+    let told = String::from_utf8_lossy(&done_restore.stdout);
+    assert!(
+        told.contains("WARNING: consent withdrawals and erasures received after")
+            && told.contains("--take-over"),
+        "{told}"
+    );
     for (path, is_dir, mode) in modes(&restored)? {
         let private = if is_dir { 0o700 } else { 0o600 };
         assert_eq!(mode, private, "{}", path.display());
@@ -336,9 +347,40 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
         );
     }
 
-    // The restored node runs from its new folder with the same identity.
+    // The restored node does not start until the operator takes over from the original.
     let socket = restored.join("trm-node.sock");
-    let mut copy = NodeProcess::start(&restored.join("node.toml"), &socket).await?;
+    let unconfirmed = tokio::task::spawn_blocking({
+        let config = restored.join("node.toml");
+        move || {
+            Command::new(PROGRAM)
+                .arg("--config")
+                .arg(config)
+                .env("TRM_LOG", "warn")
+                .output()
+        }
+    })
+    .await??;
+    let complaint = String::from_utf8_lossy(&unconfirmed.stderr);
+    assert!(
+        !unconfirmed.status.success(),
+        "a restored node started unconfirmed"
+    );
+    assert!(
+        complaint.contains("stop the original node first") && complaint.contains("--take-over"),
+        "{complaint}"
+    );
+    assert!(
+        !socket.exists(),
+        "an unconfirmed restored node binds no socket"
+    );
+
+    // Taken over, it runs from its new folder with the same identity.
+    let mut copy =
+        NodeProcess::start(&restored.join("node.toml"), &socket, &["--take-over"]).await?;
+    assert!(
+        !restored.join("data/RESTORED").exists(),
+        "--take-over removes the mark"
+    );
     let mut admin = trm_dev::socket::connect(&socket).await?;
     let verified = admin
         .verify_log(pb::VerifyLogRequest {})

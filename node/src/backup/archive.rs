@@ -194,6 +194,7 @@ mod tests {
             log_head: vec![7; 32],
             files: Vec::new(),
             erased_cases: 1,
+            paused_us: 40,
         };
         (
             manifest("astra@marri", "trm-test", &snapshot, &files),

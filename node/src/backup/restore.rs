@@ -6,11 +6,13 @@
 //!   (`data/`, `keys/...`) and the admin socket at `trm-node.sock` in it;
 //! - `original-node.toml`: the configuration as it was, for reference;
 //! - `keys/`: signing key, age identity, TLS certificate and key, CA certificate, directory;
-//! - `data/`: the store rebuilt from its records, the case keys, the directory in use.
+//! - `data/`: the store rebuilt from its records, the case keys, the directory in use, and
+//!   the mark ([`super::marker`]) that keeps the node from starting until `--take-over`.
 //!
 //! Folders are made 0700 and files 0600, the store engine's own files too. The restored store is then opened, which verifies the
-//! handover log, and its length and head must be the manifest's. If anything fails after
-//! writing began, what was written is removed again.
+//! handover log, and its length and head must be the manifest's. Everything is written into
+//! `<into>.partial` and renamed to `<into>` only at the end; if anything fails, the partial
+//! folder is removed, and one left by a restore killed part way is removed by the next.
 
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
@@ -144,6 +146,10 @@ fn write_folder(contents: &Contents, into: &Path) -> Result<(), BackupError> {
         });
     }
     drop(store);
+    write_private(
+        &data.join(super::marker::FILE),
+        super::marker::text(&manifest.node, manifest.taken_at_ms).as_bytes(),
+    )?;
     private_modes(into)
 }
 
@@ -196,28 +202,33 @@ pub fn restore(request: &RestoreRequest) -> Result<pb::BackupManifest, BackupErr
     if let Some(absent) = REQUIRED.iter().find(|p| contents.file(p).is_none()) {
         return Err(missing(&request.from, absent));
     }
-    let existed = request.into.exists();
-    if let Err(e) = write_folder(&contents, &request.into) {
-        remove_written(&request.into, existed);
+    // Written beside the target and renamed into place at the end, so a restore killed part
+    // way never leaves a runnable node.toml next to a partial store.
+    let partial = partial_folder(&request.into);
+    if partial.exists() {
+        // Left by a restore that was killed part way.
+        std::fs::remove_dir_all(&partial).map_err(io_at(&partial))?;
+    }
+    if let Err(e) = write_folder(&contents, &partial) {
+        let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
     }
+    // Replaces `into` if it is an empty folder.
+    if let Err(e) = std::fs::rename(&partial, &request.into) {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(io_at(&request.into)(e));
+    }
+    let parent = match request.into.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    trm_storage::fs::sync_folder(parent).map_err(|e| io_at(parent)(e.into()))?;
     Ok(contents.manifest)
 }
 
-/// Removes what a failed restore wrote: the folder's contents, and the folder if it made it.
-fn remove_written(into: &Path, existed: bool) {
-    if !existed {
-        let _ = std::fs::remove_dir_all(into);
-        return;
-    }
-    if let Ok(entries) = std::fs::read_dir(into) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let _ = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-        }
-    }
+/// The folder a restore into `into` writes before it is renamed: `<into>.partial`.
+pub fn partial_folder(into: &Path) -> PathBuf {
+    let mut name = into.file_name().unwrap_or_default().to_owned();
+    name.push(".partial");
+    into.with_file_name(name)
 }

@@ -1,14 +1,21 @@
 //! The `trm.v1.NodeBackup` service on the node's admin socket: the running node makes one
 //! consistent snapshot of its store and case keys ([`crate::store::NodeStore::snapshot`]),
-//! adds the directory it uses, and streams it to `trm-node backup`, which encrypts it. The
-//! socket's file permissions (the node's own user only) are the access control, as for `trm`.
+//! adds the directory it uses, and streams it to `trm-node backup`, which encrypts it.
+//!
+//! A snapshot holds every case and every live case key, so the socket's file permissions are
+//! not enough (caseworkers use the same socket for `trm`): only the node's own user (the
+//! service account) and root may ask for one ([`may_take_snapshot`]). Root is allowed because
+//! it can read the data folder and the keys directly anyway, and an operator may well run
+//! `sudo trm-node backup`. Who asked is logged (their uid, never content), and one snapshot
+//! runs at a time.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use prost::Message as _;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Response, Status};
 use trm_proto::pb;
 
@@ -22,13 +29,33 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct BackupService {
     node: Arc<Node>,
+    /// One snapshot at a time: each holds a copy of the whole store in memory.
+    running: Arc<Semaphore>,
 }
 
 impl BackupService {
     /// A service over a running node.
     pub fn new(node: Arc<Node>) -> Self {
-        Self { node }
+        Self {
+            node,
+            running: Arc::new(Semaphore::new(1)),
+        }
     }
+}
+
+/// Whether the local user `caller` may take a snapshot of a node running as `node_uid`: the
+/// node's own user, or root. An unknown caller (no peer credentials) may not.
+pub fn may_take_snapshot(caller: Option<u32>, node_uid: u32) -> bool {
+    caller.is_some_and(|uid| uid == node_uid || uid == 0)
+}
+
+/// The uid of the process at the other end of the admin socket, if the platform says.
+fn caller_uid<T>(request: &Request<T>) -> Option<u32> {
+    request
+        .extensions()
+        .get::<UdsConnectInfo>()
+        .and_then(|info| info.peer_cred)
+        .map(|cred| cred.uid())
 }
 
 /// The snapshot of `node` with the directory in use, encoded.
@@ -38,7 +65,7 @@ fn encoded_snapshot(node: &Node) -> Result<Vec<u8>, Status> {
         .store()
         .snapshot(trm_proto::time::now_ms())
         .map_err(|e| Status::from(NodeError::from(e)))?;
-    let paused_ms = started.elapsed().as_millis();
+    let copied_ms = started.elapsed().as_millis();
     let directory = node.data_dir().join(crate::refresh::ADOPTED_DIRECTORY);
     match std::fs::read(&directory) {
         Ok(data) => snapshot.files.push(pb::BackupFile {
@@ -56,7 +83,8 @@ fn encoded_snapshot(node: &Node) -> Result<Vec<u8>, Status> {
     tracing::info!(
         log_entries = snapshot.log_entries,
         files = snapshot.files.len(),
-        paused_ms,
+        paused_us = snapshot.paused_us,
+        copied_ms,
         "backup snapshot taken"
     );
     Ok(snapshot.encode_to_vec())
@@ -68,8 +96,25 @@ impl pb::node_backup_server::NodeBackup for BackupService {
 
     async fn snapshot(
         &self,
-        _request: Request<pb::SnapshotRequest>,
+        request: Request<pb::SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
+        let caller = caller_uid(&request);
+        let node_uid = nix::unistd::geteuid().as_raw();
+        if !may_take_snapshot(caller, node_uid) {
+            let who =
+                caller.map_or_else(|| "an unknown user".to_owned(), |uid| format!("uid {uid}"));
+            tracing::warn!(caller_uid = ?caller, "backup snapshot refused: not the node's own user");
+            return Err(Status::permission_denied(format!(
+                "{who} may not take a backup: only the user the node runs as (uid {node_uid}) \
+                 or root may, because a backup holds every case and its keys"
+            )));
+        }
+        let Ok(permit) = self.running.clone().try_acquire_owned() else {
+            return Err(Status::unavailable(
+                "a backup is already running: wait for it to finish and try again",
+            ));
+        };
+        tracing::info!(caller_uid = ?caller, "backup snapshot asked for");
         let node = self.node.clone();
         // Pausing the writer and copying the store blocks: keep it off the runtime's threads.
         let encoded = tokio::task::spawn_blocking(move || encoded_snapshot(&node))
@@ -77,6 +122,8 @@ impl pb::node_backup_server::NodeBackup for BackupService {
             .map_err(|e| Status::internal(format!("the snapshot task failed: {e}")))??;
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
+            // Held until the copy is streamed out and freed.
+            let _permit = permit;
             for data in encoded.chunks(CHUNK_BYTES) {
                 let chunk = pb::SnapshotChunk {
                     data: data.to_vec(),
@@ -87,5 +134,18 @@ impl pb::node_backup_server::NodeBackup for BackupService {
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_take_snapshot;
+
+    #[test]
+    fn only_the_nodes_own_user_or_root_may_take_a_snapshot() {
+        assert!(may_take_snapshot(Some(998), 998));
+        assert!(may_take_snapshot(Some(0), 998));
+        assert!(!may_take_snapshot(Some(1000), 998));
+        assert!(!may_take_snapshot(None, 998));
     }
 }

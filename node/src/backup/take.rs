@@ -37,6 +37,8 @@ pub struct BackupSummary {
     pub recipient: String,
     /// The archive's size in bytes.
     pub bytes: u64,
+    /// How long the node's store writer was paused for the snapshot, in microseconds.
+    pub paused_us: u64,
 }
 
 /// A channel to the node listening on `socket`.
@@ -82,18 +84,21 @@ fn recipient(
         .or(file.backup.recovery_recipient.as_deref())
         .ok_or(BackupError::NoRecipient)?
         .trim();
-    let recipient: age::x25519::Recipient = text
-        .parse()
-        .map_err(|_| BackupError::Recipient(text.to_owned()))?;
     let own = std::fs::read_to_string(&file.age_key).map_err(io_at(&file.age_key))?;
-    if own
+    let own = own
         .trim()
         .parse::<age::x25519::Identity>()
-        .is_ok_and(|own| own.to_public().to_string() == recipient.to_string())
-    {
-        return Err(BackupError::OwnKey);
+        .map(|own| own.to_public().to_string())
+        .unwrap_or_default();
+    if let Some(problem) = super::recipient_problem(text, &own) {
+        return Err(if text == own {
+            BackupError::OwnKey
+        } else {
+            BackupError::Recipient(problem)
+        });
     }
-    Ok(recipient)
+    text.parse()
+        .map_err(|_| BackupError::Recipient(format!("{text:?} is not an age recipient (age1...)")))
 }
 
 /// The configuration and the files it names, as archive files.
@@ -125,14 +130,7 @@ fn write_archive(
     manifest: &pb::BackupManifest,
     files: &[pb::BackupFile],
 ) -> Result<u64, BackupError> {
-    let temporary = trm_storage::fs::temporary_path(to);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(trm_storage::fs::PRIVATE);
-    }
-    let file = options.open(&temporary).map_err(io_at(&temporary))?;
+    let (temporary, file) = new_temporary(to)?;
     let written = archive::write(std::io::BufWriter::new(file), recipient, manifest, files)
         .and_then(|mut out| {
             out.flush()?;
@@ -159,6 +157,24 @@ fn write_archive(
     Ok(bytes)
 }
 
+/// A new file beside `to` with a random name, made by this call (never an existing file, nor
+/// one a link points at) and private (0600 whatever the umask).
+fn new_temporary(to: &Path) -> Result<(PathBuf, std::fs::File), BackupError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut name = to.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".{:016x}.tmp", rand::random::<u64>()));
+    let temporary = to.with_file_name(name);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(trm_storage::fs::PRIVATE)
+        .open(&temporary)
+        .map_err(io_at(&temporary))?;
+    file.set_permissions(std::fs::Permissions::from_mode(trm_storage::fs::PRIVATE))
+        .map_err(io_at(&temporary))?;
+    Ok((temporary, file))
+}
+
 /// Takes a backup of the running node configured in `request.config`.
 pub async fn backup(request: &BackupRequest) -> Result<BackupSummary, BackupError> {
     let file = NodeConfigFile::load(&request.config)?;
@@ -183,5 +199,6 @@ pub async fn backup(request: &BackupRequest) -> Result<BackupSummary, BackupErro
         manifest,
         recipient: recipient.to_string(),
         bytes,
+        paused_us: snapshot.paused_us,
     })
 }

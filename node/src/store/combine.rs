@@ -19,7 +19,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
@@ -123,6 +123,13 @@ impl Combiner {
         Paused {
             _writer: self.gate.write().unwrap_or_else(PoisonError::into_inner),
         }
+    }
+
+    /// Holds the writer's gate as a batch does, for a change made in a transaction of its own
+    /// (an outbox record set aside): [`Combiner::pause`] waits for it, so a snapshot never
+    /// sees it half done. Blocks only while a snapshot copies the trees.
+    pub(super) fn hold(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `change` in a transaction, alone or with other callers' changes; returns its

@@ -116,8 +116,10 @@ impl NodeStore {
     }
 
     fn move_aside(&self, key: &[u8], reason: &str) -> Result<bool, StoreError> {
-        let at_ms = trm_proto::time::now_ms();
+        // Outside the writer, so hold its gate: a snapshot sees the move whole or not at all.
         let engine = self.engine.writable()?;
+        let _writing = engine.combiner.hold();
+        let at_ms = trm_proto::time::now_ms();
         let moved = (&engine.outbox, &engine.outbox_set_aside)
             .transaction(|(outbox, aside)| {
                 let Some(item) = outbox.remove(key)? else {

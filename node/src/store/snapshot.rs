@@ -3,24 +3,38 @@
 //! **Consistency.** Every change to messages, the outbox, cases and the handover log goes
 //! through the one writer thread (`combine`), so pausing it between two batches freezes all of
 //! them together: [`NodeStore::snapshot`] pauses the writer (changes keep queueing and wait;
-//! nothing is refused), then copies every tree of the database and the case keys, and lets the
-//! writer go on. The case keys are read under the vault's own lock, which creating and
-//! destroying keys take, and only for the cases the frozen store holds as live (not erased):
+//! nothing is refused), copies every tree of the database into memory, and lets the writer go
+//! on at once. Only then are the copied handover log verified and the case keys read (under
+//! the vault's own lock, which creating and destroying keys take). The keys are those the
+//! copy's messages are sealed to, less the cases the copy holds as erased:
 //!
-//! - a key made for a change still waiting in the queue is left out, and so is its content,
-//!   which is not in the copy either;
+//! - a live case's key never changes until the case is erased, so reading it after the pause
+//!   reads the key the copy was sealed to; a key made for a change after the pause is left
+//!   out, and so is its content, which is not in the copy either;
 //! - a case erased in the copy has its key left out even if the key file is still being
-//!   destroyed, so a backup taken after an erasure never holds that case's key.
+//!   destroyed, so a backup taken after an erasure never holds that case's key; a case erased
+//!   after the pause has its key destroyed already, and is left out too (its copied content
+//!   can then no longer be read, as after the erasure).
 //!
+//! The pause is logged at DEBUG with its length and returned in the snapshot (`paused_us`).
 //! Trees written outside the writer (signed checkpoints, witness records) are copied in the
 //! same pause; a checkpoint only ever signs a prefix of the log, which the copy holds whole.
+//! An outbox record set aside outside the writer holds the writer's gate, so it is paused too.
 //! The copy is held in memory (the store's size) and encrypted by the caller; nothing of it is
 //! written to disk here.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
 
 use prost::Message as _;
 use trm_proto::pb;
 
-use super::{CASES_TREE, NodeStore, StoreError, corrupt};
+use super::log;
+use super::{CASES_TREE, NodeStore, StoreError, case_key_of, corrupt};
+use crate::handover_log::ChainSummary;
+
+/// The tree of stored messages.
+const MESSAGES_TREE: &str = "messages";
 
 /// The path of the store's records in a backup.
 pub const STORE_FILE: &str = "data/store";
@@ -32,26 +46,19 @@ impl NodeStore {
     /// Copies the whole store and the keys of its live cases at one point in time (see the
     /// module documentation). Blocking: call it off the async runtime.
     pub fn snapshot(&self, taken_at_ms: u64) -> Result<pb::NodeSnapshot, StoreError> {
+        let started = Instant::now();
         let engine = self.engine()?;
-        let _paused = engine.combiner.pause();
-        let chain = engine.log.verify()?;
-        let mut trees = Vec::new();
-        for name in engine.db.tree_names() {
-            let tree = engine.db.open_tree(&name)?;
-            let mut records = Vec::with_capacity(tree.len());
-            for record in tree.iter() {
-                let (key, value) = record?;
-                records.push(pb::StoreRecord {
-                    key: key.to_vec(),
-                    value: value.to_vec(),
-                });
-            }
-            trees.push(pb::StoreTree {
-                name: name.to_vec(),
-                records,
-            });
-        }
-        let (live, erased) = self.live_case_keys()?;
+        let trees = {
+            let _paused = engine.combiner.pause();
+            Self::copy_trees(&engine.db)?
+        };
+        let paused = started.elapsed();
+        tracing::debug!(
+            paused_us = paused.as_micros(),
+            "store writer paused for a snapshot"
+        );
+        let chain = verify_copied_log(&trees)?;
+        let (live, erased) = live_case_keys(&trees)?;
         let keys = self
             .vault
             .copy_keys(live.iter().map(Vec::as_slice))?
@@ -71,25 +78,76 @@ impl NodeStore {
             log_head: chain.head.to_vec(),
             files,
             erased_cases: erased,
+            paused_us: u64::try_from(paused.as_micros()).unwrap_or(u64::MAX),
         })
     }
 
-    /// The store keys of the cases whose content is not erased, and how many are erased.
-    fn live_case_keys(&self) -> Result<(Vec<Vec<u8>>, u32), StoreError> {
-        let mut live = Vec::new();
-        let mut erased = 0u32;
-        for record in self.engine()?.cases.iter() {
-            let (key, value) = record?;
-            let case =
-                pb::StoredCase::decode(value.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;
-            if case.summary.is_some_and(|s| s.erased_at_ms != 0) {
-                erased = erased.saturating_add(1);
-            } else {
-                live.push(key.to_vec());
+    /// Every record of every tree of `db`, as they are now.
+    fn copy_trees(db: &sled::Db) -> Result<Vec<pb::StoreTree>, StoreError> {
+        let mut trees = Vec::new();
+        for name in db.tree_names() {
+            let tree = db.open_tree(&name)?;
+            let mut records = Vec::with_capacity(tree.len());
+            for record in tree.iter() {
+                let (key, value) = record?;
+                records.push(pb::StoreRecord {
+                    key: key.to_vec(),
+                    value: value.to_vec(),
+                });
             }
+            trees.push(pb::StoreTree {
+                name: name.to_vec(),
+                records,
+            });
         }
-        Ok((live, erased))
+        Ok(trees)
     }
+}
+
+/// The records of the tree `name` in a copy (none if it has no such tree).
+fn copied<'a>(trees: &'a [pb::StoreTree], name: &str) -> &'a [pb::StoreRecord] {
+    trees
+        .iter()
+        .find(|tree| tree.name == name.as_bytes())
+        .map_or(&[], |tree| tree.records.as_slice())
+}
+
+/// Verifies the handover log of a copy, in a scratch database in memory.
+fn verify_copied_log(trees: &[pb::StoreTree]) -> Result<ChainSummary, StoreError> {
+    let scratch = sled::Config::new().temporary(true).open()?;
+    let tree = scratch.open_tree(log::TREE)?;
+    for record in copied(trees, log::TREE) {
+        tree.insert(record.key.as_slice(), record.value.as_slice())?;
+    }
+    Ok(log::verify(&tree)?)
+}
+
+/// The case keys the copy's messages are sealed to, less the cases the copy holds as erased,
+/// and how many cases it holds as erased. Chosen from the messages, not from the cases, so a
+/// message sealed to a key without a case record keeps its key.
+fn live_case_keys(trees: &[pb::StoreTree]) -> Result<(BTreeSet<Vec<u8>>, u32), StoreError> {
+    let mut erased_cases = BTreeSet::new();
+    for record in copied(trees, CASES_TREE) {
+        let case =
+            pb::StoredCase::decode(record.value.as_slice()).map_err(|e| corrupt(CASES_TREE, e))?;
+        if case.summary.is_some_and(|s| s.erased_at_ms != 0) {
+            erased_cases.insert(record.key.clone());
+        }
+    }
+    let mut live = BTreeSet::new();
+    for record in copied(trees, MESSAGES_TREE) {
+        let stored = pb::StoredMessage::decode(record.value.as_slice())
+            .map_err(|e| corrupt(MESSAGES_TREE, e))?;
+        if stored.content.is_empty() {
+            continue;
+        }
+        let key = case_key_of(&stored);
+        if !erased_cases.contains(&key) {
+            live.insert(key);
+        }
+    }
+    let erased = u32::try_from(erased_cases.len()).unwrap_or(u32::MAX);
+    Ok((live, erased))
 }
 
 /// Writes the records of a snapshot's store (the bytes of [`STORE_FILE`]) into a new database
@@ -180,7 +238,12 @@ mod tests {
         assert_eq!(last.log_entries, MESSAGES);
         snapshots.push(last);
         let sizes: Vec<u64> = snapshots.iter().map(|s| s.log_entries).collect();
-        eprintln!("log entries in the snapshots: {sizes:?}");
+        let paused: Vec<u64> = snapshots.iter().map(|s| s.paused_us).collect();
+        eprintln!("log entries in the snapshots: {sizes:?}, writer paused (µs): {paused:?}");
+        assert!(
+            sizes.iter().any(|&n| 0 < n && n < MESSAGES),
+            "no snapshot was taken while messages were arriving: {sizes:?}"
+        );
         for snapshot in &snapshots {
             // Rebuilt as a restore does: the case keys, then the store's records.
             let copy_dir = tempfile::tempdir()?;
@@ -211,6 +274,59 @@ mod tests {
                 assert_eq!(copy.content(&stored)?, format!("body {n}").into_bytes());
             }
         }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn keys_follow_the_messages_less_the_cases_erased_in_the_store() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        for n in 0..3 {
+            receive(store.clone(), n).await.map_err(|e| e.to_string())?;
+        }
+        let key = |n: u64| crate::cases::case_key("lefoe-ibf@at", &format!("AT-LEFOE-2026-{n:04}"));
+        // Case 1 is erased in the store while its key file is still there (being destroyed).
+        let bytes = store
+            .engine()?
+            .cases
+            .get(key(1))?
+            .ok_or("no record of case 1")?;
+        let mut case = pb::StoredCase::decode(bytes.as_ref())?;
+        case.summary
+            .get_or_insert_with(Default::default)
+            .erased_at_ms = 1_700_000_000_500;
+        store.engine()?.cases.insert(key(1), case.encode_to_vec())?;
+        // Case 2's message is sealed to its key, but there is no case record.
+        store.engine()?.cases.remove(key(2))?;
+        assert!(store.vault.has_key(&key(1)) && store.vault.has_key(&key(2)));
+        let snapshot = store.snapshot(1)?;
+        let names: BTreeSet<&str> = snapshot
+            .files
+            .iter()
+            .filter_map(|f| f.path.strip_prefix("data/case-keys/"))
+            .collect();
+        let name = |n: u64| {
+            store
+                .vault
+                .key_path(&key(n))
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        assert!(
+            names.contains(name(0).as_str()),
+            "a live case's key: {names:?}"
+        );
+        assert!(
+            !names.contains(name(1).as_str()),
+            "the case erased in the store has its key left out"
+        );
+        assert!(
+            names.contains(name(2).as_str()),
+            "a message without a case record keeps its key"
+        );
+        assert_eq!(names.len(), 3, "the salt and two keys: {names:?}");
+        assert_eq!(snapshot.erased_cases, 1);
         Ok(())
     }
 }
