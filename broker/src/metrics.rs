@@ -117,6 +117,7 @@ pub async fn start(
     let certificate_expiry = certificate_expiry(&config.tls_cert_pem);
     let page_state = state.clone();
     let stop_state = state.clone();
+    let data_dir = config.data_dir.clone();
     state.spawn(async move {
         let mut shutdown = stop_state.shutdown_signal();
         exposition::serve(
@@ -128,6 +129,7 @@ pub async fn start(
             async move { stopped(&mut shutdown).await },
         )
         .await;
+        exposition::serve::forget(&data_dir);
     });
     Ok(())
 }

@@ -22,6 +22,9 @@ pub enum StatusError {
          table of {0} and restart it"
     )]
     MetricsOff(String),
+    /// The metrics port is chosen at start (port 0) and no running broker wrote it.
+    #[error("the broker is not running: it has written no metrics address to {0}")]
+    NotRunning(String),
     /// The metrics page did not answer.
     #[error("cannot read the broker's metrics at {addr} (is the broker running?): {cause}")]
     Unreachable {
@@ -32,21 +35,22 @@ pub enum StatusError {
     },
 }
 
-/// Where the broker configured at `config_path` serves its metrics: the address it wrote at
-/// its last start, else the configured one.
+/// Where the broker configured at `config_path` serves its metrics: the configured address,
+/// or, for port 0, the address the running broker wrote (removed when it stops).
 pub fn metrics_address(config_path: &Path) -> Result<SocketAddr, StatusError> {
     let file = BrokerConfigFile::load(config_path)?;
-    let written = std::fs::read_to_string(file.data_dir.join(BOUND_ADDRESS_FILE))
-        .ok()
-        .and_then(|text| text.trim().parse().ok());
-    if let Some(addr) = written {
+    let configured = file.metrics.validate().map_err(crate::ConfigError::from)?;
+    if let Some(addr) = configured.filter(|addr| addr.port() != 0) {
         return Ok(addr);
     }
-    file.metrics
-        .validate()
-        .map_err(crate::ConfigError::from)?
-        .filter(|addr| addr.port() != 0)
-        .ok_or_else(|| StatusError::MetricsOff(config_path.display().to_string()))
+    let written = file.data_dir.join(BOUND_ADDRESS_FILE);
+    match configured {
+        None => Err(StatusError::MetricsOff(config_path.display().to_string())),
+        Some(_) => std::fs::read_to_string(&written)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .ok_or_else(|| StatusError::NotRunning(written.display().to_string())),
+    }
 }
 
 /// Reads the metrics page of the broker configured at `config_path` and writes it for a person.
