@@ -91,7 +91,9 @@ where
             () = &mut shutdown => return,
         };
         match event {
-            Event::Accepted(Ok((stream, _))) => open.push(Box::pin(answer_in_time(stream, &render))),
+            Event::Accepted(Ok((stream, _))) => {
+                open.push(Box::pin(answer_in_time(stream, &render)))
+            }
             Event::Accepted(Err(e)) => {
                 // Out of file descriptors, say: pause rather than spin.
                 tracing::debug!(cause = %e, "metrics connection not accepted");
@@ -146,7 +148,9 @@ where
 fn host_allowed(head: &str) -> bool {
     let host = head.split("\r\n").skip(1).find_map(|line| {
         let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("host").then(|| value.trim())
+        name.trim()
+            .eq_ignore_ascii_case("host")
+            .then(|| value.trim())
     });
     let Some(host) = host else {
         return true;
