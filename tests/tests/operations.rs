@@ -525,6 +525,28 @@ async fn sighup_makes_a_node_adopt_the_newer_directory_file() -> anyhow::Result<
     Ok(())
 }
 
+/// Whether process `pid` catches SIGHUP (bit 0 of `SigCgt` in `/proc/<pid>/status`).
+fn catches_hangup(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigCgt:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .is_some_and(|mask| mask & 1 == 1)
+}
+
+/// Sends SIGHUP as soon as `process` catches it (a signal before `main` runs cannot be
+/// caught by any program).
+async fn hangup_once_caught(process: &Running) -> anyhow::Result<()> {
+    let pid = process.0.id();
+    trm_dev::wait::wait_for(WAIT, "the process to catch SIGHUP", || async move {
+        Ok(catches_hangup(pid))
+    })
+    .await?;
+    process.hangup()
+}
+
 /// A SIGHUP that comes while a daemon starts (a reload racing the start) does not end it.
 #[tokio::test]
 async fn a_sighup_right_after_the_start_ends_neither_broker_nor_node() -> anyhow::Result<()> {
@@ -537,7 +559,7 @@ async fn a_sighup_right_after_the_start_ends_neither_broker_nor_node() -> anyhow
         &[],
         &dir.path().join("broker-early.log"),
     )?;
-    broker.hangup()?;
+    hangup_once_caught(&broker).await?;
     let addr = fed.broker_addr(BROKER)?;
     trm_dev::wait::wait_for(WAIT, "the broker process to listen", || async move {
         Ok(tokio::net::TcpStream::connect(addr).await.is_ok())
@@ -551,7 +573,7 @@ async fn a_sighup_right_after_the_start_ends_neither_broker_nor_node() -> anyhow
         &[],
         &dir.path().join("node-early.log"),
     )?;
-    node.hangup()?;
+    hangup_once_caught(&node).await?;
     trm_dev::wait::wait_for(WAIT, "the node process to serve its socket", || async {
         Ok(fed.client(LEFOE).await.is_ok())
     })
