@@ -25,6 +25,8 @@ pub struct RelayStatus {
     pub contacts: u64,
     /// Why the last attempt failed, if it did.
     pub last_error: Option<String>,
+    /// What kind of failure the last one was, a fixed word ([`crate::relay::RelayError::kind`]).
+    pub last_error_kind: Option<&'static str>,
     /// Items for this peer set aside because they kept failing (see [`crate::relay::aside`]).
     pub set_aside: u64,
 }

@@ -9,7 +9,7 @@
 //! | `trm_broker_peer_reachable` | gauge | `peer` | 1 unless the last relay attempt failed |
 //! | `trm_broker_peer_failures` | gauge | `peer` | failed relay attempts in a row |
 //! | `trm_broker_peer_retry_ceiling_seconds` | gauge | `peer` | the current retry ceiling |
-//! | `trm_broker_peer_last_error` | gauge | `peer`, `error` | 1, with why the last attempt failed |
+//! | `trm_broker_peer_last_error` | gauge | `peer`, `error` | 1, with the kind of the last failure (`timed_out`, `unavailable`, `bad_answer`, ...) |
 //! | `trm_broker_peer_batches_total` | counter | `peer` | batches the peer accepted |
 //! | `trm_broker_peer_contacts_total` | counter | `peer` | calls the peer made to this broker |
 //! | `trm_broker_submissions_total` | counter | | envelopes accepted from nodes |
@@ -117,6 +117,7 @@ pub async fn start(
     let certificate_expiry = certificate_expiry(&config.tls_cert_pem);
     let page_state = state.clone();
     let stop_state = state.clone();
+    let data_dir = config.data_dir.clone();
     state.spawn(async move {
         let mut shutdown = stop_state.shutdown_signal();
         exposition::serve(
@@ -128,6 +129,7 @@ pub async fn start(
             async move { stopped(&mut shutdown).await },
         )
         .await;
+        exposition::serve::forget(&data_dir);
     });
     Ok(())
 }
@@ -303,15 +305,40 @@ fn peer_families(page: &mut Page, state: &BrokerState, peers: &[trm_proto::addr:
     page.family(
         "trm_broker_peer_last_error",
         Kind::Gauge,
-        "1 for a peer whose last relay attempt failed, with why.",
+        "1 for a peer whose last relay attempt failed, with the kind of failure.",
     );
     for (peer, status) in &statuses {
-        if let Some(error) = status.last_error.as_deref().filter(|_| status.failures > 0) {
+        if let Some(error) = status.last_error_kind.filter(|_| status.failures > 0) {
             page.sample(
                 "trm_broker_peer_last_error",
                 &[("peer", *peer), ("error", error)],
                 1.0,
             );
         }
+    }
+}
+
+/// The name of a gRPC status code in snake case (`unavailable`, `deadline_exceeded`, ...):
+/// a fixed word, fit for a metric label.
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "ok",
+        Code::Cancelled => "cancelled",
+        Code::Unknown => "unknown",
+        Code::InvalidArgument => "invalid_argument",
+        Code::DeadlineExceeded => "deadline_exceeded",
+        Code::NotFound => "not_found",
+        Code::AlreadyExists => "already_exists",
+        Code::PermissionDenied => "permission_denied",
+        Code::ResourceExhausted => "resource_exhausted",
+        Code::FailedPrecondition => "failed_precondition",
+        Code::Aborted => "aborted",
+        Code::OutOfRange => "out_of_range",
+        Code::Unimplemented => "unimplemented",
+        Code::Internal => "internal",
+        Code::Unavailable => "unavailable",
+        Code::DataLoss => "data_loss",
+        Code::Unauthenticated => "unauthenticated",
     }
 }

@@ -119,6 +119,19 @@ impl RelayError {
         }
     }
 
+    /// A fixed word for how the attempt failed (the gRPC code's name for a failed call), for
+    /// metric labels and status: never text the peer chose.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotInDirectory { .. } => "not_in_directory",
+            Self::Endpoint { .. } => "endpoint",
+            Self::Call { status, .. } => crate::metrics::code_name(status.code()),
+            Self::TimedOut { .. } => "timed_out",
+            Self::BadAnswer { .. } => "bad_answer",
+            Self::Store(_) => "store",
+        }
+    }
+
     /// Whether the peer's link is to blame (a store error is this broker's own).
     fn blames_link(&self) -> bool {
         !matches!(self, Self::Store(_))
@@ -285,6 +298,7 @@ pub async fn run(state: Arc<BrokerState>, peer: BrokerName) {
                     s.failures = backoff.failures();
                     s.ceiling = backoff.ceiling_for(failure);
                     s.last_error = Some(e.to_string());
+                    s.last_error_kind = Some(e.kind());
                 });
                 Some(ended + delay)
             }

@@ -26,15 +26,10 @@ pub const RELOADABLE: &[(&str, &str)] = &[(
      needs a restart)",
 )];
 
-/// Whether `key` (`name`, or `table.name`) is applied by a reload.
-pub fn is_reloadable(key: &str) -> bool {
-    RELOADABLE.iter().any(|(name, _)| *name == key)
-}
-
 /// Reloads on every SIGHUP until the broker shuts down. `config_path` is the file the broker
 /// started from and `started` its contents then (environment overrides applied).
 pub async fn on_hangup(state: Arc<BrokerState>, config_path: PathBuf, started: BrokerConfigFile) {
-    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+    let mut hangups = match trm_storage::daemon::hangups() {
         Ok(hangups) => hangups,
         Err(e) => {
             warn!(cause = %e, "cannot listen for SIGHUP: reloading needs a restart");
@@ -42,20 +37,24 @@ pub async fn on_hangup(state: Arc<BrokerState>, config_path: PathBuf, started: B
         }
     };
     let mut shutdown = state.shutdown_signal();
-    let mut running = started;
     loop {
         tokio::select! {
             heard = hangups.recv() => if heard.is_none() { return },
             () = stopped(&mut shutdown) => return,
         }
-        if let Some(read) = reload(&state, &config_path, &running).await {
-            running = read;
+        // Every reload compares with the configuration the broker started with, so a change
+        // that needs a restart is named at each reload until the restart; shutdown does not
+        // wait for the peers asked.
+        tokio::select! {
+            _ = reload(&state, &config_path, &started) => {}
+            () = stopped(&mut shutdown) => return,
         }
     }
 }
 
 /// One reload: the configuration file (changes outside [`RELOADABLE`] named), then the
-/// directory. Returns the file as read, if it validated.
+/// directory. `running` is the configuration the broker started with; returns the file as
+/// read, if it validated.
 pub async fn reload(
     state: &Arc<BrokerState>,
     config_path: &std::path::Path,
@@ -70,13 +69,13 @@ pub async fn reload(
     .await;
     let read = match read {
         Ok(Ok(file)) => {
+            // The directory *file* is re-read below whatever the key says; a changed key (the
+            // path) needs a restart like every other key.
             for key in changed_keys(running, &file) {
-                if !is_reloadable(&key) {
-                    warn!(
-                        key,
-                        "configuration key changed; it takes effect at the next restart"
-                    );
-                }
+                warn!(
+                    key,
+                    "configuration key changed; it takes effect at the next restart"
+                );
             }
             Some(file)
         }
@@ -140,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn changed_keys_are_named_with_their_table_and_only_the_directory_reloads() {
+    fn changed_keys_are_named_with_their_table_and_a_moved_directory_is_one() {
         let before = file("");
         let after = file(
             "max_envelope_bytes = 2048\n[quotas]\nmax_queued_per_node = 7\n\
@@ -155,7 +154,18 @@ mod tests {
             ]
         );
         assert!(changed_keys(&before, &file("")).is_empty());
-        assert!(is_reloadable("directory"));
-        assert!(!is_reloadable("quotas.max_queued_per_node"));
+        assert_eq!(
+            changed_keys(&before, &file("")),
+            Vec::<String>::new(),
+            "the same file"
+        );
+        let moved = BrokerConfigFile::from_toml(
+            "name = \"at\"\nlisten = \"127.0.0.1:7401\"\ndata_dir = \"d\"\n\
+             tls_cert = \"c\"\ntls_key = \"k\"\nca_cert = \"ca\"\nsigning_key = \"s\"\n\
+             directory = \"elsewhere.pb\"\nauthority_key = \"00\"\nfederation = \"f\"\n",
+            std::path::Path::new("/b.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(changed_keys(&before, &moved), vec!["directory".to_owned()]);
     }
 }

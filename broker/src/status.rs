@@ -22,6 +22,9 @@ pub enum StatusError {
          table of {0} and restart it"
     )]
     MetricsOff(String),
+    /// The metrics port is chosen at start (port 0) and no running broker wrote it.
+    #[error("the broker is not running: it has written no metrics address to {0}")]
+    NotRunning(String),
     /// The metrics page did not answer.
     #[error("cannot read the broker's metrics at {addr} (is the broker running?): {cause}")]
     Unreachable {
@@ -32,21 +35,22 @@ pub enum StatusError {
     },
 }
 
-/// Where the broker configured at `config_path` serves its metrics: the address it wrote at
-/// its last start, else the configured one.
+/// Where the broker configured at `config_path` serves its metrics: the configured address,
+/// or, for port 0, the address the running broker wrote (removed when it stops).
 pub fn metrics_address(config_path: &Path) -> Result<SocketAddr, StatusError> {
     let file = BrokerConfigFile::load(config_path)?;
-    let written = std::fs::read_to_string(file.data_dir.join(BOUND_ADDRESS_FILE))
-        .ok()
-        .and_then(|text| text.trim().parse().ok());
-    if let Some(addr) = written {
+    let configured = file.metrics.validate().map_err(crate::ConfigError::from)?;
+    if let Some(addr) = configured.filter(|addr| addr.port() != 0) {
         return Ok(addr);
     }
-    file.metrics
-        .validate()
-        .map_err(crate::ConfigError::from)?
-        .filter(|addr| addr.port() != 0)
-        .ok_or_else(|| StatusError::MetricsOff(config_path.display().to_string()))
+    let written = file.data_dir.join(BOUND_ADDRESS_FILE);
+    match configured {
+        None => Err(StatusError::MetricsOff(config_path.display().to_string())),
+        Some(_) => std::fs::read_to_string(&written)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .ok_or_else(|| StatusError::NotRunning(written.display().to_string())),
+    }
 }
 
 /// Reads the metrics page of the broker configured at `config_path` and writes it for a person.
@@ -120,7 +124,7 @@ pub fn render(samples: &[Sample], now_ms: u64) -> String {
             s.name == "trm_broker_peer_last_error" && s.label("peer") == Some(peer.as_str())
         });
         if let Some(error) = error.and_then(|s| s.label("error")) {
-            let _ = writeln!(out, "               last error: {error}");
+            let _ = writeln!(out, "               last error: {}", shown(error));
         }
     }
     let _ = writeln!(out, "\nSince the broker started:");
@@ -174,6 +178,19 @@ fn expiry_words(expiry_seconds: f64, now_ms: u64) -> String {
     }
 }
 
+/// A value read from the page, fit for a terminal: control characters (ESC, CR, ...) dropped,
+/// clipped to a few dozen characters.
+/// A fixed word (as this broker writes) is shown as it is.
+fn shown(text: &str) -> String {
+    let word = text.len() <= trm_proto::clip::QUOTED_CHARS
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if word {
+        return text.to_owned();
+    }
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    trm_proto::clip::quoted(&clean)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,7 +205,7 @@ trm_broker_peer_reachable{peer=\"rs\"} 0
 trm_broker_peer_reachable{peer=\"mk\"} 1
 trm_broker_peer_failures{peer=\"rs\"} 4
 trm_broker_peer_retry_ceiling_seconds{peer=\"rs\"} 8
-trm_broker_peer_last_error{peer=\"rs\",error=\"connection refused\"} 1
+trm_broker_peer_last_error{peer=\"rs\",error=\"unavailable\"} 1
 trm_broker_submissions_total 40
 trm_broker_deliveries_total 38
 trm_broker_refusals_total{reason=\"quota\"} 2
@@ -212,7 +229,7 @@ trm_broker_directory_expiry_timestamp_seconds 864000
             text.contains("4 failed attempts in a row; next try within 8.0 s"),
             "{text}"
         );
-        assert!(text.contains("last error: connection refused"), "{text}");
+        assert!(text.contains("last error: unavailable\n"), "{text}");
         assert!(
             text.contains("mk           reachable    0 items to relay"),
             "{text}"
@@ -227,5 +244,23 @@ trm_broker_directory_expiry_timestamp_seconds 864000
             expired.contains("EXPIRED at 1970-01-11T00:00:00Z"),
             "{expired}"
         );
+    }
+
+    #[test]
+    fn a_last_error_with_control_characters_and_10_kb_is_shown_clipped_and_clean() {
+        let long = format!("x\u{1b}[31mred\rforged{}", "y".repeat(10_000));
+        let page = format!(
+            "trm_broker_outbox_items{{peer=\"rs\"}} 1\n\
+             trm_broker_peer_reachable{{peer=\"rs\"}} 0\n\
+             trm_broker_peer_last_error{{peer=\"rs\",error=\"{long}\"}} 1\n"
+        );
+        let text = render(&trm_storage::exposition::parse(&page), 0);
+        let line = text
+            .lines()
+            .find(|l| l.contains("last error:"))
+            .unwrap_or_default();
+        assert!(line.contains("x[31mredforgedyyy"), "{line}");
+        assert!(line.len() < 200, "{line}");
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text}");
     }
 }

@@ -138,6 +138,12 @@ pub async fn serve(
             stopped.clone(),
         )));
     }
+    // Listened for whatever the log's state, so that a SIGHUP never ends the node.
+    tasks.push(tokio::spawn(crate::reload::on_hangup(
+        node.clone(),
+        config.directory_file.clone(),
+        stopped.clone(),
+    )));
     if node.log_broken().is_none() {
         let channel = broker_channel.clone();
         tasks.push(tokio::spawn(outbox::run(
@@ -160,11 +166,6 @@ pub async fn serve(
         tasks.push(tokio::spawn(inbound::run(
             node.clone(),
             sources.clone(),
-            stopped.clone(),
-        )));
-        tasks.push(tokio::spawn(crate::reload::on_hangup(
-            node.clone(),
-            config.directory_file.clone(),
             stopped.clone(),
         )));
         tasks.push(tokio::spawn(checkpoints(

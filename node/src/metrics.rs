@@ -45,12 +45,14 @@ impl Counters {
     }
 }
 
-/// Serves the metrics page on `listener` until `shutdown` turns true.
+/// Serves the metrics page on `listener` until `shutdown` turns true, then removes the
+/// address file.
 pub async fn serve(
     node: Arc<Node>,
     listener: tokio::net::TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let data_dir = node.data_dir().to_owned();
     exposition::serve(
         listener,
         move || {
@@ -62,6 +64,7 @@ pub async fn serve(
         },
     )
     .await;
+    exposition::serve::forget(&data_dir);
 }
 
 /// The metrics page as it is now.

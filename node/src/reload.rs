@@ -53,7 +53,7 @@ pub async fn on_hangup(
     directory_file: PathBuf,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+    let mut hangups = match trm_storage::daemon::hangups() {
         Ok(hangups) => hangups,
         Err(e) => {
             warn!(cause = %e, "cannot listen for SIGHUP: reloading needs a restart");

@@ -144,7 +144,9 @@ impl Histogram {
             cumulative += count.load(Ordering::Relaxed);
             page.sample(&bucket, &[("le", &number(*bound))], cumulative as f64);
         }
-        let count = self.count.load(Ordering::Relaxed);
+        // `observe` counts the bucket before the total: a page written in between must not
+        // show fewer observations in total than in the buckets.
+        let count = self.count.load(Ordering::Relaxed).max(cumulative);
         page.sample(&bucket, &[("le", "+Inf")], count as f64);
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         page.sample(&format!("{name}_sum"), &[], sum);
@@ -258,5 +260,28 @@ mod tests {
         );
         let sum = samples.iter().find(|s| s.name == "trm_write_seconds_sum");
         assert!(sum.is_some_and(|s| (s.value - 2.055).abs() < 1e-9));
+    }
+
+    #[test]
+    fn a_page_written_mid_observation_never_shows_fewer_in_total_than_in_a_bucket() {
+        let histogram = Histogram::new(&[0.01, 0.1]);
+        histogram.observe(Duration::from_millis(5));
+        // An observation counted in its bucket but not yet in the total, as `observe` leaves
+        // it for a moment when another thread writes the page.
+        if let Some(bucket) = histogram.buckets.get(1) {
+            bucket.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut page = Page::default();
+        histogram.write(&mut page, "trm_w", "W.");
+        let samples = parse(&page.finish());
+        let value = |name: &str, le: Option<&str>| {
+            samples
+                .iter()
+                .find(|s| s.name == name && s.label("le") == le)
+                .map(|s| s.value)
+        };
+        assert_eq!(value("trm_w_bucket", Some("0.1")), Some(2.0));
+        assert_eq!(value("trm_w_bucket", Some("+Inf")), Some(2.0));
+        assert_eq!(value("trm_w_count", None), Some(2.0));
     }
 }

@@ -130,20 +130,45 @@ where
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         let metadata = event.metadata();
         let mut object = serde_json::Map::new();
-        object.insert("timestamp".into(), timestamp.into());
-        object.insert("level".into(), metadata.level().as_str().into());
-        object.insert("target".into(), metadata.target().into());
         event.record(&mut Fields(&mut object));
         if let Some(scope) = ctx.event_scope() {
             let spans: Vec<serde_json::Value> =
                 scope.from_root().map(|span| span.name().into()).collect();
             if !spans.is_empty() {
-                object.insert("spans".into(), spans.into());
+                Fields(&mut object).put_named("spans", spans.into());
             }
         }
-        writeln!(writer, "{}", serde_json::Value::Object(object))
+        // The fixed keys first, in their order, then the event's fields.
+        let message = object.remove("message").unwrap_or_default();
+        let mut line = String::from("{");
+        let fixed = [
+            ("timestamp", serde_json::Value::from(timestamp)),
+            ("level", metadata.level().as_str().into()),
+            ("target", metadata.target().into()),
+            ("message", message),
+        ];
+        let rest = object.into_iter();
+        for (n, (key, value)) in fixed
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .chain(rest)
+            .enumerate()
+        {
+            if n > 0 {
+                line.push(',');
+            }
+            line.push_str(&serde_json::Value::from(key).to_string());
+            line.push(':');
+            line.push_str(&value.to_string());
+        }
+        line.push('}');
+        writeln!(writer, "{line}")
     }
 }
+
+/// The keys every JSON line starts with; an event field of the same name is kept as
+/// `field.<name>`.
+const FIXED_KEYS: [&str; 4] = ["timestamp", "level", "target", "message"];
 
 /// Collects an event's fields into a JSON object, numbers and booleans as such, everything
 /// else as text.
@@ -151,7 +176,22 @@ struct Fields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
 
 impl Fields<'_> {
     fn put(&mut self, field: &Field, value: serde_json::Value) {
-        self.0.insert(field.name().to_owned(), value);
+        self.put_named(field.name(), value);
+    }
+
+    /// Keeps `value` under `name`, or under `field.<name>` when `name` is taken (by a fixed
+    /// key, or by the format text, which tracing records as `message`): nothing is overwritten.
+    fn put_named(&mut self, name: &str, value: serde_json::Value) {
+        let fixed = FIXED_KEYS.contains(&name) && name != "message";
+        if fixed || self.0.contains_key(name) {
+            let mut key = format!("field.{name}");
+            while self.0.contains_key(&key) {
+                key.insert_str(0, "field.");
+            }
+            self.0.insert(key, value);
+        } else {
+            self.0.insert(name.to_owned(), value);
+        }
     }
 }
 
@@ -205,8 +245,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_json_line_holds_level_message_and_typed_fields() {
+    /// The JSON lines `log` writes.
+    fn json_line(log: impl FnOnce()) -> String {
         use std::sync::{Arc, Mutex};
         #[derive(Clone, Default)]
         struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -228,11 +268,16 @@ mod tests {
             .event_format(JsonLines)
             .with_writer(move || writer.clone())
             .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(subscriber, log);
+        let bytes = buffer.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_json_line_holds_level_message_and_typed_fields() {
+        let text = json_line(|| {
             tracing::warn!(peer = "rs", failures = 3u64, "peer \"rs\" unreachable");
         });
-        let bytes = buffer.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let text = String::from_utf8(bytes).unwrap_or_default();
         assert_eq!(text.lines().count(), 1, "{text}");
         let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_default();
         assert_eq!(line["level"], "WARN");
@@ -241,5 +286,22 @@ mod tests {
         assert_eq!(line["failures"], 3);
         assert!(line["timestamp"].as_str().is_some_and(|t| t.len() > 10));
         assert!(!text.contains('\u{1b}'));
+        assert!(text.starts_with("{\"timestamp\":"), "{text}");
+        let order = ["\"level\":", "\"target\":", "\"message\":", "\"peer\":"];
+        let places: Vec<usize> = order.iter().filter_map(|k| text.find(k)).collect();
+        assert_eq!(places.len(), 4, "{text}");
+        assert!(places.windows(2).all(|w| w[0] < w[1]), "{text}");
+    }
+
+    #[test]
+    fn a_field_named_like_a_fixed_key_is_kept_beside_it() {
+        let text = json_line(|| {
+            tracing::info!(level = "deep", target = 7u64, "the format text");
+        });
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_default();
+        assert_eq!(line["level"], "INFO", "{text}");
+        assert_eq!(line["message"], "the format text", "{text}");
+        assert_eq!(line["field.level"], "deep", "{text}");
+        assert_eq!(line["field.target"], 7, "{text}");
     }
 }

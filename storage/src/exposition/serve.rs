@@ -1,11 +1,14 @@
-//! The tiny HTTP server of the metrics page: it answers `GET /metrics` (and `GET /`) one
-//! request at a time, each within [`REQUEST_TIMEOUT`], and closes the connection after every
-//! answer: a scraper every few seconds is all it expects. [`start`] binds the configured
+//! The tiny HTTP server of the metrics page: it answers `GET /metrics` (and `GET /`) on up to
+//! [`MAX_CONNECTIONS`] connections at once, each within [`REQUEST_TIMEOUT`], and closes the
+//! connection after every answer: a scraper every few seconds is all it expects. A request
+//! must name the host as an IP address or `localhost` (answered 421 otherwise), so that a web
+//! page cannot read the metrics through DNS rebinding. [`start`] binds the configured
 //! address and writes the bound one to the data folder; [`fetch`] is the client side.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,6 +18,12 @@ use super::settings::BOUND_ADDRESS_FILE;
 
 /// How long one request may take to arrive and be answered.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many connections are answered at once; more wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 4;
+
+/// The pause after a failed accept (out of file descriptors, say), so the server does not spin.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// The largest request head read; longer requests are answered 431.
 const MAX_REQUEST_BYTES: usize = 8 * 1024;
@@ -56,35 +65,105 @@ pub async fn start(addr: SocketAddr, data_dir: &Path) -> Result<TcpListener, Ser
     Ok(listener)
 }
 
+/// Removes the address file [`start`] wrote, at shutdown, so that a `status` command does
+/// not ask an address nobody serves any more.
+pub fn forget(data_dir: &Path) {
+    match std::fs::remove_file(data_dir.join(BOUND_ADDRESS_FILE)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(cause = %e, "cannot remove the metrics address file"),
+    }
+}
+
 /// Answers `GET /metrics` (and `GET /`) on `listener` with the page `render` writes, until
-/// `shutdown` completes.
+/// `shutdown` completes: up to [`MAX_CONNECTIONS`] at once, each within [`REQUEST_TIMEOUT`].
 pub async fn serve<R, P>(listener: TcpListener, render: R, shutdown: impl Future<Output = ()>)
 where
-    R: Fn() -> P,
-    P: Future<Output = String>,
+    R: Fn() -> P + Sync,
+    P: Future<Output = String> + Send,
 {
     tokio::pin!(shutdown);
+    let mut open: Vec<Connection<'_>> = Vec::new();
     loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::debug!(cause = %e, "metrics connection not accepted");
-                    continue;
-                }
-            },
+        let event = tokio::select! {
+            accepted = listener.accept(), if open.len() < MAX_CONNECTIONS => Event::Accepted(accepted),
+            () = std::future::poll_fn(|cx| finish_any(&mut open, cx)), if !open.is_empty() => Event::Finished,
             () = &mut shutdown => return,
         };
-        let answered = tokio::select! {
-            answered = tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, &render)) => answered,
-            () = &mut shutdown => return,
-        };
-        match answered {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(cause = %e, "metrics request failed"),
-            Err(_) => tracing::debug!("metrics request timed out"),
+        match event {
+            Event::Accepted(Ok((stream, _))) => {
+                open.push(Box::pin(answer_in_time(stream, &render)))
+            }
+            Event::Accepted(Err(e)) => {
+                // Out of file descriptors, say: pause rather than spin.
+                tracing::debug!(cause = %e, "metrics connection not accepted");
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+            }
+            Event::Finished => {}
         }
     }
+}
+
+/// One connection being answered.
+type Connection<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// What woke the server.
+enum Event {
+    /// A connection came (or accepting failed).
+    Accepted(std::io::Result<(TcpStream, SocketAddr)>),
+    /// At least one connection was answered.
+    Finished,
+}
+
+/// Polls every open connection, dropping those done: ready when at least one finished.
+fn finish_any(
+    open: &mut Vec<Connection<'_>>,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<()> {
+    let before = open.len();
+    open.retain_mut(|connection| connection.as_mut().poll(cx).is_pending());
+    if open.len() < before {
+        std::task::Poll::Ready(())
+    } else {
+        std::task::Poll::Pending
+    }
+}
+
+/// Answers one connection within [`REQUEST_TIMEOUT`].
+async fn answer_in_time<R, P>(stream: TcpStream, render: &R)
+where
+    R: Fn() -> P + Sync,
+    P: Future<Output = String> + Send,
+{
+    match tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, render)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(cause = %e, "metrics request failed"),
+        Err(_) => tracing::debug!("metrics request timed out"),
+    }
+}
+
+/// Whether a request's `Host` header may be answered: absent, `localhost` or an IP address
+/// (with or without a port). A browser tricked by DNS rebinding sends the attacker's host
+/// name, which is refused.
+fn host_allowed(head: &str) -> bool {
+    let host = head.split("\r\n").skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("host")
+            .then(|| value.trim())
+    });
+    let Some(host) = host else {
+        return true;
+    };
+    if host.parse::<SocketAddr>().is_ok() || host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// Reads one request head and answers it.
@@ -105,8 +184,16 @@ where
         }
         head.extend_from_slice(chunk.get(..read).unwrap_or_default());
     }
-    let line = head.split(|b| *b == b'\r').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
+    let head = String::from_utf8_lossy(&head);
+    if !host_allowed(&head) {
+        return respond(
+            &mut stream,
+            "421 Misdirected Request",
+            "ask by IP address or localhost\n",
+        )
+        .await;
+    }
+    let line = head.split('\r').next().unwrap_or_default();
     let mut words = line.split(' ');
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
@@ -187,6 +274,52 @@ mod tests {
             let _ = stream.read_to_string(&mut answer).await;
             assert!(answer.starts_with(status), "{answer}");
         }
+        let _ = stop.send(());
+        assert!(server.await.is_ok());
+    }
+
+    #[test]
+    fn a_host_name_other_than_localhost_is_refused() {
+        for (head, allowed) in [
+            ("GET / HTTP/1.1\r\nHost: localhost:9464", true),
+            ("GET / HTTP/1.1\r\nhost: 127.0.0.1:9464", true),
+            ("GET / HTTP/1.1\r\nHost: [::1]:9464", true),
+            ("GET / HTTP/1.1\r\nHost: 192.0.2.7", true),
+            ("GET / HTTP/1.1", true),
+            ("GET / HTTP/1.1\r\nHost: evil.example:9464", false),
+            ("GET / HTTP/1.1\r\nHost: localhost.evil.example", false),
+        ] {
+            assert_eq!(host_allowed(head), allowed, "{head}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_does_not_hold_up_a_scrape_nor_a_rebound_host_get_the_page() {
+        let Ok(listener) = TcpListener::bind("127.0.0.1:0").await else {
+            panic!("cannot bind loopback");
+        };
+        let Ok(addr) = listener.local_addr() else {
+            panic!("no address");
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, || async { "up 1\n".to_owned() }, async {
+            let _ = stopped.await;
+        }));
+        let idle = TcpStream::connect(addr).await;
+        assert!(idle.is_ok());
+        let started = std::time::Instant::now();
+        assert_eq!(fetch(addr).await.ok().as_deref(), Some("up 1\n"));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let Ok(mut stream) = TcpStream::connect(addr).await else {
+            panic!("cannot connect");
+        };
+        let _ = stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+            .await;
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer).await;
+        assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+        assert!(!answer.contains("up 1"), "{answer}");
         let _ = stop.send(());
         assert!(server.await.is_ok());
     }
