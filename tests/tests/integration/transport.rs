@@ -116,7 +116,7 @@ async fn malformed_and_oversized_submissions_get_clear_errors_and_the_broker_car
     let refused = raw::submit_bytes(channel.clone(), vec![0xff; 64])
         .await
         .expect_err("garbage");
-    assert_eq!(refused.code(), Code::Internal, "{refused:?}");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     assert!(refused.message().contains("decode"), "{refused:?}");
 
     // Valid protobuf whose header bytes are not a header.
