@@ -13,8 +13,13 @@ use std::time::Duration;
 use trm_dev::local::LocalFederation;
 use trm_tests::fixtures::{self, ASTRA, BROKER, LEFOE};
 
-/// The broker program's configuration for the test federation, written to `dir/broker.toml`.
-fn broker_toml(fed: &LocalFederation, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// The broker program's configuration for the test federation, written to `dir/broker.toml`,
+/// listening on `listen` (the federation's reserved address when `None`).
+fn broker_toml(
+    fed: &LocalFederation,
+    dir: &Path,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
     let material = fed
         .federation
         .broker(BROKER)
@@ -23,7 +28,7 @@ fn broker_toml(fed: &LocalFederation, dir: &Path) -> anyhow::Result<(PathBuf, Pa
     let config = trm_dev::devfed::broker_config(
         &fed.federation,
         &material,
-        fed.broker_addr(BROKER)?,
+        listen.map_or_else(|| fed.broker_addr(BROKER), Ok)?,
         fed.broker_data_dir(BROKER),
     );
     let path = dir.join("broker.toml");
@@ -43,12 +48,44 @@ fn spawn(config: &Path, notify: &Path) -> anyhow::Result<Child> {
         .spawn()?)
 }
 
-/// The next notification on `socket`, within 30 seconds.
-fn next_state(socket: &UnixDatagram) -> anyhow::Result<String> {
-    socket.set_read_timeout(Some(Duration::from_secs(30)))?;
+/// The next notification on `socket`, within 30 seconds; an error with the broker's own words
+/// if it exits first.
+fn next_state(socket: &UnixDatagram, broker: &mut Child) -> anyhow::Result<String> {
+    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
     let mut buffer = [0u8; 256];
-    let read = socket.recv(&mut buffer)?;
-    Ok(String::from_utf8_lossy(buffer.get(..read).unwrap_or_default()).into_owned())
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match socket.recv(&mut buffer) {
+            Ok(read) => {
+                return Ok(
+                    String::from_utf8_lossy(buffer.get(..read).unwrap_or_default()).into_owned(),
+                );
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(status) = broker.try_wait()? {
+            let mut said = String::new();
+            if let Some(mut stderr) = broker.stderr.take() {
+                std::io::Read::read_to_string(&mut stderr, &mut said)?;
+            }
+            anyhow::bail!("the broker exited ({status}) before notifying: {said}");
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "no notification within 30 s"
+        );
+    }
+}
+
+/// A loopback address no one listens on, found just before use (the federation's reserved
+/// one may have been taken by another test since).
+fn fresh_address() -> anyhow::Result<std::net::SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 /// Every folder and file under `folder` (itself included) whose mode is not 0700 for a
@@ -74,15 +111,16 @@ async fn the_broker_says_ready_when_it_listens_and_stopping_on_sigterm_with_priv
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let fed = fixtures::federation(dir.path()).await?;
-    let (config, _) = broker_toml(&fed, dir.path())?;
+    let listen = fresh_address()?;
+    let (config, _) = broker_toml(&fed, dir.path(), Some(listen))?;
     let notify_path = dir.path().join("notify");
     let notify = UnixDatagram::bind(&notify_path)?;
     let mut broker = spawn(&config, &notify_path)?;
 
-    let ready = next_state(&notify);
+    let ready = next_state(&notify, &mut broker);
     assert_eq!(ready?, "READY=1");
     // Ready means ready: the port takes a connection at once.
-    tokio::net::TcpStream::connect(fed.broker_addr(BROKER)?).await?;
+    tokio::net::TcpStream::connect(listen).await?;
     let data = fed.broker_data_dir(BROKER);
     assert_eq!(loose_entries(&data)?, Vec::<String>::new());
     assert!(
@@ -95,7 +133,7 @@ async fn the_broker_says_ready_when_it_listens_and_stopping_on_sigterm_with_priv
         .arg(broker.id().to_string())
         .status()?;
     assert!(status.success());
-    assert_eq!(next_state(&notify)?, "STOPPING=1");
+    assert_eq!(next_state(&notify, &mut broker)?, "STOPPING=1");
     let exit = tokio::task::spawn_blocking(move || broker.wait()).await??;
     assert!(exit.success(), "{exit}");
     Ok(())
@@ -106,7 +144,7 @@ async fn a_key_file_others_may_read_stops_the_broker_and_the_node_with_the_fix()
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let fed = fixtures::federation(dir.path()).await?;
-    let (config, tls_key) = broker_toml(&fed, dir.path())?;
+    let (config, tls_key) = broker_toml(&fed, dir.path(), None)?;
     std::fs::set_permissions(&tls_key, std::fs::Permissions::from_mode(0o644))?;
     let broker = spawn(&config, &dir.path().join("nobody-listens"))?;
     let output = tokio::task::spawn_blocking(move || broker.wait_with_output()).await??;
