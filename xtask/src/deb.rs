@@ -11,9 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, bail, ensure};
-
-use crate::reference;
+use anyhow::{Context, ensure};
 
 /// A daemon's service files.
 pub struct Service {
@@ -194,15 +192,14 @@ fn lay_out(
     let binary = binaries.join(package.binary);
     let bytes = std::fs::read(&binary).with_context(|| {
         format!(
-            "cannot read {} (build it first: cargo build --bins -p {})",
-            binary.display(),
-            package.name
+            "cannot read {} (build it first: cargo build --workspace --all-targets)",
+            binary.display()
         )
     })?;
     install(&binary, &tree.join("usr/bin").join(package.binary), 0o755)?;
     let doc = tree.join("usr/share/doc").join(package.name);
     install(
-        &root.join(reference::FILE),
+        &root.join(crate::CONFIGURATION_REFERENCE),
         &doc.join("configuration.md"),
         0o644,
     )?;
@@ -287,26 +284,20 @@ pub fn build(root: &Path, binaries: &Path, out: &Path, fast: bool) -> anyhow::Re
     Ok(built)
 }
 
-/// Builds the three programs with cargo (`release` or debug) and returns the folder they are
-/// in.
+/// Builds the three programs with cargo and returns the folder they are in. The release
+/// build builds only them; the debug build is the whole workspace with every target, the build
+/// `cargo xtask test` makes, so that packing after the tests builds nothing again.
 pub fn build_binaries(root: &Path, release: bool) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--locked", "--bins"]);
-    for package in &PACKAGES {
-        command.args(["--package", package_crate(package)]);
-    }
+    let mut args = vec!["build", "--locked"];
     if release {
-        command.arg("--release");
+        args.extend(["--release", "--bins"]);
+        for package in &PACKAGES {
+            args.extend(["--package", package_crate(package)]);
+        }
+    } else {
+        args.extend(["--workspace", "--all-targets"]);
     }
-    let status = command
-        .status()
-        .context("cannot run cargo to build the programs")?;
-    if !status.success() {
-        bail!("cargo build failed ({status})");
-    }
+    crate::run_shown(crate::cargo(root, &args))?;
     Ok(target_dir(root).join(if release { "release" } else { "debug" }))
 }
 

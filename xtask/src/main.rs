@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use xtask::{deb, reference, verify, workspace_root};
+use xtask::{cargo, deb, run_shown, tools, verify, workspace_root};
 
-const USAGE: &str =
-    "usage: cargo xtask deb [--release] [--verify]\n       cargo xtask config-docs [--check]";
+const USAGE: &str = "usage: cargo xtask test [NEXTEST ARGS]\n       \
+                     cargo xtask deb [--release] [--verify]\n       \
+                     cargo xtask config-docs [--check]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +24,24 @@ fn main() -> ExitCode {
 fn run(args: &[&str]) -> anyhow::Result<()> {
     let root = workspace_root();
     match args {
+        ["test", rest @ ..] => {
+            tools::ensure_all(&root)?;
+            // Everything, every target: the programs the packaging test packs are then in
+            // the target folder, and nextest's own build finds nothing left to do.
+            run_shown(cargo(
+                &root,
+                &["build", "--locked", "--workspace", "--all-targets"],
+            ))?;
+            let mut nextest = vec![
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ];
+            nextest.extend(rest);
+            run_shown(cargo(&root, &nextest))
+        }
         ["deb", flags @ ..] => {
             let release = flags.contains(&"--release");
             let check = flags.contains(&"--verify");
@@ -45,24 +64,10 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ["config-docs"] => {
-            let path = root.join(reference::FILE);
-            std::fs::write(&path, reference::generate(&root)?)?;
-            println!("wrote {}", path.display());
-            Ok(())
-        }
-        ["config-docs", "--check"] => {
-            let path = root.join(reference::FILE);
-            let committed = std::fs::read_to_string(&path).unwrap_or_default();
-            if committed != reference::generate(&root)? {
-                bail!(
-                    "{} is not current: run `{}`",
-                    path.display(),
-                    reference::COMMAND
-                );
-            }
-            println!("{} is current", path.display());
-            Ok(())
+        ["config-docs", flags @ ..] => {
+            let mut args = vec!["run", "--locked", "--quiet", "-p", "trm-config-docs", "--"];
+            args.extend(flags);
+            run_shown(cargo(&root, &args))
         }
         _ => bail!("{USAGE}"),
     }

@@ -3,10 +3,9 @@
 //! and `--help`, the `postinst` parsing, and the units passing `systemd-analyze verify` and
 //! `security`. A unit with a mistake in it is caught.
 //!
-//! The packages are made from the debug programs `cargo xtask deb` (the step before the tests
-//! in `.ci/run`) or `cargo build --bins` left in the target folder: building them from inside
-//! a test would build the workspace a second time with other features. Without them the test
-//! says so and checks nothing.
+//! The packages are made from the debug programs that `cargo xtask test` builds before it runs
+//! the tests (`cargo build --workspace --all-targets`): building them from inside a test would
+//! build the workspace a second time. Without them the test fails and says what to run.
 
 use xtask::{deb, verify, workspace_root};
 
@@ -19,13 +18,12 @@ fn the_packages_build_and_pass_their_checks() -> anyhow::Result<()> {
         .filter(|p| !binaries.join(p.binary).is_file())
         .map(|p| p.binary)
         .collect();
-    if !missing.is_empty() {
-        eprintln!(
-            "SKIPPED: {missing:?} not built in {}; run `cargo xtask deb --verify` (as .ci/run does)",
-            binaries.display()
-        );
-        return Ok(());
-    }
+    assert!(
+        missing.is_empty(),
+        "{missing:?} not built in {}: run the tests with `cargo xtask test`, which builds them \
+         first (or `cargo build --workspace --all-targets`)",
+        binaries.display()
+    );
     let out = tempfile::tempdir()?;
     let built = deb::build(&root, &binaries, out.path(), true)?;
     assert_eq!(built.len(), deb::PACKAGES.len());

@@ -4,6 +4,12 @@
 //! (the value the daemon's own parser fills in, serialized back), and whether SIGHUP reloads
 //! it (the crate's `RELOADABLE` list). A table field (`[quotas]`, `[deadlines]`, ...) gets a
 //! section of its own.
+//!
+//! A crate of its own so that `cargo xtask` does not build the daemons: `cargo xtask
+//! config-docs` runs this crate's program, and its test checks that the committed file is
+//! current.
+
+#![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -454,4 +460,11 @@ pub struct Limits {
         );
         assert_eq!(cell("a | b"), "a \\| b");
     }
+}
+
+/// The workspace root (this crate's parent folder).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }

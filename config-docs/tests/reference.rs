@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use xtask::{reference, workspace_root};
+use trm_config_docs as reference;
+use trm_config_docs::workspace_root;
 
 #[test]
 fn the_committed_configuration_reference_is_current() -> anyhow::Result<()> {
