@@ -3,8 +3,10 @@
 //! back, with the node's peak memory.
 //!
 //! Three nodes hold three counts of stored messages: LEFÖ-IBF none, Open Gate the middle count
-//! and Astra the large queue, each filled the way stores fill, by receiving: envelopes are
-//! sealed here, submitted to the broker while the addressee is stopped, then drained into it.
+//! and Astra the large queue, each filled the way stores fill, by receiving: envelopes from
+//! LEFÖ-IBF are sealed here, submitted to the broker while the addressee is stopped, then
+//! drained into it. Each then sends to LEFÖ-IBF, the provider of what it holds (the test
+//! referral is handled under H2, whose content may go back to its provider but not onward).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,20 +40,20 @@ pub async fn run(
     let size = options.e2e_size;
     let samples = options.send_samples.max(1);
 
-    // None stored: LEFÖ-IBF sends to Open Gate, which is away (its queue grows by `samples`).
+    // None stored: LEFÖ-IBF sends to Open Gate, which is away (its queue grows by the calls).
     cluster.start_node(LEFOE).await?;
-    let (to_open_gate, _) = sized_referral(&craft::keys(fed, LEFOE)?, &directory, OPEN_GATE, size)?;
+    let lefoe = craft::keys(fed, LEFOE)?;
+    let (to_open_gate, _) = sized_referral(&lefoe, &directory, OPEN_GATE, size)?;
     let cost = send_cost(&cluster, LEFOE, &to_open_gate, "S0", samples).await?;
     push_cost(report, 0, size, samples, &cost, None);
 
-    // The middle count: Open Gate receives `mid` referrals, then sends.
-    let astra = craft::keys(fed, ASTRA)?;
-    let (astra_to_open_gate, _) = sized_referral(&astra, &directory, OPEN_GATE, size)?;
+    // The middle count: Open Gate receives `mid` referrals from LEFÖ-IBF, then answers
+    // LEFÖ-IBF (content received under H2 may go back to its provider, not onward).
     queue_for(
         &cluster,
-        ASTRA,
-        &astra,
-        &astra_to_open_gate,
+        LEFOE,
+        &lefoe,
+        &to_open_gate,
         "M",
         options.mid,
         options,
@@ -61,7 +63,7 @@ pub async fn run(
     drain(
         &cluster,
         OPEN_GATE,
-        options.mid + samples,
+        options.mid + samples + 1,
         options.drain_limit,
     )
     .await?;
@@ -73,7 +75,6 @@ pub async fn run(
     cluster.stop_node(LEFOE);
 
     // The large queue, for Astra while it is away.
-    let lefoe = craft::keys(fed, LEFOE)?;
     let (to_astra, actual) = sized_referral(&lefoe, &directory, ASTRA, size)?;
     let before = cluster::memory(cluster.broker_pid()?)?;
     queue_for(
@@ -128,8 +129,8 @@ pub async fn run(
     }
     report.push(row);
 
-    // The most stored: Astra, now holding the queue, sends to LEFÖ-IBF (away).
-    let (astra_to_lefoe, _) = sized_referral(&astra, &directory, LEFOE, size)?;
+    // The most stored: Astra, now holding the queue, answers LEFÖ-IBF (away).
+    let (astra_to_lefoe, _) = sized_referral(&craft::keys(fed, ASTRA)?, &directory, LEFOE, size)?;
     let most = send_cost(&cluster, ASTRA, &astra_to_lefoe, "SQ", samples).await?;
     push_cost(report, options.queue, size, samples, &most, Some(&cost));
     Ok(())
