@@ -30,12 +30,16 @@ pub fn sized_referral(
     set_notes(&mut request, String::new())?;
     let bare = envelope_size(keys, directory, &request)?;
     if bytes > bare {
-        let first = bytes - bare;
-        set_notes(&mut request, filler(first))?;
-        // Length prefixes take a byte or two more once the notes are long: correct once.
-        let padded = envelope_size(keys, directory, &request)?;
-        let wanted = first as i64 - (padded as i64 - bytes as i64);
-        set_notes(&mut request, filler(usize::try_from(wanted).unwrap_or(0)))?;
+        // The body may be compressed and length prefixes grow: correct a few times.
+        let mut len = bytes - bare;
+        for _ in 0..4 {
+            set_notes(&mut request, filler(len))?;
+            let got = envelope_size(keys, directory, &request)?;
+            if got == bytes {
+                break;
+            }
+            len = usize::try_from(len as i64 + bytes as i64 - got as i64).unwrap_or(0);
+        }
     }
     let size = envelope_size(keys, directory, &request)?;
     Ok((request, size))
