@@ -103,6 +103,10 @@ struct RunArgs {
     /// Seconds the whole run may take before it stops.
     #[arg(long)]
     time_limit_secs: Option<u64>,
+    /// Also write the table into this Markdown file, between its `trm-load figures` markers
+    /// (BENCHMARKS.md), with the command and the date.
+    #[arg(long)]
+    write: Option<PathBuf>,
     /// Where to run (configurations, stores, logs); a temporary folder otherwise, removed at
     /// the end.
     #[arg(long)]
@@ -165,6 +169,7 @@ async fn main() -> ExitCode {
         };
     }
     let short = args.run.short;
+    let write = args.run.write.clone();
     let limit =
         Duration::from_secs(
             args.run
@@ -195,7 +200,19 @@ async fn main() -> ExitCode {
                 command.join(" "),
                 report.table()
             );
-            ExitCode::SUCCESS
+            match write {
+                Some(path) => match write_figures(&path, &command, &report) {
+                    Ok(()) => {
+                        println!("figures written into {}", path.display());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("trm-load: {e:#}");
+                        ExitCode::from(1)
+                    }
+                },
+                None => ExitCode::SUCCESS,
+            }
         }
         Ok(Err(e)) => {
             eprintln!("trm-load: the run could not go on: {e:#}");
@@ -206,6 +223,38 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Puts the table into the Markdown file at `path`, between its markers.
+fn write_figures(
+    path: &std::path::Path,
+    command: &[String],
+    report: &load::report::Report,
+) -> anyhow::Result<()> {
+    let document = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let date = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let figures = format!(
+        "Run {date} on {} CPUs with `trm-load {}`:\n\n{}",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        command.join(" "),
+        report.table()
+    );
+    let updated = load::report::splice(&document, &figures).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} has no `{}` … `{}` markers to write the figures between",
+            path.display(),
+            load::report::BEGIN,
+            load::report::END
+        )
+    })?;
+    std::fs::write(path, updated)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM.

@@ -95,6 +95,19 @@ impl Report {
     }
 }
 
+/// Where the tool's figures begin in a document it updates (`--write`).
+pub const BEGIN: &str = "<!-- trm-load figures: begin -->";
+/// Where they end.
+pub const END: &str = "<!-- trm-load figures: end -->";
+
+/// `document` with what lies between [`BEGIN`] and [`END`] replaced by `figures`; `None` when
+/// the markers are missing or out of order.
+pub fn splice(document: &str, figures: &str) -> Option<String> {
+    let (head, rest) = document.split_once(BEGIN)?;
+    let (_, tail) = rest.split_once(END)?;
+    Some(format!("{head}{BEGIN}\n{figures}{END}{tail}"))
+}
+
 /// A rate over repetitions: `1,234/s (1,100–1,300, 3 reps)`.
 pub fn rate(spread: &Spread, unit: &str) -> String {
     format!(
@@ -177,6 +190,17 @@ mod tests {
     fn a_ratio_to_nothing_is_left_out() {
         assert_eq!(ratio(1.0, 0.0, "/s"), "");
         assert_eq!(ratio(2_969.0, 12_470.0, "/s"), "0.24× of 12,470/s");
+    }
+
+    #[test]
+    fn figures_replace_what_lies_between_the_markers() {
+        let doc = format!("# B\n{BEGIN}\nold\n{END}\nafter\n");
+        assert_eq!(
+            splice(&doc, "new\n"),
+            Some(format!("# B\n{BEGIN}\nnew\n{END}\nafter\n"))
+        );
+        assert_eq!(splice("no markers", "new"), None);
+        assert_eq!(splice(&format!("{END} {BEGIN}"), "new"), None);
     }
 
     #[test]
