@@ -27,10 +27,12 @@ use trm_proto::pb;
 /// What the ceiling prints before the address it listens on.
 const LISTENING: &str = "listening ";
 
+/// Inserts one envelope's bytes under its key into the engine (not yet durable).
+type Insert = Box<dyn Fn([u8; 8], Vec<u8>) -> Result<(), String> + Send + Sync>;
+
 /// The ceiling's `Broker` service: `Submit` stores and flushes; nothing else is offered.
 struct Ceiling {
-    /// Inserts one envelope's bytes under its key (not yet durable).
-    store: Box<dyn Fn([u8; 8], Vec<u8>) -> Result<(), String> + Send + Sync>,
+    store: Insert,
     commit: trm_storage::GroupCommit,
     next: AtomicU64,
 }
