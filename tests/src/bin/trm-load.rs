@@ -114,7 +114,7 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn options(self) -> Options {
+    fn options(self) -> Result<Options, String> {
         let mut o = if self.short {
             Options::short()
         } else {
@@ -142,13 +142,19 @@ impl RunArgs {
             verify
         );
         if let Some(secs) = self.rate_secs {
-            o.rate_time = Duration::from_secs_f64(secs.max(0.001));
+            o.rate_time = Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    format!("--rate-secs: {secs} is not a positive number of seconds")
+                })?;
         }
         if let Some(secs) = self.drain_limit_secs {
             o.drain_limit = Duration::from_secs(secs);
         }
         o.folder = self.folder;
-        o
+        o.validate()?;
+        Ok(o)
     }
 }
 
@@ -176,7 +182,13 @@ async fn main() -> ExitCode {
                 .time_limit_secs
                 .unwrap_or(if short { 300 } else { 7_200 }),
         );
-    let options = args.run.options();
+    let options = match args.run.options() {
+        Ok(o) => o,
+        Err(problem) => {
+            eprintln!("trm-load: {problem}");
+            return ExitCode::from(2);
+        }
+    };
     let tools = match Tools::beside_current() {
         Ok(t) => t,
         Err(e) => {

@@ -167,6 +167,50 @@ impl Options {
         }
     }
 
+    /// Refuses options that would measure nothing or never end, saying which and why.
+    pub fn validate(&self) -> Result<(), String> {
+        let at_least_one = [
+            ("--reps", self.reps),
+            ("--accept-count", self.accept_count),
+            ("--callers", self.callers),
+            ("--connections", self.connections),
+            ("--e2e-count", self.e2e_count),
+            ("--e2e-size", self.e2e_size),
+            ("--senders", self.senders),
+            ("--queue", self.queue),
+            ("--mid", self.mid),
+            ("--send-samples", self.send_samples),
+            ("--appends", self.appends),
+            ("--appenders", self.appenders),
+            ("--verify", self.verify),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if self.scenarios.is_empty() {
+            return Err("--scenarios names no scenario".into());
+        }
+        if self.sizes.is_empty() || self.sizes.contains(&0) {
+            return Err("--sizes must name at least one size, each at least 1 byte".into());
+        }
+        if let Some(rate) = self
+            .rates
+            .iter()
+            .find(|r| !r.is_finite() || **r < 0.1 || **r > 1_000_000.0)
+        {
+            return Err(format!(
+                "--rates: {rate} is not a rate between 0.1 and 1,000,000 per second"
+            ));
+        }
+        if self.mid >= self.queue {
+            return Err(format!(
+                "--mid ({}) must be smaller than --queue ({})",
+                self.mid, self.queue
+            ));
+        }
+        Ok(())
+    }
+
     /// The keys of the rows a run with these options prints.
     pub fn rows(&self) -> Vec<String> {
         let mut rows = Vec::new();
@@ -225,8 +269,8 @@ impl Tools {
 
 /// Runs the scenarios; answers the rows measured.
 pub async fn run(options: &Options, tools: &Tools) -> anyhow::Result<Report> {
-    if options.reps == 0 {
-        bail!("no repetitions to run: --reps must be at least 1");
+    if let Err(problem) = options.validate() {
+        bail!("{problem}");
     }
     let temporary = match &options.folder {
         Some(_) => None,
@@ -294,5 +338,22 @@ mod tests {
             "scenario names parse"
         );
         assert!("everything".parse::<Scenario>().is_err());
+    }
+
+    #[test]
+    fn options_that_measure_nothing_are_refused_by_name() {
+        assert_eq!(Options::full().validate(), Ok(()));
+        assert_eq!(Options::short().validate(), Ok(()));
+        let refused = |change: fn(&mut Options)| {
+            let mut o = Options::short();
+            change(&mut o);
+            o.validate().err().unwrap_or_default()
+        };
+        assert_eq!(refused(|o| o.reps = 0), "--reps must be at least 1");
+        assert!(refused(|o| o.rates = vec![f64::NAN]).starts_with("--rates: NaN"));
+        assert!(refused(|o| o.rates = vec![0.0]).starts_with("--rates: 0"));
+        assert!(refused(|o| o.sizes.clear()).starts_with("--sizes"));
+        assert!(refused(|o| o.mid = o.queue).starts_with("--mid"));
+        assert!(refused(|o| o.scenarios.clear()).starts_with("--scenarios"));
     }
 }
