@@ -10,11 +10,13 @@
 //! - [`process`]: the broker and the node as real processes, killed when dropped.
 //! - [`proxy`]: a TCP link proxy that passes, resets, blackholes or holds a link on demand.
 //! - [`faults`]: the fault tool, `trm-faults`: a federation of processes under load and faults.
+//! - [`load`]: the load tool, `trm-load`: figures of real processes against an in-run ceiling.
 
 pub mod craft;
 pub mod faults;
 pub mod fixtures;
 pub mod inject;
+pub mod load;
 pub mod process;
 pub mod proxy;
 pub mod raw;

@@ -11,6 +11,11 @@ use std::time::Duration;
 pub struct BrokerProcess(Child);
 
 impl BrokerProcess {
+    /// The process id (to read its memory from `/proc`, say).
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
     /// SIGKILL: no graceful shutdown, no flush on drop.
     pub fn kill(&mut self) -> anyhow::Result<()> {
         self.0.kill()?;

@@ -1,0 +1,211 @@
+//! The federation the load tool measures: the test federation's broker and nodes as real
+//! processes on loopback, each on a configuration written for load (quotas high enough that
+//! nothing is refused for volume), started and stopped at will, with their memory read from
+//! `/proc`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::{Context, anyhow};
+use tonic::transport::Channel;
+use trm_dev::local::LocalFederation;
+use trm_proto::pb::broker_client::BrokerClient;
+use trm_proto::pb::node_admin_client::NodeAdminClient;
+
+use crate::faults::cluster::Programs;
+use crate::fixtures::{self, BROKER};
+use crate::process::{self, BrokerProcess, NodeProcess};
+
+/// A federation of processes under `root`.
+pub struct Cluster {
+    /// The generated federation: material, data folders, sockets.
+    pub fed: LocalFederation,
+    root: PathBuf,
+    programs: Programs,
+    broker: Option<BrokerProcess>,
+    nodes: BTreeMap<String, NodeProcess>,
+}
+
+impl Cluster {
+    /// Generates the test federation under `root` and writes its configurations; nothing runs.
+    pub async fn create(root: &Path, programs: Programs) -> anyhow::Result<Self> {
+        let fed = fixtures::federation(root).await?;
+        std::fs::create_dir_all(root.join("logs"))?;
+        std::fs::create_dir_all(root.join("config"))?;
+        let cluster = Self {
+            fed,
+            root: root.to_owned(),
+            programs,
+            broker: None,
+            nodes: BTreeMap::new(),
+        };
+        cluster.write_configs()?;
+        Ok(cluster)
+    }
+
+    /// The broker's configuration file (the ceiling reads its TLS material from it too).
+    pub fn broker_config_path(&self) -> PathBuf {
+        self.root.join("config").join("broker.toml")
+    }
+
+    fn node_config_path(&self, address: &str) -> PathBuf {
+        self.root
+            .join("config")
+            .join(format!("{address}.node.toml"))
+    }
+
+    fn write_configs(&self) -> anyhow::Result<()> {
+        let material = self
+            .fed
+            .federation
+            .broker(BROKER)
+            .ok_or_else(|| anyhow!("no broker {BROKER}"))?;
+        let mut config = trm_dev::devfed::broker_config(
+            &self.fed.federation,
+            material,
+            self.fed.broker_addr(BROKER)?,
+            self.fed.broker_data_dir(BROKER),
+        );
+        // Volume is what is measured: no quota may refuse it.
+        let quotas = &mut config.quotas;
+        quotas.max_queued_per_node = 100_000_000;
+        quotas.max_queued_bytes_per_node = 1 << 40;
+        quotas.submissions_per_minute = 100_000_000;
+        quotas.submission_burst = 100_000_000;
+        quotas.min_free_disk_bytes = 0;
+        quotas.min_free_disk_percent = 0;
+        config.network.max_connections_per_address = 1024;
+        config.network.max_concurrent_streams = 1024;
+        std::fs::write(self.broker_config_path(), toml::to_string(&config)?)?;
+        for (address, ..) in fixtures::NODES {
+            let config = self.fed.node_config(address)?;
+            std::fs::write(self.node_config_path(address), toml::to_string(&config)?)?;
+        }
+        Ok(())
+    }
+
+    fn log(&self, name: &str) -> anyhow::Result<Stdio> {
+        let path = self.root.join("logs").join(format!("{name}.log"));
+        Ok(Stdio::from(
+            File::options().create(true).append(true).open(path)?,
+        ))
+    }
+
+    /// Starts the broker (its earlier process, if any, is killed first).
+    pub async fn start_broker(&mut self) -> anyhow::Result<()> {
+        self.broker = None;
+        let process = process::spawn_broker(
+            &self.programs.broker,
+            &self.broker_config_path(),
+            self.fed.broker_addr(BROKER)?,
+            self.log(BROKER)?,
+        )
+        .await
+        .context("starting the broker")?;
+        self.broker = Some(process);
+        Ok(())
+    }
+
+    /// Starts node `address` (its earlier process, if any, is killed first).
+    pub async fn start_node(&mut self, address: &str) -> anyhow::Result<()> {
+        self.stop_node(address);
+        let process = process::spawn_node(
+            &self.programs.node,
+            &self.node_config_path(address),
+            &self.fed.node_socket(address),
+            self.log(address)?,
+        )
+        .await
+        .with_context(|| format!("starting node {address}"))?;
+        self.nodes.insert(address.to_owned(), process);
+        Ok(())
+    }
+
+    /// Kills node `address` (SIGKILL: everything it acknowledged is on disk), if it runs.
+    pub fn stop_node(&mut self, address: &str) {
+        self.nodes.remove(address);
+    }
+
+    /// The broker's process id.
+    pub fn broker_pid(&self) -> anyhow::Result<u32> {
+        self.broker
+            .as_ref()
+            .map(BrokerProcess::id)
+            .context("the broker is not running")
+    }
+
+    /// Node `address`'s process id.
+    pub fn node_pid(&self, address: &str) -> anyhow::Result<u32> {
+        self.nodes
+            .get(address)
+            .map(NodeProcess::id)
+            .with_context(|| format!("node {address} is not running"))
+    }
+
+    /// An admin client for node `address`, over its socket.
+    pub async fn client(&self, address: &str) -> anyhow::Result<NodeAdminClient<Channel>> {
+        self.fed.client(address).await
+    }
+
+    /// A broker client speaking as node `address` over mutual TLS, with its certificate.
+    pub async fn broker_client_as(&self, address: &str) -> anyhow::Result<BrokerClient<Channel>> {
+        fixtures::raw_client_as(&self.fed, address).await
+    }
+}
+
+/// A process's memory: what it holds now and the most it held, in KiB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// `VmRSS`.
+    pub rss_kib: u64,
+    /// `VmHWM`: the peak resident set since the process started.
+    pub peak_kib: u64,
+}
+
+/// Reads process `pid`'s resident memory from `/proc/<pid>/status`.
+pub fn memory(pid: u32) -> anyhow::Result<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading the memory of process {pid}"))?;
+    parse_memory(&status).with_context(|| format!("process {pid} shows no resident memory"))
+}
+
+/// `VmRSS` and `VmHWM` from the text of a `/proc/<pid>/status` file.
+fn parse_memory(status: &str) -> Option<Memory> {
+    let field = |name: &str| {
+        status.lines().find_map(|line| {
+            let rest = line.strip_prefix(name)?.strip_prefix(':')?;
+            rest.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
+        })
+    };
+    Some(Memory {
+        rss_kib: field("VmRSS")?,
+        peak_kib: field("VmHWM")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_read_from_the_status_text() {
+        let status = "Name:\ttrm-broker\nVmHWM:\t  250880 kB\nVmRSS:\t   20480 kB\n";
+        assert_eq!(
+            parse_memory(status),
+            Some(Memory {
+                rss_kib: 20_480,
+                peak_kib: 250_880
+            })
+        );
+        assert_eq!(parse_memory("Name:\tx\nVmRSS:\tlots\n"), None);
+    }
+
+    #[test]
+    fn this_process_has_memory() -> anyhow::Result<()> {
+        let own = memory(std::process::id())?;
+        assert!(own.rss_kib > 0 && own.peak_kib >= own.rss_kib);
+        Ok(())
+    }
+}

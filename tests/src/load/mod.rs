@@ -1,0 +1,359 @@
+//! The load tool (`trm-load`): real broker and node processes on loopback under load, and the
+//! figures that say how fast they are, each beside its target and, for what the broker does,
+//! as a ratio to a ceiling measured in the same run: a raw tonic server on the same TLS
+//! material storing into the same engine with the same group commit ([`ceiling`]). Figures are
+//! printed, never asserted.
+//!
+//! The scenarios, each on a federation of its own (fresh stores):
+//! - `accept`: the broker accepting pre-sealed envelopes of each size from many concurrent
+//!   callers (mutual TLS, verified, flushed before the receipt), and the ceiling doing the same;
+//!   the cost of sealing and opening one envelope;
+//! - `e2e`: referrals per second end to end (sealed by the sender's node, accepted by the
+//!   broker, opened, stored and logged by the addressee's node, its DELIVERED receipt logged back
+//!   by the sender), and the time from `Send` to that receipt at fixed offered rates, beside the
+//!   ceiling's time to a receipt at the same rates;
+//! - `queue`: the cost of one `Send` with 0, some and many stored messages; the broker's memory
+//!   with a large queue; how fast that queue drains into its addressee, and the addressee's
+//!   peak memory;
+//! - `log`: handover-log appends by many concurrent appenders through the node's store, and
+//!   verifying a long log.
+//!
+//! # Layout
+//! - [`cluster`]: the federation of processes and their memory.
+//! - [`ceiling`]: the ceiling server and its process.
+//! - [`envelopes`]: sized, pre-sealed envelopes and the callers that submit them.
+//! - [`nodes`]: referrals sent through a node's socket, and its log watched.
+//! - [`accept`], [`path`], [`queue`], [`handover`]: one module per scenario.
+//! - [`stats`], [`report`]: percentiles, medians over repetitions, the rows.
+
+pub mod accept;
+pub mod ceiling;
+pub mod cluster;
+pub mod envelopes;
+pub mod handover;
+pub mod nodes;
+pub mod path;
+pub mod queue;
+pub mod report;
+pub mod stats;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::bail;
+
+use crate::faults::cluster::Programs;
+use report::Report;
+
+/// A scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// Broker acceptance against the ceiling, sealing and opening.
+    Accept,
+    /// End to end, and latency at offered rates.
+    E2e,
+    /// Send cost by stored messages, broker memory with a queue, its drain.
+    Queue,
+    /// Handover-log append and verify.
+    Log,
+}
+
+impl std::str::FromStr for Scenario {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "accept" => Ok(Self::Accept),
+            "e2e" => Ok(Self::E2e),
+            "queue" => Ok(Self::Queue),
+            "log" => Ok(Self::Log),
+            other => Err(format!(
+                "unknown scenario {other:?}: use accept, e2e, queue or log"
+            )),
+        }
+    }
+}
+
+/// What to run, and how much of it.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Repetitions of each measurement (the queue scenario runs once).
+    pub reps: usize,
+    /// The scenarios to run, in this order.
+    pub scenarios: Vec<Scenario>,
+    /// Envelope sizes for broker acceptance, bytes.
+    pub sizes: Vec<usize>,
+    /// Envelopes per acceptance measurement.
+    pub accept_count: usize,
+    /// Concurrent callers submitting to the broker (and to the ceiling).
+    pub callers: usize,
+    /// Connections the callers share.
+    pub connections: usize,
+    /// Referrals per end-to-end measurement.
+    pub e2e_count: usize,
+    /// Size of the end-to-end referrals' envelopes, bytes.
+    pub e2e_size: usize,
+    /// Concurrent callers of the sender node's `Send`.
+    pub senders: usize,
+    /// Offered rates for the latency figures, referrals per second.
+    pub rates: Vec<f64>,
+    /// How long each offered rate is held.
+    pub rate_time: Duration,
+    /// Envelopes queued for a stopped node (broker memory, drain, the most stored messages).
+    pub queue: usize,
+    /// The middle count of stored messages for the send cost.
+    pub mid: usize,
+    /// `Send` calls timed at each count of stored messages.
+    pub send_samples: usize,
+    /// Handover-log entries appended.
+    pub appends: usize,
+    /// Concurrent appenders.
+    pub appenders: usize,
+    /// Handover-log entries verified.
+    pub verify: usize,
+    /// How long a queue or a batch of referrals may take to arrive.
+    pub drain_limit: Duration,
+    /// Where to run; a temporary folder otherwise.
+    pub folder: Option<PathBuf>,
+}
+
+impl Options {
+    /// The full run, whose figures `BENCHMARKS.md` records.
+    pub fn full() -> Self {
+        Self {
+            reps: 3,
+            scenarios: vec![
+                Scenario::Accept,
+                Scenario::E2e,
+                Scenario::Queue,
+                Scenario::Log,
+            ],
+            sizes: vec![1024, 8192],
+            accept_count: 10_000,
+            callers: 64,
+            connections: 1,
+            e2e_count: 2_000,
+            e2e_size: 8192,
+            senders: 32,
+            rates: vec![25.0, 100.0, 500.0],
+            rate_time: Duration::from_secs(10),
+            queue: 100_000,
+            mid: 10_000,
+            send_samples: 100,
+            appends: 200_000,
+            appenders: 64,
+            verify: 1_000_000,
+            drain_limit: Duration::from_secs(900),
+            folder: None,
+        }
+    }
+
+    /// The CI run: every row, on small counts, within a minute on a busy machine.
+    pub fn short() -> Self {
+        Self {
+            reps: 1,
+            accept_count: 300,
+            e2e_count: 60,
+            senders: 8,
+            rates: vec![25.0, 100.0],
+            rate_time: Duration::from_secs(1),
+            queue: 300,
+            mid: 100,
+            send_samples: 10,
+            appends: 2_000,
+            verify: 20_000,
+            drain_limit: Duration::from_secs(120),
+            ..Self::full()
+        }
+    }
+
+    /// Refuses options that would measure nothing or never end, saying which and why.
+    pub fn validate(&self) -> Result<(), String> {
+        let at_least_one = [
+            ("--reps", self.reps),
+            ("--accept-count", self.accept_count),
+            ("--callers", self.callers),
+            ("--connections", self.connections),
+            ("--e2e-count", self.e2e_count),
+            ("--e2e-size", self.e2e_size),
+            ("--senders", self.senders),
+            ("--queue", self.queue),
+            ("--mid", self.mid),
+            ("--send-samples", self.send_samples),
+            ("--appends", self.appends),
+            ("--appenders", self.appenders),
+            ("--verify", self.verify),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        if self.scenarios.is_empty() {
+            return Err("--scenarios names no scenario".into());
+        }
+        if self.sizes.is_empty() || self.sizes.contains(&0) {
+            return Err("--sizes must name at least one size, each at least 1 byte".into());
+        }
+        if let Some(rate) = self
+            .rates
+            .iter()
+            .find(|r| !r.is_finite() || **r < 0.1 || **r > 1_000_000.0)
+        {
+            return Err(format!(
+                "--rates: {rate} is not a rate between 0.1 and 1,000,000 per second"
+            ));
+        }
+        if self.mid >= self.queue {
+            return Err(format!(
+                "--mid ({}) must be smaller than --queue ({})",
+                self.mid, self.queue
+            ));
+        }
+        Ok(())
+    }
+
+    /// The keys of the rows a run with these options prints.
+    pub fn rows(&self) -> Vec<String> {
+        let mut rows = Vec::new();
+        for scenario in &self.scenarios {
+            match scenario {
+                Scenario::Accept => {
+                    rows.push("seal".into());
+                    rows.push("open".into());
+                    for size in &self.sizes {
+                        rows.push(format!("ceiling-{size}"));
+                        rows.push(format!("accept-{size}"));
+                    }
+                }
+                Scenario::E2e => {
+                    rows.push("e2e".into());
+                    for rate in &self.rates {
+                        rows.push(format!("ceiling-latency-{rate}"));
+                        rows.push(format!("latency-{rate}"));
+                    }
+                }
+                Scenario::Queue => {
+                    for stored in [0, self.mid, self.queue] {
+                        rows.push(format!("send-cost-{stored}"));
+                    }
+                    rows.push("queued-rss".into());
+                    rows.push("drain".into());
+                }
+                Scenario::Log => {
+                    rows.push("log-append".into());
+                    rows.push("log-verify".into());
+                }
+            }
+        }
+        rows
+    }
+}
+
+/// The programs a run starts.
+#[derive(Clone, Debug)]
+pub struct Tools {
+    /// The broker and the node.
+    pub programs: Programs,
+    /// This tool, started again as the ceiling server.
+    pub ceiling: PathBuf,
+}
+
+impl Tools {
+    /// The programs built beside the running one.
+    pub fn beside_current() -> anyhow::Result<Self> {
+        Ok(Self {
+            programs: Programs::beside_current()?,
+            ceiling: std::env::current_exe()?,
+        })
+    }
+}
+
+/// Runs the scenarios; answers the rows measured.
+pub async fn run(options: &Options, tools: &Tools) -> anyhow::Result<Report> {
+    if let Err(problem) = options.validate() {
+        bail!("{problem}");
+    }
+    let temporary = match &options.folder {
+        Some(_) => None,
+        None => Some(tempfile::Builder::new().prefix("trm-load-").tempdir()?),
+    };
+    let root: &Path = match (&options.folder, &temporary) {
+        (Some(folder), _) => folder,
+        (None, Some(t)) => t.path(),
+        (None, None) => bail!("no folder to run in"),
+    };
+    println!(
+        "trm-load: {} reps on {} CPUs, folder {}",
+        options.reps,
+        std::thread::available_parallelism().map_or(0, usize::from),
+        root.display()
+    );
+    let mut report = Report::default();
+    // The ceiling's rate at the end-to-end size, the baseline of what follows it.
+    let mut ceiling_rate = None;
+    for scenario in &options.scenarios {
+        let dir = root.join(format!("{scenario:?}").to_lowercase());
+        std::fs::create_dir_all(&dir)?;
+        match scenario {
+            Scenario::Accept => {
+                println!("\n== broker acceptance, against the ceiling");
+                ceiling_rate = accept::run(options, tools, &dir, &mut report).await?;
+            }
+            Scenario::E2e => {
+                println!("\n== end to end, and latency at offered rates");
+                path::run(options, tools, &dir, ceiling_rate, &mut report).await?;
+            }
+            Scenario::Queue => {
+                println!("\n== send cost by stored messages, a large queue and its drain");
+                queue::run(options, tools, &dir, ceiling_rate, &mut report).await?;
+            }
+            Scenario::Log => {
+                println!("\n== handover log");
+                handover::run(options, &dir, &mut report).await?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_has_rows() {
+        let rows = Options::short().rows();
+        for key in [
+            "seal",
+            "accept-8192",
+            "e2e",
+            "latency-100",
+            "send-cost-0",
+            "drain",
+        ] {
+            assert!(rows.iter().any(|r| r == key), "{key} missing from {rows:?}");
+        }
+        assert_eq!(
+            "queue".parse::<Scenario>(),
+            Ok(Scenario::Queue),
+            "scenario names parse"
+        );
+        assert!("everything".parse::<Scenario>().is_err());
+    }
+
+    #[test]
+    fn options_that_measure_nothing_are_refused_by_name() {
+        assert_eq!(Options::full().validate(), Ok(()));
+        assert_eq!(Options::short().validate(), Ok(()));
+        let refused = |change: fn(&mut Options)| {
+            let mut o = Options::short();
+            change(&mut o);
+            o.validate().err().unwrap_or_default()
+        };
+        assert_eq!(refused(|o| o.reps = 0), "--reps must be at least 1");
+        assert!(refused(|o| o.rates = vec![f64::NAN]).starts_with("--rates: NaN"));
+        assert!(refused(|o| o.rates = vec![0.0]).starts_with("--rates: 0"));
+        assert!(refused(|o| o.sizes.clear()).starts_with("--sizes"));
+        assert!(refused(|o| o.mid = o.queue).starts_with("--mid"));
+        assert!(refused(|o| o.scenarios.clear()).starts_with("--scenarios"));
+    }
+}

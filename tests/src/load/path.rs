@@ -1,0 +1,192 @@
+//! The whole path of a referral: sealed by the sender's node, accepted by the broker, opened,
+//! stored and logged by the addressee's node, and its DELIVERED receipt logged back by the
+//! sender. Throughput with many concurrent `Send` callers, and the time from `Send` to that
+//! receipt at fixed offered rates, beside the ceiling's time to a receipt at the same rates.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::ceiling::CeilingProcess;
+use super::cluster::Cluster;
+use super::envelopes::{self, sized_referral};
+use super::nodes::{self, Seen};
+use super::report::{self, Report, Row};
+use super::stats::{Latencies, Spread};
+use super::{Options, Tools};
+use crate::fixtures::{ASTRA, BROKER, LEFOE};
+use crate::{craft, raw};
+
+/// How often the sender's log is read while throughput is measured.
+const THROUGHPUT_POLL: Duration = Duration::from_millis(20);
+/// How often the sender's log is read while latency is measured: the figures carry up to this
+/// much of polling.
+const LATENCY_POLL: Duration = Duration::from_millis(2);
+
+/// Runs the scenario; `ceiling_rate` is the ceiling's acceptance rate measured before, the
+/// baseline of the end-to-end rate.
+pub async fn run(
+    options: &Options,
+    tools: &Tools,
+    dir: &Path,
+    ceiling_rate: Option<f64>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let mut cluster = Cluster::create(&dir.join("federation"), tools.programs.clone()).await?;
+    cluster.start_broker().await?;
+    cluster.start_node(LEFOE).await?;
+    cluster.start_node(ASTRA).await?;
+    let ceiling = CeilingProcess::start(
+        &tools.ceiling,
+        &cluster.broker_config_path(),
+        &dir.join("ceiling"),
+    )
+    .await?;
+    let fed = &cluster.fed;
+    let directory = craft::directory(&fed.federation)?;
+    let sender = craft::keys(&fed.federation, LEFOE)?;
+    let (request, size) = sized_referral(&sender, &directory, ASTRA, options.e2e_size)?;
+    let client = cluster.client(LEFOE).await?;
+
+    // One referral first, all the way: connections are up and both nodes warm.
+    let first = nodes::send(&mut client.clone(), &request, "WARM", 0).await?;
+    let mut from = nodes::watch(
+        &client,
+        "delivered",
+        first.log_index,
+        1,
+        THROUGHPUT_POLL,
+        options.drain_limit,
+    )
+    .await?
+    .next;
+
+    let count = options.e2e_count.max(1);
+    let mut rates = Vec::new();
+    for rep in 0..options.reps {
+        let started = std::time::Instant::now();
+        let watcher = spawn_watch(&client, from, count, THROUGHPUT_POLL, options.drain_limit);
+        nodes::send_many(
+            &client,
+            &request,
+            &format!("E{rep}"),
+            count,
+            options.senders,
+        )
+        .await?;
+        let seen = watcher.await.context("the log watcher stopped")??;
+        let last = seen
+            .at
+            .values()
+            .max()
+            .copied()
+            .unwrap_or_else(std::time::Instant::now);
+        rates.push(count as f64 / last.duration_since(started).as_secs_f64());
+        from = seen.next;
+    }
+    let spread = Spread::of(&rates);
+    let mut row = Row::new(
+        "e2e",
+        format!(
+            "end to end, {size}-byte referrals, {count} per rep from {} concurrent `Send` \
+             callers: sealed, accepted, opened, stored, logged, DELIVERED receipt logged back \
+             (stores start empty and keep what earlier reps stored)",
+            options.senders
+        ),
+        report::rate(&spread, "/s"),
+        "≥ 2,000/s on 2 cores, aiming at 3,000/s (was 201/s)",
+    );
+    if let Some(ceiling_rate) = ceiling_rate {
+        row = row.against(report::ratio(spread.median, ceiling_rate, "/s"));
+    }
+    report.push(row);
+
+    let lefoe = fed.federation.node(LEFOE).context("no sender material")?;
+    let to_ceiling = raw::broker(
+        raw::channel(
+            ceiling.addr,
+            BROKER,
+            &fed.federation.ca_pem,
+            Some((&lefoe.cert_pem, &lefoe.key_pem)),
+        )
+        .await?,
+    );
+    for &rate in &options.rates {
+        let n = ((rate * options.rate_time.as_secs_f64()).round() as usize).max(1);
+        let (mut at_ceiling, mut at_node, mut missing) = (Vec::new(), Vec::new(), 0);
+        for rep in 0..options.reps {
+            let (sealed, _) =
+                envelopes::seal_many(&sender, &directory, &request, &format!("C{rate}R{rep}"), n)?;
+            let times = envelopes::submit_at_rate(&to_ceiling, sealed, rate).await?;
+            at_ceiling.push(Latencies::of(times));
+
+            let watcher = spawn_watch(&client, from, n, LATENCY_POLL, options.drain_limit);
+            let sent =
+                nodes::send_at_rate(&client, &request, &format!("L{rate}R{rep}"), n, rate).await?;
+            let seen = watcher.await.context("the log watcher stopped")??;
+            from = seen.next;
+            let (times, lost) = nodes::latencies(&sent, &seen);
+            missing += lost;
+            at_node.push(Latencies::of(times));
+        }
+        let p99 = |runs: &[Latencies]| Spread::of(&runs.iter().map(|l| l.p99).collect::<Vec<_>>());
+        let (node_p99, ceiling_p99) = (p99(&at_node), p99(&at_ceiling));
+        report.push(Row::new(
+            format!("ceiling-latency-{rate}"),
+            format!(
+                "ceiling: submit → receipt, {size}-byte envelopes offered at {rate}/s for {:?}",
+                options.rate_time
+            ),
+            report::latencies(&at_ceiling),
+            "the baseline",
+        ));
+        let unmatched = if missing > 0 {
+            format!(" ({missing} receipts seen under other ids)")
+        } else {
+            String::new()
+        };
+        report.push(
+            Row::new(
+                format!("latency-{rate}"),
+                format!(
+                    "`Send` → DELIVERED receipt logged by the sender, {size}-byte referrals offered at \
+                     {rate}/s for {:?} (log read every {LATENCY_POLL:?}){unmatched}",
+                    options.rate_time
+                ),
+                report::latencies(&at_node),
+                if rate >= 500.0 {
+                    "p99 < 10 ms at 500/s"
+                } else if rate <= 25.0 {
+                    "(was p50 46 ms, p99 53 ms at 25/s)"
+                } else {
+                    "-"
+                },
+            )
+            .against(if ceiling_p99.median > 0.0 {
+                format!(
+                    "p99 {:.1}× the ceiling's {:.1} ms",
+                    node_p99.median / ceiling_p99.median,
+                    ceiling_p99.median
+                )
+            } else {
+                String::new()
+            }),
+        );
+    }
+    drop(ceiling);
+    drop(cluster);
+    Ok(())
+}
+
+/// Watches the sender's log for `count` DELIVERED receipts from `from`, on a task of its own.
+fn spawn_watch(
+    client: &trm_proto::pb::node_admin_client::NodeAdminClient<tonic::transport::Channel>,
+    from: u64,
+    count: usize,
+    poll: Duration,
+    limit: Duration,
+) -> tokio::task::JoinHandle<anyhow::Result<Seen>> {
+    let client = client.clone();
+    tokio::spawn(async move { nodes::watch(&client, "delivered", from, count, poll, limit).await })
+}

@@ -1,0 +1,223 @@
+//! What grows: the cost of one `Send` as a node's store fills, the broker's memory with a large
+//! queue for a node that is away, and how fast that queue drains into the node when it comes
+//! back, with the node's peak memory.
+//!
+//! Three nodes hold three counts of stored messages: LEFÖ-IBF none, Open Gate the middle count
+//! and Astra the large queue, each filled the way stores fill, by receiving: envelopes from
+//! LEFÖ-IBF are sealed here, submitted to the broker while the addressee is stopped, then
+//! drained into it. Each then sends to LEFÖ-IBF, the provider of what it holds (the test
+//! referral is handled under H2, whose content may go back to its provider but not onward).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::cluster::{self, Cluster};
+use super::envelopes::{self, sized_referral};
+use super::nodes;
+use super::report::{self, Report, Row};
+use super::stats::Latencies;
+use super::{Options, Tools};
+use crate::craft;
+use crate::fixtures::{ASTRA, LEFOE, OPEN_GATE};
+
+/// How often the addressee's log is read while a queue drains.
+const DRAIN_POLL: Duration = Duration::from_millis(100);
+
+/// Runs the scenario; `ceiling_rate` is the ceiling's acceptance rate measured before, the
+/// baseline of the drain rate.
+pub async fn run(
+    options: &Options,
+    tools: &Tools,
+    dir: &Path,
+    ceiling_rate: Option<f64>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let mut cluster = Cluster::create(&dir.join("federation"), tools.programs.clone()).await?;
+    cluster.start_broker().await?;
+    let fed = &cluster.fed.federation.clone();
+    let directory = craft::directory(fed)?;
+    let size = options.e2e_size;
+    let samples = options.send_samples.max(1);
+
+    // None stored: LEFÖ-IBF sends to Open Gate, which is away (its queue grows by the calls).
+    cluster.start_node(LEFOE).await?;
+    let lefoe = craft::keys(fed, LEFOE)?;
+    let (to_open_gate, _) = sized_referral(&lefoe, &directory, OPEN_GATE, size)?;
+    let cost = send_cost(&cluster, LEFOE, &to_open_gate, "S0", samples).await?;
+    push_cost(report, 0, size, samples, &cost, None);
+
+    // The middle count: Open Gate receives `mid` referrals from LEFÖ-IBF, then answers
+    // LEFÖ-IBF (content received under H2 may go back to its provider, not onward).
+    queue_for(
+        &cluster,
+        LEFOE,
+        &lefoe,
+        &to_open_gate,
+        "M",
+        options.mid,
+        options,
+    )
+    .await?;
+    cluster.start_node(OPEN_GATE).await?;
+    drain(
+        &cluster,
+        OPEN_GATE,
+        options.mid + samples + 1,
+        options.drain_limit,
+    )
+    .await?;
+    let (open_gate_to_lefoe, _) =
+        sized_referral(&craft::keys(fed, OPEN_GATE)?, &directory, LEFOE, size)?;
+    let mid = send_cost(&cluster, OPEN_GATE, &open_gate_to_lefoe, "SM", samples).await?;
+    push_cost(report, options.mid, size, samples, &mid, Some(&cost));
+    cluster.stop_node(OPEN_GATE);
+    cluster.stop_node(LEFOE);
+
+    // The large queue, for Astra while it is away.
+    let (to_astra, actual) = sized_referral(&lefoe, &directory, ASTRA, size)?;
+    let before = cluster::memory(cluster.broker_pid()?)?;
+    queue_for(
+        &cluster,
+        LEFOE,
+        &lefoe,
+        &to_astra,
+        "Q",
+        options.queue,
+        options,
+    )
+    .await?;
+    let queued = cluster::memory(cluster.broker_pid()?)?;
+    report.push(Row::new(
+        "queued-rss",
+        format!(
+            "broker resident memory with {} queued {actual}-byte envelopes (before queueing: {})",
+            report::thousands(options.queue as f64),
+            report::mib(before.rss_kib)
+        ),
+        format!(
+            "{} (peak {})",
+            report::mib(queued.rss_kib),
+            report::mib(queued.peak_kib)
+        ),
+        "< 100 MiB (was 245 MiB with 1.4 KB envelopes)",
+    ));
+    let started = Instant::now();
+    cluster.start_node(ASTRA).await?;
+    drain(&cluster, ASTRA, options.queue, options.drain_limit).await?;
+    let took = started.elapsed();
+    let recipient = cluster::memory(cluster.node_pid(ASTRA)?)?;
+    let broker_after = cluster::memory(cluster.broker_pid()?)?;
+    let rate = options.queue as f64 / took.as_secs_f64();
+    let mut row = Row::new(
+        "drain",
+        format!(
+            "a queue of {} drains into its addressee (from its start to the last logged; \
+             broker memory after: {}); 1 run",
+            report::thousands(options.queue as f64),
+            report::mib(broker_after.rss_kib)
+        ),
+        format!(
+            "{}/s, addressee peak {}",
+            report::thousands(rate),
+            report::mib(recipient.peak_kib)
+        ),
+        "≥ 5,000/s, addressee < 200 MiB (was 691/s, 687 MiB)",
+    );
+    if let Some(ceiling_rate) = ceiling_rate {
+        row = row.against(report::ratio(rate, ceiling_rate, "/s"));
+    }
+    report.push(row);
+
+    // The most stored: Astra, now holding the queue, answers LEFÖ-IBF (away).
+    let (astra_to_lefoe, _) = sized_referral(&craft::keys(fed, ASTRA)?, &directory, LEFOE, size)?;
+    let most = send_cost(&cluster, ASTRA, &astra_to_lefoe, "SQ", samples).await?;
+    push_cost(report, options.queue, size, samples, &most, Some(&cost));
+    Ok(())
+}
+
+/// Times `samples` `Send` calls of node `from`, one after another.
+async fn send_cost(
+    cluster: &Cluster,
+    from: &str,
+    request: &trm_proto::pb::SendRequest,
+    tag: &str,
+    samples: usize,
+) -> anyhow::Result<Latencies> {
+    let mut client = cluster.client(from).await?;
+    // The first call also sets up the node's connection to the broker: not timed.
+    nodes::send(&mut client, request, tag, 0).await?;
+    let mut times = Vec::new();
+    for n in 1..=samples {
+        times.push(nodes::send(&mut client, request, tag, n).await?.took);
+    }
+    Ok(Latencies::of(times))
+}
+
+fn push_cost(
+    report: &mut Report,
+    stored: usize,
+    size: usize,
+    samples: usize,
+    cost: &Latencies,
+    empty: Option<&Latencies>,
+) {
+    let mut row = Row::new(
+        format!("send-cost-{stored}"),
+        format!(
+            "one `Send` ({size}-byte referral, a new case) with {} stored messages, {samples} calls in a row",
+            report::thousands(stored as f64)
+        ),
+        format!(
+            "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
+            cost.p50, cost.p90, cost.p99
+        ),
+        "at 100k within 1.2× of the cost at 0 (was 3.3 ms at 0, 27 ms at 10k)",
+    );
+    if let Some(empty) = empty
+        && empty.p50 > 0.0
+    {
+        row = row.against(format!("p50 {:.2}× the cost at 0", cost.p50 / empty.p50));
+    }
+    report.push(row);
+}
+
+/// Seals `count` envelopes of `request` from node `from` and submits them to the broker with
+/// its certificate.
+async fn queue_for(
+    cluster: &Cluster,
+    from: &str,
+    keys: &trm_node::keys::NodeKeys,
+    request: &trm_proto::pb::SendRequest,
+    tag: &str,
+    count: usize,
+    options: &Options,
+) -> anyhow::Result<()> {
+    let directory = craft::directory(&cluster.fed.federation)?;
+    let clients = envelopes::clients(options.connections, || {
+        crate::fixtures::channel_as(&cluster.fed, from)
+    })
+    .await?;
+    // Sealed and submitted a slice at a time, so that the tool's own memory stays small.
+    let mut done = 0;
+    while done < count {
+        let slice = (count - done).min(10_000);
+        let (sealed, _) =
+            envelopes::seal_many(keys, &directory, request, &format!("{tag}{done}"), slice)?;
+        envelopes::submit_all(&clients, Arc::new(sealed), options.callers).await?;
+        done += slice;
+    }
+    Ok(())
+}
+
+/// Waits until node `address` has logged `count` received referrals.
+async fn drain(
+    cluster: &Cluster,
+    address: &str,
+    count: usize,
+    limit: Duration,
+) -> anyhow::Result<()> {
+    let client = cluster.client(address).await?;
+    nodes::watch(&client, "received", 0, count, DRAIN_POLL, limit).await?;
+    Ok(())
+}
