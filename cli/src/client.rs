@@ -69,7 +69,10 @@ fn check_owner(socket: &Path) -> Result<(), String> {
         nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
             .ok()
             .flatten()
-            .map_or_else(|| format!("uid {uid}"), |u| format!("{} (uid {uid})", u.name))
+            .map_or_else(
+                || format!("uid {uid}"),
+                |u| format!("{} (uid {uid})", u.name),
+            )
     };
     Err(format!(
         "refusing to talk to it: the socket belongs to {}, not to you, root or TRM_SOCKET_OWNER; another user may have put it there",

@@ -213,7 +213,11 @@ mod tests {
         assert_eq!(verify(&changed, head.as_ref()).map_err(|e| e.index), Err(2));
         let mut removed = entries.clone();
         removed.remove(1);
-        assert_eq!(verify(&removed, head.as_ref()).map_err(|e| e.index), Err(2), "entry 2 where 1 should be");
+        assert_eq!(
+            verify(&removed, head.as_ref()).map_err(|e| e.index),
+            Err(2),
+            "entry 2 where 1 should be"
+        );
         let cut = entries.get(..4).unwrap_or_default();
         assert_eq!(verify(cut, head.as_ref()).map_err(|e| e.index), Err(4));
     }

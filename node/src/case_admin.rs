@@ -98,8 +98,14 @@ impl pb::node_cases_server::NodeCases for CasesService {
             };
             // Each read is in the access log before any content is returned.
             if let Some(body) = &body {
-                crate::admin::record_read(&self.node, &principal, &message.message_id, body, "case")
-                    .await?;
+                crate::admin::record_read(
+                    &self.node,
+                    &principal,
+                    &message.message_id,
+                    body,
+                    "case",
+                )
+                .await?;
             }
             thread.push(pb::CaseThreadEntry {
                 message: Some(message),

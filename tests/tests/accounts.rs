@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::{Code, Request};
-use trm_node::accounts::{
-    Accounts, AccountsPolicy, AuthError, Principal, Role, Via, totp,
-};
+use trm_node::accounts::{Accounts, AccountsPolicy, AuthError, Principal, Role, Via, totp};
 use trm_node::admin::AdminService;
 use trm_node::case_admin::CasesService;
 use trm_node::node::Node;
@@ -52,9 +50,14 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() -> anyhow::
         .create("alice", &roles(&["caseworker"]), PASSWORD, now)
         .await?;
     // The hash is argon2id with its parameters recorded in it.
-    let stored = store.accounts()?.by_name("alice")?.ok_or_else(|| anyhow::anyhow!("lost"))?;
+    let stored = store
+        .accounts()?
+        .by_name("alice")?
+        .ok_or_else(|| anyhow::anyhow!("lost"))?;
     assert!(
-        stored.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        stored
+            .password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{}",
         stored.password_hash
     );
@@ -72,23 +75,40 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes() -> anyhow::
     };
     assert_eq!(until_ms, now + 15 * MINUTE);
     // Locked: even the right password is refused, until the lock ends.
-    let during = accounts.login("alice", PASSWORD, None, now + 14 * MINUTE).await;
-    assert!(matches!(during, Err(AuthError::Locked { .. })), "{during:?}");
-    let after = accounts.login("alice", PASSWORD, None, now + 15 * MINUTE).await?;
+    let during = accounts
+        .login("alice", PASSWORD, None, now + 14 * MINUTE)
+        .await;
+    assert!(
+        matches!(during, Err(AuthError::Locked { .. })),
+        "{during:?}"
+    );
+    let after = accounts
+        .login("alice", PASSWORD, None, now + 15 * MINUTE)
+        .await?;
     assert_eq!(after.principal.roles, vec![Role::Caseworker]);
     assert!(after.principal.account.as_str().starts_with("acc-"));
     // An unknown name gets the wrong password's answer and locks nothing.
     let unknown = accounts.login("mallory", PASSWORD, None, now).await;
-    assert!(matches!(unknown, Err(AuthError::BadCredentials)), "{unknown:?}");
+    assert!(
+        matches!(unknown, Err(AuthError::BadCredentials)),
+        "{unknown:?}"
+    );
     // The lock survives a restart of the store.
     for _ in 0..5 {
-        let _ = accounts.login("alice", "wrong password!", None, now + 20 * MINUTE).await;
+        let _ = accounts
+            .login("alice", "wrong password!", None, now + 20 * MINUTE)
+            .await;
     }
     drop(accounts);
     drop(store);
     let accounts = Accounts::new(NodeStore::open(dir.path())?, policy(), "test");
-    let reopened = accounts.login("alice", PASSWORD, None, now + 21 * MINUTE).await;
-    assert!(matches!(reopened, Err(AuthError::Locked { .. })), "{reopened:?}");
+    let reopened = accounts
+        .login("alice", PASSWORD, None, now + 21 * MINUTE)
+        .await;
+    assert!(
+        matches!(reopened, Err(AuthError::Locked { .. })),
+        "{reopened:?}"
+    );
     Ok(())
 }
 
@@ -135,15 +155,17 @@ async fn sessions_end_when_idle_at_their_limit_on_logout_and_on_disable() -> any
         Err(AuthError::NoSession)
     ));
     let disabled = accounts.login("bob", PASSWORD, None, t0).await;
-    assert!(matches!(disabled, Err(AuthError::BadCredentials)), "{disabled:?}");
+    assert!(
+        matches!(disabled, Err(AuthError::BadCredentials)),
+        "{disabled:?}"
+    );
     accounts.set_disabled("bob", false, t0).await?;
     accounts.login("bob", PASSWORD, None, t0).await?;
     Ok(())
 }
 
 #[tokio::test]
-async fn a_second_factor_is_needed_once_confirmed_and_a_code_is_taken_once() -> anyhow::Result<()>
-{
+async fn a_second_factor_is_needed_once_confirmed_and_a_code_is_taken_once() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let accounts = Accounts::new(NodeStore::open(dir.path())?, policy(), "test");
     let t0 = 1_800_000_000_000;
@@ -163,18 +185,22 @@ async fn a_second_factor_is_needed_once_confirmed_and_a_code_is_taken_once() -> 
     let needed = accounts.login("carol", PASSWORD, None, later).await;
     assert!(matches!(needed, Err(AuthError::TotpRequired)), "{needed:?}");
     let code = totp::code(&secret, totp::step_at(later));
-    accounts.login("carol", PASSWORD, Some(&code), later).await?;
+    accounts
+        .login("carol", PASSWORD, Some(&code), later)
+        .await?;
     let replayed = accounts.login("carol", PASSWORD, Some(&code), later).await;
     assert!(matches!(replayed, Err(AuthError::BadTotp)), "{replayed:?}");
     // A wrong password is refused before any code is looked at.
-    let bad = accounts.login("carol", "wrong password!", Some(&code), later).await;
+    let bad = accounts
+        .login("carol", "wrong password!", Some(&code), later)
+        .await;
     assert!(matches!(bad, Err(AuthError::BadCredentials)), "{bad:?}");
     Ok(())
 }
 
 #[tokio::test]
-async fn api_tokens_carry_their_roles_until_revoked_and_are_stored_as_hashes()
--> anyhow::Result<()> {
+async fn api_tokens_carry_their_roles_until_revoked_and_are_stored_as_hashes() -> anyhow::Result<()>
+{
     let dir = tempfile::tempdir()?;
     let store = NodeStore::open(dir.path())?;
     let accounts = Accounts::new(store.clone(), policy(), "test");
@@ -184,7 +210,10 @@ async fn api_tokens_carry_their_roles_until_revoked_and_are_stored_as_hashes()
         .await?;
     let principal = accounts.bearer(&issued.token, t0)?;
     assert_eq!(principal.account.as_str(), issued.id);
-    assert_eq!((principal.roles, principal.via), (vec![Role::Caseworker], Via::Token));
+    assert_eq!(
+        (principal.roles, principal.via),
+        (vec![Role::Caseworker], Via::Token)
+    );
     assert!(matches!(
         accounts.bearer("trm_not-a-token", t0),
         Err(AuthError::NoSession)
@@ -236,7 +265,10 @@ struct InProcess {
     cases: CasesService,
 }
 
-async fn in_process(fed: &trm_dev::local::LocalFederation, address: &str) -> anyhow::Result<InProcess> {
+async fn in_process(
+    fed: &trm_dev::local::LocalFederation,
+    address: &str,
+) -> anyhow::Result<InProcess> {
     let config = fed.node_config(address)?.validate()?;
     let store = NodeStore::open(&config.data_dir)?;
     let node = Arc::new(Node::new(&config, store));
@@ -246,7 +278,12 @@ async fn in_process(fed: &trm_dev::local::LocalFederation, address: &str) -> any
     let sources = trm_node::refresh::Sources::new(
         channel,
         Arc::new(move |broker: &trm_proto::directory::BrokerInfo| {
-            trm_node::connect::channel_to(&dial_config, dial_pins.clone(), &broker.name, &broker.endpoint)
+            trm_node::connect::channel_to(
+                &dial_config,
+                dial_pins.clone(),
+                &broker.name,
+                &broker.endpoint,
+            )
         }),
         config.directory_expiry_warning,
     );
@@ -265,13 +302,15 @@ fn as_principal<T>(principal: &Principal, message: T) -> Request<T> {
 
 async fn principal(accounts: &Accounts, name: &str, role: &str) -> anyhow::Result<Principal> {
     let now = trm_proto::time::now_ms();
-    accounts.create(name, &roles(&[role]), PASSWORD, now).await?;
+    accounts
+        .create(name, &roles(&[role]), PASSWORD, now)
+        .await?;
     Ok(accounts.login(name, PASSWORD, None, now).await?.principal)
 }
 
 #[tokio::test]
-async fn in_process_the_account_is_the_actor_the_reader_and_bound_by_its_role()
--> anyhow::Result<()> {
+async fn in_process_the_account_is_the_actor_the_reader_and_bound_by_its_role() -> anyhow::Result<()>
+{
     let root = tempfile::tempdir()?;
     let fed = fixtures::federation(root.path()).await?;
     let lefoe = in_process(&fed, LEFOE).await?;
@@ -282,7 +321,10 @@ async fn in_process_the_account_is_the_actor_the_reader_and_bound_by_its_role()
     let adam = principal(accounts, "adam", "administrator").await?;
 
     // Nobody: refused.
-    let nobody = lefoe.admin.inbox(Request::new(pb::InboxRequest { limit: 1 })).await;
+    let nobody = lefoe
+        .admin
+        .inbox(Request::new(pb::InboxRequest { limit: 1 }))
+        .await;
     assert_eq!(nobody.err().map(|s| s.code()), Some(Code::Unauthenticated));
 
     // The caseworker sends: the SENT entry's actor is its pseudonym.
@@ -302,23 +344,41 @@ async fn in_process_the_account_is_the_actor_the_reader_and_bound_by_its_role()
 
     // Neither the liaison officer, the coordinator nor the administrator may send a referral.
     for who in [&lee, &carol, &adam] {
-        let refused = lefoe.admin.send(as_principal(who, fixtures::referral(ASTRA)?)).await;
-        let status = refused.err().ok_or_else(|| anyhow::anyhow!("{} sent", who.account))?;
+        let refused = lefoe
+            .admin
+            .send(as_principal(who, fixtures::referral(ASTRA)?))
+            .await;
+        let status = refused
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("{} sent", who.account))?;
         assert_eq!(status.code(), Code::PermissionDenied);
-        assert!(status.message().contains("send_referral"), "{}", status.message());
+        assert!(
+            status.message().contains("send_referral"),
+            "{}",
+            status.message()
+        );
     }
 
     // The caseworker reads: the access log has it, durable, and verifies.
     let shown = lefoe
         .admin
-        .show(as_principal(&alice, pb::ShowRequest { message_id: sent.message_id.clone() }))
+        .show(as_principal(
+            &alice,
+            pb::ShowRequest {
+                message_id: sent.message_id.clone(),
+            },
+        ))
         .await?
         .into_inner();
     assert!(shown.body.is_some());
     let reads = accounts.access_entries(0, 100)?;
     assert_eq!(reads.len(), 1);
     assert_eq!(
-        (reads[0].account.as_str(), reads[0].message_id.as_str(), reads[0].what.as_str()),
+        (
+            reads[0].account.as_str(),
+            reads[0].message_id.as_str(),
+            reads[0].what.as_str()
+        ),
         (alice.account.as_str(), sent.message_id.as_str(), "show")
     );
     let case_ref = fixtures::referral(ASTRA)?.case_ref;
@@ -326,7 +386,11 @@ async fn in_process_the_account_is_the_actor_the_reader_and_bound_by_its_role()
         .cases
         .case(as_principal(
             &alice,
-            pb::CaseRequest { case_ref: case_ref.clone(), counterparty: String::new(), content: true },
+            pb::CaseRequest {
+                case_ref: case_ref.clone(),
+                counterparty: String::new(),
+                content: true,
+            },
         ))
         .await?
         .into_inner();
@@ -338,14 +402,23 @@ async fn in_process_the_account_is_the_actor_the_reader_and_bound_by_its_role()
     for who in [&carol, &adam] {
         let show = lefoe
             .admin
-            .show(as_principal(who, pb::ShowRequest { message_id: sent.message_id.clone() }))
+            .show(as_principal(
+                who,
+                pb::ShowRequest {
+                    message_id: sent.message_id.clone(),
+                },
+            ))
             .await;
         assert_eq!(show.err().map(|s| s.code()), Some(Code::PermissionDenied));
         let case = lefoe
             .cases
             .case(as_principal(
                 who,
-                pb::CaseRequest { case_ref: case_ref.clone(), counterparty: String::new(), content: true },
+                pb::CaseRequest {
+                    case_ref: case_ref.clone(),
+                    counterparty: String::new(),
+                    content: true,
+                },
             ))
             .await;
         assert_eq!(case.err().map(|s| s.code()), Some(Code::PermissionDenied));
@@ -355,20 +428,35 @@ async fn in_process_the_account_is_the_actor_the_reader_and_bound_by_its_role()
         .cases
         .case(as_principal(
             &carol,
-            pb::CaseRequest { case_ref: case_ref.clone(), counterparty: String::new(), content: false },
+            pb::CaseRequest {
+                case_ref: case_ref.clone(),
+                counterparty: String::new(),
+                content: false,
+            },
         ))
         .await?
         .into_inner();
     assert!(metadata.thread.iter().all(|t| t.body.is_none()));
-    lefoe.admin.verify_log(as_principal(&carol, pb::VerifyLogRequest {})).await?;
-    let inbox = lefoe.admin.inbox(as_principal(&carol, pb::InboxRequest { limit: 10 })).await;
+    lefoe
+        .admin
+        .verify_log(as_principal(&carol, pb::VerifyLogRequest {}))
+        .await?;
+    let inbox = lefoe
+        .admin
+        .inbox(as_principal(&carol, pb::InboxRequest { limit: 10 }))
+        .await;
     assert!(inbox.is_ok());
 
     // The referral is a child's case? Then the liaison officer may not read it either; it may
     // read other content.
     let lee_show = lefoe
         .admin
-        .show(as_principal(&lee, pb::ShowRequest { message_id: sent.message_id.clone() }))
+        .show(as_principal(
+            &lee,
+            pb::ShowRequest {
+                message_id: sent.message_id.clone(),
+            },
+        ))
         .await;
     let child = matches!(
         shown.body.as_ref().and_then(|b| b.content.as_ref()),
@@ -377,7 +465,10 @@ async fn in_process_the_account_is_the_actor_the_reader_and_bound_by_its_role()
     assert_eq!(lee_show.is_ok(), !child);
 
     let verified = accounts.verify_access_log()?;
-    assert_eq!(verified.map(|s| s.entries).ok(), Some(accounts.access_entries(0, 100)?.len() as u64));
+    assert_eq!(
+        verified.map(|s| s.entries).ok(),
+        Some(accounts.access_entries(0, 100)?.len() as u64)
+    );
     Ok(())
 }
 
@@ -432,7 +523,10 @@ async fn accounts_over_the_socket_of_a_real_node() -> anyhow::Result<()> {
 
     // The node made no account by itself; the host's administrator makes the first.
     let mut accounts = NodeAccountsClient::new(trm_cli::client::channel(&socket).await?);
-    let none = accounts.list_accounts(pb::ListAccountsRequest {}).await?.into_inner();
+    let none = accounts
+        .list_accounts(pb::ListAccountsRequest {})
+        .await?
+        .into_inner();
     assert!(none.accounts.is_empty());
     let admin = accounts
         .add_account(pb::AddAccountRequest {
@@ -456,7 +550,9 @@ async fn accounts_over_the_socket_of_a_real_node() -> anyhow::Result<()> {
                 password: request.2.into(),
             })
             .await;
-        let status = refused.err().ok_or_else(|| anyhow::anyhow!("{request:?} taken"))?;
+        let status = refused
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("{request:?} taken"))?;
         assert_eq!(status.code(), code, "{request:?}: {}", status.message());
     }
     let token = accounts
@@ -469,7 +565,10 @@ async fn accounts_over_the_socket_of_a_real_node() -> anyhow::Result<()> {
         .into_inner();
     assert!(token.token.starts_with("trm_"));
     let id = token.view.map(|v| v.id).unwrap_or_default();
-    let revoked = accounts.revoke_token(pb::RevokeTokenRequest { id }).await?.into_inner();
+    let revoked = accounts
+        .revoke_token(pb::RevokeTokenRequest { id })
+        .await?
+        .into_inner();
     assert_ne!(revoked.revoked_at_ms, 0);
     trm_cli::accounts::run(
         &socket,
@@ -482,23 +581,48 @@ async fn accounts_over_the_socket_of_a_real_node() -> anyhow::Result<()> {
     // The host's administrator sends and reads: the actor and the reader are `host-admin`.
     let mut client = trm_cli::client::connect(&socket).await?;
     let sent = client.send(fixtures::referral(ASTRA)?).await?.into_inner();
-    let log = client.log(pb::LogRequest { from_index: 0, limit: 100 }).await?.into_inner();
+    let log = client
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 100,
+        })
+        .await?
+        .into_inner();
     let entry = log
         .entries
         .iter()
         .find(|e| e.message_id == sent.message_id)
         .ok_or_else(|| anyhow::anyhow!("no SENT entry"))?;
     assert_eq!(entry.actor, "host-admin");
-    assert!(client.verify_log(pb::VerifyLogRequest {}).await?.into_inner().ok);
-    client.show(pb::ShowRequest { message_id: sent.message_id.clone() }).await?;
+    assert!(
+        client
+            .verify_log(pb::VerifyLogRequest {})
+            .await?
+            .into_inner()
+            .ok
+    );
+    client
+        .show(pb::ShowRequest {
+            message_id: sent.message_id.clone(),
+        })
+        .await?;
     let reads = accounts
-        .access_log(pb::AccessLogRequest { from_index: 0, limit: 0 })
+        .access_log(pb::AccessLogRequest {
+            from_index: 0,
+            limit: 0,
+        })
         .await?
         .into_inner()
         .entries;
     assert_eq!(reads.len(), 1);
-    assert_eq!((reads[0].account.as_str(), reads[0].what.as_str()), ("host-admin", "show"));
-    let verified = accounts.verify_access_log(pb::VerifyAccessLogRequest {}).await?.into_inner();
+    assert_eq!(
+        (reads[0].account.as_str(), reads[0].what.as_str()),
+        ("host-admin", "show")
+    );
+    let verified = accounts
+        .verify_access_log(pb::VerifyAccessLogRequest {})
+        .await?
+        .into_inner();
     assert!(verified.ok && verified.entries == 1, "{verified:?}");
 
     // After a restart: the account, the token's revocation and the access log are still there.
@@ -508,11 +632,30 @@ async fn accounts_over_the_socket_of_a_real_node() -> anyhow::Result<()> {
     let _ = node.0.wait();
     node = NodeProcess::start(&config, &socket).await?;
     let mut accounts = NodeAccountsClient::new(trm_cli::client::channel(&socket).await?);
-    let listed = accounts.list_accounts(pb::ListAccountsRequest {}).await?.into_inner();
-    assert_eq!(listed.accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), [admin.id.as_str()]);
-    let tokens = accounts.list_tokens(pb::ListTokensRequest {}).await?.into_inner();
+    let listed = accounts
+        .list_accounts(pb::ListAccountsRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(
+        listed
+            .accounts
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect::<Vec<_>>(),
+        [admin.id.as_str()]
+    );
+    let tokens = accounts
+        .list_tokens(pb::ListTokensRequest {})
+        .await?
+        .into_inner();
     assert!(tokens.tokens.iter().all(|t| t.revoked_at_ms != 0));
-    assert!(accounts.verify_access_log(pb::VerifyAccessLogRequest {}).await?.into_inner().ok);
+    assert!(
+        accounts
+            .verify_access_log(pb::VerifyAccessLogRequest {})
+            .await?
+            .into_inner()
+            .ok
+    );
 
     // A socket another user owns is refused by `trm`, naming the owner. Giving the socket away
     // needs root; as another user, the rule itself is checked instead.

@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn two_hashes_of_one_password_differ() -> Result<(), PasswordError> {
-        assert_ne!(hash("correct horse battery")?, hash("correct horse battery")?);
+        assert_ne!(
+            hash("correct horse battery")?,
+            hash("correct horse battery")?
+        );
         Ok(())
     }
 

@@ -313,9 +313,10 @@ impl Accounts {
         }
         let stored = record.as_ref().map(|r| r.password_hash.clone());
         let given = password.to_owned();
-        let right = tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref()))
-            .await
-            .unwrap_or(false);
+        let right =
+            tokio::task::spawn_blocking(move || password::verify(&given, stored.as_deref()))
+                .await
+                .unwrap_or(false);
         let Some(record) = record else {
             return Err(AuthError::BadCredentials);
         };
@@ -403,10 +404,12 @@ impl Accounts {
 
     /// The principal of a live session; its idle time starts again.
     pub fn session(&self, token: &str, now_ms: u64) -> Result<Principal, AuthError> {
-        self.sessions.touch(token, now_ms).map_err(|lookup| match lookup {
-            Lookup::Unknown => AuthError::NoSession,
-            Lookup::Expired => AuthError::Expired,
-        })
+        self.sessions
+            .touch(token, now_ms)
+            .map_err(|lookup| match lookup {
+                Lookup::Unknown => AuthError::NoSession,
+                Lookup::Expired => AuthError::Expired,
+            })
     }
 
     /// Checks the CSRF token sent with a change against the session's.

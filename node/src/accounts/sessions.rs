@@ -170,7 +170,10 @@ mod tests {
         let opened = sessions.open(principal(), 0);
         assert_eq!(sessions.csrf_matches(&opened.token, &opened.csrf), Ok(true));
         assert_eq!(sessions.csrf_matches(&opened.token, "x"), Ok(false));
-        assert_eq!(sessions.csrf_matches("nope", &opened.csrf), Err(Lookup::Unknown));
+        assert_eq!(
+            sessions.csrf_matches("nope", &opened.csrf),
+            Err(Lookup::Unknown)
+        );
         assert!(sessions.close(&opened.token));
         assert!(!sessions.close(&opened.token));
         let again = sessions.open(principal(), 0);

@@ -76,7 +76,11 @@ pub fn code(secret: &[u8], step: u64) -> String {
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
         .unwrap_or_default();
     let value = u32::from_be_bytes(bytes) & 0x7fff_ffff;
-    format!("{:0width$}", value % 10u32.pow(DIGITS), width = DIGITS as usize)
+    format!(
+        "{:0width$}",
+        value % 10u32.pow(DIGITS),
+        width = DIGITS as usize
+    )
 }
 
 /// The step whose code `given` is, within one step of `now_ms` and after `last_used` (the
@@ -134,6 +138,8 @@ mod tests {
     #[test]
     fn the_uri_names_the_secret_in_base32() {
         let uri = uri("trm astra", "alice", b"12345678901234567890");
-        assert!(uri.starts_with("otpauth://totp/trm%20astra:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"));
+        assert!(uri.starts_with(
+            "otpauth://totp/trm%20astra:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        ));
     }
 }

@@ -10,8 +10,8 @@
 //! - `access_head`: the single key `head`, value the last entry's index and hash, so that an
 //!   append reads its predecessor inside its transaction.
 
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
@@ -465,7 +465,10 @@ mod tests {
         super::super::snapshot::rebuild(restored.path(), &file.data)?;
         let store = NodeStore::open(restored.path())?;
         let accounts = store.accounts()?;
-        assert_eq!(accounts.by_name("alice")?.map(|a| a.id), Some("acc-1".into()));
+        assert_eq!(
+            accounts.by_name("alice")?.map(|a| a.id),
+            Some("acc-1".into())
+        );
         assert_eq!(accounts.token(&[7; 32])?, Some(token));
         let entries = accounts.access_entries(0, 10)?;
         access_log::verify(entries.iter(), accounts.access_head()?.as_ref())?;
