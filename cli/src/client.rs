@@ -32,13 +32,62 @@ pub async fn connect_cases(socket: &Path) -> Result<NodeCasesClient<Channel>, Co
     Ok(NodeCasesClient::new(channel(socket).await?).max_decoding_message_size(MAX_ANSWER_BYTES))
 }
 
-/// A channel to the node listening on `socket`.
-async fn channel(socket: &Path) -> Result<Channel, ConnectError> {
+/// Whether a socket owned by `owner` may be trusted by a caller running as `me`: it must be
+/// owned by root, by the caller itself, or by `expected` (the node's user, from
+/// `TRM_SOCKET_OWNER`). Anything else could be another local user's impostor collecting what
+/// is sent to it (passwords included).
+pub fn owner_trusted(owner: u32, me: u32, expected: Option<u32>) -> bool {
+    owner == 0 || owner == me || expected == Some(owner)
+}
+
+/// The uid `TRM_SOCKET_OWNER` names (a number or a user name), if set.
+fn expected_owner() -> Result<Option<u32>, String> {
+    let Ok(value) = std::env::var("TRM_SOCKET_OWNER") else {
+        return Ok(None);
+    };
+    if let Ok(uid) = value.parse::<u32>() {
+        return Ok(Some(uid));
+    }
+    match nix::unistd::User::from_name(&value) {
+        Ok(Some(user)) => Ok(Some(user.uid.as_raw())),
+        _ => Err(format!("TRM_SOCKET_OWNER={value}: no such user")),
+    }
+}
+
+/// Refuses a socket owned by another user than expected (see [`owner_trusted`]).
+fn check_owner(socket: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(socket) else {
+        // Missing: the connection's own error says so.
+        return Ok(());
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    if owner_trusted(meta.uid(), me, expected_owner()?) {
+        return Ok(());
+    }
+    let name = |uid: u32| {
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map_or_else(
+                || format!("uid {uid}"),
+                |u| format!("{} (uid {uid})", u.name),
+            )
+    };
+    Err(format!(
+        "refusing to talk to it: the socket belongs to {}, not to you, root or TRM_SOCKET_OWNER; another user may have put it there",
+        name(meta.uid())
+    ))
+}
+
+/// A channel to the node listening on `socket`, once its owner is checked.
+pub async fn channel(socket: &Path) -> Result<Channel, ConnectError> {
     let path = socket.to_owned();
     let error = |message: String| ConnectError {
         path: socket.to_owned(),
         message,
     };
+    check_owner(socket).map_err(error)?;
     // The URI is required by the HTTP/2 layer but unused: the connector always dials the socket.
     let channel = Endpoint::from_static("http://node.local")
         .connect_with_connector(tower::service_fn(move |_: Uri| {

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`commands`]: each command against the node, with exit codes.
+//! - [`accounts`]: `trm accounts` and `trm access-log`.
 //! - [`audit`]: `trm log checkpoint` and `trm log export`.
 //! - [`audit_report`]: `trm audit report`, the coordinator's report over log bundles (the
 //!   auditor itself is the `trm-audit` library).
@@ -18,6 +19,7 @@
 //!   them use, and [`when`] a time as people read it, UTC and local.
 //! - `demo` (feature `demo`): `trm demo`, `trm_dev`'s demo with this crate's output.
 
+pub mod accounts;
 pub mod attachments;
 pub mod audit;
 pub mod audit_report;

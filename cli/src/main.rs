@@ -172,6 +172,23 @@ enum Command {
         #[arg(long, default_value = "")]
         notes: String,
     },
+    /// The node's accounts and API tokens (over the socket, as the host's administrator).
+    Accounts {
+        #[command(subcommand)]
+        action: trm_cli::accounts::Action,
+    },
+    /// Who read which message's content, when (the access log); --verify checks its chain.
+    AccessLog {
+        /// Verify the hash chain instead; exits 1 naming the entry if it is broken.
+        #[arg(long)]
+        verify: bool,
+        /// First entry to show.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// How many entries to show.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Answer a referral you received: accept it, decline it, or ask for what is missing.
     #[command(group(clap::ArgGroup::new("decision").required(true).args(["accept", "decline", "needs_info"])))]
     Respond {
@@ -463,6 +480,12 @@ async fn run(args: Args) -> Result<(), CommandError> {
         }
         #[cfg(feature = "demo")]
         Command::DevFederation { out: dir, spec } => dev_federation(&dir, spec.as_deref(), out),
+        Command::Accounts { action } => trm_cli::accounts::run(socket, action, out).await,
+        Command::AccessLog {
+            verify,
+            from,
+            limit,
+        } => trm_cli::accounts::access_log(socket, verify, from, limit, out).await,
         Command::Cases => case_commands::cases(socket, out).await,
         Command::Case {
             case_ref,
