@@ -32,6 +32,13 @@ pub async fn connect_cases(socket: &Path) -> Result<NodeCasesClient<Channel>, Co
     Ok(NodeCasesClient::new(channel(socket).await?).max_decoding_message_size(MAX_ANSWER_BYTES))
 }
 
+/// A webhooks client connected to the node listening on `socket`.
+pub async fn connect_webhooks(
+    socket: &Path,
+) -> Result<trm_proto::pb::node_webhooks_client::NodeWebhooksClient<Channel>, ConnectError> {
+    Ok(trm_proto::pb::node_webhooks_client::NodeWebhooksClient::new(channel(socket).await?))
+}
+
 /// A channel to the node listening on `socket`.
 async fn channel(socket: &Path) -> Result<Channel, ConnectError> {
     let path = socket.to_owned();

@@ -168,6 +168,10 @@ pub async fn serve(
             sources.clone(),
             stopped.clone(),
         )));
+        tasks.push(tokio::spawn(crate::webhooks::worker::run(
+            node.clone(),
+            stopped.clone(),
+        )));
         tasks.push(tokio::spawn(checkpoints(
             node.clone(),
             config.checkpoint_interval,
@@ -188,6 +192,9 @@ pub async fn serve(
     let result = Server::builder()
         .add_service(pb::node_cases_server::NodeCasesServer::new(
             crate::case_admin::CasesService::new(node.clone()),
+        ))
+        .add_service(pb::node_webhooks_server::NodeWebhooksServer::new(
+            crate::webhooks::service::WebhooksService::new(node.clone()),
         ))
         .add_service(pb::node_backup_server::NodeBackupServer::new(
             crate::backup::service::BackupService::new(node.clone()),

@@ -34,6 +34,7 @@
 //! - [`admin`]: the local admin service for `trm`.
 //! - [`backup`]: `trm-node backup` and `restore`, and the snapshot service they use.
 //! - [`case_admin`]: the local cases service for `trm cases` and `trm case`.
+//! - [`webhooks`]: signed notifications to the organisation's systems, from a durable queue.
 //! - [`daemon`]: everything together until shutdown.
 //! - [`error`]: refusals and their gRPC statuses.
 
@@ -68,6 +69,7 @@ pub mod rules;
 pub mod seal;
 pub mod store;
 pub mod vault;
+pub mod webhooks;
 pub mod witness;
 
 pub use config::{NodeConfig, NodeConfigFile};

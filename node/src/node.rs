@@ -73,6 +73,8 @@ pub struct Node {
     refusals: crate::refusal_log::RefusalLog,
     /// Sent, received and refused messages, for the metrics page.
     metrics: crate::metrics::Counters,
+    /// The organisation's webhooks and their notification queue.
+    webhooks: crate::webhooks::Webhooks,
 }
 
 impl Node {
@@ -110,7 +112,13 @@ impl Node {
         if let Err(e) = store.prune_idempotency_keys(expired) {
             warn!(cause = %e, "could not forget expired idempotency keys");
         }
+        let webhooks = crate::webhooks::Webhooks::new(
+            store.clone(),
+            config.keys.address.to_string(),
+            config.webhooks.clone(),
+        );
         Self {
+            webhooks,
             keys: config.keys.clone(),
             directory: DirectoryHandle::new(config.directory.clone()),
             store,
@@ -132,6 +140,11 @@ impl Node {
             refusals: crate::refusal_log::RefusalLog::default(),
             metrics: crate::metrics::Counters::default(),
         }
+    }
+
+    /// The organisation's webhooks.
+    pub fn webhooks(&self) -> &crate::webhooks::Webhooks {
+        &self.webhooks
     }
 
     /// Sent, received and refused messages since the node started.
