@@ -313,11 +313,7 @@ async fn receivers_get_signed_notifications_without_content_even_after_an_outage
 
     // LEFÖ-IBF refers a case to Astra.
     let request = fixtures::referral(ASTRA)?;
-    let case_ref = request
-        .body
-        .as_ref()
-        .map(|b| b.case_ref.clone())
-        .unwrap_or_default();
+    let case_ref = request.case_ref.clone();
     assert!(!case_ref.is_empty());
     let sent = fed.client(LEFOE).await?.send(request).await?.into_inner();
     let id = sent.message_id;
