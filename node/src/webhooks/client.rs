@@ -211,3 +211,116 @@ impl Client {
             .map_err(|_| AttemptError::AnswerTimeout(url.to_owned(), answer_secs))?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// Reads a request's head from `stream` and writes `answer` (nothing when empty: the
+    /// receiver hangs).
+    async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, answer: &'static str) {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte).await {
+                Ok(1) => head.extend_from_slice(&byte),
+                _ => return,
+            }
+        }
+        if answer.is_empty() {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    }
+
+    fn client(roots: rustls::RootCertStore) -> Result<Client, rustls::Error> {
+        Client::new(roots, Duration::from_secs(5), Duration::from_secs(1))
+    }
+
+    #[tokio::test]
+    async fn https_with_the_configured_ca_succeeds_and_an_unknown_ca_fails() -> TestResult {
+        let key = rcgen::KeyPair::generate()?;
+        let cert =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned()])?.self_signed(&key)?;
+        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    answer(tls, "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n").await;
+                }
+            }
+        });
+        let target = Target::parse(&format!("https://localhost:{port}/hooks"))?;
+        let trusted = roots(Some(("ca.pem", &cert.pem())))?;
+        assert_eq!(
+            client(trusted)?.post(&target, &[], b"{}".to_vec()).await?,
+            202
+        );
+        let untrusted = client(rustls::RootCertStore::empty())?
+            .post(&target, &[], b"{}".to_vec())
+            .await;
+        assert!(
+            matches!(untrusted, Err(AttemptError::Tls(..))),
+            "{untrusted:?}"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed_and_silence_times_out() -> TestResult {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let mut answers = [
+                "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:1/\r\ncontent-length: 0\r\n\r\n",
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
+                "",
+            ]
+            .into_iter();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let reply = answers.next().unwrap_or_default();
+                tokio::spawn(answer(tcp, reply));
+            }
+        });
+        let target = Target::parse(&format!("http://{addr}/"))?;
+        let client = client(rustls::RootCertStore::empty())?;
+        let redirect = client.post(&target, &[], Vec::new()).await;
+        assert!(
+            matches!(redirect, Err(AttemptError::Redirect(_, 302))),
+            "{redirect:?}"
+        );
+        let failed = client.post(&target, &[], Vec::new()).await;
+        assert!(
+            matches!(failed, Err(AttemptError::Status(_, 500))),
+            "{failed:?}"
+        );
+        let silent = client.post(&target, &[], Vec::new()).await;
+        assert!(
+            matches!(silent, Err(AttemptError::AnswerTimeout(..))),
+            "{silent:?}"
+        );
+        let closed = Target::parse("http://127.0.0.1:1/")?;
+        let refused = client.post(&closed, &[], Vec::new()).await;
+        assert!(
+            matches!(refused, Err(AttemptError::Connect(..))),
+            "{refused:?}"
+        );
+        Ok(())
+    }
+}
