@@ -80,6 +80,13 @@ fn check_owner(socket: &Path) -> Result<(), String> {
     ))
 }
 
+/// A webhooks client connected to the node listening on `socket`.
+pub async fn connect_webhooks(
+    socket: &Path,
+) -> Result<trm_proto::pb::node_webhooks_client::NodeWebhooksClient<Channel>, ConnectError> {
+    Ok(trm_proto::pb::node_webhooks_client::NodeWebhooksClient::new(channel(socket).await?))
+}
+
 /// A channel to the node listening on `socket`, once its owner is checked.
 pub async fn channel(socket: &Path) -> Result<Channel, ConnectError> {
     let path = socket.to_owned();

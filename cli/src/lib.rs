@@ -17,6 +17,7 @@
 //! - [`render`] and [`json`]: output for people and for scripts; [`content`] a message's
 //!   content for both (the structured view of `trm-view`), [`fmt`] the plurals all of
 //!   them use, and [`when`] a time as people read it, UTC and local.
+//! - [`webhooks`]: `trm webhooks`, the organisation's signed notifications.
 //! - `demo` (feature `demo`): `trm demo`, `trm_dev`'s demo with this crate's output.
 
 pub mod accounts;
@@ -35,4 +36,5 @@ pub mod json;
 pub mod message_file;
 pub mod referral_file;
 pub mod render;
+pub mod webhooks;
 pub mod when;

@@ -60,6 +60,12 @@ enum Command {
         #[command(subcommand)]
         action: trm_cli::attachments::Action,
     },
+    /// Webhooks: signed notifications to your systems when a message arrives, a referral is
+    /// answered, an item is overdue or the directory expires soon (ids and kinds, no content).
+    Webhooks {
+        #[command(subcommand)]
+        action: trm_cli::webhooks::Action,
+    },
     /// Messages received, newest first; with --overdue, the open items past their due time.
     Inbox {
         /// How many to show.
@@ -355,6 +361,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
             commands::send_message_attaching(socket, &kind, &file, &attach, out).await
         }
         Command::Attachment { action } => trm_cli::attachments::run(socket, action, out).await,
+        Command::Webhooks { action } => trm_cli::webhooks::run(socket, action, out).await,
         Command::Inbox {
             overdue: true, at, ..
         } => case_commands::overdue(socket, at.as_deref(), out).await,

@@ -100,6 +100,9 @@ pub struct NodeConfigFile {
     /// The `[metrics]` table: where the Prometheus metrics page is served (off by default).
     #[serde(default)]
     pub metrics: trm_storage::exposition::MetricsFile,
+    /// The `[webhooks]` table: retries, deadlines and the CA of notifications to receivers.
+    #[serde(default)]
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 fn default_retention() -> u64 {
@@ -179,11 +182,13 @@ pub struct NodeConfig {
     pub attachments: trm_proto::attachment::Limits,
     /// Where the metrics page is served, if at all (a loopback address).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Webhook retries, deadlines and CA.
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 impl RelativePaths for NodeConfigFile {
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
-        vec![
+        let mut paths = vec![
             &mut self.data_dir,
             &mut self.admin_socket,
             &mut self.tls_cert,
@@ -192,7 +197,9 @@ impl RelativePaths for NodeConfigFile {
             &mut self.signing_key,
             &mut self.age_key,
             &mut self.directory,
-        ]
+        ];
+        paths.extend(self.webhooks.ca_file.as_mut());
+        paths
     }
 }
 
@@ -293,7 +300,12 @@ impl NodeConfigFile {
             .validate(self.max_envelope_bytes)
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         let metrics_listen = self.metrics.validate()?;
+        let webhooks = self
+            .webhooks
+            .validate()
+            .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         Ok(NodeConfig {
+            webhooks,
             metrics_listen,
             attachments,
             keys,

@@ -184,6 +184,10 @@ pub async fn serve(
             sources.clone(),
             stopped.clone(),
         )));
+        tasks.push(tokio::spawn(crate::webhooks::worker::run(
+            node.clone(),
+            stopped.clone(),
+        )));
         tasks.push(tokio::spawn(checkpoints(
             node.clone(),
             config.checkpoint_interval,
@@ -207,6 +211,9 @@ pub async fn serve(
         ))
         .add_service(pb::node_accounts_server::NodeAccountsServer::new(
             crate::accounts::rpc::AccountsService::new(node.clone()),
+        ))
+        .add_service(pb::node_webhooks_server::NodeWebhooksServer::new(
+            crate::webhooks::service::WebhooksService::new(node.clone()),
         ))
         .add_service(pb::node_backup_server::NodeBackupServer::new(
             crate::backup::service::BackupService::new(node.clone()),

@@ -255,10 +255,16 @@ async fn refresh_if_the_directory_may_be_behind(
 async fn handle(node: &Node, delivery: pb::Delivery) -> Result<pb::DeliveryAck, NodeError> {
     let sequence = delivery.sequence;
     match delivery.item {
-        Some(pb::delivery::Item::Envelope(envelope)) => Ok(pb::DeliveryAck {
-            sequence,
-            receipt: Some(node.receive(envelope).await?),
-        }),
+        Some(pb::delivery::Item::Envelope(envelope)) => {
+            let receipt = node.receive(envelope).await?;
+            // Queued before the acknowledgement: a crash in between gets the envelope
+            // delivered again, and its notification queued then (once: see crate::webhooks).
+            crate::webhooks::causes::message_arrived(node, &receipt).await?;
+            Ok(pb::DeliveryAck {
+                sequence,
+                receipt: Some(receipt),
+            })
+        }
         Some(pb::delivery::Item::Receipt(receipt)) => {
             match node.accept_receipt(&receipt, None).await {
                 Ok(_) => {}

@@ -36,6 +36,7 @@
 //!   [`access_log`]: the hash-chained record of who read which content.
 //! - [`backup`]: `trm-node backup` and `restore`, and the snapshot service they use.
 //! - [`case_admin`]: the local cases service for `trm cases` and `trm case`.
+//! - [`webhooks`]: signed notifications to the organisation's systems, from a durable queue.
 //! - [`daemon`]: everything together until shutdown.
 //! - [`error`]: refusals and their gRPC statuses.
 
@@ -72,6 +73,7 @@ pub mod rules;
 pub mod seal;
 pub mod store;
 pub mod vault;
+pub mod webhooks;
 pub mod witness;
 
 pub use config::{NodeConfig, NodeConfigFile};

@@ -70,11 +70,21 @@ pub fn overdue(node: &Node, at_ms: u64) -> Result<Vec<pb::OverdueItem>, NodeErro
 /// One sweep at `now_ms`; everything it recorded is on disk when it returns.
 pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
     let mut report = SweepReport::default();
-    let marks: Vec<OverdueMark> = overdue(node, now_ms)?
+    let due: Vec<pb::OverdueItem> = overdue(node, now_ms)?
+        .into_iter()
+        .filter(|o| {
+            o.item
+                .as_ref()
+                .is_some_and(|item| item.overdue_logged_for_ms != o.due_at_ms)
+        })
+        .collect();
+    // Queued before they are recorded: a crash in between finds them unrecorded next time.
+    crate::webhooks::causes::overdue(node, &due).await?;
+    let marks: Vec<OverdueMark> = due
         .into_iter()
         .filter_map(|o| {
             let item = o.item?;
-            (item.overdue_logged_for_ms != o.due_at_ms).then(|| OverdueMark {
+            Some(OverdueMark {
                 case_key: cases::case_key(&o.counterparty, &o.case_ref),
                 state: item.state.clone(),
                 follow_ups: item.follow_ups,

@@ -75,6 +75,8 @@ pub struct Node {
     metrics: crate::metrics::Counters,
     /// People's accounts, sessions and systems' API tokens.
     accounts: crate::accounts::Accounts,
+    /// The organisation's webhooks and their notification queue.
+    webhooks: crate::webhooks::Webhooks,
 }
 
 impl Node {
@@ -112,7 +114,13 @@ impl Node {
         if let Err(e) = store.prune_idempotency_keys(expired) {
             warn!(cause = %e, "could not forget expired idempotency keys");
         }
+        let webhooks = crate::webhooks::Webhooks::new(
+            store.clone(),
+            config.keys.address.to_string(),
+            config.webhooks.clone(),
+        );
         Self {
+            webhooks,
             keys: config.keys.clone(),
             directory: DirectoryHandle::new(config.directory.clone()),
             accounts: crate::accounts::Accounts::new(
@@ -144,6 +152,11 @@ impl Node {
     /// People's accounts, sessions and systems' API tokens.
     pub fn accounts(&self) -> &crate::accounts::Accounts {
         &self.accounts
+    }
+
+    /// The organisation's webhooks.
+    pub fn webhooks(&self) -> &crate::webhooks::Webhooks {
+        &self.webhooks
     }
 
     /// Sent, received and refused messages since the node started.

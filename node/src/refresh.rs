@@ -282,8 +282,13 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        if let Some(warning) = sources.expiry_warning(&node.directory().current(), time::now_ms()) {
+        let directory = node.directory().current();
+        if let Some(warning) = sources.expiry_warning(&directory, time::now_ms()) {
             warn!("{warning}");
+        }
+        if let Err(e) = crate::webhooks::causes::directory(&node, &directory, time::now_ms()).await
+        {
+            warn!(cause = %e, "cannot queue the directory's expiry notification");
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}

@@ -31,6 +31,7 @@ mod log;
 mod lookup;
 mod outbox;
 pub mod snapshot;
+mod webhooks;
 mod witness;
 
 pub use witness::{NOTES_TREE as WITNESS_NOTES_TREE, Presented, WitnessError, WitnessStore};
