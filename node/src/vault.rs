@@ -445,8 +445,8 @@ mod tests {
     }
 
     #[test]
-    fn after_erasure_neither_memory_nor_disk_opens_the_case() -> Result<(), Box<dyn std::error::Error>>
-    {
+    fn after_erasure_neither_memory_nor_disk_opens_the_case()
+    -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let vault = Vault::open(dir.path())?;
         let case = b"astra@rs\0AT-2026-0042";
@@ -457,7 +457,10 @@ mod tests {
         assert!(vault.in_memory(case) && fresh.in_memory(case));
         assert!(vault.erase(case)?);
         assert!(!vault.in_memory(case), "taken out of memory when erased");
-        assert!(matches!(vault.unseal(case, &sealed), Err(VaultError::Erased)));
+        assert!(matches!(
+            vault.unseal(case, &sealed),
+            Err(VaultError::Erased)
+        ));
         assert!(!vault.in_memory(case), "not read back in");
         assert!(matches!(
             Vault::open(dir.path())?.unseal(case, &sealed),
@@ -466,7 +469,10 @@ mod tests {
         // A new key for the case (a new message after the erasure) does not open the old
         // content either.
         vault.seal(case, b"after")?;
-        assert!(matches!(vault.unseal(case, &sealed), Err(VaultError::Crypto(_))));
+        assert!(matches!(
+            vault.unseal(case, &sealed),
+            Err(VaultError::Crypto(_))
+        ));
         Ok(())
     }
 

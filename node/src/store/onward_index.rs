@@ -114,11 +114,16 @@ pub(super) fn ensure(
     let (mut indexed, mut unreadable) = (0u64, 0u64);
     for item in messages.iter() {
         let (key, value) = item?;
-        let stored = pb::StoredMessage::decode(value.as_ref()).map_err(|e| corrupt("messages", e))?;
+        let stored =
+            pb::StoredMessage::decode(value.as_ref()).map_err(|e| corrupt("messages", e))?;
         if !covered(&stored) {
             continue;
         }
-        let Some(content) = body_of(vault, &stored).ok().flatten().and_then(|b| b.content) else {
+        let Some(content) = body_of(vault, &stored)
+            .ok()
+            .flatten()
+            .and_then(|b| b.content)
+        else {
             unreadable += 1;
             continue;
         };
@@ -172,7 +177,10 @@ impl NodeStore {
 
     /// The keys of the messages the index says hold a piece with one of `sought`, in key
     /// order (the order of the messages tree).
-    pub fn onward_candidates(&self, sought: &Fingerprints) -> Result<BTreeSet<Vec<u8>>, StoreError> {
+    pub fn onward_candidates(
+        &self,
+        sought: &Fingerprints,
+    ) -> Result<BTreeSet<Vec<u8>>, StoreError> {
         let engine = self.engine()?;
         let mut found = BTreeSet::new();
         for fingerprint in &sought.0 {
@@ -198,13 +206,9 @@ impl NodeStore {
         let Some(value) = self.engine()?.messages.get(key)? else {
             return Ok(None);
         };
-        let stored = pb::StoredMessage::decode(value.as_ref()).map_err(|e| corrupt("messages", e))?;
-        if !covered(&stored)
-            || stored
-                .summary
-                .as_ref()
-                .is_none_or(|s| s.from == except)
-        {
+        let stored =
+            pb::StoredMessage::decode(value.as_ref()).map_err(|e| corrupt("messages", e))?;
+        if !covered(&stored) || stored.summary.as_ref().is_none_or(|s| s.from == except) {
             return Ok(None);
         }
         match body_of(&self.vault, &stored) {
@@ -238,9 +242,30 @@ mod tests {
     const OWN: &str = "lefoe-ibf@at";
     const PARTNERS: [&str; 3] = ["astra@rs", "police-rs@rs", "lastrada@ua"];
     const WORDS: [&str; 24] = [
-        "the", "recruiter", "operates", "from", "a", "café", "near", "bus", "station", "in",
-        "Subotica", "alias", "Marko", "two", "women", "were", "moved", "to", "Vienna", "shelter",
-        "medical", "care", "and", "legal",
+        "the",
+        "recruiter",
+        "operates",
+        "from",
+        "a",
+        "café",
+        "near",
+        "bus",
+        "station",
+        "in",
+        "Subotica",
+        "alias",
+        "Marko",
+        "two",
+        "women",
+        "were",
+        "moved",
+        "to",
+        "Vienna",
+        "shelter",
+        "medical",
+        "care",
+        "and",
+        "legal",
     ];
 
     /// A small deterministic generator, so a failure can be replayed.
@@ -335,7 +360,10 @@ mod tests {
     /// The readable H2 bodies the check compared before the index, in key order: every one.
     fn all_h2(store: &NodeStore, except: &str) -> Vec<pb::Body> {
         let mut bodies = Vec::new();
-        for stored in store.incoming_under(pb::HandlingCode::H2).unwrap_or_default() {
+        for stored in store
+            .incoming_under(pb::HandlingCode::H2)
+            .unwrap_or_default()
+        {
             if stored.summary.as_ref().is_none_or(|s| s.from == except) {
                 continue;
             }
@@ -366,13 +394,19 @@ mod tests {
         })
     }
 
+    /// A record of the index: key and value.
+    type Record = (Vec<u8>, Vec<u8>);
+
     /// Every record of the index, for comparing two builds.
-    fn records(store: &NodeStore) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn records(store: &NodeStore) -> Result<Vec<Record>, StoreError> {
         store
             .engine()?
             .onward
             .iter()
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from))
+            .map(|r| {
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(StoreError::from)
+            })
             .collect()
     }
 
@@ -402,7 +436,8 @@ mod tests {
                     dice.text(words)
                 }
             };
-            let attachment = (dice.next(8) == 0).then(|| vec![u8::try_from(n % 251).unwrap_or(0); 16]);
+            let attachment =
+                (dice.next(8) == 0).then(|| vec![u8::try_from(n % 251).unwrap_or(0); 16]);
             kept.push((from.to_owned(), notes.clone()));
             received.push(receive(&store, n, from, code, notes, attachment));
         }
@@ -438,17 +473,24 @@ mod tests {
         for round in 0..600usize {
             let (_, source) = kept.get(dice.next(kept.len())).cloned().unwrap_or_default();
             let chars: Vec<char> = source.chars().collect();
-            let take = [10, 16, 30, 39, 40, 41, 60].get(dice.next(7)).copied().unwrap_or(40);
+            let take = [10, 16, 30, 39, 40, 41, 60]
+                .get(dice.next(7))
+                .copied()
+                .unwrap_or(40);
             let at = dice.next(chars.len().saturating_sub(take).max(1));
             let piece: String = chars.iter().skip(at).take(take).collect();
-            let piece = if dice.next(2) == 0 { piece.to_uppercase() } else { piece };
+            let piece = if dice.next(2) == 0 {
+                piece.to_uppercase()
+            } else {
+                piece
+            };
             let notes = match dice.next(3) {
                 0 => format!("{} {piece} {}", dice.text(4), dice.text(3)),
                 1 => dice.text(10),
                 _ => piece,
             };
-            let attachment = (dice.next(6) == 0)
-                .then(|| vec![u8::try_from(dice.next(251)).unwrap_or(0); 16]);
+            let attachment =
+                (dice.next(6) == 0).then(|| vec![u8::try_from(dice.next(251)).unwrap_or(0); 16]);
             let content = outgoing(notes, attachment);
             let except = PARTNERS.get(round % 3).copied().unwrap_or("astra@rs");
             let indexed = check_onward_in(&store, &content, except)?;
@@ -460,7 +502,10 @@ mod tests {
                 allowed += 1;
             }
         }
-        assert!(refused > 50 && allowed > 50, "{refused} refused, {allowed} allowed");
+        assert!(
+            refused > 50 && allowed > 50,
+            "{refused} refused, {allowed} allowed"
+        );
 
         // Built again on open when its version record is missing: the same records.
         let before = records(&store)?;
