@@ -26,8 +26,22 @@ const BATCH: usize = 256;
 
 /// Words the filled notes are made of.
 const WORDS: [&str; 16] = [
-    "shelter", "interview", "recruiter", "transport", "document", "medical", "legal", "family",
-    "return", "assessment", "consent", "police", "village", "employer", "debt", "contact",
+    "shelter",
+    "interview",
+    "recruiter",
+    "transport",
+    "document",
+    "medical",
+    "legal",
+    "family",
+    "return",
+    "assessment",
+    "consent",
+    "police",
+    "village",
+    "employer",
+    "debt",
+    "contact",
 ];
 
 /// Free text of about `chars` characters, different for each message.
@@ -36,7 +50,23 @@ fn notes(n: usize, chars: usize) -> String {
     let mut text = format!("record {n}:");
     while text.len() < chars {
         text.push(' ');
-        text.push_str(WORDS.get(rng.gen_range(0..WORDS.len())).copied().unwrap_or("x"));
+        text.push_str(
+            WORDS
+                .get(rng.gen_range(0..WORDS.len()))
+                .copied()
+                .unwrap_or("x"),
+        );
+    }
+    text
+}
+
+/// Free text of about `chars` characters that shares no passage with [`notes`].
+fn own_words(n: usize, chars: usize) -> String {
+    let mut text = format!("update {n}:");
+    let mut i = 0;
+    while text.len() < chars {
+        text.push_str(&format!(" item{n}x{i}"));
+        i += 1;
     }
     text
 }
@@ -126,7 +156,9 @@ pub async fn fill(
                 pb::HandlingCode::H2
             };
             let (store, own) = (store.clone(), own.to_owned());
-            batch.spawn(async move { receive_one(&store, &own, &from, n, code, notes(n, chars)).await });
+            batch.spawn(
+                async move { receive_one(&store, &own, &from, n, code, notes(n, chars)).await },
+            );
         }
         while let Some(done) = batch.join_next().await {
             done??;
@@ -142,16 +174,22 @@ pub async fn fill(
 pub async fn send_cost(stored: usize, sends: usize, chars: usize) -> anyhow::Result<Vec<Duration>> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
-    fill(&fed.node_data_dir(LEFOE), LEFOE, &[ASTRA, OPEN_GATE], stored, chars).await?;
+    fill(
+        &fed.node_data_dir(LEFOE),
+        LEFOE,
+        &[ASTRA, OPEN_GATE],
+        stored,
+        chars,
+    )
+    .await?;
     fixtures::start(&mut fed, &[LEFOE]).await?;
     let mut client = fed.client(LEFOE).await?;
     let mut times = Vec::with_capacity(sends);
     for n in 0..sends {
         let mut request = fixtures::referral(ASTRA)?;
         request.case_ref = format!("AT-LEFOE-COST-{n}");
-        if let Some(Content::Referral(r)) = request.body.as_mut().and_then(|b| b.content.as_mut())
-        {
-            r.notes = notes(n, chars);
+        if let Some(Content::Referral(r)) = request.body.as_mut().and_then(|b| b.content.as_mut()) {
+            r.notes = own_words(n, chars);
         }
         let started = Instant::now();
         client.send(request).await.context("send")?;
