@@ -417,7 +417,7 @@ mod tests {
         let mut dice = Dice(16);
         let mut kept: Vec<(String, String)> = Vec::new();
         let mut received = Vec::new();
-        for n in 0..400usize {
+        for n in 0..240usize {
             let from = PARTNERS.get(dice.next(3)).copied().unwrap_or("astra@rs");
             let code = if dice.next(3) == 0 {
                 pb::HandlingCode::H0
@@ -444,7 +444,7 @@ mod tests {
         for done in futures_util::future::join_all(received).await {
             done?;
         }
-        assert!(store.onward_indexed()? > 150, "most are H2 with content");
+        assert!(store.onward_indexed()? > 100, "most are H2 with content");
 
         // Three cases erased: their messages leave the index.
         for n in [3usize, 50, 201] {
@@ -470,7 +470,7 @@ mod tests {
         // The full scan reads every H2 message, so its bodies are read once per addressee.
         let scans: Vec<Vec<pb::Body>> = PARTNERS.iter().map(|p| all_h2(&store, p)).collect();
         let (mut refused, mut allowed) = (0, 0);
-        for round in 0..600usize {
+        for round in 0..400usize {
             let (_, source) = kept.get(dice.next(kept.len())).cloned().unwrap_or_default();
             let chars: Vec<char> = source.chars().collect();
             let take = [10, 16, 30, 39, 40, 41, 60]
@@ -503,7 +503,7 @@ mod tests {
             }
         }
         assert!(
-            refused > 50 && allowed > 50,
+            refused > 30 && allowed > 30,
             "{refused} refused, {allowed} allowed"
         );
 
