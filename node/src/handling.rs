@@ -10,11 +10,18 @@
 //! - H1 content is marked as not for judicial use without the provider's permission, H0 as for
 //!   the stated purpose only, H3 with its stated restrictions ([`notice`]).
 //!
-//! The comparison reads H2 content from the case vault at send time. It catches copying, not
-//! paraphrase: a caseworker who retells H2 content in their own words is not stopped by
-//! software, and the notice shown with the content says what the code requires.
+//! The comparison reads H2 content from the case vault at send time, only for the messages the
+//! onward-sharing index names ([`Fingerprints`], kept by the store with each H2 message it
+//! receives): a send costs the same however many messages the node holds. The index holds
+//! keyed fingerprints of text pieces, never text, and loses a message's entries when its case
+//! is erased. It only narrows the search: each message it names is compared in full, as
+//! [`check_onward`] does, so it refuses exactly what comparing every H2 message would.
+//!
+//! It catches copying, not paraphrase: a caseworker who retells H2 content in their own words
+//! is not stopped by software, and the notice shown with the content says what the code
+//! requires.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sha2::{Digest, Sha256};
@@ -195,6 +202,169 @@ pub fn check_onward(
         }
     }
     Ok(())
+}
+
+/// The length, in characters, of the text pieces the onward-sharing index fingerprints.
+pub const GRAM_CHARS: usize = 32;
+/// How many consecutive pieces one passage holds: of every run of this many, the index keeps
+/// the piece with the least hash (winnowing), so a passage two texts share has the same piece
+/// picked in both.
+const WINDOW: usize = PASSAGE_CHARS - GRAM_CHARS + 1;
+/// The modulus of the rolling hash (a Mersenne prime).
+const MODULUS: u64 = (1 << 61) - 1;
+
+/// A fingerprint's kind: a piece of a passage.
+const PASSAGE: u8 = b'P';
+/// A fingerprint's kind: the first [`SHORTEST_TEXT_CHARS`] characters of a short text.
+const SHORT: u8 = b'S';
+/// A fingerprint's kind: an attachment's bytes.
+const ATTACHMENT: u8 = b'A';
+
+/// The length of a fingerprint: its kind and 8 bytes of keyed hash.
+pub const FINGERPRINT_BYTES: usize = 9;
+
+/// What the onward-sharing index keeps of a received H2 content ([`Fingerprints::kept`]), or
+/// looks up for a content to be sent ([`Fingerprints::sought`]): keyed hashes, each with its
+/// kind. If a content passes on H2 content by [`check_onward`]'s rule, one fingerprint sought
+/// for it is among those kept for the H2 content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprints(pub BTreeSet<[u8; FINGERPRINT_BYTES]>);
+
+fn mul_mod(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b) % u128::from(MODULUS);
+    u64::try_from(product).unwrap_or(0)
+}
+
+/// The rolling hash of every `k`-character piece of `text`, in order.
+fn pieces(text: &[char], k: usize, base: u64) -> Vec<u64> {
+    if k == 0 || text.len() < k {
+        return Vec::new();
+    }
+    let value = |c: char| u64::from(u32::from(c)) + 1;
+    let top = (1..k).fold(1, |power, _| mul_mod(power, base));
+    let mut hash = text
+        .iter()
+        .take(k)
+        .fold(0, |h, c| (mul_mod(h, base) + value(*c)) % MODULUS);
+    let mut out = Vec::with_capacity(text.len() - k + 1);
+    out.push(hash);
+    for (gone, came) in text.iter().zip(text.iter().skip(k)) {
+        let without = (hash + MODULUS - mul_mod(value(*gone), top)) % MODULUS;
+        hash = (mul_mod(without, base) + value(*came)) % MODULUS;
+        out.push(hash);
+    }
+    out
+}
+
+/// The least hash of every run of [`WINDOW`] consecutive pieces (of all, when fewer).
+fn winnow(hashes: &[u64]) -> impl Iterator<Item = u64> + '_ {
+    hashes
+        .windows(WINDOW.min(hashes.len()).max(1))
+        .filter_map(|run| run.iter().min().copied())
+}
+
+/// Keys pieces and attachments with the vault's secret, so the index says nothing to whoever
+/// reads the store without the case keys' folder.
+struct Keyed<'a> {
+    secret: &'a [u8; 32],
+    base: u64,
+}
+
+impl<'a> Keyed<'a> {
+    fn new(secret: &'a [u8; 32]) -> Self {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(secret.get(..8).unwrap_or(&[7; 8]));
+        Self {
+            secret,
+            base: u64::from_le_bytes(first) % (MODULUS - 257) + 257,
+        }
+    }
+
+    fn fingerprint(&self, kind: u8, bytes: &[u8]) -> [u8; FINGERPRINT_BYTES] {
+        let digest = Sha256::new()
+            .chain_update(self.secret)
+            .chain_update([kind])
+            .chain_update(bytes)
+            .finalize();
+        let mut out = [0u8; FINGERPRINT_BYTES];
+        let (tag, hash) = out.split_at_mut(1);
+        tag.copy_from_slice(&[kind]);
+        hash.copy_from_slice(digest.get(..FINGERPRINT_BYTES - 1).unwrap_or_default());
+        out
+    }
+
+    fn piece(&self, kind: u8, hash: u64) -> [u8; FINGERPRINT_BYTES] {
+        self.fingerprint(kind, &hash.to_le_bytes())
+    }
+
+    fn attachments(&self, content: &Content, out: &mut BTreeSet<[u8; FINGERPRINT_BYTES]>) {
+        for attachment in attachments(content) {
+            out.insert(self.fingerprint(ATTACHMENT, &Sha256::digest(&attachment.content)));
+        }
+    }
+}
+
+impl Fingerprints {
+    /// What the index keeps of H2 `content` received, with the vault's `secret`.
+    pub fn kept(content: &Content, secret: &[u8; 32]) -> Self {
+        let keyed = Keyed::new(secret);
+        let mut out = BTreeSet::new();
+        for (_, text) in texts(content) {
+            let mut text = normalise(text);
+            text.truncate(COMPARED_CHARS);
+            if text.len() >= PASSAGE_CHARS {
+                let hashes = pieces(&text, GRAM_CHARS, keyed.base);
+                out.extend(winnow(&hashes).map(|h| keyed.piece(PASSAGE, h)));
+            } else if text.len() >= SHORTEST_TEXT_CHARS {
+                let head = pieces(&text, SHORTEST_TEXT_CHARS, keyed.base);
+                out.extend(head.first().map(|h| keyed.piece(SHORT, *h)));
+            }
+        }
+        keyed.attachments(content, &mut out);
+        Self(out)
+    }
+
+    /// What to look up in the index for `content` to be sent, with the vault's `secret`.
+    pub fn sought(content: &Content, secret: &[u8; 32]) -> Self {
+        let keyed = Keyed::new(secret);
+        let mut out = BTreeSet::new();
+        for (_, text) in texts(content) {
+            let text = normalise(text);
+            if text.len() >= PASSAGE_CHARS {
+                let hashes = pieces(&text, GRAM_CHARS, keyed.base);
+                out.extend(winnow(&hashes).map(|h| keyed.piece(PASSAGE, h)));
+            }
+            let shorts: HashSet<u64> = pieces(&text, SHORTEST_TEXT_CHARS, keyed.base)
+                .into_iter()
+                .collect();
+            out.extend(shorts.into_iter().map(|h| keyed.piece(SHORT, h)));
+        }
+        keyed.attachments(content, &mut out);
+        Self(out)
+    }
+}
+
+/// Refuses `content` when it passes on H2 content this node received from an organisation
+/// other than `except` (the addressee), looking in `store`'s onward-sharing index for the
+/// messages that may hold it and comparing only those, in the order [`check_onward`] would
+/// meet them: the same answer as comparing every H2 message. A message that cannot be read
+/// (erased, or damaged) protects nothing it could leak, so it is skipped (a damaged one
+/// logged). The outer error is the store's; the inner one the refusal.
+pub fn check_onward_in(
+    store: &crate::store::NodeStore,
+    content: &Content,
+    except: &str,
+) -> Result<Result<(), RuleError>, crate::store::StoreError> {
+    let sought = Fingerprints::sought(content, &store.onward_secret());
+    for key in store.onward_candidates(&sought)? {
+        let Some(body) = store.readable_h2(&key, except)? else {
+            continue;
+        };
+        if let Err(refusal) = check_onward(content, [body]) {
+            return Ok(Err(refusal));
+        }
+    }
+    Ok(Ok(()))
 }
 
 pub use trm_proto::kinds::handling_notice as notice;

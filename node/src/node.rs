@@ -301,8 +301,7 @@ impl Node {
                 .into());
             }
         }
-        let h2 = self.readable_incoming(pb::HandlingCode::H2, &draft.to)?;
-        crate::handling::check_onward(&draft.content, h2)?;
+        crate::handling::check_onward_in(&self.store, &draft.content, draft.to.as_str())??;
         let witnessed = crate::witness::witnessed_size(&self.store, &draft.to);
         let sealed = seal::seal_witnessed(
             &self.keys,
@@ -345,34 +344,6 @@ impl Node {
             digest: sealed.digest,
             log_index,
         })
-    }
-
-    /// The readable bodies of the messages this node received under `code` from organisations
-    /// other than `except`. A message that cannot be read (erased, or damaged) protects nothing
-    /// it could leak, so it is skipped (and a damaged one logged) rather than stop every send.
-    fn readable_incoming(
-        &self,
-        code: pb::HandlingCode,
-        except: &NodeAddr,
-    ) -> Result<Vec<pb::Body>, NodeError> {
-        let mut bodies = Vec::new();
-        for stored in self.store.incoming_under(code)? {
-            if stored
-                .summary
-                .as_ref()
-                .is_none_or(|s| s.from == except.as_str())
-            {
-                continue;
-            }
-            match self.read_stored(&stored) {
-                Ok(Some(body)) => bodies.push(body),
-                Ok(None) => {}
-                Err(e) => {
-                    warn!(cause = %e, "an H2 message could not be read for the onward-sharing check");
-                }
-            }
-        }
-        Ok(bodies)
     }
 
     /// The verified body of a message this node stored, or `None` when its content was erased.

@@ -11,14 +11,23 @@
 //! them any more, and the node's long-term key cannot either (the envelope's own ciphertext is
 //! not kept; see [`crate::store`]).
 //!
+//! Keys in use are kept in memory (at most [`CACHED_KEYS`]), so sealing and opening do not
+//! read the key file each time; a key dropped from memory is zeroized (the age identity's
+//! secret is, on drop). Making, reading and destroying a case's key take that case's lock (one
+//! of [`LOCKS`], chosen by the key's file name), not one lock for the node, and
+//! [`Vault::seal_off_runtime`] reads or makes a key on a blocking thread, never on the async
+//! runtime. Erasing takes the key out of memory before its file is destroyed, under the case's
+//! lock, so no reader can put it back.
+//!
 //! **Architecture Invariant:** content at rest is only ever encrypted to a case key, never to
 //! the node's own key; a case whose key file is gone has no readable content anywhere.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use age::secrecy::ExposeSecret as _;
+use age::secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest, Sha256};
 use trm_storage::fs;
 
@@ -27,6 +36,13 @@ pub const FOLDER: &str = "case-keys";
 
 /// The salt's file in [`FOLDER`].
 const SALT: &str = "salt";
+
+/// How many case keys are kept in memory at most.
+pub const CACHED_KEYS: usize = 10_000;
+
+/// How many locks the cases share: a case takes the one its key's name falls on, so two
+/// cases rarely wait for each other.
+pub const LOCKS: usize = 64;
 
 /// Why the vault failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,14 +64,57 @@ pub enum VaultError {
     /// Encryption or decryption failed.
     #[error("case content: {0}")]
     Crypto(String),
+    /// The blocking thread that makes a key stopped before answering.
+    #[error("case key: the thread making it stopped: {0}")]
+    Stopped(String),
+}
+
+/// Case keys in memory, by the name of their file: at most [`CACHED_KEYS`]; when full, the
+/// tenth used longest ago is dropped (and zeroized with it).
+#[derive(Default)]
+struct KeyCache {
+    keys: HashMap<[u8; 32], (Arc<age::x25519::Identity>, u64)>,
+    /// A counter that orders uses.
+    clock: u64,
+}
+
+impl KeyCache {
+    fn get(&mut self, name: &[u8; 32]) -> Option<Arc<age::x25519::Identity>> {
+        self.clock = self.clock.wrapping_add(1);
+        let clock = self.clock;
+        self.keys.get_mut(name).map(|(identity, used)| {
+            *used = clock;
+            Arc::clone(identity)
+        })
+    }
+
+    fn put(&mut self, name: [u8; 32], identity: Arc<age::x25519::Identity>) {
+        if self.keys.len() >= CACHED_KEYS && !self.keys.contains_key(&name) {
+            let mut uses: Vec<u64> = self.keys.values().map(|(_, used)| *used).collect();
+            let tenth = (CACHED_KEYS / 10).max(1);
+            let at = tenth.min(uses.len().saturating_sub(1));
+            let (_, cut, _) = uses.select_nth_unstable(at);
+            let cut = *cut;
+            self.keys.retain(|_, (_, used)| *used > cut);
+        }
+        self.clock = self.clock.wrapping_add(1);
+        self.keys.insert(name, (identity, self.clock));
+    }
+
+    fn remove(&mut self, name: &[u8; 32]) {
+        self.keys.remove(name);
+    }
 }
 
 /// The case keys of one node.
 pub struct Vault {
     dir: PathBuf,
     salt: [u8; 32],
-    /// Serialises creating and erasing keys, so two messages of a new case share one key.
-    writing: Mutex<()>,
+    /// Serialise making, reading into memory and destroying each case's key, so two messages
+    /// of a new case share one key and an erased key is never put back in memory.
+    locks: [Mutex<()>; LOCKS],
+    /// Keys in use.
+    cache: Mutex<KeyCache>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -94,6 +153,10 @@ fn salt(dir: &Path) -> Result<[u8; 32], VaultError> {
     Ok(salt)
 }
 
+fn encrypt(identity: &age::x25519::Identity, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
+    age::encrypt(&identity.to_public(), plaintext).map_err(|e| VaultError::Crypto(e.to_string()))
+}
+
 impl Vault {
     /// The vault in `data_dir`, creating its folder (mode 0700) if needed.
     pub fn open(data_dir: &Path) -> Result<Self, VaultError> {
@@ -109,68 +172,171 @@ impl Vault {
         Ok(Self {
             dir,
             salt,
-            writing: Mutex::new(()),
+            locks: std::array::from_fn(|_| Mutex::new(())),
+            cache: Mutex::default(),
         })
+    }
+
+    /// A secret of this node's vault for other records kept about case content (the
+    /// onward-sharing index), derived from the salt for `purpose`: it goes with the case keys
+    /// (a backup holds it), never with the store.
+    pub fn derived_secret(&self, purpose: &str) -> [u8; 32] {
+        let mut secret = Sha256::new();
+        secret.update(b"trm vault secret\0");
+        secret.update(purpose.as_bytes());
+        secret.update(b"\0");
+        secret.update(self.salt);
+        secret.finalize().into()
+    }
+
+    /// The name of the case's key file, without its extension.
+    fn name(&self, case_key: &[u8]) -> [u8; 32] {
+        let mut name = Sha256::new();
+        name.update(self.salt);
+        name.update(case_key);
+        name.finalize().into()
     }
 
     /// The key file of the case stored under `case_key` (see [`crate::cases::case_key`]).
     pub fn key_path(&self, case_key: &[u8]) -> PathBuf {
-        let mut name = Sha256::new();
-        name.update(self.salt);
-        name.update(case_key);
-        self.dir
-            .join(format!("{}.key", hex::encode(name.finalize())))
+        self.path_of(&self.name(case_key))
     }
 
-    fn read(&self, case_key: &[u8]) -> Result<Option<age::x25519::Identity>, VaultError> {
-        let path = self.key_path(case_key);
+    fn path_of(&self, name: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{}.key", hex::encode(name)))
+    }
+
+    /// The lock of the case whose key file is `name`.
+    fn lock(&self, name: &[u8; 32]) -> MutexGuard<'_, ()> {
+        let [first, ..] = name;
+        let [any, ..] = &self.locks;
+        self.locks
+            .get(usize::from(*first) % LOCKS)
+            .unwrap_or(any)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn cache(&self) -> MutexGuard<'_, KeyCache> {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The case's key from memory, if it is there.
+    fn cached(&self, name: &[u8; 32]) -> Option<Arc<age::x25519::Identity>> {
+        self.cache().get(name)
+    }
+
+    /// Reads the case's key file; call under the case's lock.
+    fn read(&self, name: &[u8; 32]) -> Result<Option<Arc<age::x25519::Identity>>, VaultError> {
+        let path = self.path_of(name);
         let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+            Ok(text) => SecretString::from(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&path)(e)),
         };
-        text.trim()
+        let identity: age::x25519::Identity = text
+            .expose_secret()
+            .trim()
             .parse()
-            .map(Some)
-            .map_err(|_| VaultError::Format(path))
+            .map_err(|_| VaultError::Format(path))?;
+        let identity = Arc::new(identity);
+        self.cache().put(*name, Arc::clone(&identity));
+        Ok(Some(identity))
     }
 
-    /// The case's key, created and on disk before this returns.
-    fn key_for(&self, case_key: &[u8]) -> Result<age::x25519::Identity, VaultError> {
-        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(identity) = self.read(case_key)? {
+    /// The case's key, from memory or its file, or `None` when it has none.
+    fn existing(&self, name: &[u8; 32]) -> Result<Option<Arc<age::x25519::Identity>>, VaultError> {
+        if let Some(identity) = self.cached(name) {
+            return Ok(Some(identity));
+        }
+        let _case = self.lock(name);
+        if let Some(identity) = self.cached(name) {
+            return Ok(Some(identity));
+        }
+        self.read(name)
+    }
+
+    /// The case's key, created and on disk before this returns. Blocks on the disk when the
+    /// key is not in memory.
+    fn key_for(&self, case_key: &[u8]) -> Result<Arc<age::x25519::Identity>, VaultError> {
+        let name = self.name(case_key);
+        if let Some(identity) = self.cached(&name) {
+            return Ok(identity);
+        }
+        let _case = self.lock(&name);
+        if let Some(identity) = self.cached(&name) {
+            return Ok(identity);
+        }
+        if let Some(identity) = self.read(&name)? {
             return Ok(identity);
         }
         let identity = age::x25519::Identity::generate();
-        let path = self.key_path(case_key);
+        let path = self.path_of(&name);
         fs::write_atomically(
             &path,
             identity.to_string().expose_secret().as_bytes(),
             fs::PRIVATE,
         )
         .map_err(written)?;
+        let identity = Arc::new(identity);
+        self.cache().put(name, Arc::clone(&identity));
         Ok(identity)
     }
 
     /// Encrypts `plaintext` to the case's key, creating the key if the case has none.
+    /// Blocking when the key is not in memory: on the async runtime, use
+    /// [`Vault::seal_off_runtime`].
     pub fn seal(&self, case_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let recipient = self.key_for(case_key)?.to_public();
-        age::encrypt(&recipient, plaintext).map_err(|e| VaultError::Crypto(e.to_string()))
+        let identity = self.key_for(case_key)?;
+        encrypt(&identity, plaintext)
+    }
+
+    /// [`Vault::seal`] for async callers: a key in memory is used at once; reading or making
+    /// one (file opens, writes, syncs and a rename) runs on a blocking thread.
+    pub async fn seal_off_runtime(
+        self: &Arc<Self>,
+        case_key: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
+        let name = self.name(case_key);
+        let identity = match self.cached(&name) {
+            Some(identity) => identity,
+            None => {
+                let vault = Arc::clone(self);
+                let case_key = case_key.to_vec();
+                tokio::task::spawn_blocking(move || vault.key_for(&case_key))
+                    .await
+                    .map_err(|e| VaultError::Stopped(e.to_string()))??
+            }
+        };
+        encrypt(&identity, plaintext)
     }
 
     /// Decrypts content stored for the case; [`VaultError::Erased`] once its key is destroyed.
     pub fn unseal(&self, case_key: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let identity = self.read(case_key)?.ok_or(VaultError::Erased)?;
-        age::decrypt(&identity, ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
+        let identity = self
+            .existing(&self.name(case_key))?
+            .ok_or(VaultError::Erased)?;
+        age::decrypt(identity.as_ref(), ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
+    }
+
+    /// Whether the case's key is in memory now (for tests of erasure).
+    #[cfg(test)]
+    fn in_memory(&self, case_key: &[u8]) -> bool {
+        self.cached(&self.name(case_key)).is_some()
     }
 
     /// The salt and the key files of `cases` that have one, as `(file name, bytes)` in
-    /// [`FOLDER`], read under the lock that making and destroying keys take (for a backup).
+    /// [`FOLDER`], read under the locks that making and destroying keys take (for a backup).
     pub fn copy_keys<'a>(
         &self,
         cases: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Vec<(String, Vec<u8>)>, VaultError> {
-        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let _all: Vec<MutexGuard<'_, ()>> = self
+            .locks
+            .iter()
+            .map(|l| l.lock().unwrap_or_else(PoisonError::into_inner))
+            .collect();
         let mut files = vec![(SALT.to_owned(), self.salt.to_vec())];
         for case_key in cases {
             let path = self.key_path(case_key);
@@ -192,11 +358,14 @@ impl Vault {
         self.key_path(case_key).exists()
     }
 
-    /// Destroys the case's key: overwritten with zeros, synced, removed, folder synced. Returns
-    /// whether there was one. Idempotent.
+    /// Destroys the case's key: taken out of memory (zeroized once the last operation using
+    /// it is done), then its file overwritten with zeros, synced, removed, folder synced.
+    /// Returns whether there was a file. Idempotent.
     pub fn erase(&self, case_key: &[u8]) -> Result<bool, VaultError> {
-        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        let path = self.key_path(case_key);
+        let name = self.name(case_key);
+        let _case = self.lock(&name);
+        self.cache().remove(&name);
+        let path = self.path_of(&name);
         let len = match std::fs::metadata(&path) {
             Ok(meta) => meta.len(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -273,5 +442,96 @@ mod tests {
                 .any(|n| n.contains("AT-2026") || n.contains("astra"))
         );
         Ok(())
+    }
+
+    #[test]
+    fn after_erasure_neither_memory_nor_disk_opens_the_case()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = Vault::open(dir.path())?;
+        let case = b"astra@rs\0AT-2026-0042";
+        let sealed = vault.seal(case, b"canary-7f3a")?;
+        // A second handle on the folder, as after a restart: it reads the key from disk.
+        let fresh = Vault::open(dir.path())?;
+        assert_eq!(fresh.unseal(case, &sealed)?, b"canary-7f3a");
+        assert!(vault.in_memory(case) && fresh.in_memory(case));
+        assert!(vault.erase(case)?);
+        assert!(!vault.in_memory(case), "taken out of memory when erased");
+        assert!(matches!(
+            vault.unseal(case, &sealed),
+            Err(VaultError::Erased)
+        ));
+        assert!(!vault.in_memory(case), "not read back in");
+        assert!(matches!(
+            Vault::open(dir.path())?.unseal(case, &sealed),
+            Err(VaultError::Erased)
+        ));
+        // A new key for the case (a new message after the erasure) does not open the old
+        // content either.
+        vault.seal(case, b"after")?;
+        assert!(matches!(
+            vault.unseal(case, &sealed),
+            Err(VaultError::Crypto(_))
+        ));
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_first_messages_of_a_new_case_share_one_key()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = Arc::new(Vault::open(dir.path())?);
+        for round in 0..20u32 {
+            let case = format!("astra@rs\0NEW-{round}").into_bytes();
+            let start = Arc::new(tokio::sync::Barrier::new(8));
+            let mut tasks = tokio::task::JoinSet::new();
+            for n in 0..8u32 {
+                let (vault, case, start) = (Arc::clone(&vault), case.clone(), Arc::clone(&start));
+                tasks.spawn(async move {
+                    start.wait().await;
+                    let text = format!("message {n}").into_bytes();
+                    let sealed = vault.seal_off_runtime(&case, &text).await?;
+                    Ok::<_, VaultError>((text, sealed))
+                });
+            }
+            let mut sealed = Vec::new();
+            while let Some(done) = tasks.join_next().await {
+                sealed.push(done??);
+            }
+            // Read back through a handle that knows only the disk.
+            let fresh = Vault::open(dir.path())?;
+            for (text, ciphertext) in &sealed {
+                assert_eq!(&fresh.unseal(&case, ciphertext)?, text);
+            }
+        }
+        let keys = std::fs::read_dir(dir.path().join(FOLDER))?
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".key"))
+            })
+            .count();
+        assert_eq!(keys, 20, "one key per case");
+        Ok(())
+    }
+
+    #[test]
+    fn memory_holds_at_most_the_bound_and_keeps_the_keys_used_lately() {
+        let mut cache = KeyCache::default();
+        let identity = Arc::new(age::x25519::Identity::generate());
+        let name = |n: usize| -> [u8; 32] {
+            let mut name = [0u8; 32];
+            name[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            name
+        };
+        for n in 0..CACHED_KEYS {
+            cache.put(name(n), Arc::clone(&identity));
+        }
+        // The first key is used again, so it is not among the oldest any more.
+        assert!(cache.get(&name(0)).is_some());
+        cache.put(name(CACHED_KEYS), Arc::clone(&identity));
+        assert!(cache.keys.len() <= CACHED_KEYS);
+        assert!(cache.get(&name(0)).is_some(), "used lately: kept");
+        assert!(cache.get(&name(1)).is_none(), "used longest ago: dropped");
+        assert!(cache.get(&name(CACHED_KEYS)).is_some());
     }
 }

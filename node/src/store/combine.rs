@@ -47,6 +47,8 @@ pub(super) struct Trees<'a> {
     pub(super) cases: &'a TransactionalTree,
     /// Idempotency keys of the requests that created messages.
     pub(super) idempotency: &'a TransactionalTree,
+    /// The onward-sharing index.
+    pub(super) onward: &'a TransactionalTree,
 }
 
 type Change = Box<dyn Fn(&Trees<'_>) -> Result<(), Abort> + Send + Sync>;
@@ -65,6 +67,8 @@ pub(super) struct StoreTrees {
     pub(super) cases: sled::Tree,
     /// Idempotency keys.
     pub(super) idempotency: sled::Tree,
+    /// The onward-sharing index.
+    pub(super) onward: sled::Tree,
 }
 
 /// Hands changes to the writer thread. Dropping it ends the thread and waits for it, so the
@@ -196,8 +200,9 @@ fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
             &trees.log,
             &trees.cases,
             &trees.idempotency,
+            &trees.onward,
         )
-            .transaction(|(messages, outbox, log, cases, idempotency)| {
+            .transaction(|(messages, outbox, log, cases, idempotency, onward)| {
                 *failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 let t = Trees {
                     messages,
@@ -205,6 +210,7 @@ fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
                     log: LogAppender::new(log),
                     cases,
                     idempotency,
+                    onward,
                 };
                 for (i, (change, _)) in batch.iter().enumerate() {
                     if let Err(e) = change(&t) {
@@ -282,6 +288,7 @@ mod tests {
             log: db.open_tree("log")?,
             cases: db.open_tree("cases")?,
             idempotency: db.open_tree("idempotency")?,
+            onward: db.open_tree("onward_sharing")?,
         };
         let combiner = Arc::new(Combiner::start(trees.clone())?);
         let mut tasks = tokio::task::JoinSet::new();

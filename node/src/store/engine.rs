@@ -41,6 +41,8 @@ pub(super) struct Engine {
     pub(super) cases: sled::Tree,
     /// Idempotency keys.
     pub(super) idempotency: sled::Tree,
+    /// The onward-sharing index ([`super::onward_index`]).
+    pub(super) onward: sled::Tree,
     /// Makes writes durable.
     pub(super) commit: GroupCommit,
     /// The writer thread every change goes through.
@@ -57,6 +59,7 @@ impl Engine {
         let (messages, outbox) = (db.open_tree("messages")?, db.open_tree("outbox")?);
         let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
         let idempotency = db.open_tree(idempotency::TREE)?;
+        let onward = db.open_tree(super::onward_index::TREE)?;
         Ok(Self {
             combiner: Combiner::start(StoreTrees {
                 messages: messages.clone(),
@@ -64,6 +67,7 @@ impl Engine {
                 log: log.clone(),
                 cases: cases.clone(),
                 idempotency: idempotency.clone(),
+                onward: onward.clone(),
             })
             .map_err(StoreError::Writer)?,
             messages,
@@ -73,6 +77,7 @@ impl Engine {
             checkpoints: db.open_tree(CHECKPOINTS_TREE)?,
             cases,
             idempotency,
+            onward,
             witness: WitnessStore::open(&db, commit.clone())?,
             commit,
             db,

@@ -29,6 +29,7 @@ mod engine;
 pub mod idempotency;
 mod log;
 mod lookup;
+mod onward_index;
 mod outbox;
 pub mod snapshot;
 mod webhooks;
@@ -555,6 +556,7 @@ fn erase_in_transaction(
             summary.counterparty.as_str()
         };
         let key = message_key(from, &message.message_id);
+        onward_index::remove(t.onward, &key)?;
         let Some(bytes) = messages.get(&key)? else {
             continue;
         };
@@ -628,6 +630,10 @@ impl NodeStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let engine = Arc::new(Slot::open(dir)?);
         let vault = Arc::new(Vault::open(dir)?);
+        {
+            let engine = engine.get()?;
+            onward_index::ensure(&engine.onward, &engine.messages, &vault)?;
+        }
         let key_users = Arc::new(KeyUsers {
             users: std::sync::Mutex::default(),
             engine: Arc::clone(&engine),
@@ -710,7 +716,8 @@ impl NodeStore {
         let key_use = self.key_users.enter(&case_key);
         let content = if kept {
             self.vault
-                .seal(&case_key, signed_body)
+                .seal_off_runtime(&case_key, signed_body)
+                .await
                 .map_err(|e| self.engine.observe(e.into()))?
         } else {
             Vec::new()
@@ -1066,7 +1073,8 @@ impl NodeStore {
         } else {
             let sealed = self
                 .vault
-                .seal(&case_key, signed_body)
+                .seal_off_runtime(&case_key, signed_body)
+                .await
                 .map_err(|e| self.engine.observe(e.into()))?;
             (sealed, 0, String::new())
         };
@@ -1078,6 +1086,16 @@ impl NodeStore {
             "node",
         );
         let summary = summary(facts, now_ms);
+        let onward = match facts.content {
+            // Indexed only while its content is kept (see `onward_index`).
+            Some(provided)
+                if !content.is_empty()
+                    && summary.handling_code == i32::from(pb::HandlingCode::H2) =>
+            {
+                Some(self.onward_fingerprints(provided))
+            }
+            _ => None,
+        };
         let envelope = without_ciphertext(envelope);
         let stored_key = key.clone();
         let received = self
@@ -1106,6 +1124,9 @@ impl NodeStore {
                     ..Default::default()
                 };
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;
+                if let Some(fingerprints) = &onward {
+                    onward_index::add(t.onward, &key, fingerprints)?;
+                }
                 Ok(Some(Received::Stored {
                     log_index: appended.index,
                     erased_messages: erased,
