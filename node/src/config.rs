@@ -100,6 +100,9 @@ pub struct NodeConfigFile {
     /// The `[metrics]` table: where the Prometheus metrics page is served (off by default).
     #[serde(default)]
     pub metrics: trm_storage::exposition::MetricsFile,
+    /// How the outbox submits to the home broker (the `[outbox]` table).
+    #[serde(default)]
+    pub outbox: crate::outbox::OutboxSettings,
 }
 
 fn default_retention() -> u64 {
@@ -179,6 +182,8 @@ pub struct NodeConfig {
     pub attachments: trm_proto::attachment::Limits,
     /// Where the metrics page is served, if at all (a loopback address).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// How many submissions the outbox keeps on their way to the broker at once.
+    pub outbox_window: usize,
 }
 
 impl RelativePaths for NodeConfigFile {
@@ -293,7 +298,12 @@ impl NodeConfigFile {
             .validate(self.max_envelope_bytes)
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         let metrics_listen = self.metrics.validate()?;
+        let outbox_window = self
+            .outbox
+            .validate()
+            .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         Ok(NodeConfig {
+            outbox_window,
             metrics_listen,
             attachments,
             keys,

@@ -150,6 +150,7 @@ pub async fn serve(
             node.clone(),
             channel.clone(),
             sources.clone(),
+            config.outbox_window,
             stopped.clone(),
         )));
         tasks.push(tokio::spawn(crate::refresh::run(
