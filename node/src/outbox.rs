@@ -67,6 +67,12 @@ pub const MAX_WINDOW: usize = 256;
 /// at a time, and is not read whole for each).
 const SCAN_LIMIT: usize = 4096;
 
+/// How many envelope bytes may be on their way at once (unless one envelope alone is larger):
+/// on the slowest uplink a submission is given time for ([`SLOWEST_UPLINK`]) they all go
+/// within the usual call deadline, so a full window does not make its own submissions time
+/// out.
+const MAX_BYTES_IN_FLIGHT: usize = 1024 * 1024;
+
 /// The `[outbox]` table of `node.toml`: how the outbox submits to the home broker.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -201,8 +207,10 @@ type Attempt = Pin<Box<dyn Future<Output = (Outgoing, Answer)> + Send>>;
 /// The submissions waiting for the broker's answer.
 #[derive(Default)]
 struct InFlight {
-    /// Their outbox sequences.
-    sequences: HashSet<u64>,
+    /// Their outbox sequences, with the size of each record.
+    sequences: HashMap<u64, usize>,
+    /// Those sizes added up.
+    bytes: usize,
     /// Their cases: none of them has a second message on its way.
     cases: HashSet<Vec<u8>>,
     /// The calls.
@@ -220,18 +228,23 @@ impl InFlight {
 
     /// Whether `sequence`, or another message of `case`, is on its way.
     fn holds(&self, sequence: u64, case: &[u8]) -> bool {
-        self.sequences.contains(&sequence) || self.cases.contains(case)
+        self.sequences.contains_key(&sequence) || self.cases.contains(case)
     }
 
-    /// Counts `item` as on its way, with its case.
+    /// Counts `item` as on its way, with its case and size.
     fn claim(&mut self, item: &Outgoing) {
-        self.sequences.insert(item.sequence);
+        let size = item.envelope.encoded_len();
+        if self.sequences.insert(item.sequence, size).is_none() {
+            self.bytes = self.bytes.saturating_add(size);
+        }
         self.cases.insert(item.case_key.clone());
     }
 
     /// `item` was answered (or failed): its case may submit its next message.
     fn land(&mut self, item: &Outgoing) {
-        self.sequences.remove(&item.sequence);
+        if let Some(size) = self.sequences.remove(&item.sequence) {
+            self.bytes = self.bytes.saturating_sub(size);
+        }
         self.cases.remove(&item.case_key);
     }
 }
@@ -544,7 +557,7 @@ impl Outbox {
 }
 
 /// The next messages to submit, at most `room`, oldest first: one per case, none of a case
-/// with a message in `flight`; those in `behind` only when nothing else waits or is on its way
+/// with a message in `flight`, within [`MAX_BYTES_IN_FLIGHT`]; those in `behind` only when nothing else waits or is on its way
 /// (then the oldest of them alone).
 fn choose(
     store: &NodeStore,
@@ -553,15 +566,26 @@ fn choose(
     room: usize,
 ) -> Result<Vec<Outgoing>, StoreError> {
     let mut cases = HashSet::new();
-    let mut next = |sequence: u64, case: &[u8]| {
-        behind.contains(&sequence) || flight.holds(sequence, case) || !cases.insert(case.to_vec())
+    let mut bytes = flight.bytes;
+    let mut next = |sequence: u64, case: &[u8], size: usize| {
+        if behind.contains(&sequence) || flight.holds(sequence, case) {
+            return true;
+        }
+        // Its case is taken either way: a later message of it must not pass it.
+        if !cases.insert(case.to_vec()) {
+            return true;
+        }
+        // Within the byte budget, unless it is the first on its way (it then goes alone).
+        let first = bytes == 0;
+        bytes = bytes.saturating_add(size);
+        !first && bytes > MAX_BYTES_IN_FLIGHT
     };
     let items = store.waiting_outgoing(&mut next, room, SCAN_LIMIT)?;
     if !items.is_empty() || !flight.is_empty() {
         return Ok(items);
     }
     store.waiting_outgoing(
-        &mut |sequence, _| !behind.contains(&sequence),
+        &mut |sequence, _, _| !behind.contains(&sequence),
         1.min(room),
         SCAN_LIMIT,
     )
@@ -683,6 +707,58 @@ mod tests {
         assert_eq!(queue.choose(&flight, &all, 32)?, [1], "the oldest, alone");
         flight.claim(&item(1, "A"));
         assert_eq!(queue.choose(&flight, &all, 32)?, Vec::<u64>::new());
+        Ok(())
+    }
+
+    #[test]
+    fn large_envelopes_share_a_byte_budget_and_one_larger_than_it_goes_alone()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let large = |sequence: u64, case: &str, size: usize| Outgoing {
+            envelope: pb::Envelope {
+                ciphertext: vec![0; size],
+                ..Default::default()
+            },
+            ..item(sequence, case)
+        };
+        let queued = [
+            large(1, "X", 600 * 1024),
+            large(2, "Y", 600 * 1024),
+            large(3, "Z", 10),
+            large(4, "W", 3 * 1024 * 1024),
+        ];
+        for item in &queued {
+            store.put_outgoing(
+                item.sequence,
+                &pb::OutboxItem {
+                    message_key: item.key.clone(),
+                    envelope: Some(item.envelope.clone()),
+                    case_key: item.case_key.clone(),
+                },
+            )?;
+        }
+        let chosen = |flight: &InFlight| -> Result<Vec<u64>, StoreError> {
+            Ok(choose(&store, flight, &BTreeSet::new(), 32)?
+                .iter()
+                .map(|item| item.sequence)
+                .collect())
+        };
+        let [x, _, _, w] = &queued;
+        let mut flight = InFlight::default();
+        // 2 would pass the budget, and nothing passes it: 3 waits behind it.
+        assert_eq!(chosen(&flight)?, [1]);
+        flight.claim(x);
+        assert_eq!(chosen(&flight)?, Vec::<u64>::new());
+        flight.land(x);
+        assert_eq!(flight.bytes, 0);
+        assert_eq!(chosen(&flight)?, [1]);
+        // Larger than the budget alone, it is counted whole while on its way.
+        flight.claim(w);
+        assert!(flight.bytes > MAX_BYTES_IN_FLIGHT);
+        assert_eq!(chosen(&flight)?, Vec::<u64>::new());
+        flight.land(w);
+        assert_eq!(flight.bytes, 0);
         Ok(())
     }
 

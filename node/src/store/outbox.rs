@@ -91,12 +91,12 @@ impl NodeStore {
     }
 
     /// Up to `limit` messages waiting for the broker, oldest first, among the first
-    /// `max_scan` records: a record for which `skip` (given its sequence and case key, read
-    /// without the envelope) answers true is left out unread. Unreadable records are set
+    /// `max_scan` records: a record for which `skip` (given its sequence, its case key, read
+    /// without the envelope, and its size in bytes) answers true is left out unread. Unreadable records are set
     /// aside on the way, as by [`NodeStore::next_outgoing`].
     pub fn waiting_outgoing(
         &self,
-        skip: &mut dyn FnMut(u64, &[u8]) -> bool,
+        skip: &mut dyn FnMut(u64, &[u8], usize) -> bool,
         limit: usize,
         max_scan: usize,
     ) -> Result<Vec<Outgoing>, StoreError> {
@@ -110,7 +110,7 @@ impl NodeStore {
                 .ok()
                 .zip(OutboxHead::decode(value.as_ref()).ok());
             if let Some((sequence, head)) = head
-                && skip(u64::from_be_bytes(sequence), &head.case_key)
+                && skip(u64::from_be_bytes(sequence), &head.case_key, value.len())
             {
                 continue;
             }
