@@ -8,8 +8,12 @@
 //! HTTP/2 keepalive drops a connection whose node answers no ping, and a node that leaves items
 //! unacknowledged for [`ACK_DEADLINE`] has its stream ended (the items stay queued and go out
 //! again on the next stream).
+//!
+//! The stream keeps what it sent and is waiting for ([`InFlight`]): each queued item is read
+//! and decoded once, when it is sent, and an acknowledgement is checked against the envelope
+//! header kept from then, not against the queue read again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +39,49 @@ pub const WINDOW: usize = 64;
 /// acknowledges each item as soon as it is on disk, a matter of seconds.
 pub const ACK_DEADLINE: Duration = Duration::from_secs(120);
 
+/// What a stream keeps of an item it sent, until the node acknowledges it.
+#[derive(Debug)]
+enum Sent {
+    /// An envelope: its header bytes, to check the receipt the acknowledgement carries.
+    Envelope(Vec<u8>),
+    /// A receipt for the node, which needs no answer.
+    Receipt,
+}
+
+/// The items a stream sent and is waiting for, by sequence.
+#[derive(Debug, Default)]
+struct InFlight {
+    sent: BTreeMap<u64, Sent>,
+    /// The same sequences, as the store's reads want them.
+    sequences: BTreeSet<u64>,
+}
+
+impl InFlight {
+    fn len(&self) -> usize {
+        self.sent.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sent.is_empty()
+    }
+
+    /// Keeps what the acknowledgement of `delivery` will be checked against.
+    fn insert(&mut self, delivery: &pb::Delivery) {
+        let sent = match &delivery.item {
+            Some(pb::delivery::Item::Envelope(envelope)) => Sent::Envelope(envelope.header.clone()),
+            _ => Sent::Receipt,
+        };
+        self.sent.insert(delivery.sequence, sent);
+        self.sequences.insert(delivery.sequence);
+    }
+
+    /// What was kept of `sequence`, if it is in flight.
+    fn remove(&mut self, sequence: u64) -> Option<Sent> {
+        self.sequences.remove(&sequence);
+        self.sent.remove(&sequence)
+    }
+}
+
 /// Who a delivery stream serves: the node, and the certificate (DER) its stream was opened with.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -55,7 +102,7 @@ pub async fn session(
     let waker = state.waker(&node);
     // Ending the stream at shutdown lets the server's graceful shutdown finish.
     let mut shutdown = state.shutdown_signal();
-    let mut in_flight = BTreeSet::new();
+    let mut in_flight = InFlight::default();
     // The last acknowledgement, or when the oldest item in flight was sent.
     let mut progress = Instant::now();
     loop {
@@ -79,25 +126,21 @@ pub async fn session(
         tokio::pin!(notified);
         notified.as_mut().enable();
         if in_flight.len() < WINDOW {
-            // Scan from the start of the queue each time, skipping what is in flight: sequence
-            // numbers are taken before their writes commit, so an item can appear behind
-            // one already sent, and a high-water mark would skip it until the next connection.
+            // Scan from the start of the queue each time, skipping (unread) what is in flight:
+            // sequence numbers are taken before their writes commit, so an item can appear
+            // behind one already sent, and a high-water mark would skip it until the next
+            // connection.
             match state
                 .store
-                .pending(&node, 0, WINDOW + in_flight.len())
+                .pending_except(&node, &in_flight.sequences, WINDOW - in_flight.len())
                 .await
             {
-                Ok(items) => {
-                    let fresh: Vec<_> = items
-                        .into_iter()
-                        .filter(|item| !in_flight.contains(&item.sequence))
-                        .take(WINDOW - in_flight.len())
-                        .collect();
+                Ok(fresh) => {
                     if in_flight.is_empty() {
                         progress = Instant::now();
                     }
                     for item in fresh {
-                        in_flight.insert(item.sequence);
+                        in_flight.insert(&item.delivery);
                         // A node that stops reading fills the stream's buffer: it gets until
                         // the acknowledgement deadline, like a node that stops acknowledging.
                         match tokio::time::timeout_at(
@@ -134,14 +177,14 @@ pub async fn session(
             ack = acks.message() => match ack {
                 Ok(Some(ack)) => {
                     let sequence = ack.sequence;
-                    if !in_flight.remove(&sequence) {
+                    let Some(sent) = in_flight.remove(sequence) else {
                         // Not progress: acks for made-up sequence numbers must not hold off
                         // the deadline.
                         debug!(node = %node, sequence, "acknowledgement for an item not in flight");
                         continue;
-                    }
+                    };
                     progress = Instant::now();
-                    if let Err(e) = acknowledge(&state, &node, ack).await {
+                    if let Err(e) = acknowledge(&state, &node, ack, sent).await {
                         warn!(node = %node, sequence, cause = %e, "refused acknowledgement");
                         let _ = out.try_send(Err(e.into()));
                         return;
@@ -180,20 +223,21 @@ pub async fn session(
     }
 }
 
+/// Checks `ack` of the item this stream sent as `sent` and removes the item from the queue,
+/// routing an envelope's receipt to its sender. An item that left the queue meanwhile (its
+/// envelope expired, say) is not routed twice: the store's removal answers for it.
 async fn acknowledge(
     state: &BrokerState,
     node: &NodeAddr,
     ack: pb::DeliveryAck,
+    sent: Sent,
 ) -> Result<(), BrokerError> {
     let sequence = ack.sequence;
     let bad = |problem: String| BrokerError::BadAck { sequence, problem };
-    let Some(item) = state.store.item(node, sequence).await? else {
-        return Ok(());
-    };
-    let envelope = match item.item {
-        Some(pb::delivery::Item::Envelope(envelope)) => envelope,
+    let header_bytes = match sent {
+        Sent::Envelope(header) => header,
         // A receipt needs no answer.
-        _ => {
+        Sent::Receipt => {
             state.store.complete(node.clone(), sequence, None).await?;
             return Ok(());
         }
@@ -201,7 +245,7 @@ async fn acknowledge(
     let signed = ack
         .receipt
         .ok_or_else(|| bad("an envelope must be acknowledged with a signed receipt".into()))?;
-    let header = Header::decode(&envelope.header)?;
+    let header = Header::decode(&header_bytes)?;
     let directory = state.directory.current();
     let claimed = receipt::peek(&signed)?;
     let kind = pb::ReceiptKind::try_from(claimed.kind).unwrap_or(pb::ReceiptKind::Unspecified);
@@ -221,7 +265,7 @@ async fn acknowledge(
         })?;
     let verified = receipt::verify(&signed, &keys)?;
     let r = &verified.receipt;
-    let digest = trm_proto::envelope::digest(&envelope.header);
+    let digest = trm_proto::envelope::digest(&header_bytes);
     if r.message_id != header.message_id.as_str()
         || r.from != header.from.as_str()
         || r.to != node.as_str()

@@ -285,4 +285,54 @@ mod tests {
         assert_eq!(A.to_canonical(), mapped.to_canonical());
         Ok(())
     }
+
+    /// A self-signed server certificate for `at.broker.trm`, and a client trusting it.
+    fn tls_pair()
+    -> Result<(Arc<ServerConfig>, Arc<rustls::ClientConfig>), Box<dyn std::error::Error>> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let certified = rcgen::generate_simple_self_signed(vec!["at.broker.trm".to_owned()])?;
+        let cert = certified.cert.der().clone();
+        let key =
+            rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())?;
+        let server = ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert)?;
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok((Arc::new(server), Arc::new(client)))
+    }
+
+    #[tokio::test]
+    async fn accepted_connections_reach_the_server_with_nagle_turned_off()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use tokio_stream::StreamExt;
+
+        let (server, client) = tls_pair()?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut connections = incoming(listener, server, &Network::default());
+        let dialling = tokio::spawn(async move {
+            let tcp = TcpStream::connect(addr).await?;
+            let name = rustls::pki_types::ServerName::try_from("at.broker.trm")
+                .map_err(io::Error::other)?;
+            tokio_rustls::TlsConnector::from(client)
+                .connect(name, tcp)
+                .await
+        });
+        let accepted = tokio::time::timeout(Duration::from_secs(30), connections.next())
+            .await?
+            .ok_or("the accept loop ended")??;
+        // tonic's own `tcp_nodelay` does not apply to connections handed to
+        // `serve_with_incoming`: the accept loop must turn Nagle off itself.
+        assert!(accepted.get_ref().0.tcp.nodelay()?, "Nagle is on");
+        let keepalive = SockRef::from(&accepted.get_ref().0.tcp).keepalive()?;
+        assert!(keepalive, "TCP keepalive is off");
+        let _client = dialling.await??;
+        Ok(())
+    }
 }

@@ -275,6 +275,27 @@ pub trait BrokerStore: Send + Sync {
         limit: usize,
     ) -> StoreFuture<'a, Vec<Queued>>;
 
+    /// Up to `limit` items for `recipient`, oldest first, leaving out those whose sequence is
+    /// in `skip` without reading them: what a delivery stream has not sent yet, each item read
+    /// once however often the stream asks.
+    fn pending_except<'a>(
+        &'a self,
+        recipient: &'a NodeAddr,
+        skip: &'a std::collections::BTreeSet<u64>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<Queued>> {
+        Box::pin(async move {
+            let items = self
+                .pending(recipient, 0, skip.len().saturating_add(limit))
+                .await?;
+            Ok(items
+                .into_iter()
+                .filter(|item| !skip.contains(&item.sequence))
+                .take(limit)
+                .collect())
+        })
+    }
+
     /// The queued item `sequence` for `recipient`, if still queued.
     fn item<'a>(
         &'a self,

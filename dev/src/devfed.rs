@@ -78,6 +78,7 @@ pub fn node_config(
         backup: trm_node::backup::BackupSettings::default(),
         metrics: Default::default(),
         webhooks: Default::default(),
+        outbox: Default::default(),
     }
 }
 

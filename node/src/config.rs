@@ -103,6 +103,9 @@ pub struct NodeConfigFile {
     /// The `[webhooks]` table: retries, deadlines and the CA of notifications to receivers.
     #[serde(default)]
     pub webhooks: crate::webhooks::WebhookSettings,
+    /// How the outbox submits to the home broker (the `[outbox]` table).
+    #[serde(default)]
+    pub outbox: crate::outbox::OutboxSettings,
 }
 
 fn default_retention() -> u64 {
@@ -184,6 +187,8 @@ pub struct NodeConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// Webhook retries, deadlines and CA.
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// How many submissions the outbox keeps on their way to the broker at once.
+    pub outbox_window: usize,
 }
 
 impl RelativePaths for NodeConfigFile {
@@ -304,8 +309,13 @@ impl NodeConfigFile {
             .webhooks
             .validate()
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
+        let outbox_window = self
+            .outbox
+            .validate()
+            .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         Ok(NodeConfig {
             webhooks,
+            outbox_window,
             metrics_listen,
             attachments,
             keys,

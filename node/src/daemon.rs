@@ -166,6 +166,7 @@ pub async fn serve(
             node.clone(),
             channel.clone(),
             sources.clone(),
+            config.outbox_window,
             stopped.clone(),
         )));
         tasks.push(tokio::spawn(crate::refresh::run(

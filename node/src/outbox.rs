@@ -1,5 +1,10 @@
 //! The outbox task: submits queued messages to the home broker, oldest first, and records the
-//! broker's signed ACCEPTED receipt. While the broker is unreachable it retries with backoff;
+//! broker's signed ACCEPTED receipt. Up to a window of submissions wait for the broker's answer
+//! at once (the `[outbox]` table's `window`), but never two of one case: a case's next message
+//! is submitted only once the answer to the one before it was handled, so the broker queues a
+//! case's messages in the order they were sent. A message leaves the outbox only when its
+//! verified receipt is on disk, as with one submission at a time; answers are handled one by
+//! one, each with the rules below. While the broker is unreachable it retries with backoff;
 //! a refusal (forged, oversized, unknown recipient, ...) is recorded as the message's outcome
 //! and ends its attempts. An envelope whose delivery window ended before any broker took it is
 //! not tried again: it leaves the outbox, recorded as expired and not delivered.
@@ -23,16 +28,24 @@
 //! - an outbox record that cannot be read, or whose message cannot be updated, is moved to the
 //!   store's set-aside table instead (logged at WARN).
 //!
-//! Attempts are counted in memory: a restart counts them from zero again.
+//! Attempts are counted in memory: a restart counts them from zero again. After a failure no
+//! new submission starts until the pause (with backoff) ends; those already on their way are
+//! answered and handled.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use prost::Message;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use tonic::Code;
+use tokio::time::Instant;
 use tonic::transport::Channel;
+use tonic::{Code, Status};
 use tracing::{debug, error, warn};
 use trm_proto::pb;
 use trm_proto::pb::broker_client::BrokerClient;
@@ -41,7 +54,63 @@ use trm_storage::Backoff;
 use crate::error::NodeError;
 use crate::node::Node;
 use crate::refresh::Sources;
-use crate::store::{Outgoing, StoreError};
+use crate::store::{NodeStore, Outgoing, StoreError};
+
+/// How many submissions may wait for the broker's answer at once, by default.
+pub const DEFAULT_WINDOW: usize = 32;
+
+/// The largest window the configuration accepts.
+pub const MAX_WINDOW: usize = 256;
+
+/// How many outbox records one look for messages to submit reads at most: messages further
+/// back wait until those ahead of them left (a long queue of one case is submitted one message
+/// at a time, and is not read whole for each).
+const SCAN_LIMIT: usize = 4096;
+
+/// How many envelope bytes may be on their way at once (unless one envelope alone is larger):
+/// on the slowest uplink a submission is given time for ([`SLOWEST_UPLINK`]) they all go
+/// within the usual call deadline, so a full window does not make its own submissions time
+/// out.
+const MAX_BYTES_IN_FLIGHT: usize = 1024 * 1024;
+
+/// The `[outbox]` table of `node.toml`: how the outbox submits to the home broker.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// How many submissions may wait for the broker's answer at once, 1 to 256; messages of
+    /// one case are submitted one after another whatever the window.
+    #[serde(default = "default_window")]
+    pub window: usize,
+}
+
+fn default_window() -> usize {
+    DEFAULT_WINDOW
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            window: DEFAULT_WINDOW,
+        }
+    }
+}
+
+impl OutboxSettings {
+    /// The window, when it is within bounds; the field and the problem otherwise.
+    pub fn validate(&self) -> Result<usize, (&'static str, String)> {
+        if (1..=MAX_WINDOW).contains(&self.window) {
+            Ok(self.window)
+        } else {
+            Err((
+                "outbox.window",
+                format!(
+                    "{} must be between 1 and {MAX_WINDOW} submissions at once",
+                    self.window
+                ),
+            ))
+        }
+    }
+}
 
 /// Failed attempts charged to one message before it is set aside.
 pub const MAX_ATTEMPTS: u32 = 10;
@@ -122,6 +191,64 @@ impl Rotation {
     }
 }
 
+/// What became of one submission.
+enum Answer {
+    /// The broker's receipt was verified and is on disk.
+    Recorded,
+    /// The broker answered, but its receipt could not be verified or recorded.
+    Unrecorded(NodeError),
+    /// The call failed.
+    Failed(Status),
+}
+
+/// One submission on its way: the message and what became of it.
+type Attempt = Pin<Box<dyn Future<Output = (Outgoing, Answer)> + Send>>;
+
+/// The submissions waiting for the broker's answer.
+#[derive(Default)]
+struct InFlight {
+    /// Their outbox sequences, with the size of each record.
+    sequences: HashMap<u64, usize>,
+    /// Those sizes added up.
+    bytes: usize,
+    /// Their cases: none of them has a second message on its way.
+    cases: HashSet<Vec<u8>>,
+    /// The calls.
+    attempts: FuturesUnordered<Attempt>,
+}
+
+impl InFlight {
+    fn len(&self) -> usize {
+        self.sequences.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sequences.is_empty()
+    }
+
+    /// Whether `sequence`, or another message of `case`, is on its way.
+    fn holds(&self, sequence: u64, case: &[u8]) -> bool {
+        self.sequences.contains_key(&sequence) || self.cases.contains(case)
+    }
+
+    /// Counts `item` as on its way, with its case and size.
+    fn claim(&mut self, item: &Outgoing) {
+        let size = item.envelope.encoded_len();
+        if self.sequences.insert(item.sequence, size).is_none() {
+            self.bytes = self.bytes.saturating_add(size);
+        }
+        self.cases.insert(item.case_key.clone());
+    }
+
+    /// `item` was answered (or failed): its case may submit its next message.
+    fn land(&mut self, item: &Outgoing) {
+        if let Some(size) = self.sequences.remove(&item.sequence) {
+            self.bytes = self.bytes.saturating_sub(size);
+        }
+        self.cases.remove(&item.case_key);
+    }
+}
+
 /// The outbox task's state.
 struct Outbox {
     node: Arc<Node>,
@@ -135,11 +262,12 @@ struct Outbox {
     sources: Sources,
 }
 
-/// Runs until `shutdown` turns true.
+/// Runs until `shutdown` turns true, with up to `window` submissions on their way at once.
 pub async fn run(
     node: Arc<Node>,
     channel: Channel,
     sources: Sources,
+    window: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut outbox = Outbox {
@@ -150,92 +278,146 @@ pub async fn run(
         rotation: Rotation::default(),
         sources,
     };
+    let mut flight = InFlight::default();
+    // While set, no new submission starts before then (a failure's backoff).
+    let mut paused_until: Option<Instant> = None;
     while !*shutdown.borrow() {
-        let item = match outbox
-            .node
-            .store()
-            .next_outgoing_except(&outbox.rotation.behind)
-        {
-            Ok(Some(item)) => item,
-            Ok(None) => {
-                tokio::select! {
-                    () = outbox.node.outbox_wake().notified() => {}
-                    _ = shutdown.changed() => {}
+        if paused_until.is_none_or(|until| until <= Instant::now()) {
+            paused_until = None;
+            let filled = outbox.fill(&mut flight, window.max(1)).await;
+            if !filled {
+                paused_until = Some(Instant::now() + outbox.backoff.next_delay());
+            }
+        }
+        let until = paused_until;
+        tokio::select! {
+            Some((item, answer)) = flight.attempts.next(), if !flight.attempts.is_empty() => {
+                flight.land(&item);
+                if !outbox.settle(&item, answer).await && paused_until.is_none() {
+                    paused_until = Some(Instant::now() + outbox.backoff.next_delay());
                 }
-                continue;
             }
-            Err(e) => {
-                error!(cause = %e, "cannot read outbox");
-                outbox.pause(&mut shutdown).await;
-                continue;
-            }
-        };
-        if !outbox.submit(&item).await {
-            outbox.pause(&mut shutdown).await;
+            // A new message, or the delivery stream reconnected (the broker is back).
+            () = outbox.node.outbox_wake().notified() => paused_until = None,
+            () = sleep_until(until) => {}
+            _ = shutdown.changed() => {}
         }
     }
 }
 
+/// Waits until `until`, or for ever without one.
+async fn sleep_until(until: Option<Instant>) {
+    match until {
+        Some(until) => tokio::time::sleep_until(until).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Outbox {
-    /// One attempt at `item`; false when the task should pause before the next.
-    async fn submit(&mut self, item: &Outgoing) -> bool {
-        let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
-        let now = trm_proto::time::now_ms();
-        if let Some(expired_at) = expired(&item.envelope, now) {
-            warn!(message = %id, "envelope expired before its broker took it; not sent");
-            let reason = format!(
-                "its delivery window ended at {} before the broker took it",
-                trm_proto::time::format_ms(expired_at)
-            );
-            let evidence = pb::Evidence {
-                step: "expired".into(),
-                at_ms: now,
-                attested_by: self.node.address().to_string(),
-                detail: format!("expired, not delivered: {reason}"),
-                receipt: None,
-            };
-            return self.finish(item, evidence, &reason).await;
+    /// Starts submitting the oldest waiting messages the window has room for, leaving out
+    /// those whose case has a message on its way; the messages moved behind the others only
+    /// when nothing else waits or is on its way. False when the task should pause.
+    async fn fill(&mut self, flight: &mut InFlight, window: usize) -> bool {
+        let room = window.saturating_sub(flight.len());
+        if room == 0 {
+            return true;
         }
-        let submitted = self.client.submit(item.envelope.clone());
-        let deadline = submit_deadline(item.envelope.encoded_len());
-        match crate::connect::within(deadline, submitted).await {
-            Ok(response) => {
-                match self
-                    .node
+        let items = match choose(self.node.store(), flight, &self.rotation.behind, room) {
+            Ok(items) => items,
+            Err(e) => {
+                error!(cause = %e, "cannot read outbox");
+                return false;
+            }
+        };
+        for item in items {
+            let now = trm_proto::time::now_ms();
+            if let Some(expired_at) = expired(&item.envelope, now) {
+                if !self.expire(&item, expired_at, now).await {
+                    return false;
+                }
+                continue;
+            }
+            flight.claim(&item);
+            flight.attempts.push(self.attempt(item));
+        }
+        true
+    }
+
+    /// Takes `item`, whose delivery window ended at `expired_at`, out of the outbox.
+    async fn expire(&mut self, item: &Outgoing, expired_at: u64, now: u64) -> bool {
+        let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
+        warn!(message = %id, "envelope expired before its broker took it; not sent");
+        let reason = format!(
+            "its delivery window ended at {} before the broker took it",
+            trm_proto::time::format_ms(expired_at)
+        );
+        let evidence = pb::Evidence {
+            step: "expired".into(),
+            at_ms: now,
+            attested_by: self.node.address().to_string(),
+            detail: format!("expired, not delivered: {reason}"),
+            receipt: None,
+        };
+        self.finish(item, evidence, &reason).await
+    }
+
+    /// Submits `item` and records the broker's receipt: the call and the durable write run
+    /// alongside the other submissions on their way.
+    fn attempt(&self, mut item: Outgoing) -> Attempt {
+        let mut client = self.client.clone();
+        let node = self.node.clone();
+        Box::pin(async move {
+            let deadline = submit_deadline(item.envelope.encoded_len());
+            // The envelope is not needed once sent: what follows goes by sequence and key.
+            let envelope = std::mem::take(&mut item.envelope);
+            let answer = match crate::connect::within(deadline, client.submit(envelope)).await {
+                Ok(response) => match node
                     .accept_receipt(response.get_ref(), Some(item.sequence))
                     .await
                 {
-                    Ok(_) => {
-                        self.backoff.reset();
-                        self.forget(item.sequence);
-                        true
-                    }
-                    Err(NodeError::Store(e)) if concerns_the_message(&e) => {
-                        error!(message = %id, cause = %e, "broker receipt cannot be recorded");
-                        self.set_aside(item, &format!("its receipt cannot be recorded: {e}"))
-                            .await
-                    }
-                    Err(NodeError::Store(e)) => {
-                        error!(message = %id, cause = %e, "cannot record the broker receipt");
-                        false
-                    }
-                    Err(e) => {
-                        // The broker took the message, but its receipt cannot be checked: most
-                        // likely its key changed and this node's directory is older. Keep the
-                        // message (the broker answers a second submission as the first).
-                        error!(message = %id, cause = %e, "the broker accepted the message but its receipt could not be verified; asking for a newer directory, the message stays queued");
-                        self.refresh_directory().await;
-                        self.strike(item, "its receipt from the broker could not be verified");
-                        false
-                    }
-                }
+                    Ok(_) => Answer::Recorded,
+                    Err(e) => Answer::Unrecorded(e),
+                },
+                Err(status) => Answer::Failed(status),
+            };
+            (item, answer)
+        })
+    }
+
+    /// Handles what became of one submission of `item`; false when the task should pause
+    /// before starting the next.
+    async fn settle(&mut self, item: &Outgoing, answer: Answer) -> bool {
+        let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
+        match answer {
+            Answer::Recorded => {
+                self.backoff.reset();
+                self.forget(item.sequence);
+                true
             }
-            Err(status) if status.code() == Code::DeadlineExceeded => {
+            Answer::Unrecorded(NodeError::Store(e)) if concerns_the_message(&e) => {
+                error!(message = %id, cause = %e, "broker receipt cannot be recorded");
+                self.set_aside(item, &format!("its receipt cannot be recorded: {e}"))
+                    .await
+            }
+            Answer::Unrecorded(NodeError::Store(e)) => {
+                error!(message = %id, cause = %e, "cannot record the broker receipt");
+                false
+            }
+            Answer::Unrecorded(e) => {
+                // The broker took the message, but its receipt cannot be checked: most
+                // likely its key changed and this node's directory is older. Keep the
+                // message (the broker answers a second submission as the first).
+                error!(message = %id, cause = %e, "the broker accepted the message but its receipt could not be verified; asking for a newer directory, the message stays queued");
+                self.refresh_directory().await;
+                self.strike(item, "its receipt from the broker could not be verified");
+                false
+            }
+            Answer::Failed(status) if status.code() == Code::DeadlineExceeded => {
                 debug!(message = %id, cause = %status, "submission ran out of time, will retry");
                 self.strike(item, "its submission kept running out of time");
                 false
             }
-            Err(status) if is_transient(status.code()) => {
+            Answer::Failed(status) if is_transient(status.code()) => {
                 debug!(message = %id, cause = %status, "broker unreachable, will retry");
                 if may_be_the_message(status.code()) && self.broker_answers().await {
                     warn!(message = %id, cause = %status, "the broker is up but failed this message");
@@ -244,7 +426,7 @@ impl Outbox {
                 }
                 false
             }
-            Err(status) => {
+            Answer::Failed(status) => {
                 warn!(message = %id, cause = %status, "broker refused message");
                 let evidence = pb::Evidence {
                     step: "submit_failed".into(),
@@ -372,16 +554,41 @@ impl Outbox {
             }
         }
     }
+}
 
-    /// Waits before the next attempt; cut short when the delivery stream reconnects (the
-    /// broker is back) or a new message is queued.
-    async fn pause(&mut self, shutdown: &mut watch::Receiver<bool>) {
-        tokio::select! {
-            () = tokio::time::sleep(self.backoff.next_delay()) => {}
-            () = self.node.outbox_wake().notified() => {}
-            _ = shutdown.changed() => {}
+/// The next messages to submit, at most `room`, oldest first: one per case, none of a case
+/// with a message in `flight`, within [`MAX_BYTES_IN_FLIGHT`]; those in `behind` only when nothing else waits or is on its way
+/// (then the oldest of them alone).
+fn choose(
+    store: &NodeStore,
+    flight: &InFlight,
+    behind: &BTreeSet<u64>,
+    room: usize,
+) -> Result<Vec<Outgoing>, StoreError> {
+    let mut cases = HashSet::new();
+    let mut bytes = flight.bytes;
+    let mut next = |sequence: u64, case: &[u8], size: usize| {
+        if behind.contains(&sequence) || flight.holds(sequence, case) {
+            return true;
         }
+        // Its case is taken either way: a later message of it must not pass it.
+        if !cases.insert(case.to_vec()) {
+            return true;
+        }
+        // Within the byte budget, unless it is the first on its way (it then goes alone).
+        let first = bytes == 0;
+        bytes = bytes.saturating_add(size);
+        !first && bytes > MAX_BYTES_IN_FLIGHT
+    };
+    let items = store.waiting_outgoing(&mut next, room, SCAN_LIMIT)?;
+    if !items.is_empty() || !flight.is_empty() {
+        return Ok(items);
     }
+    store.waiting_outgoing(
+        &mut |sequence, _, _| !behind.contains(&sequence),
+        1.min(room),
+        SCAN_LIMIT,
+    )
 }
 
 /// When `envelope`'s delivery window ended at or before `now_ms`, its end.
@@ -419,6 +626,152 @@ mod tests {
         assert!(rotation.behind.contains(&7));
         rotation.forget(7);
         assert!(rotation.behind.is_empty() && rotation.strikes.is_empty());
+    }
+
+    /// An outbox with messages 1 to 6 of cases A A B C B D, and what [`choose`] picks.
+    struct Queue {
+        _dir: tempfile::TempDir,
+        store: NodeStore,
+    }
+
+    const CASES: [(u64, &str); 6] = [(1, "A"), (2, "A"), (3, "B"), (4, "C"), (5, "B"), (6, "D")];
+
+    fn item(sequence: u64, case: &str) -> Outgoing {
+        Outgoing {
+            sequence,
+            key: format!("lefoe-ibf@at\0{sequence}").into_bytes(),
+            envelope: pb::Envelope::default(),
+            case_key: case.as_bytes().to_vec(),
+        }
+    }
+
+    impl Queue {
+        fn new() -> Result<Self, Box<dyn std::error::Error>> {
+            let dir = tempfile::tempdir()?;
+            let store = NodeStore::open(dir.path())?;
+            for (sequence, case) in CASES {
+                let queued = item(sequence, case);
+                store.put_outgoing(
+                    sequence,
+                    &pb::OutboxItem {
+                        message_key: queued.key,
+                        envelope: Some(queued.envelope),
+                        case_key: queued.case_key,
+                    },
+                )?;
+            }
+            Ok(Self { _dir: dir, store })
+        }
+
+        fn choose(
+            &self,
+            flight: &InFlight,
+            behind: &[u64],
+            room: usize,
+        ) -> Result<Vec<u64>, StoreError> {
+            let behind = behind.iter().copied().collect();
+            Ok(choose(&self.store, flight, &behind, room)?
+                .iter()
+                .map(|item| item.sequence)
+                .collect())
+        }
+    }
+
+    #[test]
+    fn the_window_takes_the_oldest_message_of_each_case_and_never_two_of_one_case()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let queue = Queue::new()?;
+        let mut flight = InFlight::default();
+        assert_eq!(queue.choose(&flight, &[], 32)?, [1, 3, 4, 6]);
+        assert_eq!(queue.choose(&flight, &[], 2)?, [1, 3]);
+        // 1 and 3 on their way: their cases' next messages (2 and 5) wait for their answers.
+        flight.claim(&item(1, "A"));
+        flight.claim(&item(3, "B"));
+        assert_eq!(queue.choose(&flight, &[], 32)?, [4, 6]);
+        // 1 failed and is still queued: it goes again before 2, its case's next message.
+        flight.land(&item(1, "A"));
+        assert_eq!(queue.choose(&flight, &[], 32)?, [1, 4, 6]);
+        flight.land(&item(3, "B"));
+        assert_eq!(queue.choose(&flight, &[], 32)?, [1, 3, 4, 6]);
+        Ok(())
+    }
+
+    #[test]
+    fn messages_moved_behind_go_only_when_nothing_else_waits_or_is_on_its_way()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let queue = Queue::new()?;
+        let mut flight = InFlight::default();
+        // 1 moved behind: the others pass it, its case's next message too.
+        assert_eq!(queue.choose(&flight, &[1], 32)?, [2, 3, 4, 6]);
+        let all = [1, 2, 3, 4, 5, 6];
+        assert_eq!(queue.choose(&flight, &all, 32)?, [1], "the oldest, alone");
+        flight.claim(&item(1, "A"));
+        assert_eq!(queue.choose(&flight, &all, 32)?, Vec::<u64>::new());
+        Ok(())
+    }
+
+    #[test]
+    fn large_envelopes_share_a_byte_budget_and_one_larger_than_it_goes_alone()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let large = |sequence: u64, case: &str, size: usize| Outgoing {
+            envelope: pb::Envelope {
+                ciphertext: vec![0; size],
+                ..Default::default()
+            },
+            ..item(sequence, case)
+        };
+        let queued = [
+            large(1, "X", 600 * 1024),
+            large(2, "Y", 600 * 1024),
+            large(3, "Z", 10),
+            large(4, "W", 3 * 1024 * 1024),
+        ];
+        for item in &queued {
+            store.put_outgoing(
+                item.sequence,
+                &pb::OutboxItem {
+                    message_key: item.key.clone(),
+                    envelope: Some(item.envelope.clone()),
+                    case_key: item.case_key.clone(),
+                },
+            )?;
+        }
+        let chosen = |flight: &InFlight| -> Result<Vec<u64>, StoreError> {
+            Ok(choose(&store, flight, &BTreeSet::new(), 32)?
+                .iter()
+                .map(|item| item.sequence)
+                .collect())
+        };
+        let [x, _, _, w] = &queued;
+        let mut flight = InFlight::default();
+        // 2 would pass the budget, and nothing passes it: 3 waits behind it.
+        assert_eq!(chosen(&flight)?, [1]);
+        flight.claim(x);
+        assert_eq!(chosen(&flight)?, Vec::<u64>::new());
+        flight.land(x);
+        assert_eq!(flight.bytes, 0);
+        assert_eq!(chosen(&flight)?, [1]);
+        // Larger than the budget alone, it is counted whole while on its way.
+        flight.claim(w);
+        assert!(flight.bytes > MAX_BYTES_IN_FLIGHT);
+        assert_eq!(chosen(&flight)?, Vec::<u64>::new());
+        flight.land(w);
+        assert_eq!(flight.bytes, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn the_window_is_bounded_in_the_configuration() {
+        let window = |window| OutboxSettings { window }.validate();
+        assert_eq!(OutboxSettings::default().validate(), Ok(DEFAULT_WINDOW));
+        assert_eq!(window(1), Ok(1));
+        assert_eq!(window(MAX_WINDOW), Ok(MAX_WINDOW));
+        let refused = window(0).expect_err("zero");
+        assert_eq!(refused.0, "outbox.window");
+        assert!(refused.1.contains("between 1 and 256"), "{}", refused.1);
+        assert!(window(MAX_WINDOW + 1).is_err());
     }
 
     #[test]

@@ -347,3 +347,35 @@ async fn a_peer_that_accepts_tcp_and_never_answers_fails_the_dial_at_the_handsha
     assert!(started.elapsed() < Duration::from_secs(3));
     held.abort();
 }
+
+#[tokio::test]
+async fn the_connector_hands_out_connections_with_nagle_turned_off() {
+    use tower::Service;
+
+    let s = setup();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let acceptor = TlsAcceptor::from(s.server(&s.broker));
+    let serving = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.expect("accept");
+        let mut stream = acceptor.accept(tcp).await.expect("handshake");
+        stream.write_all(b"k").await.expect("write");
+        stream.flush().await.expect("flush");
+        // Held open until the client has looked at its socket.
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+    });
+    let mut connector =
+        crate::Connector::new(s.client(&s.node), &"at".parse().expect("name")).expect("connector");
+    let uri: http::Uri = format!("http://{addr}").parse().expect("uri");
+    let mut stream = connector.call(uri).await.expect("dialled").into_inner();
+    let mut byte = [0; 1];
+    stream.read_exact(&mut byte).await.expect("one byte");
+    let (tcp, _) = stream.get_ref();
+    // A gRPC reply waiting for a delayed ACK costs tens of milliseconds per call.
+    assert!(tcp.nodelay().expect("read TCP_NODELAY"), "Nagle is on");
+    drop(stream);
+    serving.await.expect("server task");
+}

@@ -303,6 +303,38 @@ impl EmbeddedStore {
         Ok(items)
     }
 
+    fn pending_except_now(
+        &self,
+        recipient: &NodeAddr,
+        skip: &std::collections::BTreeSet<u64>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        let start = queue_key(recipient, 1);
+        let end = queue_key(recipient, u64::MAX);
+        let mut items = Vec::new();
+        for entry in self.queue.range(start..=end) {
+            if items.len() >= limit {
+                break;
+            }
+            let (key, value) = entry?;
+            let sequence = key
+                .len()
+                .checked_sub(8)
+                .and_then(|at| key.get(at..))
+                .and_then(|tail| <[u8; 8]>::try_from(tail).ok())
+                .map(u64::from_be_bytes);
+            if sequence.is_some_and(|sequence| skip.contains(&sequence)) {
+                continue;
+            }
+            let delivery = pb::Delivery::decode(value.as_ref()).map_err(|e| corrupt("queue", e))?;
+            items.push(Queued {
+                sequence: delivery.sequence,
+                delivery,
+            });
+        }
+        Ok(items)
+    }
+
     fn item_now(
         &self,
         recipient: &NodeAddr,
@@ -391,6 +423,15 @@ impl BrokerStore for EmbeddedStore {
         limit: usize,
     ) -> StoreFuture<'a, Vec<Queued>> {
         Box::pin(async move { self.pending_now(recipient, after, limit) })
+    }
+
+    fn pending_except<'a>(
+        &'a self,
+        recipient: &'a NodeAddr,
+        skip: &'a std::collections::BTreeSet<u64>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<Queued>> {
+        Box::pin(async move { self.pending_except_now(recipient, skip, limit) })
     }
 
     fn item<'a>(
@@ -646,6 +687,50 @@ mod tests {
         assert_eq!(store.queue_len(&to).await?, 0);
         assert_eq!(store.queue_len(&from).await?, 1);
         assert_eq!(store.relay_log().await?.len(), 2);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_delivery_stream_reads_only_what_it_has_not_sent() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        let key = signing::generate_key();
+        let to: NodeAddr = "astra@at".parse()?;
+        for text in ["one", "two", "three"] {
+            let sealed = envelope(&key, &MessageId::random(), text.as_bytes())?;
+            store.accept(admission(sealed, text)).await?;
+        }
+        let all: Vec<u64> = store
+            .pending(&to, 0, 10)
+            .await?
+            .iter()
+            .map(|item| item.sequence)
+            .collect();
+        let [first, second, third] = all.as_slice() else {
+            return Err(format!("three items expected: {all:?}").into());
+        };
+        let sequences =
+            |items: Vec<Queued>| -> Vec<u64> { items.iter().map(|item| item.sequence).collect() };
+        let sent = std::collections::BTreeSet::from([*first]);
+        assert_eq!(
+            sequences(store.pending_except(&to, &sent, 10).await?),
+            [*second, *third]
+        );
+        assert_eq!(
+            sequences(store.pending_except(&to, &sent, 1).await?),
+            [*second]
+        );
+        // What is in flight is left unread: a record that no longer decodes there is no error.
+        store
+            .queue
+            .insert(queue_key(&to, *first), b"\xff not a delivery".as_slice())?;
+        assert!(store.pending(&to, 0, 10).await.is_err());
+        assert_eq!(
+            sequences(store.pending_except(&to, &sent, 10).await?),
+            [*second, *third]
+        );
+        let everything = std::collections::BTreeSet::from([*first, *second, *third]);
+        assert!(store.pending_except(&to, &everything, 10).await?.is_empty());
         Ok(())
     }
 

@@ -212,6 +212,8 @@ pub struct Outgoing {
     pub key: Vec<u8>,
     /// The sealed envelope.
     pub envelope: pb::Envelope,
+    /// The case it belongs to; empty in records queued before it was kept.
+    pub case_key: Vec<u8>,
 }
 
 /// The node's database.
@@ -725,6 +727,7 @@ impl NodeStore {
         let queued = pb::OutboxItem {
             message_key: key.clone(),
             envelope: Some(envelope.clone()),
+            case_key: case_key.clone(),
         }
         .encode_to_vec();
         let mut stored = pb::StoredMessage {

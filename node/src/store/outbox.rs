@@ -31,6 +31,15 @@ struct SetAsideRecord {
     item: Vec<u8>,
 }
 
+/// The part of an outbox record that says which message and case it is, read without
+/// copying the envelope (prost skips the fields it does not name).
+#[derive(Clone, PartialEq, Message)]
+struct OutboxHead {
+    /// As `OutboxItem.case_key`.
+    #[prost(bytes = "vec", tag = "3")]
+    case_key: Vec<u8>,
+}
+
 /// An outbox record, or why it cannot be read.
 fn decode(key: &[u8], value: &[u8]) -> Result<Outgoing, String> {
     let sequence = <[u8; 8]>::try_from(key)
@@ -44,6 +53,7 @@ fn decode(key: &[u8], value: &[u8]) -> Result<Outgoing, String> {
         sequence,
         key: item.message_key,
         envelope,
+        case_key: item.case_key,
     })
 }
 
@@ -78,6 +88,54 @@ impl NodeStore {
             }
         }
         Ok(first_behind)
+    }
+
+    /// Up to `limit` messages waiting for the broker, oldest first, among the first
+    /// `max_scan` records: a record for which `skip` (given its sequence, its case key, read
+    /// without the envelope, and its size in bytes) answers true is left out unread. Unreadable records are set
+    /// aside on the way, as by [`NodeStore::next_outgoing`].
+    pub fn waiting_outgoing(
+        &self,
+        skip: &mut dyn FnMut(u64, &[u8], usize) -> bool,
+        limit: usize,
+        max_scan: usize,
+    ) -> Result<Vec<Outgoing>, StoreError> {
+        let mut items = Vec::new();
+        for entry in self.engine()?.outbox.iter().take(max_scan) {
+            if items.len() >= limit {
+                break;
+            }
+            let (key, value) = entry?;
+            let head = <[u8; 8]>::try_from(key.as_ref())
+                .ok()
+                .zip(OutboxHead::decode(value.as_ref()).ok());
+            if let Some((sequence, head)) = head
+                && skip(u64::from_be_bytes(sequence), &head.case_key, value.len())
+            {
+                continue;
+            }
+            match decode(&key, &value) {
+                Ok(item) => items.push(item),
+                Err(reason) => {
+                    warn!(reason = %reason, "outbox record set aside: it cannot be sent");
+                    self.move_aside(&key, &reason)?;
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    /// Puts `item` in the outbox at `sequence` as it is, for tests of what reads the outbox.
+    #[cfg(test)]
+    pub(crate) fn put_outgoing(
+        &self,
+        sequence: u64,
+        item: &pb::OutboxItem,
+    ) -> Result<(), StoreError> {
+        self.engine()?
+            .outbox
+            .insert(sequence.to_be_bytes(), item.encode_to_vec())?;
+        Ok(())
     }
 
     /// The message key of the outbox record at `sequence`, if it is there and readable.
@@ -188,6 +246,7 @@ mod tests {
         let readable = pb::OutboxItem {
             message_key: b"lefoe-ibf@marri\0id".to_vec(),
             envelope: Some(pb::Envelope::default()),
+            case_key: b"lefoe-ibf@marri\0ref".to_vec(),
         };
         store
             .engine()?
@@ -210,6 +269,7 @@ mod tests {
         let later = pb::OutboxItem {
             message_key: b"lefoe-ibf@marri\0later".to_vec(),
             envelope: Some(pb::Envelope::default()),
+            case_key: Vec::new(),
         };
         store
             .engine()?

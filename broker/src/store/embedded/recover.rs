@@ -166,6 +166,21 @@ impl BrokerStore for RecoveringStore {
         })
     }
 
+    fn pending_except<'a>(
+        &'a self,
+        recipient: &'a NodeAddr,
+        skip: &'a std::collections::BTreeSet<u64>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<Queued>> {
+        Box::pin(async move {
+            let store = self.current()?;
+            store
+                .pending_except(recipient, skip, limit)
+                .await
+                .map_err(|e| self.observe(e))
+        })
+    }
+
     fn item<'a>(
         &'a self,
         recipient: &'a NodeAddr,
