@@ -100,6 +100,9 @@ pub struct NodeConfigFile {
     /// The `[metrics]` table: where the Prometheus metrics page is served (off by default).
     #[serde(default)]
     pub metrics: trm_storage::exposition::MetricsFile,
+    /// The `[http]` table: where the HTTPS JSON API is served (off by default).
+    #[serde(default)]
+    pub http: crate::http::settings::HttpFile,
 }
 
 fn default_retention() -> u64 {
@@ -179,6 +182,8 @@ pub struct NodeConfig {
     pub attachments: trm_proto::attachment::Limits,
     /// Where the metrics page is served, if at all (a loopback address).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The HTTPS JSON API, if it is on.
+    pub http: Option<crate::http::settings::HttpSettings>,
 }
 
 impl RelativePaths for NodeConfigFile {
@@ -193,6 +198,9 @@ impl RelativePaths for NodeConfigFile {
             &mut self.age_key,
             &mut self.directory,
         ]
+        .into_iter()
+        .chain(self.http.paths_mut())
+        .collect()
     }
 }
 
@@ -293,14 +301,17 @@ impl NodeConfigFile {
             .validate(self.max_envelope_bytes)
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         let metrics_listen = self.metrics.validate()?;
+        let tls_key_pem = read_secret(&self.tls_key)?;
+        let http = self.http.validate(&tls_cert_pem, &tls_key_pem)?;
         Ok(NodeConfig {
             metrics_listen,
+            http,
             attachments,
             keys,
             data_dir: self.data_dir,
             admin_socket: self.admin_socket,
             broker_endpoint: self.broker_endpoint,
-            tls_key_pem: read_secret(&self.tls_key)?,
+            tls_key_pem,
             ca_pem: read_text(&self.ca_cert)?,
             tls_cert_pem,
             directory,

@@ -34,6 +34,8 @@
 //! - [`admin`]: the local admin service for `trm`.
 //! - [`backup`]: `trm-node backup` and `restore`, and the snapshot service they use.
 //! - [`case_admin`]: the local cases service for `trm cases` and `trm case`.
+//! - [`http`]: the HTTPS JSON API for people and case-management systems, over the same
+//!   services as the socket.
 //! - [`daemon`]: everything together until shutdown.
 //! - [`error`]: refusals and their gRPC statuses.
 
@@ -54,6 +56,7 @@ pub mod error;
 pub mod export;
 pub mod handling;
 pub mod handover_log;
+pub mod http;
 pub mod inbound;
 pub mod keys;
 pub mod maintenance;
