@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "trm/v1/node_admin.proto",
     "trm/v1/node_store.proto",
     "trm/v1/node_backup.proto",
+    "trm/v1/node_accounts.proto",
     "trm/v1/audit.proto",
 ];
 

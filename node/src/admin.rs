@@ -1,16 +1,20 @@
-//! The `trm.v1.NodeAdmin` service that `trm` uses over the node's Unix socket. The peer's OS
-//! user, taken from the socket's credentials, is recorded as the actor of what it causes.
+//! The `trm.v1.NodeAdmin` service that `trm` uses over the node's Unix socket, and the HTTP API
+//! in process. Every rpc first checks that the request's principal may do what it asks
+//! ([`crate::accounts::authorize`]): on the socket that is the host's administrator; the HTTP
+//! layer puts the logged-in account's [`Principal`] in the request's extensions. The
+//! principal's pseudonymous id is the handover log's actor of what it causes, and every read of
+//! decrypted content is recorded in the access log before the content is returned.
 
 use std::sync::Arc;
 
 use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::server::UdsConnectInfo;
 use tonic::{Request, Response, Status};
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
 
+use crate::accounts::{Action, Principal, authorize};
 use crate::checkpointer::CheckpointerError;
 use crate::error::NodeError;
 use crate::export::BundlePieces;
@@ -61,20 +65,57 @@ fn matches(entry: &pb::NodeEntry, query: &pb::DirectorySearchRequest) -> bool {
             || entry.address.contains(&text))
 }
 
-/// The local user behind a request: their login name, or `uid:N` when it has none.
-fn actor<T>(request: &Request<T>) -> String {
-    let uid = request
-        .extensions()
-        .get::<UdsConnectInfo>()
-        .and_then(|info| info.peer_cred)
-        .map(|cred| cred.uid());
-    match uid {
-        Some(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten()
-            .map_or_else(|| format!("uid:{uid}"), |user| user.name),
-        None => "unknown".into(),
+/// The action sending `content` needs, and whether it also needs
+/// [`Action::OverrideConsent`] or [`Action::ChildCase`] (see [`crate::accounts::permissions`]).
+fn send_actions(content: &Content, priority: pb::Priority) -> Vec<Action> {
+    let kind = match content {
+        Content::Referral(_) | Content::InformationSupplied(_) => Action::SendReferral,
+        Content::ReferralResponse(_) => Action::RespondToReferral,
+        Content::CaseUpdate(_) => Action::SendCaseUpdate,
+        Content::InfoRequest(_) => Action::SendInfoRequest,
+        Content::InfoResponse(_) => Action::AnswerInfoRequest,
+        Content::ReturnRequest(_) | Content::ReturnConfirmation(_) | Content::FollowUp(_) => {
+            Action::SendReturn
+        }
+        Content::ConsentWithdrawal(_) => Action::WithdrawConsent,
+        Content::WitnessRequest(_) => Action::CollectCheckpoints,
+    };
+    let flags = crate::audit::flags(
+        &pb::Body {
+            content: Some(content.clone()),
+            ..Default::default()
+        },
+        priority,
+    );
+    let mut actions = vec![kind];
+    if flags.consent_overridden {
+        actions.push(Action::OverrideConsent);
     }
+    if flags.child {
+        actions.push(Action::ChildCase);
+    }
+    actions
+}
+
+/// Checks that `principal` may read `body`'s content (a child's case needs
+/// [`Action::ChildCase`]) and records the read in the access log, on disk before the content
+/// is returned.
+pub(crate) async fn record_read(
+    node: &Node,
+    principal: &Principal,
+    message_id: &str,
+    body: &pb::Body,
+    what: &str,
+) -> Result<(), Status> {
+    principal.may(Action::ReadContent)?;
+    if crate::audit::flags(body, pb::Priority::Routine).child {
+        principal.may(Action::ChildCase)?;
+    }
+    node.accounts()
+        .record_read(principal, message_id, what, trm_proto::time::now_ms())
+        .await
+        .map_err(NodeError::from)?;
+    Ok(())
 }
 
 fn invalid(field: &str, problem: impl std::fmt::Display) -> NodeError {
@@ -221,8 +262,18 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::SendRequest>,
     ) -> Result<Response<pb::SendResponse>, Status> {
-        let actor = actor(&request);
+        let principal = crate::accounts::principal_of(&request)?;
         let mut request = request.into_inner();
+        let priority = pb::Priority::try_from(request.priority).unwrap_or(pb::Priority::Routine);
+        let content = request
+            .body
+            .as_ref()
+            .and_then(|b| b.content.as_ref())
+            .ok_or_else(|| invalid("body", "no message content"))?;
+        for action in send_actions(content, priority) {
+            principal.may(action)?;
+        }
+        let actor = principal.account.to_string();
         let claim = claim_of(&mut request)?;
         if let Some(claim) = &claim
             && let Some(done) = self.repeated(claim)?
@@ -265,6 +316,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::InboxRequest>,
     ) -> Result<Response<pb::InboxResponse>, Status> {
+        authorize(&request, Action::ListInbox)?;
         let limit = match request.get_ref().limit {
             0 => 100,
             n => n as usize,
@@ -277,6 +329,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::OverdueRequest>,
     ) -> Result<Response<pb::OverdueResponse>, Status> {
+        authorize(&request, Action::ListOverdue)?;
         let at_ms = match request.get_ref().at_ms {
             0 => trm_proto::time::now_ms(),
             at => at,
@@ -289,8 +342,13 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::ShowRequest>,
     ) -> Result<Response<pb::ShowResponse>, Status> {
+        let principal = authorize(&request, Action::ReadContent)?;
         let stored = self.find(&request.get_ref().message_id)?;
         let body = self.node.read_stored(&stored)?;
+        if let Some(body) = &body {
+            let id = stored.summary.as_ref().map(|s| s.message_id.as_str());
+            record_read(&self.node, &principal, id.unwrap_or_default(), body, "show").await?;
+        }
         let erased = if stored.erased_at_ms != 0 || body.is_none() {
             format!(
                 "no content held since {}: {}",
@@ -317,6 +375,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
+        authorize(&request, Action::ReadEvidence)?;
         let stored = self.find(&request.get_ref().message_id)?;
         let summary = stored.summary.unwrap_or_default();
         let queued = stored.direction == OUTGOING
@@ -343,6 +402,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::LogRequest>,
     ) -> Result<Response<pb::LogResponse>, Status> {
+        authorize(&request, Action::ReadLog)?;
         let request = request.into_inner();
         let limit = match request.limit {
             0 => 1000,
@@ -380,6 +440,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::DirectorySearchRequest>,
     ) -> Result<Response<pb::DirectorySearchResponse>, Status> {
+        authorize(&request, Action::SearchDirectory)?;
         let query = request.into_inner();
         let mut response = pb::DirectorySearchResponse::default();
         if query.refresh {
@@ -415,8 +476,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
 
     async fn verify_log(
         &self,
-        _request: Request<pb::VerifyLogRequest>,
+        request: Request<pb::VerifyLogRequest>,
     ) -> Result<Response<pb::VerifyLogResponse>, Status> {
+        authorize(&request, Action::VerifyLog)?;
         let response = match self.node.store().verify_log() {
             Ok(summary) => pb::VerifyLogResponse {
                 ok: true,
@@ -437,8 +499,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
 
     async fn checkpoint(
         &self,
-        _request: Request<pb::CheckpointRequest>,
+        request: Request<pb::CheckpointRequest>,
     ) -> Result<Response<pb::CheckpointResponse>, Status> {
+        authorize(&request, Action::Checkpoint)?;
         let signed = self.node.checkpoint().await?;
         Ok(Response::new(pb::CheckpointResponse {
             note: signed.note,
@@ -452,7 +515,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::CollectCheckpointsRequest>,
     ) -> Result<Response<pb::CollectCheckpointsResponse>, Status> {
-        let actor = actor(&request);
+        let actor = authorize(&request, Action::CollectCheckpoints)?
+            .account
+            .to_string();
         let asked =
             crate::coordinator::collect(&self.node, &request.get_ref().purpose, &actor).await?;
         Ok(Response::new(pb::CollectCheckpointsResponse { asked }))
@@ -460,8 +525,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
 
     async fn witnessed(
         &self,
-        _request: Request<pb::WitnessedRequest>,
+        request: Request<pb::WitnessedRequest>,
     ) -> Result<Response<pb::WitnessedResponse>, Status> {
+        authorize(&request, Action::AuditReport)?;
         Ok(Response::new(crate::coordinator::witnessed(&self.node)?))
     }
 
@@ -471,6 +537,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         &self,
         request: Request<pb::ExportLogRequest>,
     ) -> Result<Response<Self::ExportLogStream>, Status> {
+        authorize(&request, Action::ExportLog)?;
         if request.get_ref().checkpoint {
             match self.node.checkpoint().await {
                 // An empty log is exported without a checkpoint.

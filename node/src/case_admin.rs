@@ -61,8 +61,9 @@ impl CasesService {
 impl pb::node_cases_server::NodeCases for CasesService {
     async fn cases(
         &self,
-        _request: Request<pb::CasesRequest>,
+        request: Request<pb::CasesRequest>,
     ) -> Result<Response<pb::CasesResponse>, Status> {
+        crate::accounts::authorize(&request, crate::accounts::Action::ListCases)?;
         let cases = self.node.store().cases().map_err(NodeError::from)?;
         Ok(Response::new(pb::CasesResponse {
             cases: cases
@@ -77,28 +78,34 @@ impl pb::node_cases_server::NodeCases for CasesService {
         &self,
         request: Request<pb::CaseRequest>,
     ) -> Result<Response<pb::CaseResponse>, Status> {
+        let principal = crate::accounts::authorize(&request, crate::accounts::Action::ListCases)?;
         let request = request.into_inner();
+        if request.content {
+            principal.may(crate::accounts::Action::ReadContent)?;
+        }
         let case = self
             .node
             .store()
             .case(&request.case_ref, &request.counterparty)
             .map_err(NodeError::from)?;
         let summary = self.with_due_times(case.summary.unwrap_or_default());
-        let thread = case
-            .thread
-            .into_iter()
-            .map(|message| {
-                let body = if request.content {
-                    self.body(&summary.counterparty, &message)?
-                } else {
-                    None
-                };
-                Ok(pb::CaseThreadEntry {
-                    message: Some(message),
-                    body,
-                })
-            })
-            .collect::<Result<Vec<_>, Status>>()?;
+        let mut thread = Vec::with_capacity(case.thread.len());
+        for message in case.thread {
+            let body = if request.content {
+                self.body(&summary.counterparty, &message)?
+            } else {
+                None
+            };
+            // Each read is in the access log before any content is returned.
+            if let Some(body) = &body {
+                crate::admin::record_read(&self.node, &principal, &message.message_id, body, "case")
+                    .await?;
+            }
+            thread.push(pb::CaseThreadEntry {
+                message: Some(message),
+                body,
+            });
+        }
         Ok(Response::new(pb::CaseResponse {
             summary: Some(summary),
             thread,

@@ -59,7 +59,9 @@ pub enum DaemonError {
 }
 
 /// Binds the admin socket, readable and writable by the node's own user only: file
-/// permissions are the access control.
+/// permissions are the access control. There is no moment at which others could connect: the
+/// socket is bound inside a fresh private (0700) folder beside its path, made 0600 there, and
+/// only then renamed into place.
 pub fn bind_admin_socket(path: &Path) -> Result<UnixListener, DaemonError> {
     let socket_error = |source| DaemonError::Socket {
         path: path.to_owned(),
@@ -69,9 +71,23 @@ pub fn bind_admin_socket(path: &Path) -> Result<UnixListener, DaemonError> {
         // A socket left behind by a previous run; a live daemon would still hold the database lock.
         std::fs::remove_file(path).map_err(socket_error)?;
     }
-    let listener = UnixListener::bind(path).map_err(socket_error)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(socket_error)?;
-    Ok(listener)
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let staging = parent.join(format!(".trm-socket-{:016x}", rand::random::<u64>()));
+    std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+        .create(&staging)
+        .map_err(socket_error)?;
+    let staged = staging.join("s");
+    let bound = UnixListener::bind(&staged).and_then(|listener| {
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::rename(&staged, path)?;
+        Ok(listener)
+    });
+    let _ = std::fs::remove_file(&staged);
+    let _ = std::fs::remove_dir(&staging);
+    bound.map_err(socket_error)
 }
 
 /// Signs a checkpoint every `interval` if the log grew (never of the empty log), so that receipts carry a recent one for
@@ -207,6 +223,9 @@ pub async fn serve(
     let result = Server::builder()
         .add_service(pb::node_cases_server::NodeCasesServer::new(
             crate::case_admin::CasesService::new(node.clone()),
+        ))
+        .add_service(pb::node_accounts_server::NodeAccountsServer::new(
+            crate::accounts::rpc::AccountsService::new(node.clone()),
         ))
         .add_service(pb::node_backup_server::NodeBackupServer::new(
             crate::backup::service::BackupService::new(node.clone()),

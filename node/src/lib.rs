@@ -32,6 +32,8 @@
 //! - [`reload`]: SIGHUP re-reads the directory file; what is reloadable.
 //! - [`refusal_log`]: how many refused deliveries of one sender get a log entry each.
 //! - [`admin`]: the local admin service for `trm`.
+//! - [`accounts`]: people's accounts, roles, sessions, API tokens and the permission table;
+//!   [`access_log`]: the hash-chained record of who read which content.
 //! - [`backup`]: `trm-node backup` and `restore`, and the snapshot service they use.
 //! - [`case_admin`]: the local cases service for `trm cases` and `trm case`.
 //! - [`http`]: the HTTPS JSON API for people and case-management systems, over the same
@@ -39,6 +41,8 @@
 //! - [`daemon`]: everything together until shutdown.
 //! - [`error`]: refusals and their gRPC statuses.
 
+pub mod access_log;
+pub mod accounts;
 pub mod admin;
 pub mod attachments;
 pub mod audit;

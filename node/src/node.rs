@@ -73,6 +73,8 @@ pub struct Node {
     refusals: crate::refusal_log::RefusalLog,
     /// Sent, received and refused messages, for the metrics page.
     metrics: crate::metrics::Counters,
+    /// People's accounts, sessions and systems' API tokens.
+    accounts: crate::accounts::Accounts,
 }
 
 impl Node {
@@ -113,6 +115,11 @@ impl Node {
         Self {
             keys: config.keys.clone(),
             directory: DirectoryHandle::new(config.directory.clone()),
+            accounts: crate::accounts::Accounts::new(
+                store.clone(),
+                crate::accounts::AccountsPolicy::default(),
+                config.keys.address.as_str(),
+            ),
             store,
             max_envelope_bytes: config.max_envelope_bytes,
             message_ttl_ms: config.message_ttl_ms,
@@ -132,6 +139,11 @@ impl Node {
             refusals: crate::refusal_log::RefusalLog::default(),
             metrics: crate::metrics::Counters::default(),
         }
+    }
+
+    /// People's accounts, sessions and systems' API tokens.
+    pub fn accounts(&self) -> &crate::accounts::Accounts {
+        &self.accounts
     }
 
     /// Sent, received and refused messages since the node started.

@@ -98,6 +98,7 @@ impl pb::node_backup_server::NodeBackup for BackupService {
         &self,
         request: Request<pb::SnapshotRequest>,
     ) -> Result<Response<Self::SnapshotStream>, Status> {
+        crate::accounts::authorize(&request, crate::accounts::Action::Backup)?;
         let caller = caller_uid(&request);
         let node_uid = nix::unistd::geteuid().as_raw();
         if !may_take_snapshot(caller, node_uid) {

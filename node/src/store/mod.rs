@@ -21,6 +21,7 @@
 //! signed body is kept encrypted to the case key instead, so erasing a case is destroying its
 //! key. Only the outbox holds a whole envelope, until the broker has accepted it.
 
+pub mod accounts;
 mod combine;
 #[cfg(any(test, feature = "danger-test-tools"))]
 pub mod danger;
