@@ -96,7 +96,7 @@ impl Modify for Security {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 SESSION_COOKIE,
-                format!(
+                &format!(
                     "The session cookie set at sign-in; changes also need the CSRF token in the {CSRF_HEADER} header"
                 ),
             ))),
