@@ -182,7 +182,7 @@ pub fn document() -> OpenApi {
                 ACTIONS.iter().find(|(m, p, _)| *m == method && p == path)
             {
                 document_action(operation, action.name().into(), &roles_of(*action));
-            } else if method == "post" && path == "/api/v1/messages/{kind}" {
+            } else if method == "post" && path == "/api/v1/send/{kind}" {
                 let by_kind: serde_json::Map<String, serde_json::Value> = SEND_ACTIONS
                     .iter()
                     .map(|(kind, action)| ((*kind).to_owned(), action.name().into()))

@@ -100,7 +100,7 @@ async fn every_operation_answers_every_role_and_every_bad_credential_as_the_tabl
     let caseworker = setup::sign_in(&node, Role::Caseworker).await?;
     let sent = node
         .api
-        .call(&caseworker, "POST", "/api/v1/messages/referral", Some(&setup::referral_json()?))
+        .call(&caseworker, "POST", "/api/v1/send/referral", Some(&setup::referral_json()?))
         .await?;
     anyhow::ensure!(sent.status == 201, "send: {} {}", sent.status, sent.text());
     let id = sent.json()["message_id"].as_str().context("id")?.to_owned();

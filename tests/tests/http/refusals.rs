@@ -37,7 +37,7 @@ async fn bad_input_is_refused_by_field_and_nothing_is_stored() -> anyhow::Result
     let who = setup::sign_in(&node, Role::Caseworker).await?;
     let api = &node.api;
     let before = log_length(&node).await?;
-    let send = "/api/v1/messages/referral";
+    let send = "/api/v1/send/referral";
     let pj = "application/problem+json".to_owned();
 
     let mut unknown = setup::referral_json()?;
@@ -95,7 +95,7 @@ async fn bad_input_is_refused_by_field_and_nothing_is_stored() -> anyhow::Result
     let answer = api.call(&who, "GET", "/api/v1/inbox?limt=3", None).await?;
     assert_eq!(problem(&answer), (400, pj.clone(), "limt".into()), "{}", answer.text());
 
-    let answer = api.call(&who, "POST", "/api/v1/messages/postcard", Some(&json!({}))).await?;
+    let answer = api.call(&who, "POST", "/api/v1/send/postcard", Some(&json!({}))).await?;
     assert_eq!((answer.status, answer.content_type()), (404, pj.clone()));
 
     let answer = api.call(&who, "GET", "/api/v1/nothing-here", None).await?;

@@ -83,7 +83,7 @@ async fn the_served_document_is_the_committed_one_and_every_operation_answers_as
     let caseworker = setup::sign_in(&node, Role::Caseworker).await?;
     let sent = node
         .api
-        .call(&caseworker, "POST", "/api/v1/messages/referral", Some(&setup::referral_json()?))
+        .call(&caseworker, "POST", "/api/v1/send/referral", Some(&setup::referral_json()?))
         .await?;
     anyhow::ensure!(sent.status == 201, "{}", sent.text());
     let id = sent.json()["message_id"].as_str().context("id")?.to_owned();

@@ -38,7 +38,7 @@ pub struct Sent {
 /// send` checks it. Sealed, logged and queued for the broker before the answer.
 #[utoipa::path(
     post,
-    path = "/api/v1/messages/{kind}",
+    path = "/api/v1/send/{kind}",
     tag = "messages",
     params(
         ("kind" = String, Path, description = "referral, referral_response, information_supplied, case_update, info_request, info_response, return_request, return_confirmation, follow_up or consent_withdrawal"),
