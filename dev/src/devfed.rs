@@ -77,6 +77,7 @@ pub fn node_config(
         attachments: trm_node::attachments::AttachmentLimits::default(),
         backup: trm_node::backup::BackupSettings::default(),
         metrics: Default::default(),
+        http: Default::default(),
     }
 }
 

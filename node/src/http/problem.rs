@@ -98,9 +98,10 @@ impl From<tonic::Status> for Problem {
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let detail = status.message().to_owned();
-        let field = (status.code() == Code::InvalidArgument)
-            .then(|| detail.split_once(": ").map(|(field, _)| field))
-            .flatten()
+        let field = detail
+            .split_once(": ")
+            .map(|(field, _)| field)
+            .filter(|_| status.code() == Code::InvalidArgument)
             .filter(|field| {
                 !field.is_empty()
                     && field
