@@ -90,6 +90,11 @@ impl From<tonic::Status> for Problem {
             Code::NotFound => (StatusCode::NOT_FOUND, "not-found"),
             Code::AlreadyExists => (StatusCode::CONFLICT, "conflict"),
             Code::FailedPrecondition => (StatusCode::CONFLICT, "not-now"),
+            // The accounts' refusal names the role it needs; other refusals (no agreement
+            // with the partner, not a coordinator) are about the node, not the caller's role.
+            Code::PermissionDenied if status.message().contains("it needs the role") => {
+                (StatusCode::FORBIDDEN, "role-missing")
+            }
             Code::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden"),
             Code::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Code::ResourceExhausted => (StatusCode::INSUFFICIENT_STORAGE, "no-room"),
