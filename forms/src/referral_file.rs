@@ -235,26 +235,11 @@ pub fn field_error(field: &str, problem: impl Into<String>) -> FieldError {
 pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FieldError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let parsed: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let inner = e.inner();
-        let mut field = match e.path().to_string() {
-            path if path == "." => String::new(),
+        let field = match e.path().to_string() {
+            path if path == "." => "file".to_owned(),
             path => path,
         };
-        let message = inner.to_string();
-        if let Some(unknown) = message
-            .strip_prefix("unknown field `")
-            .and_then(|rest| rest.split_once('`'))
-            .map(|(name, _)| name)
-        {
-            if !field.is_empty() {
-                field.push('.');
-            }
-            field.push_str(unknown);
-        }
-        if field.is_empty() {
-            field.push_str("file");
-        }
-        field_error(&field, message)
+        field_error(&field, e.inner().to_string())
     })?;
     deserializer
         .end()

@@ -47,6 +47,19 @@ fn form(kind: &str) -> anyhow::Result<Value> {
     Ok(json)
 }
 
+/// Whether a form anywhere overrides consent on a legal basis (which needs
+/// [`Action::OverrideConsent`] too, as the operation's description says).
+fn overrides_consent(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.iter().any(|(key, v)| {
+            (key == "override_legal_basis" && v.as_str().is_some_and(|s| !s.is_empty()))
+                || overrides_consent(v)
+        }),
+        Value::Array(list) => list.iter().any(overrides_consent),
+        _ => false,
+    }
+}
+
 /// Every call the document lists, parameters filled in with `id` and `case_ref`.
 pub fn calls(doc: &Value, id: &str, case_ref: &str) -> anyhow::Result<Vec<Call>> {
     let mut calls = Vec::new();
@@ -70,11 +83,16 @@ pub fn calls(doc: &Value, id: &str, case_ref: &str) -> anyhow::Result<Vec<Call>>
                 }),
                 Value::Object(by_kind) => {
                     for (kind, name) in by_kind {
+                        let body = form(kind)?;
+                        let mut actions = vec![action(name.as_str().context("action name")?)?];
+                        if overrides_consent(&body) {
+                            actions.push(Action::OverrideConsent);
+                        }
                         calls.push(Call {
                             method: method.to_uppercase(),
                             path: filled.replace("{kind}", kind),
-                            body: Some(form(kind)?),
-                            actions: vec![action(name.as_str().context("action name")?)?],
+                            body: Some(body),
+                            actions,
                             template: path.clone(),
                         });
                     }
