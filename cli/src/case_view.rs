@@ -3,9 +3,7 @@
 
 use std::fmt::Write;
 
-use serde_json::{Value, json};
 use trm_proto::pb;
-use trm_proto::time::format_ms;
 
 use trm_proto::kinds::label as kind;
 
