@@ -12,8 +12,8 @@
 //!   their output.
 //! - [`attachments`]: `--attach`, `trm attachment list` and `trm attachment save`.
 //! - [`client`]: the Unix-socket connection to the node.
-//! - [`referral_file`]: the referral file format, its checks and the template.
-//! - [`message_file`]: the file formats and templates of every other kind.
+//! - [`referral_file`] and [`message_file`]: the file formats, their checks and templates
+//!   (the `trm-forms` crate, which the node's HTTP API validates with too).
 //! - [`render`] and [`json`]: output for people and for scripts; [`content`] a message's
 //!   content for both (the structured view of `trm-view`), [`fmt`] the plurals all of
 //!   them use, and [`when`] a time as people read it, UTC and local.
@@ -28,13 +28,10 @@ pub mod case_commands;
 pub mod case_view;
 pub mod client;
 pub mod commands;
-pub mod content;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod fmt;
-pub mod json;
-pub mod message_file;
-pub mod referral_file;
+pub use trm_forms::{content, json, message_file, referral_file};
 pub mod render;
 pub mod webhooks;
 pub mod when;

@@ -79,6 +79,7 @@ pub fn node_config(
         metrics: Default::default(),
         webhooks: Default::default(),
         outbox: Default::default(),
+        http: Default::default(),
     }
 }
 

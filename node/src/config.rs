@@ -106,6 +106,9 @@ pub struct NodeConfigFile {
     /// How the outbox submits to the home broker (the `[outbox]` table).
     #[serde(default)]
     pub outbox: crate::outbox::OutboxSettings,
+    /// The `[http]` table: where the HTTPS JSON API is served (off by default).
+    #[serde(default)]
+    pub http: crate::http::settings::HttpFile,
 }
 
 fn default_retention() -> u64 {
@@ -189,6 +192,8 @@ pub struct NodeConfig {
     pub webhooks: crate::webhooks::WebhookConfig,
     /// How many submissions the outbox keeps on their way to the broker at once.
     pub outbox_window: usize,
+    /// The HTTPS JSON API, if it is on.
+    pub http: Option<crate::http::settings::HttpSettings>,
 }
 
 impl RelativePaths for NodeConfigFile {
@@ -204,6 +209,7 @@ impl RelativePaths for NodeConfigFile {
             &mut self.directory,
         ];
         paths.extend(self.webhooks.ca_file.as_mut());
+        paths.extend(self.http.paths_mut());
         paths
     }
 }
@@ -313,16 +319,19 @@ impl NodeConfigFile {
             .outbox
             .validate()
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
+        let tls_key_pem = read_secret(&self.tls_key)?;
+        let http = self.http.validate(&tls_cert_pem, &tls_key_pem)?;
         Ok(NodeConfig {
             webhooks,
             outbox_window,
             metrics_listen,
+            http,
             attachments,
             keys,
             data_dir: self.data_dir,
             admin_socket: self.admin_socket,
             broker_endpoint: self.broker_endpoint,
-            tls_key_pem: read_secret(&self.tls_key)?,
+            tls_key_pem,
             ca_pem: read_text(&self.ca_cert)?,
             tls_cert_pem,
             directory,

@@ -50,6 +50,9 @@ pub enum DaemonError {
     /// The metrics page cannot be served.
     #[error(transparent)]
     Metrics(#[from] trm_storage::exposition::serve::ServeError),
+    /// The HTTP API cannot be served.
+    #[error(transparent)]
+    Http(#[from] crate::http::server::ServeError),
     /// The node was restored from a backup and not taken over yet.
     #[error(transparent)]
     Restored(#[from] crate::backup::marker::MarkerError),
@@ -154,6 +157,22 @@ pub async fn serve(
             stopped.clone(),
         )));
     }
+    if let Some(settings) = &config.http {
+        let acceptor = crate::http::server::acceptor(settings)?;
+        let listener = crate::http::server::bind(settings, &config.data_dir).await?;
+        let api = Arc::new(crate::http::Api {
+            admin: AdminService::new(node.clone(), sources.clone()),
+            cases: crate::case_admin::CasesService::new(node.clone()),
+            node: node.clone(),
+            max_body_bytes: settings.max_body_bytes,
+        });
+        tasks.push(tokio::spawn(crate::http::server::serve(
+            listener,
+            acceptor,
+            crate::http::router(api),
+            stopped.clone(),
+        )));
+    }
     // Listened for whatever the log's state, so that a SIGHUP never ends the node.
     tasks.push(tokio::spawn(crate::reload::on_hangup(
         node.clone(),
@@ -231,6 +250,9 @@ pub async fn serve(
         let _ = task.await;
     }
     let _ = std::fs::remove_file(&config.admin_socket);
+    if config.http.is_some() {
+        crate::http::server::forget(&config.data_dir);
+    }
     info!(node = %config.keys.address, "node stopped");
     Ok(result?)
 }

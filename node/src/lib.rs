@@ -37,6 +37,8 @@
 //! - [`backup`]: `trm-node backup` and `restore`, and the snapshot service they use.
 //! - [`case_admin`]: the local cases service for `trm cases` and `trm case`.
 //! - [`webhooks`]: signed notifications to the organisation's systems, from a durable queue.
+//! - [`http`]: the HTTPS JSON API for people and case-management systems, over the same
+//!   services as the socket.
 //! - [`daemon`]: everything together until shutdown.
 //! - [`error`]: refusals and their gRPC statuses.
 
@@ -59,6 +61,7 @@ pub mod error;
 pub mod export;
 pub mod handling;
 pub mod handover_log;
+pub mod http;
 pub mod inbound;
 pub mod keys;
 pub mod maintenance;

@@ -8,6 +8,8 @@
 //! - `config-docs [--check]`: writes `docs/configuration.md` from the configuration types, or
 //!   only checks that it is current (the `trm-config-docs` crate does the work, so that this
 //!   tool itself builds in seconds and never builds the daemons).
+//! - `openapi`: rewrites `docs/openapi.json` from the node's HTTP API (through the currency test
+//!   in `trm-node`, which fails when the committed copy is not current).
 //!
 //! # Layout
 //! - [`tools`]: what the tests need on the machine, installed from the package registries.

@@ -7,7 +7,8 @@ use xtask::{cargo, deb, run_shown, tools, verify, workspace_root};
 
 const USAGE: &str = "usage: cargo xtask test [NEXTEST ARGS]\n       \
                      cargo xtask deb [--release] [--verify]\n       \
-                     cargo xtask config-docs [--check]";
+                     cargo xtask config-docs [--check]\n       \
+                     cargo xtask openapi";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,6 +69,27 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
             let mut args = vec!["run", "--locked", "--quiet", "-p", "trm-config-docs", "--"];
             args.extend(flags);
             run_shown(cargo(&root, &args))
+        }
+        ["openapi"] => {
+            // The node's code generates the document: its currency test rewrites the
+            // committed copy when asked to.
+            let mut command = cargo(
+                &root,
+                &[
+                    "test",
+                    "--locked",
+                    "-p",
+                    "trm-node",
+                    "--lib",
+                    "--",
+                    "http::openapi::tests::the_committed_document_is_current",
+                    "--exact",
+                ],
+            );
+            command.env("TRM_WRITE_OPENAPI", "1");
+            run_shown(command)?;
+            println!("wrote {}", root.join("docs/openapi.json").display());
+            Ok(())
         }
         _ => bail!("{USAGE}"),
     }

@@ -222,16 +222,34 @@ pub struct FieldError {
     pub problem: String,
 }
 
-pub(crate) fn field_error(field: &str, problem: impl Into<String>) -> FieldError {
+/// A [`FieldError`] for `field`.
+pub fn field_error(field: &str, problem: impl Into<String>) -> FieldError {
     FieldError {
         field: field.to_owned(),
         problem: problem.into(),
     }
 }
 
+/// Parses JSON text, or an error naming the field it is in (`referral.person.age_years`; for
+/// a field the format does not have, that field: `referral.person.eye_colour`).
+pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FieldError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let parsed: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let field = match e.path().to_string() {
+            path if path == "." => "file".to_owned(),
+            path => path,
+        };
+        field_error(&field, e.inner().to_string())
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| field_error("file", e.to_string()))?;
+    Ok(parsed)
+}
+
 /// A TOML error as the field it is in (`table.key`, from the error's position in `text`) and
 /// what is wrong, so a mistyped code or a wrong type names its field like every other check.
-pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> FieldError {
+pub fn toml_error(text: &str, e: &toml::de::Error) -> FieldError {
     let Some(at) = e.span().map(|span| span.start.min(text.len())) else {
         return field_error("file", e.message());
     };
@@ -260,12 +278,14 @@ pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> FieldError {
     field_error(&field, e.message().trim())
 }
 
-pub(crate) fn date(field: &str, text: &str) -> Result<u64, FieldError> {
+/// A `YYYY-MM-DD` date as milliseconds since the epoch, or an error naming `field`.
+pub fn date(field: &str, text: &str) -> Result<u64, FieldError> {
     trm_proto::time::parse_ms(text)
         .ok_or_else(|| field_error(field, format!("{text:?} is not a date (YYYY-MM-DD)")))
 }
 
-pub(crate) fn optional_date(field: &str, text: &str) -> Result<u64, FieldError> {
+/// Like [`date`], with an empty text as 0 (not given).
+pub fn optional_date(field: &str, text: &str) -> Result<u64, FieldError> {
     if text.is_empty() {
         Ok(0)
     } else {
@@ -273,7 +293,8 @@ pub(crate) fn optional_date(field: &str, text: &str) -> Result<u64, FieldError> 
     }
 }
 
-pub(crate) fn country(field: &str, code: &str) -> Result<String, FieldError> {
+/// A two-letter country code, or an error naming `field`.
+pub fn country(field: &str, code: &str) -> Result<String, FieldError> {
     if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(code.to_owned())
     } else {
@@ -284,7 +305,8 @@ pub(crate) fn country(field: &str, code: &str) -> Result<String, FieldError> {
     }
 }
 
-pub(crate) fn required(field: &str, text: &str) -> Result<(), FieldError> {
+/// An error naming `field` when `text` is blank.
+pub fn required(field: &str, text: &str) -> Result<(), FieldError> {
     if text.trim().is_empty() {
         Err(field_error(field, "must not be empty"))
     } else {
@@ -296,7 +318,7 @@ impl ReferralFile {
     /// Parses a file; JSON when `json` is set, otherwise TOML.
     pub fn parse(text: &str, json: bool) -> Result<Self, FieldError> {
         if json {
-            serde_json::from_str(text).map_err(|e| field_error("file", e.to_string()))
+            from_json(text)
         } else {
             toml::from_str(text).map_err(|e| toml_error(text, &e))
         }

@@ -152,7 +152,7 @@ impl MessageFile {
 /// Parses and checks a file of `kind` (not `referral`); JSON when `json` is set.
 pub fn parse(kind: &str, text: &str, json: bool) -> Result<Parsed, FieldError> {
     let file: MessageFile = if json {
-        serde_json::from_str(text).map_err(|e| field_error("file", e.to_string()))?
+        crate::referral_file::from_json(text)?
     } else {
         toml::from_str(text).map_err(|e| crate::referral_file::toml_error(text, &e))?
     };
@@ -182,6 +182,36 @@ pub fn parse(kind: &str, text: &str, json: bool) -> Result<Parsed, FieldError> {
             (None, None) => Vec::new(),
         },
     })
+}
+
+/// A file of any kind, the referral too, checked and turned into the request that sends it,
+/// with the files it lists to attach (relative to the file's folder).
+pub fn send_request(
+    kind: &str,
+    text: &str,
+    json: bool,
+) -> Result<(pb::SendRequest, Vec<String>), FieldError> {
+    if kind == "referral" {
+        let file = crate::referral_file::ReferralFile::parse(text, json)?;
+        return Ok((file.send_request()?, file.referral.attachments));
+    }
+    if !KINDS.contains(&kind) {
+        return Err(field_error("kind", format!("{kind:?} is not a kind")));
+    }
+    let parsed = parse(kind, text, json)?;
+    Ok((
+        pb::SendRequest {
+            to: parsed.to,
+            case_ref: parsed.case_ref,
+            priority: parsed.priority.into(),
+            body: Some(pb::Body {
+                content: Some(parsed.content),
+                ..Default::default()
+            }),
+            idempotency_key: String::new(),
+        },
+        parsed.attachments,
+    ))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A message's content, for people and for scripts, for every kind: the one structured view
-//! of `trm-view`, which the text views ([`crate::render`], [`crate::case_view`]) and the JSON
-//! view ([`crate::json`]) share. Nothing here knows a kind or a field.
+//! of `trm-view`, which the CLI's text views, the JSON views ([`crate::json`],
+//! [`crate::case_json`]) and the node's HTTP API share. Nothing here knows a kind or a field.
 
 use serde_json::{Value, json};
 use trm_proto::pb;

@@ -1,0 +1,16 @@
+//! The message files people fill in: the referral ([`referral_file`]) and every other kind
+//! ([`message_file`]), in TOML or JSON, with their templates. Every check names the field it
+//! refuses (`referral.person.age_years: ...`), so `trm send` and the node's HTTP API refuse the
+//! same input with the same words.
+//!
+//! What they get back is here too, so both answer with the same JSON: [`json`] (messages,
+//! evidence, the log, the directory), [`case_json`] (cases and their threads) and
+//! [`content`] (a message's content as the structured view of `trm-view`).
+
+#![forbid(unsafe_code)]
+
+pub mod case_json;
+pub mod content;
+pub mod json;
+pub mod message_file;
+pub mod referral_file;
