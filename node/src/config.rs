@@ -91,6 +91,10 @@ pub struct NodeConfigFile {
     /// the latest one for partners to witness.
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_secs: u64,
+    /// The most memory the store's page cache may take, MiB (at least 1). What does not fit
+    /// is read from disk when needed, so a large store does not grow the node's memory.
+    #[serde(default = "default_cache_mib")]
+    pub cache_mib: u64,
     /// Size limits of attachments (the `[attachments]` table).
     #[serde(default)]
     pub attachments: crate::attachments::AttachmentLimits,
@@ -104,6 +108,10 @@ pub struct NodeConfigFile {
 
 fn default_retention() -> u64 {
     DEFAULT_RETENTION_DAYS
+}
+
+fn default_cache_mib() -> u64 {
+    trm_storage::open::DEFAULT_CACHE_BYTES >> 20
 }
 
 fn default_maintenance() -> u64 {
@@ -179,6 +187,8 @@ pub struct NodeConfig {
     pub attachments: trm_proto::attachment::Limits,
     /// Where the metrics page is served, if at all (a loopback address).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// How the store's database is opened (its page cache).
+    pub engine: trm_storage::EngineSettings,
 }
 
 impl RelativePaths for NodeConfigFile {
@@ -293,8 +303,10 @@ impl NodeConfigFile {
             .validate(self.max_envelope_bytes)
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         let metrics_listen = self.metrics.validate()?;
+        let engine = trm_storage::EngineSettings::from_cache_mib(self.cache_mib)?;
         Ok(NodeConfig {
             metrics_listen,
+            engine,
             attachments,
             keys,
             data_dir: self.data_dir,
