@@ -171,3 +171,29 @@ pub async fn measure(
         verify,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// A figure, not a check: 64 appenders append `TRM_LOG_ENTRIES` (1,000,000) entries, then
+    /// the chain is verified. Run in release:
+    /// `cargo test --release -p trm-node --lib log_figures -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a figure for the load tool, minutes in a debug build"]
+    async fn log_figures() -> Result<(), Box<dyn std::error::Error>> {
+        let entries = std::env::var("TRM_LOG_ENTRIES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let dir = tempfile::tempdir()?;
+        let figures = super::measure(dir.path(), 64, entries).await?;
+        println!(
+            "{} entries, {} appenders: append {:.2?} ({:.0}/s), verify {:.2?}",
+            figures.entries,
+            figures.appenders,
+            figures.append,
+            figures.appends_per_second(),
+            figures.verify
+        );
+        Ok(())
+    }
+}
