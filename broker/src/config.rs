@@ -89,6 +89,10 @@ pub struct BrokerConfigFile {
     /// Seconds between two directory refreshes (the file, then every peer broker).
     #[serde(default = "default_directory_refresh_secs")]
     pub directory_refresh_secs: u64,
+    /// The most memory the store's page cache may take, MiB (at least 1). What does not fit
+    /// is read from disk when needed, so a long queue does not grow the broker's memory.
+    #[serde(default = "default_cache_mib")]
+    pub cache_mib: u64,
     /// Queue caps, submission rate, relay caps, free-disk watermark and expiry sweep.
     #[serde(default)]
     pub quotas: QuotaSettings,
@@ -114,6 +118,10 @@ fn default_relay_backoff_max_ms() -> u64 {
 
 fn default_directory_refresh_secs() -> u64 {
     DEFAULT_DIRECTORY_REFRESH_SECS
+}
+
+fn default_cache_mib() -> u64 {
+    trm_storage::open::DEFAULT_CACHE_BYTES >> 20
 }
 
 /// A validated configuration with every file loaded.
@@ -149,6 +157,8 @@ pub struct BrokerConfig {
     pub relay_backoff_max: Duration,
     /// Interval between two directory refreshes.
     pub directory_refresh: Duration,
+    /// How the store's database is opened (its page cache).
+    pub engine: trm_storage::EngineSettings,
     /// Queue caps, submission rate, relay caps, free-disk watermark and expiry sweep.
     pub quotas: QuotaSettings,
     /// Handshake timeout, connection caps and HTTP/2 limits.
@@ -233,6 +243,7 @@ impl BrokerConfigFile {
                 "must be at least 1",
             )));
         }
+        let engine = trm_storage::EngineSettings::from_cache_mib(self.cache_mib)?;
         self.quotas.validate()?;
         let network = self.network.validate()?;
         let metrics_listen = self.metrics.validate()?;
@@ -279,6 +290,7 @@ impl BrokerConfigFile {
             relay_backoff_initial: Duration::from_millis(self.relay_backoff_initial_ms),
             relay_backoff_max: Duration::from_millis(self.relay_backoff_max_ms),
             directory_refresh: Duration::from_secs(self.directory_refresh_secs),
+            engine,
             quotas: self.quotas,
             network,
             metrics_listen,

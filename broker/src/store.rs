@@ -210,6 +210,14 @@ impl Usage {
             bytes: self.bytes.saturating_add(size),
         }
     }
+
+    /// This usage with one item of `size` bytes fewer.
+    pub fn minus(self, size: u64) -> Usage {
+        Usage {
+            items: self.items.saturating_sub(1),
+            bytes: self.bytes.saturating_sub(size),
+        }
+    }
 }
 
 /// Where a stored envelope waits.
@@ -402,7 +410,8 @@ pub trait BrokerStore: Send + Sync {
 pub const FORGET_AFTER_MS: u64 =
     trm_proto::time::MAX_ENVELOPE_LIFETIME_MS + trm_proto::time::MAX_CLOCK_SKEW_MS;
 
-/// Opens the store `config` names: today always the embedded engine in `data_dir`.
+/// Opens the store `config` names: today always the embedded engine in `data_dir`, with the
+/// page cache `cache_mib` sets.
 pub async fn open(config: &BrokerConfig) -> Result<Arc<dyn BrokerStore>, StoreError> {
-    Ok(RecoveringStore::open(&config.data_dir)?)
+    Ok(RecoveringStore::open_with(&config.data_dir, config.engine)?)
 }

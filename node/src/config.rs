@@ -91,6 +91,10 @@ pub struct NodeConfigFile {
     /// the latest one for partners to witness.
     #[serde(default = "default_checkpoint_interval")]
     pub checkpoint_interval_secs: u64,
+    /// The most memory the store's page cache may take, MiB (at least 1). What does not fit
+    /// is read from disk when needed, so a large store does not grow the node's memory.
+    #[serde(default = "default_cache_mib")]
+    pub cache_mib: u64,
     /// Size limits of attachments (the `[attachments]` table).
     #[serde(default)]
     pub attachments: crate::attachments::AttachmentLimits,
@@ -113,6 +117,10 @@ pub struct NodeConfigFile {
 
 fn default_retention() -> u64 {
     DEFAULT_RETENTION_DAYS
+}
+
+fn default_cache_mib() -> u64 {
+    trm_storage::open::DEFAULT_CACHE_BYTES >> 20
 }
 
 fn default_maintenance() -> u64 {
@@ -194,6 +202,8 @@ pub struct NodeConfig {
     pub outbox_window: usize,
     /// The HTTPS JSON API, if it is on.
     pub http: Option<crate::http::settings::HttpSettings>,
+    /// How the store's database is opened (its page cache).
+    pub engine: trm_storage::EngineSettings,
 }
 
 impl RelativePaths for NodeConfigFile {
@@ -321,11 +331,13 @@ impl NodeConfigFile {
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         let tls_key_pem = read_secret(&self.tls_key)?;
         let http = self.http.validate(&tls_cert_pem, &tls_key_pem)?;
+        let engine = trm_storage::EngineSettings::from_cache_mib(self.cache_mib)?;
         Ok(NodeConfig {
             webhooks,
             outbox_window,
             metrics_listen,
             http,
+            engine,
             attachments,
             keys,
             data_dir: self.data_dir,

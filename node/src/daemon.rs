@@ -116,7 +116,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     crate::backup::marker::check(&config.data_dir)?;
-    let store = NodeStore::open(&config.data_dir)?;
+    let store = NodeStore::open_with(&config.data_dir, config.engine)?;
     let listener = bind_admin_socket(&config.admin_socket)?;
     serve(config, store, listener, shutdown).await
 }

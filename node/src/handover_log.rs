@@ -80,3 +80,120 @@ pub(crate) fn broken(index: u64, problem: impl Into<String>) -> LogError {
 pub(crate) fn missing(expected: u64, next: u64) -> LogError {
     ChainError::missing(expected, next).into()
 }
+
+/// The handover log's two speed figures, as [`measure`] finds them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogFigures {
+    /// How many entries were appended (and then verified).
+    pub entries: u64,
+    /// How many tasks appended at once.
+    pub appenders: u64,
+    /// How long the appends took together, from the first to the last on disk.
+    pub append: std::time::Duration,
+    /// How long verifying the whole chain took, head record included.
+    pub verify: std::time::Duration,
+}
+
+impl LogFigures {
+    /// Entries appended a second, each on disk before its appender went on.
+    pub fn appends_per_second(&self) -> f64 {
+        self.entries as f64 / self.append.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Measures the log in a fresh store in `dir` (which must hold none): `appenders` tasks append
+/// `entries` entries in all through the node's store, each waiting until its entry is on disk
+/// before appending the next (the store's writer combines what is waiting into one
+/// transaction, and the group commit many transactions into one flush); then the whole chain
+/// is verified as the node does when it opens. What the load tool prints for the log.
+pub async fn measure(
+    dir: &std::path::Path,
+    appenders: u64,
+    entries: u64,
+) -> Result<LogFigures, crate::store::StoreError> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let store = crate::store::NodeStore::open(dir)?;
+    let next = Arc::new(AtomicU64::new(0));
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..appenders.max(1) {
+        let (store, next) = (store.clone(), Arc::clone(&next));
+        tasks.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= entries {
+                    return Ok::<_, crate::store::StoreError>(());
+                }
+                let header = pb::EnvelopeHeader {
+                    message_id: format!("{:032x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+                    from: "astra@rs".into(),
+                    kind: pb::MessageKind::Referral.into(),
+                    ..Default::default()
+                };
+                let mut digest = [0xe0; 32];
+                digest[..8].copy_from_slice(&n.to_be_bytes());
+                store
+                    .record_refused(&header, &digest, 1_700_000_000_000 + n, "measured")
+                    .await?;
+            }
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.map_err(|e| crate::store::StoreError::Corrupt {
+            tree: "handover_log",
+            message: format!("an appender failed: {e}"),
+        })??;
+    }
+    let append = started.elapsed();
+    let started = std::time::Instant::now();
+    let summary = tokio::task::spawn_blocking({
+        let store = store.clone();
+        move || store.verify_log()
+    })
+    .await
+    .map_err(|e| crate::store::StoreError::Corrupt {
+        tree: "handover_log",
+        message: format!("the verification failed: {e}"),
+    })??;
+    let verify = started.elapsed();
+    if summary.entries != entries {
+        return Err(crate::store::StoreError::Corrupt {
+            tree: "handover_log",
+            message: format!("{} entries verified, {entries} appended", summary.entries),
+        });
+    }
+    Ok(LogFigures {
+        entries,
+        appenders,
+        append,
+        verify,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A figure, not a check: 64 appenders append `TRM_LOG_ENTRIES` (1,000,000) entries, then
+    /// the chain is verified. Run in release:
+    /// `cargo test --release -p trm-node --lib log_figures -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a figure for the load tool, minutes in a debug build"]
+    async fn log_figures() -> Result<(), Box<dyn std::error::Error>> {
+        let entries = std::env::var("TRM_LOG_ENTRIES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let dir = tempfile::tempdir()?;
+        let figures = super::measure(dir.path(), 64, entries).await?;
+        println!(
+            "{} entries, {} appenders: append {:.2?} ({:.0}/s), verify {:.2?}",
+            figures.entries,
+            figures.appenders,
+            figures.append,
+            figures.appends_per_second(),
+            figures.verify
+        );
+        Ok(())
+    }
+}

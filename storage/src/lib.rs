@@ -59,4 +59,4 @@ pub use fault::{WriteHealth, WriteRefused};
 #[cfg(feature = "engine")]
 pub use group_commit::GroupCommit;
 #[cfg(feature = "engine")]
-pub use open::open_db;
+pub use open::{EngineSettings, open_db, open_db_with};

@@ -17,7 +17,48 @@ const LOCK_WAIT: Duration = Duration::from_secs(2);
 /// How long to sleep between two attempts while waiting for the lock.
 const LOCK_RETRY: Duration = Duration::from_millis(10);
 
-/// Opens (creating if needed) the sled database in the directory `path`.
+/// The page cache a database gets unless its configuration says otherwise: 32 MiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 32 << 20;
+
+/// How a database is opened: what a daemon's configuration may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// The most bytes sled keeps of the database in its page cache. sled's own default is
+    /// 1 GiB, which lets a long queue hold its memory: the cache only ever grows to this bound,
+    /// and what is not in it is read from disk (the operating system's file cache in front).
+    pub cache_capacity: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            cache_capacity: DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+impl EngineSettings {
+    /// The settings a configuration's `cache_mib` key gives: a page cache of `mib` MiB,
+    /// refused outside 1 MiB ..= 1 TiB.
+    pub fn from_cache_mib(mib: u64) -> Result<Self, crate::ConfigError> {
+        if !(1..=1 << 20).contains(&mib) {
+            return Err(crate::config::field(
+                "cache_mib",
+                format!("must be between 1 and {} (MiB)", 1u64 << 20),
+            ));
+        }
+        Ok(Self {
+            cache_capacity: mib << 20,
+        })
+    }
+}
+
+/// Opens the database in `path` with the default [`EngineSettings`]: see [`open_db_with`].
+pub fn open_db(path: &Path) -> Result<sled::Db, StorageError> {
+    open_db_with(path, &EngineSettings::default())
+}
+
+/// Opens (creating if needed) the sled database in the directory `path`, with `settings`.
 ///
 /// The directory is private to the process's user, whatever its umask: created at 0700, and
 /// it and the files in it brought to 0700 and 0600 before and after opening
@@ -25,15 +66,19 @@ const LOCK_RETRY: Duration = Duration::from_millis(10);
 ///
 /// This blocks on disk I/O and recovery, so async callers run it before the runtime starts or in
 /// `spawn_blocking`. Writes become durable only through [`crate::GroupCommit`].
-pub fn open_db(path: &Path) -> Result<sled::Db, StorageError> {
+pub fn open_db_with(path: &Path, settings: &EngineSettings) -> Result<sled::Db, StorageError> {
     // sled's defaults are deliberate here:
     // - `Mode::LowSpace` (the default) rather than `HighThroughput`: trm's write throughput is
     //   bounded by fsync in the group commit, not by sled's write path, and HighThroughput trades
     //   it for faster disk growth, which other sled users (databend, zebra) hit in production.
     // - the background flush every 500 ms stays on: it bounds how much unacknowledged data a
     //   crash can lose, while acknowledged writes are flushed explicitly by `GroupCommit`.
-    // - the page cache keeps its default bound (1 GiB, a maximum, not an allocation).
-    let config = sled::Config::new().path(path).mode(sled::Mode::LowSpace);
+    // - the page cache is bounded by `settings` (sled's default, 1 GiB, let the broker's memory
+    //   grow with its queue).
+    let config = sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::LowSpace)
+        .cache_capacity(settings.cache_capacity);
     private(path)?;
     let deadline = Instant::now() + LOCK_WAIT;
     loop {

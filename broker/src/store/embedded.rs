@@ -7,14 +7,19 @@
 //! from sled's persistent id generator, so queues, outboxes and the log keep their order
 //! across restarts. [`RecoveringStore`] (`recover`) is what the broker runs: this store, refusing
 //! writes while the disk is full or failing and reopened by itself when it takes writes again.
+//!
+//! Intakes, completions and relay answers go through one writer thread ([`writer`]) that
+//! applies whatever is waiting as one transaction, then each caller waits for the group
+//! commit's flush: one synchronous log write and one flush serve many envelopes.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use prost::Message;
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::pb;
-use trm_storage::{GroupCommit, StorageError};
+use trm_storage::{EngineSettings, GroupCommit, StorageError};
 
 use super::{
     Accepted, Admission, BrokerStore, Destination, Intake, Outgoing, Queued, RelayAnswer, Route,
@@ -26,6 +31,7 @@ mod outbox;
 mod recover;
 mod set_aside;
 mod usage;
+mod writer;
 
 pub use recover::RecoveringStore;
 
@@ -64,6 +70,10 @@ pub struct EmbeddedStore {
     outbox: sled::Tree,
     relay_log: sled::Tree,
     commit: GroupCommit,
+    /// The thread every intake, completion and relay answer is committed by.
+    writer: Arc<writer::Writer>,
+    /// Queue usage, kept in step by the writer.
+    counters: Arc<Mutex<usage::Counters>>,
 }
 
 fn queue_prefix(recipient: &NodeAddr) -> Vec<u8> {
@@ -108,7 +118,8 @@ enum Prepared {
         digest: [u8; 32],
         dedup_value: Vec<u8>,
         receipt: pb::SignedReceipt,
-        local: bool,
+        /// The recipient's queue, or `None` for a peer's outbox.
+        queue: Option<NodeAddr>,
         item_key: Vec<u8>,
         item: Vec<u8>,
         log_key: [u8; 8],
@@ -116,6 +127,7 @@ enum Prepared {
     },
     /// A receipt for a local sender's queue, and its log record.
     Receipt {
+        sender: NodeAddr,
         item_key: Vec<u8>,
         item: Vec<u8>,
         log_key: [u8; 8],
@@ -124,14 +136,29 @@ enum Prepared {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir` with the default settings.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = trm_storage::open_db(dir)?;
-        Ok(Self {
+        Self::open_with(dir, &EngineSettings::default())
+    }
+
+    /// Opens (or creates) the database in `dir` with `engine`'s settings.
+    pub fn open_with(dir: &Path, engine: &EngineSettings) -> Result<Self, StoreError> {
+        let db = trm_storage::open_db_with(dir, engine)?;
+        let trees = writer::Trees {
             dedup: db.open_tree("dedup")?,
             queue: db.open_tree("queue")?,
             outbox: db.open_tree("outbox")?,
             relay_log: db.open_tree("relay_log")?,
+            aside: set_aside::open(&db)?,
+        };
+        let counters = Arc::new(Mutex::new(usage::Counters::default()));
+        Ok(Self {
+            writer: Arc::new(writer::Writer::start(trees.clone(), counters.clone())?),
+            counters,
+            dedup: trees.dedup,
+            queue: trees.queue,
+            outbox: trees.outbox,
+            relay_log: trees.relay_log,
             commit: GroupCommit::start(db.clone()),
             db,
         })
@@ -140,6 +167,11 @@ impl EmbeddedStore {
     /// Flushes performed so far (group commit batches many writes into one).
     pub fn flushes(&self) -> u64 {
         self.commit.flushes()
+    }
+
+    /// Write transactions run so far (the writer combines concurrent changes into one).
+    pub fn transactions(&self) -> u64 {
+        self.writer.transactions()
     }
 
     /// Waits until every write made before this call is on disk.
@@ -167,9 +199,9 @@ impl EmbeddedStore {
                 let sequence = self.next_sequence()?;
                 let mut dedup_value = digest.to_vec();
                 dedup_value.extend_from_slice(&receipt.encode_to_vec());
-                let (local, item_key, item) = match &destination {
+                let (queue, item_key, item) = match &destination {
                     Destination::Local(recipient) => (
-                        true,
+                        Some(recipient.clone()),
                         queue_key(recipient, sequence),
                         pb::Delivery {
                             sequence,
@@ -178,7 +210,7 @@ impl EmbeddedStore {
                         .encode_to_vec(),
                     ),
                     Destination::Peer(broker) => (
-                        false,
+                        None,
                         outbox::key(broker, sequence),
                         outbox::envelope_item(envelope.into_raw()),
                     ),
@@ -188,7 +220,7 @@ impl EmbeddedStore {
                     digest,
                     dedup_value,
                     receipt,
-                    local,
+                    queue,
                     item_key,
                     item,
                     log_key: self.next_sequence()?.to_be_bytes(),
@@ -204,6 +236,7 @@ impl EmbeddedStore {
                 let sequence = self.next_sequence()?;
                 Ok(Prepared::Receipt {
                     item_key: queue_key(&sender, sequence),
+                    sender,
                     item: receipt_delivery(sequence, &receipt),
                     log_key: self.next_sequence()?.to_be_bytes(),
                     record: record.encode_to_vec(),
@@ -212,75 +245,14 @@ impl EmbeddedStore {
         }
     }
 
-    /// Applies every prepared write of a batch in one transaction, in order: the batch is on
-    /// disk whole or not at all, so a failed call that its sender retries finds nothing of it
-    /// (a routed receipt, which has no duplicate check, is never queued twice). A duplicate
-    /// inside the batch sees the write before it.
-    fn write(&self, batch: &[Prepared]) -> Result<Vec<Stored>, StoreError> {
-        let stored = (&self.dedup, &self.queue, &self.outbox, &self.relay_log).transaction(
-            |(dedup, queue, outbox, relay_log)| {
-                let mut stored = Vec::with_capacity(batch.len());
-                for prepared in batch {
-                    stored.push(match prepared {
-                        Prepared::Envelope {
-                            dedup_key,
-                            digest,
-                            dedup_value,
-                            receipt,
-                            local,
-                            item_key,
-                            item,
-                            log_key,
-                            record,
-                        } => {
-                            if let Some(existing) = dedup.get(dedup_key)? {
-                                let original = match (existing.get(..32), existing.get(32..)) {
-                                    (Some(seen), Some(original)) if seen == &digest[..] => original,
-                                    _ => {
-                                        stored.push(Stored::Envelope(Accepted::Conflict));
-                                        continue;
-                                    }
-                                };
-                                let original =
-                                    pb::SignedReceipt::decode(original).map_err(|e| {
-                                        ConflictableTransactionError::Abort(corrupt("dedup", e))
-                                    })?;
-                                stored.push(Stored::Envelope(Accepted::Duplicate(original)));
-                                continue;
-                            }
-                            dedup.insert(dedup_key.as_slice(), dedup_value.as_slice())?;
-                            if *local {
-                                queue.insert(item_key.as_slice(), item.as_slice())?;
-                            } else {
-                                outbox.insert(item_key.as_slice(), item.as_slice())?;
-                            }
-                            relay_log.insert(log_key, record.as_slice())?;
-                            Stored::Envelope(Accepted::New(receipt.clone()))
-                        }
-                        Prepared::Receipt {
-                            item_key,
-                            item,
-                            log_key,
-                            record,
-                        } => {
-                            queue.insert(item_key.as_slice(), item.as_slice())?;
-                            relay_log.insert(log_key, record.as_slice())?;
-                            Stored::Receipt
-                        }
-                    });
-                }
-                Ok(stored)
-            },
-        )?;
-        Ok(stored)
-    }
-
-    fn intake_now(&self, items: Vec<Intake>) -> Result<Vec<Stored>, StoreError> {
+    async fn intake_now(&self, items: Vec<Intake>) -> Result<Vec<Stored>, StoreError> {
         let prepared = items
             .into_iter()
             .map(|item| self.prepare(item))
             .collect::<Result<Vec<_>, _>>()?;
-        self.write(&prepared)
+        self.writer
+            .run(move |tx, deltas| write(tx, &prepared, deltas))
+            .await
     }
 
     fn pending_now(
@@ -346,52 +318,64 @@ impl EmbeddedStore {
             .transpose()
     }
 
-    fn complete_now(
+    async fn complete_now(
         &self,
-        recipient: &NodeAddr,
+        recipient: NodeAddr,
         sequence: u64,
         route: Option<Route>,
     ) -> Result<Option<u64>, StoreError> {
+        let item_key = queue_key(&recipient, sequence);
         let Some(Route {
             destination,
             receipt,
             record,
         }) = route
         else {
-            self.queue.remove(queue_key(recipient, sequence))?;
-            return Ok(None);
+            return self
+                .writer
+                .run(move |tx, deltas| {
+                    if let Some(removed) = tx.queue.remove(item_key.as_slice())? {
+                        usage::queued(deltas, &recipient, &removed, false);
+                    }
+                    Ok(None)
+                })
+                .await;
         };
         let receipt_sequence = self.next_sequence()?;
         let log_key = self.next_sequence()?.to_be_bytes();
-        let (local, receipt_key, item) = match &destination {
+        let (sender, receipt_key, item) = match &destination {
             Destination::Local(sender) => (
-                true,
+                Some(sender.clone()),
                 queue_key(sender, receipt_sequence),
                 receipt_delivery(receipt_sequence, &receipt),
             ),
             Destination::Peer(broker) => (
-                false,
+                None,
                 outbox::key(broker, receipt_sequence),
                 outbox::receipt_item(receipt),
             ),
         };
         let record = record.encode_to_vec();
-        let done = (&self.queue, &self.outbox, &self.relay_log).transaction(
-            |(queue, outbox, relay_log)| {
-                if queue.remove(queue_key(recipient, sequence))?.is_none() {
+        self.writer
+            .run(move |tx, deltas| {
+                let Some(removed) = tx.queue.remove(item_key.as_slice())? else {
                     // Acknowledged twice (a reconnecting node): the first completion counts.
                     return Ok(None);
+                };
+                usage::queued(deltas, &recipient, &removed, false);
+                match &sender {
+                    Some(sender) => {
+                        tx.queue.insert(receipt_key.as_slice(), item.as_slice())?;
+                        usage::queued(deltas, sender, &item, true);
+                    }
+                    None => {
+                        tx.outbox.insert(receipt_key.as_slice(), item.as_slice())?;
+                    }
                 }
-                if local {
-                    queue.insert(receipt_key.as_slice(), item.as_slice())?;
-                } else {
-                    outbox.insert(receipt_key.as_slice(), item.as_slice())?;
-                }
-                relay_log.insert(&log_key, record.as_slice())?;
+                tx.relay_log.insert(&log_key, record.as_slice())?;
                 Ok(Some(receipt_sequence))
-            },
-        );
-        done.map_err(|e: TransactionError<StoreError>| StoreError::from(e))
+            })
+            .await
     }
 
     fn relay_log_now(&self) -> Result<Vec<pb::RelayRecord>, StoreError> {
@@ -409,7 +393,7 @@ impl EmbeddedStore {
 impl BrokerStore for EmbeddedStore {
     fn intake(&self, items: Vec<Intake>) -> StoreFuture<'_, Vec<Stored>> {
         Box::pin(async move {
-            let stored = self.intake_now(items)?;
+            let stored = self.intake_now(items).await?;
             // Also when everything was a duplicate: the originals may not be flushed yet.
             self.durable().await?;
             Ok(stored)
@@ -449,7 +433,7 @@ impl BrokerStore for EmbeddedStore {
         route: Option<Route>,
     ) -> StoreFuture<'_, Option<u64>> {
         Box::pin(async move {
-            let routed = self.complete_now(&recipient, sequence, route)?;
+            let routed = self.complete_now(recipient, sequence, route).await?;
             self.durable().await?;
             Ok(routed)
         })
@@ -486,7 +470,7 @@ impl BrokerStore for EmbeddedStore {
 
     fn relayed(&self, peer: BrokerName, answer: RelayAnswer) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            self.relayed_now(&peer, &answer)?;
+            self.relayed_now(peer, answer).await?;
             self.durable().await
         })
     }
@@ -496,13 +480,10 @@ impl BrokerStore for EmbeddedStore {
     }
 
     fn queue_len<'a>(&'a self, recipient: &'a NodeAddr) -> StoreFuture<'a, usize> {
+        // From the usage counters: the metrics page asks for every node at each scrape.
         Box::pin(async move {
-            let mut count = 0;
-            for entry in self.queue.scan_prefix(queue_prefix(recipient)) {
-                entry?;
-                count += 1;
-            }
-            Ok(count)
+            let items = self.queue_usage_now(recipient)?.items;
+            Ok(usize::try_from(items).unwrap_or(usize::MAX))
         })
     }
 
@@ -527,10 +508,78 @@ impl BrokerStore for EmbeddedStore {
     }
 }
 
+/// Applies every prepared write of an intake batch, in order, inside the writer's transaction:
+/// the batch is on disk whole or not at all, so a failed call that its sender retries finds
+/// nothing of it (a routed receipt, which has no duplicate check, is never queued twice). A
+/// duplicate inside the batch sees the write before it.
+fn write(
+    tx: &writer::Tx<'_>,
+    batch: &[Prepared],
+    deltas: &mut Vec<usage::Delta>,
+) -> Result<Vec<Stored>, writer::Abort> {
+    let mut stored = Vec::with_capacity(batch.len());
+    for prepared in batch {
+        stored.push(match prepared {
+            Prepared::Envelope {
+                dedup_key,
+                digest,
+                dedup_value,
+                receipt,
+                queue,
+                item_key,
+                item,
+                log_key,
+                record,
+            } => {
+                if let Some(existing) = tx.dedup.get(dedup_key)? {
+                    let original = match (existing.get(..32), existing.get(32..)) {
+                        (Some(seen), Some(original)) if seen == &digest[..] => original,
+                        _ => {
+                            stored.push(Stored::Envelope(Accepted::Conflict));
+                            continue;
+                        }
+                    };
+                    let original = pb::SignedReceipt::decode(original)
+                        .map_err(|e| ConflictableTransactionError::Abort(corrupt("dedup", e)))?;
+                    stored.push(Stored::Envelope(Accepted::Duplicate(original)));
+                    continue;
+                }
+                tx.dedup
+                    .insert(dedup_key.as_slice(), dedup_value.as_slice())?;
+                match queue {
+                    Some(recipient) => {
+                        tx.queue.insert(item_key.as_slice(), item.as_slice())?;
+                        usage::queued(deltas, recipient, item, true);
+                    }
+                    None => {
+                        tx.outbox.insert(item_key.as_slice(), item.as_slice())?;
+                    }
+                }
+                tx.relay_log.insert(log_key, record.as_slice())?;
+                Stored::Envelope(Accepted::New(receipt.clone()))
+            }
+            Prepared::Receipt {
+                sender,
+                item_key,
+                item,
+                log_key,
+                record,
+            } => {
+                tx.queue.insert(item_key.as_slice(), item.as_slice())?;
+                usage::queued(deltas, sender, item, true);
+                tx.relay_log.insert(log_key, record.as_slice())?;
+                Stored::Receipt
+            }
+        });
+    }
+    Ok(stored)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
+    use crate::store::Usage;
     use ed25519_dalek::SigningKey;
     use trm_proto::addr::MessageId;
     use trm_proto::envelope::{self, UnverifiedEnvelope, VerifiedEnvelope};
@@ -687,6 +736,157 @@ mod tests {
         assert_eq!(store.queue_len(&to).await?, 0);
         assert_eq!(store.queue_len(&from).await?, 1);
         assert_eq!(store.relay_log().await?.len(), 2);
+        Ok(())
+    }
+
+    /// 64 callers at once, 8 KiB each: every envelope stored once and durable, in fewer
+    /// transactions and flushes than envelopes, and the usage counters match a fresh count.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_intakes_share_transactions_and_flushes() -> TestResult {
+        const CALLERS: usize = 64;
+        const EACH: usize = 8;
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(EmbeddedStore::open(dir.path())?);
+        let key = signing::generate_key();
+        let to: NodeAddr = "astra@at".parse()?;
+        // Counted before the writes, so that the counters are kept in step by the writer.
+        assert_eq!(store.queue_usage(&to).await?, Usage::default());
+        assert_eq!(store.relayed_usage(&"at".parse()?).await?, Usage::default());
+        let mut admissions = Vec::new();
+        for _ in 0..CALLERS * EACH {
+            admissions.push(admission(
+                envelope(&key, &MessageId::random(), &[7; 8192])?,
+                "r",
+            ));
+        }
+        let barrier = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let mut tasks = tokio::task::JoinSet::new();
+        for chunk in admissions.chunks(EACH) {
+            let (store, barrier, chunk) = (store.clone(), barrier.clone(), chunk.to_vec());
+            tasks.spawn(async move {
+                barrier.wait().await;
+                for admission in chunk {
+                    match store.accept(admission).await? {
+                        Accepted::New(_) => {}
+                        other => return Err(format!("not stored as new: {other:?}").into()),
+                    }
+                }
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined?.map_err(|e| e.to_string())?;
+        }
+        let envelopes = (CALLERS * EACH) as u64;
+        assert_eq!(store.queue_len(&to).await?, CALLERS * EACH);
+        let (transactions, flushes) = (store.transactions(), store.flushes());
+        assert!(
+            transactions < envelopes,
+            "{transactions} transactions for {envelopes} envelopes: nothing combined"
+        );
+        assert!(
+            flushes <= transactions,
+            "{flushes} flushes, {transactions} transactions"
+        );
+        // The counters kept by the writer match a count of the stored state.
+        let kept = store.queue_usage(&to).await?;
+        assert_eq!(kept, store.count_queue(&to)?);
+        assert_eq!(kept.items, envelopes);
+        assert_eq!(store.relayed_usage(&"at".parse()?).await?, kept);
+        // Completing half of them brings the counters down with the queue.
+        let pending = store.pending(&to, 0, CALLERS * EACH / 2).await?;
+        for item in &pending {
+            store.complete(to.clone(), item.sequence, None).await?;
+        }
+        let kept = store.queue_usage(&to).await?;
+        assert_eq!(kept, store.count_queue(&to)?);
+        assert_eq!(kept.items, envelopes / 2);
+        assert_eq!(store.relayed_usage(&"at".parse()?).await?, kept);
+        Ok(())
+    }
+
+    /// The resident memory of this process, KiB, from `/proc/self/status` (Linux).
+    fn rss_kib() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// A figure, not a check: queues `TRM_QUEUED` (100,000) 8 KiB envelopes for one node from
+    /// 64 callers, prints the process's memory, then drains the queue as the delivery loop
+    /// does (pending, then complete with a routed receipt) and prints the rate. Run in release:
+    /// `cargo test --release -p trm-broker --lib queue_figures -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a figure for the load tool, minutes in a debug build"]
+    async fn queue_figures() -> TestResult {
+        let queued: usize = std::env::var("TRM_QUEUED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        let dir = tempfile::tempdir()?;
+        let store = Arc::new(EmbeddedStore::open(dir.path())?);
+        let key = Arc::new(signing::generate_key());
+        let to: NodeAddr = "astra@at".parse()?;
+        let from: NodeAddr = "lefoe-ibf@at".parse()?;
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = std::time::Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..64 {
+            let (store, key, next) = (store.clone(), key.clone(), next.clone());
+            tasks.spawn(async move {
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < queued {
+                    let sealed = envelope(&key, &MessageId::random(), &[7; 8192])
+                        .map_err(|e| e.to_string())?;
+                    store.accept(admission(sealed, "r")).await?;
+                }
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined?.map_err(|e| e.to_string())?;
+        }
+        let filled = started.elapsed();
+        println!(
+            "queued {queued} 8 KiB envelopes in {filled:.2?} ({:.0}/s, {} transactions, {} \
+             flushes); RSS {} MiB",
+            queued as f64 / filled.as_secs_f64(),
+            store.transactions(),
+            store.flushes(),
+            rss_kib().unwrap_or_default() / 1024
+        );
+        let started = std::time::Instant::now();
+        let mut drained = 0;
+        let mut peak = 0;
+        loop {
+            let batch = store.pending(&to, 0, 128).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut done = tokio::task::JoinSet::new();
+            for item in batch {
+                let (store, to, from) = (store.clone(), to.clone(), from.clone());
+                done.spawn(async move {
+                    let route = Route {
+                        destination: Destination::Local(from),
+                        receipt: pb::SignedReceipt::default(),
+                        record: pb::RelayRecord::default(),
+                    };
+                    store.complete(to, item.sequence, Some(route)).await
+                });
+            }
+            while let Some(joined) = done.join_next().await {
+                joined??;
+                drained += 1;
+            }
+            peak = peak.max(rss_kib().unwrap_or_default());
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "drained {drained} in {elapsed:.2?} ({:.0}/s); peak RSS while draining {} MiB",
+            drained as f64 / elapsed.as_secs_f64(),
+            peak / 1024
+        );
+        assert_eq!(drained, queued);
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use trm_storage::{GroupCommit, WriteHealth, WriteRefused};
+use trm_storage::{EngineSettings, GroupCommit, WriteHealth, WriteRefused};
 
 use super::combine::{Combiner, StoreTrees};
 use super::log::{self, Log};
@@ -52,9 +52,9 @@ pub(super) struct Engine {
 }
 
 impl Engine {
-    /// Opens (or creates) the database in `dir`.
-    fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = trm_storage::open_db(dir)?;
+    /// Opens (or creates) the database in `dir` with `settings`.
+    fn open(dir: &Path, settings: &EngineSettings) -> Result<Self, StoreError> {
+        let db = trm_storage::open_db_with(dir, settings)?;
         let commit = GroupCommit::start(db.clone());
         let (messages, outbox) = (db.open_tree("messages")?, db.open_tree("outbox")?);
         let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
@@ -89,6 +89,8 @@ impl Engine {
 pub(super) struct Slot {
     /// The data folder.
     dir: PathBuf,
+    /// How the database is opened, at start and at each reopen.
+    settings: EngineSettings,
     /// The engine; `None` only while it is being reopened.
     current: RwLock<Option<Arc<Engine>>>,
     /// Whether writes are taken.
@@ -97,10 +99,11 @@ pub(super) struct Slot {
 
 impl Slot {
     /// Opens the database in `dir`.
-    pub(super) fn open(dir: &Path) -> Result<Self, StoreError> {
+    pub(super) fn open(dir: &Path, settings: EngineSettings) -> Result<Self, StoreError> {
         Ok(Self {
             dir: dir.to_path_buf(),
-            current: RwLock::new(Some(Arc::new(Engine::open(dir)?))),
+            settings,
+            current: RwLock::new(Some(Arc::new(Engine::open(dir, &settings)?))),
             health: WriteHealth::new("the node's store", "new messages", dir),
         })
     }
@@ -175,7 +178,7 @@ impl Slot {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        let fresh = Engine::open(&self.dir)?;
+        let fresh = Engine::open(&self.dir, &self.settings)?;
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(fresh));
         Ok(())
     }

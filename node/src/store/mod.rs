@@ -630,7 +630,15 @@ pub struct OverdueMark {
 impl NodeStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let engine = Arc::new(Slot::open(dir)?);
+        Self::open_with(dir, trm_storage::EngineSettings::default())
+    }
+
+    /// Opens (or creates) the database in `dir` with `settings` (its page cache).
+    pub fn open_with(
+        dir: &Path,
+        settings: trm_storage::EngineSettings,
+    ) -> Result<Self, StoreError> {
+        let engine = Arc::new(Slot::open(dir, settings)?);
         let vault = Arc::new(Vault::open(dir)?);
         {
             let engine = engine.get()?;

@@ -3,13 +3,12 @@
 //! survives restarts in order (sequences come from sled's persistent id generator).
 
 use prost::Message;
-use sled::transaction::{TransactionError, Transactional};
 use trm_proto::addr::BrokerName;
 use trm_proto::pb;
 
 use tracing::warn;
 
-use super::{EmbeddedStore, StoreError, queue_key, receipt_delivery, set_aside};
+use super::{EmbeddedStore, StoreError, queue_key, receipt_delivery, set_aside, usage};
 use crate::store::{Outgoing, RelayAnswer};
 
 /// The key prefix of `broker`'s outbox.
@@ -104,16 +103,18 @@ impl EmbeddedStore {
         Ok(count)
     }
 
-    /// Applies a peer's answer in one transaction (see [`crate::store::BrokerStore::relayed`]).
-    pub(super) fn relayed_now(
+    /// Applies a peer's answer in one transaction of the writer (see
+    /// [`crate::store::BrokerStore::relayed`]).
+    pub(super) async fn relayed_now(
         &self,
-        peer: &BrokerName,
-        answer: &RelayAnswer,
+        peer: BrokerName,
+        answer: RelayAnswer,
     ) -> Result<(), StoreError> {
         let mut queued = Vec::with_capacity(answer.receipts.len());
         for (sender, receipt) in &answer.receipts {
             let sequence = self.next_sequence()?;
             queued.push((
+                sender.clone(),
                 queue_key(sender, sequence),
                 receipt_delivery(sequence, receipt),
             ));
@@ -122,23 +123,24 @@ impl EmbeddedStore {
         for record in &answer.records {
             logged.push((self.next_sequence()?.to_be_bytes(), record.encode_to_vec()));
         }
-        let aside = self.set_aside_tree()?;
-        (&self.outbox, &self.queue, &self.relay_log, &aside)
-            .transaction(|(outbox, queue, relay_log, aside)| {
-                for sequence in &answer.sequences {
+        let sequences = answer.sequences;
+        self.writer
+            .run(move |tx, deltas| {
+                for sequence in &sequences {
                     // An item set aside leaves from there (it expired).
-                    if outbox.remove(key(peer, *sequence))?.is_none() {
-                        aside.remove(key(peer, *sequence))?;
+                    if tx.outbox.remove(key(&peer, *sequence))?.is_none() {
+                        tx.aside.remove(key(&peer, *sequence))?;
                     }
                 }
-                for (key, item) in &queued {
-                    queue.insert(key.as_slice(), item.as_slice())?;
+                for (sender, key, item) in &queued {
+                    tx.queue.insert(key.as_slice(), item.as_slice())?;
+                    usage::queued(deltas, sender, item, true);
                 }
                 for (key, record) in &logged {
-                    relay_log.insert(key, record.as_slice())?;
+                    tx.relay_log.insert(key, record.as_slice())?;
                 }
                 Ok(())
             })
-            .map_err(|e: TransactionError<StoreError>| StoreError::from(e))
+            .await
     }
 }

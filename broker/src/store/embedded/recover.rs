@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::pb;
-use trm_storage::WriteHealth;
+use trm_storage::{EngineSettings, WriteHealth};
 
 use super::EmbeddedStore;
 use crate::store::{
@@ -39,6 +39,8 @@ const WORK: &str = "new envelopes";
 pub struct RecoveringStore {
     /// The database directory.
     dir: PathBuf,
+    /// How the database is opened, at start and at each reopen.
+    engine: EngineSettings,
     /// The database in use; `None` only while it is being reopened.
     current: RwLock<Option<Arc<EmbeddedStore>>>,
     /// Whether writes are taken.
@@ -49,9 +51,15 @@ impl RecoveringStore {
     /// Opens the database in `dir` and, inside a Tokio runtime, starts the task that recovers
     /// it after a fault (it ends when the store is dropped).
     pub fn open(dir: &Path) -> Result<Arc<Self>, StoreError> {
+        Self::open_with(dir, EngineSettings::default())
+    }
+
+    /// As [`RecoveringStore::open`], with `engine`'s settings.
+    pub fn open_with(dir: &Path, engine: EngineSettings) -> Result<Arc<Self>, StoreError> {
         let store = Arc::new(Self {
             dir: dir.to_path_buf(),
-            current: RwLock::new(Some(Arc::new(EmbeddedStore::open(dir)?))),
+            engine,
+            current: RwLock::new(Some(Arc::new(EmbeddedStore::open_with(dir, &engine)?))),
             health: WriteHealth::new(OWNER, WORK, dir),
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -137,7 +145,7 @@ impl RecoveringStore {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        let fresh = EmbeddedStore::open(&self.dir)?;
+        let fresh = EmbeddedStore::open_with(&self.dir, &self.engine)?;
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(fresh));
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The set-aside table: outbox items taken out of the live outbox because they kept failing or
 //! could not be read, keyed like the outbox (`destination-broker NUL sequence(u64 BE)`), each
 //! with its attempts, reason and time, and the stored bytes as they were. The tree is opened
-//! when first used, so stores made before it existed open unchanged.
+//! when the store opens (an empty tree for a store made before it existed).
 
 use prost::Message;
 use sled::transaction::{TransactionError, Transactional};
@@ -41,9 +41,14 @@ pub(super) fn record(attempts: u32, reason: String, item: Vec<u8>) -> Record {
     }
 }
 
+/// Opens (creating if need be) the set-aside table of `db`.
+pub(super) fn open(db: &sled::Db) -> Result<sled::Tree, StoreError> {
+    Ok(db.open_tree(TREE)?)
+}
+
 impl EmbeddedStore {
     pub(super) fn set_aside_tree(&self) -> Result<sled::Tree, StoreError> {
-        Ok(self.db.open_tree(TREE)?)
+        open(&self.db)
     }
 
     /// Moves the outbox records under the given keys into the set-aside table in one

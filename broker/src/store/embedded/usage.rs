@@ -2,6 +2,14 @@
 //! waiting here, and envelopes past their expiry. An item's header is read without copying
 //! its ciphertext (a message that knows only the header's field), and only a lapsed item is
 //! decoded whole.
+//!
+//! The quotas ask on every submission, so the answers are kept in [`Counters`]: a recipient's
+//! or a peer's usage is counted from the stored state the first time it is asked for, then
+//! kept in step by the writer ([`super::writer`]), which applies each commit's [`Delta`]s under
+//! the same lock. A submission then costs the same with 100,000 items queued as with none.
+
+use std::collections::HashMap;
+use std::sync::PoisonError;
 
 use prost::Message;
 use trm_proto::addr::{BrokerName, NodeAddr};
@@ -73,9 +81,104 @@ fn split(tree: &'static str, key: &[u8]) -> Result<(String, u64), StoreError> {
     Ok((name.to_owned(), sequence))
 }
 
+/// What a usage counter counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Counted {
+    /// Everything queued for this recipient.
+    Queue(NodeAddr),
+    /// The queued envelopes from nodes homed on this broker.
+    Peer(BrokerName),
+}
+
+/// One queued item added or removed by a change, as the counters see it.
+#[derive(Debug, Clone)]
+pub(super) struct Delta {
+    /// Whose usage it changes.
+    counted: Counted,
+    /// The item's stored size.
+    size: u64,
+    /// Added (`true`) or removed.
+    added: bool,
+}
+
+/// Records in `deltas` that `value` was queued for `recipient` (`added`) or left its queue.
+pub(super) fn queued(deltas: &mut Vec<Delta>, recipient: &NodeAddr, value: &[u8], added: bool) {
+    let size = value.len() as u64;
+    deltas.push(Delta {
+        counted: Counted::Queue(recipient.clone()),
+        size,
+        added,
+    });
+    // A receipt counts for its queue only; a record whose header cannot be read counts for no
+    // peer (the count from the stored state skips it too, failing instead).
+    if let Some(from) = sender_broker(value) {
+        deltas.push(Delta {
+            counted: Counted::Peer(from),
+            size,
+            added,
+        });
+    }
+}
+
+/// The home broker of the sender of the envelope a queue record holds.
+fn sender_broker(value: &[u8]) -> Option<BrokerName> {
+    let header = header(Tree::Queue, value).ok()??;
+    header
+        .from
+        .parse::<NodeAddr>()
+        .ok()
+        .map(|from| from.broker())
+}
+
+/// The usage counted so far, by recipient and by peer; what is not here has not been asked for
+/// yet and is counted from the stored state when it is.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    /// Known usage.
+    known: HashMap<Counted, Usage>,
+}
+
+impl Counters {
+    /// Applies a commit's changes to the usage already known.
+    pub(super) fn apply(&mut self, deltas: &[Delta]) {
+        for delta in deltas {
+            if let Some(usage) = self.known.get_mut(&delta.counted) {
+                *usage = if delta.added {
+                    usage.plus(delta.size)
+                } else {
+                    usage.minus(delta.size)
+                };
+            }
+        }
+    }
+}
+
 impl EmbeddedStore {
+    /// The usage `counted` has, counted from the stored state the first time.
+    fn usage(
+        &self,
+        counted: Counted,
+        count: impl FnOnce(&Self) -> Result<Usage, StoreError>,
+    ) -> Result<Usage, StoreError> {
+        // Counting under the lock keeps the writer from committing meanwhile.
+        let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(usage) = counters.known.get(&counted) {
+            return Ok(*usage);
+        }
+        let usage = count(self)?;
+        counters.known.insert(counted, usage);
+        Ok(usage)
+    }
+
     /// See [`crate::store::BrokerStore::queue_usage`].
     pub(super) fn queue_usage_now(&self, recipient: &NodeAddr) -> Result<Usage, StoreError> {
+        self.usage(Counted::Queue(recipient.clone()), |store| {
+            store.count_queue(recipient)
+        })
+    }
+
+    /// Counts `recipient`'s queue from the stored state.
+    pub(super) fn count_queue(&self, recipient: &NodeAddr) -> Result<Usage, StoreError> {
         let mut usage = Usage::default();
         for entry in self.queue.scan_prefix(queue_prefix(recipient)) {
             let (_, value) = entry?;
@@ -86,6 +189,13 @@ impl EmbeddedStore {
 
     /// See [`crate::store::BrokerStore::relayed_usage`].
     pub(super) fn relayed_usage_now(&self, peer: &BrokerName) -> Result<Usage, StoreError> {
+        self.usage(Counted::Peer(peer.clone()), |store| {
+            store.count_relayed(peer)
+        })
+    }
+
+    /// Counts the envelopes from `peer`'s nodes in every queue from the stored state.
+    fn count_relayed(&self, peer: &BrokerName) -> Result<Usage, StoreError> {
         let mut usage = Usage::default();
         for entry in self.queue.iter() {
             let (_, value) = entry?;
