@@ -784,9 +784,11 @@ mod tests {
             transactions < envelopes,
             "{transactions} transactions for {envelopes} envelopes: nothing combined"
         );
+        // A flush serves every transaction committed before it; others may ask for one too
+        // (the counters' first reads), so only the total is bounded.
         assert!(
-            flushes <= transactions,
-            "{flushes} flushes, {transactions} transactions"
+            flushes < envelopes,
+            "{flushes} flushes for {envelopes} envelopes: nothing combined"
         );
         // The counters kept by the writer match a count of the stored state.
         let kept = store.queue_usage(&to).await?;
@@ -802,91 +804,6 @@ mod tests {
         assert_eq!(kept, store.count_queue(&to)?);
         assert_eq!(kept.items, envelopes / 2);
         assert_eq!(store.relayed_usage(&"at".parse()?).await?, kept);
-        Ok(())
-    }
-
-    /// The resident memory of this process, KiB, from `/proc/self/status` (Linux).
-    fn rss_kib() -> Option<u64> {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    }
-
-    /// A figure, not a check: queues `TRM_QUEUED` (100,000) 8 KiB envelopes for one node from
-    /// 64 callers, prints the process's memory, then drains the queue as the delivery loop
-    /// does (pending, then complete with a routed receipt) and prints the rate. Run in release:
-    /// `cargo test --release -p trm-broker --lib queue_figures -- --ignored --nocapture`.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "a figure for the load tool, minutes in a debug build"]
-    async fn queue_figures() -> TestResult {
-        let queued: usize = std::env::var("TRM_QUEUED")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(100_000);
-        let dir = tempfile::tempdir()?;
-        let store = Arc::new(EmbeddedStore::open(dir.path())?);
-        let key = Arc::new(signing::generate_key());
-        let to: NodeAddr = "astra@at".parse()?;
-        let from: NodeAddr = "lefoe-ibf@at".parse()?;
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let started = std::time::Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..64 {
-            let (store, key, next) = (store.clone(), key.clone(), next.clone());
-            tasks.spawn(async move {
-                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < queued {
-                    let sealed = envelope(&key, &MessageId::random(), &[7; 8192])
-                        .map_err(|e| e.to_string())?;
-                    store.accept(admission(sealed, "r")).await?;
-                }
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            });
-        }
-        while let Some(joined) = tasks.join_next().await {
-            joined?.map_err(|e| e.to_string())?;
-        }
-        let filled = started.elapsed();
-        println!(
-            "queued {queued} 8 KiB envelopes in {filled:.2?} ({:.0}/s, {} transactions, {} \
-             flushes); RSS {} MiB",
-            queued as f64 / filled.as_secs_f64(),
-            store.transactions(),
-            store.flushes(),
-            rss_kib().unwrap_or_default() / 1024
-        );
-        let started = std::time::Instant::now();
-        let mut drained = 0;
-        let mut peak = 0;
-        loop {
-            let batch = store.pending(&to, 0, 128).await?;
-            if batch.is_empty() {
-                break;
-            }
-            let mut done = tokio::task::JoinSet::new();
-            for item in batch {
-                let (store, to, from) = (store.clone(), to.clone(), from.clone());
-                done.spawn(async move {
-                    let route = Route {
-                        destination: Destination::Local(from),
-                        receipt: pb::SignedReceipt::default(),
-                        record: pb::RelayRecord::default(),
-                    };
-                    store.complete(to, item.sequence, Some(route)).await
-                });
-            }
-            while let Some(joined) = done.join_next().await {
-                joined??;
-                drained += 1;
-            }
-            peak = peak.max(rss_kib().unwrap_or_default());
-        }
-        let elapsed = started.elapsed();
-        println!(
-            "drained {drained} in {elapsed:.2?} ({:.0}/s); peak RSS while draining {} MiB",
-            drained as f64 / elapsed.as_secs_f64(),
-            peak / 1024
-        );
-        assert_eq!(drained, queued);
         Ok(())
     }
 
