@@ -82,6 +82,7 @@ pub fn node_config(
         webhooks: Default::default(),
         outbox: Default::default(),
         http: Default::default(),
+        accounts: Default::default(),
     }
 }
 

@@ -113,6 +113,9 @@ pub struct NodeConfigFile {
     /// The `[http]` table: where the HTTPS JSON API is served (off by default).
     #[serde(default)]
     pub http: crate::http::settings::HttpFile,
+    /// Session expiry and the lockout after wrong passwords (the `[accounts]` table).
+    #[serde(default)]
+    pub accounts: crate::accounts::AccountsSettings,
 }
 
 fn default_retention() -> u64 {
@@ -202,6 +205,8 @@ pub struct NodeConfig {
     pub outbox_window: usize,
     /// The HTTPS JSON API, if it is on.
     pub http: Option<crate::http::settings::HttpSettings>,
+    /// Session expiry and the lockout after wrong passwords.
+    pub accounts: crate::accounts::AccountsPolicy,
     /// How the store's database is opened (its page cache).
     pub engine: trm_storage::EngineSettings,
 }
@@ -329,10 +334,15 @@ impl NodeConfigFile {
             .outbox
             .validate()
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
+        let accounts = self
+            .accounts
+            .validate()
+            .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         let tls_key_pem = read_secret(&self.tls_key)?;
         let http = self.http.validate(&tls_cert_pem, &tls_key_pem)?;
         let engine = trm_storage::EngineSettings::from_cache_mib(self.cache_mib)?;
         Ok(NodeConfig {
+            accounts,
             webhooks,
             outbox_window,
             metrics_listen,

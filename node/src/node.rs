@@ -125,7 +125,7 @@ impl Node {
             directory: DirectoryHandle::new(config.directory.clone()),
             accounts: crate::accounts::Accounts::new(
                 store.clone(),
-                crate::accounts::AccountsPolicy::default(),
+                config.accounts,
                 config.keys.address.as_str(),
             ),
             store,

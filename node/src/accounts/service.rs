@@ -39,6 +39,83 @@ impl Default for AccountsPolicy {
     }
 }
 
+/// The `[accounts]` table of `node.toml`: session expiry and the lockout after wrong
+/// passwords, read into [`AccountsPolicy`].
+#[derive(Debug, Clone, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsSettings {
+    /// A session ends after this many seconds unused, 1 or more.
+    #[serde(default = "default_idle_session_secs")]
+    pub idle_session_secs: u64,
+    /// A session ends this many seconds after login whatever its use, at least the idle
+    /// expiry.
+    #[serde(default = "default_absolute_session_secs")]
+    pub absolute_session_secs: u64,
+    /// Wrong passwords in a row before the account is locked, 1 or more.
+    #[serde(default = "default_lockout_failures")]
+    pub lockout_failures: u32,
+    /// How many seconds a lock lasts, 1 or more.
+    #[serde(default = "default_lockout_secs")]
+    pub lockout_secs: u64,
+}
+
+fn default_idle_session_secs() -> u64 {
+    AccountsPolicy::default().idle_ms / 1000
+}
+
+fn default_absolute_session_secs() -> u64 {
+    AccountsPolicy::default().absolute_ms / 1000
+}
+
+fn default_lockout_failures() -> u32 {
+    AccountsPolicy::default().max_failures
+}
+
+fn default_lockout_secs() -> u64 {
+    AccountsPolicy::default().lockout_ms / 1000
+}
+
+impl Default for AccountsSettings {
+    fn default() -> Self {
+        Self {
+            idle_session_secs: default_idle_session_secs(),
+            absolute_session_secs: default_absolute_session_secs(),
+            lockout_failures: default_lockout_failures(),
+            lockout_secs: default_lockout_secs(),
+        }
+    }
+}
+
+impl AccountsSettings {
+    /// The policy, when every limit is within bounds; the field and the problem otherwise.
+    pub fn validate(&self) -> Result<AccountsPolicy, (&'static str, String)> {
+        if self.idle_session_secs == 0 {
+            return Err(("accounts.idle_session_secs", "must be 1 or more".into()));
+        }
+        if self.absolute_session_secs < self.idle_session_secs {
+            return Err((
+                "accounts.absolute_session_secs",
+                format!(
+                    "{} is shorter than accounts.idle_session_secs ({})",
+                    self.absolute_session_secs, self.idle_session_secs
+                ),
+            ));
+        }
+        if self.lockout_failures == 0 {
+            return Err(("accounts.lockout_failures", "must be 1 or more".into()));
+        }
+        if self.lockout_secs == 0 {
+            return Err(("accounts.lockout_secs", "must be 1 or more".into()));
+        }
+        Ok(AccountsPolicy {
+            max_failures: self.lockout_failures,
+            lockout_ms: self.lockout_secs.saturating_mul(1000),
+            idle_ms: self.idle_session_secs.saturating_mul(1000),
+            absolute_ms: self.absolute_session_secs.saturating_mul(1000),
+        })
+    }
+}
+
 /// Why a login, session or token was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -682,5 +759,66 @@ impl Accounts {
             entries.extend(page);
         }
         Ok(access_log::verify(&entries, head.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::{AccountsPolicy, AccountsSettings};
+
+    #[test]
+    fn the_default_table_is_the_default_policy_and_bad_limits_are_named() {
+        assert_eq!(
+            AccountsSettings::default().validate(),
+            Ok(AccountsPolicy::default())
+        );
+        let short = AccountsSettings {
+            idle_session_secs: 2,
+            absolute_session_secs: 60,
+            lockout_failures: 3,
+            lockout_secs: 30,
+        };
+        assert_eq!(
+            short.validate(),
+            Ok(AccountsPolicy {
+                max_failures: 3,
+                lockout_ms: 30_000,
+                idle_ms: 2_000,
+                absolute_ms: 60_000,
+            })
+        );
+        let cases = [
+            (
+                "accounts.idle_session_secs",
+                AccountsSettings {
+                    idle_session_secs: 0,
+                    ..short.clone()
+                },
+            ),
+            (
+                "accounts.absolute_session_secs",
+                AccountsSettings {
+                    absolute_session_secs: 1,
+                    ..short.clone()
+                },
+            ),
+            (
+                "accounts.lockout_failures",
+                AccountsSettings {
+                    lockout_failures: 0,
+                    ..short.clone()
+                },
+            ),
+            (
+                "accounts.lockout_secs",
+                AccountsSettings {
+                    lockout_secs: 0,
+                    ..short.clone()
+                },
+            ),
+        ];
+        for (field, bad) in cases {
+            assert_eq!(bad.validate().map_err(|(name, _)| name), Err(field));
+        }
     }
 }

@@ -124,9 +124,15 @@ mod tests {
     fn only_a_well_formed_bearer_header_gives_a_token() {
         let mut headers = HeaderMap::new();
         assert!(bearer(&headers).is_none());
-        headers.insert(header::AUTHORIZATION, header::HeaderValue::from_static("Basic x"));
+        headers.insert(
+            header::AUTHORIZATION,
+            header::HeaderValue::from_static("Basic x"),
+        );
         assert!(matches!(bearer(&headers), Some(Err(_))));
-        headers.insert(header::AUTHORIZATION, header::HeaderValue::from_static("Bearer t1"));
+        headers.insert(
+            header::AUTHORIZATION,
+            header::HeaderValue::from_static("Bearer t1"),
+        );
         assert!(matches!(bearer(&headers), Some(Ok("t1"))));
     }
 }

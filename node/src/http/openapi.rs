@@ -18,8 +18,16 @@ pub const ACTIONS: &[(&str, &str, Action)] = &[
     ("get", "/api/v1/inbox", Action::ListInbox),
     ("get", "/api/v1/messages/{id}", Action::ReadContent),
     ("get", "/api/v1/messages/{id}/status", Action::ReadEvidence),
-    ("get", "/api/v1/messages/{id}/attachments", Action::ReadContent),
-    ("get", "/api/v1/messages/{id}/attachments/{number}", Action::ReadContent),
+    (
+        "get",
+        "/api/v1/messages/{id}/attachments",
+        Action::ReadContent,
+    ),
+    (
+        "get",
+        "/api/v1/messages/{id}/attachments/{number}",
+        Action::ReadContent,
+    ),
     ("get", "/api/v1/cases", Action::ListCases),
     ("get", "/api/v1/cases/{case_ref}", Action::ReadContent),
     ("get", "/api/v1/overdue", Action::ListOverdue),
@@ -133,13 +141,25 @@ fn refusals(operation: &mut Operation, has_body: bool, signed_in: bool) {
     };
     add("400", "A parameter or a field is wrong (named in `field`)");
     if signed_in {
-        add("401", "No session or token, or it has expired or was revoked");
-        add("403", "The role does not allow it, or the CSRF token is wrong");
+        add(
+            "401",
+            "No session or token, or it has expired or was revoked",
+        );
+        add(
+            "403",
+            "The role does not allow it, or the CSRF token is wrong",
+        );
     } else {
-        add("401", "Wrong name, password or one-time code, or the account is locked");
+        add(
+            "401",
+            "Wrong name, password or one-time code, or the account is locked",
+        );
     }
     add("404", "No such message, case or kind");
-    add("409", "Not possible in the case's or the node's current state");
+    add(
+        "409",
+        "Not possible in the case's or the node's current state",
+    );
     if has_body {
         add("413", "The body is larger than the limit");
         add("415", "The body is not JSON");
@@ -178,8 +198,7 @@ pub fn document() -> OpenApi {
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
-            if let Some((_, _, action)) =
-                ACTIONS.iter().find(|(m, p, _)| *m == method && p == path)
+            if let Some((_, _, action)) = ACTIONS.iter().find(|(m, p, _)| *m == method && p == path)
             {
                 document_action(operation, action.name().into(), &roles_of(*action));
             } else if method == "post" && path == "/api/v1/send/{kind}" {

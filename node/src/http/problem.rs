@@ -137,10 +137,9 @@ impl IntoResponse for Problem {
             tracing::info!(status = self.status, problem = %self.kind, "api request refused");
         }
         let mut response = (status, axum::Json(self)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(CONTENT_TYPE),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         response
     }
 }
@@ -151,7 +150,9 @@ mod tests {
 
     #[test]
     fn a_refused_argument_names_its_field_and_other_refusals_do_not() {
-        let p = Problem::from(tonic::Status::invalid_argument("case_ref: must not be empty"));
+        let p = Problem::from(tonic::Status::invalid_argument(
+            "case_ref: must not be empty",
+        ));
         assert_eq!((p.status, p.field.as_deref()), (400, Some("case_ref")));
         let p = Problem::from(tonic::Status::invalid_argument(
             "consent was not given: a referral needs it",
@@ -163,8 +164,7 @@ mod tests {
 
     #[test]
     fn a_problem_serialises_with_type_and_without_an_absent_field() {
-        let json = serde_json::to_value(Problem::not_found("no such message"))
-            .unwrap_or_default();
+        let json = serde_json::to_value(Problem::not_found("no such message")).unwrap_or_default();
         assert_eq!(json["type"], "urn:trm:problem:not-found");
         assert_eq!(json["status"], 404);
         assert!(json.get("field").is_none());

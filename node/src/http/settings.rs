@@ -53,7 +53,10 @@ pub struct HttpSettings {
 impl HttpFile {
     /// The paths in the table, for resolving them against the configuration file's folder.
     pub fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
-        self.tls_cert.iter_mut().chain(self.tls_key.iter_mut()).collect()
+        self.tls_cert
+            .iter_mut()
+            .chain(self.tls_key.iter_mut())
+            .collect()
     }
 
     /// The settings, if the API is on: reads the configured certificate and key, or takes the

@@ -172,7 +172,12 @@ impl Https {
                 Some(&serde_json::json!({ "name": name, "password": password })),
             )
             .await?;
-        anyhow::ensure!(answer.status == 200, "sign-in: {} {}", answer.status, answer.text());
+        anyhow::ensure!(
+            answer.status == 200,
+            "sign-in: {} {}",
+            answer.status,
+            answer.text()
+        );
         let set_cookie = answer
             .headers
             .get(http::header::SET_COOKIE)

@@ -1,5 +1,6 @@
 //! The permission matrix: every operation of the served OpenAPI document, as every role, and
-//! with no session, a signed-out session, a wrong CSRF token and a revoked token, answers as
+//! with no session, a session left unused past the node's idle expiry, a signed-out session, a
+//! wrong CSRF token and a revoked token, answers as
 //! the permission table (`permitted()`) says. The action each operation needs is read from
 //! the document (`x-trm-action`), so the test follows the table and the document both.
 
@@ -10,7 +11,7 @@ use trm_proto::pb;
 use trm_tests::fixtures::{ASTRA, CANARY};
 
 use super::client::{Answer, Who};
-use super::setup::{self, Node};
+use super::setup;
 
 /// One call to make: method, address, body, and the actions it needs.
 pub struct Call {
@@ -120,15 +121,33 @@ fn is_problem(answer: &Answer, status: u16) -> bool {
 async fn every_operation_answers_every_role_and_every_bad_credential_as_the_table_says()
 -> anyhow::Result<()> {
     let node = setup::start().await?;
+    // A session left unused past the idle expiry (the node's `[accounts]` table) has ended.
+    let expired = setup::sign_in(&node, Role::Caseworker).await?;
+    let alive = node
+        .api
+        .call(&expired, "GET", "/api/v1/inbox", None)
+        .await?;
+    assert_eq!(alive.status, 200, "{}", alive.text());
+    tokio::time::sleep(std::time::Duration::from_secs(setup::IDLE_SESSION_SECS + 1)).await;
+
     let caseworker = setup::sign_in(&node, Role::Caseworker).await?;
     let sent = node
         .api
-        .call(&caseworker, "POST", "/api/v1/send/referral", Some(&setup::referral_json()?))
+        .call(
+            &caseworker,
+            "POST",
+            "/api/v1/send/referral",
+            Some(&setup::referral_json()?),
+        )
         .await?;
     anyhow::ensure!(sent.status == 201, "send: {} {}", sent.status, sent.text());
     let id = sent.json()["message_id"].as_str().context("id")?.to_owned();
     let case_ref = sent.json()["case_ref"].as_str().context("case")?.to_owned();
-    let doc = node.api.call(&Who::nobody(), "GET", "/openapi.json", None).await?.json();
+    let doc = node
+        .api
+        .call(&Who::nobody(), "GET", "/openapi.json", None)
+        .await?
+        .json();
     let calls = calls(&doc, &id, &case_ref)?;
     assert!(calls.len() >= 20, "{} calls", calls.len());
 
@@ -137,7 +156,10 @@ async fn every_operation_answers_every_role_and_every_bad_credential_as_the_tabl
         signed_in.push((role, setup::sign_in(&node, role).await?));
     }
     let signed_out = setup::sign_in(&node, Role::Caseworker).await?;
-    let out = node.api.call(&signed_out, "DELETE", "/api/v1/session", None).await?;
+    let out = node
+        .api
+        .call(&signed_out, "DELETE", "/api/v1/session", None)
+        .await?;
     assert_eq!(out.status, 204, "{}", out.text());
     let mut accounts = setup::accounts(&node.socket).await?;
     let issued = accounts
@@ -148,7 +170,10 @@ async fn every_operation_answers_every_role_and_every_bad_credential_as_the_tabl
         })
         .await?
         .into_inner();
-    let listed = accounts.list_tokens(pb::ListTokensRequest {}).await?.into_inner();
+    let listed = accounts
+        .list_tokens(pb::ListTokensRequest {})
+        .await?
+        .into_inner();
     let token_id = listed.tokens.first().context("no token listed")?.id.clone();
     accounts
         .revoke_token(pb::RevokeTokenRequest { id: token_id })
@@ -159,7 +184,10 @@ async fn every_operation_answers_every_role_and_every_bad_credential_as_the_tabl
     for call in &calls {
         let what = format!("{} {}", call.method, call.path);
         for (role, who) in &signed_in {
-            let answer = node.api.call(who, &call.method, &call.path, call.body.as_ref()).await?;
+            let answer = node
+                .api
+                .call(who, &call.method, &call.path, call.body.as_ref())
+                .await?;
             let allowed = call.actions.iter().all(|a| permitted(*role, *a));
             let ok = if allowed {
                 answer.status != 401 && !is_role_refusal(&answer)
@@ -167,30 +195,65 @@ async fn every_operation_answers_every_role_and_every_bad_credential_as_the_tabl
                 is_role_refusal(&answer)
             };
             if !ok {
-                failures.push(format!("{what} as {role}: {} {}", answer.status, answer.text()));
+                failures.push(format!(
+                    "{what} as {role}: {} {}",
+                    answer.status,
+                    answer.text()
+                ));
             }
             if *role == Role::Coordinator || *role == Role::Administrator {
-                assert!(!answer.text().contains(CANARY), "{what} as {role} gave content");
+                assert!(
+                    !answer.text().contains(CANARY),
+                    "{what} as {role} gave content"
+                );
             }
         }
         let body = call.body.as_ref();
-        let nobody = node.api.call(&Who::nobody(), &call.method, &call.path, body).await?;
-        let gone = node.api.call(&signed_out, &call.method, &call.path, body).await?;
-        let token = node.api.call(&revoked, &call.method, &call.path, body).await?;
-        for (case, answer) in [("no session", nobody), ("signed out", gone), ("revoked token", token)] {
+        let nobody = node
+            .api
+            .call(&Who::nobody(), &call.method, &call.path, body)
+            .await?;
+        let gone = node
+            .api
+            .call(&signed_out, &call.method, &call.path, body)
+            .await?;
+        let idle = node
+            .api
+            .call(&expired, &call.method, &call.path, body)
+            .await?;
+        let token = node
+            .api
+            .call(&revoked, &call.method, &call.path, body)
+            .await?;
+        for (case, answer) in [
+            ("no session", nobody),
+            ("expired session", idle),
+            ("signed out", gone),
+            ("revoked token", token),
+        ] {
             if !is_problem(&answer, 401) {
-                failures.push(format!("{what} with {case}: {} {}", answer.status, answer.text()));
+                failures.push(format!(
+                    "{what} with {case}: {} {}",
+                    answer.status,
+                    answer.text()
+                ));
             }
         }
         if call.method != "GET" {
             let mut forged = caseworker.clone();
             forged.csrf = Some("not-the-token".into());
-            let answer = node.api.call(&forged, &call.method, &call.path, body).await?;
+            let answer = node
+                .api
+                .call(&forged, &call.method, &call.path, body)
+                .await?;
             if !is_problem(&answer, 403) {
                 failures.push(format!("{what} with a wrong CSRF token: {}", answer.status));
             }
             forged.csrf = None;
-            let answer = node.api.call(&forged, &call.method, &call.path, body).await?;
+            let answer = node
+                .api
+                .call(&forged, &call.method, &call.path, body)
+                .await?;
             if !is_problem(&answer, 403) {
                 failures.push(format!("{what} without a CSRF token: {}", answer.status));
             }
@@ -199,7 +262,10 @@ async fn every_operation_answers_every_role_and_every_bad_credential_as_the_tabl
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // The same content a caseworker reads is there, so its absence above means something.
-    let shown = node.api.call(&caseworker, "GET", &format!("/api/v1/messages/{id}"), None).await?;
+    let shown = node
+        .api
+        .call(&caseworker, "GET", &format!("/api/v1/messages/{id}"), None)
+        .await?;
     assert!(shown.text().contains(CANARY), "{}", shown.text());
     drop(node);
     Ok(())

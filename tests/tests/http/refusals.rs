@@ -68,19 +68,40 @@ async fn bad_input_is_refused_by_field_and_nothing_is_stored() -> anyhow::Result
     let mut attached = setup::referral_json()?;
     attached["referral"]["attachments"] = json!(["passport.pdf"]);
     let answer = api.call(&who, "POST", send, Some(&attached)).await?;
-    assert_eq!(problem(&answer).2, "referral.attachments", "{}", answer.text());
+    assert_eq!(
+        problem(&answer).2,
+        "referral.attachments",
+        "{}",
+        answer.text()
+    );
 
     let headers = |v: &str| {
         vec![
-            ("cookie".to_owned(), format!("trm_session={}", who.cookie.clone().unwrap_or_default())),
-            ("x-csrf-token".to_owned(), who.csrf.clone().unwrap_or_default()),
+            (
+                "cookie".to_owned(),
+                format!("trm_session={}", who.cookie.clone().unwrap_or_default()),
+            ),
+            (
+                "x-csrf-token".to_owned(),
+                who.csrf.clone().unwrap_or_default(),
+            ),
             ("content-type".to_owned(), v.to_owned()),
         ]
     };
     let answer = api
-        .raw("POST", send, &headers("application/json"), b"{\"to\": ".to_vec())
+        .raw(
+            "POST",
+            send,
+            &headers("application/json"),
+            b"{\"to\": ".to_vec(),
+        )
         .await?;
-    assert_eq!((answer.status, answer.content_type()), (400, pj.clone()), "{}", answer.text());
+    assert_eq!(
+        (answer.status, answer.content_type()),
+        (400, pj.clone()),
+        "{}",
+        answer.text()
+    );
 
     let answer = api
         .raw("POST", send, &headers("text/plain"), b"to = 1".to_vec())
@@ -90,21 +111,39 @@ async fn bad_input_is_refused_by_field_and_nothing_is_stored() -> anyhow::Result
     let mut huge = setup::referral_json()?;
     huge["referral"]["notes"] = "x".repeat(100 * 1024).into();
     let answer = api.call(&who, "POST", send, Some(&huge)).await?;
-    assert_eq!((answer.status, answer.content_type()), (413, pj.clone()), "{}", answer.text());
+    assert_eq!(
+        (answer.status, answer.content_type()),
+        (413, pj.clone()),
+        "{}",
+        answer.text()
+    );
 
     let answer = api.call(&who, "GET", "/api/v1/inbox?limt=3", None).await?;
-    assert_eq!(problem(&answer), (400, pj.clone(), "limt".into()), "{}", answer.text());
+    assert_eq!(
+        problem(&answer),
+        (400, pj.clone(), "limt".into()),
+        "{}",
+        answer.text()
+    );
 
-    let answer = api.call(&who, "POST", "/api/v1/send/postcard", Some(&json!({}))).await?;
+    let answer = api
+        .call(&who, "POST", "/api/v1/send/postcard", Some(&json!({})))
+        .await?;
     assert_eq!((answer.status, answer.content_type()), (404, pj.clone()));
 
     let answer = api.call(&who, "GET", "/api/v1/nothing-here", None).await?;
     assert_eq!((answer.status, answer.content_type()), (404, pj.clone()));
 
-    assert_eq!(log_length(&node).await?, before, "a refused request logged something");
+    assert_eq!(
+        log_length(&node).await?,
+        before,
+        "a refused request logged something"
+    );
 
     // What is accepted is stored, so the unchanged length above means something.
-    let answer = api.call(&who, "POST", send, Some(&setup::referral_json()?)).await?;
+    let answer = api
+        .call(&who, "POST", send, Some(&setup::referral_json()?))
+        .await?;
     assert_eq!(answer.status, 201, "{}", answer.text());
     assert!(log_length(&node).await? > before);
     Ok(())
@@ -134,7 +173,11 @@ async fn the_session_cookie_is_secure_http_only_and_strict_and_signing_out_ends_
         assert!(cookie.split("; ").any(|p| p == part), "{cookie}");
     }
     assert_eq!(answer.json()["roles"], json!(["caseworker"]));
-    assert!(answer.json()["account"].as_str().is_some_and(|a| a.starts_with("acc-")));
+    assert!(
+        answer.json()["account"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("acc-"))
+    );
 
     let wrong = node
         .api
@@ -145,12 +188,18 @@ async fn the_session_cookie_is_secure_http_only_and_strict_and_signing_out_ends_
             Some(&json!({ "name": setup::name_of(Role::Caseworker), "password": "not the password" })),
         )
         .await?;
-    assert_eq!((wrong.status, wrong.content_type().as_str()), (401, "application/problem+json"));
+    assert_eq!(
+        (wrong.status, wrong.content_type().as_str()),
+        (401, "application/problem+json")
+    );
 
     let who = setup::sign_in(&node, Role::Caseworker).await?;
     let me = node.api.call(&who, "GET", "/api/v1/session", None).await?;
     assert_eq!(me.status, 200);
-    let out = node.api.call(&who, "DELETE", "/api/v1/session", None).await?;
+    let out = node
+        .api
+        .call(&who, "DELETE", "/api/v1/session", None)
+        .await?;
     assert_eq!(out.status, 204);
     let after = node.api.call(&who, "GET", "/api/v1/inbox", None).await?;
     assert_eq!(after.status, 401);

@@ -72,18 +72,30 @@ fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
 async fn the_served_document_is_the_committed_one_and_every_operation_answers_as_documented()
 -> anyhow::Result<()> {
     let node = setup::start().await?;
-    let served = node.api.call(&Who::nobody(), "GET", "/openapi.json", None).await?;
+    let served = node
+        .api
+        .call(&Who::nobody(), "GET", "/openapi.json", None)
+        .await?;
     assert_eq!(served.status, 200);
-    let committed_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let committed_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
     let committed: Value = serde_json::from_str(&std::fs::read_to_string(committed_path)?)?;
     let doc = served.json();
-    assert_eq!(doc, committed, "docs/openapi.json is not what the node serves");
+    assert_eq!(
+        doc, committed,
+        "docs/openapi.json is not what the node serves"
+    );
     assert_eq!(doc["openapi"], "3.1.0");
 
     let caseworker = setup::sign_in(&node, Role::Caseworker).await?;
     let sent = node
         .api
-        .call(&caseworker, "POST", "/api/v1/send/referral", Some(&setup::referral_json()?))
+        .call(
+            &caseworker,
+            "POST",
+            "/api/v1/send/referral",
+            Some(&setup::referral_json()?),
+        )
         .await?;
     anyhow::ensure!(sent.status == 201, "{}", sent.text());
     let id = sent.json()["message_id"].as_str().context("id")?.to_owned();
@@ -102,11 +114,18 @@ async fn the_served_document_is_the_committed_one_and_every_operation_answers_as
         else {
             continue;
         };
-        let answer = node.api.call(who, &call.method, &call.path, call.body.as_ref()).await?;
+        let answer = node
+            .api
+            .call(who, &call.method, &call.path, call.body.as_ref())
+            .await?;
         let template = &doc["paths"][&call.template][call.method.to_lowercase()];
         let what = format!("{} {}", call.method, call.path);
         let Some(response) = template["responses"].get(answer.status.to_string()) else {
-            problems.push(format!("{what}: undocumented status {} {}", answer.status, answer.text()));
+            problems.push(format!(
+                "{what}: undocumented status {} {}",
+                answer.status,
+                answer.text()
+            ));
             continue;
         };
         let content_type = answer.content_type();
@@ -114,9 +133,18 @@ async fn the_served_document_is_the_committed_one_and_every_operation_answers_as
             None if answer.body.is_empty() => {}
             None => problems.push(format!("{what}: a body where none is documented")),
             Some(content) => match content.get(&content_type) {
-                None => problems.push(format!("{what}: {content_type} is not documented for {}", answer.status)),
+                None => problems.push(format!(
+                    "{what}: {content_type} is not documented for {}",
+                    answer.status
+                )),
                 Some(media) if content_type.ends_with("json") => {
-                    mismatches(&doc, &media["schema"], &answer.json(), "body", &mut problems);
+                    mismatches(
+                        &doc,
+                        &media["schema"],
+                        &answer.json(),
+                        "body",
+                        &mut problems,
+                    );
                 }
                 Some(_) => {}
             },

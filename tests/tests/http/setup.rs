@@ -25,15 +25,13 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// A running node with its API.
 pub struct Node {
     /// The federation (keeps the broker and Astra running).
-    pub fed: LocalFederation,
-    /// LEFÖ-IBF's node process.
-    pub process: NodeProcess,
+    pub _fed: LocalFederation,
+    /// LEFÖ-IBF's node process (stopped when dropped).
+    pub _process: NodeProcess,
     /// Its API.
     pub api: Https,
     /// Its admin socket.
     pub socket: PathBuf,
-    /// Its data folder.
-    pub data_dir: PathBuf,
     /// The folder everything is in.
     pub _dir: tempfile::TempDir,
 }
@@ -55,7 +53,12 @@ pub async fn accounts(socket: &Path) -> anyhow::Result<NodeAccountsClient<Channe
     Ok(NodeAccountsClient::new(channel))
 }
 
-/// Starts everything, with one account per role (`name_of(role)`, [`PASSWORD`]).
+/// How long a session of the node [`start`] makes may stay unused, seconds: long enough for
+/// the matrix to use every session again well within it, short enough to wait out.
+pub const IDLE_SESSION_SECS: u64 = 10;
+
+/// Starts everything, with one account per role (`name_of(role)`, [`PASSWORD`]) and sessions
+/// that end after [`IDLE_SESSION_SECS`] unused.
 pub async fn start() -> anyhow::Result<Node> {
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
@@ -73,6 +76,7 @@ pub async fn start() -> anyhow::Result<Node> {
     config.http.tls_cert = Some(cert);
     config.http.tls_key = Some(key);
     config.http.max_body_bytes = Some(64 * 1024);
+    config.accounts.idle_session_secs = IDLE_SESSION_SECS;
     let data_dir = config.data_dir.clone();
     let socket = fed.node_socket(LEFOE);
     let path = dir.path().join("lefoe.toml");
@@ -107,11 +111,10 @@ pub async fn start() -> anyhow::Result<Node> {
             .await?;
     }
     Ok(Node {
-        fed,
-        process,
+        _fed: fed,
+        _process: process,
         api,
         socket,
-        data_dir,
         _dir: dir,
     })
 }

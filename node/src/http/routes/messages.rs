@@ -63,7 +63,11 @@ pub async fn send(
     let text = crate::http::body::text(&headers, body, api.max_body_bytes).await?;
     let (mut message, attachments) = trm_forms::message_file::send_request(&kind, &text, true)?;
     if !attachments.is_empty() {
-        let table = if kind == "referral" { "referral" } else { kind.as_str() };
+        let table = if kind == "referral" {
+            "referral"
+        } else {
+            kind.as_str()
+        };
         return Err(Problem::field(&trm_forms::referral_file::field_error(
             &format!("{table}.attachments"),
             "files cannot be attached through the HTTP API; send the message without them, \
@@ -133,7 +137,11 @@ pub async fn inbox(
         .await?
         .into_inner();
     Ok(Json(Value::Array(
-        inbox.messages.iter().map(trm_forms::json::summary).collect(),
+        inbox
+            .messages
+            .iter()
+            .map(trm_forms::json::summary)
+            .collect(),
     )))
 }
 
@@ -164,7 +172,9 @@ pub async fn message(
     Path(id): Path<String>,
     caller: Caller,
 ) -> Result<Json<Value>, Problem> {
-    Ok(Json(trm_forms::json::message(&show(&api, &caller, &id).await?)))
+    Ok(Json(trm_forms::json::message(
+        &show(&api, &caller, &id).await?,
+    )))
 }
 
 /// A sent message's status and its evidence chain (signed receipts, hex). No content.

@@ -24,7 +24,11 @@ use super::problem::Problem;
 /// Every endpoint, documented: the router and the OpenAPI document both come from here.
 pub fn all() -> OpenApiRouter<State> {
     OpenApiRouter::new()
-        .routes(routes!(session::sign_in, session::whoami, session::sign_out))
+        .routes(routes!(
+            session::sign_in,
+            session::whoami,
+            session::sign_out
+        ))
         .routes(routes!(messages::send))
         .routes(routes!(messages::inbox))
         .routes(routes!(messages::message))

@@ -49,7 +49,11 @@ impl Session {
     fn of(principal: &Principal) -> Self {
         Self {
             account: principal.account.to_string(),
-            roles: principal.roles.iter().map(|r| r.name().to_owned()).collect(),
+            roles: principal
+                .roles
+                .iter()
+                .map(|r| r.name().to_owned())
+                .collect(),
             via: match principal.via {
                 crate::accounts::Via::Session => "session",
                 crate::accounts::Via::Token => "token",
