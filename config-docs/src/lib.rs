@@ -367,6 +367,13 @@ pub fn generate(root: &Path) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// The workspace root (this crate's parent folder).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,11 +467,4 @@ pub struct Limits {
         );
         assert_eq!(cell("a | b"), "a \\| b");
     }
-}
-
-/// The workspace root (this crate's parent folder).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
