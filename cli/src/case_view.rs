@@ -8,9 +8,9 @@ use trm_proto::pb;
 use trm_proto::kinds::label as kind;
 
 use crate::content;
-pub use trm_forms::case_json::{case_json, overdue_json, summary_json};
 use crate::fmt::plural;
 use crate::when::{when, width};
+pub use trm_forms::case_json::{case_json, overdue_json, summary_json};
 
 /// An item's kind as people say it.
 fn item_kind(kind: &str) -> String {
@@ -189,4 +189,3 @@ pub fn case(response: &pb::CaseResponse) -> String {
     }
     out
 }
-

@@ -334,7 +334,10 @@ async fn every_exit_code_the_readme_documents_is_real() -> anyhow::Result<()> {
     // file could belong to an entry newer than the last checkpoint, which nothing signs yet).
     let bundle = dir.join("lefoe.bundle");
     let mut decoded = trm_proto::pb::LogBundle::decode(std::fs::read(&bundle)?.as_slice())?;
-    ensure!(!decoded.checkpoints.is_empty(), "the export signs a checkpoint");
+    ensure!(
+        !decoded.checkpoints.is_empty(),
+        "the export signs a checkpoint"
+    );
     let first = decoded
         .entries
         .first_mut()
