@@ -163,6 +163,8 @@ pub async fn serve(
         let api = Arc::new(crate::http::Api {
             admin: AdminService::new(node.clone(), sources.clone()),
             cases: crate::case_admin::CasesService::new(node.clone()),
+            accounts: crate::accounts::rpc::AccountsService::new(node.clone()),
+            webhooks: crate::webhooks::service::WebhooksService::new(node.clone()),
             node: node.clone(),
             max_body_bytes: settings.max_body_bytes,
         });

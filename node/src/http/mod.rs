@@ -28,9 +28,11 @@ pub mod settings;
 use std::sync::Arc;
 
 use crate::accounts::Principal;
+use crate::accounts::rpc::AccountsService;
 use crate::admin::AdminService;
 use crate::case_admin::CasesService;
 use crate::node::Node;
+use crate::webhooks::service::WebhooksService;
 
 /// What every endpoint reaches: the node's services and the accounts.
 #[derive(Clone)]
@@ -39,6 +41,10 @@ pub struct Api {
     pub admin: AdminService,
     /// The cases service `trm cases` uses.
     pub cases: CasesService,
+    /// The accounts service `trm accounts` and `trm access-log` use.
+    pub accounts: AccountsService,
+    /// The webhooks service `trm webhooks` uses.
+    pub webhooks: WebhooksService,
     /// The node (its accounts, sessions and tokens).
     pub node: Arc<Node>,
     /// Largest request body, bytes.

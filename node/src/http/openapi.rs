@@ -36,6 +36,32 @@ pub const ACTIONS: &[(&str, &str, Action)] = &[
     ("get", "/api/v1/log/verify", Action::VerifyLog),
     ("get", "/api/v1/log/export", Action::ExportLog),
     ("post", "/api/v1/audit/collect", Action::CollectCheckpoints),
+    ("get", "/api/v1/accounts", Action::ManageAccounts),
+    ("post", "/api/v1/accounts", Action::ManageAccounts),
+    (
+        "post",
+        "/api/v1/accounts/{name}/disable",
+        Action::ManageAccounts,
+    ),
+    (
+        "post",
+        "/api/v1/accounts/{name}/enable",
+        Action::ManageAccounts,
+    ),
+    (
+        "post",
+        "/api/v1/accounts/{name}/password",
+        Action::ManageAccounts,
+    ),
+    ("get", "/api/v1/tokens", Action::ManageTokens),
+    ("post", "/api/v1/tokens", Action::ManageTokens),
+    ("delete", "/api/v1/tokens/{id}", Action::ManageTokens),
+    ("get", "/api/v1/access-log", Action::ReadAccessLog),
+    ("get", "/api/v1/access-log/verify", Action::ReadAccessLog),
+    ("get", "/api/v1/webhooks", Action::ManageWebhooks),
+    ("post", "/api/v1/webhooks", Action::ManageWebhooks),
+    ("delete", "/api/v1/webhooks/{id}", Action::ManageWebhooks),
+    ("post", "/api/v1/webhooks/{id}/test", Action::ManageWebhooks),
 ];
 
 /// What sending each kind needs (a consent override or a child's case needs more: see
@@ -90,6 +116,8 @@ pub const COMMITTED: &str = "docs/openapi.json";
         (name = "cases", description = "Cases and their threads"),
         (name = "directory", description = "The federation directory"),
         (name = "audit", description = "The handover log and checkpoints"),
+        (name = "accounts", description = "Accounts, API tokens and the access log"),
+        (name = "webhooks", description = "Notifications to other systems"),
     ),
 )]
 struct Base;

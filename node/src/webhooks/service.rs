@@ -1,11 +1,13 @@
 //! The `trm.v1.NodeWebhooks` service that `trm webhooks` uses over the node's Unix socket: a
-//! thin layer over [`super::Webhooks`].
+//! thin layer over [`super::Webhooks`]. It is also the HTTP API's, in process: every rpc checks
+//! [`Action::ManageWebhooks`] first.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 use trm_proto::pb;
 
+use crate::accounts::{Action, authorize};
 use crate::node::Node;
 
 /// The webhooks service.
@@ -27,6 +29,7 @@ impl pb::node_webhooks_server::NodeWebhooks for WebhooksService {
         &self,
         request: Request<pb::AddWebhookRequest>,
     ) -> Result<Response<pb::AddWebhookResponse>, Status> {
+        authorize(&request, Action::ManageWebhooks)?;
         let request = request.into_inner();
         let added = self
             .node
@@ -41,8 +44,9 @@ impl pb::node_webhooks_server::NodeWebhooks for WebhooksService {
 
     async fn list_webhooks(
         &self,
-        _request: Request<pb::ListWebhooksRequest>,
+        request: Request<pb::ListWebhooksRequest>,
     ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+        authorize(&request, Action::ManageWebhooks)?;
         let webhooks = self.node.webhooks();
         let (queued, set_aside) = webhooks.counts()?;
         Ok(Response::new(pb::ListWebhooksResponse {
@@ -56,6 +60,7 @@ impl pb::node_webhooks_server::NodeWebhooks for WebhooksService {
         &self,
         request: Request<pb::RemoveWebhookRequest>,
     ) -> Result<Response<pb::RemoveWebhookResponse>, Status> {
+        authorize(&request, Action::ManageWebhooks)?;
         let dropped = self
             .node
             .webhooks()
@@ -68,6 +73,7 @@ impl pb::node_webhooks_server::NodeWebhooks for WebhooksService {
         &self,
         request: Request<pb::TestWebhookRequest>,
     ) -> Result<Response<pb::TestWebhookResponse>, Status> {
+        authorize(&request, Action::ManageWebhooks)?;
         let delivery = self.node.webhooks().test(&request.into_inner().id).await?;
         Ok(Response::new(pb::TestWebhookResponse { delivery }))
     }

@@ -6,12 +6,16 @@
 //! - [`cases`]: cases, one case with its thread, overdue items.
 //! - [`directory`]: the federation directory.
 //! - [`audit`]: the handover log, its verification and export, checkpoint collection.
+//! - [`accounts`]: accounts, API tokens and the access log, for an administrator.
+//! - [`webhooks`]: webhooks, for an administrator.
 
+pub mod accounts;
 pub mod audit;
 pub mod cases;
 pub mod directory;
 pub mod messages;
 pub mod session;
+pub mod webhooks;
 
 use axum::http::Uri;
 use serde::de::DeserializeOwned;
@@ -43,6 +47,17 @@ pub fn all() -> OpenApiRouter<State> {
         .routes(routes!(audit::verify))
         .routes(routes!(audit::export))
         .routes(routes!(audit::collect))
+        .routes(routes!(accounts::list, accounts::add))
+        .routes(routes!(accounts::disable))
+        .routes(routes!(accounts::enable))
+        .routes(routes!(accounts::password))
+        .routes(routes!(accounts::tokens, accounts::issue))
+        .routes(routes!(accounts::revoke))
+        .routes(routes!(accounts::access_log))
+        .routes(routes!(accounts::verify_access_log))
+        .routes(routes!(webhooks::list, webhooks::add))
+        .routes(routes!(webhooks::remove))
+        .routes(routes!(webhooks::test))
 }
 
 /// The query string as `T`, which refuses unknown parameters; a wrong one is named.
