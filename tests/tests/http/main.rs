@@ -1,8 +1,9 @@
 //! The node's HTTPS JSON API against a real `trm-node` process: sessions, CSRF and tokens,
 //! the permission matrix read from the served OpenAPI document and `permitted()`, every
 //! documented operation answering as documented, and bad input refused by field with nothing
-//! stored.
+//! stored; an administrator's accounts, tokens and webhooks.
 
+mod admin;
 mod client;
 mod matrix;
 mod refusals;

@@ -48,6 +48,22 @@ fn form(kind: &str) -> anyhow::Result<Value> {
     Ok(json)
 }
 
+/// A valid body for the POST at `path` (other than a send): what an administrator's own
+/// endpoints take, else a collection's purpose (which bodiless endpoints ignore).
+fn body_for(path: &str) -> Value {
+    match path {
+        "/api/v1/accounts" => json!({
+            "name": "matrix-added",
+            "roles": ["caseworker"],
+            "password": setup::PASSWORD,
+        }),
+        "/api/v1/accounts/{name}/password" => json!({ "password": setup::PASSWORD }),
+        "/api/v1/tokens" => json!({ "name": "matrix", "roles": ["caseworker"] }),
+        "/api/v1/webhooks" => json!({ "url": "http://127.0.0.1:9/matrix" }),
+        _ => json!({ "purpose": "permission matrix" }),
+    }
+}
+
 /// Whether a form anywhere overrides consent on a legal basis (which needs
 /// [`Action::OverrideConsent`] too, as the operation's description says).
 fn overrides_consent(value: &Value) -> bool {
@@ -73,12 +89,13 @@ pub fn calls(doc: &Value, id: &str, case_ref: &str) -> anyhow::Result<Vec<Call>>
             let filled = path
                 .replace("{id}", id)
                 .replace("{number}", "1")
-                .replace("{case_ref}", case_ref);
+                .replace("{case_ref}", case_ref)
+                .replace("{name}", "matrix-nobody");
             match needs {
                 Value::String(name) => calls.push(Call {
                     method: method.to_uppercase(),
                     path: filled,
-                    body: (method == "post").then(|| json!({ "purpose": "permission matrix" })),
+                    body: (method == "post").then(|| body_for(path)),
                     actions: vec![action(name)?],
                     template: path.clone(),
                 }),
