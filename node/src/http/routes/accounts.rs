@@ -252,7 +252,9 @@ pub async fn issue(
         .as_ref()
         .map(token_json)
         .unwrap_or_else(|| json!({}));
-    answer["token"] = issued.token.into();
+    if let Value::Object(fields) = &mut answer {
+        fields.insert("token".to_owned(), issued.token.into());
+    }
     Ok((StatusCode::CREATED, Json(answer)))
 }
 

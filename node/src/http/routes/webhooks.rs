@@ -92,7 +92,9 @@ pub async fn add(
         .as_ref()
         .map(webhook_json)
         .unwrap_or_else(|| json!({}));
-    answer["secret"] = added.secret.into();
+    if let Value::Object(fields) = &mut answer {
+        fields.insert("secret".to_owned(), added.secret.into());
+    }
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
