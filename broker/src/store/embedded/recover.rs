@@ -145,7 +145,18 @@ impl RecoveringStore {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        let fresh = EmbeddedStore::open_with(&self.dir, &self.engine)?;
+        // The engine's own threads (its background flusher) let the folder's lock go a moment
+        // after the last handle, later still on a busy machine: the open waits for them.
+        let deadline = Instant::now() + RELEASE_WAIT;
+        let fresh = loop {
+            match EmbeddedStore::open_with(&self.dir, &self.engine) {
+                Err(StoreError::Open(e)) if Instant::now() < deadline => {
+                    tracing::debug!(cause = %e, "the failed database is not released yet");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                opened => break opened?,
+            }
+        };
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(fresh));
         Ok(())
     }
