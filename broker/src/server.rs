@@ -115,21 +115,13 @@ pub async fn serve_state(
     state.spawn(refresh::run(state.clone()));
     state.spawn(expiry::run(state.clone()));
     crate::metrics::start(&state, config).await?;
-    // Polled once before READY, so that a signal handler it installs on first poll (the
-    // daemon's SIGTERM) is in place before a service manager may send SIGTERM.
-    let mut shutdown = Box::pin(shutdown);
-    let stopped_already =
-        std::future::poll_fn(|cx| std::task::Poll::Ready(shutdown.as_mut().poll(cx).is_ready()))
-            .await;
     // The listener is bound and the store open: a service manager may start what depends on us.
-    trm_storage::notify::ready();
+    let shutdown = trm_storage::notify::ready_when_armed(shutdown).await;
     let (stop_asked, stop_heard) = tokio::sync::oneshot::channel();
     let stopping = {
         let state = state.clone();
         async move {
-            if !stopped_already {
-                shutdown.await;
-            }
+            shutdown.await;
             trm_storage::notify::stopping();
             // Delivery streams and background tasks end now, so that the server's graceful
             // shutdown does not wait for long-lived streams.

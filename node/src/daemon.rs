@@ -220,7 +220,7 @@ pub async fn serve(
     }
     info!(node = %config.keys.address, socket = %config.admin_socket.display(), "node running");
     // The store is open and the admin socket bound: a service manager may start `trm` users.
-    trm_storage::notify::ready();
+    let shutdown = trm_storage::notify::ready_when_armed(shutdown).await;
     let shutdown = async {
         shutdown.await;
         trm_storage::notify::stopping();

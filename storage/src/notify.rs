@@ -19,6 +19,22 @@ pub fn ready() {
     state(READY);
 }
 
+/// Polls `shutdown` once, then tells the service manager that the daemon is ready, and returns
+/// the rest of `shutdown`. A signal handler that `shutdown` installs on its first poll (the
+/// daemons' SIGTERM) is thereby in place before a service manager, told READY, may send SIGTERM.
+pub async fn ready_when_armed(shutdown: impl Future<Output = ()>) -> impl Future<Output = ()> {
+    let mut shutdown = Box::pin(shutdown);
+    let stopped_already =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(shutdown.as_mut().poll(cx).is_ready()))
+            .await;
+    ready();
+    async move {
+        if !stopped_already {
+            shutdown.await;
+        }
+    }
+}
+
 /// Tells the service manager that the daemon is stopping (see [`state`]).
 pub fn stopping() {
     state(STOPPING);

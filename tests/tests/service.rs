@@ -1,5 +1,6 @@
 //! The daemons as a service manager runs them: the broker program tells `NOTIFY_SOCKET`
-//! `READY=1` once it accepts connections and `STOPPING=1` on SIGTERM; the broker's and the
+//! `READY=1` once it accepts connections and the node program once its socket answers, and
+//! both `STOPPING=1` on a SIGTERM sent the moment they said READY; the broker's and the
 //! node's data folders are 0700 with every file in them 0600 after a real start, whatever the
 //! umask; and a key file other users may read stops the daemon before it opens anything, with
 //! the `chmod` that fixes it.
@@ -38,7 +39,12 @@ fn broker_toml(
 
 /// Starts the broker program on `config` with `NOTIFY_SOCKET` set to `notify`.
 fn spawn(config: &Path, notify: &Path) -> anyhow::Result<Child> {
-    Ok(Command::new(env!("CARGO_BIN_EXE_broker-process"))
+    spawn_program(env!("CARGO_BIN_EXE_broker-process"), config, notify)
+}
+
+/// Starts `program` (a daemon) on `config` with `NOTIFY_SOCKET` set to `notify`.
+fn spawn_program(program: &str, config: &Path, notify: &Path) -> anyhow::Result<Child> {
+    Ok(Command::new(program)
         .arg("--config")
         .arg(config)
         .env("TRM_LOG", "warn")
@@ -48,7 +54,7 @@ fn spawn(config: &Path, notify: &Path) -> anyhow::Result<Child> {
         .spawn()?)
 }
 
-/// The next notification on `socket`, within 30 seconds; an error with the broker's own words
+/// The next notification on `socket`, within 30 seconds; an error with the daemon's own words
 /// if it exits first.
 fn next_state(socket: &UnixDatagram, broker: &mut Child) -> anyhow::Result<String> {
     socket.set_read_timeout(Some(Duration::from_millis(100)))?;
@@ -73,7 +79,7 @@ fn next_state(socket: &UnixDatagram, broker: &mut Child) -> anyhow::Result<Strin
             if let Some(mut stderr) = broker.stderr.take() {
                 std::io::Read::read_to_string(&mut stderr, &mut said)?;
             }
-            anyhow::bail!("the broker exited ({status}) before notifying: {said}");
+            anyhow::bail!("the daemon exited ({status}) before notifying: {said}");
         }
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
@@ -128,11 +134,7 @@ async fn the_broker_says_ready_when_it_listens_and_stopping_on_sigterm_with_priv
         "the store is in the folder"
     );
 
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(broker.id().to_string())
-        .status()?;
-    assert!(status.success());
+    terminate(&broker)?;
     assert_eq!(next_state(&notify, &mut broker)?, "STOPPING=1");
     let exit = tokio::task::spawn_blocking(move || broker.wait()).await??;
     assert!(exit.success(), "{exit}");
@@ -172,6 +174,41 @@ async fn a_key_file_others_may_read_stops_the_broker_and_the_node_with_the_fix()
     );
     std::fs::set_permissions(&node.age_key, std::fs::Permissions::from_mode(0o600))?;
     node.validate()?;
+    Ok(())
+}
+
+/// Sends SIGTERM to `child`.
+fn terminate(child: &Child) -> anyhow::Result<()> {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()?;
+    anyhow::ensure!(status.success(), "kill -TERM {}: {status}", child.id());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_node_says_ready_and_stops_cleanly_on_a_sigterm_sent_at_once() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fixtures::start(&mut fed, &[ASTRA]).await?;
+    let config = dir.path().join("lefoe.toml");
+    std::fs::write(&config, toml::to_string(&fed.node_config(LEFOE)?)?)?;
+    let notify_path = dir.path().join("notify");
+    let notify = UnixDatagram::bind(&notify_path)?;
+    let mut node = spawn_program(env!("CARGO_BIN_EXE_node-process"), &config, &notify_path)?;
+
+    assert_eq!(next_state(&notify, &mut node)?, "READY=1");
+    // A service manager may stop a unit the moment it is ready: the handler is in place.
+    terminate(&node)?;
+    assert_eq!(next_state(&notify, &mut node)?, "STOPPING=1");
+    let exit = tokio::task::spawn_blocking(move || node.wait()).await??;
+    assert!(exit.success(), "{exit}");
+    assert!(
+        !fed.node_socket(LEFOE).exists(),
+        "a clean stop removes the socket"
+    );
+    fed.shutdown().await?;
     Ok(())
 }
 
