@@ -154,6 +154,21 @@ fn may_be_the_message(code: Code) -> bool {
     matches!(code, Code::Internal | Code::Unknown | Code::Aborted)
 }
 
+/// Whether a submission that ended with `answer` may have reached the broker although its
+/// receipt was not recorded: it ran out of time, failed with a status that does not say the
+/// broker was unreachable or refused it, or was answered with a receipt that could not be
+/// recorded.
+fn may_have_reached(answer: &Answer) -> bool {
+    match answer {
+        Answer::Recorded => false,
+        Answer::Unrecorded(_) => true,
+        Answer::Failed(status) => matches!(
+            status.code(),
+            Code::DeadlineExceeded | Code::Cancelled | Code::Internal | Code::Unknown | Code::Aborted
+        ),
+    }
+}
+
 /// Whether a store failure concerns the one message (its record is missing or damaged), not
 /// the store as a whole.
 fn concerns_the_message(e: &StoreError) -> bool {
@@ -337,6 +352,10 @@ impl Outbox {
                 }
                 continue;
             }
+            // An erasure of its case took it out of the outbox since it was read: not sent.
+            if !self.node.store().hand_over(item.sequence) {
+                continue;
+            }
             flight.claim(&item);
             flight.attempts.push(self.attempt(item));
         }
@@ -388,6 +407,18 @@ impl Outbox {
     /// before starting the next.
     async fn settle(&mut self, item: &Outgoing, answer: Answer) -> bool {
         let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
+        let erased = self
+            .node
+            .store()
+            .landed(item.sequence, may_have_reached(&answer));
+        let retried = match &answer {
+            Answer::Recorded => false,
+            Answer::Unrecorded(_) => true,
+            Answer::Failed(status) => is_transient(status.code()),
+        };
+        if erased && retried {
+            return self.withhold(item, &answer).await;
+        }
         match answer {
             Answer::Recorded => {
                 self.backoff.reset();
@@ -438,6 +469,32 @@ impl Outbox {
                 self.finish(item, evidence, status.message()).await
             }
         }
+    }
+
+    /// Takes `item`, whose case's content was erased while its submission was on its way and
+    /// whose submission then failed, out of the outbox: it is not submitted again, and a
+    /// receipt that comes for it is recorded as usual.
+    async fn withhold(&mut self, item: &Outgoing, answer: &Answer) -> bool {
+        let how = match answer {
+            Answer::Recorded => "its receipt was recorded".to_owned(),
+            Answer::Unrecorded(e) => format!("the broker's answer could not be recorded: {e}"),
+            Answer::Failed(status) => format!("{:?}: {}", status.code(), status.message()),
+        };
+        let reason = format!(
+            "its case's content was erased while its submission was on its way, which then \
+             failed ({how})"
+        );
+        let evidence = pb::Evidence {
+            step: "withheld".into(),
+            at_ms: trm_proto::time::now_ms(),
+            attested_by: self.node.address().to_string(),
+            detail: format!(
+                "not submitted again: {reason}; the broker may hold it, and a receipt that comes \
+                 is recorded"
+            ),
+            receipt: None,
+        };
+        self.finish(item, evidence, &reason).await
     }
 
     /// Counts a timeout or an unverifiable answer against `item`; at [`ROTATE_AFTER`], moves

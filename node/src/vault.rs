@@ -19,8 +19,16 @@
 //! runtime. Erasing takes the key out of memory before its file is destroyed, under the case's
 //! lock, so no reader can put it back.
 //!
+//! **Two keys per case, one per party's disclosures.** What the case's partner disclosed to
+//! this node (the messages it received) is kept under the key named by the case's store key
+//! itself; what this node authored (the messages it sent) under the key named by
+//! [`authored`]. A consent withdrawal erases the first only: the partner's disclosures, not
+//! what this node wrote under its own legal basis. Retention erases both. A case stored before
+//! the parts were split has one key, the first: its authored messages are read with it until a
+//! withdrawal moves them to their own key ([`Vault::reseal`]) before it is destroyed.
+//!
 //! **Architecture Invariant:** content at rest is only ever encrypted to a case key, never to
-//! the node's own key; a case whose key file is gone has no readable content anywhere.
+//! the node's own key; a case whose key files are gone has no readable content anywhere.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -67,6 +75,17 @@ pub enum VaultError {
     /// The blocking thread that makes a key stopped before answering.
     #[error("case key: the thread making it stopped: {0}")]
     Stopped(String),
+}
+
+/// What a case key's id is prefixed with for the part of a case this node authored. A case's
+/// store key starts with its counterparty's address, which holds no NUL, so no case's own key
+/// id starts with it.
+const AUTHORED: &[u8] = b"authored\0";
+
+/// The id of the key that keeps what this node authored in the case stored under `case_key`
+/// (see [`crate::cases::case_key`]); what the partner disclosed is under `case_key` itself.
+pub fn authored(case_key: &[u8]) -> Vec<u8> {
+    [AUTHORED, case_key].concat()
 }
 
 /// Case keys in memory, by the name of their file: at most [`CACHED_KEYS`]; when full, the
@@ -318,6 +337,41 @@ impl Vault {
             .existing(&self.name(case_key))?
             .ok_or(VaultError::Erased)?;
         age::decrypt(identity.as_ref(), ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
+    }
+
+    /// Decrypts content kept under the first of `ids` whose key opens it (a message may be
+    /// under its part's own key or, stored before the parts were split, under the case's one
+    /// key). [`VaultError::Erased`] when none of them has a key any more.
+    pub fn unseal_any(&self, ids: &[&[u8]], ciphertext: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let mut last = VaultError::Erased;
+        for id in ids {
+            match self.unseal(id, ciphertext) {
+                Ok(plaintext) => return Ok(plaintext),
+                Err(VaultError::Erased) => {}
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Moves content from the key `from` to the key `to` (made if needed): `Some` with the
+    /// content encrypted to `to` when `from` opens it, `None` when it is not under `from` (or
+    /// `from` is gone). For the authored messages of a case stored under one key, before that
+    /// key is destroyed by a withdrawal. Blocking.
+    pub fn reseal(
+        &self,
+        ciphertext: &[u8],
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Option<Vec<u8>>, VaultError> {
+        let Some(identity) = self.existing(&self.name(from))? else {
+            return Ok(None);
+        };
+        let Ok(plaintext) = age::decrypt(identity.as_ref(), ciphertext) else {
+            return Ok(None);
+        };
+        let plaintext: age::secrecy::SecretSlice<u8> = plaintext.into();
+        self.seal(to, plaintext.expose_secret()).map(Some)
     }
 
     /// Whether the case's key is in memory now (for tests of erasure).
