@@ -111,14 +111,17 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
     for case in node.store().cases()? {
         let summary = case.summary.unwrap_or_default();
         let key = cases::case_key(&summary.counterparty, &summary.case_ref);
+        let expired = node.retention_ms() > 0
+            && summary.last_activity_ms.saturating_add(node.retention_ms()) <= now_ms;
         if summary.erased_at_ms != 0 {
             if node.store().finish_erasure(&key, &own)? {
                 report.erasures_finished += 1;
             }
-            continue;
+            // A withdrawal kept what this node authored: retention erases it in its time.
+            if !(expired && node.store().has_case_key(&crate::vault::authored(&key))) {
+                continue;
+            }
         }
-        let expired = node.retention_ms() > 0
-            && summary.last_activity_ms.saturating_add(node.retention_ms()) <= now_ms;
         if expired {
             let reason = format!(
                 "retention: no message for {} days",

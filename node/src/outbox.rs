@@ -164,7 +164,11 @@ fn may_have_reached(answer: &Answer) -> bool {
         Answer::Unrecorded(_) => true,
         Answer::Failed(status) => matches!(
             status.code(),
-            Code::DeadlineExceeded | Code::Cancelled | Code::Internal | Code::Unknown | Code::Aborted
+            Code::DeadlineExceeded
+                | Code::Cancelled
+                | Code::Internal
+                | Code::Unknown
+                | Code::Aborted
         ),
     }
 }

@@ -530,6 +530,59 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn erasing_one_part_of_a_case_leaves_no_key_of_it_in_memory_and_the_other_part_readable()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = Vault::open(dir.path())?;
+        let case = b"astra@rs\0AT-2026-0042";
+        let own = authored(case);
+        let received = vault.seal(case, b"disclosed by astra")?;
+        let written = vault.seal(&own, b"written here")?;
+        assert_ne!(vault.key_path(case), vault.key_path(&own));
+        assert!(vault.in_memory(case) && vault.in_memory(&own));
+        assert!(vault.erase(case)?);
+        assert!(!vault.in_memory(case), "no stale key in memory");
+        assert!(matches!(
+            vault.unseal(case, &received),
+            Err(VaultError::Erased)
+        ));
+        assert!(!vault.in_memory(case), "not read back in");
+        assert!(vault.in_memory(&own));
+        assert_eq!(vault.unseal_any(&[&own, case], &written)?, b"written here");
+        assert!(matches!(
+            vault.unseal_any(&[case], &received),
+            Err(VaultError::Erased)
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn content_under_a_cases_one_key_is_moved_to_its_part_before_that_key_goes()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = Vault::open(dir.path())?;
+        let case = b"astra@rs\0AT-2026-0042";
+        let own = authored(case);
+        let old = vault.seal(case, b"written before the split")?;
+        assert_eq!(
+            vault.unseal_any(&[&own, case], &old)?,
+            b"written before the split"
+        );
+        let moved = vault
+            .reseal(&old, case, &own)?
+            .ok_or("it was under the case key")?;
+        assert_eq!(vault.reseal(&moved, case, &own)?, None, "already moved");
+        assert!(vault.erase(case)?);
+        assert_eq!(vault.unseal(&own, &moved)?, b"written before the split");
+        assert_eq!(
+            vault.reseal(&moved, case, &own)?,
+            None,
+            "the old key is gone"
+        );
+        Ok(())
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_first_messages_of_a_new_case_share_one_key()
     -> Result<(), Box<dyn std::error::Error>> {

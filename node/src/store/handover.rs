@@ -116,7 +116,11 @@ mod tests {
         let handover = Handover::default();
         assert!(handover.hand_over(1));
         assert_eq!(handover.on_erasure(1), Fate::OnItsWay);
-        assert_eq!(handover.on_erasure(1), Fate::OnItsWay, "asked again: the same");
+        assert_eq!(
+            handover.on_erasure(1),
+            Fate::OnItsWay,
+            "asked again: the same"
+        );
         assert!(handover.landed(1, false), "erased while on its way");
         assert_eq!(handover.on_erasure(2), Fate::NotGiven);
         assert!(!handover.hand_over(2), "withheld: never started");

@@ -287,8 +287,8 @@ impl KeyUsers {
         let engine = self.engine.get()?;
         let live = match engine.cases.get(case_key)? {
             Some(bytes) => {
-                let case = pb::StoredCase::decode(bytes.as_ref())
-                    .map_err(|e| corrupt(CASES_TREE, e))?;
+                let case =
+                    pb::StoredCase::decode(bytes.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;
                 case.summary.as_ref().is_some_and(|s| s.erased_at_ms == 0)
                     || (id != case_key && authored_content_kept(&engine.messages, &case, own)?)
             }
@@ -332,7 +332,8 @@ impl Drop for KeyUse {
         }
         let refused = of.refused;
         users.remove(&self.id);
-        if refused && let Err(e) = self
+        if refused
+            && let Err(e) = self
                 .users
                 .destroy_unless_live(&self.case_key, &self.id, &self.own)
         {
@@ -689,7 +690,9 @@ fn erase_in_transaction(
     let mut case =
         pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))?;
     let mut summary = case.summary.clone().unwrap_or_default();
-    if summary.erased_at_ms != 0
+    // A case whose partner's disclosures were erased keeps what this node authored until
+    // retention erases the rest.
+    if (summary.erased_at_ms != 0 && erasure.scope == Scope::Disclosed)
         || erasure
             .idle_since_ms
             .is_some_and(|seen| summary.last_activity_ms != seen)
@@ -735,7 +738,7 @@ fn erase_in_transaction(
                     moved = moved.saturating_add(1);
                 }
             }
-        } else {
+        } else if stored.erased_at_ms == 0 {
             onward_index::remove(t.onward, &key)?;
             if !stored.content.is_empty() {
                 erased = erased.saturating_add(1);
@@ -746,8 +749,11 @@ fn erase_in_transaction(
         }
         messages.insert(key, stored.encode_to_vec())?;
     }
-    summary.erased_at_ms = erasure.at_ms;
-    summary.erased_reason.clone_from(&erasure.reason);
+    // The first erasure is the case's (a withdrawal's, when retention comes after it).
+    if summary.erased_at_ms == 0 {
+        summary.erased_at_ms = erasure.at_ms;
+        summary.erased_reason.clone_from(&erasure.reason);
+    }
     let counted = match erasure.scope {
         Scope::All => format!("{erased} messages"),
         Scope::Disclosed if moved > 0 => format!(
@@ -897,16 +903,18 @@ impl NodeStore {
             .key_users
             .enter(&case_key, &authored, header.from.as_str());
         // Withdrawing consent erases here too what the partner disclosed in the case.
-        let erasure = matches!(facts.content, Some(pb::body::Content::ConsentWithdrawal(_)))
-            .then(|| Erasure {
-                case_key: case_key.clone(),
-                own: header.from.to_string(),
-                at_ms: now_ms,
-                reason: format!("consent withdrawn by {}", header.from),
-                message_id: header.message_id.to_string(),
-                actor: actor.to_owned(),
-                idle_since_ms: None,
-                scope: Scope::Disclosed,
+        let erasure =
+            matches!(facts.content, Some(pb::body::Content::ConsentWithdrawal(_))).then(|| {
+                Erasure {
+                    case_key: case_key.clone(),
+                    own: header.from.to_string(),
+                    at_ms: now_ms,
+                    reason: format!("consent withdrawn by {}", header.from),
+                    message_id: header.message_id.to_string(),
+                    actor: actor.to_owned(),
+                    idle_since_ms: None,
+                    scope: Scope::Disclosed,
+                }
             });
         let withdrawn = erasure.is_some();
         let context = ErasureContext::new(self);
@@ -1711,6 +1719,9 @@ impl NodeStore {
         Ok(self.engine()?.witness.clone())
     }
 }
+
+#[cfg(test)]
+mod erasure_tests;
 
 #[cfg(test)]
 mod tests {
