@@ -26,7 +26,12 @@
 //!   SUBMIT_FAILED log entry, so `trm status` shows that it is no longer submitted and why;
 //!   nothing submits it again (the caseworker sends it anew if it is still needed);
 //! - an outbox record that cannot be read, or whose message cannot be updated, is moved to the
-//!   store's set-aside table instead (logged at WARN).
+//!   store's set-aside table instead (logged at WARN);
+//! - a message whose case is erased (a consent withdrawal, retention) is never submitted after
+//!   the erasure: the store is asked before each submission ([`NodeStore::hand_over`]), under
+//!   the lock the erasure takes. One already on its way stays queued and its receipt is
+//!   recorded as usual; if that submission fails it is not tried again, recorded as
+//!   `withheld` (the broker may hold it).
 //!
 //! Attempts are counted in memory: a restart counts them from zero again. After a failure no
 //! new submission starts until the pause (with backoff) ends; those already on their way are

@@ -1,5 +1,6 @@
-//! The node's durable state: messages (their content only as ciphertext encrypted to their
-//! case's key in the [`Vault`]), the outbox, per-message evidence, cases, the handover log,
+//! The node's durable state: messages (their content only as ciphertext encrypted to one of
+//! their case's two keys in the [`Vault`]: what the partner sent, what this node wrote), the
+//! outbox, per-message evidence, cases, the handover log,
 //! its signed checkpoints and what the node witnessed of its partners' logs.
 //!
 //! [`NodeStore`] is an API of typed operations. Every operation that changes state is one change
@@ -20,6 +21,11 @@
 //! envelope's ciphertext (which this node's long-term key could always decrypt): the verified
 //! signed body is kept encrypted to the case key instead, so erasing a case is destroying its
 //! key. Only the outbox holds a whole envelope, until the broker has accepted it.
+//!
+//! An erasure (`erase_in_transaction`) has a [`Scope`]: a consent withdrawal, received or sent,
+//! erases what the partner sent in the case and keeps what this node wrote; retention erases
+//! all. It takes out of the outbox only the case's messages the broker was never given
+//! (`handover`): one on its way stays and is evidenced by its receipts.
 
 pub mod accounts;
 mod combine;

@@ -14,7 +14,11 @@
 //! - a case erased in the copy has its key left out even if the key file is still being
 //!   destroyed, so a backup taken after an erasure never holds that case's key; a case erased
 //!   after the pause has its key destroyed already, and is left out too (its copied content
-//!   can then no longer be read, as after the erasure).
+//!   can then no longer be read, as after the erasure);
+//! - a case's two keys are chosen apart: a sent message that still holds content keeps the key
+//!   of what this node authored (a withdrawal erases only what the partner sent), and, in a
+//!   live case, the case's other key too (a case stored before the keys were split keeps its
+//!   sent messages under that one).
 //!
 //! The pause is logged at DEBUG with its length and returned in the snapshot (`paused_us`).
 //! Trees written outside the writer (signed checkpoints, witness records) are copied in the
