@@ -134,6 +134,24 @@ async fn a_withdrawal_erases_what_each_side_received_and_keeps_what_each_wrote()
         ]
     );
     assert!(format!("{:?}", at_astra.thread).contains(ASTRA_OWN));
+    // `trm case` prints it so: the two erased messages say why, the two kept show their text.
+    let printed = trm_cli::case_view::case(&at_astra);
+    let said = format!("(erased: {by_lefoe})");
+    assert_eq!(printed.matches(&said).count(), 2, "{printed}");
+    assert_eq!(printed.matches(ASTRA_OWN).count(), 2, "{printed}");
+    // So does the HTTP API's and the console's JSON, message by message.
+    let json = trm_forms::case_json::case_json(&at_astra);
+    let erased: Vec<Option<&str>> = json
+        .get("thread")
+        .and_then(|t| t.as_array())
+        .map(|t| {
+            t.iter()
+                .map(|m| m.get("erased").and_then(|e| e.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let why = Some(by_lefoe.as_str());
+    assert_eq!(erased, [why, None, None, why]);
     assert!(
         !astra_received.exists(),
         "the key of what LEFÖ disclosed is gone"
