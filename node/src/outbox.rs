@@ -354,15 +354,18 @@ impl Outbox {
             }
         };
         for item in items {
+            // An erasure of its case took it out of the outbox since it was read: not sent,
+            // and already recorded so.
+            if !self.node.store().hand_over(item.sequence) {
+                continue;
+            }
             let now = trm_proto::time::now_ms();
             if let Some(expired_at) = expired(&item.envelope, now) {
+                // Not given to the broker after all.
+                self.node.store().landed(item.sequence, false);
                 if !self.expire(&item, expired_at, now).await {
                     return false;
                 }
-                continue;
-            }
-            // An erasure of its case took it out of the outbox since it was read: not sent.
-            if !self.node.store().hand_over(item.sequence) {
                 continue;
             }
             flight.claim(&item);
@@ -838,6 +841,21 @@ mod tests {
         assert_eq!(refused.0, "outbox.window");
         assert!(refused.1.contains("between 1 and 256"), "{}", refused.1);
         assert!(window(MAX_WINDOW + 1).is_err());
+    }
+
+    #[test]
+    fn only_a_submission_that_may_have_reached_the_broker_is_remembered_as_such() {
+        let failed = |code| Answer::Failed(Status::new(code, "x"));
+        assert!(may_have_reached(&failed(Code::DeadlineExceeded)));
+        assert!(may_have_reached(&failed(Code::Internal)));
+        assert!(may_have_reached(&Answer::Unrecorded(
+            NodeError::InvalidRequest("receipt".into())
+        )));
+        // Unreachable, overloaded or refused: the broker did not keep it.
+        assert!(!may_have_reached(&failed(Code::Unavailable)));
+        assert!(!may_have_reached(&failed(Code::ResourceExhausted)));
+        assert!(!may_have_reached(&failed(Code::InvalidArgument)));
+        assert!(!may_have_reached(&Answer::Recorded));
     }
 
     #[test]
