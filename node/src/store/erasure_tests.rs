@@ -363,3 +363,36 @@ async fn a_case_stored_under_one_key_keeps_its_own_messages_through_a_withdrawal
     ));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_backup_after_a_withdrawal_holds_the_key_of_what_this_node_wrote_and_not_the_other()
+-> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = NodeStore::open(dir.path())?;
+    referred_and_answered(&store).await?;
+    let case_key = cases::case_key(PARTNER, CASE);
+    let file = |id: &[u8]| -> String {
+        let name = store.vault.key_path(id);
+        let name = name.file_name().map(|n| n.to_string_lossy().into_owned());
+        format!("{}/{}", snapshot::CASE_KEYS_DIR, name.unwrap_or_default())
+    };
+    let (disclosed, authored) = (file(&case_key), file(&vault::authored(&case_key)));
+    let held = |snapshot: &pb::NodeSnapshot| -> Vec<String> {
+        snapshot.files.iter().map(|f| f.path.clone()).collect()
+    };
+    let before = held(&store.snapshot(AT + 2)?);
+    assert!(before.contains(&disclosed) && before.contains(&authored));
+
+    let key_file = store.vault.key_path(&case_key);
+    let key = std::fs::read(&key_file)?;
+    withdrawn(&store).await?;
+    // As if the node had stopped before the key file was destroyed.
+    std::fs::write(&key_file, &key)?;
+    let after = held(&store.snapshot(AT + 4)?);
+    assert!(
+        !after.contains(&disclosed),
+        "the erased part's key is not backed up"
+    );
+    assert!(after.contains(&authored), "the kept answer's key is");
+    Ok(())
+}
