@@ -183,6 +183,8 @@ pub fn case(response: &pb::CaseResponse) -> String {
             for line in content::text(body, &facts).lines() {
                 let _ = writeln!(out, "  | {line}");
             }
+        } else if !entry.erased.is_empty() {
+            let _ = writeln!(out, "  | (erased: {})", entry.erased);
         } else if s.erased_at_ms != 0 {
             let _ = writeln!(out, "  | (content erased)");
         }

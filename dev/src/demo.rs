@@ -3,8 +3,9 @@
 //! TLS; LEFÖ-IBF (Vienna) refers a Serbian woman identified in Austria to Astra (Belgrade),
 //! the envelope crossing both brokers, and the demo shows each piece of evidence, then the
 //! case's life ([`crate::lifecycle`]: acceptance, return, follow-ups, court travel) and the
-//! person's withdrawal of consent, after which Astra holds nothing readable of the case. It
-//! succeeds only if every step checks out.
+//! person's withdrawal of consent, after which Astra holds nothing readable of what LEFÖ-IBF
+//! disclosed (it keeps its own answers until its retention). It succeeds only if every step
+//! checks out.
 
 use std::path::Path;
 use std::time::Duration;
@@ -232,7 +233,7 @@ pub async fn run(root: &Path, front: &dyn Front) -> anyhow::Result<()> {
 
     step(
         8,
-        "She withdraws her consent: Astra erases what it holds and acknowledges",
+        "She withdraws her consent: Astra erases what LEFÖ-IBF disclosed and acknowledges",
     );
     let withdrawal = lifecycle::send(
         &mut lefoe_party,
@@ -316,16 +317,16 @@ pub async fn run(root: &Path, front: &dyn Front) -> anyhow::Result<()> {
         );
         println!("   {node} data: no plaintext (content is kept encrypted to a per-case key)");
     }
-    let astra_keys = fed_dir(root, &format!("nodes/{RECIPIENT}")).join(trm_node::vault::FOLDER);
-    let left = std::fs::read_dir(&astra_keys)?
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "key"))
-        })
-        .count();
-    ensure!(left == 0, "Astra still holds {left} case keys");
+    // A withdrawal erases what LEFÖ-IBF disclosed; Astra keeps its own answers, under their
+    // own key, until its retention erases them.
+    let astra_vault = trm_node::vault::Vault::open(&fed_dir(root, &format!("nodes/{RECIPIENT}")))?;
+    let disclosed = trm_node::cases::case_key(SENDER, &case_ref);
+    ensure!(
+        !astra_vault.key_path(&disclosed).exists(),
+        "Astra still holds the key of what {SENDER} disclosed"
+    );
     println!(
-        "   {RECIPIENT}: the case's key is destroyed; its stored ciphertext can never be read again"
+        "   {RECIPIENT}: the key of what {SENDER} disclosed is destroyed; that ciphertext can never be read again"
     );
     println!(
         "\nDemo complete: a case from referral to follow-up and court travel, receipts verified, \

@@ -61,6 +61,7 @@ pub fn case_json(r: &pb::CaseResponse) -> Value {
                     content::json(b, &trm_view::Facts { priority: 0, handling_notice: &notice })
                 }),
                 "handling_notice": e.body.as_ref().map(|b| trm_proto::kinds::handling_notice(b, &m.direction)).filter(|n| !n.is_empty()),
+                "erased": (!e.erased.is_empty()).then_some(&e.erased),
             })
         }).collect::<Vec<_>>(),
     })

@@ -37,23 +37,22 @@ impl CasesService {
         summary
     }
 
-    /// The decrypted body of a message in the case, found by the side that sent it.
-    fn body(
+    /// A message in the case as stored, found by the side that sent it.
+    fn stored(
         &self,
         counterparty: &str,
         message: &pb::CaseMessage,
-    ) -> Result<Option<pb::Body>, Status> {
+    ) -> Result<pb::StoredMessage, Status> {
         let from = if message.direction == crate::store::OUTGOING {
             self.node.address().as_str()
         } else {
             counterparty
         };
-        let stored = self
+        Ok(self
             .node
             .store()
             .stored_message(&message_key(from, &message.message_id))
-            .map_err(NodeError::from)?;
-        Ok(self.node.read_stored(&stored)?)
+            .map_err(NodeError::from)?)
     }
 }
 
@@ -91,10 +90,16 @@ impl pb::node_cases_server::NodeCases for CasesService {
         let summary = self.with_due_times(case.summary.unwrap_or_default());
         let mut thread = Vec::with_capacity(case.thread.len());
         for message in case.thread {
+            let stored = self.stored(&summary.counterparty, &message)?;
             let body = if request.content {
-                self.body(&summary.counterparty, &message)?
+                self.node.read_stored(&stored)?
             } else {
                 None
+            };
+            let erased = if stored.erased_at_ms != 0 {
+                stored.erased_reason
+            } else {
+                String::new()
             };
             // Each read is in the access log before any content is returned.
             if let Some(body) = &body {
@@ -110,6 +115,7 @@ impl pb::node_cases_server::NodeCases for CasesService {
             thread.push(pb::CaseThreadEntry {
                 message: Some(message),
                 body,
+                erased,
             });
         }
         Ok(Response::new(pb::CaseResponse {

@@ -3,11 +3,12 @@
 //!
 //! - each open item whose due time ([`crate::deadlines`]) has passed is logged once as OVERDUE
 //!   (again when its next due time passes, e.g. the next follow-up);
-//! - a case with no message for the retention period has its content erased, as a consent
-//!   withdrawal does: the case key is destroyed, the handover log keeps its entries and gains an
+//! - a case with no message for the retention period has all its content erased, what the
+//!   partner disclosed and what this node authored (a consent withdrawal erases only the
+//!   first): both its keys are destroyed, the handover log keeps its entries and gains an
 //!   ERASED one;
-//! - an erasure interrupted by a crash after it was recorded but before the key was destroyed
-//!   is finished.
+//! - an erasure interrupted by a crash after it was recorded but before its keys were
+//!   destroyed is finished.
 //!
 //! Cases where consent was withdrawn or content erased owe nothing any more.
 
@@ -21,7 +22,7 @@ use trm_proto::{pb, time};
 use crate::cases;
 use crate::error::NodeError;
 use crate::node::Node;
-use crate::store::{Erasure, OverdueMark};
+use crate::store::{Erasure, OverdueMark, Scope};
 
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -110,14 +111,17 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
     for case in node.store().cases()? {
         let summary = case.summary.unwrap_or_default();
         let key = cases::case_key(&summary.counterparty, &summary.case_ref);
-        if summary.erased_at_ms != 0 {
-            if node.store().destroy_case_key(&key)? {
-                report.erasures_finished += 1;
-            }
-            continue;
-        }
         let expired = node.retention_ms() > 0
             && summary.last_activity_ms.saturating_add(node.retention_ms()) <= now_ms;
+        if summary.erased_at_ms != 0 {
+            if node.store().finish_erasure(&key, &own)? {
+                report.erasures_finished += 1;
+            }
+            // A withdrawal kept what this node authored: retention erases it in its time.
+            if !(expired && node.store().has_case_key(&crate::vault::authored(&key))) {
+                continue;
+            }
+        }
         if expired {
             let reason = format!(
                 "retention: no message for {} days",
@@ -131,6 +135,7 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
                 message_id: String::new(),
                 actor: "node".into(),
                 idle_since_ms: Some(summary.last_activity_ms),
+                scope: Scope::All,
             };
             if node.store().erase_case(erasure).await?.is_some() {
                 report.erased_for_retention += 1;

@@ -26,7 +26,12 @@
 //!   SUBMIT_FAILED log entry, so `trm status` shows that it is no longer submitted and why;
 //!   nothing submits it again (the caseworker sends it anew if it is still needed);
 //! - an outbox record that cannot be read, or whose message cannot be updated, is moved to the
-//!   store's set-aside table instead (logged at WARN).
+//!   store's set-aside table instead (logged at WARN);
+//! - a message whose case is erased (a consent withdrawal, retention) is never submitted after
+//!   the erasure: the store is asked before each submission ([`NodeStore::hand_over`]), under
+//!   the lock the erasure takes. One already on its way stays queued and its receipt is
+//!   recorded as usual; if that submission fails it is not tried again, recorded as
+//!   `withheld` (the broker may hold it).
 //!
 //! Attempts are counted in memory: a restart counts them from zero again. After a failure no
 //! new submission starts until the pause (with backoff) ends; those already on their way are
@@ -152,6 +157,25 @@ pub fn is_transient(code: Code) -> bool {
 /// is unreachable, overloaded or slow.
 fn may_be_the_message(code: Code) -> bool {
     matches!(code, Code::Internal | Code::Unknown | Code::Aborted)
+}
+
+/// Whether a submission that ended with `answer` may have reached the broker although its
+/// receipt was not recorded: it ran out of time, failed with a status that does not say the
+/// broker was unreachable or refused it, or was answered with a receipt that could not be
+/// recorded.
+fn may_have_reached(answer: &Answer) -> bool {
+    match answer {
+        Answer::Recorded => false,
+        Answer::Unrecorded(_) => true,
+        Answer::Failed(status) => matches!(
+            status.code(),
+            Code::DeadlineExceeded
+                | Code::Cancelled
+                | Code::Internal
+                | Code::Unknown
+                | Code::Aborted
+        ),
+    }
 }
 
 /// Whether a store failure concerns the one message (its record is missing or damaged), not
@@ -330,8 +354,15 @@ impl Outbox {
             }
         };
         for item in items {
+            // An erasure of its case took it out of the outbox since it was read: not sent,
+            // and already recorded so.
+            if !self.node.store().hand_over(item.sequence) {
+                continue;
+            }
             let now = trm_proto::time::now_ms();
             if let Some(expired_at) = expired(&item.envelope, now) {
+                // Not given to the broker after all.
+                self.node.store().landed(item.sequence, false);
                 if !self.expire(&item, expired_at, now).await {
                     return false;
                 }
@@ -388,6 +419,18 @@ impl Outbox {
     /// before starting the next.
     async fn settle(&mut self, item: &Outgoing, answer: Answer) -> bool {
         let id = String::from_utf8_lossy(&item.key).replace('\0', "/");
+        let erased = self
+            .node
+            .store()
+            .landed(item.sequence, may_have_reached(&answer));
+        let retried = match &answer {
+            Answer::Recorded => false,
+            Answer::Unrecorded(_) => true,
+            Answer::Failed(status) => is_transient(status.code()),
+        };
+        if erased && retried {
+            return self.withhold(item, &answer).await;
+        }
         match answer {
             Answer::Recorded => {
                 self.backoff.reset();
@@ -438,6 +481,32 @@ impl Outbox {
                 self.finish(item, evidence, status.message()).await
             }
         }
+    }
+
+    /// Takes `item`, whose case's content was erased while its submission was on its way and
+    /// whose submission then failed, out of the outbox: it is not submitted again, and a
+    /// receipt that comes for it is recorded as usual.
+    async fn withhold(&mut self, item: &Outgoing, answer: &Answer) -> bool {
+        let how = match answer {
+            Answer::Recorded => "its receipt was recorded".to_owned(),
+            Answer::Unrecorded(e) => format!("the broker's answer could not be recorded: {e}"),
+            Answer::Failed(status) => format!("{:?}: {}", status.code(), status.message()),
+        };
+        let reason = format!(
+            "its case's content was erased while its submission was on its way, which then \
+             failed ({how})"
+        );
+        let evidence = pb::Evidence {
+            step: "withheld".into(),
+            at_ms: trm_proto::time::now_ms(),
+            attested_by: self.node.address().to_string(),
+            detail: format!(
+                "not submitted again: {reason}; the broker may hold it, and a receipt that comes \
+                 is recorded"
+            ),
+            receipt: None,
+        };
+        self.finish(item, evidence, &reason).await
     }
 
     /// Counts a timeout or an unverifiable answer against `item`; at [`ROTATE_AFTER`], moves
@@ -772,6 +841,21 @@ mod tests {
         assert_eq!(refused.0, "outbox.window");
         assert!(refused.1.contains("between 1 and 256"), "{}", refused.1);
         assert!(window(MAX_WINDOW + 1).is_err());
+    }
+
+    #[test]
+    fn only_a_submission_that_may_have_reached_the_broker_is_remembered_as_such() {
+        let failed = |code| Answer::Failed(Status::new(code, "x"));
+        assert!(may_have_reached(&failed(Code::DeadlineExceeded)));
+        assert!(may_have_reached(&failed(Code::Internal)));
+        assert!(may_have_reached(&Answer::Unrecorded(
+            NodeError::InvalidRequest("receipt".into())
+        )));
+        // Unreachable, overloaded or refused: the broker did not keep it.
+        assert!(!may_have_reached(&failed(Code::Unavailable)));
+        assert!(!may_have_reached(&failed(Code::ResourceExhausted)));
+        assert!(!may_have_reached(&failed(Code::InvalidArgument)));
+        assert!(!may_have_reached(&Answer::Recorded));
     }
 
     #[test]

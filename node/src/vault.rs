@@ -19,8 +19,16 @@
 //! runtime. Erasing takes the key out of memory before its file is destroyed, under the case's
 //! lock, so no reader can put it back.
 //!
+//! **Two keys per case, one per party's disclosures.** What the case's partner disclosed to
+//! this node (the messages it received) is kept under the key named by the case's store key
+//! itself; what this node authored (the messages it sent) under the key named by
+//! [`authored`]. A consent withdrawal erases the first only: the partner's disclosures, not
+//! what this node wrote under its own legal basis. Retention erases both. A case stored before
+//! the parts were split has one key, the first: its authored messages are read with it until a
+//! withdrawal moves them to their own key ([`Vault::reseal`]) before it is destroyed.
+//!
 //! **Architecture Invariant:** content at rest is only ever encrypted to a case key, never to
-//! the node's own key; a case whose key file is gone has no readable content anywhere.
+//! the node's own key; a case whose key files are gone has no readable content anywhere.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -67,6 +75,17 @@ pub enum VaultError {
     /// The blocking thread that makes a key stopped before answering.
     #[error("case key: the thread making it stopped: {0}")]
     Stopped(String),
+}
+
+/// What a case key's id is prefixed with for the part of a case this node authored. A case's
+/// store key starts with its counterparty's address, which holds no NUL, so no case's own key
+/// id starts with it.
+const AUTHORED: &[u8] = b"authored\0";
+
+/// The id of the key that keeps what this node authored in the case stored under `case_key`
+/// (see [`crate::cases::case_key`]); what the partner disclosed is under `case_key` itself.
+pub fn authored(case_key: &[u8]) -> Vec<u8> {
+    [AUTHORED, case_key].concat()
 }
 
 /// Case keys in memory, by the name of their file: at most [`CACHED_KEYS`]; when full, the
@@ -320,6 +339,41 @@ impl Vault {
         age::decrypt(identity.as_ref(), ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
     }
 
+    /// Decrypts content kept under the first of `ids` whose key opens it (a message may be
+    /// under its part's own key or, stored before the parts were split, under the case's one
+    /// key). [`VaultError::Erased`] when none of them has a key any more.
+    pub fn unseal_any(&self, ids: &[&[u8]], ciphertext: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let mut last = VaultError::Erased;
+        for id in ids {
+            match self.unseal(id, ciphertext) {
+                Ok(plaintext) => return Ok(plaintext),
+                Err(VaultError::Erased) => {}
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Moves content from the key `from` to the key `to` (made if needed): `Some` with the
+    /// content encrypted to `to` when `from` opens it, `None` when it is not under `from` (or
+    /// `from` is gone). For the authored messages of a case stored under one key, before that
+    /// key is destroyed by a withdrawal. Blocking.
+    pub fn reseal(
+        &self,
+        ciphertext: &[u8],
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Option<Vec<u8>>, VaultError> {
+        let Some(identity) = self.existing(&self.name(from))? else {
+            return Ok(None);
+        };
+        let Ok(plaintext) = age::decrypt(identity.as_ref(), ciphertext) else {
+            return Ok(None);
+        };
+        let plaintext: age::secrecy::SecretSlice<u8> = plaintext.into();
+        self.seal(to, plaintext.expose_secret()).map(Some)
+    }
+
     /// Whether the case's key is in memory now (for tests of erasure).
     #[cfg(test)]
     fn in_memory(&self, case_key: &[u8]) -> bool {
@@ -473,6 +527,59 @@ mod tests {
             vault.unseal(case, &sealed),
             Err(VaultError::Crypto(_))
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn erasing_one_part_of_a_case_leaves_no_key_of_it_in_memory_and_the_other_part_readable()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = Vault::open(dir.path())?;
+        let case = b"astra@rs\0AT-2026-0042";
+        let own = authored(case);
+        let received = vault.seal(case, b"disclosed by astra")?;
+        let written = vault.seal(&own, b"written here")?;
+        assert_ne!(vault.key_path(case), vault.key_path(&own));
+        assert!(vault.in_memory(case) && vault.in_memory(&own));
+        assert!(vault.erase(case)?);
+        assert!(!vault.in_memory(case), "no stale key in memory");
+        assert!(matches!(
+            vault.unseal(case, &received),
+            Err(VaultError::Erased)
+        ));
+        assert!(!vault.in_memory(case), "not read back in");
+        assert!(vault.in_memory(&own));
+        assert_eq!(vault.unseal_any(&[&own, case], &written)?, b"written here");
+        assert!(matches!(
+            vault.unseal_any(&[case], &received),
+            Err(VaultError::Erased)
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn content_under_a_cases_one_key_is_moved_to_its_part_before_that_key_goes()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = Vault::open(dir.path())?;
+        let case = b"astra@rs\0AT-2026-0042";
+        let own = authored(case);
+        let old = vault.seal(case, b"written before the split")?;
+        assert_eq!(
+            vault.unseal_any(&[&own, case], &old)?,
+            b"written before the split"
+        );
+        let moved = vault
+            .reseal(&old, case, &own)?
+            .ok_or("it was under the case key")?;
+        assert_eq!(vault.reseal(&moved, case, &own)?, None, "already moved");
+        assert!(vault.erase(case)?);
+        assert_eq!(vault.unseal(&own, &moved)?, b"written before the split");
+        assert_eq!(
+            vault.reseal(&moved, case, &own)?,
+            None,
+            "the old key is gone"
+        );
         Ok(())
     }
 

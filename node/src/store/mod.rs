@@ -1,5 +1,6 @@
-//! The node's durable state: messages (their content only as ciphertext encrypted to their
-//! case's key in the [`Vault`]), the outbox, per-message evidence, cases, the handover log,
+//! The node's durable state: messages (their content only as ciphertext encrypted to one of
+//! their case's two keys in the [`Vault`]: what the partner sent, what this node wrote), the
+//! outbox, per-message evidence, cases, the handover log,
 //! its signed checkpoints and what the node witnessed of its partners' logs.
 //!
 //! [`NodeStore`] is an API of typed operations. Every operation that changes state is one change
@@ -20,12 +21,18 @@
 //! envelope's ciphertext (which this node's long-term key could always decrypt): the verified
 //! signed body is kept encrypted to the case key instead, so erasing a case is destroying its
 //! key. Only the outbox holds a whole envelope, until the broker has accepted it.
+//!
+//! An erasure (`erase_in_transaction`) has a [`Scope`]: a consent withdrawal, received or sent,
+//! erases what the partner sent in the case and keeps what this node wrote; retention erases
+//! all. It takes out of the outbox only the case's messages the broker was never given
+//! (`handover`): one on its way stays and is evidenced by its receipts.
 
 pub mod accounts;
 mod combine;
 #[cfg(any(test, feature = "danger-test-tools"))]
 pub mod danger;
 mod engine;
+mod handover;
 pub mod idempotency;
 mod log;
 mod lookup;
@@ -36,6 +43,8 @@ mod webhooks;
 mod witness;
 
 pub use witness::{NOTES_TREE as WITNESS_NOTES_TREE, Presented, WitnessError, WitnessStore};
+
+use handover::{Fate, Handover};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -50,7 +59,7 @@ use trm_storage::StorageError;
 
 use crate::cases::{self, CaseError, Step};
 use crate::handover_log::{ChainSummary, LogError, StoredEntry};
-use crate::vault::{Vault, VaultError};
+use crate::vault::{self, Vault, VaultError};
 use engine::{Engine, Slot};
 pub use lookup::{IdError, MIN_ID_PREFIX};
 
@@ -225,6 +234,8 @@ pub struct NodeStore {
     /// How many changes are sealing to, or committing under, each case key right now: a refused
     /// step destroys a key it made only when nobody else is using it.
     key_users: Arc<KeyUsers>,
+    /// Which outbox items are on their way to the broker (see [`handover`]).
+    handover: Arc<Handover>,
 }
 
 /// Case keys in use by changes in flight. A change that made a key, or used one, and was then
@@ -251,33 +262,46 @@ struct KeyUsersOf {
 /// One change's use of a case key, from before it looks for the key until its outcome is known.
 struct KeyUse {
     users: Arc<KeyUsers>,
+    /// The case's store key.
     case_key: Vec<u8>,
+    /// The key's id in the vault: `case_key` for what the partner disclosed, or
+    /// [`vault::authored`] of it.
+    id: Vec<u8>,
+    /// This node's address, for a key of what it authored (empty otherwise).
+    own: String,
 }
 
 impl KeyUsers {
-    fn enter(self: &Arc<Self>, case_key: &[u8]) -> KeyUse {
+    fn enter(self: &Arc<Self>, case_key: &[u8], id: &[u8], own: &str) -> KeyUse {
         let mut users = self
             .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        users.entry(case_key.to_vec()).or_default().count += 1;
+        users.entry(id.to_vec()).or_default().count += 1;
         KeyUse {
             users: Arc::clone(self),
             case_key: case_key.to_vec(),
+            id: id.to_vec(),
+            own: own.to_owned(),
         }
     }
 
-    /// Destroys `case_key` unless a live (not erased) case is stored under it.
-    fn destroy_unless_live(&self, case_key: &[u8]) -> Result<(), StoreError> {
-        let live = match self.engine.get()?.cases.get(case_key)? {
-            Some(bytes) => pb::StoredCase::decode(bytes.as_ref())
-                .map_err(|e| corrupt(CASES_TREE, e))?
-                .summary
-                .is_some_and(|s| s.erased_at_ms == 0),
+    /// Destroys the key `id` of the case stored under `case_key` unless it protects committed
+    /// content: the case is live (not erased), or `id` keeps what `own` authored and one of
+    /// its sent messages still holds content (a case whose partner's disclosures were erased).
+    fn destroy_unless_live(&self, case_key: &[u8], id: &[u8], own: &str) -> Result<(), StoreError> {
+        let engine = self.engine.get()?;
+        let live = match engine.cases.get(case_key)? {
+            Some(bytes) => {
+                let case =
+                    pb::StoredCase::decode(bytes.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;
+                case.summary.as_ref().is_some_and(|s| s.erased_at_ms == 0)
+                    || (id != case_key && authored_content_kept(&engine.messages, &case, own)?)
+            }
             None => false,
         };
         if !live {
-            self.vault.erase(case_key)?;
+            self.vault.erase(id)?;
         }
         Ok(())
     }
@@ -291,7 +315,7 @@ impl KeyUse {
             .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(of) = users.get_mut(&self.case_key) {
+        if let Some(of) = users.get_mut(&self.id) {
             of.refused = true;
         }
     }
@@ -305,7 +329,7 @@ impl Drop for KeyUse {
             .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(of) = users.get_mut(&self.case_key) else {
+        let Some(of) = users.get_mut(&self.id) else {
             return;
         };
         of.count = of.count.saturating_sub(1);
@@ -313,8 +337,12 @@ impl Drop for KeyUse {
             return;
         }
         let refused = of.refused;
-        users.remove(&self.case_key);
-        if refused && let Err(e) = self.users.destroy_unless_live(&self.case_key) {
+        users.remove(&self.id);
+        if refused
+            && let Err(e) = self
+                .users
+                .destroy_unless_live(&self.case_key, &self.id, &self.own)
+        {
             tracing::warn!(cause = %e, "a case key made for a refused message could not be destroyed");
         }
     }
@@ -510,6 +538,49 @@ fn case_key_of(stored: &pb::StoredMessage) -> Vec<u8> {
     cases::case_key(&counterparty, &summary.case_ref)
 }
 
+/// The ids of the keys a stored message's content may be under, the likelier first: a received
+/// message's under its case's key for what the partner disclosed; a sent one's under the key
+/// for what this node authored or, stored before the parts were split, under the case's one key.
+fn key_ids_of(stored: &pb::StoredMessage) -> Vec<Vec<u8>> {
+    let case_key = case_key_of(stored);
+    if stored.direction == OUTGOING {
+        vec![vault::authored(&case_key), case_key]
+    } else {
+        vec![case_key]
+    }
+}
+
+/// Whether a message `own` sent in `case` still holds content (so the key of what this node
+/// authored in it protects something).
+fn authored_content_kept(
+    messages: &sled::Tree,
+    case: &pb::StoredCase,
+    own: &str,
+) -> Result<bool, StoreError> {
+    for message in case.thread.iter().filter(|m| m.direction == OUTGOING) {
+        let Some(bytes) = messages.get(message_key(own, &message.message_id))? else {
+            continue;
+        };
+        let stored =
+            pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| corrupt("messages", e))?;
+        if !stored.content.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// What an erasure erases in its case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// What the partner disclosed (the messages received in the case): a consent withdrawal,
+    /// at the addressee and at the withdrawing party alike. What this node authored stays,
+    /// under its own key, until retention.
+    Disclosed,
+    /// Everything the case holds: retention.
+    All,
+}
+
 /// Why a case's content is erased, for its log entry and its messages.
 #[derive(Debug, Clone)]
 pub struct Erasure {
@@ -519,7 +590,7 @@ pub struct Erasure {
     pub own: String,
     /// When.
     pub at_ms: u64,
-    /// Why, in words.
+    /// Why, in words (for a withdrawal: "consent withdrawn by" and who withdrew it).
     pub reason: String,
     /// The message that caused it (a consent withdrawal), if any.
     pub message_id: String,
@@ -528,13 +599,95 @@ pub struct Erasure {
     /// For retention: the case's last activity as the sweep saw it; the erasure is skipped if
     /// a message came in the meantime.
     pub idle_since_ms: Option<u64>,
+    /// What it erases.
+    pub scope: Scope,
 }
 
-/// Inside a transaction: marks the case erased, clears the content of each of its messages and
-/// logs ERASED. Returns how many messages had content, or `None` if the case was already erased.
+/// What an erasure's transaction needs besides the trees: the vault (to move a sent message
+/// off a case's one key), which outbox items are on their way, and the items it took out of
+/// the outbox (given back if the change does not commit).
+#[derive(Clone)]
+struct ErasureContext {
+    vault: Arc<Vault>,
+    handover: Arc<Handover>,
+    withheld: Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl ErasureContext {
+    fn new(store: &NodeStore) -> Self {
+        Self {
+            vault: Arc::clone(&store.vault),
+            handover: Arc::clone(&store.handover),
+            withheld: Arc::default(),
+        }
+    }
+
+    fn withhold(&self, sequence: u64) {
+        self.withheld
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(sequence);
+    }
+
+    /// After the change: when it failed, the items it took out of the outbox may go again.
+    fn settle<R>(&self, outcome: &Result<R, StoreError>) {
+        if outcome.is_err() {
+            let withheld = self
+                .withheld
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.handover.release(&withheld);
+        }
+    }
+}
+
+/// The evidence a sent message gets when an erasure takes it out of the outbox.
+fn withheld_evidence(fate: Fate, erasure: &Erasure) -> pb::Evidence {
+    let (step, detail) = match fate {
+        Fate::MayHaveReached => (
+            "withheld",
+            format!(
+                "not submitted again: its content was erased ({}); an earlier submission may \
+                 have reached the broker, and a receipt that comes is recorded",
+                erasure.reason
+            ),
+        ),
+        Fate::OnItsWay | Fate::NotGiven => (
+            "submit_failed",
+            format!("not sent: its content was erased ({})", erasure.reason),
+        ),
+    };
+    pb::Evidence {
+        step: step.into(),
+        at_ms: erasure.at_ms,
+        attested_by: erasure.own.clone(),
+        detail,
+        receipt: None,
+    }
+}
+
+/// Whether the outbox holds `sequence` for the message stored under `key`.
+fn queued_as(
+    outbox: &sled::transaction::TransactionalTree,
+    sequence: u64,
+    key: &[u8],
+) -> Result<bool, ConflictableTransactionError<StoreError>> {
+    Ok(outbox
+        .get(sequence.to_be_bytes())?
+        .and_then(|bytes| pb::OutboxItem::decode(bytes.as_ref()).ok())
+        .is_some_and(|item| item.message_key == key))
+}
+
+/// Inside a transaction: marks the case erased, clears the content of the messages in the
+/// erasure's scope, takes its sent messages the broker was not given out of the outbox (one on
+/// its way stays, and its receipt is recorded when it comes) and logs ERASED. A withdrawal's
+/// erasure keeps what this node authored, moved under its own key first if the case was stored
+/// under one key. Returns how many messages had their content erased, or `None` if the case was
+/// already erased.
 fn erase_in_transaction(
     t: &combine::Trees<'_>,
     erasure: &Erasure,
+    context: &ErasureContext,
 ) -> Result<Option<u32>, ConflictableTransactionError<StoreError>> {
     let (messages, log, cases_tree) = (t.messages, t.log, t.cases);
     let Some(bytes) = cases_tree.get(&erasure.case_key)? else {
@@ -543,51 +696,78 @@ fn erase_in_transaction(
     let mut case =
         pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))?;
     let mut summary = case.summary.clone().unwrap_or_default();
-    if summary.erased_at_ms != 0
+    // A case whose partner's disclosures were erased keeps what this node authored until
+    // retention erases the rest.
+    if (summary.erased_at_ms != 0 && erasure.scope == Scope::Disclosed)
         || erasure
             .idle_since_ms
             .is_some_and(|seen| summary.last_activity_ms != seen)
     {
         return Ok(None);
     }
-    let mut erased = 0u32;
+    let authored = vault::authored(&erasure.case_key);
+    let (mut erased, mut kept, mut moved) = (0u32, 0u32, 0u32);
     for message in &case.thread {
-        let from = if message.direction == OUTGOING {
+        let outgoing = message.direction == OUTGOING;
+        let from = if outgoing {
             erasure.own.as_str()
         } else {
             summary.counterparty.as_str()
         };
         let key = message_key(from, &message.message_id);
-        onward_index::remove(t.onward, &key)?;
         let Some(bytes) = messages.get(&key)? else {
             continue;
         };
         let mut stored =
             pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| abort(corrupt("messages", e)))?;
-        if !stored.content.is_empty() {
-            erased = erased.saturating_add(1);
+        let sequence = stored.outbox_sequence;
+        if outgoing && queued_as(t.outbox, sequence, &key)? {
+            match context.handover.on_erasure(sequence) {
+                // Given to the broker: evidenced by its receipts, as any sent message.
+                Fate::OnItsWay => {}
+                fate => {
+                    t.outbox.remove(&sequence.to_be_bytes())?;
+                    context.withhold(sequence);
+                    stored.evidence.push(withheld_evidence(fate, erasure));
+                }
+            }
         }
-        // Not yet with the broker: it is not sent at all now.
-        if stored.direction == OUTGOING
-            && t.outbox
-                .remove(&stored.outbox_sequence.to_be_bytes())?
-                .is_some()
-        {
-            stored.evidence.push(pb::Evidence {
-                step: "submit_failed".into(),
-                at_ms: erasure.at_ms,
-                attested_by: erasure.own.clone(),
-                detail: format!("not sent: its content was erased ({})", erasure.reason),
-                receipt: None,
-            });
+        if outgoing && erasure.scope == Scope::Disclosed {
+            if !stored.content.is_empty() {
+                kept = kept.saturating_add(1);
+                let resealed = context
+                    .vault
+                    .reseal(&stored.content, &erasure.case_key, &authored)
+                    .map_err(|e| abort(e.into()))?;
+                if let Some(resealed) = resealed {
+                    stored.content = resealed;
+                    moved = moved.saturating_add(1);
+                }
+            }
+        } else if stored.erased_at_ms == 0 {
+            onward_index::remove(t.onward, &key)?;
+            if !stored.content.is_empty() {
+                erased = erased.saturating_add(1);
+            }
+            stored.content = Vec::new();
+            stored.erased_at_ms = erasure.at_ms;
+            stored.erased_reason.clone_from(&erasure.reason);
         }
-        stored.content = Vec::new();
-        stored.erased_at_ms = erasure.at_ms;
-        stored.erased_reason.clone_from(&erasure.reason);
         messages.insert(key, stored.encode_to_vec())?;
     }
-    summary.erased_at_ms = erasure.at_ms;
-    summary.erased_reason.clone_from(&erasure.reason);
+    // The first erasure is the case's (a withdrawal's, when retention comes after it).
+    if summary.erased_at_ms == 0 {
+        summary.erased_at_ms = erasure.at_ms;
+        summary.erased_reason.clone_from(&erasure.reason);
+    }
+    let counted = match erasure.scope {
+        Scope::All => format!("{erased} messages"),
+        Scope::Disclosed if moved > 0 => format!(
+            "{erased} messages received; {kept} sent kept, {moved} of them moved off the \
+             case's former single key"
+        ),
+        Scope::Disclosed => format!("{erased} messages received; {kept} sent kept"),
+    };
     log.append(pb::LogEntry {
         at_ms: erasure.at_ms,
         event: pb::LogEvent::Erased.into(),
@@ -601,7 +781,7 @@ fn erase_in_transaction(
         counterparty: summary.counterparty.clone(),
         case_ref: summary.case_ref.clone(),
         actor: erasure.actor.clone(),
-        reason: format!("{} ({erased} messages)", erasure.reason),
+        reason: format!("{} ({counted})", erasure.reason),
         ..Default::default()
     })?;
     case.summary = Some(summary);
@@ -653,6 +833,7 @@ impl NodeStore {
             engine,
             vault,
             key_users,
+            handover: Arc::default(),
         })
     }
 
@@ -723,10 +904,30 @@ impl NodeStore {
         let stored_id = header.message_id.to_string();
         let kept = facts.is_case_traffic();
         let case_key = cases::case_key(header.to.as_str(), facts.case_ref);
-        let key_use = self.key_users.enter(&case_key);
+        let authored = vault::authored(&case_key);
+        let key_use = self
+            .key_users
+            .enter(&case_key, &authored, header.from.as_str());
+        // Withdrawing consent erases here too what the partner disclosed in the case.
+        let erasure =
+            matches!(facts.content, Some(pb::body::Content::ConsentWithdrawal(_))).then(|| {
+                Erasure {
+                    case_key: case_key.clone(),
+                    own: header.from.to_string(),
+                    at_ms: now_ms,
+                    reason: format!("consent withdrawn by {}", header.from),
+                    message_id: header.message_id.to_string(),
+                    actor: actor.to_owned(),
+                    idle_since_ms: None,
+                    scope: Scope::Disclosed,
+                }
+            });
+        let withdrawn = erasure.is_some();
+        let context = ErasureContext::new(self);
+        let in_change = context.clone();
         let content = if kept {
             self.vault
-                .seal_off_runtime(&case_key, signed_body)
+                .seal_off_runtime(&authored, signed_body)
                 .await
                 .map_err(|e| self.engine.observe(e.into()))?
         } else {
@@ -760,6 +961,9 @@ impl NodeStore {
             .change(move |t| {
                 apply_case(t.cases, step.as_ref())?;
                 let appended = t.log.append(log_entry.clone())?;
+                if let Some(erasure) = &erasure {
+                    erase_in_transaction(t, erasure, &in_change)?;
+                }
                 // Taken here, so the outbox is in the order changes commit in.
                 let sequence = t.outbox.generate_id()?;
                 let mut stored = stored.clone();
@@ -781,8 +985,12 @@ impl NodeStore {
                 Ok(appended.index)
             })
             .await;
+        context.settle(&index);
         let index = self.unless_refused(index, &key_use)?;
         self.durable().await?;
+        if withdrawn {
+            self.vault.erase(&case_key)?;
+        }
         Ok(index)
     }
 
@@ -806,7 +1014,9 @@ impl NodeStore {
         if stored.content.is_empty() {
             return Err(VaultError::Erased);
         }
-        self.vault.unseal(&case_key_of(stored), &stored.content)
+        let ids = key_ids_of(stored);
+        let ids: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
+        self.vault.unseal_any(&ids, &stored.content)
     }
 
     /// Whether a case still has its content key.
@@ -814,26 +1024,66 @@ impl NodeStore {
         self.vault.has_key(case_key)
     }
 
-    /// Destroys a case's content key (see [`Vault::erase`]); call after the erasure is
-    /// recorded. Idempotent.
-    pub fn destroy_case_key(&self, case_key: &[u8]) -> Result<bool, StoreError> {
-        Ok(self.vault.erase(case_key)?)
+    /// Finishes the erasure of an erased case (after a stop between recording it and destroying
+    /// its keys): destroys the key of what the partner disclosed, and the key of what `own`
+    /// authored unless one of its sent messages still holds content (a withdrawal keeps them).
+    /// Returns whether a key was there to destroy. Idempotent.
+    pub fn finish_erasure(&self, case_key: &[u8], own: &str) -> Result<bool, StoreError> {
+        let mut destroyed = self.vault.erase(case_key)?;
+        let authored = vault::authored(case_key);
+        if self.vault.has_key(&authored) {
+            let engine = self.engine()?;
+            let kept = match engine.cases.get(case_key)? {
+                Some(bytes) => {
+                    let case = pb::StoredCase::decode(bytes.as_ref())
+                        .map_err(|e| corrupt(CASES_TREE, e))?;
+                    authored_content_kept(&engine.messages, &case, own)?
+                }
+                None => false,
+            };
+            if !kept {
+                destroyed |= self.vault.erase(&authored)?;
+            }
+        }
+        Ok(destroyed)
     }
 
-    /// Erases the content of a case: recorded (messages cleared, its unsent messages taken out
-    /// of the outbox, case marked, ERASED logged) in one transaction and flushed, then the case
-    /// key destroyed. Returns how many messages had content, or `None` when it was erased
-    /// already or (for retention) is no longer idle.
+    /// Erases the content of a case in the erasure's scope: recorded (messages cleared, its
+    /// unsent messages taken out of the outbox, case marked, ERASED logged) in one transaction
+    /// and flushed, then the keys of what it erased destroyed. Returns how many messages had
+    /// their content erased, or `None` when it was erased already or (for retention) is no
+    /// longer idle.
     pub async fn erase_case(&self, erasure: Erasure) -> Result<Option<u32>, StoreError> {
         let case_key = erasure.case_key.clone();
+        let scope = erasure.scope;
+        let context = ErasureContext::new(self);
+        let in_change = context.clone();
         let erased = self
-            .change(move |t| erase_in_transaction(t, &erasure))
-            .await?;
+            .change(move |t| erase_in_transaction(t, &erasure, &in_change))
+            .await;
+        context.settle(&erased);
+        let erased = erased?;
         if erased.is_some() {
             self.durable().await?;
             self.vault.erase(&case_key)?;
+            if scope == Scope::All {
+                self.vault.erase(&vault::authored(&case_key))?;
+            }
         }
         Ok(erased)
+    }
+
+    /// The outbox is about to give the item at `sequence` to the broker: false (and it must
+    /// not) when an erasure took it out of the outbox meanwhile.
+    pub fn hand_over(&self, sequence: u64) -> bool {
+        self.handover.hand_over(sequence)
+    }
+
+    /// The answer to the submission of `sequence` was handled; `uncertain` when it failed in a
+    /// way that may have reached the broker. True when its case was erased while it was on its
+    /// way: it must not be submitted again.
+    pub fn landed(&self, sequence: u64, uncertain: bool) -> bool {
+        self.handover.landed(sequence, uncertain)
     }
 
     /// Records open items as overdue: each item's `overdue_logged_for_ms` set to its due time
@@ -988,6 +1238,9 @@ impl NodeStore {
                 }
             })
             .await?;
+        if let Some(sequence) = outbox_sequence {
+            self.handover.left(sequence);
+        }
         self.durable().await?;
         Ok(recorded)
     }
@@ -1065,10 +1318,11 @@ impl NodeStore {
             case_key: case_key.clone(),
             own: header.to.to_string(),
             at_ms: now_ms,
-            reason: "consent withdrawn".into(),
+            reason: format!("consent withdrawn by {}", header.from),
             message_id: header.message_id.to_string(),
             actor: "node".into(),
             idle_since_ms: None,
+            scope: Scope::Disclosed,
         };
         if let Some(bytes) = self.engine()?.messages.get(&key)? {
             return self
@@ -1076,7 +1330,9 @@ impl NodeStore {
                 .await;
         }
         let step = facts.step(header.from.as_str(), INCOMING, now_ms);
-        let key_use = self.key_users.enter(&case_key);
+        let key_use = self.key_users.enter(&case_key, &case_key, "");
+        let context = ErasureContext::new(self);
+        let in_change = context.clone();
         let (content, erased_at_ms, erased_reason) = if withdrawal {
             (Vec::new(), now_ms, erasure.reason.clone())
         } else if !facts.is_case_traffic() {
@@ -1120,7 +1376,7 @@ impl NodeStore {
                 apply_case(cases, step.as_ref())?;
                 let appended = log.append(log_entry.clone())?;
                 let erased = if withdrawal {
-                    erase_in_transaction(t, &erasure)?.unwrap_or(0)
+                    erase_in_transaction(t, &erasure, &in_change)?.unwrap_or(0)
                 } else {
                     0
                 };
@@ -1145,6 +1401,7 @@ impl NodeStore {
                 }))
             })
             .await;
+        context.settle(&received);
         let Some(received) = self.unless_refused(received, &key_use)? else {
             drop(key_use);
             let bytes = self
@@ -1217,7 +1474,8 @@ impl NodeStore {
         }
         let summary = stored.summary.clone().unwrap_or_default();
         let mut erased_messages = 0u32;
-        let withdrawn = stored.erased_at_ms != 0 && stored.erased_reason == "consent withdrawn";
+        let withdrawn =
+            stored.erased_at_ms != 0 && stored.erased_reason.starts_with("consent withdrawn");
         if withdrawn {
             let case_key = cases::case_key(&summary.from, &summary.case_ref);
             if let Some(bytes) = self.engine()?.cases.get(&case_key)? {
@@ -1469,6 +1727,9 @@ impl NodeStore {
 }
 
 #[cfg(test)]
+mod erasure_tests;
+
+#[cfg(test)]
 mod tests {
     use trm_proto::addr::{MessageId, NodeAddr};
 
@@ -1485,9 +1746,9 @@ mod tests {
         let case_key = cases::case_key("astra@rs", "RS-ASTRA-1");
         // Two changes to one new case: the first makes the key and is refused, the second
         // seals to the same key meanwhile.
-        let first = store.key_users.enter(&case_key);
+        let first = store.key_users.enter(&case_key, &case_key, "");
         store.vault.seal(&case_key, b"first")?;
-        let second = store.key_users.enter(&case_key);
+        let second = store.key_users.enter(&case_key, &case_key, "");
         store.vault.seal(&case_key, b"second")?;
         first.refused();
         drop(first);
@@ -1501,7 +1762,7 @@ mod tests {
         drop(second);
         assert!(!store.vault.has_key(&case_key));
         // A change that was not refused leaves its key alone.
-        let accepted = store.key_users.enter(&case_key);
+        let accepted = store.key_users.enter(&case_key, &case_key, "");
         store.vault.seal(&case_key, b"third")?;
         drop(accepted);
         assert!(store.vault.has_key(&case_key));

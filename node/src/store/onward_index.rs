@@ -458,6 +458,7 @@ mod tests {
                     message_id: String::new(),
                     actor: "test".into(),
                     idle_since_ms: None,
+                    scope: crate::store::Scope::Disclosed,
                 })
                 .await?;
             let key = message_key(&from, &format!("{n:032x}"));

@@ -169,6 +169,7 @@ impl NodeStore {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let moved = self.move_aside(&sequence.to_be_bytes(), reason)?;
+        self.handover.left(sequence);
         self.durable().await?;
         Ok(moved)
     }

@@ -14,7 +14,11 @@
 //! - a case erased in the copy has its key left out even if the key file is still being
 //!   destroyed, so a backup taken after an erasure never holds that case's key; a case erased
 //!   after the pause has its key destroyed already, and is left out too (its copied content
-//!   can then no longer be read, as after the erasure).
+//!   can then no longer be read, as after the erasure);
+//! - a case's two keys are chosen apart: a sent message that still holds content keeps the key
+//!   of what this node authored (a withdrawal erases only what the partner sent), and, in a
+//!   live case, the case's other key too (a case stored before the keys were split keeps its
+//!   sent messages under that one).
 //!
 //! The pause is logged at DEBUG with its length and returned in the snapshot (`paused_us`).
 //! Trees written outside the writer (signed checkpoints, witness records) are copied in the
@@ -30,7 +34,7 @@ use prost::Message as _;
 use trm_proto::pb;
 
 use super::log;
-use super::{CASES_TREE, NodeStore, StoreError, case_key_of, corrupt};
+use super::{CASES_TREE, NodeStore, OUTGOING, StoreError, case_key_of, corrupt};
 use crate::handover_log::ChainSummary;
 
 /// The tree of stored messages.
@@ -122,8 +126,9 @@ fn verify_copied_log(trees: &[pb::StoreTree]) -> Result<ChainSummary, StoreError
     Ok(log::verify(&tree)?)
 }
 
-/// The case keys the copy's messages are sealed to, less the cases the copy holds as erased,
-/// and how many cases it holds as erased. Chosen from the messages, not from the cases, so a
+/// The case keys the copy's messages are sealed to, less those of the parts the copy holds as
+/// erased (a sent message that still holds content keeps its own key), and how many cases it
+/// holds as erased. Chosen from the messages, not from the cases, so a
 /// message sealed to a key without a case record keeps its key.
 fn live_case_keys(trees: &[pb::StoreTree]) -> Result<(BTreeSet<Vec<u8>>, u32), StoreError> {
     let mut erased_cases = BTreeSet::new();
@@ -141,7 +146,12 @@ fn live_case_keys(trees: &[pb::StoreTree]) -> Result<(BTreeSet<Vec<u8>>, u32), S
         if stored.content.is_empty() {
             continue;
         }
+        // A sent message is under the key of what this node authored, or, stored before the
+        // parts were split, under the case's one key, which an erasure destroys.
         let key = case_key_of(&stored);
+        if stored.direction == OUTGOING {
+            live.insert(crate::vault::authored(&key));
+        }
         if !erased_cases.contains(&key) {
             live.insert(key);
         }

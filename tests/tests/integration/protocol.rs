@@ -775,6 +775,7 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_
             message_id: String::new(),
             actor: "node".into(),
             idle_since_ms: None,
+            scope: trm_node::store::Scope::Disclosed,
         })
         .await?;
     assert_eq!(erased, Some(1));
