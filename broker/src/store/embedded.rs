@@ -506,6 +506,10 @@ impl BrokerStore for EmbeddedStore {
     fn forget_duplicates(&self, accepted_before_ms: u64) -> StoreFuture<'_, usize> {
         Box::pin(async move { self.forget_duplicates_now(accepted_before_ms) })
     }
+
+    fn forget_relay_records(&self, before_ms: u64) -> StoreFuture<'_, usize> {
+        Box::pin(async move { self.forget_relay_records_now(before_ms) })
+    }
 }
 
 /// Applies every prepared write of an intake batch, in order, inside the writer's transaction:
