@@ -13,7 +13,7 @@ use trm_cli::case_commands::Answer;
 use trm_dev::local::LocalFederation;
 use trm_proto::pb;
 use trm_proto::pb::node_cases_client::NodeCasesClient;
-use trm_tests::{fixtures, inject};
+use trm_tests::{craft, fixtures, inject};
 
 const AT: &str = "at";
 const RS: &str = "rs";
@@ -198,6 +198,85 @@ async fn a_brokers_rejected_is_evidence_and_the_addressees_delivery_and_answer_w
         "{answered:?}"
     );
     drop(at);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_step_replayed_with_an_old_number_is_refused_as_out_of_order() -> anyhow::Result<()> {
+    use fixtures::{ASTRA, LEFOE};
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fixtures::start(&mut fed, &[ASTRA]).await?;
+    let keys = craft::keys(&fed.federation, LEFOE)?;
+    let directory = craft::directory(&fed.federation)?;
+    let content = fixtures::referral(ASTRA)?
+        .body
+        .and_then(|b| b.content)
+        .ok_or_else(|| anyhow::anyhow!("no content"))?;
+    let case = "SEQ-2026-0001";
+    // LEFÖ's step 5 in the case is taken; then a step 3 arrives (held back, or replayed).
+    let mut raw = fixtures::raw_client_as(&fed, LEFOE).await?;
+    for sequence in [5, 3] {
+        let envelope = craft::with_sequence(
+            &keys,
+            &directory,
+            &ASTRA.parse()?,
+            (case, sequence),
+            content.clone(),
+        )?;
+        raw.submit(envelope).await?;
+    }
+    let mut astra = fed.client(ASTRA).await?;
+    fixtures::wait_for_log_event(&astra, "refused", WAIT).await?;
+    let entries = fixtures::log_entries(&mut astra).await?;
+    let refused: Vec<&pb::LogEntryView> = entries.iter().filter(|e| e.event == "refused").collect();
+    assert_eq!(refused.len(), 1, "{entries:?}");
+    assert!(
+        refused[0].reason.contains("step 3 arrived after step 5"),
+        "{}",
+        refused[0].reason
+    );
+    assert_eq!(fixtures::inbox_ids(&mut astra).await?.len(), 1);
+
+    // The sender gets the refusal signed, with its code in clear and its words sealed for it.
+    let mut stream = raw
+        .deliver(tokio_stream::pending::<pb::DeliveryAck>())
+        .await?
+        .into_inner();
+    let mut codes = Vec::new();
+    while codes.len() < 2 {
+        let delivery = tokio::time::timeout(WAIT, stream.message())
+            .await??
+            .ok_or_else(|| anyhow::anyhow!("delivery stream ended"))?;
+        let Some(pb::delivery::Item::Receipt(signed)) = delivery.item else {
+            continue;
+        };
+        let receipt = trm_proto::receipt::peek(&signed)?;
+        if receipt.signer != ASTRA {
+            continue;
+        }
+        let private = trm_node::receipt_private::read(&receipt, &keys)?
+            .ok_or_else(|| anyhow::anyhow!("no part for the sender"))?;
+        assert!(receipt.reason.is_empty());
+        codes.push((
+            receipt.kind,
+            receipt.reason_code,
+            private.detail.contains("step 3"),
+        ));
+    }
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            (i32::from(pb::ReceiptKind::Delivered), 0, false),
+            (
+                i32::from(pb::ReceiptKind::Rejected),
+                i32::from(pb::RejectReason::OutOfOrder),
+                true
+            ),
+        ]
+    );
     fed.shutdown().await?;
     Ok(())
 }
