@@ -699,6 +699,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn relay_records_past_their_retention_are_removed_and_younger_ones_kept() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        let key = signing::generate_key();
+        for at_ms in [100, 200, 300] {
+            let mut admission = admission(envelope(&key, &MessageId::random(), b"c")?, "");
+            admission.record.at_ms = at_ms;
+            store.accept(admission).await?;
+        }
+        assert_eq!(store.forget_relay_records(100).await?, 0, "none is older");
+        assert_eq!(store.forget_relay_records(250).await?, 2);
+        let kept: Vec<u64> = store.relay_log().await?.iter().map(|r| r.at_ms).collect();
+        assert_eq!(kept, [300]);
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn an_envelope_is_stored_once_completed_once_and_survives_a_restart() -> TestResult {
         let dir = tempfile::tempdir()?;
         let key = signing::generate_key();
