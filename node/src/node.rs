@@ -417,16 +417,17 @@ impl Node {
                 consistency_proof: attachment.consistency_proof,
                 ..private
             };
-            receipt.sealed_for_sender = crate::receipt_private::seal(
-                &private,
-                &self.directory.current(),
-                &raw_header.from,
-            )
-            .unwrap_or_else(|e| {
+            match crate::receipt_private::seal(private, &self.directory.current(), &raw_header.from)
+            {
+                Ok(sealed) => {
+                    receipt.sealed_for_sender = sealed.ciphertext;
+                    receipt.private_sha256 = sealed.digest;
+                }
                 // A sender the directory does not list cannot read it anyway: the code stays.
-                debug!(id = %raw_header.message_id, cause = %e, "receipt without a part for its sender");
-                Vec::new()
-            });
+                Err(e) => {
+                    debug!(id = %raw_header.message_id, cause = %e, "receipt without a part for its sender");
+                }
+            }
             receipt::sign(&receipt, &self.keys.signing)
         };
         // A refused delivery is logged (nothing of its content kept) and answered REJECTED.

@@ -10,6 +10,7 @@
 //! the same fields as before; the signed bytes stay as received.
 
 use prost::Message;
+use sha2::Digest;
 use trm_proto::addr::NodeAddr;
 use trm_proto::directory::Directory;
 use trm_proto::pb;
@@ -47,12 +48,21 @@ pub enum SealError {
     },
 }
 
-/// Encrypts `private` to `sender`'s age recipient in `directory`.
+/// A private part sealed for its sender: the ciphertext and the digest the receipt commits to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// `Receipt.sealed_for_sender`.
+    pub ciphertext: Vec<u8>,
+    /// `Receipt.private_sha256`.
+    pub digest: Vec<u8>,
+}
+
+/// Salts `private`, encrypts it to `sender`'s age recipient in `directory`, and digests it.
 pub fn seal(
-    private: &pb::ReceiptPrivate,
+    private: pb::ReceiptPrivate,
     directory: &Directory,
     sender: &str,
-) -> Result<Vec<u8>, SealError> {
+) -> Result<Sealed, SealError> {
     let unknown = || SealError::UnknownSender(trm_proto::clip::quoted(sender));
     let addr: NodeAddr = sender.parse().map_err(|_| unknown())?;
     let entry = directory.node(&addr).ok_or_else(unknown)?;
@@ -60,9 +70,18 @@ pub fn seal(
         .age_recipient
         .parse()
         .map_err(|_| SealError::BadRecipient(addr.to_string()))?;
-    age::encrypt(&recipient, &private.encode_to_vec()).map_err(|e| SealError::Encrypt {
+    let private = pb::ReceiptPrivate {
+        salt: rand::random::<[u8; 16]>().to_vec(),
+        ..private
+    };
+    let bytes = private.encode_to_vec();
+    let ciphertext = age::encrypt(&recipient, &bytes).map_err(|e| SealError::Encrypt {
         sender: addr.to_string(),
         cause: e.to_string(),
+    })?;
+    Ok(Sealed {
+        ciphertext,
+        digest: sha2::Sha256::digest(&bytes).to_vec(),
     })
 }
 
@@ -77,6 +96,11 @@ pub fn read(
     }
     let plain = age::decrypt(&keys.age, &receipt.sealed_for_sender)
         .map_err(|e| PrivateError::Decrypt(e.to_string()))?;
+    if !trm_proto::receipt::private_matches(receipt, &plain) {
+        return Err(PrivateError::Malformed(
+            "it is not the part the receipt's signature commits to".into(),
+        ));
+    }
     pb::ReceiptPrivate::decode(plain.as_slice())
         .map(Some)
         .map_err(|e| PrivateError::Malformed(e.to_string()))
@@ -107,10 +131,35 @@ fn merge(receipt: &mut pb::Receipt, private: pb::ReceiptPrivate) {
 mod tests {
     use super::*;
 
+    fn keys() -> Result<NodeKeys, Box<dyn std::error::Error>> {
+        Ok(NodeKeys {
+            address: "lefoe-ibf@at".parse()?,
+            signing: trm_proto::signing::generate_key(),
+            age: age::x25519::Identity::generate(),
+        })
+    }
+
+    /// A receipt carrying `private` sealed for `keys`, as `seal` makes it.
+    fn sealed_for(
+        keys: &NodeKeys,
+        private: &pb::ReceiptPrivate,
+    ) -> Result<pb::Receipt, Box<dyn std::error::Error>> {
+        let bytes = pb::ReceiptPrivate {
+            salt: vec![7; 16],
+            ..private.clone()
+        }
+        .encode_to_vec();
+        Ok(pb::Receipt {
+            sealed_for_sender: age::encrypt(&keys.age.to_public(), &bytes)?,
+            private_sha256: sha2::Sha256::digest(&bytes).to_vec(),
+            ..Default::default()
+        })
+    }
+
     #[test]
-    fn only_the_sender_reads_the_private_part() -> Result<(), Box<dyn std::error::Error>> {
-        let sender = age::x25519::Identity::generate();
-        let other = age::x25519::Identity::generate();
+    fn only_the_sender_reads_the_private_part_and_only_as_signed()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let (sender, other) = (keys()?, keys()?);
         let private = pb::ReceiptPrivate {
             log_index: 7,
             erased_messages: 3,
@@ -118,21 +167,37 @@ mod tests {
             consistency_from: 2,
             consistency_proof: vec![vec![1; 32]],
             detail: "referral.child: missing".into(),
+            salt: Vec::new(),
         };
-        let sealed = age::encrypt(&sender.to_public(), &private.encode_to_vec())?;
-        let receipt = pb::Receipt {
-            sealed_for_sender: sealed,
-            ..Default::default()
-        };
-        let plain = age::decrypt(&sender, &receipt.sealed_for_sender)?;
-        assert_eq!(pb::ReceiptPrivate::decode(plain.as_slice())?, private);
-        assert!(age::decrypt(&other, &receipt.sealed_for_sender).is_err());
+        let receipt = sealed_for(&sender, &private)?;
+        let opened = read(&receipt, &sender)?.ok_or("no part")?;
+        assert_eq!(
+            (opened.log_index, opened.detail.as_str()),
+            (7, "referral.child: missing")
+        );
+        assert!(matches!(
+            read_err(&receipt, &other),
+            Some(PrivateError::Decrypt(_))
+        ));
+        // A part the signature does not commit to is not taken.
+        let mut swapped = receipt.clone();
+        swapped.private_sha256 = vec![0; 32];
+        assert!(matches!(
+            read_err(&swapped, &sender),
+            Some(PrivateError::Malformed(_))
+        ));
+        // No part: a broker's receipt, or an old one.
+        assert_eq!(read(&pb::Receipt::default(), &sender)?, None);
         let mut view = receipt.clone();
-        merge(&mut view, private);
+        merge(&mut view, opened);
         assert_eq!(
             (view.log_index, view.erased_messages, view.reason.as_str()),
             (7, 3, "referral.child: missing")
         );
         Ok(())
+    }
+
+    fn read_err(receipt: &pb::Receipt, keys: &NodeKeys) -> Option<PrivateError> {
+        read(receipt, keys).err()
     }
 }

@@ -75,6 +75,13 @@ pub fn reason_words(code: pb::RejectReason) -> &'static str {
     }
 }
 
+/// Whether `private` (an encoded `ReceiptPrivate`) is the part the signer of `receipt`
+/// committed to in `private_sha256`: how an auditor checks a private part the sender shows.
+pub fn private_matches(receipt: &pb::Receipt, private: &[u8]) -> bool {
+    !receipt.private_sha256.is_empty()
+        && Sha256::digest(private).as_slice() == receipt.private_sha256.as_slice()
+}
+
 /// A receipt whose signature verified.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedReceipt {
