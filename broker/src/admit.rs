@@ -81,13 +81,14 @@ pub fn check_window(header: &Header, now_ms: u64) -> Result<(), BrokerError> {
 }
 
 /// This broker's signed receipt of `kind` about the envelope with `header` and `digest`:
-/// ACCEPTED, RELAYED, or REJECTED (with `reason`) for a relay a peer refused for good.
+/// ACCEPTED, RELAYED, REJECTED (with `reason_code`) for a relay a peer refused for good, or
+/// EXPIRED. A broker's receipt carries a code only, never words: it travels through brokers.
 pub fn broker_receipt(
     state: &BrokerState,
     kind: pb::ReceiptKind,
     header: &trm_proto::envelope::Header,
     digest: &[u8; 32],
-    reason: String,
+    reason_code: pb::RejectReason,
     now_ms: u64,
 ) -> pb::SignedReceipt {
     receipt::sign(
@@ -99,7 +100,7 @@ pub fn broker_receipt(
             envelope_digest: digest.to_vec(),
             signer: state.name.to_string(),
             at_ms: now_ms,
-            reason,
+            reason_code: reason_code.into(),
             ..Default::default()
         },
         &state.signing_key,

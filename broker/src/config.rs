@@ -40,6 +40,11 @@ pub const DEFAULT_RELAY_BACKOFF_MAX_MS: u64 = 20_000;
 /// The default interval between two directory refreshes: five minutes.
 pub const DEFAULT_DIRECTORY_REFRESH_SECS: u64 = 300;
 
+/// The default time a relay-log record is kept: 90 days, long enough to answer a sender's
+/// question about a message's path, short enough that the log does not become a record of who
+/// wrote to whom over years.
+pub const DEFAULT_RELAY_LOG_RETENTION_DAYS: u64 = 90;
+
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -93,6 +98,10 @@ pub struct BrokerConfigFile {
     /// is read from disk when needed, so a long queue does not grow the broker's memory.
     #[serde(default = "default_cache_mib")]
     pub cache_mib: u64,
+    /// Days a relay-log record (who sent which message to whom, when, through which broker)
+    /// is kept; older records are removed by the expiry sweep (at least 1).
+    #[serde(default = "default_relay_log_retention_days")]
+    pub relay_log_retention_days: u64,
     /// Queue caps, submission rate, relay caps, free-disk watermark and expiry sweep.
     #[serde(default)]
     pub quotas: QuotaSettings,
@@ -118,6 +127,10 @@ fn default_relay_backoff_max_ms() -> u64 {
 
 fn default_directory_refresh_secs() -> u64 {
     DEFAULT_DIRECTORY_REFRESH_SECS
+}
+
+fn default_relay_log_retention_days() -> u64 {
+    DEFAULT_RELAY_LOG_RETENTION_DAYS
 }
 
 fn default_cache_mib() -> u64 {
@@ -159,6 +172,8 @@ pub struct BrokerConfig {
     pub directory_refresh: Duration,
     /// How the store's database is opened (its page cache).
     pub engine: trm_storage::EngineSettings,
+    /// How long a relay-log record is kept.
+    pub relay_log_retention: Duration,
     /// Queue caps, submission rate, relay caps, free-disk watermark and expiry sweep.
     pub quotas: QuotaSettings,
     /// Handshake timeout, connection caps and HTTP/2 limits.
@@ -243,6 +258,12 @@ impl BrokerConfigFile {
                 "must be at least 1",
             )));
         }
+        if !(1..=36_500).contains(&self.relay_log_retention_days) {
+            return Err(ConfigError::from(field(
+                "relay_log_retention_days",
+                "must be between 1 and 36500",
+            )));
+        }
         let engine = trm_storage::EngineSettings::from_cache_mib(self.cache_mib)?;
         self.quotas.validate()?;
         let network = self.network.validate()?;
@@ -290,6 +311,9 @@ impl BrokerConfigFile {
             relay_backoff_initial: Duration::from_millis(self.relay_backoff_initial_ms),
             relay_backoff_max: Duration::from_millis(self.relay_backoff_max_ms),
             directory_refresh: Duration::from_secs(self.directory_refresh_secs),
+            relay_log_retention: Duration::from_secs(
+                self.relay_log_retention_days.saturating_mul(86_400),
+            ),
             engine,
             quotas: self.quotas,
             network,

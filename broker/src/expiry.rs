@@ -1,6 +1,8 @@
 //! The expiry sweep: envelopes past their `expires_at_ms` leave the delivery queues and the
 //! outboxes (and the outboxes' set-aside table), and each sender gets this broker's signed EXPIRED receipt (through its queue
 //! here, or through the outbox for its home broker), removed and routed in one atomic write.
+//! Hourly, the sweep also forgets old message ids and removes relay-log records older than
+//! `relay_log_retention_days` (90 by default).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,8 +53,10 @@ pub async fn run(state: Arc<BrokerState>) {
 }
 
 /// Forgets the message ids accepted more than [`FORGET_AFTER_MS`] before `now_ms` (see there
-/// why a replay cannot get past a forgotten id).
+/// why a replay cannot get past a forgotten id), and the relay-log records older than the
+/// retention period.
 async fn forget(state: &BrokerState, now_ms: u64) {
+    forget_relay_records(state, now_ms).await;
     match state
         .store
         .forget_duplicates(now_ms.saturating_sub(FORGET_AFTER_MS))
@@ -65,6 +69,22 @@ async fn forget(state: &BrokerState, now_ms: u64) {
         ),
         Err(e) => {
             error!(cause = %e, "forgetting old message ids failed; retrying at the next sweep")
+        }
+    }
+}
+
+/// Removes the relay-log records older than `relay_log_retention` at `now_ms`.
+pub async fn forget_relay_records(state: &BrokerState, now_ms: u64) {
+    let retention = u64::try_from(state.relay_log_retention.as_millis()).unwrap_or(u64::MAX);
+    match state
+        .store
+        .forget_relay_records(now_ms.saturating_sub(retention))
+        .await
+    {
+        Ok(0) => {}
+        Ok(forgotten) => info!(forgotten, "removed relay-log records past their retention"),
+        Err(e) => {
+            error!(cause = %e, "removing old relay-log records failed; retrying at the next sweep")
         }
     }
 }
@@ -91,23 +111,13 @@ async fn expire(state: &BrokerState, item: Lapsed, now_ms: u64) -> Result<(), St
         message: e.to_string(),
     })?;
     let digest = envelope::digest(&raw.header);
-    let reason = match &place {
-        Waiting::Queue(_) => format!(
-            "it expired at {} while waiting for its addressee to connect to broker {}",
-            time::format_ms(header.expires_at_ms),
-            state.name
-        ),
-        Waiting::Outbox(peer) => format!(
-            "it expired at {} while waiting to be relayed to broker {peer}",
-            time::format_ms(header.expires_at_ms),
-        ),
-    };
+    // A code only: the signer (this broker) and the envelope's expiry say where and when.
     let receipt = admit::broker_receipt(
         state,
         pb::ReceiptKind::Expired,
         &header,
         &digest,
-        reason,
+        pb::RejectReason::Unspecified,
         now_ms,
     );
     let record = record::record(

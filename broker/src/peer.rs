@@ -329,7 +329,7 @@ fn prepare(state: &BrokerState, peer: &BrokerName, item: Checked, now: u64) -> I
                 pb::ReceiptKind::Relayed,
                 header,
                 digest,
-                String::new(),
+                pb::RejectReason::Unspecified,
                 now,
             );
             let record = record::record(

@@ -61,6 +61,8 @@ pub struct BrokerState {
     pub quotas: crate::quota::Quotas,
     /// Relaying and refreshing.
     pub federation: FederationSettings,
+    /// How long a relay-log record is kept (`relay_log_retention_days`).
+    pub relay_log_retention: Duration,
     /// Wakes the directory refresh task at once (tests, operators).
     pub refresh_now: Notify,
     /// Submissions, deliveries, refusals and write times, for the metrics page.
@@ -106,6 +108,7 @@ impl BrokerState {
                 backoff_max: config.relay_backoff_max,
                 tls: ClientTls::from_config(config),
             },
+            relay_log_retention: config.relay_log_retention,
             refresh_now: Notify::new(),
             metrics: crate::metrics::Counters::default(),
             adopting: Mutex::new(()),

@@ -390,6 +390,10 @@ pub trait BrokerStore: Send + Sync {
     /// there.
     fn forget_duplicates(&self, accepted_before_ms: u64) -> StoreFuture<'_, usize>;
 
+    /// Removes the relay-log records written before `before_ms` (the retention period,
+    /// `relay_log_retention_days`) and returns how many.
+    fn forget_relay_records(&self, before_ms: u64) -> StoreFuture<'_, usize>;
+
     /// Follows whether the store takes writes (`true`) or refuses them after a storage fault
     /// until it recovers (`false`); `None` for an engine that does not tell.
     fn writable(&self) -> Option<tokio::sync::watch::Receiver<bool>> {

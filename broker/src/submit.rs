@@ -69,7 +69,7 @@ async fn accept(
         pb::ReceiptKind::Accepted,
         header,
         digest,
-        String::new(),
+        pb::RejectReason::Unspecified,
         now,
     );
     let record = record::record(Event::Accepted, About::Envelope(header, digest), None, now);

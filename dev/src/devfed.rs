@@ -39,6 +39,7 @@ pub fn broker_config(
         relay_backoff_initial_ms: trm_broker::config::DEFAULT_RELAY_BACKOFF_INITIAL_MS,
         relay_backoff_max_ms: trm_broker::config::DEFAULT_RELAY_BACKOFF_MAX_MS,
         directory_refresh_secs: trm_broker::config::DEFAULT_DIRECTORY_REFRESH_SECS,
+        relay_log_retention_days: trm_broker::config::DEFAULT_RELAY_LOG_RETENTION_DAYS,
         cache_mib: trm_storage::open::DEFAULT_CACHE_BYTES >> 20,
         quotas: trm_broker::quota::QuotaSettings::default(),
         network: trm_broker::config::NetworkFile::default(),

@@ -104,6 +104,22 @@ pub enum CaseError {
         /// Consent withdrawn, or content erased, and when.
         why: String,
     },
+    /// The step's sequence number is not above the last one the same sender's steps in the
+    /// case carried: a replayed or held-back step.
+    #[error(
+        "case {case_ref} with {counterparty}: step {sequence} arrived after step {last}; a replayed or held-back step is not taken"
+    )]
+    OutOfOrder {
+        /// The case reference.
+        case_ref: String,
+        /// The other organisation.
+        counterparty: String,
+        /// The step's number (`Body.case_sequence`).
+        sequence: u64,
+        /// The last number taken from the same sender in the case (for a step this node
+        /// sends: the number it should have carried, minus one).
+        last: u64,
+    },
     /// A case update with a lifecycle status has nothing to apply to.
     #[error("case {case_ref} has no {kind} that can become {status}")]
     NothingToUpdate {
@@ -133,6 +149,8 @@ pub struct Step<'a> {
     pub priority: pb::Priority,
     /// Its content.
     pub content: &'a pb::body::Content,
+    /// Its number among its sender's steps in the case (`Body.case_sequence`; 0: none).
+    pub sequence: u64,
 }
 
 /// The key of a case in the store: counterparty, NUL, case reference.
@@ -178,6 +196,7 @@ pub fn apply(case: &mut pb::StoredCase, step: &Step<'_>) -> Result<(), CaseError
             why,
         });
     }
+    check_sequence(case, &summary, step)?;
     let changes = transition(&mut summary, step)?;
     summary.last_activity_ms = summary.last_activity_ms.max(step.at_ms);
     summary.messages = summary.messages.saturating_add(1);
@@ -188,8 +207,57 @@ pub fn apply(case: &mut pb::StoredCase, step: &Step<'_>) -> Result<(), CaseError
         kind: crate::seal::kind_of(step.content).into(),
         at_ms: step.at_ms,
         changes,
+        sequence: step.sequence,
     });
     Ok(())
+}
+
+/// The number this node's next step in `case` carries: one more than the steps it sent in it
+/// (1 for the first; a case with no thread yet starts there too).
+pub fn next_sequence(case: &pb::StoredCase) -> u64 {
+    let sent = case
+        .thread
+        .iter()
+        .filter(|m| m.direction == OUTGOING)
+        .count();
+    u64::try_from(sent).unwrap_or(u64::MAX).saturating_add(1)
+}
+
+/// A numbered step must follow its side's steps in the case: an incoming one must be above
+/// the highest number the counterparty's steps carried (gaps are allowed: a step the addressee
+/// refused still took its number), an outgoing one must be [`next_sequence`]. Steps without a
+/// number (0: sealed before numbers existed) are taken as before.
+fn check_sequence(
+    case: &pb::StoredCase,
+    summary: &pb::CaseSummary,
+    step: &Step<'_>,
+) -> Result<(), CaseError> {
+    if step.sequence == 0 {
+        return Ok(());
+    }
+    let (ok, last) = if step.direction == OUTGOING {
+        let expected = next_sequence(case);
+        (step.sequence == expected, expected.saturating_sub(1))
+    } else {
+        let last = case
+            .thread
+            .iter()
+            .filter(|m| m.direction == INCOMING)
+            .map(|m| m.sequence)
+            .max()
+            .unwrap_or(0);
+        (step.sequence > last, last)
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(CaseError::OutOfOrder {
+            case_ref: summary.case_ref.clone(),
+            counterparty: summary.counterparty.clone(),
+            sequence: step.sequence,
+            last,
+        })
+    }
 }
 
 /// Whether a message belongs to a case: everything but audit traffic (a coordinator's witness
@@ -558,7 +626,37 @@ mod tests {
             at_ms: 1,
             priority: pb::Priority::Routine,
             content,
+            sequence: 0,
         }
+    }
+
+    #[test]
+    fn a_numbered_step_must_follow_its_sides_last() -> Result<(), CaseError> {
+        let mut case = new_case("atina@rs", "C-1");
+        let referral = Content::Referral(pb::Referral::default());
+        let numbered = |id, direction, sequence, content| Step {
+            sequence,
+            ..step(id, direction, content)
+        };
+        apply(&mut case, &numbered("r1", INCOMING, 1, &referral))?;
+        // A gap is allowed: the sender's step 2 may have been refused here.
+        apply(&mut case, &numbered("r3", INCOMING, 3, &referral))?;
+        for (id, late) in [("r2", 2), ("r3b", 3)] {
+            let refused = apply(&mut case, &numbered(id, INCOMING, late, &referral));
+            assert!(
+                matches!(refused, Err(CaseError::OutOfOrder { sequence, last: 3, .. }) if sequence == late),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(case.thread.len(), 2, "a refused step changes nothing");
+        // Unnumbered steps (sealed before numbers existed) are taken as before.
+        apply(&mut case, &numbered("old", INCOMING, 0, &referral))?;
+        // This node's own steps count from 1, one by one.
+        assert_eq!(next_sequence(&case), 1);
+        assert!(apply(&mut case, &numbered("o2", OUTGOING, 2, &referral)).is_err());
+        apply(&mut case, &numbered("o1", OUTGOING, 1, &referral))?;
+        assert_eq!(next_sequence(&case), 2);
+        Ok(())
     }
 
     fn response(id: &str, decision: pb::referral_response::Decision) -> Content {

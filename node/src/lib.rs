@@ -31,6 +31,8 @@
 //! - [`metrics`]: the Prometheus metrics page (outbox, counts, log size, directory).
 //! - [`reload`]: SIGHUP re-reads the directory file; what is reloadable.
 //! - [`refusal_log`]: how many refused deliveries of one sender get a log entry each.
+//! - [`reject`], [`receipt_private`]: a refusal's code, and the part of a receipt only its
+//!   sender reads; [`case_locks`]: sends in one case take their step numbers one by one.
 //! - [`admin`]: the local admin service for `trm`.
 //! - [`accounts`]: people's accounts, roles, sessions, API tokens and the permission table;
 //!   [`access_log`]: the hash-chained record of who read which content.
@@ -49,6 +51,7 @@ pub mod attachments;
 pub mod audit;
 pub mod backup;
 pub mod case_admin;
+pub mod case_locks;
 pub mod cases;
 pub mod checkpointer;
 pub mod cli;
@@ -69,8 +72,10 @@ pub mod metrics;
 pub mod node;
 pub mod open;
 pub mod outbox;
+pub mod receipt_private;
 pub mod refresh;
 pub mod refusal_log;
+pub mod reject;
 pub mod reload;
 pub mod rules;
 pub mod seal;

@@ -20,6 +20,7 @@ use crate::config::NodeConfig;
 use crate::error::NodeError;
 use crate::keys::NodeKeys;
 use crate::open;
+use crate::reject::Refusal;
 use crate::seal::{self, Draft};
 use crate::store::{EntryFacts, NodeStore, Received, StoreError};
 
@@ -77,6 +78,8 @@ pub struct Node {
     accounts: crate::accounts::Accounts,
     /// The organisation's webhooks and their notification queue.
     webhooks: crate::webhooks::Webhooks,
+    /// Serialises sends within one case (their steps' numbers).
+    case_locks: crate::case_locks::CaseLocks,
 }
 
 impl Node {
@@ -146,6 +149,7 @@ impl Node {
             attachment_limits: config.attachments,
             refusals: crate::refusal_log::RefusalLog::default(),
             metrics: crate::metrics::Counters::default(),
+            case_locks: crate::case_locks::CaseLocks::default(),
         }
     }
 
@@ -303,6 +307,20 @@ impl Node {
         }
         crate::handling::check_onward_in(&self.store, &draft.content, draft.to.as_str())??;
         let witnessed = crate::witness::witnessed_size(&self.store, &draft.to);
+        // The step's number in its case: read, sealed and stored under the case's lock, so
+        // two sends in one case cannot take the same number.
+        let case_traffic = crate::cases::is_case_traffic(&draft.content);
+        let _case_lock = if case_traffic {
+            self.case_locks.lock(case_ref.as_str(), to.as_str()).await
+        } else {
+            None
+        };
+        let case_sequence = if case_traffic {
+            self.store
+                .next_case_sequence(to.as_str(), case_ref.as_str())?
+        } else {
+            0
+        };
         let sealed = seal::seal_witnessed(
             &self.keys,
             &directory,
@@ -310,6 +328,7 @@ impl Node {
             now,
             self.message_ttl_ms,
             witnessed,
+            case_sequence,
         )?;
         let size = sealed.envelope.encoded_len();
         if size > self.max_envelope_bytes {
@@ -324,6 +343,7 @@ impl Node {
             case_ref: &sealed.body.case_ref,
             flags: audit::flags(&sealed.body, sealed.header.priority),
             content: sealed.body.content.as_ref(),
+            sequence: sealed.body.case_sequence,
         };
         let log_index = self
             .store
@@ -382,24 +402,39 @@ impl Node {
             at_ms: now,
             ..Default::default()
         };
+        // The receipt carries in clear only what brokers route by (and a refusal's code); the
+        // log index, checkpoint, proof, erasure count and detail go to the sender encrypted.
         let receipt_for = |kind: pb::ReceiptKind,
-                           log_index: u64,
-                           reason: String,
-                           erased: u32,
+                           code: pb::RejectReason,
+                           private: pb::ReceiptPrivate,
                            attachment: crate::witness::Attachment| {
             let mut receipt = template.clone();
             receipt.kind = kind.into();
-            receipt.log_index = log_index;
-            receipt.reason = reason;
-            receipt.erased_messages = erased;
-            attachment.apply(&mut receipt);
+            receipt.reason_code = code.into();
+            let private = pb::ReceiptPrivate {
+                checkpoint: attachment.checkpoint,
+                consistency_from: attachment.consistency_from,
+                consistency_proof: attachment.consistency_proof,
+                ..private
+            };
+            match crate::receipt_private::seal(private, &self.directory.current(), &raw_header.from)
+            {
+                Ok(sealed) => {
+                    receipt.sealed_for_sender = sealed.ciphertext;
+                    receipt.private_sha256 = sealed.digest;
+                }
+                // A sender the directory does not list cannot read it anyway: the code stays.
+                Err(e) => {
+                    debug!(id = %raw_header.message_id, cause = %e, "receipt without a part for its sender");
+                }
+            }
             receipt::sign(&receipt, &self.keys.signing)
         };
         // A refused delivery is logged (nothing of its content kept) and answered REJECTED.
-        let refuse = async |reason: String| -> Result<pb::SignedReceipt, NodeError> {
-            // The reason may name a case (an illegal case step): only at DEBUG, never above.
-            warn!(id = %raw_header.message_id, from = %raw_header.from, "refused delivered envelope; the reason is in the handover log");
-            debug!(id = %raw_header.message_id, cause = %reason, "refused delivered envelope");
+        let refuse = async |refusal: Refusal| -> Result<pb::SignedReceipt, NodeError> {
+            // The detail may name a case (an illegal case step): only at DEBUG, never above.
+            warn!(id = %raw_header.message_id, from = %raw_header.from, code = ?refusal.code, "refused delivered envelope; the reason is in the handover log");
+            debug!(id = %raw_header.message_id, cause = %refusal.detail, "refused delivered envelope");
             self.metrics.refused();
             // Bounded: a flood of bad envelopes gets a few entries per sender and a count.
             let entry = self
@@ -408,7 +443,7 @@ impl Node {
             let index = match &entry {
                 crate::refusal_log::Entry::Skip { index } => *index,
                 crate::refusal_log::Entry::Log { .. } => {
-                    let logged = entry.reason(&reason);
+                    let logged = entry.reason(&refusal.detail);
                     let index = self
                         .store
                         .record_refused(&raw_header, &digest, now, &logged)
@@ -419,9 +454,12 @@ impl Node {
             };
             Ok(receipt_for(
                 pb::ReceiptKind::Rejected,
-                index,
-                reason,
-                0,
+                refusal.code,
+                pb::ReceiptPrivate {
+                    log_index: index,
+                    detail: refusal.detail,
+                    ..Default::default()
+                },
                 witness(0),
             ))
         };
@@ -433,12 +471,12 @@ impl Node {
         );
         let opened = match opened {
             Ok(opened) => opened,
-            Err(e) => return refuse(e.to_string()).await,
+            Err(e) => return refuse(Refusal::from(&e)).await,
         };
         if let Some(content) = &opened.body.content
             && let Err(e) = crate::attachments::check(content, &self.attachment_limits)
         {
-            return refuse(e.to_string()).await;
+            return refuse(Refusal::new(pb::RejectReason::Rule, e)).await;
         }
         let facts = EntryFacts {
             header: &opened.header,
@@ -446,6 +484,7 @@ impl Node {
             case_ref: &opened.body.case_ref,
             flags: audit::flags(&opened.body, opened.header.priority),
             content: opened.body.content.as_ref(),
+            sequence: opened.body.case_sequence,
         };
         if matches!(
             opened.body.content,
@@ -467,9 +506,11 @@ impl Node {
             Ok(received) => received,
             // A well-behaved sender's node refuses an illegal case step before sending, so
             // this is a misbehaving sender: refuse it like any other bad delivery.
-            Err(StoreError::Case(e)) => return refuse(e.to_string()).await,
+            Err(StoreError::Case(e)) => return refuse(Refusal::from(&e)).await,
             // The sender reused an id: its first envelope stays what was delivered.
-            Err(e @ StoreError::IdReused(_)) => return refuse(e.to_string()).await,
+            Err(e @ StoreError::IdReused(_)) => {
+                return refuse(Refusal::new(pb::RejectReason::Malformed, e)).await;
+            }
             Err(e) => return Err(e.into()),
         };
         let (log_index, duplicate) = (received.log_index(), received.duplicate());
@@ -487,9 +528,12 @@ impl Node {
             } => {
                 let signed = receipt_for(
                     pb::ReceiptKind::Delivered,
-                    log_index,
-                    String::new(),
-                    erased_messages,
+                    pb::RejectReason::Unspecified,
+                    pb::ReceiptPrivate {
+                        log_index,
+                        erased_messages,
+                        ..Default::default()
+                    },
                     witness(opened.body.witnessed_size),
                 );
                 let key = crate::store::message_key(
@@ -542,6 +586,17 @@ impl Node {
             .and_then(|attester| receipt::attester_keys(&directory, &attester, time::now_ms()))
             .ok_or_else(cannot_attest)?;
         let verified = receipt::verify(signed, &signer_key).map_err(|e| invalid(e.to_string()))?;
+        // The addressee's receipt: its part for this node holds the log index, checkpoint,
+        // proof, erasure count and detail. One that does not open is still the addressee's
+        // signed evidence: recorded without them (and not witnessed).
+        let verified = if verified.receipt.signer == verified.receipt.to {
+            crate::receipt_private::open(&verified, &self.keys).unwrap_or_else(|e| {
+                warn!(id = %verified.receipt.message_id, signer = %verified.receipt.signer, cause = %e, "receipt recorded without its part for this node");
+                verified
+            })
+        } else {
+            verified
+        };
         if verified.receipt.from != self.keys.address.as_str() {
             return Err(invalid(
                 "receipt is about a message this node did not send".into(),

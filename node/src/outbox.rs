@@ -4,9 +4,11 @@
 //! is submitted only once the answer to the one before it was handled, so the broker queues a
 //! case's messages in the order they were sent. A message leaves the outbox only when its
 //! verified receipt is on disk, as with one submission at a time; answers are handled one by
-//! one, each with the rules below. While the broker is unreachable it retries with backoff;
-//! a refusal (forged, oversized, unknown recipient, ...) is recorded as the message's outcome
-//! and ends its attempts. An envelope whose delivery window ended before any broker took it is
+//! one, each with the rules below. While the broker is unreachable it retries with backoff.
+//! A refusal without a signed receipt (a bare gRPC status: forged, oversized, unknown
+//! recipient, ...) is not evidence of anything, so it never ends a message: it is charged as a
+//! failed attempt and tried again with backoff. Only a signed receipt from the party entitled
+//! to it decides (see `crate::store::NodeStore::record_receipt`). An envelope whose delivery window ended before any broker took it is
 //! not tried again: it leaves the outbox, recorded as expired and not delivered.
 //!
 //! No message stops the ones behind it:
@@ -470,15 +472,14 @@ impl Outbox {
                 false
             }
             Answer::Failed(status) => {
-                warn!(message = %id, cause = %status, "broker refused message");
-                let evidence = pb::Evidence {
-                    step: "submit_failed".into(),
-                    at_ms: trm_proto::time::now_ms(),
-                    attested_by: self.node.address().broker().to_string(),
-                    detail: format!("{:?}: {}", status.code(), status.message()),
-                    receipt: None,
-                };
-                self.finish(item, evidence, status.message()).await
+                // An unsigned status is no evidence: anyone on the path could have said it.
+                // Only a signed REJECTED from the party entitled to refuse ends a message, so
+                // this one is charged and tried again with backoff (set aside, by this node's
+                // own decision, after MAX_ATTEMPTS), never recorded as refused.
+                warn!(message = %id, code = ?status.code(), "broker refused the message without a signed receipt; it stays queued and is tried again");
+                let reason = format!("{:?}: {}", status.code(), status.message());
+                self.charge(item, &reason).await;
+                false
             }
         }
     }

@@ -70,12 +70,13 @@ pub fn seal(
     now_ms: u64,
     ttl_ms: u64,
 ) -> Result<Sealed, SealError> {
-    seal_witnessed(keys, directory, draft, now_ms, ttl_ms, 0)
+    seal_witnessed(keys, directory, draft, now_ms, ttl_ms, 0, 0)
 }
 
 /// [`seal`], telling the addressee in the body that `witnessed_size` is the size of its latest
 /// checkpoint this node cosigned (0: none), so its receipt can prove consistency from there
-/// (see [`crate::witness`]).
+/// (see [`crate::witness`]); `case_sequence` is the step's number in its case (0: none, see
+/// `Body.case_sequence`).
 pub fn seal_witnessed(
     keys: &NodeKeys,
     directory: &Directory,
@@ -83,6 +84,7 @@ pub fn seal_witnessed(
     now_ms: u64,
     ttl_ms: u64,
     witnessed_size: u64,
+    case_sequence: u64,
 ) -> Result<Sealed, SealError> {
     let recipient = directory
         .node(&draft.to)
@@ -103,6 +105,7 @@ pub fn seal_witnessed(
         content: Some(draft.content),
         witnessed_size,
         code_lists: trm_proto::CODE_LISTS_VERSION.to_owned(),
+        case_sequence,
     };
     let body_bytes = body.encode_to_vec();
     let signed_body = pb::SignedBody {

@@ -1,6 +1,11 @@
 //! Signed delivery evidence: ACCEPTED and RELAYED by brokers, DELIVERED or REJECTED by the
 //! addressee. Receipts are signed bytes, so a stored receipt can be shown to an auditor later
 //! exactly as it was received.
+//!
+//! A receipt carries only what the brokers on its way need: who, which message, which step,
+//! and for a refusal a code from a closed list ([`reason_code`], [`reason_words`]). What only
+//! the sender needs (the addressee's log index, checkpoint and consistency proof, an erasure
+//! count, a refusal's detail) travels encrypted to the sender in `sealed_for_sender`.
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use prost::Message;
@@ -40,6 +45,41 @@ pub fn sign(receipt: &pb::Receipt, key: &SigningKey) -> pb::SignedReceipt {
 pub fn peek(signed: &pb::SignedReceipt) -> Result<pb::Receipt, ReceiptError> {
     pb::Receipt::decode(signed.receipt.as_slice())
         .map_err(|e| ReceiptError::Malformed(e.to_string()))
+}
+
+/// A receipt's refusal code (`REJECT_REASON_UNSPECIFIED` when it has none or an unknown one).
+pub fn reason_code(receipt: &pb::Receipt) -> pb::RejectReason {
+    pb::RejectReason::try_from(receipt.reason_code).unwrap_or(pb::RejectReason::Unspecified)
+}
+
+/// A refusal code in plain words, for evidence and logs: the same words wherever a code is
+/// shown, and never anything a peer wrote.
+pub fn reason_words(code: pb::RejectReason) -> &'static str {
+    use pb::RejectReason as R;
+    match code {
+        R::Unspecified => "no reason given",
+        R::Malformed => "the message or a field in it is malformed",
+        R::BadSignature => "a signature does not verify",
+        R::Misaddressed => "it was not addressed to the organisation that received it",
+        R::NotInDirectory => "the sender, addressee or a broker is not in the directory",
+        R::Undecryptable => "it cannot be decrypted with any key the addressee holds",
+        R::KeyRetired => "the key it was sealed to has been retired; seal it again",
+        R::CodeListsUnknown => "its code lists are a version the addressee does not know",
+        R::NoAgreement => "no sharing agreement allows it",
+        R::Rule => "its content breaks a rule",
+        R::CaseStep => "the step is not allowed in the case's current state",
+        R::ConsentWithdrawn => "consent in the case was withdrawn",
+        R::OutOfOrder => "the step came out of order in its case",
+        R::TooLarge => "it is too large",
+        R::RelayRefused => "a peer broker refused to relay it",
+    }
+}
+
+/// Whether `private` (an encoded `ReceiptPrivate`) is the part the signer of `receipt`
+/// committed to in `private_sha256`: how an auditor checks a private part the sender shows.
+pub fn private_matches(receipt: &pb::Receipt, private: &[u8]) -> bool {
+    !receipt.private_sha256.is_empty()
+        && Sha256::digest(private).as_slice() == receipt.private_sha256.as_slice()
 }
 
 /// A receipt whose signature verified.
@@ -192,6 +232,20 @@ mod tests {
         let mut tampered = signed.clone();
         tampered.receipt[0] ^= 1;
         assert!(verify(&tampered, &[key.verifying_key()]).is_err());
+    }
+
+    #[test]
+    fn every_code_has_its_own_words() {
+        let words: std::collections::HashSet<&str> = (0..=14)
+            .filter_map(|n| pb::RejectReason::try_from(n).ok())
+            .map(reason_words)
+            .collect();
+        assert_eq!(words.len(), 15);
+        let receipt = pb::Receipt {
+            reason_code: 999,
+            ..Default::default()
+        };
+        assert_eq!(reason_code(&receipt), pb::RejectReason::Unspecified);
     }
 
     #[test]

@@ -90,6 +90,23 @@ pub fn with_case_ref(
     })
 }
 
+/// A message to `to` in case `case_ref` whose body carries step number `sequence`
+/// (`Body.case_sequence`), as a broker replaying or holding back a step would deliver it:
+/// everything else is correct and validly signed by `keys`.
+pub fn with_sequence(
+    keys: &NodeKeys,
+    directory: &Directory,
+    to: &NodeAddr,
+    (case_ref, sequence): (&str, u64),
+    content: pb::body::Content,
+) -> anyhow::Result<pb::Envelope> {
+    signed_body_envelope(keys, directory, to, |body| {
+        body.case_ref = case_ref.to_owned();
+        body.case_sequence = sequence;
+        body.content = Some(content);
+    })
+}
+
 /// A referral to `to` whose body says its codes come from `code_lists`.
 pub fn with_code_lists(
     keys: &NodeKeys,

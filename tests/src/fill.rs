@@ -124,6 +124,7 @@ async fn receive_one(
         case_ref: &case_ref,
         flags: trm_node::audit::flags(&body, pb::Priority::Routine),
         content: Some(&content),
+        sequence: 0,
     };
     store
         .record_received(&envelope, &facts, &signed_body, trm_proto::time::now_ms())

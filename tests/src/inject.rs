@@ -4,7 +4,7 @@
 
 use trm_broker::BrokerState;
 use trm_broker::record::{self, About, Event};
-use trm_broker::store::{Admission, Destination};
+use trm_broker::store::{Admission, Destination, Intake, RoutedReceipt};
 use trm_dev::local::LocalFederation;
 use trm_proto::envelope::UnverifiedEnvelope;
 use trm_proto::pb;
@@ -46,7 +46,7 @@ pub async fn store_unchecked(
         pb::ReceiptKind::Accepted,
         &header,
         &digest,
-        String::new(),
+        pb::RejectReason::Unspecified,
         now,
     );
     let record = record::record(
@@ -68,5 +68,32 @@ pub async fn store_unchecked(
         Destination::Local(to) => state.wake(&to),
         Destination::Peer(peer) => state.wake_relay(&peer),
     }
+    Ok(())
+}
+
+/// Queues `receipt` (signed by anyone) for the local node `sender` on `state`'s broker, as if a
+/// peer broker had relayed it, and wakes the node: what a hostile broker can hand a sender.
+pub async fn queue_receipt(
+    state: &BrokerState,
+    sender: &str,
+    receipt: pb::SignedReceipt,
+) -> anyhow::Result<()> {
+    let sender: trm_proto::addr::NodeAddr = sender.parse()?;
+    let claimed = trm_proto::receipt::peek(&receipt)?;
+    let record = record::record(
+        Event::ReceiptRouted,
+        About::Receipt(&claimed),
+        None,
+        trm_proto::time::now_ms(),
+    );
+    state
+        .store
+        .intake(vec![Intake::Receipt(Box::new(RoutedReceipt {
+            sender: sender.clone(),
+            receipt,
+            record,
+        }))])
+        .await?;
+    state.wake(&sender);
     Ok(())
 }

@@ -218,7 +218,7 @@ async fn a_receipt_about_another_message_does_not_take_the_submitted_one_out_of_
         pb::ReceiptKind::Accepted,
         &header,
         &digest,
-        String::new(),
+        pb::RejectReason::Unspecified,
         trm_proto::time::now_ms(),
     );
     let wrong = node.accept_receipt(&receipt, Some(first.sequence)).await;

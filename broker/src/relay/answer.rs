@@ -2,8 +2,9 @@
 //! receipt must verify with the peer's directory key and describe the envelope sent). Then ONE
 //! durable write of the store deletes the items answered correctly from the outbox and queues,
 //! for each local sender, the peer's RELAYED receipt, or, for an envelope the peer refused for
-//! good, a REJECTED receipt signed by this broker that carries the peer's reason; only then
-//! are the senders' delivery streams woken.
+//! good, a REJECTED receipt signed by this broker with the code `REJECT_REASON_RELAY_REFUSED`
+//! (never the peer's words, which stay out of receipts and logs here); only then are the
+//! senders' delivery streams woken.
 //!
 //! An item answered wrongly stays in the outbox while the others leave; what becomes of it
 //! (tried again, set aside, refused) is the triage's decision ([`super::aside`]). If no item
@@ -72,17 +73,7 @@ pub async fn apply(
     let mut judged = Vec::with_capacity(sent.len());
     let mut wrong = None;
     for (item, outcome) in sent.into_iter().zip(result.outcomes) {
-        // The peer's words are quoted briefly: they reach a receipt this broker signs.
-        let outcome = outcome.outcome.map(|outcome| match outcome {
-            pb::relay_outcome::Outcome::Refused(refused) => {
-                pb::relay_outcome::Outcome::Refused(pb::RelayRefused {
-                    reason: trm_proto::clip::quoted(&refused.reason),
-                    ..refused
-                })
-            }
-            other => other,
-        });
-        match effect(state, peer, directory, &item, outcome, now) {
+        match effect(state, peer, directory, &item, outcome.outcome, now) {
             Ok(effect) => {
                 answer.sequences.push(item.sequence);
                 answer.receipts.extend(effect.receipt);
@@ -219,14 +210,14 @@ fn effect(
         }
         (Some(Item::Envelope(raw)), Some(Outcome::Refused(refused))) => {
             let (header, digest) = stored_header(raw)?;
-            warn!(id = %header.message_id, from = %header.from, to = %header.to, peer = %peer, reason = %refused.reason, "peer refused relayed envelope for good; telling the sender");
-            let reason = format!("broker {peer} refused to relay it: {}", refused.reason);
+            // The peer's words are not logged: a status code says enough to look on its side.
+            warn!(id = %header.message_id, from = %header.from, to = %header.to, peer = %peer, code = refused.code, "peer refused relayed envelope for good; telling the sender");
             let rejected = admit::broker_receipt(
                 state,
                 pb::ReceiptKind::Rejected,
                 &header,
                 &digest,
-                reason,
+                pb::RejectReason::RelayRefused,
                 now,
             );
             Ok(Effect {
@@ -244,7 +235,7 @@ fn effect(
             receipt: None,
         }),
         (Some(Item::Receipt(signed)), Some(Outcome::Refused(refused))) => {
-            warn!(peer = %peer, reason = %refused.reason, "peer refused relayed receipt for good; dropped");
+            warn!(peer = %peer, code = refused.code, "peer refused relayed receipt for good; dropped");
             Ok(Effect {
                 record: receipt_record(Event::ReceiptRefused, signed, peer, now),
                 receipt: None,

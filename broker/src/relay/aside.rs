@@ -70,13 +70,12 @@ pub async fn outgoing(
     Ok((items, plan.probe))
 }
 
-/// Tells the triage how the call to the peer failed (the peer's words quoted briefly: they
-/// may reach a receipt this broker signs, and the log).
+/// Tells the triage how the call to the peer failed: by its status code only, since the
+/// peer's words would reach this broker's log and set-aside table (the peer logs them itself).
 pub fn call_failed(link: &PeerLink, status: &tonic::Status) {
     let reason = format!(
-        "{:?}: {}",
-        status.code(),
-        trm_proto::clip::quoted(status.message())
+        "the peer answered {:?} (its reason is in its own log)",
+        status.code()
     );
     link.triage()
         .call_failed(reason, triage::Failure::of(status.code()));

@@ -506,6 +506,10 @@ impl BrokerStore for EmbeddedStore {
     fn forget_duplicates(&self, accepted_before_ms: u64) -> StoreFuture<'_, usize> {
         Box::pin(async move { self.forget_duplicates_now(accepted_before_ms) })
     }
+
+    fn forget_relay_records(&self, before_ms: u64) -> StoreFuture<'_, usize> {
+        Box::pin(async move { self.forget_relay_records_now(before_ms) })
+    }
 }
 
 /// Applies every prepared write of an intake batch, in order, inside the writer's transaction:
@@ -691,6 +695,23 @@ mod tests {
             matches!(refused, Err(crate::error::BrokerError::Expired { .. })),
             "{refused:?}"
         );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn relay_records_past_their_retention_are_removed_and_younger_ones_kept() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        let key = signing::generate_key();
+        for at_ms in [100, 200, 300] {
+            let mut admission = admission(envelope(&key, &MessageId::random(), b"c")?, "");
+            admission.record.at_ms = at_ms;
+            store.accept(admission).await?;
+        }
+        assert_eq!(store.forget_relay_records(100).await?, 0, "none is older");
+        assert_eq!(store.forget_relay_records(250).await?, 2);
+        let kept: Vec<u64> = store.relay_log().await?.iter().map(|r| r.at_ms).collect();
+        assert_eq!(kept, [300]);
         Ok(())
     }
 

@@ -145,10 +145,13 @@ const fn row(
 
 use super::{INFO_REQUEST, REFERRAL, RETURN};
 
-/// A referral waiting for its addressee's answer.
+/// A referral waiting for its addressee's answer. `rejected` is among them: a referral its
+/// broker reported expired may still have reached the addressee, whose own signed word (a
+/// DELIVERED receipt, an answer) decides.
 const REFERRAL_UNANSWERED: &[&str] = &[
     "sent",
     "delivered",
+    "rejected",
     "needs_information",
     "information_supplied",
 ];
@@ -172,7 +175,7 @@ pub const TABLE: &[Transition] = &[
     row(REFERRAL, &[], Move::Open, By::Sender, "sent"),
     row(
         REFERRAL,
-        &["sent"],
+        &["sent", "rejected"],
         Move::Delivered,
         By::Addressee,
         "delivered",

@@ -135,6 +135,7 @@ fn step<'a>(
         at_ms,
         priority: pb::Priority::Routine,
         content,
+        sequence: 0,
     }
 }
 

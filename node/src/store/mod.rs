@@ -369,6 +369,8 @@ pub struct EntryFacts<'a> {
     pub flags: pb::AuditFlags,
     /// Its content, which moves its case on.
     pub content: Option<&'a pb::body::Content>,
+    /// Its number among its sender's steps in the case (`Body.case_sequence`; 0: none).
+    pub sequence: u64,
 }
 
 /// A case step with its own copies, to hand to the writer thread (`combine`).
@@ -381,6 +383,7 @@ struct OwnedStep {
     at_ms: u64,
     priority: pb::Priority,
     content: pb::body::Content,
+    sequence: u64,
 }
 
 impl OwnedStep {
@@ -393,6 +396,7 @@ impl OwnedStep {
             at_ms: self.at_ms,
             priority: self.priority,
             content: &self.content,
+            sequence: self.sequence,
         }
     }
 }
@@ -411,6 +415,7 @@ impl EntryFacts<'_> {
             at_ms,
             priority: self.header.priority,
             content: self.content?.clone(),
+            sequence: self.sequence,
         })
     }
 }
@@ -1173,6 +1178,31 @@ impl NodeStore {
         receipt_digest: Option<[u8; 32]>,
         reason: &str,
     ) -> Result<bool, StoreError> {
+        let moves_case = matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected);
+        self.record_evidence(
+            outbox_sequence,
+            key,
+            evidence,
+            (event, moves_case.then_some(0)),
+            receipt_digest,
+            reason,
+        )
+        .await
+    }
+
+    /// [`NodeStore::record_outcome`], where `step.1` says whether the evidence moves the
+    /// message's case (`Some`, with the erasure count a withdrawal's DELIVERED acknowledges)
+    /// or is kept as evidence only (`None`).
+    async fn record_evidence(
+        &self,
+        outbox_sequence: Option<u64>,
+        key: &[u8],
+        evidence: pb::Evidence,
+        step: (pb::LogEvent, Option<u32>),
+        receipt_digest: Option<[u8; 32]>,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let (event, moves_case) = step;
         let key = key.to_vec();
         let reason = reason.to_owned();
         let recorded = self
@@ -1212,14 +1242,9 @@ impl NodeStore {
                     };
                     log_entry.flags = None;
                     log.append(log_entry)?;
-                    if matches!(event, pb::LogEvent::Delivered | pb::LogEvent::Rejected)
-                        && stored.direction == OUTGOING
+                    if let (Some(erased_messages), true) =
+                        (moves_case, stored.direction == OUTGOING)
                     {
-                        let erased_messages = evidence
-                            .receipt
-                            .as_ref()
-                            .and_then(|r| pb::Receipt::decode(r.receipt.as_slice()).ok())
-                            .map_or(0, |r| r.erased_messages);
                         // The signer's clock is not trusted with the case's last activity
                         // (which retention counts from).
                         let at_ms = evidence.at_ms.min(trm_proto::time::now_ms());
@@ -1245,7 +1270,12 @@ impl NodeStore {
         Ok(recorded)
     }
 
-    /// Records a receipt about a message this node sent.
+    /// Records a receipt about a message this node sent (its local view: an addressee's
+    /// private part already opened into it, see [`crate::receipt_private`]). Only the signer
+    /// entitled to a step moves the case: the addressee with DELIVERED or REJECTED, the broker
+    /// that held the envelope with EXPIRED. A broker's REJECTED (a peer broker refused to
+    /// relay) is kept as evidence and logged, and changes no state: a later DELIVERED from the
+    /// addressee counts, and the evidence shows both.
     pub async fn record_receipt(
         &self,
         receipt: &VerifiedReceipt,
@@ -1253,14 +1283,31 @@ impl NodeStore {
     ) -> Result<bool, StoreError> {
         let r = &receipt.receipt;
         let key = message_key(&r.from, &r.message_id);
+        let by_addressee = r.signer == r.to;
+        let code = trm_proto::receipt::reason_code(r);
+        let words = trm_proto::receipt::reason_words(code);
         let (step, event) = match receipt.kind() {
             pb::ReceiptKind::Accepted => ("accepted", pb::LogEvent::Accepted),
             pb::ReceiptKind::Relayed => ("relayed", pb::LogEvent::Relayed),
             pb::ReceiptKind::Delivered => ("delivered", pb::LogEvent::Delivered),
             pb::ReceiptKind::Rejected => ("rejected", pb::LogEvent::Rejected),
-            // Not delivered, for good: logged as a refusal, with the broker's reason.
+            // Not delivered, for good: logged as a refusal.
             pb::ReceiptKind::Expired => ("expired", pb::LogEvent::Rejected),
             pb::ReceiptKind::Unspecified => ("unknown", pb::LogEvent::Unspecified),
+        };
+        let moves_case = match receipt.kind() {
+            pb::ReceiptKind::Delivered if by_addressee => Some(r.erased_messages),
+            pb::ReceiptKind::Rejected if by_addressee => Some(0),
+            pb::ReceiptKind::Expired => Some(0),
+            _ => None,
+        };
+        // The addressee's detail (from its private part, or in clear on an old receipt).
+        let detail_of = |words: &str| {
+            if r.reason.is_empty() || r.reason == words {
+                words.to_owned()
+            } else {
+                format!("{words} ({})", r.reason)
+            }
         };
         let detail = match receipt.kind() {
             pb::ReceiptKind::Accepted => format!("stored by broker {}", r.signer),
@@ -1273,14 +1320,29 @@ impl NodeStore {
                 "verified, decrypted and logged by {} as entry {}",
                 r.signer, r.log_index
             ),
-            pb::ReceiptKind::Rejected => format!("refused by {}: {}", r.signer, r.reason),
-            pb::ReceiptKind::Expired => format!(
-                "expired, not delivered: removed by broker {}: {}",
-                r.signer, r.reason
+            pb::ReceiptKind::Rejected if by_addressee && code == pb::RejectReason::Unspecified => {
+                // An old receipt: its reason was in clear.
+                format!("refused by {}: {}", r.signer, r.reason)
+            }
+            pb::ReceiptKind::Rejected if by_addressee => {
+                format!("refused by {}: {}", r.signer, detail_of(words))
+            }
+            pb::ReceiptKind::Rejected => format!(
+                "broker {} reports: {words}; kept as evidence, the addressee's own receipt decides",
+                r.signer
             ),
+            pb::ReceiptKind::Expired => {
+                format!("expired, not delivered: removed by broker {}", r.signer)
+            }
             pb::ReceiptKind::Unspecified => String::new(),
         };
-        self.record_outcome(
+        // The log entry carries the code's words only, never text a partner or broker wrote.
+        let logged_reason = match receipt.kind() {
+            pb::ReceiptKind::Rejected => words,
+            pb::ReceiptKind::Expired => "its delivery window ended",
+            _ => "",
+        };
+        self.record_evidence(
             outbox_sequence,
             &key,
             pb::Evidence {
@@ -1290,9 +1352,9 @@ impl NodeStore {
                 detail,
                 receipt: Some(receipt.signed.clone()),
             },
-            event,
+            (event, moves_case),
             Some(receipt.digest()),
-            &r.reason,
+            logged_reason,
         )
         .await
     }
@@ -1671,6 +1733,24 @@ impl NodeStore {
             .transpose()
     }
 
+    /// The number this node's next step in its case with `counterparty` under `case_ref`
+    /// carries (1 when there is no such case yet): see [`cases::next_sequence`].
+    pub fn next_case_sequence(
+        &self,
+        counterparty: &str,
+        case_ref: &str,
+    ) -> Result<u64, StoreError> {
+        let key = cases::case_key(counterparty, case_ref);
+        match self.engine()?.cases.get(key)? {
+            Some(bytes) => {
+                let case =
+                    pb::StoredCase::decode(bytes.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;
+                Ok(cases::next_sequence(&case))
+            }
+            None => Ok(1),
+        }
+    }
+
     /// Every case, most recently active first.
     pub fn cases(&self) -> Result<Vec<pb::StoredCase>, StoreError> {
         let mut all = self
@@ -1815,6 +1895,7 @@ mod tests {
             case_ref: "AT-LEFOE-2026-0042",
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         let envelope = pb::Envelope::default();
         let first = store
@@ -1866,6 +1947,7 @@ mod tests {
             case_ref: "AT-LEFOE-2026-0042",
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         let erased = store
             .record_received(&envelope, &facts, b"body", 1_700_000_000_004)
@@ -1902,6 +1984,7 @@ mod tests {
             case_ref: "AT-LEFOE-2026-0042",
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         let refused = store
             .record_received(&envelope, &facts, b"body", 1_700_000_000_006)
@@ -1938,6 +2021,7 @@ mod tests {
             case_ref: "NEW-1",
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         let (fa, fb) = (facts(&a, &[1; 32]), facts(&b, &[2; 32]));
         let envelope = pb::Envelope::default();
@@ -1966,6 +2050,7 @@ mod tests {
             case_ref: "C-1",
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         store
             .record_received(&envelope, &facts, b"body", 1_700_000_000_001)
@@ -1978,6 +2063,7 @@ mod tests {
             case_ref: "C-1",
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         let all = futures_util::future::join_all(
             (0..16u64)
@@ -2009,6 +2095,7 @@ mod tests {
             case_ref: "C-1",
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         store
             .record_received(&envelope, &facts(&[7; 32]), b"body", 1_700_000_000_001)
@@ -2036,6 +2123,7 @@ mod tests {
             case_ref: "RS-ASTRA-1",
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         let envelope = pb::Envelope::default();
         {

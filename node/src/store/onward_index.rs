@@ -350,6 +350,7 @@ mod tests {
             case_ref: &case_ref,
             flags: crate::audit::flags(&body, pb::Priority::Routine),
             content: Some(&content),
+            sequence: 0,
         };
         store
             .record_received(&envelope, &facts, &signed_body, 1_700_000_000_001)

@@ -213,6 +213,7 @@ mod tests {
             case_ref: &case_ref,
             flags: pb::AuditFlags::default(),
             content: Some(&content),
+            sequence: 0,
         };
         let body = format!("body {n}");
         store

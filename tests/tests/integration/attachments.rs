@@ -569,9 +569,15 @@ async fn a_partner_with_smaller_limits_refuses_with_a_reason_the_sender_sees() -
     let signed = rejected.receipt.clone().unwrap_or_default();
     let receipt = <pb::Receipt as prost::Message>::decode(signed.receipt.as_slice())?;
     assert_eq!(receipt.signer, ASTRA);
-    assert_eq!(
-        receipt.reason,
-        "referral.attachments: attachment 1 (scan.pdf) is 102400 bytes; the limit is 65536 bytes per file"
+    // In clear a code only; the words reach the sender encrypted, and its evidence shows them.
+    assert_eq!(receipt.reason_code, i32::from(pb::RejectReason::Rule));
+    assert!(receipt.reason.is_empty());
+    assert!(
+        rejected.detail.contains(
+            "referral.attachments: attachment 1 (scan.pdf) is 102400 bytes; the limit is 65536 bytes per file"
+        ),
+        "{}",
+        rejected.detail
     );
     assert!(
         fixtures::inbox_ids(&mut fed.client(ASTRA).await?)

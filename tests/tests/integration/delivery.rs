@@ -66,7 +66,11 @@ async fn a_referral_is_delivered_decrypted_and_the_sender_holds_signed_receipts(
     let delivered = receipt::verify(delivered, &[astra_key])?;
     assert_eq!(delivered.kind(), pb::ReceiptKind::Delivered);
     assert_eq!(delivered.receipt.envelope_digest, sent.envelope_digest);
-    // The receipt names the entry in Astra's log that recorded the message.
+    // The receipt names the entry in Astra's log that recorded the message, in the part only
+    // the sender reads (in clear, the index is 0).
+    assert_eq!(delivered.receipt.log_index, 0);
+    let lefoe_keys = trm_tests::craft::keys(&fed.federation, LEFOE)?;
+    let delivered = trm_node::receipt_private::open(&delivered, &lefoe_keys)?;
     let astra_entries = fixtures::log_entries(&mut astra).await?;
     let entry = &astra_entries[delivered.receipt.log_index as usize];
     assert_eq!(entry.event, "received");

@@ -486,9 +486,23 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
         .ok_or_else(|| anyhow::anyhow!("no acknowledgement"))?;
     let signed = delivered.receipt.clone().unwrap_or_default();
     let receipt = <pb::Receipt as prost::Message>::decode(signed.receipt.as_slice())?;
+    // The count is in the part of the receipt only the sender reads; the evidence shows it.
+    let lefoe_keys = trm_tests::craft::keys(&fed.federation, LEFOE)?;
+    let private = trm_node::receipt_private::read(&receipt, &lefoe_keys)?.unwrap_or_default();
     assert_eq!(
-        (receipt.signer.as_str(), receipt.erased_messages),
-        (ASTRA, 1)
+        (
+            receipt.signer.as_str(),
+            receipt.erased_messages,
+            private.erased_messages
+        ),
+        (ASTRA, 0, 1)
+    );
+    assert!(
+        delivered
+            .detail
+            .contains("the content of 1 messages of the case erased there"),
+        "{}",
+        delivered.detail
     );
 
     // Astra: the content is gone, the other case untouched, the log intact.

@@ -238,6 +238,9 @@ async fn a_node_showing_two_histories_is_caught_by_its_partner_and_named_by_the_
         .signing_key
         .verifying_key();
     let verified = trm_proto::receipt::verify(receipt, &[astra_key])?;
+    // The checkpoint travels in the part of the receipt only LEFÖ-IBF reads.
+    let lefoe_keys = trm_tests::craft::keys(&fed.federation, LEFOE)?;
+    let verified = trm_node::receipt_private::open(&verified, &lefoe_keys)?;
     assert_eq!(verified.receipt.checkpoint, other.note);
     // The latest LEFÖ-IBF cosigned is still the genuine one.
     let sizes = lefoe

@@ -343,6 +343,16 @@ impl BrokerStore for RecoveringStore {
         })
     }
 
+    fn forget_relay_records(&self, before_ms: u64) -> StoreFuture<'_, usize> {
+        Box::pin(async move {
+            let store = self.writable()?;
+            store
+                .forget_relay_records(before_ms)
+                .await
+                .map_err(|e| self.observe(e))
+        })
+    }
+
     fn writable(&self) -> Option<watch::Receiver<bool>> {
         Some(self.health.subscribe())
     }
