@@ -44,6 +44,7 @@ fn facts<'a>(header: &'a Header, content: &'a pb::body::Content) -> EntryFacts<'
         case_ref: CASE,
         flags: pb::AuditFlags::default(),
         content: Some(content),
+        sequence: 0,
     }
 }
 
