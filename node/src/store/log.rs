@@ -518,6 +518,40 @@ mod tests {
         Ok(())
     }
 
+    /// The entry holds the keyed tag, never the reference: not in its fields, not in its bytes.
+    /// One case has one tag under one key, and the key stays the node's across reopening.
+    #[test]
+    fn a_case_reference_is_stored_as_its_keyed_tag() -> TestResult {
+        let dir = TempDir::new()?;
+        let mut entry = sample(0);
+        entry.case_ref = "AT-LEFOE-2026-0043".into();
+        let key = {
+            let (_db, tree) = open(&dir.db())?;
+            append_one(&tree, entry.clone())?;
+            append_one(&tree, entry.clone())?;
+            Log::new(tree).key()?
+        };
+        let (_db, tree) = open(&dir.db())?;
+        assert_eq!(Log::new(tree.clone()).key()?, key);
+        let stored = read(&tree, 0, 10)?;
+        for s in &stored {
+            assert_eq!(s.entry.case_ref, "");
+            assert_eq!(
+                s.entry.case_tag,
+                pseudonym::case_tag(&key, "AT-LEFOE-2026-0043")
+            );
+            let text = String::from_utf8_lossy(&s.bytes);
+            assert!(!text.contains("LEFOE"), "{text}");
+        }
+        assert_eq!(verify(&tree)?.entries, 2);
+        // An entry with no case makes no tag.
+        let mut none = sample(2);
+        none.case_ref.clear();
+        append_one(&tree, none)?;
+        assert!(read(&tree, 2, 1)?.iter().all(|s| s.entry.case_tag.is_empty()));
+        Ok(())
+    }
+
     #[test]
     fn appended_entries_chain_verify_and_survive_reopening() -> TestResult {
         let dir = TempDir::new()?;
@@ -695,7 +729,7 @@ mod tests {
         append_n(&tree, 3)?;
         let before: Vec<_> = tree.iter().collect::<Result<_, _>>()?;
         // Without its head record the log would append at 0, where an entry already is.
-        tree.remove(HEAD_KEY)?;
+        let head = tree.remove(HEAD_KEY)?.ok_or("no head")?;
         let result = tree
             .transaction(|tx| Ok::<_, ConflictableTransactionError<()>>(append(tx, sample(9))?));
         match result {
@@ -704,7 +738,7 @@ mod tests {
             }
             other => panic!("append over an existing entry: {other:?}"),
         }
-        tree.insert(HEAD_KEY, &before.last().ok_or("empty")?.1)?;
+        tree.insert(HEAD_KEY, head)?;
         let after: Vec<_> = tree.iter().collect::<Result<_, _>>()?;
         assert_eq!(before, after);
         // A malformed head record is refused too.
