@@ -548,7 +548,11 @@ mod tests {
         let mut none = sample(2);
         none.case_ref.clear();
         append_one(&tree, none)?;
-        assert!(read(&tree, 2, 1)?.iter().all(|s| s.entry.case_tag.is_empty()));
+        assert!(
+            read(&tree, 2, 1)?
+                .iter()
+                .all(|s| s.entry.case_tag.is_empty())
+        );
         Ok(())
     }
 
