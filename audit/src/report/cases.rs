@@ -25,11 +25,22 @@ const PSEUDONYM: &str = "case-";
 /// exported beside it (empty: none). Empty when the entry names no case.
 pub fn local_name(entry: &pb::LogEntry, pseudonym: Option<&String>) -> String {
     match pseudonym {
-        Some(p) if p.starts_with(PSEUDONYM) => p.clone(),
+        Some(p) if is_pseudonym(p) => p.clone(),
         _ if !entry.case_tag.is_empty() => format!("tag:{}", hex::encode(&entry.case_tag)),
         _ if !entry.case_ref.is_empty() => format!("ref:{}", entry.case_ref),
         _ => String::new(),
     }
+}
+
+/// Whether `text` is a pseudonym as nodes export them: `case-` and 16 lowercase hex digits.
+/// Anything else a bundle holds there (it is not covered by any signature) is not shown.
+fn is_pseudonym(text: &str) -> bool {
+    text.strip_prefix(PSEUDONYM).is_some_and(|hex| {
+        hex.len() == 16
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Replaces every entry's local case name (in `case_ref`, see [`local_name`]) by the report's
@@ -64,7 +75,7 @@ pub fn name(logs: &mut [NodeLog]) {
     order.sort_by_key(|(_, id)| *id);
     let mut names: BTreeMap<usize, String> = BTreeMap::new();
     for ((_, local), id) in &order {
-        if !local.starts_with(PSEUDONYM) {
+        if !is_pseudonym(local) {
             continue;
         }
         let root = find(&mut parent, *id);
@@ -184,5 +195,22 @@ mod tests {
             !format!("{logs:?}").contains("LEFOE"),
             "the reference survived"
         );
+    }
+
+    #[test]
+    fn text_a_bundle_puts_beside_its_entries_is_shown_only_as_a_pseudonym() {
+        let entry = entry("m1", "");
+        for hostile in [
+            "case-<script>alert(1)</script>",
+            "case-=HYPERLINK(\"x\")",
+            "Maria Petrovic",
+            "case-0123456789ABCDEF",
+            "case-0123456789abcdef0",
+        ] {
+            let local = local_name(&entry, Some(&hostile.to_owned()));
+            assert!(local.starts_with("tag:"), "{hostile} -> {local}");
+        }
+        let good = "case-0123456789abcdef".to_owned();
+        assert_eq!(local_name(&entry, Some(&good)), good);
     }
 }
