@@ -84,7 +84,7 @@ impl Log {
         let fresh: LogKey = rand::random();
         match self
             .tree
-            .compare_and_swap(LOG_KEY, None as Option<&[u8]>, Some(&fresh[..]))?
+            .compare_and_swap(LOG_KEY, None as Option<&[u8]>, Some(fresh.as_slice()))?
         {
             Ok(()) => {
                 self.tree.flush()?;
@@ -173,7 +173,7 @@ pub fn append(
             Some(bytes) => read_key(&bytes).map_err(|e| refuse(e.to_string()))?,
             None => {
                 let fresh: LogKey = rand::random();
-                tx.insert(LOG_KEY, &fresh[..])?;
+                tx.insert(LOG_KEY, fresh.as_slice())?;
                 fresh
             }
         };
