@@ -213,6 +213,80 @@ fn witness_error(e: WitnessError) -> StoreError {
 mod tests {
     use super::*;
 
+    /// The pseudonyms of a bundle of `store`'s log for `audience`, one per entry.
+    fn pseudonyms(
+        store: &NodeStore,
+        audience: &str,
+    ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let node: NodeAddr = "lefoe@marri".parse()?;
+        let mut pieces = BundlePieces::new(store, "fed", &node, audience, 1)?;
+        let mut encoded = Vec::new();
+        while let Some(piece) = pieces.next_piece()? {
+            encoded.extend(piece);
+        }
+        let bundle = pb::LogBundle::decode(encoded.as_slice())?;
+        assert_eq!(bundle.audience, super::audience(audience)?);
+        assert_eq!(bundle.case_pseudonyms.len(), bundle.entries.len());
+        Ok(bundle.case_pseudonyms)
+    }
+
+    /// One case, one pseudonym per audience, whether its entry holds the tag or (written by an
+    /// earlier version) the raw reference; another audience's pseudonyms are others.
+    #[test]
+    fn a_case_has_one_pseudonym_per_audience_old_entries_included()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use crate::store::danger;
+        let dir = tempfile::tempdir()?;
+        let entry = |id: &str, case_ref: &str| pb::LogEntry {
+            message_id: id.into(),
+            case_ref: case_ref.into(),
+            ..Default::default()
+        };
+        danger::danger_replace_log(
+            dir.path(),
+            &[
+                entry("m0", "AT-X-2026-1"),
+                entry("m1", "AT-X-2026-1"),
+                entry("m2", "AT-X-2026-2"),
+                entry("m3", ""),
+            ],
+        )?;
+        // Entry 1 as earlier versions wrote it: the raw reference, no tag.
+        let bytes = danger::danger_read_log_entry(dir.path(), 1)?.ok_or("entry 1")?;
+        let mut old = pb::LogEntry::decode(bytes.as_slice())?;
+        assert!(old.case_ref.is_empty() && !old.case_tag.is_empty());
+        old.case_tag.clear();
+        old.case_ref = "AT-X-2026-1".into();
+        danger::danger_overwrite_log_entry(dir.path(), 1, &old.encode_to_vec())?;
+
+        let store = NodeStore::open(dir.path())?;
+        let court = pseudonyms(&store, "court")?;
+        assert_eq!(court[0], court[1]);
+        assert_ne!(court[0], court[2]);
+        assert_eq!(court[3], "");
+        assert_eq!(pseudonyms(&store, "court")?, court);
+        let ministry = pseudonyms(&store, "ministry")?;
+        assert_eq!(ministry[0], ministry[1]);
+        assert!(court.iter().take(3).all(|p| !ministry.contains(p)));
+        assert_eq!(
+            pseudonyms(&store, "")?,
+            pseudonyms(&store, DEFAULT_AUDIENCE)?
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_audience_name_is_short_and_plain() {
+        assert_eq!(audience(""), Ok(DEFAULT_AUDIENCE));
+        assert_eq!(audience("  "), Ok(DEFAULT_AUDIENCE));
+        assert_eq!(
+            audience("Bundesministerium für Inneres"),
+            Ok("Bundesministerium für Inneres")
+        );
+        assert!(audience("court\nministry").is_err());
+        assert!(audience(&"x".repeat(65)).is_err());
+    }
+
     #[tokio::test]
     async fn concatenated_pieces_decode_as_the_whole_bundle()
     -> Result<(), Box<dyn std::error::Error>> {
