@@ -18,11 +18,14 @@
 //! - [`tables`]: the figures' rows, with stable field names.
 //! - [`html`] (with `svg`), [`csv`]: the self-contained HTML page and the single CSV file; JSON is the
 //!   [`Report`] serialised as it is.
+//! - [`cases`]: how cases are named: one pseudonym per case across the nodes' bundles, never a
+//!   case reference.
 //! - [`build`]: each node's log from the bundles, the verification summary, the directory's
 //!   organisations, the whole report, and rendering it as JSON, CSV or HTML.
 
 mod answers;
 pub mod build;
+pub mod cases;
 pub mod csv;
 pub mod figures;
 pub mod html;

@@ -1,5 +1,6 @@
-//! `trm log checkpoint` and `trm log export`: a signed checkpoint of the node's handover log,
-//! and the log exported as a metadata-only bundle for `trm audit verify`; and `trm audit
+//! `trm log checkpoint`, `trm log vkey` and `trm log export`: a signed checkpoint of the node's
+//! handover log, the key that verifies it, and the log exported as a metadata-only bundle for
+//! `trm audit verify`; and `trm audit
 //! verify`, `collect` and `witnessed`, the first a thin front over [`trm_audit::verify`].
 
 use std::io::Write;
@@ -14,6 +15,21 @@ use crate::commands::{CommandError, Output, exit};
 /// The largest piece of an export the client accepts. The node sends pieces of about 1 MiB;
 /// this leaves room for a log entry with an unusually long refusal reason.
 const MAX_PIECE_BYTES: usize = 64 << 20;
+
+/// `trm log vkey`: the key that verifies this node's checkpoints, in the C2SP signed-note form
+/// that transparency-log tools read.
+pub async fn vkey(socket: &Path, out: Output) -> Result<(), CommandError> {
+    let response = client::connect(socket)
+        .await?
+        .verifier_key(pb::VerifierKeyRequest {})
+        .await?
+        .into_inner();
+    out.print(
+        format!("{}\n", response.vkey),
+        || serde_json::json!({ "vkey": response.vkey, "origin": response.origin }),
+    );
+    Ok(())
+}
 
 /// `trm audit collect`: a coordinator's node asks its country's organisations for checkpoints.
 pub async fn collect(socket: &Path, purpose: &str, out: Output) -> Result<(), CommandError> {
@@ -151,6 +167,8 @@ struct Exported {
     entries: u64,
     /// How many bytes were written.
     bytes: u64,
+    /// Whom its case pseudonyms are for.
+    audience: String,
 }
 
 /// `trm log export --out FILE`: writes the node's handover log as a bundle (metadata only: the
@@ -160,12 +178,16 @@ pub async fn export(
     socket: &Path,
     file: &Path,
     checkpoint: bool,
+    audience: &str,
     out: Output,
 ) -> Result<(), CommandError> {
     let mut stream = client::connect(socket)
         .await?
         .max_decoding_message_size(MAX_PIECE_BYTES)
-        .export_log(pb::ExportLogRequest { checkpoint })
+        .export_log(pb::ExportLogRequest {
+            checkpoint,
+            audience: audience.to_owned(),
+        })
         .await
         .map_err(|status| {
             let refused_to_sign = checkpoint && status.code() == tonic::Code::FailedPrecondition;
@@ -196,6 +218,7 @@ pub async fn export(
         if !piece.node.is_empty() {
             exported.node = piece.node;
             exported.federation = piece.federation;
+            exported.audience = piece.audience;
         }
         exported.checkpoints += piece.checkpoints.len();
         exported.entries += piece.entries.len() as u64;
@@ -208,12 +231,13 @@ pub async fn export(
     trm_storage::fs::sync_folder(folder).map_err(|e| cannot_write(e.into()))?;
     out.print(
         format!(
-            "exported {} entries and {} signed checkpoint(s) of {}'s handover log to {} ({} bytes, metadata only)\n",
+            "exported {} entries and {} signed checkpoint(s) of {}'s handover log to {} ({} bytes, metadata only; cases named by pseudonyms for the audience {:?})\n",
             exported.entries,
             exported.checkpoints,
             exported.node,
             file.display(),
-            exported.bytes
+            exported.bytes,
+            exported.audience
         ),
         || {
             serde_json::json!({
@@ -222,6 +246,7 @@ pub async fn export(
                 "entries": exported.entries,
                 "checkpoints": exported.checkpoints,
                 "bytes": exported.bytes,
+                "audience": exported.audience,
                 "file": file.display().to_string(),
             })
         },

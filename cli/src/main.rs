@@ -276,6 +276,9 @@ enum LogAction {
     Verify,
     /// Sign a checkpoint of the log's Merkle tree at its current size (if it grew) and print it.
     Checkpoint,
+    /// Print the key that verifies this node's checkpoints (C2SP signed-note form:
+    /// `trm/<federation>/<node>+<key hash>+<key>`), for transparency-log tools.
+    Vkey,
     /// Write the log as a metadata-only bundle for `trm audit verify`: every entry's exact
     /// bytes and the checkpoints the node signed; never names, never content.
     Export {
@@ -286,6 +289,10 @@ enum LogAction {
         /// verification, which the node will not sign).
         #[arg(long)]
         no_checkpoint: bool,
+        /// Whom the bundle is for: cases are named by pseudonyms that stay the same within
+        /// this audience's bundles and cannot be linked to another audience's.
+        #[arg(long, default_value = "audit")]
+        audience: String,
     },
 }
 
@@ -407,13 +414,18 @@ async fn run(args: Args) -> Result<(), CommandError> {
             ..
         } => audit::checkpoint(socket, out).await,
         Command::Log {
+            action: Some(LogAction::Vkey),
+            ..
+        } => audit::vkey(socket, out).await,
+        Command::Log {
             action:
                 Some(LogAction::Export {
                     out: file,
                     no_checkpoint,
+                    audience,
                 }),
             ..
-        } => audit::export(socket, &file, !no_checkpoint, out).await,
+        } => audit::export(socket, &file, !no_checkpoint, &audience, out).await,
         Command::Audit {
             action:
                 AuditAction::Verify {

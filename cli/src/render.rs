@@ -206,6 +206,9 @@ pub fn directory(response: &pb::DirectorySearchResponse) -> String {
                 ""
             }
         );
+        if let Some(vkey) = response.verifier_keys.get(&n.address) {
+            let _ = writeln!(out, "    checkpoint key: {vkey}");
+        }
     }
     if !response.agreements.is_empty() {
         out.push_str("your sharing agreements:\n");

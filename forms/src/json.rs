@@ -108,6 +108,7 @@ pub fn directory(r: &pb::DirectorySearchResponse) -> Value {
             "services": n.services,
             "languages": n.languages,
             "accepts_child_referrals": n.accepts_child_referrals,
+            "checkpoint_key": r.verifier_keys.get(&n.address),
         })).collect::<Vec<_>>(),
         "agreements": r.agreements.iter().map(|a| json!({
             "reference": a.reference,

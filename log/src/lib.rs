@@ -13,6 +13,7 @@
 //! - [`note`]: the one parser of C2SP signed notes: where the text ends and signatures begin.
 //! - [`checkpoint`]: signed checkpoints of the tree, witness cosignatures, [`checkpoint::NoteVerifier`]
 //!   and the [`checkpoint::CheckpointSigner`] that never signs two inconsistent checkpoints.
+//! - [`pseudonym`]: keyed case tags in log entries and audience pseudonyms in exports.
 //! - [`witness`]: a witness's decision about one checkpoint a partner presents: known, a proved
 //!   extension to cosign, unprovable for now, or a fork.
 //! - `fixtures` (tests, feature `fixtures`): made-up entries.
@@ -27,6 +28,7 @@ pub mod entry;
 pub mod fixtures;
 pub mod merkle;
 pub mod note;
+pub mod pseudonym;
 pub mod witness;
 
 /// The version of the exported log bundle (`trm.v1.LogBundle.format`) that nodes write and

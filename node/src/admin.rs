@@ -408,6 +408,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             0 => 1000,
             n => n as usize,
         };
+        let names = crate::handover_log::case_names(self.node.store()).map_err(NodeError::from)?;
         let entries = self
             .node
             .store()
@@ -416,6 +417,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             .into_iter()
             .map(|stored| {
                 let e = stored.entry;
+                let case_ref = crate::handover_log::case_shown(&e, &names);
                 pb::LogEntryView {
                     index: e.index,
                     entry_hash: stored.hash.to_vec(),
@@ -425,7 +427,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                     message_id: e.message_id,
                     counterparty: e.counterparty,
                     kind: e.kind,
-                    case_ref: e.case_ref,
+                    case_ref,
                     envelope_digest: e.envelope_digest,
                     actor: e.actor,
                     flags: flag_names(e.flags.as_ref()),
@@ -464,6 +466,8 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             .filter(|entry| matches(entry, &query))
             .cloned()
             .collect();
+        response.verifier_keys =
+            crate::witness::verifier_keys(self.node.federation(), &response.nodes);
         response.agreements = directory
             .entries()
             .agreements
@@ -531,6 +535,15 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         Ok(Response::new(crate::coordinator::witnessed(&self.node)?))
     }
 
+    async fn verifier_key(
+        &self,
+        request: Request<pb::VerifierKeyRequest>,
+    ) -> Result<Response<pb::VerifierKeyResponse>, Status> {
+        authorize(&request, Action::SearchDirectory)?;
+        let (origin, vkey) = self.node.verifier_key()?;
+        Ok(Response::new(pb::VerifierKeyResponse { vkey, origin }))
+    }
+
     type ExportLogStream = ReceiverStream<Result<pb::ExportLogChunk, Status>>;
 
     async fn export_log(
@@ -538,6 +551,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         request: Request<pb::ExportLogRequest>,
     ) -> Result<Response<Self::ExportLogStream>, Status> {
         authorize(&request, Action::ExportLog)?;
+        let audience = crate::export::audience(&request.get_ref().audience)
+            .map_err(|e| invalid("audience", e))?
+            .to_owned();
         if request.get_ref().checkpoint {
             match self.node.checkpoint().await {
                 // An empty log is exported without a checkpoint.
@@ -549,6 +565,7 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             self.node.store(),
             self.node.federation(),
             self.node.address(),
+            &audience,
             trm_proto::time::now_ms(),
         )
         .map_err(NodeError::from)?;

@@ -80,3 +80,38 @@ pub(crate) fn broken(index: u64, problem: impl Into<String>) -> LogError {
 pub(crate) fn missing(expected: u64, next: u64) -> LogError {
     ChainError::missing(expected, next).into()
 }
+
+/// The node's own names for the case tags in its entries: each case reference it holds, by its
+/// tag under the log key, so `trm log` shows the node's people the reference they know.
+pub fn case_names(
+    store: &crate::store::NodeStore,
+) -> Result<std::collections::HashMap<Vec<u8>, String>, crate::store::StoreError> {
+    let key = store.log_key()?;
+    Ok(store
+        .cases()?
+        .into_iter()
+        .filter_map(|case| case.summary)
+        .map(|summary| {
+            (
+                trm_log::pseudonym::case_tag(&key, &summary.case_ref),
+                summary.case_ref,
+            )
+        })
+        .collect())
+}
+
+/// How `trm log` names `entry`'s case: the reference an entry of earlier versions holds, or
+/// the one of `names` its tag stands for, or `tag-` and the tag's hex digits for a case the
+/// node no longer holds.
+pub fn case_shown(
+    entry: &pb::LogEntry,
+    names: &std::collections::HashMap<Vec<u8>, String>,
+) -> String {
+    if !entry.case_ref.is_empty() || entry.case_tag.is_empty() {
+        return entry.case_ref.clone();
+    }
+    names
+        .get(&entry.case_tag)
+        .cloned()
+        .unwrap_or_else(|| format!("tag-{}", trm_log::pseudonym::hex(&entry.case_tag)))
+}

@@ -247,6 +247,16 @@ impl Node {
         Ok(checkpointer.checkpoint(&self.store).await?)
     }
 
+    /// The origin of this node's checkpoints and the C2SP verifier key that checks them.
+    pub fn verifier_key(&self) -> Result<(String, String), NodeError> {
+        crate::witness::verifier_key(
+            &self.federation,
+            &self.keys.address,
+            self.keys.signing.verifying_key(),
+        )
+        .map_err(|e| NodeError::Checkpoint(e.into()))
+    }
+
     fn check_log(&self) -> Result<(), NodeError> {
         match &self.log_broken {
             Some(problem) => Err(NodeError::LogBroken(problem.clone())),

@@ -35,6 +35,36 @@ use crate::checkpointer::Checkpointer;
 use crate::keys::NodeKeys;
 use crate::store::NodeStore;
 
+/// The origin of `node`'s checkpoints in `federation` and the C2SP verifier key
+/// (`<origin>+<key hash>+<base64(0x01 || key)>`) that checks them with `key`.
+pub fn verifier_key(
+    federation: &str,
+    node: &NodeAddr,
+    key: ed25519_dalek::VerifyingKey,
+) -> Result<(String, String), checkpoint::CheckpointError> {
+    let origin = checkpoint::node_origin(federation, node)?;
+    let vkey = NoteVerifier::new(&origin, SignatureKind::Ed25519, key)?.to_vkey();
+    Ok((origin, vkey))
+}
+
+/// The checkpoint verifier key of each listed node, by address; a node whose address or key
+/// does not parse is left out.
+pub fn verifier_keys(
+    federation: &str,
+    nodes: &[pb::NodeEntry],
+) -> std::collections::HashMap<String, String> {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            let address: NodeAddr = n.address.parse().ok()?;
+            let bytes = <[u8; 32]>::try_from(n.signing_key.as_slice()).ok()?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+            let (_, vkey) = verifier_key(federation, &address, key).ok()?;
+            Some((n.address.clone(), vkey))
+        })
+        .collect()
+}
+
 /// What an addressee's receipt carries for witnessing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attachment {

@@ -31,6 +31,13 @@ pub enum AddrError {
         crate::clip::quoted(.0)
     )]
     CaseRef(String),
+    /// A case reference that reads like a person's name is refused: it would travel to the
+    /// partner and into every log and report. The value is not echoed.
+    #[error(
+        "the case reference looks like a personal name (words joined by a dot, a dash or a \
+         space): use a pseudonymous code such as AT-LEFOE-2026-0043, never a name"
+    )]
+    NameLikeCaseRef,
 }
 
 fn is_label(s: &str, max: usize) -> bool {
@@ -163,6 +170,9 @@ impl CaseRef {
 impl FromStr for CaseRef {
     type Err = AddrError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if looks_like_a_name(s) {
+            return Err(AddrError::NameLikeCaseRef);
+        }
         let ok = (3..=64).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'.' | b'_'));
@@ -172,6 +182,30 @@ impl FromStr for CaseRef {
             Err(AddrError::CaseRef(s.to_owned()))
         }
     }
+}
+
+/// Whether `s` reads like a person's name rather than a code: it holds whitespace, or is
+/// letters-dot-letters (`maria.petrovic`), or has no digit and two or more alphabetic words of
+/// which one is capitalised like a name (`Maria-Petrovic`, `Petrovic_Maria`). All-capital codes
+/// without digits (`AT-NO-SUCH-CASE`) are not names.
+fn looks_like_a_name(s: &str) -> bool {
+    if s.chars().any(char::is_whitespace) {
+        return true;
+    }
+    let words: Vec<&str> = s.split(['-', '/', '.', '_']).collect();
+    let alphabetic = |w: &str| !w.is_empty() && w.chars().all(char::is_alphabetic);
+    if s.contains('.') && s.split('.').all(alphabetic) {
+        return true;
+    }
+    let capitalised = |w: &str| {
+        let mut chars = w.chars();
+        chars.next().is_some_and(char::is_uppercase)
+            && chars.clone().next().is_some()
+            && chars.all(char::is_lowercase)
+    };
+    !s.chars().any(|c| c.is_ascii_digit())
+        && words.iter().filter(|w| alphabetic(w)).count() >= 2
+        && words.iter().any(|w| capitalised(w))
 }
 
 impl fmt::Display for CaseRef {
@@ -223,5 +257,34 @@ mod tests {
         assert!("AT-LEFOE-2026-0042".parse::<CaseRef>().is_ok());
         assert!("Jelena Markovic".parse::<CaseRef>().is_err());
         assert!("".parse::<CaseRef>().is_err());
+    }
+
+    #[test]
+    fn case_refs_that_read_like_a_name_are_refused_without_echoing_it() {
+        for good in [
+            "AT-LEFOE-2026-0043",
+            "rs-astra-17",
+            "AT-NO-SUCH-CASE",
+            "AUDIT-2026-12-02",
+            "case-1",
+            "AT/2026/17.b",
+        ] {
+            assert!(good.parse::<CaseRef>().is_ok(), "{good}");
+        }
+        for name in [
+            "Maria.Petrovic",
+            "maria.petrovic",
+            "Maria-Petrovic",
+            "Petrovic_Maria",
+            "Jelena Markovic",
+            "AT-2026 17",
+            "Ana\tK",
+            "MARIA.PETROVIC",
+        ] {
+            let refused = name.parse::<CaseRef>();
+            assert_eq!(refused, Err(AddrError::NameLikeCaseRef), "{name}");
+            let text = AddrError::NameLikeCaseRef.to_string();
+            assert!(!text.contains(name), "{text}");
+        }
     }
 }

@@ -76,7 +76,8 @@ pub fn organisations(
 
 /// Each node's log from the bundles that decode and belong to `federation`; of several bundles
 /// of one node, the one with the most entries (a later export extends an earlier one; any
-/// disagreement between them is a verification finding).
+/// disagreement between them is a verification finding). Cases are named by the report's
+/// pseudonyms ([`super::cases`]), in `case_ref`: no reference or tag is left in them.
 pub fn node_logs(bundles: &[(String, Vec<u8>)], federation: &str) -> Vec<NodeLog> {
     let mut by_node: BTreeMap<String, NodeLog> = BTreeMap::new();
     for (_, bytes) in bundles {
@@ -86,10 +87,16 @@ pub fn node_logs(bundles: &[(String, Vec<u8>)], federation: &str) -> Vec<NodeLog
         if bundle.federation != federation || bundle.format != verify::bundle::FORMAT {
             continue;
         }
+        // Each entry's case by its local name (see `cases`), never shown as such.
         let entries: Vec<pb::LogEntry> = bundle
             .entries
             .iter()
-            .filter_map(|e| pb::LogEntry::decode(e.as_slice()).ok())
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let mut entry = pb::LogEntry::decode(e.as_slice()).ok()?;
+                entry.case_ref = super::cases::local_name(&entry, bundle.case_pseudonyms.get(i));
+                Some(entry)
+            })
             .collect();
         let longer = by_node
             .get(&bundle.node)
@@ -105,7 +112,9 @@ pub fn node_logs(bundles: &[(String, Vec<u8>)], federation: &str) -> Vec<NodeLog
             );
         }
     }
-    by_node.into_values().collect()
+    let mut logs: Vec<NodeLog> = by_node.into_values().collect();
+    super::cases::name(&mut logs);
+    logs
 }
 
 /// What `trm audit verify` says about the bundles: counted by kind, and every finding with

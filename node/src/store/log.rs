@@ -5,6 +5,9 @@
 //!   protobuf bytes, exactly as hashed ([`crate::handover_log::entry_hash`]).
 //! - `b"h"`: the head record, 40 bytes: the number of entries (`u64` big-endian) followed by
 //!   the hash of the last entry. An empty log has no head record.
+//! - `b"k"`: the node's secret log key (32 random bytes), made with the first entry that names a
+//!   case (or the first export): entries hold the case reference's keyed tag under it, never
+//!   the reference ([`trm_log::pseudonym`]), and exports derive audience pseudonyms from it.
 //!
 //! The tree is reachable only through [`Log`] (read and verify) and [`LogAppender`] (append,
 //! inside a change of [`super::combine`]): neither has a way to rewrite or delete an entry.
@@ -14,6 +17,7 @@
 
 use prost::Message;
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+use trm_log::pseudonym::{self, LogKey};
 use trm_proto::pb;
 
 use crate::handover_log::{
@@ -29,6 +33,9 @@ pub(super) const ENTRY_PREFIX: u8 = b'e';
 
 /// The key of the head record.
 pub(super) const HEAD_KEY: &[u8] = b"h";
+
+/// The key of the node's secret log key.
+const LOG_KEY: &[u8] = b"k";
 
 impl From<sled::Error> for LogError {
     fn from(e: sled::Error) -> Self {
@@ -67,6 +74,43 @@ impl Log {
     pub(super) fn verify(&self) -> Result<ChainSummary, LogError> {
         verify(&self.tree)
     }
+
+    /// The node's secret log key, made now if no entry needed it yet (kept if another caller
+    /// made it first).
+    pub(super) fn key(&self) -> Result<LogKey, LogError> {
+        if let Some(bytes) = self.tree.get(LOG_KEY)? {
+            return read_key(&bytes);
+        }
+        let fresh: LogKey = rand::random();
+        match self
+            .tree
+            .compare_and_swap(LOG_KEY, None as Option<&[u8]>, Some(fresh.as_slice()))?
+        {
+            Ok(()) => {
+                self.tree.flush()?;
+                Ok(fresh)
+            }
+            Err(current) => read_key(current.current.as_deref().unwrap_or_default()),
+        }
+    }
+}
+
+impl super::NodeStore {
+    /// The node's secret log key: case tags in its entries and the case pseudonyms of its
+    /// exports derive from it.
+    pub fn log_key(&self) -> Result<LogKey, super::StoreError> {
+        Ok(self.engine()?.log.key()?)
+    }
+}
+
+/// A stored log key, which must be 32 bytes.
+fn read_key(bytes: &[u8]) -> Result<LogKey, LogError> {
+    LogKey::try_from(bytes).map_err(|_| {
+        broken(
+            0,
+            format!("the log key is {} bytes, expected 32", bytes.len()),
+        )
+    })
 }
 
 /// The handover log inside a change's transaction: it can only be appended to.
@@ -94,7 +138,8 @@ impl<'a> LogAppender<'a> {
 /// entry atomically.
 ///
 /// Fills in `index` and `prev_hash` from the head record (whatever the caller put there is
-/// replaced), then writes the entry and the new head. A malformed head record, or an entry
+/// replaced) and replaces a case reference by its keyed tag (the log key is made with the
+/// first), then writes the entry and the new head. A malformed head record, or an entry
 /// already stored where the new one would go, fails the transaction with a storage error
 /// (`io::ErrorKind::InvalidData`) instead of writing: the log is never overwritten.
 pub fn append(
@@ -123,6 +168,18 @@ pub fn append(
     }
     entry.index = index;
     entry.prev_hash = head.last.to_vec();
+    if !entry.case_ref.is_empty() {
+        let key = match tx.get(LOG_KEY)? {
+            Some(bytes) => read_key(&bytes).map_err(|e| refuse(e.to_string()))?,
+            None => {
+                let fresh: LogKey = rand::random();
+                tx.insert(LOG_KEY, fresh.as_slice())?;
+                fresh
+            }
+        };
+        entry.case_tag = pseudonym::case_tag(&key, &entry.case_ref);
+        entry.case_ref.clear();
+    }
     let bytes = entry.encode_to_vec();
     let hash = entry_hash(&bytes);
     tx.insert(&key[..], bytes)?;
@@ -461,6 +518,44 @@ mod tests {
         Ok(())
     }
 
+    /// The entry holds the keyed tag, never the reference: not in its fields, not in its bytes.
+    /// One case has one tag under one key, and the key stays the node's across reopening.
+    #[test]
+    fn a_case_reference_is_stored_as_its_keyed_tag() -> TestResult {
+        let dir = TempDir::new()?;
+        let mut entry = sample(0);
+        entry.case_ref = "AT-LEFOE-2026-0043".into();
+        let key = {
+            let (_db, tree) = open(&dir.db())?;
+            append_one(&tree, entry.clone())?;
+            append_one(&tree, entry.clone())?;
+            Log::new(tree).key()?
+        };
+        let (_db, tree) = open(&dir.db())?;
+        assert_eq!(Log::new(tree.clone()).key()?, key);
+        let stored = read(&tree, 0, 10)?;
+        for s in &stored {
+            assert_eq!(s.entry.case_ref, "");
+            assert_eq!(
+                s.entry.case_tag,
+                pseudonym::case_tag(&key, "AT-LEFOE-2026-0043")
+            );
+            let text = String::from_utf8_lossy(&s.bytes);
+            assert!(!text.contains("LEFOE"), "{text}");
+        }
+        assert_eq!(verify(&tree)?.entries, 2);
+        // An entry with no case makes no tag.
+        let mut none = sample(2);
+        none.case_ref.clear();
+        append_one(&tree, none)?;
+        assert!(
+            read(&tree, 2, 1)?
+                .iter()
+                .all(|s| s.entry.case_tag.is_empty())
+        );
+        Ok(())
+    }
+
     #[test]
     fn appended_entries_chain_verify_and_survive_reopening() -> TestResult {
         let dir = TempDir::new()?;
@@ -638,7 +733,7 @@ mod tests {
         append_n(&tree, 3)?;
         let before: Vec<_> = tree.iter().collect::<Result<_, _>>()?;
         // Without its head record the log would append at 0, where an entry already is.
-        tree.remove(HEAD_KEY)?;
+        let head = tree.remove(HEAD_KEY)?.ok_or("no head")?;
         let result = tree
             .transaction(|tx| Ok::<_, ConflictableTransactionError<()>>(append(tx, sample(9))?));
         match result {
@@ -647,7 +742,7 @@ mod tests {
             }
             other => panic!("append over an existing entry: {other:?}"),
         }
-        tree.insert(HEAD_KEY, &before.last().ok_or("empty")?.1)?;
+        tree.insert(HEAD_KEY, head)?;
         let after: Vec<_> = tree.iter().collect::<Result<_, _>>()?;
         assert_eq!(before, after);
         // A malformed head record is refused too.

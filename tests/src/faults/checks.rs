@@ -222,7 +222,10 @@ pub async fn audit(cluster: &Cluster) -> anyhow::Result<Vec<String>> {
         let mut stream = cluster
             .client(address)
             .await?
-            .export_log(pb::ExportLogRequest { checkpoint: true })
+            .export_log(pb::ExportLogRequest {
+                checkpoint: true,
+                ..Default::default()
+            })
             .await?
             .into_inner();
         let mut bytes = Vec::new();

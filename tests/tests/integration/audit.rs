@@ -52,7 +52,7 @@ pub(super) async fn export(
     name: &str,
 ) -> anyhow::Result<PathBuf> {
     let path = dir.join(name);
-    audit::export(&fed.node_socket(node), &path, true, QUIET).await?;
+    audit::export(&fed.node_socket(node), &path, true, "audit", QUIET).await?;
     Ok(path)
 }
 
@@ -378,7 +378,7 @@ async fn two_histories_shown_to_two_partners_are_a_fork_named_with_both_checkpoi
         refused.message
     );
     let path = dir.path().join("rewritten.bundle");
-    audit::export(&fed.node_socket(LEFOE), &path, false, QUIET).await?;
+    audit::export(&fed.node_socket(LEFOE), &path, false, "audit", QUIET).await?;
     fed.shutdown().await?;
     let rewritten = read(&path)?;
     let trust = trust(&fed)?;

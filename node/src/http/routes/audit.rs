@@ -86,7 +86,10 @@ pub async fn export(State(api): State<Api>, caller: Caller) -> Result<Response, 
         .admin
         .export_log(request(
             &caller.principal,
-            pb::ExportLogRequest { checkpoint: true },
+            pb::ExportLogRequest {
+                checkpoint: true,
+                ..Default::default()
+            },
         ))
         .await?
         .into_inner();
