@@ -91,6 +91,18 @@ pub fn read(
     receipt: &pb::Receipt,
     keys: &NodeKeys,
 ) -> Result<Option<pb::ReceiptPrivate>, PrivateError> {
+    let Some(plain) = plaintext(receipt, keys)? else {
+        return Ok(None);
+    };
+    pb::ReceiptPrivate::decode(plain.as_slice())
+        .map(Some)
+        .map_err(|e| PrivateError::Malformed(e.to_string()))
+}
+
+/// The private part of `receipt` as decrypted bytes, checked against the digest the receipt's
+/// signature commits to (`None` when the receipt has none): what fork evidence keeps, so that
+/// an auditor can check it without this node's key.
+pub fn plaintext(receipt: &pb::Receipt, keys: &NodeKeys) -> Result<Option<Vec<u8>>, PrivateError> {
     if receipt.sealed_for_sender.is_empty() {
         return Ok(None);
     }
@@ -101,9 +113,7 @@ pub fn read(
             "it is not the part the receipt's signature commits to".into(),
         ));
     }
-    pb::ReceiptPrivate::decode(plain.as_slice())
-        .map(Some)
-        .map_err(|e| PrivateError::Malformed(e.to_string()))
+    Ok(Some(plain))
 }
 
 /// The local view of an addressee's receipt: its private part's fields put where receipts

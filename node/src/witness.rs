@@ -225,6 +225,10 @@ async fn witness(node: &Witness<'_>, verified: &VerifiedReceipt) -> Result<Verdi
             opened.checkpoint().origin
         )));
     }
+    // Kept with fork evidence: the checkpoint and proof came in the receipt's private part.
+    let private = crate::receipt_private::plaintext(receipt, node.keys)
+        .map_err(|e| bad(e.to_string()))?
+        .unwrap_or_default();
     let witness_name = checkpoint::node_origin(node.federation, &node.keys.address)
         .map_err(|e| bad(e.to_string()))?;
     Ok(node
@@ -238,6 +242,7 @@ async fn witness(node: &Witness<'_>, verified: &VerifiedReceipt) -> Result<Verdi
                 from: receipt.consistency_from,
                 proof: &receipt.consistency_proof,
                 receipt: &verified.signed,
+                receipt_private: &private,
                 now_ms,
             },
             |checkpoint| {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use ed25519_dalek::SigningKey;
 use prost::Message;
+use sha2::Digest as _;
 use trm_log::checkpoint::{self, Checkpoint};
 use trm_log::entry::entry_hash;
 use trm_log::merkle::MerkleTree;
@@ -416,6 +417,7 @@ fn witnessed_checkpoints_must_be_cosigned_and_fit_the_partner_s_own_log() {
             problem: "the proof fails".into(),
             detected_at_ms: 1,
             receipt: Some(trm_proto::receipt::sign(&receipt, &key(1))),
+            receipt_private: Vec::new(),
         }
     };
     let proof = |entries: &[Vec<u8>]| -> Vec<Vec<u8>> {
@@ -442,7 +444,61 @@ fn witnessed_checkpoints_must_be_cosigned_and_fit_the_partner_s_own_log() {
     );
     assert_eq!(report.findings[0].evidence.len(), 2);
     let bogus = fork(&good[0], &note(ALPHA, &alpha, 5, &key(1)), proof(&alpha));
-    let report = run(&trust, vec![witness_bundle(BETA, good, vec![bogus])]);
+    let report = run(
+        &trust,
+        vec![witness_bundle(BETA, good.clone(), vec![bogus])],
+    );
+    assert_eq!(
+        found(&report),
+        [(FindingKind::BadWitnessRecord, BETA, None)],
+        "{}",
+        report.human()
+    );
+
+    // Receipts carry the checkpoint and proof in a private part the signature commits to: the
+    // witness keeps the decrypted part, and the audit checks it against the signed digest.
+    let private_fork = |presented: &str, proof: Vec<Vec<u8>>, kept: Option<Vec<u8>>| {
+        let private = pb::ReceiptPrivate {
+            checkpoint: presented.to_owned(),
+            consistency_from: 2,
+            consistency_proof: proof,
+            salt: vec![9; 16],
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let receipt = pb::Receipt {
+            signer: ALPHA.into(),
+            private_sha256: sha2::Sha256::digest(&private).to_vec(),
+            ..Default::default()
+        };
+        pb::WitnessFork {
+            node: ALPHA.into(),
+            seen: good[0].clone(),
+            presented: presented.to_owned(),
+            problem: "the proof fails".into(),
+            detected_at_ms: 1,
+            receipt: Some(trm_proto::receipt::sign(&receipt, &key(1))),
+            receipt_private: kept.unwrap_or(private),
+        }
+    };
+    let genuine = private_fork(&note(ALPHA, &third, 5, &key(1)), proof(&third), None);
+    let report = run(
+        &trust,
+        vec![witness_bundle(BETA, good.clone(), vec![genuine])],
+    );
+    assert_eq!(
+        found(&report),
+        [(FindingKind::Fork, ALPHA, None)],
+        "{}",
+        report.human()
+    );
+    // A private part other than the one signed is no evidence.
+    let swapped = private_fork(
+        &note(ALPHA, &third, 5, &key(1)),
+        proof(&third),
+        Some(b"another part".to_vec()),
+    );
+    let report = run(&trust, vec![witness_bundle(BETA, good, vec![swapped])]);
     assert_eq!(
         found(&report),
         [(FindingKind::BadWitnessRecord, BETA, None)],

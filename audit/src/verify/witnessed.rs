@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 
+use prost::Message as _;
 use trm_log::checkpoint::{self, Checkpoint, NoteVerifier, SignatureKind};
 use trm_log::merkle::{self, Hash};
 use trm_proto::addr::NodeAddr;
@@ -123,6 +124,26 @@ pub fn open(
     (witnessed, forks)
 }
 
+/// `receipt` with the checkpoint and proof of its private part, when its signature commits to
+/// one (`private_sha256`): the part the witness kept must be that one. Receipts from before the
+/// private part carry them in clear.
+fn with_private_part(mut receipt: pb::Receipt, private: &[u8]) -> Result<pb::Receipt, String> {
+    if receipt.private_sha256.is_empty() {
+        return Ok(receipt);
+    }
+    if !trm_proto::receipt::private_matches(&receipt, private) {
+        return Err(
+            "the receipt's private part kept with the evidence is not the one it signed".into(),
+        );
+    }
+    let private = pb::ReceiptPrivate::decode(private)
+        .map_err(|e| format!("the receipt's private part does not decode: {e}"))?;
+    receipt.checkpoint = private.checkpoint;
+    receipt.consistency_from = private.consistency_from;
+    receipt.consistency_proof = private.consistency_proof;
+    Ok(receipt)
+}
+
 /// Checks fork evidence again: both notes signed by the partner, and either the same size with
 /// two roots, or the partner's signed receipt whose consistency proof between them fails.
 fn open_fork(trust: &Trust, fork: &pb::WitnessFork) -> Result<ReportedFork, String> {
@@ -151,6 +172,7 @@ fn open_fork(trust: &Trust, fork: &pb::WitnessFork) -> Result<ReportedFork, Stri
                 trm_proto::receipt::verify(signed, keys).map_err(|_| "the receipt does not verify")
             })?
             .receipt;
+        let receipt = with_private_part(receipt, &fork.receipt_private)?;
         if receipt.checkpoint != fork.presented || receipt.consistency_from != a.size {
             return Err("the receipt does not carry this checkpoint and proof".into());
         }

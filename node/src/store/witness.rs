@@ -70,6 +70,9 @@ pub struct Presented<'a> {
     pub proof: &'a [Vec<u8>],
     /// The partner's signed receipt that carried it, kept as evidence of a fork.
     pub receipt: &'a pb::SignedReceipt,
+    /// The receipt's decrypted private part (empty when the receipt carries it in clear), kept
+    /// beside it as evidence of a fork.
+    pub receipt_private: &'a [u8],
     /// Now, Unix milliseconds.
     pub now_ms: u64,
 }
@@ -198,6 +201,7 @@ impl WitnessStore {
                             problem: problem.clone(),
                             detected_at_ms: presented.now_ms,
                             receipt: Some(presented.receipt.clone()),
+                            receipt_private: presented.receipt_private.to_vec(),
                         };
                         let mut key = note_key(partner, checkpoint.size);
                         key.push(0);
