@@ -1526,6 +1526,7 @@ mod tests {
             priority: pb::Priority::Routine,
             kind,
             ciphertext_sha256: [0; 32],
+            recipient_key_id: String::new(),
         })
     }
 
