@@ -390,6 +390,14 @@ pub trait BrokerStore: Send + Sync {
     /// there.
     fn forget_duplicates(&self, accepted_before_ms: u64) -> StoreFuture<'_, usize>;
 
+    /// Replaces the signed prekey set kept for `node` (checked against the directory by the
+    /// caller); on disk when this returns.
+    fn put_prekeys<'a>(&'a self, node: &'a NodeAddr, set: &'a pb::PrekeySet)
+    -> StoreFuture<'a, ()>;
+
+    /// The signed prekey set kept for `node`, if any.
+    fn prekeys<'a>(&'a self, node: &'a NodeAddr) -> StoreFuture<'a, Option<pb::PrekeySet>>;
+
     /// Follows whether the store takes writes (`true`) or refuses them after a storage fault
     /// until it recovers (`false`); `None` for an engine that does not tell.
     fn writable(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
