@@ -73,6 +73,8 @@ pub struct Node {
     refusals: crate::refusal_log::RefusalLog,
     /// Sent, received and refused messages, for the metrics page.
     metrics: crate::metrics::Counters,
+    /// This node's content keys and its partners' (see [`crate::epochs`]).
+    content_keys: crate::epochs::ContentKeys,
     /// People's accounts, sessions and systems' API tokens.
     accounts: crate::accounts::Accounts,
     /// The organisation's webhooks and their notification queue.
@@ -120,6 +122,12 @@ impl Node {
             config.webhooks.clone(),
         );
         Self {
+            content_keys: crate::epochs::ContentKeys::open(
+                &config.data_dir,
+                config.keys.address.clone(),
+                config.keys.signing.clone(),
+                config.content_keys,
+            ),
             webhooks,
             keys: config.keys.clone(),
             directory: DirectoryHandle::new(config.directory.clone()),
@@ -157,6 +165,11 @@ impl Node {
     /// The organisation's webhooks.
     pub fn webhooks(&self) -> &crate::webhooks::Webhooks {
         &self.webhooks
+    }
+
+    /// This node's content keys and its partners'.
+    pub fn content_keys(&self) -> &crate::epochs::ContentKeys {
+        &self.content_keys
     }
 
     /// Sent, received and refused messages since the node started.
@@ -303,9 +316,15 @@ impl Node {
         }
         crate::handling::check_onward_in(&self.store, &draft.content, draft.to.as_str())??;
         let witnessed = crate::witness::witnessed_size(&self.store, &draft.to);
-        let sealed = seal::seal_witnessed(
+        let content_key = self
+            .content_keys
+            .partners()
+            .key_for(&draft.to, &directory, self.content_keys.channel(), now)
+            .await
+            .map_err(seal::SealError::from)?;
+        let sealed = seal::seal_to(
             &self.keys,
-            &directory,
+            &content_key,
             draft,
             now,
             self.message_ttl_ms,
@@ -427,12 +446,21 @@ impl Node {
         };
         let opened = open::open(
             &self.keys,
+            |key_id| self.content_keys.identity(key_id),
             &self.directory.current(),
             envelope.clone(),
             self.max_envelope_bytes,
         );
         let opened = match opened {
             Ok(opened) => opened,
+            // MERGE(evidence): set `reason_code` to KEY_RETIRED instead of naming it in the reason.
+            Err(e @ open::OpenError::KeyRetired(_)) => {
+                return refuse(format!(
+                    "{}: {e}",
+                    pb::RejectReason::KeyRetired.as_str_name()
+                ))
+                .await;
+            }
             Err(e) => return refuse(e.to_string()).await,
         };
         if let Some(content) = &opened.body.content
