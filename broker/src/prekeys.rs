@@ -115,7 +115,7 @@ impl pb::prekeys_server::Prekeys for PrekeysService {
             ))),
             Peer::Node(caller) => {
                 home::check(&caller, &self.state.name)?;
-                Ok(Response::new(self.from_peer(&home, &node).await?))
+                Ok(Response::new(self.fetched_from(&home, &node).await?))
             }
         }
     }
@@ -129,7 +129,7 @@ impl PrekeysService {
 
     /// `node`'s set as its home broker `home` answers it, checked and kept; the kept copy when
     /// `home` cannot be reached or answers nothing usable.
-    async fn from_peer(&self, home: &BrokerName, node: &NodeAddr) -> Result<pb::PrekeySet, Status> {
+    async fn fetched_from(&self, home: &BrokerName, node: &NodeAddr) -> Result<pb::PrekeySet, Status> {
         match self.ask_peer(home, node).await {
             Ok(set) => {
                 self.state
@@ -175,9 +175,7 @@ impl PrekeysService {
                 FETCH_TIMEOUT.as_secs()
             ))
         })?
-        .map_err(|status| {
-            Status::unavailable(format!("broker {home}: {}", status.message()))
-        })?
+        .map_err(|status| Status::unavailable(format!("broker {home}: {}", status.message())))?
         .into_inner();
         if set.node != node.as_str() {
             return Err(Status::unavailable(format!(

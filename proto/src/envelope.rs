@@ -92,9 +92,11 @@ impl Header {
             return Err(EnvelopeError::MissingKind);
         }
         let key_id = &header.recipient_key_id;
-        if !key_id.is_empty()
-            && !(key_id.len() == 16 && key_id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-        {
+        let well_formed = key_id.len() == 16
+            && key_id
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !key_id.is_empty() && !well_formed {
             return Err(EnvelopeError::MalformedHeader(
                 "recipient_key_id is not 16 lowercase hex digits".into(),
             ));

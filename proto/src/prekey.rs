@@ -130,12 +130,11 @@ pub fn verify_set(
                 cause,
             },
         )?;
-        let prekey = pb::Prekey::decode(signed.prekey.as_slice()).map_err(|e| {
-            PrekeyError::Malformed {
+        let prekey =
+            pb::Prekey::decode(signed.prekey.as_slice()).map_err(|e| PrekeyError::Malformed {
                 index,
                 cause: e.to_string(),
-            }
-        })?;
+            })?;
         let invalid = |problem| PrekeyError::Invalid {
             index,
             node: node.clone(),
@@ -183,7 +182,11 @@ mod tests {
             destroy_at_ms: until,
             ..Default::default()
         };
-        let set = [key("old", 0, 100), key("new", 50, 200), key("next", 200, 300)];
+        let set = [
+            key("old", 0, 100),
+            key("new", 50, 200),
+            key("next", 200, 300),
+        ];
         assert_eq!(current(&set, 60).map(|p| p.key_id.as_str()), Some("new"));
         assert_eq!(current(&set, 10).map(|p| p.key_id.as_str()), Some("old"));
         assert_eq!(current(&set, 250).map(|p| p.key_id.as_str()), Some("next"));

@@ -117,7 +117,12 @@ async fn fetch(
         PrekeysClient::new(channel.clone()).fetch_prekeys(request),
     )
     .await
-    .map_err(|_| format!("the broker did not answer within {} s", FETCH_TIMEOUT.as_secs()))?
+    .map_err(|_| {
+        format!(
+            "the broker did not answer within {} s",
+            FETCH_TIMEOUT.as_secs()
+        )
+    })?
     .map_err(|status| format!("the broker answered: {}", status.message()))?
     .into_inner();
     if set.node != node.as_str() {

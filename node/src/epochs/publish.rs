@@ -52,7 +52,10 @@ pub async fn run(node: Arc<Node>, epoch_ms: u64, mut shutdown: watch::Receiver<b
         log_destroyed(&node).await;
         if !published && let Some(channel) = node.content_keys().channel() {
             let set = node.content_keys().signed_set(now);
-            match PrekeysClient::new(channel.clone()).publish_prekeys(set).await {
+            match PrekeysClient::new(channel.clone())
+                .publish_prekeys(set)
+                .await
+            {
                 Ok(answer) => {
                     published = true;
                     info!(keys = answer.into_inner().stored, "content keys published");

@@ -137,12 +137,9 @@ impl Ring {
         settings: ContentKeySettings,
     ) -> Result<Self, EpochError> {
         let dir = data_dir.join(FOLDER);
-        std::os::unix::fs::DirBuilderExt::mode(
-            std::fs::DirBuilder::new().recursive(true),
-            0o700,
-        )
-        .create(&dir)
-        .map_err(io(&dir))?;
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&dir)
+            .map_err(io(&dir))?;
         let mut keys = BTreeMap::new();
         for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
             let path = entry.map_err(io(&dir))?.path();
@@ -295,12 +292,21 @@ mod tests {
         assert_eq!((made.generated, made.destroyed.len()), (2, 0));
         let first = ring.publishable(1_000_000);
         assert_eq!(first.len(), 2);
-        let current = prekey::current(&first, 1_000_000).ok_or("no current key")?.clone();
+        let current = prekey::current(&first, 1_000_000)
+            .ok_or("no current key")?
+            .clone();
         assert_eq!(
-            (current.valid_from_ms, current.valid_until_ms, current.destroy_at_ms),
+            (
+                current.valid_from_ms,
+                current.valid_until_ms,
+                current.destroy_at_ms
+            ),
             (1_000_000, 1_010_000, 1_015_000)
         );
-        let file = dir.path().join(FOLDER).join(format!("{}.key", current.key_id));
+        let file = dir
+            .path()
+            .join(FOLDER)
+            .join(format!("{}.key", current.key_id));
         let text = std::fs::read_to_string(&file)?;
         assert!(text.contains("AGE-SECRET-KEY-"));
         // A reload finds both with their windows.
