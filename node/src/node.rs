@@ -322,14 +322,19 @@ impl Node {
             .key_for(&draft.to, &directory, self.content_keys.channel(), now)
             .await
             .map_err(seal::SealError::from)?;
-        let sealed = seal::seal_to(
-            &self.keys,
-            &content_key,
-            draft,
-            now,
-            self.message_ttl_ms,
-            witnessed,
-        )?;
+        let sealed = match content_key {
+            Some(key) => {
+                seal::seal_to(&self.keys, &key, draft, now, self.message_ttl_ms, witnessed)?
+            }
+            None => seal::seal_witnessed(
+                &self.keys,
+                &directory,
+                draft,
+                now,
+                self.message_ttl_ms,
+                witnessed,
+            )?,
+        };
         let size = sealed.envelope.encoded_len();
         if size > self.max_envelope_bytes {
             return Err(NodeError::InvalidRequest(format!(
@@ -444,7 +449,7 @@ impl Node {
                 witness(0),
             ))
         };
-        let opened = open::open(
+        let opened = open::open_with(
             &self.keys,
             |key_id| self.content_keys.identity(key_id),
             &self.directory.current(),

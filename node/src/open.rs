@@ -123,9 +123,20 @@ pub struct Opened {
     pub signed_body: Vec<u8>,
 }
 
+/// Opens an envelope addressed to this node that is sealed to its long-term key; one sealed
+/// to a content key is refused as [`OpenError::KeyRetired`]. See [`open_with`].
+pub fn open(
+    keys: &NodeKeys,
+    directory: &Directory,
+    envelope: pb::Envelope,
+    max_bytes: usize,
+) -> Result<Opened, OpenError> {
+    open_with(keys, |_| None, directory, envelope, max_bytes)
+}
+
 /// Opens an envelope addressed to this node; `content_key` finds the identity of one of its
 /// content keys by id, while it is kept.
-pub fn open(
+pub fn open_with(
     keys: &NodeKeys,
     content_key: impl Fn(&str) -> Option<age::x25519::Identity>,
     directory: &Directory,

@@ -60,45 +60,61 @@ impl Partners {
 
     /// The key to seal to `node` at `now_ms`: the kept one while it has more than half its
     /// window left, otherwise fetched anew through `channel` and checked against `directory`;
-    /// the kept one still valid when fetching fails.
+    /// the kept one still valid when fetching fails. `None` only for a partner of which this
+    /// node has never seen a content key and none can be had now (its node has never
+    /// published one): the caller then seals to its long-term key, once. A partner whose keys
+    /// were seen once is never sealed to otherwise: without a valid one, sending is refused.
     pub async fn key_for(
         &self,
         node: &NodeAddr,
         directory: &Directory,
         channel: Option<&Channel>,
         now_ms: u64,
-    ) -> Result<pb::Prekey, NoContentKey> {
+    ) -> Result<Option<pb::Prekey>, NoContentKey> {
         let cached = self.cached(node, now_ms);
         if let Some(key) = &cached
             && fresh(key, now_ms)
         {
-            return Ok(key.clone());
+            return Ok(Some(key.clone()));
         }
         let fetched = match channel {
             Some(channel) => fetch(channel, node, directory, now_ms).await,
             None => Err("this node is not connected to its broker".to_owned()),
         };
-        match fetched {
-            Ok(set) => {
+        let cause = match fetched {
+            Ok(set) if !set.is_empty() => {
                 let current = prekey::current(&set, now_ms).cloned();
                 debug!(node = %node, keys = set.len(), "partner's content keys fetched");
                 self.keep(node.clone(), set);
-                current.ok_or_else(|| NoContentKey {
-                    node: node.clone(),
-                    cause: "none of those its broker holds is valid now".into(),
-                })
-            }
-            Err(cause) => {
-                if let Some(key) = cached {
-                    warn!(node = %node, %cause, "cannot fetch a partner's content keys; sealing to the one kept");
-                    return Ok(key);
+                if current.is_some() {
+                    return Ok(current);
                 }
-                Err(NoContentKey {
-                    node: node.clone(),
-                    cause,
-                })
+                "none of those its broker holds is valid now".to_owned()
             }
+            Ok(_) => "its broker holds none".to_owned(),
+            Err(cause) => cause,
+        };
+        if let Some(key) = cached {
+            warn!(node = %node, %cause, "cannot fetch a partner's content keys; sealing to the one kept");
+            return Ok(Some(key));
         }
+        if self.seen(node) {
+            return Err(NoContentKey {
+                node: node.clone(),
+                cause,
+            });
+        }
+        warn!(node = %node, %cause, "the partner has published no content key; sealing to its long-term key");
+        Ok(None)
+    }
+
+    /// Whether a content key of `node` was ever kept.
+    fn seen(&self, node: &NodeAddr) -> bool {
+        self.sets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(node)
+            .is_some_and(|set| !set.is_empty())
     }
 }
 
