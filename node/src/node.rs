@@ -611,6 +611,10 @@ impl Node {
         if recorded {
             info!(id = %verified.receipt.message_id, kind = ?kind, signer = %verified.receipt.signer, "evidence recorded");
         }
+        // Refused for a retired content key: sent again, sealed to the partner's current key.
+        if recorded {
+            crate::epochs::reseal::after_receipt(self, &verified).await;
+        }
         // Witnessing comes after the evidence is recorded and cannot fail it.
         if verified.receipt.signer == verified.receipt.to {
             crate::witness::witness_receipt(

@@ -280,3 +280,80 @@ async fn after_a_withdrawal_and_the_end_of_the_epoch_no_stored_copy_decrypts() -
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_message_sealed_to_a_key_the_addressee_lost_is_refused_with_a_code_and_sealed_again()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut fed = federation(dir.path()).await?;
+    fed.start_broker(AT).await?;
+    fed.start_broker(RS).await?;
+    fed.start_node(LEFOE).await?;
+    fed.start_node(ASTRA).await?;
+    // Astra's keys are published, then Astra stops and loses them (a disk restored from
+    // before they were made, say): the broker still serves them.
+    let mut prekeys = PrekeysClient::new(fixtures::channel_as(&fed, LEFOE).await?);
+    let ask = pb::FetchPrekeysRequest { node: ASTRA.into() };
+    let before = prekeys.fetch_prekeys(ask.clone()).await?.into_inner();
+    assert!(!before.prekeys.is_empty());
+    fed.stop_node(ASTRA).await?;
+    std::fs::remove_dir_all(fed.node_data_dir(ASTRA).join(FOLDER))?;
+
+    // LEFÖ-IBF seals to a key Astra no longer holds; Astra refuses it with the code when it
+    // is back, and LEFÖ-IBF sends the content again to Astra's new key.
+    let lefoe = fixtures::party(&fed, LEFOE).await?;
+    let mut admin = lefoe.admin.clone();
+    let first = admin
+        .send(fixtures::referral(ASTRA)?)
+        .await?
+        .into_inner()
+        .message_id;
+    fed.start_node(ASTRA).await?;
+    let astra = fixtures::party(&fed, ASTRA).await?;
+    trm_dev::wait::wait_for(WAIT, "the refusal of the first referral", || {
+        let mut admin = admin.clone();
+        let first = first.clone();
+        async move {
+            let status = admin
+                .status(pb::StatusRequest { message_id: first })
+                .await?
+                .into_inner();
+            Ok(status.evidence.iter().any(|e| e.step == "rejected"))
+        }
+    })
+    .await?;
+    fixtures::wait_for_inbox(&astra.admin, 1, WAIT).await?;
+    let after = prekeys.fetch_prekeys(ask).await?.into_inner();
+    assert_ne!(before, after, "Astra published new keys");
+
+    // Both are in LEFÖ-IBF's log: the refusal, with its code, and the second SENT.
+    let entries = fixtures::log_entries(&mut admin).await?;
+    let rejected = entries
+        .iter()
+        .find(|e| e.event == "rejected" && e.message_id == first)
+        .ok_or_else(|| anyhow::anyhow!("no rejected entry: {entries:?}"))?;
+    assert!(
+        rejected.reason.contains("REJECT_REASON_KEY_RETIRED"),
+        "{}",
+        rejected.reason
+    );
+    let sent: Vec<_> = entries.iter().filter(|e| e.event == "sent").collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let second = sent
+        .iter()
+        .map(|e| e.message_id.clone())
+        .find(|id| *id != first)
+        .ok_or_else(|| anyhow::anyhow!("no second message"))?;
+    trm_dev::lifecycle::wait_for_delivery(&lefoe, &second).await?;
+    // Astra's log has the refusal too, and the content arrived once.
+    let mut astra_admin = astra.admin.clone();
+    let astra_log = fixtures::log_entries(&mut astra_admin).await?;
+    assert!(
+        astra_log
+            .iter()
+            .any(|e| e.event == "refused" && e.message_id == first)
+    );
+    assert_eq!(fixtures::inbox_ids(&mut astra_admin).await?, vec![second]);
+    fed.shutdown().await?;
+    Ok(())
+}

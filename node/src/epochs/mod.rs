@@ -6,6 +6,7 @@
 //! - [`ring`]: this node's keys on disk, made ahead and destroyed at their time.
 //! - [`partners`]: partners' keys, fetched through the home broker and checked here.
 //! - [`publish`]: the task that keeps the ring, logs each destruction and publishes the keys.
+//! - [`reseal`]: a message a partner refused because its key was retired is sealed again.
 //!
 //! A key is valid for one epoch (`[content_keys] epoch_secs`, 7 days by default) and kept
 //! `keep_after_secs` longer (30 days by default: the longest an envelope may be deliverable),
@@ -16,6 +17,7 @@
 
 pub mod partners;
 pub mod publish;
+pub mod reseal;
 pub mod ring;
 
 use std::path::PathBuf;

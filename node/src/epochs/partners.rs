@@ -3,7 +3,7 @@
 //! while the broker cannot be reached. A partner's set is fetched again when its newest valid
 //! key has less than half of its window left.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -34,6 +34,8 @@ pub struct NoContentKey {
 #[derive(Debug, Default)]
 pub struct Partners {
     sets: Mutex<HashMap<NodeAddr, Vec<pb::Prekey>>>,
+    /// Partners of which a content key was ever kept: never sealed to their long-term key.
+    seen: Mutex<HashSet<NodeAddr>>,
 }
 
 /// Whether `key` still has more than half of its window left at `now_ms`.
@@ -52,6 +54,12 @@ impl Partners {
 
     /// Keeps `set` (already checked) for `node`.
     pub fn keep(&self, node: NodeAddr, set: Vec<pb::Prekey>) {
+        if !set.is_empty() {
+            self.seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(node.clone());
+        }
         self.sets
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -108,13 +116,21 @@ impl Partners {
         Ok(None)
     }
 
-    /// Whether a content key of `node` was ever kept.
-    fn seen(&self, node: &NodeAddr) -> bool {
+    /// Drops what is kept for `node`, so that the next use fetches its keys anew. It stays
+    /// known as a partner with content keys.
+    pub fn forget(&self, node: &NodeAddr) {
         self.sets
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(node)
-            .is_some_and(|set| !set.is_empty())
+            .remove(node);
+    }
+
+    /// Whether a content key of `node` was ever kept.
+    fn seen(&self, node: &NodeAddr) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(node)
     }
 }
 

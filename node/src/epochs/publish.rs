@@ -16,6 +16,9 @@ use crate::node::Node;
 /// The longest wait between two ticks.
 const MAX_TICK: Duration = Duration::from_secs(60);
 
+/// How long one publication may take.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The shortest wait between two ticks.
 const MIN_TICK: Duration = Duration::from_millis(200);
 
@@ -40,34 +43,61 @@ async fn log_destroyed(node: &Node) {
     }
 }
 
-/// Runs until `shutdown`.
-pub async fn run(node: Arc<Node>, epoch_ms: u64, mut shutdown: watch::Receiver<bool>) {
-    let mut published = false;
+/// Looks after the keys once and publishes them unless `published` says the broker has
+/// them; answers whether the broker has them now.
+async fn once(node: &Node, published: bool) -> bool {
+    let keys = node.content_keys();
+    let now = time::now_ms();
+    let mut published = published;
+    match keys.maintain(now) {
+        Ok(changed) => published &= !changed,
+        Err(e) => warn!(cause = %e, "cannot look after the content keys"),
+    }
+    log_destroyed(node).await;
+    if published {
+        return true;
+    }
+    let Some(channel) = keys.channel() else {
+        return false;
+    };
+    let set = keys.signed_set(now);
+    let call = PrekeysClient::new(channel.clone()).publish_prekeys(set);
+    match tokio::time::timeout(PUBLISH_TIMEOUT, call).await {
+        Ok(Ok(answer)) => {
+            info!(keys = answer.into_inner().stored, "content keys published");
+            true
+        }
+        Ok(Err(status)) => {
+            warn!(cause = %status.message(), "cannot publish the content keys; trying again");
+            false
+        }
+        Err(_) => {
+            warn!("the broker did not take the content keys in time; trying again");
+            false
+        }
+    }
+}
+
+/// Publishes the keys before the node takes deliveries, so that a partner whose message this
+/// node refuses for a retired key finds the current ones at once. Gives up after
+/// [`PUBLISH_TIMEOUT`] (the task goes on trying).
+pub async fn first(node: &Node) -> bool {
+    once(node, false).await
+}
+
+/// Runs until `shutdown`; `published` says whether [`first`] succeeded.
+pub async fn run(
+    node: Arc<Node>,
+    epoch_ms: u64,
+    published: bool,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut published = published;
     loop {
-        let now = time::now_ms();
-        match node.content_keys().maintain(now) {
-            Ok(changed) => published &= !changed,
-            Err(e) => warn!(cause = %e, "cannot look after the content keys"),
-        }
-        log_destroyed(&node).await;
-        if !published && let Some(channel) = node.content_keys().channel() {
-            let set = node.content_keys().signed_set(now);
-            match PrekeysClient::new(channel.clone())
-                .publish_prekeys(set)
-                .await
-            {
-                Ok(answer) => {
-                    published = true;
-                    info!(keys = answer.into_inner().stored, "content keys published");
-                }
-                Err(status) => {
-                    warn!(cause = %status.message(), "cannot publish the content keys; trying again");
-                }
-            }
-        }
         tokio::select! {
             () = tokio::time::sleep(tick(epoch_ms)) => {}
             _ = shutdown.changed() => return,
         }
+        published = once(&node, published).await;
     }
 }

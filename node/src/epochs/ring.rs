@@ -128,6 +128,32 @@ fn destroy_file(path: &Path) -> Result<(), EpochError> {
     }
 }
 
+/// The key files kept in `data_dir` now, as `(file name, contents)`, for a backup. A file
+/// destroyed while they are read is left out.
+pub fn files(data_dir: &Path) -> Result<Vec<(String, Vec<u8>)>, EpochError> {
+    let dir = data_dir.join(FOLDER);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&dir)(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io(&dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(SUFFIX) || name.starts_with('.') {
+            continue;
+        }
+        match std::fs::read(entry.path()) {
+            Ok(data) => found.push((name, data)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&entry.path())(e)),
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 impl Ring {
     /// The key files in `data_dir`'s folder (made if missing). A file that is not a key file is
     /// left alone with a warning, never removed.
