@@ -61,8 +61,8 @@ async fn once(node: &Node, published: bool) -> bool {
         return false;
     };
     let set = keys.signed_set(now);
-    let call = PrekeysClient::new(channel.clone()).publish_prekeys(set);
-    match tokio::time::timeout(PUBLISH_TIMEOUT, call).await {
+    let mut client = PrekeysClient::new(channel.clone());
+    match tokio::time::timeout(PUBLISH_TIMEOUT, client.publish_prekeys(set)).await {
         Ok(Ok(answer)) => {
             info!(keys = answer.into_inner().stored, "content keys published");
             true
