@@ -221,7 +221,7 @@ impl Ring {
             .map(|k| k.prekey.valid_until_ms)
             .max();
         // The current key, then the next, each starting where the one before ends.
-        while last_until.is_none_or(|until| until < now_ms.saturating_add(epoch)) {
+        while last_until.is_none_or(|until| until <= now_ms.saturating_add(epoch)) {
             let from = last_until.unwrap_or(now_ms);
             let until = from.saturating_add(epoch);
             self.generate(from, until)?;
