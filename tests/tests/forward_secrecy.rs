@@ -201,7 +201,7 @@ async fn after_a_withdrawal_and_the_end_of_the_epoch_no_stored_copy_decrypts() -
     assert!(published.prekeys.len() >= 2, "the current key and the next");
 
     let lefoe = fixtures::party(&fed, LEFOE).await?;
-    let mut astra = fixtures::party(&fed, ASTRA).await?;
+    let astra = fixtures::party(&fed, ASTRA).await?;
     let referral = fixtures::referral(ASTRA)?;
     let case_ref = referral.case_ref.clone();
     let mut admin = lefoe.admin.clone();
@@ -246,16 +246,20 @@ async fn after_a_withdrawal_and_the_end_of_the_epoch_no_stored_copy_decrypts() -
         async move { left }
     })
     .await?;
-    // Each destruction is in Astra's handover log.
-    let retired = fixtures::log_entries(&mut astra.admin)
-        .await?
-        .into_iter()
-        .filter(|e| e.event == "key_retired")
-        .count();
-    assert!(
-        retired >= keys_at_withdrawal.len(),
-        "{retired} keys retired"
-    );
+    // Each destruction is in Astra's handover log (written right after the file is gone).
+    trm_dev::wait::wait_for(WAIT, "a key_retired entry for each", || {
+        let mut admin = astra.admin.clone();
+        let count = keys_at_withdrawal.len();
+        async move {
+            let retired = fixtures::log_entries(&mut admin)
+                .await?
+                .into_iter()
+                .filter(|e| e.event == "key_retired")
+                .count();
+            Ok(retired >= count)
+        }
+    })
+    .await?;
     fed.shutdown().await?;
 
     // Everything at rest now: no payload decrypts with anything Astra still holds.
