@@ -36,7 +36,7 @@ pub const DEFAULT_EPOCH_SECS: u64 = 7 * 24 * 3600;
 /// The longest an envelope may be deliverable, in seconds (30 days).
 pub const DEFAULT_KEEP_AFTER_SECS: u64 = trm_proto::time::MAX_ENVELOPE_LIFETIME_MS / 1000;
 
-/// The `[content_keys] table of `node.toml`: how long partners seal to one content key, and
+/// The `[content_keys]` table of `node.toml`: how long partners seal to one content key, and
 /// how long its private half is kept after that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
