@@ -193,6 +193,103 @@ mod tests {
         assert_eq!(current(&set, 300), None);
     }
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    const NODE: &str = "lefoe-ibf@at";
+
+    fn directory(node_key: &SigningKey) -> Result<Directory, Box<dyn std::error::Error>> {
+        let authority = signing::generate_key();
+        let directory = pb::Directory {
+            federation: "test".into(),
+            version: 1,
+            issued_at_ms: 1,
+            expires_at_ms: 1_000_000,
+            brokers: vec![pb::BrokerEntry {
+                name: "at".into(),
+                endpoint: "https://127.0.0.1:1".into(),
+                certificate_sha256: vec![1; 32],
+                signing_key: authority.verifying_key().to_bytes().to_vec(),
+                country: "AT".into(),
+            }],
+            nodes: vec![pb::NodeEntry {
+                address: NODE.into(),
+                certificate_sha256: vec![2; 32],
+                signing_key: node_key.verifying_key().to_bytes().to_vec(),
+                ..Default::default()
+            }],
+            agreements: Vec::new(),
+        };
+        let signed = crate::directory::sign(&directory, &authority);
+        Ok(Directory::verify(
+            signed,
+            &authority.verifying_key(),
+            "test",
+            10,
+        )?)
+    }
+
+    fn prekey(recipient: &str) -> pb::Prekey {
+        pb::Prekey {
+            node: NODE.into(),
+            key_id: key_id(recipient),
+            age_recipient: recipient.into(),
+            valid_from_ms: 100,
+            valid_until_ms: 200,
+            destroy_at_ms: 300,
+        }
+    }
+
+    fn set(prekeys: Vec<pb::SignedPrekey>) -> pb::PrekeySet {
+        pb::PrekeySet {
+            node: NODE.into(),
+            prekeys,
+        }
+    }
+
+    #[test]
+    fn a_set_verifies_only_when_every_key_is_signed_by_its_node_and_consistent() -> TestResult {
+        let node_key = signing::generate_key();
+        let directory = directory(&node_key)?;
+        let good = sign(&prekey("age1good"), &node_key);
+        let (node, keys) = verify_set(&set(vec![good.clone()]), &directory, 50)?;
+        assert_eq!((node.as_str(), keys.len()), (NODE, 1));
+
+        // Signed by another key (a broker substituting its own recipient).
+        let forged = sign(&prekey("age1forged"), &signing::generate_key());
+        assert!(matches!(
+            verify_set(&set(vec![good.clone(), forged]), &directory, 50),
+            Err(PrekeyError::BadSignature { index: 1, .. })
+        ));
+        // A signed key moved into another node's set.
+        let mut moved = set(vec![good.clone()]);
+        moved.node = "astra@at".into();
+        assert!(matches!(
+            verify_set(&moved, &directory, 50),
+            Err(PrekeyError::UnknownNode(_))
+        ));
+        // Signed, but inconsistent: a key id that is not its recipient's, a window that closes
+        // after the key is destroyed, another node named inside.
+        let mut wrong_id = prekey("age1good");
+        wrong_id.key_id = key_id("age1other");
+        let mut late = prekey("age1good");
+        late.destroy_at_ms = 150;
+        let mut other = prekey("age1good");
+        other.node = "astra@at".into();
+        for bad in [wrong_id, late, other] {
+            assert!(matches!(
+                verify_set(&set(vec![sign(&bad, &node_key)]), &directory, 50),
+                Err(PrekeyError::Invalid { index: 0, .. })
+            ));
+        }
+        // Too many.
+        let many = set(vec![good; MAX_PREKEYS + 1]);
+        assert!(matches!(
+            verify_set(&many, &directory, 50),
+            Err(PrekeyError::TooMany { .. })
+        ));
+        Ok(())
+    }
+
     #[test]
     fn a_key_id_is_sixteen_hex_digits_of_the_recipient() {
         let id = key_id("age1example");
