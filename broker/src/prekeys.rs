@@ -129,7 +129,11 @@ impl PrekeysService {
 
     /// `node`'s set as its home broker `home` answers it, checked and kept; the kept copy when
     /// `home` cannot be reached or answers nothing usable.
-    async fn fetched_from(&self, home: &BrokerName, node: &NodeAddr) -> Result<pb::PrekeySet, Status> {
+    async fn fetched_from(
+        &self,
+        home: &BrokerName,
+        node: &NodeAddr,
+    ) -> Result<pb::PrekeySet, Status> {
         match self.ask_peer(home, node).await {
             Ok(set) => {
                 self.state
