@@ -44,6 +44,7 @@ pub mod link;
 pub mod listen;
 pub mod metrics;
 pub mod peer;
+pub mod prekeys;
 pub mod quota;
 pub mod record;
 pub mod refresh;

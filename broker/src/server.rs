@@ -82,6 +82,8 @@ pub async fn serve_state(
         .max_decoding_message_size(config.max_envelope_bytes + FRAME_SLACK);
     let peer = pb::broker_peer_server::BrokerPeerServer::new(BrokerPeerService::new(state.clone()))
         .max_decoding_message_size(relay::BATCH_BYTES + FRAME_SLACK);
+    let prekeys =
+        pb::prekeys_server::PrekeysServer::new(crate::prekeys::PrekeysService::new(state.clone()));
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -144,6 +146,7 @@ pub async fn serve_state(
         .add_service(reflection_v1alpha)
         .add_service(broker)
         .add_service(peer)
+        .add_service(prekeys)
         .serve_with_incoming_shutdown(incoming, stopping);
     let served = tokio::select! {
         served = served => served,

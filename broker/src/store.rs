@@ -393,6 +393,13 @@ pub trait BrokerStore: Send + Sync {
     /// Removes the relay-log records written before `before_ms` (the retention period,
     /// `relay_log_retention_days`) and returns how many.
     fn forget_relay_records(&self, before_ms: u64) -> StoreFuture<'_, usize>;
+    /// Replaces the signed prekey set kept for `node` (checked against the directory by the
+    /// caller); on disk when this returns.
+    fn put_prekeys<'a>(&'a self, node: &'a NodeAddr, set: &'a pb::PrekeySet)
+    -> StoreFuture<'a, ()>;
+
+    /// The signed prekey set kept for `node`, if any.
+    fn prekeys<'a>(&'a self, node: &'a NodeAddr) -> StoreFuture<'a, Option<pb::PrekeySet>>;
 
     /// Follows whether the store takes writes (`true`) or refuses them after a storage fault
     /// until it recovers (`false`); `None` for an engine that does not tell.

@@ -84,6 +84,7 @@ pub fn node_config(
         outbox: Default::default(),
         http: Default::default(),
         accounts: Default::default(),
+        content_keys: Default::default(),
     }
 }
 

@@ -110,6 +110,10 @@ pub struct NodeConfigFile {
     /// How the outbox submits to the home broker (the `[outbox]` table).
     #[serde(default)]
     pub outbox: crate::outbox::OutboxSettings,
+    /// Forward-secret content keys (the `[content_keys]` table): how long partners seal to
+    /// one key, and how long it is kept after that before it is destroyed.
+    #[serde(default)]
+    pub content_keys: crate::epochs::ContentKeySettings,
     /// The `[http]` table: where the HTTPS JSON API is served (off by default).
     #[serde(default)]
     pub http: crate::http::settings::HttpFile,
@@ -203,6 +207,8 @@ pub struct NodeConfig {
     pub webhooks: crate::webhooks::WebhookConfig,
     /// How many submissions the outbox keeps on their way to the broker at once.
     pub outbox_window: usize,
+    /// How long content keys are used and kept.
+    pub content_keys: crate::epochs::ContentKeySettings,
     /// The HTTPS JSON API, if it is on.
     pub http: Option<crate::http::settings::HttpSettings>,
     /// Session expiry and the lockout after wrong passwords.
@@ -338,10 +344,15 @@ impl NodeConfigFile {
             .accounts
             .validate()
             .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
+        let content_keys = self
+            .content_keys
+            .validate()
+            .map_err(|(name, problem)| ConfigError::from(field(name, problem)))?;
         let tls_key_pem = read_secret(&self.tls_key)?;
         let http = self.http.validate(&tls_cert_pem, &tls_key_pem)?;
         let engine = trm_storage::EngineSettings::from_cache_mib(self.cache_mib)?;
         Ok(NodeConfig {
+            content_keys,
             accounts,
             webhooks,
             outbox_window,

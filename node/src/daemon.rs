@@ -183,6 +183,14 @@ pub async fn serve(
     )));
     if node.log_broken().is_none() {
         let channel = broker_channel.clone();
+        node.content_keys().connect(channel.clone());
+        let published = crate::epochs::publish::first(&node).await;
+        tasks.push(tokio::spawn(crate::epochs::publish::run(
+            node.clone(),
+            config.content_keys.epoch_ms(),
+            published,
+            stopped.clone(),
+        )));
         tasks.push(tokio::spawn(outbox::run(
             node.clone(),
             channel.clone(),

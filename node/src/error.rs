@@ -62,6 +62,7 @@ impl From<NodeError> for Status {
                 Code::ResourceExhausted
             }
             NodeError::Seal(SealError::UnknownRecipient(_)) => Code::NotFound,
+            NodeError::Seal(SealError::NoContentKey(_)) => Code::Unavailable,
             NodeError::Seal(_) => Code::InvalidArgument,
             NodeError::Store(StoreError::NotFound(_) | StoreError::NoCase(_)) => Code::NotFound,
             NodeError::Store(StoreError::Case(_)) => Code::FailedPrecondition,

@@ -60,6 +60,7 @@ pub mod connect;
 pub mod coordinator;
 pub mod daemon;
 pub mod deadlines;
+pub mod epochs;
 pub mod error;
 pub mod export;
 pub mod handling;

@@ -74,6 +74,8 @@ pub struct Node {
     refusals: crate::refusal_log::RefusalLog,
     /// Sent, received and refused messages, for the metrics page.
     metrics: crate::metrics::Counters,
+    /// This node's content keys and its partners' (see [`crate::epochs`]).
+    content_keys: crate::epochs::ContentKeys,
     /// People's accounts, sessions and systems' API tokens.
     accounts: crate::accounts::Accounts,
     /// The organisation's webhooks and their notification queue.
@@ -123,6 +125,12 @@ impl Node {
             config.webhooks.clone(),
         );
         Self {
+            content_keys: crate::epochs::ContentKeys::open(
+                &config.data_dir,
+                config.keys.address.clone(),
+                config.keys.signing.clone(),
+                config.content_keys,
+            ),
             webhooks,
             keys: config.keys.clone(),
             directory: DirectoryHandle::new(config.directory.clone()),
@@ -161,6 +169,11 @@ impl Node {
     /// The organisation's webhooks.
     pub fn webhooks(&self) -> &crate::webhooks::Webhooks {
         &self.webhooks
+    }
+
+    /// This node's content keys and its partners'.
+    pub fn content_keys(&self) -> &crate::epochs::ContentKeys {
+        &self.content_keys
     }
 
     /// Sent, received and refused messages since the node started.
@@ -331,15 +344,32 @@ impl Node {
         } else {
             0
         };
-        let sealed = seal::seal_witnessed(
-            &self.keys,
-            &directory,
-            draft,
-            now,
-            self.message_ttl_ms,
-            witnessed,
-            case_sequence,
-        )?;
+        let content_key = self
+            .content_keys
+            .partners()
+            .key_for(&draft.to, &directory, self.content_keys.channel(), now)
+            .await
+            .map_err(seal::SealError::from)?;
+        let sealed = match content_key {
+            Some(key) => seal::seal_to(
+                &self.keys,
+                &key,
+                draft,
+                now,
+                self.message_ttl_ms,
+                witnessed,
+                case_sequence,
+            )?,
+            None => seal::seal_witnessed(
+                &self.keys,
+                &directory,
+                draft,
+                now,
+                self.message_ttl_ms,
+                witnessed,
+                case_sequence,
+            )?,
+        };
         let size = sealed.envelope.encoded_len();
         if size > self.max_envelope_bytes {
             return Err(NodeError::InvalidRequest(format!(
@@ -473,8 +503,9 @@ impl Node {
                 witness(0),
             ))
         };
-        let opened = open::open(
+        let opened = open::open_with(
             &self.keys,
+            |key_id| self.content_keys.identity(key_id),
             &self.directory.current(),
             envelope.clone(),
             self.max_envelope_bytes,
@@ -642,6 +673,10 @@ impl Node {
             .await?;
         if recorded {
             info!(id = %verified.receipt.message_id, kind = ?kind, signer = %verified.receipt.signer, "evidence recorded");
+        }
+        // Refused for a retired content key: sent again, sealed to the partner's current key.
+        if recorded {
+            crate::epochs::reseal::after_receipt(self, &verified).await;
         }
         // Witnessing comes after the evidence is recorded and cannot fail it.
         if verified.receipt.signer == verified.receipt.to {

@@ -4,6 +4,11 @@
 //! agreement covers its kind), decrypt, verify the inner signature, and check that the signed
 //! body is bound to this envelope (same sender, addressee, id, kind and time). Each failure has
 //! its own error, and nothing is stored by this module.
+//!
+//! The ciphertext is decrypted with the content key the header names ([`crate::epochs`]); an
+//! envelope sealed to a key this node no longer holds (destroyed on schedule) or never held is
+//! refused with [`OpenError::KeyRetired`], so that its sender seals it again. One naming no key
+//! is decrypted with the long-term age key, as nodes sealed before content keys.
 
 use prost::Message;
 use trm_proto::addr::NodeAddr;
@@ -56,6 +61,12 @@ pub enum OpenError {
     /// The sender is not in the directory.
     #[error("sender {0} is not in the federation directory")]
     UnknownSender(NodeAddr),
+    /// The envelope is sealed to a content key this node does not hold: destroyed on
+    /// schedule, or never this node's.
+    #[error(
+        "the envelope is sealed to content key {0}, which this node no longer holds (content keys are destroyed on schedule); the sender must seal it again to a current key"
+    )]
+    KeyRetired(String),
     /// The ciphertext does not decrypt with this node's identity.
     #[error("ciphertext does not decrypt: {0}")]
     Decrypt(String),
@@ -112,9 +123,22 @@ pub struct Opened {
     pub signed_body: Vec<u8>,
 }
 
-/// Opens an envelope addressed to this node.
+/// Opens an envelope addressed to this node that is sealed to its long-term key; one sealed
+/// to a content key is refused as [`OpenError::KeyRetired`]. See [`open_with`].
 pub fn open(
     keys: &NodeKeys,
+    directory: &Directory,
+    envelope: pb::Envelope,
+    max_bytes: usize,
+) -> Result<Opened, OpenError> {
+    open_with(keys, |_| None, directory, envelope, max_bytes)
+}
+
+/// Opens an envelope addressed to this node; `content_key` finds the identity of one of its
+/// content keys by id, while it is kept.
+pub fn open_with(
+    keys: &NodeKeys,
+    content_key: impl Fn(&str) -> Option<age::x25519::Identity>,
     directory: &Directory,
     envelope: pb::Envelope,
     max_bytes: usize,
@@ -138,7 +162,13 @@ pub fn open(
     // The rule the sending node applied before sealing, checked again here: a broker may have
     // let through what no agreement allows.
     directory.may_send(&header.from, &header.to, header.kind, now)?;
-    let plaintext = age::decrypt(&keys.age, &envelope.raw().ciphertext)
+    let identity = if header.recipient_key_id.is_empty() {
+        keys.age.clone()
+    } else {
+        content_key(&header.recipient_key_id)
+            .ok_or_else(|| OpenError::KeyRetired(header.recipient_key_id.clone()))?
+    };
+    let plaintext = age::decrypt(&identity, &envelope.raw().ciphertext)
         .map_err(|e| OpenError::Decrypt(e.to_string()))?;
     let signed = pb::SignedBody::decode(plaintext.as_slice())
         .map_err(|e| OpenError::MalformedBody(e.to_string()))?;

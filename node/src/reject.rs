@@ -44,6 +44,7 @@ impl From<&OpenError> for Refusal {
             OpenError::DirectoryExpired { .. } | OpenError::UnknownSender(_) => R::NotInDirectory,
             OpenError::NoAgreement(_) => R::NoAgreement,
             OpenError::Decrypt(_) => R::Undecryptable,
+            OpenError::KeyRetired(_) => R::KeyRetired,
             OpenError::UnknownCodeLists { .. } => R::CodeListsUnknown,
             OpenError::Rule(_) => R::Rule,
         };

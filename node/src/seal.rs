@@ -1,5 +1,8 @@
 //! Sealing: sign the body, encrypt it to the addressee only, then sign the header that commits
-//! to the ciphertext. See DESIGN.md, "The sealed envelope". DESIGN.md also encrypts to the
+//! to the ciphertext. See DESIGN.md, "The sealed envelope". A node seals to the addressee's
+//! current content key ([`seal_to`], see [`crate::epochs`]): the header names the key, and the
+//! envelope expires no later than the key's destruction. [`seal`] seals to the addressee's
+//! long-term age key, as nodes did before content keys. DESIGN.md also encrypts to the
 //! sender itself; trm does not, because a copy readable with the node's long-term key would
 //! survive crypto-shredding (old outbox records stay in the store's files until it compacts). The
 //! sender keeps its readable copy under the case key instead ([`crate::vault`]).
@@ -29,6 +32,17 @@ pub enum SealError {
     /// age encryption failed.
     #[error("encryption failed: {0}")]
     Encrypt(String),
+    /// No content key of the addressee is at hand.
+    #[error(transparent)]
+    NoContentKey(#[from] crate::epochs::partners::NoContentKey),
+    /// The addressee's content key is not a usable age recipient.
+    #[error("content key {key_id} of {node} is not a usable age recipient")]
+    BadContentKey {
+        /// The addressee.
+        node: NodeAddr,
+        /// The key's id.
+        key_id: String,
+    },
 }
 
 /// A sealed message, ready to submit, with what the sender keeps about it.
@@ -93,6 +107,58 @@ pub fn seal_witnessed(
         .age_recipient
         .parse()
         .map_err(|_| SealError::BadRecipientKey(draft.to.clone()))?;
+    let target = Target {
+        recipient: recipient_key,
+        key_id: String::new(),
+        expires_at_ms: now_ms.saturating_add(ttl_ms),
+    };
+    seal_with(keys, target, draft, now_ms, witnessed_size, case_sequence)
+}
+
+/// Seals `draft` to the addressee's content key `prekey` (checked against the directory by
+/// the caller, see [`crate::epochs::partners`]): the header names the key, and the envelope
+/// expires after `ttl_ms` or when the key is destroyed, whichever comes first. The body
+/// carries `witnessed_size` and `case_sequence` as in [`seal_witnessed`].
+pub fn seal_to(
+    keys: &NodeKeys,
+    prekey: &pb::Prekey,
+    draft: Draft,
+    now_ms: u64,
+    ttl_ms: u64,
+    witnessed_size: u64,
+    case_sequence: u64,
+) -> Result<Sealed, SealError> {
+    let recipient = prekey
+        .age_recipient
+        .parse()
+        .map_err(|_| SealError::BadContentKey {
+            node: draft.to.clone(),
+            key_id: prekey.key_id.clone(),
+        })?;
+    let target = Target {
+        recipient,
+        key_id: prekey.key_id.clone(),
+        expires_at_ms: now_ms.saturating_add(ttl_ms).min(prekey.destroy_at_ms),
+    };
+    seal_with(keys, target, draft, now_ms, witnessed_size, case_sequence)
+}
+
+/// What an envelope is sealed to.
+struct Target {
+    recipient: age::x25519::Recipient,
+    /// The content key's id; empty for the long-term key.
+    key_id: String,
+    expires_at_ms: u64,
+}
+
+fn seal_with(
+    keys: &NodeKeys,
+    target: Target,
+    draft: Draft,
+    now_ms: u64,
+    witnessed_size: u64,
+    case_sequence: u64,
+) -> Result<Sealed, SealError> {
     let kind = kind_of(&draft.content);
     let message_id = MessageId::random();
     let body = pb::Body {
@@ -113,17 +179,18 @@ pub fn seal_witnessed(
         body: body_bytes,
     }
     .encode_to_vec();
-    let ciphertext = age::encrypt(&recipient_key, &signed_body)
+    let ciphertext = age::encrypt(&target.recipient, &signed_body)
         .map_err(|e| SealError::Encrypt(e.to_string()))?;
     let header = Header {
         message_id,
         from: keys.address.clone(),
         to: draft.to,
         created_at_ms: now_ms,
-        expires_at_ms: now_ms.saturating_add(ttl_ms),
+        expires_at_ms: target.expires_at_ms,
         priority: draft.priority,
         kind,
         ciphertext_sha256: Sha256::digest(&ciphertext).into(),
+        recipient_key_id: target.key_id,
     };
     let header_bytes = header.to_pb().encode_to_vec();
     let envelope = pb::Envelope {

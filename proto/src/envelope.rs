@@ -74,6 +74,9 @@ pub struct Header {
     pub kind: pb::MessageKind,
     /// SHA-256 of the ciphertext.
     pub ciphertext_sha256: [u8; 32],
+    /// The addressee's content key the ciphertext is sealed to ([`crate::prekey`]); empty for
+    /// its long-term age key.
+    pub recipient_key_id: String,
 }
 
 impl Header {
@@ -88,6 +91,16 @@ impl Header {
         if kind == pb::MessageKind::Unspecified {
             return Err(EnvelopeError::MissingKind);
         }
+        let key_id = &header.recipient_key_id;
+        let well_formed = key_id.len() == 16
+            && key_id
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !key_id.is_empty() && !well_formed {
+            return Err(EnvelopeError::MalformedHeader(
+                "recipient_key_id is not 16 lowercase hex digits".into(),
+            ));
+        }
         Ok(Self {
             message_id: header.message_id.parse()?,
             from: header.from.parse()?,
@@ -100,6 +113,7 @@ impl Header {
                 .ciphertext_sha256
                 .try_into()
                 .map_err(|_| EnvelopeError::MalformedCiphertextHash)?,
+            recipient_key_id: header.recipient_key_id,
         })
     }
 
@@ -115,6 +129,7 @@ impl Header {
             priority: self.priority.into(),
             kind: self.kind.into(),
             ciphertext_sha256: self.ciphertext_sha256.to_vec(),
+            recipient_key_id: self.recipient_key_id.clone(),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! - [`attachment`]: files sent with a message: their names, hashes and size limits.
 //! - [`kinds`]: the names of message kinds, and the handling notice of a received body.
 //! - [`receipt`]: signed delivery evidence.
+//! - [`prekey`]: nodes' short-lived content keys, signed and checked against the directory.
 //! - [`directory`]: the signed federation directory.
 //! - [`time`]: Unix-millisecond timestamps.
 //! - `codec` (with `grpc`): the gRPC codec, refusing bytes that do not decode with
@@ -26,6 +27,7 @@ pub mod codec;
 pub mod directory;
 pub mod envelope;
 pub mod kinds;
+pub mod prekey;
 pub mod receipt;
 pub mod signing;
 #[cfg(feature = "grpc")]

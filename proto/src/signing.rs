@@ -17,6 +17,8 @@ pub enum Purpose {
     Receipt,
     /// The federation directory.
     Directory,
+    /// A node's content key (signed prekey).
+    Prekey,
 }
 
 impl Purpose {
@@ -26,6 +28,7 @@ impl Purpose {
             Purpose::Body => b"trm/body/v1",
             Purpose::Receipt => b"trm/receipt/v1",
             Purpose::Directory => b"trm/directory/v1",
+            Purpose::Prekey => b"trm/prekey/v1",
         }
     }
 }

@@ -273,6 +273,7 @@ fn with_plaintext_until(
         priority: pb::Priority::Routine,
         kind: pb::MessageKind::Referral,
         ciphertext_sha256: Sha256::digest(&ciphertext).into(),
+        recipient_key_id: String::new(),
     }
     .to_pb()
     .encode_to_vec();

@@ -83,6 +83,7 @@ async fn the_broker_refuses_oversized_fields_odd_dates_and_garbage_briefly_and_a
         priority: pb::Priority::Routine.into(),
         kind: pb::MessageKind::Referral.into(),
         ciphertext_sha256: vec![0; 32],
+        recipient_key_id: String::new(),
     };
     let refused = lefoe
         .submit(with_header(header.encode_to_vec()))

@@ -28,6 +28,7 @@ use super::{
 
 mod forget;
 mod outbox;
+mod prekeys;
 mod recover;
 mod set_aside;
 mod usage;
@@ -510,6 +511,18 @@ impl BrokerStore for EmbeddedStore {
     fn forget_relay_records(&self, before_ms: u64) -> StoreFuture<'_, usize> {
         Box::pin(async move { self.forget_relay_records_now(before_ms) })
     }
+
+    fn put_prekeys<'a>(
+        &'a self,
+        node: &'a NodeAddr,
+        set: &'a pb::PrekeySet,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(self.put_prekeys_now(node, set))
+    }
+
+    fn prekeys<'a>(&'a self, node: &'a NodeAddr) -> StoreFuture<'a, Option<pb::PrekeySet>> {
+        Box::pin(async move { self.prekeys_now(node) })
+    }
 }
 
 /// Applies every prepared write of an intake batch, in order, inside the writer's transaction:
@@ -618,6 +631,7 @@ mod tests {
             priority: pb::Priority::Routine.into(),
             kind: pb::MessageKind::Referral.into(),
             ciphertext_sha256: envelope::digest(ciphertext).to_vec(),
+            recipient_key_id: String::new(),
         }
         .encode_to_vec();
         let raw = pb::Envelope {

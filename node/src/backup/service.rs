@@ -80,6 +80,16 @@ fn encoded_snapshot(node: &Node) -> Result<Vec<u8>, Status> {
             )));
         }
     }
+    // The content keys still kept (destroyed ones are gone from the folder): a restored node
+    // reads what partners sealed to them, and destroys each at its time as the original would.
+    let content_keys = crate::epochs::ring::files(node.data_dir())
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    for (name, data) in content_keys {
+        snapshot.files.push(pb::BackupFile {
+            path: format!("data/{}/{name}", crate::epochs::ring::FOLDER),
+            data,
+        });
+    }
     tracing::info!(
         log_entries = snapshot.log_entries,
         files = snapshot.files.len(),

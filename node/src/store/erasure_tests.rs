@@ -34,6 +34,7 @@ fn header(
         priority: pb::Priority::Routine,
         kind,
         ciphertext_sha256: [0; 32],
+        recipient_key_id: String::new(),
     })
 }
 

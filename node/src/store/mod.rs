@@ -1633,6 +1633,23 @@ impl NodeStore {
         Ok(index)
     }
 
+    /// Logs that content key `key_id` was destroyed (see [`crate::epochs`]); on disk when
+    /// this returns.
+    pub async fn record_key_retired(&self, key_id: &str, now_ms: u64) -> Result<u64, StoreError> {
+        let log_entry = pb::LogEntry {
+            at_ms: now_ms,
+            event: pb::LogEvent::KeyRetired.into(),
+            actor: "node".into(),
+            reason: format!("content key {key_id} destroyed"),
+            ..Default::default()
+        };
+        let index = self
+            .change(move |t| Ok(t.log.append(log_entry.clone())?.index))
+            .await?;
+        self.durable().await?;
+        Ok(index)
+    }
+
     /// Received messages, newest first.
     pub fn inbox(&self, limit: usize) -> Result<Vec<pb::MessageSummary>, StoreError> {
         let mut all = Vec::new();
@@ -1867,6 +1884,7 @@ mod tests {
             priority: pb::Priority::Routine,
             kind,
             ciphertext_sha256: [0; 32],
+            recipient_key_id: String::new(),
         })
     }
 

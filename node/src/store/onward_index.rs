@@ -308,6 +308,7 @@ mod tests {
             priority: pb::Priority::Routine,
             kind: pb::MessageKind::Referral,
             ciphertext_sha256: [0; 32],
+            recipient_key_id: String::new(),
         };
         let content = Content::Referral(pb::Referral {
             notes,

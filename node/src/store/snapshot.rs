@@ -202,6 +202,7 @@ mod tests {
             priority: pb::Priority::Routine,
             kind: pb::MessageKind::Referral,
             ciphertext_sha256: [0; 32],
+            recipient_key_id: String::new(),
         };
         let mut digest = [0u8; 32];
         digest[..8].copy_from_slice(&n.to_be_bytes());

@@ -353,6 +353,27 @@ impl BrokerStore for RecoveringStore {
         })
     }
 
+    fn put_prekeys<'a>(
+        &'a self,
+        node: &'a NodeAddr,
+        set: &'a pb::PrekeySet,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let store = self.writable()?;
+            store
+                .put_prekeys(node, set)
+                .await
+                .map_err(|e| self.observe(e))
+        })
+    }
+
+    fn prekeys<'a>(&'a self, node: &'a NodeAddr) -> StoreFuture<'a, Option<pb::PrekeySet>> {
+        Box::pin(async move {
+            let store = self.current()?;
+            store.prekeys(node).await.map_err(|e| self.observe(e))
+        })
+    }
+
     fn writable(&self) -> Option<watch::Receiver<bool>> {
         Some(self.health.subscribe())
     }
