@@ -1003,3 +1003,103 @@ mod settings_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod two_step_tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    const PASSWORD: &str = "correct horse battery staple";
+
+    #[tokio::test]
+    async fn a_login_in_two_steps_needs_the_code_of_its_own_account() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let accounts = Accounts::new(NodeStore::open(dir.path())?, AccountsPolicy::default(), "t");
+        let now = 1_800_000_000_000;
+        accounts
+            .create("ana", &["caseworker".into()], PASSWORD, now)
+            .await?;
+        accounts
+            .create("ben", &["caseworker".into()], PASSWORD, now)
+            .await?;
+        // Without a second factor the first step signs in.
+        assert!(matches!(
+            accounts.begin_login("ben", PASSWORD, now).await?,
+            Begun::Signed(_)
+        ));
+        let setup = accounts.begin_totp("ana").await?;
+        let secret = totp::from_base32(&setup.secret).ok_or("base32")?;
+        let step = totp::step_at(now);
+        accounts
+            .confirm_totp("ana", &totp::code(&secret, step - 1), now)
+            .await?;
+        // A wrong password never reaches the second step.
+        assert!(matches!(
+            accounts.begin_login("ana", "wrong password", now).await,
+            Err(AuthError::BadCredentials)
+        ));
+        let Begun::NeedsCode(pending) = accounts.begin_login("ana", PASSWORD, now).await? else {
+            return Err("signed in without the code".into());
+        };
+        // A wrong code, a made-up pending token, a late code: refused.
+        assert!(matches!(
+            accounts.finish_login(&pending, "000000x", now).await,
+            Err(AuthError::BadTotp)
+        ));
+        assert!(matches!(
+            accounts
+                .finish_login("made-up", &totp::code(&secret, step), now)
+                .await,
+            Err(AuthError::NoSession)
+        ));
+        assert!(matches!(
+            accounts
+                .finish_login(&pending, &totp::code(&secret, step), now + PENDING_LOGIN_MS)
+                .await,
+            Err(AuthError::Expired)
+        ));
+        let grant = accounts
+            .finish_login(&pending, &totp::code(&secret, step), now)
+            .await?;
+        let ana = accounts.list(now)?.into_iter().find(|a| a.name == "ana");
+        let signed = accounts.session(&grant.token, now)?.account;
+        assert_eq!(Some(signed.as_str()), ana.as_ref().map(|a| a.id.as_str()));
+        // Used once: the pending login is gone.
+        assert!(matches!(
+            accounts
+                .finish_login(&pending, &totp::code(&secret, step + 1), now)
+                .await,
+            Err(AuthError::NoSession)
+        ));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn preferences_are_checked_and_kept() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let accounts = Accounts::new(NodeStore::open(dir.path())?, AccountsPolicy::default(), "t");
+        let made = accounts
+            .create("ana", &["caseworker".into()], PASSWORD, 1)
+            .await?;
+        assert!(matches!(
+            accounts.set_preferences("ana", "fr", "", 1).await,
+            Err(AccountsError::Language(_))
+        ));
+        assert!(matches!(
+            accounts
+                .set_preferences("ana", "de", "Europe/Nowhere", 1)
+                .await,
+            Err(AccountsError::TimeZone(_))
+        ));
+        accounts
+            .set_preferences("ana", "sr-Latn", "Europe/Belgrade", 1)
+            .await?;
+        let profile = accounts.profile(&AccountId::from_stored(made.id))?;
+        assert_eq!(
+            (profile.language.as_str(), profile.time_zone.as_str()),
+            ("sr-Latn", "Europe/Belgrade")
+        );
+        Ok(())
+    }
+}

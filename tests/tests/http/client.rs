@@ -2,4 +2,4 @@
 //! trusting only the certificate the node under test was given), shared with the console's
 //! tests.
 
-pub use trm_tests::web::{Answer, Https, Who};
+pub use trm_tests::web::{Answer, Who};
