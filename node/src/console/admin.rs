@@ -59,12 +59,13 @@ pub fn routes() -> axum::Router<Api> {
         )
 }
 
-/// The 403 page unless the viewer may do `action`.
-fn allowed(viewer: &Viewer, action: Action) -> Result<(), Response> {
+/// The 403 page when the viewer may not do `action`.
+fn forbidden(viewer: &Viewer, action: Action) -> Option<Response> {
     viewer
         .principal
         .may(action)
-        .map_err(|_| errors::for_viewer(viewer, Kind::Forbidden))
+        .err()
+        .map(|_| errors::for_viewer(viewer, Kind::Forbidden))
 }
 
 fn now() -> u64 {
@@ -140,7 +141,7 @@ fn service_error(viewer: &Viewer, status: &tonic::Status) -> Markup {
 }
 
 async fn status(State(api): State<Api>, viewer: Viewer) -> Response {
-    if let Err(page) = allowed(&viewer, Action::ManageAccounts) {
+    if let Some(page) = forbidden(&viewer, Action::ManageAccounts) {
         return page;
     }
     let node = &api.node;
@@ -205,7 +206,7 @@ async fn accounts_page(
     status: StatusCode,
     notes: AccountNotes,
 ) -> Response {
-    if let Err(page) = allowed(viewer, Action::ManageAccounts) {
+    if let Some(page) = forbidden(viewer, Action::ManageAccounts) {
         return page;
     }
     let listed = match api
@@ -469,7 +470,7 @@ async fn tokens_page(
     status: StatusCode,
     notes: TokenNotes,
 ) -> Response {
-    if let Err(page) = allowed(viewer, Action::ManageTokens) {
+    if let Some(page) = forbidden(viewer, Action::ManageTokens) {
         return page;
     }
     let listed = match api
@@ -616,7 +617,7 @@ async fn webhooks_page(
     status: StatusCode,
     notes: HookNotes,
 ) -> Response {
-    if let Err(page) = allowed(viewer, Action::ManageWebhooks) {
+    if let Some(page) = forbidden(viewer, Action::ManageWebhooks) {
         return page;
     }
     let listed = match api
