@@ -6,13 +6,12 @@
 //! says how to install it, never a skip.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
 
 /// Debian's Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -71,7 +70,6 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {CHROMEDRIVER}"))?;
         let profile = tempfile::tempdir()?;
@@ -140,17 +138,19 @@ impl Browser {
     pub async fn find(&self, id: &str) -> anyhow::Result<fantoccini::elements::Element> {
         // By attribute, so that ids with dots (message-file paths) need no escaping.
         let css = format!("[id=\"{id}\"]");
-        self.client
+        let found = self
+            .client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(&css))
-            .await
-            .with_context(|| {
-                format!(
-                    "no element #{id} on {}",
-                    self.path().await.unwrap_or_default()
-                )
-            })
+            .await;
+        match found {
+            Ok(element) => Ok(element),
+            Err(e) => {
+                let here = self.path().await.unwrap_or_default();
+                Err(anyhow::anyhow!("no element #{id} on {here}: {e}"))
+            }
+        }
     }
 
     /// Whether an element with `id` is on the page now.
@@ -267,8 +267,19 @@ impl Browser {
     /// Ends the browser and the driver.
     pub async fn close(mut self) -> anyhow::Result<()> {
         let closed = self.client.clone().close().await;
-        let _ = self.driver.kill().await;
+        self.stop_driver();
         closed?;
         Ok(())
+    }
+
+    fn stop_driver(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.stop_driver();
     }
 }

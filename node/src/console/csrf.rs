@@ -65,7 +65,12 @@ pub struct Checked {
 /// `https://<Host>`, `Sec-Fetch-Site` (when sent) is `same-origin`, and at least one is sent.
 pub fn same_origin(headers: &HeaderMap) -> bool {
     let value = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let origin = headers.get(header::ORIGIN).map(|v| v.to_str().ok());
+    // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` with a form: then
+    // `Sec-Fetch-Site` must say.
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().ok())
+        .filter(|o| *o != Some("null"));
     let site = headers.get("sec-fetch-site").map(|v| v.to_str().ok());
     if origin.is_none() && site.is_none() {
         return false;
@@ -178,6 +183,18 @@ mod tests {
             ("sec-fetch-site", "same-site"),
         ])));
         assert!(!same_origin(&headers(&[("origin", "https://")])));
+        // A browser's form under no-referrer: `Origin: null`, and Sec-Fetch-Site decides.
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!same_origin(&headers(&[host, ("origin", "null")])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site")
+        ])));
     }
 
     #[test]

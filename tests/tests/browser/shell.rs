@@ -24,7 +24,15 @@ async fn arrive(browser: &Browser, path: &str) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    anyhow::bail!("expected {path}, at {}", browser.path().await?)
+    let page = browser.client.source().await.unwrap_or_default();
+    let main = page
+        .find("<main")
+        .map_or("", |at| page.get(at..).unwrap_or_default());
+    anyhow::bail!(
+        "expected {path}, at {}: {}",
+        browser.path().await?,
+        main.chars().take(600).collect::<String>()
+    )
 }
 
 /// Signs in with the form.
