@@ -62,8 +62,12 @@ fn render(viewer: Option<&Viewer>, lang: Lang, title: &str, body: Markup) -> Mar
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 @if viewer.is_some() {
-                    meta http-equiv="refresh"
-                        content=(format!("{};url=/signed-out?why=idle", idle_ms / 1000));
+                    // Without script the page still ends with the session; with it,
+                    // session.js warns first and lets the person stay (WCAG 2.2.1).
+                    noscript {
+                        meta http-equiv="refresh"
+                            content=(format!("{};url=/signed-out?why=idle", idle_ms / 1000));
+                    }
                 }
                 title { (title) " · trm" }
                 link rel="stylesheet" href="/static/console.css";
