@@ -22,8 +22,11 @@ fn csrf_of(page: &Answer) -> Option<String> {
     Some(rest.get(..rest.find('"')?)?.to_owned())
 }
 
+/// A form's fields.
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
 /// The fields of a form adding the account `mallory`, with `csrf` as its token.
-fn add(csrf: &str) -> Vec<(&str, &str)> {
+fn add(csrf: &str) -> Fields<'_> {
     vec![
         ("_csrf", csrf),
         ("name", "mallory"),
@@ -156,7 +159,7 @@ async fn forms_without_the_token_or_from_elsewhere_are_refused_and_change_nothin
     let csrf = admin.csrf.as_str();
     let wrong = format!("{}x", csrf.get(1..).unwrap_or_default());
     let wrong = wrong.as_str();
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<(&str, &str, Fields)> = vec![
         (
             "no token",
             ORIGIN,
