@@ -8,12 +8,13 @@
 //! - [`security`]: the headers on every answer; [`assets`]: the static files.
 //! - [`i18n`]: the five languages; [`errors`]: the error pages.
 //! - Areas, each with its `routes()`: [`signin`], [`settings`], [`admin`]; reading: [`inbox`],
-//!   [`cases`], [`case`] (with [`message`] and [`evidence`]).
+//!   [`cases`], [`case`] (with [`message`] and [`evidence`]), [`coordinator`].
 
 pub mod admin;
 pub mod assets;
 pub mod case;
 pub mod cases;
+pub mod coordinator;
 pub mod csrf;
 pub mod errors;
 pub mod evidence;
@@ -38,4 +39,5 @@ pub fn routes() -> axum::Router<State> {
         .merge(inbox::routes())
         .merge(cases::routes())
         .merge(case::routes())
+        .merge(coordinator::routes())
 }
