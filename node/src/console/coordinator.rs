@@ -20,10 +20,7 @@ use crate::http::{State as Api, request};
 
 /// The coordinator's page and its form.
 pub fn routes() -> axum::Router<Api> {
-    axum::Router::new().route(
-        "/coordinator",
-        axum::routing::get(overview).post(collect),
-    )
+    axum::Router::new().route("/coordinator", axum::routing::get(overview).post(collect))
 }
 
 /// The longest purpose kept, in characters.
@@ -56,7 +53,11 @@ async fn collect(State(api): State<Api>, form: Checked) -> Response {
 }
 
 /// The page; `asked` is the answer to the form just sent (`Err` for a purpose left empty).
-async fn render(api: &Api, viewer: Viewer, asked: Option<Result<Vec<pb::AskedNode>, ()>>) -> Response {
+async fn render(
+    api: &Api,
+    viewer: Viewer,
+    asked: Option<Result<Vec<pb::AskedNode>, ()>>,
+) -> Response {
     if viewer.principal.may(Action::AuditReport).is_err() {
         return errors::for_viewer(&viewer, Kind::Forbidden);
     }
@@ -158,5 +159,9 @@ async fn render(api: &Api, viewer: Viewer, asked: Option<Result<Vec<pb::AskedNod
     } else {
         StatusCode::OK
     };
-    (status, layout::page(&viewer, &viewer.t("cases-coord-title"), body)).into_response()
+    (
+        status,
+        layout::page(&viewer, &viewer.t("cases-coord-title"), body),
+    )
+        .into_response()
 }

@@ -80,15 +80,34 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
     b.open("/cases?state=open&kind=referral").await?;
     b.check("cases-de").await?;
     let case_row = format!("case-{ASTRA}-AT-LEFOE-2026-0042");
-    b.find(&case_row).await?.find(fantoccini::Locator::Css("a")).await?.click().await?;
+    b.find(&case_row)
+        .await?
+        .find(fantoccini::Locator::Css("a"))
+        .await?
+        .click()
+        .await?;
     b.find("thread").await?;
 
     let field = |key: &str| format!("{sent}-referral.{key}");
-    assert_eq!(b.text(&field("exploitation_types")).await?, "sexuelle Ausbeutung");
-    assert!(b.text(&field("needs")).await?.contains("sichere Unterbringung"));
-    assert!(b.text(&field("needs")).await?.contains("psychosoziale Unterstützung"));
+    assert_eq!(
+        b.text(&field("exploitation_types")).await?,
+        "sexuelle Ausbeutung"
+    );
+    assert!(
+        b.text(&field("needs"))
+            .await?
+            .contains("sichere Unterbringung")
+    );
+    assert!(
+        b.text(&field("needs"))
+            .await?
+            .contains("psychosoziale Unterstützung")
+    );
     assert_eq!(b.text(&field("risk_assessment.level")).await?, "mittel");
-    assert_eq!(b.text(&field("victim_status")).await?, "identifiziertes Opfer");
+    assert_eq!(
+        b.text(&field("victim_status")).await?,
+        "identifiziertes Opfer"
+    );
     let banner = b.text(&format!("{sent}-banner")).await?;
     assert!(banner.starts_with("H2: ohne Erlaubnis von"), "{banner}");
     assert!(b.has("case-banner-1").await, "the case's own H2 banner");
@@ -100,10 +119,16 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
     choose_language(&b, "sr-Latn").await?;
     b.open(&case_path).await?;
     assert_eq!(b.lang().await?, "sr-Latn");
-    assert_eq!(b.text(&field("exploitation_types")).await?, "seksualna eksploatacija");
+    assert_eq!(
+        b.text(&field("exploitation_types")).await?,
+        "seksualna eksploatacija"
+    );
     assert!(b.text(&field("needs")).await?.contains("sklonište"));
     assert_eq!(b.text(&field("risk_assessment.level")).await?, "srednji");
-    assert_eq!(b.text(&field("victim_status")).await?, "identifikovana žrtva");
+    assert_eq!(
+        b.text(&field("victim_status")).await?,
+        "identifikovana žrtva"
+    );
     b.check("case-sr-Latn").await?;
     b.open("/").await?;
     b.check("inbox-sr-Latn").await?;
@@ -115,12 +140,18 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
     b.find("own-log").await?;
     b.find("collect").await?;
     let page = b.find("main").await?.text().await?;
-    assert!(!page.contains(fixtures::CANARY), "content on the audit page");
+    assert!(
+        !page.contains(fixtures::CANARY),
+        "content on the audit page"
+    );
     b.check("coordinator-en").await?;
     b.open(&case_path).await?;
     b.find("error-text").await?;
     let page = b.find("main").await?.text().await?;
-    assert!(!page.contains(fixtures::CANARY), "content shown to the coordinator");
+    assert!(
+        !page.contains(fixtures::CANARY),
+        "content shown to the coordinator"
+    );
     assert!(!b.has(&field("needs")).await);
     b.close().await
 }
