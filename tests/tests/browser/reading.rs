@@ -25,7 +25,12 @@ async fn sign_in(browser: &Browser, name: &str) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    anyhow::bail!("still on the sign-in page")
+    let why = if browser.has("sign-in-error").await {
+        browser.text("sign-in-error").await?
+    } else {
+        browser.path().await?
+    };
+    anyhow::bail!("still on the sign-in page: {why}")
 }
 
 /// Waits until the browser is at `path`.
