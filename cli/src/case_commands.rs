@@ -67,7 +67,7 @@ impl Answer {
 pub async fn cases(socket: &Path, out: Output) -> Result<(), CommandError> {
     let response = client::connect_cases(socket)
         .await?
-        .cases(pb::CasesRequest {})
+        .cases(pb::CasesRequest::default())
         .await?
         .into_inner();
     out.print(case_view::cases(&response.cases), || {

@@ -21,16 +21,7 @@ fn item_kind(kind: &str) -> String {
 /// partner* (their node has it), *accepted by partner* (they took the case), never just
 /// "accepted", which `trm status` once used for the broker's storing.
 pub fn state_word(state: &str, direction: &str) -> String {
-    let outgoing = direction == "outgoing";
-    match (state, outgoing) {
-        ("delivered", true) => "delivered to partner".into(),
-        ("delivered", false) => "received, not yet answered".into(),
-        ("accepted" | "declined", true) => format!("{state} by partner"),
-        ("accepted" | "declined", false) => format!("{state} by you"),
-        ("needs_information", true) => "partner needs more information".into(),
-        ("needs_information", false) => "you asked for more information".into(),
-        (other, _) => other.replace('_', " "),
-    }
+    trm_view::states::state_word(state, direction)
 }
 
 /// An item as one phrase: "referral 0192ab… (outgoing): delivered; answer to the referral

@@ -18,11 +18,7 @@ fn short(digest: &[u8]) -> String {
 /// kind is called ACCEPTED on the wire), the partner's node *delivers*; "accepted" is kept for
 /// the partner's answer to a referral.
 pub fn step(step: &str) -> String {
-    match step {
-        "submitted" => "sealed".into(),
-        "accepted" => "stored".into(),
-        other => other.replace('_', " "),
-    }
+    trm_view::states::step(step)
 }
 
 /// The inbox as a table.

@@ -1,6 +1,10 @@
 //! The `trm.v1.NodeCases` service that `trm cases` and `trm case` use over the node's Unix
 //! socket: the cases this node takes part in, their item states and their threads, with each
 //! message's content decrypted only when asked for.
+//!
+//! The list is filtered (open or closed, overdue, partner, item kind) and paged by
+//! [`select`]: most recently active first, a page token naming the last case of the page (so
+//! a case added or moved meanwhile neither repeats nor hides the cases after it).
 
 use std::sync::Arc;
 
@@ -63,13 +67,17 @@ impl pb::node_cases_server::NodeCases for CasesService {
         request: Request<pb::CasesRequest>,
     ) -> Result<Response<pb::CasesResponse>, Status> {
         crate::accounts::authorize(&request, crate::accounts::Action::ListCases)?;
+        let filter = Filter::of(request.get_ref())?;
         let cases = self.node.store().cases().map_err(NodeError::from)?;
+        let summaries = cases
+            .into_iter()
+            .filter_map(|c| c.summary)
+            .map(|s| self.with_due_times(s))
+            .collect();
+        let (cases, next_page_token) = select(summaries, &filter, trm_proto::time::now_ms());
         Ok(Response::new(pb::CasesResponse {
-            cases: cases
-                .into_iter()
-                .filter_map(|c| c.summary)
-                .map(|s| self.with_due_times(s))
-                .collect(),
+            cases,
+            next_page_token,
         }))
     }
 
@@ -122,5 +130,297 @@ impl pb::node_cases_server::NodeCases for CasesService {
             summary: Some(summary),
             thread,
         }))
+    }
+}
+
+/// The most cases one page may hold.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// A cases request, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// `Some(true)`: open cases only; `Some(false)`: closed ones only.
+    open: Option<bool>,
+    overdue: bool,
+    partner: String,
+    kind: String,
+    /// 0: every case from the token on.
+    page_size: usize,
+    after: Option<Cursor>,
+}
+
+/// Where a case stands in the list: most recently active first, then by partner and reference.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Cursor {
+    newest_first: std::cmp::Reverse<u64>,
+    counterparty: String,
+    case_ref: String,
+}
+
+impl Cursor {
+    fn of(summary: &pb::CaseSummary) -> Self {
+        Self {
+            newest_first: std::cmp::Reverse(summary.last_activity_ms),
+            counterparty: summary.counterparty.clone(),
+            case_ref: summary.case_ref.clone(),
+        }
+    }
+
+    /// `<last activity>.<partner, hex>.<reference, hex>`: opaque to callers.
+    fn token(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.newest_first.0,
+            hex::encode(&self.counterparty),
+            hex::encode(&self.case_ref)
+        )
+    }
+
+    fn parse(token: &str) -> Option<Self> {
+        let mut parts = token.split('.');
+        let at = parts.next()?.parse().ok()?;
+        let text = |part: Option<&str>| {
+            hex::decode(part?)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+        };
+        let counterparty = text(parts.next())?;
+        let case_ref = text(parts.next())?;
+        parts.next().is_none().then_some(Self {
+            newest_first: std::cmp::Reverse(at),
+            counterparty,
+            case_ref,
+        })
+    }
+}
+
+fn invalid(field: &str, problem: &str) -> Status {
+    Status::invalid_argument(format!("{field}: {problem}"))
+}
+
+impl Filter {
+    /// The filter of a request; a value the list does not know is refused, naming the field.
+    pub fn of(request: &pb::CasesRequest) -> Result<Self, Status> {
+        let open = match request.state.as_str() {
+            "" => None,
+            "open" => Some(true),
+            "closed" => Some(false),
+            _ => return Err(invalid("state", "must be open or closed")),
+        };
+        if !request.kind.is_empty()
+            && !trm_view::states::ITEM_KINDS.contains(&request.kind.as_str())
+        {
+            return Err(invalid(
+                "kind",
+                "must be referral, information_request or return",
+            ));
+        }
+        if request.page_size > MAX_PAGE_SIZE {
+            return Err(invalid("page_size", "must be at most 500"));
+        }
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => Some(Cursor::parse(token).ok_or_else(|| {
+                invalid(
+                    "page_token",
+                    "is not a token this node gave for the next page",
+                )
+            })?),
+        };
+        Ok(Self {
+            open,
+            overdue: request.overdue,
+            partner: request.partner.clone(),
+            kind: request.kind.clone(),
+            page_size: usize::try_from(request.page_size).unwrap_or(usize::MAX),
+            after,
+        })
+    }
+
+    /// Whether a case (its due times filled in) passes the filter at `now_ms`.
+    fn passes(&self, summary: &pb::CaseSummary, now_ms: u64) -> bool {
+        let open = crate::cases::ended(summary).is_none()
+            && summary
+                .items
+                .iter()
+                .any(|i| !crate::cases::table::is_final(&i.kind, &i.state));
+        self.open.is_none_or(|wanted| wanted == open)
+            && (!self.overdue || is_overdue(summary, now_ms))
+            && (self.partner.is_empty() || summary.counterparty == self.partner)
+            && (self.kind.is_empty() || summary.items.iter().any(|i| i.kind == self.kind))
+    }
+}
+
+/// Whether an item of the case is past its due time at `now_ms`.
+pub fn is_overdue(summary: &pb::CaseSummary, now_ms: u64) -> bool {
+    summary
+        .items
+        .iter()
+        .any(|i| i.due_at_ms != 0 && i.due_at_ms < now_ms)
+}
+
+/// The page of `cases` that `filter` asks for, most recently active first, and the token of
+/// the next page (empty when none follows).
+pub fn select(
+    mut cases: Vec<pb::CaseSummary>,
+    filter: &Filter,
+    now_ms: u64,
+) -> (Vec<pb::CaseSummary>, String) {
+    cases.sort_by_key(Cursor::of);
+    let mut page: Vec<pb::CaseSummary> = cases
+        .into_iter()
+        .filter(|c| {
+            filter
+                .after
+                .as_ref()
+                .is_none_or(|after| Cursor::of(c) > *after)
+        })
+        .filter(|c| filter.passes(c, now_ms))
+        .collect();
+    if filter.page_size == 0 || page.len() <= filter.page_size {
+        return (page, String::new());
+    }
+    page.truncate(filter.page_size);
+    let next = page
+        .last()
+        .map(|c| Cursor::of(c).token())
+        .unwrap_or_default();
+    (page, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(
+        case_ref: &str,
+        partner: &str,
+        at: u64,
+        items: &[(&str, &str, u64)],
+    ) -> pb::CaseSummary {
+        pb::CaseSummary {
+            case_ref: case_ref.into(),
+            counterparty: partner.into(),
+            last_activity_ms: at,
+            items: items
+                .iter()
+                .map(|(kind, state, due)| pb::CaseItem {
+                    kind: (*kind).into(),
+                    state: (*state).into(),
+                    due_at_ms: *due,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn refs(cases: &[pb::CaseSummary]) -> Vec<&str> {
+        cases.iter().map(|c| c.case_ref.as_str()).collect()
+    }
+
+    fn all() -> Vec<pb::CaseSummary> {
+        vec![
+            case("A", "astra@b", 10, &[("referral", "delivered", 50)]),
+            case("B", "lefoe@b", 30, &[("referral", "closed", 0)]),
+            case("C", "astra@b", 20, &[("return", "requested", 500)]),
+            case("D", "astra@b", 30, &[("information_request", "open", 0)]),
+        ]
+    }
+
+    fn filter(request: pb::CasesRequest) -> Filter {
+        Filter::of(&request).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn filters_combine_and_the_newest_come_first() {
+        let every = filter(pb::CasesRequest::default());
+        assert_eq!(refs(&select(all(), &every, 100).0), ["D", "B", "C", "A"]);
+        let open = filter(pb::CasesRequest {
+            state: "open".into(),
+            ..Default::default()
+        });
+        assert_eq!(refs(&select(all(), &open, 100).0), ["D", "C", "A"]);
+        let closed = filter(pb::CasesRequest {
+            state: "closed".into(),
+            ..Default::default()
+        });
+        assert_eq!(refs(&select(all(), &closed, 100).0), ["B"]);
+        let overdue = filter(pb::CasesRequest {
+            overdue: true,
+            ..Default::default()
+        });
+        assert_eq!(refs(&select(all(), &overdue, 100).0), ["A"]);
+        let astra_returns = filter(pb::CasesRequest {
+            partner: "astra@b".into(),
+            kind: "return".into(),
+            ..Default::default()
+        });
+        assert_eq!(refs(&select(all(), &astra_returns, 100).0), ["C"]);
+    }
+
+    #[test]
+    fn pages_follow_each_other_without_repeating_or_skipping() {
+        let mut request = pb::CasesRequest {
+            page_size: 3,
+            ..Default::default()
+        };
+        let (first, token) = select(all(), &filter(request.clone()), 100);
+        assert_eq!(refs(&first), ["D", "B", "C"]);
+        assert!(!token.is_empty());
+        request.page_token = token;
+        // A case that became active meanwhile moves to the front; it does not push "A" off.
+        let mut later = all();
+        later.push(case("E", "astra@b", 99, &[]));
+        let (second, token) = select(later, &filter(request), 100);
+        assert_eq!(refs(&second), ["A"]);
+        assert_eq!(token, "");
+        let (exact, token) = select(
+            all(),
+            &filter(pb::CasesRequest {
+                page_size: 4,
+                ..Default::default()
+            }),
+            100,
+        );
+        assert_eq!(exact.len(), 4);
+        assert_eq!(token, "", "no empty page after an exact fit");
+    }
+
+    #[test]
+    fn what_the_list_does_not_know_is_refused_by_name() {
+        let refused =
+            |request: pb::CasesRequest| Filter::of(&request).err().map(|e| e.message().to_owned());
+        assert_eq!(
+            refused(pb::CasesRequest {
+                state: "pending".into(),
+                ..Default::default()
+            }),
+            Some("state: must be open or closed".into())
+        );
+        assert!(
+            refused(pb::CasesRequest {
+                kind: "referral_response".into(),
+                ..Default::default()
+            })
+            .is_some_and(|m| m.starts_with("kind:"))
+        );
+        assert!(
+            refused(pb::CasesRequest {
+                page_size: 501,
+                ..Default::default()
+            })
+            .is_some_and(|m| m.starts_with("page_size:"))
+        );
+        for token in ["x", "1.zz.00", "1.41.42.43", "1.ff.41", "-1.41.42"] {
+            assert!(
+                refused(pb::CasesRequest {
+                    page_token: token.into(),
+                    ..Default::default()
+                })
+                .is_some_and(|m| m.starts_with("page_token:")),
+                "{token}"
+            );
+        }
     }
 }

@@ -138,19 +138,30 @@ pub fn kind_of(content: &Content) -> pb::MessageKind {
     }
 }
 
+/// The handling code of a body's content and the restrictions stated with it (for an H3), for
+/// the kinds that carry one.
+pub fn handling(body: &pb::Body) -> Option<(i32, &str)> {
+    match &body.content {
+        Some(Content::Referral(r)) => Some((r.handling_code, r.handling_restrictions.as_str())),
+        Some(Content::InfoRequest(r)) => Some((r.handling_code, r.handling_restrictions.as_str())),
+        Some(Content::InfoResponse(r)) => Some((r.handling_code, r.handling_restrictions.as_str())),
+        _ => None,
+    }
+}
+
 /// What the handling code of a body asks of its reader, when the admin API's `direction` of
 /// the stored message is `incoming`; empty when nothing (and for every outgoing message).
 pub fn handling_notice(body: &pb::Body, direction: &str) -> String {
     if direction != "incoming" {
         return String::new();
     }
-    let (code, restrictions) = match &body.content {
-        Some(Content::Referral(r)) => (r.handling_code, r.handling_restrictions.as_str()),
-        Some(Content::InfoRequest(r)) => (r.handling_code, r.handling_restrictions.as_str()),
-        Some(Content::InfoResponse(r)) => (r.handling_code, r.handling_restrictions.as_str()),
-        _ => return String::new(),
-    };
-    let provider = &body.from;
+    handling(body).map_or_else(String::new, |(code, restrictions)| {
+        notice(code, &body.from, restrictions)
+    })
+}
+
+/// What a handling code asks of the reader, in English, naming the provider; empty for none.
+pub fn notice(code: i32, provider: &str, restrictions: &str) -> String {
     match pb::HandlingCode::try_from(code) {
         Ok(pb::HandlingCode::H0) => "H0: use only for the purpose it was provided for".into(),
         Ok(pb::HandlingCode::H1) => format!(

@@ -6,12 +6,13 @@
 //! says how to install it, never a skip.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+use tokio::process::{Child, Command};
 
 /// Debian's Chromium.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -70,6 +71,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {CHROMEDRIVER}"))?;
         let profile = tempfile::tempdir()?;
@@ -147,8 +149,8 @@ impl Browser {
         match found {
             Ok(element) => Ok(element),
             Err(e) => {
-                let here = self.path().await.unwrap_or_default();
-                Err(anyhow::anyhow!("no element #{id} on {here}: {e}"))
+                let at = self.path().await.unwrap_or_default();
+                Err(anyhow::Error::from(e).context(format!("no element #{id} on {at}")))
             }
         }
     }
@@ -267,19 +269,8 @@ impl Browser {
     /// Ends the browser and the driver.
     pub async fn close(mut self) -> anyhow::Result<()> {
         let closed = self.client.clone().close().await;
-        self.stop_driver();
+        let _ = self.driver.kill().await;
         closed?;
         Ok(())
-    }
-
-    fn stop_driver(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        self.stop_driver();
     }
 }

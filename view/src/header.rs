@@ -5,9 +5,9 @@
 use trm_proto::kinds;
 use trm_proto::pb;
 
+use crate::labeler::{English, Labeler};
 use crate::labels;
 use crate::model::{Field, Value};
-use crate::words::plural;
 
 /// What the body does not carry: the header's priority and the node's handling notice.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,24 +30,26 @@ pub const REFERRAL_ANSWER_HOURS: [(pb::Priority, u64); 3] = [
 /// The kind for people, from the kinds table (`Referral response`), or made from the
 /// content's field name for a kind that table does not have.
 pub fn title(wire_kind: i32, case_name: &str) -> String {
-    let label = kinds::of_wire(wire_kind)
-        .filter(|k| k.name == case_name)
-        .map_or_else(|| case_name.replace('_', " "), |k| k.label.to_owned());
-    labels::fallback(&label)
+    title_with(wire_kind, case_name, &English)
 }
 
-/// A time span for people: "24 hours", "48 hours", "7 days".
-fn span(hours: u64) -> String {
-    if hours > 48 && hours.is_multiple_of(24) {
-        plural(hours / 24, "day")
-    } else {
-        plural(hours, "hour")
-    }
+/// [`title`] in `labeler`'s words.
+pub fn title_with(wire_kind: i32, case_name: &str, labeler: &dyn Labeler) -> String {
+    let label = kinds::of_wire(wire_kind)
+        .filter(|k| k.name == case_name)
+        .and_then(|k| labeler.kind(k.name))
+        .unwrap_or_else(|| case_name.replace('_', " "));
+    labels::fallback(&label)
 }
 
 /// The priority as a code: `urgent`, "urgent: a referral is answered within 48 hours";
 /// `None` for one this build does not know.
 pub fn priority(wire: i32) -> Option<Value> {
+    priority_with(wire, &English)
+}
+
+/// [`priority`] in `labeler`'s words.
+pub fn priority_with(wire: i32, labeler: &dyn Labeler) -> Option<Value> {
     let p = pb::Priority::try_from(wire).ok()?;
     let hours = REFERRAL_ANSWER_HOURS
         .iter()
@@ -58,15 +60,15 @@ pub fn priority(wire: i32) -> Option<Value> {
         .trim_start_matches("PRIORITY_")
         .to_ascii_lowercase();
     Some(Value::Code {
-        meaning: format!("{code}: a referral is answered within {}", span(hours)),
+        meaning: labeler.priority(&code, hours),
         code,
     })
 }
 
-fn text(key: &str, label: &str, value: &str) -> Option<Field> {
+fn text(key: &str, labeler: &dyn Labeler, value: &str) -> Option<Field> {
     (!value.is_empty()).then(|| Field {
         key: format!("header.{key}"),
-        label: label.to_owned(),
+        label: labeler.header(key),
         value: Value::Text {
             value: value.to_owned(),
         },
@@ -75,22 +77,27 @@ fn text(key: &str, label: &str, value: &str) -> Option<Field> {
 
 /// The header fields of a body.
 pub fn fields(body: &pb::Body, facts: &Facts<'_>) -> Vec<Field> {
+    fields_with(body, facts, &English)
+}
+
+/// [`fields`] in `labeler`'s words (the handling notice is the one in `facts`).
+pub fn fields_with(body: &pb::Body, facts: &Facts<'_>, labeler: &dyn Labeler) -> Vec<Field> {
     let kind = kinds::of_wire(body.kind).map(|k| Field {
         key: "header.kind".into(),
-        label: "Kind".into(),
+        label: labeler.header("kind"),
         value: Value::Code {
             code: k.name.to_owned(),
-            meaning: k.label.to_owned(),
+            meaning: labeler.kind(k.name).unwrap_or_else(|| k.label.to_owned()),
         },
     });
-    let priority = priority(facts.priority).map(|value| Field {
+    let priority = priority_with(facts.priority, labeler).map(|value| Field {
         key: "header.priority".into(),
-        label: "Priority".into(),
+        label: labeler.header("priority"),
         value,
     });
     let created = (body.created_at_ms != 0).then(|| Field {
         key: "header.created".into(),
-        label: "Sealed".into(),
+        label: labeler.header("created"),
         value: Value::Date {
             value: crate::time::rfc3339(body.created_at_ms),
             utc_ms: body.created_at_ms,
@@ -99,12 +106,12 @@ pub fn fields(body: &pb::Body, facts: &Facts<'_>) -> Vec<Field> {
     [
         kind,
         priority,
-        text("from", "From", &body.from),
-        text("to", "To", &body.to),
+        text("from", labeler, &body.from),
+        text("to", labeler, &body.to),
         created,
-        text("case_ref", "Case", &body.case_ref),
-        text("message_id", "Message id", &body.message_id),
-        text("handling_notice", "Handling", facts.handling_notice),
+        text("case_ref", labeler, &body.case_ref),
+        text("message_id", labeler, &body.message_id),
+        text("handling_notice", labeler, facts.handling_notice),
     ]
     .into_iter()
     .flatten()

@@ -492,6 +492,26 @@ const CODES: &[(&str, &str)] = &[
 /// Enums whose codes the message files write in capitals (`H2`, `A`).
 const CAPITAL_CODES: &[&str] = &["trm.v1.HandlingCode", "trm.v1.SourceReliability"];
 
+/// Every labelled field: its full name and how it is shown.
+pub fn all_fields() -> impl Iterator<Item = (&'static str, &'static FieldLabel)> {
+    FIELDS.iter().map(|(name, label)| (*name, label))
+}
+
+/// Every code meaning, keyed `enum full name` + `.` + value name.
+pub fn all_codes() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CODES.iter().copied()
+}
+
+/// Every unit a number is counted in: the fields' units, and the bytes, hours and days the
+/// views count in.
+pub fn all_units() -> Vec<&'static str> {
+    let mut units: Vec<&'static str> = FIELDS.iter().filter_map(|(_, l)| l.unit).collect();
+    units.extend(["byte", "hour", "day"]);
+    units.sort_unstable();
+    units.dedup();
+    units
+}
+
 /// How the field with this full name (`trm.v1.Referral.child`) is shown; `None` when the
 /// table has no entry (the walk then shows it under [`fallback`]).
 pub fn field(full_name: &str) -> Option<&'static FieldLabel> {

@@ -17,20 +17,28 @@
 //! # Layout
 //! - [`model`]: the typed tree ([`View`], [`Field`], [`Value`]) and its stable JSON shape.
 //! - [`labels`]: the one label table: field labels, code meanings, code spellings.
+//! - [`labeler`]: who words a view ([`Labeler`]): [`English`] from the table, or
+//!   [`fluent::Fluent`] in the reader's language from `view/locales/<lang>/view.ftl`.
+//! - [`states`]: what case items, their states and evidence steps are called.
 //! - [`walk`]: the descriptor walk from a body to a [`View`].
 //! - [`header`]: the envelope facts a receiver needs (kind, priority, sender, ...).
 //! - [`text`]: the view as aligned text for people.
 //! - [`time`]: times in UTC (and the local time zone beside it in text).
 //! - [`words`] holds the plurals.
 
+pub mod fluent;
 pub mod header;
+pub mod labeler;
 pub mod labels;
 pub mod model;
+pub mod states;
 pub mod text;
 pub mod time;
 pub mod walk;
 pub mod words;
 
+pub use fluent::Fluent;
 pub use header::Facts;
+pub use labeler::{English, Labeler};
 pub use model::{Field, Value, View};
-pub use walk::{ViewError, view};
+pub use walk::{ViewError, view, view_with};

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use trm_proto::pb;
 
 use crate::header::{self, Facts};
+use crate::labeler::{English, Labeler};
 use crate::labels::{self, Show};
 use crate::model::{Field, Value, View};
 
@@ -101,19 +102,31 @@ pub fn content_enums() -> Result<Vec<prost_reflect::EnumDescriptor>, ViewError> 
     Ok(enums)
 }
 
-/// The view of a body: the envelope facts and every field of its content.
+/// The view of a body in English: the envelope facts and every field of its content.
 pub fn view(body: &pb::Body, facts: &Facts<'_>) -> Result<View, ViewError> {
+    view_with(body, facts, &English)
+}
+
+/// The view of a body in `labeler`'s words: the same fields, keys and code spellings as
+/// [`view`], the labels and what codes mean in the reader's language. Free text stays as the
+/// sender wrote it.
+pub fn view_with(
+    body: &pb::Body,
+    facts: &Facts<'_>,
+    labeler: &dyn Labeler,
+) -> Result<View, ViewError> {
     let dynamic = DynamicMessage::decode(body_descriptor()?, body.encode_to_vec().as_slice())
         .map_err(|e| ViewError::Decode(e.to_string()))?;
-    content_view(&dynamic, body, facts)
+    content_view(&dynamic, body, facts, labeler)
 }
 
 /// The view of a body already decoded as a [`DynamicMessage`] of [`BODY`] (`body` gives the
-/// envelope facts).
+/// envelope facts), in `labeler`'s words.
 pub fn content_view(
     dynamic: &DynamicMessage,
     body: &pb::Body,
     facts: &Facts<'_>,
+    labeler: &dyn Labeler,
 ) -> Result<View, ViewError> {
     let (case, content) = content_cases()?
         .into_iter()
@@ -125,19 +138,24 @@ pub fn content_view(
         .ok_or(ViewError::NoContent)?;
     let kind = case.name().to_owned();
     Ok(View {
-        title: header::title(body.kind, &kind),
-        header: header::fields(body, facts),
-        fields: fields(&content, &kind),
+        title: header::title_with(body.kind, &kind, labeler),
+        header: header::fields_with(body, facts, labeler),
+        fields: fields_with(&content, &kind, labeler),
         kind,
     })
 }
 
 /// Every field of `message` that carries something, under keys `prefix.<field name>`.
 pub fn fields(message: &DynamicMessage, prefix: &str) -> Vec<Field> {
+    fields_with(message, prefix, &English)
+}
+
+/// [`fields`] in `labeler`'s words.
+pub fn fields_with(message: &DynamicMessage, prefix: &str, labeler: &dyn Labeler) -> Vec<Field> {
     message
         .descriptor()
         .fields()
-        .filter_map(|f| field(message, &f, prefix))
+        .filter_map(|f| field(message, &f, prefix, labeler))
         .collect()
 }
 
@@ -147,20 +165,24 @@ pub fn key_name(descriptor: &FieldDescriptor) -> &str {
     descriptor.name().trim_end_matches("_ms")
 }
 
-fn field(message: &DynamicMessage, descriptor: &FieldDescriptor, prefix: &str) -> Option<Field> {
+fn field(
+    message: &DynamicMessage,
+    descriptor: &FieldDescriptor,
+    prefix: &str,
+    labeler: &dyn Labeler,
+) -> Option<Field> {
     let key = format!("{prefix}.{}", key_name(descriptor));
     let entry = labels::field(descriptor.full_name());
-    let label = entry.map_or_else(
-        || labels::fallback(descriptor.name()),
-        |e| e.label.to_owned(),
-    );
+    let label = labeler
+        .field(descriptor.full_name())
+        .unwrap_or_else(|| labels::fallback(descriptor.name()));
     let shown_when_false = entry.is_none_or(|e| e.show == Show::Always);
     let value = message.get_field(descriptor);
     let value = match value.as_ref() {
         Reflected::List(items) => {
             let items: Vec<Value> = items
                 .iter()
-                .filter_map(|v| scalar(descriptor, v, &key))
+                .filter_map(|v| scalar(descriptor, v, &key, labeler))
                 .collect();
             (!items.is_empty()).then_some(Value::List { items })?
         }
@@ -177,13 +199,18 @@ fn field(message: &DynamicMessage, descriptor: &FieldDescriptor, prefix: &str) -
             Value::Bool { value: false }
         }
         _ if !message.has_field(descriptor) => return None,
-        single => scalar(descriptor, single, &key)?,
+        single => scalar(descriptor, single, &key, labeler)?,
     };
     Some(Field { key, label, value })
 }
 
 /// One value (a single field, or one item of a repeated one).
-fn scalar(descriptor: &FieldDescriptor, value: &Reflected, key: &str) -> Option<Value> {
+fn scalar(
+    descriptor: &FieldDescriptor,
+    value: &Reflected,
+    key: &str,
+    labeler: &dyn Labeler,
+) -> Option<Value> {
     let entry = labels::field(descriptor.full_name());
     let number = |n: u64| {
         if descriptor.name().ends_with("_ms") {
@@ -192,11 +219,10 @@ fn scalar(descriptor: &FieldDescriptor, value: &Reflected, key: &str) -> Option<
                 utc_ms: n,
             };
         }
-        let codes = entry.map(|e| e.codes).unwrap_or_default();
-        if let Some((_, meaning)) = codes.iter().find(|(code, _)| *code == n) {
+        if let Some(meaning) = labeler.numbered(descriptor.full_name(), n) {
             return Value::Code {
                 code: n.to_string(),
-                meaning: (*meaning).to_owned(),
+                meaning,
             };
         }
         Value::Number {
@@ -213,7 +239,7 @@ fn scalar(descriptor: &FieldDescriptor, value: &Reflected, key: &str) -> Option<
         Reflected::I64(n) => u64::try_from(*n).map_or_else(|_| text(n), number),
         Reflected::F32(n) => text(n),
         Reflected::F64(n) => text(n),
-        Reflected::EnumNumber(n) => code(descriptor, *n),
+        Reflected::EnumNumber(n) => code(descriptor, *n, labeler),
         Reflected::Bytes(b) if descriptor.name().ends_with("sha256") => Value::Text {
             value: hex::encode(b),
         },
@@ -222,7 +248,7 @@ fn scalar(descriptor: &FieldDescriptor, value: &Reflected, key: &str) -> Option<
             sha256: hex::encode(Sha256::digest(b)),
         },
         Reflected::Message(m) => {
-            let inner = fields(m, key);
+            let inner = fields_with(m, key, labeler);
             (!inner.is_empty()).then_some(Value::Group { fields: inner })?
         }
         Reflected::List(_) | Reflected::Map(_) => return None,
@@ -236,7 +262,7 @@ fn text(n: &impl std::fmt::Display) -> Value {
 }
 
 /// An enum value as its code and meaning; a number this build does not know stays a number.
-fn code(descriptor: &FieldDescriptor, n: i32) -> Value {
+fn code(descriptor: &FieldDescriptor, n: i32, labeler: &dyn Labeler) -> Value {
     let known = match descriptor.kind() {
         Kind::Enum(e) => e.get_value(n),
         _ => None,
@@ -244,11 +270,13 @@ fn code(descriptor: &FieldDescriptor, n: i32) -> Value {
     match known {
         Some(v) => Value::Code {
             code: labels::spelling(&v),
-            meaning: labels::meaning(&v),
+            meaning: labeler
+                .meaning(v.parent_enum().full_name(), v.name())
+                .unwrap_or_else(|| labels::meaning(&v)),
         },
         None => Value::Code {
             code: n.to_string(),
-            meaning: format!("code {n}, unknown to this version"),
+            meaning: labeler.unknown_code(n),
         },
     }
 }

@@ -1,5 +1,6 @@
 //! The report as one self-contained HTML page: inline CSS and inline SVG only, no script and
-//! nothing fetched. Every piece of text from the bundles or the directory is escaped.
+//! nothing fetched ([`render`]); or the same page linking its style sheet, for a server whose
+//! Content-Security-Policy forbids inline style ([`render_linked`]). Every piece of text from the bundles or the directory is escaped.
 
 use std::fmt::Write as _;
 
@@ -7,24 +8,10 @@ use super::figures::{Count, Listed, Timeliness, Timing};
 use super::svg;
 use super::{FindingRow, Report};
 
-/// The page's style sheet.
-const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;\
-color:#222;background:#f4f5f7;margin:0}main{max-width:1100px;margin:0 auto;padding:24px}\
-h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:0 0 12px}\
-section{background:#fff;border-radius:8px;padding:16px 20px;margin:16px 0;\
-box-shadow:0 1px 3px rgba(0,0,0,.08)}.meta{color:#666}\
-.banner{padding:12px 16px;border-radius:8px;font-weight:600;margin:16px 0}\
-.ok{background:#e3f3e6;color:#1d5e2b}.bad{background:#fbe3e1;color:#8a1f11;border:2px solid #c0392b}\
-.cards{display:flex;flex-wrap:wrap;gap:12px}.card{flex:1 1 150px;background:#fff;border-radius:8px;\
-padding:12px 16px;box-shadow:0 1px 3px rgba(0,0,0,.08)}.card b{display:block;font-size:26px}\
-.card.warn b{color:#b03a2e}table{border-collapse:collapse;width:100%}\
-th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top}\
-th{background:#fafafa;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}\
-code{font-size:12px}.addr{color:#777;font-size:12px}.none{color:#888;font-style:italic}.na{background:#fff8e1;\
-border-left:4px solid #e0a800;padding:8px 12px;margin:6px 0}\
-section svg{max-width:100%;height:auto}svg text{font-size:12px;fill:#333}svg text.v,svg text.l,svg text.c,svg text.e{text-anchor:middle}\
-svg text.r{text-anchor:end}svg text.c{fill:#fff;font-weight:600;font-size:10px}\
-svg text.e{font-size:10px;fill:#555}svg tspan.t{fill:#888}";
+/// The page's style sheet, `report.css`: inline in a report file (which is opened on its own,
+/// with nothing beside it), or served as a file beside a page under a Content-Security-Policy
+/// that forbids inline style ([`render_linked`]).
+pub const STYLESHEET: &str = include_str!("report.css");
 
 /// `text` with `&`, `<`, `>`, `"` and `'` escaped, for element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -286,14 +273,28 @@ fn standing(report: &Report) -> String {
     )
 }
 
-/// The report as an HTML page.
+/// The report as one self-contained HTML page, its style sheet inline.
 pub fn render(report: &Report) -> String {
+    page(report, &format!("<style>{STYLESHEET}</style>"))
+}
+
+/// The report as an HTML page that links its style sheet ([`STYLESHEET`], served at `href`)
+/// instead of carrying it inline, for a server whose Content-Security-Policy forbids inline
+/// style.
+pub fn render_linked(report: &Report, href: &str) -> String {
+    page(
+        report,
+        &format!("<link rel=\"stylesheet\" href=\"{}\">", escape(href)),
+    )
+}
+
+fn page(report: &Report, style: &str) -> String {
     let f = &report.figures;
     let v = &report.verification;
     let mut out = String::from("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
     let _ = write!(
         out,
-        "<title>trm audit report: {}</title><style>{STYLE}</style></head><body><main>\
+        "<title>trm audit report: {}</title>{style}</head><body><main>\
          <h1>Audit report: federation {}</h1><p class=\"meta\">From the handover logs of {}, \
          as of {}. The logs hold what was handed over, when, between which organisations, and \
          yes/no facts; never the content of a message.</p>",
@@ -511,4 +512,28 @@ pub fn render(report: &Report) -> String {
     }
     out.push_str("</main></body></html>\n");
     out
+}
+
+#[cfg(test)]
+mod stylesheet_tests {
+    use super::*;
+    use crate::report::{Orgs, Verification};
+
+    #[test]
+    fn the_linked_page_carries_no_inline_style_and_the_file_the_same_rules() {
+        let report = Report::new("f", &[], &Orgs::default(), Verification::default(), 0);
+        let inline = render(&report);
+        let linked = render_linked(&report, "/static/report.css?\"x");
+        assert!(inline.contains(&format!("<style>{STYLESHEET}</style>")));
+        assert!(!linked.contains("<style") && !linked.contains("style="));
+        assert!(linked.contains("<link rel=\"stylesheet\" href=\"/static/report.css?&quot;x\">"));
+        assert_eq!(
+            inline.replace(&format!("<style>{STYLESHEET}</style>"), ""),
+            linked.replace(
+                "<link rel=\"stylesheet\" href=\"/static/report.css?&quot;x\">",
+                ""
+            )
+        );
+        assert!(STYLESHEET.contains("svg text.c{"));
+    }
 }

@@ -162,6 +162,31 @@ pub const SOURCES: &[(Lang, &str, &str)] = &[
         "console-errors.ftl",
         include_str!("../../locales/mk/console-errors.ftl"),
     ),
+    (
+        Lang::En,
+        "console-cases.ftl",
+        include_str!("../../locales/en/console-cases.ftl"),
+    ),
+    (
+        Lang::De,
+        "console-cases.ftl",
+        include_str!("../../locales/de/console-cases.ftl"),
+    ),
+    (
+        Lang::SrLatn,
+        "console-cases.ftl",
+        include_str!("../../locales/sr-Latn/console-cases.ftl"),
+    ),
+    (
+        Lang::Sq,
+        "console-cases.ftl",
+        include_str!("../../locales/sq/console-cases.ftl"),
+    ),
+    (
+        Lang::Mk,
+        "console-cases.ftl",
+        include_str!("../../locales/mk/console-cases.ftl"),
+    ),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

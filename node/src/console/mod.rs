@@ -7,14 +7,21 @@
 //! - [`layout`]: the frame of every page; [`csrf`]: the check every form passes.
 //! - [`security`]: the headers on every answer; [`assets`]: the static files.
 //! - [`i18n`]: the five languages; [`errors`]: the error pages.
-//! - Areas, each with its `routes()`: [`signin`], [`settings`], [`admin`].
+//! - Areas, each with its `routes()`: [`signin`], [`settings`], [`admin`]; reading: [`inbox`],
+//!   [`cases`], [`case`] (with [`message`] and [`evidence`]), [`coordinator`].
 
 pub mod admin;
 pub mod assets;
+pub mod case;
+pub mod cases;
+pub mod coordinator;
 pub mod csrf;
 pub mod errors;
+pub mod evidence;
 pub mod i18n;
+pub mod inbox;
 pub mod layout;
+pub mod message;
 pub mod page;
 pub mod security;
 pub mod settings;
@@ -29,4 +36,8 @@ pub fn routes() -> axum::Router<State> {
         .merge(signin::routes())
         .merge(settings::routes())
         .merge(admin::routes())
+        .merge(inbox::routes())
+        .merge(cases::routes())
+        .merge(case::routes())
+        .merge(coordinator::routes())
 }

@@ -3,4 +3,5 @@
 //! `target/browser/`. One binary; nextest runs its tests one at a time (the `browser` group).
 //! A missing browser fails with the fix in the message (`cargo xtask test` installs it).
 
+mod reading;
 mod shell;

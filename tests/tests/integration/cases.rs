@@ -166,7 +166,7 @@ async fn a_referral_is_delivered_then_accepted_once_with_states_on_both_nodes() 
         case_commands::case(&socket, CASE, "", Output { json }).await?;
     }
     let listed = astra_cases
-        .cases(pb::CasesRequest {})
+        .cases(pb::CasesRequest::default())
         .await?
         .into_inner()
         .cases;
@@ -291,7 +291,7 @@ async fn an_incoming_illegal_transition_is_rejected_and_not_kept() -> anyhow::Re
     );
     let listed = cases_client(&fed, ASTRA)
         .await?
-        .cases(pb::CasesRequest {})
+        .cases(pb::CasesRequest::default())
         .await?
         .into_inner()
         .cases;

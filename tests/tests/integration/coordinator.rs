@@ -122,7 +122,7 @@ async fn a_coordinator_cosigns_its_countrys_checkpoints_and_nobody_else_may_ask(
     assert!(!vault.key_path(&audit_key).exists());
     let cases = trm_cli::client::connect_cases(&fed.node_socket(LEFOE))
         .await?
-        .cases(pb::CasesRequest {})
+        .cases(pb::CasesRequest::default())
         .await?
         .into_inner()
         .cases;

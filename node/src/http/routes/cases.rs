@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::Value;
 use trm_proto::pb;
@@ -15,26 +16,89 @@ use crate::http::auth::Caller;
 use crate::http::problem::Problem;
 use crate::http::{State as Api, request};
 
-/// The cases this node takes part in, with each open item's state and due time. No content.
+/// Which cases, a page at a time (the node's `CasesRequest`). No parameter: every case.
+#[derive(Debug, Default, Deserialize, serde::Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CasesQuery {
+    /// `open` (the case can still change) or `closed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Only cases with an item past its due time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<bool>,
+    /// Only cases with this organisation (`name@broker`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
+    /// Only cases with an item of this kind: `referral`, `information_request` or `return`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Cases per page, at most 500; without it, every case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u32>,
+    /// The next page's token, from the `Link` header (`rel="next"`) of the previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
+}
+
+impl CasesQuery {
+    /// The node's request for this query.
+    pub fn request(&self) -> pb::CasesRequest {
+        pb::CasesRequest {
+            state: self.state.clone().unwrap_or_default(),
+            overdue: self.overdue.unwrap_or(false),
+            partner: self.partner.clone().unwrap_or_default(),
+            kind: self.kind.clone().unwrap_or_default(),
+            page_size: self.page_size.unwrap_or(0),
+            page_token: self.page_token.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The cases this node takes part in, with each open item's state and due time, most recently
+/// active first. No content. When more cases follow, the `Link` header names the next page.
 #[utoipa::path(
     get,
     path = "/api/v1/cases",
     tag = "cases",
-    responses((status = 200, description = "Case summaries", body = Vec<Object>)),
+    params(CasesQuery),
+    responses(
+        (status = 200, description = "Case summaries", body = Vec<Object>,
+            headers(("link" = String, description = "`<next page>; rel=\"next\"` when more cases follow"))),
+        (status = 400, description = "A filter the list does not know, named"),
+    ),
 )]
-pub async fn cases(State(api): State<Api>, caller: Caller) -> Result<Json<Value>, Problem> {
+pub async fn cases(
+    State(api): State<Api>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> Result<axum::response::Response, Problem> {
+    let mut q: CasesQuery = query(&uri)?;
     let cases = api
         .cases
-        .cases(request(&caller.principal, pb::CasesRequest {}))
+        .cases(request(&caller.principal, q.request()))
         .await?
         .into_inner();
-    Ok(Json(Value::Array(
+    let body = Json(Value::Array(
         cases
             .cases
             .iter()
             .map(trm_forms::case_json::summary_json)
             .collect(),
-    )))
+    ));
+    if cases.next_page_token.is_empty() {
+        return Ok(body.into_response());
+    }
+    q.page_token = Some(cases.next_page_token);
+    let next = serde_urlencoded::to_string(&q).unwrap_or_default();
+    Ok((
+        [(
+            axum::http::header::LINK,
+            format!("</api/v1/cases?{next}>; rel=\"next\""),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// Which case, when several organisations share the reference.

@@ -1,0 +1,162 @@
+//! The pages that show cases: a referral Astra wrote in Belgrade, received by LEFÖ-IBF's node,
+//! found in the inbox, opened from the cases list, and read whole — in German and then in
+//! Serbian, its coded fields (exploitation, needs, risk level, victim status) in the reader's
+//! language, its free text as written, the H2 banner on top. Every page checked with axe-core
+//! and photographed. The coordinator sees the audit page and no content.
+
+use std::path::Path;
+use std::time::Duration;
+
+use trm_node::accounts::Role;
+use trm_tests::browser::Browser;
+use trm_tests::fixtures::{self, ASTRA, LEFOE};
+use trm_tests::web::{self, PASSWORD, name_of};
+
+/// Signs in with the form and waits until the sign-in page is left.
+async fn sign_in(browser: &Browser, name: &str) -> anyhow::Result<()> {
+    browser.open("/sign-in").await?;
+    browser.fill("name", name).await?;
+    browser.fill("password", PASSWORD).await?;
+    browser.click("sign-in").await?;
+    // Password hashing is slow in a debug build on a busy machine.
+    for _ in 0..600 {
+        if !browser.path().await?.starts_with("/sign-in") {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let why = if browser.has("sign-in-error").await {
+        browser.text("sign-in-error").await?
+    } else {
+        browser.path().await?
+    };
+    anyhow::bail!("still on the sign-in page: {why}")
+}
+
+/// Waits until the browser is at `path`.
+async fn arrive(browser: &Browser, path: &str) -> anyhow::Result<()> {
+    for _ in 0..600 {
+        if browser.path().await? == path {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("expected {path}, at {}", browser.path().await?)
+}
+
+/// Chooses `language` on the settings page and saves.
+async fn choose_language(browser: &Browser, language: &str) -> anyhow::Result<()> {
+    browser.open("/settings").await?;
+    browser
+        .find("language")
+        .await?
+        .select_by_value(language)
+        .await?;
+    browser.click("save-preferences").await?;
+    arrive(browser, "/settings?done=saved").await
+}
+
+#[tokio::test]
+async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<()> {
+    let node = web::start(Path::new(env!("CARGO_BIN_EXE_node-process")), 900).await?;
+    // Astra, in Belgrade, refers the case to LEFÖ-IBF.
+    let mut astra = node.fed.client(ASTRA).await?;
+    let sent = astra
+        .send(fixtures::referral(LEFOE)?)
+        .await?
+        .into_inner()
+        .message_id;
+    fixtures::wait_for_step(&astra, &sent, "delivered", Duration::from_secs(30)).await?;
+
+    let mut b = Browser::start("reading", &node.base(), "de").await?;
+    sign_in(&b, &name_of(Role::Caseworker)).await?;
+    choose_language(&b, "de").await?;
+
+    // The inbox: the referral waits for an answer, so it is new.
+    b.open("/").await?;
+    let row = format!("inbox-{sent}");
+    assert_eq!(
+        b.find(&row).await?.attr("data-group").await?.as_deref(),
+        Some("new")
+    );
+    b.check("inbox-de").await?;
+
+    // The cases list, filtered to open cases with a referral, then the case.
+    b.open("/cases?state=open&kind=referral").await?;
+    b.check("cases-de").await?;
+    let case_row = format!("case-{ASTRA}-AT-LEFOE-2026-0042");
+    b.find(&case_row)
+        .await?
+        .find(fantoccini::Locator::Css("a"))
+        .await?
+        .click()
+        .await?;
+    b.find("thread").await?;
+
+    let field = |key: &str| format!("{sent}-referral.{key}");
+    assert_eq!(
+        b.text(&field("exploitation_types")).await?,
+        "sexuelle Ausbeutung"
+    );
+    assert!(
+        b.text(&field("needs"))
+            .await?
+            .contains("sichere Unterbringung")
+    );
+    assert!(
+        b.text(&field("needs"))
+            .await?
+            .contains("psychosoziale Unterstützung")
+    );
+    assert_eq!(b.text(&field("risk_assessment.level")).await?, "mittel");
+    assert_eq!(
+        b.text(&field("victim_status")).await?,
+        "identifiziertes Opfer"
+    );
+    let banner = b.text(&format!("{sent}-banner")).await?;
+    assert!(banner.starts_with("H2: ohne Erlaubnis von"), "{banner}");
+    assert!(b.has("case-banner-1").await, "the case's own H2 banner");
+    assert!(b.has(&format!("action-respond-{sent}")).await);
+    b.check("case-de").await?;
+
+    // The same case in Serbian.
+    let case_path = b.path().await?;
+    choose_language(&b, "sr-Latn").await?;
+    b.open(&case_path).await?;
+    assert_eq!(b.lang().await?, "sr-Latn");
+    assert_eq!(
+        b.text(&field("exploitation_types")).await?,
+        "seksualna eksploatacija"
+    );
+    assert!(b.text(&field("needs")).await?.contains("sklonište"));
+    assert_eq!(b.text(&field("risk_assessment.level")).await?, "srednji");
+    assert_eq!(
+        b.text(&field("victim_status")).await?,
+        "identifikovana žrtva"
+    );
+    b.check("case-sr-Latn").await?;
+    b.open("/").await?;
+    b.check("inbox-sr-Latn").await?;
+
+    // The coordinator: the audit page, and no content anywhere.
+    b.click("sign-out").await?;
+    sign_in(&b, &name_of(Role::Coordinator)).await?;
+    b.open("/coordinator").await?;
+    b.find("own-log").await?;
+    b.find("collect").await?;
+    let page = b.find("main").await?.text().await?;
+    assert!(
+        !page.contains(fixtures::CANARY),
+        "content on the audit page"
+    );
+    b.check("coordinator-en").await?;
+    b.open(&case_path).await?;
+    b.find("error-text").await?;
+    let page = b.find("main").await?.text().await?;
+    assert!(
+        !page.contains(fixtures::CANARY),
+        "content shown to the coordinator"
+    );
+    assert!(!b.has(&field("needs")).await);
+    b.close().await
+}
