@@ -12,5 +12,7 @@
 pub mod case_json;
 pub mod content;
 pub mod json;
+pub mod language;
 pub mod message_file;
+pub mod problem;
 pub mod referral_file;

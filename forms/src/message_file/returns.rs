@@ -6,6 +6,7 @@ use trm_proto::pb;
 
 use super::parts::{self, Reception};
 use super::update::{Outcome, outcome};
+use crate::problem::Problem;
 use crate::referral_file::{
     Consent, FieldError, Guardian, RiskAssessment, date, field_error, required,
 };
@@ -45,7 +46,10 @@ impl ReturnRequest {
         let assessment = self.pre_return_risk_assessment.as_ref().ok_or_else(|| {
             field_error(
                 "return_request.pre_return_risk_assessment",
-                "a return needs a pre-return risk and security assessment",
+                Problem::new(
+                    "return-needs-risk-assessment",
+                    "a return needs a pre-return risk and security assessment",
+                ),
             )
         })?;
         Ok(pb::ReturnRequest {
@@ -131,7 +135,11 @@ impl FollowUp {
         if self.months_after_return == 0 || self.months_after_return > 120 {
             return Err(field_error(
                 "follow_up.months_after_return",
-                format!("{} is not a follow-up interval", self.months_after_return),
+                Problem::new(
+                    "not-a-follow-up-interval",
+                    format!("{} is not a follow-up interval", self.months_after_return),
+                )
+                .arg("value", self.months_after_return.to_string()),
             ));
         }
         Ok(pb::FollowUp {
