@@ -54,6 +54,7 @@ pub mod checkpointer;
 pub mod cli;
 pub mod config;
 pub mod connect;
+pub mod console;
 pub mod coordinator;
 pub mod daemon;
 pub mod deadlines;

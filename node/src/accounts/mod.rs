@@ -26,8 +26,8 @@ pub mod totp;
 
 pub use permissions::{Action, permitted};
 pub use service::{
-    AccountSummary, Accounts, AccountsError, AccountsPolicy, AccountsSettings, AuthError,
-    IssuedToken, SessionGrant, TokenSummary, TotpSetup,
+    AccountSummary, Accounts, AccountsError, AccountsPolicy, AccountsSettings, AuthError, Begun,
+    IssuedToken, LANGUAGES, PENDING_LOGIN_MS, SessionGrant, TokenSummary, TotpSetup,
 };
 
 use rand::RngCore;

@@ -34,6 +34,8 @@ fn account_view(summary: AccountSummary) -> pb::AccountView {
         locked_until_ms: summary.locked_until_ms,
         totp: summary.totp,
         created_at_ms: summary.created_at_ms,
+        language: summary.language,
+        time_zone: summary.time_zone,
     }
 }
 

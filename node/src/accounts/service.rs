@@ -7,6 +7,8 @@
 //! counts as a wrong password. An unknown name costs the same hashing time as a known one and
 //! gets the same answer as a wrong password.
 
+use std::sync::PoisonError;
+
 use serde::Serialize;
 
 use super::sessions::{self, Lookup, Sessions};
@@ -202,6 +204,12 @@ pub enum AccountsError {
     /// The one-time code does not match the secret being confirmed.
     #[error("code: wrong one-time code; the second factor is not enabled")]
     BadTotp,
+    /// The language is not one the console speaks.
+    #[error("language: {0:?} is not one of en, de, sr-Latn, sq, mk")]
+    Language(String),
+    /// The time zone is not in the system's time-zone database.
+    #[error("time_zone: {0:?} is not a known time zone (an IANA name such as Europe/Vienna)")]
+    TimeZone(String),
     /// No second factor is waiting to be confirmed.
     #[error("code: no second factor was set up for {0}; run `trm accounts totp --name {0}` first")]
     NoTotpPending(String),
@@ -269,6 +277,10 @@ pub struct AccountSummary {
     pub totp: bool,
     /// When it was made, Unix ms.
     pub created_at_ms: u64,
+    /// The console's language; empty until chosen.
+    pub language: String,
+    /// The IANA time zone dates are shown in; empty: UTC.
+    pub time_zone: String,
 }
 
 impl AccountSummary {
@@ -285,6 +297,8 @@ impl AccountSummary {
             },
             totp: !record.totp_secret.is_empty(),
             created_at_ms: record.created_at_ms,
+            language: record.language.clone(),
+            time_zone: record.time_zone.clone(),
         }
     }
 }
@@ -338,11 +352,30 @@ async fn hash_password(password: &str) -> Result<String, AccountsError> {
         .map_err(AccountsError::from)
 }
 
+/// The languages an account may choose for the console.
+pub const LANGUAGES: [&str; 5] = ["en", "de", "sr-Latn", "sq", "mk"];
+
+/// How long a login waits for its one-time code after the right password, ms.
+pub const PENDING_LOGIN_MS: u64 = 5 * 60 * 1000;
+
+/// The first step of a two-step login.
+#[derive(Debug, Clone)]
+pub enum Begun {
+    /// Signed in: the account has no second factor.
+    Signed(SessionGrant),
+    /// The password was right; the one-time code is next. The pending login's token.
+    NeedsCode(String),
+}
+
+/// Pending logins by the SHA-256 of their token: the account name and until when.
+type Pending = std::sync::Mutex<std::collections::HashMap<[u8; 32], (String, u64)>>;
+
 /// Accounts, sessions and tokens of one node.
 pub struct Accounts {
     store: NodeStore,
     policy: AccountsPolicy,
     sessions: Sessions,
+    pending: Pending,
     /// The issuer shown in authenticator apps.
     issuer: String,
 }
@@ -361,6 +394,7 @@ impl Accounts {
         Self {
             store,
             sessions: Sessions::new(policy.idle_ms, policy.absolute_ms),
+            pending: Pending::default(),
             policy,
             issuer: format!("trm {issuer}"),
         }
@@ -379,8 +413,84 @@ impl Accounts {
         totp_code: Option<&str>,
         now_ms: u64,
     ) -> Result<SessionGrant, AuthError> {
-        let accounts = self.store.accounts()?;
-        let record = accounts.by_name(name)?;
+        let record = self.check_password(name, password, now_ms).await?;
+        self.second_factor(name, record, totp_code, now_ms).await
+    }
+
+    /// The first step of a login in two steps (the console's): with the right password, a
+    /// session when the account has no second factor, or a pending login (its token, valid
+    /// for [`PENDING_LOGIN_MS`]) that [`Accounts::finish_login`] completes with the code.
+    pub async fn begin_login(
+        &self,
+        name: &str,
+        password: &str,
+        now_ms: u64,
+    ) -> Result<Begun, AuthError> {
+        let record = self.check_password(name, password, now_ms).await?;
+        if record.totp_secret.is_empty() {
+            return Ok(Begun::Signed(
+                self.second_factor(name, record, None, now_ms).await?,
+            ));
+        }
+        let token = sessions::new_token();
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.retain(|_, (_, until)| *until > now_ms);
+        pending.insert(
+            sessions::digest(&token),
+            (record.name, now_ms.saturating_add(PENDING_LOGIN_MS)),
+        );
+        Ok(Begun::NeedsCode(token))
+    }
+
+    /// The second step: the one-time code for a pending login. A wrong code counts as a wrong
+    /// password; the pending login stays until it succeeds or its time is up.
+    pub async fn finish_login(
+        &self,
+        pending: &str,
+        code: &str,
+        now_ms: u64,
+    ) -> Result<SessionGrant, AuthError> {
+        let key = sessions::digest(pending);
+        let name = {
+            let live = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            match live.get(&key) {
+                Some((name, until)) if *until > now_ms => name.clone(),
+                Some(_) => return Err(AuthError::Expired),
+                None => return Err(AuthError::NoSession),
+            }
+        };
+        let record = self
+            .store
+            .accounts()?
+            .by_name(&name)?
+            .ok_or(AuthError::BadCredentials)?;
+        if record.locked_until_ms > now_ms {
+            return Err(AuthError::Locked {
+                until_ms: record.locked_until_ms,
+            });
+        }
+        if record.disabled {
+            return Err(AuthError::BadCredentials);
+        }
+        let grant = self
+            .second_factor(&name, record, Some(code), now_ms)
+            .await?;
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&key);
+        Ok(grant)
+    }
+
+    /// The account of `name` when `password` is its own and it is neither locked nor disabled;
+    /// a wrong password counts a failure.
+    async fn check_password(
+        &self,
+        name: &str,
+        password: &str,
+        now_ms: u64,
+    ) -> Result<AccountRecord, AuthError> {
+        let record = self.store.accounts()?.by_name(name)?;
         if let Some(record) = &record
             && record.locked_until_ms > now_ms
         {
@@ -403,6 +513,17 @@ impl Accounts {
         if record.disabled {
             return Err(AuthError::BadCredentials);
         }
+        Ok(record)
+    }
+
+    /// Checks the one-time code when the account has a second factor, then opens a session.
+    async fn second_factor(
+        &self,
+        name: &str,
+        record: AccountRecord,
+        totp_code: Option<&str>,
+        now_ms: u64,
+    ) -> Result<SessionGrant, AuthError> {
         let mut totp_step = None;
         if !record.totp_secret.is_empty() {
             let Some(code) = totp_code else {
@@ -415,7 +536,8 @@ impl Accounts {
             }
         }
         if record.failures != 0 || totp_step.is_some() {
-            accounts
+            self.store
+                .accounts()?
                 .update(name, |r| {
                     r.failures = 0;
                     if let Some(step) = totp_step {
@@ -446,6 +568,63 @@ impl Accounts {
             expires_at: opened.expires_at_ms,
             principal,
         })
+    }
+
+    /// The CSRF token of a live session (for the console's forms).
+    pub fn session_csrf(&self, token: &str) -> Result<String, AuthError> {
+        self.sessions.csrf(token).ok_or(AuthError::NoSession)
+    }
+
+    /// The account behind an id, for its own settings: name, language, time zone, second
+    /// factor.
+    pub fn profile(&self, id: &AccountId) -> Result<AccountSummary, AuthError> {
+        let record = self
+            .store
+            .accounts()?
+            .by_id(id.as_str())?
+            .ok_or(AuthError::NoSession)?;
+        Ok(AccountSummary::of(&record, 0))
+    }
+
+    /// Whether `password` is the current password of account `name` (a wrong one counts as a
+    /// failed login): asked before an account changes its own password.
+    pub async fn confirm_password(
+        &self,
+        name: &str,
+        password: &str,
+        now_ms: u64,
+    ) -> Result<(), AuthError> {
+        self.check_password(name, password, now_ms)
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets an account's language and time zone, each checked (empty for the default).
+    pub async fn set_preferences(
+        &self,
+        name: &str,
+        language: &str,
+        time_zone: &str,
+        now_ms: u64,
+    ) -> Result<AccountSummary, AccountsError> {
+        if !language.is_empty() && !LANGUAGES.contains(&language) {
+            return Err(AccountsError::Language(language.chars().take(40).collect()));
+        }
+        if !time_zone.is_empty() && jiff::tz::db().get(time_zone).is_err() {
+            return Err(AccountsError::TimeZone(
+                time_zone.chars().take(80).collect(),
+            ));
+        }
+        let (record, ()) = self
+            .store
+            .accounts()?
+            .update(name, |r| {
+                r.language = language.to_owned();
+                r.time_zone = time_zone.to_owned();
+                Ok(())
+            })
+            .await?;
+        Ok(AccountSummary::of(&record, now_ms))
     }
 
     /// Counts a failure on `name` (locking it at the limit) and returns the refusal to give.
@@ -549,6 +728,8 @@ impl Accounts {
             totp_pending: String::new(),
             totp_last_step: 0,
             created_at_ms: now_ms,
+            language: String::new(),
+            time_zone: String::new(),
         };
         self.store.accounts()?.create(&record).await?;
         tracing::info!(account = %record.id, "account created");

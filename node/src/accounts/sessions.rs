@@ -125,6 +125,12 @@ impl Sessions {
         Ok(session.csrf.as_bytes().ct_eq(csrf.as_bytes()).into())
     }
 
+    /// The session's CSRF token, if it is live (not checked for expiry: [`Sessions::touch`]
+    /// does that).
+    pub fn csrf(&self, token: &str) -> Option<String> {
+        self.live().get(&digest(token)).map(|s| s.csrf.clone())
+    }
+
     /// Ends the session; whether it was live.
     pub fn close(&self, token: &str) -> bool {
         self.live().remove(&digest(token)).is_some()

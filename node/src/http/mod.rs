@@ -61,13 +61,15 @@ pub fn request<T>(principal: &Principal, message: T) -> tonic::Request<T> {
     request
 }
 
-/// The router: every endpoint of [`routes::all`], `/openapi.json`, problem details for an
-/// unknown address or method, and `Cache-Control: no-store` on every answer (content must not
-/// linger in caches).
+/// The router: every endpoint of [`routes::all`], `/openapi.json`, the console's pages
+/// ([`crate::console`]) beside them, problem details for an unknown address or method under
+/// `/api/` (the console's 404 page elsewhere), and the console's security headers with
+/// `Cache-Control: no-store` on every answer (content must not linger in caches).
 pub fn router(api: State) -> axum::Router {
     let document = openapi::text();
     let (router, _) = routes::all().split_for_parts();
     router
+        .merge(crate::console::routes())
         .route(
             "/openapi.json",
             axum::routing::get(move || async move {
@@ -77,7 +79,7 @@ pub fn router(api: State) -> axum::Router {
                 )
             }),
         )
-        .fallback(|| async { problem::Problem::not_found("there is no endpoint at this address") })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             problem::Problem::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -86,7 +88,23 @@ pub fn router(api: State) -> axum::Router {
             )
         })
         .layer(axum::middleware::map_response(no_store))
+        .layer(axum::middleware::map_response(
+            crate::console::security::headers,
+        ))
         .with_state(api)
+}
+
+/// An unknown address: problem details under `/api/`, the console's 404 page elsewhere.
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") || uri.path() == "/api" {
+        problem::Problem::not_found("there is no endpoint at this address").into_response()
+    } else {
+        crate::console::errors::not_found(headers).await
+    }
 }
 
 async fn no_store(mut response: axum::response::Response) -> axum::response::Response {

@@ -57,6 +57,12 @@ pub struct AccountRecord {
     pub totp_last_step: u64,
     /// When it was made, Unix ms.
     pub created_at_ms: u64,
+    /// The console's language (`en`, `de`, `sr-Latn`, `sq`, `mk`); empty until chosen.
+    #[serde(default)]
+    pub language: String,
+    /// The IANA time zone dates are shown in; empty: UTC.
+    #[serde(default)]
+    pub time_zone: String,
 }
 
 /// A system's API token as stored (never the token itself).
@@ -386,6 +392,8 @@ mod tests {
             totp_pending: String::new(),
             totp_last_step: 0,
             created_at_ms: 1,
+            language: String::new(),
+            time_zone: String::new(),
         }
     }
 

@@ -1,0 +1,32 @@
+//! The caseworker's console: server-rendered HTML pages on the node's HTTPS address, beside
+//! the JSON API, for the same accounts and roles and through the same services (never the
+//! store: every page calls a service in process with the signed-in [`page::Viewer`]'s
+//! principal, as the API's handlers do).
+//!
+//! - [`page`]: the signed-in person a page is for ([`page::Viewer`]).
+//! - [`layout`]: the frame of every page; [`csrf`]: the check every form passes.
+//! - [`security`]: the headers on every answer; [`assets`]: the static files.
+//! - [`i18n`]: the five languages; [`errors`]: the error pages.
+//! - Areas, each with its `routes()`: [`signin`], [`settings`], [`admin`].
+
+pub mod admin;
+pub mod assets;
+pub mod csrf;
+pub mod errors;
+pub mod i18n;
+pub mod layout;
+pub mod page;
+pub mod security;
+pub mod settings;
+pub mod signin;
+
+use crate::http::State;
+
+/// Every console page. Areas add their `routes()` at the end of the list.
+pub fn routes() -> axum::Router<State> {
+    axum::Router::new()
+        .merge(assets::routes())
+        .merge(signin::routes())
+        .merge(settings::routes())
+        .merge(admin::routes())
+}
