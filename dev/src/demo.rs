@@ -6,6 +6,8 @@
 //! person's withdrawal of consent, after which Astra holds nothing readable of the case. It
 //! succeeds only if every step checks out.
 
+pub mod web;
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -575,12 +575,21 @@ notes = "Wishes to return to Serbia; will be called to testify in Vienna in spri
 # attachments = ["risk-assessment.pdf"]  # files sent with it, relative to this file's folder
 
 [referral.person]
+# given_name = ""                # usually left out: the case reference is pseudonymous
+# family_name = ""
 age_years = 24
+# date_of_birth = "2002-05-14"   # YYYY-MM-DD, instead of age_years when known
 sex = "female"                   # female | male | other
 nationality = "RS"               # ISO 3166-1 alpha-2; XK for Kosovo
 languages = ["sr"]
 interpreter_needed = true
 literate = true
+
+# For a child (child = true): the guardian, as a role or an institution, never a name.
+# [referral.guardian]
+# appointed_by = "Vienna Child and Youth Welfare"
+# role = "legal guardian"
+# contact_via = "through LEFÖ-IBF"
 
 [referral.risk_assessment]
 level = "medium"                 # low | medium | high
@@ -595,6 +604,8 @@ obtained_by_role = "LEFÖ-IBF caseworker"
 obtained_at = "2026-11-05"
 language = "sr"
 interpreter_used = true
+# guardian_consent = true        # for a child: the guardian consented too
+# child_view = "Wants to go home to her aunt."  # for a child: the child's own view, in its words
 # override_legal_basis = ""     # only to disclose without consent: the legal basis, shown to auditors
 "#;
 

@@ -172,7 +172,14 @@ escort = "LEFÖ-IBF caseworker to the border"
 documents_status = "emergency travel document issued by the Serbian embassy"
 family_assessment = "Mother supportive; recruiter known to the family, so no return to the family home yet."
 child = false
+# best_interest_determination = "Return is in the child's best interest: ..."  # for a child
 notes = "Will be called to testify in Vienna in spring."
+
+# For a child (child = true): the guardian, as a role or an institution, never a name.
+# [return_request.guardian]
+# appointed_by = "Vienna Child and Youth Welfare"
+# role = "legal guardian"
+# contact_via = "through LEFÖ-IBF"
 
 [return_request.pre_return_risk_assessment]
 level = "medium"                 # low | medium | high
@@ -192,6 +199,8 @@ obtained_by_role = "LEFÖ-IBF caseworker"
 obtained_at = "2026-11-20"
 language = "sr"
 interpreter_used = true
+# guardian_consent = true        # for a child: the guardian consented too
+# child_view = "Wants to go home to her aunt."  # for a child: the child's own view, in its words
 "#;
 
 /// A filled-in example: Astra confirms the reception arrangements.

@@ -7,7 +7,8 @@
 //! - [`layout`]: the frame of every page; [`csrf`]: the check every form passes.
 //! - [`security`]: the headers on every answer; [`assets`]: the static files.
 //! - [`i18n`]: the five languages; [`errors`]: the error pages.
-//! - Areas, each with its `routes()`: [`signin`], [`settings`], [`admin`].
+//! - Areas, each with its `routes()`: [`signin`], [`settings`], [`admin`]; writing:
+//!   [`compose`], [`respond`], [`returns`], [`withdraw`], [`directory`], on [`forms`].
 
 pub mod admin;
 pub mod assets;
@@ -20,6 +21,13 @@ pub mod security;
 pub mod settings;
 pub mod signin;
 
+pub mod compose;
+pub mod directory;
+pub mod forms;
+pub mod respond;
+pub mod returns;
+pub mod withdraw;
+
 use crate::http::State;
 
 /// Every console page. Areas add their `routes()` at the end of the list.
@@ -29,4 +37,9 @@ pub fn routes() -> axum::Router<State> {
         .merge(signin::routes())
         .merge(settings::routes())
         .merge(admin::routes())
+        .merge(compose::routes())
+        .merge(respond::routes())
+        .merge(returns::routes())
+        .merge(withdraw::routes())
+        .merge(directory::routes())
 }
