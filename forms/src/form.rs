@@ -482,7 +482,7 @@ mod tests {
             ("referral.consent.obtained_at", "2026-11-05"),
             ("referral.consent.language", "sr"),
         ]);
-        let json = to_json(&fields, sent.as_slice());
+        let json = to_json(&fields, form.as_slice());
         assert_eq!(
             json["referral"]["exploitation_types"],
             serde_json::json!(["sexual", "labour"])

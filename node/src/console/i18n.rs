@@ -162,6 +162,31 @@ pub const SOURCES: &[(Lang, &str, &str)] = &[
         "console-errors.ftl",
         include_str!("../../locales/mk/console-errors.ftl"),
     ),
+    (
+        Lang::En,
+        "console-compose.ftl",
+        include_str!("../../locales/en/console-compose.ftl"),
+    ),
+    (
+        Lang::De,
+        "console-compose.ftl",
+        include_str!("../../locales/de/console-compose.ftl"),
+    ),
+    (
+        Lang::SrLatn,
+        "console-compose.ftl",
+        include_str!("../../locales/sr-Latn/console-compose.ftl"),
+    ),
+    (
+        Lang::Sq,
+        "console-compose.ftl",
+        include_str!("../../locales/sq/console-compose.ftl"),
+    ),
+    (
+        Lang::Mk,
+        "console-compose.ftl",
+        include_str!("../../locales/mk/console-compose.ftl"),
+    ),
 ];
 
 type Bundle = FluentBundle<FluentResource>;
