@@ -11,8 +11,13 @@
 //! - [`proxy`]: a TCP link proxy that passes, resets, blackholes or holds a link on demand.
 //! - [`fill`]: a node's store filled with many messages, and the cost of a send from it.
 //! - [`faults`]: the fault tool, `trm-faults`: a federation of processes under load and faults.
+//! - [`web`]: a node serving its HTTPS address (API and console) with an account per role,
+//!   and an HTTPS client for it.
+//! - [`browser`]: Debian's Chromium headless through chromedriver, with accessibility checks
+//!   (axe-core) and screenshots, for the console's browser tests.
 //! - [`load`]: the load tool, `trm-load`: figures of real processes against an in-run ceiling.
 
+pub mod browser;
 pub mod craft;
 pub mod faults;
 pub mod fill;
@@ -22,3 +27,4 @@ pub mod load;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod web;

@@ -4,7 +4,10 @@
 //!
 //! Each [`Tool`] says how to find out whether it is there and how to install it. Installing
 //! with `apt-get` needs root (CI and the development machines run as root); elsewhere the
-//! error says which package to install.
+//! error says which package to install. The browser tests need Debian's Chromium and its
+//! driver of the same version (installed and upgraded together), the DejaVu fonts (Latin
+//! with diacritics and Cyrillic), and axe-core from the npm registry (`npm ci` in
+//! `tests/browser`, pinned by its committed lock file).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,10 +18,20 @@ use anyhow::bail;
 pub struct Tool {
     /// What it is called in messages.
     pub name: &'static str,
-    /// The command (and arguments) that succeeds when it is installed.
-    pub probe: &'static [&'static str],
+    /// How to tell it is installed.
+    pub probe: Probe,
     /// How to install it.
     pub install: Install,
+}
+
+/// How to tell a tool is installed.
+pub enum Probe {
+    /// The command (and arguments) succeeds.
+    Runs(&'static [&'static str]),
+    /// The file exists, relative to the workspace root.
+    File(&'static str),
+    /// The check says so.
+    Check(fn() -> bool),
 }
 
 /// Where a tool comes from.
@@ -27,46 +40,113 @@ pub enum Install {
     Cargo(&'static str),
     /// `apt-get install -y <packages>` (Debian's packages).
     Apt(&'static [&'static str]),
+    /// `npm ci` in a folder of the workspace (its `package-lock.json` pins the versions).
+    Npm(&'static str),
 }
 
 /// Every tool the test suite needs.
 pub const TOOLS: &[Tool] = &[
     Tool {
         name: "cargo-nextest",
-        probe: &["cargo", "nextest", "--version"],
+        probe: Probe::Runs(&["cargo", "nextest", "--version"]),
         install: Install::Cargo("cargo-nextest"),
     },
     // The packaging test packs with dpkg-deb and checks the units with systemd-analyze.
     Tool {
         name: "dpkg-deb",
-        probe: &["dpkg-deb", "--version"],
+        probe: Probe::Runs(&["dpkg-deb", "--version"]),
         install: Install::Apt(&["dpkg"]),
     },
     Tool {
         name: "systemd-analyze",
-        probe: &["systemd-analyze", "--version"],
+        probe: Probe::Runs(&["systemd-analyze", "--version"]),
         install: Install::Apt(&["systemd"]),
+    },
+    // The console's browser tests (tests/tests/browser/): Chromium and chromedriver of one
+    // version (the driver's package depends on exactly its browser's), fonts for every
+    // language's letters.
+    Tool {
+        name: "chromium and chromium-driver of the same version, and the DejaVu fonts",
+        probe: Probe::Check(browser_ready),
+        install: Install::Apt(&["chromium", "chromium-driver", "fonts-dejavu-core"]),
+    },
+    Tool {
+        name: "npm (for axe-core)",
+        probe: Probe::Runs(&["npm", "--version"]),
+        install: Install::Apt(&["nodejs", "npm"]),
+    },
+    Tool {
+        name: "axe-core (the browser tests' accessibility check)",
+        probe: Probe::File("tests/browser/node_modules/axe-core/axe.min.js"),
+        install: Install::Npm("tests/browser"),
     },
 ];
 
-/// Whether `tool` answers its probe.
-pub fn present(tool: &Tool) -> bool {
-    let Some((program, args)) = tool.probe.split_first() else {
-        return false;
-    };
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
+/// The major version in a `--version` line such as `Chromium 156.0.8078.114 built on ...` or
+/// `ChromeDriver 156.0.8078.114 (...)`.
+pub fn major(version_line: &str) -> Option<u32> {
+    version_line
+        .split_whitespace()
+        .find(|word| word.contains('.'))?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The first line `program --version` prints, if it runs.
+fn version_of(program: &str) -> Option<String> {
+    let output = Command::new(program)
+        .arg("--version")
         .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()?
+            .to_owned(),
+    )
+}
+
+/// Chromium and chromedriver answer with the same major version, and the fonts are there.
+fn browser_ready() -> bool {
+    let browser = version_of("/usr/bin/chromium").as_deref().and_then(major);
+    let driver = version_of("/usr/bin/chromedriver")
+        .as_deref()
+        .and_then(major);
+    let fonts = Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists();
+    browser.is_some() && browser == driver && fonts
+}
+
+/// Whether `tool` answers its probe, in the workspace at `root`.
+pub fn present(tool: &Tool, root: &Path) -> bool {
+    match tool.probe {
+        Probe::Runs(command) => {
+            let Some((program, args)) = command.split_first() else {
+                return false;
+            };
+            Command::new(program)
+                .args(args)
+                .current_dir(root)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        }
+        Probe::File(path) => root.join(path).exists(),
+        Probe::Check(check) => check(),
+    }
 }
 
 /// Installs every tool of [`TOOLS`] that is missing, saying which.
 pub fn ensure_all(root: &Path) -> anyhow::Result<()> {
     let mut apt_updated = false;
     for tool in TOOLS {
-        if present(tool) {
+        if present(tool, root) {
             continue;
         }
         eprintln!("xtask: {} is missing; installing it", tool.name);
@@ -83,8 +163,14 @@ pub fn ensure_all(root: &Path) -> anyhow::Result<()> {
                 args.extend(packages);
                 crate::run_shown(apt(&args))?;
             }
+            Install::Npm(folder) => {
+                let mut npm = Command::new("npm");
+                npm.current_dir(root)
+                    .args(["ci", "--prefix", folder, "--no-audit", "--no-fund"]);
+                crate::run_shown(npm)?;
+            }
         }
-        if !present(tool) {
+        if !present(tool, root) {
             bail!("{} is still missing after installing it", tool.name);
         }
     }
@@ -96,4 +182,23 @@ fn apt(args: &[&str]) -> Command {
     let mut command = Command::new("apt-get");
     command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
     command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_and_driver_versions_are_compared_by_major() {
+        assert_eq!(
+            major("Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)"),
+            Some(156)
+        );
+        assert_eq!(
+            major("ChromeDriver 156.0.8078.114 (ea19f9737303a76e07b53c6a1eec43355aca3b1d)"),
+            Some(156)
+        );
+        assert_eq!(major("Chromium 148.0.7778.167"), Some(148));
+        assert_eq!(major("no version here"), None);
+    }
 }

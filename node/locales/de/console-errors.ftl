@@ -1,15 +1,15 @@
-# Error pages.
-error-home = Go to the start page
-error-detail = What the node said:
-error-forbidden-title = Not allowed
-error-forbidden-text = Your account may not open this page or do this. Ask your administrator if you need it.
-error-csrf-title = Form refused
-error-csrf-text = This form could not be accepted: it has expired or did not come from this console. Nothing was changed. Go back, reload the page and send it again.
-error-not-found-title = Page not found
-error-not-found-text = There is nothing at this address.
-error-bad-request-title = Request not understood
-error-bad-request-text = The request could not be understood. Nothing was changed.
-error-unavailable-title = Not available now
-error-unavailable-text = The node cannot answer now (its storage is busy or full). Nothing was changed. Try again later, and tell your administrator if it persists.
-error-internal-title = Something went wrong
-error-internal-text = Something went wrong inside the node. Nothing was changed. Tell your administrator.
+# Fehlerseiten.
+error-home = Zur Startseite
+error-detail = Meldung des Knotens:
+error-forbidden-title = Nicht erlaubt
+error-forbidden-text = Ihr Konto darf diese Seite nicht öffnen oder dies nicht tun. Wenden Sie sich an Ihre Administration, wenn Sie es brauchen.
+error-csrf-title = Formular abgelehnt
+error-csrf-text = Dieses Formular konnte nicht angenommen werden: Es ist abgelaufen oder kam nicht von dieser Konsole. Nichts wurde geändert. Gehen Sie zurück, laden Sie die Seite neu und senden Sie es erneut.
+error-not-found-title = Seite nicht gefunden
+error-not-found-text = Unter dieser Adresse gibt es nichts.
+error-bad-request-title = Anfrage nicht verstanden
+error-bad-request-text = Die Anfrage konnte nicht verstanden werden. Nichts wurde geändert.
+error-unavailable-title = Zurzeit nicht verfügbar
+error-unavailable-text = Der Knoten kann gerade nicht antworten (sein Speicher ist ausgelastet oder voll). Nichts wurde geändert. Versuchen Sie es später erneut und informieren Sie Ihre Administration, wenn es anhält.
+error-internal-title = Etwas ist schiefgegangen
+error-internal-text = Im Knoten ist etwas schiefgegangen. Nichts wurde geändert. Informieren Sie Ihre Administration.

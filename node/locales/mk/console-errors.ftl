@@ -1,15 +1,15 @@
-# Error pages.
-error-home = Go to the start page
-error-detail = What the node said:
-error-forbidden-title = Not allowed
-error-forbidden-text = Your account may not open this page or do this. Ask your administrator if you need it.
-error-csrf-title = Form refused
-error-csrf-text = This form could not be accepted: it has expired or did not come from this console. Nothing was changed. Go back, reload the page and send it again.
-error-not-found-title = Page not found
-error-not-found-text = There is nothing at this address.
-error-bad-request-title = Request not understood
-error-bad-request-text = The request could not be understood. Nothing was changed.
-error-unavailable-title = Not available now
-error-unavailable-text = The node cannot answer now (its storage is busy or full). Nothing was changed. Try again later, and tell your administrator if it persists.
-error-internal-title = Something went wrong
-error-internal-text = Something went wrong inside the node. Nothing was changed. Tell your administrator.
+# Страници за грешки.
+error-home = Оди на почетната страница
+error-detail = Што рече јазолот:
+error-forbidden-title = Не е дозволено
+error-forbidden-text = Вашата сметка не смее да ја отвори оваа страница или да го направи ова. Обратете се до администраторот ако ви треба.
+error-csrf-title = Образецот е одбиен
+error-csrf-text = Овој образец не можеше да се прифати: истечен е или не дојде од оваа конзола. Ништо не е променето. Вратете се, повторно вчитајте ја страницата и испратете го повторно.
+error-not-found-title = Страницата не е пронајдена
+error-not-found-text = На оваа адреса нема ништо.
+error-bad-request-title = Барањето не е разбрано
+error-bad-request-text = Барањето не можеше да се разбере. Ништо не е променето.
+error-unavailable-title = Моментално не е достапно
+error-unavailable-text = Јазолот моментално не може да одговори (складиштето му е зафатено или полно). Ништо не е променето. Обидете се подоцна и известете го администраторот ако продолжи.
+error-internal-title = Нешто тргна наопаку
+error-internal-text = Нешто тргна наопаку во јазолот. Ништо не е променето. Известете го администраторот.

@@ -1,15 +1,15 @@
-# Error pages.
-error-home = Go to the start page
-error-detail = What the node said:
-error-forbidden-title = Not allowed
-error-forbidden-text = Your account may not open this page or do this. Ask your administrator if you need it.
-error-csrf-title = Form refused
-error-csrf-text = This form could not be accepted: it has expired or did not come from this console. Nothing was changed. Go back, reload the page and send it again.
-error-not-found-title = Page not found
-error-not-found-text = There is nothing at this address.
-error-bad-request-title = Request not understood
-error-bad-request-text = The request could not be understood. Nothing was changed.
-error-unavailable-title = Not available now
-error-unavailable-text = The node cannot answer now (its storage is busy or full). Nothing was changed. Try again later, and tell your administrator if it persists.
-error-internal-title = Something went wrong
-error-internal-text = Something went wrong inside the node. Nothing was changed. Tell your administrator.
+# Faqet e gabimeve.
+error-home = Shko te faqja e parë
+error-detail = Çfarë tha nyja:
+error-forbidden-title = Nuk lejohet
+error-forbidden-text = Llogaria juaj nuk mund ta hapë këtë faqe ose ta bëjë këtë. Pyesni administratorin nëse ju duhet.
+error-csrf-title = Formulari u refuzua
+error-csrf-text = Ky formular nuk mund të pranohej: ka skaduar ose nuk erdhi nga kjo konsolë. Asgjë nuk u ndryshua. Kthehuni, ringarkoni faqen dhe dërgojeni përsëri.
+error-not-found-title = Faqja nuk u gjet
+error-not-found-text = Në këtë adresë nuk ka asgjë.
+error-bad-request-title = Kërkesa nuk u kuptua
+error-bad-request-text = Kërkesa nuk mund të kuptohej. Asgjë nuk u ndryshua.
+error-unavailable-title = Jo e disponueshme tani
+error-unavailable-text = Nyja nuk mund të përgjigjet tani (hapësira e saj e ruajtjes është e zënë ose plot). Asgjë nuk u ndryshua. Provoni më vonë dhe njoftoni administratorin nëse vazhdon.
+error-internal-title = Diçka shkoi keq
+error-internal-text = Diçka shkoi keq brenda nyjës. Asgjë nuk u ndryshua. Njoftoni administratorin.

@@ -1,15 +1,15 @@
-# Error pages.
-error-home = Go to the start page
-error-detail = What the node said:
-error-forbidden-title = Not allowed
-error-forbidden-text = Your account may not open this page or do this. Ask your administrator if you need it.
-error-csrf-title = Form refused
-error-csrf-text = This form could not be accepted: it has expired or did not come from this console. Nothing was changed. Go back, reload the page and send it again.
-error-not-found-title = Page not found
-error-not-found-text = There is nothing at this address.
-error-bad-request-title = Request not understood
-error-bad-request-text = The request could not be understood. Nothing was changed.
-error-unavailable-title = Not available now
-error-unavailable-text = The node cannot answer now (its storage is busy or full). Nothing was changed. Try again later, and tell your administrator if it persists.
-error-internal-title = Something went wrong
-error-internal-text = Something went wrong inside the node. Nothing was changed. Tell your administrator.
+# Stranice sa greškama.
+error-home = Idi na početnu stranicu
+error-detail = Poruka čvora:
+error-forbidden-title = Nije dozvoljeno
+error-forbidden-text = Vaš nalog ne sme da otvori ovu stranicu niti da uradi ovo. Obratite se administratoru ako vam je potrebno.
+error-csrf-title = Obrazac odbijen
+error-csrf-text = Ovaj obrazac nije mogao biti prihvaćen: istekao je ili nije došao iz ove konzole. Ništa nije promenjeno. Vratite se, ponovo učitajte stranicu i pošaljite ga ponovo.
+error-not-found-title = Stranica nije pronađena
+error-not-found-text = Na ovoj adresi nema ničega.
+error-bad-request-title = Zahtev nije razumljiv
+error-bad-request-text = Zahtev nije mogao biti razumljen. Ništa nije promenjeno.
+error-unavailable-title = Trenutno nije dostupno
+error-unavailable-text = Čvor trenutno ne može da odgovori (skladište mu je zauzeto ili puno). Ništa nije promenjeno. Pokušajte kasnije i javite administratoru ako se ponavlja.
+error-internal-title = Nešto nije u redu
+error-internal-text = Nešto nije u redu unutar čvora. Ništa nije promenjeno. Javite administratoru.

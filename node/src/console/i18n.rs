@@ -431,7 +431,14 @@ mod tests {
 
     #[test]
     fn the_scan_finds_calls_and_skips_other_functions() {
-        let ids = used_ids(r#"v.t("a-b"); v.t_args("c-d", &[]); print("x"); t ("y")"#);
+        // Built from pieces, so that the scan of this very file does not find them.
+        let source = [
+            "v.t",
+            "(\"a-b\"); v.t_args",
+            "(\"c-d\", &[]); print(\"x\"); t (\"y\")",
+        ]
+        .concat();
+        let ids = used_ids(&source);
         assert_eq!(ids, vec!["a-b".to_owned(), "c-d".to_owned()]);
     }
 
