@@ -132,16 +132,17 @@ impl Ctx<'_> {
         let label = label(self.viewer, &field.name);
         match &field.input {
             Input::Text | Input::Number | Input::Date => {
-                let (kind, mode) = match field.input {
-                    Input::Date => ("date", None),
-                    // Text, so a wrong value reaches the same check as a file's.
-                    Input::Number => ("text", Some("numeric")),
-                    _ => ("text", None),
+                // Dates and numbers are text with a hint, so that any value typed reaches the
+                // same check as a file's, and dates are written the files' way in every language.
+                let (mode, hint) = match field.input {
+                    Input::Date => (Some("numeric"), Some("YYYY-MM-DD")),
+                    Input::Number => (Some("numeric"), None),
+                    _ => (None, None),
                 };
                 html! {
                     div class="field" {
                         label for=(path) { (label) }
-                        input id=(path) name=(path) type=(kind) inputmode=[mode]
+                        input id=(path) name=(path) type="text" inputmode=[mode] placeholder=[hint]
                             value=(self.value(&path)) aria-invalid=[self.invalid(&path)]
                             aria-describedby=[self.described(&path)];
                         (self.error_note(&path))
