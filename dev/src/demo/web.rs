@@ -119,6 +119,11 @@ impl WebDemo {
         out
     }
 
+    /// The admin socket of `node`, for checks a person would make in the other console.
+    pub fn socket(&self, node: &str) -> PathBuf {
+        self.fed.node_socket(node)
+    }
+
     /// Stops both nodes and both brokers.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.fed.shutdown().await

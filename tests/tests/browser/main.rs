@@ -4,3 +4,4 @@
 //! A missing browser fails with the fix in the message (`cargo xtask test` installs it).
 
 mod shell;
+mod writing;

@@ -63,3 +63,94 @@ pub fn shown(fields: Vec<Field>) -> Vec<Field> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::console::i18n::{self, Lang};
+
+    fn english(id: &str) -> bool {
+        i18n::text(Lang::En, id, &[]) != id
+    }
+
+    #[test]
+    fn every_field_code_problem_and_reason_has_words() {
+        let mut missing = Vec::new();
+        for kind in trm_forms::message_file::KINDS {
+            let fields = super::page::fields_of(kind).unwrap_or_default();
+            assert!(!fields.is_empty(), "{kind} has no form");
+            for (_, field) in trm_forms::form::flatten(&fields) {
+                missing.push(format!("compose-f-{}", field.name));
+                let codes = match &field.input {
+                    trm_forms::form::Input::Choice(c) | trm_forms::form::Input::Choices(c) => {
+                        c.clone()
+                    }
+                    _ => Vec::new(),
+                };
+                for code in codes {
+                    missing.push(format!("compose-code-{}", code.to_ascii_lowercase()));
+                }
+            }
+        }
+        for key in trm_forms::problem::KEYS {
+            missing.push(format!("compose-problem-{key}"));
+        }
+        for key in [
+            "rule-consent-missing",
+            "rule-consent-override",
+            "rule-consent-detail",
+            "rule-child-guardian",
+            "rule-child-view",
+            "rule-child-not-taken",
+            "rule-child-age",
+            "rule-h3-restrictions",
+            "rule-responsible-unit",
+            "rule-decline-reason",
+            "rule-missing-information",
+            "rule-decision",
+            "rule-answer-one",
+            "rule-return-risk-assessment",
+            "rule-return-voluntary",
+            "rule-child-best-interest",
+            "rule-legal-basis",
+            "rule-handling-code",
+            "rule-attachments",
+            "rule-h2-onward",
+            "rule-other",
+            "no-agreement",
+            "directory-expired",
+            "unknown-recipient",
+            "case-step-not-allowed",
+            "disk-full",
+        ] {
+            missing.push(format!("compose-reason-{key}"));
+        }
+        missing.retain(|id| !english(id));
+        missing.dedup();
+        assert!(missing.is_empty(), "no English words for {missing:?}");
+    }
+
+    #[test]
+    fn the_rules_keys_name_the_rule_broken() {
+        use trm_proto::pb;
+        use trm_proto::pb::body::Content;
+        let referral = |consent: Option<pb::ConsentRecord>| {
+            Content::Referral(pb::Referral {
+                consent,
+                person: Some(pb::PersonData {
+                    age_years: 30,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+        };
+        let missing = crate::rules::check(&referral(None)).expect_err("no consent record");
+        assert_eq!(
+            (missing.key(), missing.field.as_str()),
+            ("rule-consent-missing", "referral.consent")
+        );
+        let refused = crate::rules::check(&referral(Some(pb::ConsentRecord::default())))
+            .expect_err("consent not given, no legal basis");
+        assert_eq!(refused.key(), "rule-consent-override");
+        assert!(english(&format!("compose-reason-{}", refused.key())));
+    }
+}
