@@ -31,7 +31,9 @@ fn csrf_of(page: &Answer) -> Option<String> {
 /// Signs `name` in through the console's form.
 async fn sign_in(node: &WebNode, name: &str) -> anyhow::Result<Session> {
     let form = node.api.page("/sign-in", "").await?;
-    let pre = form.set_cookie("trm_pre").context("no pre-session cookie")?;
+    let pre = form
+        .set_cookie("trm_pre")
+        .context("no pre-session cookie")?;
     let answer = node
         .api
         .form(
@@ -157,19 +159,30 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     let answer = post(&node, &session, "/compose/referral", &wrong).await?;
     assert_eq!(answer.status, 422, "{}", answer.text());
     let text = answer.text();
-    assert!(text.contains("id=\"referral.person.nationality-error\""), "{text}");
+    assert!(
+        text.contains("id=\"referral.person.nationality-error\""),
+        "{text}"
+    );
     assert!(text.contains("aria-describedby=\"referral.person.nationality-error\""));
     assert!(text.contains("id=\"error-summary\""));
     assert!(text.contains("href=\"#referral.person.nationality\""));
     assert!(text.contains("value=\"Serbia\""), "the value typed is kept");
-    assert_eq!(log_size(&node).await?, before, "a refused form sends nothing");
+    assert_eq!(
+        log_size(&node).await?,
+        before,
+        "a refused form sends nothing"
+    );
 
     // A word where a number belongs: the same check as a file's, beside the field.
     let mut word = referral_form(&session.csrf)?;
     set(&mut word, "referral.person.age_years", "twenty-four");
     let answer = post(&node, &session, "/compose/referral", &word).await?;
     assert_eq!(answer.status, 422);
-    assert!(answer.text().contains("id=\"referral.person.age_years-error\""));
+    assert!(
+        answer
+            .text()
+            .contains("id=\"referral.person.age_years-error\"")
+    );
 
     // The node's own rule: no consent and no legal basis.
     let mut no_consent = referral_form(&session.csrf)?;
@@ -195,7 +208,10 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     adding.push(("_add".into(), "referral.indicators".into()));
     let answer = post(&node, &session, "/compose/referral", &adding).await?;
     assert_eq!(answer.status, 200);
-    assert!(answer.text().contains("id=\"referral.indicators-3\""), "a fourth row");
+    assert!(
+        answer.text().contains("id=\"referral.indicators-3\""),
+        "a fourth row"
+    );
     assert_eq!(log_size(&node).await?, before);
 
     // The whole referral: sent, to the case's page, and at Astra whole, in German.
@@ -231,7 +247,10 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     match body.content {
         Some(pb::body::Content::Referral(r)) => {
             assert_eq!(r.person.map(|p| p.nationality), Some("RS".into()));
-            assert_eq!(r.exploitation_types, vec![pb::ExploitationType::Sexual as i32]);
+            assert_eq!(
+                r.exploitation_types,
+                vec![pb::ExploitationType::Sexual as i32]
+            );
             assert!(r.consent.is_some_and(|c| c.given));
         }
         other => anyhow::bail!("not a referral: {other:?}"),
@@ -244,7 +263,10 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     assert!(page.text().contains("id=\"what-is-erased\""));
     let step = vec![
         ("_csrf".to_owned(), session.csrf.clone()),
-        ("consent_withdrawal.withdrawn_at".to_owned(), "2026-12-01".to_owned()),
+        (
+            "consent_withdrawal.withdrawn_at".to_owned(),
+            "2026-12-01".to_owned(),
+        ),
         (
             "consent_withdrawal.recorded_by_role".to_owned(),
             "LEFÖ-IBF caseworker".to_owned(),
@@ -254,7 +276,11 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     let answer = post(&node, &session, path, &step).await?;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert!(answer.text().contains("id=\"confirm-withdrawal\""));
-    assert_eq!(log_size(&node).await?, sent_before, "step one sends nothing");
+    assert_eq!(
+        log_size(&node).await?,
+        sent_before,
+        "step one sends nothing"
+    );
     let mut confirmed = step.clone();
     confirmed.push(("_confirm".into(), "1".into()));
     let answer = post(&node, &session, path, &confirmed).await?;
@@ -262,7 +288,10 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     assert_eq!(log_size(&node).await?, sent_before + 1);
 
     // The directory lists the partner with a link to refer a case to it.
-    let page = node.api.page("/directory?country=", &session.cookies).await?;
+    let page = node
+        .api
+        .page("/directory?country=", &session.cookies)
+        .await?;
     assert_eq!(page.status, 200);
     assert!(page.text().contains(&format!("id=\"partner-{ASTRA}\"")));
     Ok(())

@@ -151,10 +151,16 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
             ("referral.person.sex", "=female"),
             ("referral.person.nationality", "Serbia"),
             ("referral.risk_assessment.level", "=medium"),
-            ("referral.risk_assessment.assessed_by", "LEFÖ-IBF counselling team"),
+            (
+                "referral.risk_assessment.assessed_by",
+                "LEFÖ-IBF counselling team",
+            ),
             ("referral.risk_assessment.assessed_at", "2026-11-05"),
             ("referral.consent.given", "[x]"),
-            ("referral.consent.scope", "Referral to Astra for return and reintegration"),
+            (
+                "referral.consent.scope",
+                "Referral to Astra for return and reintegration",
+            ),
             ("referral.consent.obtained_by_role", "LEFÖ-IBF caseworker"),
             ("referral.consent.obtained_at", "2026-11-05"),
             ("referral.consent.language", "sr"),
@@ -217,13 +223,23 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
         &belgrade,
         &[
             ("referral_response.decision", "=accepted"),
-            ("referral_response.responsible_unit", "Astra tim za reintegraciju"),
+            (
+                "referral_response.responsible_unit",
+                "Astra tim za reintegraciju",
+            ),
         ],
     )
     .await?;
     belgrade.click("send").await?;
     arrive(&belgrade, &format!("/cases/{CASE}")).await?;
-    let response = received(&demo, SENDER, RECIPIENT, pb::MessageKind::ReferralResponse, 0).await?;
+    let response = received(
+        &demo,
+        SENDER,
+        RECIPIENT,
+        pb::MessageKind::ReferralResponse,
+        0,
+    )
+    .await?;
     assert!(matches!(
         response.body.and_then(|b| b.content),
         Some(Content::ReferralResponse(r)) if r.responsible_unit == "Astra tim za reintegraciju"
@@ -244,11 +260,20 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
                 "return_request.pre_return_risk_assessment.assessed_by",
                 "LEFÖ-IBF counselling team",
             ),
-            ("return_request.pre_return_risk_assessment.assessed_at", "2026-11-20"),
+            (
+                "return_request.pre_return_risk_assessment.assessed_at",
+                "2026-11-20",
+            ),
             ("return_request.reception_wanted.met_by", "Astra caseworker"),
             ("return_request.consent.given", "[x]"),
-            ("return_request.consent.scope", "Return arrangements with Astra"),
-            ("return_request.consent.obtained_by_role", "LEFÖ-IBF caseworker"),
+            (
+                "return_request.consent.scope",
+                "Return arrangements with Astra",
+            ),
+            (
+                "return_request.consent.obtained_by_role",
+                "LEFÖ-IBF caseworker",
+            ),
             ("return_request.consent.obtained_at", "2026-11-20"),
             ("return_request.consent.language", "sr"),
         ],
@@ -265,12 +290,15 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     assert!(matches!(
         request.body.and_then(|b| b.content),
         Some(Content::ReturnRequest(r))
-            if r.pre_return_risk_assessment.is_some_and(|a| a.assessed_by == "LEFÖ-IBF counselling team")
+            if r.pre_return_risk_assessment.as_ref().is_some_and(|a| a.assessed_by == "LEFÖ-IBF counselling team")
     ));
 
     // Astra confirms the reception.
     belgrade
-        .open(&case_path(&format!("return-confirmation/{request_id}"), SENDER))
+        .open(&case_path(
+            &format!("return-confirmation/{request_id}"),
+            SENDER,
+        ))
         .await?;
     belgrade.check("return-confirmation-sr").await?;
     fill(
@@ -286,7 +314,14 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     .await?;
     belgrade.click("send").await?;
     arrive(&belgrade, &format!("/cases/{CASE}")).await?;
-    received(&demo, SENDER, RECIPIENT, pb::MessageKind::ReturnConfirmation, 0).await?;
+    received(
+        &demo,
+        SENDER,
+        RECIPIENT,
+        pb::MessageKind::ReturnConfirmation,
+        0,
+    )
+    .await?;
 
     // LEFÖ-IBF records that she travelled.
     vienna.open(&case_path("update", RECIPIENT)).await?;
@@ -315,7 +350,10 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
         &belgrade,
         &[
             ("follow_up.months_after_return", "1"),
-            ("follow_up.reintegration_status", "U programu stručne obuke."),
+            (
+                "follow_up.reintegration_status",
+                "U programu stručne obuke.",
+            ),
             ("follow_up.contact_maintained", "[x]"),
         ],
     )
@@ -342,10 +380,21 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     vienna.click("send").await?;
     vienna.find("confirm-withdrawal").await?;
     vienna.check("withdraw-step-2-de").await?;
-    assert_eq!(sent_count(&demo, SENDER).await?, before, "step one sends nothing");
+    assert_eq!(
+        sent_count(&demo, SENDER).await?,
+        before,
+        "step one sends nothing"
+    );
     vienna.click("confirm-withdrawal").await?;
     arrive(&vienna, &format!("/cases/{CASE}")).await?;
-    received(&demo, RECIPIENT, SENDER, pb::MessageKind::ConsentWithdrawal, 0).await?;
+    received(
+        &demo,
+        RECIPIENT,
+        SENDER,
+        pb::MessageKind::ConsentWithdrawal,
+        0,
+    )
+    .await?;
     let mut astra_admin = trm_dev::socket::connect(&demo.socket(RECIPIENT)).await?;
     for _ in 0..120 {
         let shown = astra_admin
