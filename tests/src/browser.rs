@@ -140,17 +140,19 @@ impl Browser {
     pub async fn find(&self, id: &str) -> anyhow::Result<fantoccini::elements::Element> {
         // By attribute, so that ids with dots (message-file paths) need no escaping.
         let css = format!("[id=\"{id}\"]");
-        self.client
+        match self
+            .client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(&css))
             .await
-            .with_context(|| {
-                format!(
-                    "no element #{id} on {}",
-                    self.path().await.unwrap_or_default()
-                )
-            })
+        {
+            Ok(element) => Ok(element),
+            Err(e) => {
+                let at = self.path().await.unwrap_or_default();
+                Err(anyhow::anyhow!("no element #{id} on {at}: {e}"))
+            }
+        }
     }
 
     /// Whether an element with `id` is on the page now.
