@@ -1,5 +1,6 @@
 //! `trm demo` and `trm dev-federation` (feature `demo`): `trm_dev` runs the federation and the
-//! case; this module gives it `trm`'s referral file format and output ([`Trm`]).
+//! case; this module gives it `trm`'s referral file format and output ([`Trm`]). `--web` runs
+//! the federation with both organisations' consoles until Ctrl-C ([`run_web`]).
 
 use std::path::Path;
 
@@ -57,4 +58,15 @@ pub fn demo_referral() -> anyhow::Result<pb::SendRequest> {
 /// Runs the demo in `root`.
 pub async fn run(root: &Path) -> anyhow::Result<()> {
     trm_dev::demo::run(root, &Trm).await
+}
+
+/// Runs the demo federation with both consoles in `root` until Ctrl-C (`trm demo --web`).
+pub async fn run_web(root: &Path) -> anyhow::Result<()> {
+    trm_dev::demo::web::run(root, async {
+        // Without a signal handler there is nothing to wait for: stop at once, cleanly.
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("cannot wait for Ctrl-C ({e}); stopping");
+        }
+    })
+    .await
 }

@@ -118,6 +118,10 @@ enum Command {
         /// Keep the federation, data and logs in this folder instead of a temporary one.
         #[arg(long)]
         keep: Option<PathBuf>,
+        /// Start both organisations' consoles instead, print their addresses and demo accounts,
+        /// and keep running until Ctrl-C, to carry the case in a browser.
+        #[arg(long)]
+        web: bool,
     },
     /// Generate a development federation with configuration files for every broker and node
     /// (with --json, the files written as JSON).
@@ -473,7 +477,7 @@ async fn run(args: Args) -> Result<(), CommandError> {
             "--json does not apply to demo: its output is a story for people (its exit code says whether every step passed)",
         )),
         #[cfg(feature = "demo")]
-        Command::Demo { keep } => demo(keep).await,
+        Command::Demo { keep, web } => demo(keep, web).await,
         Command::Directory {
             action:
                 DirectoryAction::Search {
@@ -533,18 +537,25 @@ async fn run(args: Args) -> Result<(), CommandError> {
 }
 
 #[cfg(feature = "demo")]
-async fn demo(keep: Option<PathBuf>) -> Result<(), CommandError> {
+async fn demo(keep: Option<PathBuf>, web: bool) -> Result<(), CommandError> {
     let failed = |e: anyhow::Error| {
         CommandError::new(commands::exit::CHECK_FAILED, format!("demo failed: {e:#}"))
+    };
+    let run = |dir: PathBuf| async move {
+        if web {
+            trm_cli::demo::run_web(&dir).await
+        } else {
+            trm_cli::demo::run(&dir).await
+        }
     };
     match keep {
         Some(dir) => {
             std::fs::create_dir_all(&dir).map_err(|e| failed(e.into()))?;
-            trm_cli::demo::run(&dir).await.map_err(failed)
+            run(dir).await.map_err(failed)
         }
         None => {
             let dir = tempfile::tempdir().map_err(|e| failed(e.into()))?;
-            trm_cli::demo::run(dir.path()).await.map_err(failed)
+            run(dir.path().to_owned()).await.map_err(failed)
         }
     }
 }

@@ -7,6 +7,8 @@
 //! disclosed (it keeps its own answers until its retention). It succeeds only if every step
 //! checks out.
 
+pub mod web;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,8 +19,10 @@ use crate::lifecycle::{self, Party};
 use crate::local::LocalFederation;
 use crate::wait::{tree_contains, wait_for};
 
-const SENDER: &str = "lefoe-ibf@at";
-const RECIPIENT: &str = "astra@rs";
+/// LEFÖ-IBF, Vienna: refers the case.
+pub const SENDER: &str = "lefoe-ibf@at";
+/// Astra, Belgrade: takes the case.
+pub const RECIPIENT: &str = "astra@rs";
 /// A unique string placed in the referral's notes, searched for in every store afterwards.
 const CANARY: &str = "CANARY-7f3a9c-do-not-leak";
 

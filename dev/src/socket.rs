@@ -22,7 +22,7 @@ pub async fn connect_cases(socket: &Path) -> anyhow::Result<NodeCasesClient<Chan
 }
 
 /// A channel to the node listening on `socket`.
-async fn channel(socket: &Path) -> anyhow::Result<Channel> {
+pub async fn channel(socket: &Path) -> anyhow::Result<Channel> {
     let path = socket.to_owned();
     // The URI is required by the HTTP/2 layer but unused: the connector always dials the socket.
     Endpoint::from_static("http://node.local")

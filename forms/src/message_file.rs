@@ -21,7 +21,7 @@ pub mod withdrawal;
 use serde::Deserialize;
 use trm_proto::pb;
 
-use crate::referral_file::{FieldError, Priority, field_error};
+use crate::referral_file::{FieldError, Priority, Problem, field_error};
 
 /// Every kind `trm template` and `trm send` know, the referral first.
 pub const KINDS: &[&str] = &trm_proto::kinds::SENT_NAMES;
@@ -51,6 +51,8 @@ struct MessageFile {
     case_ref: String,
     #[serde(default)]
     priority: Priority,
+    #[serde(default)]
+    language: String,
     referral_response: Option<response::ReferralResponse>,
     information_supplied: Option<supplement::InformationSupplied>,
     case_update: Option<update::CaseUpdate>,
@@ -73,6 +75,8 @@ pub struct Parsed {
     pub priority: pb::Priority,
     /// The content.
     pub content: pb::body::Content,
+    /// The language the free text is written in (BCP 47); empty: not stated.
+    pub text_language: String,
     /// Files to send with it as the file lists them (relative to the file's folder).
     pub attachments: Vec<String>,
 }
@@ -144,7 +148,7 @@ impl MessageFile {
                 .as_ref()
                 .map(|m| m.to_pb().map(Content::ConsentWithdrawal))
                 .transpose()?,
-            other => return Err(field_error("kind", format!("{other:?} is not a kind"))),
+            other => return Err(not_a_kind(other)),
         })
     }
 }
@@ -158,17 +162,23 @@ pub fn parse(kind: &str, text: &str, json: bool) -> Result<Parsed, FieldError> {
     };
     file.to
         .parse::<trm_proto::addr::NodeAddr>()
-        .map_err(|e| field_error("to", e.to_string()))?;
+        .map_err(|e| field_error("to", Problem::new("not-an-address", e.to_string())))?;
     file.case_ref
         .parse::<trm_proto::addr::CaseRef>()
-        .map_err(|e| field_error("case_ref", e.to_string()))?;
-    let content = file
-        .content(kind)?
-        .ok_or_else(|| field_error(kind, format!("the [{kind}] table is missing")))?;
+        .map_err(|e| field_error("case_ref", Problem::new("not-a-case-ref", e.to_string())))?;
+    crate::language::check("language", &file.language)?;
+    let content = file.content(kind)?.ok_or_else(|| {
+        field_error(
+            kind,
+            Problem::new("table-missing", format!("the [{kind}] table is missing"))
+                .arg("kind", kind),
+        )
+    })?;
     if file.tables() > 1 {
         return Err(field_error(
             "file",
-            format!("fill in only the [{kind}] table"),
+            Problem::new("one-table-only", format!("fill in only the [{kind}] table"))
+                .arg("kind", kind),
         ));
     }
     Ok(Parsed {
@@ -176,12 +186,20 @@ pub fn parse(kind: &str, text: &str, json: bool) -> Result<Parsed, FieldError> {
         case_ref: file.case_ref,
         priority: parts::priority(file.priority),
         content,
+        text_language: file.language,
         attachments: match (file.info_response, file.information_supplied) {
             (Some(response), _) => response.attachments,
             (None, Some(supplied)) => supplied.attachments,
             (None, None) => Vec::new(),
         },
     })
+}
+
+fn not_a_kind(kind: &str) -> FieldError {
+    field_error(
+        "kind",
+        Problem::new("not-a-kind", format!("{kind:?} is not a kind")).arg("value", kind),
+    )
 }
 
 /// A file of any kind, the referral too, checked and turned into the request that sends it,
@@ -196,7 +214,7 @@ pub fn send_request(
         return Ok((file.send_request()?, file.referral.attachments));
     }
     if !KINDS.contains(&kind) {
-        return Err(field_error("kind", format!("{kind:?} is not a kind")));
+        return Err(not_a_kind(kind));
     }
     let parsed = parse(kind, text, json)?;
     Ok((
@@ -206,6 +224,7 @@ pub fn send_request(
             priority: parsed.priority.into(),
             body: Some(pb::Body {
                 content: Some(parsed.content),
+                text_language: parsed.text_language,
                 ..Default::default()
             }),
             idempotency_key: String::new(),

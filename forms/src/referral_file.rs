@@ -4,6 +4,8 @@
 use serde::Deserialize;
 use trm_proto::pb;
 
+pub use crate::problem::Problem;
+
 /// A filled-in referral file: the addressee, the case and the referral.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,6 +17,9 @@ pub struct ReferralFile {
     /// routine, urgent or immediate.
     #[serde(default)]
     pub priority: Priority,
+    /// The language the free text is written in (BCP 47, `sr-Latn`); empty: not stated.
+    #[serde(default)]
+    pub language: String,
     /// The referral itself.
     pub referral: Referral,
 }
@@ -218,12 +223,12 @@ pub struct Consent {
 pub struct FieldError {
     /// The field's path, e.g. `referral.person.nationality`.
     pub field: String,
-    /// What is wrong.
-    pub problem: String,
+    /// What is wrong: a stable key with its arguments, shown in English by `Display`.
+    pub problem: Problem,
 }
 
 /// A [`FieldError`] for `field`.
-pub fn field_error(field: &str, problem: impl Into<String>) -> FieldError {
+pub fn field_error(field: &str, problem: impl Into<Problem>) -> FieldError {
     FieldError {
         field: field.to_owned(),
         problem: problem.into(),
@@ -239,11 +244,11 @@ pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FieldE
             path if path == "." => "file".to_owned(),
             path => path,
         };
-        field_error(&field, e.inner().to_string())
+        field_error(&field, Problem::from_reader(&e.inner().to_string()))
     })?;
     deserializer
         .end()
-        .map_err(|e| field_error("file", e.to_string()))?;
+        .map_err(|e| field_error("file", Problem::new("not-json", e.to_string())))?;
     Ok(parsed)
 }
 
@@ -251,7 +256,7 @@ pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FieldE
 /// what is wrong, so a mistyped code or a wrong type names its field like every other check.
 pub fn toml_error(text: &str, e: &toml::de::Error) -> FieldError {
     let Some(at) = e.span().map(|span| span.start.min(text.len())) else {
-        return field_error("file", e.message());
+        return field_error("file", Problem::from_reader(e.message()));
     };
     let before = text.get(..at).unwrap_or_default();
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -275,13 +280,18 @@ pub fn toml_error(text: &str, e: &toml::de::Error) -> FieldError {
         ("", key) => key.to_owned(),
         (table, key) => format!("{table}.{key}"),
     };
-    field_error(&field, e.message().trim())
+    field_error(&field, Problem::from_reader(e.message()))
 }
 
 /// A `YYYY-MM-DD` date as milliseconds since the epoch, or an error naming `field`.
 pub fn date(field: &str, text: &str) -> Result<u64, FieldError> {
-    trm_proto::time::parse_ms(text)
-        .ok_or_else(|| field_error(field, format!("{text:?} is not a date (YYYY-MM-DD)")))
+    trm_proto::time::parse_ms(text).ok_or_else(|| {
+        field_error(
+            field,
+            Problem::new("not-a-date", format!("{text:?} is not a date (YYYY-MM-DD)"))
+                .arg("value", text),
+        )
+    })
 }
 
 /// Like [`date`], with an empty text as 0 (not given).
@@ -300,7 +310,11 @@ pub fn country(field: &str, code: &str) -> Result<String, FieldError> {
     } else {
         Err(field_error(
             field,
-            format!("{code:?} is not a two-letter country code (ISO 3166-1, XK for Kosovo)"),
+            Problem::new(
+                "not-a-country",
+                format!("{code:?} is not a two-letter country code (ISO 3166-1, XK for Kosovo)"),
+            )
+            .arg("value", code),
         ))
     }
 }
@@ -308,7 +322,10 @@ pub fn country(field: &str, code: &str) -> Result<String, FieldError> {
 /// An error naming `field` when `text` is blank.
 pub fn required(field: &str, text: &str) -> Result<(), FieldError> {
     if text.trim().is_empty() {
-        Err(field_error(field, "must not be empty"))
+        Err(field_error(
+            field,
+            Problem::new("required", "must not be empty"),
+        ))
     } else {
         Ok(())
     }
@@ -342,6 +359,7 @@ impl ReferralFile {
             priority: self.priority().into(),
             body: Some(pb::Body {
                 content: Some(pb::body::Content::Referral(referral)),
+                text_language: self.language.clone(),
                 ..Default::default()
             }),
             idempotency_key: String::new(),
@@ -352,36 +370,45 @@ impl ReferralFile {
     pub fn to_pb(&self) -> Result<pb::Referral, FieldError> {
         self.to
             .parse::<trm_proto::addr::NodeAddr>()
-            .map_err(|e| field_error("to", e.to_string()))?;
+            .map_err(|e| field_error("to", Problem::new("not-an-address", e.to_string())))?;
         self.case_ref
             .parse::<trm_proto::addr::CaseRef>()
-            .map_err(|e| field_error("case_ref", e.to_string()))?;
+            .map_err(|e| field_error("case_ref", Problem::new("not-a-case-ref", e.to_string())))?;
+        crate::language::check("language", &self.language)?;
         let r = &self.referral;
         required("referral.status_designated_by", &r.status_designated_by)?;
         if r.exploitation_types.is_empty() {
             return Err(field_error(
                 "referral.exploitation_types",
-                "name at least one (use \"other\" if unclear)",
+                Problem::new(
+                    "name-one-exploitation",
+                    "name at least one (use \"other\" if unclear)",
+                ),
             ));
         }
         let p = &r.person;
         if p.age_years.is_none() && p.date_of_birth.is_empty() {
             return Err(field_error(
                 "referral.person",
-                "give age_years or date_of_birth",
+                Problem::new("age-or-birth-date", "give age_years or date_of_birth"),
             ));
         }
         if let Some(age) = p.age_years {
             if age > 120 {
                 return Err(field_error(
                     "referral.person.age_years",
-                    format!("{age} is not a plausible age"),
+                    Problem::new("implausible-age", format!("{age} is not a plausible age"))
+                        .arg("value", age.to_string()),
                 ));
             }
             if age < 18 && !r.child {
                 return Err(field_error(
                     "referral.child",
-                    format!("must be true: the person is {age}"),
+                    Problem::new(
+                        "child-must-be-set",
+                        format!("must be true: the person is {age}"),
+                    )
+                    .arg("age", age.to_string()),
                 ));
             }
         }
@@ -526,6 +553,7 @@ pub const TEMPLATE: &str = r#"# A referral: hand a case to a partner organisatio
 to = "astra@rs"                  # the partner's address (trm directory lists them)
 case_ref = "AT-LEFOE-2026-0042"  # your pseudonymous case reference, never a name
 priority = "urgent"              # routine | urgent | immediate
+language = "en"                  # the language the free text is written in (de, sr-Latn, ...)
 
 [referral]
 victim_status = "identified"     # potential | presumed | identified
@@ -547,12 +575,21 @@ notes = "Wishes to return to Serbia; will be called to testify in Vienna in spri
 # attachments = ["risk-assessment.pdf"]  # files sent with it, relative to this file's folder
 
 [referral.person]
+# given_name = ""                # usually left out: the case reference is pseudonymous
+# family_name = ""
 age_years = 24
+# date_of_birth = "2002-05-14"   # YYYY-MM-DD, instead of age_years when known
 sex = "female"                   # female | male | other
 nationality = "RS"               # ISO 3166-1 alpha-2; XK for Kosovo
 languages = ["sr"]
 interpreter_needed = true
 literate = true
+
+# For a child (child = true): the guardian, as a role or an institution, never a name.
+# [referral.guardian]
+# appointed_by = "Vienna Child and Youth Welfare"
+# role = "legal guardian"
+# contact_via = "through LEFÖ-IBF"
 
 [referral.risk_assessment]
 level = "medium"                 # low | medium | high
@@ -567,6 +604,8 @@ obtained_by_role = "LEFÖ-IBF caseworker"
 obtained_at = "2026-11-05"
 language = "sr"
 interpreter_used = true
+# guardian_consent = true        # for a child: the guardian consented too
+# child_view = "Wants to go home to her aunt."  # for a child: the child's own view, in its words
 # override_legal_basis = ""     # only to disclose without consent: the legal basis, shown to auditors
 "#;
 
@@ -626,6 +665,8 @@ mod tests {
         let unknown = TEMPLATE.replace("sex = \"female\"", "sex = \"femal\"");
         let error = ReferralFile::parse(&unknown, false).expect_err("bad variant");
         assert_eq!(error.field, "referral.person.sex", "{error}");
-        assert!(error.problem.contains("`femal`"), "{error}");
+        assert!(error.problem.to_string().contains("`femal`"), "{error}");
+        assert_eq!(error.problem.key(), "unknown-value");
+        assert_eq!(error.problem.get("value"), Some("femal"));
     }
 }

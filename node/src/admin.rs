@@ -280,7 +280,15 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         {
             return Ok(Response::new(done));
         }
+        let text_language = request
+            .body
+            .as_ref()
+            .map(|b| b.text_language.clone())
+            .unwrap_or_default();
+        trm_forms::language::check("language", &text_language)
+            .map_err(|e| invalid(&e.field, e.problem))?;
         let draft = Draft {
+            text_language,
             to: request.to.parse().map_err(|e| invalid("to", e))?,
             case_ref: request
                 .case_ref

@@ -56,6 +56,7 @@ pub async fn collect(
             content: pb::body::Content::WitnessRequest(pb::WitnessRequest {
                 purpose: purpose.to_owned(),
             }),
+            text_language: String::new(),
         };
         asked.push(match node.send(draft, actor, None).await {
             Ok(sent) => pb::AskedNode {

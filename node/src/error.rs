@@ -80,6 +80,39 @@ impl From<NodeError> for Status {
             NodeError::NotCoordinator(_) => Code::PermissionDenied,
             NodeError::Witness(_) => Code::Unavailable,
         };
-        Status::new(code, e.to_string())
+        let mut status = Status::new(code, e.to_string());
+        if let Some(reason) = e.reason() {
+            status
+                .metadata_mut()
+                .insert(REASON, tonic::metadata::MetadataValue::from_static(reason));
+        }
+        if let NodeError::Rule(rule) = &e
+            && let Ok(field) = tonic::metadata::MetadataValue::try_from(rule.field.as_str())
+        {
+            status.metadata_mut().insert(FIELD, field);
+        }
+        status
+    }
+}
+
+/// The status metadata naming why the node refused, as a stable key (`rule-consent-missing`,
+/// `no-agreement`), so a console can say it in its reader's language.
+pub const REASON: &str = "trm-reason";
+
+/// The status metadata naming the field a broken rule is about (`referral.consent`).
+pub const FIELD: &str = "trm-field";
+
+impl NodeError {
+    /// Why, as a stable key, for the refusals a person can act on; `None` for the others.
+    pub fn reason(&self) -> Option<&'static str> {
+        Some(match self {
+            NodeError::Rule(rule) => rule.key(),
+            NodeError::NoAgreement(_) => "no-agreement",
+            NodeError::DirectoryExpired { .. } => "directory-expired",
+            NodeError::Seal(SealError::UnknownRecipient(_)) => "unknown-recipient",
+            NodeError::Store(StoreError::Case(_)) => "case-step-not-allowed",
+            NodeError::Store(StoreError::Refused(refused)) if refused.is_full() => "disk-full",
+            _ => return None,
+        })
     }
 }

@@ -21,6 +21,38 @@ pub struct RuleError {
     pub problem: String,
 }
 
+impl RuleError {
+    /// A stable key for the rule broken (`rule-consent-missing`), so a console can say it in
+    /// its reader's language beside the field; `rule-other` for a rule with no key of its own.
+    pub fn key(&self) -> &'static str {
+        let last = self.field.rsplit('.').next().unwrap_or_default();
+        let says = |words: &str| self.problem.contains(words);
+        match last {
+            "consent" if says("without a consent record") => "rule-consent-missing",
+            "consent" if says("consent was not given") => "rule-consent-override",
+            "scope" | "obtained_by_role" | "language" | "obtained_at" => "rule-consent-detail",
+            "guardian" => "rule-child-guardian",
+            "child_view" => "rule-child-view",
+            "child" if says("does not take referrals of children") => "rule-child-not-taken",
+            "child" => "rule-child-age",
+            "handling_restrictions" => "rule-h3-restrictions",
+            "responsible_unit" => "rule-responsible-unit",
+            "reason" => "rule-decline-reason",
+            "missing_information" => "rule-missing-information",
+            "decision" => "rule-decision",
+            "answers" => "rule-answer-one",
+            "pre_return_risk_assessment" => "rule-return-risk-assessment",
+            "voluntary_return_consent" => "rule-return-voluntary",
+            "best_interest_determination" => "rule-child-best-interest",
+            "legal_basis" => "rule-legal-basis",
+            "handling_code" => "rule-handling-code",
+            "attachments" => "rule-attachments",
+            _ if says("under handling code H2") => "rule-h2-onward",
+            _ => "rule-other",
+        }
+    }
+}
+
 fn refuse(field: &str, problem: impl Into<String>) -> RuleError {
     RuleError {
         field: field.to_owned(),

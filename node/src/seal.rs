@@ -71,6 +71,8 @@ pub struct Draft {
     pub priority: pb::Priority,
     /// The content.
     pub content: pb::body::Content,
+    /// The language of the content's free text (BCP 47), empty when not stated.
+    pub text_language: String,
 }
 
 pub use trm_proto::kinds::kind_of;
@@ -172,6 +174,7 @@ fn seal_with(
         witnessed_size,
         code_lists: trm_proto::CODE_LISTS_VERSION.to_owned(),
         case_sequence,
+        text_language: draft.text_language,
     };
     let body_bytes = body.encode_to_vec();
     let signed_body = pb::SignedBody {

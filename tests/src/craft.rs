@@ -55,6 +55,7 @@ pub fn sealed(
         case_ref: request.case_ref.parse()?,
         priority: pb::Priority::Routine,
         content,
+        text_language: String::new(),
     };
     Ok(seal::seal(keys, directory, draft, trm_proto::time::now_ms(), 3_600_000)?.envelope)
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use trm_proto::pb;
 
 use super::parts;
+use crate::problem::Problem;
 use crate::referral_file::{Consent, FieldError, HandlingCode, field_error, required};
 
 /// Why the information is requested (004:99).
@@ -77,7 +78,10 @@ impl InfoRequest {
         if self.categories.is_empty() {
             return Err(field_error(
                 "info_request.categories",
-                "name at least one: victim or perpetrator",
+                Problem::new(
+                    "name-one-category",
+                    "name at least one: victim or perpetrator",
+                ),
             ));
         }
         Ok(pb::InfoRequest {
@@ -146,19 +150,29 @@ impl InfoResponse {
             (true, None) => {
                 return Err(field_error(
                     "info_response.information",
-                    "give the information, or a refusal_reason",
+                    Problem::new(
+                        "info-or-refusal",
+                        "give the information, or a refusal_reason",
+                    ),
                 ));
             }
             (false, Some(_)) => {
                 return Err(field_error(
                     "info_response.refusal_reason",
-                    "a response either gives information or refuses, not both",
+                    Problem::new(
+                        "info-and-refusal",
+                        "a response either gives information or refuses, not both",
+                    ),
                 ));
             }
             (false, None) if !(1..=4).contains(&self.accuracy) => {
                 return Err(field_error(
                     "info_response.accuracy",
-                    format!("{} is not an accuracy code (1 to 4)", self.accuracy),
+                    Problem::new(
+                        "not-an-accuracy",
+                        format!("{} is not an accuracy code (1 to 4)", self.accuracy),
+                    )
+                    .arg("value", self.accuracy.to_string()),
                 ));
             }
             _ => {}

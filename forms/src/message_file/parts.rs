@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use trm_proto::pb;
 
+use crate::problem::Problem;
 use crate::referral_file::{
     Consent, FieldError, Guardian, HandlingCode, Priority, RiskAssessment, RiskLevel, field_error,
     optional_date, required,
@@ -51,7 +52,7 @@ pub fn handling_with(
     if matches!(code, Some(HandlingCode::H3)) && restrictions.trim().is_empty() {
         return Err(field_error(
             &format!("{prefix}.handling_restrictions"),
-            "required with handling code H3",
+            Problem::new("h3-restrictions", "required with handling code H3"),
         ));
     }
     Ok(handling(code))

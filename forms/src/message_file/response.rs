@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use trm_proto::pb;
 
+use crate::problem::Problem;
 use crate::referral_file::{FieldError, field_error, required};
 
 /// The decision.
@@ -54,7 +55,7 @@ impl ReferralResponse {
                 if self.missing_information.is_empty() {
                     return Err(field_error(
                         "referral_response.missing_information",
-                        "say what is missing",
+                        Problem::new("say-what-is-missing", "say what is missing"),
                     ));
                 }
                 Wire::NeedsInformation

@@ -6,6 +6,7 @@ use trm_proto::pb;
 
 use super::parts::{self, Reception};
 use super::update::{Outcome, outcome};
+use crate::problem::Problem;
 use crate::referral_file::{
     Consent, FieldError, Guardian, RiskAssessment, date, field_error, required,
 };
@@ -45,7 +46,10 @@ impl ReturnRequest {
         let assessment = self.pre_return_risk_assessment.as_ref().ok_or_else(|| {
             field_error(
                 "return_request.pre_return_risk_assessment",
-                "a return needs a pre-return risk and security assessment",
+                Problem::new(
+                    "return-needs-risk-assessment",
+                    "a return needs a pre-return risk and security assessment",
+                ),
             )
         })?;
         Ok(pb::ReturnRequest {
@@ -131,7 +135,11 @@ impl FollowUp {
         if self.months_after_return == 0 || self.months_after_return > 120 {
             return Err(field_error(
                 "follow_up.months_after_return",
-                format!("{} is not a follow-up interval", self.months_after_return),
+                Problem::new(
+                    "not-a-follow-up-interval",
+                    format!("{} is not a follow-up interval", self.months_after_return),
+                )
+                .arg("value", self.months_after_return.to_string()),
             ));
         }
         Ok(pb::FollowUp {
@@ -164,7 +172,14 @@ escort = "LEFÖ-IBF caseworker to the border"
 documents_status = "emergency travel document issued by the Serbian embassy"
 family_assessment = "Mother supportive; recruiter known to the family, so no return to the family home yet."
 child = false
+# best_interest_determination = "Return is in the child's best interest: ..."  # for a child
 notes = "Will be called to testify in Vienna in spring."
+
+# For a child (child = true): the guardian, as a role or an institution, never a name.
+# [return_request.guardian]
+# appointed_by = "Vienna Child and Youth Welfare"
+# role = "legal guardian"
+# contact_via = "through LEFÖ-IBF"
 
 [return_request.pre_return_risk_assessment]
 level = "medium"                 # low | medium | high
@@ -184,6 +199,8 @@ obtained_by_role = "LEFÖ-IBF caseworker"
 obtained_at = "2026-11-20"
 language = "sr"
 interpreter_used = true
+# guardian_consent = true        # for a child: the guardian consented too
+# child_view = "Wants to go home to her aunt."  # for a child: the child's own view, in its words
 "#;
 
 /// A filled-in example: Astra confirms the reception arrangements.

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use trm_proto::pb;
 
+use crate::problem::Problem;
 use crate::referral_file::{FieldError, field_error, required};
 
 /// One missing item and its answer.
@@ -41,7 +42,10 @@ impl InformationSupplied {
         if self.answers.is_empty() {
             return Err(field_error(
                 "information_supplied.answers",
-                "answer at least one item the response said was missing",
+                Problem::new(
+                    "answer-one",
+                    "answer at least one item the response said was missing",
+                ),
             ));
         }
         let mut answers = Vec::with_capacity(self.answers.len());

@@ -186,6 +186,28 @@ pub const SOURCES: &[(Lang, &str, &str)] = &[
         Lang::Mk,
         "console-cases.ftl",
         include_str!("../../locales/mk/console-cases.ftl"),
+        "console-compose.ftl",
+        include_str!("../../locales/en/console-compose.ftl"),
+    ),
+    (
+        Lang::De,
+        "console-compose.ftl",
+        include_str!("../../locales/de/console-compose.ftl"),
+    ),
+    (
+        Lang::SrLatn,
+        "console-compose.ftl",
+        include_str!("../../locales/sr-Latn/console-compose.ftl"),
+    ),
+    (
+        Lang::Sq,
+        "console-compose.ftl",
+        include_str!("../../locales/sq/console-compose.ftl"),
+    ),
+    (
+        Lang::Mk,
+        "console-compose.ftl",
+        include_str!("../../locales/mk/console-compose.ftl"),
     ),
 ];
 

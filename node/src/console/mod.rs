@@ -9,6 +9,7 @@
 //! - [`i18n`]: the five languages; [`errors`]: the error pages.
 //! - Areas, each with its `routes()`: [`signin`], [`settings`], [`admin`]; reading: [`inbox`],
 //!   [`cases`], [`case`] (with [`message`] and [`evidence`]), [`coordinator`].
+//!   writing: [`compose`], [`respond`], [`returns`], [`withdraw`], [`directory`], on [`forms`].
 
 pub mod admin;
 pub mod assets;
@@ -27,6 +28,13 @@ pub mod security;
 pub mod settings;
 pub mod signin;
 
+pub mod compose;
+pub mod directory;
+pub mod forms;
+pub mod respond;
+pub mod returns;
+pub mod withdraw;
+
 use crate::http::State;
 
 /// Every console page. Areas add their `routes()` at the end of the list.
@@ -40,4 +48,9 @@ pub fn routes() -> axum::Router<State> {
         .merge(cases::routes())
         .merge(case::routes())
         .merge(coordinator::routes())
+        .merge(compose::routes())
+        .merge(respond::routes())
+        .merge(returns::routes())
+        .merge(withdraw::routes())
+        .merge(directory::routes())
 }

@@ -743,6 +743,7 @@ async fn a_third_organisation_cannot_erase_a_case_it_is_not_part_of() -> anyhow:
             case_ref: CASE.parse()?,
             priority: pb::Priority::Urgent,
             content: Content::ConsentWithdrawal(pb::ConsentWithdrawal::default()),
+            text_language: String::new(),
         },
         trm_proto::time::now_ms(),
         3_600_000,
