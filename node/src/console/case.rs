@@ -13,6 +13,9 @@ use trm_proto::pb::node_admin_server::NodeAdmin;
 use trm_proto::pb::node_cases_server::NodeCases;
 use trm_view::Labeler;
 
+use crate::cases::table::{self, Move};
+use crate::cases::{INFO_REQUEST, REFERRAL, RETURN};
+
 use super::cases::{due_cell, item_words, labeler, segment};
 use super::page::{self, Viewer};
 use super::{errors, evidence, layout, message};
@@ -40,13 +43,71 @@ pub struct Action {
     pub href: String,
 }
 
-/// The next steps a case allows, for someone with `caseworker` and `liaison` roles: answer a
-/// received referral, supply what a partner asked for, follow up a return, request a return,
-/// update the case, withdraw consent, ask for information. None once the case has ended.
+/// The steps an item allows its holder, from the lifecycle table: the step, whether the holder
+/// must be the item's addressee (else its sender), the role that takes it, the link's name, its
+/// words and its page.
+const ITEM_STEPS: &[(&str, Move, bool, Role, &str, &str, &str)] = &[
+    (
+        REFERRAL,
+        Move::Accept,
+        true,
+        Role::Caseworker,
+        "respond",
+        "cases-action-respond",
+        "respond",
+    ),
+    (
+        REFERRAL,
+        Move::SupplyInformation,
+        false,
+        Role::Caseworker,
+        "supply",
+        "cases-action-supply",
+        "supply",
+    ),
+    (
+        INFO_REQUEST,
+        Move::Answer,
+        true,
+        Role::LiaisonOfficer,
+        "info-response",
+        "cases-action-info-response",
+        "info-response",
+    ),
+    (
+        RETURN,
+        Move::Confirm,
+        true,
+        Role::Caseworker,
+        "return-confirmation",
+        "cases-action-return-confirmation",
+        "return-confirmation",
+    ),
+    (
+        RETURN,
+        Move::FollowUp,
+        true,
+        Role::Caseworker,
+        "follow-up",
+        "cases-action-follow-up",
+        "follow-up",
+    ),
+];
+
+/// The next steps a case allows, for someone with `caseworker` and `liaison` roles: each step
+/// the lifecycle table allows this side on an item (answer a received referral, supply what a
+/// partner asked for, answer an information request, confirm a return's reception, follow a
+/// return up), then request a return, update the case, withdraw consent, ask for information.
+/// None once the case has ended.
 pub fn actions(summary: &pb::CaseSummary, caseworker: bool, liaison: bool) -> Vec<Action> {
     if crate::cases::ended(summary).is_some() {
         return Vec::new();
     }
+    let holds = |role| match role {
+        Role::Caseworker => caseworker,
+        Role::LiaisonOfficer => liaison,
+        _ => false,
+    };
     let base = format!("/cases/{}", segment(&summary.case_ref));
     let query = serde_urlencoded::to_string([("counterparty", summary.counterparty.as_str())])
         .unwrap_or_default();
@@ -56,24 +117,24 @@ pub fn actions(summary: &pb::CaseSummary, caseworker: bool, liaison: bool) -> Ve
         href: format!("{base}/{path}?{query}"),
     };
     let mut out = Vec::new();
-    if caseworker {
-        for item in &summary.items {
-            let incoming = item.direction == crate::cases::INCOMING;
-            let id = &item.message_id;
-            match (item.kind.as_str(), item.state.as_str(), incoming) {
-                ("referral", "delivered" | "information_supplied", true) => out.push(link(
-                    format!("action-respond-{id}"),
-                    "cases-action-respond",
-                    format!("respond/{}", segment(id)),
-                )),
-                ("return", "travelled" | "followed_up", true) => out.push(link(
-                    format!("action-follow-up-{id}"),
-                    "cases-action-follow-up",
-                    format!("follow-up/{}", segment(id)),
-                )),
-                _ => {}
+    for item in &summary.items {
+        let incoming = item.direction == crate::cases::INCOMING;
+        let id = &item.message_id;
+        for (kind, step, as_addressee, role, name, words, page) in ITEM_STEPS {
+            if item.kind == *kind
+                && incoming == *as_addressee
+                && holds(*role)
+                && table::next(kind, &item.state, *step).is_some()
+            {
+                out.push(link(
+                    format!("action-{name}-{id}"),
+                    words,
+                    format!("{page}/{}", segment(id)),
+                ));
             }
         }
+    }
+    if caseworker {
         out.push(link(
             "action-return-request".into(),
             "cases-action-return-request",
@@ -294,5 +355,25 @@ mod tests {
         let mut ended = open.clone();
         ended.consent_withdrawn_at_ms = 5;
         assert!(actions(&ended, true, true).is_empty());
+    }
+
+    #[test]
+    fn each_item_offers_the_steps_the_lifecycle_allows_its_holder() {
+        let asked = summary(&[("referral", "needs_information", "outgoing")]);
+        assert!(ids(&actions(&asked, true, false)).contains(&"action-supply-m1"));
+        let requested = summary(&[("return", "requested", "incoming")]);
+        let a = actions(&requested, true, false);
+        assert!(ids(&a).contains(&"action-return-confirmation-m1"));
+        assert!(
+            !ids(&a).contains(&"action-follow-up-m1"),
+            "not travelled yet"
+        );
+        let travelled = summary(&[("return", "travelled", "incoming")]);
+        assert!(ids(&actions(&travelled, true, false)).contains(&"action-follow-up-m1"));
+        let question = summary(&[(INFO_REQUEST, "open", "incoming")]);
+        assert!(ids(&actions(&question, false, true)).contains(&"action-info-response-m1"));
+        assert!(!ids(&actions(&question, true, false)).contains(&"action-info-response-m1"));
+        let answered = summary(&[(INFO_REQUEST, "answered", "incoming")]);
+        assert!(!ids(&actions(&answered, false, true)).contains(&"action-info-response-m1"));
     }
 }

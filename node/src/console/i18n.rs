@@ -186,6 +186,9 @@ pub const SOURCES: &[(Lang, &str, &str)] = &[
         Lang::Mk,
         "console-cases.ftl",
         include_str!("../../locales/mk/console-cases.ftl"),
+    ),
+    (
+        Lang::En,
         "console-compose.ftl",
         include_str!("../../locales/en/console-compose.ftl"),
     ),

@@ -1,7 +1,8 @@
 //! One message whole, in the structured view of `trm-view` in the reader's language: its
 //! handling-code banner (H1 "not for judicial use without the provider's permission", H2 "not
 //! to be passed on"), its header, then every field the sender filled in — codes in the
-//! reader's words, free text exactly as written and marked as not translated.
+//! reader's words, free text exactly as written, marked as not translated and labelled with
+//! the language its author stated (`lang` on each free-text element, for screen readers).
 //!
 //! Every element that shows a field has the id `<message id>-<field key>`
 //! (`0192…-referral.needs`), so tests find a field whatever the language.
@@ -48,39 +49,63 @@ pub fn whole(viewer: &Viewer, labeler: &dyn Labeler, body: &pb::Body, priority: 
         }
     };
     let prefix = body.message_id.as_str();
+    // A partner's tag of the wrong shape is shown as not stated, never as an attribute.
+    let written_in = Some(body.text_language.as_str())
+        .filter(|tag| !tag.is_empty() && trm_forms::language::check("", tag).is_ok());
+    let at = At { prefix, written_in };
     html! {
         article class="message" aria-labelledby=(format!("{prefix}-title")) {
             h3 id=(format!("{prefix}-title")) { (view.title) }
             (banner(labeler, body, &format!("{prefix}-banner")))
             dl class="facts header" {
                 @for f in view.header.iter().filter(|f| f.key != "header.kind") {
-                    (field(viewer, labeler, prefix, f))
+                    (field(viewer, labeler, &At { written_in: None, ..at }, f))
                 }
             }
             p class="hint" id=(format!("{prefix}-text-language")) {
-                (viewer.t("cases-free-text")) " " (labeler.no_language())
+                (viewer.t("cases-free-text")) " "
+                @match written_in {
+                    Some(tag) => span lang=(tag) { (language_name(tag)) },
+                    None => (labeler.no_language()),
+                }
             }
             dl class="facts content" {
                 @for f in &view.fields {
-                    (field(viewer, labeler, prefix, f))
+                    (field(viewer, labeler, &at, f))
                 }
             }
         }
     }
 }
 
-fn field(viewer: &Viewer, labeler: &dyn Labeler, prefix: &str, f: &Field) -> Markup {
-    let id = format!("{prefix}-{}", f.key);
+/// Where a field is shown: the message's id (the prefix of every field's element id) and the
+/// language its free text is written in, when the sender stated it.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    prefix: &'a str,
+    written_in: Option<&'a str>,
+}
+
+/// A language's name in itself (the console's five by name, any other by its tag), as language
+/// pickers show them: a reader recognises their own language's name whatever the page's.
+fn language_name<'a>(tag: &'a str) -> &'a str {
+    super::i18n::Lang::parse(tag)
+        .or_else(|| tag.parse().ok().and_then(|t| super::i18n::Lang::of_tag(&t)))
+        .map_or(tag, |lang| lang.own_name())
+}
+
+fn field(viewer: &Viewer, labeler: &dyn Labeler, at: &At, f: &Field) -> Markup {
+    let id = format!("{}-{}", at.prefix, f.key);
     html! {
         dt { (f.label) }
-        dd id=(id) { (value(viewer, labeler, prefix, &f.value)) }
+        dd id=(id) { (value(viewer, labeler, at, &f.value)) }
     }
 }
 
-fn value(viewer: &Viewer, labeler: &dyn Labeler, prefix: &str, v: &Value) -> Markup {
+fn value(viewer: &Viewer, labeler: &dyn Labeler, at: &At, v: &Value) -> Markup {
     html! {
         @match v {
-            Value::Text { value } => { span class="free-text" { (value) } }
+            Value::Text { value } => { span class="free-text" lang=[at.written_in] { (value) } }
             Value::Code { code, meaning } => { span class="code" data-code=(code) { (meaning) } }
             Value::Date { utc_ms, .. } => { (viewer.date(*utc_ms)) }
             Value::Bool { value } => { (labeler.yes_no(*value)) }
@@ -95,12 +120,12 @@ fn value(viewer: &Viewer, labeler: &dyn Labeler, prefix: &str, v: &Value) -> Mar
             }
             Value::List { items } => {
                 ul class="plain" {
-                    @for item in items { li { (value(viewer, labeler, prefix, item)) } }
+                    @for item in items { li { (value(viewer, labeler, at, item)) } }
                 }
             }
             Value::Group { fields } => {
                 dl class="facts nested" {
-                    @for f in fields { (field(viewer, labeler, prefix, f)) }
+                    @for f in fields { (field(viewer, labeler, at, f)) }
                 }
             }
         }

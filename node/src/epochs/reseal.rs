@@ -87,6 +87,7 @@ async fn reseal(node: &Node, receipt: &pb::Receipt) -> Result<Option<String>, St
         case_ref,
         priority: header.priority,
         content,
+        text_language: body.text_language,
     };
     let sent = node
         .send(draft, "node", None)

@@ -4,7 +4,8 @@
 //! and sends nothing — Astra accepts, LEFÖ-IBF requests the return with its pre-return risk
 //! assessment, Astra confirms the reception, LEFÖ-IBF records that she travelled, Astra
 //! reports a follow-up, and LEFÖ-IBF records the withdrawal of her consent in two steps.
-//! After each step the other node holds the message whole. Every page is checked with axe and
+//! Every step is taken from the case's page; after each, the other side's page shows the
+//! message whole. Every page is checked with axe and
 //! photographed under `target/browser/writing/`.
 
 use std::time::Duration;
@@ -112,11 +113,21 @@ async fn sent_count(demo: &WebDemo, node: &str) -> anyhow::Result<usize> {
         .count())
 }
 
-fn case_path(page: &str, partner: &str) -> String {
-    format!(
-        "/cases/{CASE}/{page}?counterparty={}",
-        partner.replace('@', "%40")
-    )
+/// The case's page at the node whose partner in it is `partner`.
+fn case_page(partner: &str) -> String {
+    format!("/cases/{CASE}?counterparty={}", partner.replace('@', "%40"))
+}
+
+/// Opens the case's page and follows the link of the next step `action`.
+async fn take(browser: &Browser, partner: &str, action: &str) -> anyhow::Result<()> {
+    browser.open(&case_page(partner)).await?;
+    browser.click(action).await?;
+    arrive(browser, &format!("/cases/{CASE}/")).await
+}
+
+/// The text of field `key` of message `id` on the page the browser shows.
+async fn shown(browser: &Browser, id: &str, key: &str) -> anyhow::Result<String> {
+    browser.text(&format!("{id}-{key}")).await
 }
 
 #[tokio::test]
@@ -214,10 +225,32 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
         other => anyhow::bail!("not a referral: {other:?}"),
     }
 
-    // Astra accepts.
-    belgrade
-        .open(&case_path(&format!("respond/{referral_id}"), SENDER))
-        .await?;
+    // Astra's page shows the referral whole: codes in Serbian, free text as written, in German.
+    belgrade.open(&case_page(SENDER)).await?;
+    assert_eq!(
+        shown(&belgrade, &referral_id, "referral.exploitation_types").await?,
+        "seksualna eksploatacija"
+    );
+    assert_eq!(
+        shown(&belgrade, &referral_id, "referral.notes").await?,
+        "Möchte nach Serbien zurückkehren."
+    );
+    assert_eq!(
+        belgrade
+            .find(&format!("{referral_id}-referral.notes"))
+            .await?
+            .find(fantoccini::Locator::Css("[lang]"))
+            .await?
+            .attr("lang")
+            .await?
+            .as_deref(),
+        Some("de"),
+        "the free text is marked as German"
+    );
+    belgrade.check("case-received-referral-sr").await?;
+
+    // Astra accepts, from the case's page.
+    take(&belgrade, SENDER, &format!("action-respond-{referral_id}")).await?;
     belgrade.check("respond-sr").await?;
     fill(
         &belgrade,
@@ -240,13 +273,28 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
         0,
     )
     .await?;
+    let response_id = response
+        .summary
+        .as_ref()
+        .map(|s| s.message_id.clone())
+        .context("no summary")?;
     assert!(matches!(
         response.body.and_then(|b| b.content),
         Some(Content::ReferralResponse(r)) if r.responsible_unit == "Astra tim za reintegraciju"
     ));
+    vienna.open(&case_page(RECIPIENT)).await?;
+    assert_eq!(
+        shown(&vienna, &response_id, "referral_response.decision").await?,
+        "angenommen"
+    );
+    assert_eq!(
+        shown(&vienna, &response_id, "referral_response.responsible_unit").await?,
+        "Astra tim za reintegraciju"
+    );
+    vienna.check("case-accepted-de").await?;
 
     // LEFÖ-IBF requests the return, with its pre-return risk assessment.
-    vienna.open(&case_path("return-request", RECIPIENT)).await?;
+    take(&vienna, RECIPIENT, "action-return-request").await?;
     vienna.check("return-request-de").await?;
     fill(
         &vienna,
@@ -294,12 +342,22 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     ));
 
     // Astra confirms the reception.
-    belgrade
-        .open(&case_path(
-            &format!("return-confirmation/{request_id}"),
-            SENDER,
-        ))
-        .await?;
+    belgrade.open(&case_page(SENDER)).await?;
+    assert_eq!(
+        shown(
+            &belgrade,
+            &request_id,
+            "return_request.pre_return_risk_assessment.assessed_by"
+        )
+        .await?,
+        "LEFÖ-IBF counselling team"
+    );
+    take(
+        &belgrade,
+        SENDER,
+        &format!("action-return-confirmation-{request_id}"),
+    )
+    .await?;
     belgrade.check("return-confirmation-sr").await?;
     fill(
         &belgrade,
@@ -324,7 +382,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     .await?;
 
     // LEFÖ-IBF records that she travelled.
-    vienna.open(&case_path("update", RECIPIENT)).await?;
+    take(&vienna, RECIPIENT, "action-update").await?;
     fill(
         &vienna,
         &[
@@ -343,9 +401,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     ));
 
     // Astra's follow-up a month after the return.
-    belgrade
-        .open(&case_path(&format!("follow-up/{request_id}"), SENDER))
-        .await?;
+    take(&belgrade, SENDER, &format!("action-follow-up-{request_id}")).await?;
     fill(
         &belgrade,
         &[
@@ -368,9 +424,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     ));
 
     // The withdrawal of consent: what is erased where, then the confirmation.
-    vienna
-        .open(&case_path("withdraw-consent", RECIPIENT))
-        .await?;
+    take(&vienna, RECIPIENT, "action-withdraw-consent").await?;
     vienna.find("what-is-erased").await?;
     vienna
         .fill("consent_withdrawal.recorded_by_role", "LEFÖ-IBF caseworker")
