@@ -36,6 +36,9 @@ pub fn axe_path() -> PathBuf {
 
 const FIX: &str = "run `cargo xtask test`, which installs chromium, chromium-driver and axe-core when they are missing";
 
+/// Screenshots taken so far by this test's browsers.
+static SHOTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A headless Chromium session for one scenario.
 pub struct Browser {
     /// The WebDriver client.
@@ -43,7 +46,6 @@ pub struct Browser {
     /// The base address of the console, `https://127.0.0.1:<port>`.
     pub base: String,
     scenario: String,
-    shots: usize,
     driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -113,7 +115,6 @@ impl Browser {
             client,
             base: base.trim_end_matches('/').to_owned(),
             scenario: scenario.to_owned(),
-            shots: 0,
             driver,
             _profile: profile,
         })
@@ -251,10 +252,12 @@ impl Browser {
             .await?;
         let png = self.client.screenshot().await?;
         self.client.set_window_size(1280, 1000).await?;
-        self.shots += 1;
+        // One count for every browser of the test (its own process), so two browsers' pages
+        // interleave in the order they were taken.
+        let shot = SHOTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let dir = target_dir().join("browser").join(&self.scenario);
         std::fs::create_dir_all(&dir)?;
-        let path = dir.join(format!("{:02}-{name}.png", self.shots));
+        let path = dir.join(format!("{shot:02}-{name}.png"));
         std::fs::write(&path, png)?;
         Ok(path)
     }

@@ -52,6 +52,7 @@ compose-f-to = Partner (Adresse)
 compose-f-case_ref = Fallreferenz
 compose-f-priority = Priorität
 compose-f-language = Sprache des Freitexts
+compose-f-consent-language = Erklärt in der Sprache
 compose-f-referral = Zuweisung
 compose-f-victim_status = Opferstatus
 compose-f-status_designated_by = Status festgestellt von

@@ -2,6 +2,7 @@
 
 # Datum und Uhrzeit: jiff-strftime-Muster, in der Zeitzone des Kontos.
 shell-date-format = %d.%m.%Y %H:%M %Z
+shell-day-format = %d.%m.%Y
 shell-skip = Zum Inhalt springen
 shell-nav-label = Hauptmenü
 shell-nav-inbox = Eingang

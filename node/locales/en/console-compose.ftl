@@ -52,6 +52,7 @@ compose-f-to = Partner (address)
 compose-f-case_ref = Case reference
 compose-f-priority = Priority
 compose-f-language = Language of the free text
+compose-f-consent-language = Explained in language
 compose-f-referral = Referral
 compose-f-victim_status = Victim status
 compose-f-status_designated_by = Status designated by

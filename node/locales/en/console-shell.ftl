@@ -2,6 +2,7 @@
 
 # Dates and times: jiff strftime pattern, in the account's time zone.
 shell-date-format = %Y-%m-%d %H:%M %Z
+shell-day-format = %Y-%m-%d
 shell-skip = Skip to the content
 shell-nav-label = Main menu
 shell-nav-inbox = Inbox

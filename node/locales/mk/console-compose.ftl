@@ -52,6 +52,7 @@ compose-f-to = Партнер (адреса)
 compose-f-case_ref = Референца на случајот
 compose-f-priority = Приоритет
 compose-f-language = Јазик на слободниот текст
+compose-f-consent-language = Објаснето на јазик
 compose-f-referral = Упатување
 compose-f-victim_status = Статус на жртва
 compose-f-status_designated_by = Статусот го утврдил

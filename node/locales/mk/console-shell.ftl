@@ -2,6 +2,7 @@
 
 # Датум и време: jiff strftime образец, во временската зона на сметката.
 shell-date-format = %d.%m.%Y %H:%M %Z
+shell-day-format = %d.%m.%Y
 shell-skip = Скокни до содржината
 shell-nav-label = Главно мени
 shell-nav-inbox = Приемно сандаче

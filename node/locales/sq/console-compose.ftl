@@ -52,6 +52,7 @@ compose-f-to = Partneri (adresa)
 compose-f-case_ref = Referenca e rastit
 compose-f-priority = Përparësia
 compose-f-language = Gjuha e tekstit të lirë
+compose-f-consent-language = Shpjeguar në gjuhën
 compose-f-referral = Referimi
 compose-f-victim_status = Statusi i viktimës
 compose-f-status_designated_by = Statusi u caktua nga

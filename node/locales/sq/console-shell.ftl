@@ -2,6 +2,7 @@
 
 # Data dhe ora: model jiff strftime, në zonën kohore të llogarisë.
 shell-date-format = %d.%m.%Y %H:%M %Z
+shell-day-format = %d.%m.%Y
 shell-skip = Kalo te përmbajtja
 shell-nav-label = Menyja kryesore
 shell-nav-inbox = Kutia hyrëse

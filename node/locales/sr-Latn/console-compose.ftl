@@ -52,6 +52,7 @@ compose-f-to = Partner (adresa)
 compose-f-case_ref = Referenca slučaja
 compose-f-priority = Prioritet
 compose-f-language = Jezik slobodnog teksta
+compose-f-consent-language = Objašnjeno na jeziku
 compose-f-referral = Upućivanje
 compose-f-victim_status = Status žrtve
 compose-f-status_designated_by = Status utvrdio

@@ -2,6 +2,7 @@
 
 # Datum i vreme: jiff strftime obrazac, u vremenskoj zoni naloga.
 shell-date-format = %d. %m. %Y. %H:%M %Z
+shell-day-format = %d. %m. %Y.
 shell-skip = Preskoči na sadržaj
 shell-nav-label = Glavni meni
 shell-nav-inbox = Prijemno sanduče

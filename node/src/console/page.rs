@@ -77,7 +77,12 @@ pub fn query<T: serde::de::DeserializeOwned + Default>(uri: &axum::http::Uri) ->
         .unwrap_or_default()
 }
 
-/// A time (Unix ms) in `zone`, with `lang`'s pattern (`shell-date-format`); empty for 0.
+/// Milliseconds in a day.
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+/// A time (Unix ms) in `zone`, with `lang`'s pattern (`shell-date-format`); empty for 0. A time
+/// at midnight UTC exactly is a day as messages write dates (`2026-11-05` in a file or a form)
+/// and is shown as that day (`shell-day-format`), not moved into the reader's zone.
 pub fn format_date(lang: Lang, zone: &jiff::tz::TimeZone, unix_ms: u64) -> String {
     if unix_ms == 0 {
         return String::new();
@@ -86,6 +91,13 @@ pub fn format_date(lang: Lang, zone: &jiff::tz::TimeZone, unix_ms: u64) -> Strin
     else {
         return unix_ms.to_string();
     };
+    if unix_ms % DAY_MS == 0 {
+        let pattern = i18n::text(lang, "shell-day-format", &[]);
+        return at
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .strftime(&pattern)
+            .to_string();
+    }
     let pattern = i18n::text(lang, "shell-date-format", &[]);
     at.to_zoned(zone.clone()).strftime(&pattern).to_string()
 }
@@ -155,6 +167,10 @@ mod tests {
         );
         assert!(format_date(Lang::De, &vienna, at).starts_with("01.03.2026 12:30"));
         assert_eq!(format_date(Lang::De, &vienna, 0), "");
+        // 2026-11-05 as a message's date: that day, in any zone, without a time.
+        let day = 1_793_836_800_000;
+        assert_eq!(format_date(Lang::De, &vienna, day), "05.11.2026");
+        assert_eq!(format_date(Lang::SrLatn, &vienna, day), "05. 11. 2026.");
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub fn field_error(viewer: &Viewer, e: &FieldError) -> Shown {
     }
     let id = format!("compose-problem-{}", problem.key());
     let text = i18n::text(viewer.lang, &id, &args);
-    let label = super::render::label(viewer, field.rsplit('.').next().unwrap_or_default());
+    let label = super::render::label(viewer, &field);
     Shown {
         text: if text == id {
             format!("{label}: {english}")

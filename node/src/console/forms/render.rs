@@ -13,8 +13,22 @@ use crate::console::i18n;
 use crate::console::layout::csrf_field;
 use crate::console::page::Viewer;
 
-/// A field's label: `compose-f-<name>` in the reader's language.
-pub fn label(viewer: &Viewer, name: &str) -> String {
+/// The label of the field at `path` (`referral.consent.language`, `languages[0]`) in the
+/// reader's language: `compose-f-<group>-<name>` when its group gives the name its own meaning
+/// (`compose-f-consent-language`: the language consent was explained in, not the free text's),
+/// else `compose-f-<name>`.
+pub fn label(viewer: &Viewer, path: &str) -> String {
+    let mut segments = path
+        .rsplit('.')
+        .map(|s| s.split('[').next().unwrap_or_default());
+    let name = segments.next().unwrap_or_default();
+    if let Some(group) = segments.next() {
+        let id = format!("compose-f-{group}-{name}");
+        let text = i18n::text(viewer.lang, &id, &[]);
+        if text != id {
+            return text;
+        }
+    }
     words(viewer, &format!("compose-f-{name}"), name)
 }
 
@@ -129,7 +143,7 @@ impl Ctx<'_> {
         if self.fixed(&path) {
             return html! {};
         }
-        let label = label(self.viewer, &field.name);
+        let label = label(self.viewer, &path);
         match &field.input {
             Input::Text | Input::Number | Input::Date => {
                 // Dates and numbers are text with a hint, so that any value typed reaches the
