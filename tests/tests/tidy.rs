@@ -99,13 +99,7 @@ const FORBIDDEN: &[(&str, Scope, &[&str])] = &[
     (
         "trm-node",
         Scope::Dependencies,
-        &[
-            "trm-broker",
-            "trm-cli",
-            "trm-dev",
-            "trm-authority",
-            "trm-audit",
-        ],
+        &["trm-broker", "trm-cli", "trm-dev", "trm-authority"],
     ),
     (
         "trm-broker",

@@ -1,6 +1,7 @@
 //! Inline SVG charts for the HTML report: vertical and horizontal bar charts, and the network
 //! of organisations on a circle grouped by country. Every label passes through
-//! [`super::html::escape`].
+//! [`super::html::escape`]; each chart carries its figures as text (`aria-label`) for screen
+//! readers.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,6 +17,17 @@ const PALETTE: [&str; 8] = [
     "#3b6ea8", "#c0504d", "#4f9a5b", "#8064a2", "#d08a2c", "#2b9ea0", "#a05a7a", "#6b6b6b",
 ];
 
+/// A chart's text for those who cannot see it: each label with its count.
+fn alt(items: &[Count]) -> String {
+    escape(
+        &items
+            .iter()
+            .map(|c| format!("{}: {}", c.label, c.count))
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
 /// Vertical bars, one per count (months, say), labelled below and valued above.
 pub fn columns(items: &[Count]) -> String {
     if items.is_empty() {
@@ -25,9 +37,11 @@ pub fn columns(items: &[Count]) -> String {
     let (step, height) = (56u64, 180u64);
     let width = step * items.len() as u64 + 20;
     let mut out = format!(
-        "<svg viewBox=\"0 0 {width} {}\" width=\"{width}\" height=\"{}\" role=\"img\">",
+        "<svg viewBox=\"0 0 {width} {}\" width=\"{width}\" height=\"{}\" role=\"img\" \
+         aria-label=\"{}\">",
         height + 50,
-        height + 50
+        height + 50,
+        alt(items)
     );
     for (i, c) in items.iter().enumerate() {
         let bar = c.count * height / max;
@@ -62,7 +76,9 @@ pub fn bars(items: &[Count]) -> String {
     let height = row * items.len() as u64 + 10;
     let width = label_width + bar_width + 60;
     let mut out = format!(
-        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\">"
+        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
+         aria-label=\"{}\">",
+        alt(items)
     );
     for (i, c) in items.iter().enumerate() {
         let y = 5 + row * i as u64;
@@ -116,10 +132,17 @@ pub fn network(nodes: &[NetworkNode], edges: &[Edge]) -> String {
         .collect();
     let max = edges.iter().map(|e| e.count).max().unwrap_or(1).max(1) as f64;
     let mut out = format!(
-        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\">\
-         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"9\" \
+        "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
+         aria-label=\"{}\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"9\" \
          markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" \
-         fill=\"#777\"/></marker></defs>"
+         fill=\"#777\"/></marker></defs>",
+        escape(
+            &edges
+                .iter()
+                .map(|e| format!("{} → {}: {}", e.from, e.to, e.count))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
     );
     for e in edges {
         let (Some(&(x1, y1)), Some(&(x2, y2))) =

@@ -64,4 +64,6 @@ cases-coord-purpose-error = Geben Sie den Zweck an, höchstens 200 Zeichen.
 cases-coord-collect-button = Alle Organisationen des Landes anfragen
 cases-coord-asked = Angefragt
 cases-coord-asked-ok = angefragt; der Prüfpunkt kommt mit der Bestätigung zurück
-cases-coord-report-hint = Der Bericht mit seinen Diagrammen wird aus den gesammelten Bündeln mit trm audit report erstellt. Er enthält keinen Nachrichteninhalt.
+cases-coord-report = Der Bericht
+cases-coord-report-link = Der Bericht über das eigene Übergabeprotokoll dieser Organisation, mit Diagrammen (auf Englisch)
+cases-coord-report-hint = Der Bericht über die Protokolle mehrerer Organisationen wird aus ihren exportierten Bündeln mit trm audit report erstellt. Keiner enthält Nachrichteninhalt.

@@ -64,4 +64,6 @@ cases-coord-purpose-error = Say why, in at most 200 characters.
 cases-coord-collect-button = Ask every organisation of the country
 cases-coord-asked = Asked
 cases-coord-asked-ok = asked; its checkpoint comes back with the receipt
-cases-coord-report-hint = The report with its charts is built from the collected bundles with trm audit report. It holds no content of any message.
+cases-coord-report = The report
+cases-coord-report-link = The report over this organisation's own handover log, with its charts (in English)
+cases-coord-report-hint = The report over several organisations' logs is built from their exported bundles with trm audit report. Neither holds any message's content.

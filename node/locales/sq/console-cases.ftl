@@ -64,4 +64,6 @@ cases-coord-purpose-error = Shkruani qëllimin, jo më shumë se 200 karaktere.
 cases-coord-collect-button = Pyet të gjitha organizatat e vendit
 cases-coord-asked = Të pyetur
 cases-coord-asked-ok = u pyet; pika e kontrollit kthehet me dëftesën
-cases-coord-report-hint = Raporti me grafikët ndërtohet nga paketat e mbledhura me trm audit report. Nuk përmban përmbajtje të asnjë mesazhi.
+cases-coord-report = Raporti
+cases-coord-report-link = Raporti për regjistrin e dorëzimeve të vetë kësaj organizate, me grafikë (në anglisht)
+cases-coord-report-hint = Raporti për regjistrat e disa organizatave ndërtohet nga paketat e tyre të eksportuara me trm audit report. Asnjëri nuk përmban përmbajtje mesazhesh.

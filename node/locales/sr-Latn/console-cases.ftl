@@ -64,4 +64,6 @@ cases-coord-purpose-error = Navedite svrhu, najviše 200 znakova.
 cases-coord-collect-button = Pitaj sve organizacije u zemlji
 cases-coord-asked = Upućeni zahtevi
 cases-coord-asked-ok = zahtev poslat; kontrolna tačka stiže uz potvrdu
-cases-coord-report-hint = Izveštaj sa grafikonima pravi se iz prikupljenih paketa komandom trm audit report. Ne sadrži sadržaj nijedne poruke.
+cases-coord-report = Izveštaj
+cases-coord-report-link = Izveštaj o sopstvenom protokolu predaja ove organizacije, sa grafikonima (na engleskom)
+cases-coord-report-hint = Izveštaj o protokolima više organizacija pravi se iz njihovih izvezenih paketa komandom trm audit report. Nijedan ne sadrži sadržaj poruka.

@@ -1,5 +1,5 @@
 //! The console's static files, compiled into the binary and served from `/static/`: the style
-//! sheets and the one small script (the idle-session warning). Nothing comes from elsewhere.
+//! sheets (the coordinator's report's own among them) and the one small script (the idle-session warning). Nothing comes from elsewhere.
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
@@ -18,6 +18,11 @@ pub const FILES: &[(&str, &str, &[u8])] = &[
         "print.css",
         "text/css; charset=utf-8",
         include_bytes!("static/print.css"),
+    ),
+    (
+        "report.css",
+        "text/css; charset=utf-8",
+        trm_audit::report::html::STYLESHEET.as_bytes(),
     ),
     (
         "session.js",

@@ -1,8 +1,9 @@
 //! `/coordinator`: the national coordinator's audit page — this node's own handover log
 //! verified, the partners' checkpoints it has cosigned (and any fork found), and a form that
 //! asks every organisation of the country for a fresh checkpoint. Only metadata: sizes, roots,
-//! addresses; never a case or a message's content. The full report with its charts is built
-//! offline from the collected bundles (`trm audit report`).
+//! addresses; never a case or a message's content. It links the report over this node's own
+//! log ([`super::report`]); the report over several organisations' logs is built offline from
+//! their bundles (`trm audit report`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -152,6 +153,8 @@ async fn render(
                 button id="collect-now" type="submit" { (viewer.t("cases-coord-collect-button")) }
             }
         }
+        h2 { (viewer.t("cases-coord-report")) }
+        p { a id="own-report" href="/coordinator/report" { (viewer.t("cases-coord-report-link")) } }
         p class="hint" { (viewer.t("cases-coord-report-hint")) }
     };
     let status = if bad_purpose {

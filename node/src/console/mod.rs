@@ -8,7 +8,7 @@
 //! - [`security`]: the headers on every answer; [`assets`]: the static files.
 //! - [`i18n`]: the five languages; [`errors`]: the error pages.
 //! - Areas, each with its `routes()`: [`signin`], [`settings`], [`admin`]; reading: [`inbox`],
-//!   [`cases`], [`case`] (with [`message`] and [`evidence`]), [`coordinator`].
+//!   [`cases`], [`case`] (with [`message`] and [`evidence`]), [`coordinator`] (with [`report`]).
 //!   writing: [`compose`], [`respond`], [`returns`], [`withdraw`], [`directory`], on [`forms`].
 
 pub mod admin;
@@ -31,6 +31,7 @@ pub mod signin;
 pub mod compose;
 pub mod directory;
 pub mod forms;
+pub mod report;
 pub mod respond;
 pub mod returns;
 pub mod withdraw;
@@ -48,6 +49,7 @@ pub fn routes() -> axum::Router<State> {
         .merge(cases::routes())
         .merge(case::routes())
         .merge(coordinator::routes())
+        .merge(report::routes())
         .merge(compose::routes())
         .merge(respond::routes())
         .merge(returns::routes())

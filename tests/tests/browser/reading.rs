@@ -2,7 +2,8 @@
 //! found in the inbox, opened from the cases list, and read whole — in German and then in
 //! Serbian, its coded fields (exploitation, needs, risk level, victim status) in the reader's
 //! language, its free text as written, the H2 banner on top. Every page checked with axe-core
-//! and photographed. The coordinator sees the audit page and no content.
+//! and photographed. The coordinator sees the audit page and the report with its charts, and no
+//! content.
 
 use std::path::Path;
 use std::time::Duration;
@@ -149,7 +150,33 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
         !page.contains(fixtures::CANARY),
         "content on the audit page"
     );
-    b.check("coordinator-en").await?;
+    b.check("coordinator-de").await?;
+    // The report over the node's own log, with its charts: figures, never content.
+    b.click("own-report").await?;
+    arrive(&b, "/coordinator/report").await?;
+    let report = b
+        .client
+        .find(fantoccini::Locator::Css("body"))
+        .await?
+        .text()
+        .await?;
+    assert!(!report.contains(fixtures::CANARY), "content in the report");
+    assert!(
+        !report.contains("Problems found in the logs"),
+        "the node's own log verifies: {report}"
+    );
+    assert!(
+        !report.contains("AT-LEFOE-2026-0042"),
+        "a case reference in the report"
+    );
+    assert!(
+        !b.client
+            .find_all(fantoccini::Locator::Css("svg"))
+            .await?
+            .is_empty(),
+        "the report has its charts"
+    );
+    b.check("coordinator-report").await?;
     b.open(&case_path).await?;
     b.find("error-text").await?;
     let page = b.find("main").await?.text().await?;
