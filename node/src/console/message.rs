@@ -88,7 +88,7 @@ struct At<'a> {
 
 /// A language's name in itself (the console's five by name, any other by its tag), as language
 /// pickers show them: a reader recognises their own language's name whatever the page's.
-fn language_name<'a>(tag: &'a str) -> &'a str {
+fn language_name(tag: &str) -> &str {
     super::i18n::Lang::parse(tag)
         .or_else(|| tag.parse().ok().and_then(|t| super::i18n::Lang::of_tag(&t)))
         .map_or(tag, |lang| lang.own_name())

@@ -91,7 +91,7 @@ pub fn format_date(lang: Lang, zone: &jiff::tz::TimeZone, unix_ms: u64) -> Strin
     else {
         return unix_ms.to_string();
     };
-    if unix_ms % DAY_MS == 0 {
+    if unix_ms.is_multiple_of(DAY_MS) {
         let pattern = i18n::text(lang, "shell-day-format", &[]);
         return at
             .to_zoned(jiff::tz::TimeZone::UTC)
