@@ -16,24 +16,7 @@ use trm_proto::pb;
 use crate::client;
 use crate::commands::{CommandError, Output, exit};
 
-/// The media type of a file, from its extension; `application/octet-stream` when it is not one
-/// of the common ones.
-pub fn media_type(name: &str) -> &'static str {
-    let extension = Path::new(name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    match extension.as_str() {
-        "pdf" => "application/pdf",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "txt" => "text/plain",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        _ => "application/octet-stream",
-    }
-}
+pub use attachment::media_type;
 
 /// Reads the file at `path` as an attachment: its base name, media type, bytes and SHA-256.
 pub fn read(path: &Path) -> Result<pb::Attachment, CommandError> {

@@ -207,6 +207,11 @@ impl Node {
         &self.store
     }
 
+    /// The size limits of attachments, sent and received.
+    pub fn attachment_limits(&self) -> trm_proto::attachment::Limits {
+        self.attachment_limits
+    }
+
     /// The federation's name.
     pub fn federation(&self) -> &str {
         &self.federation

@@ -144,6 +144,25 @@ pub fn printable(name: &str) -> String {
     name.chars().flat_map(char::escape_debug).collect()
 }
 
+/// The media type of a file, from its extension; `application/octet-stream` when it is not one
+/// of the common ones.
+pub fn media_type(name: &str) -> &'static str {
+    let extension = std::path::Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match extension.as_str() {
+        "pdf" => "application/pdf",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "txt" => "text/plain",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        _ => "application/octet-stream",
+    }
+}
+
 /// Whether `name` is a bare file name that is safe to create in a folder: not empty, not `.`
 /// or `..`, no `/` or `\`, no control characters, at most [`MAX_NAME_BYTES`] bytes. The
 /// problem, in words, when it is not.

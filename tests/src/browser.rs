@@ -73,6 +73,9 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group, which the browser it starts joins: a test that fails
+            // before `close` still ends them all when the session is dropped.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {CHROMEDRIVER}"))?;
@@ -275,5 +278,19 @@ impl Browser {
         let _ = self.driver.kill().await;
         closed?;
         Ok(())
+    }
+}
+
+impl Drop for Browser {
+    /// Ends the driver's whole process group: the driver and the browser it started, which
+    /// killing the driver alone would leave running.
+    fn drop(&mut self) {
+        if let Some(group) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }

@@ -270,6 +270,49 @@ impl Https {
         let body = serde_urlencoded::to_string(fields)?;
         self.raw("POST", path, &headers, body.into_bytes()).await
     }
+
+    /// A console form with files (POST, `multipart/form-data`): `fields` as text parts, then
+    /// `files` as (input name, file name, bytes), with `cookies` and `Origin: origin`.
+    pub async fn multipart(
+        &self,
+        path: &str,
+        cookies: &str,
+        origin: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> anyhow::Result<Answer> {
+        const BOUNDARY: &str = "trm-test-boundary-7c1f4a";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                     filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let headers = vec![
+            (
+                "content-type".to_owned(),
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            ),
+            ("cookie".to_owned(), cookies.to_owned()),
+            ("origin".to_owned(), origin.to_owned()),
+        ];
+        self.raw("POST", path, &headers, body).await
+    }
 }
 
 /// The console's own origin as the test client addresses it.

@@ -3,7 +3,8 @@
 //! with the language of its free text; a wrong value, a broken rule or a missing CSRF token
 //! shows the error beside its field and sends nothing (the handover log does not grow); an
 //! "add a row" button only draws the form again; the withdrawal of consent sends only when its
-//! second step is confirmed; the directory lists the partner.
+//! second step is confirmed; the directory lists the partner. Files sent with a form meet the
+//! checks of `trm send --attach`, and a path typed into a form never names a file on the node.
 
 use std::time::Duration;
 
@@ -295,4 +296,123 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     assert_eq!(page.status, 200);
     assert!(page.text().contains(&format!("id=\"partner-{ASTRA}\"")));
     Ok(())
+}
+
+/// Files in a form: a file whose name is a path, a file over the node's limit, a kind that
+/// carries no files and a path typed where files go are each refused beside the file field and
+/// send nothing; a good file arrives at the partner byte for byte.
+#[tokio::test]
+async fn files_sent_with_a_form_are_checked_like_the_files_of_trm_send() -> anyhow::Result<()> {
+    let node = web::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_node-process")),
+        600,
+    )
+    .await?;
+    let session = sign_in(&node, &name_of(Role::Caseworker)).await?;
+    let page = node.api.page("/compose/referral", &session.cookies).await?;
+    let text = page.text();
+    assert!(text.contains("enctype=\"multipart/form-data\""), "{text}");
+    assert!(
+        text.contains("id=\"referral.attachments\" name=\"referral.attachments\" type=\"file\"")
+    );
+    let form = referral_form(&session.csrf)?;
+    let fields: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let send = |files: Vec<(&'static str, &'static str, Vec<u8>)>| {
+        let fields = fields.clone();
+        let node = &node;
+        let session = &session;
+        async move {
+            let files: Vec<(&str, &str, &[u8])> = files
+                .iter()
+                .map(|(n, f, b)| (*n, *f, b.as_slice()))
+                .collect();
+            node.api
+                .multipart(
+                    "/compose/referral",
+                    &session.cookies,
+                    ORIGIN,
+                    &fields,
+                    &files,
+                )
+                .await
+        }
+    };
+    let before = log_size(&node).await?;
+
+    // A file name that is a path.
+    let answer = send(vec![(
+        "referral.attachments",
+        "../../etc/passwd",
+        b"x".to_vec(),
+    )])
+    .await?;
+    assert_eq!(answer.status, 422, "{}", answer.text());
+    assert!(
+        answer.text().contains("id=\"referral.attachments-error\""),
+        "{}",
+        answer.text()
+    );
+    // A file over the node's limit for one file (2 MiB by default).
+    let answer = send(vec![(
+        "referral.attachments",
+        "scan.pdf",
+        vec![0u8; 2 * 1024 * 1024 + 1],
+    )])
+    .await?;
+    assert_eq!(answer.status, 422, "{}", answer.text());
+    assert!(answer.text().contains("id=\"referral.attachments-error\""));
+    // A path typed where the files go never names a file on the node.
+    let mut typed = form.clone();
+    typed.push(("referral.attachments".into(), "/etc/hostname".into()));
+    let answer = post(&node, &session, "/compose/referral", &typed).await?;
+    assert_eq!(answer.status, 422, "{}", answer.text());
+    assert!(answer.text().contains("id=\"referral.attachments-error\""));
+    assert_eq!(log_size(&node).await?, before, "nothing was sent");
+
+    // A good file: sent, and at Astra byte for byte.
+    let pdf = b"%PDF-1.4 consent".to_vec();
+    let answer = send(vec![(
+        "referral.attachments",
+        "Einwilligung.pdf",
+        pdf.clone(),
+    )])
+    .await?;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    assert_eq!(log_size(&node).await?, before + 1);
+    let mut astra = node.fed.client(ASTRA).await?;
+    for _ in 0..60 {
+        let inbox = astra
+            .inbox(pb::InboxRequest { limit: 10 })
+            .await?
+            .into_inner();
+        if let Some(m) = inbox.messages.iter().find(|m| m.from == LEFOE) {
+            let shown = astra
+                .show(pb::ShowRequest {
+                    message_id: m.message_id.clone(),
+                })
+                .await?
+                .into_inner();
+            let Some(pb::body::Content::Referral(r)) = shown.body.and_then(|b| b.content) else {
+                anyhow::bail!("not a referral");
+            };
+            let files: Vec<(&str, &str, &[u8])> = r
+                .attachments
+                .iter()
+                .map(|a| {
+                    (
+                        a.file_name.as_str(),
+                        a.media_type.as_str(),
+                        a.content.as_slice(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                files,
+                [("Einwilligung.pdf", "application/pdf", pdf.as_slice())]
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    anyhow::bail!("the referral did not reach Astra")
 }

@@ -505,6 +505,11 @@ fn is_ident(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// HTML's boolean attributes, which maud writes as `checked[condition]` in a template.
+const MAUD_TOGGLES: &[&str] = &[
+    "checked", "selected", "disabled", "required", "multiple", "hidden", "readonly", "open",
+];
+
 /// The places in non-test code that may panic on a bad value: `(line, rule)` with rule
 /// `unwrap`, `expect` or `index`.
 ///
@@ -513,7 +518,8 @@ fn is_ident(c: char) -> bool {
 /// - indexing is a `[` immediately after an identifier character, `)` or `]` (`x[i]`,
 ///   `f()[0]`, `m[a][b]`, and slicing like `&x[..n]`). Attributes (`#[`), macros (`vec![`)
 ///   and types (`[u8; 32]`, `&[T]`) have another character before the bracket and do not
-///   count. An indexing written with a space before `[` is not seen; style keeps none.
+///   count, nor do maud's toggled attributes (`checked[cond]`: one of [`MAUD_TOGGLES`] after
+///   a space). An indexing written with a space before `[` is not seen; style keeps none.
 fn panic_sites(text: &str) -> Vec<(usize, &'static str)> {
     let code = without_test_items(&code_only(text));
     let mut sites = Vec::new();
@@ -526,9 +532,23 @@ fn panic_sites(text: &str) -> Vec<(usize, &'static str)> {
             }
         }
         let mut previous = None;
-        for c in line.chars() {
+        for (at, c) in line.char_indices() {
             if c == '[' && previous.is_some_and(|p: char| is_ident(p) || p == ')' || p == ']') {
-                sites.push((n + 1, "index"));
+                let before = &line[..at];
+                let word_start = before
+                    .char_indices()
+                    .rev()
+                    .take_while(|(_, c)| is_ident(*c))
+                    .last()
+                    .map_or(at, |(i, _)| i);
+                let toggle = MAUD_TOGGLES.contains(&&before[word_start..])
+                    && before[..word_start]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_whitespace);
+                if !toggle {
+                    sites.push((n + 1, "index"));
+                }
             }
             previous = Some(c);
         }
@@ -832,6 +852,8 @@ fn f(v: &[u8], m: Vec<Vec<u8>>) -> u8 {
     let _ = vec![1, 2].get(0).unwrap_or(&0);
     // v[0].unwrap() in a comment, "v[0].expect(" in a string
     let e = f(v, m)[0];
+    let _ = html! { input checked[a > 0] selected[true]; };
+    let f = s.checked[0];
     a + b.len() as u8 + c + d.len() as u8 + e + b'['
 }
 #[cfg(test)]
@@ -849,7 +871,8 @@ fn h(v: &[u8]) -> Option<u8> { v.get(1).copied() }
             (7, "index"),
             (7, "index"),
             (8, "index"),
-            (11, "index")
+            (11, "index"),
+            (13, "index")
         ]
     );
     assert!(is_test_file("node/src/tests/fixtures.rs"));

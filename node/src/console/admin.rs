@@ -307,7 +307,7 @@ async fn accounts(State(api): State<Api>, viewer: Viewer) -> Response {
 }
 
 async fn add_account(State(api): State<Api>, form: Checked) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     let wanted = pb::AddAccountRequest {
         name: fields.text("name").trim().to_owned(),
         roles: fields.all("roles"),
@@ -420,7 +420,7 @@ async fn reset_password(
     Path(name): Path<String>,
     form: Checked,
 ) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     let password = fields.text("password").to_owned();
     let done = api
         .accounts
@@ -543,7 +543,7 @@ async fn tokens(State(api): State<Api>, viewer: Viewer) -> Response {
 }
 
 async fn issue_token(State(api): State<Api>, form: Checked) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     let wanted = pb::IssueTokenRequest {
         name: fields.text("name").trim().to_owned(),
         roles: fields.all("roles"),
@@ -692,7 +692,7 @@ async fn webhooks(State(api): State<Api>, viewer: Viewer) -> Response {
 }
 
 async fn add_webhook(State(api): State<Api>, form: Checked) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     let url = fields.text("url").trim().to_owned();
     let wanted = pb::AddWebhookRequest {
         url: url.clone(),

@@ -32,7 +32,7 @@ async fn overview(State(api): State<Api>, viewer: Viewer) -> Response {
 }
 
 async fn collect(State(api): State<Api>, form: Checked) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     if viewer.principal.may(Action::CollectCheckpoints).is_err() {
         return errors::for_viewer(&viewer, Kind::Forbidden);
     }

@@ -52,6 +52,18 @@ impl Fields {
     }
 }
 
+/// A file sent with a form (`multipart/form-data`): the name of its input, the file's name as
+/// the browser gave it, its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The input's name.
+    pub field: String,
+    /// The file's name as sent (checked where it is used).
+    pub file_name: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
+}
+
 /// A POSTed form from a signed-in person, its CSRF token and origin checked.
 #[derive(Debug, Clone)]
 pub struct Checked {
@@ -59,6 +71,9 @@ pub struct Checked {
     pub viewer: Viewer,
     /// Its fields.
     pub fields: Fields,
+    /// The files it carried (only a `multipart/form-data` form carries any); an input left
+    /// without a file is not among them.
+    pub files: Vec<Upload>,
 }
 
 /// Whether a request comes from the console's own pages: `Origin` (when sent) is
@@ -107,17 +122,50 @@ pub fn check(viewer: &Viewer, headers: &HeaderMap, sent: &str) -> Result<(), Res
     }
 }
 
-/// A form body (`application/x-www-form-urlencoded`, at most the API's body limit).
-pub async fn form(headers: &HeaderMap, body: axum::body::Body, limit: usize) -> Option<Fields> {
-    let urlencoded = headers
+/// A form body: `application/x-www-form-urlencoded` of at most `limit` bytes, or
+/// `multipart/form-data` (a form with files) of at most `limit` plus `files_limit` bytes.
+/// `None` for another type, a body over its limit or one that does not parse.
+pub async fn form(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+    files_limit: usize,
+) -> Option<(Fields, Vec<Upload>)> {
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !urlencoded {
-        return None;
+        .unwrap_or_default();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let bytes = axum::body::to_bytes(body, limit).await.ok()?;
+        return serde_urlencoded::from_bytes(&bytes)
+            .ok()
+            .map(|fields| (Fields(fields), Vec::new()));
     }
-    let bytes = axum::body::to_bytes(body, limit).await.ok()?;
-    serde_urlencoded::from_bytes(&bytes).ok().map(Fields)
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let whole = u64::try_from(limit.saturating_add(files_limit)).unwrap_or(u64::MAX);
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(whole));
+    let mut parts =
+        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let (mut fields, mut files) = (Vec::new(), Vec::new());
+    while let Some(part) = parts.next_field().await.ok()? {
+        let name = part.name().unwrap_or_default().to_owned();
+        match part.file_name().map(str::to_owned) {
+            Some(file_name) => {
+                let content = part.bytes().await.ok()?.to_vec();
+                // A file input left empty is sent as a part with no name and no bytes.
+                if !(file_name.is_empty() && content.is_empty()) {
+                    files.push(Upload {
+                        field: name,
+                        file_name,
+                        content,
+                    });
+                }
+            }
+            None => fields.push((name, part.text().await.ok()?)),
+        }
+    }
+    Some((Fields(fields), files))
 }
 
 impl FromRequest<State> for Checked {
@@ -131,11 +179,19 @@ impl FromRequest<State> for Checked {
             tracing::warn!(account = %viewer.principal.account, "console form refused: origin");
             return Err(errors::for_viewer(&viewer, Kind::Csrf));
         }
-        let Some(fields) = form(&parts.headers, body, api.max_body_bytes).await else {
+        let files_limit =
+            usize::try_from(api.node.attachment_limits().max_total_bytes).unwrap_or(usize::MAX);
+        let Some((fields, files)) =
+            form(&parts.headers, body, api.max_body_bytes, files_limit).await
+        else {
             return Err(errors::for_viewer(&viewer, Kind::BadRequest));
         };
         check(&viewer, &parts.headers, fields.text(FIELD))?;
-        Ok(Checked { viewer, fields })
+        Ok(Checked {
+            viewer,
+            fields,
+            files,
+        })
     }
 }
 

@@ -74,6 +74,34 @@ pub fn whole(viewer: &Viewer, labeler: &dyn Labeler, body: &pb::Body, priority: 
                     (field(viewer, labeler, &at, f))
                 }
             }
+            (files(viewer, labeler, body))
+        }
+    }
+}
+
+/// The files a message carries, each a link that downloads it as it was sent (through the
+/// HTTP API's `/api/v1/messages/{id}/attachments/{n}`, under the same session).
+fn files(viewer: &Viewer, labeler: &dyn Labeler, body: &pb::Body) -> Markup {
+    let files = body
+        .content
+        .as_ref()
+        .map(trm_proto::attachment::of)
+        .unwrap_or_default();
+    let id = body.message_id.as_str();
+    html! {
+        @if !files.is_empty() {
+            h4 { (viewer.t("cases-files")) }
+            ul class="plain files" id=(format!("{id}-files")) {
+                @for (i, file) in files.iter().enumerate() {
+                    li {
+                        a id=(format!("{id}-file-{}", i + 1)) download=(file.file_name)
+                            href=(format!("/api/v1/messages/{id}/attachments/{}", i + 1)) {
+                            (viewer.t("cases-file-download")) " " (file.file_name)
+                        }
+                        " · " (labeler.count(file.content.len() as u64, "byte"))
+                    }
+                }
+            }
         }
     }
 }

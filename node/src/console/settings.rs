@@ -243,7 +243,7 @@ fn store_failure(viewer: &Viewer) -> Response {
 }
 
 async fn preferences(State(api): State<Api>, form: Checked) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     let language = fields.text("language").trim().to_owned();
     let time_zone = fields.text("time_zone").trim().to_owned();
     let keep = |error| Notes {
@@ -306,7 +306,7 @@ async fn confirm_current(
 }
 
 async fn password(State(api): State<Api>, form: Checked) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     let (new, again) = (
         fields.text("new_password"),
         fields.text("new_password_again"),
@@ -376,7 +376,7 @@ async fn totp_begin(State(api): State<Api>, form: Checked) -> Response {
 }
 
 async fn totp_confirm(State(api): State<Api>, form: Checked) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     let code = fields.text("code").trim();
     match api
         .node
@@ -397,7 +397,7 @@ async fn totp_confirm(State(api): State<Api>, form: Checked) -> Response {
 }
 
 async fn totp_remove(State(api): State<Api>, form: Checked) -> Response {
-    let Checked { viewer, fields } = form;
+    let Checked { viewer, fields, .. } = form;
     if let Err(page) = confirm_current(
         &api,
         &viewer,

@@ -151,7 +151,7 @@ async fn pre_checked(
         tracing::warn!("sign-in form refused: origin");
         return Err(refused());
     }
-    let Some(fields) = csrf::form(headers, body, api.max_body_bytes).await else {
+    let Some((fields, _)) = csrf::form(headers, body, api.max_body_bytes, 0).await else {
         return Err(errors::page(lang, Kind::BadRequest));
     };
     let expected = cookie(headers, PRE_COOKIE).unwrap_or_default();

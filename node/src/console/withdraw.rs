@@ -88,7 +88,9 @@ async fn submit(
     if checked.fields.get(CONFIRM).is_some() {
         return page::submit(&api, checked, &SPEC, &target).await;
     }
-    let Checked { viewer, mut fields } = checked;
+    let Checked {
+        viewer, mut fields, ..
+    } = checked;
     fields
         .0
         .retain(|(name, _)| !target.fixed.iter().any(|(p, _)| p == name));

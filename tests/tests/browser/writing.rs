@@ -20,6 +20,9 @@ use trm_tests::browser::Browser;
 
 const CASE: &str = "AT-LEFOE-2026-0042";
 
+/// The attached consent form's bytes (text, so the page's download can be compared).
+const CONSENT_FORM: &[u8] = b"%PDF-1.4 signed consent form, AT-LEFOE-2026-0042";
+
 /// The caseworker account of a console: name and password.
 fn caseworker(console: &Console) -> anyhow::Result<(String, String)> {
     console
@@ -206,6 +209,14 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     vienna.check("referral-wrong-nationality-de").await?;
     assert_eq!(sent_count(&demo, SENDER).await?, before, "nothing was sent");
     vienna.fill("referral.person.nationality", "RS").await?;
+    // The signed consent form goes with it, chosen in the file field.
+    let consent_form = dir.path().join("Einverständnis.pdf");
+    std::fs::write(&consent_form, CONSENT_FORM)?;
+    vienna
+        .find("referral.attachments")
+        .await?
+        .send_keys(&consent_form.display().to_string())
+        .await?;
     vienna.click("send").await?;
     arrive(&vienna, &format!("/cases/{CASE}")).await?;
 
@@ -221,6 +232,12 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
             assert_eq!(r.person.map(|p| p.nationality), Some("RS".into()));
             assert_eq!(r.notes, "Möchte nach Serbien zurückkehren.");
             assert_eq!(r.needs.len(), 2);
+            let files: Vec<(&str, &[u8])> = r
+                .attachments
+                .iter()
+                .map(|a| (a.file_name.as_str(), a.content.as_slice()))
+                .collect();
+            assert_eq!(files, [("Einverständnis.pdf", CONSENT_FORM)]);
         }
         other => anyhow::bail!("not a referral: {other:?}"),
     }
@@ -246,6 +263,27 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
             .as_deref(),
         Some("de"),
         "the free text is marked as German"
+    );
+    // The file, downloaded from the case's page as it was sent.
+    let link = format!("{referral_id}-file-1");
+    let href = belgrade
+        .find(&link)
+        .await?
+        .attr("href")
+        .await?
+        .context("the file has no link")?;
+    let downloaded = belgrade
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             fetch(arguments[0]).then(r => r.text()).then(done, e => done('failed: ' + e));",
+            vec![serde_json::Value::String(href)],
+        )
+        .await?;
+    assert_eq!(
+        downloaded.as_str(),
+        std::str::from_utf8(CONSENT_FORM).ok(),
+        "the file Astra downloads is the one LEFÖ-IBF attached"
     );
     belgrade.check("case-received-referral-sr").await?;
 

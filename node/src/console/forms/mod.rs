@@ -48,21 +48,10 @@ pub struct Form<'a> {
 /// The name of the button that adds a row to the repeated field its value names.
 pub const ADD: &str = "_add";
 
-/// Fields a console form leaves out: attachments are files, not paths on the node's disk
-/// (files are attached with `trm send --attach`).
-pub fn shown(fields: Vec<Field>) -> Vec<Field> {
-    fields
-        .into_iter()
-        .filter(|f| f.name != "attachments")
-        .map(|f| match f.input {
-            trm_forms::form::Input::Group(children) => Field {
-                input: trm_forms::form::Input::Group(shown(children)),
-                ..f
-            },
-            _ => f,
-        })
-        .collect()
-}
+/// The name of the field a kind's attachments are in. A message file lists paths there; a
+/// form shows a file input instead, and what it sends are the files themselves, never a path
+/// on the node's disk.
+pub const ATTACHMENTS: &str = "attachments";
 
 #[cfg(test)]
 mod tests {

@@ -140,7 +140,7 @@ pub fn case_target(
 
 /// The fields of `kind`'s form, as the console shows them; `None` for an unknown kind.
 pub fn fields_of(kind: &str) -> Option<Vec<trm_forms::form::Field>> {
-    trm_forms::form::fields(kind).map(super::shown)
+    trm_forms::form::fields(kind)
 }
 
 /// The page with its form, the values set first: the author's language for the free text,
@@ -166,7 +166,11 @@ pub fn show(
 
 /// A POST of the page's form: one more row, or the errors, or sent.
 pub async fn submit(api: &State, checked: Checked, spec: &Spec, target: &Target) -> Response {
-    let Checked { viewer, mut fields } = checked;
+    let Checked {
+        viewer,
+        mut fields,
+        files,
+    } = checked;
     let Some(form_fields) = fields_of(spec.kind) else {
         return errors::for_viewer(&viewer, Kind::NotFound);
     };
@@ -178,7 +182,7 @@ pub async fn submit(api: &State, checked: Checked, spec: &Spec, target: &Target)
     if fields.get(ADD).is_some() {
         return draw(&viewer, spec, target, &fields, &[], StatusCode::OK, None);
     }
-    match parse::send(api, &viewer, spec.kind, &form_fields, &fields).await {
+    match parse::send(api, &viewer, spec.kind, &form_fields, &fields, &files).await {
         Outcome::Sent {
             to,
             case_ref,

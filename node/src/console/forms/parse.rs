@@ -11,8 +11,8 @@ use trm_forms::referral_file::FieldError;
 use trm_proto::pb;
 use trm_proto::pb::node_admin_server::NodeAdmin;
 
-use super::Shown;
-use crate::console::csrf::Fields;
+use super::{ATTACHMENTS, Shown};
+use crate::console::csrf::{Fields, Upload};
 use crate::console::i18n;
 use crate::console::page::Viewer;
 use crate::http::State;
@@ -40,6 +40,7 @@ pub async fn send(
     kind: &str,
     fields: &[Field],
     sent: &Fields,
+    files: &[Upload],
 ) -> Outcome {
     let json = trm_forms::form::to_json(fields, sent.0.as_slice());
     let (message, attachments) =
@@ -47,11 +48,33 @@ pub async fn send(
             Ok(request) => request,
             Err(e) => return Outcome::Refused(vec![place(fields, field_error(viewer, &e))]),
         };
-    if !attachments.is_empty() {
-        return Outcome::Refused(vec![Shown {
-            field: format!("{kind}.attachments"),
+    // A path typed into a form never names a file on the node's disk.
+    let not_carried = || {
+        Outcome::Refused(vec![Shown {
+            field: format!("{kind}.{ATTACHMENTS}"),
             text: viewer.t("compose-no-attachments"),
-        }]);
+        }])
+    };
+    if !attachments.is_empty() {
+        return not_carried();
+    }
+    let mut message = message;
+    let uploads: Vec<&Upload> = files
+        .iter()
+        .filter(|f| f.field.rsplit('.').next() == Some(ATTACHMENTS))
+        .collect();
+    if !uploads.is_empty() {
+        let content = message.body.as_mut().and_then(|b| b.content.as_mut());
+        let Some(list) = content.and_then(trm_proto::attachment::of_mut) else {
+            return not_carried();
+        };
+        // Names, sizes and digests are checked by the node before it seals, as for `trm send`.
+        list.extend(uploads.into_iter().map(|f| pb::Attachment {
+            file_name: f.file_name.clone(),
+            media_type: trm_proto::attachment::media_type(&f.file_name).to_owned(),
+            sha256: trm_proto::attachment::sha256(&f.content).to_vec(),
+            content: f.content.clone(),
+        }));
     }
     let (to, case_ref) = (message.to.clone(), message.case_ref.clone());
     match api

@@ -51,6 +51,14 @@ fn words(viewer: &Viewer, id: &str, fallback: &str) -> String {
     }
 }
 
+/// Whether a form has a file input (its kind carries attachments), anywhere in its groups.
+fn carries_files(fields: &[Field]) -> bool {
+    fields.iter().any(|f| {
+        f.name == super::ATTACHMENTS
+            || matches!(&f.input, Input::Group(children) if carries_files(children))
+    })
+}
+
 /// The whole form: the error summary, the fields, the hidden fixed ones, the submit button.
 pub fn form(viewer: &Viewer, form: &Form<'_>) -> Markup {
     let adding: Vec<String> = form.values.all(ADD);
@@ -63,7 +71,8 @@ pub fn form(viewer: &Viewer, form: &Form<'_>) -> Markup {
         (summary(viewer, form))
         @if let Some(intro) = &form.intro { (intro) }
         form id=(format!("form-{}", form.kind)) class="stacked message-form" method="post"
-            action=(form.action) novalidate {
+            action=(form.action) enctype=[carries_files(&form.fields).then_some("multipart/form-data")]
+            novalidate {
             (csrf_field(viewer))
             @for (path, value) in &form.fixed {
                 input type="hidden" name=(path) value=(value);
@@ -122,6 +131,26 @@ impl Ctx<'_> {
     }
 
     /// The error beside `path`, if any.
+    /// The file input of a kind's attachments: any number of files, sent with the form; a
+    /// form drawn again (a row added, an error shown) asks for them again, as browsers keep no
+    /// file in a form they are sent back.
+    fn files(&self, path: &str, label: &str) -> Markup {
+        let hint = format!("{path}-hint");
+        let described = match self.described(path) {
+            Some(error) => format!("{hint} {error}"),
+            None => hint.clone(),
+        };
+        html! {
+            div class="field" {
+                label for=(path) { (label) }
+                input id=(path) name=(path) type="file" multiple
+                    aria-invalid=[self.invalid(path)] aria-describedby=(described);
+                p id=(hint) class="hint" { (self.viewer.t("compose-files-hint")) }
+                (self.error_note(path))
+            }
+        }
+    }
+
     fn error_note(&self, path: &str) -> Markup {
         html! {
             @if let Some(error) = self.error(path) {
@@ -144,6 +173,9 @@ impl Ctx<'_> {
             return html! {};
         }
         let label = label(self.viewer, &path);
+        if field.name == super::ATTACHMENTS {
+            return self.files(&path, &label);
+        }
         match &field.input {
             Input::Text | Input::Number | Input::Date => {
                 // Dates and numbers are text with a hint, so that any value typed reaches the
