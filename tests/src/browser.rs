@@ -173,6 +173,71 @@ impl Browser {
         Ok(())
     }
 
+    /// Waits until the browser is at `path` exactly (up to a minute: password hashing is slow
+    /// in a debug build on a busy machine); the error shows where it is and the page's start.
+    pub async fn arrive(&self, path: &str) -> anyhow::Result<()> {
+        self.arrive_where(path, |at| at == path).await
+    }
+
+    /// Waits until the browser is at a path that starts with `prefix`.
+    pub async fn arrive_under(&self, prefix: &str) -> anyhow::Result<()> {
+        self.arrive_where(prefix, |at| at.starts_with(prefix)).await
+    }
+
+    async fn arrive_where(&self, wanted: &str, here: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+        for _ in 0..600 {
+            if here(&self.path().await?) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let page = self.client.source().await.unwrap_or_default();
+        let main = page
+            .find("<main")
+            .map_or("", |at| page.get(at..).unwrap_or_default());
+        anyhow::bail!(
+            "expected {wanted}, at {}: {}",
+            self.path().await?,
+            main.chars().take(600).collect::<String>()
+        )
+    }
+
+    /// Fills in and sends the sign-in form, without waiting for what follows.
+    pub async fn submit_sign_in(&self, name: &str, password: &str) -> anyhow::Result<()> {
+        self.open("/sign-in").await?;
+        self.fill("name", name).await?;
+        self.fill("password", password).await?;
+        self.click("sign-in").await
+    }
+
+    /// Signs in and waits until the sign-in page is left; the error says why when it is not.
+    pub async fn sign_in(&self, name: &str, password: &str) -> anyhow::Result<()> {
+        self.submit_sign_in(name, password).await?;
+        for _ in 0..600 {
+            if !self.path().await?.starts_with("/sign-in") {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let why = if self.has("sign-in-error").await {
+            self.text("sign-in-error").await?
+        } else {
+            self.path().await?
+        };
+        anyhow::bail!("still on the sign-in page: {why}")
+    }
+
+    /// Chooses `language` on the settings page and saves.
+    pub async fn choose_language(&self, language: &str) -> anyhow::Result<()> {
+        self.open("/settings").await?;
+        self.find("language")
+            .await?
+            .select_by_value(language)
+            .await?;
+        self.click("save-preferences").await?;
+        self.arrive("/settings?done=saved").await
+    }
+
     /// Clicks the element with `id`.
     pub async fn click(&self, id: &str) -> anyhow::Result<()> {
         self.find(id).await?.click().await?;

@@ -412,3 +412,71 @@ pub async fn start(node_process: &Path, idle_session_secs: u64) -> anyhow::Resul
         dir,
     })
 }
+
+/// A console session: its cookie header and the CSRF token its pages carry.
+pub struct ConsoleSession {
+    /// The `Cookie` header that carries the session.
+    pub cookies: String,
+    /// The session's CSRF token, as its forms carry it.
+    pub csrf: String,
+}
+
+/// The value of the hidden `_csrf` field in a page.
+pub fn csrf_of(page: &Answer) -> Option<String> {
+    let text = page.text();
+    let at = text.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
+    let rest = text.get(at..)?;
+    Some(rest.get(..rest.find('"')?)?.to_owned())
+}
+
+/// Signs `name` in through the console's form with [`PASSWORD`] (checking that the form's
+/// hidden field repeats the pre-session cookie); the session.
+pub async fn console_sign_in(node: &WebNode, name: &str) -> anyhow::Result<ConsoleSession> {
+    let form = node.api.page("/sign-in", "").await?;
+    let pre = form
+        .set_cookie("trm_pre")
+        .context("no pre-session cookie")?;
+    anyhow::ensure!(
+        csrf_of(&form).as_deref() == Some(pre.as_str()),
+        "the field repeats the cookie"
+    );
+    let answer = node
+        .api
+        .form(
+            "/sign-in",
+            &format!("trm_pre={pre}"),
+            ORIGIN,
+            &[("_csrf", &pre), ("name", name), ("password", PASSWORD)],
+        )
+        .await?;
+    anyhow::ensure!(
+        answer.status == 303,
+        "sign-in: {} {}",
+        answer.status,
+        answer.text()
+    );
+    let token = answer
+        .set_cookie("trm_session")
+        .context("no session cookie")?;
+    let cookies = format!("trm_session={token}");
+    let settings = node.api.page("/settings", &cookies).await?;
+    let csrf = csrf_of(&settings).context("no CSRF field on the settings page")?;
+    Ok(ConsoleSession { cookies, csrf })
+}
+
+/// How many messages the node behind the admin `socket` has sent (its handover log's SENT
+/// entries): what a form that sends nothing must leave unchanged.
+pub async fn sent_count(socket: &Path) -> anyhow::Result<usize> {
+    let mut admin = trm_dev::socket::connect(socket).await?;
+    Ok(admin
+        .log(pb::LogRequest {
+            from_index: 0,
+            limit: 10_000,
+        })
+        .await?
+        .into_inner()
+        .entries
+        .iter()
+        .filter(|e| e.event == "sent")
+        .count())
+}

@@ -6,21 +6,7 @@
 use anyhow::Context;
 use trm_node::accounts::Role;
 use trm_proto::pb;
-use trm_tests::web::{self, Answer, ORIGIN, PASSWORD, WebNode, name_of};
-
-/// A console session: its cookie header and the CSRF token its pages carry.
-struct Session {
-    cookies: String,
-    csrf: String,
-}
-
-/// The value of the hidden `_csrf` field in a page.
-fn csrf_of(page: &Answer) -> Option<String> {
-    let text = page.text();
-    let at = text.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
-    let rest = text.get(at..)?;
-    Some(rest.get(..rest.find('"')?)?.to_owned())
-}
+use trm_tests::web::{self, Answer, ORIGIN, PASSWORD, WebNode, console_sign_in, name_of};
 
 /// A form's fields.
 type Fields<'a> = Vec<(&'a str, &'a str)>;
@@ -33,40 +19,6 @@ fn add(csrf: &str) -> Fields<'_> {
         ("roles", "administrator"),
         ("password", PASSWORD),
     ]
-}
-
-/// Signs in through the console's form; the session.
-async fn console_sign_in(node: &WebNode, name: &str) -> anyhow::Result<Session> {
-    let form = node.api.page("/sign-in", "").await?;
-    let pre = form
-        .set_cookie("trm_pre")
-        .context("no pre-session cookie")?;
-    anyhow::ensure!(
-        csrf_of(&form).as_deref() == Some(pre.as_str()),
-        "the field repeats the cookie"
-    );
-    let answer = node
-        .api
-        .form(
-            "/sign-in",
-            &format!("trm_pre={pre}"),
-            ORIGIN,
-            &[("_csrf", &pre), ("name", name), ("password", PASSWORD)],
-        )
-        .await?;
-    anyhow::ensure!(
-        answer.status == 303,
-        "sign-in: {} {}",
-        answer.status,
-        answer.text()
-    );
-    let token = answer
-        .set_cookie("trm_session")
-        .context("no session cookie")?;
-    let cookies = format!("trm_session={token}");
-    let settings = node.api.page("/settings", &cookies).await?;
-    let csrf = csrf_of(&settings).context("no CSRF field on the settings page")?;
-    Ok(Session { cookies, csrf })
 }
 
 async fn start() -> anyhow::Result<WebNode> {

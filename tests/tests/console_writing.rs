@@ -13,44 +13,7 @@ use serde_json::Value;
 use trm_node::accounts::Role;
 use trm_proto::pb;
 use trm_tests::fixtures::{ASTRA, LEFOE};
-use trm_tests::web::{self, Answer, ORIGIN, PASSWORD, WebNode, name_of};
-
-/// A console session: its cookie header and the CSRF token its pages carry.
-struct Session {
-    cookies: String,
-    csrf: String,
-}
-
-/// The value of the hidden `_csrf` field in a page.
-fn csrf_of(page: &Answer) -> Option<String> {
-    let text = page.text();
-    let at = text.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
-    let rest = text.get(at..)?;
-    Some(rest.get(..rest.find('"')?)?.to_owned())
-}
-
-/// Signs `name` in through the console's form.
-async fn sign_in(node: &WebNode, name: &str) -> anyhow::Result<Session> {
-    let form = node.api.page("/sign-in", "").await?;
-    let pre = form
-        .set_cookie("trm_pre")
-        .context("no pre-session cookie")?;
-    let answer = node
-        .api
-        .form(
-            "/sign-in",
-            &format!("trm_pre={pre}"),
-            ORIGIN,
-            &[("_csrf", &pre), ("name", name), ("password", PASSWORD)],
-        )
-        .await?;
-    anyhow::ensure!(answer.status == 303, "sign-in: {}", answer.status);
-    let token = answer.set_cookie("trm_session").context("no session")?;
-    let cookies = format!("trm_session={token}");
-    let page = node.api.page("/compose/referral", &cookies).await?;
-    let csrf = csrf_of(&page).context("no CSRF field on the referral form")?;
-    Ok(Session { cookies, csrf })
-}
+use trm_tests::web::{self, Answer, ConsoleSession, ORIGIN, WebNode, console_sign_in, name_of};
 
 /// The form fields that fill in `value` (a message file as JSON) under `prefix`.
 fn form_of(value: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
@@ -102,28 +65,12 @@ fn set(form: &mut [(String, String)], name: &str, value: &str) {
 
 async fn post(
     node: &WebNode,
-    session: &Session,
+    session: &ConsoleSession,
     path: &str,
     form: &[(String, String)],
 ) -> anyhow::Result<Answer> {
     let fields: Vec<(&str, &str)> = form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     node.api.form(path, &session.cookies, ORIGIN, &fields).await
-}
-
-/// How many messages LEFÖ-IBF's handover log records as sent.
-async fn log_size(node: &WebNode) -> anyhow::Result<usize> {
-    let mut admin = trm_dev::socket::connect(&node.socket).await?;
-    Ok(admin
-        .log(pb::LogRequest {
-            from_index: 0,
-            limit: 10_000,
-        })
-        .await?
-        .into_inner()
-        .entries
-        .iter()
-        .filter(|e| e.event == "sent")
-        .count())
 }
 
 #[tokio::test]
@@ -134,7 +81,7 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
         600,
     )
     .await?;
-    let session = sign_in(&node, &name_of(Role::Caseworker)).await?;
+    let session = console_sign_in(&node, &name_of(Role::Caseworker)).await?;
 
     let page = node.api.page("/compose/referral", &session.cookies).await?;
     assert_eq!(page.status, 200);
@@ -152,7 +99,7 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     ] {
         assert!(text.contains(id), "the referral form lacks {id}");
     }
-    let before = log_size(&node).await?;
+    let before = web::sent_count(&node.socket).await?;
 
     // A wrong value: the error beside the field, the value kept, nothing sent.
     let mut wrong = referral_form(&session.csrf)?;
@@ -169,7 +116,7 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     assert!(text.contains("href=\"#referral.person.nationality\""));
     assert!(text.contains("value=\"Serbia\""), "the value typed is kept");
     assert_eq!(
-        log_size(&node).await?,
+        web::sent_count(&node.socket).await?,
         before,
         "a refused form sends nothing"
     );
@@ -195,14 +142,14 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
         "{}",
         answer.text()
     );
-    assert_eq!(log_size(&node).await?, before);
+    assert_eq!(web::sent_count(&node.socket).await?, before);
 
     // Without the CSRF token: refused before the handler, nothing sent.
     let mut forged = referral_form(&session.csrf)?;
     forged.retain(|(n, _)| n != "_csrf");
     let answer = post(&node, &session, "/compose/referral", &forged).await?;
     assert_eq!(answer.status, 403);
-    assert_eq!(log_size(&node).await?, before);
+    assert_eq!(web::sent_count(&node.socket).await?, before);
 
     // "Add a row" draws the form again with one more row, and sends nothing.
     let mut adding = referral_form(&session.csrf)?;
@@ -213,7 +160,7 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
         answer.text().contains("id=\"referral.indicators-3\""),
         "a fourth row"
     );
-    assert_eq!(log_size(&node).await?, before);
+    assert_eq!(web::sent_count(&node.socket).await?, before);
 
     // The whole referral: sent, to the case's page, and at Astra whole, in German.
     let good = referral_form(&session.csrf)?;
@@ -224,7 +171,7 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
         location.starts_with("/cases/AT-LEFOE-2026-0042?counterparty=astra%40marri&sent="),
         "{location}"
     );
-    assert_eq!(log_size(&node).await?, before + 1);
+    assert_eq!(web::sent_count(&node.socket).await?, before + 1);
     let mut astra = node.fed.client(ASTRA).await?;
     let mut received = None;
     for _ in 0..60 {
@@ -273,12 +220,12 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
             "LEFÖ-IBF caseworker".to_owned(),
         ),
     ];
-    let sent_before = log_size(&node).await?;
+    let sent_before = web::sent_count(&node.socket).await?;
     let answer = post(&node, &session, path, &step).await?;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert!(answer.text().contains("id=\"confirm-withdrawal\""));
     assert_eq!(
-        log_size(&node).await?,
+        web::sent_count(&node.socket).await?,
         sent_before,
         "step one sends nothing"
     );
@@ -286,7 +233,7 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
     confirmed.push(("_confirm".into(), "1".into()));
     let answer = post(&node, &session, path, &confirmed).await?;
     assert_eq!(answer.status, 303, "{}", answer.text());
-    assert_eq!(log_size(&node).await?, sent_before + 1);
+    assert_eq!(web::sent_count(&node.socket).await?, sent_before + 1);
 
     // The directory lists the partner with a link to refer a case to it.
     let page = node
@@ -308,7 +255,7 @@ async fn files_sent_with_a_form_are_checked_like_the_files_of_trm_send() -> anyh
         600,
     )
     .await?;
-    let session = sign_in(&node, &name_of(Role::Caseworker)).await?;
+    let session = console_sign_in(&node, &name_of(Role::Caseworker)).await?;
     let page = node.api.page("/compose/referral", &session.cookies).await?;
     let text = page.text();
     assert!(text.contains("enctype=\"multipart/form-data\""), "{text}");
@@ -337,7 +284,7 @@ async fn files_sent_with_a_form_are_checked_like_the_files_of_trm_send() -> anyh
                 .await
         }
     };
-    let before = log_size(&node).await?;
+    let before = web::sent_count(&node.socket).await?;
 
     // A file name that is a path.
     let answer = send(vec![(
@@ -367,7 +314,11 @@ async fn files_sent_with_a_form_are_checked_like_the_files_of_trm_send() -> anyh
     let answer = post(&node, &session, "/compose/referral", &typed).await?;
     assert_eq!(answer.status, 422, "{}", answer.text());
     assert!(answer.text().contains("id=\"referral.attachments-error\""));
-    assert_eq!(log_size(&node).await?, before, "nothing was sent");
+    assert_eq!(
+        web::sent_count(&node.socket).await?,
+        before,
+        "nothing was sent"
+    );
 
     // A good file: sent, and at Astra byte for byte.
     let pdf = b"%PDF-1.4 consent".to_vec();
@@ -378,7 +329,7 @@ async fn files_sent_with_a_form_are_checked_like_the_files_of_trm_send() -> anyh
     )])
     .await?;
     assert_eq!(answer.status, 303, "{}", answer.text());
-    assert_eq!(log_size(&node).await?, before + 1);
+    assert_eq!(web::sent_count(&node.socket).await?, before + 1);
     let mut astra = node.fed.client(ASTRA).await?;
     for _ in 0..60 {
         let inbox = astra

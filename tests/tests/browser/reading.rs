@@ -13,50 +13,6 @@ use trm_tests::browser::Browser;
 use trm_tests::fixtures::{self, ASTRA, LEFOE};
 use trm_tests::web::{self, PASSWORD, name_of};
 
-/// Signs in with the form and waits until the sign-in page is left.
-async fn sign_in(browser: &Browser, name: &str) -> anyhow::Result<()> {
-    browser.open("/sign-in").await?;
-    browser.fill("name", name).await?;
-    browser.fill("password", PASSWORD).await?;
-    browser.click("sign-in").await?;
-    // Password hashing is slow in a debug build on a busy machine.
-    for _ in 0..600 {
-        if !browser.path().await?.starts_with("/sign-in") {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let why = if browser.has("sign-in-error").await {
-        browser.text("sign-in-error").await?
-    } else {
-        browser.path().await?
-    };
-    anyhow::bail!("still on the sign-in page: {why}")
-}
-
-/// Waits until the browser is at `path`.
-async fn arrive(browser: &Browser, path: &str) -> anyhow::Result<()> {
-    for _ in 0..600 {
-        if browser.path().await? == path {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("expected {path}, at {}", browser.path().await?)
-}
-
-/// Chooses `language` on the settings page and saves.
-async fn choose_language(browser: &Browser, language: &str) -> anyhow::Result<()> {
-    browser.open("/settings").await?;
-    browser
-        .find("language")
-        .await?
-        .select_by_value(language)
-        .await?;
-    browser.click("save-preferences").await?;
-    arrive(browser, "/settings?done=saved").await
-}
-
 #[tokio::test]
 async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<()> {
     let node = web::start(Path::new(env!("CARGO_BIN_EXE_node-process")), 900).await?;
@@ -70,8 +26,8 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
     fixtures::wait_for_step(&astra, &sent, "delivered", Duration::from_secs(30)).await?;
 
     let mut b = Browser::start("reading", &node.base(), "de").await?;
-    sign_in(&b, &name_of(Role::Caseworker)).await?;
-    choose_language(&b, "de").await?;
+    b.sign_in(&name_of(Role::Caseworker), PASSWORD).await?;
+    b.choose_language("de").await?;
 
     // The inbox: the referral waits for an answer, so it is new.
     b.open("/").await?;
@@ -122,7 +78,7 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
 
     // The same case in Serbian.
     let case_path = b.path().await?;
-    choose_language(&b, "sr-Latn").await?;
+    b.choose_language("sr-Latn").await?;
     b.open(&case_path).await?;
     assert_eq!(b.lang().await?, "sr-Latn");
     assert_eq!(
@@ -141,7 +97,7 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
 
     // The coordinator: the audit page, and no content anywhere.
     b.click("sign-out").await?;
-    sign_in(&b, &name_of(Role::Coordinator)).await?;
+    b.sign_in(&name_of(Role::Coordinator), PASSWORD).await?;
     b.open("/coordinator").await?;
     b.find("own-log").await?;
     b.find("collect").await?;
@@ -153,7 +109,7 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
     b.check("coordinator-de").await?;
     // The report over the node's own log, with its charts: figures, never content.
     b.click("own-report").await?;
-    arrive(&b, "/coordinator/report").await?;
+    b.arrive("/coordinator/report").await?;
     let report = b
         .client
         .find(fantoccini::Locator::Css("body"))

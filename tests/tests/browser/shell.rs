@@ -4,7 +4,6 @@
 //! removed) and a caseworker refused administration.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context;
 use trm_node::accounts::{Role, totp};
@@ -16,50 +15,11 @@ async fn start() -> anyhow::Result<WebNode> {
     web::start(Path::new(env!("CARGO_BIN_EXE_node-process")), 900).await
 }
 
-/// Waits until the browser is at `path`.
-async fn arrive(browser: &Browser, path: &str) -> anyhow::Result<()> {
-    for _ in 0..100 {
-        if browser.path().await? == path {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let page = browser.client.source().await.unwrap_or_default();
-    let main = page
-        .find("<main")
-        .map_or("", |at| page.get(at..).unwrap_or_default());
-    anyhow::bail!(
-        "expected {path}, at {}: {}",
-        browser.path().await?,
-        main.chars().take(600).collect::<String>()
-    )
-}
-
-/// Signs in with the form.
-async fn sign_in(browser: &Browser, name: &str, password: &str) -> anyhow::Result<()> {
-    browser.open("/sign-in").await?;
-    browser.fill("name", name).await?;
-    browser.fill("password", password).await?;
-    browser.click("sign-in").await
-}
-
 /// The current one-time code of a base32 secret, `steps_ahead` steps on.
 fn code(secret: &str, steps_ahead: i64) -> anyhow::Result<String> {
     let secret = totp::from_base32(secret).context("the key is not base32")?;
     let step = totp::step_at(trm_proto::time::now_ms()).saturating_add_signed(steps_ahead);
     Ok(totp::code(&secret, step))
-}
-
-/// Chooses `language` on the settings page and saves.
-async fn choose_language(browser: &Browser, language: &str) -> anyhow::Result<()> {
-    browser.open("/settings").await?;
-    browser
-        .find("language")
-        .await?
-        .select_by_value(language)
-        .await?;
-    browser.click("save-preferences").await?;
-    arrive(browser, "/settings?done=saved").await
 }
 
 #[tokio::test]
@@ -77,15 +37,15 @@ async fn sign_in_second_factor_sign_out_and_languages() -> anyhow::Result<()> {
     b.check("sign-in-de").await?;
     b.click("lang-en").await?;
 
-    sign_in(&b, &name, "not the password").await?;
+    b.submit_sign_in(&name, "not the password").await?;
     b.find("sign-in-error").await?;
     assert_eq!(
         b.find("name").await?.prop("value").await?.as_deref(),
         Some(name.as_str())
     );
     b.check("sign-in-wrong-password-en").await?;
-    sign_in(&b, &name, PASSWORD).await?;
-    arrive(&b, "/").await?;
+    b.submit_sign_in(&name, PASSWORD).await?;
+    b.arrive("/").await?;
 
     b.open("/settings").await?;
     assert_eq!(b.text("account-name").await?, name);
@@ -106,28 +66,28 @@ async fn sign_in_second_factor_sign_out_and_languages() -> anyhow::Result<()> {
     assert!(b.text("totp-state").await?.contains("second factor is on"));
 
     b.click("sign-out").await?;
-    arrive(&b, "/signed-out").await?;
+    b.arrive("/signed-out").await?;
     b.check("signed-out-en").await?;
     b.open("/settings").await?;
-    arrive(&b, "/sign-in").await?;
+    b.arrive("/sign-in").await?;
 
-    sign_in(&b, &name, PASSWORD).await?;
-    arrive(&b, "/sign-in/totp").await?;
+    b.submit_sign_in(&name, PASSWORD).await?;
+    b.arrive("/sign-in/totp").await?;
     b.check("sign-in-code-en").await?;
     b.fill("code", "12345").await?;
     b.click("sign-in").await?;
     b.find("sign-in-error").await?;
     b.fill("code", &code(&secret, 0)?).await?;
     b.click("sign-in").await?;
-    arrive(&b, "/").await?;
+    b.arrive("/").await?;
 
     // German, then Macedonian: the page's language and known words by id.
-    choose_language(&b, "de").await?;
+    b.choose_language("de").await?;
     assert_eq!(b.lang().await?, "de");
     assert_eq!(b.text("nav-settings").await?, "Meine Einstellungen");
     assert_eq!(b.text("sign-out").await?, "Abmelden");
     b.check("settings-de").await?;
-    choose_language(&b, "mk").await?;
+    b.choose_language("mk").await?;
     assert_eq!(b.lang().await?, "mk");
     assert_eq!(b.text("nav-settings").await?, "Мои поставки");
     assert_eq!(b.text("nav-inbox").await?, "Приемно сандаче");
@@ -144,14 +104,15 @@ async fn sign_in_second_factor_sign_out_and_languages() -> anyhow::Result<()> {
 async fn administration_by_an_administrator_and_refused_to_a_caseworker() -> anyhow::Result<()> {
     let node = start().await?;
     let mut b = Browser::start("admin", &node.base(), "en").await?;
-    sign_in(&b, &name_of(Role::Administrator), PASSWORD).await?;
-    arrive(&b, "/admin").await?;
+    b.submit_sign_in(&name_of(Role::Administrator), PASSWORD)
+        .await?;
+    b.arrive("/admin").await?;
     assert!(!b.has("nav-inbox").await, "an administrator has no inbox");
     assert!(!b.text("status-directory-version").await?.is_empty());
     b.check("status-en").await?;
 
     b.click("admin-accounts").await?;
-    arrive(&b, "/admin/accounts").await?;
+    b.arrive("/admin/accounts").await?;
     b.check("accounts-en").await?;
     b.fill("name", "ana-new").await?;
     b.click("role-caseworker").await?;
@@ -229,7 +190,7 @@ async fn administration_by_an_administrator_and_refused_to_a_caseworker() -> any
     b.check("webhook-added-en").await?;
 
     // The same pages in German.
-    choose_language(&b, "de").await?;
+    b.choose_language("de").await?;
     for (path, name) in [
         ("/admin", "status-de"),
         ("/admin/accounts", "accounts-de"),
@@ -242,11 +203,12 @@ async fn administration_by_an_administrator_and_refused_to_a_caseworker() -> any
     }
     assert_eq!(b.text("admin-accounts").await?, "Konten");
     b.click("sign-out").await?;
-    arrive(&b, "/signed-out").await?;
+    b.arrive("/signed-out").await?;
 
     // A caseworker: no administration in the menu, 403 at its address.
-    sign_in(&b, &name_of(Role::Caseworker), PASSWORD).await?;
-    arrive(&b, "/").await?;
+    b.submit_sign_in(&name_of(Role::Caseworker), PASSWORD)
+        .await?;
+    b.arrive("/").await?;
     b.open("/admin/accounts").await?;
     b.find("error-text").await?;
     assert!(

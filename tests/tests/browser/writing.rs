@@ -17,6 +17,7 @@ use trm_node::accounts::Role;
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
 use trm_tests::browser::Browser;
+use trm_tests::web;
 
 const CASE: &str = "AT-LEFOE-2026-0042";
 
@@ -33,24 +34,10 @@ fn caseworker(console: &Console) -> anyhow::Result<(String, String)> {
         .context("no caseworker account")
 }
 
-/// Waits until the browser is on a page whose path starts with `prefix`.
-async fn arrive(browser: &Browser, prefix: &str) -> anyhow::Result<()> {
-    for _ in 0..150 {
-        if browser.path().await?.starts_with(prefix) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("expected {prefix}, at {}", browser.path().await?)
-}
-
+/// Signs the console's caseworker in.
 async fn sign_in(browser: &Browser, console: &Console) -> anyhow::Result<()> {
     let (name, password) = caseworker(console)?;
-    browser.open("/sign-in").await?;
-    browser.fill("name", &name).await?;
-    browser.fill("password", &password).await?;
-    browser.click("sign-in").await?;
-    arrive(browser, "/").await
+    browser.sign_in(&name, &password).await
 }
 
 /// Types into text fields, ticks boxes (`[x]`) and chooses in lists (`=code`).
@@ -100,22 +87,6 @@ async fn received(
     anyhow::bail!("{node} did not receive a {kind:?} from {from}")
 }
 
-/// How many messages `node` has sent (its handover log's SENT entries).
-async fn sent_count(demo: &WebDemo, node: &str) -> anyhow::Result<usize> {
-    let mut admin = trm_dev::socket::connect(&demo.socket(node)).await?;
-    Ok(admin
-        .log(pb::LogRequest {
-            from_index: 0,
-            limit: 10_000,
-        })
-        .await?
-        .into_inner()
-        .entries
-        .iter()
-        .filter(|e| e.event == "sent")
-        .count())
-}
-
 /// The case's page at the node whose partner in it is `partner`.
 fn case_page(partner: &str) -> String {
     format!("/cases/{CASE}?counterparty={}", partner.replace('@', "%40"))
@@ -125,7 +96,7 @@ fn case_page(partner: &str) -> String {
 async fn take(browser: &Browser, partner: &str, action: &str) -> anyhow::Result<()> {
     browser.open(&case_page(partner)).await?;
     browser.click(action).await?;
-    arrive(browser, &format!("/cases/{CASE}/")).await
+    browser.arrive_under(&format!("/cases/{CASE}/")).await
 }
 
 /// The text of field `key` of message `id` on the page the browser shows.
@@ -183,7 +154,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
         ],
     )
     .await?;
-    let before = sent_count(&demo, SENDER).await?;
+    let before = web::sent_count(&demo.socket(SENDER)).await?;
     vienna.click("send").await?;
     vienna.find("referral.person.nationality-error").await?;
     vienna.find("error-summary").await?;
@@ -207,7 +178,11 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
         "the value typed is kept"
     );
     vienna.check("referral-wrong-nationality-de").await?;
-    assert_eq!(sent_count(&demo, SENDER).await?, before, "nothing was sent");
+    assert_eq!(
+        web::sent_count(&demo.socket(SENDER)).await?,
+        before,
+        "nothing was sent"
+    );
     vienna.fill("referral.person.nationality", "RS").await?;
     // The signed consent form goes with it, chosen in the file field.
     let consent_form = dir.path().join("Einverständnis.pdf");
@@ -218,7 +193,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
         .send_keys(&consent_form.display().to_string())
         .await?;
     vienna.click("send").await?;
-    arrive(&vienna, &format!("/cases/{CASE}")).await?;
+    vienna.arrive_under(&format!("/cases/{CASE}")).await?;
 
     let referral = received(&demo, RECIPIENT, SENDER, pb::MessageKind::Referral, 0).await?;
     let body = referral.body.context("Astra cannot read the referral")?;
@@ -302,7 +277,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     )
     .await?;
     belgrade.click("send").await?;
-    arrive(&belgrade, &format!("/cases/{CASE}")).await?;
+    belgrade.arrive_under(&format!("/cases/{CASE}")).await?;
     let response = received(
         &demo,
         SENDER,
@@ -366,7 +341,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     )
     .await?;
     vienna.click("send").await?;
-    arrive(&vienna, &format!("/cases/{CASE}")).await?;
+    vienna.arrive_under(&format!("/cases/{CASE}")).await?;
     let request = received(&demo, RECIPIENT, SENDER, pb::MessageKind::ReturnRequest, 0).await?;
     let request_id = request
         .summary
@@ -409,7 +384,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     )
     .await?;
     belgrade.click("send").await?;
-    arrive(&belgrade, &format!("/cases/{CASE}")).await?;
+    belgrade.arrive_under(&format!("/cases/{CASE}")).await?;
     received(
         &demo,
         SENDER,
@@ -431,7 +406,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     .await?;
     vienna.check("update-de").await?;
     vienna.click("send").await?;
-    arrive(&vienna, &format!("/cases/{CASE}")).await?;
+    vienna.arrive_under(&format!("/cases/{CASE}")).await?;
     let update = received(&demo, RECIPIENT, SENDER, pb::MessageKind::CaseUpdate, 0).await?;
     assert!(matches!(
         update.body.and_then(|b| b.content),
@@ -454,7 +429,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     .await?;
     belgrade.check("follow-up-sr").await?;
     belgrade.click("send").await?;
-    arrive(&belgrade, &format!("/cases/{CASE}")).await?;
+    belgrade.arrive_under(&format!("/cases/{CASE}")).await?;
     let follow_up = received(&demo, SENDER, RECIPIENT, pb::MessageKind::FollowUp, 0).await?;
     assert!(matches!(
         follow_up.body.and_then(|b| b.content),
@@ -468,17 +443,17 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
         .fill("consent_withdrawal.recorded_by_role", "LEFÖ-IBF caseworker")
         .await?;
     vienna.check("withdraw-step-1-de").await?;
-    let before = sent_count(&demo, SENDER).await?;
+    let before = web::sent_count(&demo.socket(SENDER)).await?;
     vienna.click("send").await?;
     vienna.find("confirm-withdrawal").await?;
     vienna.check("withdraw-step-2-de").await?;
     assert_eq!(
-        sent_count(&demo, SENDER).await?,
+        web::sent_count(&demo.socket(SENDER)).await?,
         before,
         "step one sends nothing"
     );
     vienna.click("confirm-withdrawal").await?;
-    arrive(&vienna, &format!("/cases/{CASE}")).await?;
+    vienna.arrive_under(&format!("/cases/{CASE}")).await?;
     received(
         &demo,
         RECIPIENT,
