@@ -9,6 +9,7 @@
 //! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
 //! - [`process`]: the broker and the node as real processes, killed when dropped.
 //! - [`proxy`]: a TCP link proxy that passes, resets, blackholes or holds a link on demand.
+//! - [`nats`]: a NATS JetStream cluster of real servers on loopback, killed and restarted at will.
 //! - [`fill`]: a node's store filled with many messages, and the cost of a send from it.
 //! - [`faults`]: the fault tool, `trm-faults`: a federation of processes under load and faults.
 //! - [`load`]: the load tool, `trm-load`: figures of real processes against an in-run ceiling.
@@ -19,6 +20,7 @@ pub mod fill;
 pub mod fixtures;
 pub mod inject;
 pub mod load;
+pub mod nats;
 pub mod process;
 pub mod proxy;
 pub mod raw;

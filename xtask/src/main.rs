@@ -41,7 +41,10 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
                 "--no-fail-fast",
             ];
             nextest.extend(rest);
-            run_shown(cargo(&root, &nextest))
+            let mut command = cargo(&root, &nextest);
+            // The JetStream tests' servers (tests/src/nats.rs looks here first).
+            command.env("TRM_NATS_SERVER", root.join(tools::NATS_SERVER));
+            run_shown(command)
         }
         ["deb", flags @ ..] => {
             let release = flags.contains(&"--release");
