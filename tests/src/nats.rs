@@ -170,35 +170,64 @@ impl NatsCluster {
         self.spawn(i)
     }
 
-    /// Waits until every running server answers its JetStream health check and the cluster has
-    /// a meta leader.
+    /// Waits until every running server answers its JetStream health check and the cluster's
+    /// meta leader counts every running server as a current peer (before that, a stream with
+    /// as many replicas as servers cannot be placed).
     pub async fn ready_all(&self) -> anyhow::Result<()> {
-        for server in self.servers.iter().filter(|s| s.child.is_some()) {
+        let running: Vec<&Server> = self.servers.iter().filter(|s| s.child.is_some()).collect();
+        for server in &running {
             let http = server.http;
             let what = format!("nats-server {} (log {})", server.name, server.log.display());
             trm_dev::wait::wait_for(Duration::from_secs(30), &what, || async move {
-                if !matches!(
+                Ok(matches!(
                     get(http, "/healthz?js-enabled-only=true").await,
                     Ok((200, _))
-                ) {
-                    return Ok(false);
-                }
-                Ok(match get(http, "/jsz").await {
-                    Ok((200, body)) => serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| {
-                            v.pointer("/meta_cluster/leader")
-                                .and_then(|l| l.as_str())
-                                .map(|l| !l.is_empty())
-                        })
-                        .unwrap_or(false),
-                    _ => false,
-                })
+                ))
             })
             .await?;
         }
-        Ok(())
+        let https: Vec<SocketAddr> = running.iter().map(|s| s.http).collect();
+        let expected = running.len();
+        let https = &https;
+        trm_dev::wait::wait_for(
+            Duration::from_secs(30),
+            "a meta leader with every running server current",
+            || async move {
+                for http in https {
+                    if let Ok((200, body)) = get(*http, "/jsz").await
+                        && current_peers(&body).is_some_and(|peers| peers >= expected)
+                    {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            },
+        )
+        .await
     }
+}
+
+/// How many servers the `/jsz` of a server counts as current meta peers, the leader included
+/// (only the leader lists its peers); `None` while there is no leader.
+fn current_peers(jsz: &str) -> Option<usize> {
+    let value: serde_json::Value = serde_json::from_str(jsz).ok()?;
+    let meta = value.get("meta_cluster")?;
+    let leader = meta.get("leader")?.as_str()?;
+    if leader.is_empty() {
+        return None;
+    }
+    let current = meta
+        .get("replicas")
+        .and_then(|r| r.as_array())
+        .map(|replicas| {
+            replicas
+                .iter()
+                .filter(|r| r.get("current").and_then(|c| c.as_bool()) == Some(true))
+                .filter(|r| r.get("offline").and_then(|o| o.as_bool()) != Some(true))
+                .count()
+        })
+        .unwrap_or(0);
+    Some(current + 1)
 }
 
 impl Drop for NatsCluster {
