@@ -48,8 +48,23 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the stream keeps a completion marker: past the longest envelope lifetime, an item
 /// it names cannot come back.
 const MARKER_TTL: &str = "744h";
+/// How long opening waits for the cluster to take a write to the broker's stream.
+const OPEN_WAIT: Duration = Duration::from_secs(30);
+/// How often a store that does not take writes tries one.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the stream keeps the probe.
+const PROBE_TTL: &str = "60s";
 /// Largest message the stream takes: a 16 MiB envelope and its framing.
 const MAX_MESSAGE_BYTES: i32 = 17 << 20;
+
+/// How often a write starts again after another writer took one of its create-only subjects.
+const ATTEMPTS: u32 = 8;
+
+/// Waits before attempt `attempt` (from 1) of a write whose create-only subject was taken: the
+/// other writer's batch may still be in flight, not yet readable. 5 ms, doubling: 1.3 s in all.
+async fn back_off(attempt: u32) {
+    tokio::time::sleep(Duration::from_millis(5u64 << attempt.min(10))).await;
+}
 
 /// A failure of the JetStream client, as an engine error.
 fn engine(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -132,20 +147,73 @@ impl JetStreamStore {
             allow_rollup: true,
             ..Default::default()
         };
-        context
-            .create_or_update_stream(config)
-            .await
-            .map_err(|e| StoreError::Open(Box::new(e)))?;
-        let stream = context
-            .get_stream_no_info(&layout.stream)
-            .await
-            .map_err(|e| StoreError::Open(Box::new(e)))?;
-        Ok(JetStreamStore {
+        // A cluster that has just started (or lost a server) may time out or have no stream
+        // leader yet: keep trying for a while, and open only once a write was acknowledged.
+        let deadline = tokio::time::Instant::now() + OPEN_WAIT;
+        let stream = loop {
+            let ready = async {
+                context
+                    .create_or_update_stream(config.clone())
+                    .await
+                    .map_err(|e| StoreError::Open(Box::new(e)))?;
+                let stream = context
+                    .get_stream_no_info(&layout.stream)
+                    .await
+                    .map_err(|e| StoreError::Open(Box::new(e)))?;
+                let probe = batch::Outbound::new(layout.probe(), Vec::new())
+                    .rolling_up()
+                    .expiring(PROBE_TTL);
+                let id = format!("{:032x}", rand::random::<u128>());
+                batch::publish(&client, &id, vec![probe])
+                    .await
+                    .map_err(|e| StoreError::Open(Box::new(e)))?;
+                Ok::<_, StoreError>(stream)
+            };
+            match ready.await {
+                Ok(stream) => break stream,
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+                Err(_) => tokio::time::sleep(PROBE_INTERVAL / 4).await,
+            }
+        };
+        let store = JetStreamStore {
             client,
             stream,
             layout,
             writable,
-        })
+        };
+        store.spawn_probe();
+        Ok(store)
+    }
+
+    /// While the store does not take writes, tries one every [`PROBE_INTERVAL`] and says it
+    /// takes them again once one is acknowledged: the health service then recovers by itself,
+    /// without waiting for a submission. Ends when the store is dropped.
+    fn spawn_probe(&self) {
+        let weak = Arc::downgrade(&self.writable);
+        let mut watched = self.writable.subscribe();
+        let client = self.client.clone();
+        let probe = self.layout.probe();
+        tokio::spawn(async move {
+            loop {
+                if *watched.borrow_and_update() {
+                    if watched.changed().await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                tokio::time::sleep(PROBE_INTERVAL).await;
+                let Some(writable) = weak.upgrade() else {
+                    return;
+                };
+                let message = batch::Outbound::new(probe.clone(), Vec::new())
+                    .rolling_up()
+                    .expiring(PROBE_TTL);
+                let id = format!("{:032x}", rand::random::<u128>());
+                if batch::publish(&client, &id, vec![message]).await.is_ok() {
+                    writable.send_replace(true);
+                }
+            }
+        });
     }
 
     /// The stream's name.
@@ -398,8 +466,8 @@ impl BrokerStore for JetStreamStore {
         set: &'a pb::PrekeySet,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut message = batch::Outbound::new(self.layout.prekeys(node), set.encode_to_vec());
-            message.rollup = true;
+            let message =
+                batch::Outbound::new(self.layout.prekeys(node), set.encode_to_vec()).rolling_up();
             match self.write(vec![message]).await {
                 Ok(_) => Ok(()),
                 Err(WriteError::Taken) => Err(corrupt("prekeys", "a prekey set was refused")),

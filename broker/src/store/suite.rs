@@ -50,7 +50,8 @@ macro_rules! store_suite {
     };
 }
 
-fn envelope(
+/// A signed envelope from `lefoe-ibf@at` to `astra@at` that never expires.
+pub fn envelope(
     key: &SigningKey,
     id: &MessageId,
     ciphertext: &[u8],
@@ -86,7 +87,8 @@ fn dated_envelope(
     Ok(UnverifiedEnvelope::parse(raw, 1 << 20)?.verify(&[key.verifying_key()])?)
 }
 
-fn admission(envelope: VerifiedEnvelope, receipt: &str) -> Admission {
+/// The admission of `envelope` to its recipient's queue, answered with `receipt`.
+pub fn admission(envelope: VerifiedEnvelope, receipt: &str) -> Admission {
     Admission {
         destination: Destination::Local(envelope.header().to.clone()),
         envelope,

@@ -9,11 +9,8 @@ use trm_proto::addr::BrokerName;
 
 use super::batch::Outbound;
 use super::layout::Layout;
-use super::{JetStreamStore, MARKER_TTL, WriteError, corrupt};
+use super::{ATTEMPTS, JetStreamStore, MARKER_TTL, WriteError, back_off, corrupt};
 use crate::store::{SetAside, StoreError};
-
-/// How often a move starts again after another writer moved one of its items meanwhile.
-const ATTEMPTS: usize = 4;
 
 /// A set-aside record's payload.
 pub(super) fn encode(attempts: u32, at_ms: u64, reason: &str, item: &[u8]) -> Vec<u8> {
@@ -60,7 +57,10 @@ pub(super) fn decode(value: &[u8]) -> Result<(u32, u64, String, Vec<u8>), StoreE
 impl JetStreamStore {
     /// See [`crate::store::BrokerStore::set_aside`].
     pub(super) async fn set_aside_now(&self, items: Vec<SetAside>) -> Result<usize, StoreError> {
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let mut messages = Vec::new();
             let mut moved = Vec::new();
             for item in &items {

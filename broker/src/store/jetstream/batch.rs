@@ -16,6 +16,8 @@ use serde::Deserialize;
 
 /// JetStream's error code for a failed subject expectation ("wrong last sequence").
 const WRONG_LAST_SEQUENCE: u64 = 10071;
+/// The same, as JetStream words it for a batch checked against writes still in flight.
+const WRONG_LAST_SEQUENCE_IN_FLIGHT: u64 = 10164;
 
 /// One message of a batch.
 #[derive(Debug, Clone)]
@@ -49,6 +51,14 @@ impl Outbound {
         Outbound {
             create_only: true,
             ..Outbound::new(subject, payload)
+        }
+    }
+
+    /// This message, replacing every earlier one on its subject.
+    pub fn rolling_up(self) -> Outbound {
+        Outbound {
+            rollup: true,
+            ..self
         }
     }
 
@@ -177,7 +187,12 @@ pub async fn publish(
         BatchError::Answer(format!("{e}: {}", String::from_utf8_lossy(&answer.payload)))
     })?;
     match (answer.error, answer.seq) {
-        (Some(error), _) if error.err_code == WRONG_LAST_SEQUENCE => {
+        (Some(error), _)
+            if matches!(
+                error.err_code,
+                WRONG_LAST_SEQUENCE | WRONG_LAST_SEQUENCE_IN_FLIGHT
+            ) =>
+        {
             Err(BatchError::Refused(Refusal::Taken))
         }
         (Some(error), _) => Err(BatchError::Refused(Refusal::Other {

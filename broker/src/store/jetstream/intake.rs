@@ -9,11 +9,8 @@ use prost::Message;
 use trm_proto::pb;
 
 use super::batch::Outbound;
-use super::{JetStreamStore, WriteError, corrupt, stored_delivery};
+use super::{ATTEMPTS, JetStreamStore, WriteError, back_off, corrupt, stored_delivery};
 use crate::store::{Accepted, Admission, Destination, Intake, RoutedReceipt, StoreError, Stored};
-
-/// How often an intake starts again after a concurrent writer took one of its keys.
-const ATTEMPTS: usize = 4;
 
 /// Length of the digest that starts a duplicate-table value.
 const DIGEST_LEN: usize = 32;
@@ -34,7 +31,10 @@ impl JetStreamStore {
     /// See [`crate::store::BrokerStore::intake`].
     pub(super) async fn intake_now(&self, items: Vec<Intake>) -> Result<Vec<Stored>, StoreError> {
         let mut last = None;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             match self.intake_once(&items).await {
                 Ok(stored) => return Ok(stored),
                 Err(WriteError::Taken) => last = Some(corrupt("dedup", "a key kept being taken")),

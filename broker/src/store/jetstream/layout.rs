@@ -12,6 +12,7 @@
 //! | `d.<sender>.<message id>` | digest ‖ `SignedReceipt`: the duplicate table (create-only) |
 //! | `log` | a `RelayRecord` |
 //! | `pk.<node>` | the node's `PrekeySet` (the last one counts) |
+//! | `probe` | empty: written while writes fail, to see when they are taken again |
 //!
 //! Node addresses, broker names and message ids are valid subject tokens as they are (labels
 //! of letters, digits and `-`, one `@`; 32 hex digits).
@@ -97,6 +98,11 @@ impl Layout {
     /// The relay log.
     pub fn log(&self) -> String {
         format!("{}.log", self.base)
+    }
+
+    /// The probe written while the store does not take writes, to see when it does again.
+    pub fn probe(&self) -> String {
+        format!("{}.probe", self.base)
     }
 
     /// A node's prekey set.

@@ -11,11 +11,8 @@ use trm_proto::addr::BrokerName;
 use trm_proto::pb;
 
 use super::batch::Outbound;
-use super::{JetStreamStore, MARKER_TTL, WriteError, corrupt, stored_delivery};
+use super::{ATTEMPTS, JetStreamStore, MARKER_TTL, WriteError, back_off, corrupt, stored_delivery};
 use crate::store::{Outgoing, RelayAnswer, SetAside, StoreError};
-
-/// How often an answer is applied again after another writer marked one of its items.
-const ATTEMPTS: usize = 4;
 
 impl JetStreamStore {
     /// See [`crate::store::BrokerStore::outgoing_skipping`].
@@ -79,7 +76,10 @@ impl JetStreamStore {
         answer: RelayAnswer,
     ) -> Result<(), StoreError> {
         let outbox = self.layout.outbox(&peer);
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let mut messages = Vec::new();
             let mut delete = Vec::new();
             for sequence in &answer.sequences {

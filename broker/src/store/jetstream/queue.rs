@@ -91,9 +91,17 @@ impl JetStreamStore {
         }
         let stored = match self.write(messages).await {
             Ok(stored) => stored,
-            // Completed before, here or by another broker process: the first one counts.
+            // Completed before, here or by another broker process: the first one counts. The
+            // item goes only once that completion is readable (committed, with its receipt):
+            // one still in flight may yet fail, and its writer deletes the item if it does not.
             Err(WriteError::Taken) => {
-                self.delete(sequence).await?;
+                if self
+                    .last(&self.layout.queue_done(&recipient, sequence))
+                    .await?
+                    .is_some()
+                {
+                    self.delete(sequence).await?;
+                }
                 return Ok(None);
             }
             Err(WriteError::Store(e)) => return Err(e),
