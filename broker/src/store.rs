@@ -432,8 +432,12 @@ pub async fn open(config: &BrokerConfig) -> Result<Arc<dyn BrokerStore>, StoreEr
         crate::config::store::Store::Embedded => {
             Ok(RecoveringStore::open_with(&config.data_dir, config.engine)?)
         }
-        crate::config::store::Store::JetStream(settings) => Ok(Arc::new(
-            JetStreamStore::open(settings, &config.name).await?,
-        )),
+        crate::config::store::Store::JetStream(settings) => {
+            // The broker's other files (the kept directory, the metrics address) stay there.
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Open(Box::new(e)))?;
+            Ok(Arc::new(
+                JetStreamStore::open(settings, &config.name).await?,
+            ))
+        }
     }
 }

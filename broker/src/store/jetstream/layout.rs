@@ -1,6 +1,7 @@
 //! Where each piece of the broker's state lives in its stream `<prefix>_<broker>`: one subject
-//! per queue, outbox and duplicate-table key under `trm.<broker>.s.`, so that a write touching
-//! several of them is one atomic batch of one stream.
+//! per queue, outbox and duplicate-table key under `trm.<prefix>.<broker>.s.`, so that a write
+//! touching several of them is one atomic batch of one stream. The prefix is in the subjects
+//! too, so that brokers of the same name in two federations can share a cluster (the tests do).
 //!
 //! | subject | payload |
 //! |---|---|
@@ -24,7 +25,7 @@ use trm_proto::addr::{BrokerName, NodeAddr};
 pub struct Layout {
     /// The stream's name, `<prefix>_<broker>`.
     pub stream: String,
-    /// `trm.<broker>.s`.
+    /// `trm.<prefix>.<broker>.s`.
     base: String,
 }
 
@@ -33,11 +34,11 @@ impl Layout {
     pub fn new(prefix: &str, broker: &BrokerName) -> Layout {
         Layout {
             stream: format!("{prefix}_{broker}"),
-            base: format!("trm.{broker}.s"),
+            base: format!("trm.{prefix}.{broker}.s"),
         }
     }
 
-    /// Every subject of the stream, `trm.<broker>.s.>`.
+    /// Every subject of the stream, `trm.<prefix>.<broker>.s.>`.
     pub fn all(&self) -> String {
         format!("{}.>", self.base)
     }
@@ -138,13 +139,14 @@ mod tests {
         let node: NodeAddr = "astra@at".parse()?;
         let peer: BrokerName = "rs".parse()?;
         assert_eq!(layout.stream, "TRM_at");
-        assert_eq!(layout.queue(&node), "trm.at.s.q.astra@at");
+        assert_eq!(layout.queue(&node), "trm.TRM.at.s.q.astra@at");
         assert_eq!(layout.token("q", &layout.queue(&node)), Some("astra@at"));
         assert_eq!(layout.token("o", &layout.queue(&node)), None);
         let aside = layout.aside(&peer, 42);
         assert_eq!(layout.token("a", &aside), Some("rs"));
         assert_eq!(Layout::last_sequence(&aside), Some(42));
-        assert_eq!(layout.token("q", "trm.other.s.q.astra@at"), None);
+        assert_eq!(layout.token("q", "trm.TRM.other.s.q.astra@at"), None);
+        assert_eq!(layout.token("q", "trm.T2.at.s.q.astra@at"), None);
         Ok(())
     }
 }
