@@ -17,6 +17,7 @@ use trm_storage::config::{
 };
 
 pub mod network;
+pub mod store;
 
 pub use network::{Network, NetworkFile};
 pub use trm_storage::exposition::MetricsFile;
@@ -111,6 +112,9 @@ pub struct BrokerConfigFile {
     /// The `[metrics]` table: where the Prometheus metrics page is served (off by default).
     #[serde(default)]
     pub metrics: MetricsFile,
+    /// The `[store]` table: the embedded engine (default) or a NATS JetStream cluster.
+    #[serde(default)]
+    pub store: store::StoreFile,
 }
 
 fn default_max_envelope_bytes() -> usize {
@@ -180,6 +184,8 @@ pub struct BrokerConfig {
     pub network: Network,
     /// Where the metrics page is served, if at all (a loopback address).
     pub metrics_listen: Option<SocketAddr>,
+    /// Which engine keeps the broker's state.
+    pub store: store::Store,
 }
 
 /// Reads a signing key file, refused when other users may read it.
@@ -194,14 +200,16 @@ pub fn load_signing_key(path: &Path, field: &'static str) -> Result<SigningKey, 
 
 impl RelativePaths for BrokerConfigFile {
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
-        vec![
+        let mut paths = vec![
             &mut self.data_dir,
             &mut self.tls_cert,
             &mut self.tls_key,
             &mut self.ca_cert,
             &mut self.signing_key,
             &mut self.directory,
-        ]
+        ];
+        paths.extend(self.store.paths_mut());
+        paths
     }
 }
 
@@ -268,6 +276,7 @@ impl BrokerConfigFile {
         self.quotas.validate()?;
         let network = self.network.validate()?;
         let metrics_listen = self.metrics.validate()?;
+        let store = self.store.validate()?;
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
         let directory = directory::load(&self.directory, &authority_key, &self.federation)?;
         let tls_cert_pem = read_text(&self.tls_cert)?;
@@ -318,6 +327,7 @@ impl BrokerConfigFile {
             quotas: self.quotas,
             network,
             metrics_listen,
+            store,
         })
     }
 }

@@ -24,8 +24,12 @@ use trm_proto::pb;
 use crate::config::BrokerConfig;
 
 pub mod embedded;
+pub mod jetstream;
+#[cfg(any(test, feature = "store-suite"))]
+pub mod suite;
 
 pub use embedded::{EmbeddedStore, RecoveringStore};
+pub use jetstream::JetStreamStore;
 
 /// What a store operation returns: a boxed future, so that [`BrokerStore`] can be used as a
 /// trait object.
@@ -421,8 +425,19 @@ pub trait BrokerStore: Send + Sync {
 pub const FORGET_AFTER_MS: u64 =
     trm_proto::time::MAX_ENVELOPE_LIFETIME_MS + trm_proto::time::MAX_CLOCK_SKEW_MS;
 
-/// Opens the store `config` names: today always the embedded engine in `data_dir`, with the
-/// page cache `cache_mib` sets.
+/// Opens the store `config` names (`[store]`): the embedded engine in `data_dir`, with the
+/// page cache `cache_mib` sets, or the broker's stream on a JetStream cluster.
 pub async fn open(config: &BrokerConfig) -> Result<Arc<dyn BrokerStore>, StoreError> {
-    Ok(RecoveringStore::open_with(&config.data_dir, config.engine)?)
+    match &config.store {
+        crate::config::store::Store::Embedded => {
+            Ok(RecoveringStore::open_with(&config.data_dir, config.engine)?)
+        }
+        crate::config::store::Store::JetStream(settings) => {
+            // The broker's other files (the kept directory, the metrics address) stay there.
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| StoreError::Open(Box::new(e)))?;
+            Ok(Arc::new(
+                JetStreamStore::open(settings, &config.name).await?,
+            ))
+        }
+    }
 }

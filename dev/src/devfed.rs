@@ -44,6 +44,7 @@ pub fn broker_config(
         quotas: trm_broker::quota::QuotaSettings::default(),
         network: trm_broker::config::NetworkFile::default(),
         metrics: Default::default(),
+        store: Default::default(),
     }
 }
 

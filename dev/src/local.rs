@@ -185,7 +185,40 @@ impl LocalFederation {
         file.relay_backoff_initial_ms = TEST_RELAY_BACKOFF_INITIAL_MS;
         file.relay_backoff_max_ms = TEST_RELAY_BACKOFF_MAX_MS;
         file.directory_refresh_secs = TEST_DIRECTORY_REFRESH_SECS;
+        file.store = self.test_store()?;
         Ok(file.validate()?)
+    }
+
+    /// The `[store]` table `TRM_TEST_STORE` asks for: `embedded` (unset, the default) or
+    /// `jetstream`, on the cluster `TRM_TEST_NATS` lists (comma-separated URLs), in a stream of
+    /// this federation's own (its prefix comes from the federation's folder, so it is the same
+    /// across a broker's restarts and differs between tests).
+    fn test_store(&self) -> anyhow::Result<trm_broker::config::store::StoreFile> {
+        use trm_broker::config::store::{StoreFile, StoreKind};
+        match std::env::var("TRM_TEST_STORE").ok().as_deref() {
+            None | Some("") | Some("embedded") => Ok(StoreFile::default()),
+            Some("jetstream") => {
+                let servers = std::env::var("TRM_TEST_NATS").map_err(|_| {
+                    anyhow!(
+                        "TRM_TEST_STORE=jetstream needs TRM_TEST_NATS, the URLs of a running \
+                         NATS cluster (comma-separated)"
+                    )
+                })?;
+                let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+                for byte in self.root.as_os_str().as_encoded_bytes() {
+                    hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+                Ok(StoreFile {
+                    kind: StoreKind::JetStream,
+                    servers: servers.split(',').map(str::to_owned).collect(),
+                    stream_prefix: format!("T{hash:016x}"),
+                    ..StoreFile::default()
+                })
+            }
+            Some(other) => Err(anyhow!(
+                "TRM_TEST_STORE is {other:?}: embedded or jetstream"
+            )),
+        }
     }
 
     /// The configuration file of node `address`, with periodic checkpoints every

@@ -9,6 +9,7 @@
 //! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
 //! - [`process`]: the broker and the node as real processes, killed when dropped.
 //! - [`proxy`]: a TCP link proxy that passes, resets, blackholes or holds a link on demand.
+//! - [`nats`]: a NATS JetStream cluster of real servers on loopback, killed and restarted at will.
 //! - [`fill`]: a node's store filled with many messages, and the cost of a send from it.
 //! - [`faults`]: the fault tool, `trm-faults`: a federation of processes under load and faults.
 //! - [`web`]: a node serving its HTTPS address (API and console) with an account per role,
@@ -24,6 +25,7 @@ pub mod fill;
 pub mod fixtures;
 pub mod inject;
 pub mod load;
+pub mod nats;
 pub mod process;
 pub mod proxy;
 pub mod raw;

