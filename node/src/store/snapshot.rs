@@ -233,8 +233,16 @@ mod tests {
     -> TestResult {
         let dir = tempfile::tempdir()?;
         let store = NodeStore::open(dir.path())?;
+        // Half the messages first, so that every snapshot below holds some whatever the
+        // machine's load; the other half arrives while the snapshots are taken.
         let mut writers = tokio::task::JoinSet::new();
-        for n in 0..MESSAGES {
+        for n in 0..MESSAGES / 2 {
+            writers.spawn(receive(store.clone(), n));
+        }
+        while let Some(written) = writers.join_next().await {
+            written?.map_err(|e| e.to_string())?;
+        }
+        for n in MESSAGES / 2..MESSAGES {
             writers.spawn(receive(store.clone(), n));
         }
         let mut snapshots = Vec::new();

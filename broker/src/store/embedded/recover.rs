@@ -26,8 +26,9 @@ use crate::store::{
     StoreFuture, Stored, Usage,
 };
 
-/// How long a reopen waits for operations still using the failed database to let go of it.
-const RELEASE_WAIT: Duration = Duration::from_secs(5);
+/// How long a reopen waits for operations still using the failed database, and the engine's
+/// own threads, to let go of it (seconds on a busy machine).
+const RELEASE_WAIT: Duration = Duration::from_secs(30);
 
 /// Whose store, in refusals and logs.
 const OWNER: &str = "the broker's store";
