@@ -1,14 +1,16 @@
-//! Serialising sends within one case: a fixed set of locks, one chosen by a hash of the case's
-//! key, held while a step's number is read, sealed into the body and stored. Two sends in one
-//! case wait for each other; sends in different cases rarely share a lock, and never deadlock
-//! (one lock at a time).
+//! Serialising the steps of one case: a fixed set of locks, one chosen by a hash of the case's
+//! key, held while a sent step's number is read, sealed into the body and stored, and while a
+//! received step is checked and stored. Two steps in one case wait for each other, in the order
+//! they asked (the locks are fair); steps in different cases rarely share a lock, and never
+//! deadlock (one lock at a time).
 
 use std::hash::{Hash, Hasher};
 
 use tokio::sync::{Mutex, MutexGuard};
 
-/// How many locks: enough that unrelated cases seldom wait for each other.
-const STRIPES: usize = 64;
+/// How many locks: enough that unrelated cases seldom wait for each other, even among the 64
+/// deliveries a node handles at once.
+const STRIPES: usize = 1024;
 
 /// The locks.
 pub struct CaseLocks {

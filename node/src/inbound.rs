@@ -185,8 +185,9 @@ async fn handle_batch(
 ) -> Result<Vec<pb::DeliveryAck>, NodeError> {
     directory_in_force(node, sources).await?;
     refresh_if_the_directory_may_be_behind(node, sources, &batch).await;
-    // Polled in order, each item is checked and handed to the store's writer in batch order,
-    // so the batch's changes share transactions and commit in the order they were delivered.
+    // Polled in order: the items' writes share the store's transactions, and the steps of one
+    // case take the case's lock in the order they were delivered (see `Node::receive`), so
+    // they are stored in that order whatever each one waits for.
     let acks =
         futures_util::future::join_all(batch.into_iter().map(|delivery| handle(node, delivery)))
             .await

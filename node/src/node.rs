@@ -524,6 +524,14 @@ impl Node {
         {
             return refuse(Refusal::new(pb::RejectReason::Rule, e)).await;
         }
+        // Deliveries are handled concurrently, each polled first in the order the broker
+        // delivered them, and everything above is synchronous: the case's lock (fair, in the
+        // order asked) makes a case's steps reach the store in that order, whatever each waits
+        // for on the way (a new case's key, the writer).
+        let _case = self
+            .case_locks
+            .lock(opened.body.case_ref.as_str(), opened.header.from.as_str())
+            .await;
         let facts = EntryFacts {
             header: &opened.header,
             digest: &opened.digest,

@@ -200,10 +200,27 @@ async fn wait_delivered(
     let mut waiting: Vec<String> = ids.to_vec();
     while !waiting.is_empty() {
         if started.elapsed() > limit {
+            let mut evidence = Vec::new();
+            for id in &waiting {
+                let status = client
+                    .clone()
+                    .status(trm_proto::pb::StatusRequest {
+                        message_id: id.clone(),
+                    })
+                    .await?
+                    .into_inner();
+                let steps: Vec<String> = status
+                    .evidence
+                    .iter()
+                    .map(|e| format!("{} by {} ({})", e.step, e.attested_by, e.detail))
+                    .collect();
+                evidence.push(format!("{id}: {}", steps.join("; ")));
+            }
             anyhow::bail!(
-                "{} of {} referrals not delivered {limit:?} after the path came back",
+                "{} of {} referrals not delivered {limit:?} after the path came back; their evidence:\n{}",
                 waiting.len(),
-                ids.len()
+                ids.len(),
+                evidence.join("\n")
             );
         }
         let mut still = Vec::new();
@@ -359,8 +376,28 @@ async fn two_brokers_that_refuse_each_others_batches_do_not_hammer_each_other() 
         std::fs::rename(moved(name), links.fed.broker_data_dir(name))?;
     }
     let back = Instant::now();
-    wait_delivered(&lefoe, &to_astra, DELIVERY).await?;
-    wait_delivered(&astra, &to_lefoe, DELIVERY).await?;
+    let delivered = async {
+        wait_delivered(&lefoe, &to_astra, DELIVERY).await?;
+        wait_delivered(&astra, &to_lefoe, DELIVERY).await
+    };
+    if let Err(e) = delivered.await {
+        // The brokers' warnings since the folders went away say what held the rest.
+        for (name, mark) in [(AT, marks[0]), (RS, marks[1])] {
+            let log = links.log(name)?;
+            let tail: Vec<&str> = log
+                .get(mark..)
+                .unwrap_or_default()
+                .lines()
+                .rev()
+                .take(40)
+                .collect();
+            eprintln!(
+                "{name}'s last warnings:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        return Err(e);
+    }
     println!(
         "both directions delivered {:.1} s after the folders came back",
         back.elapsed().as_secs_f64()

@@ -1,5 +1,5 @@
 //! A referral goes from LEFÖ-IBF to Astra: delivered, decrypted, evidenced, and never in
-//! plaintext where it should not be.
+//! plaintext where it should not be; a case's steps that waited together are taken in order.
 
 use std::time::Duration;
 
@@ -173,6 +173,56 @@ async fn the_outbox_delivers_once_the_senders_broker_is_up() -> anyhow::Result<(
     fixtures::wait_for_step(&lefoe, &sent.message_id, "delivered", WAIT).await?;
     let mut astra = fed.client(ASTRA).await?;
     assert_eq!(fixtures::inbox_ids(&mut astra).await?, [sent.message_id]);
+    fed.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_recipient_takes_a_cases_waiting_steps_in_the_order_they_were_sent() -> anyhow::Result<()>
+{
+    // Several steps of each case wait at the broker, so that they reach Astra in one delivery
+    // batch: the batch is handled concurrently, yet each case's steps must be taken in order
+    // (a step that comes after a later one of its case is refused as replayed or held back).
+    const CASES: usize = 6;
+    const STEPS: usize = 3;
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    fed.start_broker(BROKER).await?;
+    fed.start_node(LEFOE).await?;
+    let lefoe = fed.client(LEFOE).await?;
+    let mut sent = Vec::new();
+    for step in 0..STEPS {
+        for case in 0..CASES {
+            let mut request = fixtures::referral(ASTRA)?;
+            if let Some(body) = request.body.as_mut() {
+                body.case_ref = format!("AT-LEFOE-2026-ORDER-{case}");
+            }
+            let id = lefoe.clone().send(request).await?.into_inner().message_id;
+            sent.push((case, step, id));
+        }
+    }
+    for (_, _, id) in &sent {
+        fixtures::wait_for_step(&lefoe, id, "accepted", WAIT).await?;
+    }
+
+    fed.start_node(ASTRA).await?;
+    for (case, step, id) in &sent {
+        trm_dev::wait::wait_for(WAIT, "a receipt from Astra", || {
+            let mut lefoe = lefoe.clone();
+            let id = id.clone();
+            async move {
+                let steps = fixtures::steps(&mut lefoe, &id).await?;
+                Ok(steps.iter().any(|s| s == "delivered" || s == "rejected"))
+            }
+        })
+        .await?;
+        let steps = fixtures::steps(&mut lefoe.clone(), id).await?;
+        assert!(
+            !steps.iter().any(|s| s == "rejected"),
+            "step {} of case {case} was refused: {steps:?}",
+            step + 1
+        );
+    }
     fed.shutdown().await?;
     Ok(())
 }
