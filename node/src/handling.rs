@@ -349,12 +349,17 @@ impl Fingerprints {
 /// messages that may hold it and comparing only those, in the order [`check_onward`] would
 /// meet them: the same answer as comparing every H2 message. A message that cannot be read
 /// (erased, or damaged) protects nothing it could leak, so it is skipped (a damaged one
-/// logged). The outer error is the store's; the inner one the refusal.
+/// logged). The outer error is the store's; the inner one the refusal. A node that holds no
+/// readable H2 message (the index covers none) has nothing to protect: the content's
+/// fingerprints are not even computed.
 pub fn check_onward_in(
     store: &crate::store::NodeStore,
     content: &Content,
     except: &str,
 ) -> Result<Result<(), RuleError>, crate::store::StoreError> {
+    if !store.onward_covers_any()? {
+        return Ok(Ok(()));
+    }
     let sought = Fingerprints::sought(content, &store.onward_secret());
     for key in store.onward_candidates(&sought)? {
         let Some(body) = store.readable_h2(&key, except)? else {

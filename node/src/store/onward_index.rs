@@ -220,6 +220,18 @@ impl NodeStore {
         }
     }
 
+    /// Whether the onward-sharing index covers any message: one look at the first record of
+    /// the kind every covered message has.
+    pub fn onward_covers_any(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .engine()?
+            .onward
+            .scan_prefix([BY_MESSAGE])
+            .next()
+            .transpose()?
+            .is_some())
+    }
+
     /// How many messages the onward-sharing index covers (for tests and the load tool).
     pub fn onward_indexed(&self) -> Result<usize, StoreError> {
         Ok(self.engine()?.onward.scan_prefix([BY_MESSAGE]).count())
@@ -410,6 +422,56 @@ mod tests {
                     .map_err(StoreError::from)
             })
             .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_send_skips_the_check_only_while_no_readable_h2_message_is_held() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let copied = outgoing(WORDS.join(" "), None);
+        assert!(!store.onward_covers_any()?, "an empty store covers nothing");
+        receive(
+            &store,
+            1,
+            "astra@rs",
+            pb::HandlingCode::H0,
+            WORDS.join(" "),
+            None,
+        )
+        .await?;
+        assert!(!store.onward_covers_any()?, "H0 content is not protected");
+        receive(
+            &store,
+            2,
+            "astra@rs",
+            pb::HandlingCode::H2,
+            WORDS.join(" "),
+            None,
+        )
+        .await?;
+        assert!(store.onward_covers_any()?);
+        assert!(
+            check_onward_in(&store, &copied, "police-rs@rs")?.is_err(),
+            "the H2 text is found once the index covers it"
+        );
+        store
+            .erase_case(Erasure {
+                case_key: crate::cases::case_key("astra@rs", "CASE-2"),
+                own: OWN.into(),
+                at_ms: 1_700_000_000_100,
+                reason: "consent withdrawn".into(),
+                message_id: String::new(),
+                actor: "test".into(),
+                idle_since_ms: None,
+                scope: crate::store::Scope::Disclosed,
+            })
+            .await?;
+        assert!(
+            !store.onward_covers_any()?,
+            "the erased case leaves nothing"
+        );
+        assert!(check_onward_in(&store, &copied, "police-rs@rs")?.is_ok());
+        Ok(())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,6 +70,10 @@ struct RunArgs {
     /// Envelope size of the end-to-end, latency and queue referrals, bytes.
     #[arg(long)]
     e2e_size: Option<usize>,
+    /// Handling code of the end-to-end and latency referrals: H0, H1, H2 (the
+    /// default: the recipient indexes their content for the onward-sharing check) or H3.
+    #[arg(long, value_parser = parse_handling)]
+    handling: Option<trm_proto::pb::HandlingCode>,
     /// Concurrent `Send` callers for the end-to-end figure.
     #[arg(long)]
     senders: Option<usize>,
@@ -132,6 +136,7 @@ impl RunArgs {
             connections,
             e2e_count,
             e2e_size,
+            handling,
             senders,
             rates,
             queue,
@@ -156,6 +161,12 @@ impl RunArgs {
         o.validate()?;
         Ok(o)
     }
+}
+
+fn parse_handling(s: &str) -> Result<trm_proto::pb::HandlingCode, String> {
+    trm_proto::pb::HandlingCode::from_str_name(&format!("HANDLING_CODE_{}", s.to_ascii_uppercase()))
+        .filter(|c| *c != trm_proto::pb::HandlingCode::Unspecified)
+        .ok_or_else(|| format!("{s:?} is not a handling code: use H0, H1, H2 or H3"))
 }
 
 #[tokio::main]

@@ -58,7 +58,13 @@ pub async fn run(
     let mut sizes = options.sizes.clone();
     sizes.sort_unstable();
     for size in sizes {
-        let (request, actual) = sized_referral(&sender, &directory, ASTRA, size)?;
+        let (request, actual) = sized_referral(
+            &sender,
+            &directory,
+            ASTRA,
+            size,
+            trm_proto::pb::HandlingCode::H2,
+        )?;
         let (mut at_broker, mut at_ceiling) = (Vec::new(), Vec::new());
         for rep in 0..options.reps {
             let (sealed, _) = envelopes::seal_many(

@@ -17,15 +17,22 @@ use trm_proto::pb::broker_client::BrokerClient;
 
 use crate::{craft, fixtures};
 
-/// The test referral to `to`, its notes padded (or emptied) so that its sealed envelope is as
-/// close to `bytes` as the template allows; answers it with the size its envelope has.
+/// The test referral to `to` under `handling`, its notes padded (or emptied) so that its
+/// sealed envelope is as close to `bytes` as the template allows; answers it with the size its
+/// envelope has.
 pub fn sized_referral(
     keys: &NodeKeys,
     directory: &Directory,
     to: &str,
     bytes: usize,
+    handling: pb::HandlingCode,
 ) -> anyhow::Result<(pb::SendRequest, usize)> {
     let mut request = fixtures::referral(to)?;
+    if let Some(pb::body::Content::Referral(r)) =
+        request.body.as_mut().and_then(|b| b.content.as_mut())
+    {
+        r.handling_code = handling.into();
+    }
     request.case_ref = "AT-LOAD-SIZE-PROBE".into();
     set_notes(&mut request, String::new())?;
     let bare = envelope_size(keys, directory, &request)?;

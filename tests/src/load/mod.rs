@@ -93,6 +93,9 @@ pub struct Options {
     pub e2e_count: usize,
     /// Size of the end-to-end referrals' envelopes, bytes.
     pub e2e_size: usize,
+    /// The handling code of the end-to-end and latency referrals: under H2 the
+    /// recipient indexes each one's content for the onward-sharing check.
+    pub handling: trm_proto::pb::HandlingCode,
     /// Concurrent callers of the sender node's `Send`.
     pub senders: usize,
     /// Offered rates for the latency figures, referrals per second.
@@ -134,6 +137,7 @@ impl Options {
             connections: 1,
             e2e_count: 2_000,
             e2e_size: 8192,
+            handling: trm_proto::pb::HandlingCode::H2,
             senders: 32,
             rates: vec![25.0, 100.0, 500.0],
             rate_time: Duration::from_secs(10),

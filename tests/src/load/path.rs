@@ -17,6 +17,7 @@ use super::stats::{Latencies, Spread};
 use super::{Options, Tools};
 use crate::fixtures::{ASTRA, BROKER, LEFOE};
 use crate::{craft, raw};
+use trm_proto::pb;
 
 /// How often the sender's log is read while throughput is measured.
 const THROUGHPUT_POLL: Duration = Duration::from_millis(20);
@@ -46,7 +47,13 @@ pub async fn run(
     let fed = &cluster.fed;
     let directory = craft::directory(&fed.federation)?;
     let sender = craft::keys(&fed.federation, LEFOE)?;
-    let (request, size) = sized_referral(&sender, &directory, ASTRA, options.e2e_size)?;
+    let (request, size) = sized_referral(
+        &sender,
+        &directory,
+        ASTRA,
+        options.e2e_size,
+        options.handling,
+    )?;
     let client = cluster.client(LEFOE).await?;
 
     // One referral first, all the way: connections are up and both nodes warm.
@@ -89,9 +96,10 @@ pub async fn run(
     let mut row = Row::new(
         "e2e",
         format!(
-            "end to end, {size}-byte referrals, {count} per rep from {} concurrent `Send` \
+            "end to end, {size}-byte {} referrals, {count} per rep from {} concurrent `Send` \
              callers: sealed, accepted, opened, stored, logged, DELIVERED receipt logged back \
              (stores start empty and keep what earlier reps stored)",
+            handling_name(options.handling),
             options.senders
         ),
         report::rate(&spread, "/s"),
@@ -150,8 +158,9 @@ pub async fn run(
             Row::new(
                 format!("latency-{rate}"),
                 format!(
-                    "`Send` → DELIVERED receipt logged by the sender, {size}-byte referrals offered at \
-                     {rate}/s for {:?} (log read every {LATENCY_POLL:?}){unmatched}",
+                    "`Send` → DELIVERED receipt logged by the sender, {size}-byte {} referrals \
+                     offered at {rate}/s for {:?} (log read every {LATENCY_POLL:?}){unmatched}",
+                    handling_name(options.handling),
                     options.rate_time
                 ),
                 report::latencies(&at_node),
@@ -189,4 +198,11 @@ fn spawn_watch(
 ) -> tokio::task::JoinHandle<anyhow::Result<Seen>> {
     let client = client.clone();
     tokio::spawn(async move { nodes::watch(&client, "delivered", from, count, poll, limit).await })
+}
+
+/// "H2" for `HANDLING_CODE_H2`.
+fn handling_name(code: pb::HandlingCode) -> &'static str {
+    code.as_str_name()
+        .strip_prefix("HANDLING_CODE_")
+        .unwrap_or("unspecified")
 }

@@ -43,7 +43,13 @@ pub async fn run(
     // None stored: LEFÖ-IBF sends to Open Gate, which is away (its queue grows by the calls).
     cluster.start_node(LEFOE).await?;
     let lefoe = craft::keys(fed, LEFOE)?;
-    let (to_open_gate, _) = sized_referral(&lefoe, &directory, OPEN_GATE, size)?;
+    let (to_open_gate, _) = sized_referral(
+        &lefoe,
+        &directory,
+        OPEN_GATE,
+        size,
+        trm_proto::pb::HandlingCode::H2,
+    )?;
     let cost = send_cost(&cluster, LEFOE, &to_open_gate, "S0", samples).await?;
     push_cost(report, 0, size, samples, &cost, None);
 
@@ -67,15 +73,26 @@ pub async fn run(
         options.drain_limit,
     )
     .await?;
-    let (open_gate_to_lefoe, _) =
-        sized_referral(&craft::keys(fed, OPEN_GATE)?, &directory, LEFOE, size)?;
+    let (open_gate_to_lefoe, _) = sized_referral(
+        &craft::keys(fed, OPEN_GATE)?,
+        &directory,
+        LEFOE,
+        size,
+        trm_proto::pb::HandlingCode::H2,
+    )?;
     let mid = send_cost(&cluster, OPEN_GATE, &open_gate_to_lefoe, "SM", samples).await?;
     push_cost(report, options.mid, size, samples, &mid, Some(&cost));
     cluster.stop_node(OPEN_GATE);
     cluster.stop_node(LEFOE);
 
     // The large queue, for Astra while it is away.
-    let (to_astra, actual) = sized_referral(&lefoe, &directory, ASTRA, size)?;
+    let (to_astra, actual) = sized_referral(
+        &lefoe,
+        &directory,
+        ASTRA,
+        size,
+        trm_proto::pb::HandlingCode::H2,
+    )?;
     let before = cluster::memory(cluster.broker_pid()?)?;
     queue_for(
         &cluster,
@@ -130,7 +147,13 @@ pub async fn run(
     report.push(row);
 
     // The most stored: Astra, now holding the queue, answers LEFÖ-IBF (away).
-    let (astra_to_lefoe, _) = sized_referral(&craft::keys(fed, ASTRA)?, &directory, LEFOE, size)?;
+    let (astra_to_lefoe, _) = sized_referral(
+        &craft::keys(fed, ASTRA)?,
+        &directory,
+        LEFOE,
+        size,
+        trm_proto::pb::HandlingCode::H2,
+    )?;
     let most = send_cost(&cluster, ASTRA, &astra_to_lefoe, "SQ", samples).await?;
     push_cost(report, options.queue, size, samples, &most, Some(&cost));
     Ok(())
