@@ -416,7 +416,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             0 => 1000,
             n => n as usize,
         };
-        let names = crate::handover_log::case_names(self.node.store()).map_err(NodeError::from)?;
+        let own = self.node.address().to_string();
+        let mut names = crate::handover_log::CaseNames::new(self.node.store(), &own)
+            .map_err(NodeError::from)?;
         let entries = self
             .node
             .store()
@@ -425,8 +427,8 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
             .into_iter()
             .map(|stored| {
                 let e = stored.entry;
-                let case_ref = crate::handover_log::case_shown(&e, &names);
-                pb::LogEntryView {
+                let case_ref = names.shown(&e)?;
+                Ok::<_, NodeError>(pb::LogEntryView {
                     index: e.index,
                     entry_hash: stored.hash.to_vec(),
                     prev_hash: e.prev_hash,
@@ -440,9 +442,9 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
                     actor: e.actor,
                     flags: flag_names(e.flags.as_ref()),
                     reason: e.reason,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok(Response::new(pb::LogResponse { entries }))
     }
 

@@ -81,37 +81,82 @@ pub(crate) fn missing(expected: u64, next: u64) -> LogError {
     ChainError::missing(expected, next).into()
 }
 
-/// The node's own names for the case tags in its entries: each case reference it holds, by its
-/// tag under the log key, so `trm log` shows the node's people the reference they know.
-pub fn case_names(
+/// The node's own names for the case tags in its entries, so `trm log` shows the node's people
+/// the case reference they know: the reference an entry of earlier versions holds, else the
+/// one the entry's message names when its tag under the log key is the entry's (one read per
+/// entry), else, for an entry about no message it holds, the reference among all its cases
+/// with that tag (every case read, once per listing), else `tag-` and the tag's hex digits for
+/// a case the node no longer holds. A listing costs the same however many cases the node holds,
+/// unless it shows such an entry.
+pub struct CaseNames<'a> {
+    store: &'a crate::store::NodeStore,
+    own: String,
+    key: trm_log::pseudonym::LogKey,
+    /// Every case's reference by its tag, read at the first entry that needs it.
+    all: Option<std::collections::HashMap<Vec<u8>, String>>,
+}
+
+impl<'a> CaseNames<'a> {
+    /// Names for the entries of `store`, the store of node `own`.
+    pub fn new(
+        store: &'a crate::store::NodeStore,
+        own: &str,
+    ) -> Result<Self, crate::store::StoreError> {
+        Ok(Self {
+            store,
+            own: own.to_owned(),
+            key: store.log_key()?,
+            all: None,
+        })
+    }
+
+    /// How `entry`'s case is shown.
+    pub fn shown(&mut self, entry: &pb::LogEntry) -> Result<String, crate::store::StoreError> {
+        if !entry.case_ref.is_empty() || entry.case_tag.is_empty() {
+            return Ok(entry.case_ref.clone());
+        }
+        if !entry.message_id.is_empty() {
+            // Sent messages are stored under this node's address, received ones under the
+            // sender's: the entry's counterparty.
+            for from in [self.own.as_str(), entry.counterparty.as_str()] {
+                let key = crate::store::message_key(from, &entry.message_id);
+                let stored = match self.store.stored_message(&key) {
+                    Ok(stored) => stored,
+                    Err(crate::store::StoreError::NotFound(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                if let Some(summary) = stored.summary
+                    && trm_log::pseudonym::case_tag(&self.key, &summary.case_ref) == entry.case_tag
+                {
+                    return Ok(summary.case_ref);
+                }
+            }
+        }
+        let all = match &mut self.all {
+            Some(all) => all,
+            None => self.all.insert(every_case(self.store, &self.key)?),
+        };
+        Ok(all
+            .get(&entry.case_tag)
+            .cloned()
+            .unwrap_or_else(|| format!("tag-{}", trm_log::pseudonym::hex(&entry.case_tag))))
+    }
+}
+
+/// Each case reference `store` holds, by its tag under `key`.
+fn every_case(
     store: &crate::store::NodeStore,
+    key: &trm_log::pseudonym::LogKey,
 ) -> Result<std::collections::HashMap<Vec<u8>, String>, crate::store::StoreError> {
-    let key = store.log_key()?;
     Ok(store
         .cases()?
         .into_iter()
         .filter_map(|case| case.summary)
         .map(|summary| {
             (
-                trm_log::pseudonym::case_tag(&key, &summary.case_ref),
+                trm_log::pseudonym::case_tag(key, &summary.case_ref),
                 summary.case_ref,
             )
         })
         .collect())
-}
-
-/// How `trm log` names `entry`'s case: the reference an entry of earlier versions holds, or
-/// the one of `names` its tag stands for, or `tag-` and the tag's hex digits for a case the
-/// node no longer holds.
-pub fn case_shown(
-    entry: &pb::LogEntry,
-    names: &std::collections::HashMap<Vec<u8>, String>,
-) -> String {
-    if !entry.case_ref.is_empty() || entry.case_tag.is_empty() {
-        return entry.case_ref.clone();
-    }
-    names
-        .get(&entry.case_tag)
-        .cloned()
-        .unwrap_or_else(|| format!("tag-{}", trm_log::pseudonym::hex(&entry.case_tag)))
 }
