@@ -77,7 +77,9 @@ pub async fn relay_while_held(state: Arc<BrokerState>, peer: BrokerName) {
             match state.store.lease(&key, &holder, 0).await {
                 Ok(Some(revision)) => break (revision, asked),
                 Ok(None) => debug!(peer = %peer, "relay lease for {peer} held by another process"),
-                Err(e) => debug!(peer = %peer, cause = %e, "cannot take the relay lease for {peer}"),
+                Err(e) => {
+                    debug!(peer = %peer, cause = %e, "cannot take the relay lease for {peer}")
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep_until(asked + TRY_EVERY) => {}

@@ -266,7 +266,10 @@ trm_broker_relay_lease_held{peer=\"mk\"} 0
             mk.contains("relayed by another process of this broker"),
             "{text}"
         );
-        let rs = text.split("mk           reachable").next().unwrap_or_default();
+        let rs = text
+            .split("mk           reachable")
+            .next()
+            .unwrap_or_default();
         assert!(!rs.contains("relayed by another process"), "{text}");
         let expired = render(&trm_storage::exposition::parse(page), 900_000_000);
         assert!(

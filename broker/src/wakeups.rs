@@ -36,7 +36,9 @@ async fn run(state: Arc<BrokerState>, every: Duration) {
         if wake_ups.is_none() {
             match state.store.wake_ups().await {
                 Ok(subscribed) => wake_ups = subscribed,
-                Err(e) => warn!(cause = %e, "cannot hear other broker processes' wake-ups; rescanning every {} s meanwhile", every.as_secs()),
+                Err(e) => {
+                    warn!(cause = %e, "cannot hear other broker processes' wake-ups; rescanning every {} s meanwhile", every.as_secs())
+                }
             }
         }
         let subscribed = wake_ups.is_some();

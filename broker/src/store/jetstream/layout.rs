@@ -140,7 +140,9 @@ impl Layout {
 
     /// The wake-up a subject from [`Layout::wake_up`] announces, if it is one.
     pub fn parse_wake_up(&self, subject: &str) -> Option<WakeUp> {
-        let rest = subject.strip_prefix(self.wake.as_str())?.strip_prefix('.')?;
+        let rest = subject
+            .strip_prefix(self.wake.as_str())?
+            .strip_prefix('.')?;
         if let Some(node) = rest.strip_prefix("q.") {
             return node.parse().ok().map(WakeUp::Node);
         }
@@ -187,7 +189,10 @@ mod tests {
             let subject = layout.wake_up(&wake_up);
             assert_eq!(layout.parse_wake_up(&subject), Some(wake_up));
         }
-        assert_eq!(layout.wake_up(&WakeUp::Node(node)), "trm.TRM.at.w.q.astra@at");
+        assert_eq!(
+            layout.wake_up(&WakeUp::Node(node)),
+            "trm.TRM.at.w.q.astra@at"
+        );
         assert_eq!(layout.parse_wake_up("trm.TRM.at.w.q.not an address"), None);
         assert_eq!(layout.parse_wake_up("trm.TRM.at.s.q.astra@at"), None);
         assert_eq!(layout.leases(), "TRM_at_leases");

@@ -11,8 +11,8 @@
 //! application of the same answer therefore writes nothing and removes nothing twice.
 
 use prost::Message;
-use tracing::warn;
 use std::collections::HashSet;
+use tracing::warn;
 
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::envelope::Header;
@@ -30,7 +30,10 @@ fn envelope_key(stored: &[u8]) -> Option<(String, String)> {
         return None;
     };
     let header = Header::decode(&envelope.header).ok()?;
-    Some((header.from.to_string(), header.message_id.as_str().to_owned()))
+    Some((
+        header.from.to_string(),
+        header.message_id.as_str().to_owned(),
+    ))
 }
 
 /// Whether `receipt`, for `sender`, answers one of the envelopes `leaving`. A receipt that

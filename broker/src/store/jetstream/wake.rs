@@ -26,10 +26,7 @@ const BUFFER: usize = 1024;
 
 /// Starts the task that publishes announced wake-ups; the sender it returns feeds it. The task
 /// ends when the store (every clone of it) is dropped.
-pub(super) fn start_publisher(
-    client: async_nats::Client,
-    layout: Layout,
-) -> mpsc::Sender<WakeUp> {
+pub(super) fn start_publisher(client: async_nats::Client, layout: Layout) -> mpsc::Sender<WakeUp> {
     let (sender, mut announced) = mpsc::channel::<WakeUp>(BUFFER);
     tokio::spawn(async move {
         while let Some(wake_up) = announced.recv().await {
