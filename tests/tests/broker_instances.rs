@@ -7,11 +7,17 @@
 //! - ECPAT submits through `at#2` while LEFÖ-IBF receives through `at#1`: each referral is
 //!   delivered, and its DELIVERED receipt back to ECPAT, promptly (wake-ups cross the
 //!   processes; the 5 s rescan is only a safety net).
+//! - LEFÖ-IBF, stopped, comes back through `at#2`: what waited for it is delivered there once.
 //! - ECPAT keeps sending to Astra through `at#2` while `at#1`, which holds the relay lease for
 //!   `rs`, is killed (SIGKILL): `at#2` takes the lease over and the relay continues within the
 //!   stated takeover time ([`trm_broker::lease::TAKEOVER`]).
 //! - Every referral acknowledged to a sender is received exactly once, and each sender's
 //!   evidence shows it delivered (relayed first, for Astra's).
+//!
+//! - With two of the three NATS servers killed, `at#1`'s health says its writes are not served
+//!   (`trm.v1.Broker.writes` NOT_SERVING) even though nobody submits; a referral sent
+//!   meanwhile waits at its sender, and once the servers are back the broker serves writes again
+//!   and delivers it, without a restart.
 //!
 //! Besides, two store instances applying the same relay answer (a lease lost while a relay
 //! call was in flight, and the new holder relaying the same item) remove it once and queue
@@ -60,7 +66,7 @@ const DELIVERY: Duration = Duration::from_secs(60);
 struct Instances {
     dir: tempfile::TempDir,
     fed: LocalFederation,
-    _nats: NatsCluster,
+    nats: NatsCluster,
     at1: Option<BrokerProcess>,
     _at2: BrokerProcess,
     _rs: BrokerProcess,
@@ -126,7 +132,7 @@ impl Instances {
         Ok(Self {
             dir,
             fed,
-            _nats: nats,
+            nats,
             at1: Some(at1),
             _at2: at2,
             _rs: rs,
@@ -254,7 +260,7 @@ async fn two_processes_of_one_broker_deliver_across_each_other_and_the_relay_sur
     let mut net = Instances::start().await?;
     net.start_node(LEFOE, None).await?;
     let at2 = format!("https://{}", net.at2_addr);
-    net.start_node(ECPAT, Some(at2)).await?;
+    net.start_node(ECPAT, Some(at2.clone())).await?;
     net.start_node(ASTRA, None).await?;
     let lefoe = net.client(LEFOE).await?;
     let ecpat = net.client(ECPAT).await?;
@@ -285,7 +291,19 @@ async fn two_processes_of_one_broker_deliver_across_each_other_and_the_relay_sur
         "deliveries across processes took {took:?}: the wake-ups do not cross"
     );
     received_once(&lefoe, &across).await?;
+
+    // LEFÖ-IBF comes back on at#2 (a reconnect to the other process): what waited for it is
+    // delivered there, each once, and nothing acknowledged through at#1 comes again.
     net.fed.stop_node(LEFOE).await?;
+    let mut waited = Vec::new();
+    for _ in 0..3 {
+        waited.push(send(&ecpat, LEFOE).await?);
+    }
+    net.start_node(LEFOE, Some(at2)).await?;
+    let lefoe = net.client(LEFOE).await?;
+    wait_delivered(&ecpat, &waited, false, Duration::from_secs(30)).await?;
+    across.extend(waited);
+    received_once(&lefoe, &across).await?;
 
     // ECPAT sends to Astra through at#2 while at#1, holding the relay lease, is killed.
     assert!(
@@ -336,6 +354,84 @@ async fn two_processes_of_one_broker_deliver_across_each_other_and_the_relay_sur
         at2_log.contains("relay lease for rs taken"),
         "at#2 did not take the lease over"
     );
+    net.fed.shutdown().await?;
+    Ok(())
+}
+
+/// The serving status of `at#1`'s write path, as a node's health check sees it.
+async fn writes_status(channel: &Channel) -> anyhow::Result<i32> {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    Ok(health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: trm_broker::server::WRITES_HEALTH.into(),
+        })
+        .await?
+        .into_inner()
+        .status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_quorum_shows_in_health_and_the_broker_recovers_by_itself()
+-> anyhow::Result<()> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let mut net = Instances::start().await?;
+    net.start_node(LEFOE, None).await?;
+    let at2 = format!("https://{}", net.at2_addr);
+    net.start_node(ECPAT, Some(at2)).await?;
+    let lefoe = net.client(LEFOE).await?;
+    let ecpat = net.client(ECPAT).await?;
+    let channel = fixtures::channel_as(&net.fed, LEFOE).await?;
+    assert_eq!(
+        writes_status(&channel).await?,
+        ServingStatus::Serving as i32
+    );
+
+    let cut = Instant::now();
+    net.nats.kill(1)?;
+    net.nats.kill(2)?;
+    let channel_ref = &channel;
+    trm_dev::wait::wait_for(
+        Duration::from_secs(30),
+        "writes NOT_SERVING",
+        || async move { Ok(writes_status(channel_ref).await? == ServingStatus::NotServing as i32) },
+    )
+    .await?;
+    let noticed = cut.elapsed();
+    let id = send(&ecpat, LEFOE).await?;
+    // It stays so while the quorum is lost (a connection back to the live server is not
+    // enough), through more than one healthy-probe period.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            writes_status(&channel).await?,
+            ServingStatus::NotServing as i32,
+            "writes served again without a quorum"
+        );
+    }
+    let steps = fixtures::steps(&mut ecpat.clone(), &id).await?;
+    assert!(
+        !steps.iter().any(|s| s == "delivered"),
+        "delivered without a quorum: {steps:?}"
+    );
+
+    let back = Instant::now();
+    net.nats.restart(1)?;
+    net.nats.restart(2)?;
+    trm_dev::wait::wait_for(
+        Duration::from_secs(60),
+        "writes SERVING again",
+        || async move { Ok(writes_status(channel_ref).await? == ServingStatus::Serving as i32) },
+    )
+    .await?;
+    let recovered = back.elapsed();
+    fixtures::wait_for_step(&ecpat, &id, "delivered", DELIVERY).await?;
+    println!(
+        "two of three NATS servers killed: health NOT_SERVING after {:.1} s with no submission; SERVING again {:.1} s after they restarted; the referral sent meanwhile delivered {:.1} s after",
+        noticed.as_secs_f64(),
+        recovered.as_secs_f64(),
+        back.elapsed().as_secs_f64()
+    );
+    received_once(&lefoe, &[id]).await?;
     net.fed.shutdown().await?;
     Ok(())
 }

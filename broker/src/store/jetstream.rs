@@ -59,6 +59,10 @@ const MARKER_TTL: &str = "744h";
 const OPEN_WAIT: Duration = Duration::from_secs(30);
 /// How often a store that does not take writes tries one.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a store that takes writes tries one anyway, so that a cluster that lost its
+/// quorum (or a connection that went quiet) shows in health within this and
+/// [`REQUEST_TIMEOUT`], even while nobody submits.
+const HEALTHY_PROBE_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the stream keeps the probe.
 const PROBE_TTL: &str = "60s";
 /// Largest message the stream takes: a 16 MiB envelope and its framing.
@@ -116,10 +120,9 @@ impl JetStreamStore {
             .event_callback(move |event| {
                 let events = events.clone();
                 async move {
+                    // A connection back is not a cluster that takes writes (it may have lost
+                    // its quorum): the probe says when writes are taken again.
                     match event {
-                        async_nats::Event::Connected => {
-                            events.send_replace(true);
-                        }
                         async_nats::Event::Disconnected | async_nats::Event::Closed => {
                             events.send_replace(false);
                         }
@@ -205,9 +208,11 @@ impl JetStreamStore {
         Ok(store)
     }
 
-    /// While the store does not take writes, tries one every [`PROBE_INTERVAL`] and says it
-    /// takes them again once one is acknowledged: the health service then recovers by itself,
-    /// without waiting for a submission. Ends when the store is dropped.
+    /// Tries a write (the probe, one message rolled up) every [`HEALTHY_PROBE_INTERVAL`]
+    /// while the store takes writes, and says it does not once one fails; while it does not,
+    /// every [`PROBE_INTERVAL`], and says it takes them again once one is acknowledged. So the
+    /// health service follows the cluster by itself, without waiting for a submission. Ends
+    /// when the store is dropped.
     fn spawn_probe(&self) {
         let weak = Arc::downgrade(&self.writable);
         let mut watched = self.writable.subscribe();
@@ -215,13 +220,17 @@ impl JetStreamStore {
         let probe = self.layout.probe();
         tokio::spawn(async move {
             loop {
-                if *watched.borrow_and_update() {
-                    if watched.changed().await.is_err() {
-                        return;
+                let takes_writes = *watched.borrow_and_update();
+                if takes_writes {
+                    // A change (a failed write, a lost connection) ends the wait early.
+                    match tokio::time::timeout(HEALTHY_PROBE_INTERVAL, watched.changed()).await {
+                        Ok(Err(_)) => return,
+                        Ok(Ok(())) => continue,
+                        Err(_) => {}
                     }
-                    continue;
+                } else {
+                    tokio::time::sleep(PROBE_INTERVAL).await;
                 }
-                tokio::time::sleep(PROBE_INTERVAL).await;
                 let Some(writable) = weak.upgrade() else {
                     return;
                 };
@@ -229,8 +238,16 @@ impl JetStreamStore {
                     .rolling_up()
                     .expiring(PROBE_TTL);
                 let id = format!("{:032x}", rand::random::<u128>());
-                if batch::publish(&client, &id, vec![message]).await.is_ok() {
-                    writable.send_replace(true);
+                match batch::publish(&client, &id, vec![message]).await {
+                    Ok(_) => {
+                        writable.send_replace(true);
+                    }
+                    Err(e) => {
+                        if takes_writes {
+                            tracing::warn!(cause = %e, "the store does not take writes: submissions are refused until it does");
+                        }
+                        writable.send_replace(false);
+                    }
                 }
             }
         });

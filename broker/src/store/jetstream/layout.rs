@@ -13,7 +13,7 @@
 //! | `d.<sender>.<message id>` | digest ‖ `SignedReceipt`: the duplicate table (create-only) |
 //! | `log` | a `RelayRecord` |
 //! | `pk.<node>` | the node's `PrekeySet` (the last one counts) |
-//! | `probe` | empty: written while writes fail, to see when they are taken again |
+//! | `probe` | empty: written every few seconds (every second while writes fail), to follow whether the cluster takes writes |
 //!
 //! Outside the stream, core NATS subjects under `trm.<prefix>.<broker>.w.` carry wake-ups
 //! between the broker's processes (`w.q.<node>`, `w.o.<peer>`: something new waits there), and
@@ -110,7 +110,7 @@ impl Layout {
         format!("{}.log", self.base)
     }
 
-    /// The probe written while the store does not take writes, to see when it does again.
+    /// The probe written now and then to follow whether the cluster takes writes.
     pub fn probe(&self) -> String {
         format!("{}.probe", self.base)
     }
