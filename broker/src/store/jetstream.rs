@@ -15,8 +15,8 @@
 //! with `sync_interval: always`, so that quorum has it on disk.
 //!
 //! Several broker processes of one broker name open the same stream: they tell each other what
-//! they queued over core NATS ([`wake`]), and the one that relays to a peer holds that peer's
-//! lease in a KV bucket ([`lease`]).
+//! they queued over core NATS (`wake`), and the one that relays to a peer holds that peer's
+//! lease in a KV bucket (`lease`).
 //!
 //! Reads go to the stream leader (`STREAM.MSG.GET`), one message per request; the quotas'
 //! and the expiry sweep's reads scan the subjects they need.
