@@ -5,7 +5,8 @@
 //! be sure it still holds it. The others try to take it every [`TRY_EVERY`]; a lease not
 //! renewed lapses [`LEASE_TTL`] after its last renewal, so a holder that dies (kill -9) is
 //! replaced within [`TAKEOVER`]. A holder that shuts down gives its leases up, and another
-//! process takes them within [`TRY_EVERY`].
+//! process takes them within [`TRY_EVERY`]; a holder restarted on the same machine and data
+//! folder takes its own leases back at once ([`holder`]).
 //!
 //! A relay call still in flight when the lease is lost is abandoned mid-way (the task is
 //! dropped). That is safe for the same reason as at shutdown: nothing is acknowledged to
@@ -51,14 +52,18 @@ pub fn relay_key(peer: &BrokerName) -> String {
     format!("relay.{peer}")
 }
 
-/// Who holds a lease: this process, told apart from the other processes of the broker.
+/// Who holds a lease: this broker process, named by its machine and its data folder, which
+/// no two live processes share. The same process restarted (kill -9, then started again) has
+/// the same name, and takes its leases back at once instead of waiting for them to lapse.
 pub fn holder(state: &BrokerState) -> String {
-    format!(
-        "{} pid {} {:08x}",
-        state.name,
-        std::process::id(),
-        rand::random::<u32>()
-    )
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let data_dir = state
+        .federation
+        .kept_directory
+        .parent()
+        .map(|dir| dir.display().to_string())
+        .unwrap_or_default();
+    format!("{} on {} in {data_dir}", state.name, host.trim())
 }
 
 /// Runs the relay task for `peer` while this process holds its lease, until shutdown.

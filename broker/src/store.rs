@@ -432,7 +432,9 @@ pub trait BrokerStore: Send + Sync {
     /// Takes (with `revision` 0) or renews (with the revision the last take or renewal
     /// returned) the lease `key` for `holder`, which lapses [`crate::lease::LEASE_TTL`] after
     /// its last renewal. Returns the lease's new revision, or `None` when another holder has it
-    /// (or took it after it lapsed). An engine that only one process opens grants every lease.
+    /// (or took it after it lapsed). A lease held under the same `holder` (the same process,
+    /// restarted) is taken back at once. An engine that only one process opens grants every
+    /// lease.
     fn lease<'a>(
         &'a self,
         _key: &'a str,

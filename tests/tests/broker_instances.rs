@@ -560,10 +560,16 @@ async fn a_relay_lease_is_held_by_one_process_renewed_and_taken_over_once_it_lap
     let a = JetStreamStore::open(&settings, &broker).await?;
     let b = JetStreamStore::open(&settings, &broker).await?;
     let key = trm_broker::lease::relay_key(&"rs".parse()?);
-    let first = a
+    let taken_first = a
         .lease(&key, "a", 0)
         .await?
         .context("a free lease is taken")?;
+    // The same holder, restarted, takes it back at once.
+    let first = a
+        .lease(&key, "a", 0)
+        .await?
+        .context("a holder takes its own lease back")?;
+    assert!(first > taken_first);
     assert_eq!(
         b.lease(&key, "b", 0).await?,
         None,

@@ -3,7 +3,9 @@
 //! renewing is a write that expects the revision of the holder's last one, so a holder whose
 //! lease lapsed and was taken meanwhile learns that it lost it. The bucket keeps a value for
 //! [`LEASE_TTL`] (its `max_age`): a lease not renewed for that long lapses by itself, and the
-//! server's clock alone measures it.
+//! server's clock alone measures it. A lease held under the taker's own name is taken back at
+//! once: the holder names a process by its machine and data folder, so that is the same broker
+//! process restarted (two live processes cannot share a data folder).
 
 use async_nats::jetstream::kv;
 use bytes::Bytes;
@@ -35,9 +37,26 @@ impl JetStreamStore {
     ) -> Result<Option<u64>, StoreError> {
         let value = Bytes::copy_from_slice(holder.as_bytes());
         if revision == 0 {
-            match self.leases.create(key, value).await {
+            match self.leases.create(key, value.clone()).await {
                 Ok(revision) => Ok(Some(revision)),
-                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                    // Held under our own name: by this process before it was restarted, so
+                    // take it back now rather than wait for it to lapse.
+                    match self.leases.entry(key).await.map_err(engine)? {
+                        Some(entry)
+                            if entry.operation == kv::Operation::Put && entry.value == value =>
+                        {
+                            match self.leases.update(key, value, entry.revision).await {
+                                Ok(revision) => Ok(Some(revision)),
+                                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                                    Ok(None)
+                                }
+                                Err(e) => Err(engine(e)),
+                            }
+                        }
+                        _ => Ok(None),
+                    }
+                }
                 Err(e) => Err(engine(e)),
             }
         } else {
