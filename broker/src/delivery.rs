@@ -12,6 +12,18 @@
 //! The stream keeps what it sent and is waiting for ([`InFlight`]): each queued item is read
 //! and decoded once, when it is sent, and an acknowledgement is checked against the envelope
 //! header kept from then, not against the queue read again.
+//!
+//! With several broker processes on one store, a node may be served by any of them, and may
+//! have a stream open on two (a reconnect to the other process while the old connection
+//! lingers). Each stream sends what is queued and keeps its own `InFlight`; whichever
+//! acknowledgement comes first completes the item and routes its receipt, and the other
+//! process's completion of the same item finds it gone or its marker taken and routes nothing
+//! (`complete` returns `None`, so no second DELIVERED reaches the sender and no second wake-up
+//! goes out). An item completed elsewhere stays in this stream's `InFlight` until the node
+//! acknowledges it here too or the stream ends (at the latest at [`ACK_DEADLINE`]); it is
+//! never sent twice on one stream, since stream sequences only grow and are never reused.
+//! Items queued by another process wake this stream through the store's wake-ups
+//! ([`crate::wakeups`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

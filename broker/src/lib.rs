@@ -11,6 +11,8 @@
 //! - [`admit`]: the checks on an envelope shared by submit and relay, and broker receipts.
 //! - [`delivery`]: the acknowledged delivery stream to a node.
 //! - [`relay`]: the outbound relay task per peer broker, with backoff.
+//! - [`lease`]: relaying to a peer in one process at a time when several share the store.
+//! - [`wakeups`]: wake-ups across the processes sharing a store, and the periodic rescan.
 //! - [`peer`]: the inbound Relay handler for peer brokers.
 //! - [`refresh`]: the directory refresh task.
 //! - [`reload`]: SIGHUP: the configuration and directory re-read, what is reloadable.
@@ -40,6 +42,7 @@ pub mod error;
 pub mod expiry;
 pub mod handshake;
 pub mod home;
+pub mod lease;
 pub mod link;
 pub mod listen;
 pub mod metrics;
@@ -56,6 +59,7 @@ pub mod state;
 pub mod status;
 pub mod store;
 pub mod submit;
+pub mod wakeups;
 
 pub use config::{BrokerConfig, BrokerConfigFile, ConfigError};
 pub use server::{ServeError, run, serve, serve_state};

@@ -12,6 +12,8 @@
 //! | `trm_broker_peer_last_error` | gauge | `peer`, `error` | 1, with the kind of the last failure (`timed_out`, `unavailable`, `bad_answer`, ...) |
 //! | `trm_broker_peer_batches_total` | counter | `peer` | batches the peer accepted |
 //! | `trm_broker_peer_contacts_total` | counter | `peer` | calls the peer made to this broker |
+//! | `trm_broker_relay_lease_held` | gauge | `peer` | 1 while this process holds the lease to relay to the peer (always 1 on the embedded store) |
+//! | `trm_broker_store_writable` | gauge | | 1 while the store takes writes, 0 while it refuses them (unreachable, lost quorum, full disk) |
 //! | `trm_broker_submissions_total` | counter | | envelopes accepted from nodes |
 //! | `trm_broker_deliveries_total` | counter | | envelopes a node acknowledged |
 //! | `trm_broker_refusals_total` | counter | `reason` | submissions refused, by reason |
@@ -42,6 +44,8 @@ pub struct Counters {
     deliveries: AtomicU64,
     refusals: Mutex<BTreeMap<&'static str, u64>>,
     commit: Histogram,
+    /// Whether this process holds the relay lease, per peer (those it tried to take).
+    leases: Mutex<BTreeMap<String, bool>>,
 }
 
 impl Default for Counters {
@@ -51,6 +55,7 @@ impl Default for Counters {
             deliveries: AtomicU64::new(0),
             refusals: Mutex::new(BTreeMap::new()),
             commit: Histogram::new(exposition::WRITE_SECONDS),
+            leases: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -70,6 +75,18 @@ impl Counters {
     pub fn refused(&self, error: &BrokerError) {
         let mut refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
         *refusals.entry(reason(error)).or_default() += 1;
+    }
+
+    /// This process took (`true`) or lost (`false`) the lease to relay to `peer`.
+    pub fn lease_held(&self, peer: &trm_proto::addr::BrokerName, held: bool) {
+        let mut leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        leases.insert(peer.to_string(), held);
+    }
+
+    /// Whether this process holds the lease to relay to `peer`: `None` before it first tried.
+    pub fn holds_lease(&self, peer: &trm_proto::addr::BrokerName) -> Option<bool> {
+        let leases = self.leases.lock().unwrap_or_else(|p| p.into_inner());
+        leases.get(peer.as_str()).copied()
     }
 
     /// A submission's durable write took `took`.
@@ -192,6 +209,26 @@ pub async fn page(state: &BrokerState, certificate_expiry: Option<i64>) -> Strin
         }
     }
     peer_families(&mut page, state, &peers);
+    page.family(
+        "trm_broker_relay_lease_held",
+        Kind::Gauge,
+        "1 while this process holds the lease to relay to the peer.",
+    );
+    for peer in &peers {
+        let held = !state.store.shared() || state.metrics.holds_lease(peer) == Some(true);
+        page.sample(
+            "trm_broker_relay_lease_held",
+            &[("peer", peer.as_str())],
+            if held { 1.0 } else { 0.0 },
+        );
+    }
+    let writable = state.store.writable().is_none_or(|w| *w.borrow());
+    page.single(
+        "trm_broker_store_writable",
+        Kind::Gauge,
+        "1 while the store takes writes, 0 while it refuses them.",
+        if writable { 1.0 } else { 0.0 },
+    );
     let counters = &state.metrics;
     page.single(
         "trm_broker_submissions_total",

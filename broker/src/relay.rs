@@ -157,12 +157,13 @@ pub fn peers(directory: &Directory, this: &BrokerName) -> Vec<BrokerName> {
     names
 }
 
-/// Starts a relay task for every peer in `directory` that has none yet.
+/// Starts a relay task for every peer in `directory` that has none yet; with a store several
+/// processes share, it relays while it holds the peer's lease ([`crate::lease`]).
 pub fn ensure_tasks(state: &Arc<BrokerState>, directory: &Directory) {
     for peer in peers(directory, &state.name) {
         if state.link(&peer).claim_task() {
             info!(peer = %peer, "relay task started");
-            state.spawn(run(state.clone(), peer));
+            state.spawn(crate::lease::relay_while_held(state.clone(), peer));
         }
     }
 }

@@ -114,6 +114,7 @@ pub async fn serve_state(
         "broker serving"
     );
     relay::ensure_tasks(&state, &directory);
+    crate::wakeups::start(&state);
     state.spawn(refresh::run(state.clone()));
     state.spawn(expiry::run(state.clone()));
     crate::metrics::start(&state, config).await?;

@@ -18,7 +18,7 @@ use crate::config::BrokerConfig;
 use crate::connect::ClientTls;
 use crate::link::{PeerLink, RelayStatus};
 use crate::refresh;
-use crate::store::BrokerStore;
+use crate::store::{BrokerStore, WakeUp};
 
 /// How this broker takes part in the federation: relaying to peers and refreshing the
 /// directory.
@@ -130,10 +130,48 @@ impl BrokerState {
         wakers.entry(node.clone()).or_default().clone()
     }
 
-    /// Tells `node`'s delivery stream, if any, that something new is queued. `notify_one`
-    /// keeps a permit when nobody is waiting, so a wake-up between two scans is not lost.
+    /// Tells `node`'s delivery stream, if any, that something new is queued, here and (through
+    /// the store) in the other broker processes on the same store, where the node may be
+    /// connected instead. `notify_one` keeps a permit when nobody is waiting, so a wake-up
+    /// between two scans is not lost.
     pub fn wake(&self, node: &NodeAddr) {
         self.waker(node).notify_one();
+        self.store.announce(WakeUp::Node(node.clone()));
+    }
+
+    /// Acts on a wake-up another broker process announced: wakes the delivery stream or relay
+    /// task this process has for it, if any (it makes no entry for a node or peer it has none
+    /// for, so announcements cannot grow its tables).
+    pub fn woken(&self, wake_up: &WakeUp) {
+        match wake_up {
+            WakeUp::Node(node) => {
+                let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(waker) = wakers.get(node) {
+                    waker.notify_one();
+                }
+            }
+            WakeUp::Peer(peer) => {
+                let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(link) = links.get(peer) {
+                    link.wake();
+                }
+            }
+        }
+    }
+
+    /// Wakes every delivery stream and relay task of this process, so that each looks at its
+    /// queue or outbox again: the periodic rescan that catches a lost wake-up.
+    pub fn wake_everyone(&self) {
+        {
+            let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+            for waker in wakers.values() {
+                waker.notify_one();
+            }
+        }
+        let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        for link in links.values() {
+            link.wake();
+        }
     }
 
     /// The link to peer broker `peer`.
@@ -142,9 +180,12 @@ impl BrokerState {
         links.entry(peer.clone()).or_default().clone()
     }
 
-    /// Tells the relay task for `peer` that something new is in its outbox.
+    /// Tells the relay task for `peer` that something new is in its outbox, here and (through
+    /// the store) in the other broker processes on the same store, one of which may hold the
+    /// relay lease for `peer` instead.
     pub fn wake_relay(&self, peer: &BrokerName) {
         self.link(peer).wake();
+        self.store.announce(WakeUp::Peer(peer.clone()));
     }
 
     /// The relay status towards `peer`, if this broker relays to it.

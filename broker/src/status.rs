@@ -86,6 +86,14 @@ pub fn render(samples: &[Sample], now_ms: u64) -> String {
     if let Some(expiry) = value("trm_broker_certificate_expiry_timestamp_seconds") {
         let _ = writeln!(out, "TLS certificate: {}", expiry_words(expiry, now_ms));
     }
+    if let Some(writable) = value("trm_broker_store_writable") {
+        let words = if writable > 0.0 {
+            "takes writes"
+        } else {
+            "REFUSES WRITES (unreachable, lost quorum or full disk): submissions are refused with UNAVAILABLE until it recovers"
+        };
+        let _ = writeln!(out, "Store: {words}");
+    }
     let queues = labelled("trm_broker_queue_items", "node");
     let _ = writeln!(out, "\nWaiting for nodes homed here:");
     if queues.is_empty() {
@@ -98,6 +106,7 @@ pub fn render(samples: &[Sample], now_ms: u64) -> String {
     let reachable = labelled("trm_broker_peer_reachable", "peer");
     let failures = labelled("trm_broker_peer_failures", "peer");
     let ceilings = labelled("trm_broker_peer_retry_ceiling_seconds", "peer");
+    let leases = labelled("trm_broker_relay_lease_held", "peer");
     let _ = writeln!(out, "\nPeer brokers:");
     if outboxes.is_empty() {
         let _ = writeln!(out, "  (no other brokers in the directory)");
@@ -112,6 +121,12 @@ pub fn render(samples: &[Sample], now_ms: u64) -> String {
             "  {peer:<12} {state:<12} {} to relay",
             items_words(*items)
         );
+        if find(&leases, peer) == Some(0.0) {
+            let _ = writeln!(
+                out,
+                "               relayed by another process of this broker (it holds the lease)"
+            );
+        }
         if !up {
             let failed = find(&failures, peer).unwrap_or(0.0);
             let ceiling = find(&ceilings, peer).unwrap_or(0.0);
@@ -211,6 +226,9 @@ trm_broker_deliveries_total 38
 trm_broker_refusals_total{reason=\"quota\"} 2
 trm_broker_directory_version 7
 trm_broker_directory_expiry_timestamp_seconds 864000
+trm_broker_store_writable 0
+trm_broker_relay_lease_held{peer=\"rs\"} 1
+trm_broker_relay_lease_held{peer=\"mk\"} 0
 ";
         let text = render(&trm_storage::exposition::parse(page), 0);
         assert!(
@@ -239,6 +257,20 @@ trm_broker_directory_expiry_timestamp_seconds 864000
             "{text}"
         );
         assert!(text.contains("2 submissions refused (quota: 2)"), "{text}");
+        assert!(text.contains("Store: REFUSES WRITES"), "{text}");
+        let mk = text
+            .split("mk           reachable")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(
+            mk.contains("relayed by another process of this broker"),
+            "{text}"
+        );
+        let rs = text
+            .split("mk           reachable")
+            .next()
+            .unwrap_or_default();
+        assert!(!rs.contains("relayed by another process"), "{text}");
         let expired = render(&trm_storage::exposition::parse(page), 900_000_000);
         assert!(
             expired.contains("EXPIRED at 1970-01-11T00:00:00Z"),

@@ -410,7 +410,65 @@ pub trait BrokerStore: Send + Sync {
     fn writable(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
         None
     }
+
+    /// Tells the other broker processes on this store that something new waits for `wake_up`,
+    /// after the write that queued it returned. Never waits and never fails: a wake-up that
+    /// cannot be sent is caught by the periodic rescan ([`BrokerStore::rescan_every`]). Nothing
+    /// to do for an engine that only one process opens (the embedded one).
+    fn announce(&self, _wake_up: WakeUp) {}
+
+    /// The wake-ups the other broker processes on this store announce, for as long as the
+    /// store is open; `None` for an engine that only one process opens.
+    fn wake_ups(&self) -> StoreFuture<'_, Option<WakeUps>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// How often a broker on this store looks at every delivery queue and outbox again
+    /// without a wake-up, in case one was lost; `None` for an engine only one process opens.
+    fn rescan_every(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Takes (with `revision` 0) or renews (with the revision the last take or renewal
+    /// returned) the lease `key` for `holder`, which lapses [`crate::lease::LEASE_TTL`] after
+    /// its last renewal. Returns the lease's new revision, or `None` when another holder has it
+    /// (or took it after it lapsed). A lease held under the same `holder` (the same process,
+    /// restarted) is taken back at once. An engine that only one process opens grants every
+    /// lease.
+    fn lease<'a>(
+        &'a self,
+        _key: &'a str,
+        _holder: &'a str,
+        revision: u64,
+    ) -> StoreFuture<'a, Option<u64>> {
+        Box::pin(async move { Ok(Some(revision.saturating_add(1))) })
+    }
+
+    /// Gives up the lease `key` held at `revision`, so that another process can take it at
+    /// once; one already lost is no error.
+    fn release<'a>(&'a self, _key: &'a str, _revision: u64) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Whether several broker processes can open this store at once, so that a lease must be
+    /// held to relay to a peer ([`crate::lease`]).
+    fn shared(&self) -> bool {
+        false
+    }
 }
+
+/// Something new that a delivery stream or a relay task should look at, told to every broker
+/// process on the same store ([`BrokerStore::announce`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WakeUp {
+    /// Something new waits in this node's delivery queue.
+    Node(NodeAddr),
+    /// Something new waits in the outbox for this peer broker.
+    Peer(BrokerName),
+}
+
+/// Wake-ups announced by the other broker processes on the same store, as they come.
+pub type WakeUps = tokio::sync::mpsc::Receiver<WakeUp>;
 
 /// How long a message id stays in the duplicate table after its envelope was accepted: the
 /// longest envelope lifetime plus the clock-skew allowance.

@@ -14,22 +14,26 @@
 //! the write is in the log of a quorum of the stream's replicas (2 of 3); the servers are run
 //! with `sync_interval: always`, so that quorum has it on disk.
 //!
+//! Several broker processes of one broker name open the same stream: they tell each other what
+//! they queued over core NATS (`wake`), and the one that relays to a peer holds that peer's
+//! lease in a KV bucket (`lease`).
+//!
 //! Reads go to the stream leader (`STREAM.MSG.GET`), one message per request; the quotas'
 //! and the expiry sweep's reads scan the subjects they need.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, stream};
+use async_nats::jetstream::{self, kv, stream};
 use bytes::Bytes;
 use prost::Message;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::pb;
 
 use super::{
     BrokerStore, Intake, Lapsed, Outgoing, Queued, RelayAnswer, Route, SetAside, StoreError,
-    StoreFuture, Stored, Usage,
+    StoreFuture, Stored, Usage, WakeUp, WakeUps,
 };
 use crate::config::store::JetStreamSettings;
 
@@ -37,11 +41,14 @@ mod aside;
 mod batch;
 mod intake;
 mod layout;
+mod lease;
 mod outbox;
 mod queue;
 mod scan;
+mod wake;
 
 pub use layout::Layout;
+pub use wake::RESCAN_EVERY;
 
 /// How long a request to JetStream may take before it counts as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -52,6 +59,10 @@ const MARKER_TTL: &str = "744h";
 const OPEN_WAIT: Duration = Duration::from_secs(30);
 /// How often a store that does not take writes tries one.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a store that takes writes tries one anyway, so that a cluster that lost its
+/// quorum (or a connection that went quiet) shows in health within this and
+/// [`REQUEST_TIMEOUT`], even while nobody submits.
+const HEALTHY_PROBE_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the stream keeps the probe.
 const PROBE_TTL: &str = "60s";
 /// Largest message the stream takes: a 16 MiB envelope and its framing.
@@ -85,6 +96,10 @@ pub struct JetStreamStore {
     stream: stream::Stream<()>,
     layout: Layout,
     writable: Arc<watch::Sender<bool>>,
+    /// The broker's leases ([`lease`]).
+    leases: kv::Store,
+    /// Feeds the task that publishes wake-ups ([`wake`]).
+    announce: mpsc::Sender<WakeUp>,
 }
 
 impl JetStreamStore {
@@ -99,14 +114,15 @@ impl JetStreamStore {
         let mut options = async_nats::ConnectOptions::new()
             .name(format!("trm-broker {broker} {}", std::process::id()))
             .max_reconnects(None)
+            // A process does not hear its own wake-ups.
+            .no_echo()
             .request_timeout(Some(REQUEST_TIMEOUT))
             .event_callback(move |event| {
                 let events = events.clone();
                 async move {
+                    // A connection back is not a cluster that takes writes (it may have lost
+                    // its quorum): the probe says when writes are taken again.
                     match event {
-                        async_nats::Event::Connected => {
-                            events.send_replace(true);
-                        }
                         async_nats::Event::Disconnected | async_nats::Event::Closed => {
                             events.send_replace(false);
                         }
@@ -150,7 +166,7 @@ impl JetStreamStore {
         // A cluster that has just started (or lost a server) may time out or have no stream
         // leader yet: keep trying for a while, and open only once a write was acknowledged.
         let deadline = tokio::time::Instant::now() + OPEN_WAIT;
-        let stream = loop {
+        let (stream, leases) = loop {
             let ready = async {
                 context
                     .create_or_update_stream(config.clone())
@@ -167,27 +183,36 @@ impl JetStreamStore {
                 batch::publish(&client, &id, vec![probe])
                     .await
                     .map_err(|e| StoreError::Open(Box::new(e)))?;
-                Ok::<_, StoreError>(stream)
+                let leases = context
+                    .create_or_update_key_value(lease::bucket(layout.leases(), settings.replicas))
+                    .await
+                    .map_err(|e| StoreError::Open(Box::new(e)))?;
+                Ok::<_, StoreError>((stream, leases))
             };
             match ready.await {
-                Ok(stream) => break stream,
+                Ok(opened) => break opened,
                 Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
                 Err(_) => tokio::time::sleep(PROBE_INTERVAL / 4).await,
             }
         };
+        let announce = wake::start_publisher(client.clone(), layout.clone());
         let store = JetStreamStore {
             client,
             stream,
             layout,
             writable,
+            leases,
+            announce,
         };
         store.spawn_probe();
         Ok(store)
     }
 
-    /// While the store does not take writes, tries one every [`PROBE_INTERVAL`] and says it
-    /// takes them again once one is acknowledged: the health service then recovers by itself,
-    /// without waiting for a submission. Ends when the store is dropped.
+    /// Tries a write (the probe, one message rolled up) every [`HEALTHY_PROBE_INTERVAL`]
+    /// while the store takes writes, and says it does not once one fails; while it does not,
+    /// every [`PROBE_INTERVAL`], and says it takes them again once one is acknowledged. So the
+    /// health service follows the cluster by itself, without waiting for a submission. Ends
+    /// when the store is dropped.
     fn spawn_probe(&self) {
         let weak = Arc::downgrade(&self.writable);
         let mut watched = self.writable.subscribe();
@@ -195,13 +220,17 @@ impl JetStreamStore {
         let probe = self.layout.probe();
         tokio::spawn(async move {
             loop {
-                if *watched.borrow_and_update() {
-                    if watched.changed().await.is_err() {
-                        return;
+                let takes_writes = *watched.borrow_and_update();
+                if takes_writes {
+                    // A change (a failed write, a lost connection) ends the wait early.
+                    match tokio::time::timeout(HEALTHY_PROBE_INTERVAL, watched.changed()).await {
+                        Ok(Err(_)) => return,
+                        Ok(Ok(())) => continue,
+                        Err(_) => {}
                     }
-                    continue;
+                } else {
+                    tokio::time::sleep(PROBE_INTERVAL).await;
                 }
-                tokio::time::sleep(PROBE_INTERVAL).await;
                 let Some(writable) = weak.upgrade() else {
                     return;
                 };
@@ -209,8 +238,16 @@ impl JetStreamStore {
                     .rolling_up()
                     .expiring(PROBE_TTL);
                 let id = format!("{:032x}", rand::random::<u128>());
-                if batch::publish(&client, &id, vec![message]).await.is_ok() {
-                    writable.send_replace(true);
+                match batch::publish(&client, &id, vec![message]).await {
+                    Ok(_) => {
+                        writable.send_replace(true);
+                    }
+                    Err(e) => {
+                        if takes_writes {
+                            tracing::warn!(cause = %e, "the store does not take writes: submissions are refused until it does");
+                        }
+                        writable.send_replace(false);
+                    }
                 }
             }
         });
@@ -489,5 +526,34 @@ impl BrokerStore for JetStreamStore {
 
     fn writable(&self) -> Option<watch::Receiver<bool>> {
         Some(self.writable.subscribe())
+    }
+
+    fn announce(&self, wake_up: WakeUp) {
+        self.announce_now(wake_up);
+    }
+
+    fn wake_ups(&self) -> StoreFuture<'_, Option<WakeUps>> {
+        Box::pin(async move { self.wake_ups_now().await.map(Some) })
+    }
+
+    fn rescan_every(&self) -> Option<Duration> {
+        Some(RESCAN_EVERY)
+    }
+
+    fn lease<'a>(
+        &'a self,
+        key: &'a str,
+        holder: &'a str,
+        revision: u64,
+    ) -> StoreFuture<'a, Option<u64>> {
+        Box::pin(self.lease_now(key, holder, revision))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, revision: u64) -> StoreFuture<'a, ()> {
+        Box::pin(self.release_now(key, revision))
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 }

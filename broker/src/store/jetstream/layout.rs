@@ -13,12 +13,18 @@
 //! | `d.<sender>.<message id>` | digest ‖ `SignedReceipt`: the duplicate table (create-only) |
 //! | `log` | a `RelayRecord` |
 //! | `pk.<node>` | the node's `PrekeySet` (the last one counts) |
-//! | `probe` | empty: written while writes fail, to see when they are taken again |
+//! | `probe` | empty: written every few seconds (every second while writes fail), to follow whether the cluster takes writes |
+//!
+//! Outside the stream, core NATS subjects under `trm.<prefix>.<broker>.w.` carry wake-ups
+//! between the broker's processes (`w.q.<node>`, `w.o.<peer>`: something new waits there), and
+//! the KV bucket `<prefix>_<broker>_leases` holds the relay leases.
 //!
 //! Node addresses, broker names and message ids are valid subject tokens as they are (labels
 //! of letters, digits and `-`, one `@`; 32 hex digits).
 
 use trm_proto::addr::{BrokerName, NodeAddr};
+
+use crate::store::WakeUp;
 
 /// The subjects of one broker's stream.
 #[derive(Debug, Clone)]
@@ -27,6 +33,8 @@ pub struct Layout {
     pub stream: String,
     /// `trm.<prefix>.<broker>.s`.
     base: String,
+    /// `trm.<prefix>.<broker>.w`: wake-ups, not stored.
+    wake: String,
 }
 
 impl Layout {
@@ -35,6 +43,7 @@ impl Layout {
         Layout {
             stream: format!("{prefix}_{broker}"),
             base: format!("trm.{prefix}.{broker}.s"),
+            wake: format!("trm.{prefix}.{broker}.w"),
         }
     }
 
@@ -101,7 +110,7 @@ impl Layout {
         format!("{}.log", self.base)
     }
 
-    /// The probe written while the store does not take writes, to see when it does again.
+    /// The probe written now and then to follow whether the cluster takes writes.
     pub fn probe(&self) -> String {
         format!("{}.probe", self.base)
     }
@@ -109,6 +118,35 @@ impl Layout {
     /// A node's prekey set.
     pub fn prekeys(&self, node: &NodeAddr) -> String {
         format!("{}.pk.{node}", self.base)
+    }
+
+    /// The KV bucket of the broker's leases, `<prefix>_<broker>_leases`.
+    pub fn leases(&self) -> String {
+        format!("{}_leases", self.stream)
+    }
+
+    /// The core NATS subject that announces `wake_up` to the broker's other processes.
+    pub fn wake_up(&self, wake_up: &WakeUp) -> String {
+        match wake_up {
+            WakeUp::Node(node) => format!("{}.q.{node}", self.wake),
+            WakeUp::Peer(peer) => format!("{}.o.{peer}", self.wake),
+        }
+    }
+
+    /// Every wake-up subject, `trm.<prefix>.<broker>.w.>`.
+    pub fn wake_ups(&self) -> String {
+        format!("{}.>", self.wake)
+    }
+
+    /// The wake-up a subject from [`Layout::wake_up`] announces, if it is one.
+    pub fn parse_wake_up(&self, subject: &str) -> Option<WakeUp> {
+        let rest = subject
+            .strip_prefix(self.wake.as_str())?
+            .strip_prefix('.')?;
+        if let Some(node) = rest.strip_prefix("q.") {
+            return node.parse().ok().map(WakeUp::Node);
+        }
+        rest.strip_prefix("o.")?.parse().ok().map(WakeUp::Peer)
     }
 
     /// The token after `kind` in `subject` (`<base>.<kind>.<token>[.…]`), if it is one of them.
@@ -147,6 +185,17 @@ mod tests {
         assert_eq!(Layout::last_sequence(&aside), Some(42));
         assert_eq!(layout.token("q", "trm.TRM.other.s.q.astra@at"), None);
         assert_eq!(layout.token("q", "trm.T2.at.s.q.astra@at"), None);
+        for wake_up in [WakeUp::Node(node.clone()), WakeUp::Peer(peer.clone())] {
+            let subject = layout.wake_up(&wake_up);
+            assert_eq!(layout.parse_wake_up(&subject), Some(wake_up));
+        }
+        assert_eq!(
+            layout.wake_up(&WakeUp::Node(node)),
+            "trm.TRM.at.w.q.astra@at"
+        );
+        assert_eq!(layout.parse_wake_up("trm.TRM.at.w.q.not an address"), None);
+        assert_eq!(layout.parse_wake_up("trm.TRM.at.s.q.astra@at"), None);
+        assert_eq!(layout.leases(), "TRM_at_leases");
         Ok(())
     }
 }
