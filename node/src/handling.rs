@@ -361,7 +361,7 @@ pub fn check_onward_in(
         return Ok(Ok(()));
     }
     let sought = Fingerprints::sought(content, &store.onward_secret());
-    for key in store.onward_candidates(&sought)? {
+    for key in store.onward_candidates(&sought, except)? {
         let Some(body) = store.readable_h2(&key, except)? else {
             continue;
         };

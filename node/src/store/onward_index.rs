@@ -176,21 +176,33 @@ impl NodeStore {
     }
 
     /// The keys of the messages the index says hold a piece with one of `sought`, in key
-    /// order (the order of the messages tree).
+    /// order (the order of the messages tree), leaving out those received from `except` (the
+    /// addressee: content may go back to its provider) without reading them: a message's key
+    /// begins with its sender, so their records under each fingerprint are one range, skipped.
+    /// A passage the node holds from many messages of the addressee costs nothing then.
     pub fn onward_candidates(
         &self,
         sought: &Fingerprints,
+        except: &str,
     ) -> Result<BTreeSet<Vec<u8>>, StoreError> {
         let engine = self.engine()?;
         let mut found = BTreeSet::new();
         for fingerprint in &sought.0 {
-            // One search per fingerprint; the records are read only when there are some.
-            let first = engine.onward.get_gt(fingerprint)?;
-            if !first.is_some_and(|(key, _)| key.starts_with(fingerprint)) {
-                continue;
+            // The addressee's records: `fingerprint ‖ except ‖ 0 ‖ id`.
+            let mut skip_from = fingerprint.to_vec();
+            skip_from.extend_from_slice(except.as_bytes());
+            skip_from.push(0);
+            let mut skip_to = skip_from.clone();
+            if let Some(last) = skip_to.last_mut() {
+                *last = 1;
             }
-            for item in engine.onward.scan_prefix(fingerprint) {
+            let before = engine.onward.range(fingerprint.to_vec()..skip_from);
+            let after = engine.onward.range(skip_to..);
+            for item in before.chain(after) {
                 let (key, _) = item?;
+                if !key.starts_with(fingerprint) {
+                    break;
+                }
                 if let Some(message_key) = key.get(FINGERPRINT_BYTES..) {
                     found.insert(message_key.to_vec());
                 }
