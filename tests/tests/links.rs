@@ -102,7 +102,7 @@ impl Links {
         config
             .network
             .peer_endpoints
-            .insert(peer.to_owned(), self.proxy(name)?.endpoint());
+            .insert(peer.to_owned(), self.proxy(name)?.endpoint().into());
         let path = self.dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, toml::to_string(&config)?)?;
         let log = std::fs::OpenOptions::new()
@@ -414,7 +414,7 @@ async fn a_node_whose_link_to_its_broker_was_blackholed_receives_without_a_resta
     let to_rs = LinkProxy::start(links.fed.broker_addr(RS)?).await?;
     links.fed.start_node(LEFOE).await?;
     let mut config = links.fed.node_config(ASTRA)?;
-    config.broker_endpoint = to_rs.endpoint();
+    config.broker_endpoint = to_rs.endpoint().into();
     links.fed.start_node_with(ASTRA, config).await?;
     let lefoe = links.client(LEFOE).await?;
     let astra = links.client(ASTRA).await?;
