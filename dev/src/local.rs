@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use trm_authority::Federation;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
-use trm_storage::EndpointList;
 use trm_proto::pb::node_cases_client::NodeCasesClient;
+use trm_storage::EndpointList;
 
 use crate::spec::{AgreementSpec, BrokerSpec, FederationSpec, NodeSpec};
 use crate::{devfed, socket};

@@ -224,7 +224,11 @@ fn check_broker(broker: &BrokerSpec) -> Result<CheckedBroker<'_>, CertsError> {
         ));
     }
     if broker.endpoints.as_slice().is_empty() {
-        return Err(invalid(&entry, "endpoints", "must list at least one endpoint"));
+        return Err(invalid(
+            &entry,
+            "endpoints",
+            "must list at least one endpoint",
+        ));
     }
     if let Some(bad) = broker.endpoints.first_unusable() {
         return Err(invalid(

@@ -684,11 +684,15 @@ mod tests {
         let key = authority.verifying_key();
         let mut two = sample(&authority, &node_key);
         two.brokers[0].endpoints = vec!["https://a.example:1".into(), "https://b.example:2".into()];
-        let directory = Directory::verify(sign(&two, &authority), &key, "test", 999).expect("valid");
+        let directory =
+            Directory::verify(sign(&two, &authority), &key, "test", 999).expect("valid");
         let at: BrokerName = "at".parse().expect("valid");
         assert_eq!(
             directory.broker(&at).map(|b| b.endpoints.clone()),
-            Some(vec!["https://a.example:1".to_owned(), "https://b.example:2".to_owned()])
+            Some(vec![
+                "https://a.example:1".to_owned(),
+                "https://b.example:2".to_owned()
+            ])
         );
 
         let mut none = sample(&authority, &node_key);

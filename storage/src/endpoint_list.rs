@@ -107,14 +107,22 @@ mod tests {
     fn one_or_several_read_and_write_back_as_written() {
         let one: File = toml::from_str(r#"endpoints = "https://a:1""#).expect("one");
         assert_eq!(one.endpoints.as_slice(), ["https://a:1"]);
-        assert_eq!(toml::to_string(&one).expect("write").trim(), r#"endpoints = "https://a:1""#);
+        assert_eq!(
+            toml::to_string(&one).expect("write").trim(),
+            r#"endpoints = "https://a:1""#
+        );
         let two: File =
             toml::from_str(r#"endpoints = ["https://a:1", "https://b:2"]"#).expect("two");
         assert_eq!(two.endpoints.as_slice(), ["https://a:1", "https://b:2"]);
         let again: File = toml::from_str(&toml::to_string(&two).expect("write")).expect("read");
         assert_eq!(again, two);
         let wrong = toml::from_str::<File>("endpoints = 7").expect_err("a number");
-        assert!(wrong.to_string().contains("an endpoint or a list of endpoints"), "{wrong}");
+        assert!(
+            wrong
+                .to_string()
+                .contains("an endpoint or a list of endpoints"),
+            "{wrong}"
+        );
     }
 
     #[test]
@@ -127,7 +135,13 @@ mod tests {
     fn every_endpoint_must_be_https_host_and_port() {
         let good = EndpointList::from(vec!["https://a:1".into(), "https://[::1]:7401".into()]);
         assert_eq!(good.first_unusable(), None);
-        for bad in ["http://a:1", "https://a", "https://:1", "https://a:0", "https://a/b:1"] {
+        for bad in [
+            "http://a:1",
+            "https://a",
+            "https://:1",
+            "https://a:0",
+            "https://a/b:1",
+        ] {
             let list = EndpointList::from(vec!["https://a:1".into(), bad.into()]);
             assert_eq!(list.first_unusable(), Some(bad), "{bad}");
         }

@@ -33,9 +33,9 @@
 #[cfg(feature = "engine")]
 pub mod backoff;
 pub mod config;
-pub mod endpoint_list;
 #[cfg(feature = "engine")]
 pub mod daemon;
+pub mod endpoint_list;
 #[cfg(feature = "engine")]
 pub mod error;
 #[cfg(feature = "engine")]

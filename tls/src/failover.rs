@@ -167,7 +167,10 @@ impl FailoverConnector {
                         for (endpoint, cause) in &attempts {
                             warn!(endpoint, cause = %cause, "broker endpoint did not answer");
                         }
-                        info!(endpoint = listed.endpoint, "connected to a later broker endpoint");
+                        info!(
+                            endpoint = listed.endpoint,
+                            "connected to a later broker endpoint"
+                        );
                         let (close, closed) = oneshot::channel();
                         tokio::spawn(self.clone().watch_earlier(index, close));
                         closed
@@ -197,7 +200,13 @@ impl FailoverConnector {
                 let Some(listed) = self.endpoints.get(index) else {
                     break;
                 };
-                if self.connector.clone().call(listed.uri.clone()).await.is_ok() {
+                if self
+                    .connector
+                    .clone()
+                    .call(listed.uri.clone())
+                    .await
+                    .is_ok()
+                {
                     info!(
                         endpoint = listed.endpoint,
                         "an earlier broker endpoint answers again; moving the connection back"

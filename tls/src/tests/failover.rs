@@ -73,9 +73,17 @@ async fn a_dead_first_endpoint_is_skipped_and_the_connection_moves_back_once_it_
     let serving_second = serve(&s, second, b'b');
     let mut failover = connector(&s, &[first, second_addr]);
     let uri: http::Uri = failover.uri().parse().expect("uri");
-    assert_eq!(uri.port_u16(), Some(first.port()), "the channel is given the first");
+    assert_eq!(
+        uri.port_u16(),
+        Some(first.port()),
+        "the channel is given the first"
+    );
 
-    let mut on_second = failover.call(uri.clone()).await.expect("a round").into_inner();
+    let mut on_second = failover
+        .call(uri.clone())
+        .await
+        .expect("a round")
+        .into_inner();
     assert_eq!(tag_of(&mut on_second).await, b'b');
     // Still down: the connection to the second stays (several checks pass meanwhile).
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -88,7 +96,9 @@ async fn a_dead_first_endpoint_is_skipped_and_the_connection_moves_back_once_it_
     );
 
     // The first comes back: the connection to the second is closed within a few checks.
-    let back = TcpListener::bind(first).await.expect("rebind the first port");
+    let back = TcpListener::bind(first)
+        .await
+        .expect("rebind the first port");
     let serving_first = serve(&s, back, b'a');
     let closed = tokio::time::timeout(Duration::from_secs(5), on_second.read(&mut probe))
         .await
@@ -122,7 +132,9 @@ async fn a_round_where_no_endpoint_answers_says_why_for_each_in_order() {
     let tried: Vec<&str> = error.attempts.iter().map(|(e, _)| e.as_str()).collect();
     assert_eq!(tried, vec![format!("https://{a}"), format!("https://{b}")]);
     assert!(
-        error.to_string().starts_with(&format!("no endpoint answered: https://{a}: ")),
+        error
+            .to_string()
+            .starts_with(&format!("no endpoint answered: https://{a}: ")),
         "{error}"
     );
 }
