@@ -189,8 +189,7 @@ impl FailoverConnector {
 
     /// While the connection to endpoint `connected` lives, tries the earlier endpoints every
     /// `failback_every`; tells the connection to close when one answers.
-    async fn watch_earlier(self, connected: usize, close: oneshot::Sender<()>) {
-        let mut close = close;
+    async fn watch_earlier(self, connected: usize, mut close: oneshot::Sender<()>) {
         loop {
             tokio::select! {
                 () = close.closed() => return,
