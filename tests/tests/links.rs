@@ -24,6 +24,7 @@ use tonic::transport::Channel;
 use trm_dev::local::LocalFederation;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
 use trm_tests::fixtures;
+use trm_tests::fixtures::{received_once, send_referral as send};
 use trm_tests::process::{self, BrokerProcess};
 use trm_tests::proxy::{LinkProxy, Mode};
 
@@ -164,16 +165,6 @@ impl Links {
     }
 }
 
-/// Sends a referral from the node behind `client` to `to`; its message id.
-async fn send(client: &NodeAdminClient<Channel>, to: &str) -> anyhow::Result<String> {
-    Ok(client
-        .clone()
-        .send(fixtures::referral(to)?)
-        .await?
-        .into_inner()
-        .message_id)
-}
-
 /// Sends a referral to `to` every `every` for `during`; the message ids.
 async fn keep_sending(
     client: &NodeAdminClient<Channel>,
@@ -236,16 +227,6 @@ async fn wait_delivered(
         }
     }
     Ok(started.elapsed())
-}
-
-/// Asserts that the recipient holds each of `ids` exactly once (and nothing else).
-async fn received_once(recipient: &NodeAdminClient<Channel>, ids: &[String]) -> anyhow::Result<()> {
-    let mut received = fixtures::inbox_ids(&mut recipient.clone()).await?;
-    received.sort();
-    let mut expected = ids.to_vec();
-    expected.sort();
-    assert_eq!(received, expected, "each referral received exactly once");
-    Ok(())
 }
 
 /// How often `needle` appears in `log` after its first `from` bytes.
