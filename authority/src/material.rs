@@ -34,8 +34,8 @@ pub struct Federation {
 pub struct BrokerMaterial {
     /// Its name.
     pub name: BrokerName,
-    /// Where it is reached, as in the directory.
-    pub endpoint: String,
+    /// Where it is reached, as in the directory, the preferred first.
+    pub endpoints: Vec<String>,
     /// Its TLS certificate (server and client authentication), PEM.
     pub cert_pem: String,
     /// Its TLS private key, PKCS#8 PEM.
@@ -96,7 +96,7 @@ impl fmt::Debug for BrokerMaterial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BrokerMaterial")
             .field("name", &self.name)
-            .field("endpoint", &self.endpoint)
+            .field("endpoints", &self.endpoints)
             .field("dir", &self.dir)
             .finish_non_exhaustive()
     }

@@ -37,7 +37,7 @@ fn federation(dir: &Path) -> anyhow::Result<()> {
         expires_at_ms: now + 86_400_000,
         brokers: vec![pb::BrokerEntry {
             name: "at".into(),
-            endpoint: "https://127.0.0.1:1".into(),
+            endpoints: vec!["https://127.0.0.1:1".into()],
             certificate_sha256: vec![9; 32],
             signing_key: signing::generate_key().verifying_key().to_bytes().to_vec(),
             country: "AT".into(),

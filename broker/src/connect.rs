@@ -13,8 +13,11 @@
 //! answered within [`trm_tls::connect::KEEPALIVE_TIMEOUT`], busy or idle, so that a connection
 //! that went silent is dropped and the next call dials a new one.
 //!
-//! A peer is called at its directory endpoint unless `[network] peer_endpoints` names another
-//! way in; the certificate it must present is the directory's either way.
+//! A peer is called at its directory endpoints unless `[network] peer_endpoints` names other
+//! ways in; the certificate it must present is the directory's either way. Several endpoints
+//! are dialled through [`trm_tls::FailoverConnector`]: one connection at a time, each dial a
+//! round from the first endpoint, and a connection to a later endpoint moved back when an
+//! earlier one answers again (every `network.failback_secs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,11 +27,13 @@ use tonic::transport::{Channel, Endpoint};
 use trm_proto::addr::BrokerName;
 use trm_proto::directory::{BrokerInfo, Directory};
 use trm_tls::connect::{DIAL_TIMEOUT, HANDSHAKE_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT};
-use trm_tls::{Connector, Identity, Pins, Refusals, Roots, TlsError};
+use trm_tls::failover::EndpointsError;
+use trm_tls::{Connector, FailoverConnector, Identity, Pins, Refusals, Roots, TlsError};
 
 use crate::config::BrokerConfig;
 
-/// How long establishing a connection to a peer may take, TLS handshake included.
+/// How long establishing a connection to one endpoint of a peer may take, TLS handshake
+/// included.
 pub const CONNECT_TIMEOUT: Duration = DIAL_TIMEOUT.saturating_add(HANDSHAKE_TIMEOUT);
 
 /// How long one call to a peer may take, a relay batch's durable flush included.
@@ -40,7 +45,10 @@ pub enum ConnectError {
     /// This broker's TLS material cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// The peer's endpoint is not a usable URI.
+    /// The peer's endpoints are not usable.
+    #[error("endpoints: {0}")]
+    Endpoints(#[from] EndpointsError),
+    /// The first endpoint is not a URI the HTTP/2 client takes.
     #[error("endpoint {endpoint}: {source}")]
     Endpoint {
         /// The endpoint as the directory lists it.
@@ -64,7 +72,9 @@ pub struct ClientTls {
     /// Refused certificates, logged once per interval each.
     refusals: Arc<Refusals>,
     /// Endpoints that replace the directory's for some peers.
-    peer_endpoints: Arc<BTreeMap<BrokerName, String>>,
+    peer_endpoints: Arc<BTreeMap<BrokerName, Vec<String>>>,
+    /// How often a connection to a later endpoint checks an earlier one.
+    failback: Duration,
 }
 
 impl std::fmt::Debug for ClientTls {
@@ -86,14 +96,16 @@ impl ClientTls {
             pins: Arc::new(Pins::new(Arc::new(config.directory.clone()))),
             refusals: Arc::new(Refusals::default()),
             peer_endpoints: Arc::new(config.network.peer_endpoints.clone()),
+            failback: config.network.failback,
         }
     }
 
-    /// Where to call `peer`: the configured endpoint if there is one, else the directory's.
-    pub fn endpoint_of<'a>(&'a self, peer: &'a BrokerInfo) -> &'a str {
+    /// Where to call `peer`, the preferred first: the configured endpoints if there are any,
+    /// else the directory's.
+    pub fn endpoints_of<'a>(&'a self, peer: &'a BrokerInfo) -> &'a [String] {
         self.peer_endpoints
             .get(&peer.name)
-            .map_or(peer.endpoint.as_str(), String::as_str)
+            .map_or(peer.endpoints.as_slice(), Vec::as_slice)
     }
 
     /// The pinned certificates, shared by outgoing and incoming connections.
@@ -122,9 +134,9 @@ impl ClientTls {
     }
 }
 
-/// A lazy channel to `peer` at its endpoint ([`ClientTls::endpoint_of`]); it connects (and
-/// reconnects) on use, each time accepting only the certificate the directory then lists for
-/// `peer`.
+/// A lazy channel to `peer` at its endpoints ([`ClientTls::endpoints_of`], tried in turn); it
+/// connects (and reconnects) on use, each time accepting only the certificate the directory
+/// then lists for `peer`.
 pub fn channel(tls: &ClientTls, peer: &BrokerInfo) -> Result<Channel, ConnectError> {
     let config = trm_tls::client_config(
         &tls.identity()?,
@@ -133,17 +145,16 @@ pub fn channel(tls: &ClientTls, peer: &BrokerInfo) -> Result<Channel, ConnectErr
         peer.name.clone(),
         tls.refusals.clone(),
     )?;
-    let connector = Connector::new(config, &peer.name)?;
-    let address = tls.endpoint_of(peer);
+    let endpoints = tls.endpoints_of(peer);
+    let connector = FailoverConnector::new(Connector::new(config, &peer.name)?, endpoints)?
+        .with_failback_every(tls.failback);
     let endpoint =
-        Endpoint::from_shared(trm_tls::connect::connector_uri(address)).map_err(|source| {
-            ConnectError::Endpoint {
-                endpoint: address.to_owned(),
-                source,
-            }
+        Endpoint::from_shared(connector.uri()).map_err(|source| ConnectError::Endpoint {
+            endpoint: endpoints.first().cloned().unwrap_or_default(),
+            source,
         })?;
     Ok(endpoint
-        .connect_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(connector.round_timeout().max(CONNECT_TIMEOUT))
         .timeout(CALL_TIMEOUT)
         .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
         .keep_alive_timeout(KEEPALIVE_TIMEOUT)

@@ -40,8 +40,8 @@ pub struct PeerLink {
     contacted: Notify,
     /// The relay status.
     status: Mutex<RelayStatus>,
-    /// The channel to the peer and the endpoint it was made for.
-    channel: Mutex<Option<(String, Channel)>>,
+    /// The channel to the peer and the endpoints it was made for.
+    channel: Mutex<Option<(Vec<String>, Channel)>>,
     /// Whether a relay task runs for this peer.
     task_started: AtomicBool,
     /// Which outbox item is to blame when calls fail.
@@ -94,21 +94,21 @@ impl PeerLink {
         change(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    /// The channel for `endpoint`: the cached one if it was made for the same endpoint,
-    /// otherwise a new one from `make` (the directory may move a broker).
+    /// The channel for `endpoints`: the cached one if it was made for the same list,
+    /// otherwise a new one from `make` (the directory may move a broker or change its list).
     pub fn channel<E>(
         &self,
-        endpoint: &str,
+        endpoints: &[String],
         make: impl FnOnce() -> Result<Channel, E>,
     ) -> Result<Channel, E> {
         let mut cached = self.channel.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((made_for, channel)) = cached.as_ref()
-            && made_for == endpoint
+            && made_for.as_slice() == endpoints
         {
             return Ok(channel.clone());
         }
         let channel = make()?;
-        *cached = Some((endpoint.to_owned(), channel.clone()));
+        *cached = Some((endpoints.to_vec(), channel.clone()));
         Ok(channel)
     }
 }

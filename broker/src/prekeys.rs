@@ -161,7 +161,7 @@ impl PrekeysService {
         let channel = self
             .state
             .link(home)
-            .channel(&info.endpoint, || {
+            .channel(&info.endpoints, || {
                 connect::channel(&self.state.federation.tls, info)
             })
             .map_err(unavailable)?;

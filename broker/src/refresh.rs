@@ -94,7 +94,7 @@ pub async fn refresh(state: &Arc<BrokerState>) -> RefreshReport {
             continue;
         };
         let source = format!("broker {peer}");
-        let channel = match state.link(&peer).channel(&info.endpoint, || {
+        let channel = match state.link(&peer).channel(&info.endpoints, || {
             connect::channel(&state.federation.tls, info)
         }) {
             Ok(channel) => channel,

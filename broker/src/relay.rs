@@ -346,7 +346,7 @@ async fn relay_once(
             version: directory.version(),
         })?;
     let channel = link
-        .channel(&info.endpoint, || {
+        .channel(&info.endpoints, || {
             connect::channel(&state.federation.tls, info)
         })
         .map_err(|source| RelayError::Endpoint {

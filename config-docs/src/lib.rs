@@ -68,8 +68,8 @@ const DAEMONS: [Daemon; 2] = [
         crate_dir: "node",
         root: "NodeConfigFile",
         reloadable: trm_node::reload::RELOADABLE,
-        overrides: "`TRM_NODE_BROKER` replaces `broker_endpoint` and `TRM_NODE_SOCKET` replaces \
-                    `admin_socket`; `TRM_NODE_CONFIG` names the file instead of `--config`.",
+        overrides: "`TRM_NODE_BROKER` replaces `broker_endpoint` (several endpoints separated by \
+                    commas) and `TRM_NODE_SOCKET` replaces `admin_socket`; `TRM_NODE_CONFIG` names the file instead of `--config`.",
         parse: parse_node,
     },
 ];
@@ -207,6 +207,7 @@ fn describe_type(ty: &str) -> String {
     let plain = |t: &str| match t {
         "String" => Some("string".to_owned()),
         "PathBuf" => Some("path".to_owned()),
+        "EndpointList" => Some("string or list of strings".to_owned()),
         "bool" => Some("boolean".to_owned()),
         t if integer(t) => Some("integer".to_owned()),
         _ => None,
@@ -307,7 +308,7 @@ fn required_sample(strukt: &Struct) -> anyhow::Result<String> {
     let mut sample = toml::Table::new();
     for field in strukt.fields.iter().filter(|f| !f.has_default) {
         match field.ty.as_str() {
-            "String" | "PathBuf" => {
+            "String" | "PathBuf" | "EndpointList" => {
                 sample.insert(field.name.clone(), toml::Value::String("sample".into()));
             }
             other => bail!(

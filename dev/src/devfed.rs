@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use trm_authority::{BrokerMaterial, Federation, NodeMaterial, files};
 use trm_broker::BrokerConfigFile;
 use trm_node::NodeConfigFile;
+use trm_storage::EndpointList;
 use trm_storage::config::RelativePaths;
 
 /// The authority's public key as configuration files pin it.
@@ -48,11 +49,12 @@ pub fn broker_config(
     }
 }
 
-/// The configuration of `node`, reaching its broker at `broker_endpoint`.
+/// The configuration of `node`, reaching its broker at `broker_endpoint` (one endpoint or
+/// several, the preferred first).
 pub fn node_config(
     federation: &Federation,
     node: &NodeMaterial,
-    broker_endpoint: String,
+    broker_endpoint: impl Into<EndpointList>,
     data_dir: PathBuf,
     admin_socket: PathBuf,
 ) -> NodeConfigFile {
@@ -60,7 +62,8 @@ pub fn node_config(
         address: node.address.to_string(),
         data_dir,
         admin_socket,
-        broker_endpoint,
+        broker_endpoint: broker_endpoint.into(),
+        broker_failback_secs: trm_node::config::DEFAULT_BROKER_FAILBACK_SECS,
         tls_cert: node.dir.join(files::TLS_CERT),
         tls_key: node.dir.join(files::TLS_KEY),
         ca_cert: federation.dir.join(files::CA_CERT),
@@ -134,15 +137,16 @@ fn write_config<T: RelativePaths + serde::Serialize>(
 
 /// Writes `broker.toml` and `node.toml` files for every broker and node, with data and
 /// sockets under `run_dir`, every file name relative to the configuration's folder. Returns
-/// the files written.
+/// the files written. A broker listens at its first endpoint (the development federation runs
+/// one instance of each); its nodes are given every endpoint it lists.
 pub fn write_configs(federation: &Federation, run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for broker in &federation.brokers {
-        let listen = listen_address(&broker.endpoint).ok_or_else(|| {
+        let first = broker.endpoints.first().map_or("", String::as_str);
+        let listen = listen_address(first).ok_or_else(|| {
             anyhow::anyhow!(
-                "broker {} endpoint {} is not https://ip:port",
+                "broker {} endpoint {first:?} is not https://ip:port",
                 broker.name,
-                broker.endpoint
             )
         })?;
         let config = broker_config(
@@ -162,7 +166,7 @@ pub fn write_configs(federation: &Federation, run_dir: &Path) -> anyhow::Result<
         let config = node_config(
             federation,
             node,
-            broker.endpoint.clone(),
+            EndpointList::from(broker.endpoints.clone()),
             run_dir.join("nodes").join(node.address.as_str()),
             run_dir.join(format!("{}.sock", node.address)),
         );

@@ -101,7 +101,7 @@ fn broker_material(
     let signing_key = signing::generate_key();
     let entry = pb::BrokerEntry {
         name: broker.name.to_string(),
-        endpoint: broker.spec.endpoint.clone(),
+        endpoints: broker.spec.endpoints.as_slice().to_vec(),
         certificate_sha256: certificate_fingerprint(&leaf.der).to_vec(),
         signing_key: signing_key.verifying_key().to_bytes().to_vec(),
         country: broker.spec.country.clone(),
@@ -109,7 +109,7 @@ fn broker_material(
     let material = BrokerMaterial {
         dir: out.join(files::BROKERS).join(broker.name.as_str()),
         name: broker.name.clone(),
-        endpoint: broker.spec.endpoint.clone(),
+        endpoints: broker.spec.endpoints.as_slice().to_vec(),
         cert_pem: leaf.cert_pem,
         key_pem: leaf.key_pem,
         signing_key,

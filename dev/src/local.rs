@@ -15,6 +15,7 @@ use tonic::transport::Channel;
 use trm_authority::Federation;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
 use trm_proto::pb::node_cases_client::NodeCasesClient;
+use trm_storage::EndpointList;
 
 use crate::spec::{AgreementSpec, BrokerSpec, FederationSpec, NodeSpec};
 use crate::{devfed, socket};
@@ -69,7 +70,7 @@ pub fn spec(
             .map(|(name, country, addr)| BrokerSpec {
                 name: (*name).to_owned(),
                 country: (*country).to_owned(),
-                endpoint: format!("https://{addr}"),
+                endpoints: EndpointList::from(format!("https://{addr}")),
             })
             .collect(),
         nodes: nodes

@@ -148,7 +148,7 @@ fn summary(federation: &Federation) -> String {
             text,
             "broker {:<16} {}",
             broker.name.as_str(),
-            broker.endpoint
+            broker.endpoints.join(" ")
         );
     }
     for node in &federation.nodes {

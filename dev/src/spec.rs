@@ -5,6 +5,7 @@
 //! checks every field before anything is generated, and errors name the entry and the field.
 
 use serde::{Deserialize, Serialize};
+use trm_storage::EndpointList;
 
 use trm_authority::CertsError;
 
@@ -60,8 +61,12 @@ pub struct BrokerSpec {
     pub name: String,
     /// Its country (ISO 3166-1 alpha-2, `XK` for Kosovo) or an uppercase regional code.
     pub country: String,
-    /// Where nodes and peer brokers reach it, `https://host:port`, as listed in the directory.
-    pub endpoint: String,
+    /// Where nodes and peer brokers reach it, as listed in the directory: `https://host:port`,
+    /// or several in order of preference (`["https://a:7401", "https://b:7401"]`), each served
+    /// by an instance of this broker presenting its certificate. `endpoint` is read as a
+    /// synonym.
+    #[serde(alias = "endpoint")]
+    pub endpoints: EndpointList,
 }
 
 /// One organisation's node in a [`FederationSpec`].

@@ -117,12 +117,15 @@ pub(crate) fn check(spec: &FederationSpec) -> Result<Checked<'_>, CertsError> {
         {
             return Err(invalid(&entry, "name", "appears twice"));
         }
-        if let Some(other) = endpoints.insert(&broker.endpoint, &broker.name) {
-            return Err(invalid(
-                &entry,
-                "endpoint",
-                format!("{:?} is already used by broker {other:?}", broker.endpoint),
-            ));
+        for endpoint in broker.endpoints.as_slice() {
+            if let Some(other) = endpoints.insert(endpoint, &broker.name) {
+                let problem = if other == broker.name {
+                    format!("{endpoint:?} is listed twice")
+                } else {
+                    format!("{endpoint:?} is already used by broker {other:?}")
+                };
+                return Err(invalid(&entry, "endpoints", problem));
+            }
         }
         brokers.push(checked);
     }
@@ -220,11 +223,18 @@ fn check_broker(broker: &BrokerSpec) -> Result<CheckedBroker<'_>, CertsError> {
             ),
         ));
     }
-    if !is_https_endpoint(&broker.endpoint) {
+    if broker.endpoints.as_slice().is_empty() {
         return Err(invalid(
             &entry,
-            "endpoint",
-            format!("{:?} must be https://host:port", broker.endpoint),
+            "endpoints",
+            "must list at least one endpoint",
+        ));
+    }
+    if let Some(bad) = broker.endpoints.first_unusable() {
+        return Err(invalid(
+            &entry,
+            "endpoints",
+            format!("{bad:?} must be https://host:port"),
         ));
     }
     Ok(CheckedBroker { name, spec: broker })
@@ -321,16 +331,8 @@ fn check_labels(
     Ok(())
 }
 
-/// `https://host:port` with a non-empty host and a numeric port.
-fn is_https_endpoint(endpoint: &str) -> bool {
-    let Some(authority) = endpoint.strip_prefix("https://") else {
-        return false;
-    };
-    let Some((host, port)) = authority.rsplit_once(':') else {
-        return false;
-    };
-    !host.is_empty() && !host.contains(['/', '@', ' ']) && port.parse::<u16>().is_ok_and(|p| p != 0)
-}
+#[cfg(test)]
+use trm_storage::endpoint_list::is_https_host_port as is_https_endpoint;
 
 #[cfg(test)]
 mod tests;

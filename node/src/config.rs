@@ -8,6 +8,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use trm_proto::addr::NodeAddr;
 use trm_proto::directory::{self, Directory, DirectoryError};
+use trm_storage::EndpointList;
 use trm_storage::config::{
     RelativePaths, config_from_toml, env_override, field, read_secret, read_text,
 };
@@ -46,8 +47,14 @@ pub struct NodeConfigFile {
     pub data_dir: PathBuf,
     /// The Unix socket `trm` connects to.
     pub admin_socket: PathBuf,
-    /// The home broker's endpoint, `https://host:port`.
-    pub broker_endpoint: String,
+    /// The home broker's endpoint, `https://host:port`, or several in order of preference
+    /// (`["https://a:7401", "https://b:7401"]`): the node dials them in turn from the first
+    /// and comes back to an earlier one when it answers again.
+    pub broker_endpoint: EndpointList,
+    /// While connected to a later endpoint of the home broker, how often to check whether an
+    /// earlier one answers again, seconds.
+    #[serde(default = "default_failback")]
+    pub broker_failback_secs: u64,
     /// PEM client certificate.
     pub tls_cert: PathBuf,
     /// PEM private key for `tls_cert`.
@@ -148,6 +155,14 @@ fn default_expiry_warning() -> u64 {
     DEFAULT_DIRECTORY_EXPIRY_WARNING_DAYS
 }
 
+/// How often, by default, a connection to a later endpoint of the home broker checks whether
+/// an earlier one answers again, seconds.
+pub const DEFAULT_BROKER_FAILBACK_SECS: u64 = 30;
+
+fn default_failback() -> u64 {
+    DEFAULT_BROKER_FAILBACK_SECS
+}
+
 fn default_refresh() -> u64 {
     300
 }
@@ -169,8 +184,10 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// The admin socket path.
     pub admin_socket: PathBuf,
-    /// The home broker's endpoint.
-    pub broker_endpoint: String,
+    /// The home broker's endpoints, the preferred first; never empty.
+    pub broker_endpoints: Vec<String>,
+    /// How often a connection to a later endpoint checks whether an earlier one answers again.
+    pub broker_failback: std::time::Duration,
     /// Client certificate, PEM.
     pub tls_cert_pem: String,
     /// Client key, PEM.
@@ -257,10 +274,16 @@ impl NodeConfigFile {
             .address
             .parse()
             .map_err(|e| ConfigError::from(field("address", format!("{e}"))))?;
-        if !self.broker_endpoint.starts_with("https://") {
+        if self.broker_endpoint.as_slice().is_empty() {
             return Err(ConfigError::from(field(
                 "broker_endpoint",
-                format!("{:?} must be an https:// URL", self.broker_endpoint),
+                "names no endpoint",
+            )));
+        }
+        if let Some(bad) = self.broker_endpoint.first_unusable() {
+            return Err(ConfigError::from(field(
+                "broker_endpoint",
+                format!("{bad:?} must be https://host:port"),
             )));
         }
         let authority_key = directory::parse_authority_key(&self.authority_key)?;
@@ -363,7 +386,8 @@ impl NodeConfigFile {
             keys,
             data_dir: self.data_dir,
             admin_socket: self.admin_socket,
-            broker_endpoint: self.broker_endpoint,
+            broker_endpoints: self.broker_endpoint.into_vec(),
+            broker_failback: std::time::Duration::from_secs(self.broker_failback_secs.max(1)),
             tls_key_pem,
             ca_pem: read_text(&self.ca_cert)?,
             tls_cert_pem,

@@ -5,6 +5,12 @@
 //! once). The channel is lazy and reconnects by itself; the outbox and delivery tasks only see
 //! failed calls and retry with backoff.
 //!
+//! A broker with several endpoints (the configuration's `broker_endpoint` list for the home
+//! broker, the directory's for others) is dialled through [`trm_tls::FailoverConnector`]: one
+//! connection at a time, each dial a round from the first endpoint, and a connection to a later
+//! endpoint moved back when an earlier one answers again (every `broker_failback_secs`). Every
+//! endpoint must present the broker's certificate the directory lists.
+//!
 //! Every wait on a broker has a deadline: the dial and the TLS handshake ([`CONNECT_TIMEOUT`]),
 //! each unary call ([`within`], [`CALL_TIMEOUT`]), and on the long-lived delivery stream HTTP/2
 //! keepalive pings, sent busy or idle and answered within
@@ -19,11 +25,12 @@ use tonic::Status;
 use tonic::transport::{Channel, Endpoint};
 use trm_proto::addr::BrokerName;
 use trm_tls::connect::{DIAL_TIMEOUT, HANDSHAKE_TIMEOUT, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT};
-use trm_tls::{Connector, Identity, Pins, Refusals, Roots, TlsError};
+use trm_tls::failover::EndpointsError;
+use trm_tls::{Connector, FailoverConnector, Identity, Pins, Refusals, Roots, TlsError};
 
 use crate::config::NodeConfig;
 
-/// How long establishing a connection may take, TLS handshake included.
+/// How long establishing a connection to one endpoint may take, TLS handshake included.
 pub const CONNECT_TIMEOUT: Duration = DIAL_TIMEOUT.saturating_add(HANDSHAKE_TIMEOUT);
 
 /// How long one unary call to a broker may take, its durable write included.
@@ -53,7 +60,15 @@ pub enum ConnectError {
     /// The node's TLS material cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// The broker's endpoint is not a usable URI.
+    /// The broker's endpoints are not usable.
+    #[error("endpoints of broker {broker}: {source}")]
+    Endpoints {
+        /// The broker.
+        broker: BrokerName,
+        /// What is wrong with the list.
+        source: EndpointsError,
+    },
+    /// The first endpoint is not a URI the HTTP/2 client takes.
     #[error("broker endpoint {endpoint}: {source}")]
     Endpoint {
         /// The endpoint as configured or listed.
@@ -63,22 +78,23 @@ pub enum ConnectError {
     },
 }
 
-/// A channel to the home broker, authenticated both ways.
+/// A channel to the home broker at its configured endpoints, authenticated both ways.
 pub fn broker_channel(config: &NodeConfig, pins: Arc<Pins>) -> Result<Channel, ConnectError> {
     channel_to(
         config,
         pins,
         &config.keys.address.broker(),
-        &config.broker_endpoint,
+        &config.broker_endpoints,
     )
 }
 
-/// A channel to broker `broker` at `endpoint`, authenticated both ways.
+/// A channel to broker `broker` at `endpoints` (tried in turn, the first preferred),
+/// authenticated both ways.
 pub fn channel_to(
     config: &NodeConfig,
     pins: Arc<Pins>,
     broker: &BrokerName,
-    endpoint: &str,
+    endpoints: &[String],
 ) -> Result<Channel, ConnectError> {
     let tls = trm_tls::client_config(
         &Identity::from_pem(&config.tls_cert_pem, &config.tls_key_pem)?,
@@ -87,14 +103,19 @@ pub fn channel_to(
         broker.clone(),
         REFUSALS.clone(),
     )?;
-    let connector = Connector::new(tls, broker)?;
-    let uri = trm_tls::connect::connector_uri(endpoint);
+    let connector = FailoverConnector::new(Connector::new(tls, broker)?, endpoints)
+        .map_err(|source| ConnectError::Endpoints {
+            broker: broker.clone(),
+            source,
+        })?
+        .with_failback_every(config.broker_failback);
+    let uri = connector.uri();
     let endpoint = Endpoint::from_shared(uri).map_err(|source| ConnectError::Endpoint {
-        endpoint: endpoint.to_owned(),
+        endpoint: endpoints.first().cloned().unwrap_or_default(),
         source,
     })?;
     Ok(endpoint
-        .connect_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(connector.round_timeout().max(CONNECT_TIMEOUT))
         .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
         .keep_alive_timeout(KEEPALIVE_TIMEOUT)
         .keep_alive_while_idle(true)

@@ -144,7 +144,7 @@ pub async fn serve(
                 &dial_config,
                 dial_pins.clone(),
                 &broker.name,
-                &broker.endpoint,
+                &broker.endpoints,
             )
         }),
         config.directory_expiry_warning,

@@ -36,12 +36,12 @@ pub enum RefreshError {
         status: tonic::Status,
     },
     /// No channel to a broker could be built from its directory entry.
-    #[error("cannot reach broker {broker} at {endpoint}: {cause}")]
+    #[error("cannot reach broker {broker} at {}: {cause}", .endpoints.join(", "))]
     Dial {
         /// The broker.
         broker: BrokerName,
-        /// Its endpoint in the directory.
-        endpoint: String,
+        /// Its endpoints in the directory.
+        endpoints: Vec<String>,
         /// What was wrong.
         cause: String,
     },
@@ -242,7 +242,7 @@ pub async fn refresh_once(node: &Node, sources: &Sources) -> Result<bool, Refres
                 Ok(channel) => fetch(&broker.name, channel, known_version).await,
                 Err(e) => Err(RefreshError::Dial {
                     broker: broker.name.clone(),
-                    endpoint: broker.endpoint.clone(),
+                    endpoints: broker.endpoints.clone(),
                     cause: e.to_string(),
                 }),
             };
@@ -328,7 +328,7 @@ mod tests {
             home,
             Arc::new(|broker: &BrokerInfo| {
                 Err(crate::connect::ConnectError::Endpoint {
-                    endpoint: broker.endpoint.clone(),
+                    endpoint: broker.endpoints.join(", "),
                     source: tonic::transport::Endpoint::from_shared("not a uri".to_owned())
                         .expect_err("an invalid uri"),
                 })

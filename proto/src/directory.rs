@@ -89,8 +89,9 @@ pub enum Peer {
 pub struct BrokerInfo {
     /// Its name.
     pub name: BrokerName,
-    /// Where peers reach it.
-    pub endpoint: String,
+    /// Where nodes and peers reach it, `https://host:port` each, the preferred first; never
+    /// empty.
+    pub endpoints: Vec<String>,
     /// SHA-256 of its certificate's DER.
     pub certificate_sha256: [u8; 32],
     /// The key that signs its receipts.
@@ -269,6 +270,18 @@ fn fingerprint(entry: &str, bytes: &[u8]) -> Result<[u8; 32], DirectoryError> {
     })
 }
 
+/// The entry's endpoints, refused when it lists none: a broker nobody can reach is a
+/// publication mistake, not a broker.
+fn endpoints(entry: &pb::BrokerEntry) -> Result<Vec<String>, DirectoryError> {
+    if entry.endpoints.is_empty() {
+        return Err(DirectoryError::Entry {
+            entry: entry.name.clone(),
+            problem: "lists no endpoint".into(),
+        });
+    }
+    Ok(entry.endpoints.clone())
+}
+
 fn public_key(entry: &str, bytes: &[u8]) -> Result<VerifyingKey, DirectoryError> {
     signing::verifying_key(bytes).map_err(|_| DirectoryError::Entry {
         entry: entry.to_owned(),
@@ -364,7 +377,7 @@ impl Directory {
             let info = BrokerInfo {
                 certificate_sha256: fingerprint(&entry.name, &entry.certificate_sha256)?,
                 signing_key: public_key(&entry.name, &entry.signing_key)?,
-                endpoint: entry.endpoint.clone(),
+                endpoints: endpoints(entry)?,
                 country: entry.country.clone(),
                 name: name.clone(),
             };
@@ -630,7 +643,7 @@ mod tests {
             expires_at_ms: 1_000,
             brokers: vec![pb::BrokerEntry {
                 name: "at".into(),
-                endpoint: "https://127.0.0.1:1".into(),
+                endpoints: vec!["https://127.0.0.1:1".into()],
                 certificate_sha256: vec![1; 32],
                 signing_key: authority.verifying_key().to_bytes().to_vec(),
                 country: "AT".into(),
@@ -662,6 +675,56 @@ mod tests {
             directory.by_certificate.get(&[2; 32]),
             Some(&Peer::Node(addr))
         );
+    }
+
+    #[test]
+    fn a_broker_lists_its_endpoints_in_order_and_at_least_one() {
+        let authority = signing::generate_key();
+        let node_key = signing::generate_key();
+        let key = authority.verifying_key();
+        let mut two = sample(&authority, &node_key);
+        two.brokers[0].endpoints = vec!["https://a.example:1".into(), "https://b.example:2".into()];
+        let directory =
+            Directory::verify(sign(&two, &authority), &key, "test", 999).expect("valid");
+        let at: BrokerName = "at".parse().expect("valid");
+        assert_eq!(
+            directory.broker(&at).map(|b| b.endpoints.clone()),
+            Some(vec![
+                "https://a.example:1".to_owned(),
+                "https://b.example:2".to_owned()
+            ])
+        );
+
+        let mut none = sample(&authority, &node_key);
+        none.brokers[0].endpoints.clear();
+        assert_eq!(
+            Directory::verify(sign(&none, &authority), &key, "test", 999).expect_err("no endpoint"),
+            DirectoryError::Entry {
+                entry: "at".into(),
+                problem: "lists no endpoint".into()
+            }
+        );
+    }
+
+    /// The field that held one endpoint has the encoding of a list of one, so a directory
+    /// written before the list still reads.
+    #[test]
+    fn a_directory_with_the_single_endpoint_field_reads_as_a_list_of_one() {
+        use prost::Message as _;
+        /// The broker entry as it was, with `string endpoint = 2`.
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct OldBrokerEntry {
+            #[prost(string, tag = "1")]
+            name: String,
+            #[prost(string, tag = "2")]
+            endpoint: String,
+        }
+        let old = OldBrokerEntry {
+            name: "at".into(),
+            endpoint: "https://127.0.0.1:7401".into(),
+        };
+        let read = pb::BrokerEntry::decode(old.encode_to_vec().as_slice()).expect("decodes");
+        assert_eq!(read.endpoints, vec!["https://127.0.0.1:7401".to_owned()]);
     }
 
     #[test]

@@ -206,7 +206,7 @@ mod tests {
             expires_at_ms: 1_000_000,
             brokers: vec![pb::BrokerEntry {
                 name: "at".into(),
-                endpoint: "https://127.0.0.1:1".into(),
+                endpoints: vec!["https://127.0.0.1:1".into()],
                 certificate_sha256: vec![1; 32],
                 signing_key: authority.verifying_key().to_bytes().to_vec(),
                 country: "AT".into(),

@@ -19,12 +19,13 @@
 //! - [`exposition`]: Prometheus metrics pages and the tiny HTTP server that answers them.
 //! - [`logging`]: log lines as text (no escape codes off a terminal) or JSON, for every program.
 //! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
+//! - [`endpoint_list`]: [`EndpointList`], one endpoint or several in order of preference.
 //! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
 //! - [`error`]: the error type, [`StorageError`].
 //! - [`fault`]: [`fault::WriteHealth`], refusing writes while the disk is full or failing, and
 //!   recovering by itself when it takes writes again.
 //!
-//! Everything but `fs`, `config` and `logging` needs the default feature `engine`; `logging`
+//! Everything but `fs`, `config`, `endpoint_list` and `logging` needs the default feature `engine`; `logging`
 //! needs the feature of that name (which `engine` includes).
 
 #![forbid(unsafe_code)]
@@ -34,6 +35,7 @@ pub mod backoff;
 pub mod config;
 #[cfg(feature = "engine")]
 pub mod daemon;
+pub mod endpoint_list;
 #[cfg(feature = "engine")]
 pub mod error;
 #[cfg(feature = "engine")]
@@ -52,6 +54,7 @@ pub mod open;
 #[cfg(feature = "engine")]
 pub use backoff::{Backoff, Failure};
 pub use config::ConfigError;
+pub use endpoint_list::EndpointList;
 #[cfg(feature = "engine")]
 pub use error::StorageError;
 #[cfg(feature = "engine")]

@@ -126,6 +126,30 @@ pub async fn wait_for_step(
     .with_context(|| format!("message {id}"))
 }
 
+/// Sends a test referral from the node behind `client` to `to`; its message id.
+pub async fn send_referral(client: &NodeAdminClient<Channel>, to: &str) -> anyhow::Result<String> {
+    Ok(client
+        .clone()
+        .send(referral(to)?)
+        .await?
+        .into_inner()
+        .message_id)
+}
+
+/// Asserts that the inbox of the node behind `recipient` holds each of `ids` exactly once,
+/// and nothing else.
+pub async fn received_once(
+    recipient: &NodeAdminClient<Channel>,
+    ids: &[String],
+) -> anyhow::Result<()> {
+    let mut received = inbox_ids(&mut recipient.clone()).await?;
+    received.sort();
+    let mut expected = ids.to_vec();
+    expected.sort();
+    assert_eq!(received, expected, "each referral received exactly once");
+    Ok(())
+}
+
 /// The ids in `client`'s inbox.
 pub async fn inbox_ids(client: &mut NodeAdminClient<Channel>) -> anyhow::Result<Vec<String>> {
     Ok(client

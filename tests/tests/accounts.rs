@@ -282,7 +282,7 @@ async fn in_process(
                 &dial_config,
                 dial_pins.clone(),
                 &broker.name,
-                &broker.endpoint,
+                &broker.endpoints,
             )
         }),
         config.directory_expiry_warning,

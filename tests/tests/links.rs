@@ -24,6 +24,7 @@ use tonic::transport::Channel;
 use trm_dev::local::LocalFederation;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
 use trm_tests::fixtures;
+use trm_tests::fixtures::{received_once, send_referral as send};
 use trm_tests::process::{self, BrokerProcess};
 use trm_tests::proxy::{LinkProxy, Mode};
 
@@ -102,7 +103,7 @@ impl Links {
         config
             .network
             .peer_endpoints
-            .insert(peer.to_owned(), self.proxy(name)?.endpoint());
+            .insert(peer.to_owned(), self.proxy(name)?.endpoint().into());
         let path = self.dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, toml::to_string(&config)?)?;
         let log = std::fs::OpenOptions::new()
@@ -162,16 +163,6 @@ impl Links {
         }
         Ok(())
     }
-}
-
-/// Sends a referral from the node behind `client` to `to`; its message id.
-async fn send(client: &NodeAdminClient<Channel>, to: &str) -> anyhow::Result<String> {
-    Ok(client
-        .clone()
-        .send(fixtures::referral(to)?)
-        .await?
-        .into_inner()
-        .message_id)
 }
 
 /// Sends a referral to `to` every `every` for `during`; the message ids.
@@ -236,16 +227,6 @@ async fn wait_delivered(
         }
     }
     Ok(started.elapsed())
-}
-
-/// Asserts that the recipient holds each of `ids` exactly once (and nothing else).
-async fn received_once(recipient: &NodeAdminClient<Channel>, ids: &[String]) -> anyhow::Result<()> {
-    let mut received = fixtures::inbox_ids(&mut recipient.clone()).await?;
-    received.sort();
-    let mut expected = ids.to_vec();
-    expected.sort();
-    assert_eq!(received, expected, "each referral received exactly once");
-    Ok(())
 }
 
 /// How often `needle` appears in `log` after its first `from` bytes.
@@ -414,7 +395,7 @@ async fn a_node_whose_link_to_its_broker_was_blackholed_receives_without_a_resta
     let to_rs = LinkProxy::start(links.fed.broker_addr(RS)?).await?;
     links.fed.start_node(LEFOE).await?;
     let mut config = links.fed.node_config(ASTRA)?;
-    config.broker_endpoint = to_rs.endpoint();
+    config.broker_endpoint = to_rs.endpoint().into();
     links.fed.start_node_with(ASTRA, config).await?;
     let lefoe = links.client(LEFOE).await?;
     let astra = links.client(ASTRA).await?;

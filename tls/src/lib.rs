@@ -11,11 +11,14 @@
 //! - [`refusals`]: refusals logged with the fingerprint, once per certificate per interval.
 //! - [`config`]: PEM material and the rustls server and client configurations.
 //! - [`connect`]: dialling TCP and wrapping it in pinned TLS, as an HTTP/2 connector.
+//! - [`failover`]: a broker's several endpoints tried in turn, coming back to an earlier one
+//!   that answers again.
 
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod connect;
+pub mod failover;
 pub mod pins;
 pub mod refusals;
 pub mod verify;
@@ -25,6 +28,7 @@ mod tests;
 
 pub use config::{Identity, Roots, client_config, server_config};
 pub use connect::Connector;
+pub use failover::FailoverConnector;
 pub use pins::Pins;
 pub use refusals::Refusals;
 

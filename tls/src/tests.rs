@@ -17,6 +17,8 @@ use trm_proto::{pb, signing};
 
 use crate::{Identity, Pins, Refusals, Roots, client_config, server_config};
 
+mod failover;
+
 type Ca = CertifiedIssuer<'static, KeyPair>;
 
 struct Leaf {
@@ -70,7 +72,7 @@ fn directory(
         expires_at_ms: now + 86_400_000,
         brokers: vec![pb::BrokerEntry {
             name: "at".into(),
-            endpoint: "https://127.0.0.1:1".into(),
+            endpoints: vec!["https://127.0.0.1:1".into()],
             certificate_sha256: broker.to_vec(),
             signing_key: authority.verifying_key().to_bytes().to_vec(),
             country: "AT".into(),

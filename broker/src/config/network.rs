@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use trm_proto::addr::BrokerName;
+use trm_storage::EndpointList;
 use trm_storage::config::{ConfigError, field};
 
 /// Default time a caller has to complete the TLS handshake: 10 s.
@@ -65,11 +66,15 @@ pub struct NetworkFile {
     pub tcp_keepalive_secs: u64,
     /// Seconds one unary call may take (the delivery stream is not limited).
     pub request_timeout_secs: u64,
-    /// Peer broker name to the endpoint (`https://host:port`) used to call it instead of the
-    /// one the directory lists: a private address, a tunnel, a test proxy. The peer must still
-    /// present the certificate the directory lists for it.
+    /// Peer broker name to the endpoint (`https://host:port`), or several in order of
+    /// preference, used to call it instead of those the directory lists: a private address, a
+    /// tunnel, a test proxy. The peer must still present the certificate the directory lists
+    /// for it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub peer_endpoints: BTreeMap<String, String>,
+    pub peer_endpoints: BTreeMap<String, EndpointList>,
+    /// While connected to a later endpoint of a peer broker, how often to check whether an
+    /// earlier one answers again, seconds.
+    pub failback_secs: u64,
 }
 
 impl Default for NetworkFile {
@@ -86,6 +91,7 @@ impl Default for NetworkFile {
             tcp_keepalive_secs: DEFAULT_TCP_KEEPALIVE_SECS,
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
             peer_endpoints: BTreeMap::new(),
+            failback_secs: trm_tls::failover::DEFAULT_FAILBACK_EVERY.as_secs(),
         }
     }
 }
@@ -113,8 +119,10 @@ pub struct Network {
     pub tcp_keepalive: Duration,
     /// Time limit on one unary call.
     pub request_timeout: Duration,
-    /// Endpoints that replace the directory's for some peer brokers.
-    pub peer_endpoints: BTreeMap<BrokerName, String>,
+    /// Endpoints that replace the directory's for some peer brokers, the preferred first.
+    pub peer_endpoints: BTreeMap<BrokerName, Vec<String>>,
+    /// How often a connection to a later endpoint of a peer checks an earlier one.
+    pub failback: Duration,
 }
 
 impl Default for Network {
@@ -186,12 +194,13 @@ impl NetworkFile {
         )?;
         at_least("network.tcp_keepalive_secs", self.tcp_keepalive_secs, 1)?;
         at_least("network.request_timeout_secs", self.request_timeout_secs, 1)?;
+        at_least("network.failback_secs", self.failback_secs, 1)?;
         let peer_endpoints = peer_endpoints(&self.peer_endpoints)?;
         Ok(self.validated(peer_endpoints))
     }
 
     /// The conversion, without the checks, with the already checked `peer_endpoints`.
-    fn validated(self, peer_endpoints: BTreeMap<BrokerName, String>) -> Network {
+    fn validated(self, peer_endpoints: BTreeMap<BrokerName, Vec<String>>) -> Network {
         Network {
             handshake_timeout: Duration::from_millis(self.handshake_timeout_ms),
             max_connections: self.max_connections,
@@ -204,35 +213,38 @@ impl NetworkFile {
             tcp_keepalive: Duration::from_secs(self.tcp_keepalive_secs),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             peer_endpoints,
+            failback: Duration::from_secs(self.failback_secs),
         }
     }
 }
 
-/// Checks that every key of `network.peer_endpoints` is a broker name and every value an
-/// `https://host:port` endpoint.
+/// Checks that every key of `network.peer_endpoints` is a broker name and every value one or
+/// more `https://host:port` endpoints.
 fn peer_endpoints(
-    written: &BTreeMap<String, String>,
-) -> Result<BTreeMap<BrokerName, String>, ConfigError> {
+    written: &BTreeMap<String, EndpointList>,
+) -> Result<BTreeMap<BrokerName, Vec<String>>, ConfigError> {
     written
         .iter()
-        .map(|(name, endpoint)| {
+        .map(|(name, endpoints)| {
             let broker: BrokerName = name.parse().map_err(|e| {
                 field(
                     "network.peer_endpoints",
                     format!("{name:?} is not a broker name: {e}"),
                 )
             })?;
-            let usable = endpoint
-                .strip_prefix("https://")
-                .and_then(|rest| rest.rsplit_once(':'))
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            if !usable {
+            if endpoints.as_slice().is_empty() {
+                return Err(field(
+                    "network.peer_endpoints",
+                    format!("broker {broker} is given no endpoint"),
+                ));
+            }
+            if endpoints.first_unusable().is_some() {
                 return Err(field(
                     "network.peer_endpoints",
                     format!("endpoint of broker {broker} must be https://host:port"),
                 ));
             }
-            Ok((broker, endpoint.clone()))
+            Ok((broker, endpoints.as_slice().to_vec()))
         })
         .collect()
 }
@@ -293,15 +305,40 @@ mod tests {
     #[test]
     fn peer_endpoints_name_a_broker_and_an_https_host_and_port() -> Result<(), ConfigError> {
         let with = |name: &str, endpoint: &str| NetworkFile {
-            peer_endpoints: [(name.to_owned(), endpoint.to_owned())].into(),
+            peer_endpoints: [(name.to_owned(), EndpointList::from(endpoint))].into(),
             ..NetworkFile::default()
         };
         let network = with("rs", "https://10.0.0.7:7401").validate()?;
         let rs: BrokerName = "rs".parse().map_err(|_| field("test", "name"))?;
         assert_eq!(
-            network.peer_endpoints.get(&rs).map(String::as_str),
-            Some("https://10.0.0.7:7401")
+            network.peer_endpoints.get(&rs).map(Vec::as_slice),
+            Some(["https://10.0.0.7:7401".to_owned()].as_slice())
         );
+        let several: NetworkFile = toml::from_str(
+            r#"peer_endpoints = { rs = ["https://10.0.0.7:7401", "https://10.0.0.8:7401"] }"#,
+        )
+        .map_err(|e| field("network", e.to_string()))?;
+        assert_eq!(
+            several.validate()?.peer_endpoints.get(&rs).map(Vec::len),
+            Some(2)
+        );
+        let none = refusal(NetworkFile {
+            peer_endpoints: [("rs".to_owned(), EndpointList::default())].into(),
+            ..NetworkFile::default()
+        });
+        assert!(none.contains("broker rs is given no endpoint"), "{none}");
+        let second = refusal(NetworkFile {
+            peer_endpoints: [(
+                "rs".to_owned(),
+                EndpointList::from(vec![
+                    "https://10.0.0.7:7401".to_owned(),
+                    "https://10.0.0.8".to_owned(),
+                ]),
+            )]
+            .into(),
+            ..NetworkFile::default()
+        });
+        assert!(second.contains("must be https://host:port"), "{second}");
         let name = refusal(with("Not A Broker!", "https://10.0.0.7:7401"));
         assert!(
             name.contains("network.peer_endpoints") && name.contains("is not a broker name"),

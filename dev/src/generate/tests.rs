@@ -75,10 +75,10 @@ fn the_default_federation_is_written_and_its_directory_verifies() {
     let at = directory
         .broker(&"at".parse().expect("name"))
         .expect("at is listed");
-    assert_eq!(at.endpoint, "https://127.0.0.1:7401");
+    assert_eq!(at.endpoints, ["https://127.0.0.1:7401"]);
     assert_eq!(
-        federation.broker("at").map(|b| b.endpoint.as_str()),
-        Some(at.endpoint.as_str())
+        federation.broker("at").map(|b| b.endpoints.as_slice()),
+        Some(at.endpoints.as_slice())
     );
     assert!(federation.broker("xx").is_none() && federation.node("astra@xx").is_none());
 }

@@ -1,5 +1,7 @@
 //! Tests of the spec rules: each error names the entry and the field.
 
+use trm_storage::EndpointList;
+
 use super::*;
 
 /// Validates the default spec after `edit` and returns the error's message and field.
@@ -43,10 +45,11 @@ fn duplicate_addresses_names_and_endpoints_are_refused() {
         (r#"broker "at": name appears twice"#, "name")
     );
 
-    let (message, field) = refused(|s| s.brokers[3].endpoint = "https://127.0.0.1:7401".into());
-    assert_eq!(field, "endpoint");
+    let (message, field) =
+        refused(|s| s.brokers[3].endpoints = EndpointList::from("https://127.0.0.1:7401"));
+    assert_eq!(field, "endpoints");
     assert!(
-        message.starts_with(r#"broker "al": endpoint "#),
+        message.starts_with(r#"broker "al": endpoints "#),
         "{message}"
     );
     assert!(
@@ -75,9 +78,9 @@ fn malformed_fields_name_the_entry_and_field() {
             r#"broker "Austria": name must be"#,
         ),
         (
-            Box::new(|s| s.brokers[1].endpoint = "http://127.0.0.1:7402".into()),
-            "endpoint",
-            r#"broker "rs": endpoint "http://127.0.0.1:7402" must be https://host:port"#,
+            Box::new(|s| s.brokers[1].endpoints = EndpointList::from("http://127.0.0.1:7402")),
+            "endpoints",
+            r#"broker "rs": endpoints "http://127.0.0.1:7402" must be https://host:port"#,
         ),
         (
             Box::new(|s| s.brokers[2].country = "mk".into()),
@@ -128,6 +131,61 @@ fn malformed_fields_name_the_entry_and_field() {
             "{message:?} vs {expected_start:?}"
         );
     }
+}
+
+/// Several endpoints per broker: every one is checked, none may repeat within the list or
+/// across brokers, and the list may not be empty.
+#[test]
+fn a_broker_lists_several_endpoints_each_usable_and_its_own() {
+    let two = |first: &str, second: &str| EndpointList::from(vec![first.into(), second.into()]);
+    let mut spec = FederationSpec::default_dev();
+    spec.brokers[0].endpoints = two("https://127.0.0.1:7401", "https://10.0.0.2:7401");
+    assert!(spec.validate().is_ok(), "two usable endpoints of its own");
+
+    let cases: Vec<(EndpointList, &str)> = vec![
+        (
+            EndpointList::default(),
+            r#"broker "at": endpoints must list at least one endpoint"#,
+        ),
+        (
+            two("https://127.0.0.1:7401", "https://10.0.0.2"),
+            r#"broker "at": endpoints "https://10.0.0.2" must be https://host:port"#,
+        ),
+        (
+            two("https://127.0.0.1:7401", "https://127.0.0.1:7401"),
+            r#"broker "at": endpoints "https://127.0.0.1:7401" is listed twice"#,
+        ),
+        (
+            two("https://127.0.0.1:7401", "https://127.0.0.1:7403"),
+            r#"broker "mk": endpoints "https://127.0.0.1:7403" is already used by broker "at""#,
+        ),
+    ];
+    for (endpoints, expected) in cases {
+        let (message, field) = refused(|s| s.brokers[0].endpoints = endpoints.clone());
+        assert_eq!((message.as_str(), field), (expected, "endpoints"));
+    }
+}
+
+#[test]
+fn a_spec_may_list_several_endpoints_or_name_one_the_old_way() {
+    let text = r#"
+        federation = "f"
+        validity_days = 30
+        [[brokers]]
+        name = "at"
+        country = "AT"
+        endpoints = ["https://127.0.0.1:7401", "https://127.0.0.1:7411"]
+        [[brokers]]
+        name = "rs"
+        country = "RS"
+        endpoint = "https://127.0.0.1:7402"
+    "#;
+    let spec: FederationSpec = toml::from_str(text).expect("a spec");
+    assert_eq!(spec.brokers[0].endpoints.as_slice().len(), 2);
+    assert_eq!(
+        spec.brokers[1].endpoints.as_slice(),
+        ["https://127.0.0.1:7402"]
+    );
 }
 
 #[test]

@@ -113,7 +113,7 @@ impl Cluster {
         let fed = LocalFederation::create_with(root, "trm-faults", &BROKERS, &NODES, |spec| {
             for broker in &mut spec.brokers {
                 if let Some(endpoint) = endpoints.get(&broker.name) {
-                    broker.endpoint.clone_from(endpoint);
+                    broker.endpoints = endpoint.as_str().into();
                 }
             }
         })
@@ -203,7 +203,7 @@ impl Cluster {
         for (address, ..) in NODES {
             let mut config = self.fed.node_config(address)?;
             let broker = address.rsplit('@').next().unwrap_or_default();
-            config.broker_endpoint = format!("https://{}", self.listen_addr(broker)?);
+            config.broker_endpoint = format!("https://{}", self.listen_addr(broker)?).into();
             std::fs::write(self.node_config_path(address), toml::to_string(&config)?)?;
         }
         Ok(())
