@@ -148,7 +148,7 @@ impl Instances {
     async fn start_node(&mut self, node: &str, endpoint: Option<String>) -> anyhow::Result<()> {
         let mut config = self.fed.node_config(node)?;
         if let Some(endpoint) = endpoint {
-            config.broker_endpoint = endpoint;
+            config.broker_endpoint = endpoint.into();
         }
         self.fed.start_node_with(node, config).await
     }
@@ -193,7 +193,7 @@ async fn start_broker(
         config
             .network
             .peer_endpoints
-            .insert(peer.to_owned(), endpoint);
+            .insert(peer.to_owned(), endpoint.into());
     }
     let path = dir.join(format!("{process_name}.toml"));
     std::fs::write(&path, toml::to_string(&config)?)?;
