@@ -170,9 +170,12 @@ impl Options {
         }
     }
 
-    /// The CI run: every row, on small counts, within a minute on a busy machine.
+    /// The CI run: every row on the embedded store, on small counts, within a minute on a busy
+    /// machine. The JetStream rows are left to [`Options::short_jetstream`]: the broker accepts
+    /// far slower on JetStream, and these counts would add minutes.
     pub fn short() -> Self {
         Self {
+            stores: vec![Store::Embedded],
             reps: 1,
             accept_count: 300,
             e2e_count: 60,
@@ -188,6 +191,41 @@ impl Options {
             ..Self::full()
         }
     }
+
+    /// The CI run of the JetStream rows: `accept` and `e2e` on the JetStream store alone, one
+    /// size, a few envelopes, one offered rate ([`Options::SHORT_JETSTREAM_ARGS`] on the command
+    /// line).
+    pub fn short_jetstream() -> Self {
+        Self {
+            scenarios: vec![Scenario::Accept, Scenario::E2e],
+            stores: vec![Store::JetStream],
+            sizes: vec![8192],
+            accept_count: 64,
+            e2e_count: 16,
+            senders: 4,
+            rates: vec![10.0],
+            ..Self::short()
+        }
+    }
+
+    /// The arguments that make `trm-load` run [`Options::short_jetstream`].
+    pub const SHORT_JETSTREAM_ARGS: &[&str] = &[
+        "--short",
+        "--scenarios",
+        "accept,e2e",
+        "--stores",
+        "jetstream",
+        "--sizes",
+        "8192",
+        "--accept-count",
+        "64",
+        "--e2e-count",
+        "16",
+        "--senders",
+        "4",
+        "--rates",
+        "10",
+    ];
 
     /// Refuses options that would measure nothing or never end, saying which and why.
     pub fn validate(&self) -> Result<(), String> {
@@ -385,7 +423,7 @@ mod tests {
 
     #[test]
     fn every_scenario_has_rows() {
-        let rows = Options::short().rows();
+        let rows = Options::full().rows();
         for key in [
             "seal",
             "accept-8192",
@@ -399,6 +437,22 @@ mod tests {
             "drain",
         ] {
             assert!(rows.iter().any(|r| r == key), "{key} missing from {rows:?}");
+        }
+        let short = Options::short().rows();
+        assert!(short.iter().any(|r| r == "accept-8192"));
+        assert!(!short.iter().any(|r| r.ends_with("-js")), "{short:?}");
+        let jetstream = Options::short_jetstream().rows();
+        for key in [
+            "ceiling-8192",
+            "ceiling-8192-js",
+            "accept-8192-js",
+            "e2e-js",
+            "latency-10-js",
+        ] {
+            assert!(
+                jetstream.iter().any(|r| r == key),
+                "{key} missing from {jetstream:?}"
+            );
         }
         assert_eq!(
             "queue".parse::<Scenario>(),

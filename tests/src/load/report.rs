@@ -133,10 +133,17 @@ pub fn rate(spread: &Spread, unit: &str) -> String {
     )
 }
 
-/// `a` as a ratio of `b`, e.g. `0.23× of 12,470/s`; empty when `b` is zero.
+/// `a` as a ratio of `b`, e.g. `0.23× of 12,470/s` (four decimals below 0.01, so that a
+/// small ratio does not read as nothing); empty when `b` is zero.
 pub fn ratio(a: f64, b: f64, unit: &str) -> String {
     if b > 0.0 {
-        format!("{:.2}× of {}{unit}", a / b, thousands(b))
+        let r = a / b;
+        let shown = if r > 0.0 && r < 0.01 {
+            format!("{r:.4}")
+        } else {
+            format!("{r:.2}")
+        };
+        format!("{shown}× of {}{unit}", thousands(b))
     } else {
         String::new()
     }
@@ -204,6 +211,7 @@ mod tests {
     fn a_ratio_to_nothing_is_left_out() {
         assert_eq!(ratio(1.0, 0.0, "/s"), "");
         assert_eq!(ratio(2_969.0, 12_470.0, "/s"), "0.24× of 12,470/s");
+        assert_eq!(ratio(3.0, 3_180.0, "/s"), "0.0009× of 3,180/s");
     }
 
     #[test]

@@ -77,8 +77,8 @@ impl Store {
 pub fn check_available(stores: &[Store]) -> anyhow::Result<()> {
     if stores.contains(&Store::JetStream) {
         nats::program().context(
-            "--stores jetstream needs nats-server: set TRM_NATS_SERVER to its path, or run \
-             `cargo xtask test` once (it installs it), or leave jetstream out of --stores",
+            "--stores jetstream needs nats-server, which TRM_NATS_SERVER names (or leave \
+             jetstream out of --stores)",
         )?;
     }
     Ok(())
