@@ -64,6 +64,12 @@ struct RunArgs {
     /// Envelopes per acceptance measurement.
     #[arg(long)]
     accept_count: Option<usize>,
+    /// Envelopes per acceptance measurement on the JetStream store.
+    #[arg(long)]
+    jetstream_accept_count: Option<usize>,
+    /// Referrals per end-to-end measurement on the JetStream store.
+    #[arg(long)]
+    jetstream_e2e_count: Option<usize>,
     /// Concurrent callers submitting to the broker and to the ceiling.
     #[arg(long)]
     callers: Option<usize>,
@@ -139,6 +145,8 @@ impl RunArgs {
             stores,
             sizes,
             accept_count,
+            jetstream_accept_count,
+            jetstream_e2e_count,
             callers,
             connections,
             e2e_count,

@@ -80,7 +80,7 @@ pub async fn run(
         }
         None => Vec::new(),
     };
-    let count = options.accept_count.max(1);
+    let count = options.accept_count_on(on).max(1);
     let mut sizes = options.sizes.clone();
     sizes.sort_unstable();
     for size in sizes {

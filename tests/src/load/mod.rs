@@ -102,12 +102,17 @@ pub struct Options {
     pub sizes: Vec<usize>,
     /// Envelopes per acceptance measurement.
     pub accept_count: usize,
+    /// Envelopes per acceptance measurement on the JetStream store (fewer: its acceptance
+    /// slows as its queue grows, and the full counts would take hours).
+    pub jetstream_accept_count: usize,
     /// Concurrent callers submitting to the broker (and to the ceiling).
     pub callers: usize,
     /// Connections the callers share.
     pub connections: usize,
     /// Referrals per end-to-end measurement.
     pub e2e_count: usize,
+    /// Referrals per end-to-end measurement on the JetStream store.
+    pub jetstream_e2e_count: usize,
     /// Size of the end-to-end referrals' envelopes, bytes.
     pub e2e_size: usize,
     /// The handling code of the end-to-end and latency referrals: under H2 the
@@ -151,9 +156,11 @@ impl Options {
             stores: vec![Store::Embedded, Store::JetStream],
             sizes: vec![1024, 8192],
             accept_count: 10_000,
+            jetstream_accept_count: 500,
             callers: 64,
             connections: 1,
             e2e_count: 2_000,
+            jetstream_e2e_count: 300,
             e2e_size: 8192,
             handling: trm_proto::pb::HandlingCode::H2,
             senders: 32,
@@ -200,8 +207,8 @@ impl Options {
             scenarios: vec![Scenario::Accept, Scenario::E2e],
             stores: vec![Store::JetStream],
             sizes: vec![8192],
-            accept_count: 64,
-            e2e_count: 16,
+            jetstream_accept_count: 64,
+            jetstream_e2e_count: 16,
             senders: 4,
             rates: vec![10.0],
             ..Self::short()
@@ -217,9 +224,9 @@ impl Options {
         "jetstream",
         "--sizes",
         "8192",
-        "--accept-count",
+        "--jetstream-accept-count",
         "64",
-        "--e2e-count",
+        "--jetstream-e2e-count",
         "16",
         "--senders",
         "4",
@@ -232,9 +239,11 @@ impl Options {
         let at_least_one = [
             ("--reps", self.reps),
             ("--accept-count", self.accept_count),
+            ("--jetstream-accept-count", self.jetstream_accept_count),
             ("--callers", self.callers),
             ("--connections", self.connections),
             ("--e2e-count", self.e2e_count),
+            ("--jetstream-e2e-count", self.jetstream_e2e_count),
             ("--e2e-size", self.e2e_size),
             ("--senders", self.senders),
             ("--queue", self.queue),
@@ -280,6 +289,22 @@ impl Options {
             ));
         }
         Ok(())
+    }
+
+    /// Envelopes per acceptance measurement on `store`.
+    pub fn accept_count_on(&self, store: Store) -> usize {
+        match store {
+            Store::Embedded => self.accept_count,
+            Store::JetStream => self.jetstream_accept_count,
+        }
+    }
+
+    /// Referrals per end-to-end measurement on `store`.
+    pub fn e2e_count_on(&self, store: Store) -> usize {
+        match store {
+            Store::Embedded => self.e2e_count,
+            Store::JetStream => self.jetstream_e2e_count,
+        }
     }
 
     /// The keys of the rows a run with these options prints.

@@ -81,7 +81,7 @@ pub async fn run(
     .await?
     .next;
 
-    let count = options.e2e_count.max(1);
+    let count = options.e2e_count_on(on).max(1);
     let mut rates = Vec::new();
     for rep in 0..options.reps {
         let started = std::time::Instant::now();
