@@ -1,5 +1,5 @@
-//! The broker stores the load tool measures side by side: the embedded engine (sled in the
-//! broker's data folder) and JetStream (a stream on a 3-server NATS cluster on loopback, every
+//! The broker stores the load tool measures side by side: the embedded engine (the database
+//! in the broker's data folder) and JetStream (a stream on a 3-server NATS cluster on loopback, every
 //! write on a quorum of replicas and fsynced before it is acknowledged, as the tests run it).
 //! Each scenario pass on JetStream starts a cluster of its own, so that its stream starts
 //! empty as the embedded store does, and kills it when the pass ends.
@@ -133,7 +133,7 @@ mod tests {
     fn stores_parse_and_name_their_rows() {
         assert_eq!("jetstream".parse::<Store>(), Ok(Store::JetStream));
         assert_eq!("embedded".parse::<Store>(), Ok(Store::Embedded));
-        assert!("sled".parse::<Store>().is_err());
+        assert!("disk".parse::<Store>().is_err());
         assert_eq!(Store::Embedded.key("accept-8192"), "accept-8192");
         assert_eq!(Store::JetStream.key("accept-8192"), "accept-8192-js");
     }
