@@ -1,8 +1,8 @@
 //! The broker stores the load tool measures side by side: the embedded engine (the database
-//! in the broker's data folder) and JetStream (a stream on a 3-server NATS cluster on loopback, every
-//! write on a quorum of replicas and fsynced before it is acknowledged, as the tests run it).
-//! Each scenario pass on JetStream starts a cluster of its own, so that its stream starts
-//! empty as the embedded store does, and kills it when the pass ends.
+//! in the broker's data folder) and JetStream (a stream on a 3-server NATS cluster on
+//! loopback, every write on a quorum of replicas and fsynced before it is acknowledged, as the
+//! tests run it). Each scenario pass on JetStream starts a cluster of its own, so that its
+//! stream starts empty as the embedded store does, and kills it when the pass ends.
 
 use std::path::Path;
 
