@@ -1,5 +1,6 @@
 //! `trm-load`: the project's load tool. Starts real `trm-broker` and `trm-node` processes on
-//! loopback, measures broker acceptance, the end-to-end path, latency at offered rates, send
+//! loopback, measures broker acceptance, the end-to-end path, latency at offered rates (each on
+//! the embedded store and on a JetStream cluster, side by side), send
 //! cost as stores fill, broker memory with a large queue and its drain, and the handover log,
 //! each over repetitions, beside a ceiling measured in the same run (a raw tonic mutual-TLS
 //! server storing into the broker's storage engine with group commit), and prints the figures:
@@ -52,12 +53,23 @@ struct RunArgs {
     /// Scenarios to run, comma-separated: accept, e2e, queue, log.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<Scenario>>,
+    /// Broker stores the accept and e2e scenarios run on, one pass each, comma-separated:
+    /// embedded, jetstream (a 3-server NATS cluster on loopback, started by the tool; needs
+    /// nats-server, `TRM_NATS_SERVER` or where `cargo xtask test` installs it). Default: both.
+    #[arg(long, value_delimiter = ',')]
+    stores: Option<Vec<load::Store>>,
     /// Envelope sizes for broker acceptance, bytes, comma-separated.
     #[arg(long, value_delimiter = ',')]
     sizes: Option<Vec<usize>>,
     /// Envelopes per acceptance measurement.
     #[arg(long)]
     accept_count: Option<usize>,
+    /// Envelopes per acceptance measurement on the JetStream store.
+    #[arg(long)]
+    jetstream_accept_count: Option<usize>,
+    /// Referrals per end-to-end measurement on the JetStream store.
+    #[arg(long)]
+    jetstream_e2e_count: Option<usize>,
     /// Concurrent callers submitting to the broker and to the ceiling.
     #[arg(long)]
     callers: Option<usize>,
@@ -130,8 +142,11 @@ impl RunArgs {
         set!(
             reps,
             scenarios,
+            stores,
             sizes,
             accept_count,
+            jetstream_accept_count,
+            jetstream_e2e_count,
             callers,
             connections,
             e2e_count,

@@ -1,7 +1,8 @@
 //! Broker acceptance against its ceiling: the same pre-sealed envelopes, callers and
 //! connections submitted to the ceiling server and to the broker (mutual TLS, verified, flushed
-//! before the receipt), at each size; and, in passing, what sealing and opening one envelope
-//! costs on one core.
+//! before the receipt), at each size, once per broker store; on JetStream, beside the JetStream
+//! ceiling (the same bytes published with acknowledgement to the same cluster). In passing,
+//! what sealing and opening one envelope costs on one core.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,11 +10,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::ceiling::CeilingProcess;
+use super::ceiling::{CeilingProcess, Ceilings};
 use super::cluster::Cluster;
 use super::envelopes::{self, sized_referral};
+use super::jetstream_ceiling::JetStreamCeiling;
 use super::report::{self, Report, Row};
 use super::stats::{Latencies, Spread};
+use super::stores::{Store, StoreUnderTest};
 use super::{Options, Tools};
 use crate::fixtures::{self, ASTRA, BROKER, LEFOE};
 use crate::{craft, raw};
@@ -21,22 +24,41 @@ use crate::{craft, raw};
 /// Envelopes sealed and opened one at a time for the seal and open figures.
 const CRYPTO_SAMPLES: usize = 200;
 
-/// Runs the scenario; answers the ceiling's median rate at the end-to-end size (or the
-/// largest size measured), the baseline of the end-to-end and drain figures.
+/// Runs the scenario with the broker on `store`. The ceiling (and sealing and opening) is
+/// measured in the first pass only, whatever its store, into `ceilings`; a JetStream pass also
+/// measures the JetStream ceiling on its cluster.
 pub async fn run(
     options: &Options,
     tools: &Tools,
     dir: &Path,
+    store: &StoreUnderTest,
+    ceilings: &mut Ceilings,
     report: &mut Report,
-) -> anyhow::Result<Option<f64>> {
-    let mut cluster = Cluster::create(&dir.join("federation"), tools.programs.clone()).await?;
+) -> anyhow::Result<()> {
+    let on = store.store;
+    let mut cluster =
+        Cluster::create_on(&dir.join("federation"), tools.programs.clone(), &store.file).await?;
     cluster.start_broker().await?;
-    let ceiling = CeilingProcess::start(
-        &tools.ceiling,
-        &cluster.broker_config_path(),
-        &dir.join("ceiling"),
-    )
-    .await?;
+    let first_pass = ceilings.accept.is_empty();
+    let ceiling = if first_pass {
+        Some(
+            CeilingProcess::start(
+                &tools.ceiling,
+                &cluster.broker_config_path(),
+                &dir.join("ceiling"),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let jetstream_ceiling = match &store.cluster {
+        Some(nats) => Some(
+            JetStreamCeiling::connect(&nats.urls(), store.file.replicas, options.connections)
+                .await?,
+        ),
+        None => None,
+    };
     let fed = &cluster.fed;
     let directory = craft::directory(&fed.federation)?;
     let sender = craft::keys(&fed.federation, LEFOE)?;
@@ -44,17 +66,21 @@ pub async fn run(
     let lefoe = fed.federation.node(LEFOE).context("no sender material")?;
     let to_broker =
         envelopes::clients(options.connections, || fixtures::channel_as(fed, LEFOE)).await?;
-    let to_ceiling = envelopes::clients(options.connections, || {
-        raw::channel(
-            ceiling.addr,
-            BROKER,
-            &fed.federation.ca_pem,
-            Some((&lefoe.cert_pem, &lefoe.key_pem)),
-        )
-    })
-    .await?;
-    let count = options.accept_count.max(1);
-    let mut baseline = None;
+    let to_ceiling = match &ceiling {
+        Some(ceiling) => {
+            envelopes::clients(options.connections, || {
+                raw::channel(
+                    ceiling.addr,
+                    BROKER,
+                    &fed.federation.ca_pem,
+                    Some((&lefoe.cert_pem, &lefoe.key_pem)),
+                )
+            })
+            .await?
+        }
+        None => Vec::new(),
+    };
+    let count = options.accept_count_on(on).max(1);
     let mut sizes = options.sizes.clone();
     sizes.sort_unstable();
     for size in sizes {
@@ -65,59 +91,101 @@ pub async fn run(
             size,
             trm_proto::pb::HandlingCode::H2,
         )?;
-        let (mut at_broker, mut at_ceiling) = (Vec::new(), Vec::new());
+        let (mut at_broker, mut at_ceiling, mut at_jetstream) =
+            (Vec::new(), Vec::new(), Vec::new());
         for rep in 0..options.reps {
             let (sealed, _) = envelopes::seal_many(
                 &sender,
                 &directory,
                 &request,
-                &format!("A{size}R{rep}"),
+                &format!("A{size}R{rep}{}", on.suffix()),
                 count,
             )?;
             let sealed = Arc::new(sealed);
-            let took = envelopes::submit_all(&to_ceiling, sealed.clone(), options.callers).await?;
-            at_ceiling.push(count as f64 / took.as_secs_f64());
+            if ceiling.is_some() {
+                let took =
+                    envelopes::submit_all(&to_ceiling, sealed.clone(), options.callers).await?;
+                at_ceiling.push(count as f64 / took.as_secs_f64());
+            }
+            if let Some(jetstream) = &jetstream_ceiling {
+                let took = jetstream.publish_all(&sealed, options.callers).await?;
+                at_jetstream.push(count as f64 / took.as_secs_f64());
+            }
             let took = envelopes::submit_all(&to_broker, sealed, options.callers).await?;
             at_broker.push(count as f64 / took.as_secs_f64());
         }
-        let (broker, ceiling) = (Spread::of(&at_broker), Spread::of(&at_ceiling));
+        let broker = Spread::of(&at_broker);
         let how = format!(
             "{actual}-byte envelopes, {count} per rep, {} callers on {} connection(s)",
             options.callers, options.connections
         );
-        report.push(Row::new(
-            format!("ceiling-{size}"),
-            format!(
-                "ceiling (raw tonic mTLS, the same storage engine, group commit) accepts {how}"
-            ),
-            report::rate(&ceiling, "/s"),
-            "the baseline",
-        ));
-        report.push(
-            Row::new(
-                format!("accept-{size}"),
+        if !at_ceiling.is_empty() {
+            let ceiling = Spread::of(&at_ceiling);
+            ceilings.accept.insert(size, ceiling.median);
+            report.push(Row::new(
+                format!("ceiling-{size}"),
                 format!(
-                    "broker accepts pre-sealed {how}: mTLS, verified, flushed before the receipt"
+                    "ceiling (raw tonic mTLS, the broker's embedded storage engine, group \
+                     commit) accepts {how}"
                 ),
-                report::rate(&broker, "/s"),
-                if size >= 8192 {
-                    "≥ 0.8× the ceiling (was 0.23×: 2,969/s against 12,470/s)"
-                } else {
-                    "≥ 0.8× the ceiling (was 0.20× with ~1.4 KB: 4,239/s against 21,727/s)"
-                },
-            )
-            .against(report::ratio(broker.median, ceiling.median, "/s")),
-        );
-        if baseline.is_none() || size <= options.e2e_size {
-            baseline = Some(ceiling.median);
+                report::rate(&ceiling, "/s"),
+                "the baseline",
+            ));
         }
-        if size == options.e2e_size || options.sizes.len() == 1 {
+        let (against, whose) = if at_jetstream.is_empty() {
+            (ceilings.accept.get(&size).copied(), "")
+        } else {
+            let jetstream = Spread::of(&at_jetstream);
+            ceilings.accept_jetstream.insert(size, jetstream.median);
+            report.push_beside(
+                Row::new(
+                    format!("ceiling-{size}-js"),
+                    format!(
+                        "JetStream ceiling: publish-with-ack of the same envelopes' bytes to a \
+                         stream of {} replicas on file storage (fsync always), {} concurrent \
+                         publishers on {} connection(s), no gRPC or TLS hop",
+                        store.file.replicas, options.callers, options.connections
+                    ),
+                    report::rate(&jetstream, "/s"),
+                    "the baseline of the -js rows",
+                ),
+                &format!("ceiling-{size}"),
+            );
+            (Some(jetstream.median), " (JetStream ceiling)")
+        };
+        let target = match on {
+            Store::JetStream => "-",
+            Store::Embedded if size >= 8192 => {
+                "≥ 0.8× the ceiling (was 0.23×: 2,969/s against 12,470/s)"
+            }
+            Store::Embedded => {
+                "≥ 0.8× the ceiling (was 0.20× with ~1.4 KB: 4,239/s against 21,727/s)"
+            }
+        };
+        let row = Row::new(
+            on.key(&format!("accept-{size}")),
+            format!(
+                "broker on the {} accepts pre-sealed {how}: mTLS, verified, flushed before the \
+                 receipt",
+                on.words()
+            ),
+            report::rate(&broker, "/s"),
+            target,
+        )
+        .against(
+            against
+                .map(|c| format!("{}{whose}", report::ratio(broker.median, c, "/s")))
+                .unwrap_or_default(),
+        );
+        report.push_beside(row, &format!("accept-{size}"));
+        if first_pass && (size == options.e2e_size || options.sizes.len() == 1) {
             crypto(&sender, &recipient, &directory, &request, actual, report)?;
         }
     }
+    drop(jetstream_ceiling);
     drop(ceiling);
     drop(cluster);
-    Ok(baseline)
+    Ok(())
 }
 
 /// Seal and open, one envelope at a time on one core.

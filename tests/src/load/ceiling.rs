@@ -167,3 +167,57 @@ impl Drop for CeilingProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The ceiling's figures, measured in a run's first pass and the baseline of every store's.
+#[derive(Clone, Debug, Default)]
+pub struct Ceilings {
+    /// The median acceptance rate by envelope size, per second.
+    pub accept: std::collections::BTreeMap<usize, f64>,
+    /// The JetStream ceiling's median publish rate by envelope size, per second (measured in
+    /// the JetStream pass).
+    pub accept_jetstream: std::collections::BTreeMap<usize, f64>,
+    /// The median p99 time from submission to receipt, milliseconds, by offered rate (its
+    /// place in `--rates`).
+    pub latency_p99: std::collections::BTreeMap<usize, f64>,
+}
+
+impl Ceilings {
+    /// The acceptance rate the end-to-end and drain rates are compared with: the ceiling's at
+    /// the largest size measured up to `e2e_size`, else at the smallest.
+    pub fn baseline(&self, e2e_size: usize) -> Option<f64> {
+        baseline(&self.accept, e2e_size)
+    }
+
+    /// The same for the JetStream ceiling.
+    pub fn baseline_jetstream(&self, e2e_size: usize) -> Option<f64> {
+        baseline(&self.accept_jetstream, e2e_size)
+    }
+}
+
+/// The rate at the largest size up to `size` in `rates`, else at the smallest.
+fn baseline(rates: &std::collections::BTreeMap<usize, f64>, size: usize) -> Option<f64> {
+    {
+        rates
+            .range(..=size)
+            .next_back()
+            .or_else(|| rates.iter().next())
+            .map(|(_, rate)| *rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_baseline_is_the_largest_size_up_to_the_end_to_end_size() {
+        let mut ceilings = Ceilings::default();
+        assert_eq!(ceilings.baseline(8192), None);
+        ceilings.accept.insert(16_384, 300.0);
+        assert_eq!(ceilings.baseline(8192), Some(300.0));
+        ceilings.accept.insert(1024, 5_000.0);
+        ceilings.accept.insert(8192, 1_300.0);
+        assert_eq!(ceilings.baseline(8192), Some(1_300.0));
+        assert_eq!(ceilings.baseline(4096), Some(5_000.0));
+    }
+}

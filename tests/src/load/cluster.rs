@@ -10,6 +10,7 @@ use std::process::Stdio;
 
 use anyhow::{Context, anyhow};
 use tonic::transport::Channel;
+use trm_broker::config::store::StoreFile;
 use trm_dev::local::LocalFederation;
 use trm_proto::pb::broker_client::BrokerClient;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
@@ -29,8 +30,18 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Generates the test federation under `root` and writes its configurations; nothing runs.
+    /// Generates the test federation under `root` and writes its configurations, the broker on
+    /// the embedded store; nothing runs.
     pub async fn create(root: &Path, programs: Programs) -> anyhow::Result<Self> {
+        Self::create_on(root, programs, &StoreFile::default()).await
+    }
+
+    /// [`Cluster::create`] with the broker on the store `store` names.
+    pub async fn create_on(
+        root: &Path,
+        programs: Programs,
+        store: &StoreFile,
+    ) -> anyhow::Result<Self> {
         let fed = fixtures::federation(root).await?;
         std::fs::create_dir_all(root.join("logs"))?;
         std::fs::create_dir_all(root.join("config"))?;
@@ -41,7 +52,7 @@ impl Cluster {
             broker: None,
             nodes: BTreeMap::new(),
         };
-        cluster.write_configs()?;
+        cluster.write_configs(store)?;
         Ok(cluster)
     }
 
@@ -56,7 +67,7 @@ impl Cluster {
             .join(format!("{address}.node.toml"))
     }
 
-    fn write_configs(&self) -> anyhow::Result<()> {
+    fn write_configs(&self, store: &StoreFile) -> anyhow::Result<()> {
         let material = self
             .fed
             .federation
@@ -78,6 +89,7 @@ impl Cluster {
         quotas.min_free_disk_percent = 0;
         config.network.max_connections_per_address = 1024;
         config.network.max_concurrent_streams = 1024;
+        config.store = store.clone();
         std::fs::write(self.broker_config_path(), toml::to_string(&config)?)?;
         for (address, ..) in fixtures::NODES {
             let config = self.fed.node_config(address)?;

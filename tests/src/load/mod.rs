@@ -18,12 +18,21 @@
 //! - `log`: handover-log appends by many concurrent appenders through the node's store, and
 //!   verifying a long log.
 //!
+//! `accept` and `e2e` run once per broker store (`--stores`): on the embedded engine, and on a
+//! JetStream cluster of three servers started for the pass (its rows' keys end in `-js`, and
+//! each sits beside its embedded counterpart in the table). The ceiling is measured once, in
+//! the first pass, on the embedded engine; a JetStream pass adds the JetStream ceiling (the same
+//! envelopes' bytes published with acknowledgement to the same cluster), the baseline of its
+//! acceptance and end-to-end rows. `queue` and `log` run on the embedded store only.
+//!
 //! # Layout
 //! - [`cluster`]: the federation of processes and their memory.
 //! - [`ceiling`]: the ceiling server and its process.
 //! - [`envelopes`]: sized, pre-sealed envelopes and the callers that submit them.
 //! - [`nodes`]: referrals sent through a node's socket, and its log watched.
 //! - [`accept`], [`path`], [`queue`], [`handover`]: one module per scenario.
+//! - [`stores`]: the broker stores measured side by side, and the JetStream cluster a pass
+//!   starts; [`jetstream_ceiling`]: the JetStream ceiling.
 //! - [`stats`], [`report`]: percentiles, medians over repetitions, the rows.
 
 pub mod accept;
@@ -31,11 +40,13 @@ pub mod ceiling;
 pub mod cluster;
 pub mod envelopes;
 pub mod handover;
+pub mod jetstream_ceiling;
 pub mod nodes;
 pub mod path;
 pub mod queue;
 pub mod report;
 pub mod stats;
+pub mod stores;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,7 +54,10 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::faults::cluster::Programs;
+use ceiling::Ceilings;
 use report::Report;
+pub use stores::Store;
+use stores::StoreUnderTest;
 
 /// A scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,16 +95,24 @@ pub struct Options {
     pub reps: usize,
     /// The scenarios to run, in this order.
     pub scenarios: Vec<Scenario>,
+    /// The broker stores the `accept` and `e2e` scenarios run on, one pass each, in this order
+    /// (the `queue` scenario runs on the embedded store).
+    pub stores: Vec<Store>,
     /// Envelope sizes for broker acceptance, bytes.
     pub sizes: Vec<usize>,
     /// Envelopes per acceptance measurement.
     pub accept_count: usize,
+    /// Envelopes per acceptance measurement on the JetStream store (fewer: its acceptance
+    /// slows as its queue grows, and the full counts would take hours).
+    pub jetstream_accept_count: usize,
     /// Concurrent callers submitting to the broker (and to the ceiling).
     pub callers: usize,
     /// Connections the callers share.
     pub connections: usize,
     /// Referrals per end-to-end measurement.
     pub e2e_count: usize,
+    /// Referrals per end-to-end measurement on the JetStream store.
+    pub jetstream_e2e_count: usize,
     /// Size of the end-to-end referrals' envelopes, bytes.
     pub e2e_size: usize,
     /// The handling code of the end-to-end and latency referrals: under H2 the
@@ -131,11 +153,14 @@ impl Options {
                 Scenario::Queue,
                 Scenario::Log,
             ],
+            stores: vec![Store::Embedded, Store::JetStream],
             sizes: vec![1024, 8192],
             accept_count: 10_000,
+            jetstream_accept_count: 500,
             callers: 64,
             connections: 1,
             e2e_count: 2_000,
+            jetstream_e2e_count: 300,
             e2e_size: 8192,
             handling: trm_proto::pb::HandlingCode::H2,
             senders: 32,
@@ -152,9 +177,12 @@ impl Options {
         }
     }
 
-    /// The CI run: every row, on small counts, within a minute on a busy machine.
+    /// The CI run: every row on the embedded store, on small counts, within a minute on a busy
+    /// machine. The JetStream rows are left to [`Options::short_jetstream`]: the broker accepts
+    /// far slower on JetStream, and these counts would add minutes.
     pub fn short() -> Self {
         Self {
+            stores: vec![Store::Embedded],
             reps: 1,
             accept_count: 300,
             e2e_count: 60,
@@ -171,14 +199,51 @@ impl Options {
         }
     }
 
+    /// The CI run of the JetStream rows: `accept` and `e2e` on the JetStream store alone, one
+    /// size, a few envelopes, one offered rate ([`Options::SHORT_JETSTREAM_ARGS`] on the command
+    /// line).
+    pub fn short_jetstream() -> Self {
+        Self {
+            scenarios: vec![Scenario::Accept, Scenario::E2e],
+            stores: vec![Store::JetStream],
+            sizes: vec![8192],
+            jetstream_accept_count: 64,
+            jetstream_e2e_count: 16,
+            senders: 4,
+            rates: vec![10.0],
+            ..Self::short()
+        }
+    }
+
+    /// The arguments that make `trm-load` run [`Options::short_jetstream`].
+    pub const SHORT_JETSTREAM_ARGS: &[&str] = &[
+        "--short",
+        "--scenarios",
+        "accept,e2e",
+        "--stores",
+        "jetstream",
+        "--sizes",
+        "8192",
+        "--jetstream-accept-count",
+        "64",
+        "--jetstream-e2e-count",
+        "16",
+        "--senders",
+        "4",
+        "--rates",
+        "10",
+    ];
+
     /// Refuses options that would measure nothing or never end, saying which and why.
     pub fn validate(&self) -> Result<(), String> {
         let at_least_one = [
             ("--reps", self.reps),
             ("--accept-count", self.accept_count),
+            ("--jetstream-accept-count", self.jetstream_accept_count),
             ("--callers", self.callers),
             ("--connections", self.connections),
             ("--e2e-count", self.e2e_count),
+            ("--jetstream-e2e-count", self.jetstream_e2e_count),
             ("--e2e-size", self.e2e_size),
             ("--senders", self.senders),
             ("--queue", self.queue),
@@ -193,6 +258,17 @@ impl Options {
         }
         if self.scenarios.is_empty() {
             return Err("--scenarios names no scenario".into());
+        }
+        if self.stores.is_empty() {
+            return Err("--stores names no store".into());
+        }
+        if let Some(twice) = self
+            .stores
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| self.stores[..i].contains(s).then_some(s))
+        {
+            return Err(format!("--stores names {} twice", twice.name()));
         }
         if self.sizes.is_empty() || self.sizes.contains(&0) {
             return Err("--sizes must name at least one size, each at least 1 byte".into());
@@ -215,6 +291,22 @@ impl Options {
         Ok(())
     }
 
+    /// Envelopes per acceptance measurement on `store`.
+    pub fn accept_count_on(&self, store: Store) -> usize {
+        match store {
+            Store::Embedded => self.accept_count,
+            Store::JetStream => self.jetstream_accept_count,
+        }
+    }
+
+    /// Referrals per end-to-end measurement on `store`.
+    pub fn e2e_count_on(&self, store: Store) -> usize {
+        match store {
+            Store::Embedded => self.e2e_count,
+            Store::JetStream => self.jetstream_e2e_count,
+        }
+    }
+
     /// The keys of the rows a run with these options prints.
     pub fn rows(&self) -> Vec<String> {
         let mut rows = Vec::new();
@@ -225,14 +317,23 @@ impl Options {
                     rows.push("open".into());
                     for size in &self.sizes {
                         rows.push(format!("ceiling-{size}"));
-                        rows.push(format!("accept-{size}"));
+                        if self.stores.contains(&Store::JetStream) {
+                            rows.push(format!("ceiling-{size}-js"));
+                        }
+                        for store in &self.stores {
+                            rows.push(store.key(&format!("accept-{size}")));
+                        }
                     }
                 }
                 Scenario::E2e => {
-                    rows.push("e2e".into());
+                    for store in &self.stores {
+                        rows.push(store.key("e2e"));
+                    }
                     for rate in &self.rates {
                         rows.push(format!("ceiling-latency-{rate}"));
-                        rows.push(format!("latency-{rate}"));
+                        for store in &self.stores {
+                            rows.push(store.key(&format!("latency-{rate}")));
+                        }
                     }
                 }
                 Scenario::Queue => {
@@ -276,6 +377,13 @@ pub async fn run(options: &Options, tools: &Tools) -> anyhow::Result<Report> {
     if let Err(problem) = options.validate() {
         bail!("{problem}");
     }
+    let per_store = options
+        .scenarios
+        .iter()
+        .any(|s| matches!(s, Scenario::Accept | Scenario::E2e));
+    if per_store {
+        stores::check_available(&options.stores)?;
+    }
     let temporary = match &options.folder {
         Some(_) => None,
         None => Some(tempfile::Builder::new().prefix("trm-load-").tempdir()?),
@@ -292,23 +400,38 @@ pub async fn run(options: &Options, tools: &Tools) -> anyhow::Result<Report> {
         root.display()
     );
     let mut report = Report::default();
-    // The ceiling's rate at the end-to-end size, the baseline of what follows it.
-    let mut ceiling_rate = None;
+    // The ceiling's figures, measured in the first pass: the baselines of what follows.
+    let mut ceilings = Ceilings::default();
     for scenario in &options.scenarios {
         let dir = root.join(format!("{scenario:?}").to_lowercase());
         std::fs::create_dir_all(&dir)?;
         match scenario {
             Scenario::Accept => {
-                println!("\n== broker acceptance, against the ceiling");
-                ceiling_rate = accept::run(options, tools, &dir, &mut report).await?;
+                for &store in &options.stores {
+                    println!(
+                        "\n== broker acceptance on the {}, against the ceiling",
+                        store.words()
+                    );
+                    let dir = dir.join(store.name());
+                    let store = StoreUnderTest::start(store, &dir).await?;
+                    accept::run(options, tools, &dir, &store, &mut ceilings, &mut report).await?;
+                }
             }
             Scenario::E2e => {
-                println!("\n== end to end, and latency at offered rates");
-                path::run(options, tools, &dir, ceiling_rate, &mut report).await?;
+                for &store in &options.stores {
+                    println!(
+                        "\n== end to end, and latency at offered rates, on the {}",
+                        store.words()
+                    );
+                    let dir = dir.join(store.name());
+                    let store = StoreUnderTest::start(store, &dir).await?;
+                    path::run(options, tools, &dir, &store, &mut ceilings, &mut report).await?;
+                }
             }
             Scenario::Queue => {
                 println!("\n== send cost by stored messages, a large queue and its drain");
-                queue::run(options, tools, &dir, ceiling_rate, &mut report).await?;
+                let baseline = ceilings.baseline(options.e2e_size);
+                queue::run(options, tools, &dir, baseline, &mut report).await?;
             }
             Scenario::Log => {
                 println!("\n== handover log");
@@ -325,16 +448,36 @@ mod tests {
 
     #[test]
     fn every_scenario_has_rows() {
-        let rows = Options::short().rows();
+        let rows = Options::full().rows();
         for key in [
             "seal",
             "accept-8192",
             "e2e",
             "latency-100",
+            "accept-8192-js",
+            "ceiling-8192-js",
+            "e2e-js",
+            "latency-100-js",
             "send-cost-0",
             "drain",
         ] {
             assert!(rows.iter().any(|r| r == key), "{key} missing from {rows:?}");
+        }
+        let short = Options::short().rows();
+        assert!(short.iter().any(|r| r == "accept-8192"));
+        assert!(!short.iter().any(|r| r.ends_with("-js")), "{short:?}");
+        let jetstream = Options::short_jetstream().rows();
+        for key in [
+            "ceiling-8192",
+            "ceiling-8192-js",
+            "accept-8192-js",
+            "e2e-js",
+            "latency-10-js",
+        ] {
+            assert!(
+                jetstream.iter().any(|r| r == key),
+                "{key} missing from {jetstream:?}"
+            );
         }
         assert_eq!(
             "queue".parse::<Scenario>(),
@@ -359,5 +502,10 @@ mod tests {
         assert!(refused(|o| o.sizes.clear()).starts_with("--sizes"));
         assert!(refused(|o| o.mid = o.queue).starts_with("--mid"));
         assert!(refused(|o| o.scenarios.clear()).starts_with("--scenarios"));
+        assert!(refused(|o| o.stores.clear()).starts_with("--stores"));
+        assert_eq!(
+            refused(|o| o.stores = vec![Store::JetStream, Store::JetStream]),
+            "--stores names jetstream twice"
+        );
     }
 }

@@ -1,19 +1,21 @@
 //! The whole path of a referral: sealed by the sender's node, accepted by the broker, opened,
 //! stored and logged by the addressee's node, and its DELIVERED receipt logged back by the
 //! sender. Throughput with many concurrent `Send` callers, and the time from `Send` to that
-//! receipt at fixed offered rates, beside the ceiling's time to a receipt at the same rates.
+//! receipt at fixed offered rates, beside the ceiling's time to a receipt at the same rates;
+//! once per broker store (the ceiling's latency in the first pass only).
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 
-use super::ceiling::CeilingProcess;
+use super::ceiling::{CeilingProcess, Ceilings};
 use super::cluster::Cluster;
 use super::envelopes::{self, sized_referral};
 use super::nodes::{self, Seen};
 use super::report::{self, Report, Row};
 use super::stats::{Latencies, Spread};
+use super::stores::{Store, StoreUnderTest};
 use super::{Options, Tools};
 use crate::fixtures::{ASTRA, BROKER, LEFOE};
 use crate::{craft, raw};
@@ -25,25 +27,35 @@ const THROUGHPUT_POLL: Duration = Duration::from_millis(20);
 /// much of polling.
 const LATENCY_POLL: Duration = Duration::from_millis(2);
 
-/// Runs the scenario; `ceiling_rate` is the ceiling's acceptance rate measured before, the
-/// baseline of the end-to-end rate.
+/// Runs the scenario with the broker on `store`. `ceilings` holds the acceptance rates measured
+/// before (the baseline of the end-to-end rate: the JetStream ceiling's for a JetStream pass,
+/// when it was measured); the ceiling's latency is measured in the first pass only, into it.
 pub async fn run(
     options: &Options,
     tools: &Tools,
     dir: &Path,
-    ceiling_rate: Option<f64>,
+    store: &StoreUnderTest,
+    ceilings: &mut Ceilings,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let mut cluster = Cluster::create(&dir.join("federation"), tools.programs.clone()).await?;
+    let on = store.store;
+    let mut cluster =
+        Cluster::create_on(&dir.join("federation"), tools.programs.clone(), &store.file).await?;
     cluster.start_broker().await?;
     cluster.start_node(LEFOE).await?;
     cluster.start_node(ASTRA).await?;
-    let ceiling = CeilingProcess::start(
-        &tools.ceiling,
-        &cluster.broker_config_path(),
-        &dir.join("ceiling"),
-    )
-    .await?;
+    let ceiling = if ceilings.latency_p99.is_empty() {
+        Some(
+            CeilingProcess::start(
+                &tools.ceiling,
+                &cluster.broker_config_path(),
+                &dir.join("ceiling"),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let fed = &cluster.fed;
     let directory = craft::directory(&fed.federation)?;
     let sender = craft::keys(&fed.federation, LEFOE)?;
@@ -69,7 +81,7 @@ pub async fn run(
     .await?
     .next;
 
-    let count = options.e2e_count.max(1);
+    let count = options.e2e_count_on(on).max(1);
     let mut rates = Vec::new();
     for rep in 0..options.reps {
         let started = std::time::Instant::now();
@@ -94,44 +106,82 @@ pub async fn run(
     }
     let spread = Spread::of(&rates);
     let mut row = Row::new(
-        "e2e",
+        on.key("e2e"),
         format!(
-            "end to end, {size}-byte {} referrals, {count} per rep from {} concurrent `Send` \
-             callers: sealed, accepted, opened, stored, logged, DELIVERED receipt logged back \
-             (stores start empty and keep what earlier reps stored)",
+            "end to end, broker on the {}, {size}-byte {} referrals, {count} per rep from {} \
+             concurrent `Send` callers: sealed, accepted, opened, stored, logged, DELIVERED \
+             receipt logged back (stores start empty and keep what earlier reps stored)",
+            on.words(),
             handling_name(options.handling),
             options.senders
         ),
         report::rate(&spread, "/s"),
-        "≥ 2,000/s on 2 cores, aiming at 3,000/s (was 201/s)",
+        match on {
+            Store::Embedded => "≥ 2,000/s on 2 cores, aiming at 3,000/s (was 201/s)",
+            Store::JetStream => "-",
+        },
     );
-    if let Some(ceiling_rate) = ceiling_rate {
-        row = row.against(report::ratio(spread.median, ceiling_rate, "/s"));
+    let baseline = match on {
+        Store::JetStream => ceilings
+            .baseline_jetstream(options.e2e_size)
+            .map(|rate| (rate, " (JetStream ceiling)")),
+        Store::Embedded => None,
     }
-    report.push(row);
+    .or_else(|| {
+        let whose = match on {
+            Store::JetStream => " (embedded-engine ceiling)",
+            Store::Embedded => "",
+        };
+        ceilings
+            .baseline(options.e2e_size)
+            .map(|rate| (rate, whose))
+    });
+    if let Some((ceiling_rate, whose)) = baseline {
+        row = row.against(format!(
+            "{}{whose}",
+            report::ratio(spread.median, ceiling_rate, "/s")
+        ));
+    }
+    report.push_beside(row, "e2e");
 
     let lefoe = fed.federation.node(LEFOE).context("no sender material")?;
-    let to_ceiling = raw::broker(
-        raw::channel(
-            ceiling.addr,
-            BROKER,
-            &fed.federation.ca_pem,
-            Some((&lefoe.cert_pem, &lefoe.key_pem)),
-        )
-        .await?,
-    );
-    for &rate in &options.rates {
+    let to_ceiling = match &ceiling {
+        Some(ceiling) => Some(raw::broker(
+            raw::channel(
+                ceiling.addr,
+                BROKER,
+                &fed.federation.ca_pem,
+                Some((&lefoe.cert_pem, &lefoe.key_pem)),
+            )
+            .await?,
+        )),
+        None => None,
+    };
+    for (place, &rate) in options.rates.iter().enumerate() {
         let n = ((rate * options.rate_time.as_secs_f64()).round() as usize).max(1);
         let (mut at_ceiling, mut at_node, mut missing) = (Vec::new(), Vec::new(), 0);
         for rep in 0..options.reps {
-            let (sealed, _) =
-                envelopes::seal_many(&sender, &directory, &request, &format!("C{rate}R{rep}"), n)?;
-            let times = envelopes::submit_at_rate(&to_ceiling, sealed, rate).await?;
-            at_ceiling.push(Latencies::of(times));
+            if let Some(to_ceiling) = &to_ceiling {
+                let (sealed, _) = envelopes::seal_many(
+                    &sender,
+                    &directory,
+                    &request,
+                    &format!("C{rate}R{rep}"),
+                    n,
+                )?;
+                let times = envelopes::submit_at_rate(to_ceiling, sealed, rate).await?;
+                at_ceiling.push(Latencies::of(times));
+            }
 
             let watcher = spawn_watch(&client, from, n, LATENCY_POLL, options.drain_limit);
-            let sent =
-                nodes::send_at_rate(&client, &request, &format!("L{rate}R{rep}"), n, rate).await?;
+            let sent = nodes::send_at_rate(
+                &client,
+                &request,
+                &format!("L{rate}R{rep}{}", on.suffix()),
+                n,
+                rate,
+            )
+            .await?;
             let seen = watcher.await.context("the log watcher stopped")??;
             from = seen.next;
             let (times, lost) = nodes::latencies(&sent, &seen);
@@ -139,32 +189,42 @@ pub async fn run(
             at_node.push(Latencies::of(times));
         }
         let p99 = |runs: &[Latencies]| Spread::of(&runs.iter().map(|l| l.p99).collect::<Vec<_>>());
-        let (node_p99, ceiling_p99) = (p99(&at_node), p99(&at_ceiling));
-        report.push(Row::new(
-            format!("ceiling-latency-{rate}"),
-            format!(
-                "ceiling: submit → receipt, {size}-byte envelopes offered at {rate}/s for {:?}",
-                options.rate_time
-            ),
-            report::latencies(&at_ceiling),
-            "the baseline",
-        ));
+        let node_p99 = p99(&at_node);
+        if !at_ceiling.is_empty() {
+            ceilings.latency_p99.insert(place, p99(&at_ceiling).median);
+            report.push(Row::new(
+                format!("ceiling-latency-{rate}"),
+                format!(
+                    "ceiling (embedded storage engine): submit → receipt, {size}-byte envelopes \
+                     offered at {rate}/s for {:?}",
+                    options.rate_time
+                ),
+                report::latencies(&at_ceiling),
+                "the baseline",
+            ));
+        }
+        let ceiling_p99 = ceilings.latency_p99.get(&place).copied().unwrap_or(0.0);
         let unmatched = if missing > 0 {
             format!(" ({missing} receipts seen under other ids)")
         } else {
             String::new()
         };
-        report.push(
+        let row_key = format!("latency-{rate}");
+        report.push_beside(
             Row::new(
-                format!("latency-{rate}"),
+                on.key(&row_key),
                 format!(
-                    "`Send` → DELIVERED receipt logged by the sender, {size}-byte {} referrals \
-                     offered at {rate}/s for {:?} (log read every {LATENCY_POLL:?}){unmatched}",
+                    "`Send` → DELIVERED receipt logged by the sender, broker on the {}, \
+                     {size}-byte {} referrals offered at {rate}/s for {:?} (log read every \
+                     {LATENCY_POLL:?}){unmatched}",
+                    on.words(),
                     handling_name(options.handling),
                     options.rate_time
                 ),
                 report::latencies(&at_node),
-                if rate >= 500.0 {
+                if on == Store::JetStream {
+                    "-"
+                } else if rate >= 500.0 {
                     "p99 < 10 ms at 500/s"
                 } else if rate <= 25.0 {
                     "(was p50 46 ms, p99 53 ms at 25/s)"
@@ -172,15 +232,21 @@ pub async fn run(
                     "-"
                 },
             )
-            .against(if ceiling_p99.median > 0.0 {
+            .against(if ceiling_p99 > 0.0 {
                 format!(
-                    "p99 {:.1}× the ceiling's {:.1} ms",
-                    node_p99.median / ceiling_p99.median,
-                    ceiling_p99.median
+                    "p99 {:.1}× the {}ceiling's {:.1} ms",
+                    node_p99.median / ceiling_p99,
+                    if on == Store::JetStream {
+                        "embedded-engine "
+                    } else {
+                        ""
+                    },
+                    ceiling_p99
                 )
             } else {
                 String::new()
             }),
+            &row_key,
         );
     }
     drop(ceiling);

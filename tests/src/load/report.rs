@@ -52,6 +52,21 @@ pub struct Report {
 impl Report {
     /// Records `row` and prints it at once.
     pub fn push(&mut self, row: Row) {
+        Self::print(&row);
+        self.rows.push(row);
+    }
+
+    /// Records `row` right after the row keyed `beside` (the same figure on another store), so
+    /// that the table shows the two side by side; at the end when there is no such row.
+    pub fn push_beside(&mut self, row: Row, beside: &str) {
+        Self::print(&row);
+        match self.rows.iter().position(|r| r.key == beside) {
+            Some(at) => self.rows.insert(at + 1, row),
+            None => self.rows.push(row),
+        }
+    }
+
+    fn print(row: &Row) {
         println!(
             "  {}: {} | {} | {}",
             row.what,
@@ -63,10 +78,9 @@ impl Report {
             },
             row.target
         );
-        self.rows.push(row);
     }
 
-    /// The rows, in the order they were measured.
+    /// The rows, in the order of the table (each row on another store beside its counterpart).
     pub fn rows(&self) -> &[Row] {
         &self.rows
     }
@@ -119,10 +133,17 @@ pub fn rate(spread: &Spread, unit: &str) -> String {
     )
 }
 
-/// `a` as a ratio of `b`, e.g. `0.23× of 12,470/s`; empty when `b` is zero.
+/// `a` as a ratio of `b`, e.g. `0.23× of 12,470/s` (four decimals below 0.01, so that a
+/// small ratio does not read as nothing); empty when `b` is zero.
 pub fn ratio(a: f64, b: f64, unit: &str) -> String {
     if b > 0.0 {
-        format!("{:.2}× of {}{unit}", a / b, thousands(b))
+        let r = a / b;
+        let shown = if r > 0.0 && r < 0.01 {
+            format!("{r:.4}")
+        } else {
+            format!("{r:.2}")
+        };
+        format!("{shown}× of {}{unit}", thousands(b))
     } else {
         String::new()
     }
@@ -190,6 +211,7 @@ mod tests {
     fn a_ratio_to_nothing_is_left_out() {
         assert_eq!(ratio(1.0, 0.0, "/s"), "");
         assert_eq!(ratio(2_969.0, 12_470.0, "/s"), "0.24× of 12,470/s");
+        assert_eq!(ratio(3.0, 3_180.0, "/s"), "0.0009× of 3,180/s");
     }
 
     #[test]
@@ -216,5 +238,17 @@ mod tests {
         let table = report.table();
         assert_eq!(table.lines().count(), 3);
         assert!(table.contains("| k | w | f | - | t |"));
+    }
+
+    #[test]
+    fn a_row_on_another_store_goes_beside_its_counterpart() {
+        let mut report = Report::default();
+        for key in ["a", "b"] {
+            report.push(Row::new(key, "w", "f", "t"));
+        }
+        report.push_beside(Row::new("a-js", "w", "f", "t"), "a");
+        report.push_beside(Row::new("c-js", "w", "f", "t"), "c");
+        let keys: Vec<&str> = report.rows().iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(keys, ["a", "a-js", "b", "c-js"]);
     }
 }
