@@ -239,9 +239,14 @@ pub async fn wait_for_inbox(
     count: usize,
     limit: Duration,
 ) -> anyhow::Result<()> {
-    trm_dev::wait::wait_for(limit, "the inbox to fill", || {
+    let waited = trm_dev::wait::wait_for(limit, "the inbox to fill", || {
         let mut client = client.clone();
         async move { Ok(inbox_ids(&mut client).await?.len() >= count) }
     })
-    .await
+    .await;
+    if let Err(e) = waited {
+        let held = inbox_ids(&mut client.clone()).await?.len();
+        anyhow::bail!("{e:#}: {held} of {count} messages arrived");
+    }
+    Ok(())
 }

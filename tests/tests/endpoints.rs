@@ -99,9 +99,11 @@ impl Endpoints {
             second,
             brokers: HashMap::new(),
         };
+        // `rs` first: `at` calls it at its start (directory, prekeys), and a first endpoint
+        // whose broker is not up yet would send that call to the second.
+        running.start_broker(RS, rs_listen).await?;
         let at_listen = running.fed.broker_addr(AT)?;
         running.start_broker(AT, at_listen).await?;
-        running.start_broker(RS, rs_listen).await?;
         running.fed.start_node(LEFOE).await?;
         let mut astra = running.fed.node_config(ASTRA)?;
         astra.broker_endpoint = match through {
