@@ -76,15 +76,10 @@ async fn handle(
             theirs: batch.directory_version,
         });
     }
-    // Held until the batch is stored, so that no submission passes a cap this batch fills.
-    let _hold = state
-        .quotas
-        .hold(checked.iter().filter_map(|c| match c {
-            Ok(Checked::Envelope(envelope)) => Some(envelope.header().to.clone()),
-            _ => None,
-        }))
-        .await;
-    let checked = within_quotas(state, &peer, checked).await?;
+    // The places reserved are kept until the batch is stored, so that no submission passes a
+    // cap this batch fills.
+    let mut tally = Tally::new(&state.quotas);
+    let checked = within_quotas(state, &mut tally, &peer, checked).await?;
     // Everything that passed is stored in one durable write, in batch order; a duplicate's
     // original is durable too when it returns.
     let mut intake = Vec::new();
@@ -100,6 +95,7 @@ async fn handle(
     }
     let summaries: Vec<Summary> = intake.iter().map(Summary::of).collect();
     let mut stored = state.store.intake(intake).await?.into_iter();
+    drop(tally);
     let mut summaries = summaries.into_iter();
     let mut outcomes = Vec::with_capacity(refusals.len());
     let mut recipients = Vec::new();
@@ -142,10 +138,10 @@ async fn handle(
 /// cap (counting what the batch itself adds); receipts always pass, since they free room.
 async fn within_quotas(
     state: &BrokerState,
+    tally: &mut Tally<'_>,
     peer: &BrokerName,
     checked: Vec<Result<Checked, BrokerError>>,
 ) -> Result<Vec<Result<Checked, BrokerError>>, BrokerError> {
-    let mut tally = Tally::default();
     let mut within = Vec::with_capacity(checked.len());
     for item in checked {
         let item = match item {
@@ -155,7 +151,7 @@ async fn within_quotas(
                     Ok(()) => {
                         let to = &envelope.header().to;
                         tally
-                            .admit(&state.quotas, state.store.as_ref(), to, Some(peer), size)
+                            .admit(state.store.as_ref(), to, Some(peer), size)
                             .await
                     }
                     Err(e) => Err(e),

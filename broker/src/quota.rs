@@ -3,8 +3,11 @@
 //! (computed from the store, so they hold across restarts and for any engine) and the
 //! free-disk watermark on the data folder (read at most once a second).
 //!
-//! A request holds its addressees' queues ([`Quotas::hold`]) from the check until its write
-//! is done, so that concurrent requests cannot pass a cap together.
+//! A request reserves what it lets into a queue (and, for a relayed envelope, into its peer's
+//! share) at the check, and keeps the reservation until its write is done ([`Tally`]): a
+//! check counts what the store holds plus what requests still writing reserved, so that
+//! concurrent requests cannot pass a cap together, and none of them waits for another's write
+//! (the engine commits them together).
 //!
 //! Over a limit, a submission or a relayed item is refused with `RESOURCE_EXHAUSTED`, naming
 //! the limit and never the request's own fields. Deliveries and acknowledgements are never
@@ -12,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +23,7 @@ use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_storage::config::{ConfigError, field};
 
 use crate::error::BrokerError;
-use crate::store::{BrokerStore, Usage};
+use crate::store::{BrokerStore, StoreError, StoreFuture, Usage};
 
 /// How long a reading of the data folder's free space is used before it is read again.
 const DISK_READING_TTL: Duration = Duration::from_secs(1);
@@ -111,6 +114,25 @@ struct DiskReading {
     total: u64,
 }
 
+/// What a cap limits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Capped {
+    /// The items waiting for one node.
+    Queue(NodeAddr),
+    /// The envelopes from one peer broker's nodes waiting here.
+    Relayed(BrokerName),
+}
+
+/// What requests between their check and the end of their write have reserved under one cap,
+/// and how many reservations ended so far.
+#[derive(Debug, Default, Clone, Copy)]
+struct InFlight {
+    reserved: Usage,
+    /// Counts the reservations released, so that a check can tell whether one ended while it
+    /// read the store (the released item may be in the store's count, or not yet).
+    released: u64,
+}
+
 /// The quotas in force, with the state they need between requests.
 #[derive(Debug)]
 pub struct Quotas {
@@ -118,14 +140,9 @@ pub struct Quotas {
     data_dir: PathBuf,
     buckets: Mutex<HashMap<NodeAddr, Bucket>>,
     disk: Mutex<Option<DiskReading>>,
-    queues: Mutex<HashMap<NodeAddr, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// Held from a queue's cap check until the write the check allowed is done, so that two
-/// requests for one node cannot both take its last free place.
-#[derive(Debug)]
-pub struct QueueHold {
-    _guards: Vec<tokio::sync::OwnedMutexGuard<()>>,
+    /// By cap; entries stay (they are bounded by the directory's nodes and brokers), so that
+    /// `released` only grows.
+    in_flight: Mutex<HashMap<Capped, InFlight>>,
 }
 
 /// Bytes in the unit people read best.
@@ -148,7 +165,7 @@ impl Quotas {
             data_dir: data_dir.to_path_buf(),
             buckets: Mutex::new(HashMap::new()),
             disk: Mutex::new(None),
-            queues: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -157,25 +174,46 @@ impl Quotas {
         &self.settings
     }
 
-    /// Waits until no other request is between checking and writing the queues of
-    /// `recipients` (nodes the directory lists, so the locks are bounded by it), taken in
-    /// order so that two batches cannot wait on each other.
-    pub async fn hold(&self, recipients: impl IntoIterator<Item = NodeAddr>) -> QueueHold {
-        let mut recipients: Vec<NodeAddr> = recipients.into_iter().collect();
-        recipients.sort();
-        recipients.dedup();
-        let locks: Vec<_> = {
-            let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
-            recipients
-                .into_iter()
-                .map(|r| queues.entry(r).or_default().clone())
-                .collect()
-        };
-        let mut guards = Vec::with_capacity(locks.len());
-        for lock in locks {
-            guards.push(lock.lock_owned().await);
+    /// How many reservations under `capped` have ended so far.
+    fn released(&self, capped: &Capped) -> u64 {
+        let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        in_flight.get(capped).map_or(0, |f| f.released)
+    }
+
+    /// Reserves `size` bytes under `capped` if `stored` (read from the store after
+    /// [`Quotas::released`] said `released`) and what is reserved leave room for it. `None`
+    /// when a reservation ended meanwhile: its item may be missing from `stored`, so the store
+    /// is read again.
+    fn try_reserve(
+        &self,
+        capped: &Capped,
+        released: u64,
+        stored: Usage,
+        size: u64,
+    ) -> Result<Option<()>, BrokerError> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = in_flight.entry(capped.clone()).or_default();
+        if entry.released != released {
+            return Ok(None);
         }
-        QueueHold { _guards: guards }
+        let counted = Usage {
+            items: stored.items.saturating_add(entry.reserved.items),
+            bytes: stored.bytes.saturating_add(entry.reserved.bytes),
+        };
+        match capped {
+            Capped::Queue(_) => self.check_queue(counted, size)?,
+            Capped::Relayed(_) => self.check_relayed(counted, size)?,
+        }
+        entry.reserved = entry.reserved.plus(size);
+        Ok(Some(()))
+    }
+
+    /// Ends a reservation of `size` bytes under `capped`.
+    fn release(&self, capped: &Capped, size: u64) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = in_flight.entry(capped.clone()).or_default();
+        entry.reserved = entry.reserved.minus(size);
+        entry.released = entry.released.wrapping_add(1);
     }
 
     /// Takes one submission from `node`'s allowance, or refuses when it is used up.
@@ -254,7 +292,7 @@ impl Quotas {
     }
 
     /// Refuses one more item of `size` bytes for `recipient`, whose queue holds `queued`
-    /// (what the store holds plus what this request already let in).
+    /// (what the store holds plus what requests still writing reserved).
     pub fn check_queue(&self, queued: Usage, size: u64) -> Result<(), BrokerError> {
         if queued.items.saturating_add(1) > self.settings.max_queued_per_node {
             return Err(BrokerError::QuotaExceeded {
@@ -290,46 +328,85 @@ impl Quotas {
     }
 }
 
-/// What one request lets into the queues, on top of what the store held when it began: so
-/// that a batch of many items for one node is held to the same caps as single submissions.
-#[derive(Debug, Default)]
-pub struct Tally {
-    queues: HashMap<NodeAddr, Usage>,
-    peers: HashMap<BrokerName, Usage>,
+/// How often a check reads the store again because a reservation ended while it read, before
+/// it gives up with a transient failure (a read takes microseconds once the count is known,
+/// so only a pathological churn gets there).
+const CHECK_ATTEMPTS: u32 = 64;
+
+/// The reservations one request holds, ended when it is dropped: keep it until the write the
+/// checks allowed is done. A batch of many items for one node is held to the same caps as
+/// single submissions, since each item reserves its place.
+#[derive(Debug)]
+pub struct Tally<'q> {
+    quotas: &'q Quotas,
+    held: Vec<(Capped, u64)>,
 }
 
-impl Tally {
-    /// Checks and counts one envelope of `size` bytes for `recipient` (relayed by `peer`, if
-    /// any) against the caps, reading the store once per recipient and peer.
+impl<'q> Tally<'q> {
+    /// No reservation yet, under `quotas`.
+    pub fn new(quotas: &'q Quotas) -> Self {
+        Self {
+            quotas,
+            held: Vec::new(),
+        }
+    }
+
+    /// Checks one envelope of `size` bytes for `recipient` (relayed by `peer`, if any) against
+    /// the caps and reserves its place; refused, it reserves nothing.
     pub async fn admit(
         &mut self,
-        quotas: &Quotas,
         store: &dyn BrokerStore,
         recipient: &NodeAddr,
         peer: Option<&BrokerName>,
         size: u64,
     ) -> Result<(), BrokerError> {
-        let queued = match self.queues.get(recipient) {
-            Some(usage) => *usage,
-            None => store.queue_usage(recipient).await?,
-        };
-        quotas.check_queue(queued, size)?;
-        let relayed = match peer {
-            Some(peer) => {
-                let relayed = match self.peers.get(peer) {
-                    Some(usage) => *usage,
-                    None => store.relayed_usage(peer).await?,
-                };
-                quotas.check_relayed(relayed, size)?;
-                Some((peer, relayed))
+        let queue = Capped::Queue(recipient.clone());
+        self.reserve(queue.clone(), size, || store.queue_usage(recipient))
+            .await?;
+        if let Some(peer) = peer {
+            let relayed = Capped::Relayed(peer.clone());
+            if let Err(e) = self
+                .reserve(relayed, size, || store.relayed_usage(peer))
+                .await
+            {
+                self.held.pop();
+                self.quotas.release(&queue, size);
+                return Err(e);
             }
-            None => None,
-        };
-        self.queues.insert(recipient.clone(), queued.plus(size));
-        if let Some((peer, relayed)) = relayed {
-            self.peers.insert(peer.clone(), relayed.plus(size));
         }
         Ok(())
+    }
+
+    async fn reserve<'s>(
+        &mut self,
+        capped: Capped,
+        size: u64,
+        stored: impl Fn() -> StoreFuture<'s, Usage>,
+    ) -> Result<(), BrokerError> {
+        for _ in 0..CHECK_ATTEMPTS {
+            let released = self.quotas.released(&capped);
+            let usage = stored().await?;
+            if self
+                .quotas
+                .try_reserve(&capped, released, usage, size)?
+                .is_some()
+            {
+                self.held.push((capped, size));
+                return Ok(());
+            }
+        }
+        Err(BrokerError::Store(StoreError::Corrupt {
+            tree: "quotas",
+            message: "the queue kept changing while its usage was read".into(),
+        }))
+    }
+}
+
+impl Drop for Tally<'_> {
+    fn drop(&mut self) {
+        for (capped, size) in self.held.drain(..) {
+            self.quotas.release(&capped, size);
+        }
     }
 }
 
@@ -413,21 +490,78 @@ mod tests {
         Ok(())
     }
 
-    #[tokio::test]
-    async fn a_held_queue_waits_for_its_holder_and_other_queues_do_not() -> TestResult {
-        let quotas = Quotas::new(QuotaSettings::default(), Path::new("."));
-        let astra: NodeAddr = "astra@at".parse()?;
-        let other: NodeAddr = "lefoe-ibf@at".parse()?;
-        let held = quotas.hold([astra.clone(), astra.clone()]).await;
-        let wait = Duration::from_millis(50);
+    #[test]
+    fn reservations_count_against_the_cap_until_released_and_a_release_meanwhile_asks_for_a_new_read()
+    -> TestResult {
+        let settings = QuotaSettings {
+            max_queued_per_node: 3,
+            ..QuotaSettings::default()
+        };
+        let quotas = Quotas::new(settings, Path::new("."));
+        let astra = Capped::Queue("astra@at".parse()?);
+        let other = Capped::Queue("lefoe-ibf@at".parse()?);
+        let one = Usage {
+            items: 1,
+            bytes: 10,
+        };
+        // One stored and two reserved fill the cap of 3: a third reservation is refused.
+        let released = quotas.released(&astra);
+        assert_eq!(quotas.try_reserve(&astra, released, one, 10)?, Some(()));
+        assert_eq!(quotas.try_reserve(&astra, released, one, 10)?, Some(()));
+        let refused = quotas.try_reserve(&astra, released, one, 10);
         assert!(
-            tokio::time::timeout(wait, quotas.hold([other.clone(), astra.clone()]))
+            matches!(&refused, Err(e) if e.to_string().contains("limit 3 items")),
+            "{refused:?}"
+        );
+        // Another node's queue is not affected.
+        assert_eq!(quotas.try_reserve(&other, 0, one, 10)?, Some(()));
+        // A reservation ends (its write done): a check that read the store before must read
+        // it again, since the store may not have counted that item.
+        quotas.release(&astra, 10);
+        assert_eq!(quotas.try_reserve(&astra, released, one, 10)?, None);
+        let released = quotas.released(&astra);
+        let stored_now = one.plus(10);
+        let refused = quotas.try_reserve(&astra, released, stored_now, 10);
+        assert!(refused.is_err(), "{refused:?}");
+        quotas.release(&astra, 10);
+        let released = quotas.released(&astra);
+        assert_eq!(
+            quotas.try_reserve(&astra, released, stored_now, 10)?,
+            Some(())
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_dropped_tally_ends_its_reservations_and_a_refused_item_reserves_nothing()
+    -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = crate::store::EmbeddedStore::open(dir.path())?;
+        let settings = QuotaSettings {
+            max_queued_per_node: 2,
+            max_relayed_per_peer: 1,
+            ..QuotaSettings::default()
+        };
+        let quotas = Quotas::new(settings, dir.path());
+        let astra: NodeAddr = "astra@at".parse()?;
+        let rs: BrokerName = "rs".parse()?;
+        let mut tally = Tally::new(&quotas);
+        tally.admit(&store, &astra, Some(&rs), 10).await?;
+        // The peer's share is full: refused, and its queue place is not kept either.
+        assert!(tally.admit(&store, &astra, Some(&rs), 10).await.is_err());
+        tally.admit(&store, &astra, None, 10).await?;
+        assert!(tally.admit(&store, &astra, None, 10).await.is_err());
+        // Another request sees the same: the queue is full while the tally lives.
+        assert!(
+            Tally::new(&quotas)
+                .admit(&store, &astra, None, 10)
                 .await
                 .is_err()
         );
-        tokio::time::timeout(wait, quotas.hold([other])).await?;
-        drop(held);
-        tokio::time::timeout(wait, quotas.hold([astra])).await?;
+        drop(tally);
+        let mut next = Tally::new(&quotas);
+        next.admit(&store, &astra, None, 10).await?;
+        next.admit(&store, &astra, Some(&rs), 10).await?;
         Ok(())
     }
 

@@ -78,17 +78,12 @@ async fn accept(
     } else {
         Destination::Peer(home)
     };
-    // Held until the write is done, so that concurrent submissions cannot pass the cap.
-    let _hold = match &destination {
-        Destination::Local(to) => {
-            let hold = state.quotas.hold([to.clone()]).await;
-            Tally::default()
-                .admit(&state.quotas, state.store.as_ref(), to, None, size)
-                .await?;
-            Some(hold)
-        }
-        Destination::Peer(_) => None,
-    };
+    // Its place in the queue is reserved until the write is done, so that concurrent
+    // submissions cannot pass the cap.
+    let mut tally = Tally::new(&state.quotas);
+    if let Destination::Local(to) = &destination {
+        tally.admit(state.store.as_ref(), to, None, size).await?;
+    }
     let header = header.clone();
     // Durable when it returns, also for a duplicate whose original came in a moment ago.
     let writing = std::time::Instant::now();
@@ -102,6 +97,7 @@ async fn accept(
         })
         .await?;
     state.metrics.committed(writing.elapsed());
+    drop(tally);
     match outcome {
         Accepted::New(receipt) => {
             info!(id = %header.message_id, from = %header.from, to = %header.to, "accepted envelope");

@@ -86,6 +86,45 @@ async fn a_node_over_its_queue_quota_is_refused_while_another_is_not_and_the_cap
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_for_one_node_fill_its_queue_to_the_cap_and_no_further()
+-> anyhow::Result<()> {
+    const CAP: u64 = 5;
+    const SUBMISSIONS: usize = 40;
+    let dir = tempfile::tempdir()?;
+    let mut fed = fixtures::federation(dir.path()).await?;
+    start_broker_with_quotas(&mut fed, |q| {
+        q.max_queued_per_node = CAP;
+        q.submission_burst = 1_000;
+    })
+    .await?;
+    let lefoe = fixtures::raw_client_as(&fed, LEFOE).await?;
+    let mut submissions = tokio::task::JoinSet::new();
+    for _ in 0..SUBMISSIONS {
+        let mut lefoe = lefoe.clone();
+        let referral = referral_to(&fed, ASTRA)?;
+        submissions.spawn(async move { lefoe.submit(referral).await });
+    }
+    let (mut accepted, mut refused) = (0, 0);
+    while let Some(outcome) = submissions.join_next().await {
+        match outcome? {
+            Ok(_) => accepted += 1,
+            Err(status) if status.code() == Code::ResourceExhausted => refused += 1,
+            Err(status) => anyhow::bail!("unexpected refusal: {status:?}"),
+        }
+    }
+    assert_eq!(
+        (accepted, refused),
+        (CAP as usize, SUBMISSIONS - CAP as usize),
+        "concurrent submissions passed the cap together, or were refused below it"
+    );
+    let state = fed.broker_state(BROKER)?;
+    assert_eq!(state.store.queue_len(&ASTRA.parse()?).await?, CAP as usize);
+    drop(state);
+    fed.shutdown().await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_node_over_its_submission_rate_is_refused_while_another_node_submits()
 -> anyhow::Result<()> {
