@@ -23,6 +23,7 @@ use trm_proto::pb;
 
 use crate::config::BrokerConfig;
 
+mod counted;
 pub mod embedded;
 pub mod jetstream;
 #[cfg(any(test, feature = "store-suite"))]

@@ -23,7 +23,7 @@ use trm_storage::{EngineSettings, GroupCommit, StorageError};
 
 use super::{
     Accepted, Admission, BrokerStore, Destination, Intake, Outgoing, Queued, RelayAnswer, Route,
-    RoutedReceipt, StoreError, StoreFuture, Stored, Usage,
+    RoutedReceipt, StoreError, StoreFuture, Stored, Usage, counted,
 };
 
 mod forget;
@@ -74,7 +74,7 @@ pub struct EmbeddedStore {
     /// The thread every intake, completion and relay answer is committed by.
     writer: Arc<writer::Writer>,
     /// Queue usage, kept in step by the writer.
-    counters: Arc<Mutex<usage::Counters>>,
+    counters: Arc<Mutex<counted::Counters>>,
 }
 
 fn queue_prefix(recipient: &NodeAddr) -> Vec<u8> {
@@ -152,7 +152,7 @@ impl EmbeddedStore {
             relay_log: db.open_tree("relay_log")?,
             aside: set_aside::open(&db)?,
         };
-        let counters = Arc::new(Mutex::new(usage::Counters::default()));
+        let counters = Arc::new(Mutex::new(counted::Counters::default()));
         Ok(Self {
             writer: Arc::new(writer::Writer::start(trees.clone(), counters.clone())?),
             counters,
@@ -336,7 +336,7 @@ impl EmbeddedStore {
                 .writer
                 .run(move |tx, deltas| {
                     if let Some(removed) = tx.queue.remove(item_key.as_slice())? {
-                        usage::queued(deltas, &recipient, &removed, false);
+                        counted::queued(deltas, &recipient, &removed, false);
                     }
                     Ok(None)
                 })
@@ -363,11 +363,11 @@ impl EmbeddedStore {
                     // Acknowledged twice (a reconnecting node): the first completion counts.
                     return Ok(None);
                 };
-                usage::queued(deltas, &recipient, &removed, false);
+                counted::queued(deltas, &recipient, &removed, false);
                 match &sender {
                     Some(sender) => {
                         tx.queue.insert(receipt_key.as_slice(), item.as_slice())?;
-                        usage::queued(deltas, sender, &item, true);
+                        counted::queued(deltas, sender, &item, true);
                     }
                     None => {
                         tx.outbox.insert(receipt_key.as_slice(), item.as_slice())?;
@@ -532,7 +532,7 @@ impl BrokerStore for EmbeddedStore {
 fn write(
     tx: &writer::Tx<'_>,
     batch: &[Prepared],
-    deltas: &mut Vec<usage::Delta>,
+    deltas: &mut Vec<counted::Delta>,
 ) -> Result<Vec<Stored>, writer::Abort> {
     let mut stored = Vec::with_capacity(batch.len());
     for prepared in batch {
@@ -566,7 +566,7 @@ fn write(
                 match queue {
                     Some(recipient) => {
                         tx.queue.insert(item_key.as_slice(), item.as_slice())?;
-                        usage::queued(deltas, recipient, item, true);
+                        counted::queued(deltas, recipient, item, true);
                     }
                     None => {
                         tx.outbox.insert(item_key.as_slice(), item.as_slice())?;
@@ -583,7 +583,7 @@ fn write(
                 record,
             } => {
                 tx.queue.insert(item_key.as_slice(), item.as_slice())?;
-                usage::queued(deltas, sender, item, true);
+                counted::queued(deltas, sender, item, true);
                 tx.relay_log.insert(log_key, record.as_slice())?;
                 Stored::Receipt
             }

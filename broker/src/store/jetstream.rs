@@ -18,10 +18,11 @@
 //! they queued over core NATS (`wake`), and the one that relays to a peer holds that peer's
 //! lease in a KV bucket (`lease`).
 //!
-//! Reads go to the stream leader (`STREAM.MSG.GET`), one message per request; the quotas'
-//! and the expiry sweep's reads scan the subjects they need.
+//! Reads that must see every acknowledged write go to the stream leader (`STREAM.MSG.GET`),
+//! one message per request; the walks over whole subjects (the quotas' counts, the expiry
+//! sweep, listings) read in batches from any replica ([`direct`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, stream};
@@ -36,9 +37,11 @@ use super::{
     StoreFuture, Stored, Usage, WakeUp, WakeUps,
 };
 use crate::config::store::JetStreamSettings;
+use crate::store::counted::{self, Counters};
 
 mod aside;
 mod batch;
+mod direct;
 mod intake;
 mod layout;
 mod lease;
@@ -48,6 +51,7 @@ mod scan;
 mod wake;
 
 pub use layout::Layout;
+pub use scan::{QUEUE_COUNTED_FOR, RELAYED_COUNTED_FOR};
 pub use wake::RESCAN_EVERY;
 
 /// How long a request to JetStream may take before it counts as failed.
@@ -100,6 +104,10 @@ pub struct JetStreamStore {
     leases: kv::Store,
     /// Feeds the task that publishes wake-ups ([`wake`]).
     announce: mpsc::Sender<WakeUp>,
+    /// The quotas' usage, kept in step with this process's writes and counted again from
+    /// the stream when older than [`scan::QUEUE_COUNTED_FOR`] or [`scan::RELAYED_COUNTED_FOR`]
+    /// (the broker's other processes write too).
+    counters: Arc<Mutex<Counters>>,
 }
 
 impl JetStreamStore {
@@ -203,6 +211,7 @@ impl JetStreamStore {
             writable,
             leases,
             announce,
+            counters: Arc::default(),
         };
         store.spawn_probe();
         Ok(store)
@@ -258,12 +267,24 @@ impl JetStreamStore {
         &self.layout.stream
     }
 
-    /// Stores `messages` as one atomic batch, and follows whether the cluster takes writes.
+    /// Stores `messages` as one atomic batch, and follows whether the cluster takes writes
+    /// and what the batch adds to the queues.
     async fn write(&self, messages: Vec<batch::Outbound>) -> Result<batch::Stored, WriteError> {
+        let mut deltas = Vec::new();
+        for message in &messages {
+            if let Some(node) = self
+                .layout
+                .token("q", &message.subject)
+                .and_then(|node| node.parse::<NodeAddr>().ok())
+            {
+                counted::queued(&mut deltas, &node, &message.payload, true);
+            }
+        }
         let id = format!("{:032x}", rand::random::<u128>());
         match batch::publish(&self.client, &id, messages).await {
             Ok(stored) => {
                 self.writable.send_replace(true);
+                self.counters_apply(&deltas);
                 Ok(stored)
             }
             Err(batch::BatchError::Refused(batch::Refusal::Taken)) => Err(WriteError::Taken),
@@ -277,6 +298,14 @@ impl JetStreamStore {
                 Err(WriteError::Store(engine(e)))
             }
         }
+    }
+
+    /// Applies changes to the queues to the usage this process knows.
+    fn counters_apply(&self, deltas: &[counted::Delta]) {
+        self.counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply(deltas);
     }
 
     /// The message at `sequence` if it is still there and its subject is `subject`.
@@ -313,13 +342,47 @@ impl JetStreamStore {
         }
     }
 
-    /// Every message on `filter`, oldest first, while `each` asks for more.
+    /// Every message on `filter`, oldest first, while `each` asks for more ([`Self::walk`]).
     async fn scan(
         &self,
         filter: &str,
+        each: impl FnMut(jetstream::message::StreamMessage) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        self.walk(filter, 1, direct::BATCH, each).await
+    }
+
+    /// The messages on `filter` from sequence `from` on, oldest first, while `each` asks for
+    /// more: read in batches of up to `batch` from any replica ([`direct`]), then from the
+    /// stream leader once those end, so that nothing acknowledged before the call is missed.
+    async fn walk(
+        &self,
+        filter: &str,
+        mut from: u64,
+        batch: usize,
         mut each: impl FnMut(jetstream::message::StreamMessage) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
-        let mut from = 1;
+        loop {
+            let messages = direct::batch(
+                &self.client,
+                &self.layout.stream,
+                filter,
+                from,
+                batch,
+                REQUEST_TIMEOUT,
+            )
+            .await
+            .map_err(engine)?;
+            let Some(last) = messages.last() else {
+                break;
+            };
+            from = last.sequence.saturating_add(1);
+            for message in messages {
+                if !each(message)? {
+                    return Ok(());
+                }
+            }
+        }
+        // What the replica that answered did not have yet.
         while let Some(message) = self.next(filter, from).await? {
             from = message.sequence.saturating_add(1);
             if !each(message)? {

@@ -8,7 +8,8 @@ use trm_proto::pb;
 
 use tracing::warn;
 
-use super::{EmbeddedStore, StoreError, queue_key, receipt_delivery, set_aside, usage};
+use super::{EmbeddedStore, StoreError, queue_key, receipt_delivery, set_aside};
+use crate::store::counted;
 use crate::store::{Outgoing, RelayAnswer};
 
 /// The key prefix of `broker`'s outbox.
@@ -134,7 +135,7 @@ impl EmbeddedStore {
                 }
                 for (sender, key, item) in &queued {
                     tx.queue.insert(key.as_slice(), item.as_slice())?;
-                    usage::queued(deltas, sender, item, true);
+                    counted::queued(deltas, sender, item, true);
                 }
                 for (key, record) in &logged {
                     tx.relay_log.insert(key, record.as_slice())?;

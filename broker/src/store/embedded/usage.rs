@@ -8,7 +8,6 @@
 //! kept in step by the writer ([`super::writer`]), which applies each commit's [`Delta`]s under
 //! the same lock. A submission then costs the same with 100,000 items queued as with none.
 
-use std::collections::HashMap;
 use std::sync::PoisonError;
 
 use prost::Message;
@@ -16,51 +15,8 @@ use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::pb;
 
 use super::{EmbeddedStore, StoreError, corrupt, queue_prefix};
+use crate::store::counted::{Counted, Tree, header};
 use crate::store::{Lapsed, Usage, Waiting};
-
-/// An envelope, by its header only (the ciphertext and signature are skipped when decoding).
-#[derive(Clone, PartialEq, Message)]
-struct HeaderOnly {
-    #[prost(bytes = "vec", tag = "1")]
-    header: Vec<u8>,
-}
-
-/// A queued `Delivery`, by its envelope's header only (its sequence, at tag 1, is skipped).
-#[derive(Clone, PartialEq, Message)]
-struct QueuedHeader {
-    #[prost(message, optional, tag = "2")]
-    envelope: Option<HeaderOnly>,
-}
-
-/// An outbox `RelayItem`, by its envelope's header only.
-#[derive(Clone, PartialEq, Message)]
-struct OutgoingHeader {
-    #[prost(message, optional, tag = "1")]
-    envelope: Option<HeaderOnly>,
-}
-
-/// Which tag holds the envelope in a tree's records.
-#[derive(Clone, Copy)]
-enum Tree {
-    Queue,
-    Outbox,
-}
-
-/// The header of the envelope a record holds, or `None` for a receipt.
-fn header(tree: Tree, value: &[u8]) -> Result<Option<pb::EnvelopeHeader>, StoreError> {
-    let name = match tree {
-        Tree::Queue => "queue",
-        Tree::Outbox => "outbox",
-    };
-    let envelope = match tree {
-        Tree::Queue => QueuedHeader::decode(value).map(|h| h.envelope),
-        Tree::Outbox => OutgoingHeader::decode(value).map(|h| h.envelope),
-    }
-    .map_err(|e| corrupt(name, e))?;
-    envelope
-        .map(|e| pb::EnvelopeHeader::decode(e.header.as_slice()).map_err(|e| corrupt(name, e)))
-        .transpose()
-}
 
 /// A key's `name NUL sequence(u64 BE)` parts.
 fn split(tree: &'static str, key: &[u8]) -> Result<(String, u64), StoreError> {
@@ -81,78 +37,6 @@ fn split(tree: &'static str, key: &[u8]) -> Result<(String, u64), StoreError> {
     Ok((name.to_owned(), sequence))
 }
 
-/// What a usage counter counts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Counted {
-    /// Everything queued for this recipient.
-    Queue(NodeAddr),
-    /// The queued envelopes from nodes homed on this broker.
-    Peer(BrokerName),
-}
-
-/// One queued item added or removed by a change, as the counters see it.
-#[derive(Debug, Clone)]
-pub(super) struct Delta {
-    /// Whose usage it changes.
-    counted: Counted,
-    /// The item's stored size.
-    size: u64,
-    /// Added (`true`) or removed.
-    added: bool,
-}
-
-/// Records in `deltas` that `value` was queued for `recipient` (`added`) or left its queue.
-pub(super) fn queued(deltas: &mut Vec<Delta>, recipient: &NodeAddr, value: &[u8], added: bool) {
-    let size = value.len() as u64;
-    deltas.push(Delta {
-        counted: Counted::Queue(recipient.clone()),
-        size,
-        added,
-    });
-    // A receipt counts for its queue only; a record whose header cannot be read counts for no
-    // peer (the count from the stored state skips it too, failing instead).
-    if let Some(from) = sender_broker(value) {
-        deltas.push(Delta {
-            counted: Counted::Peer(from),
-            size,
-            added,
-        });
-    }
-}
-
-/// The home broker of the sender of the envelope a queue record holds.
-fn sender_broker(value: &[u8]) -> Option<BrokerName> {
-    let header = header(Tree::Queue, value).ok()??;
-    header
-        .from
-        .parse::<NodeAddr>()
-        .ok()
-        .map(|from| from.broker())
-}
-
-/// The usage counted so far, by recipient and by peer; what is not here has not been asked for
-/// yet and is counted from the stored state when it is.
-#[derive(Debug, Default)]
-pub(super) struct Counters {
-    /// Known usage.
-    known: HashMap<Counted, Usage>,
-}
-
-impl Counters {
-    /// Applies a commit's changes to the usage already known.
-    pub(super) fn apply(&mut self, deltas: &[Delta]) {
-        for delta in deltas {
-            if let Some(usage) = self.known.get_mut(&delta.counted) {
-                *usage = if delta.added {
-                    usage.plus(delta.size)
-                } else {
-                    usage.minus(delta.size)
-                };
-            }
-        }
-    }
-}
-
 impl EmbeddedStore {
     /// The usage `counted` has, counted from the stored state the first time.
     fn usage(
@@ -162,11 +46,11 @@ impl EmbeddedStore {
     ) -> Result<Usage, StoreError> {
         // Counting under the lock keeps the writer from committing meanwhile.
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(usage) = counters.known.get(&counted) {
-            return Ok(*usage);
+        if let Some(usage) = counters.get(&counted, None) {
+            return Ok(usage);
         }
         let usage = count(self)?;
-        counters.known.insert(counted, usage);
+        counters.insert(counted, usage);
         Ok(usage)
     }
 

@@ -12,7 +12,7 @@
 //!
 //! A change that aborts (a damaged record) fails alone: the batch runs again without it, so
 //! the others commit whole and in order. The writer also keeps the queue usage counters
-//! ([`super::usage::Counters`]) under the same lock as its commits, so that a count read from
+//! ([`crate::store::counted::Counters`]) under the same lock as its commits, so that a count read from
 //! them always matches what is committed.
 //!
 //! **Architecture Invariant:** a change commits whole or not at all, with the other changes of
@@ -29,7 +29,7 @@ use sled::transaction::{
 use tokio::sync::oneshot;
 
 use super::StoreError;
-use super::usage::{Counters, Delta};
+use crate::store::counted::{Counters, Delta};
 
 /// The most changes one transaction takes.
 const MAX_BATCH: usize = 512;

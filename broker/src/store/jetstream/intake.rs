@@ -1,7 +1,7 @@
-//! Intake on JetStream: each envelope's duplicate-table key is read first (a duplicate or a
-//! conflict is answered from it), then everything new is one atomic batch in which each new
-//! key is create-only. If another writer stored one of those keys meanwhile, the batch is
-//! refused whole and the intake starts again from the reads.
+//! Intake on JetStream: the envelopes' duplicate-table keys are read first, all at once (a
+//! duplicate or a conflict is answered from them), then everything new is one atomic batch in
+//! which each new key is create-only. If another writer stored one of those keys meanwhile,
+//! the batch is refused whole and the intake starts again from the reads.
 
 use std::collections::HashMap;
 
@@ -44,8 +44,29 @@ impl JetStreamStore {
         Err(last.unwrap_or_else(|| corrupt("dedup", "no attempt made")))
     }
 
+    /// The duplicate-table values of the envelopes among `items`, read all at once.
+    async fn seen_before(&self, items: &[Intake]) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let keys: std::collections::BTreeSet<String> = items
+            .iter()
+            .filter_map(|item| match item {
+                Intake::Envelope(admission) => {
+                    let header = admission.envelope.header();
+                    Some(self.layout.dedup(&header.from, header.message_id.as_str()))
+                }
+                Intake::Receipt(_) => None,
+            })
+            .collect();
+        let values = futures_util::future::try_join_all(keys.into_iter().map(|key| async move {
+            let value = self.last(&key).await?.map(|m| m.payload.to_vec());
+            Ok::<_, StoreError>(value.map(|value| (key, value)))
+        }))
+        .await?;
+        Ok(values.into_iter().flatten().collect())
+    }
+
     async fn intake_once(&self, items: &[Intake]) -> Result<Vec<Stored>, WriteError> {
         let mut stored = Vec::with_capacity(items.len());
+        let seen_before = self.seen_before(items).await?;
         let mut messages = Vec::new();
         // The values this batch writes, so that a duplicate inside it sees the earlier one.
         let mut written: HashMap<String, Vec<u8>> = HashMap::new();
@@ -61,12 +82,9 @@ impl JetStreamStore {
                     let header = envelope.header();
                     let key = self.layout.dedup(&header.from, header.message_id.as_str());
                     let digest = envelope.digest();
-                    let existing = match written.get(&key) {
-                        Some(value) => Some(value.clone()),
-                        None => self.last(&key).await?.map(|m| m.payload.to_vec()),
-                    };
+                    let existing = written.get(&key).or_else(|| seen_before.get(&key));
                     if let Some(value) = existing {
-                        stored.push(Stored::Envelope(seen(&value, digest)?));
+                        stored.push(Stored::Envelope(seen(value, digest)?));
                         continue;
                     }
                     let mut value = digest.to_vec();

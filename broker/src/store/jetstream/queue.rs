@@ -10,6 +10,7 @@ use trm_proto::pb;
 
 use super::batch::Outbound;
 use super::{JetStreamStore, MARKER_TTL, WriteError, delivery, stored_delivery};
+use crate::store::counted;
 use crate::store::{Destination, Queued, Route, StoreError};
 
 impl JetStreamStore {
@@ -20,20 +21,24 @@ impl JetStreamStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Queued>, StoreError> {
-        let subject = self.layout.queue(recipient);
         let mut items = Vec::new();
-        let mut from = after.saturating_add(1);
-        while items.len() < limit {
-            let Some(message) = self.next(&subject, from).await? else {
-                break;
-            };
-            from = message.sequence.saturating_add(1);
-            let delivery = delivery(&message)?;
-            items.push(Queued {
-                sequence: delivery.sequence,
-                delivery,
-            });
+        if limit == 0 {
+            return Ok(items);
         }
+        self.walk(
+            &self.layout.queue(recipient),
+            after.saturating_add(1),
+            limit,
+            |message| {
+                let delivery = delivery(&message)?;
+                items.push(Queued {
+                    sequence: delivery.sequence,
+                    delivery,
+                });
+                Ok(items.len() < limit)
+            },
+        )
+        .await?;
         Ok(items)
     }
 
@@ -56,13 +61,14 @@ impl JetStreamStore {
         sequence: u64,
         route: Option<Route>,
     ) -> Result<Option<u64>, StoreError> {
-        if self
+        let Some(item) = self
             .message_at(sequence, &self.layout.queue(&recipient))
             .await?
-            .is_none()
-        {
+        else {
             return Ok(None);
-        }
+        };
+        let mut removed = Vec::new();
+        counted::queued(&mut removed, &recipient, &item.payload, false);
         let mut messages = vec![
             Outbound::create_only(self.layout.queue_done(&recipient, sequence), Vec::new())
                 .expiring(MARKER_TTL),
@@ -107,6 +113,7 @@ impl JetStreamStore {
             Err(WriteError::Store(e)) => return Err(e),
         };
         self.delete(sequence).await?;
+        self.counters_apply(&removed);
         // The receipt is the batch's second-to-last message, before the record.
         Ok(routed.then(|| stored.last.saturating_sub(1)))
     }
