@@ -150,10 +150,14 @@ pub async fn received_once(
     Ok(())
 }
 
+/// The most messages [`inbox_ids`] lists: more than any test receives (a long run of the kill
+/// rounds receives a few thousand).
+pub const INBOX_LIMIT: u32 = 100_000;
+
 /// The ids in `client`'s inbox.
 pub async fn inbox_ids(client: &mut NodeAdminClient<Channel>) -> anyhow::Result<Vec<String>> {
     Ok(client
-        .inbox(pb::InboxRequest { limit: 1000 })
+        .inbox(pb::InboxRequest { limit: INBOX_LIMIT })
         .await?
         .into_inner()
         .messages

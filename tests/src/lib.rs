@@ -9,6 +9,8 @@
 //! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
 //! - [`process`]: the broker and the node as real processes, killed when dropped.
 //! - [`proxy`]: a TCP link proxy that passes, resets, blackholes or holds a link on demand.
+//! - [`instances`]: broker processes of one broker name on one JetStream stream, as the
+//!   multi-instance tests start them, and the waits they share.
 //! - [`nats`]: a NATS JetStream cluster of real servers on loopback, killed and restarted at will.
 //! - [`fill`]: a node's store filled with many messages, and the cost of a send from it.
 //! - [`faults`]: the fault tool, `trm-faults`: a federation of processes under load and faults.
@@ -24,6 +26,7 @@ pub mod faults;
 pub mod fill;
 pub mod fixtures;
 pub mod inject;
+pub mod instances;
 pub mod load;
 pub mod nats;
 pub mod process;

@@ -24,8 +24,7 @@
 //! its sender's receipt once.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -38,8 +37,10 @@ use trm_proto::addr::{BrokerName, MessageId, NodeAddr};
 use trm_proto::pb;
 use trm_proto::pb::node_admin_client::NodeAdminClient;
 use trm_tests::fixtures;
+use trm_tests::fixtures::{received_once, send_referral as send};
+use trm_tests::instances::{self, BrokerLaunch, log_path, wait_delivered};
 use trm_tests::nats::NatsCluster;
-use trm_tests::process::{self, BrokerProcess};
+use trm_tests::process::BrokerProcess;
 
 const AT: &str = "at";
 const RS: &str = "rs";
@@ -73,11 +74,6 @@ struct Instances {
     at2_addr: SocketAddr,
 }
 
-/// A free port on 127.0.0.1.
-fn free_port() -> anyhow::Result<SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
 impl Instances {
     async fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
@@ -93,7 +89,7 @@ impl Instances {
             ],
         )
         .await?;
-        let at2_addr = free_port()?;
+        let at2_addr = instances::free_port()?;
         let store = StoreFile {
             kind: StoreKind::JetStream,
             servers: nats.urls(),
@@ -106,11 +102,13 @@ impl Instances {
         let at1 = start_broker(
             dir.path(),
             &fed,
-            "at-1",
-            AT,
-            at1_addr,
-            Some(store.clone()),
-            None,
+            &BrokerLaunch {
+                process_name: "at-1".into(),
+                broker: AT.into(),
+                listen: at1_addr,
+                store: Some(store.clone()),
+                peer_endpoints: Vec::new(),
+            },
         )
         .await?;
         trm_dev::wait::wait_for(Duration::from_secs(30), "at#1 to take the relay lease for rs", || {
@@ -118,15 +116,28 @@ impl Instances {
             async move { Ok(std::fs::read_to_string(log)?.contains("relay lease for rs taken")) }
         })
         .await?;
-        let at2 = start_broker(dir.path(), &fed, "at-2", AT, at2_addr, Some(store), None).await?;
+        let at2 = start_broker(
+            dir.path(),
+            &fed,
+            &BrokerLaunch {
+                process_name: "at-2".into(),
+                broker: AT.into(),
+                listen: at2_addr,
+                store: Some(store),
+                peer_endpoints: Vec::new(),
+            },
+        )
+        .await?;
         let rs = start_broker(
             dir.path(),
             &fed,
-            "rs",
-            RS,
-            rs_addr,
-            None,
-            Some(format!("https://{at2_addr}")),
+            &BrokerLaunch {
+                process_name: "rs".into(),
+                broker: RS.into(),
+                listen: rs_addr,
+                store: None,
+                peer_endpoints: vec![(AT.into(), vec![format!("https://{at2_addr}")])],
+            },
         )
         .await?;
         Ok(Self {
@@ -158,100 +169,19 @@ impl Instances {
     }
 }
 
-fn log_path(dir: &Path, process: &str) -> PathBuf {
-    dir.join(format!("{process}.log"))
-}
-
-/// Writes the configuration of a process of broker `name` and starts it, logging at info level
-/// to `<process>.log`: on `store` (the embedded one if `None`), reaching its peer at
-/// `peer_endpoint` if given.
+/// Starts `launch` from this test's broker program, in the test's folder `dir`.
 async fn start_broker(
     dir: &Path,
     fed: &LocalFederation,
-    process_name: &str,
-    name: &str,
-    addr: SocketAddr,
-    store: Option<StoreFile>,
-    peer_endpoint: Option<String>,
+    launch: &BrokerLaunch,
 ) -> anyhow::Result<BrokerProcess> {
-    let material = fed
-        .federation
-        .broker(name)
-        .with_context(|| format!("no broker {name}"))?
-        .clone();
-    let mut config = trm_dev::devfed::broker_config(
-        &fed.federation,
-        &material,
-        addr,
-        dir.join("data").join(process_name),
-    );
-    if let Some(store) = store {
-        config.store = store;
-    }
-    if let Some(endpoint) = peer_endpoint {
-        let peer = if name == AT { RS } else { AT };
-        config
-            .network
-            .peer_endpoints
-            .insert(peer.to_owned(), endpoint.into());
-    }
-    let path = dir.join(format!("{process_name}.toml"));
-    std::fs::write(&path, toml::to_string(&config)?)?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path(dir, process_name))?;
-    process::spawn_broker_logging(
+    instances::start_broker(
         Path::new(env!("CARGO_BIN_EXE_broker-process")),
-        &path,
-        addr,
-        Stdio::from(log),
-        "info",
+        dir,
+        fed,
+        launch,
     )
     .await
-}
-
-/// Sends a referral from the node behind `client` to `to`; its message id.
-async fn send(client: &NodeAdminClient<Channel>, to: &str) -> anyhow::Result<String> {
-    Ok(client
-        .clone()
-        .send(fixtures::referral(to)?)
-        .await?
-        .into_inner()
-        .message_id)
-}
-
-/// Waits until the sender's evidence shows each of `ids` delivered, and `relayed` too when
-/// `relayed` is set.
-async fn wait_delivered(
-    client: &NodeAdminClient<Channel>,
-    ids: &[String],
-    relayed: bool,
-    limit: Duration,
-) -> anyhow::Result<()> {
-    let started = Instant::now();
-    for id in ids {
-        let left = limit.saturating_sub(started.elapsed());
-        fixtures::wait_for_step(client, id, "delivered", left).await?;
-        if relayed {
-            let steps = fixtures::steps(&mut client.clone(), id).await?;
-            assert!(
-                steps.iter().any(|s| s == "relayed"),
-                "{id} delivered without a relayed step: {steps:?}"
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Asserts that the recipient holds each of `ids` exactly once, and nothing else.
-async fn received_once(recipient: &NodeAdminClient<Channel>, ids: &[String]) -> anyhow::Result<()> {
-    let mut received = fixtures::inbox_ids(&mut recipient.clone()).await?;
-    received.sort();
-    let mut expected = ids.to_vec();
-    expected.sort();
-    assert_eq!(received, expected, "each referral received exactly once");
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
