@@ -5,7 +5,7 @@
 //!
 //! The embedded store's counters are exact for ever (one writer applies every commit's
 //! deltas). Several broker processes write to a JetStream stream, so there a usage is counted
-//! again once it is older than the engine says ([`Counters::get`]).
+//! again once it is older than the engine says (the age [`Counters::get`] tells).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -133,14 +133,11 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    /// The usage of `counted` if it is known and was counted less than `max_age` ago (at any
-    /// time, for `None`).
-    pub(crate) fn get(&self, counted: &Counted, max_age: Option<Duration>) -> Option<Usage> {
+    /// The usage of `counted` if it is known, and how long ago it was counted from the
+    /// stored state.
+    pub(crate) fn get(&self, counted: &Counted) -> Option<(Usage, Duration)> {
         let known = self.known.get(counted)?;
-        match max_age {
-            Some(max_age) if known.counted_at.elapsed() >= max_age => None,
-            _ => Some(known.usage),
-        }
+        Some((known.usage, known.counted_at.elapsed()))
     }
 
     /// Records `usage` for `counted`, counted just now.

@@ -108,6 +108,11 @@ pub struct JetStreamStore {
     /// the stream when older than [`scan::QUEUE_COUNTED_FOR`] or [`scan::RELAYED_COUNTED_FOR`]
     /// (the broker's other processes write too).
     counters: Arc<Mutex<Counters>>,
+    /// The usages being counted again in the background, each by one task.
+    recounting: Arc<Mutex<std::collections::HashSet<counted::Counted>>>,
+    /// Held while a usage not known yet is counted, so that concurrent submissions wait for
+    /// one count instead of each reading the whole queue.
+    first_count: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl JetStreamStore {
@@ -212,6 +217,8 @@ impl JetStreamStore {
             leases,
             announce,
             counters: Arc::default(),
+            recounting: Arc::default(),
+            first_count: Arc::default(),
         };
         store.spawn_probe();
         Ok(store)
@@ -353,7 +360,8 @@ impl JetStreamStore {
 
     /// The messages on `filter` from sequence `from` on, oldest first, while `each` asks for
     /// more: read in batches of up to `batch` from any replica ([`direct`]), then from the
-    /// stream leader once those end, so that nothing acknowledged before the call is missed.
+    /// stream leader once those end (or fail), so that nothing acknowledged before the call is
+    /// missed.
     async fn walk(
         &self,
         filter: &str,
@@ -362,7 +370,7 @@ impl JetStreamStore {
         mut each: impl FnMut(jetstream::message::StreamMessage) -> Result<bool, StoreError>,
     ) -> Result<(), StoreError> {
         loop {
-            let messages = direct::batch(
+            let messages = match direct::batch(
                 &self.client,
                 &self.layout.stream,
                 filter,
@@ -371,7 +379,14 @@ impl JetStreamStore {
                 REQUEST_TIMEOUT,
             )
             .await
-            .map_err(engine)?;
+            {
+                Ok(messages) => messages,
+                // The leader's reads below take over, one message per request.
+                Err(e) => {
+                    tracing::debug!(cause = %e, filter, "batched read failed, reading from the stream leader");
+                    break;
+                }
+            };
             let Some(last) = messages.last() else {
                 break;
             };

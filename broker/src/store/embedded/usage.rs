@@ -46,7 +46,7 @@ impl EmbeddedStore {
     ) -> Result<Usage, StoreError> {
         // Counting under the lock keeps the writer from committing meanwhile.
         let mut counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(usage) = counters.get(&counted, None) {
+        if let Some((usage, _)) = counters.get(&counted) {
             return Ok(usage);
         }
         let usage = count(self)?;

@@ -18,8 +18,8 @@ use serde::Serialize;
 /// Messages one request asks for.
 pub const BATCH: usize = 256;
 /// Bytes one request asks for at most (the server stops a batch after the message that
-/// crosses it).
-const MAX_BYTES: usize = 4 << 20;
+/// crosses it): small enough that a busy reader does not fall behind the server.
+const MAX_BYTES: usize = 1 << 20;
 
 /// The end of a batch.
 const END_OF_BATCH: u16 = 204;
@@ -61,8 +61,8 @@ struct Request<'a> {
 }
 
 /// The messages on `filter` (wildcards allowed) from stream sequence `from` on, oldest first:
-/// at most `max` of them (and [`BATCH`]), fewer when they pass [`MAX_BYTES`]. Empty when
-/// there is none.
+/// at most `max` of them (and [`BATCH`]), fewer when they pass [`MAX_BYTES`] or when the
+/// answer stopped coming after some of them. Empty when there is none.
 pub async fn batch(
     client: &async_nats::Client,
     stream: &str,
@@ -93,10 +93,14 @@ pub async fn batch(
         .map_err(DirectError::Publish)?;
     let mut messages = Vec::new();
     loop {
-        let message = tokio::time::timeout(timeout, answers.next())
-            .await
-            .map_err(|_| DirectError::Timeout(timeout))?
-            .ok_or(DirectError::Closed)?;
+        let message = match tokio::time::timeout(timeout, answers.next()).await {
+            Ok(Some(message)) => message,
+            // What came before a lost end (a server that dropped part of a large answer to a
+            // slow reader) is good: the caller goes on after it.
+            Ok(None) | Err(_) if !messages.is_empty() => return Ok(messages),
+            Ok(None) => return Err(DirectError::Closed),
+            Err(_) => return Err(DirectError::Timeout(timeout)),
+        };
         match message.status {
             None => messages.push(
                 StreamMessage::try_from(message).map_err(|e| DirectError::Answer(e.to_string()))?,
