@@ -11,7 +11,11 @@
 //!
 //! The stream keeps what it sent and is waiting for ([`InFlight`]): each queued item is read
 //! and decoded once, when it is sent, and an acknowledgement is checked against the envelope
-//! header kept from then, not against the queue read again.
+//! header kept from then, not against the queue read again. The queue is read again only when
+//! something new may be there (a wake-up, or a read that filled the window), and each
+//! acknowledgement's completion starts at once, beside the others: the node's
+//! acknowledgements are written together, and a stream that ends completes what was
+//! acknowledged before it returns.
 //!
 //! With several broker processes on one store, a node may be served by any of them, and may
 //! have a stream open on two (a reconnect to the other process while the old connection
@@ -26,9 +30,12 @@
 //! ([`crate::wakeups`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tonic::{Status, Streaming};
@@ -60,21 +67,24 @@ enum Sent {
     Receipt,
 }
 
-/// The items a stream sent and is waiting for, by sequence.
+/// The items a stream sent and has not completed, by sequence: those waiting for their
+/// acknowledgement, and those acknowledged whose completion is being written.
 #[derive(Debug, Default)]
 struct InFlight {
+    /// Waiting for their acknowledgement.
     sent: BTreeMap<u64, Sent>,
-    /// The same sequences, as the store's reads want them.
+    /// Every item sent and not completed, as the store's reads want them (not to be sent
+    /// again while their completion is written).
     sequences: BTreeSet<u64>,
 }
 
 impl InFlight {
     fn len(&self) -> usize {
-        self.sent.len()
+        self.sequences.len()
     }
 
     fn is_empty(&self) -> bool {
-        self.sent.is_empty()
+        self.sequences.is_empty()
     }
 
     /// Keeps what the acknowledgement of `delivery` will be checked against.
@@ -87,12 +97,22 @@ impl InFlight {
         self.sequences.insert(delivery.sequence);
     }
 
-    /// What was kept of `sequence`, if it is in flight.
-    fn remove(&mut self, sequence: u64) -> Option<Sent> {
-        self.sequences.remove(&sequence);
+    /// What was kept of `sequence`, if it waits for its acknowledgement; it stays in flight
+    /// until [`InFlight::completed`].
+    fn acknowledged(&mut self, sequence: u64) -> Option<Sent> {
         self.sent.remove(&sequence)
     }
+
+    /// The completion of `sequence` is written (or failed, ending the stream).
+    fn completed(&mut self, sequence: u64) {
+        self.sequences.remove(&sequence);
+    }
 }
+
+/// The completions of acknowledged items being written, each answering with its sequence.
+type Completions = FuturesUnordered<
+    std::pin::Pin<Box<dyn Future<Output = (u64, Result<(), BrokerError>)> + Send>>,
+>;
 
 /// Who a delivery stream serves: the node, and the certificate (DER) its stream was opened with.
 #[derive(Debug, Clone)]
@@ -111,19 +131,48 @@ pub async fn session(
     out: mpsc::Sender<Result<pb::Delivery, Status>>,
 ) {
     info!(node = %node, "delivery stream opened");
-    let waker = state.waker(&node);
+    let mut completions = Completions::new();
+    serve(
+        &state,
+        &node,
+        &certificate,
+        &mut acks,
+        &out,
+        &mut completions,
+    )
+    .await;
+    // What the node acknowledged before the stream ended is completed, not sent again.
+    while completions.next().await.is_some() {}
+}
+
+/// The stream's loop: sends what is queued, within [`WINDOW`], and starts the completion of
+/// each acknowledged item at once, so that the node's acknowledgements are written together
+/// (the store commits concurrent writes as one) instead of one after the other. Returns when
+/// the stream ends.
+async fn serve(
+    state: &Arc<BrokerState>,
+    node: &NodeAddr,
+    certificate: &[u8],
+    acks: &mut Streaming<pb::DeliveryAck>,
+    out: &mpsc::Sender<Result<pb::Delivery, Status>>,
+    completions: &mut Completions,
+) {
+    let waker = state.waker(node);
     // Ending the stream at shutdown lets the server's graceful shutdown finish.
     let mut shutdown = state.shutdown_signal();
     let mut in_flight = InFlight::default();
     // The last acknowledgement, or when the oldest item in flight was sent.
     let mut progress = Instant::now();
+    // Whether the queue may hold something not sent yet: at the start, after a wake-up, and
+    // after a read that filled the room it was given.
+    let mut unread = true;
     loop {
         // A node revoked while its stream is open, or whose certificate was replaced, gets
         // nothing more on the stream that certificate opened.
         let listed = state
             .directory
             .current()
-            .peer_by_certificate(&certificate)
+            .peer_by_certificate(certificate)
             .cloned();
         if listed != Some(Peer::Node(node.clone())) {
             info!(node = %node, "node or its certificate no longer in the directory; ending its delivery stream");
@@ -137,20 +186,22 @@ pub async fn session(
         let notified = waker.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if in_flight.len() < WINDOW {
+        if unread && in_flight.len() < WINDOW {
             // Scan from the start of the queue each time, skipping (unread) what is in flight:
             // sequence numbers are taken before their writes commit, so an item can appear
             // behind one already sent, and a high-water mark would skip it until the next
-            // connection.
+            // connection. Its commit wakes this stream, which reads again.
+            let room = WINDOW - in_flight.len();
             match state
                 .store
-                .pending_except(&node, &in_flight.sequences, WINDOW - in_flight.len())
+                .pending_except(node, &in_flight.sequences, room)
                 .await
             {
                 Ok(fresh) => {
                     if in_flight.is_empty() {
                         progress = Instant::now();
                     }
+                    unread = fresh.len() >= room;
                     for item in fresh {
                         in_flight.insert(&item.delivery);
                         // A node that stops reading fills the stream's buffer: it gets until
@@ -185,22 +236,29 @@ pub async fn session(
             }
         }
         tokio::select! {
-            () = &mut notified => {}
+            () = &mut notified => unread = true,
+            Some((sequence, completed)) = completions.next(), if !completions.is_empty() => {
+                in_flight.completed(sequence);
+                if let Err(e) = completed {
+                    warn!(node = %node, sequence, cause = %e, "refused acknowledgement");
+                    let _ = out.try_send(Err(e.into()));
+                    return;
+                }
+            }
             ack = acks.message() => match ack {
                 Ok(Some(ack)) => {
                     let sequence = ack.sequence;
-                    let Some(sent) = in_flight.remove(sequence) else {
+                    let Some(sent) = in_flight.acknowledged(sequence) else {
                         // Not progress: acks for made-up sequence numbers must not hold off
                         // the deadline.
                         debug!(node = %node, sequence, "acknowledgement for an item not in flight");
                         continue;
                     };
                     progress = Instant::now();
-                    if let Err(e) = acknowledge(&state, &node, ack, sent).await {
-                        warn!(node = %node, sequence, cause = %e, "refused acknowledgement");
-                        let _ = out.try_send(Err(e.into()));
-                        return;
-                    }
+                    let (state, node) = (state.clone(), node.clone());
+                    completions.push(Box::pin(async move {
+                        (sequence, acknowledge(&state, &node, ack, sent).await)
+                    }));
                 }
                 Ok(None) => {
                     info!(node = %node, "delivery stream ended by node");

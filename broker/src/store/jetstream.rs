@@ -497,6 +497,18 @@ impl BrokerStore for JetStreamStore {
         Box::pin(self.pending_now(recipient, after, limit))
     }
 
+    /// Reads only after the last item in flight: a stream sequence is assigned at commit, so
+    /// nothing can appear behind an item already read.
+    fn pending_except<'a>(
+        &'a self,
+        recipient: &'a NodeAddr,
+        skip: &'a std::collections::BTreeSet<u64>,
+        limit: usize,
+    ) -> StoreFuture<'a, Vec<Queued>> {
+        let after = skip.last().copied().unwrap_or(0);
+        Box::pin(self.pending_now(recipient, after, limit))
+    }
+
     fn item<'a>(
         &'a self,
         recipient: &'a NodeAddr,
