@@ -108,11 +108,14 @@ impl Cluster {
     /// Starts the broker (its earlier process, if any, is killed first).
     pub async fn start_broker(&mut self) -> anyhow::Result<()> {
         self.broker = None;
-        let process = process::spawn_broker(
+        // Warnings only, unless `TRM_LOAD_BROKER_LOG` asks for more (a log filter, `info`).
+        let filter = std::env::var("TRM_LOAD_BROKER_LOG").unwrap_or_else(|_| "warn".into());
+        let process = process::spawn_broker_logging(
             &self.programs.broker,
             &self.broker_config_path(),
             self.fed.broker_addr(BROKER)?,
             self.log(BROKER)?,
+            &filter,
         )
         .await
         .context("starting the broker")?;
