@@ -9,11 +9,12 @@
 //!   passes again: referrals exchanged afterwards do not touch the second.
 //! - The same for a broker reaching a peer broker whose directory entry lists two endpoints:
 //!   the relay from `at` to `rs` moves to the second and back to the first.
-//! - The node's case again with a first endpoint that goes silent (accepts, drops every byte,
+//! - Both cases again with a first endpoint that goes silent (accepts, drops every byte,
 //!   never closes) instead of resetting: the open connection is given up on at the keepalive
 //!   deadline, each new round spends the handshake deadline on the first before the second, and
-//!   the delivery stream `rs` keeps on the silent connection until its own keepalive ends it
-//!   takes no wake-up from the stream on the new one (what stalled a referral before).
+//!   (for the node) the delivery stream `rs` keeps on the silent connection until its own
+//!   keepalive ends it takes no wake-up from the stream on the new one (what stalled a referral
+//!   before).
 //!
 //! A connection to a later endpoint checks the earlier ones every second here
 //! (`broker_failback_secs`, `network.failback_secs`; 30 s by default).
@@ -308,4 +309,10 @@ async fn a_node_whose_brokers_first_endpoint_goes_silent_moves_to_the_second_and
 async fn a_broker_relays_through_its_peers_second_endpoint_and_comes_back_to_the_first()
 -> anyhow::Result<()> {
     fail_over_and_come_back(Through::Peer, Mode::Reset).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_whose_peers_first_endpoint_goes_silent_relays_through_the_second_and_back()
+-> anyhow::Result<()> {
+    fail_over_and_come_back(Through::Peer, Mode::Blackhole).await
 }
