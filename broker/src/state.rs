@@ -130,12 +130,11 @@ impl BrokerState {
         wakers.entry(node.clone()).or_default().clone()
     }
 
-    /// Tells `node`'s delivery stream, if any, that something new is queued, here and (through
+    /// Tells `node`'s delivery streams, if any, that something new is queued, here and (through
     /// the store) in the other broker processes on the same store, where the node may be
-    /// connected instead. `notify_one` keeps a permit when nobody is waiting, so a wake-up
-    /// between two scans is not lost.
+    /// connected instead. Every stream of the node is woken ([`wake_every_stream`]).
     pub fn wake(&self, node: &NodeAddr) {
-        self.waker(node).notify_one();
+        wake_every_stream(&self.waker(node));
         self.store.announce(WakeUp::Node(node.clone()));
     }
 
@@ -147,7 +146,7 @@ impl BrokerState {
             WakeUp::Node(node) => {
                 let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(waker) = wakers.get(node) {
-                    waker.notify_one();
+                    wake_every_stream(waker);
                 }
             }
             WakeUp::Peer(peer) => {
@@ -165,7 +164,7 @@ impl BrokerState {
         {
             let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
             for waker in wakers.values() {
-                waker.notify_one();
+                wake_every_stream(waker);
             }
         }
         let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
@@ -242,9 +241,57 @@ impl BrokerState {
     }
 }
 
+/// Wakes every delivery stream waiting on `waker`, and keeps a permit for the next one to wait
+/// if none is waiting, so that a wake-up between two scans is not lost.
+///
+/// A node may have two streams open at once: a new one on the connection it dialled after its
+/// old connection went silent (a cut link, a failover to another endpoint), and the old one,
+/// which the broker ends only when its keepalive goes unanswered. Waking one stream only would
+/// hand every other wake-up to the dead stream, and an item queued last would wait on the live
+/// stream until something else is queued for the node.
+fn wake_every_stream(waker: &Notify) {
+    waker.notify_waiters();
+    waker.notify_one();
+}
+
 /// Completes when `signal` (from [`BrokerState::shutdown_signal`]) turns true, or at once if
 /// it already has.
 pub async fn stopped(signal: &mut watch::Receiver<bool>) {
     // The guard `wait_for` returns is dropped here, so callers' futures stay `Send`.
     let _ = signal.wait_for(|stopping| *stopping).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::Notify;
+
+    use super::wake_every_stream;
+
+    /// How long a woken wait may take to complete.
+    const WOKEN: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn a_wake_up_reaches_every_stream_of_a_node_not_only_the_oldest() {
+        let waker = Notify::new();
+        let (dead, live) = (waker.notified(), waker.notified());
+        tokio::pin!(dead);
+        tokio::pin!(live);
+        dead.as_mut().enable();
+        live.as_mut().enable();
+        wake_every_stream(&waker);
+        assert!(tokio::time::timeout(WOKEN, dead).await.is_ok());
+        assert!(
+            tokio::time::timeout(WOKEN, live).await.is_ok(),
+            "the newer stream was not woken"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wake_up_while_no_stream_waits_is_kept_for_the_next_wait() {
+        let waker = Notify::new();
+        wake_every_stream(&waker);
+        assert!(tokio::time::timeout(WOKEN, waker.notified()).await.is_ok());
+    }
 }

@@ -6,9 +6,12 @@
 //! - [`Mode::Reset`] closes every open connection with a TCP reset (RST) and resets each new
 //!   one as soon as it is accepted, as a host whose service is gone does.
 //! - [`Mode::Blackhole`] accepts connections but drops every byte both ways and never closes,
-//!   as a broken middlebox or a half-dead host does. A connection that lost bytes stays silent
-//!   for good, even after the mode is switched back (its stream is broken, as TCP's would be
-//!   after the retransmissions gave up): only new connections pass again.
+//!   as a broken middlebox or a half-dead host does. A connection accepted in this mode opens
+//!   no connection to the target (a silent host holds none); one that was open when the mode
+//!   came keeps its target connection (whose end hears nothing more, as behind a cut link) and
+//!   stays silent for good, even after the mode is switched back (its stream is broken, as
+//!   TCP's would be after the retransmissions gave up): only new connections pass again. A
+//!   broken connection is let go once both ends have closed it.
 //! - [`Mode::Hold`] accepts connections but forwards nothing until switched back; then what was
 //!   held passes (a path that stalls and recovers before TCP gives up).
 //!
@@ -49,6 +52,8 @@ pub struct Counts {
     pub to_client: u64,
     /// Bytes dropped in [`Mode::Blackhole`], both ways.
     pub dropped: u64,
+    /// Connections to the target open now.
+    pub open_to_target: u64,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +63,23 @@ struct Counters {
     to_target: AtomicU64,
     to_client: AtomicU64,
     dropped: AtomicU64,
+    open_to_target: AtomicU64,
+}
+
+/// Counts one open connection to the target while it lives.
+struct OpenToTarget(Arc<Counters>);
+
+impl OpenToTarget {
+    fn new(counters: &Arc<Counters>) -> Self {
+        counters.open_to_target.fetch_add(1, Ordering::Relaxed);
+        Self(counters.clone())
+    }
+}
+
+impl Drop for OpenToTarget {
+    fn drop(&mut self) {
+        self.0.open_to_target.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A running proxy; it stops (and resets its connections) when dropped.
@@ -126,6 +148,7 @@ impl LinkProxy {
             to_target: c.to_target.load(Ordering::Relaxed),
             to_client: c.to_client.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
+            open_to_target: c.open_to_target.load(Ordering::Relaxed),
         }
     }
 }
@@ -150,12 +173,18 @@ async fn accept_loop(
             continue;
         };
         counters.accepted.fetch_add(1, Ordering::Relaxed);
-        if *mode.borrow() == Mode::Reset {
-            counters.reset_on_arrival.fetch_add(1, Ordering::Relaxed);
-            reset(&client);
-            continue;
+        match *mode.borrow() {
+            Mode::Reset => {
+                counters.reset_on_arrival.fetch_add(1, Ordering::Relaxed);
+                reset(&client);
+            }
+            Mode::Blackhole => {
+                tokio::spawn(silent(client, mode.clone(), counters.clone()));
+            }
+            Mode::Pass | Mode::Hold => {
+                tokio::spawn(forward(client, target, mode.clone(), counters.clone()));
+            }
         }
-        tokio::spawn(forward(client, target, mode.clone(), counters.clone()));
     }
 }
 
@@ -199,6 +228,7 @@ async fn forward(
         fail(client, None, mode, &counters).await;
         return;
     };
+    let open = OpenToTarget::new(&counters);
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     let mut from_client = Side::new();
@@ -212,7 +242,9 @@ async fn forward(
             reset(&upstream);
             return;
         }
-        if !from_client.open && !from_target.open && !broken {
+        // Both ends closed: nothing is left to forward or to drop (a broken connection too,
+        // whose ends no longer hear anything either way).
+        if !from_client.open && !from_target.open {
             return;
         }
         let reading = current != Mode::Hold;
@@ -233,6 +265,7 @@ async fn forward(
         let (from_client_side, n) = match step {
             Step::Mode => continue,
             Step::Failed => {
+                drop(open);
                 fail(client, Some(upstream), mode, &counters).await;
                 return;
             }
@@ -277,6 +310,7 @@ async fn forward(
                 counter.fetch_add(n as u64, Ordering::Relaxed);
             }
             Some(Mode::Reset) => {
+                drop(open);
                 fail(client, Some(upstream), mode, &counters).await;
                 return;
             }
@@ -287,6 +321,12 @@ async fn forward(
             }
         }
     }
+}
+
+/// A connection accepted in [`Mode::Blackhole`]: no connection to the target, every byte from
+/// the client dropped, until the client gives up or the mode changes (then it is reset).
+async fn silent(client: TcpStream, mode: watch::Receiver<Mode>, counters: Arc<Counters>) {
+    fail(client, None, mode, &counters).await;
 }
 
 /// A connection whose target cannot be reached or failed: reset at once, except in
@@ -360,6 +400,60 @@ mod tests {
             }
             Err(_) => Ok(None),
         }
+    }
+
+    /// A server that closes each connection a second after accepting it; returns its address.
+    async fn closing_after_a_second() -> anyhow::Result<SocketAddr> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    drop(s);
+                });
+            }
+        });
+        Ok(addr)
+    }
+
+    /// Waits up to five seconds for the proxy to hold `open` connections to its target.
+    async fn until_open_to_target(proxy: &LinkProxy, open: u64) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while proxy.connections().open_to_target != open {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{:?}, expected {open} open to the target",
+                proxy.connections()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_silent_endpoint_holds_no_connection_to_its_target() -> anyhow::Result<()> {
+        let proxy = LinkProxy::start(closing_after_a_second().await?).await?;
+
+        // Open before the silence: its target connection stays until both ends closed it.
+        let mut before = TcpStream::connect(proxy.addr()).await?;
+        until_open_to_target(&proxy, 1).await?;
+        proxy.set(Mode::Blackhole);
+        before.write_all(b"lost").await?;
+        // Accepted in the silence: no target connection at all.
+        let mut during = TcpStream::connect(proxy.addr()).await?;
+        during.write_all(b"lost too").await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(proxy.connections().open_to_target, 1);
+        drop(before);
+        // The target closes its end within a second: the broken connection is let go.
+        until_open_to_target(&proxy, 0).await?;
+
+        let counts = proxy.connections();
+        assert_eq!(counts.accepted, 2);
+        assert_eq!(counts.dropped, 12, "{counts:?}");
+        drop(during);
+        Ok(())
     }
 
     #[tokio::test]

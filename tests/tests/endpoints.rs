@@ -9,6 +9,12 @@
 //!   passes again: referrals exchanged afterwards do not touch the second.
 //! - The same for a broker reaching a peer broker whose directory entry lists two endpoints:
 //!   the relay from `at` to `rs` moves to the second and back to the first.
+//! - Both cases again with a first endpoint that goes silent (accepts, drops every byte,
+//!   never closes) instead of resetting: the open connection is given up on at the keepalive
+//!   deadline, each new round spends the handshake deadline on the first before the second, and
+//!   (for the node) the delivery stream `rs` keeps on the silent connection until its own
+//!   keepalive ends it takes no wake-up from the stream on the new one (what stalled a referral
+//!   before).
 //!
 //! A connection to a later endpoint checks the earlier ones every second here
 //! (`broker_failback_secs`, `network.failback_secs`; 30 s by default).
@@ -186,10 +192,24 @@ async fn exchange(
     Ok((to_astra, to_lefoe))
 }
 
-/// The scenario, through the node's link or the peer link: both endpoints up, the first
-/// resetting every connection, the first back.
-async fn fail_over_and_come_back(through: Through) -> anyhow::Result<()> {
+/// The scenario, through the node's link or the peer link: both endpoints up, the first in
+/// `cut_mode` (resetting every connection, or silent), the first back. On failure, the brokers'
+/// logs are printed (the nodes run in this process and log to its captured output).
+async fn fail_over_and_come_back(through: Through, cut_mode: Mode) -> anyhow::Result<()> {
+    trm_storage::logging::init("info", trm_storage::logging::Stream::Stdout)?;
     let running = Endpoints::start(through).await?;
+    match scenario(&running, through, cut_mode).await {
+        Ok(()) => running.stop().await,
+        Err(e) => {
+            for name in [AT, RS] {
+                eprintln!("--- {name}'s log ---\n{}", running.log(name)?);
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn scenario(running: &Endpoints, through: Through, cut_mode: Mode) -> anyhow::Result<()> {
     let lefoe = running.fed.client(LEFOE).await?;
     let astra = running.fed.client(ASTRA).await?;
     let (mut to_astra, mut to_lefoe) = (Vec::new(), Vec::new());
@@ -203,14 +223,19 @@ async fn fail_over_and_come_back(through: Through) -> anyhow::Result<()> {
     assert!(running.first.connections().to_target > 0);
     assert_eq!(running.second.connections().accepted, 0, "second dialled");
 
-    // The first resets every connection: the traffic moves to the second.
-    running.first.set(Mode::Reset);
+    // The first resets every connection, or goes silent: the traffic moves to the second.
+    running.first.set(cut_mode);
     let cut = Instant::now();
-    for _ in 0..3 {
+    record(exchange(&lefoe, &astra).await?);
+    println!(
+        "{through:?}, first endpoint in {cut_mode:?}: a referral each way delivered {:.1} s after the cut",
+        cut.elapsed().as_secs_f64()
+    );
+    for _ in 0..2 {
         record(exchange(&lefoe, &astra).await?);
     }
     println!(
-        "{through:?}: three referrals each way through the second endpoint in {:.1} s",
+        "{through:?}, first endpoint in {cut_mode:?}: three referrals each way through the second endpoint in {:.1} s",
         cut.elapsed().as_secs_f64()
     );
     assert!(
@@ -218,7 +243,10 @@ async fn fail_over_and_come_back(through: Through) -> anyhow::Result<()> {
         "the second endpoint carried nothing: {:?}",
         running.second.connections()
     );
-    assert!(running.first.connections().reset_on_arrival > 0);
+    match cut_mode {
+        Mode::Reset => assert!(running.first.connections().reset_on_arrival > 0),
+        _ => assert!(running.first.connections().dropped > 0),
+    }
 
     // The first passes again: an exchange soon no longer touches the second.
     running.first.set(Mode::Pass);
@@ -262,17 +290,29 @@ async fn fail_over_and_come_back(through: Through) -> anyhow::Result<()> {
             "at's log says nothing of the move and the move back:\n{log}"
         );
     }
-    running.stop().await
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_keeps_exchanging_through_its_brokers_second_endpoint_and_comes_back_to_the_first()
 -> anyhow::Result<()> {
-    fail_over_and_come_back(Through::Node).await
+    fail_over_and_come_back(Through::Node, Mode::Reset).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_brokers_first_endpoint_goes_silent_moves_to_the_second_and_back()
+-> anyhow::Result<()> {
+    fail_over_and_come_back(Through::Node, Mode::Blackhole).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_relays_through_its_peers_second_endpoint_and_comes_back_to_the_first()
 -> anyhow::Result<()> {
-    fail_over_and_come_back(Through::Peer).await
+    fail_over_and_come_back(Through::Peer, Mode::Reset).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_whose_peers_first_endpoint_goes_silent_relays_through_the_second_and_back()
+-> anyhow::Result<()> {
+    fail_over_and_come_back(Through::Peer, Mode::Blackhole).await
 }

@@ -188,7 +188,10 @@ impl FailoverConnector {
     }
 
     /// While the connection to endpoint `connected` lives, tries the earlier endpoints every
-    /// `failback_every`; tells the connection to close when one answers.
+    /// `failback_every`; tells the connection to close when one answers. Each check is one dial
+    /// and handshake within the connector's deadlines whose connection is closed at once, and
+    /// the task ends as soon as the connection does, even in the middle of a check of a silent
+    /// endpoint: checks leave neither connections nor tasks behind.
     async fn watch_earlier(self, connected: usize, mut close: oneshot::Sender<()>) {
         loop {
             tokio::select! {
@@ -199,13 +202,11 @@ impl FailoverConnector {
                 let Some(listed) = self.endpoints.get(index) else {
                     break;
                 };
-                if self
-                    .connector
-                    .clone()
-                    .call(listed.uri.clone())
-                    .await
-                    .is_ok()
-                {
+                let answered = tokio::select! {
+                    () = close.closed() => return,
+                    answered = self.connector.clone().call(listed.uri.clone()) => answered.is_ok(),
+                };
+                if answered {
                     info!(
                         endpoint = listed.endpoint,
                         "an earlier broker endpoint answers again; moving the connection back"

@@ -1,8 +1,11 @@
 //! The failover connector over real loopback sockets and real pinned handshakes: the rule's
-//! order, a dead first endpoint skipped, the move back once it answers, a round that finds
-//! nobody, and lists that cannot be used.
+//! order, a dead first endpoint skipped, the move back once it answers, checks of a silent
+//! first endpoint that leave nothing open, a round that finds nobody, and lists that cannot be
+//! used.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -117,6 +120,93 @@ async fn a_dead_first_endpoint_is_skipped_and_the_connection_moves_back_once_it_
         "a connection to the first endpoint has nothing to move back to"
     );
     serving_first.abort();
+    serving_second.abort();
+}
+
+/// A port that accepts connections and never sends a byte (a half-dead host): counts the
+/// connections it accepted and those their client has closed.
+struct Silent {
+    addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    closed: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Silent {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (accepted, closed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (counting, closing) = (accepted.clone(), closed.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                counting.fetch_add(1, Ordering::SeqCst);
+                let closing = closing.clone();
+                tokio::spawn(async move {
+                    let mut ignored = Vec::new();
+                    let _ = tcp.read_to_end(&mut ignored).await;
+                    closing.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Self {
+            addr,
+            accepted,
+            closed,
+            task,
+        }
+    }
+
+    /// Connections accepted and not yet closed by their client.
+    fn open(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst) - self.closed.load(Ordering::SeqCst)
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn checks_of_a_silent_first_endpoint_leave_no_connection_or_task_behind() {
+    let s = setup();
+    let silent = Silent::start().await;
+    let second = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let second_addr = second.local_addr().expect("addr");
+    let serving_second = serve(&s, second, b'b');
+    // Handshake deadline 1 s, a check every 200 ms: a check every 1.2 s.
+    let mut failover = connector(&s, &[silent.addr, second_addr]);
+    let uri: http::Uri = failover.uri().parse().expect("uri");
+    let mut on_second = failover.call(uri).await.expect("a round").into_inner();
+    assert_eq!(tag_of(&mut on_second).await, b'b');
+
+    // Over several checks, each check's connection is closed at its deadline: at most the
+    // check under way is open.
+    let watched = tokio::time::Instant::now();
+    while watched.elapsed() < Duration::from_secs(4) {
+        assert!(silent.open() <= 1, "{} checks left open", silent.open());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let checks = silent.accepted() - 1;
+    assert!((2..=4).contains(&checks), "{checks} checks in 4 s");
+
+    // The connection ends in the middle of a check: the check is given up at once, and no
+    // other starts.
+    let during = silent.accepted();
+    while silent.accepted() == during {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(on_second);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(silent.open(), 0, "a check outlived its connection");
+    let after = silent.accepted();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        silent.accepted(),
+        after,
+        "checks went on after the connection ended"
+    );
+    silent.task.abort();
     serving_second.abort();
 }
 
