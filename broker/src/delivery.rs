@@ -166,6 +166,11 @@ async fn serve(
     // Whether the queue may hold something not sent yet: at the start, after a wake-up, and
     // after a read that filled the room it was given.
     let mut unread = true;
+    // One registration for wake-ups, kept from one turn of the loop to the next and renewed
+    // only once it fired: a wake-up that comes at any moment (while a read or an
+    // acknowledgement is handled too) is kept, not only one that finds the stream waiting.
+    let mut notified = Box::pin(waker.notified());
+    let mut armed = false;
     loop {
         // A node revoked while its stream is open, or whose certificate was replaced, gets
         // nothing more on the stream that certificate opened.
@@ -182,10 +187,12 @@ async fn serve(
             ))));
             return;
         }
-        // Register for wake-ups before scanning, so an item queued during the scan is not missed.
-        let notified = waker.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
+        // Registered before reading, so an item queued during the read is not missed.
+        if !armed {
+            notified.set(waker.notified());
+            notified.as_mut().enable();
+            armed = true;
+        }
         if unread && in_flight.len() < WINDOW {
             // Scan from the start of the queue each time, skipping (unread) what is in flight:
             // sequence numbers are taken before their writes commit, so an item can appear
@@ -236,7 +243,10 @@ async fn serve(
             }
         }
         tokio::select! {
-            () = &mut notified => unread = true,
+            () = notified.as_mut() => {
+                unread = true;
+                armed = false;
+            }
             Some((sequence, completed)) = completions.next(), if !completions.is_empty() => {
                 in_flight.completed(sequence);
                 if let Err(e) = completed {
