@@ -460,9 +460,21 @@ async fn an_answer_applied_by_two_processes_removes_the_item_once_and_queues_one
         .wake_ups()
         .await?
         .context("a shared store hears wake-ups")?;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    a.announce(WakeUp::Node(sender.clone()));
-    let heard = tokio::time::timeout(Duration::from_secs(5), heard_by_b.recv()).await?;
+    // A wake-up is core NATS, not stored: one announced before b's interest reached a's
+    // server (cluster routes carry it there a moment after b subscribes) is lost, as the
+    // store's rescan allows. So a announces until b hears one.
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            a.announce(WakeUp::Node(sender.clone()));
+            if let Ok(heard) =
+                tokio::time::timeout(Duration::from_millis(250), heard_by_b.recv()).await
+            {
+                return heard;
+            }
+        }
+    })
+    .await
+    .context("no wake-up announced by one process reached the other in 10 s")?;
     assert_eq!(heard, Some(WakeUp::Node(sender.clone())));
     assert!(
         tokio::time::timeout(Duration::from_millis(500), heard_by_a.recv())

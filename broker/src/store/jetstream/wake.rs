@@ -55,6 +55,9 @@ impl JetStreamStore {
             .subscribe(self.layout.wake_ups())
             .await
             .map_err(super::engine)?;
+        // The server has the interest once the flush returns (the cluster's other servers a
+        // moment later).
+        self.client.flush().await.map_err(super::engine)?;
         let layout = self.layout.clone();
         let (sender, receiver) = mpsc::channel(BUFFER);
         tokio::spawn(async move {
