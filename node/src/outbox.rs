@@ -5,6 +5,8 @@
 //! case's messages in the order they were sent. A message leaves the outbox only when its
 //! verified receipt is on disk, as with one submission at a time; answers are handled one by
 //! one, each with the rules below. While the broker is unreachable it retries with backoff.
+//! Only messages whose write is on disk are submitted: one whose flush failed (a full disk)
+//! is gone once the store recovers, and must not have reached the broker.
 //! A refusal without a signed receipt (a bare gRPC status: forged, oversized, unknown
 //! recipient, ...) is not evidence of anything, so it never ends a message: it is charged as a
 //! failed attempt and tried again with backoff. Only a signed receipt from the party entitled
@@ -355,6 +357,16 @@ impl Outbox {
                 return false;
             }
         };
+        // The read sees a message as soon as its write committed, before its flush: one whose
+        // flush then fails is gone after the store recovers (and its case's step number is
+        // taken again), so it must not reach the broker. Everything read is on disk once this
+        // returns.
+        if !items.is_empty()
+            && let Err(e) = self.node.store().durable().await
+        {
+            error!(cause = %e, "outbox messages not on disk yet; not submitted");
+            return false;
+        }
         for item in items {
             // An erasure of its case took it out of the outbox since it was read: not sent,
             // and already recorded so.

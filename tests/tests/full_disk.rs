@@ -450,6 +450,7 @@ fn rand_key() -> [u8; 16] {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_node_disk_refuses_sends_with_their_own_exit_code_serves_cases_and_recovers_by_itself()
 -> anyhow::Result<()> {
+    fixtures::log_to_test_output();
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     let data_dir = fed.node_data_dir(LEFOE);
