@@ -220,6 +220,7 @@ async fn writes_health(channel: &Channel) -> anyhow::Result<ServingStatus> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_broker_disk_refuses_new_envelopes_delivers_what_it_holds_and_recovers_by_itself()
 -> anyhow::Result<()> {
+    fixtures::log_to_test_output();
     let dir = tempfile::tempdir()?;
     let mut fed = fixtures::federation(dir.path()).await?;
     let data_dir = fed.broker_data_dir(BROKER);
