@@ -215,8 +215,10 @@ const MODULUS: u64 = (1 << 61) - 1;
 
 /// A fingerprint's kind: a piece of a passage.
 const PASSAGE: u8 = b'P';
-/// A fingerprint's kind: the first [`SHORTEST_TEXT_CHARS`] characters of a short text.
-const SHORT: u8 = b'S';
+/// A fingerprint's kind: the first [`SHORTEST_TEXT_CHARS`] characters of a short text. A
+/// content to be sent looks one up for every run of that many characters it has, so the
+/// store keeps the few it holds in memory too (see `crate::store::onward_index`).
+pub(crate) const SHORT: u8 = b'S';
 /// A fingerprint's kind: an attachment's bytes.
 const ATTACHMENT: u8 = b'A';
 

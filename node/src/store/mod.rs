@@ -236,6 +236,8 @@ pub struct NodeStore {
     key_users: Arc<KeyUsers>,
     /// Which outbox items are on their way to the broker (see [`handover`]).
     handover: Arc<Handover>,
+    /// The short-text fingerprints of the onward-sharing index, in memory.
+    onward_shorts: Arc<onward_index::Shorts>,
 }
 
 /// Case keys in use by changes in flight. A change that made a key, or used one, and was then
@@ -825,10 +827,11 @@ impl NodeStore {
     ) -> Result<Self, StoreError> {
         let engine = Arc::new(Slot::open(dir, settings)?);
         let vault = Arc::new(Vault::open(dir)?);
-        {
+        let onward_shorts = {
             let engine = engine.get()?;
             onward_index::ensure(&engine.onward, &engine.messages, &vault)?;
-        }
+            onward_index::Shorts::load(&engine.onward)?
+        };
         let key_users = Arc::new(KeyUsers {
             users: std::sync::Mutex::default(),
             engine: Arc::clone(&engine),
@@ -839,6 +842,7 @@ impl NodeStore {
             vault,
             key_users,
             handover: Arc::default(),
+            onward_shorts: Arc::new(onward_shorts),
         })
     }
 
@@ -1421,7 +1425,11 @@ impl NodeStore {
                 if !content.is_empty()
                     && summary.handling_code == i32::from(pb::HandlingCode::H2) =>
             {
-                Some(self.onward_fingerprints(provided))
+                let fingerprints = self.onward_fingerprints(provided);
+                // Before the change commits: the memory may hold more than the index, never
+                // less.
+                self.onward_shorts.note(&fingerprints);
+                Some(fingerprints)
             }
             _ => None,
         };

@@ -12,8 +12,16 @@
 //! that erases its case, so the index and the messages never disagree, not even after a crash.
 //! A store without the version record (made before the index, or restored with another
 //! vault) has its index built again when it opens: one pass over the messages, logged.
+//!
+//! The short-text fingerprints ([`Shorts`]) are kept in memory as well: a content to be sent
+//! looks one up for every run of [`crate::handling::SHORTEST_TEXT_CHARS`] characters it has (about 8,000 for an
+//! 8 KiB text, against about 1,600 passage pieces), while the node holds one for each short H2
+//! text it received. The memory is filled from the tree when the store opens and added to
+//! before each indexed message is stored; it is not trimmed on erasure, so it may name a
+//! fingerprint the tree no longer has (whose lookup then finds nothing), never the other way.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{PoisonError, RwLock};
 
 use prost::Message as _;
 use sled::transaction::TransactionalTree;
@@ -21,7 +29,7 @@ use trm_proto::pb;
 
 use super::combine::Abort;
 use super::{INCOMING, NodeStore, StoreError, case_key_of, corrupt};
-use crate::handling::{FINGERPRINT_BYTES, Fingerprints};
+use crate::handling::{FINGERPRINT_BYTES, Fingerprints, SHORT};
 use crate::vault::{Vault, VaultError};
 
 /// The index's tree.
@@ -60,6 +68,50 @@ fn version_record(secret: &[u8; 32]) -> Vec<u8> {
     let mut record = vec![VERSION];
     record.extend_from_slice(check.get(..8).unwrap_or_default());
     record
+}
+
+/// The short-text fingerprints the index holds, in memory (see the module's documentation):
+/// a superset of those in the tree.
+#[derive(Debug, Default)]
+pub(super) struct Shorts(RwLock<HashSet<[u8; FINGERPRINT_BYTES]>>);
+
+impl Shorts {
+    /// Those in `tree`: its short-text records are one range, as their keys begin with the
+    /// fingerprint, whose first byte is its kind.
+    pub(super) fn load(tree: &sled::Tree) -> Result<Self, StoreError> {
+        let mut held = HashSet::new();
+        for item in tree.scan_prefix([SHORT]) {
+            let (key, _) = item?;
+            if let Some(fingerprint) = key
+                .get(..FINGERPRINT_BYTES)
+                .and_then(|f| <[u8; FINGERPRINT_BYTES]>::try_from(f).ok())
+            {
+                held.insert(fingerprint);
+            }
+        }
+        Ok(Self(RwLock::new(held)))
+    }
+
+    /// Adds the short-text fingerprints of `fingerprints`, about to be indexed.
+    pub(super) fn note(&self, fingerprints: &Fingerprints) {
+        let shorts = fingerprints.0.iter().filter(|f| is_short(f)).copied();
+        let mut held = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        held.extend(shorts);
+    }
+
+    /// Whether the index may hold `fingerprint`: false only for a short-text one it does not.
+    fn may_hold(&self, fingerprint: &[u8; FINGERPRINT_BYTES]) -> bool {
+        !is_short(fingerprint)
+            || self
+                .0
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(fingerprint)
+    }
+}
+
+fn is_short(fingerprint: &[u8; FINGERPRINT_BYTES]) -> bool {
+    fingerprint.first() == Some(&SHORT)
 }
 
 /// Whether a stored message is one the index covers: received under H2, content kept.
@@ -187,7 +239,7 @@ impl NodeStore {
     ) -> Result<BTreeSet<Vec<u8>>, StoreError> {
         let engine = self.engine()?;
         let mut found = BTreeSet::new();
-        for fingerprint in &sought.0 {
+        for fingerprint in sought.0.iter().filter(|f| self.onward_shorts.may_hold(f)) {
             // The addressee's records: `fingerprint ‖ except ‖ 0 ‖ id`.
             let mut skip_from = fingerprint.to_vec();
             skip_from.extend_from_slice(except.as_bytes());
@@ -483,6 +535,38 @@ mod tests {
             "the erased case leaves nothing"
         );
         assert!(check_onward_in(&store, &copied, "police-rs@rs")?.is_ok());
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_h2_text_is_found_before_and_after_the_store_reopens() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let short = "Marko, café near the bus station";
+        let copied = outgoing(format!("{} {short} {}", WORDS.join(" "), "x"), None);
+        {
+            let store = NodeStore::open(dir.path())?;
+            receive(
+                &store,
+                1,
+                "astra@rs",
+                pb::HandlingCode::H2,
+                short.into(),
+                None,
+            )
+            .await?;
+            assert!(
+                check_onward_in(&store, &copied, "police-rs@rs")?.is_err(),
+                "found in the store that received it"
+            );
+            assert!(
+                check_onward_in(&store, &outgoing(WORDS.join(" "), None), "police-rs@rs")?.is_ok()
+            );
+        }
+        let reopened = NodeStore::open(dir.path())?;
+        assert!(
+            check_onward_in(&reopened, &copied, "police-rs@rs")?.is_err(),
+            "found after the store opened again"
+        );
         Ok(())
     }
 
