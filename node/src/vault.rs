@@ -88,17 +88,34 @@ pub fn authored(case_key: &[u8]) -> Vec<u8> {
     [AUTHORED, case_key].concat()
 }
 
+/// A case key in memory: its secret, and the public half content is encrypted to (derived
+/// once, not for each message).
+struct CaseKey {
+    identity: age::x25519::Identity,
+    recipient: age::x25519::Recipient,
+}
+
+impl CaseKey {
+    fn new(identity: age::x25519::Identity) -> Arc<Self> {
+        let recipient = identity.to_public();
+        Arc::new(Self {
+            identity,
+            recipient,
+        })
+    }
+}
+
 /// Case keys in memory, by the name of their file: at most [`CACHED_KEYS`]; when full, the
 /// tenth used longest ago is dropped (and zeroized with it).
 #[derive(Default)]
 struct KeyCache {
-    keys: HashMap<[u8; 32], (Arc<age::x25519::Identity>, u64)>,
+    keys: HashMap<[u8; 32], (Arc<CaseKey>, u64)>,
     /// A counter that orders uses.
     clock: u64,
 }
 
 impl KeyCache {
-    fn get(&mut self, name: &[u8; 32]) -> Option<Arc<age::x25519::Identity>> {
+    fn get(&mut self, name: &[u8; 32]) -> Option<Arc<CaseKey>> {
         self.clock = self.clock.wrapping_add(1);
         let clock = self.clock;
         self.keys.get_mut(name).map(|(identity, used)| {
@@ -107,7 +124,7 @@ impl KeyCache {
         })
     }
 
-    fn put(&mut self, name: [u8; 32], identity: Arc<age::x25519::Identity>) {
+    fn put(&mut self, name: [u8; 32], identity: Arc<CaseKey>) {
         if self.keys.len() >= CACHED_KEYS && !self.keys.contains_key(&name) {
             let mut uses: Vec<u64> = self.keys.values().map(|(_, used)| *used).collect();
             let tenth = (CACHED_KEYS / 10).max(1);
@@ -172,8 +189,8 @@ fn salt(dir: &Path) -> Result<[u8; 32], VaultError> {
     Ok(salt)
 }
 
-fn encrypt(identity: &age::x25519::Identity, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-    age::encrypt(&identity.to_public(), plaintext).map_err(|e| VaultError::Crypto(e.to_string()))
+fn encrypt(key: &CaseKey, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
+    age::encrypt(&key.recipient, plaintext).map_err(|e| VaultError::Crypto(e.to_string()))
 }
 
 impl Vault {
@@ -241,12 +258,12 @@ impl Vault {
     }
 
     /// The case's key from memory, if it is there.
-    fn cached(&self, name: &[u8; 32]) -> Option<Arc<age::x25519::Identity>> {
+    fn cached(&self, name: &[u8; 32]) -> Option<Arc<CaseKey>> {
         self.cache().get(name)
     }
 
     /// Reads the case's key file; call under the case's lock.
-    fn read(&self, name: &[u8; 32]) -> Result<Option<Arc<age::x25519::Identity>>, VaultError> {
+    fn read(&self, name: &[u8; 32]) -> Result<Option<Arc<CaseKey>>, VaultError> {
         let path = self.path_of(name);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => SecretString::from(text),
@@ -258,13 +275,13 @@ impl Vault {
             .trim()
             .parse()
             .map_err(|_| VaultError::Format(path))?;
-        let identity = Arc::new(identity);
+        let identity = CaseKey::new(identity);
         self.cache().put(*name, Arc::clone(&identity));
         Ok(Some(identity))
     }
 
     /// The case's key, from memory or its file, or `None` when it has none.
-    fn existing(&self, name: &[u8; 32]) -> Result<Option<Arc<age::x25519::Identity>>, VaultError> {
+    fn existing(&self, name: &[u8; 32]) -> Result<Option<Arc<CaseKey>>, VaultError> {
         if let Some(identity) = self.cached(name) {
             return Ok(Some(identity));
         }
@@ -277,7 +294,7 @@ impl Vault {
 
     /// The case's key, created and on disk before this returns. Blocks on the disk when the
     /// key is not in memory.
-    fn key_for(&self, case_key: &[u8]) -> Result<Arc<age::x25519::Identity>, VaultError> {
+    fn key_for(&self, case_key: &[u8]) -> Result<Arc<CaseKey>, VaultError> {
         let name = self.name(case_key);
         if let Some(identity) = self.cached(&name) {
             return Ok(identity);
@@ -297,7 +314,7 @@ impl Vault {
             fs::PRIVATE,
         )
         .map_err(written)?;
-        let identity = Arc::new(identity);
+        let identity = CaseKey::new(identity);
         self.cache().put(name, Arc::clone(&identity));
         Ok(identity)
     }
@@ -336,7 +353,7 @@ impl Vault {
         let identity = self
             .existing(&self.name(case_key))?
             .ok_or(VaultError::Erased)?;
-        age::decrypt(identity.as_ref(), ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
+        age::decrypt(&identity.identity, ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
     }
 
     /// Decrypts content kept under the first of `ids` whose key opens it (a message may be
@@ -367,7 +384,7 @@ impl Vault {
         let Some(identity) = self.existing(&self.name(from))? else {
             return Ok(None);
         };
-        let Ok(plaintext) = age::decrypt(identity.as_ref(), ciphertext) else {
+        let Ok(plaintext) = age::decrypt(&identity.identity, ciphertext) else {
             return Ok(None);
         };
         let plaintext: age::secrecy::SecretSlice<u8> = plaintext.into();
@@ -624,7 +641,7 @@ mod tests {
     #[test]
     fn memory_holds_at_most_the_bound_and_keeps_the_keys_used_lately() {
         let mut cache = KeyCache::default();
-        let identity = Arc::new(age::x25519::Identity::generate());
+        let identity = CaseKey::new(age::x25519::Identity::generate());
         let name = |n: usize| -> [u8; 32] {
             let mut name = [0u8; 32];
             name[..8].copy_from_slice(&(n as u64).to_be_bytes());
