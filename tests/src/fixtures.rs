@@ -23,17 +23,11 @@ pub const POLICE: &str = "police-at@marri";
 /// Placed in every test referral's notes and searched for in stores.
 pub const CANARY: &str = "CANARY-b51e0d-plaintext-marker";
 
-/// Sends what the in-process broker and nodes log (`RUST_LOG`, else INFO) to the test's own
-/// output, which the test runner shows when the test fails. Once per process; later calls do
-/// nothing.
+/// Sends what the in-process broker and nodes log (`TRM_LOG`, else INFO) to standard error,
+/// which the test runner shows when the test fails. Once per process; later calls do nothing.
 pub fn log_to_test_output() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Another test of this process may have set one already: that one is kept.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_test_writer()
-        .try_init();
+    // Only fails on a bad `TRM_LOG_FORMAT`: the test then runs without the logs.
+    let _ = trm_storage::logging::init("info", trm_storage::logging::Stream::Stderr);
 }
 
 /// Generates the test federation under `root` (nothing is started).
