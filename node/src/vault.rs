@@ -118,13 +118,13 @@ impl KeyCache {
     fn get(&mut self, name: &[u8; 32]) -> Option<Arc<CaseKey>> {
         self.clock = self.clock.wrapping_add(1);
         let clock = self.clock;
-        self.keys.get_mut(name).map(|(identity, used)| {
+        self.keys.get_mut(name).map(|(key, used)| {
             *used = clock;
-            Arc::clone(identity)
+            Arc::clone(key)
         })
     }
 
-    fn put(&mut self, name: [u8; 32], identity: Arc<CaseKey>) {
+    fn put(&mut self, name: [u8; 32], key: Arc<CaseKey>) {
         if self.keys.len() >= CACHED_KEYS && !self.keys.contains_key(&name) {
             let mut uses: Vec<u64> = self.keys.values().map(|(_, used)| *used).collect();
             let tenth = (CACHED_KEYS / 10).max(1);
@@ -134,7 +134,7 @@ impl KeyCache {
             self.keys.retain(|_, (_, used)| *used > cut);
         }
         self.clock = self.clock.wrapping_add(1);
-        self.keys.insert(name, (identity, self.clock));
+        self.keys.insert(name, (key, self.clock));
     }
 
     fn remove(&mut self, name: &[u8; 32]) {
@@ -275,19 +275,19 @@ impl Vault {
             .trim()
             .parse()
             .map_err(|_| VaultError::Format(path))?;
-        let identity = CaseKey::new(identity);
-        self.cache().put(*name, Arc::clone(&identity));
-        Ok(Some(identity))
+        let key = CaseKey::new(identity);
+        self.cache().put(*name, Arc::clone(&key));
+        Ok(Some(key))
     }
 
     /// The case's key, from memory or its file, or `None` when it has none.
     fn existing(&self, name: &[u8; 32]) -> Result<Option<Arc<CaseKey>>, VaultError> {
-        if let Some(identity) = self.cached(name) {
-            return Ok(Some(identity));
+        if let Some(key) = self.cached(name) {
+            return Ok(Some(key));
         }
         let _case = self.lock(name);
-        if let Some(identity) = self.cached(name) {
-            return Ok(Some(identity));
+        if let Some(key) = self.cached(name) {
+            return Ok(Some(key));
         }
         self.read(name)
     }
@@ -296,15 +296,15 @@ impl Vault {
     /// key is not in memory.
     fn key_for(&self, case_key: &[u8]) -> Result<Arc<CaseKey>, VaultError> {
         let name = self.name(case_key);
-        if let Some(identity) = self.cached(&name) {
-            return Ok(identity);
+        if let Some(key) = self.cached(&name) {
+            return Ok(key);
         }
         let _case = self.lock(&name);
-        if let Some(identity) = self.cached(&name) {
-            return Ok(identity);
+        if let Some(key) = self.cached(&name) {
+            return Ok(key);
         }
-        if let Some(identity) = self.read(&name)? {
-            return Ok(identity);
+        if let Some(key) = self.read(&name)? {
+            return Ok(key);
         }
         let identity = age::x25519::Identity::generate();
         let path = self.path_of(&name);
@@ -314,17 +314,17 @@ impl Vault {
             fs::PRIVATE,
         )
         .map_err(written)?;
-        let identity = CaseKey::new(identity);
-        self.cache().put(name, Arc::clone(&identity));
-        Ok(identity)
+        let key = CaseKey::new(identity);
+        self.cache().put(name, Arc::clone(&key));
+        Ok(key)
     }
 
     /// Encrypts `plaintext` to the case's key, creating the key if the case has none.
     /// Blocking when the key is not in memory: on the async runtime, use
     /// [`Vault::seal_off_runtime`].
     pub fn seal(&self, case_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let identity = self.key_for(case_key)?;
-        encrypt(&identity, plaintext)
+        let key = self.key_for(case_key)?;
+        encrypt(&key, plaintext)
     }
 
     /// [`Vault::seal`] for async callers: a key in memory is used at once; reading or making
@@ -335,8 +335,8 @@ impl Vault {
         plaintext: &[u8],
     ) -> Result<Vec<u8>, VaultError> {
         let name = self.name(case_key);
-        let identity = match self.cached(&name) {
-            Some(identity) => identity,
+        let key = match self.cached(&name) {
+            Some(key) => key,
             None => {
                 let vault = Arc::clone(self);
                 let case_key = case_key.to_vec();
@@ -345,15 +345,15 @@ impl Vault {
                     .map_err(|e| VaultError::Stopped(e.to_string()))??
             }
         };
-        encrypt(&identity, plaintext)
+        encrypt(&key, plaintext)
     }
 
     /// Decrypts content stored for the case; [`VaultError::Erased`] once its key is destroyed.
     pub fn unseal(&self, case_key: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let identity = self
+        let key = self
             .existing(&self.name(case_key))?
             .ok_or(VaultError::Erased)?;
-        age::decrypt(&identity.identity, ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
+        age::decrypt(&key.identity, ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
     }
 
     /// Decrypts content kept under the first of `ids` whose key opens it (a message may be
@@ -381,10 +381,10 @@ impl Vault {
         from: &[u8],
         to: &[u8],
     ) -> Result<Option<Vec<u8>>, VaultError> {
-        let Some(identity) = self.existing(&self.name(from))? else {
+        let Some(key) = self.existing(&self.name(from))? else {
             return Ok(None);
         };
-        let Ok(plaintext) = age::decrypt(&identity.identity, ciphertext) else {
+        let Ok(plaintext) = age::decrypt(&key.identity, ciphertext) else {
             return Ok(None);
         };
         let plaintext: age::secrecy::SecretSlice<u8> = plaintext.into();
@@ -641,18 +641,18 @@ mod tests {
     #[test]
     fn memory_holds_at_most_the_bound_and_keeps_the_keys_used_lately() {
         let mut cache = KeyCache::default();
-        let identity = CaseKey::new(age::x25519::Identity::generate());
+        let key = CaseKey::new(age::x25519::Identity::generate());
         let name = |n: usize| -> [u8; 32] {
             let mut name = [0u8; 32];
             name[..8].copy_from_slice(&(n as u64).to_be_bytes());
             name
         };
         for n in 0..CACHED_KEYS {
-            cache.put(name(n), Arc::clone(&identity));
+            cache.put(name(n), Arc::clone(&key));
         }
         // The first key is used again, so it is not among the oldest any more.
         assert!(cache.get(&name(0)).is_some());
-        cache.put(name(CACHED_KEYS), Arc::clone(&identity));
+        cache.put(name(CACHED_KEYS), Arc::clone(&key));
         assert!(cache.keys.len() <= CACHED_KEYS);
         assert!(cache.get(&name(0)).is_some(), "used lately: kept");
         assert!(cache.get(&name(1)).is_none(), "used longest ago: dropped");

@@ -14,9 +14,9 @@
 //! vault) has its index built again when it opens: one pass over the messages, logged.
 //!
 //! The short-text fingerprints ([`Shorts`]) are kept in memory as well: a content to be sent
-//! looks one up for every run of [`crate::handling::SHORTEST_TEXT_CHARS`] characters it has (about 8,000 for an
-//! 8 KiB text, against about 1,600 passage pieces), while the node holds one for each short H2
-//! text it received. The memory is filled from the tree when the store opens and added to
+//! looks one up for every run of [`crate::handling::SHORTEST_TEXT_CHARS`] characters it has
+//! (about 8,000 for an 8 KiB text, against about 1,600 passage pieces), while the node holds
+//! one for each short H2 text it received. The memory is filled from the tree when the store opens and added to
 //! before each indexed message is stored; it is not trimmed on erasure, so it may name a
 //! fingerprint the tree no longer has (whose lookup then finds nothing), never the other way.
 
@@ -99,14 +99,14 @@ impl Shorts {
         held.extend(shorts);
     }
 
-    /// Whether the index may hold `fingerprint`: false only for a short-text one it does not.
-    fn may_hold(&self, fingerprint: &[u8; FINGERPRINT_BYTES]) -> bool {
-        !is_short(fingerprint)
-            || self
-                .0
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains(fingerprint)
+    /// Those of `sought` the index may hold: all but the short-text ones it does not.
+    fn possible<'a>(&self, sought: &'a Fingerprints) -> Vec<&'a [u8; FINGERPRINT_BYTES]> {
+        let held = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        sought
+            .0
+            .iter()
+            .filter(|f| !is_short(f) || held.contains(*f))
+            .collect()
     }
 }
 
@@ -239,7 +239,7 @@ impl NodeStore {
     ) -> Result<BTreeSet<Vec<u8>>, StoreError> {
         let engine = self.engine()?;
         let mut found = BTreeSet::new();
-        for fingerprint in sought.0.iter().filter(|f| self.onward_shorts.may_hold(f)) {
+        for fingerprint in self.onward_shorts.possible(sought) {
             // The addressee's records: `fingerprint ‖ except ‖ 0 ‖ id`.
             let mut skip_from = fingerprint.to_vec();
             skip_from.extend_from_slice(except.as_bytes());
