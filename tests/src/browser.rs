@@ -159,6 +159,29 @@ impl Browser {
         }
     }
 
+    /// Waits for the first element whose id is one of `ids` and says which it was: for a form
+    /// whose answer may be either page, read after the answer arrived, not before.
+    pub async fn find_one_of(&self, ids: &[&str]) -> anyhow::Result<String> {
+        let css = ids
+            .iter()
+            .map(|id| format!("[id=\"{id}\"]"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let found = self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&css))
+            .await;
+        match found {
+            Ok(element) => Ok(element.attr("id").await?.unwrap_or_default()),
+            Err(e) => {
+                let at = self.path().await.unwrap_or_default();
+                Err(anyhow::Error::from(e).context(format!("none of {ids:?} on {at}")))
+            }
+        }
+    }
+
     /// Whether an element with `id` is on the page now.
     pub async fn has(&self, id: &str) -> bool {
         let css = format!("[id=\"{id}\"]");
