@@ -239,6 +239,10 @@ pub fn codes(name: &str) -> Option<Vec<String>> {
         "source_reliability" => codes_of::<info::Reliability>(),
         "refusal_reason" => codes_of::<info::Refusal>(),
         "outcome" => codes_of::<update::Outcome>(),
+        "indicators" => trm_proto::indicators::LIST
+            .iter()
+            .map(|(code, _)| (*code).to_owned())
+            .collect(),
         _ => return None,
     })
 }
@@ -408,7 +412,20 @@ mod tests {
             Input::Date
         );
         assert_eq!(find(&referral, "referral.child").input, Input::Check);
-        assert_eq!(find(&referral, "referral.indicators").input, Input::Rows);
+        assert_eq!(
+            find(&referral, "referral.indicators").input,
+            Input::Choices(codes("indicators").expect("the shared list"))
+        );
+        assert_eq!(
+            find(&referral, "referral.services_given").input,
+            Input::Rows
+        );
+        assert!(
+            !referral
+                .iter()
+                .any(|f| f.path == "referral.indicator_list_version"),
+            "the node names the list's version, not the caseworker"
+        );
         assert_eq!(
             find(&referral, "referral.consent.override_legal_basis").input,
             Input::LongText
@@ -469,7 +486,8 @@ mod tests {
             ("referral.exploitation_types", "sexual"),
             ("referral.exploitation_types", "labour"),
             ("referral.indicators", "debt-bondage"),
-            ("referral.indicators", ""),
+            ("referral.services_given", "medical examination"),
+            ("referral.services_given", ""),
             ("referral.person.age_years", "24"),
             ("referral.person.sex", ""),
             ("referral.person.nationality", "RS"),
@@ -490,6 +508,11 @@ mod tests {
         assert_eq!(
             json["referral"]["indicators"],
             serde_json::json!(["debt-bondage"])
+        );
+        assert_eq!(
+            json["referral"]["services_given"],
+            serde_json::json!(["medical examination"]),
+            "an empty row is left out"
         );
         assert_eq!(json["referral"]["person"]["age_years"], 24);
         assert_eq!(json["referral"]["person"]["interpreter_needed"], false);

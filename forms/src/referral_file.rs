@@ -319,6 +319,55 @@ pub fn country(field: &str, code: &str) -> Result<String, FieldError> {
     }
 }
 
+/// A referral's indicators as sent: every code on the shared list
+/// ([`trm_proto::indicators`]), and the list's version, which a file may leave out. A stated
+/// version other than this build's is refused rather than replaced: the codes were chosen
+/// from that list.
+pub fn indicators(codes: &[String], version: &str) -> Result<(Vec<String>, String), FieldError> {
+    let expected = || {
+        trm_proto::indicators::LIST
+            .iter()
+            .map(|(c, _)| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(unknown) = codes.iter().find(|c| !trm_proto::indicators::known(c)) {
+        return Err(field_error(
+            "referral.indicators",
+            Problem::new(
+                "unknown-value",
+                format!(
+                    "unknown indicator `{unknown}` of the list {}, expected one of {}",
+                    trm_proto::indicators::VERSION,
+                    expected()
+                ),
+            )
+            .arg("value", unknown)
+            .arg("expected", expected()),
+        ));
+    }
+    if !version.is_empty() && version != trm_proto::indicators::VERSION {
+        return Err(field_error(
+            "referral.indicator_list_version",
+            Problem::new(
+                "unknown-value",
+                format!(
+                    "unknown indicator list `{version}`, expected `{}`",
+                    trm_proto::indicators::VERSION
+                ),
+            )
+            .arg("value", version)
+            .arg("expected", trm_proto::indicators::VERSION),
+        ));
+    }
+    let version = if codes.is_empty() {
+        String::new()
+    } else {
+        trm_proto::indicators::VERSION.to_owned()
+    };
+    Ok((codes.to_vec(), version))
+}
+
 /// An error naming `field` when `text` is blank.
 pub fn required(field: &str, text: &str) -> Result<(), FieldError> {
     if text.trim().is_empty() {
@@ -442,6 +491,8 @@ impl ReferralFile {
                 })
             })
             .transpose()?;
+        let (indicators, indicator_list_version) =
+            indicators(&r.indicators, &r.indicator_list_version)?;
         Ok(pb::Referral {
             victim_status: match r.victim_status {
                 VictimStatus::Potential => pb::VictimStatus::Potential,
@@ -484,8 +535,8 @@ impl ReferralFile {
                 role: g.role.clone(),
                 contact_via: g.contact_via.clone(),
             }),
-            indicators: r.indicators.clone(),
-            indicator_list_version: r.indicator_list_version.clone(),
+            indicators,
+            indicator_list_version,
             risk_assessment,
             needs: r.needs.iter().map(|n| need(*n).into()).collect(),
             services_given: r.services_given.clone(),
@@ -565,7 +616,11 @@ exploitation_types = ["sexual"]  # sexual | labour | forced_begging | forced_cri
 child = false
 unaccompanied = false
 indicators = ["deceptive-recruitment", "debt-bondage", "document-retention"]
-indicator_list_version = "trm-indicators-2026.1"
+                                 # the shared list trm-indicators-2026.1: deceptive-recruitment |
+                                 # debt-bondage | document-retention | restricted-movement |
+                                 # isolation | physical-or-sexual-violence | threats |
+                                 # threat-of-denunciation | withheld-wages | excessive-hours |
+                                 # degrading-conditions | abuse-of-vulnerability
 needs = ["shelter", "psychosocial", "legal_aid", "return", "compensation_claim"]
 services_given = ["shelter in Vienna since 2026-10-28", "medical examination", "legal counselling"]
 cooperates_with_authorities = true  # recorded only: never a condition of assistance
@@ -624,6 +679,43 @@ mod tests {
         );
         assert!(referral.consent.as_ref().is_some_and(|c| c.given));
         assert_eq!(file.priority(), pb::Priority::Urgent);
+        // The list's version is the node's, written for the caseworker.
+        assert_eq!(referral.indicators.len(), 3);
+        assert_eq!(
+            referral.indicator_list_version,
+            trm_proto::indicators::VERSION
+        );
+    }
+
+    #[test]
+    fn the_template_names_every_indicator_of_the_list() {
+        for (code, _) in trm_proto::indicators::LIST {
+            assert!(TEMPLATE.contains(code), "{code}");
+        }
+        assert!(TEMPLATE.contains(trm_proto::indicators::VERSION));
+    }
+
+    #[test]
+    fn indicators_off_the_list_and_other_list_versions_are_refused() {
+        let codes = |list: &[&str]| list.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+        let error = indicators(&codes(&["debt-bondage", "I-12"]), "").expect_err("off the list");
+        assert_eq!(error.field, "referral.indicators");
+        assert_eq!(error.problem.key(), "unknown-value");
+        assert_eq!(error.problem.get("value"), Some("I-12"));
+        let error = indicators(&codes(&["debt-bondage"]), "trm-indicators-2025.1")
+            .expect_err("another list");
+        assert_eq!(error.field, "referral.indicator_list_version");
+        let stated = indicators(&codes(&["debt-bondage"]), trm_proto::indicators::VERSION)
+            .expect("this list");
+        assert_eq!(
+            stated,
+            indicators(&codes(&["debt-bondage"]), "").expect("left out")
+        );
+        assert_eq!(
+            indicators(&[], "").expect("none"),
+            (Vec::new(), String::new()),
+            "no indicators name no list"
+        );
     }
 
     #[test]

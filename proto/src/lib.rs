@@ -14,6 +14,7 @@
 //! - [`receipt`]: signed delivery evidence.
 //! - [`prekey`]: nodes' short-lived content keys, signed and checked against the directory.
 //! - [`directory`]: the signed federation directory.
+//! - [`indicators`]: the shared, versioned list of trafficking indicators a referral names.
 //! - [`time`]: Unix-millisecond timestamps.
 //! - `codec` (with `grpc`): the gRPC codec, refusing bytes that do not decode with
 //!   INVALID_ARGUMENT.
@@ -26,6 +27,7 @@ pub mod clip;
 pub mod codec;
 pub mod directory;
 pub mod envelope;
+pub mod indicators;
 pub mod kinds;
 pub mod prekey;
 pub mod receipt;

@@ -132,6 +132,14 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
             .contains("id=\"referral.person.age_years-error\"")
     );
 
+    // An indicator that is not on the shared list (a forged box): refused beside the list.
+    let mut forged_box = referral_form(&session.csrf)?;
+    set(&mut forged_box, "referral.indicators", "I-12");
+    let answer = post(&node, &session, "/compose/referral", &forged_box).await?;
+    assert_eq!(answer.status, 422, "{}", answer.text());
+    assert!(answer.text().contains("id=\"referral.indicators-error\""));
+    assert_eq!(web::sent_count(&node.socket).await?, before);
+
     // The node's own rule: no consent and no legal basis.
     let mut no_consent = referral_form(&session.csrf)?;
     no_consent.retain(|(n, _)| n != "referral.consent.given");
@@ -153,11 +161,11 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
 
     // "Add a row" draws the form again with one more row, and sends nothing.
     let mut adding = referral_form(&session.csrf)?;
-    adding.push(("_add".into(), "referral.indicators".into()));
+    adding.push(("_add".into(), "referral.services_given".into()));
     let answer = post(&node, &session, "/compose/referral", &adding).await?;
     assert_eq!(answer.status, 200);
     assert!(
-        answer.text().contains("id=\"referral.indicators-3\""),
+        answer.text().contains("id=\"referral.services_given-3\""),
         "a fourth row"
     );
     assert_eq!(web::sent_count(&node.socket).await?, before);
@@ -200,6 +208,16 @@ async fn a_referral_typed_into_the_form_arrives_and_wrong_values_send_nothing() 
                 vec![pb::ExploitationType::Sexual as i32]
             );
             assert!(r.consent.is_some_and(|c| c.given));
+            // Ticked boxes of the shared list, which the node names.
+            assert_eq!(
+                r.indicators,
+                [
+                    "deceptive-recruitment",
+                    "debt-bondage",
+                    "document-retention"
+                ]
+            );
+            assert_eq!(r.indicator_list_version, trm_proto::indicators::VERSION);
         }
         other => anyhow::bail!("not a referral: {other:?}"),
     }

@@ -148,6 +148,12 @@ impl Labeler for Fluent {
             .or_else(|| English.numbered(field_full_name, n))
     }
 
+    fn listed(&self, field_full_name: &str, code: &str) -> Option<String> {
+        English.listed(field_full_name, code)?;
+        self.plain(&ids::listed(field_full_name, code))
+            .or_else(|| English.listed(field_full_name, code))
+    }
+
     fn unknown_code(&self, n: i32) -> String {
         self.message(ids::UNKNOWN_CODE, &[("n", n.into())])
             .unwrap_or_else(|| English.unknown_code(n))
@@ -267,6 +273,9 @@ pub fn english_ftl() -> String {
     for (name, label) in labels::all_fields() {
         for (n, meaning) in label.codes {
             entry(&mut out, &ids::numbered(name, *n), meaning);
+        }
+        for (code, meaning) in label.listed {
+            entry(&mut out, &ids::listed(name, code), meaning);
         }
     }
     entry(
@@ -397,6 +406,11 @@ mod tests {
             let (e, v) = key.rsplit_once('.').unwrap_or((key, ""));
             assert_eq!(fluent.meaning(e, v).as_deref(), Some(meaning), "{key}");
         }
+        for (name, label) in labels::all_fields() {
+            for (code, meaning) in label.listed {
+                assert_eq!(fluent.listed(name, code).as_deref(), Some(*meaning));
+            }
+        }
         for n in [0, 1, 2, 5, 21] {
             for unit in labels::all_units() {
                 assert_eq!(fluent.count(n, unit), English.count(n, unit));
@@ -446,5 +460,16 @@ mod tests {
         assert_eq!(de.yes_no(true), "ja");
         assert_eq!(de.kind("no_such_kind"), None);
         assert_eq!(de.numbered("trm.v1.InfoResponse.accuracy", 9), None);
+        assert_eq!(
+            de.listed("trm.v1.Referral.indicators", "debt-bondage")
+                .as_deref(),
+            Some("Schuldknechtschaft")
+        );
+        // A code of a newer list, or a field without a list: shown as written.
+        assert_eq!(de.listed("trm.v1.Referral.indicators", "I-12"), None);
+        assert_eq!(
+            de.listed("trm.v1.Referral.services_given", "isolation"),
+            None
+        );
     }
 }

@@ -34,6 +34,10 @@ pub trait Labeler: Send + Sync {
     /// What a numbered code of a field means (SIENA accuracy 1 to 4); `None` when the number
     /// is not one of the field's codes.
     fn numbered(&self, field_full_name: &str, n: u64) -> Option<String>;
+    /// The meaning of `code`, a text code of the shared list of the field named
+    /// `field_full_name` ([`crate::labels::FieldLabel::listed`]); `None` for a field without
+    /// a list or a code the list does not have.
+    fn listed(&self, field_full_name: &str, code: &str) -> Option<String>;
     /// A code number this build does not know.
     fn unknown_code(&self, n: i32) -> String;
     /// A message kind for people, in lower case, by its name in files (`referral_response`);
@@ -102,6 +106,11 @@ pub mod ids {
     /// `code-InfoResponse-accuracy-1`.
     pub fn numbered(field_full_name: &str, n: u64) -> String {
         format!("code-{}-{n}", bare(field_full_name))
+    }
+
+    /// `code-Referral-indicators-debt-bondage`.
+    pub fn listed(field_full_name: &str, code: &str) -> String {
+        format!("code-{}-{code}", bare(field_full_name))
     }
 
     /// `kind-referral_response`.
@@ -187,6 +196,14 @@ impl Labeler for English {
             .codes
             .iter()
             .find(|(code, _)| *code == n)
+            .map(|(_, m)| (*m).to_owned())
+    }
+
+    fn listed(&self, field_full_name: &str, code: &str) -> Option<String> {
+        labels::field(field_full_name)?
+            .listed
+            .iter()
+            .find(|(c, _)| *c == code)
             .map(|(_, m)| (*m).to_owned())
     }
 

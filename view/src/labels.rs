@@ -2,8 +2,8 @@
 //! the field's full protobuf name), the meaning of every code, and how codes are spelled.
 //!
 //! A label is also the place to decide how a proto3 default is shown ([`Show`]), what a
-//! number counts ([`FieldLabel::unit`]) and what a numbered code means
-//! ([`FieldLabel::codes`]). The tests walk the descriptors and fail when a field or a code of
+//! number counts ([`FieldLabel::unit`]), what a numbered code means ([`FieldLabel::codes`])
+//! and what a text code of a shared list means ([`FieldLabel::listed`]). The tests walk the descriptors and fail when a field or a code of
 //! a content message has no entry here, so nothing new is shown unlabelled.
 
 use prost_reflect::{EnumDescriptor, EnumValueDescriptor};
@@ -28,6 +28,9 @@ pub struct FieldLabel {
     pub unit: Option<&'static str>,
     /// The meanings of a number that is a code (SIENA accuracy 1 to 4).
     pub codes: &'static [(u64, &'static str)],
+    /// The meanings of a text that is a code of a shared list (the indicator list); a text
+    /// the list does not have is shown as written.
+    pub listed: &'static [(&'static str, &'static str)],
 }
 
 const fn l(label: &'static str) -> FieldLabel {
@@ -36,6 +39,7 @@ const fn l(label: &'static str) -> FieldLabel {
         show: Show::Always,
         unit: None,
         codes: &[],
+        listed: &[],
     }
 }
 
@@ -55,6 +59,13 @@ const fn counting(label: &'static str, unit: &'static str) -> FieldLabel {
 
 const fn coded(label: &'static str, codes: &'static [(u64, &'static str)]) -> FieldLabel {
     FieldLabel { codes, ..l(label) }
+}
+
+const fn listed(
+    label: &'static str,
+    listed: &'static [(&'static str, &'static str)],
+) -> FieldLabel {
+    FieldLabel { listed, ..l(label) }
 }
 
 /// Information accuracy in Europol's SIENA 4x4 evaluation.
@@ -140,7 +151,10 @@ const FIELDS: &[(&str, FieldLabel)] = &[
     ("trm.v1.Referral.child", l("Child")),
     ("trm.v1.Referral.unaccompanied", if_true("Unaccompanied")),
     ("trm.v1.Referral.guardian", l("Guardian")),
-    ("trm.v1.Referral.indicators", l("Indicators")),
+    (
+        "trm.v1.Referral.indicators",
+        listed("Indicators", trm_proto::indicators::LIST),
+    ),
     (
         "trm.v1.Referral.indicator_list_version",
         l("Indicator list version"),

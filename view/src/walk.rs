@@ -231,7 +231,13 @@ fn scalar(
         }
     };
     Some(match value {
-        Reflected::String(s) => Value::Text { value: s.clone() },
+        Reflected::String(s) => match labeler.listed(descriptor.full_name(), s) {
+            Some(meaning) => Value::Code {
+                code: s.clone(),
+                meaning,
+            },
+            None => Value::Text { value: s.clone() },
+        },
         Reflected::Bool(b) => Value::Bool { value: *b },
         Reflected::U32(n) => number(u64::from(*n)),
         Reflected::U64(n) => number(*n),

@@ -25,6 +25,13 @@ fn belgrade_referral() -> pb::Body {
                 pb::ExploitationType::DomesticServitude.into(),
             ],
             needs: vec![pb::Need::Shelter.into(), pb::Need::LegalAid.into()],
+            // Two codes of the shared list and one of a newer list this build does not know.
+            indicators: vec![
+                "debt-bondage".into(),
+                "document-retention".into(),
+                "new-in-2027".into(),
+            ],
+            indicator_list_version: "trm-indicators-2027.1".into(),
             risk_assessment: Some(pb::RiskAssessment {
                 level: pb::RiskLevel::High.into(),
                 assessed_by: "Astra".into(),
@@ -74,6 +81,14 @@ fn a_belgrade_referral_read_in_vienna_shows_its_codes_in_german() {
     assert_eq!(
         meanings(&view, "referral.needs"),
         ["sichere Unterbringung", "rechtliche Unterstützung"]
+    );
+    assert_eq!(
+        meanings(&view, "referral.indicators"),
+        [
+            "Schuldknechtschaft",
+            "Ausweis- oder Reisedokumente einbehalten",
+            "Text { value: \"new-in-2027\" }"
+        ]
     );
     assert_eq!(meanings(&view, "referral.risk_assessment.level"), ["hoch"]);
     assert_eq!(
@@ -171,6 +186,12 @@ fn every_field_and_code_has_its_words_in_every_language() {
                 let entry = labels::field(f.full_name());
                 for (n, _) in entry.map(|e| e.codes).unwrap_or_default() {
                     let id = ids::numbered(f.full_name(), *n);
+                    if fluent.message(&id, &[]).is_none() {
+                        missing.push(format!("{lang}: {id}"));
+                    }
+                }
+                for (code, _) in entry.map(|e| e.listed).unwrap_or_default() {
+                    let id = ids::listed(f.full_name(), code);
                     if fluent.message(&id, &[]).is_none() {
                         missing.push(format!("{lang}: {id}"));
                     }

@@ -130,6 +130,7 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
             ("referral.status_designated_by", "Bundeskriminalamt"),
             ("referral.status_designated_at", "2026-11-03"),
             ("referral.exploitation_types-sexual", "[x]"),
+            ("referral.indicators-debt-bondage", "[x]"),
             ("referral.needs-shelter", "[x]"),
             ("referral.needs-return", "[x]"),
             ("referral.person.age_years", "24"),
@@ -207,6 +208,8 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
             assert_eq!(r.person.map(|p| p.nationality), Some("RS".into()));
             assert_eq!(r.notes, "Möchte nach Serbien zurückkehren.");
             assert_eq!(r.needs.len(), 2);
+            assert_eq!(r.indicators, ["debt-bondage"]);
+            assert_eq!(r.indicator_list_version, trm_proto::indicators::VERSION);
             let files: Vec<(&str, &[u8])> = r
                 .attachments
                 .iter()
@@ -222,6 +225,11 @@ async fn two_caseworkers_carry_the_whole_case_by_clicking_and_typing() -> anyhow
     assert_eq!(
         shown(&belgrade, &referral_id, "referral.exploitation_types").await?,
         "seksualna eksploatacija"
+    );
+    assert_eq!(
+        shown(&belgrade, &referral_id, "referral.indicators").await?,
+        "dužničko ropstvo",
+        "a code of the shared indicator list, in the reader's words"
     );
     assert_eq!(
         shown(&belgrade, &referral_id, "referral.notes").await?,

@@ -183,6 +183,18 @@ code-InfoResponse-accuracy-1 = 1: Richtigkeit steht außer Zweifel
 code-InfoResponse-accuracy-2 = 2: der Quelle persönlich bekannt, nicht aber der weitergebenden Amtsperson
 code-InfoResponse-accuracy-3 = 3: der Quelle nicht persönlich bekannt, durch bereits vorliegende Informationen bestätigt
 code-InfoResponse-accuracy-4 = 4: der Quelle nicht persönlich bekannt und nicht bestätigbar
+code-Referral-indicators-deceptive-recruitment = täuschende Anwerbung
+code-Referral-indicators-debt-bondage = Schuldknechtschaft
+code-Referral-indicators-document-retention = Ausweis- oder Reisedokumente einbehalten
+code-Referral-indicators-restricted-movement = Bewegungsfreiheit eingeschränkt
+code-Referral-indicators-isolation = Isolation von Familie und anderen
+code-Referral-indicators-physical-or-sexual-violence = körperliche oder sexuelle Gewalt
+code-Referral-indicators-threats = Drohungen gegen die Person oder ihre Familie
+code-Referral-indicators-threat-of-denunciation = Drohung mit einer Anzeige bei den Behörden
+code-Referral-indicators-withheld-wages = Lohn einbehalten oder nicht gezahlt
+code-Referral-indicators-excessive-hours = übermäßige Arbeitszeiten
+code-Referral-indicators-degrading-conditions = erniedrigende Lebens- oder Arbeitsbedingungen
+code-Referral-indicators-abuse-of-vulnerability = Ausnutzung einer Zwangslage oder Schutzlosigkeit
 code-unknown = Code { $n }, dieser Version unbekannt
 
 ## Message kinds (lower case: the view capitalises a title)

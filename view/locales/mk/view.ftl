@@ -183,6 +183,18 @@ code-InfoResponse-accuracy-1 = 1: точноста не е доведена во
 code-InfoResponse-accuracy-2 = 2: лично позната на изворот, но не и на службеникот што ја проследува
 code-InfoResponse-accuracy-3 = 3: не е лично позната на изворот, потврдена со податоци што веќе постојат
 code-InfoResponse-accuracy-4 = 4: не е лично позната на изворот и не може да се потврди
+code-Referral-indicators-deceptive-recruitment = измамничко врбување
+code-Referral-indicators-debt-bondage = должничко ропство
+code-Referral-indicators-document-retention = задржани лични или патни документи
+code-Referral-indicators-restricted-movement = ограничена слобода на движење
+code-Referral-indicators-isolation = изолација од семејството и другите
+code-Referral-indicators-physical-or-sexual-violence = физичко или сексуално насилство
+code-Referral-indicators-threats = закани кон лицето или неговото семејство
+code-Referral-indicators-threat-of-denunciation = закана со пријавување кај властите
+code-Referral-indicators-withheld-wages = задржана или неисплатена плата
+code-Referral-indicators-excessive-hours = прекумерно работно време
+code-Referral-indicators-degrading-conditions = понижувачки услови за живот или работа
+code-Referral-indicators-abuse-of-vulnerability = злоупотреба на ранлива положба
 code-unknown = код { $n }, непознат за оваа верзија
 
 ## Message kinds (lower case: the view capitalises a title)

@@ -183,6 +183,18 @@ code-InfoResponse-accuracy-1 = 1: saktësia nuk vihet në dyshim
 code-InfoResponse-accuracy-2 = 2: e njohur personalisht nga burimi, jo nga zyrtari që e përcjell
 code-InfoResponse-accuracy-3 = 3: jo e njohur personalisht nga burimi, e vërtetuar nga informacion që disponohet tashmë
 code-InfoResponse-accuracy-4 = 4: jo e njohur personalisht nga burimi dhe nuk mund të vërtetohet
+code-Referral-indicators-deceptive-recruitment = rekrutim mashtrues
+code-Referral-indicators-debt-bondage = skllavëri për shkak të borxhit
+code-Referral-indicators-document-retention = dokumente identiteti ose udhëtimi të mbajtura nga të tjerë
+code-Referral-indicators-restricted-movement = liri lëvizjeje e kufizuar
+code-Referral-indicators-isolation = izolim nga familja dhe të tjerët
+code-Referral-indicators-physical-or-sexual-violence = dhunë fizike ose seksuale
+code-Referral-indicators-threats = kërcënime ndaj personit ose familjes së tij
+code-Referral-indicators-threat-of-denunciation = kërcënim me denoncim te autoritetet
+code-Referral-indicators-withheld-wages = paga e mbajtur ose e papaguar
+code-Referral-indicators-excessive-hours = orë pune të tepërta
+code-Referral-indicators-degrading-conditions = kushte poshtëruese jetese ose pune
+code-Referral-indicators-abuse-of-vulnerability = abuzim me pozitën e cenueshmërisë
 code-unknown = kodi { $n }, i panjohur për këtë version
 
 ## Message kinds (lower case: the view capitalises a title)

@@ -183,6 +183,18 @@ code-InfoResponse-accuracy-1 = 1: tačnost nije sporna
 code-InfoResponse-accuracy-2 = 2: izvoru lično poznato, ali ne i službeniku koji je prosleđuje
 code-InfoResponse-accuracy-3 = 3: izvoru nije lično poznato, potvrđeno podacima koji već postoje
 code-InfoResponse-accuracy-4 = 4: izvoru nije lično poznato i ne može se potvrditi
+code-Referral-indicators-deceptive-recruitment = obmanjujuće vrbovanje
+code-Referral-indicators-debt-bondage = dužničko ropstvo
+code-Referral-indicators-document-retention = zadržana lična ili putna isprava
+code-Referral-indicators-restricted-movement = ograničena sloboda kretanja
+code-Referral-indicators-isolation = izolacija od porodice i drugih
+code-Referral-indicators-physical-or-sexual-violence = fizičko ili seksualno nasilje
+code-Referral-indicators-threats = pretnje osobi ili njenoj porodici
+code-Referral-indicators-threat-of-denunciation = pretnja prijavom vlastima
+code-Referral-indicators-withheld-wages = zarada zadržana ili neisplaćena
+code-Referral-indicators-excessive-hours = prekomerno radno vreme
+code-Referral-indicators-degrading-conditions = ponižavajući uslovi života ili rada
+code-Referral-indicators-abuse-of-vulnerability = zloupotreba teškog položaja ili ranjivosti
 code-unknown = kod { $n }, nepoznat ovoj verziji
 
 ## Message kinds (lower case: the view capitalises a title)
