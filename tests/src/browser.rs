@@ -225,6 +225,17 @@ impl Browser {
         )
     }
 
+    /// Waits until the page shown is in `lang` (after a click that changes the language).
+    pub async fn arrive_in_language(&self, lang: &str) -> anyhow::Result<()> {
+        for _ in 0..600 {
+            if self.lang().await? == lang {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the page stayed in {:?}, not {lang:?}", self.lang().await?)
+    }
+
     /// Fills in and sends the sign-in form, without waiting for what follows.
     pub async fn submit_sign_in(&self, name: &str, password: &str) -> anyhow::Result<()> {
         self.open("/sign-in").await?;

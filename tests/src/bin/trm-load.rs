@@ -82,7 +82,7 @@ struct RunArgs {
     /// Envelope size of the end-to-end, latency and queue referrals, bytes.
     #[arg(long)]
     e2e_size: Option<usize>,
-    /// Handling code of the end-to-end and latency referrals: H0, H1, H2 (the
+    /// Handling code of the end-to-end, latency and queue referrals: H0, H1, H2 (the
     /// default: the recipient indexes their content for the onward-sharing check) or H3.
     #[arg(long, value_parser = parse_handling)]
     handling: Option<trm_proto::pb::HandlingCode>,

@@ -115,7 +115,7 @@ pub struct Options {
     pub jetstream_e2e_count: usize,
     /// Size of the end-to-end referrals' envelopes, bytes.
     pub e2e_size: usize,
-    /// The handling code of the end-to-end and latency referrals: under H2 the
+    /// The handling code of the end-to-end, latency and queue referrals: under H2 the
     /// recipient indexes each one's content for the onward-sharing check.
     pub handling: trm_proto::pb::HandlingCode,
     /// Concurrent callers of the sender node's `Send`.

@@ -267,7 +267,7 @@ fn spawn_watch(
 }
 
 /// "H2" for `HANDLING_CODE_H2`.
-fn handling_name(code: pb::HandlingCode) -> &'static str {
+pub(super) fn handling_name(code: pb::HandlingCode) -> &'static str {
     code.as_str_name()
         .strip_prefix("HANDLING_CODE_")
         .unwrap_or("unspecified")

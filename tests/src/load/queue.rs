@@ -5,8 +5,10 @@
 //! Three nodes hold three counts of stored messages: LEFÖ-IBF none, Open Gate the middle count
 //! and Astra the large queue, each filled the way stores fill, by receiving: envelopes from
 //! LEFÖ-IBF are sealed here, submitted to the broker while the addressee is stopped, then
-//! drained into it. Each then sends to LEFÖ-IBF, the provider of what it holds (the test
-//! referral is handled under H2, whose content may go back to its provider but not onward).
+//! drained into it. Each then sends to LEFÖ-IBF, the provider of what it holds. The referrals
+//! carry the handling code of `--handling`: under H2 (content may go back to its provider but
+//! not onward) the addressee also indexes each one for the onward-sharing check, and each
+//! `Send` looks its text up in that index.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -43,18 +45,13 @@ pub async fn run(
     // None stored: LEFÖ-IBF sends to Open Gate, which is away (its queue grows by the calls).
     cluster.start_node(LEFOE).await?;
     let lefoe = craft::keys(fed, LEFOE)?;
-    let (to_open_gate, _) = sized_referral(
-        &lefoe,
-        &directory,
-        OPEN_GATE,
-        size,
-        trm_proto::pb::HandlingCode::H2,
-    )?;
+    let (to_open_gate, _) = sized_referral(&lefoe, &directory, OPEN_GATE, size, options.handling)?;
     let cost = send_cost(&cluster, LEFOE, &to_open_gate, "S0", samples).await?;
-    push_cost(report, 0, size, samples, &cost, None);
+    let handling = super::path::handling_name(options.handling);
+    push_cost(report, 0, size, handling, samples, &cost, None);
 
     // The middle count: Open Gate receives `mid` referrals from LEFÖ-IBF, then answers
-    // LEFÖ-IBF (content received under H2 may go back to its provider, not onward).
+    // LEFÖ-IBF (content received under H2 too may go back to its provider).
     queue_for(
         &cluster,
         LEFOE,
@@ -78,21 +75,23 @@ pub async fn run(
         &directory,
         LEFOE,
         size,
-        trm_proto::pb::HandlingCode::H2,
+        options.handling,
     )?;
     let mid = send_cost(&cluster, OPEN_GATE, &open_gate_to_lefoe, "SM", samples).await?;
-    push_cost(report, options.mid, size, samples, &mid, Some(&cost));
+    push_cost(
+        report,
+        options.mid,
+        size,
+        handling,
+        samples,
+        &mid,
+        Some(&cost),
+    );
     cluster.stop_node(OPEN_GATE);
     cluster.stop_node(LEFOE);
 
     // The large queue, for Astra while it is away.
-    let (to_astra, actual) = sized_referral(
-        &lefoe,
-        &directory,
-        ASTRA,
-        size,
-        trm_proto::pb::HandlingCode::H2,
-    )?;
+    let (to_astra, actual) = sized_referral(&lefoe, &directory, ASTRA, size, options.handling)?;
     let before = cluster::memory(cluster.broker_pid()?)?;
     queue_for(
         &cluster,
@@ -108,7 +107,7 @@ pub async fn run(
     report.push(Row::new(
         "queued-rss",
         format!(
-            "broker resident memory with {} queued {actual}-byte envelopes (before queueing: {})",
+            "broker resident memory with {} queued {actual}-byte {handling} envelopes (before queueing: {})",
             report::thousands(options.queue as f64),
             report::mib(before.rss_kib)
         ),
@@ -129,7 +128,7 @@ pub async fn run(
     let mut row = Row::new(
         "drain",
         format!(
-            "a queue of {} drains into its addressee (from its start to the last logged; \
+            "a queue of {} {handling} referrals drains into its addressee (from its start to the last logged; \
              broker memory after: {}); 1 run",
             report::thousands(options.queue as f64),
             report::mib(broker_after.rss_kib)
@@ -152,10 +151,18 @@ pub async fn run(
         &directory,
         LEFOE,
         size,
-        trm_proto::pb::HandlingCode::H2,
+        options.handling,
     )?;
     let most = send_cost(&cluster, ASTRA, &astra_to_lefoe, "SQ", samples).await?;
-    push_cost(report, options.queue, size, samples, &most, Some(&cost));
+    push_cost(
+        report,
+        options.queue,
+        size,
+        handling,
+        samples,
+        &most,
+        Some(&cost),
+    );
     Ok(())
 }
 
@@ -181,6 +188,7 @@ fn push_cost(
     report: &mut Report,
     stored: usize,
     size: usize,
+    handling: &str,
     samples: usize,
     cost: &Latencies,
     empty: Option<&Latencies>,
@@ -188,7 +196,7 @@ fn push_cost(
     let mut row = Row::new(
         format!("send-cost-{stored}"),
         format!(
-            "one `Send` ({size}-byte referral, a new case) with {} stored messages, {samples} calls in a row",
+            "one `Send` ({size}-byte {handling} referral, a new case) with {} stored {handling} messages, {samples} calls in a row",
             report::thousands(stored as f64)
         ),
         format!(

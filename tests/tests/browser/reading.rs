@@ -97,6 +97,7 @@ async fn a_received_referral_read_in_german_and_in_serbian() -> anyhow::Result<(
 
     // The coordinator: the audit page, and no content anywhere.
     b.click("sign-out").await?;
+    b.arrive("/signed-out").await?;
     b.sign_in(&name_of(Role::Coordinator), PASSWORD).await?;
     b.open("/coordinator").await?;
     b.find("own-log").await?;

@@ -33,9 +33,10 @@ async fn sign_in_second_factor_sign_out_and_languages() -> anyhow::Result<()> {
     b.check("sign-in-en").await?;
     // The picker: German, kept in a cookie for the next pages.
     b.click("lang-de").await?;
-    assert_eq!(b.lang().await?, "de");
+    b.arrive_in_language("de").await?;
     b.check("sign-in-de").await?;
     b.click("lang-en").await?;
+    b.arrive_in_language("en").await?;
 
     b.submit_sign_in(&name, "not the password").await?;
     b.find("sign-in-error").await?;
