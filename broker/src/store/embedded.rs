@@ -3,7 +3,8 @@
 //!
 //! Trees: `dedup` (`sender NUL message-id` → digest ‖ receipt), `queue` (`recipient NUL
 //! sequence(u64 BE)` → `Delivery`), `outbox` ([`outbox`]) and `relay_log` (sequence →
-//! `RelayRecord`); [`usage`] reads what the quotas and the expiry sweep need. Sequences come
+//! `RelayRecord`), `expiry` ([`expiry_index`]: what the expiry sweep reads); [`usage`]
+//! reads what the quotas and the expiry sweep need. Sequences come
 //! from sled's persistent id generator, so queues, outboxes and the log keep their order
 //! across restarts. [`RecoveringStore`] (`recover`) is what the broker runs: this store, refusing
 //! writes while the disk is full or failing and reopened by itself when it takes writes again.
@@ -26,6 +27,7 @@ use super::{
     RoutedReceipt, StoreError, StoreFuture, Stored, Usage, counted,
 };
 
+mod expiry_index;
 mod forget;
 mod outbox;
 mod prekeys;
@@ -70,6 +72,7 @@ pub struct EmbeddedStore {
     queue: sled::Tree,
     outbox: sled::Tree,
     relay_log: sled::Tree,
+    expiry: sled::Tree,
     commit: GroupCommit,
     /// The thread every intake, completion and relay answer is committed by.
     writer: Arc<writer::Writer>,
@@ -123,6 +126,8 @@ enum Prepared {
         queue: Option<NodeAddr>,
         item_key: Vec<u8>,
         item: Vec<u8>,
+        /// Its entry in the expiry index.
+        expiry_key: Vec<u8>,
         log_key: [u8; 8],
         record: Vec<u8>,
     },
@@ -151,7 +156,9 @@ impl EmbeddedStore {
             outbox: db.open_tree("outbox")?,
             relay_log: db.open_tree("relay_log")?,
             aside: set_aside::open(&db)?,
+            expiry: db.open_tree(expiry_index::TREE)?,
         };
+        expiry_index::ensure(&db, &trees.expiry, &trees.queue, &trees.outbox)?;
         let counters = Arc::new(Mutex::new(counted::Counters::default()));
         Ok(Self {
             writer: Arc::new(writer::Writer::start(trees.clone(), counters.clone())?),
@@ -160,6 +167,7 @@ impl EmbeddedStore {
             queue: trees.queue,
             outbox: trees.outbox,
             relay_log: trees.relay_log,
+            expiry: trees.expiry,
             commit: GroupCommit::start(db.clone()),
             db,
         })
@@ -200,6 +208,7 @@ impl EmbeddedStore {
                 let sequence = self.next_sequence()?;
                 let mut dedup_value = digest.to_vec();
                 dedup_value.extend_from_slice(&receipt.encode_to_vec());
+                let expires_at_ms = header.expires_at_ms;
                 let (queue, item_key, item) = match &destination {
                     Destination::Local(recipient) => (
                         Some(recipient.clone()),
@@ -216,11 +225,16 @@ impl EmbeddedStore {
                         outbox::envelope_item(envelope.into_raw()),
                     ),
                 };
+                let place = match queue {
+                    Some(_) => counted::Tree::Queue,
+                    None => counted::Tree::Outbox,
+                };
                 Ok(Prepared::Envelope {
                     dedup_key,
                     digest,
                     dedup_value,
                     receipt,
+                    expiry_key: expiry_index::key(expires_at_ms, place, &item_key),
                     queue,
                     item_key,
                     item,
@@ -337,6 +351,7 @@ impl EmbeddedStore {
                 .run(move |tx, deltas| {
                     if let Some(removed) = tx.queue.remove(item_key.as_slice())? {
                         counted::queued(deltas, &recipient, &removed, false);
+                        unindex(tx, &item_key, &removed)?;
                     }
                     Ok(None)
                 })
@@ -364,6 +379,7 @@ impl EmbeddedStore {
                     return Ok(None);
                 };
                 counted::queued(deltas, &recipient, &removed, false);
+                unindex(tx, &item_key, &removed)?;
                 match &sender {
                     Some(sender) => {
                         tx.queue.insert(receipt_key.as_slice(), item.as_slice())?;
@@ -525,6 +541,17 @@ impl BrokerStore for EmbeddedStore {
     }
 }
 
+/// In a transaction: removes the expiry-index entry of the queue item `removed` under
+/// `item_key`, just delivered.
+fn unindex(tx: &writer::Tx<'_>, item_key: &[u8], removed: &[u8]) -> Result<(), writer::Abort> {
+    let key = expiry_index::of_item(counted::Tree::Queue, item_key, removed)
+        .map_err(ConflictableTransactionError::Abort)?;
+    if let Some(key) = key {
+        tx.expiry.remove(key)?;
+    }
+    Ok(())
+}
+
 /// Applies every prepared write of an intake batch, in order, inside the writer's transaction:
 /// the batch is on disk whole or not at all, so a failed call that its sender retries finds
 /// nothing of it (a routed receipt, which has no duplicate check, is never queued twice). A
@@ -545,6 +572,7 @@ fn write(
                 queue,
                 item_key,
                 item,
+                expiry_key,
                 log_key,
                 record,
             } => {
@@ -572,6 +600,7 @@ fn write(
                         tx.outbox.insert(item_key.as_slice(), item.as_slice())?;
                     }
                 }
+                tx.expiry.insert(expiry_key.as_slice(), &[])?;
                 tx.relay_log.insert(log_key, record.as_slice())?;
                 Stored::Envelope(Accepted::New(receipt.clone()))
             }
@@ -757,6 +786,55 @@ mod tests {
             .map(|item| item.sequence)
             .collect();
         assert_eq!(rest, [*second]);
+        Ok(())
+    }
+
+    /// The expiry index holds one entry per waiting envelope: written with it, gone with its
+    /// delivery, and an entry whose item left another way is removed by the sweep that reaches
+    /// it. A store without the index (made before it) has it built when it opens.
+    #[tokio::test]
+    async fn the_expiry_sweep_reads_what_the_expiry_index_names() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let key = signing::generate_key();
+        let to: NodeAddr = "astra@at".parse()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        for expires_at_ms in [1_000, 2_000, 3_000] {
+            let sealed = dated_envelope(&key, &MessageId::random(), b"x", 1, expires_at_ms)?;
+            store.accept(admission(sealed, "r")).await?;
+        }
+        assert_eq!(store.expiry.len(), 3);
+        let at = |lapsed: &[crate::store::Lapsed]| -> Vec<u64> {
+            lapsed
+                .iter()
+                .filter_map(|l| UnverifiedEnvelope::parse(l.envelope.clone(), 1 << 20).ok())
+                .map(|e| e.header().expires_at_ms)
+                .collect()
+        };
+        assert_eq!(at(&store.lapsed(1_999, 10).await?), [1_000]);
+        assert_eq!(at(&store.lapsed(2_000, 10).await?), [1_000, 2_000]);
+        assert_eq!(at(&store.lapsed(u64::MAX, 1).await?), [1_000]);
+
+        // Delivered: its entry goes with it.
+        let pending = store.pending(&to, 0, 10).await?;
+        let first = pending.first().ok_or("nothing queued")?.sequence;
+        store.complete(to.clone(), first, None).await?;
+        assert_eq!(store.expiry.len(), 2);
+        assert_eq!(at(&store.lapsed(u64::MAX, 10).await?), [2_000, 3_000]);
+
+        // Gone another way (here: straight from the tree): the sweep drops the entry.
+        let second = pending.get(1).ok_or("two queued")?.sequence;
+        store.queue.remove(queue_key(&to, second))?;
+        assert_eq!(at(&store.lapsed(2_500, 10).await?), Vec::<u64>::new());
+        assert_eq!(store.expiry.len(), 1);
+
+        // A store from before the index: built when it opens.
+        store.expiry.clear()?;
+        store.db.remove(b"expiry-index")?;
+        store.db.flush()?;
+        drop(store);
+        let store = EmbeddedStore::open(dir.path())?;
+        assert_eq!(store.expiry.len(), 1);
+        assert_eq!(at(&store.lapsed(u64::MAX, 10).await?), [3_000]);
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! What the quotas and the expiry sweep read: queue sizes, the envelopes a peer's nodes have
-//! waiting here, and envelopes past their expiry. An item's header is read without copying
-//! its ciphertext (a message that knows only the header's field), and only a lapsed item is
-//! decoded whole.
+//! waiting here, and envelopes past their expiry, found through the expiry index
+//! ([`super::expiry_index`]). An item's header is read without copying its ciphertext (a
+//! message that knows only the header's field), and only a lapsed item is decoded whole.
 //!
 //! The quotas ask on every submission, so the answers are kept in [`Counters`]: a recipient's
 //! or a peer's usage is counted from the stored state the first time it is asked for, then
@@ -14,7 +14,7 @@ use prost::Message;
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::pb;
 
-use super::{EmbeddedStore, StoreError, corrupt, queue_prefix};
+use super::{EmbeddedStore, StoreError, corrupt, expiry_index, queue_prefix};
 use crate::store::counted::{Counted, Tree, header};
 use crate::store::{Lapsed, Usage, Waiting};
 
@@ -95,53 +95,70 @@ impl EmbeddedStore {
         Ok(usage)
     }
 
-    /// See [`crate::store::BrokerStore::lapsed`].
+    /// See [`crate::store::BrokerStore::lapsed`]: the items the expiry index names up to
+    /// `now_ms`, read one by one; an entry whose item has left is removed on the way.
     pub(super) fn lapsed_now(&self, now_ms: u64, limit: usize) -> Result<Vec<Lapsed>, StoreError> {
         let mut lapsed = Vec::new();
-        for (tree, name, sled_tree) in [
-            (Tree::Queue, "queue", &self.queue),
-            (Tree::Outbox, "outbox", &self.outbox),
-        ] {
-            for entry in sled_tree.iter() {
-                if lapsed.len() >= limit {
-                    return Ok(lapsed);
-                }
-                let (key, value) = entry?;
-                let Some(header) = header(tree, &value)? else {
-                    continue;
-                };
-                if header.expires_at_ms > now_ms {
-                    continue;
-                }
-                let (owner, sequence) = split(name, &key)?;
-                let (place, envelope) = match tree {
-                    Tree::Queue => {
-                        let delivery =
-                            pb::Delivery::decode(value.as_ref()).map_err(|e| corrupt(name, e))?;
-                        let recipient = owner.parse().map_err(|e| corrupt(name, e))?;
-                        let envelope = match delivery.item {
-                            Some(pb::delivery::Item::Envelope(envelope)) => envelope,
-                            _ => continue,
-                        };
-                        (Waiting::Queue(recipient), envelope)
-                    }
-                    Tree::Outbox => {
-                        let item =
-                            pb::RelayItem::decode(value.as_ref()).map_err(|e| corrupt(name, e))?;
-                        let peer = owner.parse().map_err(|e| corrupt(name, e))?;
-                        let envelope = match item.item {
-                            Some(pb::relay_item::Item::Envelope(envelope)) => envelope,
-                            _ => continue,
-                        };
-                        (Waiting::Outbox(peer), envelope)
-                    }
-                };
-                lapsed.push(Lapsed {
-                    place,
-                    sequence,
-                    envelope,
-                });
+        let mut gone = Vec::new();
+        for entry in expiry_index::due(&self.expiry, now_ms) {
+            if lapsed.len() >= limit {
+                break;
             }
+            let (index_key, _) = entry?;
+            let Some((tree, key)) = expiry_index::parse(&index_key) else {
+                gone.push(index_key);
+                continue;
+            };
+            let (name, sled_tree) = match tree {
+                Tree::Queue => ("queue", &self.queue),
+                Tree::Outbox => ("outbox", &self.outbox),
+            };
+            let Some(value) = sled_tree.get(key)? else {
+                gone.push(index_key);
+                continue;
+            };
+            let Some(header) = header(tree, &value)? else {
+                gone.push(index_key);
+                continue;
+            };
+            if header.expires_at_ms > now_ms {
+                // Not this item's entry (its own is under its expiry).
+                gone.push(index_key);
+                continue;
+            }
+            let (owner, sequence) = split(name, key)?;
+            let (place, envelope) = match tree {
+                Tree::Queue => {
+                    let delivery =
+                        pb::Delivery::decode(value.as_ref()).map_err(|e| corrupt(name, e))?;
+                    let recipient = owner.parse().map_err(|e| corrupt(name, e))?;
+                    let envelope = match delivery.item {
+                        Some(pb::delivery::Item::Envelope(envelope)) => envelope,
+                        _ => continue,
+                    };
+                    (Waiting::Queue(recipient), envelope)
+                }
+                Tree::Outbox => {
+                    let item =
+                        pb::RelayItem::decode(value.as_ref()).map_err(|e| corrupt(name, e))?;
+                    let peer = owner.parse().map_err(|e| corrupt(name, e))?;
+                    let envelope = match item.item {
+                        Some(pb::relay_item::Item::Envelope(envelope)) => envelope,
+                        _ => continue,
+                    };
+                    (Waiting::Outbox(peer), envelope)
+                }
+            };
+            lapsed.push(Lapsed {
+                place,
+                sequence,
+                envelope,
+            });
+        }
+        // Left behind by items that went another way than delivery; not flushed: an entry
+        // that comes back after a crash is removed again.
+        for index_key in gone {
+            self.expiry.remove(index_key)?;
         }
         // Set aside, an envelope still expires: its sender gets the EXPIRED receipt.
         let room = limit.saturating_sub(lapsed.len());

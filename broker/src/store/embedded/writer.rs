@@ -49,6 +49,8 @@ pub(super) struct Tx<'a> {
     pub(super) relay_log: &'a TransactionalTree,
     /// The set-aside table.
     pub(super) aside: &'a TransactionalTree,
+    /// The expiry index ([`super::expiry_index`]).
+    pub(super) expiry: &'a TransactionalTree,
 }
 
 /// The trees the writer's transactions span.
@@ -64,6 +66,8 @@ pub(super) struct Trees {
     pub(super) relay_log: sled::Tree,
     /// The set-aside table.
     pub(super) aside: sled::Tree,
+    /// The expiry index ([`super::expiry_index`]).
+    pub(super) expiry: sled::Tree,
 }
 
 /// A change: run inside the batch's transaction (perhaps more than once: sled retries on
@@ -198,14 +202,16 @@ fn run(trees: &Trees, batch: &[Job]) -> Run {
             &trees.outbox,
             &trees.relay_log,
             &trees.aside,
+            &trees.expiry,
         )
-            .transaction(|(dedup, queue, outbox, relay_log, aside)| {
+            .transaction(|(dedup, queue, outbox, relay_log, aside, expiry)| {
                 let tx = Tx {
                     dedup,
                     queue,
                     outbox,
                     relay_log,
                     aside,
+                    expiry,
                 };
                 // A rerun after a conflict starts afresh.
                 let mut changed = Vec::new();
