@@ -148,15 +148,14 @@ fn every_case(
     store: &crate::store::NodeStore,
     key: &trm_log::pseudonym::LogKey,
 ) -> Result<std::collections::HashMap<Vec<u8>, String>, crate::store::StoreError> {
-    Ok(store
-        .cases()?
-        .into_iter()
-        .filter_map(|case| case.summary)
-        .map(|summary| {
-            (
+    let mut tags = std::collections::HashMap::new();
+    for case in store.each_case()? {
+        if let Some(summary) = case?.summary {
+            tags.insert(
                 trm_log::pseudonym::case_tag(key, &summary.case_ref),
                 summary.case_ref,
-            )
-        })
-        .collect())
+            );
+        }
+    }
+    Ok(tags)
 }

@@ -38,8 +38,8 @@ pub struct SweepReport {
 /// Open items past their due time at `at_ms`, most overdue first.
 pub fn overdue(node: &Node, at_ms: u64) -> Result<Vec<pb::OverdueItem>, NodeError> {
     let mut items = Vec::new();
-    for case in node.store().cases()? {
-        let summary = case.summary.unwrap_or_default();
+    for case in node.store().each_case()? {
+        let summary = case?.summary.unwrap_or_default();
         if cases::ended(&summary).is_some() {
             continue;
         }
@@ -108,11 +108,21 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
         report.overdue_logged = node.store().mark_overdue(marks, now_ms).await?;
     }
     let own = node.address().to_string();
-    for case in node.store().cases()? {
-        let summary = case.summary.unwrap_or_default();
+    let expired = |summary: &pb::CaseSummary| {
+        node.retention_ms() > 0
+            && summary.last_activity_ms.saturating_add(node.retention_ms()) <= now_ms
+    };
+    // The cases with something to do, found in one pass that keeps only them.
+    let mut due = Vec::new();
+    for case in node.store().each_case()? {
+        let summary = case?.summary.unwrap_or_default();
+        if summary.erased_at_ms != 0 || expired(&summary) {
+            due.push(summary);
+        }
+    }
+    for summary in due {
         let key = cases::case_key(&summary.counterparty, &summary.case_ref);
-        let expired = node.retention_ms() > 0
-            && summary.last_activity_ms.saturating_add(node.retention_ms()) <= now_ms;
+        let expired = expired(&summary);
         if summary.erased_at_ms != 0 {
             if node.store().finish_erasure(&key, &own)? {
                 report.erasures_finished += 1;

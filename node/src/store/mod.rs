@@ -1778,34 +1778,45 @@ impl NodeStore {
 
     /// Every case, most recently active first.
     pub fn cases(&self) -> Result<Vec<pb::StoredCase>, StoreError> {
-        let mut all = self
-            .engine()?
-            .cases
-            .iter()
-            .values()
-            .map(|value| {
-                pb::StoredCase::decode(value?.as_ref()).map_err(|e| corrupt(CASES_TREE, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut all = self.each_case()?.collect::<Result<Vec<_>, _>>()?;
         all.sort_by_key(|c| {
             std::cmp::Reverse(c.summary.as_ref().map_or(0, |s| s.last_activity_ms))
         });
         Ok(all)
     }
 
-    /// The case with reference `case_ref`, with `counterparty` if given; without it the
-    /// reference must be used with only one organisation.
+    /// Every case, one at a time, in key order: for a pass over all of them that keeps only
+    /// what it needs (a node may hold 100,000).
+    pub fn each_case(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<pb::StoredCase, StoreError>> + use<>, StoreError> {
+        Ok(self.engine()?.cases.iter().values().map(|value| {
+            pb::StoredCase::decode(value?.as_ref()).map_err(|e| corrupt(CASES_TREE, e))
+        }))
+    }
+
+    /// The case with reference `case_ref`, with `counterparty` if given (one lookup); without
+    /// it the reference must be used with only one organisation (a pass over every case).
     pub fn case(&self, case_ref: &str, counterparty: &str) -> Result<pb::StoredCase, StoreError> {
-        let mut found: Vec<pb::StoredCase> = self
-            .cases()?
-            .into_iter()
-            .filter(|c| {
-                c.summary.as_ref().is_some_and(|s| {
-                    s.case_ref == case_ref
-                        && (counterparty.is_empty() || s.counterparty == counterparty)
-                })
-            })
-            .collect();
+        if !counterparty.is_empty() {
+            let value = self
+                .engine()?
+                .cases
+                .get(cases::case_key(counterparty, case_ref))?
+                .ok_or_else(|| StoreError::NoCase(case_ref.to_owned()))?;
+            return pb::StoredCase::decode(value.as_ref()).map_err(|e| corrupt(CASES_TREE, e));
+        }
+        let mut found = Vec::new();
+        for case in self.each_case()? {
+            let case = case?;
+            if case
+                .summary
+                .as_ref()
+                .is_some_and(|s| s.case_ref == case_ref)
+            {
+                found.push(case);
+            }
+        }
         match found.len() {
             0 => Err(StoreError::NoCase(case_ref.to_owned())),
             1 => Ok(found.remove(0)),
