@@ -108,7 +108,7 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
         report.overdue_logged = node.store().mark_overdue(marks, now_ms).await?;
     }
     let own = node.address().to_string();
-    let expired = |summary: &pb::CaseSummary| {
+    let past_retention = |summary: &pb::CaseSummary| {
         node.retention_ms() > 0
             && summary.last_activity_ms.saturating_add(node.retention_ms()) <= now_ms
     };
@@ -116,13 +116,13 @@ pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
     let mut due = Vec::new();
     for case in node.store().each_case()? {
         let summary = case?.summary.unwrap_or_default();
-        if summary.erased_at_ms != 0 || expired(&summary) {
+        if summary.erased_at_ms != 0 || past_retention(&summary) {
             due.push(summary);
         }
     }
     for summary in due {
         let key = cases::case_key(&summary.counterparty, &summary.case_ref);
-        let expired = expired(&summary);
+        let expired = past_retention(&summary);
         if summary.erased_at_ms != 0 {
             if node.store().finish_erasure(&key, &own)? {
                 report.erasures_finished += 1;

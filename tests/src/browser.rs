@@ -142,50 +142,42 @@ impl Browser {
 
     /// The element with `id`, waited for.
     pub async fn find(&self, id: &str) -> anyhow::Result<fantoccini::elements::Element> {
-        // By attribute, so that ids with dots (message-file paths) need no escaping.
-        let css = format!("[id=\"{id}\"]");
-        let found = self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(&css))
-            .await;
-        match found {
-            Ok(element) => Ok(element),
-            Err(e) => {
-                let at = self.path().await.unwrap_or_default();
-                Err(anyhow::Error::from(e).context(format!("no element #{id} on {at}")))
-            }
-        }
+        self.wait_for(&by_id(id), &format!("#{id}")).await
     }
 
     /// Waits for the first element whose id is one of `ids` and says which it was: for a form
     /// whose answer may be either page, read after the answer arrived, not before.
     pub async fn find_one_of(&self, ids: &[&str]) -> anyhow::Result<String> {
-        let css = ids
-            .iter()
-            .map(|id| format!("[id=\"{id}\"]"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let css = ids.iter().map(|id| by_id(id)).collect::<Vec<_>>().join(",");
+        let element = self.wait_for(&css, &format!("any of {ids:?}")).await?;
+        Ok(element.attr("id").await?.unwrap_or_default())
+    }
+
+    /// The first element matching `css`, waited for; the error names `what` and where the
+    /// browser is.
+    async fn wait_for(
+        &self,
+        css: &str,
+        what: &str,
+    ) -> anyhow::Result<fantoccini::elements::Element> {
         let found = self
             .client
             .wait()
             .at_most(WAIT)
-            .for_element(Locator::Css(&css))
+            .for_element(Locator::Css(css))
             .await;
         match found {
-            Ok(element) => Ok(element.attr("id").await?.unwrap_or_default()),
+            Ok(element) => Ok(element),
             Err(e) => {
                 let at = self.path().await.unwrap_or_default();
-                Err(anyhow::Error::from(e).context(format!("none of {ids:?} on {at}")))
+                Err(anyhow::Error::from(e).context(format!("no element {what} on {at}")))
             }
         }
     }
 
     /// Whether an element with `id` is on the page now.
     pub async fn has(&self, id: &str) -> bool {
-        let css = format!("[id=\"{id}\"]");
-        self.client.find(Locator::Css(&css)).await.is_ok()
+        self.client.find(Locator::Css(&by_id(id))).await.is_ok()
     }
 
     /// Types `text` into the field with `id` (emptied first).
@@ -378,6 +370,12 @@ impl Browser {
         closed?;
         Ok(())
     }
+}
+
+/// The selector of the element with `id`: by attribute, so that ids with dots (message-file
+/// paths) need no escaping.
+fn by_id(id: &str) -> String {
+    format!("[id=\"{id}\"]")
 }
 
 impl Drop for Browser {

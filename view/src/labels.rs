@@ -3,8 +3,9 @@
 //!
 //! A label is also the place to decide how a proto3 default is shown ([`Show`]), what a
 //! number counts ([`FieldLabel::unit`]), what a numbered code means ([`FieldLabel::codes`])
-//! and what a text code of a shared list means ([`FieldLabel::listed`]). The tests walk the descriptors and fail when a field or a code of
-//! a content message has no entry here, so nothing new is shown unlabelled.
+//! and what a text code of a shared list means ([`FieldLabel::listed`]). The tests walk the
+//! descriptors and fail when a field or a code of a content message has no entry here, so
+//! nothing new is shown unlabelled.
 
 use prost_reflect::{EnumDescriptor, EnumValueDescriptor};
 
