@@ -4,7 +4,10 @@
 //!
 //! The list is filtered (open or closed, overdue, partner, item kind) and paged by
 //! [`select`]: most recently active first, a page token naming the last case of the page (so
-//! a case added or moved meanwhile neither repeats nor hides the cases after it).
+//! a case added or moved meanwhile neither repeats nor hides the cases after it). The store
+//! gives the cases in that order from the token on ([`crate::store::NodeStore::cases_newest_first`]),
+//! so a page reads the cases up to its last and one more, not every case the node holds; a
+//! filter that few cases pass still reads on until it has found a page.
 
 use std::sync::Arc;
 
@@ -68,13 +71,27 @@ impl pb::node_cases_server::NodeCases for CasesService {
     ) -> Result<Response<pb::CasesResponse>, Status> {
         crate::accounts::authorize(&request, crate::accounts::Action::ListCases)?;
         let filter = Filter::of(request.get_ref())?;
-        let cases = self.node.store().cases().map_err(NodeError::from)?;
-        let summaries = cases
-            .into_iter()
-            .filter_map(|c| c.summary)
-            .map(|s| self.with_due_times(s))
-            .collect();
-        let (cases, next_page_token) = select(summaries, &filter, trm_proto::time::now_ms());
+        let store = self.node.store();
+        let now_ms = trm_proto::time::now_ms();
+        let (cases, next_page_token) = if request.get_ref().only.is_empty() {
+            let after = filter.after.as_ref().map(Cursor::position);
+            let listed = store
+                .cases_newest_first(after.as_ref())
+                .map_err(NodeError::from)?
+                .filter_map(|case| case.map(|c| c.summary).transpose())
+                .map(|summary| summary.map(|s| self.with_due_times(s)));
+            select(listed, &filter, now_ms).map_err(NodeError::from)?
+        } else {
+            let mut named = Vec::new();
+            for name in &request.get_ref().only {
+                match store.case(&name.case_ref, &name.counterparty) {
+                    Ok(case) => named.extend(case.summary.map(|s| self.with_due_times(s))),
+                    Err(crate::store::StoreError::NoCase(_)) => {}
+                    Err(e) => return Err(NodeError::from(e).into()),
+                }
+            }
+            select(in_list_order(named, &filter), &filter, now_ms).unwrap_or_else(|e| match e {})
+        };
         Ok(Response::new(pb::CasesResponse {
             cases,
             next_page_token,
@@ -176,6 +193,14 @@ impl Cursor {
         )
     }
 
+    /// Where the store's list is at this case.
+    fn position(&self) -> crate::store::ListPosition {
+        crate::store::ListPosition {
+            at_ms: self.newest_first.0,
+            case_key: crate::cases::case_key(&self.counterparty, &self.case_ref),
+        }
+    }
+
     fn parse(token: &str) -> Option<Self> {
         let mut parts = token.split('.');
         let at = parts.next()?.parse().ok()?;
@@ -218,6 +243,9 @@ impl Filter {
         if request.page_size > MAX_PAGE_SIZE {
             return Err(invalid("page_size", "must be at most 500"));
         }
+        if request.only.len() > MAX_PAGE_SIZE as usize {
+            return Err(invalid("only", "must name at most 500 cases"));
+        }
         let after = match request.page_token.as_str() {
             "" => None,
             token => Some(Cursor::parse(token).ok_or_else(|| {
@@ -259,33 +287,45 @@ pub fn is_overdue(summary: &pb::CaseSummary, now_ms: u64) -> bool {
         .any(|i| i.due_at_ms != 0 && i.due_at_ms < now_ms)
 }
 
-/// The page of `cases` that `filter` asks for, most recently active first, and the token of
-/// the next page (empty when none follows).
-pub fn select(
-    mut cases: Vec<pb::CaseSummary>,
+/// The page `filter` asks for of `cases`, which come in the list's order (most recently
+/// active first, then by partner and reference) from the one after the filter's page token
+/// on, and the token of the next page (empty when none follows). Reads only as far as the
+/// page and one more passing case.
+pub fn select<E>(
+    cases: impl IntoIterator<Item = Result<pb::CaseSummary, E>>,
     filter: &Filter,
     now_ms: u64,
-) -> (Vec<pb::CaseSummary>, String) {
-    cases.sort_by_key(Cursor::of);
-    let mut page: Vec<pb::CaseSummary> = cases
-        .into_iter()
-        .filter(|c| {
-            filter
-                .after
-                .as_ref()
-                .is_none_or(|after| Cursor::of(c) > *after)
-        })
-        .filter(|c| filter.passes(c, now_ms))
-        .collect();
-    if filter.page_size == 0 || page.len() <= filter.page_size {
-        return (page, String::new());
+) -> Result<(Vec<pb::CaseSummary>, String), E> {
+    let mut page = Vec::new();
+    for case in cases {
+        let case = case?;
+        if !filter.passes(&case, now_ms) {
+            continue;
+        }
+        if filter.page_size != 0 && page.len() == filter.page_size {
+            let next = page
+                .last()
+                .map(|c| Cursor::of(c).token())
+                .unwrap_or_default();
+            return Ok((page, next));
+        }
+        page.push(case);
     }
-    page.truncate(filter.page_size);
-    let next = page
-        .last()
-        .map(|c| Cursor::of(c).token())
-        .unwrap_or_default();
-    (page, next)
+    Ok((page, String::new()))
+}
+
+/// `cases` in the list's order, from the one after the filter's page token on (as the store
+/// lists them), for cases looked up by name.
+fn in_list_order(
+    mut cases: Vec<pb::CaseSummary>,
+    filter: &Filter,
+) -> impl Iterator<Item = Result<pb::CaseSummary, std::convert::Infallible>> + use<> {
+    cases.sort_by_key(Cursor::of);
+    let after = filter.after.clone();
+    cases
+        .into_iter()
+        .filter(move |c| after.as_ref().is_none_or(|after| Cursor::of(c) > *after))
+        .map(Ok)
 }
 
 #[cfg(test)]
@@ -328,6 +368,12 @@ mod tests {
         ]
     }
 
+    /// The page of `cases` (in any order) the filter asks for at time 100, as the list of cases
+    /// named in the request gives it.
+    fn page(cases: Vec<pb::CaseSummary>, filter: &Filter) -> (Vec<pb::CaseSummary>, String) {
+        select(in_list_order(cases, filter), filter, 100).unwrap_or_else(|e| match e {})
+    }
+
     fn filter(request: pb::CasesRequest) -> Filter {
         Filter::of(&request).unwrap_or_else(|e| panic!("{e}"))
     }
@@ -335,28 +381,28 @@ mod tests {
     #[test]
     fn filters_combine_and_the_newest_come_first() {
         let every = filter(pb::CasesRequest::default());
-        assert_eq!(refs(&select(all(), &every, 100).0), ["D", "B", "C", "A"]);
+        assert_eq!(refs(&page(all(), &every).0), ["D", "B", "C", "A"]);
         let open = filter(pb::CasesRequest {
             state: "open".into(),
             ..Default::default()
         });
-        assert_eq!(refs(&select(all(), &open, 100).0), ["D", "C", "A"]);
+        assert_eq!(refs(&page(all(), &open).0), ["D", "C", "A"]);
         let closed = filter(pb::CasesRequest {
             state: "closed".into(),
             ..Default::default()
         });
-        assert_eq!(refs(&select(all(), &closed, 100).0), ["B"]);
+        assert_eq!(refs(&page(all(), &closed).0), ["B"]);
         let overdue = filter(pb::CasesRequest {
             overdue: true,
             ..Default::default()
         });
-        assert_eq!(refs(&select(all(), &overdue, 100).0), ["A"]);
+        assert_eq!(refs(&page(all(), &overdue).0), ["A"]);
         let astra_returns = filter(pb::CasesRequest {
             partner: "astra@b".into(),
             kind: "return".into(),
             ..Default::default()
         });
-        assert_eq!(refs(&select(all(), &astra_returns, 100).0), ["C"]);
+        assert_eq!(refs(&page(all(), &astra_returns).0), ["C"]);
     }
 
     #[test]
@@ -365,23 +411,22 @@ mod tests {
             page_size: 3,
             ..Default::default()
         };
-        let (first, token) = select(all(), &filter(request.clone()), 100);
+        let (first, token) = page(all(), &filter(request.clone()));
         assert_eq!(refs(&first), ["D", "B", "C"]);
         assert!(!token.is_empty());
         request.page_token = token;
         // A case that became active meanwhile moves to the front; it does not push "A" off.
         let mut later = all();
         later.push(case("E", "astra@b", 99, &[]));
-        let (second, token) = select(later, &filter(request), 100);
+        let (second, token) = page(later, &filter(request));
         assert_eq!(refs(&second), ["A"]);
         assert_eq!(token, "");
-        let (exact, token) = select(
+        let (exact, token) = page(
             all(),
             &filter(pb::CasesRequest {
                 page_size: 4,
                 ..Default::default()
             }),
-            100,
         );
         assert_eq!(exact.len(), 4);
         assert_eq!(token, "", "no empty page after an exact fit");
@@ -411,6 +456,13 @@ mod tests {
                 ..Default::default()
             })
             .is_some_and(|m| m.starts_with("page_size:"))
+        );
+        assert!(
+            refused(pb::CasesRequest {
+                only: vec![pb::CaseName::default(); 501],
+                ..Default::default()
+            })
+            .is_some_and(|m| m.starts_with("only:"))
         );
         for token in ["x", "1.zz.00", "1.41.42.43", "1.ff.41", "-1.41.42"] {
             assert!(

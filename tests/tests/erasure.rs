@@ -222,7 +222,7 @@ async fn a_withdrawal_erases_what_each_side_received_and_keeps_what_each_wrote()
     let swept = maintenance::sweep(&node, later).await?;
     assert_eq!(swept.erased_for_retention, 1);
     assert!(!astra_wrote.exists());
-    let stored = node.store().cases()?;
+    let stored = node.store().each_case()?.collect::<Result<Vec<_>, _>>()?;
     let summary = stored
         .first()
         .and_then(|c| c.summary.clone())

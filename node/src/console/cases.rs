@@ -79,6 +79,7 @@ impl Query {
             kind: self.kind.clone().unwrap_or_default(),
             page_size: PAGE_SIZE,
             page_token: self.page.clone().unwrap_or_default(),
+            only: Vec::new(),
         }
     }
 

@@ -46,6 +46,21 @@ impl Group {
     }
 }
 
+/// The cases of received `messages`, each named once.
+fn cases_of(messages: &[pb::MessageSummary]) -> Vec<pb::CaseName> {
+    let names: std::collections::BTreeSet<(&str, &str)> = messages
+        .iter()
+        .map(|m| (m.from.as_str(), m.case_ref.as_str()))
+        .collect();
+    names
+        .into_iter()
+        .map(|(counterparty, case_ref)| pb::CaseName {
+            counterparty: counterparty.to_owned(),
+            case_ref: case_ref.to_owned(),
+        })
+        .collect()
+}
+
 /// The due time of each item a received message opened, by message id.
 fn due_times(cases: &[pb::CaseSummary]) -> HashMap<&str, u64> {
     cases
@@ -97,13 +112,25 @@ async fn inbox(State(api): State<Api>, viewer: Viewer) -> Response {
         Ok(a) => a.into_inner().messages,
         Err(status) => return errors::from_status(&viewer, &status),
     };
-    let cases = match api
-        .cases
-        .cases(request(&viewer.principal, pb::CasesRequest::default()))
-        .await
-    {
-        Ok(a) => a.into_inner().cases,
-        Err(status) => return errors::from_status(&viewer, &status),
+    // The due times come from the cases of the messages shown, looked up by name: the page
+    // costs what it shows, however many cases the node holds.
+    let cases = if messages.is_empty() {
+        Vec::new()
+    } else {
+        match api
+            .cases
+            .cases(request(
+                &viewer.principal,
+                pb::CasesRequest {
+                    only: cases_of(&messages),
+                    ..Default::default()
+                },
+            ))
+            .await
+        {
+            Ok(a) => a.into_inner().cases,
+            Err(status) => return errors::from_status(&viewer, &status),
+        }
     };
     let labeler = labeler(&viewer);
     let now = trm_proto::time::now_ms();

@@ -49,6 +49,8 @@ pub(super) struct Trees<'a> {
     pub(super) idempotency: &'a TransactionalTree,
     /// The onward-sharing index.
     pub(super) onward: &'a TransactionalTree,
+    /// Cases in the list's order.
+    pub(super) case_activity: &'a TransactionalTree,
 }
 
 type Change = Box<dyn Fn(&Trees<'_>) -> Result<(), Abort> + Send + Sync>;
@@ -69,6 +71,8 @@ pub(super) struct StoreTrees {
     pub(super) idempotency: sled::Tree,
     /// The onward-sharing index.
     pub(super) onward: sled::Tree,
+    /// Cases in the list's order.
+    pub(super) case_activity: sled::Tree,
 }
 
 /// Hands changes to the writer thread. Dropping it ends the thread and waits for it, so the
@@ -201,25 +205,29 @@ fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
             &trees.cases,
             &trees.idempotency,
             &trees.onward,
+            &trees.case_activity,
         )
-            .transaction(|(messages, outbox, log, cases, idempotency, onward)| {
-                *failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
-                let t = Trees {
-                    messages,
-                    outbox,
-                    log: LogAppender::new(log),
-                    cases,
-                    idempotency,
-                    onward,
-                };
-                for (i, (change, _)) in batch.iter().enumerate() {
-                    if let Err(e) = change(&t) {
-                        *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(i);
-                        return Err(e);
+            .transaction(
+                |(messages, outbox, log, cases, idempotency, onward, case_activity)| {
+                    *failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    let t = Trees {
+                        messages,
+                        outbox,
+                        log: LogAppender::new(log),
+                        cases,
+                        idempotency,
+                        onward,
+                        case_activity,
+                    };
+                    for (i, (change, _)) in batch.iter().enumerate() {
+                        if let Err(e) = change(&t) {
+                            *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(i);
+                            return Err(e);
+                        }
                     }
-                }
-                Ok(())
-            })
+                    Ok(())
+                },
+            )
     }));
     match result {
         Ok(Ok(())) => Run::Committed,
@@ -289,6 +297,7 @@ mod tests {
             cases: db.open_tree("cases")?,
             idempotency: db.open_tree("idempotency")?,
             onward: db.open_tree("onward_sharing")?,
+            case_activity: db.open_tree("case_activity")?,
         };
         let combiner = Arc::new(Combiner::start(trees.clone())?);
         let mut tasks = tokio::task::JoinSet::new();

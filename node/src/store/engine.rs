@@ -43,6 +43,8 @@ pub(super) struct Engine {
     pub(super) idempotency: sled::Tree,
     /// The onward-sharing index ([`super::onward_index`]).
     pub(super) onward: sled::Tree,
+    /// Cases in the list's order ([`super::case_list`]).
+    pub(super) case_activity: sled::Tree,
     /// Makes writes durable.
     pub(super) commit: GroupCommit,
     /// The writer thread every change goes through.
@@ -60,6 +62,7 @@ impl Engine {
         let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
         let idempotency = db.open_tree(idempotency::TREE)?;
         let onward = db.open_tree(super::onward_index::TREE)?;
+        let case_activity = db.open_tree(super::case_list::TREE)?;
         Ok(Self {
             combiner: Combiner::start(StoreTrees {
                 messages: messages.clone(),
@@ -68,6 +71,7 @@ impl Engine {
                 cases: cases.clone(),
                 idempotency: idempotency.clone(),
                 onward: onward.clone(),
+                case_activity: case_activity.clone(),
             })
             .map_err(StoreError::Writer)?,
             messages,
@@ -78,6 +82,7 @@ impl Engine {
             cases,
             idempotency,
             onward,
+            case_activity,
             witness: WitnessStore::open(&db, commit.clone())?,
             commit,
             db,

@@ -28,6 +28,7 @@
 //! (`handover`): one on its way stays and is evidenced by its receipts.
 
 pub mod accounts;
+mod case_list;
 mod combine;
 #[cfg(any(test, feature = "danger-test-tools"))]
 pub mod danger;
@@ -60,6 +61,7 @@ use trm_storage::StorageError;
 use crate::cases::{self, CaseError, Step};
 use crate::handover_log::{ChainSummary, LogError, StoredEntry};
 use crate::vault::{self, Vault, VaultError};
+pub use case_list::ListPosition;
 use engine::{Engine, Slot};
 pub use lookup::{IdError, MIN_ID_PREFIX};
 
@@ -422,33 +424,25 @@ impl EntryFacts<'_> {
     }
 }
 
-/// Reads a case from a transactional tree, or a new one.
-fn read_case(
-    tree: &sled::transaction::TransactionalTree,
-    key: &[u8],
-    step: &Step<'_>,
-) -> Result<pb::StoredCase, ConflictableTransactionError<StoreError>> {
-    match tree.get(key)? {
-        Some(bytes) => {
-            pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))
-        }
-        None => Ok(cases::new_case(step.counterparty, step.case_ref)),
-    }
-}
-
-/// Applies `step` to its case inside a transaction, refusing an illegal step.
+/// Applies `step` to its case (a new one if the case has none) inside a transaction,
+/// refusing an illegal step.
 fn apply_case(
-    tree: &sled::transaction::TransactionalTree,
+    t: &combine::Trees<'_>,
     step: Option<&OwnedStep>,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
     let Some(step) = step.map(OwnedStep::step) else {
         return Ok(());
     };
     let key = cases::case_key(step.counterparty, step.case_ref);
-    let mut case = read_case(tree, &key, &step)?;
+    let case_list::Read {
+        mut case,
+        indexed_at,
+    } = case_list::read(t.cases, &key)?.unwrap_or_else(|| case_list::Read {
+        case: cases::new_case(step.counterparty, step.case_ref),
+        indexed_at: None,
+    });
     cases::apply(&mut case, &step).map_err(|e| abort(e.into()))?;
-    tree.insert(key, case.encode_to_vec())?;
-    Ok(())
+    case_list::put(t.cases, t.case_activity, &key, indexed_at, &case)
 }
 
 fn entry(
@@ -474,18 +468,20 @@ fn entry(
 
 /// Moves a sent referral to `delivered` or `rejected` on the addressee's receipt.
 fn record_receipt_in_case(
-    tree: &sled::transaction::TransactionalTree,
+    t: &combine::Trees<'_>,
     summary: &pb::MessageSummary,
     event: pb::LogEvent,
     erased_messages: u32,
     at_ms: u64,
 ) -> Result<(), ConflictableTransactionError<StoreError>> {
     let key = cases::case_key(&summary.to, &summary.case_ref);
-    let Some(bytes) = tree.get(&key)? else {
+    let Some(case_list::Read {
+        mut case,
+        indexed_at,
+    }) = case_list::read(t.cases, &key)?
+    else {
         return Ok(());
     };
-    let mut case =
-        pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))?;
     let delivered = event == pb::LogEvent::Delivered;
     if cases::receipt(
         &mut case,
@@ -494,7 +490,7 @@ fn record_receipt_in_case(
         erased_messages,
         at_ms,
     ) {
-        tree.insert(key, case.encode_to_vec())?;
+        case_list::put(t.cases, t.case_activity, &key, indexed_at, &case)?;
     }
     Ok(())
 }
@@ -696,12 +692,14 @@ fn erase_in_transaction(
     erasure: &Erasure,
     context: &ErasureContext,
 ) -> Result<Option<u32>, ConflictableTransactionError<StoreError>> {
-    let (messages, log, cases_tree) = (t.messages, t.log, t.cases);
-    let Some(bytes) = cases_tree.get(&erasure.case_key)? else {
+    let (messages, log) = (t.messages, t.log);
+    let Some(case_list::Read {
+        mut case,
+        indexed_at,
+    }) = case_list::read(t.cases, &erasure.case_key)?
+    else {
         return Ok(None);
     };
-    let mut case =
-        pb::StoredCase::decode(bytes.as_ref()).map_err(|e| abort(corrupt(CASES_TREE, e)))?;
     let mut summary = case.summary.clone().unwrap_or_default();
     // A case whose partner's disclosures were erased keeps what this node authored until
     // retention erases the rest.
@@ -792,7 +790,13 @@ fn erase_in_transaction(
         ..Default::default()
     })?;
     case.summary = Some(summary);
-    cases_tree.insert(erasure.case_key.as_slice(), case.encode_to_vec())?;
+    case_list::put(
+        t.cases,
+        t.case_activity,
+        &erasure.case_key,
+        indexed_at,
+        &case,
+    )?;
     Ok(Some(erased))
 }
 
@@ -830,6 +834,7 @@ impl NodeStore {
         let onward_shorts = {
             let engine = engine.get()?;
             onward_index::ensure(&engine.onward, &engine.messages, &vault)?;
+            case_list::ensure(&engine.db, &engine.case_activity, &engine.cases)?;
             onward_index::Shorts::load(&engine.onward)?
         };
         let key_users = Arc::new(KeyUsers {
@@ -968,7 +973,7 @@ impl NodeStore {
         let step = facts.step(header.to.as_str(), OUTGOING, now_ms);
         let index = self
             .change(move |t| {
-                apply_case(t.cases, step.as_ref())?;
+                apply_case(t, step.as_ref())?;
                 let appended = t.log.append(log_entry.clone())?;
                 if let Some(erasure) = &erasure {
                     erase_in_transaction(t, erasure, &in_change)?;
@@ -1105,14 +1110,15 @@ impl NodeStore {
     ) -> Result<usize, StoreError> {
         let logged = self
             .change(move |t| {
-                let (log, cases_tree) = (t.log, t.cases);
                 let mut logged = 0;
                 for mark in &marks {
-                    let Some(bytes) = cases_tree.get(&mark.case_key)? else {
+                    let Some(case_list::Read {
+                        mut case,
+                        indexed_at,
+                    }) = case_list::read(t.cases, &mark.case_key)?
+                    else {
                         continue;
                     };
-                    let mut case = pb::StoredCase::decode(bytes.as_ref())
-                        .map_err(|e| abort(corrupt(CASES_TREE, e)))?;
                     let mut summary = case.summary.clone().unwrap_or_default();
                     if cases::ended(&summary).is_some() {
                         continue;
@@ -1136,7 +1142,7 @@ impl NodeStore {
                         cases::INFO_REQUEST => pb::MessageKind::InfoRequest,
                         _ => pb::MessageKind::ReturnRequest,
                     };
-                    log.append(pb::LogEntry {
+                    t.log.append(pb::LogEntry {
                         at_ms: now_ms,
                         event: pb::LogEvent::Overdue.into(),
                         message_id: mark.message_id.clone(),
@@ -1149,7 +1155,7 @@ impl NodeStore {
                         ..Default::default()
                     })?;
                     case.summary = Some(summary);
-                    cases_tree.insert(mark.case_key.as_slice(), case.encode_to_vec())?;
+                    case_list::put(t.cases, t.case_activity, &mark.case_key, indexed_at, &case)?;
                     logged += 1;
                 }
                 Ok(logged)
@@ -1212,7 +1218,7 @@ impl NodeStore {
         let recorded = self
             .change(move |t| {
                 {
-                    let (messages, outbox, log, cases) = (t.messages, t.outbox, t.log, t.cases);
+                    let (messages, outbox, log) = (t.messages, t.outbox, t.log);
                     let key = key.as_slice();
                     let bytes = messages.get(key)?.ok_or_else(|| {
                         abort(StoreError::NotFound(String::from_utf8_lossy(key).into()))
@@ -1252,7 +1258,7 @@ impl NodeStore {
                         // The signer's clock is not trusted with the case's last activity
                         // (which retention counts from).
                         let at_ms = evidence.at_ms.min(trm_proto::time::now_ms());
-                        record_receipt_in_case(cases, &summary, event, erased_messages, at_ms)?;
+                        record_receipt_in_case(t, &summary, event, erased_messages, at_ms)?;
                     }
                     stored.evidence.push(evidence.clone());
                     // Receipts arrive on two paths (the submit answer and the delivery stream), so a
@@ -1437,13 +1443,13 @@ impl NodeStore {
         let stored_key = key.clone();
         let received = self
             .change(move |t| {
-                let (messages, log, cases) = (t.messages, t.log, t.cases);
+                let (messages, log) = (t.messages, t.log);
                 if messages.get(key.as_slice())?.is_some() {
                     // Stored by a change committed just before this one, which did any
                     // erasure: answered below from what it stored.
                     return Ok(None);
                 }
-                apply_case(cases, step.as_ref())?;
+                apply_case(t, step.as_ref())?;
                 let appended = log.append(log_entry.clone())?;
                 let erased = if withdrawal {
                     erase_in_transaction(t, &erasure, &in_change)?.unwrap_or(0)
@@ -1774,15 +1780,6 @@ impl NodeStore {
             }
             None => Ok(1),
         }
-    }
-
-    /// Every case, most recently active first.
-    pub fn cases(&self) -> Result<Vec<pb::StoredCase>, StoreError> {
-        let mut all = self.each_case()?.collect::<Result<Vec<_>, _>>()?;
-        all.sort_by_key(|c| {
-            std::cmp::Reverse(c.summary.as_ref().map_or(0, |s| s.last_activity_ms))
-        });
-        Ok(all)
     }
 
     /// Every case, one at a time, in key order: for a pass over all of them that keeps only

@@ -339,6 +339,7 @@ impl Options {
                 Scenario::Queue => {
                     for stored in [0, self.mid, self.queue] {
                         rows.push(format!("send-cost-{stored}"));
+                        rows.push(format!("case-list-{stored}"));
                     }
                     rows.push("queued-rss".into());
                     rows.push("drain".into());
@@ -459,6 +460,7 @@ mod tests {
             "e2e-js",
             "latency-100-js",
             "send-cost-0",
+            "case-list-0",
             "drain",
         ] {
             assert!(rows.iter().any(|r| r == key), "{key} missing from {rows:?}");

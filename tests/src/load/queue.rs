@@ -49,6 +49,8 @@ pub async fn run(
     let cost = send_cost(&cluster, LEFOE, &to_open_gate, "S0", samples).await?;
     let handling = super::path::handling_name(options.handling);
     push_cost(report, 0, size, handling, samples, &cost, None);
+    let listing = list_cost(&cluster, LEFOE, samples).await?;
+    push_list_cost(report, 0, samples, &listing, None);
 
     // The middle count: Open Gate receives `mid` referrals from LEFÖ-IBF, then answers
     // LEFÖ-IBF (content received under H2 too may go back to its provider).
@@ -87,6 +89,8 @@ pub async fn run(
         &mid,
         Some(&cost),
     );
+    let mid_listing = list_cost(&cluster, OPEN_GATE, samples).await?;
+    push_list_cost(report, options.mid, samples, &mid_listing, Some(&listing));
     cluster.stop_node(OPEN_GATE);
     cluster.stop_node(LEFOE);
 
@@ -163,7 +167,72 @@ pub async fn run(
         &most,
         Some(&cost),
     );
+    let most_listing = list_cost(&cluster, ASTRA, samples).await?;
+    push_list_cost(
+        report,
+        options.queue,
+        samples,
+        &most_listing,
+        Some(&listing),
+    );
     Ok(())
+}
+
+/// How many cases the console's case list shows on a page.
+const LIST_PAGE: u32 = 25;
+
+/// Times `samples` requests of node `address`'s case list, first page (most recently active
+/// first), one after another, as the console's case list asks for it.
+async fn list_cost(cluster: &Cluster, address: &str, samples: usize) -> anyhow::Result<Latencies> {
+    let mut client = cluster.fed.cases_client(address).await?;
+    let request = trm_proto::pb::CasesRequest {
+        page_size: LIST_PAGE,
+        ..Default::default()
+    };
+    let mut times = Vec::new();
+    for n in 0..=samples {
+        let started = Instant::now();
+        let page = client.cases(request.clone()).await?.into_inner();
+        anyhow::ensure!(
+            !page.cases.is_empty(),
+            "node {address} listed no case on request {n}"
+        );
+        // The first request is not timed, as with `Send`.
+        if n > 0 {
+            times.push(started.elapsed());
+        }
+    }
+    Ok(Latencies::of(times))
+}
+
+fn push_list_cost(
+    report: &mut Report,
+    cases: usize,
+    samples: usize,
+    cost: &Latencies,
+    few: Option<&Latencies>,
+) {
+    let mut row = Row::new(
+        format!("case-list-{cases}"),
+        format!(
+            "the first page of the case list ({LIST_PAGE} cases, most recently active first, as the console asks for it) on the node that sent or received {} messages above, one case each, {samples} requests in a row",
+            report::thousands(cases as f64)
+        ),
+        format!(
+            "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
+            cost.p50, cost.p90, cost.p99
+        ),
+        "the same at 100k as with a few cases",
+    );
+    if let Some(few) = few
+        && few.p50 > 0.0
+    {
+        row = row.against(format!(
+            "p50 {:.2}× the cost with a few",
+            cost.p50 / few.p50
+        ));
+    }
+    report.push(row);
 }
 
 /// Times `samples` `Send` calls of node `from`, one after another.

@@ -51,6 +51,7 @@ impl CasesQuery {
             kind: self.kind.clone().unwrap_or_default(),
             page_size: self.page_size.unwrap_or(0),
             page_token: self.page_token.clone().unwrap_or_default(),
+            only: Vec::new(),
         }
     }
 }
