@@ -103,7 +103,7 @@ pub(super) fn ensure(
         let case = pb::StoredCase::decode(value.as_ref()).map_err(|e| corrupt(CASES_TREE, e))?;
         batch.insert(record(activity(&case), &key), &[]);
         indexed += 1;
-        if indexed % 10_000 == 0 {
+        if indexed.is_multiple_of(10_000) {
             index.apply_batch(std::mem::take(&mut batch))?;
         }
     }
