@@ -51,6 +51,8 @@ pub(super) struct Trees<'a> {
     pub(super) onward: &'a TransactionalTree,
     /// Cases in the list's order.
     pub(super) case_activity: &'a TransactionalTree,
+    /// Received messages in the inbox's order.
+    pub(super) received_order: &'a TransactionalTree,
 }
 
 type Change = Box<dyn Fn(&Trees<'_>) -> Result<(), Abort> + Send + Sync>;
@@ -73,6 +75,8 @@ pub(super) struct StoreTrees {
     pub(super) onward: sled::Tree,
     /// Cases in the list's order.
     pub(super) case_activity: sled::Tree,
+    /// Received messages in the inbox's order.
+    pub(super) received_order: sled::Tree,
 }
 
 /// Hands changes to the writer thread. Dropping it ends the thread and waits for it, so the
@@ -206,9 +210,19 @@ fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
             &trees.idempotency,
             &trees.onward,
             &trees.case_activity,
+            &trees.received_order,
         )
             .transaction(
-                |(messages, outbox, log, cases, idempotency, onward, case_activity)| {
+                |(
+                    messages,
+                    outbox,
+                    log,
+                    cases,
+                    idempotency,
+                    onward,
+                    case_activity,
+                    received_order,
+                )| {
                     *failed.lock().unwrap_or_else(PoisonError::into_inner) = None;
                     let t = Trees {
                         messages,
@@ -218,6 +232,7 @@ fn run(trees: &StoreTrees, batch: &[Job]) -> Run {
                         idempotency,
                         onward,
                         case_activity,
+                        received_order,
                     };
                     for (i, (change, _)) in batch.iter().enumerate() {
                         if let Err(e) = change(&t) {
@@ -298,6 +313,7 @@ mod tests {
             idempotency: db.open_tree("idempotency")?,
             onward: db.open_tree("onward_sharing")?,
             case_activity: db.open_tree("case_activity")?,
+            received_order: db.open_tree("received_order")?,
         };
         let combiner = Arc::new(Combiner::start(trees.clone())?);
         let mut tasks = tokio::task::JoinSet::new();

@@ -45,6 +45,8 @@ pub(super) struct Engine {
     pub(super) onward: sled::Tree,
     /// Cases in the list's order ([`super::case_list`]).
     pub(super) case_activity: sled::Tree,
+    /// Received messages in the inbox's order ([`super::inbox_list`]).
+    pub(super) received_order: sled::Tree,
     /// Makes writes durable.
     pub(super) commit: GroupCommit,
     /// The writer thread every change goes through.
@@ -63,6 +65,7 @@ impl Engine {
         let idempotency = db.open_tree(idempotency::TREE)?;
         let onward = db.open_tree(super::onward_index::TREE)?;
         let case_activity = db.open_tree(super::case_list::TREE)?;
+        let received_order = db.open_tree(super::inbox_list::TREE)?;
         Ok(Self {
             combiner: Combiner::start(StoreTrees {
                 messages: messages.clone(),
@@ -72,6 +75,7 @@ impl Engine {
                 idempotency: idempotency.clone(),
                 onward: onward.clone(),
                 case_activity: case_activity.clone(),
+                received_order: received_order.clone(),
             })
             .map_err(StoreError::Writer)?,
             messages,
@@ -83,6 +87,7 @@ impl Engine {
             idempotency,
             onward,
             case_activity,
+            received_order,
             witness: WitnessStore::open(&db, commit.clone())?,
             commit,
             db,

@@ -35,8 +35,10 @@ pub mod danger;
 mod engine;
 mod handover;
 pub mod idempotency;
+mod inbox_list;
 mod log;
 mod lookup;
+mod newest_first;
 mod onward_index;
 mod outbox;
 pub mod snapshot;
@@ -835,6 +837,7 @@ impl NodeStore {
             let engine = engine.get()?;
             onward_index::ensure(&engine.onward, &engine.messages, &vault)?;
             case_list::ensure(&engine.db, &engine.case_activity, &engine.cases)?;
+            inbox_list::ensure(&engine.db, &engine.received_order, &engine.messages)?;
             onward_index::Shorts::load(&engine.onward)?
         };
         let key_users = Arc::new(KeyUsers {
@@ -1467,6 +1470,7 @@ impl NodeStore {
                     ..Default::default()
                 };
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;
+                inbox_list::add(t.received_order, summary.received_at_ms, &key)?;
                 if let Some(fingerprints) = &onward {
                     onward_index::add(t.onward, &key, fingerprints)?;
                 }
@@ -1662,21 +1666,6 @@ impl NodeStore {
             .await?;
         self.durable().await?;
         Ok(index)
-    }
-
-    /// Received messages, newest first.
-    pub fn inbox(&self, limit: usize) -> Result<Vec<pb::MessageSummary>, StoreError> {
-        let mut all = Vec::new();
-        for value in self.engine()?.messages.iter().values() {
-            let stored =
-                pb::StoredMessage::decode(value?.as_ref()).map_err(|e| corrupt("messages", e))?;
-            if stored.direction == INCOMING {
-                all.extend(stored.summary);
-            }
-        }
-        all.sort_by_key(|m| std::cmp::Reverse(m.received_at_ms));
-        all.truncate(limit);
-        Ok(all)
     }
 
     /// Received messages whose content came under handling code `code`.

@@ -340,6 +340,7 @@ impl Options {
                     for stored in [0, self.mid, self.queue] {
                         rows.push(format!("send-cost-{stored}"));
                         rows.push(format!("case-list-{stored}"));
+                        rows.push(format!("inbox-{stored}"));
                     }
                     rows.push("queued-rss".into());
                     rows.push("drain".into());

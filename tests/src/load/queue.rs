@@ -22,6 +22,7 @@ use super::stats::Latencies;
 use super::{Options, Tools};
 use crate::craft;
 use crate::fixtures::{ASTRA, LEFOE, OPEN_GATE};
+use trm_proto::pb;
 
 /// How often the addressee's log is read while a queue drains.
 const DRAIN_POLL: Duration = Duration::from_millis(100);
@@ -49,8 +50,8 @@ pub async fn run(
     let cost = send_cost(&cluster, LEFOE, &to_open_gate, "S0", samples).await?;
     let handling = super::path::handling_name(options.handling);
     push_cost(report, 0, size, handling, samples, &cost, None);
-    let listing = list_cost(&cluster, LEFOE, samples).await?;
-    push_list_cost(report, 0, samples, &listing, None);
+    let views = views_cost(&cluster, LEFOE, samples).await?;
+    push_views(report, 0, samples, &views, None);
 
     // The middle count: Open Gate receives `mid` referrals from LEFÖ-IBF, then answers
     // LEFÖ-IBF (content received under H2 too may go back to its provider).
@@ -89,8 +90,8 @@ pub async fn run(
         &mid,
         Some(&cost),
     );
-    let mid_listing = list_cost(&cluster, OPEN_GATE, samples).await?;
-    push_list_cost(report, options.mid, samples, &mid_listing, Some(&listing));
+    let mid_views = views_cost(&cluster, OPEN_GATE, samples).await?;
+    push_views(report, options.mid, samples, &mid_views, Some(&views));
     cluster.stop_node(OPEN_GATE);
     cluster.stop_node(LEFOE);
 
@@ -167,72 +168,129 @@ pub async fn run(
         &most,
         Some(&cost),
     );
-    let most_listing = list_cost(&cluster, ASTRA, samples).await?;
-    push_list_cost(
-        report,
-        options.queue,
-        samples,
-        &most_listing,
-        Some(&listing),
-    );
+    let most_views = views_cost(&cluster, ASTRA, samples).await?;
+    push_views(report, options.queue, samples, &most_views, Some(&views));
     Ok(())
 }
 
 /// How many cases the console's case list shows on a page.
 const LIST_PAGE: u32 = 25;
+/// How many received messages the console's inbox shows.
+const INBOX_LIMIT: u32 = 200;
+
+/// What two pages of the console cost on a node: its case list's first page and its inbox.
+struct Views {
+    list: Latencies,
+    inbox: Latencies,
+}
 
 /// Times `samples` requests of node `address`'s case list, first page (most recently active
-/// first), one after another, as the console's case list asks for it.
-async fn list_cost(cluster: &Cluster, address: &str, samples: usize) -> anyhow::Result<Latencies> {
-    let mut client = cluster.fed.cases_client(address).await?;
-    let request = trm_proto::pb::CasesRequest {
+/// first), and of its inbox (the newest received messages, then the cases they belong to, for
+/// their due times), one after another, asked for as the console asks.
+async fn views_cost(cluster: &Cluster, address: &str, samples: usize) -> anyhow::Result<Views> {
+    let mut cases = cluster.fed.cases_client(address).await?;
+    let mut admin = cluster.client(address).await?;
+    let request = pb::CasesRequest {
         page_size: LIST_PAGE,
         ..Default::default()
     };
-    let mut times = Vec::new();
+    let (mut list, mut inbox) = (Vec::new(), Vec::new());
+    // The first requests are not timed, as with `Send`.
     for n in 0..=samples {
         let started = Instant::now();
-        let page = client.cases(request.clone()).await?.into_inner();
-        anyhow::ensure!(
-            !page.cases.is_empty(),
-            "node {address} listed no case on request {n}"
-        );
-        // The first request is not timed, as with `Send`.
+        let page = cases.cases(request.clone()).await?.into_inner();
+        anyhow::ensure!(!page.cases.is_empty(), "node {address} listed no case");
+        let took = started.elapsed();
         if n > 0 {
-            times.push(started.elapsed());
+            list.push(took);
+        }
+        let started = Instant::now();
+        let messages = admin
+            .inbox(pb::InboxRequest { limit: INBOX_LIMIT })
+            .await?
+            .into_inner()
+            .messages;
+        let only: std::collections::BTreeSet<(String, String)> = messages
+            .iter()
+            .map(|m| (m.from.clone(), m.case_ref.clone()))
+            .collect();
+        if !only.is_empty() {
+            let only = only
+                .into_iter()
+                .map(|(counterparty, case_ref)| pb::CaseName {
+                    counterparty,
+                    case_ref,
+                })
+                .collect();
+            cases
+                .cases(pb::CasesRequest {
+                    only,
+                    ..Default::default()
+                })
+                .await?;
+        }
+        let took = started.elapsed();
+        if n > 0 {
+            inbox.push(took);
         }
     }
-    Ok(Latencies::of(times))
+    Ok(Views {
+        list: Latencies::of(list),
+        inbox: Latencies::of(inbox),
+    })
 }
 
-fn push_list_cost(
+/// The rows of [`views_cost`] on the node that sent or received `messages` messages, against
+/// those on the node with the fewest (`few`).
+fn push_views(
     report: &mut Report,
-    cases: usize,
+    messages: usize,
     samples: usize,
-    cost: &Latencies,
-    few: Option<&Latencies>,
+    views: &Views,
+    few: Option<&Views>,
 ) {
-    let mut row = Row::new(
-        format!("case-list-{cases}"),
-        format!(
-            "the first page of the case list ({LIST_PAGE} cases, most recently active first, as the console asks for it) on the node that sent or received {} messages above, one case each, {samples} requests in a row",
-            report::thousands(cases as f64)
-        ),
-        format!(
-            "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
-            cost.p50, cost.p90, cost.p99
-        ),
-        "the same at 100k as with a few cases",
+    let held = format!(
+        "on the node that sent or received {} messages above, one case each, {samples} requests in a row",
+        report::thousands(messages as f64)
     );
-    if let Some(few) = few
-        && few.p50 > 0.0
-    {
-        row = row.against(format!(
-            "p50 {:.2}× the cost with a few",
-            cost.p50 / few.p50
-        ));
+    let pages = [
+        (
+            "case-list",
+            format!(
+                "the first page of the case list ({LIST_PAGE} cases, most recently active first) {held}"
+            ),
+            &views.list,
+            few.map(|f| &f.list),
+        ),
+        (
+            "inbox",
+            format!(
+                "the inbox as the console asks for it (the {INBOX_LIMIT} newest received messages, then their cases) {held}"
+            ),
+            &views.inbox,
+            few.map(|f| &f.inbox),
+        ),
+    ];
+    for (name, what, cost, few) in pages {
+        let mut row = Row::new(
+            format!("{name}-{messages}"),
+            what,
+            format!(
+                "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
+                cost.p50, cost.p90, cost.p99
+            ),
+            "the same at 100k as with a few",
+        );
+        if let Some(few) = few
+            && few.p50 > 0.0
+        {
+            row = row.against(format!(
+                "p50 {:.2}× the cost with a few",
+                cost.p50 / few.p50
+            ));
+        }
+        report.push(row);
     }
-    report.push(row);
 }
 
 /// Times `samples` `Send` calls of node `from`, one after another.
