@@ -63,17 +63,33 @@ impl Answer {
     }
 }
 
-/// `trm cases`.
+/// How many cases `trm cases` asks for at a time: the most a page may hold, so a node with
+/// 100,000 cases answers in pages well under the socket's message limit.
+const CASES_PAGE: u32 = 500;
+
+/// `trm cases`: every case, read a page at a time.
 pub async fn cases(socket: &Path, out: Output) -> Result<(), CommandError> {
-    let response = client::connect_cases(socket)
-        .await?
-        .cases(pb::CasesRequest::default())
-        .await?
-        .into_inner();
-    out.print(case_view::cases(&response.cases), || {
+    let mut client = client::connect_cases(socket).await?;
+    let mut cases = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .cases(pb::CasesRequest {
+                page_size: CASES_PAGE,
+                page_token,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        cases.extend(page.cases);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    out.print(case_view::cases(&cases), || {
         json!(
-            response
-                .cases
+            cases
                 .iter()
                 .map(case_view::summary_json)
                 .collect::<Vec<_>>()

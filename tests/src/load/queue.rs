@@ -91,7 +91,7 @@ pub async fn run(
         Some(&cost),
     );
     let mid_views = views_cost(&cluster, OPEN_GATE, samples).await?;
-    push_views(report, options.mid, samples, &mid_views, Some(&views));
+    push_views(report, options.mid, samples, &mid_views, Some((&views, 0)));
     cluster.stop_node(OPEN_GATE);
     cluster.stop_node(LEFOE);
 
@@ -169,7 +169,13 @@ pub async fn run(
         Some(&cost),
     );
     let most_views = views_cost(&cluster, ASTRA, samples).await?;
-    push_views(report, options.queue, samples, &most_views, Some(&views));
+    push_views(
+        report,
+        options.queue,
+        samples,
+        &most_views,
+        Some((&mid_views, options.mid)),
+    );
     Ok(())
 }
 
@@ -241,13 +247,13 @@ async fn views_cost(cluster: &Cluster, address: &str, samples: usize) -> anyhow:
 }
 
 /// The rows of [`views_cost`] on the node that sent or received `messages` messages, against
-/// those on the node with the fewest (`few`).
+/// those measured before on a node that held fewer (`fewer`: its views and count).
 fn push_views(
     report: &mut Report,
     messages: usize,
     samples: usize,
     views: &Views,
-    few: Option<&Views>,
+    fewer: Option<(&Views, usize)>,
 ) {
     let held = format!(
         "on the node that sent or received {} messages above, one case each, {samples} requests in a row",
@@ -260,18 +266,18 @@ fn push_views(
                 "the first page of the case list ({LIST_PAGE} cases, most recently active first) {held}"
             ),
             &views.list,
-            few.map(|f| &f.list),
+            fewer.map(|(f, _)| &f.list),
         ),
         (
             "inbox",
             format!(
-                "the inbox as the console asks for it (the {INBOX_LIMIT} newest received messages, then their cases) {held}"
+                "the inbox as the console asks for it (the {INBOX_LIMIT} newest received messages, then their cases; empty on the node that only sent) {held}"
             ),
             &views.inbox,
-            few.map(|f| &f.inbox),
+            fewer.map(|(f, _)| &f.inbox),
         ),
     ];
-    for (name, what, cost, few) in pages {
+    for (name, what, cost, before) in pages {
         let mut row = Row::new(
             format!("{name}-{messages}"),
             what,
@@ -279,14 +285,15 @@ fn push_views(
                 "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms",
                 cost.p50, cost.p90, cost.p99
             ),
-            "the same at 100k as with a few",
+            "the same at 100k as at 10k",
         );
-        if let Some(few) = few
-            && few.p50 > 0.0
+        if let (Some(before), Some((_, count))) = (before, fewer)
+            && before.p50 > 0.0
         {
             row = row.against(format!(
-                "p50 {:.2}× the cost with a few",
-                cost.p50 / few.p50
+                "p50 {:.2}× the cost at {}",
+                cost.p50 / before.p50,
+                report::thousands(count as f64)
             ));
         }
         report.push(row);
