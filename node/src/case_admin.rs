@@ -246,6 +246,10 @@ impl Filter {
         if request.only.len() > MAX_PAGE_SIZE as usize {
             return Err(invalid("only", "must name at most 500 cases"));
         }
+        // Each named case is one lookup, which needs the partner.
+        if request.only.iter().any(|name| name.counterparty.is_empty()) {
+            return Err(invalid("only", "each case must name its counterparty"));
+        }
         let after = match request.page_token.as_str() {
             "" => None,
             token => Some(Cursor::parse(token).ok_or_else(|| {
@@ -463,6 +467,16 @@ mod tests {
                 ..Default::default()
             })
             .is_some_and(|m| m.starts_with("only:"))
+        );
+        assert_eq!(
+            refused(pb::CasesRequest {
+                only: vec![pb::CaseName {
+                    counterparty: String::new(),
+                    case_ref: "AT-2026-0042".into(),
+                }],
+                ..Default::default()
+            }),
+            Some("only: each case must name its counterparty".into())
         );
         for token in ["x", "1.zz.00", "1.41.42.43", "1.ff.41", "-1.41.42"] {
             assert!(

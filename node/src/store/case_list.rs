@@ -12,10 +12,9 @@
 //! [`BUILT`].
 
 use prost::Message as _;
-use sled::transaction::TransactionalTree;
 use trm_proto::pb;
 
-use super::combine::Abort;
+use super::combine::{Abort, Trees};
 use super::{CASES_TREE, NodeStore, StoreError, corrupt, newest_first};
 
 /// The index's tree.
@@ -38,8 +37,8 @@ pub(super) struct Read {
 }
 
 /// In a transaction: the case under `case_key`, `None` when there is none.
-pub(super) fn read(cases: &TransactionalTree, case_key: &[u8]) -> Result<Option<Read>, Abort> {
-    let Some(bytes) = cases.get(case_key)? else {
+pub(super) fn read(t: &Trees<'_>, case_key: &[u8]) -> Result<Option<Read>, Abort> {
+    let Some(bytes) = t.cases.get(case_key)? else {
         return Ok(None);
     };
     let case =
@@ -53,8 +52,7 @@ pub(super) fn read(cases: &TransactionalTree, case_key: &[u8]) -> Result<Option<
 /// In a transaction: stores `case` under `case_key` and keeps its index record, `indexed_at`
 /// being the last activity it was stored with (`None` for a new case).
 pub(super) fn put(
-    cases: &TransactionalTree,
-    index: &TransactionalTree,
+    t: &Trees<'_>,
     case_key: &[u8],
     indexed_at: Option<u64>,
     case: &pb::StoredCase,
@@ -62,11 +60,13 @@ pub(super) fn put(
     let at = activity(case);
     if indexed_at != Some(at) {
         if let Some(before) = indexed_at {
-            index.remove(newest_first::record(before, case_key))?;
+            t.case_activity
+                .remove(newest_first::record(before, case_key))?;
         }
-        index.insert(newest_first::record(at, case_key), &[])?;
+        t.case_activity
+            .insert(newest_first::record(at, case_key), &[])?;
     }
-    cases.insert(case_key, case.encode_to_vec())?;
+    t.cases.insert(case_key, case.encode_to_vec())?;
     Ok(())
 }
 

@@ -8,10 +8,9 @@
 //! by [`BUILT`].
 
 use prost::Message as _;
-use sled::transaction::TransactionalTree;
 use trm_proto::pb;
 
-use super::combine::Abort;
+use super::combine::{Abort, Trees};
 use super::{INCOMING, NodeStore, StoreError, corrupt, newest_first};
 
 /// The index's tree.
@@ -25,12 +24,9 @@ const MESSAGES: &str = "messages";
 
 /// In a transaction: the record of the message under `message_key`, received at
 /// `received_at_ms`.
-pub(super) fn add(
-    index: &TransactionalTree,
-    received_at_ms: u64,
-    message_key: &[u8],
-) -> Result<(), Abort> {
-    index.insert(newest_first::record(received_at_ms, message_key), &[])?;
+pub(super) fn add(t: &Trees<'_>, received_at_ms: u64, message_key: &[u8]) -> Result<(), Abort> {
+    t.received_order
+        .insert(newest_first::record(received_at_ms, message_key), &[])?;
     Ok(())
 }
 

@@ -439,12 +439,12 @@ fn apply_case(
     let case_list::Read {
         mut case,
         indexed_at,
-    } = case_list::read(t.cases, &key)?.unwrap_or_else(|| case_list::Read {
+    } = case_list::read(t, &key)?.unwrap_or_else(|| case_list::Read {
         case: cases::new_case(step.counterparty, step.case_ref),
         indexed_at: None,
     });
     cases::apply(&mut case, &step).map_err(|e| abort(e.into()))?;
-    case_list::put(t.cases, t.case_activity, &key, indexed_at, &case)
+    case_list::put(t, &key, indexed_at, &case)
 }
 
 fn entry(
@@ -480,7 +480,7 @@ fn record_receipt_in_case(
     let Some(case_list::Read {
         mut case,
         indexed_at,
-    }) = case_list::read(t.cases, &key)?
+    }) = case_list::read(t, &key)?
     else {
         return Ok(());
     };
@@ -492,7 +492,7 @@ fn record_receipt_in_case(
         erased_messages,
         at_ms,
     ) {
-        case_list::put(t.cases, t.case_activity, &key, indexed_at, &case)?;
+        case_list::put(t, &key, indexed_at, &case)?;
     }
     Ok(())
 }
@@ -698,7 +698,7 @@ fn erase_in_transaction(
     let Some(case_list::Read {
         mut case,
         indexed_at,
-    }) = case_list::read(t.cases, &erasure.case_key)?
+    }) = case_list::read(t, &erasure.case_key)?
     else {
         return Ok(None);
     };
@@ -792,13 +792,7 @@ fn erase_in_transaction(
         ..Default::default()
     })?;
     case.summary = Some(summary);
-    case_list::put(
-        t.cases,
-        t.case_activity,
-        &erasure.case_key,
-        indexed_at,
-        &case,
-    )?;
+    case_list::put(t, &erasure.case_key, indexed_at, &case)?;
     Ok(Some(erased))
 }
 
@@ -820,6 +814,15 @@ pub struct OverdueMark {
     pub reason: String,
 }
 
+/// Builds the indexes a store made before them lacks (each is marked once built), and answers
+/// the onward-sharing index's short texts, which are held in memory.
+fn build_indexes(engine: &Engine, vault: &Vault) -> Result<onward_index::Shorts, StoreError> {
+    onward_index::ensure(&engine.onward, &engine.messages, vault)?;
+    case_list::ensure(&engine.db, &engine.case_activity, &engine.cases)?;
+    inbox_list::ensure(&engine.db, &engine.received_order, &engine.messages)?;
+    onward_index::Shorts::load(&engine.onward)
+}
+
 impl NodeStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
@@ -833,13 +836,7 @@ impl NodeStore {
     ) -> Result<Self, StoreError> {
         let engine = Arc::new(Slot::open(dir, settings)?);
         let vault = Arc::new(Vault::open(dir)?);
-        let onward_shorts = {
-            let engine = engine.get()?;
-            onward_index::ensure(&engine.onward, &engine.messages, &vault)?;
-            case_list::ensure(&engine.db, &engine.case_activity, &engine.cases)?;
-            inbox_list::ensure(&engine.db, &engine.received_order, &engine.messages)?;
-            onward_index::Shorts::load(&engine.onward)?
-        };
+        let onward_shorts = build_indexes(&*engine.get()?, &vault)?;
         let key_users = Arc::new(KeyUsers {
             users: std::sync::Mutex::default(),
             engine: Arc::clone(&engine),
@@ -1118,7 +1115,7 @@ impl NodeStore {
                     let Some(case_list::Read {
                         mut case,
                         indexed_at,
-                    }) = case_list::read(t.cases, &mark.case_key)?
+                    }) = case_list::read(t, &mark.case_key)?
                     else {
                         continue;
                     };
@@ -1158,7 +1155,7 @@ impl NodeStore {
                         ..Default::default()
                     })?;
                     case.summary = Some(summary);
-                    case_list::put(t.cases, t.case_activity, &mark.case_key, indexed_at, &case)?;
+                    case_list::put(t, &mark.case_key, indexed_at, &case)?;
                     logged += 1;
                 }
                 Ok(logged)
@@ -1470,7 +1467,7 @@ impl NodeStore {
                     ..Default::default()
                 };
                 messages.insert(key.as_slice(), stored.encode_to_vec())?;
-                inbox_list::add(t.received_order, summary.received_at_ms, &key)?;
+                inbox_list::add(t, summary.received_at_ms, &key)?;
                 if let Some(fingerprints) = &onward {
                     onward_index::add(t.onward, &key, fingerprints)?;
                 }
