@@ -49,7 +49,7 @@ use trm_proto::{pb, receipt, time};
 use crate::error::BrokerError;
 use crate::record::{self, About, Event};
 use crate::state::{BrokerState, stopped};
-use crate::store::{Destination, Route};
+use crate::store::{Destination, Route, StoreError};
 
 /// Items sent and not yet acknowledged, per stream.
 pub const WINDOW: usize = 64;
@@ -250,7 +250,13 @@ async fn serve(
             Some((sequence, completed)) = completions.next(), if !completions.is_empty() => {
                 in_flight.completed(sequence);
                 if let Err(e) = completed {
-                    warn!(node = %node, sequence, cause = %e, "refused acknowledgement");
+                    // A store that refuses writes has said why once, at its fault; the node
+                    // retries its acknowledgements with backoff meanwhile.
+                    if matches!(e, BrokerError::Store(StoreError::Refused(_))) {
+                        debug!(node = %node, sequence, cause = %e, "refused acknowledgement");
+                    } else {
+                        warn!(node = %node, sequence, cause = %e, "refused acknowledgement");
+                    }
                     let _ = out.try_send(Err(e.into()));
                     return;
                 }

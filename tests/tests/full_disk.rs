@@ -408,13 +408,15 @@ async fn a_full_broker_disk_refuses_new_envelopes_delivers_what_it_holds_and_rec
         .filter(|l| l.contains(" INFO ") && l.contains("takes writes again after"))
         .count();
     assert_eq!(cleared, 1, "{log}");
-    // Beyond those two, a few lines about the acknowledgements refused while full (the node
-    // retries them with backoff) and the storage engine's own report of the writes under way.
+    // Beyond those two, the storage engine's own report of the writes under way and, when the
+    // failed engine is let go, one line for each of its trees that it could not flush. The
+    // acknowledgements refused while full (the node retries them with backoff) are not
+    // warned of one by one: the fault said why.
     let noisy = log
         .lines()
         .filter(|l| l.contains(" ERROR ") || l.contains(" WARN "))
         .count();
-    assert!(noisy < 30, "{noisy} warnings and errors:\n{log}");
+    assert!(noisy < 20, "{noisy} warnings and errors:\n{log}");
     println!(
         "refused while full: {refused_while_full}; acknowledged: {}; recovered {:.1} s after \
          space returned",

@@ -88,6 +88,22 @@ pub(crate) struct Delta {
     added: bool,
 }
 
+impl Delta {
+    /// Whose usage it changes.
+    pub(crate) fn counted(&self) -> &Counted {
+        &self.counted
+    }
+
+    /// `usage` with this change.
+    pub(crate) fn applied_to(&self, usage: Usage) -> Usage {
+        if self.added {
+            usage.plus(self.size)
+        } else {
+            usage.minus(self.size)
+        }
+    }
+}
+
 /// Records in `deltas` that `value` was queued for `recipient` (`added`) or left its queue.
 pub(crate) fn queued(deltas: &mut Vec<Delta>, recipient: &NodeAddr, value: &[u8], added: bool) {
     let size = value.len() as u64;
@@ -155,11 +171,7 @@ impl Counters {
     pub(crate) fn apply(&mut self, deltas: &[Delta]) {
         for delta in deltas {
             if let Some(known) = self.known.get_mut(&delta.counted) {
-                known.usage = if delta.added {
-                    known.usage.plus(delta.size)
-                } else {
-                    known.usage.minus(delta.size)
-                };
+                known.usage = delta.applied_to(known.usage);
             }
         }
     }

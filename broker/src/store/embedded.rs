@@ -3,8 +3,9 @@
 //!
 //! Trees: `dedup` (`sender NUL message-id` → digest ‖ receipt), `queue` (`recipient NUL
 //! sequence(u64 BE)` → `Delivery`), `outbox` ([`outbox`]) and `relay_log` (sequence →
-//! `RelayRecord`), `expiry` ([`expiry_index`]: what the expiry sweep reads); [`usage`]
-//! reads what the quotas and the expiry sweep need. Sequences come
+//! `RelayRecord`), `expiry` ([`expiry_index`]: what the expiry sweep reads), `usage`
+//! ([`usage_records`]: the quotas' usage on disk); [`usage`] reads what the quotas and the
+//! expiry sweep need. Sequences come
 //! from sled's persistent id generator, so queues, outboxes and the log keep their order
 //! across restarts. [`RecoveringStore`] (`recover`) is what the broker runs: this store, refusing
 //! writes while the disk is full or failing and reopened by itself when it takes writes again.
@@ -34,6 +35,7 @@ mod prekeys;
 mod recover;
 mod set_aside;
 mod usage;
+mod usage_records;
 mod writer;
 
 pub use recover::RecoveringStore;
@@ -73,6 +75,8 @@ pub struct EmbeddedStore {
     outbox: sled::Tree,
     relay_log: sled::Tree,
     expiry: sled::Tree,
+    /// The quotas' usage records ([`usage_records`]).
+    usage: sled::Tree,
     commit: GroupCommit,
     /// The thread every intake, completion and relay answer is committed by.
     writer: Arc<writer::Writer>,
@@ -157,8 +161,10 @@ impl EmbeddedStore {
             relay_log: db.open_tree("relay_log")?,
             aside: set_aside::open(&db)?,
             expiry: db.open_tree(expiry_index::TREE)?,
+            usage: db.open_tree(usage_records::TREE)?,
         };
         expiry_index::ensure(&db, &trees.expiry, &trees.queue, &trees.outbox)?;
+        usage_records::ensure(&db, &trees.usage, &trees.queue)?;
         let counters = Arc::new(Mutex::new(counted::Counters::default()));
         Ok(Self {
             writer: Arc::new(writer::Writer::start(trees.clone(), counters.clone())?),
@@ -168,6 +174,7 @@ impl EmbeddedStore {
             outbox: trees.outbox,
             relay_log: trees.relay_log,
             expiry: trees.expiry,
+            usage: trees.usage,
             commit: GroupCommit::start(db.clone()),
             db,
         })
@@ -835,6 +842,51 @@ mod tests {
         let store = EmbeddedStore::open(dir.path())?;
         assert_eq!(store.expiry.len(), 1);
         assert_eq!(at(&store.lapsed(u64::MAX, 10).await?), [3_000]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn quota_usage_is_read_from_its_records_which_an_older_store_has_counted_at_open()
+    -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let key = signing::generate_key();
+        let to: NodeAddr = "astra@at".parse()?;
+        let from: BrokerName = "at".parse()?;
+        let store = EmbeddedStore::open(dir.path())?;
+        for _ in 0..3 {
+            let sealed = envelope(&key, &MessageId::random(), b"x")?;
+            store.accept(admission(sealed, "r")).await?;
+        }
+        let pending = store.pending(&to, 0, 10).await?;
+        let first = pending.first().ok_or("nothing queued")?.sequence;
+        store.complete(to.clone(), first, None).await?;
+        let two = store.queue_usage(&to).await?;
+        assert_eq!(two.items, 2);
+        assert_eq!(store.relayed_usage(&from).await?, two);
+        assert_eq!(
+            store.usage.len(),
+            2,
+            "one record for the queue, one for the peer"
+        );
+        drop(store);
+
+        // After a start, the usage is what the records say, not a count of the queue.
+        let store = EmbeddedStore::open(dir.path())?;
+        assert_eq!(store.queue_usage(&to).await?, two);
+        store.usage.clear()?;
+        store.usage.flush()?;
+        drop(store);
+        let store = EmbeddedStore::open(dir.path())?;
+        assert_eq!(store.queue_usage(&to).await?, Usage::default());
+        assert_eq!(store.relayed_usage(&from).await?, Usage::default());
+
+        // A store from before the records: they are counted when it opens.
+        store.db.remove(b"usage-records")?;
+        store.db.flush()?;
+        drop(store);
+        let store = EmbeddedStore::open(dir.path())?;
+        assert_eq!(store.queue_usage(&to).await?, two);
+        assert_eq!(store.relayed_usage(&from).await?, two);
         Ok(())
     }
 

@@ -343,6 +343,7 @@ impl Options {
                         rows.push(format!("inbox-{stored}"));
                     }
                     rows.push("queued-rss".into());
+                    rows.push("restart".into());
                     rows.push("drain".into());
                 }
                 Scenario::Log => {

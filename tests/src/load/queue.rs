@@ -123,6 +123,7 @@ pub async fn run(
         ),
         "< 100 MiB (was 245 MiB with 1.4 KB envelopes)",
     ));
+    restart_with_queue(&mut cluster, &lefoe, &to_astra, options.queue, report).await?;
     let started = Instant::now();
     cluster.start_node(ASTRA).await?;
     drain(&cluster, ASTRA, options.queue, options.drain_limit).await?;
@@ -298,6 +299,54 @@ fn push_views(
         }
         report.push(row);
     }
+}
+
+/// Restarts the broker holding a queue of `queued` for Astra, then submits one more envelope
+/// for Astra, whose quota check is the first to ask for the size of that queue since the
+/// start, and a second one: the broker's memory after the start and after the first
+/// submission, and each submission's time (the first on a new connection).
+async fn restart_with_queue(
+    cluster: &mut Cluster,
+    lefoe: &trm_node::keys::NodeKeys,
+    to_astra: &pb::SendRequest,
+    queued: usize,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let directory = craft::directory(&cluster.fed.federation)?;
+    let (sealed, _) = envelopes::seal_many(lefoe, &directory, to_astra, "R", 2)?;
+    let started = Instant::now();
+    cluster.start_broker().await?;
+    let start_took = started.elapsed();
+    let restarted = cluster::memory(cluster.broker_pid()?)?;
+    let mut client = cluster.broker_client_as(LEFOE).await?;
+    let mut took = Vec::new();
+    for envelope in sealed {
+        let started = Instant::now();
+        client.submit(envelope).await?;
+        took.push(started.elapsed());
+    }
+    let after = cluster::memory(cluster.broker_pid()?)?;
+    let [first, second] = took.as_slice() else {
+        anyhow::bail!("two submissions were timed");
+    };
+    report.push(Row::new(
+        "restart",
+        format!(
+            "the broker restarted with {} envelopes queued for a node that is away (started and answering in {:.2} s), then two submissions for that node: its resident memory after the start and after them, and each submission's time (the first on a new connection)",
+            report::thousands(queued as f64),
+            start_took.as_secs_f64()
+        ),
+        format!(
+            "{} after the start, {} after the submissions (peak {}); first {:.1} ms, second {:.1} ms",
+            report::mib(restarted.rss_kib),
+            report::mib(after.rss_kib),
+            report::mib(after.peak_kib),
+            first.as_secs_f64() * 1e3,
+            second.as_secs_f64() * 1e3
+        ),
+        "< 100 MiB, a submission costs what it costs without the queue",
+    ));
+    Ok(())
 }
 
 /// Times `samples` `Send` calls of node `from`, one after another.

@@ -4,9 +4,10 @@
 //! message that knows only the header's field), and only a lapsed item is decoded whole.
 //!
 //! The quotas ask on every submission, so the answers are kept in [`Counters`]: a recipient's
-//! or a peer's usage is counted from the stored state the first time it is asked for, then
-//! kept in step by the writer ([`super::writer`]), which applies each commit's [`Delta`]s under
-//! the same lock. A submission then costs the same with 100,000 items queued as with none.
+//! or a peer's usage is read from its record on disk ([`super::usage_records`]) the first time
+//! it is asked for, then kept in step by the writer ([`super::writer`]), which applies each
+//! commit's [`Delta`]s under the same lock. A submission then costs the same with 100,000 items
+//! queued as with none, and so does the first one after a start.
 
 use std::sync::PoisonError;
 
@@ -14,12 +15,12 @@ use prost::Message;
 use trm_proto::addr::{BrokerName, NodeAddr};
 use trm_proto::pb;
 
-use super::{EmbeddedStore, StoreError, corrupt, expiry_index, queue_prefix};
+use super::{EmbeddedStore, StoreError, corrupt, expiry_index, usage_records};
 use crate::store::counted::{Counted, Tree, header};
 use crate::store::{Lapsed, Usage, Waiting};
 
 /// A key's `name NUL sequence(u64 BE)` parts.
-fn split(tree: &'static str, key: &[u8]) -> Result<(String, u64), StoreError> {
+pub(super) fn split(tree: &'static str, key: &[u8]) -> Result<(String, u64), StoreError> {
     let at = key
         .len()
         .checked_sub(9)
@@ -61,38 +62,16 @@ impl EmbeddedStore {
         })
     }
 
-    /// Counts `recipient`'s queue from the stored state.
+    /// `recipient`'s queue as its usage record says ([`usage_records`]).
     pub(super) fn count_queue(&self, recipient: &NodeAddr) -> Result<Usage, StoreError> {
-        let mut usage = Usage::default();
-        for entry in self.queue.scan_prefix(queue_prefix(recipient)) {
-            let (_, value) = entry?;
-            usage = usage.plus(value.len() as u64);
-        }
-        Ok(usage)
+        usage_records::read(&self.usage, &Counted::Queue(recipient.clone()))
     }
 
     /// See [`crate::store::BrokerStore::relayed_usage`].
     pub(super) fn relayed_usage_now(&self, peer: &BrokerName) -> Result<Usage, StoreError> {
         self.usage(Counted::Peer(peer.clone()), |store| {
-            store.count_relayed(peer)
+            usage_records::read(&store.usage, &Counted::Peer(peer.clone()))
         })
-    }
-
-    /// Counts the envelopes from `peer`'s nodes in every queue from the stored state.
-    fn count_relayed(&self, peer: &BrokerName) -> Result<Usage, StoreError> {
-        let mut usage = Usage::default();
-        for entry in self.queue.iter() {
-            let (_, value) = entry?;
-            let from_peer = header(Tree::Queue, &value)?.is_some_and(|h| {
-                h.from
-                    .parse::<NodeAddr>()
-                    .is_ok_and(|from| &from.broker() == peer)
-            });
-            if from_peer {
-                usage = usage.plus(value.len() as u64);
-            }
-        }
-        Ok(usage)
     }
 
     /// See [`crate::store::BrokerStore::lapsed`]: the items the expiry index names up to

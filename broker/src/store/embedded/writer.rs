@@ -13,7 +13,8 @@
 //! A change that aborts (a damaged record) fails alone: the batch runs again without it, so
 //! the others commit whole and in order. The writer also keeps the queue usage counters
 //! ([`crate::store::counted::Counters`]) under the same lock as its commits, so that a count read from
-//! them always matches what is committed.
+//! them always matches what is committed, and writes the usage records on disk
+//! ([`super::usage_records`]) in each batch's transaction.
 //!
 //! **Architecture Invariant:** a change commits whole or not at all, with the other changes of
 //! its batch or without them; changes commit in the order they were handed in.
@@ -68,6 +69,8 @@ pub(super) struct Trees {
     pub(super) aside: sled::Tree,
     /// The expiry index ([`super::expiry_index`]).
     pub(super) expiry: sled::Tree,
+    /// The quotas' usage records ([`super::usage_records`]), written after a batch's changes.
+    pub(super) usage: sled::Tree,
 }
 
 /// A change: run inside the batch's transaction (perhaps more than once: sled retries on
@@ -203,8 +206,9 @@ fn run(trees: &Trees, batch: &[Job]) -> Run {
             &trees.relay_log,
             &trees.aside,
             &trees.expiry,
+            &trees.usage,
         )
-            .transaction(|(dedup, queue, outbox, relay_log, aside, expiry)| {
+            .transaction(|(dedup, queue, outbox, relay_log, aside, expiry, usage)| {
                 let tx = Tx {
                     dedup,
                     queue,
@@ -221,6 +225,7 @@ fn run(trees: &Trees, batch: &[Job]) -> Run {
                         return Err(e);
                     }
                 }
+                super::usage_records::apply(usage, &changed)?;
                 *deltas.lock().unwrap_or_else(PoisonError::into_inner) = changed;
                 Ok(())
             })
