@@ -887,6 +887,15 @@ mod tests {
         let store = EmbeddedStore::open(dir.path())?;
         assert_eq!(store.queue_usage(&to).await?, two);
         assert_eq!(store.relayed_usage(&from).await?, two);
+
+        // A damaged record does not stop the queue: it is counted afresh from the next change.
+        store.usage.insert(b"q\0astra@at", b"damaged")?;
+        let sealed = envelope(&key, &MessageId::random(), b"x")?;
+        store.accept(admission(sealed, "r")).await?;
+        drop(store);
+        let store = EmbeddedStore::open(dir.path())?;
+        assert_eq!(store.queue_usage(&to).await?.items, 1);
+        assert_eq!(store.relayed_usage(&from).await?.items, 3);
         Ok(())
     }
 

@@ -177,7 +177,8 @@ impl JetStreamStore {
             ..Default::default()
         };
         // A cluster that has just started (or lost a server) may time out or have no stream
-        // leader yet: keep trying for a while, and open only once a write was acknowledged.
+        // leader yet: keep trying for a while, and open only once a write was acknowledged
+        // and the lease bucket answers a read.
         let deadline = tokio::time::Instant::now() + OPEN_WAIT;
         let (stream, leases) = loop {
             let ready = async {
@@ -198,6 +199,12 @@ impl JetStreamStore {
                     .map_err(|e| StoreError::Open(Box::new(e)))?;
                 let leases = context
                     .create_or_update_key_value(lease::bucket(layout.leases(), settings.replicas))
+                    .await
+                    .map_err(|e| StoreError::Open(Box::new(e)))?;
+                // A bucket just made may not answer reads yet ("no responders" to a direct
+                // get): open only once it does.
+                leases
+                    .entry(lease::READINESS_PROBE)
                     .await
                     .map_err(|e| StoreError::Open(Box::new(e)))?;
                 Ok::<_, StoreError>((stream, leases))

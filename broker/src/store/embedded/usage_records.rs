@@ -63,14 +63,19 @@ pub(super) fn read(records: &sled::Tree, counted: &Counted) -> Result<Usage, Sto
         .map_or(Ok(Usage::default()), |record| decode(&record))
 }
 
-/// In the writer's transaction: applies a batch's `deltas` to the records.
+/// In the writer's transaction: applies a batch's `deltas` to the records. A record that
+/// does not decode is logged and counted from nothing: a quota that counts too little until the
+/// queue drains is better than refusing every batch that touches it.
 pub(super) fn apply(records: &TransactionalTree, deltas: &[Delta]) -> Result<(), Abort> {
     let mut changed: HashMap<&Counted, Usage> = HashMap::new();
     for delta in deltas {
         let usage = match changed.get(delta.counted()) {
             Some(usage) => *usage,
             None => match records.get(key(delta.counted()))? {
-                Some(record) => decode(&record).map_err(Abort::Abort)?,
+                Some(record) => decode(&record).unwrap_or_else(|e| {
+                    tracing::error!(counted = ?delta.counted(), cause = %e, "a quota usage record is damaged; counting it afresh from this change");
+                    Usage::default()
+                }),
                 None => Usage::default(),
             },
         };

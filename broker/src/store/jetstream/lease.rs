@@ -14,6 +14,9 @@ use super::{JetStreamStore, engine};
 use crate::lease::LEASE_TTL;
 use crate::store::StoreError;
 
+/// A key no lease uses, read when the store opens to know that the bucket answers reads.
+pub(super) const READINESS_PROBE: &str = "readiness-probe";
+
 /// The bucket's configuration: one value per key, kept [`LEASE_TTL`].
 pub(super) fn bucket(name: String, replicas: usize) -> kv::Config {
     kv::Config {
