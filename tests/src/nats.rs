@@ -56,10 +56,45 @@ fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
+/// How many times [`NatsCluster::start`] tries, with fresh ports each time.
+const START_ATTEMPTS: usize = 3;
+
+/// Whether a server's log says it could not listen on one of its ports: a port picked free
+/// was taken by another process (a parallel test's connection, say) before the server bound it.
+fn port_was_taken(log: &Path) -> bool {
+    std::fs::read_to_string(log).is_ok_and(|text| text.contains("address already in use"))
+}
+
 impl NatsCluster {
     /// Writes the configuration of `n` clustered servers into `dir`, starts them and waits until
-    /// JetStream is ready on each and the cluster has a meta leader.
+    /// JetStream is ready on each and the cluster has a meta leader. A server that could not
+    /// listen on a port it was given (taken by another process between being picked and being
+    /// bound) makes it start again on fresh ports, up to [`START_ATTEMPTS`] times.
     pub async fn start(dir: &Path, n: usize) -> anyhow::Result<NatsCluster> {
+        let mut attempt = 1;
+        loop {
+            let tried = Self::start_once(dir, n).await;
+            match tried {
+                Ok(cluster) => return Ok(cluster),
+                Err(e)
+                    if attempt < START_ATTEMPTS
+                        && (0..n).any(|i| port_was_taken(&dir.join(format!("n{i}.log")))) =>
+                {
+                    eprintln!(
+                        "a nats-server port was taken before it was bound ({e:#}); starting the cluster again on fresh ports"
+                    );
+                    for i in 0..n {
+                        let _ = std::fs::remove_dir_all(dir.join(format!("n{i}")));
+                        let _ = std::fs::remove_file(dir.join(format!("n{i}.log")));
+                    }
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn start_once(dir: &Path, n: usize) -> anyhow::Result<NatsCluster> {
         let program = program()?;
         let mut ports = Vec::new();
         for _ in 0..n {
@@ -176,9 +211,16 @@ impl NatsCluster {
     pub async fn ready_all(&self) -> anyhow::Result<()> {
         let running: Vec<&Server> = self.servers.iter().filter(|s| s.child.is_some()).collect();
         for server in &running {
-            let http = server.http;
-            let what = format!("nats-server {} (log {})", server.name, server.log.display());
+            let (http, log) = (server.http, &server.log);
+            let what = format!("nats-server {} (log {})", server.name, log.display());
             trm_dev::wait::wait_for(Duration::from_secs(30), &what, || async move {
+                // A server that could not listen has stopped: say so now, not in 30 s.
+                if port_was_taken(log) {
+                    bail!(
+                        "nats-server could not listen on a port it was given (log {})",
+                        log.display()
+                    );
+                }
                 Ok(matches!(
                     get(http, "/healthz?js-enabled-only=true").await,
                     Ok((200, _))
