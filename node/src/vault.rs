@@ -1,7 +1,8 @@
 //! The content vault: each case's content is kept encrypted to that case's own key, so it can be
 //! erased for good by destroying one small file (crypto-shredding).
 //!
-//! A case key is an age X25519 identity in `<data dir>/case-keys/<name>.key`, where the name is
+//! A case key ([`case_key`]: 32 random bytes for XChaCha20-Poly1305, or, made by an earlier
+//! version, an age X25519 identity) is in `<data dir>/case-keys/<name>.key`, where the name is
 //! the SHA-256 of a random per-node salt (`case-keys/salt`, made once) and the case's store
 //! key (counterparty and case reference), so file names say nothing about the case, not even to
 //! someone who guesses a case reference. Keys (mode 0600) are on disk, written with
@@ -12,8 +13,8 @@
 //! not kept; see [`crate::store`]).
 //!
 //! Keys in use are kept in memory (at most [`CACHED_KEYS`]), so sealing and opening do not
-//! read the key file each time; a key dropped from memory is zeroized (the age identity's
-//! secret is, on drop). Making, reading and destroying a case's key take that case's lock (one
+//! read the key file each time; a key dropped from memory is zeroized (either kind's secret
+//! is, on drop). Making, reading and destroying a case's key take that case's lock (one
 //! of [`LOCKS`], chosen by the key's file name), not one lock for the node, and
 //! [`Vault::seal_off_runtime`] reads or makes a key on a blocking thread, never on the async
 //! runtime. Erasing takes the key out of memory before its file is destroyed, under the case's
@@ -36,8 +37,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use age::secrecy::{ExposeSecret as _, SecretString};
+use case_key::CaseKey;
 use sha2::{Digest, Sha256};
 use trm_storage::fs;
+
+mod case_key;
 
 /// The folder under the data folder that holds case keys.
 pub const FOLDER: &str = "case-keys";
@@ -86,23 +90,6 @@ const AUTHORED: &[u8] = b"authored\0";
 /// (see [`crate::cases::case_key`]); what the partner disclosed is under `case_key` itself.
 pub fn authored(case_key: &[u8]) -> Vec<u8> {
     [AUTHORED, case_key].concat()
-}
-
-/// A case key in memory: its secret, and the public half content is encrypted to (derived
-/// once, not for each message).
-struct CaseKey {
-    identity: age::x25519::Identity,
-    recipient: age::x25519::Recipient,
-}
-
-impl CaseKey {
-    fn new(identity: age::x25519::Identity) -> Arc<Self> {
-        let recipient = identity.to_public();
-        Arc::new(Self {
-            identity,
-            recipient,
-        })
-    }
 }
 
 /// Case keys in memory, by the name of their file: at most [`CACHED_KEYS`]; when full, the
@@ -189,10 +176,6 @@ fn salt(dir: &Path) -> Result<[u8; 32], VaultError> {
     Ok(salt)
 }
 
-fn encrypt(key: &CaseKey, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-    age::encrypt(&key.recipient, plaintext).map_err(|e| VaultError::Crypto(e.to_string()))
-}
-
 impl Vault {
     /// The vault in `data_dir`, creating its folder (mode 0700) if needed.
     pub fn open(data_dir: &Path) -> Result<Self, VaultError> {
@@ -270,12 +253,7 @@ impl Vault {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&path)(e)),
         };
-        let identity: age::x25519::Identity = text
-            .expose_secret()
-            .trim()
-            .parse()
-            .map_err(|_| VaultError::Format(path))?;
-        let key = CaseKey::new(identity);
+        let key = Arc::new(CaseKey::parse(&path, &text)?);
         self.cache().put(*name, Arc::clone(&key));
         Ok(Some(key))
     }
@@ -306,15 +284,14 @@ impl Vault {
         if let Some(key) = self.read(&name)? {
             return Ok(key);
         }
-        let identity = age::x25519::Identity::generate();
+        let key = Arc::new(CaseKey::generate());
         let path = self.path_of(&name);
         fs::write_atomically(
             &path,
-            identity.to_string().expose_secret().as_bytes(),
+            key.file_text().expose_secret().as_bytes(),
             fs::PRIVATE,
         )
         .map_err(written)?;
-        let key = CaseKey::new(identity);
         self.cache().put(name, Arc::clone(&key));
         Ok(key)
     }
@@ -323,8 +300,7 @@ impl Vault {
     /// Blocking when the key is not in memory: on the async runtime, use
     /// [`Vault::seal_off_runtime`].
     pub fn seal(&self, case_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let key = self.key_for(case_key)?;
-        encrypt(&key, plaintext)
+        self.key_for(case_key)?.encrypt(plaintext)
     }
 
     /// [`Vault::seal`] for async callers: a key in memory is used at once; reading or making
@@ -345,7 +321,7 @@ impl Vault {
                     .map_err(|e| VaultError::Stopped(e.to_string()))??
             }
         };
-        encrypt(&key, plaintext)
+        key.encrypt(plaintext)
     }
 
     /// Decrypts content stored for the case; [`VaultError::Erased`] once its key is destroyed.
@@ -353,7 +329,7 @@ impl Vault {
         let key = self
             .existing(&self.name(case_key))?
             .ok_or(VaultError::Erased)?;
-        age::decrypt(&key.identity, ciphertext).map_err(|e| VaultError::Crypto(e.to_string()))
+        key.decrypt(ciphertext)
     }
 
     /// Decrypts content kept under the first of `ids` whose key opens it (a message may be
@@ -384,7 +360,7 @@ impl Vault {
         let Some(key) = self.existing(&self.name(from))? else {
             return Ok(None);
         };
-        let Ok(plaintext) = age::decrypt(&key.identity, ciphertext) else {
+        let Ok(plaintext) = key.decrypt(ciphertext) else {
             return Ok(None);
         };
         let plaintext: age::secrecy::SecretSlice<u8> = plaintext.into();
@@ -516,6 +492,46 @@ mod tests {
     }
 
     #[test]
+    fn a_case_key_made_by_an_earlier_version_keeps_sealing_and_opening_its_case()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = Vault::open(dir.path())?;
+        let case = b"astra@rs\0AT-2026-0042";
+        // An age identity, as earlier versions made every case key, and content age-encrypted
+        // to it then.
+        let identity = age::x25519::Identity::generate();
+        let file = identity.to_string().expose_secret().to_owned();
+        std::fs::write(vault.key_path(case), &file)?;
+        let earlier = age::encrypt(&identity.to_public(), b"stored by the earlier version")?;
+        let now = vault.seal(case, b"stored now")?;
+        assert_eq!(
+            std::fs::read_to_string(vault.key_path(case))?,
+            file,
+            "the key is used as it is, not replaced"
+        );
+        let fresh = Vault::open(dir.path())?;
+        assert_eq!(
+            fresh.unseal(case, &earlier)?,
+            b"stored by the earlier version"
+        );
+        assert_eq!(fresh.unseal(case, &now)?, b"stored now");
+        // A new case gets a key of the present kind, which does not open the old content.
+        let other = b"astra@rs\0AT-2026-0043";
+        vault.seal(other, b"x")?;
+        assert!(std::fs::read_to_string(vault.key_path(other))?.starts_with("TRM-CASE-KEY-1 "));
+        assert!(matches!(
+            vault.unseal(other, &earlier),
+            Err(VaultError::Crypto(_))
+        ));
+        assert!(vault.erase(case)?);
+        assert!(matches!(
+            Vault::open(dir.path())?.unseal(case, &earlier),
+            Err(VaultError::Erased)
+        ));
+        Ok(())
+    }
+
+    #[test]
     fn after_erasure_neither_memory_nor_disk_opens_the_case()
     -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
@@ -641,7 +657,7 @@ mod tests {
     #[test]
     fn memory_holds_at_most_the_bound_and_keeps_the_keys_used_lately() {
         let mut cache = KeyCache::default();
-        let key = CaseKey::new(age::x25519::Identity::generate());
+        let key = Arc::new(CaseKey::generate());
         let name = |n: usize| -> [u8; 32] {
             let mut name = [0u8; 32];
             name[..8].copy_from_slice(&(n as u64).to_be_bytes());
