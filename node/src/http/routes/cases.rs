@@ -16,7 +16,12 @@ use crate::http::auth::Caller;
 use crate::http::problem::Problem;
 use crate::http::{State as Api, request};
 
-/// Which cases, a page at a time (the node's `CasesRequest`). No parameter: every case.
+/// Cases per page when the request does not say: a client that follows the `Link` header gets
+/// every case, and one that does not gets an answer whose size does not grow with the store.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Which cases, a page at a time (the node's `CasesRequest`). No parameter: the first
+/// [`DEFAULT_PAGE_SIZE`] cases.
 #[derive(Debug, Default, Deserialize, serde::Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -33,7 +38,7 @@ pub struct CasesQuery {
     /// Only cases with an item of this kind: `referral`, `information_request` or `return`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    /// Cases per page, at most 500; without it, every case.
+    /// Cases per page, 1 to 500; without it, 100.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
     /// The next page's token, from the `Link` header (`rel="next"`) of the previous page.
@@ -49,7 +54,7 @@ impl CasesQuery {
             overdue: self.overdue.unwrap_or(false),
             partner: self.partner.clone().unwrap_or_default(),
             kind: self.kind.clone().unwrap_or_default(),
-            page_size: self.page_size.unwrap_or(0),
+            page_size: self.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
             page_token: self.page_token.clone().unwrap_or_default(),
             only: Vec::new(),
         }
@@ -57,7 +62,9 @@ impl CasesQuery {
 }
 
 /// The cases this node takes part in, with each open item's state and due time, most recently
-/// active first. No content. When more cases follow, the `Link` header names the next page.
+/// active first. No content. When more cases follow, the `Link` header names the next page. A
+/// case active again while a client pages (a message or receipt arrives) moves to the top, above
+/// the pages already read.
 #[utoipa::path(
     get,
     path = "/api/v1/cases",
@@ -75,6 +82,13 @@ pub async fn cases(
     uri: axum::http::Uri,
 ) -> Result<axum::response::Response, Problem> {
     let mut q: CasesQuery = query(&uri)?;
+    if q.page_size == Some(0) {
+        return Err(Problem::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "page_size: must be 1 to 500",
+        ));
+    }
     let cases = api
         .cases
         .cases(request(&caller.principal, q.request()))
@@ -165,4 +179,19 @@ pub async fn overdue(State(api): State<Api>, caller: Caller) -> Result<Json<Valu
             .map(trm_forms::case_json::overdue_json)
             .collect(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_request_without_a_page_size_asks_for_one_page() {
+        assert_eq!(CasesQuery::default().request().page_size, DEFAULT_PAGE_SIZE);
+        let sized = CasesQuery {
+            page_size: Some(7),
+            ..CasesQuery::default()
+        };
+        assert_eq!(sized.request().page_size, 7);
+    }
 }
