@@ -451,7 +451,7 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
     let vault = trm_node::vault::Vault::open(&astra_dir)?;
     let key_file = vault.key_path(&trm_node::cases::case_key(LEFOE, CASE));
     let key = std::fs::read(&key_file)?;
-    assert!(key.starts_with(b"AGE-SECRET-KEY-"), "a case key");
+    assert!(key.starts_with(b"TRM-CASE-KEY-1 "), "a case key");
 
     // As a caseworker does it: `trm withdraw-consent --case ... --recorded-by ...`.
     trm_cli::case_commands::withdraw_consent(
