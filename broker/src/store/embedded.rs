@@ -528,11 +528,18 @@ impl BrokerStore for EmbeddedStore {
     }
 
     fn forget_duplicates(&self, accepted_before_ms: u64) -> StoreFuture<'_, usize> {
-        Box::pin(async move { self.forget_duplicates_now(accepted_before_ms) })
+        // A whole-table scan: on a blocking thread, not on a runtime worker.
+        let store = self.clone();
+        Box::pin(off_the_runtime(move || {
+            store.forget_duplicates_now(accepted_before_ms)
+        }))
     }
 
     fn forget_relay_records(&self, before_ms: u64) -> StoreFuture<'_, usize> {
-        Box::pin(async move { self.forget_relay_records_now(before_ms) })
+        let store = self.clone();
+        Box::pin(off_the_runtime(move || {
+            store.forget_relay_records_now(before_ms)
+        }))
     }
 
     fn put_prekeys<'a>(
@@ -546,6 +553,16 @@ impl BrokerStore for EmbeddedStore {
     fn prekeys<'a>(&'a self, node: &'a NodeAddr) -> StoreFuture<'a, Option<pb::PrekeySet>> {
         Box::pin(async move { self.prekeys_now(node) })
     }
+}
+
+/// Runs `work` (a scan of a whole tree) on tokio's blocking threads, so that the runtime's
+/// workers go on serving calls meanwhile.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Engine(Box::new(e)))?
 }
 
 /// In a transaction: removes the expiry-index entry of the queue item `removed` under
