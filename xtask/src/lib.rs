@@ -3,8 +3,9 @@
 //! - `test [ARGS]`: installs what the tests need when it is missing, builds the whole
 //!   workspace and runs every test (`cargo nextest run --workspace`, ARGS passed on), then,
 //!   without ARGS, the broker-facing integration tests again with the brokers' store on a
-//!   three-server NATS JetStream cluster. This is the README's test command, and `.ci/run`
-//!   runs it.
+//!   three-server NATS JetStream cluster. This is the README's test command.
+//! - `test --clippy [ARGS]`: the same, with clippy's lints (`-D warnings`) run as the workspace
+//!   is compiled ([`lint`]): what `.ci/run` runs, after `cargo fmt --check`.
 //! - `deb [--release] [--verify]`: builds `trm-node`, `trm-broker` and `trm`, packs their
 //!   Debian packages into `target/debian/` and, with `--verify`, checks each one.
 //! - `config-docs [--check]`: writes `docs/configuration.md` from the configuration types, or
@@ -18,10 +19,12 @@
 //! - [`deb`]: laying out and packing the packages.
 //! - [`verify`]: checking a built package and its systemd unit.
 //! - [`nats`]: a NATS JetStream cluster for the test run's pass on the JetStream store.
+//! - [`lint`]: clippy inside the build.
 
 #![forbid(unsafe_code)]
 
 pub mod deb;
+pub mod lint;
 pub mod nats;
 pub mod tools;
 pub mod verify;

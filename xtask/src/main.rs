@@ -1,11 +1,13 @@
 //! `cargo xtask`: see the crate documentation ([`xtask`]) for the tasks.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use xtask::lint::ClippyInBuild;
 use xtask::{cargo, deb, nats, run_shown, tools, verify, workspace_root};
 
-const USAGE: &str = "usage: cargo xtask test [NEXTEST ARGS]\n       \
+const USAGE: &str = "usage: cargo xtask test [--clippy] [NEXTEST ARGS]\n       \
                      cargo xtask deb [--release] [--verify]\n       \
                      cargo xtask config-docs [--check]\n       \
                      cargo xtask openapi";
@@ -25,54 +27,8 @@ fn main() -> ExitCode {
 fn run(args: &[&str]) -> anyhow::Result<()> {
     let root = workspace_root();
     match args {
-        ["test", rest @ ..] => {
-            tools::ensure_all(&root)?;
-            // Everything, every target: the programs the packaging test packs are then in
-            // the target folder, and nextest's own build finds nothing left to do.
-            run_shown(cargo(
-                &root,
-                &["build", "--locked", "--workspace", "--all-targets"],
-            ))?;
-            let mut nextest = vec![
-                "nextest",
-                "run",
-                "--workspace",
-                "--locked",
-                "--no-fail-fast",
-            ];
-            nextest.extend(rest);
-            let nats_server = root.join(tools::NATS_SERVER);
-            let mut command = cargo(&root, &nextest);
-            // The JetStream tests' servers (tests/src/nats.rs looks here first).
-            command.env("TRM_NATS_SERVER", &nats_server);
-            let everything = run_shown(command);
-            if !rest.is_empty() {
-                return everything;
-            }
-            // The same integration tests with every broker's store on a JetStream cluster.
-            let cluster = nats::Cluster::start(&nats_server, 3)?;
-            let mut command = cargo(
-                &root,
-                &[
-                    "nextest",
-                    "run",
-                    "--locked",
-                    "--no-fail-fast",
-                    "-p",
-                    "trm-tests",
-                    "--test",
-                    "integration",
-                ],
-            );
-            command
-                .env("TRM_NATS_SERVER", &nats_server)
-                .env("TRM_TEST_STORE", "jetstream")
-                .env("TRM_TEST_NATS", cluster.urls.join(","));
-            eprintln!("xtask: the integration tests again, the brokers' store on JetStream");
-            let jetstream = run_shown(command);
-            drop(cluster);
-            everything.and(jetstream)
-        }
+        ["test", "--clippy", rest @ ..] => test(&root, rest, Some(ClippyInBuild::find()?)),
+        ["test", rest @ ..] => test(&root, rest, None),
         ["deb", flags @ ..] => {
             let release = flags.contains(&"--release");
             let check = flags.contains(&"--verify");
@@ -123,4 +79,64 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
         }
         _ => bail!("{USAGE}"),
     }
+}
+
+/// `cargo xtask test [--clippy] [ARGS]`: builds every target (linting the workspace's crates as
+/// it compiles them when `clippy` is given), runs every test, then without ARGS the integration
+/// tests again on a JetStream cluster.
+fn test(root: &Path, rest: &[&str], clippy: Option<ClippyInBuild>) -> anyhow::Result<()> {
+    tools::ensure_all(root)?;
+    let cargo = |args: &[&str]| {
+        let mut command = cargo(root, args);
+        if let Some(clippy) = &clippy {
+            clippy.apply(&mut command);
+        }
+        command
+    };
+    // Everything, every target: the programs the packaging test packs are then in the target
+    // folder, and nextest's own build finds nothing left to do.
+    run_shown(cargo(&[
+        "build",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+    ]))?;
+    let mut nextest = vec![
+        "nextest",
+        "run",
+        "--workspace",
+        "--locked",
+        "--no-fail-fast",
+    ];
+    nextest.extend(rest);
+    let nats_server = root.join(tools::NATS_SERVER);
+    let mut command = cargo(&nextest);
+    // The JetStream tests' servers (tests/src/nats.rs looks here first).
+    command.env("TRM_NATS_SERVER", &nats_server);
+    let everything = run_shown(command);
+    if !rest.is_empty() {
+        return everything;
+    }
+    // The same integration tests with every broker's store on a JetStream cluster.
+    let cluster = nats::Cluster::start(&nats_server, 3)?;
+    // `--workspace` with a filter, not `-p trm-tests --test integration`: the features of
+    // shared dependencies are then unified as in the build above, and nothing is compiled
+    // again.
+    let mut command = cargo(&[
+        "nextest",
+        "run",
+        "--workspace",
+        "--locked",
+        "--no-fail-fast",
+        "-E",
+        "binary_id(trm-tests::integration)",
+    ]);
+    command
+        .env("TRM_NATS_SERVER", &nats_server)
+        .env("TRM_TEST_STORE", "jetstream")
+        .env("TRM_TEST_NATS", cluster.urls.join(","));
+    eprintln!("xtask: the integration tests again, the brokers' store on JetStream");
+    let jetstream = run_shown(command);
+    drop(cluster);
+    everything.and(jetstream)
 }
