@@ -60,8 +60,10 @@ async fn sign_in_second_factor_sign_out_and_languages() -> anyhow::Result<()> {
     // A made-up code is almost always wrong; wait for whichever answer came back.
     if b.find_one_of(&["code-error", "notice"]).await? == "code-error" {
         b.check("settings-totp-wrong-en").await?;
-        // The key is still waiting: the right code turns it on.
-        b.fill("code", &code(&secret, -1)?).await?;
+        // The key is still waiting: the right code turns it on. The present step's code
+        // stays good for at least 30 s more (the node takes one step either side); the last
+        // step's would lapse at the next step, however soon that came.
+        b.fill("code", &code(&secret, 0)?).await?;
         b.click("totp-confirm").await?;
     }
     b.find("notice").await?;
@@ -79,7 +81,9 @@ async fn sign_in_second_factor_sign_out_and_languages() -> anyhow::Result<()> {
     b.fill("code", "12345").await?;
     b.click("sign-in").await?;
     b.find("sign-in-error").await?;
-    b.fill("code", &code(&secret, 0)?).await?;
+    // The next step's code: a step taken once is not taken again, and the confirmation above
+    // took the present one.
+    b.fill("code", &code(&secret, 1)?).await?;
     b.click("sign-in").await?;
     b.arrive("/").await?;
 
