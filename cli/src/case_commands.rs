@@ -120,8 +120,13 @@ pub async fn case(
     Ok(())
 }
 
-/// `trm inbox --overdue [--at TIME]`.
-pub async fn overdue(socket: &Path, at: Option<&str>, out: Output) -> Result<(), CommandError> {
+/// `trm inbox --overdue [--at TIME] [--limit N]`: the `limit` most overdue items.
+pub async fn overdue(
+    socket: &Path,
+    at: Option<&str>,
+    limit: u32,
+    out: Output,
+) -> Result<(), CommandError> {
     let at_ms = match at {
         None => 0,
         Some(text) => trm_proto::time::parse_ms(text).ok_or_else(|| {
@@ -133,10 +138,10 @@ pub async fn overdue(socket: &Path, at: Option<&str>, out: Output) -> Result<(),
     };
     let response = client::connect(socket)
         .await?
-        .overdue(pb::OverdueRequest { at_ms })
+        .overdue(pb::OverdueRequest { at_ms, limit })
         .await?
         .into_inner();
-    out.print(case_view::overdue(&response.items), || {
+    out.print(case_view::overdue(&response), || {
         json!(
             response
                 .items

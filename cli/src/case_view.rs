@@ -68,9 +68,11 @@ fn ended_lines(s: &pb::CaseSummary) -> String {
     out
 }
 
-/// Overdue items as a table, most overdue first.
-pub fn overdue(items: &[pb::OverdueItem]) -> String {
-    if items.is_empty() {
+/// Overdue items as a table, most overdue first, and how many more there are when the answer
+/// did not hold them all.
+pub fn overdue(response: &pb::OverdueResponse) -> String {
+    let items = &response.items;
+    if items.is_empty() && response.total == 0 {
         return "Nothing is overdue.\n".into();
     }
     let w = width(items.iter().map(|o| o.due_at_ms));
@@ -91,6 +93,14 @@ pub fn overdue(items: &[pb::OverdueItem]) -> String {
             i.message_id,
             state_word(&i.state, &i.direction),
             o.counterparty
+        );
+    }
+    let shown = items.len() as u64;
+    if response.total > shown {
+        let _ = writeln!(
+            out,
+            "{shown} of {} overdue items, the most overdue first; --limit (at most 1000) shows more.",
+            response.total
         );
     }
     out
@@ -181,4 +191,44 @@ pub fn case(response: &pb::CaseResponse) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overdue_item(case_ref: &str) -> pb::OverdueItem {
+        pb::OverdueItem {
+            case_ref: case_ref.into(),
+            counterparty: "astra@rs".into(),
+            due_at_ms: 1_700_000_000_000,
+            due: "answer to the referral".into(),
+            awaiting: "astra@rs".into(),
+            ..pb::OverdueItem::default()
+        }
+    }
+
+    #[test]
+    fn an_overdue_list_cut_at_its_limit_says_how_many_more_there_are() {
+        let cut = overdue(&pb::OverdueResponse {
+            items: vec![overdue_item("LEF-1"), overdue_item("LEF-2")],
+            total: 7,
+        });
+        assert!(cut.contains("LEF-2"), "{cut}");
+        assert!(
+            cut.ends_with(
+                "2 of 7 overdue items, the most overdue first; --limit (at most 1000) shows more.\n"
+            ),
+            "{cut}"
+        );
+        let whole = overdue(&pb::OverdueResponse {
+            items: vec![overdue_item("LEF-1")],
+            total: 1,
+        });
+        assert!(!whole.contains(" of "), "{whole}");
+        assert_eq!(
+            overdue(&pb::OverdueResponse::default()),
+            "Nothing is overdue.\n"
+        );
+    }
 }

@@ -33,8 +33,8 @@ impl trm_dev::demo::Front for Trm {
         render::status(response)
     }
 
-    fn overdue(&self, items: &[pb::OverdueItem]) -> String {
-        case_view::overdue(items)
+    fn overdue(&self, response: &pb::OverdueResponse) -> String {
+        case_view::overdue(response)
     }
 
     fn case(&self, response: &pb::CaseResponse) -> String {

@@ -68,7 +68,7 @@ enum Command {
     },
     /// Messages received, newest first; with --overdue, the open items past their due time.
     Inbox {
-        /// How many to show.
+        /// How many to show (with --overdue: the most overdue, at most 1000).
         #[arg(long, default_value_t = 50)]
         limit: u32,
         /// Show open items past their due time instead: referrals not answered, information
@@ -374,8 +374,10 @@ async fn run(args: Args) -> Result<(), CommandError> {
         Command::Attachment { action } => trm_cli::attachments::run(socket, action, out).await,
         Command::Webhooks { action } => trm_cli::webhooks::run(socket, action, out).await,
         Command::Inbox {
-            overdue: true, at, ..
-        } => case_commands::overdue(socket, at.as_deref(), out).await,
+            overdue: true,
+            at,
+            limit,
+        } => case_commands::overdue(socket, at.as_deref(), limit, out).await,
         Command::Inbox { limit, .. } => commands::inbox(socket, limit, out).await,
         Command::RequestInfo { file } => {
             commands::send_message(socket, "info_request", &file, out).await

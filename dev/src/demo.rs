@@ -41,7 +41,7 @@ pub trait Front {
     /// `trm status`.
     fn status(&self, response: &pb::StatusResponse) -> String;
     /// `trm inbox --overdue`.
-    fn overdue(&self, items: &[pb::OverdueItem]) -> String;
+    fn overdue(&self, response: &pb::OverdueResponse) -> String;
     /// `trm case`.
     fn case(&self, response: &pb::CaseResponse) -> String;
     /// `trm log`.
@@ -180,10 +180,11 @@ pub async fn run(root: &Path, front: &dyn Front) -> anyhow::Result<()> {
     let overdue = lefoe
         .overdue(pb::OverdueRequest {
             at_ms: in_three_days,
+            limit: 0,
         })
         .await?
         .into_inner();
-    print!("{}", front.overdue(&overdue.items));
+    print!("{}", front.overdue(&overdue));
     ensure!(
         overdue
             .items

@@ -338,12 +338,26 @@ impl pb::node_admin_server::NodeAdmin for AdminService {
         request: Request<pb::OverdueRequest>,
     ) -> Result<Response<pb::OverdueResponse>, Status> {
         authorize(&request, Action::ListOverdue)?;
-        let at_ms = match request.get_ref().at_ms {
+        let asked = request.get_ref();
+        let at_ms = match asked.at_ms {
             0 => trm_proto::time::now_ms(),
             at => at,
         };
-        let items = crate::maintenance::overdue(&self.node, at_ms)?;
-        Ok(Response::new(pb::OverdueResponse { items }))
+        let limit = match usize::try_from(asked.limit).unwrap_or(usize::MAX) {
+            0 => crate::maintenance::DEFAULT_OVERDUE_LIMIT,
+            n if n > crate::maintenance::MAX_OVERDUE_LIMIT => {
+                return Err(Status::invalid_argument(format!(
+                    "limit: at most {} overdue items in one answer (asked for {n})",
+                    crate::maintenance::MAX_OVERDUE_LIMIT
+                )));
+            }
+            n => n,
+        };
+        let (items, total) = crate::maintenance::overdue(&self.node, at_ms, limit)?;
+        Ok(Response::new(pb::OverdueResponse {
+            items,
+            total: u64::try_from(total).unwrap_or(u64::MAX),
+        }))
     }
 
     async fn show(

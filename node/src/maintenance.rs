@@ -12,6 +12,7 @@
 //!
 //! Cases where consent was withdrawn or content erased owe nothing any more.
 
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,9 +36,30 @@ pub struct SweepReport {
     pub erasures_finished: usize,
 }
 
-/// Open items past their due time at `at_ms`, most overdue first.
-pub fn overdue(node: &Node, at_ms: u64) -> Result<Vec<pb::OverdueItem>, NodeError> {
-    let mut items = Vec::new();
+/// How many overdue items one answer holds when the caller does not say.
+pub const DEFAULT_OVERDUE_LIMIT: usize = 100;
+
+/// The most overdue items one answer may hold.
+pub const MAX_OVERDUE_LIMIT: usize = 1_000;
+
+/// The `limit` most overdue open items at `at_ms`, most overdue first, and how many are
+/// overdue in all. Every case is read; only `limit` items are held.
+pub fn overdue(
+    node: &Node,
+    at_ms: u64,
+    limit: usize,
+) -> Result<(Vec<pb::OverdueItem>, usize), NodeError> {
+    let mut most = MostOverdue::new(limit);
+    each_overdue(node, at_ms, |item| most.offer(item))?;
+    Ok(most.finish())
+}
+
+/// Calls `found` with each open item past its due time at `at_ms`, case by case.
+fn each_overdue(
+    node: &Node,
+    at_ms: u64,
+    mut found: impl FnMut(pb::OverdueItem),
+) -> Result<(), NodeError> {
     for case in node.store().each_case()? {
         let summary = case?.summary.unwrap_or_default();
         if cases::ended(&summary).is_some() {
@@ -50,7 +72,7 @@ pub fn overdue(node: &Node, at_ms: u64) -> Result<Vec<pb::OverdueItem>, NodeErro
             if due.at_ms >= at_ms {
                 continue;
             }
-            items.push(pb::OverdueItem {
+            found(pb::OverdueItem {
                 case_ref: summary.case_ref.clone(),
                 counterparty: summary.counterparty.clone(),
                 item: Some(item.clone()),
@@ -64,21 +86,90 @@ pub fn overdue(node: &Node, at_ms: u64) -> Result<Vec<pb::OverdueItem>, NodeErro
             });
         }
     }
-    items.sort_by_key(|i| i.due_at_ms);
-    Ok(items)
+    Ok(())
+}
+
+/// The `limit` items with the earliest due times among those offered (of equal due times, the
+/// first offered), kept in a heap of at most `limit`.
+struct MostOverdue {
+    limit: usize,
+    offered: usize,
+    /// By (due time, order offered): the top is the one to drop first.
+    kept: BinaryHeap<Ranked>,
+}
+
+struct Ranked {
+    rank: (u64, usize),
+    item: pb::OverdueItem,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank == other.rank
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank.cmp(&other.rank)
+    }
+}
+
+impl MostOverdue {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            offered: 0,
+            kept: BinaryHeap::with_capacity(limit.saturating_add(1)),
+        }
+    }
+
+    fn offer(&mut self, item: pb::OverdueItem) {
+        let rank = (item.due_at_ms, self.offered);
+        self.offered += 1;
+        if self.kept.len() < self.limit {
+            self.kept.push(Ranked { rank, item });
+        } else if self.kept.peek().is_some_and(|last| rank < last.rank) {
+            self.kept.pop();
+            self.kept.push(Ranked { rank, item });
+        }
+    }
+
+    /// The kept items, most overdue first, and how many were offered.
+    fn finish(self) -> (Vec<pb::OverdueItem>, usize) {
+        let items = self
+            .kept
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.item)
+            .collect();
+        (items, self.offered)
+    }
 }
 
 /// One sweep at `now_ms`; everything it recorded is on disk when it returns.
 pub async fn sweep(node: &Node, now_ms: u64) -> Result<SweepReport, NodeError> {
     let mut report = SweepReport::default();
-    let due: Vec<pb::OverdueItem> = overdue(node, now_ms)?
-        .into_iter()
-        .filter(|o| {
-            o.item
-                .as_ref()
-                .is_some_and(|item| item.overdue_logged_for_ms != o.due_at_ms)
-        })
-        .collect();
+    // Only the items not logged yet for their present due time are held.
+    let mut due = Vec::new();
+    each_overdue(node, now_ms, |o| {
+        let unlogged = o
+            .item
+            .as_ref()
+            .is_some_and(|item| item.overdue_logged_for_ms != o.due_at_ms);
+        if unlogged {
+            due.push(o);
+        }
+    })?;
+    due.sort_by_key(|o| o.due_at_ms);
     // Queued before they are recorded: a crash in between finds them unrecorded next time.
     crate::webhooks::causes::overdue(node, &due).await?;
     let marks: Vec<OverdueMark> = due
@@ -169,5 +260,45 @@ pub async fn run(node: Arc<Node>, interval: Duration, mut stop: watch::Receiver<
             () = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(case_ref: &str, due_at_ms: u64) -> pb::OverdueItem {
+        pb::OverdueItem {
+            case_ref: case_ref.into(),
+            due_at_ms,
+            ..pb::OverdueItem::default()
+        }
+    }
+
+    fn kept(offered: &[(&str, u64)], limit: usize) -> (Vec<String>, usize) {
+        let mut most = MostOverdue::new(limit);
+        for (case_ref, due) in offered {
+            most.offer(item(case_ref, *due));
+        }
+        let (items, total) = most.finish();
+        (items.into_iter().map(|i| i.case_ref).collect(), total)
+    }
+
+    #[test]
+    fn the_earliest_due_are_kept_in_order_and_all_are_counted() {
+        let offered = [("E", 50), ("A", 10), ("D", 40), ("B", 20), ("C", 30)];
+        assert_eq!(
+            kept(&offered, 3),
+            (vec!["A".into(), "B".into(), "C".into()], 5)
+        );
+        assert_eq!(kept(&offered, 10).0, ["A", "B", "C", "D", "E"]);
+        assert_eq!(kept(&offered, 0), (Vec::new(), 5));
+    }
+
+    #[test]
+    fn of_equal_due_times_the_first_offered_is_kept_as_a_stable_sort_would() {
+        let offered = [("late", 30), ("first", 20), ("second", 20), ("third", 20)];
+        assert_eq!(kept(&offered, 2).0, ["first", "second"]);
+        assert_eq!(kept(&offered, 4).0, ["first", "second", "third", "late"]);
     }
 }

@@ -1,5 +1,6 @@
 //! The case list over HTTPS a page at a time: the `Link` header leads through every case once,
-//! and a page size the list cannot serve is refused by name.
+//! and a page size the list cannot serve is refused by name. The overdue list is bounded by its
+//! limit in the same way and says how many items there are in all.
 
 use std::collections::BTreeSet;
 
@@ -111,6 +112,26 @@ async fn the_link_header_leads_through_every_case_once() -> anyhow::Result<()> {
             .await?;
         assert_eq!(refused.status, 400, "{size}: {}", refused.text());
         assert!(refused.text().contains(field), "{size}: {}", refused.text());
+    }
+
+    // Nothing is due yet: an empty list, and the count of all says so.
+    for path in ["/api/v1/overdue", "/api/v1/overdue?limit=1000"] {
+        let overdue = api.call(&who, "GET", path, None).await?;
+        assert_eq!(overdue.status, 200, "{path}: {}", overdue.text());
+        assert_eq!(overdue.json(), serde_json::json!([]), "{path}");
+        let total = overdue.headers.get("x-total-count");
+        assert_eq!(total.and_then(|t| t.to_str().ok()), Some("0"), "{path}");
+    }
+    for limit in ["0", "1001"] {
+        let refused = api
+            .call(&who, "GET", &format!("/api/v1/overdue?limit={limit}"), None)
+            .await?;
+        assert_eq!(refused.status, 400, "{limit}: {}", refused.text());
+        assert!(
+            refused.text().contains("limit:"),
+            "{limit}: {}",
+            refused.text()
+        );
     }
     Ok(())
 }

@@ -586,13 +586,16 @@ async fn overdue_items_are_found_and_logged_once_and_retention_erases_by_a_contr
     let listed = |at_ms| {
         let mut admin = lefoe.admin.clone();
         async move {
-            anyhow::Ok(
-                admin
-                    .overdue(pb::OverdueRequest { at_ms })
-                    .await?
-                    .into_inner()
-                    .items,
-            )
+            let answer = admin
+                .overdue(pb::OverdueRequest { at_ms, limit: 0 })
+                .await?
+                .into_inner();
+            assert_eq!(
+                answer.total,
+                answer.items.len() as u64,
+                "all fit in one answer"
+            );
+            anyhow::Ok(answer.items)
         }
     };
     assert!(listed(sent_at + 47 * HOUR_MS).await?.is_empty());
@@ -602,11 +605,26 @@ async fn overdue_items_are_found_and_logged_once_and_retention_erases_by_a_contr
         (overdue[0].awaiting.as_str(), overdue[0].due.as_str()),
         (ASTRA, "answer to the referral")
     );
+    // One answer holds at most 1,000 items.
+    let too_many = lefoe
+        .admin
+        .clone()
+        .overdue(pb::OverdueRequest {
+            at_ms: 0,
+            limit: 1_001,
+        })
+        .await
+        .expect_err("over the limit");
+    assert_eq!(too_many.code(), Code::InvalidArgument, "{too_many:?}");
+    assert!(
+        too_many.message().starts_with("limit: at most 1000"),
+        "{too_many:?}"
+    );
     // The command line takes a date or a time, and says what it cannot read.
     let socket = fed.node_socket(LEFOE);
     let quiet = trm_cli::commands::Output { json: true };
-    trm_cli::case_commands::overdue(&socket, Some("2030-01-01"), quiet).await?;
-    let unreadable = trm_cli::case_commands::overdue(&socket, Some("next friday"), quiet)
+    trm_cli::case_commands::overdue(&socket, Some("2030-01-01"), 50, quiet).await?;
+    let unreadable = trm_cli::case_commands::overdue(&socket, Some("next friday"), 50, quiet)
         .await
         .expect_err("not a time");
     assert_eq!(unreadable.code, trm_cli::commands::exit::USAGE);
@@ -668,7 +686,7 @@ async fn overdue_items_are_found_and_logged_once_and_retention_erases_by_a_contr
     );
     assert!(node.store().verify_log().is_ok());
     assert!(
-        maintenance::overdue(&node, later)?.is_empty(),
+        maintenance::overdue(&node, later, 10)?.0.is_empty(),
         "an erased case owes nothing"
     );
     drop(node);

@@ -159,27 +159,64 @@ pub async fn case(
     Ok(Json(trm_forms::case_json::case_json(&case)))
 }
 
-/// The open items past their due time. No content.
+/// How many of the overdue items to list (the node's `OverdueRequest`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OverdueQuery {
+    /// At most this many, the most overdue first: 1 to 1000; without it, 100.
+    pub limit: Option<u32>,
+}
+
+/// The open items past their due time, the most overdue first, at most `limit` of them. No
+/// content. `X-Total-Count` says how many are overdue in all.
 #[utoipa::path(
     get,
     path = "/api/v1/overdue",
     tag = "cases",
-    responses((status = 200, description = "Overdue items", body = Vec<Object>)),
+    params(OverdueQuery),
+    responses(
+        (status = 200, description = "Overdue items", body = Vec<Object>,
+            headers(("x-total-count" = u64, description = "How many items are overdue in all, listed or not"))),
+        (status = 400, description = "A limit of 0 or over 1000, named"),
+    ),
 )]
-pub async fn overdue(State(api): State<Api>, caller: Caller) -> Result<Json<Value>, Problem> {
+pub async fn overdue(
+    State(api): State<Api>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> Result<axum::response::Response, Problem> {
+    let q: OverdueQuery = query(&uri)?;
+    if q.limit == Some(0) {
+        return Err(Problem::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "limit: must be 1 to 1000",
+        ));
+    }
     let overdue = api
         .admin
-        .overdue(request(&caller.principal, pb::OverdueRequest { at_ms: 0 }))
+        .overdue(request(
+            &caller.principal,
+            pb::OverdueRequest {
+                at_ms: 0,
+                limit: q.limit.unwrap_or(0),
+            },
+        ))
         .await?
         .into_inner();
-    Ok(Json(Value::Array(
+    let body = Json(Value::Array(
         overdue
             .items
             .iter()
             .map(trm_forms::case_json::overdue_json)
             .collect(),
-    )))
+    ));
+    Ok(([(TOTAL_COUNT, overdue.total.to_string())], body).into_response())
 }
+
+/// The header that says how many items a bounded list left out with those it holds.
+const TOTAL_COUNT: &str = "x-total-count";
 
 #[cfg(test)]
 mod tests {
