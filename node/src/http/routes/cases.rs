@@ -215,7 +215,7 @@ pub async fn overdue(
     Ok(([(TOTAL_COUNT, overdue.total.to_string())], body).into_response())
 }
 
-/// The header that says how many items a bounded list left out with those it holds.
+/// The header that gives how many items there are in all when a list answers only some.
 const TOTAL_COUNT: &str = "x-total-count";
 
 #[cfg(test)]
