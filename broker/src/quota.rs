@@ -6,8 +6,11 @@
 //! A request reserves what it lets into a queue (and, for a relayed envelope, into its peer's
 //! share) at the check, and keeps the reservation until its write is done ([`Tally`]): a
 //! check counts what the store holds plus what requests still writing reserved, so that
-//! concurrent requests cannot pass a cap together, and none of them waits for another's write
-//! (the engine commits them together).
+//! concurrent requests cannot pass a cap together, and a request with room never waits for
+//! another's write (the engine commits them together). A request still writing may have its item in the
+//! store's count already, and so be counted twice: a check that is over a cap only with the
+//! reservations counted waits for one of them to end and checks again, so that nothing is
+//! refused below a cap.
 //!
 //! Over a limit, a submission or a relayed item is refused with `RESOURCE_EXHAUSTED`, naming
 //! the limit and never the request's own fields. Deliveries and acknowledgements are never
@@ -27,6 +30,10 @@ use crate::store::{BrokerStore, StoreError, StoreFuture, Usage};
 
 /// How long a reading of the data folder's free space is used before it is read again.
 const DISK_READING_TTL: Duration = Duration::from_secs(1);
+
+/// How long a check over a cap only with the reservations counted waits for them to end
+/// before it refuses (a write takes milliseconds; a slower one means a disk in trouble).
+const WRITES_WAIT: Duration = Duration::from_secs(2);
 
 /// The `[quotas]` section of `broker.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -143,6 +150,21 @@ pub struct Quotas {
     /// By cap; entries stay (they are bounded by the directory's nodes and brokers), so that
     /// `released` only grows.
     in_flight: Mutex<HashMap<Capped, InFlight>>,
+    /// Wakes the checks waiting for a reservation to end.
+    ended: tokio::sync::Notify,
+}
+
+/// What one check under a cap came to.
+#[derive(Debug)]
+enum Check {
+    /// There was room: the place is reserved.
+    Reserved,
+    /// A reservation ended while the store was read: read it again.
+    ReadAgain,
+    /// Over the cap only with the reservations of requests still writing counted, whose items
+    /// may be in the store's count already: check again once one ends. The refusal is the
+    /// answer if none ends in time.
+    WaitForWrites(BrokerError),
 }
 
 /// Bytes in the unit people read best.
@@ -166,6 +188,7 @@ impl Quotas {
             buckets: Mutex::new(HashMap::new()),
             disk: Mutex::new(None),
             in_flight: Mutex::new(HashMap::new()),
+            ended: tokio::sync::Notify::new(),
         }
     }
 
@@ -181,31 +204,39 @@ impl Quotas {
     }
 
     /// Reserves `size` bytes under `capped` if `stored` (read from the store after
-    /// [`Quotas::released`] said `released`) and what is reserved leave room for it. `None`
-    /// when a reservation ended meanwhile: its item may be missing from `stored`, so the store
-    /// is read again.
+    /// [`Quotas::released`] said `released`) and what is reserved leave room for it. A
+    /// reservation that ended meanwhile may have its item missing from `stored`: the store is
+    /// read again. Over the cap only with other requests' reservations counted, the check
+    /// waits for one to end ([`Check::WaitForWrites`]); over it with what is stored and what
+    /// the request itself reserved (`own`, not written yet), it is refused.
     fn try_reserve(
         &self,
         capped: &Capped,
         released: u64,
         stored: Usage,
+        own: Usage,
         size: u64,
-    ) -> Result<Option<()>, BrokerError> {
+    ) -> Result<Check, BrokerError> {
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         let entry = in_flight.entry(capped.clone()).or_default();
         if entry.released != released {
-            return Ok(None);
+            return Ok(Check::ReadAgain);
         }
-        let counted = Usage {
-            items: stored.items.saturating_add(entry.reserved.items),
-            bytes: stored.bytes.saturating_add(entry.reserved.bytes),
+        let counted = stored.and(entry.reserved);
+        let check = |usage| match capped {
+            Capped::Queue(_) => self.check_queue(usage, size),
+            Capped::Relayed(_) => self.check_relayed(usage, size),
         };
-        match capped {
-            Capped::Queue(_) => self.check_queue(counted, size)?,
-            Capped::Relayed(_) => self.check_relayed(counted, size)?,
+        match check(counted) {
+            Ok(()) => {
+                entry.reserved = entry.reserved.plus(size);
+                Ok(Check::Reserved)
+            }
+            Err(refusal) if entry.reserved.items > own.items && check(stored.and(own)).is_ok() => {
+                Ok(Check::WaitForWrites(refusal))
+            }
+            Err(refusal) => Err(refusal),
         }
-        entry.reserved = entry.reserved.plus(size);
-        Ok(Some(()))
     }
 
     /// Ends a reservation of `size` bytes under `capped`.
@@ -214,6 +245,8 @@ impl Quotas {
         let entry = in_flight.entry(capped.clone()).or_default();
         entry.reserved = entry.reserved.minus(size);
         entry.released = entry.released.wrapping_add(1);
+        drop(in_flight);
+        self.ended.notify_waiters();
     }
 
     /// Takes one submission from `node`'s allowance, or refuses when it is used up.
@@ -328,9 +361,9 @@ impl Quotas {
     }
 }
 
-/// How often a check reads the store again because a reservation ended while it read, before
-/// it gives up with a transient failure (a read takes microseconds once the count is known,
-/// so only a pathological churn gets there).
+/// How often a check reads the store again, because a reservation ended while it read or
+/// after a wait for other requests' writes, before it gives up (a read takes microseconds once
+/// the count is known, so only a pathological churn gets there).
 const CHECK_ATTEMPTS: u32 = 64;
 
 /// The reservations one request holds, ended when it is dropped: keep it until the write the
@@ -383,22 +416,47 @@ impl<'q> Tally<'q> {
         size: u64,
         stored: impl Fn() -> StoreFuture<'s, Usage>,
     ) -> Result<(), BrokerError> {
+        let waiting_until = tokio::time::Instant::now() + WRITES_WAIT;
+        let mut refusal = None;
         for _ in 0..CHECK_ATTEMPTS {
             let released = self.quotas.released(&capped);
+            // Made before the read: an end of a reservation from now on wakes it.
+            let ended = self.quotas.ended.notified();
             let usage = stored().await?;
-            if self
+            let own = self.held_under(&capped);
+            match self
                 .quotas
-                .try_reserve(&capped, released, usage, size)?
-                .is_some()
+                .try_reserve(&capped, released, usage, own, size)?
             {
-                self.held.push((capped, size));
-                return Ok(());
+                Check::Reserved => {
+                    self.held.push((capped, size));
+                    return Ok(());
+                }
+                Check::ReadAgain => {}
+                Check::WaitForWrites(over) => {
+                    if tokio::time::timeout_at(waiting_until, ended).await.is_err() {
+                        return Err(over);
+                    }
+                    refusal = Some(over);
+                }
             }
         }
-        Err(BrokerError::Store(StoreError::Corrupt {
+        // Still over the cap after many ends of other requests' writes: refused, as it was
+        // each time it was checked.
+        Err(refusal.unwrap_or(BrokerError::Store(StoreError::Corrupt {
             tree: "quotas",
             message: "the queue kept changing while its usage was read".into(),
-        }))
+        })))
+    }
+}
+
+impl Tally<'_> {
+    /// What this request has reserved under `capped` so far.
+    fn held_under(&self, capped: &Capped) -> Usage {
+        self.held
+            .iter()
+            .filter(|(c, _)| c == capped)
+            .fold(Usage::default(), |sum, (_, size)| sum.plus(*size))
     }
 }
 
@@ -490,6 +548,10 @@ mod tests {
         Ok(())
     }
 
+    fn reserved(check: Result<Check, BrokerError>) -> bool {
+        matches!(check, Ok(Check::Reserved))
+    }
+
     #[test]
     fn reservations_count_against_the_cap_until_released_and_a_release_meanwhile_asks_for_a_new_read()
     -> TestResult {
@@ -500,39 +562,110 @@ mod tests {
         let quotas = Quotas::new(settings, Path::new("."));
         let astra = Capped::Queue("astra@at".parse()?);
         let other = Capped::Queue("lefoe-ibf@at".parse()?);
+        let none = Usage::default();
         let one = Usage {
             items: 1,
             bytes: 10,
         };
-        // One stored and two reserved fill the cap of 3: a third reservation is refused.
+        let two = one.plus(10);
+        // One stored and two reserved fill the cap of 3: a third is over it, and since the
+        // two reserved may be in the store's count already, the check waits for them.
         let released = quotas.released(&astra);
-        assert_eq!(quotas.try_reserve(&astra, released, one, 10)?, Some(()));
-        assert_eq!(quotas.try_reserve(&astra, released, one, 10)?, Some(()));
-        let refused = quotas.try_reserve(&astra, released, one, 10);
+        assert!(reserved(
+            quotas.try_reserve(&astra, released, one, none, 10)
+        ));
+        assert!(reserved(
+            quotas.try_reserve(&astra, released, one, none, 10)
+        ));
+        let wait = quotas.try_reserve(&astra, released, one, none, 10);
+        assert!(
+            matches!(&wait, Ok(Check::WaitForWrites(e)) if e.to_string().contains("limit 3 items")),
+            "{wait:?}"
+        );
+        // The same two reserved by the request itself are not written yet: refused at once.
+        let refused = quotas.try_reserve(&astra, released, one, two, 10);
         assert!(
             matches!(&refused, Err(e) if e.to_string().contains("limit 3 items")),
             "{refused:?}"
         );
         // Another node's queue is not affected.
-        assert_eq!(quotas.try_reserve(&other, 0, one, 10)?, Some(()));
+        assert!(reserved(quotas.try_reserve(&other, 0, one, none, 10)));
         // A reservation ends (its write done): a check that read the store before must read
         // it again, since the store may not have counted that item.
         quotas.release(&astra, 10);
-        assert_eq!(quotas.try_reserve(&astra, released, one, 10)?, None);
+        assert!(matches!(
+            quotas.try_reserve(&astra, released, one, none, 10),
+            Ok(Check::ReadAgain)
+        ));
+        // Three stored are the cap whatever is reserved: refused at once.
         let released = quotas.released(&astra);
-        let stored_now = one.plus(10);
-        let refused = quotas.try_reserve(&astra, released, stored_now, 10);
+        let three = two.plus(10);
+        let refused = quotas.try_reserve(&astra, released, three, none, 10);
         assert!(refused.is_err(), "{refused:?}");
+        // Two stored, the last reservation ended: room for one.
         quotas.release(&astra, 10);
         let released = quotas.released(&astra);
-        assert_eq!(
-            quotas.try_reserve(&astra, released, stored_now, 10)?,
-            Some(())
-        );
+        assert!(reserved(
+            quotas.try_reserve(&astra, released, two, none, 10)
+        ));
         Ok(())
     }
 
-    #[tokio::test]
+    /// Time is paused: a wait for other requests' writes shows as time passed, and a wait
+    /// that runs out costs no real time.
+    #[tokio::test(start_paused = true)]
+    async fn a_check_over_the_cap_only_with_other_requests_writing_waits_for_them() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = crate::store::EmbeddedStore::open(dir.path())?;
+        let settings = QuotaSettings {
+            max_queued_per_node: 1,
+            ..QuotaSettings::default()
+        };
+        let quotas = Quotas::new(settings, dir.path());
+        let astra: NodeAddr = "astra@at".parse()?;
+        // A request holds the one place while it writes; another comes meanwhile. The writer
+        // ends without storing (its item may as well have been counted by the store already):
+        // the other is admitted, not refused while the queue had room.
+        let mut writer = Tally::new(&quotas);
+        writer.admit(&store, &astra, None, 10).await?;
+        let started = tokio::time::Instant::now();
+        let (second, ()) = tokio::join!(
+            async {
+                let mut second = Tally::new(&quotas);
+                second
+                    .admit(&store, &astra, None, 10)
+                    .await
+                    .map(|()| second)
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                drop(writer);
+            }
+        );
+        let second = second?;
+        assert!(started.elapsed() >= Duration::from_millis(50), "it waited");
+        // Now a writer that does not end: the wait runs out, and the answer is the refusal.
+        let started = tokio::time::Instant::now();
+        let refused = Tally::new(&quotas).admit(&store, &astra, None, 10).await;
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains("limit 1 item")),
+            "{refused:?}"
+        );
+        assert_eq!(started.elapsed(), WRITES_WAIT);
+        // A request's own places are not written yet: over the cap with them, it is refused
+        // without waiting for itself.
+        drop(second);
+        let mut batch = Tally::new(&quotas);
+        batch.admit(&store, &astra, None, 10).await?;
+        let started = tokio::time::Instant::now();
+        let refused = batch.admit(&store, &astra, None, 10).await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!(started.elapsed(), Duration::ZERO, "no wait");
+        Ok(())
+    }
+
+    /// Time is paused: the other request's check waits out its wait for the tally's writes.
+    #[tokio::test(start_paused = true)]
     async fn a_dropped_tally_ends_its_reservations_and_a_refused_item_reserves_nothing()
     -> TestResult {
         let dir = tempfile::tempdir()?;

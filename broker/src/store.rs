@@ -216,6 +216,14 @@ impl Usage {
         }
     }
 
+    /// This usage and `other` together.
+    pub fn and(self, other: Usage) -> Usage {
+        Usage {
+            items: self.items.saturating_add(other.items),
+            bytes: self.bytes.saturating_add(other.bytes),
+        }
+    }
+
     /// This usage with one item of `size` bytes fewer.
     pub fn minus(self, size: u64) -> Usage {
         Usage {
