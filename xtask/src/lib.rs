@@ -1,11 +1,12 @@
 //! trm's build tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`):
 //!
 //! - `test [ARGS]`: installs what the tests need when it is missing, builds the whole
-//!   workspace and runs every test (`cargo nextest run --workspace`, ARGS passed on), then,
-//!   without ARGS, the broker-facing integration tests again with the brokers' store on a
-//!   three-server NATS JetStream cluster. This is the README's test command.
-//! - `test --clippy [ARGS]`: the same, with clippy's lints (`-D warnings`) run as the workspace
-//!   is compiled ([`lint`]): what `.ci/run` runs, after `cargo fmt --check`.
+//!   workspace with clippy's lints (`-D warnings`) run as it is compiled ([`lint`]), runs every
+//!   test (`cargo nextest run --workspace`, ARGS passed on), then, without ARGS, the
+//!   broker-facing integration tests again with the brokers' store on a three-server NATS
+//!   JetStream cluster. This is the README's test command, and what `.ci/run` runs after
+//!   `cargo fmt --check`.
+//! - `test --no-clippy [ARGS]`: the same without the lints.
 //! - `deb [--release] [--verify]`: builds `trm-node`, `trm-broker` and `trm`, packs their
 //!   Debian packages into `target/debian/` and, with `--verify`, checks each one.
 //! - `config-docs [--check]`: writes `docs/configuration.md` from the configuration types, or

@@ -1,4 +1,4 @@
-//! Clippy inside the build: `cargo xtask test --clippy` compiles the workspace once, with
+//! Clippy inside the build: `cargo xtask test` compiles the workspace once, with
 //! clippy's lints (`-D warnings`) run by the compiler that also generates the code, instead of
 //! `cargo clippy` (a check of every crate) followed by a build of every crate.
 //!

@@ -7,7 +7,7 @@ use anyhow::bail;
 use xtask::lint::ClippyInBuild;
 use xtask::{cargo, deb, nats, run_shown, tools, verify, workspace_root};
 
-const USAGE: &str = "usage: cargo xtask test [--clippy] [NEXTEST ARGS]\n       \
+const USAGE: &str = "usage: cargo xtask test [--no-clippy] [NEXTEST ARGS]\n       \
                      cargo xtask deb [--release] [--verify]\n       \
                      cargo xtask config-docs [--check]\n       \
                      cargo xtask openapi";
@@ -27,8 +27,8 @@ fn main() -> ExitCode {
 fn run(args: &[&str]) -> anyhow::Result<()> {
     let root = workspace_root();
     match args {
-        ["test", "--clippy", rest @ ..] => test(&root, rest, Some(ClippyInBuild::find()?)),
-        ["test", rest @ ..] => test(&root, rest, None),
+        ["test", "--no-clippy", rest @ ..] => test(&root, rest, None),
+        ["test", rest @ ..] => test(&root, rest, Some(ClippyInBuild::find()?)),
         ["deb", flags @ ..] => {
             let release = flags.contains(&"--release");
             let check = flags.contains(&"--verify");
@@ -81,9 +81,9 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
     }
 }
 
-/// `cargo xtask test [--clippy] [ARGS]`: builds every target (linting the workspace's crates as
-/// it compiles them when `clippy` is given), runs every test, then without ARGS the integration
-/// tests again on a JetStream cluster.
+/// `cargo xtask test [--no-clippy] [ARGS]`: builds every target (linting the workspace's crates
+/// as it compiles them unless `--no-clippy` is given), runs every test, then without ARGS the
+/// integration tests again on a JetStream cluster.
 fn test(root: &Path, rest: &[&str], clippy: Option<ClippyInBuild>) -> anyhow::Result<()> {
     tools::ensure_all(root)?;
     let cargo = |args: &[&str]| {

@@ -16,6 +16,19 @@ use crate::http::auth::Caller;
 use crate::http::problem::Problem;
 use crate::http::{State as Api, request};
 
+/// A count of 0 in a query means "the default" to the node's gRPC API, which a caller of the HTTP
+/// API who wrote `0` did not mean: it is refused by name.
+fn refuse_zero(count: Option<u32>, detail: &'static str) -> Result<(), Problem> {
+    if count == Some(0) {
+        return Err(Problem::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid-request",
+            detail,
+        ));
+    }
+    Ok(())
+}
+
 /// Cases per page when the request does not say: a client that follows the `Link` header gets
 /// every case, and one that does not gets an answer whose size does not grow with the store.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -82,13 +95,7 @@ pub async fn cases(
     uri: axum::http::Uri,
 ) -> Result<axum::response::Response, Problem> {
     let mut q: CasesQuery = query(&uri)?;
-    if q.page_size == Some(0) {
-        return Err(Problem::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid-request",
-            "page_size: must be 1 to 500",
-        ));
-    }
+    refuse_zero(q.page_size, "page_size: must be 1 to 500")?;
     let cases = api
         .cases
         .cases(request(&caller.principal, q.request()))
@@ -187,13 +194,7 @@ pub async fn overdue(
     uri: axum::http::Uri,
 ) -> Result<axum::response::Response, Problem> {
     let q: OverdueQuery = query(&uri)?;
-    if q.limit == Some(0) {
-        return Err(Problem::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid-request",
-            "limit: must be 1 to 1000",
-        ));
-    }
+    refuse_zero(q.limit, "limit: must be 1 to 1000")?;
     let overdue = api
         .admin
         .overdue(request(
