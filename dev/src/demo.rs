@@ -327,7 +327,7 @@ pub async fn run(root: &Path, front: &dyn Front) -> anyhow::Result<()> {
     let astra_vault = trm_node::vault::Vault::open(&fed_dir(root, &format!("nodes/{RECIPIENT}")))?;
     let disclosed = trm_node::cases::case_key(SENDER, &case_ref);
     ensure!(
-        !astra_vault.key_path(&disclosed).exists(),
+        !astra_vault.has_key(&disclosed),
         "Astra still holds the key of what {SENDER} disclosed"
     );
     println!(

@@ -2,18 +2,20 @@
 //! erased for good by destroying one small file (crypto-shredding).
 //!
 //! A case key ([`case_key`]: 32 random bytes for XChaCha20-Poly1305, or, made by an earlier
-//! version, an age X25519 identity) is in `<data dir>/case-keys/<name>.key`, where the name is
-//! the SHA-256 of a random per-node salt (`case-keys/salt`, made once) and the case's store
-//! key (counterparty and case reference), so file names say nothing about the case, not even to
-//! someone who guesses a case reference. Keys (mode 0600) are on disk, written with
-//! [`trm_storage::fs::write_atomically`], before any content encrypted to them is stored.
-//! Erasing overwrites the file with zeros, syncs, removes it and syncs the folder: the
-//! store may keep old copies of the ciphertext until it compacts, but nothing can decrypt
-//! them any more, and the node's long-term key cannot either (the envelope's own ciphertext is
-//! not kept; see [`crate::store`]).
+//! version, an age X25519 identity) is named by the SHA-256 of a random per-node salt
+//! (`case-keys/salt`, made once) and the case's store key (counterparty and case reference), so
+//! names say nothing about the case, not even to someone who guesses a case reference. A key
+//! made now is in a slot of `<data dir>/case-keys/slots` ([`slots`], mode 0600), with its name;
+//! a key made by an earlier version, or restored from a backup, is in its own file,
+//! `<data dir>/case-keys/<name in hex>.key` (written with
+//! [`trm_storage::fs::write_atomically`]). Either is on disk before any content encrypted to it
+//! is stored. Erasing overwrites the slot, or the file, with zeros and syncs it (a file is then
+//! removed and its folder synced): the store may keep old copies of the ciphertext until it
+//! compacts, but nothing can decrypt them any more, and the node's long-term key cannot either
+//! (the envelope's own ciphertext is not kept; see [`crate::store`]).
 //!
 //! Keys in use are kept in memory (at most [`CACHED_KEYS`]), so sealing and opening do not
-//! read the key file each time; a key dropped from memory is zeroized (either kind's secret
+//! read the key's slot or file each time; a key dropped from memory is zeroized (either kind's secret
 //! is, on drop). Making, reading and destroying a case's key take that case's lock (one
 //! of [`LOCKS`], chosen by the key's file name), not one lock for the node, and
 //! [`Vault::seal_off_runtime`] reads or makes a key on a blocking thread, never on the async
@@ -29,7 +31,7 @@
 //! withdrawal moves them to their own key ([`Vault::reseal`]) before it is destroyed.
 //!
 //! **Architecture Invariant:** content at rest is only ever encrypted to a case key, never to
-//! the node's own key; a case whose key files are gone has no readable content anywhere.
+//! the node's own key; a case whose keys are gone has no readable content anywhere.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -39,9 +41,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use age::secrecy::{ExposeSecret as _, SecretString};
 use case_key::CaseKey;
 use sha2::{Digest, Sha256};
+use slots::Slots;
 use trm_storage::fs;
 
 mod case_key;
+mod slots;
 
 /// The folder under the data folder that holds case keys.
 pub const FOLDER: &str = "case-keys";
@@ -138,6 +142,8 @@ pub struct Vault {
     locks: [Mutex<()>; LOCKS],
     /// Keys in use.
     cache: Mutex<KeyCache>,
+    /// The keys made since they are kept in slots.
+    slots: Slots,
 }
 
 impl std::fmt::Debug for Vault {
@@ -188,11 +194,13 @@ impl Vault {
                 .map_err(io(&dir))?;
         }
         let salt = salt(&dir)?;
+        let slots = Slots::open(&dir)?;
         Ok(Self {
             dir,
             salt,
             locks: std::array::from_fn(|_| Mutex::new(())),
             cache: Mutex::default(),
+            slots,
         })
     }
 
@@ -216,7 +224,8 @@ impl Vault {
         name.finalize().into()
     }
 
-    /// The key file of the case stored under `case_key` (see [`crate::cases::case_key`]).
+    /// The file a key of the case stored under `case_key` (see [`crate::cases::case_key`]) is
+    /// in when it is not in a slot: made by an earlier version, or restored from a backup.
     pub fn key_path(&self, case_key: &[u8]) -> PathBuf {
         self.path_of(&self.name(case_key))
     }
@@ -245,17 +254,29 @@ impl Vault {
         self.cache().get(name)
     }
 
-    /// Reads the case's key file; call under the case's lock.
+    /// Reads the case's key from its slot or its file, and keeps it in memory; call under the
+    /// case's lock.
     fn read(&self, name: &[u8; 32]) -> Result<Option<Arc<CaseKey>>, VaultError> {
+        let Some(key) = self.read_from_disk(name)? else {
+            return Ok(None);
+        };
+        let key = Arc::new(key);
+        self.cache().put(*name, Arc::clone(&key));
+        Ok(Some(key))
+    }
+
+    /// The case's key from its slot or its file.
+    fn read_from_disk(&self, name: &[u8; 32]) -> Result<Option<CaseKey>, VaultError> {
+        if let Some(key) = self.slots.get(name)? {
+            return Ok(Some(CaseKey::Symmetric(key)));
+        }
         let path = self.path_of(name);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => SecretString::from(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&path)(e)),
         };
-        let key = Arc::new(CaseKey::parse(&path, &text)?);
-        self.cache().put(*name, Arc::clone(&key));
-        Ok(Some(key))
+        CaseKey::parse(&path, &text).map(Some)
     }
 
     /// The case's key, from memory or its file, or `None` when it has none.
@@ -284,14 +305,9 @@ impl Vault {
         if let Some(key) = self.read(&name)? {
             return Ok(key);
         }
-        let key = Arc::new(CaseKey::generate());
-        let path = self.path_of(&name);
-        fs::write_atomically(
-            &path,
-            key.file_text().expose_secret().as_bytes(),
-            fs::PRIVATE,
-        )
-        .map_err(written)?;
+        let bytes = case_key::random_key();
+        self.slots.add(&name, &bytes)?;
+        let key = Arc::new(CaseKey::Symmetric(bytes));
         self.cache().put(name, Arc::clone(&key));
         Ok(key)
     }
@@ -304,7 +320,7 @@ impl Vault {
     }
 
     /// [`Vault::seal`] for async callers: a key in memory is used at once; reading or making
-    /// one (file opens, writes, syncs and a rename) runs on a blocking thread.
+    /// one (a read, or a write and a sync) runs on a blocking thread.
     pub async fn seal_off_runtime(
         self: &Arc<Self>,
         case_key: &[u8],
@@ -373,8 +389,19 @@ impl Vault {
         self.cached(&self.name(case_key)).is_some()
     }
 
-    /// The salt and the key files of `cases` that have one, as `(file name, bytes)` in
-    /// [`FOLDER`], read under the locks that making and destroying keys take (for a backup).
+    /// The case's symmetric key's bytes, as its slot holds them (for tests of erasure).
+    #[cfg(test)]
+    fn key_bytes(&self, case_key: &[u8]) -> Option<Vec<u8>> {
+        match self.read_from_disk(&self.name(case_key)) {
+            Ok(Some(CaseKey::Symmetric(key))) => Some(key.to_vec()),
+            _ => None,
+        }
+    }
+
+    /// The salt and the keys of `cases` that have one, each as the file that holds it alone
+    /// (`(file name, bytes)` in [`FOLDER`], a key in a slot written out as its file would
+    /// hold it), read under the locks that making and destroying keys take (for a backup; a
+    /// restored node reads them from their files).
     pub fn copy_keys<'a>(
         &self,
         cases: impl IntoIterator<Item = &'a [u8]>,
@@ -386,36 +413,44 @@ impl Vault {
             .collect();
         let mut files = vec![(SALT.to_owned(), self.salt.to_vec())];
         for case_key in cases {
-            let path = self.key_path(case_key);
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            match std::fs::read(&path) {
-                Ok(bytes) => files.push((name, bytes)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&path)(e)),
+            let name = self.name(case_key);
+            if let Some(key) = self.read_from_disk(&name)? {
+                files.push((
+                    format!("{}.key", hex::encode(name)),
+                    key.file_text().expose_secret().as_bytes().to_vec(),
+                ));
             }
         }
         Ok(files)
     }
 
+    /// What the case's key file holds, or would hold for a key in a slot (as a backup holds
+    /// it); `None` when the case has no key. For tests of erasure and backups.
+    pub fn key_text(&self, case_key: &[u8]) -> Result<Option<SecretString>, VaultError> {
+        Ok(self
+            .read_from_disk(&self.name(case_key))?
+            .map(|key| key.file_text()))
+    }
+
     /// Whether the case still has a key.
     pub fn has_key(&self, case_key: &[u8]) -> bool {
-        self.key_path(case_key).exists()
+        let name = self.name(case_key);
+        self.slots.contains(&name) || self.path_of(&name).exists()
     }
 
     /// Destroys the case's key: taken out of memory (zeroized once the last operation using
-    /// it is done), then its file overwritten with zeros, synced, removed, folder synced.
-    /// Returns whether there was a file. Idempotent.
+    /// it is done), then its slot overwritten with zeros and synced, and its file (a key made
+    /// by an earlier version or restored) overwritten with zeros, synced, removed, folder
+    /// synced. Returns whether there was a key. Idempotent.
     pub fn erase(&self, case_key: &[u8]) -> Result<bool, VaultError> {
         let name = self.name(case_key);
         let _case = self.lock(&name);
         self.cache().remove(&name);
+        let in_slot = self.slots.erase(&name)?;
         let path = self.path_of(&name);
         let len = match std::fs::metadata(&path) {
             Ok(meta) => meta.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(in_slot),
             Err(e) => return Err(io(&path)(e)),
         };
         let mut file = std::fs::OpenOptions::new()
@@ -446,7 +481,7 @@ mod tests {
         let sealed = vault.seal(case, b"canary-7f3a")?;
         let kept = vault.seal(other, b"other case")?;
         assert_eq!(vault.unseal(case, &sealed)?, b"canary-7f3a");
-        let key_text = std::fs::read(vault.key_path(case))?;
+        let key = vault.key_bytes(case).ok_or("a symmetric key")?;
         assert!(vault.erase(case)?);
         assert!(matches!(
             vault.unseal(case, &sealed),
@@ -454,10 +489,12 @@ mod tests {
         ));
         assert!(!vault.erase(case)?, "erasing twice finds nothing");
         assert_eq!(vault.unseal(other, &kept)?, b"other case");
-        // The erased key is nowhere in the folder any more.
+        // The erased key is nowhere in the folder any more, neither as bytes nor in hex.
+        let hex = hex::encode(&key).into_bytes();
         for entry in std::fs::read_dir(dir.path().join(FOLDER))? {
             let bytes = std::fs::read(entry?.path())?;
-            assert!(!bytes.windows(key_text.len()).any(|w| w == key_text));
+            assert!(!bytes.windows(key.len()).any(|w| w == key));
+            assert!(!bytes.windows(hex.len()).any(|w| w == hex));
         }
         Ok(())
     }
@@ -472,21 +509,21 @@ mod tests {
         let second = vault.seal(case, b"two")?;
         assert_eq!(vault.unseal(case, &first)?, b"one");
         assert_eq!(vault.unseal(case, &second)?, b"two");
-        let names: Vec<String> = std::fs::read_dir(dir.path().join(FOLDER))?
+        // One slot, no file of its own, and the case named nowhere.
+        let folder: Vec<String> = std::fs::read_dir(dir.path().join(FOLDER))?
             .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-            .filter(|n| n.as_ref().map_or(true, |n| n.ends_with(".key")))
             .collect::<Result<_, _>>()?;
+        assert!(!folder.iter().any(|n| n.ends_with(".key")), "{folder:?}");
+        let slots = std::fs::read(dir.path().join(FOLDER).join(slots::FILE))?;
+        assert_eq!(slots.len(), slots::SLOT);
+        for named in [&b"AT-2026"[..], b"astra"] {
+            assert!(!slots.windows(named.len()).any(|w| w == named));
+        }
         // Another node names the same case differently.
         let other = tempfile::tempdir()?;
         assert_ne!(
             Vault::open(other.path())?.key_path(case).file_name(),
             vault.key_path(case).file_name()
-        );
-        assert_eq!(names.len(), 1);
-        assert!(
-            !names
-                .iter()
-                .any(|n| n.contains("AT-2026") || n.contains("astra"))
         );
         Ok(())
     }
@@ -518,7 +555,9 @@ mod tests {
         // A new case gets a key of the present kind, which does not open the old content.
         let other = b"astra@rs\0AT-2026-0043";
         vault.seal(other, b"x")?;
-        assert!(std::fs::read_to_string(vault.key_path(other))?.starts_with("TRM-CASE-KEY-1 "));
+        let made = vault.key_text(other)?.ok_or("a key")?;
+        assert!(made.expose_secret().starts_with("TRM-CASE-KEY-1 "));
+        assert!(!vault.key_path(other).exists(), "in a slot");
         assert!(matches!(
             vault.unseal(other, &earlier),
             Err(VaultError::Crypto(_))
@@ -644,13 +683,44 @@ mod tests {
                 assert_eq!(&fresh.unseal(&case, ciphertext)?, text);
             }
         }
-        let keys = std::fs::read_dir(dir.path().join(FOLDER))?
-            .filter(|e| {
-                e.as_ref()
-                    .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".key"))
-            })
-            .count();
-        assert_eq!(keys, 20, "one key per case");
+        let slots = std::fs::metadata(dir.path().join(FOLDER).join(slots::FILE))?.len();
+        assert_eq!(slots, 20 * slots::SLOT as u64, "one key per case");
+        Ok(())
+    }
+
+    #[test]
+    fn a_key_in_a_slot_goes_into_a_backup_as_its_own_file_which_a_restored_vault_reads()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let vault = Vault::open(dir.path())?;
+        let (case, erased) = (b"astra@rs\0AT-2026-0042", b"astra@rs\0AT-2026-0043");
+        let sealed = vault.seal(case, b"canary-7f3a")?;
+        vault.seal(erased, b"gone")?;
+        assert!(vault.erase(erased)?);
+        let files = vault.copy_keys([&case[..], &erased[..]])?;
+        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        let file_name = vault.key_path(case);
+        let file_name = file_name.file_name().ok_or("a file name")?;
+        assert_eq!(
+            names,
+            [SALT, &*file_name.to_string_lossy()],
+            "no erased key"
+        );
+        // Restored as the restore writes them.
+        let restored = tempfile::tempdir()?;
+        std::fs::create_dir(restored.path().join(FOLDER))?;
+        for (name, bytes) in &files {
+            std::fs::write(restored.path().join(FOLDER).join(name), bytes)?;
+        }
+        let restored = Vault::open(restored.path())?;
+        assert_eq!(restored.unseal(case, &sealed)?, b"canary-7f3a");
+        // Its file is destroyed by an erasure there, as an earlier version's key file is.
+        assert!(restored.erase(case)?);
+        assert!(!restored.key_path(case).exists() && !restored.has_key(case));
+        assert!(matches!(
+            restored.unseal(case, &sealed),
+            Err(VaultError::Erased)
+        ));
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`fixtures`]: the federation and the referral used by the tests.
+//! - [`case_keys`]: a node's case keys, looked at from outside the node.
 //! - [`raw`]: a broker client with any certificate, and a codec that sends arbitrary bytes.
 //! - [`craft`]: envelopes built by hand, for forgeries and binding attacks.
 //! - [`inject`]: envelopes queued past a broker's checks, as a misbehaving broker would.
@@ -21,6 +22,7 @@
 //! - [`load`]: the load tool, `trm-load`: figures of real processes against an in-run ceiling.
 
 pub mod browser;
+pub mod case_keys;
 pub mod craft;
 pub mod faults;
 pub mod fill;

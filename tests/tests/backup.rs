@@ -164,9 +164,10 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
     delivered(&lefoe, &withdrawn).await?;
 
     // LEFÖ withdraws consent in one case: Astra destroys that case's key.
-    let vault = trm_node::vault::Vault::open(&fed.node_data_dir(ASTRA))?;
-    let erased_file = vault.key_path(&trm_node::cases::case_key(LEFOE, WITHDRAWN));
-    let erased_key = std::fs::read(&erased_file)?;
+    let astra_dir = fed.node_data_dir(ASTRA);
+    let erased_case = trm_node::cases::case_key(LEFOE, WITHDRAWN);
+    let erased_file = trm_node::vault::Vault::open(&astra_dir)?.key_path(&erased_case);
+    let erased_key = trm_tests::case_keys::case_key_on_disk(&astra_dir, &erased_case)?;
     trm_cli::case_commands::withdraw_consent(
         &fed.node_socket(LEFOE),
         WITHDRAWN,
@@ -177,8 +178,8 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
     )
     .await?;
     trm_dev::wait::wait_for(WAIT, "Astra to destroy the case key", || {
-        let gone = !erased_file.exists();
-        async move { Ok(gone) }
+        let gone = trm_tests::case_keys::has_case_key(&astra_dir, &erased_case).map(|has| !has);
+        async move { gone }
     })
     .await?;
 
@@ -342,10 +343,11 @@ async fn a_node_backed_up_under_load_restores_elsewhere_with_its_cases_and_its_l
         assert_ne!(Some(entry.file_name().as_os_str()), erased_file.file_name());
         assert_ne!(
             std::fs::read(entry.path())?,
-            erased_key,
+            erased_key.text.as_bytes(),
             "the erased key is not restored"
         );
     }
+    assert!(!erased_key.found_in(&restored)?, "nor is it anywhere else");
 
     // The restored node does not start until the operator takes over from the original.
     let socket = restored.join("trm-node.sock");

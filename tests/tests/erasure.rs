@@ -9,6 +9,7 @@ use trm_node::node::Node;
 use trm_node::store::NodeStore;
 use trm_proto::pb;
 use trm_proto::pb::body::Content;
+use trm_tests::case_keys::has_case_key;
 use trm_tests::fixtures::{self, ASTRA, LEFOE};
 
 const CASE: &str = "AT-LEFOE-2026-0042";
@@ -87,19 +88,21 @@ async fn a_withdrawal_erases_what_each_side_received_and_keeps_what_each_wrote()
     .await?;
 
     let case_key = trm_node::cases::case_key(LEFOE, CASE);
-    let astra_vault = trm_node::vault::Vault::open(&fed.node_data_dir(ASTRA))?;
-    let (astra_received, astra_wrote) = (
-        astra_vault.key_path(&case_key),
-        astra_vault.key_path(&trm_node::vault::authored(&case_key)),
-    );
-    let lefoe_vault = trm_node::vault::Vault::open(&fed.node_data_dir(LEFOE))?;
-    let lefoe_case = trm_node::cases::case_key(ASTRA, CASE);
-    let (lefoe_received, lefoe_wrote) = (
-        lefoe_vault.key_path(&lefoe_case),
-        lefoe_vault.key_path(&trm_node::vault::authored(&lefoe_case)),
-    );
-    for file in [&astra_received, &astra_wrote, &lefoe_received, &lefoe_wrote] {
-        assert!(file.exists(), "{} before the withdrawal", file.display());
+    let (astra_dir, lefoe_dir) = (fed.node_data_dir(ASTRA), fed.node_data_dir(LEFOE));
+    let (astra_received, astra_wrote) = (case_key.clone(), trm_node::vault::authored(&case_key));
+    let lefoe_received = trm_node::cases::case_key(ASTRA, CASE);
+    let lefoe_wrote = trm_node::vault::authored(&lefoe_received);
+    for (dir, id) in [
+        (&astra_dir, &astra_received),
+        (&astra_dir, &astra_wrote),
+        (&lefoe_dir, &lefoe_received),
+        (&lefoe_dir, &lefoe_wrote),
+    ] {
+        assert!(
+            has_case_key(dir, id)?,
+            "{} before the withdrawal",
+            dir.display()
+        );
     }
 
     trm_cli::case_commands::withdraw_consent(
@@ -153,10 +156,13 @@ async fn a_withdrawal_erases_what_each_side_received_and_keeps_what_each_wrote()
     let why = Some(by_lefoe.as_str());
     assert_eq!(erased, [why, None, None, why]);
     assert!(
-        !astra_received.exists(),
+        !has_case_key(&astra_dir, &astra_received)?,
         "the key of what LEFÖ disclosed is gone"
     );
-    assert!(astra_wrote.exists(), "the key of what Astra wrote stays");
+    assert!(
+        has_case_key(&astra_dir, &astra_wrote)?,
+        "the key of what Astra wrote stays"
+    );
     // The shown message says the same.
     let shown = astra
         .admin
@@ -198,7 +204,7 @@ async fn a_withdrawal_erases_what_each_side_received_and_keeps_what_each_wrote()
         ]
     );
     assert!(!format!("{:?}", at_lefoe.thread).contains(ASTRA_OWN));
-    assert!(!lefoe_received.exists() && lefoe_wrote.exists());
+    assert!(!has_case_key(&lefoe_dir, &lefoe_received)? && has_case_key(&lefoe_dir, &lefoe_wrote)?);
 
     // Both handover logs show the erasure, with its counts, and verify.
     assert_eq!(
@@ -221,7 +227,7 @@ async fn a_withdrawal_erases_what_each_side_received_and_keeps_what_each_wrote()
     let later = trm_proto::time::now_ms() + (5 * 365 + 1) * DAY_MS;
     let swept = maintenance::sweep(&node, later).await?;
     assert_eq!(swept.erased_for_retention, 1);
-    assert!(!astra_wrote.exists());
+    assert!(!has_case_key(&astra_dir, &astra_wrote)?);
     let stored = node.store().each_case()?.collect::<Result<Vec<_>, _>>()?;
     let summary = stored
         .first()

@@ -2,6 +2,7 @@
 //! everything), of a case stored under one key before the parts were split, and of an erasure
 //! that crosses a submission already handed to the broker.
 
+use age::secrecy::ExposeSecret as _;
 use trm_proto::addr::{MessageId, NodeAddr};
 
 use super::*;
@@ -122,15 +123,20 @@ async fn a_withdrawal_erases_what_the_partner_disclosed_and_keeps_what_this_node
     referred_and_answered(&store).await?;
     let case_key = cases::case_key(PARTNER, CASE);
     let authored = vault::authored(&case_key);
-    let (disclosed_file, authored_file) = (
-        store.vault.key_path(&case_key),
-        store.vault.key_path(&authored),
-    );
     assert!(
-        disclosed_file.exists() && authored_file.exists(),
+        store.vault.has_key(&case_key) && store.vault.has_key(&authored),
         "two keys"
     );
-    assert_ne!(disclosed_file, authored_file);
+    assert_ne!(
+        store
+            .vault
+            .key_text(&case_key)?
+            .map(|k| k.expose_secret().to_owned()),
+        store
+            .vault
+            .key_text(&authored)?
+            .map(|k| k.expose_secret().to_owned())
+    );
 
     let received = withdrawn(&store).await?;
     assert!(
@@ -147,12 +153,12 @@ async fn a_withdrawal_erases_what_the_partner_disclosed_and_keeps_what_this_node
     let referral = store.stored_message(&referral_key())?;
     assert!(matches!(store.content(&referral), Err(VaultError::Erased)));
     assert_eq!(referral.erased_reason, "consent withdrawn by astra@rs");
-    assert!(!disclosed_file.exists());
+    assert!(!store.vault.has_key(&case_key));
     // This node's own answer: still readable, under its own key.
     let answer = store.stored_message(&answer_key())?;
     assert_eq!(store.content(&answer)?, b"answer by lefoe");
     assert_eq!(answer.erased_at_ms, 0);
-    assert!(authored_file.exists());
+    assert!(store.vault.has_key(&authored));
     // The broker was never given it: it leaves the outbox, not sent.
     assert_eq!(store.outbox_len()?, 0);
     assert_eq!(steps(&answer), ["submitted", "submit_failed"]);
@@ -180,7 +186,7 @@ async fn a_withdrawal_erases_what_the_partner_disclosed_and_keeps_what_this_node
     let answer = store.stored_message(&answer_key())?;
     assert!(matches!(store.content(&answer), Err(VaultError::Erased)));
     assert!(answer.erased_reason.starts_with("retention"));
-    assert!(!authored_file.exists());
+    assert!(!store.vault.has_key(&authored));
     assert_eq!(
         store.stored_message(&referral_key())?.erased_reason,
         "consent withdrawn by astra@rs"
@@ -385,11 +391,10 @@ async fn a_backup_after_a_withdrawal_holds_the_key_of_what_this_node_wrote_and_n
     let before = held(&store.snapshot(AT + 2)?);
     assert!(before.contains(&disclosed) && before.contains(&authored));
 
-    let key_file = store.vault.key_path(&case_key);
-    let key = std::fs::read(&key_file)?;
+    let key = store.vault.key_text(&case_key)?.ok_or("a key")?;
     withdrawn(&store).await?;
-    // As if the node had stopped before the key file was destroyed.
-    std::fs::write(&key_file, &key)?;
+    // As if the node had stopped before the key was destroyed (a key file, restored).
+    std::fs::write(store.vault.key_path(&case_key), key.expose_secret())?;
     let after = held(&store.snapshot(AT + 4)?);
     assert!(
         !after.contains(&disclosed),

@@ -33,6 +33,13 @@ const CIPHERTEXT_PREFIX: &[u8] = b"trm-case-content/v1\n";
 /// The length of the random nonce after [`CIPHERTEXT_PREFIX`].
 const NONCE_BYTES: usize = 24;
 
+/// 32 random bytes for a new symmetric key.
+pub(super) fn random_key() -> Zeroizing<[u8; 32]> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(key.as_mut_slice());
+    key
+}
+
 /// A case key in memory; its secret is zeroized when the last handle on it goes.
 pub(super) enum CaseKey {
     /// 32 bytes for XChaCha20-Poly1305.
@@ -46,11 +53,10 @@ pub(super) enum CaseKey {
 }
 
 impl CaseKey {
-    /// A new random key.
+    /// A new random key (the vault makes its keys with [`random_key`], into a slot).
+    #[cfg(test)]
     pub(super) fn generate() -> Self {
-        let mut key = Zeroizing::new([0u8; 32]);
-        rand::rngs::OsRng.fill_bytes(key.as_mut_slice());
-        Self::Symmetric(key)
+        Self::Symmetric(random_key())
     }
 
     /// An age identity's key.

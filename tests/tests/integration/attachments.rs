@@ -425,9 +425,14 @@ async fn attachments_are_never_on_disk_in_clear_and_are_erased_with_the_case() -
             store.display()
         );
     }
-    let vault = trm_node::vault::Vault::open(&fed.node_data_dir(ASTRA))?;
-    let key_file = vault.key_path(&trm_node::cases::case_key(LEFOE, case_ref));
-    assert!(key_file.exists(), "Astra's copy is under the case key");
+    let (astra_dir, case_key) = (
+        fed.node_data_dir(ASTRA),
+        trm_node::cases::case_key(LEFOE, case_ref),
+    );
+    assert!(
+        trm_tests::case_keys::has_case_key(&astra_dir, &case_key)?,
+        "Astra's copy is under the case key"
+    );
 
     // The person withdraws consent: Astra erases the case, attachments included.
     trm_cli::case_commands::withdraw_consent(
@@ -469,7 +474,10 @@ async fn attachments_are_never_on_disk_in_clear_and_are_erased_with_the_case() -
     fed.shutdown().await?;
 
     // On disk: Astra's case key is gone, and the attachment is in no store file in clear.
-    assert!(!key_file.exists(), "the case key is destroyed");
+    assert!(
+        !trm_tests::case_keys::has_case_key(&astra_dir, &case_key)?,
+        "the case key is destroyed"
+    );
     for store in &stores {
         assert!(!trm_dev::wait::tree_contains(store, MARKER)?);
     }

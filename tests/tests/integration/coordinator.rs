@@ -117,9 +117,11 @@ async fn a_coordinator_cosigns_its_countrys_checkpoints_and_nobody_else_may_ask(
             .erased
             .ends_with("a witness request carries no case content")
     );
-    let vault = trm_node::vault::Vault::open(&fed.node_data_dir(LEFOE))?;
     let audit_key = trm_node::cases::case_key(COORDINATOR, &request.case_ref);
-    assert!(!vault.key_path(&audit_key).exists());
+    assert!(!trm_tests::case_keys::has_case_key(
+        &fed.node_data_dir(LEFOE),
+        &audit_key
+    )?);
     let cases = trm_cli::client::connect_cases(&fed.node_socket(LEFOE))
         .await?
         .cases(pb::CasesRequest::default())

@@ -448,10 +448,10 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
     lifecycle::wait_for_delivery(&lefoe, &other_case).await?;
     // The case key that encrypts Astra's copy, read before the withdrawal.
     let astra_dir = fed.node_data_dir(ASTRA);
-    let vault = trm_node::vault::Vault::open(&astra_dir)?;
-    let key_file = vault.key_path(&trm_node::cases::case_key(LEFOE, CASE));
-    let key = std::fs::read(&key_file)?;
-    assert!(key.starts_with(b"TRM-CASE-KEY-1 "), "a case key");
+    let case_key = trm_node::cases::case_key(LEFOE, CASE);
+    let key = trm_tests::case_keys::case_key_on_disk(&astra_dir, &case_key)?;
+    assert!(key.text.starts_with("TRM-CASE-KEY-1 "), "a case key");
+    assert!(key.found_in(&astra_dir)?, "the search finds it before");
 
     // As a caseworker does it: `trm withdraw-consent --case ... --recorded-by ...`.
     trm_cli::case_commands::withdraw_consent(
@@ -556,9 +556,9 @@ async fn consent_withdrawal_erases_the_recipients_content_and_is_acknowledged() 
     );
     fed.shutdown().await?;
 
-    // On disk: the key file is gone and its bytes are nowhere in Astra's data; no plaintext.
-    assert!(!key_file.exists());
-    assert!(!trm_dev::wait::tree_contains(&astra_dir, &key)?);
+    // On disk: the key is gone and its bytes are nowhere in Astra's data; no plaintext.
+    assert!(!trm_tests::case_keys::has_case_key(&astra_dir, &case_key)?);
+    assert!(!key.found_in(&astra_dir)?);
     assert!(!trm_dev::wait::tree_contains(
         &astra_dir,
         CANARY.as_bytes()
@@ -796,8 +796,9 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_
     fed.shutdown().await?;
     let node = offline_node(&fed, ASTRA)?;
     let case_key = trm_node::cases::case_key(LEFOE, CASE);
-    let key_file = trm_node::vault::Vault::open(&fed.node_data_dir(ASTRA))?.key_path(&case_key);
-    let key = std::fs::read(&key_file)?;
+    let astra_dir = fed.node_data_dir(ASTRA);
+    let key = trm_tests::case_keys::case_key_on_disk(&astra_dir, &case_key)?;
+    let key_file = trm_node::vault::Vault::open(&astra_dir)?.key_path(&case_key);
     let erased = node
         .store()
         .erase_case(trm_node::store::Erasure {
@@ -812,8 +813,9 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_finished_by_the_
         })
         .await?;
     assert_eq!(erased, Some(1));
-    // As if the node had stopped between recording the erasure and destroying the key.
-    std::fs::write(&key_file, &key)?;
+    // As if the node had stopped between recording the erasure and destroying the key (a key
+    // in its own file, as a restore writes it).
+    std::fs::write(&key_file, &key.text)?;
     let swept = maintenance::sweep(&node, trm_proto::time::now_ms()).await?;
     assert_eq!(swept.erasures_finished, 1);
     assert!(!key_file.exists());
