@@ -79,9 +79,7 @@ fn check(name: &[u8], key: &[u8]) -> [u8; CHECK] {
         .chain_update(name)
         .chain_update(key)
         .finalize();
-    let mut check = [0u8; CHECK];
-    check.copy_from_slice(&digest[..CHECK]);
-    check
+    digest.first_chunk::<CHECK>().copied().unwrap_or_default()
 }
 
 impl Slots {
@@ -132,7 +130,9 @@ impl Slots {
         let mut at = 0u64;
         while at < whole {
             let take = usize::try_from((whole - at).min(chunk.len() as u64)).unwrap_or(SLOT);
-            let buffer = &mut chunk[..take];
+            let Some(buffer) = chunk.get_mut(..take) else {
+                break;
+            };
             file.read_exact_at(buffer, at)?;
             for (n, slot) in buffer.chunks_exact(SLOT).enumerate() {
                 let (name, rest) = slot.split_at(NAME);
@@ -200,10 +200,7 @@ impl Slots {
     /// Writes the key named `name` into the next slot and returns once it is on disk. Blocking.
     /// The caller holds the case's lock, so a name is added once.
     pub(super) fn add(&self, name: &[u8; NAME], key: &[u8; KEY]) -> Result<(), VaultError> {
-        let mut slot = Zeroizing::new([0u8; SLOT]);
-        slot[..NAME].copy_from_slice(name);
-        slot[NAME..NAME + KEY].copy_from_slice(key);
-        slot[NAME + KEY..].copy_from_slice(&check(name, key));
+        let slot = Zeroizing::new([name.as_slice(), key, &check(name, key)].concat());
         let at = {
             let mut state = self.state();
             if let Some(failed) = &state.failed {
