@@ -1,5 +1,5 @@
 //! The content vault: each case's content is kept encrypted to that case's own key, so it can be
-//! erased for good by destroying one small file (crypto-shredding).
+//! erased for good by destroying that key (crypto-shredding).
 //!
 //! A case key ([`case_key`]: 32 random bytes for XChaCha20-Poly1305, or, made by an earlier
 //! version, an age X25519 identity) is named by the SHA-256 of a random per-node salt
@@ -15,9 +15,9 @@
 //! (the envelope's own ciphertext is not kept; see [`crate::store`]).
 //!
 //! Keys in use are kept in memory (at most [`CACHED_KEYS`]), so sealing and opening do not
-//! read the key's slot or file each time; a key dropped from memory is zeroized (either kind's secret
-//! is, on drop). Making, reading and destroying a case's key take that case's lock (one
-//! of [`LOCKS`], chosen by the key's file name), not one lock for the node, and
+//! read the key's slot or file each time; a key dropped from memory is zeroized (either kind's
+//! secret is, on drop). Making, reading and destroying a case's key take that case's lock (one
+//! of [`LOCKS`], chosen by the key's name), not one lock for the node, and
 //! [`Vault::seal_off_runtime`] reads or makes a key on a blocking thread, never on the async
 //! runtime. Erasing takes the key out of memory before its file is destroyed, under the case's
 //! lock, so no reader can put it back.
@@ -142,7 +142,7 @@ pub struct Vault {
     locks: [Mutex<()>; LOCKS],
     /// Keys in use.
     cache: Mutex<KeyCache>,
-    /// The keys made since they are kept in slots.
+    /// The keys made now, in slots of one file.
     slots: Slots,
 }
 
@@ -279,7 +279,7 @@ impl Vault {
         CaseKey::parse(&path, &text).map(Some)
     }
 
-    /// The case's key, from memory or its file, or `None` when it has none.
+    /// The case's key, from memory, its slot or its file, or `None` when it has none.
     fn existing(&self, name: &[u8; 32]) -> Result<Option<Arc<CaseKey>>, VaultError> {
         if let Some(key) = self.cached(name) {
             return Ok(Some(key));

@@ -14,9 +14,9 @@
 //! overwritten with zeros before it was removed. A slot whose check fails is a write that a crash
 //! cut short: it was never acknowledged, so it is skipped (and the place is written over).
 //!
-//! The names of the keys and where their slots are are kept in memory (read once when the vault
-//! opens, [`SLOT`] bytes per key made); the keys themselves are read from their slot when they
-//! are needed. Erased slots are not used again: the file grows by one slot per key made.
+//! Each key's name and where its slot is are kept in memory (read once when the vault opens:
+//! 40 bytes and a hash table's overhead per key); the keys themselves are read from their slot
+//! when they are needed. Erased slots are not used again: the file grows by one slot per key made.
 //!
 //! One process makes keys in a data folder: the node, which holds its store's lock. Another
 //! handle on the folder (a test, a tool reading an offline node) only reads.
