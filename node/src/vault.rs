@@ -166,6 +166,11 @@ fn written(error: fs::WriteError) -> VaultError {
     }
 }
 
+/// The name of the file that holds the key named `name` alone (in [`FOLDER`]).
+fn file_name(name: &[u8; 32]) -> String {
+    format!("{}.key", hex::encode(name))
+}
+
 /// The folder's salt, made (and synced) the first time.
 fn salt(dir: &Path) -> Result<[u8; 32], VaultError> {
     let path = dir.join(SALT);
@@ -231,7 +236,7 @@ impl Vault {
     }
 
     fn path_of(&self, name: &[u8; 32]) -> PathBuf {
-        self.dir.join(format!("{}.key", hex::encode(name)))
+        self.dir.join(file_name(name))
     }
 
     /// The lock of the case whose key file is `name`.
@@ -416,7 +421,7 @@ impl Vault {
             let name = self.name(case_key);
             if let Some(key) = self.read_from_disk(&name)? {
                 files.push((
-                    format!("{}.key", hex::encode(name)),
+                    file_name(&name),
                     key.file_text().expose_secret().as_bytes().to_vec(),
                 ));
             }
