@@ -7,10 +7,10 @@
 //! share) at the check, and keeps the reservation until its write is done ([`Tally`]): a
 //! check counts what the store holds plus what requests still writing reserved, so that
 //! concurrent requests cannot pass a cap together, and a request with room never waits for
-//! another's write (the engine commits them together). A request still writing may have its item in the
-//! store's count already, and so be counted twice: a check that is over a cap only with the
-//! reservations counted waits for one of them to end and checks again, so that nothing is
-//! refused below a cap.
+//! another's write (the engine commits them together). A request still writing may have its
+//! item in the store's count already, and so be counted twice: a check that is over a cap only
+//! with the reservations counted waits for one of them to end and checks again, so that
+//! nothing is refused below a cap.
 //!
 //! Over a limit, a submission or a relayed item is refused with `RESOURCE_EXHAUSTED`, naming
 //! the limit and never the request's own fields. Deliveries and acknowledgements are never
