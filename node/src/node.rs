@@ -415,8 +415,8 @@ impl Node {
     pub fn read_stored(&self, stored: &pb::StoredMessage) -> Result<Option<pb::Body>, NodeError> {
         let signed_body = match self.store.content(stored) {
             Ok(signed_body) => signed_body,
-            Err(crate::vault::VaultError::Erased) => return Ok(None),
-            Err(e) => return Err(StoreError::from(e).into()),
+            Err(StoreError::Vault(crate::vault::VaultError::Erased)) => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
         let envelope = stored.envelope.clone().unwrap_or_default();
         let opened = open::open_stored(&envelope, signed_body)

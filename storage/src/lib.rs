@@ -20,16 +20,18 @@
 //! - [`logging`]: log lines as text (no escape codes off a terminal) or JSON, for every program.
 //! - [`config`]: reading a TOML configuration and the files it names, with precise errors.
 //! - [`endpoint_list`]: [`EndpointList`], one endpoint or several in order of preference.
+//! - [`append_file`]: [`AppendFile`], a file written only at its end whose writers share syncs.
 //! - [`fs`]: [`fs::write_atomically`], the one way a file is replaced whole and durably.
 //! - [`error`]: the error type, [`StorageError`].
 //! - [`fault`]: [`fault::WriteHealth`], refusing writes while the disk is full or failing, and
 //!   recovering by itself when it takes writes again.
 //!
-//! Everything but `fs`, `config`, `endpoint_list` and `logging` needs the default feature `engine`; `logging`
+//! Everything but `fs`, `append_file`, `config`, `endpoint_list` and `logging` needs the default feature `engine`; `logging`
 //! needs the feature of that name (which `engine` includes).
 
 #![forbid(unsafe_code)]
 
+pub mod append_file;
 #[cfg(feature = "engine")]
 pub mod backoff;
 pub mod config;
@@ -51,6 +53,7 @@ pub mod notify;
 #[cfg(feature = "engine")]
 pub mod open;
 
+pub use append_file::AppendFile;
 #[cfg(feature = "engine")]
 pub use backoff::{Backoff, Failure};
 pub use config::ConfigError;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use trm_storage::{EngineSettings, GroupCommit, WriteHealth, WriteRefused};
 
 use super::combine::{Combiner, StoreTrees};
+use super::content::ContentFile;
 use super::log::{self, Log};
 use super::{CASES_TREE, CHECKPOINTS_TREE, StoreError, WitnessStore, idempotency};
 
@@ -47,6 +48,8 @@ pub(super) struct Engine {
     pub(super) case_activity: sled::Tree,
     /// Received messages in the inbox's order ([`super::inbox_list`]).
     pub(super) received_order: sled::Tree,
+    /// The sealed content of the messages ([`super::content`]).
+    pub(super) content: Arc<ContentFile>,
     /// Makes writes durable.
     pub(super) commit: GroupCommit,
     /// The writer thread every change goes through.
@@ -89,6 +92,7 @@ impl Engine {
             case_activity,
             received_order,
             witness: WitnessStore::open(&db, commit.clone())?,
+            content: Arc::new(ContentFile::open(dir)?),
             commit,
             db,
         })
@@ -143,11 +147,12 @@ impl Slot {
         }
     }
 
-    /// Records an engine failure, or a full disk under the case keys, as the fault (logged
-    /// once). An engine failure passes on unchanged: that write may or may not be on disk, so
-    /// its caller must be told the outcome is unknown (the writes after it are refused before
-    /// they start, a definite answer). A case key that could not be written means nothing was
-    /// stored: that is answered with the refusal. Other errors pass unchanged.
+    /// Records an engine failure, a full disk under the case keys, or a failed write of sealed
+    /// content as the fault (logged once). An engine failure passes on unchanged: that write
+    /// may or may not be on disk, so its caller must be told the outcome is unknown (the writes
+    /// after it are refused before they start, a definite answer). A case key or sealed content
+    /// that could not be written means nothing was stored: that is answered with the refusal.
+    /// Other errors pass unchanged.
     pub(super) fn observe(&self, error: StoreError) -> StoreError {
         match &error {
             StoreError::Engine(_) | StoreError::Durability(_) => {
@@ -157,6 +162,7 @@ impl Slot {
             StoreError::Vault(vault) if trm_storage::fault::is_out_of_space(vault) => {
                 StoreError::Refused(self.health.failed(&error))
             }
+            StoreError::Content { .. } => StoreError::Refused(self.health.failed(&error)),
             _ => error,
         }
     }

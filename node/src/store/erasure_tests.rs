@@ -151,7 +151,10 @@ async fn a_withdrawal_erases_what_the_partner_disclosed_and_keeps_what_this_node
     );
     // The partner's referral: erased, its key file gone, and it says who withdrew consent.
     let referral = store.stored_message(&referral_key())?;
-    assert!(matches!(store.content(&referral), Err(VaultError::Erased)));
+    assert!(matches!(
+        store.content(&referral),
+        Err(StoreError::Vault(VaultError::Erased))
+    ));
     assert_eq!(referral.erased_reason, "consent withdrawn by astra@rs");
     assert!(!store.vault.has_key(&case_key));
     // This node's own answer: still readable, under its own key.
@@ -184,7 +187,10 @@ async fn a_withdrawal_erases_what_the_partner_disclosed_and_keeps_what_this_node
     };
     assert_eq!(store.erase_case(retention.clone()).await?, Some(1));
     let answer = store.stored_message(&answer_key())?;
-    assert!(matches!(store.content(&answer), Err(VaultError::Erased)));
+    assert!(matches!(
+        store.content(&answer),
+        Err(StoreError::Vault(VaultError::Erased))
+    ));
     assert!(answer.erased_reason.starts_with("retention"));
     assert!(!store.vault.has_key(&authored));
     assert_eq!(
@@ -306,7 +312,10 @@ async fn withdrawing_consent_erases_here_what_the_partner_sent_and_keeps_what_th
         .await?;
     let case_key = cases::case_key(PARTNER, CASE);
     let answer = store.stored_message(&message_key(PARTNER, &id('1')))?;
-    assert!(matches!(store.content(&answer), Err(VaultError::Erased)));
+    assert!(matches!(
+        store.content(&answer),
+        Err(StoreError::Vault(VaultError::Erased))
+    ));
     assert_eq!(answer.erased_reason, "consent withdrawn by lefoe-ibf@at");
     assert!(!store.vault.has_key(&case_key));
     let referral = store.stored_message(&message_key(OWN, &id('0')))?;
@@ -348,6 +357,7 @@ async fn a_case_stored_under_one_key_keeps_its_own_messages_through_a_withdrawal
     let bytes = engine.messages.get(answer_key())?.ok_or("no answer")?;
     let mut answer = pb::StoredMessage::decode(bytes.as_ref())?;
     answer.content = store.vault.seal(&case_key, b"answer by lefoe")?;
+    answer.content_place = None;
     engine
         .messages
         .insert(answer_key(), answer.encode_to_vec())?;

@@ -30,6 +30,7 @@
 pub mod accounts;
 mod case_list;
 mod combine;
+mod content;
 #[cfg(any(test, feature = "danger-test-tools"))]
 pub mod danger;
 mod engine;
@@ -90,6 +91,15 @@ pub enum StoreError {
     /// The disk is full or failing: writes are refused until the store recovers by itself.
     #[error(transparent)]
     Refused(#[from] trm_storage::WriteRefused),
+    /// The file of sealed content could not be opened, written or read.
+    #[error("node store: sealed content in {}: {source}", path.display())]
+    Content {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// The writer thread could not be started.
     #[error("node store: cannot start its writer thread: {0}")]
     Writer(std::io::Error),
@@ -568,11 +578,17 @@ fn authored_content_kept(
         };
         let stored =
             pb::StoredMessage::decode(bytes.as_ref()).map_err(|e| corrupt("messages", e))?;
-        if !stored.content.is_empty() {
+        if has_content(&stored) {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Whether a stored message still holds its content, in its record or in the file of sealed
+/// content.
+fn has_content(stored: &pb::StoredMessage) -> bool {
+    !stored.content.is_empty() || stored.content_place.is_some()
 }
 
 /// What an erasure erases in its case.
@@ -614,17 +630,19 @@ pub struct Erasure {
 #[derive(Clone)]
 struct ErasureContext {
     vault: Arc<Vault>,
+    content: Arc<content::ContentFile>,
     handover: Arc<Handover>,
     withheld: Arc<std::sync::Mutex<Vec<u64>>>,
 }
 
 impl ErasureContext {
-    fn new(store: &NodeStore) -> Self {
-        Self {
+    fn new(store: &NodeStore) -> Result<Self, StoreError> {
+        Ok(Self {
             vault: Arc::clone(&store.vault),
+            content: Arc::clone(&store.engine()?.content),
             handover: Arc::clone(&store.handover),
             withheld: Arc::default(),
-        }
+        })
     }
 
     fn withhold(&self, sequence: u64) {
@@ -740,23 +758,26 @@ fn erase_in_transaction(
             }
         }
         if outgoing && erasure.scope == Scope::Disclosed {
-            if !stored.content.is_empty() {
+            if let Some(sealed) = context.content.sealed(&stored).map_err(abort)? {
                 kept = kept.saturating_add(1);
                 let resealed = context
                     .vault
-                    .reseal(&stored.content, &erasure.case_key, &authored)
+                    .reseal(&sealed, &erasure.case_key, &authored)
                     .map_err(|e| abort(e.into()))?;
                 if let Some(resealed) = resealed {
+                    // Kept in the record: an erasure is rare, and its change writes no file.
                     stored.content = resealed;
+                    stored.content_place = None;
                     moved = moved.saturating_add(1);
                 }
             }
         } else if stored.erased_at_ms == 0 {
             onward_index::remove(t.onward, &key)?;
-            if !stored.content.is_empty() {
+            if has_content(&stored) {
                 erased = erased.saturating_add(1);
             }
             stored.content = Vec::new();
+            stored.content_place = None;
             stored.erased_at_ms = erasure.at_ms;
             stored.erased_reason.clone_from(&erasure.reason);
         }
@@ -817,7 +838,7 @@ pub struct OverdueMark {
 /// Builds the indexes a store made before them lacks (each is marked once built), and answers
 /// the onward-sharing index's short texts, which are held in memory.
 fn build_indexes(engine: &Engine, vault: &Vault) -> Result<onward_index::Shorts, StoreError> {
-    onward_index::ensure(&engine.onward, &engine.messages, vault)?;
+    onward_index::ensure(&engine.onward, &engine.messages, vault, &engine.content)?;
     case_list::ensure(&engine.db, &engine.case_activity, &engine.cases)?;
     inbox_list::ensure(&engine.db, &engine.received_order, &engine.messages)?;
     onward_index::Shorts::load(&engine.onward)
@@ -937,15 +958,12 @@ impl NodeStore {
                 }
             });
         let withdrawn = erasure.is_some();
-        let context = ErasureContext::new(self);
+        let context = ErasureContext::new(self)?;
         let in_change = context.clone();
-        let content = if kept {
-            self.vault
-                .seal_off_runtime(&authored, signed_body)
-                .await
-                .map_err(|e| self.engine.observe(e.into()))?
+        let content_place = if kept {
+            Some(self.seal_and_place(&authored, signed_body).await?)
         } else {
-            Vec::new()
+            None
         };
         let queued = pb::OutboxItem {
             message_key: key.clone(),
@@ -957,7 +975,7 @@ impl NodeStore {
             summary: Some(summary(facts, 0)),
             direction: OUTGOING.into(),
             envelope: Some(without_ciphertext(envelope)),
-            content,
+            content_place,
             erased_at_ms: if kept { 0 } else { now_ms },
             erased_reason: if kept { String::new() } else { NOT_KEPT.into() },
             ..Default::default()
@@ -1023,14 +1041,34 @@ impl NodeStore {
         idempotency::prune(&self.engine()?.idempotency, before_ms)
     }
 
+    /// Encrypts `signed_body` to the case key `key` (made if the case has none) and writes it
+    /// to the file of sealed content; where it is, once it is on disk. The disk work runs on a
+    /// blocking thread.
+    async fn seal_and_place(
+        &self,
+        key: &[u8],
+        signed_body: &[u8],
+    ) -> Result<pb::ContentPlace, StoreError> {
+        let sealed = self
+            .vault
+            .seal_off_runtime(key, signed_body)
+            .await
+            .map_err(|e| self.engine.observe(e.into()))?;
+        let content = Arc::clone(&self.engine.writable()?.content);
+        tokio::task::spawn_blocking(move || content.put(&sealed))
+            .await
+            .map_err(|e| StoreError::Writer(std::io::Error::other(e)))?
+            .map_err(|e| self.engine.observe(e))
+    }
+
     /// The decrypted signed body of a stored message; [`VaultError::Erased`] once erased.
-    pub fn content(&self, stored: &pb::StoredMessage) -> Result<Vec<u8>, VaultError> {
-        if stored.content.is_empty() {
-            return Err(VaultError::Erased);
-        }
+    pub fn content(&self, stored: &pb::StoredMessage) -> Result<Vec<u8>, StoreError> {
+        let Some(sealed) = self.engine()?.content.sealed(stored)? else {
+            return Err(VaultError::Erased.into());
+        };
         let ids = key_ids_of(stored);
         let ids: Vec<&[u8]> = ids.iter().map(Vec::as_slice).collect();
-        self.vault.unseal_any(&ids, &stored.content)
+        Ok(self.vault.unseal_any(&ids, &sealed)?)
     }
 
     /// Whether a case still has its content key.
@@ -1070,7 +1108,7 @@ impl NodeStore {
     pub async fn erase_case(&self, erasure: Erasure) -> Result<Option<u32>, StoreError> {
         let case_key = erasure.case_key.clone();
         let scope = erasure.scope;
-        let context = ErasureContext::new(self);
+        let context = ErasureContext::new(self)?;
         let in_change = context.clone();
         let erased = self
             .change(move |t| erase_in_transaction(t, &erasure, &in_change))
@@ -1403,19 +1441,15 @@ impl NodeStore {
         }
         let step = facts.step(header.from.as_str(), INCOMING, now_ms);
         let key_use = self.key_users.enter(&case_key, &case_key, "");
-        let context = ErasureContext::new(self);
+        let context = ErasureContext::new(self)?;
         let in_change = context.clone();
-        let (content, erased_at_ms, erased_reason) = if withdrawal {
-            (Vec::new(), now_ms, erasure.reason.clone())
+        let (content_place, erased_at_ms, erased_reason) = if withdrawal {
+            (None, now_ms, erasure.reason.clone())
         } else if !facts.is_case_traffic() {
-            (Vec::new(), now_ms, NOT_KEPT.to_owned())
+            (None, now_ms, NOT_KEPT.to_owned())
         } else {
-            let sealed = self
-                .vault
-                .seal_off_runtime(&case_key, signed_body)
-                .await
-                .map_err(|e| self.engine.observe(e.into()))?;
-            (sealed, 0, String::new())
+            let place = self.seal_and_place(&case_key, signed_body).await?;
+            (Some(place), 0, String::new())
         };
         let log_entry = entry(
             pb::LogEvent::Received,
@@ -1428,7 +1462,7 @@ impl NodeStore {
         let onward = match facts.content {
             // Indexed only while its content is kept (see `onward_index`).
             Some(provided)
-                if !content.is_empty()
+                if content_place.is_some()
                     && summary.handling_code == i32::from(pb::HandlingCode::H2) =>
             {
                 let fingerprints = self.onward_fingerprints(provided);
@@ -1461,7 +1495,7 @@ impl NodeStore {
                     direction: INCOMING.into(),
                     envelope: Some(envelope.clone()),
                     log_index: appended.index,
-                    content: content.clone(),
+                    content_place,
                     erased_at_ms,
                     erased_reason: erased_reason.clone(),
                     ..Default::default()
@@ -2099,6 +2133,46 @@ mod tests {
                 other => return Err(format!("unexpected {other:?}").into()),
             }
         }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_stored_message_records_where_its_content_is_not_the_content() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = NodeStore::open(dir.path())?;
+        let referral = header(&"0".repeat(32), pb::MessageKind::Referral)?;
+        let content = pb::body::Content::Referral(pb::Referral::default());
+        let facts = EntryFacts {
+            header: &referral,
+            digest: &[7; 32],
+            case_ref: "C-1",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+            sequence: 0,
+        };
+        let body = vec![b'x'; 8192];
+        store
+            .record_received(&pb::Envelope::default(), &facts, &body, 1_700_000_000_001)
+            .await?;
+        let key = message_key(referral.from.as_str(), referral.message_id.as_str());
+        // The engine rewrites a record with each change to it: 8 KiB of content in it would
+        // be copied with every receipt.
+        let record = store.engine()?.messages.get(&key)?.ok_or("not stored")?;
+        assert!(
+            record.len() < 1024,
+            "the record holds {} bytes",
+            record.len()
+        );
+        let stored = store.stored_message(&key)?;
+        assert!(stored.content.is_empty() && stored.content_place.is_some());
+        assert_eq!(store.content(&stored)?, body);
+        drop(store);
+        let store = NodeStore::open(dir.path())?;
+        assert_eq!(
+            store.content(&store.stored_message(&key)?)?,
+            body,
+            "after a reopen"
+        );
         Ok(())
     }
 

@@ -28,6 +28,7 @@ use sled::transaction::TransactionalTree;
 use trm_proto::pb;
 
 use super::combine::Abort;
+use super::content::ContentFile;
 use super::{INCOMING, NodeStore, StoreError, case_key_of, corrupt};
 use crate::handling::{FINGERPRINT_BYTES, Fingerprints, SHORT};
 use crate::vault::{Vault, VaultError};
@@ -117,7 +118,7 @@ fn is_short(fingerprint: &[u8; FINGERPRINT_BYTES]) -> bool {
 /// Whether a stored message is one the index covers: received under H2, content kept.
 fn covered(stored: &pb::StoredMessage) -> bool {
     stored.direction == INCOMING
-        && !stored.content.is_empty()
+        && super::has_content(stored)
         && stored
             .summary
             .as_ref()
@@ -155,6 +156,7 @@ pub(super) fn ensure(
     tree: &sled::Tree,
     messages: &sled::Tree,
     vault: &Vault,
+    content: &ContentFile,
 ) -> Result<(), StoreError> {
     let secret = vault.derived_secret(PURPOSE);
     let record = version_record(&secret);
@@ -171,7 +173,7 @@ pub(super) fn ensure(
         if !covered(&stored) {
             continue;
         }
-        let Some(content) = body_of(vault, &stored)
+        let Some(content) = body_of(vault, content, &stored)
             .ok()
             .flatten()
             .and_then(|b| b.content)
@@ -201,11 +203,15 @@ pub(super) fn ensure(
 }
 
 /// The verified body of a stored message, `None` when erased.
-fn body_of(vault: &Vault, stored: &pb::StoredMessage) -> Result<Option<pb::Body>, StoreError> {
-    if stored.content.is_empty() {
+fn body_of(
+    vault: &Vault,
+    content: &ContentFile,
+    stored: &pb::StoredMessage,
+) -> Result<Option<pb::Body>, StoreError> {
+    let Some(sealed) = content.sealed(stored)? else {
         return Ok(None);
-    }
-    let signed_body = match vault.unseal(&case_key_of(stored), &stored.content) {
+    };
+    let signed_body = match vault.unseal(&case_key_of(stored), &sealed) {
         Ok(signed_body) => signed_body,
         Err(VaultError::Erased) => return Ok(None),
         Err(e) => return Err(e.into()),
@@ -267,7 +273,8 @@ impl NodeStore {
     /// than `except`: `None` when it is not one, or cannot be read (erased; damaged, which is
     /// logged): it protects nothing it could leak.
     pub fn readable_h2(&self, key: &[u8], except: &str) -> Result<Option<pb::Body>, StoreError> {
-        let Some(value) = self.engine()?.messages.get(key)? else {
+        let engine = self.engine()?;
+        let Some(value) = engine.messages.get(key)? else {
             return Ok(None);
         };
         let stored =
@@ -275,7 +282,7 @@ impl NodeStore {
         if !covered(&stored) || stored.summary.as_ref().is_none_or(|s| s.from == except) {
             return Ok(None);
         }
-        match body_of(&self.vault, &stored) {
+        match body_of(&self.vault, &engine.content, &stored) {
             Ok(body) => Ok(body),
             Err(e) => {
                 tracing::warn!(cause = %e, "an H2 message could not be read for the onward-sharing check");

@@ -33,6 +33,7 @@ use std::time::Instant;
 use prost::Message as _;
 use trm_proto::pb;
 
+use super::content::ContentFile;
 use super::log;
 use super::{CASES_TREE, NodeStore, OUTGOING, StoreError, case_key_of, corrupt};
 use crate::handover_log::ChainSummary;
@@ -57,6 +58,9 @@ impl NodeStore {
             Self::copy_trees(&engine.db)?
         };
         let paused = started.elapsed();
+        // After the pause: the file is only appended to, so a place in the copy reads the
+        // same bytes now.
+        let trees = content_inline(trees, &engine.content)?;
         tracing::debug!(
             paused_us = paused.as_micros(),
             "store writer paused for a snapshot"
@@ -108,6 +112,30 @@ impl NodeStore {
     }
 }
 
+/// The copy with each stored message's content in its record rather than at its place in the
+/// file of sealed content: a backup holds the store's records, not the file, and a store
+/// rebuilt from it reads content from either.
+fn content_inline(
+    mut trees: Vec<pb::StoreTree>,
+    content: &ContentFile,
+) -> Result<Vec<pb::StoreTree>, StoreError> {
+    for tree in trees
+        .iter_mut()
+        .filter(|t| t.name == MESSAGES_TREE.as_bytes())
+    {
+        for record in &mut tree.records {
+            let mut stored = pb::StoredMessage::decode(record.value.as_slice())
+                .map_err(|e| corrupt(MESSAGES_TREE, e))?;
+            let Some(place) = stored.content_place.take() else {
+                continue;
+            };
+            stored.content = content.read(&place)?;
+            record.value = stored.encode_to_vec();
+        }
+    }
+    Ok(trees)
+}
+
 /// The records of the tree `name` in a copy (none if it has no such tree).
 fn copied<'a>(trees: &'a [pb::StoreTree], name: &str) -> &'a [pb::StoreRecord] {
     trees
@@ -143,7 +171,7 @@ fn live_case_keys(trees: &[pb::StoreTree]) -> Result<(BTreeSet<Vec<u8>>, u32), S
     for record in copied(trees, MESSAGES_TREE) {
         let stored = pb::StoredMessage::decode(record.value.as_slice())
             .map_err(|e| corrupt(MESSAGES_TREE, e))?;
-        if stored.content.is_empty() {
+        if !super::has_content(&stored) {
             continue;
         }
         // A sent message is under the key of what this node authored, or, stored before the

@@ -23,12 +23,12 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
-use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
-use trm_storage::fs;
+use trm_storage::AppendFile;
 use zeroize::Zeroizing;
 
 use super::VaultError;
@@ -50,26 +50,9 @@ pub(super) const SLOT: usize = NAME + KEY + CHECK;
 
 /// The keys' slots in one file.
 pub(super) struct Slots {
-    path: PathBuf,
-    file: File,
-    state: Mutex<State>,
-    /// Woken when a group sync ends.
-    synced: Condvar,
-}
-
-struct State {
+    file: AppendFile,
     /// Where each key's slot is, by the key's name.
-    index: HashMap<[u8; NAME], u64>,
-    /// Where the next slot is written.
-    end: u64,
-    /// Everything before this is on disk.
-    synced_to: u64,
-    /// A caller is syncing.
-    syncing: bool,
-    /// A sync failed: what was written since may not be on disk, and a later sync that succeeds
-    /// does not say it is (the kernel may have dropped the pages), so no more keys are made
-    /// until the node starts again.
-    failed: Option<String>,
+    index: Mutex<HashMap<[u8; NAME], u64>>,
 }
 
 /// The check of a slot's name and key.
@@ -87,35 +70,16 @@ impl Slots {
     /// when there is none, and read once to find every key's slot.
     pub(super) fn open(dir: &Path) -> Result<Self, VaultError> {
         let path = dir.join(FILE);
-        let io = |source| VaultError::Io {
-            path: path.clone(),
-            source,
-        };
-        let existed = path.exists();
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(fs::PRIVATE)
-            .open(&path)
-            .map_err(io)?;
-        if !existed {
-            file.sync_all().map_err(io)?;
-            fs::sync_folder(dir).map_err(super::written)?;
-        }
-        let (index, end) = Self::read_index(&file).map_err(io)?;
+        let mut index = HashMap::new();
+        let file = AppendFile::open(&path, |file| {
+            let (found, end) = Self::read_index(file)?;
+            index = found;
+            Ok(end)
+        })
+        .map_err(|source| VaultError::Io { path, source })?;
         Ok(Self {
-            path,
             file,
-            state: Mutex::new(State {
-                index,
-                end,
-                synced_to: end,
-                syncing: false,
-                failed: None,
-            }),
-            synced: Condvar::new(),
+            index: Mutex::new(index),
         })
     }
 
@@ -159,20 +123,20 @@ impl Slots {
         Ok((index, whole))
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn index(&self) -> MutexGuard<'_, HashMap<[u8; NAME], u64>> {
+        self.index.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn io(&self, source: std::io::Error) -> VaultError {
         VaultError::Io {
-            path: self.path.clone(),
+            path: self.file.path().to_path_buf(),
             source,
         }
     }
 
     /// Whether a key named `name` has a slot.
     pub(super) fn contains(&self, name: &[u8; NAME]) -> bool {
-        self.state().index.contains_key(name)
+        self.index().contains_key(name)
     }
 
     /// The key named `name`, read from its slot; `None` when it has none.
@@ -180,94 +144,51 @@ impl Slots {
         &self,
         name: &[u8; NAME],
     ) -> Result<Option<Zeroizing<[u8; KEY]>>, VaultError> {
-        let Some(at) = self.state().index.get(name).copied() else {
+        let Some(at) = self.index().get(name).copied() else {
             return Ok(None);
         };
         let mut slot = Zeroizing::new([0u8; SLOT]);
         self.file
+            .file()
             .read_exact_at(slot.as_mut_slice(), at)
             .map_err(|e| self.io(e))?;
         let (stored, rest) = slot.split_at(NAME);
         let (key, sum) = rest.split_at(KEY);
         if stored != name || sum != check(stored, key) {
-            return Err(VaultError::Format(self.path.clone()));
+            return Err(VaultError::Format(self.file.path().to_path_buf()));
         }
         let mut out = Zeroizing::new([0u8; KEY]);
         out.copy_from_slice(key);
         Ok(Some(out))
     }
 
-    /// Writes the key named `name` into the next slot and returns once it is on disk. Blocking.
-    /// The caller holds the case's lock, so a name is added once.
+    /// Writes the key named `name` into the next slot and returns once it is on disk (a group
+    /// sync, shared with the keys made at the same time). Blocking. The caller holds the case's
+    /// lock, so a name is added once. After a failed sync no more keys are made until the node
+    /// starts again ([`AppendFile`]).
     pub(super) fn add(&self, name: &[u8; NAME], key: &[u8; KEY]) -> Result<(), VaultError> {
         let slot = Zeroizing::new([name.as_slice(), key, &check(name, key)].concat());
-        let at = {
-            let mut state = self.state();
-            if let Some(failed) = &state.failed {
-                return Err(self.io(std::io::Error::other(failed.clone())));
-            }
-            let at = state.end;
-            // Written under the lock so that a slot is whole before the next one starts: a
-            // failed write leaves `end` where it was, to be written over.
-            self.file
-                .write_all_at(slot.as_slice(), at)
-                .map_err(|e| self.io(e))?;
-            state.end = at + SLOT as u64;
-            at
-        };
-        self.sync_past(at + SLOT as u64)?;
-        self.state().index.insert(*name, at);
+        let at = self.file.append_synced(slot.as_slice()).map_err(|e| {
+            tracing::error!(error = %e, path = %self.file.path().display(),
+                "writing a case key's slot failed");
+            self.io(e)
+        })?;
+        self.index().insert(*name, at);
         Ok(())
-    }
-
-    /// Returns once everything before `upto` is on disk: syncs what has been written when no
-    /// one else is syncing, else waits for that sync and looks again.
-    fn sync_past(&self, upto: u64) -> Result<(), VaultError> {
-        let mut state = self.state();
-        loop {
-            if let Some(failed) = &state.failed {
-                return Err(self.io(std::io::Error::other(failed.clone())));
-            }
-            if state.synced_to >= upto {
-                return Ok(());
-            }
-            if state.syncing {
-                state = self
-                    .synced
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-                continue;
-            }
-            state.syncing = true;
-            let target = state.end;
-            drop(state);
-            let synced = self.file.sync_data();
-            state = self.state();
-            state.syncing = false;
-            match synced {
-                Ok(()) => state.synced_to = state.synced_to.max(target),
-                Err(e) => {
-                    tracing::error!(error = %e, path = %self.path.display(),
-                        "syncing the case keys' slots failed: no more case keys until a restart");
-                    state.failed = Some(format!("an earlier sync failed: {e}"));
-                }
-            }
-            self.synced.notify_all();
-        }
     }
 
     /// Overwrites the key's slot with zeros and syncs it; whether it had one. Blocking. The
     /// caller holds the case's lock.
     pub(super) fn erase(&self, name: &[u8; NAME]) -> Result<bool, VaultError> {
-        let Some(at) = self.state().index.get(name).copied() else {
+        let Some(at) = self.index().get(name).copied() else {
             return Ok(false);
         };
-        self.file
-            .write_all_at(&[0u8; SLOT], at)
-            .and_then(|()| self.file.sync_data())
+        let file = self.file.file();
+        file.write_all_at(&[0u8; SLOT], at)
+            .and_then(|()| file.sync_data())
             .map_err(|e| self.io(e))?;
         // Forgotten only once the zeros are on disk: an erasure that failed is tried again.
-        self.state().index.remove(name);
+        self.index().remove(name);
         Ok(true)
     }
 }
