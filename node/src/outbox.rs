@@ -739,6 +739,7 @@ mod tests {
                         message_key: queued.key,
                         envelope: Some(queued.envelope),
                         case_key: queued.case_key,
+                        envelope_place: None,
                     },
                 )?;
             }
@@ -817,6 +818,7 @@ mod tests {
                     message_key: item.key.clone(),
                     envelope: Some(item.envelope.clone()),
                     case_key: item.case_key.clone(),
+                    envelope_place: None,
                 },
             )?;
         }

@@ -78,25 +78,36 @@ impl ContentFile {
         }
     }
 
-    /// Writes `sealed` at the end of the file and returns where it is, once it is on disk.
-    /// Blocking.
-    pub(super) fn put(&self, sealed: &[u8]) -> Result<pb::ContentPlace, StoreError> {
-        let length = u32::try_from(sealed.len())
-            .map_err(|_| self.failed(std::io::Error::other("content over 4 GiB")))?;
-        // The offset is in the check, and known only under the file's lock: the record is
+    /// Writes `records` at the end of the file and returns where each is, once they are all
+    /// on disk (one write, one sync). Blocking.
+    pub(super) fn put(&self, records: &[&[u8]]) -> Result<Vec<pb::ContentPlace>, StoreError> {
+        let mut lengths = Vec::with_capacity(records.len());
+        for record in records {
+            lengths.push(
+                u32::try_from(record.len())
+                    .map_err(|_| self.failed(std::io::Error::other("a record over 4 GiB")))?,
+            );
+        }
+        let mut places = Vec::with_capacity(records.len());
+        // The offset is in the check, and known only under the file's lock: each record is
         // checked for the place it will take, and written there or not at all.
-        let offset = self
-            .file
-            .append_with(|offset| {
-                [
-                    length.to_le_bytes().as_slice(),
-                    &check(offset, sealed),
-                    sealed,
-                ]
-                .concat()
+        self.file
+            .append_with(|start| {
+                let mut bytes = Vec::new();
+                for (record, length) in records.iter().zip(&lengths) {
+                    let offset = start + bytes.len() as u64;
+                    bytes.extend_from_slice(&length.to_le_bytes());
+                    bytes.extend_from_slice(&check(offset, record));
+                    bytes.extend_from_slice(record);
+                    places.push(pb::ContentPlace {
+                        offset,
+                        length: *length,
+                    });
+                }
+                bytes
             })
             .map_err(|e| self.failed(e))?;
-        Ok(pb::ContentPlace { offset, length })
+        Ok(places)
     }
 
     /// The sealed content of `stored`, from its record or from this file; `None` once erased.
@@ -151,13 +162,16 @@ mod tests {
     -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let content = ContentFile::open(dir.path())?;
-        let one = content.put(b"first sealed")?;
-        let two = content.put(&[7u8; 9000])?;
+        let [one, two] = <[_; 2]>::try_from(content.put(&[b"first sealed", &[7u8; 9000]])?)
+            .map_err(|_| "two places")?;
         drop(content);
         let content = ContentFile::open(dir.path())?;
         assert_eq!(content.read(&one)?, b"first sealed");
         assert_eq!(content.read(&two)?, vec![7u8; 9000]);
-        let three = content.put(b"after the reopen")?;
+        let three = *content
+            .put(&[b"after the reopen"])?
+            .first()
+            .ok_or("a place")?;
         assert_eq!(three.offset, two.offset + 12 + 9000);
 
         let shifted = pb::ContentPlace {

@@ -960,15 +960,19 @@ impl NodeStore {
         let withdrawn = erasure.is_some();
         let context = ErasureContext::new(self)?;
         let in_change = context.clone();
-        let content_place = if kept {
-            Some(self.seal_and_place(&authored, signed_body).await?)
-        } else {
-            None
-        };
+        // The envelope (for the outbox, until the broker has it) and the content, written to
+        // the file of sealed content with one sync.
+        let mut records = vec![envelope.encode_to_vec()];
+        if kept {
+            records.push(self.seal(&authored, signed_body).await?);
+        }
+        let mut places = self.place(records).await?.into_iter();
+        let (envelope_place, content_place) = (places.next(), places.next());
         let queued = pb::OutboxItem {
             message_key: key.clone(),
-            envelope: Some(envelope.clone()),
+            envelope: None,
             case_key: case_key.clone(),
+            envelope_place,
         }
         .encode_to_vec();
         let mut stored = pb::StoredMessage {
@@ -1041,24 +1045,26 @@ impl NodeStore {
         idempotency::prune(&self.engine()?.idempotency, before_ms)
     }
 
-    /// Encrypts `signed_body` to the case key `key` (made if the case has none) and writes it
-    /// to the file of sealed content; where it is, once it is on disk. The disk work runs on a
-    /// blocking thread.
-    async fn seal_and_place(
-        &self,
-        key: &[u8],
-        signed_body: &[u8],
-    ) -> Result<pb::ContentPlace, StoreError> {
-        let sealed = self
-            .vault
+    /// Encrypts `signed_body` to the case key `key`, made if the case has none (on a blocking
+    /// thread).
+    async fn seal(&self, key: &[u8], signed_body: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.vault
             .seal_off_runtime(key, signed_body)
             .await
-            .map_err(|e| self.engine.observe(e.into()))?;
+            .map_err(|e| self.engine.observe(e.into()))
+    }
+
+    /// Writes `records` to the file of sealed content with one sync, on a blocking thread;
+    /// where each is, once they are on disk.
+    async fn place(&self, records: Vec<Vec<u8>>) -> Result<Vec<pb::ContentPlace>, StoreError> {
         let content = Arc::clone(&self.engine.writable()?.content);
-        tokio::task::spawn_blocking(move || content.put(&sealed))
-            .await
-            .map_err(|e| StoreError::Writer(std::io::Error::other(e)))?
-            .map_err(|e| self.engine.observe(e))
+        tokio::task::spawn_blocking(move || {
+            let records: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+            content.put(&records)
+        })
+        .await
+        .map_err(|e| StoreError::Writer(std::io::Error::other(e)))?
+        .map_err(|e| self.engine.observe(e))
     }
 
     /// The decrypted signed body of a stored message; [`VaultError::Erased`] once erased.
@@ -1448,8 +1454,9 @@ impl NodeStore {
         } else if !facts.is_case_traffic() {
             (None, now_ms, NOT_KEPT.to_owned())
         } else {
-            let place = self.seal_and_place(&case_key, signed_body).await?;
-            (Some(place), 0, String::new())
+            let sealed = self.seal(&case_key, signed_body).await?;
+            let place = self.place(vec![sealed]).await?.into_iter().next();
+            (place, 0, String::new())
         };
         let log_entry = entry(
             pb::LogEvent::Received,

@@ -12,6 +12,7 @@ use sled::transaction::{TransactionError, Transactional};
 use tracing::warn;
 use trm_proto::pb;
 
+use super::content::ContentFile;
 use super::{NodeStore, Outgoing, StoreError};
 
 /// The set-aside table's tree.
@@ -38,23 +39,59 @@ struct OutboxHead {
     /// As `OutboxItem.case_key`.
     #[prost(bytes = "vec", tag = "3")]
     case_key: Vec<u8>,
+    /// As `OutboxItem.envelope_place`.
+    #[prost(message, optional, tag = "4")]
+    envelope_place: Option<pb::ContentPlace>,
 }
 
-/// An outbox record, or why it cannot be read.
-fn decode(key: &[u8], value: &[u8]) -> Result<Outgoing, String> {
-    let sequence = <[u8; 8]>::try_from(key)
-        .map(u64::from_be_bytes)
-        .map_err(|_| "its key is not 8 bytes".to_owned())?;
-    let item = pb::OutboxItem::decode(value).map_err(|e| format!("it cannot be read: {e}"))?;
-    let envelope = item
-        .envelope
-        .ok_or_else(|| "it holds no envelope".to_owned())?;
-    Ok(Outgoing {
+impl OutboxHead {
+    /// The record's size with its envelope, wherever the envelope is kept.
+    fn size(&self, record: usize) -> usize {
+        let placed = self.envelope_place.map_or(0, |p| p.length);
+        record.saturating_add(usize::try_from(placed).unwrap_or(usize::MAX))
+    }
+}
+
+/// The message key of an outbox record that holds or places its envelope (not read here).
+fn message_key_of(value: &[u8]) -> Option<Vec<u8>> {
+    pb::OutboxItem::decode(value)
+        .ok()
+        .filter(|item| item.envelope.is_some() || item.envelope_place.is_some())
+        .map(|item| item.message_key)
+}
+
+/// An outbox record, or why it cannot be read (`Ok(Err(..))`: it never can); `Err` when the
+/// file of sealed content failed to read, which may pass.
+fn decode(
+    key: &[u8],
+    value: &[u8],
+    content: &ContentFile,
+) -> Result<Result<Outgoing, String>, StoreError> {
+    let Ok(sequence) = <[u8; 8]>::try_from(key).map(u64::from_be_bytes) else {
+        return Ok(Err("its key is not 8 bytes".to_owned()));
+    };
+    let item = match pb::OutboxItem::decode(value) {
+        Ok(item) => item,
+        Err(e) => return Ok(Err(format!("it cannot be read: {e}"))),
+    };
+    let envelope = match (item.envelope, item.envelope_place) {
+        (Some(envelope), _) => envelope,
+        (None, Some(place)) => match content.read(&place) {
+            Ok(bytes) => match pb::Envelope::decode(bytes.as_slice()) {
+                Ok(envelope) => envelope,
+                Err(e) => return Ok(Err(format!("its envelope cannot be read: {e}"))),
+            },
+            Err(e @ StoreError::Corrupt { .. }) => return Ok(Err(e.to_string())),
+            Err(e) => return Err(e),
+        },
+        (None, None) => return Ok(Err("it holds no envelope".to_owned())),
+    };
+    Ok(Ok(Outgoing {
         sequence,
         key: item.message_key,
         envelope,
         case_key: item.case_key,
-    })
+    }))
 }
 
 impl NodeStore {
@@ -74,9 +111,10 @@ impl NodeStore {
         behind: &BTreeSet<u64>,
     ) -> Result<Option<Outgoing>, StoreError> {
         let mut first_behind = None;
-        for entry in self.engine()?.outbox.iter() {
+        let engine = self.engine()?;
+        for entry in engine.outbox.iter() {
             let (key, value) = entry?;
-            match decode(&key, &value) {
+            match decode(&key, &value, &engine.content)? {
                 Ok(item) if behind.contains(&item.sequence) => {
                     first_behind.get_or_insert(item);
                 }
@@ -101,7 +139,8 @@ impl NodeStore {
         max_scan: usize,
     ) -> Result<Vec<Outgoing>, StoreError> {
         let mut items = Vec::new();
-        for entry in self.engine()?.outbox.iter().take(max_scan) {
+        let engine = self.engine()?;
+        for entry in engine.outbox.iter().take(max_scan) {
             if items.len() >= limit {
                 break;
             }
@@ -110,11 +149,15 @@ impl NodeStore {
                 .ok()
                 .zip(OutboxHead::decode(value.as_ref()).ok());
             if let Some((sequence, head)) = head
-                && skip(u64::from_be_bytes(sequence), &head.case_key, value.len())
+                && skip(
+                    u64::from_be_bytes(sequence),
+                    &head.case_key,
+                    head.size(value.len()),
+                )
             {
                 continue;
             }
-            match decode(&key, &value) {
+            match decode(&key, &value, &engine.content)? {
                 Ok(item) => items.push(item),
                 Err(reason) => {
                     warn!(reason = %reason, "outbox record set aside: it cannot be sent");
@@ -145,15 +188,14 @@ impl NodeStore {
             .engine()?
             .outbox
             .get(key)?
-            .and_then(|value| decode(&key, &value).ok())
-            .map(|item| item.key))
+            .and_then(|value| message_key_of(&value)))
     }
 
     /// Whether the message stored under `key` waits in the outbox.
     pub fn is_queued(&self, key: &[u8]) -> Result<bool, StoreError> {
         for entry in self.engine()?.outbox.iter() {
-            let (sequence, value) = entry?;
-            if decode(&sequence, &value).is_ok_and(|item| item.key == key) {
+            let (_, value) = entry?;
+            if message_key_of(&value).is_some_and(|queued| queued == key) {
                 return Ok(true);
             }
         }
@@ -248,11 +290,26 @@ mod tests {
             message_key: b"lefoe-ibf@marri\0id".to_vec(),
             envelope: Some(pb::Envelope::default()),
             case_key: b"lefoe-ibf@marri\0ref".to_vec(),
+            envelope_place: None,
         };
         store
             .engine()?
             .outbox
             .insert(1u64.to_be_bytes(), b"\xff\xff not an item".to_vec())?;
+        // Its envelope's place in the file of sealed content is past the file's end.
+        let misplaced = pb::OutboxItem {
+            message_key: b"lefoe-ibf@marri\0misplaced".to_vec(),
+            envelope: None,
+            envelope_place: Some(pb::ContentPlace {
+                offset: 1 << 40,
+                length: 100,
+            }),
+            ..readable.clone()
+        };
+        store
+            .engine()?
+            .outbox
+            .insert(0u64.to_be_bytes(), misplaced.encode_to_vec())?;
         store
             .engine()?
             .outbox
@@ -262,7 +319,7 @@ mod tests {
             (next.sequence, next.key.as_slice()),
             (2, &readable.message_key[..])
         );
-        assert_eq!(store.set_aside_len()?, 1);
+        assert_eq!(store.set_aside_len()?, 2);
         assert!(store.is_queued(&readable.message_key)?);
         assert_eq!(store.outgoing_key(2)?, Some(readable.message_key.clone()));
         assert_eq!(store.outgoing_key(3)?, None);
@@ -271,6 +328,7 @@ mod tests {
             message_key: b"lefoe-ibf@marri\0later".to_vec(),
             envelope: Some(pb::Envelope::default()),
             case_key: Vec::new(),
+            envelope_place: None,
         };
         store
             .engine()?
@@ -291,7 +349,7 @@ mod tests {
         assert!(!store.set_aside_outgoing(2, "again").await?);
         assert!(store.next_outgoing()?.is_none());
         assert!(!store.is_queued(&readable.message_key)?);
-        assert_eq!(store.set_aside_len()?, 2);
+        assert_eq!(store.set_aside_len()?, 3);
         let step = store
             .set_aside_step(&readable.message_key, "lefoe-ibf@marri")?
             .ok_or("the set-aside message shows it")?;

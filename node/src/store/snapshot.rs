@@ -41,6 +41,9 @@ use crate::handover_log::ChainSummary;
 /// The tree of stored messages.
 const MESSAGES_TREE: &str = "messages";
 
+/// The outbox's tree.
+const OUTBOX_TREE: &str = "outbox";
+
 /// The path of the store's records in a backup.
 pub const STORE_FILE: &str = "data/store";
 
@@ -112,25 +115,44 @@ impl NodeStore {
     }
 }
 
-/// The copy with each stored message's content in its record rather than at its place in the
-/// file of sealed content: a backup holds the store's records, not the file, and a store
-/// rebuilt from it reads content from either.
+/// The copy with what the file of sealed content holds put back into the records that name
+/// it (each stored message's content, each waiting envelope): a backup holds the store's
+/// records, not the file, and a store rebuilt from it reads either form. An outbox record whose
+/// envelope does not read is copied as it is (the restored node sets it aside, as this one
+/// would).
 fn content_inline(
     mut trees: Vec<pb::StoreTree>,
     content: &ContentFile,
 ) -> Result<Vec<pb::StoreTree>, StoreError> {
-    for tree in trees
-        .iter_mut()
-        .filter(|t| t.name == MESSAGES_TREE.as_bytes())
-    {
-        for record in &mut tree.records {
-            let mut stored = pb::StoredMessage::decode(record.value.as_slice())
-                .map_err(|e| corrupt(MESSAGES_TREE, e))?;
-            let Some(place) = stored.content_place.take() else {
-                continue;
-            };
-            stored.content = content.read(&place)?;
-            record.value = stored.encode_to_vec();
+    for tree in &mut trees {
+        if tree.name == MESSAGES_TREE.as_bytes() {
+            for record in &mut tree.records {
+                let mut stored = pb::StoredMessage::decode(record.value.as_slice())
+                    .map_err(|e| corrupt(MESSAGES_TREE, e))?;
+                let Some(place) = stored.content_place.take() else {
+                    continue;
+                };
+                stored.content = content.read(&place)?;
+                record.value = stored.encode_to_vec();
+            }
+        } else if tree.name == OUTBOX_TREE.as_bytes() {
+            for record in &mut tree.records {
+                let Ok(mut item) = pb::OutboxItem::decode(record.value.as_slice()) else {
+                    continue;
+                };
+                let Some(place) = item.envelope_place.take() else {
+                    continue;
+                };
+                let envelope = match content.read(&place) {
+                    Ok(bytes) => pb::Envelope::decode(bytes.as_slice()).ok(),
+                    Err(StoreError::Corrupt { .. }) => None,
+                    Err(e) => return Err(e),
+                };
+                if let Some(envelope) = envelope {
+                    item.envelope = Some(envelope);
+                    record.value = item.encode_to_vec();
+                }
+            }
         }
     }
     Ok(trees)
