@@ -1,25 +1,29 @@
 //! Sealed content in a file of its own, outside the storage engine's trees.
 //!
 //! A stored message's content (its signed body encrypted to the case key, about 8 KiB for a
-//! referral) used to sit inside the message's record. The storage engine then copied it again
-//! with every change to the record (each receipt adds evidence) and every rewrite or split of the
-//! pages around it: most of a node's CPU while it stored messages (BENCHMARKS.md). Here it is
-//! written once, at the end of `sealed-content` in the store's folder, and the record keeps only
-//! where it is (`StoredMessage.content_place`).
+//! referral) used to sit inside the message's record, and a sent message's whole envelope inside
+//! its outbox record. The storage engine then copied them again with every change to the record
+//! (each receipt adds evidence) and every rewrite or split of the pages around them: most of a
+//! node's CPU while it stored messages (BENCHMARKS.md). Here each is written once, at the end of
+//! `sealed-content` in the store's folder, and the records keep only where it is
+//! (`StoredMessage.content_place`, `OutboxItem.envelope_place`). A send writes its envelope and
+//! its content together, with one sync.
 //!
 //! A record in the file is a 4-byte length (little-endian), an 8-byte check (the first bytes of
 //! a SHA-256 of the record's offset and its bytes) and the bytes. The check catches a place that
 //! does not point at the record it names and a record damaged on disk, which are refused with a
-//! precise error rather than handed to decryption.
+//! precise error rather than handed to decryption or decoding; a place past the file's end is
+//! refused before anything is allocated for it.
 //!
-//! **Durability.** The content is on disk (a sync shared by the writers of the moment,
-//! [`AppendFile`]) before the change that records its place is handed to the writer thread, so
-//! no committed record points at content that a crash lost. Content whose change never
-//! committed (a refused step, a crash between the two) stays in the file unreferenced.
+//! **Durability.** The bytes are on disk (a sync shared by the writers of the moment,
+//! [`AppendFile`]) before the change that records their place is handed to the writer thread,
+//! so no committed record points at bytes that a crash lost. Bytes whose change never committed
+//! (a refused step, a crash between the two) stay in the file unreferenced.
 //!
-//! **Erasure** clears the place in the record; the bytes stay in the file, encrypted to a key
-//! that the erasure destroys, as they also stay in the engine's own log until it reuses the
-//! space. Nothing is taken out of the file: it grows with every message stored.
+//! **Erasure** clears the place in the message's record; the bytes stay in the file, encrypted to
+//! a key that the erasure destroys, as they also stay in the engine's own log until it reuses the
+//! space. An envelope stays after the broker has it, encrypted to the addressee. Nothing is taken
+//! out of the file: it grows with every message stored and every envelope sent.
 
 use std::borrow::Cow;
 use std::os::unix::fs::FileExt as _;
