@@ -20,8 +20,8 @@
 //! A stored message keeps its envelope's header and signature as evidence but not the
 //! envelope's ciphertext (which this node's long-term key could always decrypt): the verified
 //! signed body is kept encrypted to the case key instead, so erasing a case is destroying its
-//! key. Only the outbox holds a whole envelope, until the broker has accepted it. Content and
-//! waiting envelopes are kept in a file of their own (`content`), the records saying where.
+//! key. Only the outbox names a whole envelope, until the broker has accepted it. The content
+//! and the waiting envelopes are kept in a file of their own (`content`); the records say where.
 //!
 //! An erasure (`erase_in_transaction`) has a [`Scope`]: a consent withdrawal, received or sent,
 //! erases what the partner sent in the case and keeps what this node wrote; retention erases
@@ -1068,7 +1068,8 @@ impl NodeStore {
         .map_err(|e| self.engine.observe(e))
     }
 
-    /// The decrypted signed body of a stored message; [`VaultError::Erased`] once erased.
+    /// The decrypted signed body of a stored message; [`VaultError::Erased`] (in
+    /// [`StoreError::Vault`]) once erased.
     pub fn content(&self, stored: &pb::StoredMessage) -> Result<Vec<u8>, StoreError> {
         let Some(sealed) = self.engine()?.content.sealed(stored)? else {
             return Err(VaultError::Erased.into());
