@@ -20,10 +20,10 @@
 //! so no committed record points at bytes that a crash lost. Bytes whose change never committed
 //! (a refused step, a crash between the two) stay in the file unreferenced.
 //!
-//! **Erasure** clears the place in the message's record; the bytes stay in the file, encrypted to
-//! a key that the erasure destroys, as they also stay in the engine's own log until it reuses the
-//! space. An envelope stays after the broker has it, encrypted to the addressee. Nothing is taken
-//! out of the file: it grows with every message stored and every envelope sent.
+//! **Erasure** clears the place in the message's record, and once that is on disk the record in
+//! the file is overwritten with zeros ([`ContentFile::wipe`]); so is an envelope once the broker
+//! has it and its outbox record is gone. The space is not reused: the file grows with every
+//! message stored and every envelope sent.
 
 use std::borrow::Cow;
 use std::os::unix::fs::FileExt as _;
@@ -112,6 +112,22 @@ impl ContentFile {
             })
             .map_err(|e| self.failed(e))?;
         Ok(places)
+    }
+
+    /// Overwrites the record at `place` with zeros, once no record names it (an erasure
+    /// cleared it, or the broker has the envelope). The record is checked first, so a place
+    /// that does not name a whole record wipes nothing (a second wipe of one place finds
+    /// zeros). Not synced: the zeros reach the disk with the file's next sync or the kernel's
+    /// writeback; until then, the bytes are under a key that is destroyed or not this node's.
+    pub(super) fn wipe(&self, place: &pb::ContentPlace) -> Result<(), StoreError> {
+        if self.read(place).is_err() {
+            return Ok(());
+        }
+        let whole = LENGTH + CHECK + usize::try_from(place.length).unwrap_or(usize::MAX);
+        self.file
+            .file()
+            .write_all_at(&vec![0u8; whole], place.offset)
+            .map_err(|e| self.failed(e))
     }
 
     /// The sealed content of `stored`, from its record or from this file; `None` once erased.
@@ -211,6 +227,19 @@ mod tests {
             b"first sealed",
             "the others still read"
         );
+
+        // A place that names no whole record wipes nothing; a record wiped is zeros, once.
+        content.wipe(&pb::ContentPlace {
+            offset: one.offset,
+            length: one.length + 1,
+        })?;
+        assert_eq!(content.read(&one)?, b"first sealed");
+        content.wipe(&one)?;
+        content.wipe(&one)?;
+        let bytes = std::fs::read(&path)?;
+        assert!(bytes[..12 + 12].iter().all(|b| *b == 0), "the wiped record");
+        assert!(content.read(&one).is_err());
+        assert_eq!(content.read(&three)?, b"after the reopen");
         Ok(())
     }
 }

@@ -413,3 +413,64 @@ async fn a_backup_after_a_withdrawal_holds_the_key_of_what_this_node_wrote_and_n
     assert!(after.contains(&authored), "the kept answer's key is");
     Ok(())
 }
+
+/// Whether the record at `place` in the store's file of sealed content is all zeros.
+fn wiped(
+    dir: &std::path::Path,
+    place: &pb::ContentPlace,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    let bytes = std::fs::read(dir.join(content::FILE))?;
+    let start = usize::try_from(place.offset)?;
+    let end = start + 12 + usize::try_from(place.length)?;
+    let record = bytes.get(start..end).ok_or("the record is in the file")?;
+    Ok(record.iter().all(|b| *b == 0))
+}
+
+#[tokio::test]
+async fn a_sent_envelope_and_erased_content_are_wiped_from_the_file_once_nothing_names_them()
+-> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = NodeStore::open(dir.path())?;
+    referred_and_answered(&store).await?;
+    let referral = store
+        .stored_message(&referral_key())?
+        .content_place
+        .ok_or("the referral's content is in the file")?;
+    let answer = store
+        .stored_message(&answer_key())?
+        .content_place
+        .ok_or("the answer's content is in the file")?;
+    let sequence = store.next_outgoing()?.ok_or("the answer waits")?.sequence;
+    let queued = store
+        .engine()?
+        .outbox
+        .get(sequence.to_be_bytes())?
+        .ok_or("the outbox record")?;
+    let envelope = pb::OutboxItem::decode(queued.as_ref())?
+        .envelope_place
+        .ok_or("the envelope is in the file")?;
+    assert!(!wiped(dir.path(), &envelope)? && !wiped(dir.path(), &referral)?);
+
+    // The broker has the envelope: it leaves the outbox, and the file.
+    let accepted = pb::Evidence {
+        step: "accepted".into(),
+        at_ms: AT + 4,
+        attested_by: "rs".into(),
+        detail: "stored by broker rs".into(),
+        receipt: None,
+    };
+    let event = pb::LogEvent::Accepted;
+    store
+        .record_outcome(Some(sequence), &answer_key(), accepted, event, None, "")
+        .await?;
+    assert!(wiped(dir.path(), &envelope)?, "the accepted envelope");
+    assert!(!wiped(dir.path(), &referral)? && !wiped(dir.path(), &answer)?);
+
+    // The withdrawal erases the referral's content, and the file's copy of it.
+    withdrawn(&store).await?;
+    assert!(wiped(dir.path(), &referral)?, "the erased content");
+    assert!(!wiped(dir.path(), &answer)?, "what this node wrote is kept");
+    let kept = store.stored_message(&answer_key())?;
+    assert_eq!(store.content(&kept)?, b"answer by lefoe");
+    Ok(())
+}

@@ -586,6 +586,13 @@ fn authored_content_kept(
     Ok(false)
 }
 
+/// Where the envelope of a removed outbox record is in the file of sealed content, if there.
+fn envelope_place(removed: Option<sled::IVec>) -> Option<pb::ContentPlace> {
+    removed
+        .and_then(|bytes| pb::OutboxItem::decode(bytes.as_ref()).ok())
+        .and_then(|item| item.envelope_place)
+}
+
 /// Whether a stored message still holds its content, in its record or in the file of sealed
 /// content.
 fn has_content(stored: &pb::StoredMessage) -> bool {
@@ -634,7 +641,13 @@ struct ErasureContext {
     content: Arc<content::ContentFile>,
     handover: Arc<Handover>,
     withheld: Arc<std::sync::Mutex<Vec<u64>>>,
+    /// The places of sealed content the change cleared, by message key: wiped once it is on
+    /// disk ([`ErasureContext::wipe_cleared`]).
+    cleared: Arc<std::sync::Mutex<Vec<Cleared>>>,
 }
+
+/// A place of sealed content an erasure cleared, and the key of the message that named it.
+type Cleared = (Vec<u8>, pb::ContentPlace);
 
 impl ErasureContext {
     fn new(store: &NodeStore) -> Result<Self, StoreError> {
@@ -643,6 +656,7 @@ impl ErasureContext {
             content: Arc::clone(&store.engine()?.content),
             handover: Arc::clone(&store.handover),
             withheld: Arc::default(),
+            cleared: Arc::default(),
         })
     }
 
@@ -651,6 +665,36 @@ impl ErasureContext {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(sequence);
+    }
+
+    fn clear(&self, key: &[u8], place: Option<pb::ContentPlace>) {
+        if let Some(place) = place {
+            self.cleared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((key.to_vec(), place));
+        }
+    }
+
+    /// After the change is on disk: wipes the sealed content it cleared. A place is wiped only
+    /// if its message no longer names it (a run of the change that sled retried may have
+    /// cleared what the committed run did not). A failure is logged: the bytes stay, under the
+    /// key the erasure destroys.
+    fn wipe_cleared(&self, store: &NodeStore) {
+        let cleared = std::mem::take(
+            &mut *self
+                .cleared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for (key, place) in cleared {
+            let named = store
+                .stored_message(&key)
+                .map_or(true, |stored| stored.content_place == Some(place));
+            if !named && let Err(e) = self.content.wipe(&place) {
+                tracing::warn!(error = %e, "erased content could not be wiped from its file");
+            }
+        }
     }
 
     /// After the change: when it failed, the items it took out of the outbox may go again.
@@ -768,7 +812,7 @@ fn erase_in_transaction(
                 if let Some(resealed) = resealed {
                     // Kept in the record: an erasure is rare, and its change writes no file.
                     stored.content = resealed;
-                    stored.content_place = None;
+                    context.clear(&key, stored.content_place.take());
                     moved = moved.saturating_add(1);
                 }
             }
@@ -778,7 +822,7 @@ fn erase_in_transaction(
                 erased = erased.saturating_add(1);
             }
             stored.content = Vec::new();
-            stored.content_place = None;
+            context.clear(&key, stored.content_place.take());
             stored.erased_at_ms = erasure.at_ms;
             stored.erased_reason.clone_from(&erasure.reason);
         }
@@ -1025,6 +1069,7 @@ impl NodeStore {
         context.settle(&index);
         let index = self.unless_refused(index, &key_use)?;
         self.durable().await?;
+        context.wipe_cleared(self);
         if withdrawn {
             self.vault.erase(&case_key)?;
         }
@@ -1125,6 +1170,7 @@ impl NodeStore {
         let erased = erased?;
         if erased.is_some() {
             self.durable().await?;
+            context.wipe_cleared(self);
             self.vault.erase(&case_key)?;
             if scope == Scope::All {
                 self.vault.erase(&vault::authored(&case_key))?;
@@ -1277,10 +1323,13 @@ impl NodeStore {
                         .any(|e| e.step == evidence.step && e.attested_by == evidence.attested_by)
                     {
                         // The same attestation again (a redelivered receipt): already recorded.
-                        if let Some(sequence) = outbox_sequence {
-                            outbox.remove(&sequence.to_be_bytes())?;
-                        }
-                        return Ok(false);
+                        let sent = match outbox_sequence {
+                            Some(sequence) => {
+                                envelope_place(outbox.remove(&sequence.to_be_bytes())?)
+                            }
+                            None => None,
+                        };
+                        return Ok((false, sent));
                     }
                     let summary = stored.summary.clone().unwrap_or_default();
                     let mut log_entry = pb::LogEntry {
@@ -1312,10 +1361,11 @@ impl NodeStore {
                     // evidence in the order of the chain, not of arrival.
                     stored.evidence.sort_by_key(|e| evidence_rank(&e.step));
                     messages.insert(key, stored.encode_to_vec())?;
-                    if let Some(sequence) = outbox_sequence {
-                        outbox.remove(&sequence.to_be_bytes())?;
-                    }
-                    Ok(true)
+                    let sent = match outbox_sequence {
+                        Some(sequence) => envelope_place(outbox.remove(&sequence.to_be_bytes())?),
+                        None => None,
+                    };
+                    Ok((true, sent))
                 }
             })
             .await?;
@@ -1323,6 +1373,13 @@ impl NodeStore {
             self.handover.left(sequence);
         }
         self.durable().await?;
+        let (recorded, sent) = recorded;
+        // Out of the outbox and on disk: the envelope is not needed again.
+        if let Some(place) = sent
+            && let Err(e) = self.engine()?.content.wipe(&place)
+        {
+            tracing::warn!(error = %e, "a sent envelope could not be wiped from its file");
+        }
         Ok(recorded)
     }
 
@@ -1536,6 +1593,7 @@ impl NodeStore {
         // The erasure is on disk before the key goes, and both before the receipt that
         // acknowledges it is signed.
         self.durable().await?;
+        context.wipe_cleared(self);
         if withdrawal {
             self.vault.erase(&case_key)?;
         }
