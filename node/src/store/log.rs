@@ -15,6 +15,8 @@
 //! **Architecture Invariant:** this module has no delete or rewrite path. [`append`] is the only
 //! function that writes, and it refuses to overwrite an existing entry.
 
+mod check;
+
 use prost::Message;
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 use trm_log::pseudonym::{self, LogKey};
@@ -246,13 +248,30 @@ pub fn entry_count(tree: &sled::Tree) -> Result<u64, LogError> {
     }
 }
 
+/// Checks the whole chain against the head record: every entry in its place, each recording
+/// the hash of the one before it, the last one's hash in the head record, nothing beyond.
+///
+/// A quick check on every core answers first ([`check::whole`]); only when it finds the chain
+/// not whole does a walk, one entry after another, name what is wrong ([`walk`]). Entries
+/// appended while it runs are checked as well.
+pub fn verify(tree: &sled::Tree) -> Result<ChainSummary, LogError> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    match check::whole(tree, threads)? {
+        Some(summary) => Ok(summary),
+        None => walk(tree),
+    }
+}
+
 /// Walks every entry in order and checks the whole chain against the head record.
 ///
 /// On failure, names the entry that was changed, is missing or is extra. With a single change,
 /// that is exactly the changed entry: a changed entry's hash no longer matches what its
 /// successor (or the head record) recorded for it, and if the change is in its own `prev_hash`,
 /// it no longer matches its predecessor either; the second symptom tells the two cases apart.
-pub fn verify(tree: &sled::Tree) -> Result<ChainSummary, LogError> {
+///
+/// The head record is read before the walk, so an entry appended while it walks is named as
+/// beyond the end: [`verify`] calls it only once its quick check found the chain not whole.
+fn walk(tree: &sled::Tree) -> Result<ChainSummary, LogError> {
     let head = tree.get(HEAD_KEY)?;
     let mut stored = tree.scan_prefix([ENTRY_PREFIX]).peekable();
     let mut count: u64 = 0;
@@ -675,6 +694,85 @@ mod tests {
             tree.insert(entry_key(k), original)?;
         }
         assert_eq!(verify(&tree)?.entries, 8);
+        Ok(())
+    }
+
+    /// The quick check, cut into runs, gives the walk's summary; a changed byte in any entry,
+    /// those at the runs' edges included, makes it answer that the chain is not whole.
+    #[test]
+    fn the_check_in_runs_agrees_with_the_walk_and_misses_no_change_at_an_edge() -> TestResult {
+        const ENTRIES: u64 = 100;
+        let dir = TempDir::new()?;
+        let (_db, tree) = open(&dir.db())?;
+        append_n(&tree, ENTRIES)?;
+        let walked = walk(&tree)?;
+        let nothing = ChainSummary {
+            entries: 0,
+            head: ZERO_HASH,
+        };
+        for runs in 1..=4 {
+            let checked = check::check_stretch(&tree, nothing, ENTRIES, runs)?;
+            assert_eq!(checked, Some(walked), "{runs} runs");
+        }
+        // Three runs of 34 entries: their edges are at entries 33/34 and 67/68.
+        for k in [0, 33, 34, 35, 67, 68, ENTRIES - 1] {
+            let key = entry_key(k);
+            let original = tree.get(key)?.ok_or("entry missing")?;
+            for position in [0, original.len() / 2, original.len() - 1] {
+                let mut tampered = original.to_vec();
+                tampered[position] ^= 0x01;
+                tree.insert(key, tampered)?;
+                // The last entry's hash is matched with the head record's after the runs.
+                let checked = check::check_stretch(&tree, nothing, ENTRIES, 3)?;
+                assert_ne!(checked, Some(walked), "byte {position} of entry {k}");
+                assert!(
+                    checked.is_none() || k == ENTRIES - 1,
+                    "byte {position} of entry {k}"
+                );
+                assert_eq!(
+                    broken_index(verify(&tree))?,
+                    k,
+                    "byte {position} of entry {k}"
+                );
+            }
+            tree.insert(key, original)?;
+        }
+        // Entries that do not chain onto what was checked before them.
+        let elsewhere = ChainSummary {
+            entries: 0,
+            head: [1; 32],
+        };
+        assert_eq!(check::check_stretch(&tree, elsewhere, ENTRIES, 3)?, None);
+        assert_eq!(verify(&tree)?, walked);
+        Ok(())
+    }
+
+    /// Entries appended while the log is verified are checked with it, not taken for entries
+    /// beyond its end: the head record is read before the entries it counts.
+    #[test]
+    fn a_log_verified_while_entries_are_appended_is_whole() -> TestResult {
+        const BEFORE: u64 = 2_000;
+        const AFTER: u64 = 4_000;
+        let dir = TempDir::new()?;
+        let (_db, tree) = open(&dir.db())?;
+        append_n(&tree, BEFORE)?;
+        let appender = {
+            let tree = tree.clone();
+            thread::spawn(move || -> Result<(), String> {
+                for n in BEFORE..AFTER {
+                    append_one(&tree, sample(n)).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            })
+        };
+        let mut seen = 0;
+        while !appender.is_finished() {
+            let summary = verify(&tree)?;
+            assert!(summary.entries >= seen, "the log went back to {summary:?}");
+            seen = summary.entries;
+        }
+        appender.join().map_err(|_| "the appender panicked")??;
+        assert_eq!(verify(&tree)?.entries, AFTER);
         Ok(())
     }
 

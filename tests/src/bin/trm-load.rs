@@ -17,6 +17,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use trm_tests::load::{self, Options, Scenario, Tools};
 
+/// The node's allocator (see `trm-node`'s `main`), for the node's work measured in this process:
+/// the handover log's appends and check, sealing and opening. The ceiling server, which is this
+/// program too, runs on it as well; the broker does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Measures a federation of real processes under load, against its own ceiling.
 #[derive(Parser)]
 #[command(name = "trm-load", args_conflicts_with_subcommands = true)]
