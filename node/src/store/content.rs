@@ -21,9 +21,11 @@
 //! (a refused step, a crash between the two) stay in the file unreferenced.
 //!
 //! **Erasure** clears the place in the message's record, and once that is on disk the record in
-//! the file is overwritten with zeros ([`ContentFile::wipe`]); so is an envelope once the broker
-//! has it and its outbox record is gone. The space is not reused: the file grows with every
-//! message stored and every envelope sent.
+//! the file is made a hole, which reads as zeros and whose whole blocks the file system takes
+//! back ([`ContentFile::wipe`]); so is an envelope once the broker has it and its outbox record
+//! is gone. Offsets are never reused: the file's length grows with every message stored and
+//! every envelope sent; the disk it takes grows with what is still named and with the blocks
+//! that wiped records share with their neighbours.
 
 use std::borrow::Cow;
 use std::os::unix::fs::FileExt as _;
@@ -47,6 +49,24 @@ const CHECK: usize = 8;
 /// The sealed content of the store's messages.
 pub(super) struct ContentFile {
     file: AppendFile,
+}
+
+/// Makes `length` bytes at `offset` a hole: the blocks wholly inside are given back to the file
+/// system, the parts of the blocks at either end (shared with the records beside it) become
+/// zeros, and the file keeps its length. For records of about 8 KiB, that gives back about
+/// half of what they took on disk.
+fn release(file: &std::fs::File, offset: u64, length: u64) -> std::io::Result<()> {
+    use nix::fcntl::{FallocateFlags, fallocate};
+    let (Ok(offset), Ok(length)) = (i64::try_from(offset), i64::try_from(length)) else {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    };
+    fallocate(
+        file,
+        FallocateFlags::FALLOC_FL_PUNCH_HOLE | FallocateFlags::FALLOC_FL_KEEP_SIZE,
+        offset,
+        length,
+    )
+    .map_err(std::io::Error::from)
 }
 
 /// The check of the record at `offset` holding `bytes`.
@@ -114,20 +134,30 @@ impl ContentFile {
         Ok(places)
     }
 
-    /// Overwrites the record at `place` with zeros, once no record names it (an erasure
-    /// cleared it, or the broker has the envelope). The record is checked first, so a place
-    /// that does not name a whole record wipes nothing (a second wipe of one place finds
-    /// zeros). Not synced: the zeros reach the disk with the file's next sync or the kernel's
-    /// writeback; until then, the bytes are under a key that is destroyed or not this node's.
+    /// Wipes the record at `place` once no record names it (an erasure cleared it, or the
+    /// broker has the envelope): the record is made a hole, which reads as zeros and whose whole
+    /// blocks go back to the file system ([`release`]), or, where the file system cannot make
+    /// holes, it is overwritten with zeros.
+    /// The record is checked first, so a place that does not name a whole record wipes nothing
+    /// (a second wipe of one place finds zeros). Not synced: the change reaches the disk with the
+    /// file's next sync or the kernel's writeback; until then, the bytes are under a key that is
+    /// destroyed or not this node's.
     pub(super) fn wipe(&self, place: &pb::ContentPlace) -> Result<(), StoreError> {
         if self.read(place).is_err() {
             return Ok(());
         }
-        let whole = LENGTH + CHECK + usize::try_from(place.length).unwrap_or(usize::MAX);
-        self.file
-            .file()
-            .write_all_at(&vec![0u8; whole], place.offset)
-            .map_err(|e| self.failed(e))
+        let whole = (LENGTH + CHECK) as u64 + u64::from(place.length);
+        match release(self.file.file(), place.offset, whole) {
+            Ok(()) => Ok(()),
+            Err(_) => self
+                .file
+                .file()
+                .write_all_at(
+                    &vec![0u8; usize::try_from(whole).unwrap_or_default()],
+                    place.offset,
+                )
+                .map_err(|e| self.failed(e)),
+        }
     }
 
     /// The sealed content of `stored`, from its record or from this file; `None` once erased.
@@ -240,6 +270,55 @@ mod tests {
         assert!(bytes[..12 + 12].iter().all(|b| *b == 0), "the wiped record");
         assert!(content.read(&one).is_err());
         assert_eq!(content.read(&three)?, b"after the reopen");
+        Ok(())
+    }
+
+    /// Wiped records give their disk back: the file keeps its length, so every other place
+    /// still reads, and takes no more than the blocks of the records still named and those
+    /// the wiped ones share with their neighbours (one 4 KiB block in two, for 8 KiB records).
+    #[test]
+    fn wiped_records_give_their_disk_back_and_the_others_still_read()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir()?;
+        let content = ContentFile::open(dir.path())?;
+        let record = vec![5u8; 8 * 1024];
+        let records: Vec<&[u8]> = (0..64).map(|_| record.as_slice()).collect();
+        let places = content.put(&records)?;
+        let path = dir.path().join(FILE);
+        let before = std::fs::metadata(&path)?;
+        let (kept, wiped) = places.split_first().ok_or("places")?;
+        for place in wiped {
+            content.wipe(place)?;
+        }
+        content.file.file().sync_all()?;
+        let after = std::fs::metadata(&path)?;
+        assert_eq!(after.len(), before.len(), "the file keeps its length");
+        // `blocks` counts 512-byte units: 64 records took at least 512 KiB.
+        assert!(
+            before.blocks() * 512 >= 64 * 8 * 1024,
+            "{} blocks",
+            before.blocks()
+        );
+        assert!(
+            after.blocks() * 10 <= before.blocks() * 6,
+            "{} blocks before, {} after",
+            before.blocks(),
+            after.blocks()
+        );
+        assert_eq!(content.read(kept)?, record);
+        let bytes = std::fs::read(&path)?;
+        let kept_end = usize::try_from(kept.offset)? + 12 + record.len();
+        assert!(
+            bytes[kept_end..].iter().all(|b| *b == 0),
+            "wiped records read as zeros"
+        );
+        for place in wiped {
+            assert!(
+                content.read(place).is_err(),
+                "a wiped record no longer reads"
+            );
+        }
         Ok(())
     }
 }
