@@ -58,12 +58,18 @@ pub(super) struct Engine {
     pub(super) witness: WitnessStore,
 }
 
+/// The name of the tree of stored messages.
+pub(super) const MESSAGES_TREE: &str = "messages";
+
+/// The name of the outbox's tree.
+pub(super) const OUTBOX_TREE: &str = "outbox";
+
 impl Engine {
     /// Opens (or creates) the database in `dir` with `settings`.
     fn open(dir: &Path, settings: &EngineSettings) -> Result<Self, StoreError> {
         let db = trm_storage::open_db_with(dir, settings)?;
         let commit = GroupCommit::start(db.clone());
-        let (messages, outbox) = (db.open_tree("messages")?, db.open_tree("outbox")?);
+        let (messages, outbox) = (db.open_tree(MESSAGES_TREE)?, db.open_tree(OUTBOX_TREE)?);
         let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
         let idempotency = db.open_tree(idempotency::TREE)?;
         let onward = db.open_tree(super::onward_index::TREE)?;

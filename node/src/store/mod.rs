@@ -586,11 +586,20 @@ fn authored_content_kept(
     Ok(false)
 }
 
-/// Where the envelope of a removed outbox record is in the file of sealed content, if there.
-fn envelope_place(removed: Option<sled::IVec>) -> Option<pb::ContentPlace> {
-    removed
+/// Takes a sent message's record out of the outbox (`sequence`, if it waits there), inside a
+/// change; where its envelope is in the file of sealed content, to be wiped once the change is
+/// on disk.
+fn leave_outbox(
+    outbox: &sled::transaction::TransactionalTree,
+    sequence: Option<u64>,
+) -> Result<Option<pb::ContentPlace>, sled::transaction::UnabortableTransactionError> {
+    let Some(sequence) = sequence else {
+        return Ok(None);
+    };
+    Ok(outbox
+        .remove(&sequence.to_be_bytes())?
         .and_then(|bytes| pb::OutboxItem::decode(bytes.as_ref()).ok())
-        .and_then(|item| item.envelope_place)
+        .and_then(|item| item.envelope_place))
 }
 
 /// Whether a stored message still holds its content, in its record or in the file of sealed
@@ -1323,13 +1332,7 @@ impl NodeStore {
                         .any(|e| e.step == evidence.step && e.attested_by == evidence.attested_by)
                     {
                         // The same attestation again (a redelivered receipt): already recorded.
-                        let sent = match outbox_sequence {
-                            Some(sequence) => {
-                                envelope_place(outbox.remove(&sequence.to_be_bytes())?)
-                            }
-                            None => None,
-                        };
-                        return Ok((false, sent));
+                        return Ok((false, leave_outbox(outbox, outbox_sequence)?));
                     }
                     let summary = stored.summary.clone().unwrap_or_default();
                     let mut log_entry = pb::LogEntry {
@@ -1361,11 +1364,7 @@ impl NodeStore {
                     // evidence in the order of the chain, not of arrival.
                     stored.evidence.sort_by_key(|e| evidence_rank(&e.step));
                     messages.insert(key, stored.encode_to_vec())?;
-                    let sent = match outbox_sequence {
-                        Some(sequence) => envelope_place(outbox.remove(&sequence.to_be_bytes())?),
-                        None => None,
-                    };
-                    Ok((true, sent))
+                    Ok((true, leave_outbox(outbox, outbox_sequence)?))
                 }
             })
             .await?;

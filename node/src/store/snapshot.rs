@@ -34,15 +34,10 @@ use prost::Message as _;
 use trm_proto::pb;
 
 use super::content::ContentFile;
+use super::engine::{MESSAGES_TREE, OUTBOX_TREE};
 use super::log;
 use super::{CASES_TREE, NodeStore, OUTGOING, StoreError, case_key_of, corrupt};
 use crate::handover_log::ChainSummary;
-
-/// The tree of stored messages.
-const MESSAGES_TREE: &str = "messages";
-
-/// The outbox's tree.
-const OUTBOX_TREE: &str = "outbox";
 
 /// The path of the store's records in a backup.
 pub const STORE_FILE: &str = "data/store";
