@@ -11,8 +11,8 @@
 //! writes while the disk is full or failing and reopened by itself when it takes writes again.
 //!
 //! Intakes, completions and relay answers go through one writer thread ([`writer`]) that
-//! applies whatever is waiting as one transaction, then each caller waits for the group
-//! commit's flush: one synchronous log write and one flush serve many envelopes.
+//! applies whatever is waiting as one transaction and answers its callers once the group
+//! commit has flushed it: one transaction and one flush serve many envelopes.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -166,8 +166,13 @@ impl EmbeddedStore {
         expiry_index::ensure(&db, &trees.expiry, &trees.queue, &trees.outbox)?;
         usage_records::ensure(&db, &trees.usage, &trees.queue)?;
         let counters = Arc::new(Mutex::new(counted::Counters::default()));
+        let commit = GroupCommit::try_start(db.clone())?;
         Ok(Self {
-            writer: Arc::new(writer::Writer::start(trees.clone(), counters.clone())?),
+            writer: Arc::new(writer::Writer::start(
+                trees.clone(),
+                counters.clone(),
+                commit.clone(),
+            )?),
             counters,
             dedup: trees.dedup,
             queue: trees.queue,
@@ -175,7 +180,7 @@ impl EmbeddedStore {
             relay_log: trees.relay_log,
             expiry: trees.expiry,
             usage: trees.usage,
-            commit: GroupCommit::start(db.clone()),
+            commit,
             db,
         })
     }
@@ -416,12 +421,8 @@ impl EmbeddedStore {
 
 impl BrokerStore for EmbeddedStore {
     fn intake(&self, items: Vec<Intake>) -> StoreFuture<'_, Vec<Stored>> {
-        Box::pin(async move {
-            let stored = self.intake_now(items).await?;
-            // Also when everything was a duplicate: the originals may not be flushed yet.
-            self.durable().await?;
-            Ok(stored)
-        })
+        // Durable when the writer answers, also when everything was a duplicate.
+        Box::pin(self.intake_now(items))
     }
 
     fn pending<'a>(
@@ -456,11 +457,8 @@ impl BrokerStore for EmbeddedStore {
         sequence: u64,
         route: Option<Route>,
     ) -> StoreFuture<'_, Option<u64>> {
-        Box::pin(async move {
-            let routed = self.complete_now(recipient, sequence, route).await?;
-            self.durable().await?;
-            Ok(routed)
-        })
+        // Durable when the writer answers.
+        Box::pin(self.complete_now(recipient, sequence, route))
     }
 
     fn outgoing_skipping<'a>(
@@ -493,10 +491,8 @@ impl BrokerStore for EmbeddedStore {
     }
 
     fn relayed(&self, peer: BrokerName, answer: RelayAnswer) -> StoreFuture<'_, ()> {
-        Box::pin(async move {
-            self.relayed_now(peer, answer).await?;
-            self.durable().await
-        })
+        // Durable when the writer answers.
+        Box::pin(self.relayed_now(peer, answer))
     }
 
     fn relay_log(&self) -> StoreFuture<'_, Vec<pb::RelayRecord>> {

@@ -1,14 +1,18 @@
 //! The broker store's writer thread: every intake, completion and relay answer goes to one
-//! thread, which takes all that is waiting (up to [`MAX_BATCH`]) and applies it, in the order
-//! it came, as **one** sled transaction.
+//! thread, which takes all that is waiting (up to [`MAX_BATCH`]), applies it, in the order it
+//! came, as **one** sled transaction, waits for the group commit's flush
+//! ([`trm_storage::GroupCommit`]), and only then answers: a change is durable when its caller
+//! hears of it.
 //!
 //! Why: each sled transaction writes and syncs sled's log buffer about twice (sled 0.34 rolls
 //! its I/O buffer before and after pinning a batch, and every buffer write is a synchronous
 //! `sync_file_range`), whatever the transaction holds. One transaction per caller made the
 //! broker do about two synchronous device writes per envelope; one per group of callers makes
-//! it a fraction of one. Durability is unchanged: a caller is answered once its change is
-//! committed, and then waits for the group commit's flush ([`trm_storage::GroupCommit`])
-//! before the store returns, as before.
+//! it a fraction of one. The flush inside the writer's round is what makes the groups large:
+//! whatever arrives while one batch is flushed waits and goes into the next transaction
+//! together, so batches grow with the load by themselves. (When callers waited for the flush
+//! after being answered, the writer ran a transaction for every two or three envelopes under
+//! load, each with its two log writes.)
 //!
 //! A change that aborts (a damaged record) fails alone: the batch runs again without it, so
 //! the others commit whole and in order. The writer also keeps the queue usage counters
@@ -28,6 +32,8 @@ use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
 };
 use tokio::sync::oneshot;
+
+use trm_storage::{GroupCommit, StorageError};
 
 use super::StoreError;
 use crate::store::counted::{Counters, Delta};
@@ -112,14 +118,19 @@ fn stopped() -> StoreError {
 }
 
 impl Writer {
-    /// Starts the writer thread over `trees`, keeping `counters` in step with its commits.
-    pub(super) fn start(trees: Trees, counters: Arc<Mutex<Counters>>) -> Result<Self, StoreError> {
+    /// Starts the writer thread over `trees`, keeping `counters` in step with its commits and
+    /// making each batch durable through `durable` before it answers.
+    pub(super) fn start(
+        trees: Trees,
+        counters: Arc<Mutex<Counters>>,
+        durable: GroupCommit,
+    ) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let transactions = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&transactions);
         let thread = std::thread::Builder::new()
             .name("trm-broker-writer".into())
-            .spawn(move || write(&trees, &counters, &queue, &counted))
+            .spawn(move || write(&trees, &counters, &durable, &queue, &counted))
             .map_err(|e| StoreError::Open(Box::new(e)))?;
         Ok(Self {
             jobs: Mutex::new(Some(jobs)),
@@ -134,7 +145,7 @@ impl Writer {
     }
 
     /// Runs `change` in a transaction, alone or with other callers' changes, and returns its
-    /// result once committed (not yet flushed: the caller waits for the group commit).
+    /// result once committed and flushed.
     pub(super) async fn run<R: Send + 'static>(
         &self,
         change: impl Fn(&Tx<'_>, &mut Vec<Delta>) -> Result<R, Abort> + Send + Sync + 'static,
@@ -163,10 +174,12 @@ impl Writer {
     }
 }
 
-/// The writer thread: commits what is waiting, batch by batch, until every handle is gone.
+/// The writer thread: commits what is waiting, batch by batch, and answers each batch once it
+/// is flushed, until every handle is gone.
 fn write(
     trees: &Trees,
     counters: &Mutex<Counters>,
+    durable: &GroupCommit,
     queue: &mpsc::Receiver<Job>,
     transactions: &AtomicU64,
 ) {
@@ -178,7 +191,32 @@ fn write(
                 Err(_) => break,
             }
         }
-        commit(trees, counters, batch, transactions);
+        let committed = commit(trees, counters, batch, transactions);
+        if committed.is_empty() {
+            continue;
+        }
+        // Also when every change found a duplicate: the originals may not be flushed yet.
+        match durable.durable_blocking() {
+            Ok(()) => {
+                for reply in committed {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                for reply in committed {
+                    let _ = reply.send(Err(for_each_caller(&e)));
+                }
+            }
+        }
+    }
+}
+
+/// A failed flush, told to each caller whose change it was to make durable.
+fn for_each_caller(error: &StorageError) -> StoreError {
+    match error {
+        StorageError::Flush(cause) => StorageError::Flush(Arc::clone(cause)).into(),
+        StorageError::FlusherStopped => StorageError::FlusherStopped.into(),
+        other => StoreError::Engine(other.to_string().into()),
     }
 }
 
@@ -244,15 +282,16 @@ fn run(trees: &Trees, batch: &[Job]) -> Run {
     }
 }
 
-/// Commits a batch and answers its callers. A change that aborts is answered with its error
-/// and the batch runs again without it; a storage error or a panic fails the whole batch
-/// (nothing of it was written).
+/// Commits a batch and returns the callers whose changes are committed, to be answered once
+/// they are flushed. A change that aborts is answered with its error at once and the batch
+/// runs again without it; a storage error or a panic fails the whole batch (nothing of it was
+/// written).
 fn commit(
     trees: &Trees,
     counters: &Mutex<Counters>,
     mut batch: Vec<Job>,
     transactions: &AtomicU64,
-) {
+) -> Vec<oneshot::Sender<Result<(), StoreError>>> {
     // Held from before the transaction until its usage is counted: a count read meanwhile
     // waits, and never sees a commit without its usage or the reverse.
     let mut counted = counters.lock().unwrap_or_else(PoisonError::into_inner);
@@ -261,9 +300,7 @@ fn commit(
         match run(trees, &batch) {
             Run::Committed(deltas) => {
                 counted.apply(&deltas);
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Ok(()));
-                }
+                return batch.into_iter().map(|(_, reply)| reply).collect();
             }
             Run::Aborted(at, e) => {
                 let at = at.min(batch.len().saturating_sub(1));
@@ -286,4 +323,5 @@ fn commit(
             }
         }
     }
+    Vec::new()
 }
