@@ -55,9 +55,9 @@ impl GroupCommit {
 
     /// Starts a flusher thread that makes writes durable by calling `flush`.
     ///
-    /// Separate from [`GroupCommit::try_start`] so that tests can control when flushes finish
-    /// and make them fail.
-    fn with_flush<F>(flush: F) -> Result<Self, StorageError>
+    /// Separate from [`GroupCommit::try_start`] so that tests (here and in the crates that
+    /// build on group commit) can control when flushes finish and make them fail.
+    pub fn with_flush<F>(flush: F) -> Result<Self, StorageError>
     where
         F: FnMut() -> sled::Result<()> + Send + 'static,
     {

@@ -757,6 +757,12 @@ mod tests {
             flushes < envelopes,
             "{flushes} flushes for {envelopes} envelopes: nothing combined"
         );
+        // The writer waits for each transaction's flush before the next: what arrives
+        // meanwhile is the next transaction, never one of its own between two flushes.
+        assert!(
+            transactions <= flushes,
+            "{transactions} transactions between {flushes} flushes"
+        );
         // The counters kept by the writer match a count of the stored state.
         let kept = store.queue_usage(&to).await?;
         assert_eq!(kept, store.count_queue(&to)?);

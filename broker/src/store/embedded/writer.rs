@@ -325,3 +325,83 @@ fn commit(
     }
     Vec::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// Hands the writer a change that stores `key`, as [`Writer::run`] does, and returns where
+    /// its answer comes.
+    fn store(
+        writer: &Writer,
+        key: &str,
+    ) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
+        let key = key.as_bytes().to_vec();
+        let change: Change = Box::new(move |tx, _| {
+            tx.queue.insert(key.as_slice(), b"item".as_slice())?;
+            Ok(())
+        });
+        let (reply, answer) = oneshot::channel();
+        writer
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send((change, reply))
+            .map_err(|_| stopped())?;
+        Ok(answer)
+    }
+
+    /// Changes handed in while a batch is being flushed wait, commit together as the next
+    /// transaction, and are answered only once that transaction is flushed in turn.
+    #[test]
+    fn what_arrives_during_a_flush_is_the_next_transaction_answered_after_its_own_flush()
+    -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = trm_storage::open_db(dir.path())?;
+        let trees = Trees {
+            dedup: db.open_tree("dedup")?,
+            queue: db.open_tree("queue")?,
+            outbox: db.open_tree("outbox")?,
+            relay_log: db.open_tree("relay_log")?,
+            aside: db.open_tree("aside")?,
+            expiry: db.open_tree("expiry")?,
+            usage: db.open_tree("usage")?,
+        };
+        // Each flush says that it began, then waits to be let go.
+        let (began, flush_began) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let flushed = db.clone();
+        let durable = GroupCommit::with_flush(move || {
+            let _ = began.send(());
+            let _ = released.recv();
+            flushed.flush().map(drop)
+        })?;
+        let writer = Writer::start(trees.clone(), Arc::default(), durable)?;
+
+        let mut first = store(&writer, "first")?;
+        flush_began.recv()?;
+        let mut others = (0..10)
+            .map(|i| store(&writer, &format!("other {i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        assert!(first.try_recv().is_err(), "answered before its flush ended");
+        assert_eq!(writer.transactions(), 1, "committed while a flush ran");
+
+        release.send(())?;
+        first.blocking_recv()??;
+        flush_began.recv()?;
+        assert_eq!(writer.transactions(), 2, "the ten were not one transaction");
+        assert_eq!(trees.queue.len(), 11);
+        for other in &mut others {
+            assert!(other.try_recv().is_err(), "answered before its flush ended");
+        }
+        release.send(())?;
+        for other in others {
+            other.blocking_recv()??;
+        }
+        Ok(())
+    }
+}
