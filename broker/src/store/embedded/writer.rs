@@ -216,7 +216,7 @@ fn for_each_caller(error: &StorageError) -> StoreError {
     match error {
         StorageError::Flush(cause) => StorageError::Flush(Arc::clone(cause)).into(),
         StorageError::FlusherStopped => StorageError::FlusherStopped.into(),
-        other => StoreError::Engine(other.to_string().into()),
+        other => StoreError::Durability(other.to_string().into()),
     }
 }
 
@@ -355,14 +355,9 @@ mod tests {
         Ok(answer)
     }
 
-    /// Changes handed in while a batch is being flushed wait, commit together as the next
-    /// transaction, and are answered only once that transaction is flushed in turn.
-    #[test]
-    fn what_arrives_during_a_flush_is_the_next_transaction_answered_after_its_own_flush()
-    -> TestResult {
-        let dir = tempfile::tempdir()?;
-        let db = trm_storage::open_db(dir.path())?;
-        let trees = Trees {
+    /// The writer's trees in `db`.
+    fn trees(db: &sled::Db) -> sled::Result<Trees> {
+        Ok(Trees {
             dedup: db.open_tree("dedup")?,
             queue: db.open_tree("queue")?,
             outbox: db.open_tree("outbox")?,
@@ -370,7 +365,17 @@ mod tests {
             aside: db.open_tree("aside")?,
             expiry: db.open_tree("expiry")?,
             usage: db.open_tree("usage")?,
-        };
+        })
+    }
+
+    /// Changes handed in while a batch is being flushed wait, commit together as the next
+    /// transaction, and are answered only once that transaction is flushed in turn.
+    #[test]
+    fn what_arrives_during_a_flush_is_the_next_transaction_answered_after_its_own_flush()
+    -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = trm_storage::open_db(dir.path())?;
+        let trees = trees(&db)?;
         // Each flush says that it began, then waits to be let go.
         let (began, flush_began) = mpsc::channel();
         let (release, released) = mpsc::channel::<()>();
@@ -401,6 +406,30 @@ mod tests {
         release.send(())?;
         for other in others {
             other.blocking_recv()??;
+        }
+        Ok(())
+    }
+
+    /// A batch whose flush fails is answered with that failure, every change of it: nothing
+    /// is acknowledged that may not be on disk.
+    #[test]
+    fn a_failed_flush_fails_every_change_of_its_batch() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = trm_storage::open_db(dir.path())?;
+        let durable = GroupCommit::with_flush(|| {
+            Err(sled::Error::Io(std::io::Error::other("the disk went away")))
+        })?;
+        let writer = Writer::start(trees(&db)?, Arc::default(), durable)?;
+        let answers = (0..3)
+            .map(|i| store(&writer, &format!("change {i}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        for answer in answers {
+            match answer.blocking_recv()? {
+                Err(StoreError::Durability(e)) => {
+                    assert!(e.to_string().contains("the disk went away"), "{e}");
+                }
+                other => return Err(format!("acknowledged without a flush: {other:?}").into()),
+            }
         }
         Ok(())
     }
