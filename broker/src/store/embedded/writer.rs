@@ -139,6 +139,23 @@ impl Writer {
         })
     }
 
+    /// Hands `change` to the writer thread; its outcome comes on the returned channel once its
+    /// batch is committed and flushed.
+    fn hand_in(
+        &self,
+        change: Change,
+    ) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send((change, reply))
+            .map_err(|_| stopped())?;
+        Ok(answer)
+    }
+
     /// How many transactions have run: fewer than changes means changes were combined.
     pub(super) fn transactions(&self) -> u64 {
         self.transactions.load(Ordering::Relaxed)
@@ -157,15 +174,7 @@ impl Writer {
             *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
             Ok(())
         });
-        let (reply, done) = oneshot::channel();
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .ok_or_else(stopped)?
-            .send((boxed, reply))
-            .map_err(|_| stopped())?;
-        done.await.map_err(|_| stopped())??;
+        self.hand_in(boxed)?.await.map_err(|_| stopped())??;
         let value = output.lock().unwrap_or_else(PoisonError::into_inner).take();
         value.ok_or_else(|| StoreError::Corrupt {
             tree: "writer",
@@ -332,27 +341,16 @@ mod tests {
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-    /// Hands the writer a change that stores `key`, as [`Writer::run`] does, and returns where
-    /// its answer comes.
+    /// Hands the writer a change that stores `key` and returns where its answer comes.
     fn store(
         writer: &Writer,
         key: &str,
     ) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
         let key = key.as_bytes().to_vec();
-        let change: Change = Box::new(move |tx, _| {
+        writer.hand_in(Box::new(move |tx, _| {
             tx.queue.insert(key.as_slice(), b"item".as_slice())?;
             Ok(())
-        });
-        let (reply, answer) = oneshot::channel();
-        writer
-            .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .ok_or_else(stopped)?
-            .send((change, reply))
-            .map_err(|_| stopped())?;
-        Ok(answer)
+        }))
     }
 
     /// The writer's trees in `db`.
