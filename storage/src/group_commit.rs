@@ -35,19 +35,6 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread for `db`.
-    ///
-    /// # Panics
-    ///
-    /// If the operating system cannot start a thread, as `std::thread::spawn` does; use
-    /// [`GroupCommit::try_start`] to handle that as an error.
-    pub fn start(db: sled::Db) -> Self {
-        match Self::try_start(db) {
-            Ok(group_commit) => group_commit,
-            Err(error) => panic!("{error}"),
-        }
-    }
-
     /// Starts the flusher thread for `db`, reporting a failure to spawn it.
     pub fn try_start(db: sled::Db) -> Result<Self, StorageError> {
         Self::with_flush(move || db.flush().map(drop))
@@ -341,7 +328,7 @@ mod tests {
     async fn concurrent_tasks_complete_and_share_flushes() -> TestResult {
         const WRITERS: u64 = 64;
         let (_dir, db) = temp_db()?;
-        let group_commit = GroupCommit::start(db.clone());
+        let group_commit = GroupCommit::try_start(db.clone())?;
         // All writers insert first, then ask for durability together, so that their tickets
         // arrive while a flush is running, which is what group commit is for.
         let barrier = Arc::new(tokio::sync::Barrier::new(WRITERS as usize));
@@ -377,7 +364,7 @@ mod tests {
     #[test]
     fn blocking_callers_on_plain_threads() -> TestResult {
         let (_dir, db) = temp_db()?;
-        let group_commit = GroupCommit::start(db.clone());
+        let group_commit = GroupCommit::try_start(db.clone())?;
         let threads: Vec<_> = (0u64..8)
             .map(|i| {
                 let (db, group_commit) = (db.clone(), group_commit.clone());
@@ -409,7 +396,7 @@ mod tests {
         let path = dir.path().join("db");
         {
             let db = crate::open_db(&path)?;
-            let group_commit = GroupCommit::start(db.clone());
+            let group_commit = GroupCommit::try_start(db.clone())?;
             for i in 0u32..100 {
                 db.insert(i.to_be_bytes(), &i.to_le_bytes()[..])?;
                 group_commit.durable().await?;
@@ -429,7 +416,7 @@ mod tests {
     #[test]
     fn dropping_the_last_handle_stops_the_thread_and_releases_the_db() -> TestResult {
         let (_dir, db) = temp_db()?;
-        let group_commit = GroupCommit::start(db.clone());
+        let group_commit = GroupCommit::try_start(db.clone())?;
         let shared = Arc::downgrade(&group_commit.owner.shared);
         let clone = group_commit.clone();
         drop(group_commit);
