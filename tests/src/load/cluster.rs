@@ -1,12 +1,13 @@
 //! The federation the load tool measures: the test federation's broker and nodes as real
 //! processes on loopback, each on a configuration written for load (quotas high enough that
-//! nothing is refused for volume), started and stopped at will, with their memory read from
-//! `/proc`.
+//! nothing is refused for volume), started and stopped at will, with their memory and the CPU
+//! time they have used read from `/proc`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use tonic::transport::Channel;
@@ -200,9 +201,59 @@ fn parse_memory(status: &str) -> Option<Memory> {
     })
 }
 
+/// The CPU time process `pid` has used, user and system, all its threads (those that ended
+/// too), from `/proc/<pid>/stat`.
+pub fn cpu(pid: u32) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading the CPU time of process {pid}"))?;
+    let ticks = parse_cpu_ticks(&stat)
+        .with_context(|| format!("process {pid}'s stat shows no CPU time"))?;
+    let per_second = rustix::param::clock_ticks_per_second();
+    if per_second == 0 {
+        anyhow::bail!("the system gives no clock tick rate");
+    }
+    Ok(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+}
+
+/// `utime` + `stime` (fields 14 and 15, in clock ticks) from the text of a `/proc/<pid>/stat`
+/// file. The command name (field 2) is in parentheses and may hold spaces and parentheses
+/// itself: the fields are counted from the last `)`.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    // After the name come field 3 (the state) onward: fields 14 and 15 are the 12th and 13th.
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name() {
+        let stat = "4242 (tokio (rt) x) S 1 4242 4242 0 -1 4194560 1200 0 0 0 \
+                    731 269 0 0 20 0 12 0 5000 1000000 2000 18446744073709551615";
+        assert_eq!(parse_cpu_ticks(stat), Some(1000));
+        assert_eq!(parse_cpu_ticks("4242 (broker) S 1 2 3"), None);
+        assert_eq!(parse_cpu_ticks("no name here"), None);
+    }
+
+    #[test]
+    fn this_process_uses_cpu_time() -> anyhow::Result<()> {
+        // Spins until the count moves (a tick is 10 ms on Linux), for at most five seconds.
+        let before = cpu(std::process::id())?;
+        let started = std::time::Instant::now();
+        let mut spin = 0u64;
+        while cpu(std::process::id())? == before && started.elapsed() < Duration::from_secs(5) {
+            for _ in 0..100_000 {
+                spin = std::hint::black_box(spin.wrapping_add(1));
+            }
+        }
+        assert!(cpu(std::process::id())? > before);
+        Ok(())
+    }
 
     #[test]
     fn memory_is_read_from_the_status_text() {

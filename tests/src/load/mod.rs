@@ -29,6 +29,8 @@
 //! - [`cluster`]: the federation of processes and their memory.
 //! - [`ceiling`]: the ceiling server and its process.
 //! - [`envelopes`]: sized, pre-sealed envelopes and the callers that submit them.
+//! - [`floor`]: the signatures and encryption of one referral's path, and the rate they alone
+//!   allow.
 //! - [`nodes`]: referrals sent through a node's socket, and its log watched.
 //! - [`accept`], [`path`], [`queue`], [`handover`]: one module per scenario.
 //! - [`stores`]: the broker stores measured side by side, and the JetStream cluster a pass
@@ -39,6 +41,7 @@ pub mod accept;
 pub mod ceiling;
 pub mod cluster;
 pub mod envelopes;
+pub mod floor;
 pub mod handover;
 pub mod jetstream_ceiling;
 pub mod nodes;
@@ -326,8 +329,10 @@ impl Options {
                     }
                 }
                 Scenario::E2e => {
+                    rows.push("crypto-floor".into());
                     for store in &self.stores {
                         rows.push(store.key("e2e"));
+                        rows.push(store.key("e2e-cpu"));
                     }
                     for rate in &self.rates {
                         rows.push(format!("ceiling-latency-{rate}"));
@@ -455,9 +460,12 @@ mod tests {
         for key in [
             "seal",
             "accept-8192",
+            "crypto-floor",
             "e2e",
+            "e2e-cpu",
             "latency-100",
             "accept-8192-js",
+            "e2e-cpu-js",
             "ceiling-8192-js",
             "e2e-js",
             "latency-100-js",

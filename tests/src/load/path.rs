@@ -2,7 +2,9 @@
 //! stored and logged by the addressee's node, and its DELIVERED receipt logged back by the
 //! sender. Throughput with many concurrent `Send` callers, and the time from `Send` to that
 //! receipt at fixed offered rates, beside the ceiling's time to a receipt at the same rates;
-//! once per broker store (the ceiling's latency in the first pass only).
+//! once per broker store (the ceiling's latency in the first pass only). Beside the rate, the
+//! CPU time each process spent per referral while it was measured, and (in the first pass) the
+//! floor the path's signatures and encryption alone put under it ([`super::floor`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,8 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::ceiling::{CeilingProcess, Ceilings};
-use super::cluster::Cluster;
+use super::cluster::{self, Cluster};
 use super::envelopes::{self, sized_referral};
+use super::floor;
 use super::nodes::{self, Seen};
 use super::report::{self, Report, Row};
 use super::stats::{Latencies, Spread};
@@ -66,7 +69,25 @@ pub async fn run(
         options.e2e_size,
         options.handling,
     )?;
+    let cores = floor::cores()?;
+    if ceiling.is_some() {
+        let recipient = craft::keys(&fed.federation, ASTRA)?;
+        let floor = floor::measure(&sender, &recipient, &directory, &request)?;
+        report.push(floor.row("crypto-floor".into(), size, cores));
+    }
     let client = cluster.client(LEFOE).await?;
+    let processes = [
+        ("LEFÖ-IBF (sender)", cluster.node_pid(LEFOE)?),
+        ("broker", cluster.broker_pid()?),
+        ("Astra (addressee)", cluster.node_pid(ASTRA)?),
+        ("the load tool", std::process::id()),
+    ];
+    let cpu_of = || -> anyhow::Result<Vec<Duration>> {
+        processes
+            .iter()
+            .map(|&(_, pid)| cluster::cpu(pid))
+            .collect()
+    };
 
     // One referral first, all the way: connections are up and both nodes warm.
     let first = nodes::send(&mut client.clone(), &request, "WARM", 0).await?;
@@ -83,7 +104,9 @@ pub async fn run(
 
     let count = options.e2e_count_on(on).max(1);
     let mut rates = Vec::new();
+    let mut cpu_per_referral: Vec<Vec<f64>> = vec![Vec::new(); processes.len()];
     for rep in 0..options.reps {
+        let cpu_before = cpu_of()?;
         let started = std::time::Instant::now();
         let watcher = spawn_watch(&client, from, count, THROUGHPUT_POLL, options.drain_limit);
         nodes::send_many(
@@ -103,6 +126,9 @@ pub async fn run(
             .unwrap_or_else(std::time::Instant::now);
         rates.push(count as f64 / last.duration_since(started).as_secs_f64());
         from = seen.next;
+        for ((spent, after), before) in cpu_per_referral.iter_mut().zip(cpu_of()?).zip(cpu_before) {
+            spent.push(after.saturating_sub(before).as_secs_f64() * 1e3 / count as f64);
+        }
     }
     let spread = Spread::of(&rates);
     let mut row = Row::new(
@@ -143,6 +169,7 @@ pub async fn run(
         ));
     }
     report.push_beside(row, "e2e");
+    report.push_beside(cpu_row(on, &processes, &cpu_per_referral, cores), "e2e-cpu");
 
     let lefoe = fed.federation.node(LEFOE).context("no sender material")?;
     let to_ceiling = match &ceiling {
@@ -252,6 +279,43 @@ pub async fn run(
     drop(ceiling);
     drop(cluster);
     Ok(())
+}
+
+/// The row of the CPU time each process spent per referral (`per_referral[i]`: process `i`'s
+/// milliseconds in each repetition), with the rate `cores` cores would allow at that cost.
+fn cpu_row(on: Store, processes: &[(&str, u32)], per_referral: &[Vec<f64>], cores: usize) -> Row {
+    let medians: Vec<f64> = per_referral
+        .iter()
+        .map(|ms| Spread::of(ms).median)
+        .collect();
+    let total: f64 = medians.iter().sum();
+    let each: Vec<String> = processes
+        .iter()
+        .zip(&medians)
+        .map(|((name, _), ms)| format!("{name} {ms:.2} ms"))
+        .collect();
+    let not_counted = match on {
+        Store::JetStream => "; the JetStream servers not counted",
+        Store::Embedded => "",
+    };
+    Row::new(
+        on.key("e2e-cpu"),
+        format!(
+            "CPU time per referral in the end-to-end runs above, user and system, all threads, \
+             from /proc/<pid>/stat (medians over the repetitions{not_counted}): {}",
+            each.join(", ")
+        ),
+        format!("{total:.2} ms per referral in all"),
+        "-",
+    )
+    .against(if total > 0.0 {
+        format!(
+            "{cores} cores carry at most {}/s at this cost",
+            report::thousands(cores as f64 * 1e3 / total)
+        )
+    } else {
+        String::new()
+    })
 }
 
 /// Watches the sender's log for `count` DELIVERED receipts from `from`, on a task of its own.
