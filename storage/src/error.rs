@@ -36,4 +36,12 @@ pub enum StorageError {
     /// The operating system refused to start the flusher thread.
     #[error("cannot start the flusher thread: {0}")]
     Spawn(#[source] std::io::Error),
+    /// The database's file, which every flush syncs, could not be opened.
+    #[error("cannot open the database file {} to sync it: {source}", path.display())]
+    DatabaseFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }

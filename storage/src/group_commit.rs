@@ -2,15 +2,27 @@
 //!
 //! A writer inserts into sled, then asks for durability. Asking takes a *ticket* (a counter
 //! incremented under a mutex) and wakes the flusher. The flusher snapshots the counter, calls
-//! `sled::Db::flush`, and then publishes that every ticket up to its snapshot is durable. A
-//! writer returns once a flush whose snapshot covers its ticket has completed: such a flush
-//! began after the ticket was taken, so after the write. Every write that arrives while a flush
-//! runs is covered by the next one, so under load one fsync serves many writers.
+//! `sled::Db::flush`, syncs the database's file (`fdatasync`), and then publishes that every
+//! ticket up to its snapshot is durable. A writer returns once a flush whose snapshot covers its
+//! ticket has completed: such a flush began after the ticket was taken, so after the write.
+//! Every write that arrives while a flush runs is covered by the next one, so under load one
+//! sync serves many writers.
+//!
+//! **Why the sync after sled's flush.** On Linux, `sled::Db::flush` writes the log's buffers
+//! with `sync_file_range` and nothing else. That call writes neither the file's metadata (the
+//! size the log grew to) nor the disk's write cache (`sync_file_range(2)`: "there are no
+//! guarantees that the data will be available after a crash"); sled calls `fsync` itself only
+//! on its own timer, every 500 ms. A write acknowledged after sled's flush alone survives a
+//! crash of the process but may be lost when the machine loses power. So the flusher also calls
+//! `fdatasync` on the database's file, through a handle of its own: a sync reaches the file,
+//! whichever handle wrote it.
 //!
 //! Blocking callers wait on a `Condvar`; async callers wait on a `tokio::sync::watch` channel,
 //! so no runtime thread is ever blocked on a flush. Only the flusher thread calls `flush`, which
 //! also keeps trm away from `flush_async` and its deadlock (spacejam/sled#1308).
 
+use std::fs::File;
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -22,6 +34,29 @@ use crate::StorageError;
 
 /// The name of the flusher thread, as shown by `ps -T`, `top -H` and debuggers.
 const THREAD_NAME: &str = "trm-flusher";
+
+/// The file in a sled database's folder that holds its log and pages (sled 0.34's name).
+const DATABASE_FILE: &str = "db";
+
+/// Makes everything written to `db` (opened in the folder `folder`) durable now, as a group
+/// commit's flush does, on the caller's thread: for a writer that runs once (a restore), not
+/// for a path many writers share.
+pub fn flush_durably(db: &sled::Db, folder: &Path) -> Result<(), StorageError> {
+    let file = open_database_file(folder)?;
+    flush_and_sync(db, &file).map_err(|e| StorageError::Flush(Arc::new(e)))
+}
+
+/// The database's file in `folder`, opened to be synced.
+fn open_database_file(folder: &Path) -> Result<File, StorageError> {
+    let path = folder.join(DATABASE_FILE);
+    File::open(&path).map_err(|source| StorageError::DatabaseFile { path, source })
+}
+
+/// sled's flush, then a sync of the database's `file` (see the module documentation).
+fn flush_and_sync(db: &sled::Db, file: &File) -> sled::Result<()> {
+    db.flush()?;
+    file.sync_data().map_err(sled::Error::Io)
+}
 
 /// One flusher thread per `sled::Db`; writers wait until a flush that began after their write
 /// returns.
@@ -35,9 +70,12 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread for `db`, reporting a failure to spawn it.
-    pub fn try_start(db: sled::Db) -> Result<Self, StorageError> {
-        Self::with_flush(move || db.flush().map(drop))
+    /// Starts the flusher thread for `db`, the database opened in the folder `folder`; a
+    /// flush is sled's flush, then a sync of the database's file (see the module
+    /// documentation). Fails when that file cannot be opened or the thread cannot start.
+    pub fn try_start(db: sled::Db, folder: &Path) -> Result<Self, StorageError> {
+        let file = open_database_file(folder)?;
+        Self::with_flush(move || flush_and_sync(&db, &file))
     }
 
     /// Starts a flusher thread that makes writes durable by calling `flush`.
@@ -310,6 +348,7 @@ impl Drop for StopGuard<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
     use std::sync::mpsc;
     use std::time::Duration;
 
@@ -318,17 +357,19 @@ mod tests {
     /// Tests return `Result` so that `?` names the failing step.
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-    fn temp_db() -> Result<(tempfile::TempDir, sled::Db), Box<dyn std::error::Error>> {
+    /// A database in a folder of its own, and that folder.
+    fn temp_db() -> Result<(tempfile::TempDir, PathBuf, sled::Db), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let db = crate::open_db(&dir.path().join("db"))?;
-        Ok((dir, db))
+        let folder = dir.path().join("db");
+        let db = crate::open_db(&folder)?;
+        Ok((dir, folder, db))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_tasks_complete_and_share_flushes() -> TestResult {
         const WRITERS: u64 = 64;
-        let (_dir, db) = temp_db()?;
-        let group_commit = GroupCommit::try_start(db.clone())?;
+        let (_dir, folder, db) = temp_db()?;
+        let group_commit = GroupCommit::try_start(db.clone(), &folder)?;
         // All writers insert first, then ask for durability together, so that their tickets
         // arrive while a flush is running, which is what group commit is for.
         let barrier = Arc::new(tokio::sync::Barrier::new(WRITERS as usize));
@@ -362,9 +403,24 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_without_the_database_file_is_refused() -> TestResult {
+        let (dir, _folder, db) = temp_db()?;
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere)?;
+        match GroupCommit::try_start(db, &elsewhere) {
+            Err(StorageError::DatabaseFile { path, .. }) => {
+                assert_eq!(path, elsewhere.join(DATABASE_FILE));
+            }
+            Err(other) => return Err(format!("the wrong error: {other}").into()),
+            Ok(_) => return Err("started without a file to sync".into()),
+        }
+        Ok(())
+    }
+
+    #[test]
     fn blocking_callers_on_plain_threads() -> TestResult {
-        let (_dir, db) = temp_db()?;
-        let group_commit = GroupCommit::try_start(db.clone())?;
+        let (_dir, folder, db) = temp_db()?;
+        let group_commit = GroupCommit::try_start(db.clone(), &folder)?;
         let threads: Vec<_> = (0u64..8)
             .map(|i| {
                 let (db, group_commit) = (db.clone(), group_commit.clone());
@@ -396,7 +452,7 @@ mod tests {
         let path = dir.path().join("db");
         {
             let db = crate::open_db(&path)?;
-            let group_commit = GroupCommit::try_start(db.clone())?;
+            let group_commit = GroupCommit::try_start(db.clone(), &path)?;
             for i in 0u32..100 {
                 db.insert(i.to_be_bytes(), &i.to_le_bytes()[..])?;
                 group_commit.durable().await?;
@@ -415,8 +471,8 @@ mod tests {
 
     #[test]
     fn dropping_the_last_handle_stops_the_thread_and_releases_the_db() -> TestResult {
-        let (_dir, db) = temp_db()?;
-        let group_commit = GroupCommit::try_start(db.clone())?;
+        let (_dir, folder, db) = temp_db()?;
+        let group_commit = GroupCommit::try_start(db.clone(), &folder)?;
         let shared = Arc::downgrade(&group_commit.owner.shared);
         let clone = group_commit.clone();
         drop(group_commit);

@@ -63,6 +63,6 @@ pub use error::StorageError;
 #[cfg(feature = "engine")]
 pub use fault::{WriteHealth, WriteRefused};
 #[cfg(feature = "engine")]
-pub use group_commit::GroupCommit;
+pub use group_commit::{GroupCommit, flush_durably};
 #[cfg(feature = "engine")]
 pub use open::{EngineSettings, open_db, open_db_with};

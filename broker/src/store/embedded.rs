@@ -166,7 +166,7 @@ impl EmbeddedStore {
         expiry_index::ensure(&db, &trees.expiry, &trees.queue, &trees.outbox)?;
         usage_records::ensure(&db, &trees.usage, &trees.queue)?;
         let counters = Arc::new(Mutex::new(counted::Counters::default()));
-        let commit = GroupCommit::try_start(db.clone())?;
+        let commit = GroupCommit::try_start(db.clone(), dir)?;
         Ok(Self {
             writer: Arc::new(writer::Writer::start(
                 trees.clone(),

@@ -26,7 +26,7 @@ impl BareLog {
         Ok(Self {
             log: db.open_tree(log::TREE)?,
             checkpoints: db.open_tree(super::CHECKPOINTS_TREE)?,
-            commit: trm_storage::GroupCommit::try_start(db)?,
+            commit: trm_storage::GroupCommit::try_start(db, dir)?,
         })
     }
 

@@ -68,7 +68,7 @@ impl Engine {
     /// Opens (or creates) the database in `dir` with `settings`.
     fn open(dir: &Path, settings: &EngineSettings) -> Result<Self, StoreError> {
         let db = trm_storage::open_db_with(dir, settings)?;
-        let commit = GroupCommit::try_start(db.clone())?;
+        let commit = GroupCommit::try_start(db.clone(), dir)?;
         let (messages, outbox) = (db.open_tree(MESSAGES_TREE)?, db.open_tree(OUTBOX_TREE)?);
         let (log, cases) = (db.open_tree(log::TREE)?, db.open_tree(CASES_TREE)?);
         let idempotency = db.open_tree(idempotency::TREE)?;

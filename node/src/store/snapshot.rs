@@ -217,7 +217,7 @@ pub fn rebuild(dir: &std::path::Path, encoded: &[u8]) -> Result<(), StoreError> 
             target.insert(record.key, record.value)?;
         }
     }
-    db.flush()?;
+    trm_storage::flush_durably(&db, dir)?;
     Ok(())
 }
 

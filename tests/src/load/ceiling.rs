@@ -83,7 +83,7 @@ pub async fn serve(broker_config: &Path, data: &Path) -> anyhow::Result<()> {
                 .map(drop)
                 .map_err(|e| e.to_string())
         }),
-        commit: trm_storage::GroupCommit::try_start(db)?,
+        commit: trm_storage::GroupCommit::try_start(db, data)?,
         next: AtomicU64::new(0),
     };
     let tls = ServerTlsConfig::new()
