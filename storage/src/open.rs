@@ -63,9 +63,11 @@ pub fn open_db(path: &Path) -> Result<sled::Db, StorageError> {
 /// The directory is private to the process's user, whatever its umask: created at 0700, and
 /// it and the files in it brought to 0700 and 0600 before and after opening
 /// ([`crate::fs::private_folder`]). Files sled makes later sit inside the private directory.
+/// Once open, the directory and its parent are synced, so the files sled made are named on disk.
 ///
 /// This blocks on disk I/O and recovery, so async callers run it before the runtime starts or in
-/// `spawn_blocking`. Writes become durable only through [`crate::GroupCommit`].
+/// `spawn_blocking`. Writes become durable only through [`crate::GroupCommit`] (or, for a writer
+/// that runs once, [`crate::flush_durably`]): sled's own flush is not enough on Linux.
 pub fn open_db_with(path: &Path, settings: &EngineSettings) -> Result<sled::Db, StorageError> {
     // sled's defaults are deliberate here:
     // - `Mode::LowSpace` (the default) rather than `HighThroughput`: trm's write throughput is
@@ -83,7 +85,11 @@ pub fn open_db_with(path: &Path, settings: &EngineSettings) -> Result<sled::Db, 
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         match config.open() {
-            Ok(db) => return private(path).map(|()| db),
+            Ok(db) => {
+                private(path)?;
+                settle_names(path)?;
+                return Ok(db);
+            }
             Err(error) if is_lock_contention(&error) => {
                 if Instant::now() >= deadline {
                     return Err(StorageError::Locked {
@@ -109,6 +115,20 @@ fn private(path: &Path) -> Result<(), StorageError> {
         path: path.to_path_buf(),
         source: sled::Error::Io(e.into()),
     })
+}
+
+/// Syncs the database's folder and the folder that holds it: sled makes its files (and the
+/// folder may be new) without syncing the folders, so without this a machine that loses power
+/// could forget a new database's files however often their contents were synced.
+fn settle_names(path: &Path) -> Result<(), StorageError> {
+    let folders = std::iter::once(path).chain(path.parent());
+    for folder in folders {
+        crate::fs::sync_folder(folder).map_err(|e| StorageError::Open {
+            path: path.to_path_buf(),
+            source: sled::Error::Io(e.into()),
+        })?;
+    }
+    Ok(())
 }
 
 /// Whether sled failed to open because another handle holds the database's lock file.
