@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use super::ceiling::{CeilingProcess, Ceilings};
-use super::cluster::Cluster;
+use super::cluster::{self, Cluster};
 use super::envelopes::{self, sized_referral};
 use super::jetstream_ceiling::JetStreamCeiling;
 use super::report::{self, Report, Row};
@@ -81,6 +81,11 @@ pub async fn run(
         None => Vec::new(),
     };
     let count = options.accept_count_on(on).max(1);
+    let (broker_pid, own_pid) = (cluster.broker_pid()?, std::process::id());
+    // Milliseconds of `pid`'s CPU time per envelope since `before`.
+    let per_envelope = |pid: u32, before: std::time::Duration| -> anyhow::Result<f64> {
+        Ok(cluster::cpu(pid)?.saturating_sub(before).as_secs_f64() * 1e3 / count as f64)
+    };
     let mut sizes = options.sizes.clone();
     sizes.sort_unstable();
     for size in sizes {
@@ -93,6 +98,8 @@ pub async fn run(
         )?;
         let (mut at_broker, mut at_ceiling, mut at_jetstream) =
             (Vec::new(), Vec::new(), Vec::new());
+        let (mut cpu_broker, mut cpu_callers, mut cpu_ceiling) =
+            (Vec::new(), Vec::new(), Vec::new());
         for rep in 0..options.reps {
             let (sealed, _) = envelopes::seal_many(
                 &sender,
@@ -102,17 +109,27 @@ pub async fn run(
                 count,
             )?;
             let sealed = Arc::new(sealed);
-            if ceiling.is_some() {
+            if let Some(ceiling) = &ceiling {
+                let before = cluster::cpu(ceiling.id())?;
                 let took =
                     envelopes::submit_all(&to_ceiling, sealed.clone(), options.callers).await?;
                 at_ceiling.push(count as f64 / took.as_secs_f64());
+                cpu_ceiling.push(per_envelope(ceiling.id(), before)?);
             }
             if let Some(jetstream) = &jetstream_ceiling {
                 let took = jetstream.publish_all(&sealed, options.callers).await?;
                 at_jetstream.push(count as f64 / took.as_secs_f64());
             }
+            let before = (cluster::cpu(broker_pid)?, cluster::cpu(own_pid)?);
             let took = envelopes::submit_all(&to_broker, sealed, options.callers).await?;
             at_broker.push(count as f64 / took.as_secs_f64());
+            cpu_broker.push(per_envelope(broker_pid, before.0)?);
+            cpu_callers.push(per_envelope(own_pid, before.1)?);
+        }
+        if !cpu_ceiling.is_empty() {
+            ceilings
+                .cpu_per_envelope
+                .insert(size, Spread::of(&cpu_ceiling).median);
         }
         let broker = Spread::of(&at_broker);
         let how = format!(
@@ -178,6 +195,17 @@ pub async fn run(
                 .unwrap_or_default(),
         );
         report.push_beside(row, &format!("accept-{size}"));
+        report.push_beside(
+            cpu_row(
+                on,
+                size,
+                actual,
+                Spread::of(&cpu_broker).median,
+                Spread::of(&cpu_callers).median,
+                ceilings.cpu_per_envelope.get(&size).copied(),
+            ),
+            &format!("accept-cpu-{size}"),
+        );
         if first_pass && (size == options.e2e_size || options.sizes.len() == 1) {
             crypto(&sender, &recipient, &directory, &request, actual, report)?;
         }
@@ -186,6 +214,39 @@ pub async fn run(
     drop(ceiling);
     drop(cluster);
     Ok(())
+}
+
+/// The row of the CPU time per accepted envelope: the broker's and the callers' in this pass
+/// (milliseconds, medians over the repetitions), beside the ceiling server's.
+fn cpu_row(
+    on: Store,
+    size: usize,
+    actual: usize,
+    broker: f64,
+    callers: f64,
+    ceiling: Option<f64>,
+) -> Row {
+    let not_counted = match on {
+        Store::JetStream => "; the JetStream servers not counted",
+        Store::Embedded => "",
+    };
+    let row = Row::new(
+        on.key(&format!("accept-cpu-{size}")),
+        format!(
+            "CPU time per accepted {actual}-byte envelope, user and system, all threads, from \
+             /proc/<pid>/stat (medians over the repetitions{not_counted}): the broker's, and the \
+             load tool's callers' while they submit to it"
+        ),
+        format!("broker {broker:.3} ms, callers {callers:.3} ms"),
+        "-",
+    );
+    match ceiling {
+        Some(ceiling) if ceiling > 0.0 => row.against(format!(
+            "{:.1}× the ceiling server's {ceiling:.3} ms",
+            broker / ceiling
+        )),
+        _ => row,
+    }
 }
 
 /// Seal and open, one envelope at a time on one core.

@@ -179,6 +179,9 @@ pub struct Ceilings {
     /// The median p99 time from submission to receipt, milliseconds, by offered rate (its
     /// place in `--rates`).
     pub latency_p99: std::collections::BTreeMap<usize, f64>,
+    /// The median CPU time the ceiling server spent per accepted envelope, milliseconds, by
+    /// envelope size.
+    pub cpu_per_envelope: std::collections::BTreeMap<usize, f64>,
 }
 
 impl Ceilings {

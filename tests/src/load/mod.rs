@@ -325,6 +325,7 @@ impl Options {
                         }
                         for store in &self.stores {
                             rows.push(store.key(&format!("accept-{size}")));
+                            rows.push(store.key(&format!("accept-cpu-{size}")));
                         }
                     }
                 }
@@ -460,6 +461,7 @@ mod tests {
         for key in [
             "seal",
             "accept-8192",
+            "accept-cpu-8192",
             "crypto-floor",
             "e2e",
             "e2e-cpu",
