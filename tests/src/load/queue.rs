@@ -124,10 +124,16 @@ pub async fn run(
         "< 100 MiB (was 245 MiB with 1.4 KB envelopes)",
     ));
     restart_with_queue(&mut cluster, &lefoe, &to_astra, options.queue, report).await?;
+    let broker_cpu = cluster::cpu(cluster.broker_pid()?)?;
     let started = Instant::now();
     cluster.start_node(ASTRA).await?;
     drain(&cluster, ASTRA, options.queue, options.drain_limit).await?;
     let took = started.elapsed();
+    // CPU time per drained referral, milliseconds: the addressee's since it started.
+    let per_referral = |spent: Duration| spent.as_secs_f64() * 1e3 / options.queue.max(1) as f64;
+    let broker_ms = per_referral(cluster::cpu(cluster.broker_pid()?)?.saturating_sub(broker_cpu));
+    let addressee_ms = per_referral(cluster::cpu(cluster.node_pid(ASTRA)?)?);
+    let cores = super::floor::cores()?;
     let recipient = cluster::memory(cluster.node_pid(ASTRA)?)?;
     let broker_after = cluster::memory(cluster.broker_pid()?)?;
     let rate = options.queue as f64 / took.as_secs_f64();
@@ -135,9 +141,12 @@ pub async fn run(
         "drain",
         format!(
             "a queue of {} {handling} referrals drains into its addressee (from its start to the last logged; \
-             broker memory after: {}); 1 run",
+             broker memory after: {}); CPU time per referral (user and system, from /proc): the \
+             broker {broker_ms:.2} ms, the addressee {addressee_ms:.2} ms, so {cores} cores \
+             carry at most {}/s at this cost; 1 run",
             report::thousands(options.queue as f64),
-            report::mib(broker_after.rss_kib)
+            report::mib(broker_after.rss_kib),
+            report::thousands(cores as f64 * 1e3 / (broker_ms + addressee_ms).max(1e-9))
         ),
         format!(
             "{}/s, addressee peak {}",
