@@ -162,6 +162,22 @@ impl NatsCluster {
         self.servers.is_empty()
     }
 
+    /// The bytes the running servers have had written to their disks so far, summed
+    /// (`write_bytes` in `/proc/<pid>/io`: what they sent to the storage layer).
+    pub fn written_bytes(&self) -> anyhow::Result<u64> {
+        let mut total = 0;
+        for child in self.servers.iter().filter_map(|s| s.child.as_ref()) {
+            let io = std::fs::read_to_string(format!("/proc/{}/io", child.id()))
+                .context("reading a server's I/O counts")?;
+            total += io
+                .lines()
+                .find_map(|line| line.strip_prefix("write_bytes:"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .context("a server's I/O counts show no write_bytes")?;
+        }
+        Ok(total)
+    }
+
     fn server(&mut self, i: usize) -> anyhow::Result<&mut Server> {
         self.servers
             .get_mut(i)

@@ -427,18 +427,42 @@ impl JetStreamStore {
     }
 
     /// Removes the message at `sequence`; one already gone is no error.
+    ///
+    /// The server is asked not to overwrite the message's bytes first (`no_erase`): what it
+    /// holds is sealed to its addressee, and an overwrite is a read and a rewrite of the
+    /// message's block on every replica (`async_nats`'s `delete_message` asks for one).
     async fn delete(&self, sequence: u64) -> Result<(), StoreError> {
-        match self.stream.delete_message(sequence).await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.kind() {
-                stream::DeleteMessageErrorKind::JetStream(error)
-                    if error.error_code() == jetstream::ErrorCode::NO_MESSAGE_FOUND
-                        || error.error_code() == jetstream::ErrorCode::SEQUENCE_NOT_FOUND =>
-                {
-                    Ok(())
-                }
-                _ => Err(engine(e)),
-            },
+        #[derive(serde::Serialize)]
+        struct Request {
+            seq: u64,
+            no_erase: bool,
+        }
+        let request = serde_json::to_vec(&Request {
+            seq: sequence,
+            no_erase: true,
+        })
+        .map_err(engine)?;
+        let answer = self
+            .client
+            .request(
+                format!("$JS.API.STREAM.MSG.DELETE.{}", self.layout.stream),
+                request.into(),
+            )
+            .await
+            .map_err(engine)?;
+        match serde_json::from_slice::<jetstream::response::Response<stream::DeleteStatus>>(
+            &answer.payload,
+        )
+        .map_err(engine)?
+        {
+            jetstream::response::Response::Ok(_) => Ok(()),
+            jetstream::response::Response::Err { error }
+                if error.error_code() == jetstream::ErrorCode::NO_MESSAGE_FOUND
+                    || error.error_code() == jetstream::ErrorCode::SEQUENCE_NOT_FOUND =>
+            {
+                Ok(())
+            }
+            jetstream::response::Response::Err { error } => Err(engine(error)),
         }
     }
 
