@@ -163,7 +163,7 @@ impl Options {
             callers: 64,
             connections: 1,
             e2e_count: 2_000,
-            jetstream_e2e_count: 300,
+            jetstream_e2e_count: 2_000,
             e2e_size: 8192,
             handling: trm_proto::pb::HandlingCode::H2,
             senders: 32,
