@@ -83,11 +83,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Writ
         .map_err(at(&temporary))?;
     drop(file);
     std::fs::rename(&temporary, path).map_err(at(path))?;
-    let folder = match path.parent() {
+    sync_folder(folder_of(path))
+}
+
+/// The folder that holds `path`: its parent, or the current folder when it names none (a bare
+/// name such as `data`, whose parent is the empty path, which no call can open).
+pub fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    };
-    sync_folder(folder)
+    }
 }
 
 /// Syncs a folder, so that files created, renamed or removed in it stay so after a crash.
@@ -194,6 +199,16 @@ pub fn check_private_file(path: &Path) -> Result<(), KeyFileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bare_name_is_in_the_current_folder() {
+        // `Path::new("data").parent()` is the empty path: syncing it fails (ENOENT), which
+        // made a store configured as `data_dir = "data"` refuse to open.
+        assert_eq!(folder_of(Path::new("data")), Path::new("."));
+        assert_eq!(folder_of(Path::new("var/data")), Path::new("var"));
+        assert_eq!(folder_of(Path::new("/data")), Path::new("/"));
+        assert!(sync_folder(folder_of(Path::new("data"))).is_ok());
+    }
 
     #[test]
     fn the_file_appears_whole_with_its_mode_and_no_temporary_is_left()

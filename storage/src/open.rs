@@ -121,8 +121,7 @@ fn private(path: &Path) -> Result<(), StorageError> {
 /// folder may be new) without syncing the folders, so without this a machine that loses power
 /// could forget a new database's files however often their contents were synced.
 fn settle_names(path: &Path) -> Result<(), StorageError> {
-    let folders = std::iter::once(path).chain(path.parent());
-    for folder in folders {
+    for folder in [path, crate::fs::folder_of(path)] {
         crate::fs::sync_folder(folder).map_err(|e| StorageError::Open {
             path: path.to_path_buf(),
             source: sled::Error::Io(e.into()),
