@@ -1,27 +1,19 @@
 //! Group commit: one flusher thread per database, and writers that wait for it.
 //!
 //! A writer inserts into sled, then asks for durability. Asking takes a *ticket* (a counter
-//! incremented under a mutex) and wakes the flusher. The flusher snapshots the counter, calls
-//! `sled::Db::flush`, syncs the database's file (`fdatasync`), and then publishes that every
+//! incremented under a mutex) and wakes the flusher. The flusher snapshots the counter, makes
+//! everything sled wrote durable (the module `sled_files`: sled's flush, then a sync of the blob
+//! files it wrote large values to and of the database's file), and then publishes that every
 //! ticket up to its snapshot is durable. A writer returns once a flush whose snapshot covers its
 //! ticket has completed: such a flush began after the ticket was taken, so after the write.
 //! Every write that arrives while a flush runs is covered by the next one, so under load one
-//! sync serves many writers.
-//!
-//! **Why the sync after sled's flush.** On Linux, `sled::Db::flush` writes the log's buffers
-//! with `sync_file_range` and nothing else. That call writes neither the file's metadata (the
-//! size the log grew to) nor the disk's write cache (`sync_file_range(2)`: "there are no
-//! guarantees that the data will be available after a crash"); sled calls `fsync` itself only
-//! on its own timer, every 500 ms. A write acknowledged after sled's flush alone survives a
-//! crash of the process but may be lost when the machine loses power. So the flusher also calls
-//! `fdatasync` on the database's file, through a handle of its own: a sync reaches the file,
-//! whichever handle wrote it.
+//! sync serves many writers. sled's flush alone is not enough on Linux: it persists neither the
+//! file's size nor the disk's write cache, nor the blob files (see the module `sled_files`).
 //!
 //! Blocking callers wait on a `Condvar`; async callers wait on a `tokio::sync::watch` channel,
 //! so no runtime thread is ever blocked on a flush. Only the flusher thread calls `flush`, which
 //! also keeps trm away from `flush_async` and its deadlock (spacejam/sled#1308).
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -31,31 +23,20 @@ use tokio::sync::watch;
 use tracing::{debug, trace, warn};
 
 use crate::StorageError;
+use crate::sled_files::SledFiles;
 
 /// The name of the flusher thread, as shown by `ps -T`, `top -H` and debuggers.
 const THREAD_NAME: &str = "trm-flusher";
-
-/// The file in a sled database's folder that holds its log and pages (sled 0.34's name).
-const DATABASE_FILE: &str = "db";
 
 /// Makes everything written to `db` (opened in the folder `folder`) durable now, as a group
 /// commit's flush does, on the caller's thread: for a writer that runs once (a restore), not
 /// for a path many writers share.
 pub fn flush_durably(db: &sled::Db, folder: &Path) -> Result<(), StorageError> {
-    let file = open_database_file(folder)?;
-    flush_and_sync(db, &file).map_err(|e| StorageError::Flush(Arc::new(e)))
-}
-
-/// The database's file in `folder`, opened to be synced.
-fn open_database_file(folder: &Path) -> Result<File, StorageError> {
-    let path = folder.join(DATABASE_FILE);
-    File::open(&path).map_err(|source| StorageError::DatabaseFile { path, source })
-}
-
-/// sled's flush, then a sync of the database's `file` (see the module documentation).
-fn flush_and_sync(db: &sled::Db, file: &File) -> sled::Result<()> {
-    db.flush()?;
-    file.sync_data().map_err(sled::Error::Io)
+    let mut files = SledFiles::open(folder)?;
+    files
+        .flush(db)
+        .map(drop)
+        .map_err(|e| StorageError::Flush(Arc::new(e)))
 }
 
 /// One flusher thread per `sled::Db`; writers wait until a flush that began after their write
@@ -71,11 +52,11 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the flusher thread for `db`, the database opened in the folder `folder`; a
-    /// flush is sled's flush, then a sync of the database's file (see the module
-    /// documentation). Fails when that file cannot be opened or the thread cannot start.
+    /// flush makes everything sled wrote durable (the module `sled_files`). Fails when the
+    /// database's file is not in `folder` or the thread cannot start.
     pub fn try_start(db: sled::Db, folder: &Path) -> Result<Self, StorageError> {
-        let file = open_database_file(folder)?;
-        Self::with_flush(move || flush_and_sync(&db, &file))
+        let mut files = SledFiles::open(folder)?;
+        Self::with_flush(move || files.flush(&db).map(drop))
     }
 
     /// Starts a flusher thread that makes writes durable by calling `flush`.
@@ -409,7 +390,7 @@ mod tests {
         std::fs::create_dir(&elsewhere)?;
         match GroupCommit::try_start(db, &elsewhere) {
             Err(StorageError::DatabaseFile { path, .. }) => {
-                assert_eq!(path, elsewhere.join(DATABASE_FILE));
+                assert_eq!(path, elsewhere.join("db"));
             }
             Err(other) => return Err(format!("the wrong error: {other}").into()),
             Ok(_) => return Err("started without a file to sync".into()),

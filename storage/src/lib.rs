@@ -13,6 +13,8 @@
 //! # Layout
 //! - [`open`]: [`open_db`], opening a sled database with trm's configuration.
 //! - [`group_commit`]: [`GroupCommit`], the flusher thread and the tickets writers wait on.
+//! - `sled_files` (private): what a flush syncs besides sled's own flush: the database's file
+//!   and the files sled writes large values to.
 //! - [`backoff`]: [`Backoff`], retry delays with full jitter and a cap.
 //! - [`notify`]: readiness notification to the service manager (`READY=1`, `STOPPING=1`).
 //! - [`daemon`]: logging, configuration, runtime, shutdown and exit codes of a daemon.
@@ -52,6 +54,8 @@ pub mod logging;
 pub mod notify;
 #[cfg(feature = "engine")]
 pub mod open;
+#[cfg(feature = "engine")]
+mod sled_files;
 
 pub use append_file::AppendFile;
 #[cfg(feature = "engine")]
