@@ -109,6 +109,7 @@ async fn completing_items_does_not_rewrite_the_stream() -> anyhow::Result<()> {
     let key = trm_proto::signing::generate_key();
     let to: NodeAddr = "astra@at".parse()?;
     let ciphertext = vec![7u8; 8 * 1024];
+    let at_start = cluster.written_bytes()?;
     for _ in 0..ITEMS {
         let sealed = envelope(&key, &MessageId::random(), &ciphertext)?;
         store.accept(admission(sealed, "test")).await?;
@@ -116,6 +117,15 @@ async fn completing_items_does_not_rewrite_the_stream() -> anyhow::Result<()> {
     let items = store.pending(&to, 0, ITEMS).await?;
     assert_eq!(items.len(), ITEMS);
     let before = cluster.written_bytes()?;
+    // The measure must see the servers' writes at all: on a file system without write-back
+    // (tmpfs) `write_bytes` stays 0 and the bound below would hold whatever they did.
+    let stored = ITEMS as u64 * ciphertext.len() as u64 * cluster.len() as u64;
+    anyhow::ensure!(
+        before.saturating_sub(at_start) >= stored,
+        "the servers' disk writes are not counted here ({} bytes for {stored} stored): \
+         run this test on a disk, not on tmpfs",
+        before.saturating_sub(at_start)
+    );
     for item in &items {
         store.complete(to.clone(), item.sequence, None).await?;
     }
