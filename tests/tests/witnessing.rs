@@ -75,6 +75,31 @@ fn read(path: &Path) -> anyhow::Result<pb::LogBundle> {
     Ok(pb::LogBundle::decode(std::fs::read(path)?.as_slice())?)
 }
 
+/// Exports `node`'s log to `dir/<name>` once it holds `count` cosigned checkpoints of
+/// `partner`, or as it is when [`WAIT`] has passed (the assertions that follow then say what is
+/// missing); answers the path and the log. A sender witnesses a receipt's checkpoint after it
+/// has recorded the receipt, so a delivery shows as delivered before its cosignature is stored.
+async fn export_once_cosigned(
+    fed: &LocalFederation,
+    node: &str,
+    partner: &str,
+    dir: &Path,
+    name: &str,
+    count: usize,
+) -> anyhow::Result<(PathBuf, pb::LogBundle)> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let path = export(fed, node, dir, name).await?;
+        let bundle = read(&path)?;
+        if cosigned_sizes(&bundle, partner)?.len() >= count
+            || tokio::time::Instant::now() >= deadline
+        {
+            return Ok((path, bundle));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 fn directory_file(fed: &LocalFederation) -> PathBuf {
     fed.federation.dir.join("directory.pb")
 }
@@ -232,6 +257,8 @@ async fn a_rewrite_after_a_cosigned_empty_checkpoint_is_caught_by_the_audit() ->
     // and LEFÖ-IBF cosigns it without a proof, since the empty tree is a prefix of every tree.
     assert_eq!(checkpoint_now(&fed, ASTRA).await?.size, 1);
     deliver(&fed, LEFOE, ASTRA).await?;
+    // Cosigned before LEFÖ-IBF seals its next message, whose body asks for a proof from it.
+    export_once_cosigned(&fed, LEFOE, ASTRA, dir.path(), "lefoe-1.bundle", 2).await?;
     // From there on, only with a proof from size 1, which the next receipt carries.
     let last = checkpoint_now(&fed, ASTRA).await?;
     assert_eq!(last.size, 2);
@@ -240,8 +267,8 @@ async fn a_rewrite_after_a_cosigned_empty_checkpoint_is_caught_by_the_audit() ->
     let again = checkpoint_now(&fed, ASTRA).await?;
     assert!(again.size > last.size || !again.signed_now, "{again:?}");
 
-    let lefoe_path = export(&fed, LEFOE, dir.path(), "lefoe.bundle").await?;
-    let lefoe = read(&lefoe_path)?;
+    let (lefoe_path, lefoe) =
+        export_once_cosigned(&fed, LEFOE, ASTRA, dir.path(), "lefoe.bundle", 3).await?;
     assert!(lefoe.forks.is_empty(), "{:?}", lefoe.forks);
     let astra = read(&export(&fed, ASTRA, dir.path(), "astra.bundle").await?)?;
     fed.shutdown().await?;

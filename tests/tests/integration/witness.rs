@@ -34,6 +34,27 @@ async fn deliver(fed: &LocalFederation, from: &str, to: &str) -> anyhow::Result<
     Ok(sent.message_id)
 }
 
+/// `node`'s exported log once `done` holds for it, or as it is when [`WAIT`] has passed (the
+/// assertions that follow then say what is missing). A sender witnesses a receipt's
+/// checkpoint after it has recorded the receipt, so a delivery shows as delivered before its
+/// cosignature or fork evidence is stored.
+async fn export_when(
+    fed: &LocalFederation,
+    node: &str,
+    dir: &Path,
+    name: &str,
+    done: impl Fn(&pb::LogBundle) -> bool,
+) -> anyhow::Result<pb::LogBundle> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let bundle = read(&export(fed, node, dir, name).await?)?;
+        if done(&bundle) || tokio::time::Instant::now() >= deadline {
+            return Ok(bundle);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// Has `node` sign a checkpoint now; answers it.
 async fn checkpoint_now(
     fed: &LocalFederation,
@@ -113,7 +134,10 @@ async fn the_sender_cosigns_the_first_checkpoint_then_only_proved_extensions() -
 
     // The next receipt carries it; LEFÖ-IBF has seen nothing of Astra, so it cosigns it.
     deliver(&fed, LEFOE, ASTRA).await?;
-    let bundle = read(&export(&fed, LEFOE, dir.path(), "lefoe-1.bundle").await?)?;
+    let bundle = export_when(&fed, LEFOE, dir.path(), "lefoe-1.bundle", |b| {
+        !b.witnessed.is_empty()
+    })
+    .await?;
     assert_eq!(bundle.witnessed.len(), 1, "{:?}", bundle.witnessed);
     assert!(bundle.witnessed[0].starts_with(&first.note));
     assert_eq!(cosigned_size(&fed, &bundle.witnessed[0], ASTRA, LEFOE)?, 1);
@@ -123,7 +147,10 @@ async fn the_sender_cosigns_the_first_checkpoint_then_only_proved_extensions() -
     let second = checkpoint_now(&fed, ASTRA).await?;
     assert_eq!(second.size, 2);
     deliver(&fed, LEFOE, ASTRA).await?;
-    let lefoe = read(&export(&fed, LEFOE, dir.path(), "lefoe-2.bundle").await?)?;
+    let lefoe = export_when(&fed, LEFOE, dir.path(), "lefoe-2.bundle", |b| {
+        b.witnessed.len() >= 2 || !b.forks.is_empty()
+    })
+    .await?;
     let sizes = lefoe
         .witnessed
         .iter()
@@ -198,6 +225,10 @@ async fn a_node_showing_two_histories_is_caught_by_its_partner_and_named_by_the_
     let genuine = checkpoint_now(&fed, ASTRA).await?;
     assert_eq!(genuine.size, 2);
     deliver(&fed, LEFOE, ASTRA).await?;
+    export_when(&fed, LEFOE, dir.path(), "lefoe-genuine.bundle", |b| {
+        b.witnessed.len() >= 2
+    })
+    .await?;
     let astra_genuine = read(&export(&fed, ASTRA, dir.path(), "astra-genuine.bundle").await?)?;
 
     // Astra comes back on the copy and grows another entry 1: a message from Open Gate.
@@ -206,6 +237,12 @@ async fn a_node_showing_two_histories_is_caught_by_its_partner_and_named_by_the_
     config.data_dir = fork_dir;
     fed.start_node_with(ASTRA, config).await?;
     deliver(&fed, OPEN_GATE, ASTRA).await?;
+    // Open Gate must have cosigned size 1 before it seals its next message, whose body tells
+    // Astra to prove the next checkpoint from there.
+    export_when(&fed, OPEN_GATE, dir.path(), "open-gate-1.bundle", |b| {
+        !b.witnessed.is_empty()
+    })
+    .await?;
     let other = checkpoint_now(&fed, ASTRA).await?;
     assert_eq!(other.size, 2);
     assert_ne!(other.root, genuine.root);
@@ -215,8 +252,14 @@ async fn a_node_showing_two_histories_is_caught_by_its_partner_and_named_by_the_
 
     // LEFÖ-IBF gets the other checkpoint of size 2: the delivery counts, the fork is kept.
     let delivered = deliver(&fed, LEFOE, ASTRA).await?;
-    let lefoe = read(&export(&fed, LEFOE, dir.path(), "lefoe.bundle").await?)?;
-    let open_gate = read(&export(&fed, OPEN_GATE, dir.path(), "open-gate.bundle").await?)?;
+    let lefoe = export_when(&fed, LEFOE, dir.path(), "lefoe.bundle", |b| {
+        !b.forks.is_empty()
+    })
+    .await?;
+    let open_gate = export_when(&fed, OPEN_GATE, dir.path(), "open-gate.bundle", |b| {
+        b.witnessed.len() >= 2
+    })
+    .await?;
     let astra_other = read(&export(&fed, ASTRA, dir.path(), "astra-other.bundle").await?)?;
     let mut client = fed.client(LEFOE).await?;
     assert!(
