@@ -1472,8 +1472,10 @@ impl NodeStore {
     }
 
     /// Stores a verified incoming message (its `signed_body` encrypted to the case key) and
-    /// logs RECEIVED, on disk when this returns. A consent withdrawal erases the case's content
-    /// in the same transaction (logged ERASED), and its key is destroyed before this returns,
+    /// logs RECEIVED, committed when this returns and on disk with the next durable wait (its
+    /// sealed content and case key already are). A consent withdrawal erases the case's
+    /// content in the same transaction (logged ERASED), on disk, and its key is destroyed
+    /// before this returns,
     /// so the receipt the node then signs acknowledges an erasure already done. A redelivered
     /// message is not stored twice: its recorded receipt is returned, or, when none was
     /// recorded yet, what the node needs to sign it again.
@@ -1589,11 +1591,14 @@ impl NodeStore {
                 .redelivered(&bytes, facts.digest, withdrawal, &case_key)
                 .await;
         };
-        // The erasure is on disk before the key goes, and both before the receipt that
-        // acknowledges it is signed.
-        self.durable().await?;
-        context.wipe_cleared(self);
+        // A withdrawal's erasure is on disk before the key goes, and both before the receipt
+        // that acknowledges it is signed. Anything else need not be on disk yet: its receipt
+        // leaves the node only once the change recording it is durable
+        // ([`NodeStore::record_delivery_receipt`]), and a durable wait covers every change
+        // committed before it, this one too. One device sync less per message received.
         if withdrawal {
+            self.durable().await?;
+            context.wipe_cleared(self);
             self.vault.erase(&case_key)?;
         }
         Ok(received)
