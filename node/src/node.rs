@@ -22,7 +22,7 @@ use crate::keys::NodeKeys;
 use crate::open;
 use crate::reject::Refusal;
 use crate::seal::{self, Draft};
-use crate::store::{EntryFacts, NodeStore, Received, StoreError};
+use crate::store::{Delivered, EntryFacts, NodeStore, StoreError};
 
 /// What `send` returns once the message is on disk.
 #[derive(Debug, Clone)]
@@ -552,12 +552,30 @@ impl Node {
                 Err(e) => warn!(cause = %e, "cannot sign a checkpoint for a witness request"),
             }
         }
+        // Stored (a consent withdrawal's erasure done and on disk): the DELIVERED receipt is
+        // signed then, and recorded before it leaves this node.
+        let sign = |log_index, erased_messages| {
+            receipt_for(
+                pb::ReceiptKind::Delivered,
+                pb::RejectReason::Unspecified,
+                pb::ReceiptPrivate {
+                    log_index,
+                    erased_messages,
+                    ..Default::default()
+                },
+                witness(opened.body.witnessed_size),
+            )
+        };
         let received = self
             .store
-            .record_received(&envelope, &facts, &opened.signed_body, now)
+            .record_received(&envelope, &facts, &opened.signed_body, now, sign)
             .await;
-        let received = match received {
-            Ok(received) => received,
+        let Delivered {
+            receipt,
+            log_index,
+            duplicate,
+        } = match received {
+            Ok(delivered) => delivered,
             // A well-behaved sender's node refuses an illegal case step before sending, so
             // this is a misbehaving sender: refuse it like any other bad delivery.
             Err(StoreError::Case(e)) => return refuse(Refusal::from(&e)).await,
@@ -567,36 +585,9 @@ impl Node {
             }
             Err(e) => return Err(e.into()),
         };
-        let (log_index, duplicate) = (received.log_index(), received.duplicate());
         if !duplicate {
             self.metrics.received();
         }
-        let receipt = match received {
-            Received::Answered { receipt, .. } => receipt,
-            // Stored (a consent withdrawal's erasure done and on disk): sign the DELIVERED
-            // receipt now and record it before it leaves this node.
-            Received::Stored {
-                log_index,
-                erased_messages,
-                ..
-            } => {
-                let signed = receipt_for(
-                    pb::ReceiptKind::Delivered,
-                    pb::RejectReason::Unspecified,
-                    pb::ReceiptPrivate {
-                        log_index,
-                        erased_messages,
-                        ..Default::default()
-                    },
-                    witness(opened.body.witnessed_size),
-                );
-                let key = crate::store::message_key(
-                    opened.header.from.as_str(),
-                    opened.header.message_id.as_str(),
-                );
-                self.store.record_delivery_receipt(&key, signed).await?
-            }
-        };
         info!(
             id = %opened.header.message_id,
             from = %opened.header.from,

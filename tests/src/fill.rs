@@ -2,7 +2,8 @@
 //! cost of a send from a node with that many messages stored (for the load tool).
 //!
 //! [`fill`] stores messages as the node stores a verified delivery (the signed body bound to
-//! its header, sealed to its case's key, a RECEIVED entry logged), each in its own case, from
+//! its header, sealed to its case's key, a RECEIVED entry logged, a DELIVERED receipt
+//! recorded), each in its own case, from
 //! the partners given, two in three under handling code H2 (so the onward-sharing check has
 //! their content to compare with), in batches that share the store's flushes. [`send_cost`]
 //! times sends through the node's admin socket, each a new referral to a partner.
@@ -127,8 +128,28 @@ async fn receive_one(
         content: Some(&content),
         sequence: 0,
     };
+    // Its DELIVERED receipt, unsigned as its body is: it never leaves the filled store.
+    let delivered = |_, _| pb::SignedReceipt {
+        receipt: pb::Receipt {
+            kind: pb::ReceiptKind::Delivered.into(),
+            message_id: id.to_string(),
+            from: from.to_owned(),
+            to: own.to_owned(),
+            envelope_digest: digest.to_vec(),
+            signer: own.to_owned(),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        signature: vec![0; 64],
+    };
     store
-        .record_received(&envelope, &facts, &signed_body, trm_proto::time::now_ms())
+        .record_received(
+            &envelope,
+            &facts,
+            &signed_body,
+            trm_proto::time::now_ms(),
+            delivered,
+        )
         .await?;
     Ok(())
 }

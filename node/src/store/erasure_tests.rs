@@ -56,7 +56,7 @@ async fn referred_and_answered(store: &NodeStore) -> TestResult {
     let referral = header('0', pb::MessageKind::Referral, PARTNER, OWN)?;
     let content = pb::body::Content::Referral(pb::Referral::default());
     store
-        .record_received(
+        .store_received(
             &pb::Envelope::default(),
             &facts(&referral, &content),
             b"referral by astra",
@@ -87,7 +87,7 @@ async fn withdrawn(store: &NodeStore) -> Result<Received, Box<dyn std::error::Er
     let withdrawal = header('2', pb::MessageKind::ConsentWithdrawal, PARTNER, OWN)?;
     let content = pb::body::Content::ConsentWithdrawal(pb::ConsentWithdrawal::default());
     Ok(store
-        .record_received(
+        .store_received(
             &pb::Envelope::default(),
             &facts(&withdrawal, &content),
             b"withdrawal",
@@ -291,7 +291,7 @@ async fn withdrawing_consent_erases_here_what_the_partner_sent_and_keeps_what_th
         ..Default::default()
     });
     store
-        .record_received(
+        .store_received(
             &pb::Envelope::default(),
             &facts(&answer, &content),
             b"answer by astra",

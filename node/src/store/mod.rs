@@ -187,11 +187,22 @@ pub fn message_key(from: &str, message_id: &str) -> Vec<u8> {
 
 pub use crate::cases::{INCOMING, OUTGOING};
 
-/// What storing a received message committed.
+/// A received message stored and answered: what [`NodeStore::record_received`] returns.
 #[derive(Debug, Clone)]
-pub enum Received {
-    /// The message is stored without a DELIVERED receipt yet: the node signs one from these
-    /// facts and records it with [`NodeStore::record_delivery_receipt`].
+pub struct Delivered {
+    /// Its DELIVERED receipt: the one recorded with it, the first ever signed for it.
+    pub receipt: pb::SignedReceipt,
+    /// Its RECEIVED entry in the handover log.
+    pub log_index: u64,
+    /// It had been stored before (a redelivery).
+    pub duplicate: bool,
+}
+
+/// What storing a received message committed, before its receipt is recorded.
+#[derive(Debug, Clone)]
+enum Received {
+    /// The message is stored without a DELIVERED receipt yet: one is signed from these facts
+    /// and recorded with [`NodeStore::record_delivery_receipt`].
     Stored {
         /// Its RECEIVED entry in the handover log.
         log_index: u64,
@@ -208,23 +219,6 @@ pub enum Received {
         /// Its RECEIVED entry in the handover log.
         log_index: u64,
     },
-}
-
-impl Received {
-    /// Its RECEIVED entry in the handover log.
-    pub fn log_index(&self) -> u64 {
-        match self {
-            Received::Stored { log_index, .. } | Received::Answered { log_index, .. } => *log_index,
-        }
-    }
-
-    /// Whether it had been stored before.
-    pub fn duplicate(&self) -> bool {
-        match self {
-            Received::Stored { duplicate, .. } => *duplicate,
-            Received::Answered { .. } => true,
-        }
-    }
 }
 
 /// A message waiting in the outbox.
@@ -1471,15 +1465,54 @@ impl NodeStore {
         .await
     }
 
-    /// Stores a verified incoming message (its `signed_body` encrypted to the case key) and
-    /// logs RECEIVED, committed when this returns and on disk with the next durable wait (its
-    /// sealed content and case key already are). A consent withdrawal erases the case's
-    /// content in the same transaction (logged ERASED), on disk, and its key is destroyed
-    /// before this returns,
+    /// Stores a verified incoming message (its `signed_body` encrypted to the case key), logs
+    /// RECEIVED and records the DELIVERED receipt `sign` makes from its log index and the
+    /// number of messages it erased; on disk, with one device sync for both, when this
+    /// returns. A redelivered message is answered with the receipt first recorded for it.
+    /// Errors are those of [`NodeStore::store_received`] and [`NodeStore::record_delivery_receipt`].
+    pub async fn record_received(
+        &self,
+        envelope: &pb::Envelope,
+        facts: &EntryFacts<'_>,
+        signed_body: &[u8],
+        now_ms: u64,
+        sign: impl FnOnce(u64, u32) -> pb::SignedReceipt,
+    ) -> Result<Delivered, StoreError> {
+        match self
+            .store_received(envelope, facts, signed_body, now_ms)
+            .await?
+        {
+            Received::Answered { receipt, log_index } => Ok(Delivered {
+                receipt,
+                log_index,
+                duplicate: true,
+            }),
+            Received::Stored {
+                log_index,
+                erased_messages,
+                duplicate,
+            } => {
+                let key = message_key(facts.header.from.as_str(), facts.header.message_id.as_str());
+                let receipt = self
+                    .record_delivery_receipt(&key, sign(log_index, erased_messages))
+                    .await?;
+                Ok(Delivered {
+                    receipt,
+                    log_index,
+                    duplicate,
+                })
+            }
+        }
+    }
+
+    /// The first step of [`NodeStore::record_received`]: stores the message and logs RECEIVED,
+    /// committed when this returns and on disk with the next durable wait (its sealed content
+    /// and case key already are). A consent withdrawal erases the case's content in the same
+    /// transaction (logged ERASED), on disk, and its key is destroyed before this returns,
     /// so the receipt the node then signs acknowledges an erasure already done. A redelivered
     /// message is not stored twice: its recorded receipt is returned, or, when none was
     /// recorded yet, what the node needs to sign it again.
-    pub async fn record_received(
+    async fn store_received(
         &self,
         envelope: &pb::Envelope,
         facts: &EntryFacts<'_>,
@@ -1594,8 +1627,8 @@ impl NodeStore {
         // A withdrawal's erasure is on disk before the key goes, and both before the receipt
         // that acknowledges it is signed. Anything else need not be on disk yet: its receipt
         // leaves the node only once the change recording it is durable
-        // ([`NodeStore::record_delivery_receipt`]), and a durable wait covers every change
-        // committed before it, this one too. One device sync less per message received.
+        // ([`NodeStore::record_received`]), and a durable wait covers every change committed
+        // before it, this one too.
         if withdrawal {
             self.durable().await?;
             context.wipe_cleared(self);
@@ -1700,7 +1733,7 @@ impl NodeStore {
     /// disk when this returns. If one was recorded already (the same message delivered twice at
     /// once), that one is kept and returned, so every delivery is answered with the same
     /// receipt.
-    pub async fn record_delivery_receipt(
+    async fn record_delivery_receipt(
         &self,
         key: &[u8],
         receipt: pb::SignedReceipt,
@@ -2007,6 +2040,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_received_message_is_recorded_with_the_receipt_signed_for_it_once_for_ever()
+    -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let id = "0".repeat(32);
+        let referral = header(&id, pb::MessageKind::Referral)?;
+        let content = pb::body::Content::Referral(pb::Referral::default());
+        let facts = EntryFacts {
+            header: &referral,
+            digest: &[7; 32],
+            case_ref: "AT-LEFOE-2026-0042",
+            flags: pb::AuditFlags::default(),
+            content: Some(&content),
+            sequence: 0,
+        };
+        let envelope = pb::Envelope::default();
+        {
+            let store = NodeStore::open(dir.path())?;
+            let signed = std::cell::RefCell::new(Vec::new());
+            let sign = |log_index, erased| {
+                signed.borrow_mut().push((log_index, erased));
+                receipt(100 + log_index)
+            };
+            let first = store
+                .record_received(&envelope, &facts, b"body", 1_700_000_000_001, sign)
+                .await?;
+            assert_eq!(first.receipt, receipt(100));
+            assert_eq!((first.log_index, first.duplicate), (0, false));
+            assert_eq!(*signed.borrow(), [(0, 0)]);
+            // Delivered again: answered from what was recorded, nothing signed anew.
+            let sign_again = |_, _| receipt(999);
+            let again = store
+                .record_received(&envelope, &facts, b"body", 1_700_000_000_002, sign_again)
+                .await?;
+            assert_eq!(again.receipt, receipt(100));
+            assert_eq!((again.log_index, again.duplicate), (0, true));
+        }
+        let store = NodeStore::open(dir.path())?;
+        let after = store
+            .store_received(&envelope, &facts, b"body", 1_700_000_000_003)
+            .await?;
+        assert!(
+            matches!(after, Received::Answered { receipt: r, log_index: 0 } if r == receipt(100))
+        );
+        assert_eq!(store.log_len()?, 1);
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn a_redelivery_is_answered_with_the_first_recorded_receipt_and_a_refused_step_keeps_no_key()
     -> TestResult {
         let dir = tempfile::tempdir()?;
@@ -2024,7 +2105,7 @@ mod tests {
         };
         let envelope = pb::Envelope::default();
         let first = store
-            .record_received(&envelope, &facts, b"body", 1_700_000_000_001)
+            .store_received(&envelope, &facts, b"body", 1_700_000_000_001)
             .await?;
         assert!(matches!(
             first,
@@ -2036,7 +2117,7 @@ mod tests {
         ));
         // Delivered again before its receipt was recorded: stored once, signed again.
         let again = store
-            .record_received(&envelope, &facts, b"body", 1_700_000_000_002)
+            .store_received(&envelope, &facts, b"body", 1_700_000_000_002)
             .await?;
         assert!(matches!(
             again,
@@ -2054,7 +2135,7 @@ mod tests {
             receipt(1)
         );
         let answered = store
-            .record_received(&envelope, &facts, b"body", 1_700_000_000_003)
+            .store_received(&envelope, &facts, b"body", 1_700_000_000_003)
             .await?;
         assert!(
             matches!(answered, Received::Answered { receipt: r, log_index: 0 } if r == receipt(1))
@@ -2075,7 +2156,7 @@ mod tests {
             sequence: 0,
         };
         let erased = store
-            .record_received(&envelope, &facts, b"body", 1_700_000_000_004)
+            .store_received(&envelope, &facts, b"body", 1_700_000_000_004)
             .await?;
         assert!(matches!(
             erased,
@@ -2088,7 +2169,7 @@ mod tests {
         assert!(!store.has_case_key(&case_key));
         // Delivered again before its receipt was recorded: the same count is signed again.
         let again = store
-            .record_received(&envelope, &facts, b"body", 1_700_000_000_005)
+            .store_received(&envelope, &facts, b"body", 1_700_000_000_005)
             .await?;
         assert!(matches!(
             again,
@@ -2112,7 +2193,7 @@ mod tests {
             sequence: 0,
         };
         let refused = store
-            .record_received(&envelope, &facts, b"body", 1_700_000_000_006)
+            .store_received(&envelope, &facts, b"body", 1_700_000_000_006)
             .await;
         assert!(matches!(refused, Err(StoreError::Case(_))), "{refused:?}");
         assert!(!store.has_case_key(&case_key));
@@ -2151,8 +2232,8 @@ mod tests {
         let (fa, fb) = (facts(&a, &[1; 32]), facts(&b, &[2; 32]));
         let envelope = pb::Envelope::default();
         let both = futures_util::future::join(
-            store.record_received(&envelope, &fa, b"body", 1_700_000_000_001),
-            store.record_received(&envelope, &fb, b"body", 1_700_000_000_002),
+            store.store_received(&envelope, &fa, b"body", 1_700_000_000_001),
+            store.store_received(&envelope, &fb, b"body", 1_700_000_000_002),
         );
         let (held, (ra, rb)) = tokio::join!(hold_the_writer(&store), both);
         held?;
@@ -2178,7 +2259,7 @@ mod tests {
             sequence: 0,
         };
         store
-            .record_received(&envelope, &facts, b"body", 1_700_000_000_001)
+            .store_received(&envelope, &facts, b"body", 1_700_000_000_001)
             .await?;
         let withdrawal = header(&"1".repeat(32), pb::MessageKind::ConsentWithdrawal)?;
         let content = pb::body::Content::ConsentWithdrawal(pb::ConsentWithdrawal::default());
@@ -2192,7 +2273,7 @@ mod tests {
         };
         let all = futures_util::future::join_all(
             (0..16u64)
-                .map(|i| store.record_received(&envelope, &facts, b"body", 1_700_000_000_004 + i)),
+                .map(|i| store.store_received(&envelope, &facts, b"body", 1_700_000_000_004 + i)),
         );
         let (held, all) = tokio::join!(hold_the_writer(&store), all);
         held?;
@@ -2223,7 +2304,7 @@ mod tests {
         };
         let body = vec![b'x'; 8192];
         store
-            .record_received(&pb::Envelope::default(), &facts, &body, 1_700_000_000_001)
+            .store_received(&pb::Envelope::default(), &facts, &body, 1_700_000_000_001)
             .await?;
         let key = message_key(referral.from.as_str(), referral.message_id.as_str());
         // The engine rewrites a record with each change to it: 8 KiB of content in it would
@@ -2263,11 +2344,11 @@ mod tests {
             sequence: 0,
         };
         store
-            .record_received(&envelope, &facts(&[7; 32]), b"body", 1_700_000_000_001)
+            .store_received(&envelope, &facts(&[7; 32]), b"body", 1_700_000_000_001)
             .await?;
         let entries = store.log_len()?;
         let reused = store
-            .record_received(&envelope, &facts(&[9; 32]), b"other", 1_700_000_000_002)
+            .store_received(&envelope, &facts(&[9; 32]), b"other", 1_700_000_000_002)
             .await;
         assert!(matches!(reused, Err(StoreError::IdReused(_))), "{reused:?}");
         assert_eq!(store.log_len()?, entries);

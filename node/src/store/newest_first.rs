@@ -105,7 +105,7 @@ mod tests {
             sequence: 0,
         };
         store
-            .record_received(&pb::Envelope::default(), &facts, b"body", at_ms)
+            .store_received(&pb::Envelope::default(), &facts, b"body", at_ms)
             .await?;
         Ok(())
     }

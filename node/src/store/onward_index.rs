@@ -437,7 +437,7 @@ mod tests {
             sequence: 0,
         };
         store
-            .record_received(&envelope, &facts, &signed_body, 1_700_000_000_001)
+            .store_received(&envelope, &facts, &signed_body, 1_700_000_000_001)
             .await?;
         Ok(())
     }

@@ -263,7 +263,7 @@ mod tests {
         };
         let body = format!("body {n}");
         store
-            .record_received(
+            .store_received(
                 &pb::Envelope::default(),
                 &facts,
                 body.as_bytes(),
