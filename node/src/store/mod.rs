@@ -2014,6 +2014,24 @@ mod tests {
         Ok(())
     }
 
+    /// The facts of a message of `content` in the case `case_ref`, with no audit flags and no
+    /// step number.
+    fn entry_facts<'a>(
+        header: &'a Header,
+        digest: &'a EnvelopeDigest,
+        case_ref: &'a str,
+        content: &'a pb::body::Content,
+    ) -> EntryFacts<'a> {
+        EntryFacts {
+            header,
+            digest,
+            case_ref,
+            flags: pb::AuditFlags::default(),
+            content: Some(content),
+            sequence: 0,
+        }
+    }
+
     fn header(id: &str, kind: pb::MessageKind) -> Result<Header, Box<dyn std::error::Error>> {
         Ok(Header {
             message_id: id.parse::<MessageId>()?,
@@ -2046,14 +2064,7 @@ mod tests {
         let id = "0".repeat(32);
         let referral = header(&id, pb::MessageKind::Referral)?;
         let content = pb::body::Content::Referral(pb::Referral::default());
-        let facts = EntryFacts {
-            header: &referral,
-            digest: &[7; 32],
-            case_ref: "AT-LEFOE-2026-0042",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = entry_facts(&referral, &[7; 32], "AT-LEFOE-2026-0042", &content);
         let envelope = pb::Envelope::default();
         {
             let store = NodeStore::open(dir.path())?;
@@ -2095,14 +2106,7 @@ mod tests {
         let id = "0".repeat(32);
         let referral = header(&id, pb::MessageKind::Referral)?;
         let content = pb::body::Content::Referral(pb::Referral::default());
-        let facts = EntryFacts {
-            header: &referral,
-            digest: &[7; 32],
-            case_ref: "AT-LEFOE-2026-0042",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = entry_facts(&referral, &[7; 32], "AT-LEFOE-2026-0042", &content);
         let envelope = pb::Envelope::default();
         let first = store
             .store_received(&envelope, &facts, b"body", 1_700_000_000_001)
@@ -2147,14 +2151,7 @@ mod tests {
         assert!(store.has_case_key(&case_key));
         let withdrawal = header(&"1".repeat(32), pb::MessageKind::ConsentWithdrawal)?;
         let content = pb::body::Content::ConsentWithdrawal(pb::ConsentWithdrawal::default());
-        let facts = EntryFacts {
-            header: &withdrawal,
-            digest: &[8; 32],
-            case_ref: "AT-LEFOE-2026-0042",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = entry_facts(&withdrawal, &[8; 32], "AT-LEFOE-2026-0042", &content);
         let erased = store
             .store_received(&envelope, &facts, b"body", 1_700_000_000_004)
             .await?;
@@ -2184,14 +2181,7 @@ mod tests {
         // Nothing more is taken in the ended case, and no key is made for it again.
         let update = header(&"2".repeat(32), pb::MessageKind::CaseUpdate)?;
         let content = pb::body::Content::CaseUpdate(pb::CaseUpdate::default());
-        let facts = EntryFacts {
-            header: &update,
-            digest: &[9; 32],
-            case_ref: "AT-LEFOE-2026-0042",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = entry_facts(&update, &[9; 32], "AT-LEFOE-2026-0042", &content);
         let refused = store
             .store_received(&envelope, &facts, b"body", 1_700_000_000_006)
             .await;
@@ -2221,14 +2211,7 @@ mod tests {
             header(&"a".repeat(32), pb::MessageKind::InfoResponse)?,
             header(&"b".repeat(32), pb::MessageKind::InfoResponse)?,
         );
-        let facts = |header, digest| EntryFacts {
-            header,
-            digest,
-            case_ref: "NEW-1",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = |header, digest| entry_facts(header, digest, "NEW-1", &content);
         let (fa, fb) = (facts(&a, &[1; 32]), facts(&b, &[2; 32]));
         let envelope = pb::Envelope::default();
         let both = futures_util::future::join(
@@ -2250,27 +2233,13 @@ mod tests {
         let envelope = pb::Envelope::default();
         let referral = header(&"0".repeat(32), pb::MessageKind::Referral)?;
         let content = pb::body::Content::Referral(pb::Referral::default());
-        let facts = EntryFacts {
-            header: &referral,
-            digest: &[7; 32],
-            case_ref: "C-1",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = entry_facts(&referral, &[7; 32], "C-1", &content);
         store
             .store_received(&envelope, &facts, b"body", 1_700_000_000_001)
             .await?;
         let withdrawal = header(&"1".repeat(32), pb::MessageKind::ConsentWithdrawal)?;
         let content = pb::body::Content::ConsentWithdrawal(pb::ConsentWithdrawal::default());
-        let facts = EntryFacts {
-            header: &withdrawal,
-            digest: &[8; 32],
-            case_ref: "C-1",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = entry_facts(&withdrawal, &[8; 32], "C-1", &content);
         let all = futures_util::future::join_all(
             (0..16u64)
                 .map(|i| store.store_received(&envelope, &facts, b"body", 1_700_000_000_004 + i)),
@@ -2294,14 +2263,7 @@ mod tests {
         let store = NodeStore::open(dir.path())?;
         let referral = header(&"0".repeat(32), pb::MessageKind::Referral)?;
         let content = pb::body::Content::Referral(pb::Referral::default());
-        let facts = EntryFacts {
-            header: &referral,
-            digest: &[7; 32],
-            case_ref: "C-1",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = entry_facts(&referral, &[7; 32], "C-1", &content);
         let body = vec![b'x'; 8192];
         store
             .store_received(&pb::Envelope::default(), &facts, &body, 1_700_000_000_001)
@@ -2335,14 +2297,7 @@ mod tests {
         let envelope = pb::Envelope::default();
         let referral = header(&"0".repeat(32), pb::MessageKind::Referral)?;
         let content = pb::body::Content::Referral(pb::Referral::default());
-        let facts = |digest| EntryFacts {
-            header: &referral,
-            digest,
-            case_ref: "C-1",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = |digest| entry_facts(&referral, digest, "C-1", &content);
         store
             .store_received(&envelope, &facts(&[7; 32]), b"body", 1_700_000_000_001)
             .await?;
@@ -2363,14 +2318,7 @@ mod tests {
         let content = pb::body::Content::Referral(pb::Referral::default());
         let send = |id: &str| header(id, pb::MessageKind::Referral);
         let (first, second) = (send(&"1".repeat(32))?, send(&"2".repeat(32))?);
-        let facts = |header| EntryFacts {
-            header,
-            digest: &[7; 32],
-            case_ref: "RS-ASTRA-1",
-            flags: pb::AuditFlags::default(),
-            content: Some(&content),
-            sequence: 0,
-        };
+        let facts = |header| entry_facts(header, &[7; 32], "RS-ASTRA-1", &content);
         let envelope = pb::Envelope::default();
         {
             let store = NodeStore::open(dir.path())?;
