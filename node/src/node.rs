@@ -552,8 +552,8 @@ impl Node {
                 Err(e) => warn!(cause = %e, "cannot sign a checkpoint for a witness request"),
             }
         }
-        // Stored (a consent withdrawal's erasure done and on disk): the DELIVERED receipt is
-        // signed then, and recorded before it leaves this node.
+        // The DELIVERED receipt, signed by the store once the message is stored (a consent
+        // withdrawal's erasure done and on disk), and recorded before it leaves this node.
         let sign = |log_index, erased_messages| {
             receipt_for(
                 pb::ReceiptKind::Delivered,

@@ -1469,7 +1469,8 @@ impl NodeStore {
     /// RECEIVED and records the DELIVERED receipt `sign` makes from its log index and the
     /// number of messages it erased; on disk, with one device sync for both, when this
     /// returns. A redelivered message is answered with the receipt first recorded for it.
-    /// Errors are those of [`NodeStore::store_received`] and [`NodeStore::record_delivery_receipt`].
+    /// [`StoreError::Case`] (an illegal case step) and [`StoreError::IdReused`] (an id already
+    /// stored for another envelope) store nothing.
     pub async fn record_received(
         &self,
         envelope: &pb::Envelope,
